@@ -1,0 +1,204 @@
+//! The command line: clap definitions (also the source of the man pages and completions) and
+//! dispatch to the commands in [`crate::commands`].
+
+use crate::lab::pki::KeyKind;
+use crate::lab::Scenario;
+use crate::report::Format;
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+const AFTER_HELP: &str = "Exit codes are listed in joinkit(1) and README.md; `-o json` prints the full report.";
+
+/// joinkit: verifiable, scriptable, debuggable kubeadm node joins.
+#[derive(Debug, Parser)]
+#[command(name = "joinkit", version, about, long_about = None, after_long_help = crate::commands::exit_codes_help())]
+#[command(propagate_version = true)]
+pub struct Cli {
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// joinkit's commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the CA public-key pin (sha256 of the DER SubjectPublicKeyInfo) of each certificate
+    #[command(after_long_help = AFTER_HELP)]
+    CaHash(CaHashArgs),
+    /// Check the node-trusts-control-plane half of a join (discovery), stage by stage
+    #[command(after_long_help = AFTER_HELP)]
+    VerifyDiscovery(VerifyDiscoveryArgs),
+    /// Run a loopback simulated control plane for trying joinkit (and for its tests)
+    #[command(after_long_help = AFTER_HELP)]
+    Lab(LabArgs),
+    /// Print a shell completion script
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages into DIR (used to regenerate man/)
+    #[command(hide = true)]
+    GenerateMan {
+        /// Target directory.
+        dir: PathBuf,
+    },
+}
+
+/// `joinkit ca-hash`.
+#[derive(Debug, Args)]
+#[command(long_about = "Print the kubeadm CA public-key pin of every certificate in the inputs, in input order, one \
+`sha256:<hex>` per line: SHA-256 over the certificate's DER SubjectPublicKeyInfo, for RSA, ECDSA \
+and Ed25519 keys alike (kubeadm's pubkeypin). Inputs are PEM files (one or many certificates; \
+keys and other blocks are skipped) or DER files, `-` for standard input, or the CA of a kubeconfig \
+cluster. Warns on stderr about expired, not-yet-valid and non-CA certificates.")]
+pub struct CaHashArgs {
+    /// PEM or DER certificate files; `-` reads standard input
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Take the CA from this kubeconfig (certificate-authority-data or certificate-authority)
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig cluster to use (default: the current context's)
+    #[arg(long, value_name = "NAME", requires = "kubeconfig")]
+    pub cluster: Option<String>,
+    /// Output format
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+    pub output: Format,
+}
+
+/// `joinkit verify-discovery`.
+#[derive(Debug, Args)]
+#[command(long_about = "Check, stage by stage, that this node can trust the control plane the way `kubeadm join` \
+would: resolve, connect, TLS handshake, anonymous GET of cluster-info, its kubeconfig, the token's \
+JWS signature, the CA public-key pin, CA validity, the serving certificate against the discovered \
+CA, and the clock. Fails fast and names the broken link, the kubeadm message it matches, the cause \
+and the fix. One TCP connection and one TLS handshake.\n\nThe token may come from --token, \
+--token-file or the JOINKIT_TOKEN environment variable (preferred: keeps it out of argv).")]
+pub struct VerifyDiscoveryArgs {
+    /// API server endpoint host:port ([addr]:port for IPv6)
+    #[arg(value_name = "ENDPOINT", required_unless_present_any = ["cluster_info_file", "discovery_file"])]
+    pub endpoint: Option<String>,
+    /// Bootstrap token ID.SECRET (prefer --token-file or JOINKIT_TOKEN)
+    #[arg(long, env = "JOINKIT_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// Read the bootstrap token from this file
+    #[arg(long, value_name = "FILE", conflicts_with = "token")]
+    pub token_file: Option<PathBuf>,
+    /// CA public-key pin sha256:<hex>; repeatable or comma-separated; any one may match
+    #[arg(long = "discovery-token-ca-cert-hash", value_name = "PIN", value_delimiter = ',')]
+    pub pins: Vec<String>,
+    /// Do not pin the CA (unsafe: anyone with the token can impersonate the control plane)
+    #[arg(long = "discovery-token-unsafe-skip-ca-verification")]
+    pub unsafe_skip: bool,
+    /// Check a saved cluster-info ConfigMap (JSON or YAML, `-` for stdin) offline
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["endpoint", "discovery_file"])]
+    pub cluster_info_file: Option<PathBuf>,
+    /// File discovery: a kubeconfig path or an https:// URL (no token, no JWS)
+    #[arg(long, value_name = "PATH|URL", conflicts_with = "endpoint")]
+    pub discovery_file: Option<String>,
+    /// Token for the TLS bootstrap with file discovery (or JOINKIT_TLS_BOOTSTRAP_TOKEN)
+    #[arg(long, env = "JOINKIT_TLS_BOOTSTRAP_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    pub tls_bootstrap_token: Option<String>,
+    /// Bound for the TCP connect and, separately, for the TLS handshake
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = crate::duration::clap_parse)]
+    pub connect_timeout: Duration,
+    /// Bound for one whole attempt
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = crate::duration::clap_parse)]
+    pub timeout: Duration,
+    /// Retry what kubeadm retries (transport errors, jws-missing) for up to DURATION, with backoff
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::clap_parse)]
+    pub wait: Option<Duration>,
+    /// Fail when the local clock and the server's Date differ by more than this
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = crate::duration::clap_parse)]
+    pub max_clock_skew: Duration,
+    /// Output format
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+    pub output: Format,
+}
+
+/// `joinkit lab`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+#[command(long_about = "Serve a simulated kube-apiserver and controller-manager on loopback: its own CA and serving \
+certificate, cluster-info signed by the bootstrapsigner, a bootstrap token, kubeadm's RBAC, and the \
+API server's exact 401/403/404 answers. Prints the endpoint, a token and the CA pin; --scenario \
+injects one fault. Runs until interrupted (or --exit-after).")]
+pub struct LabArgs {
+    /// Optional subcommand.
+    #[command(subcommand)]
+    pub command: Option<LabCommand>,
+    /// Loopback address to listen on (port 0 picks a free port)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:6443")]
+    pub listen: SocketAddr,
+    /// CA key type
+    #[arg(long, value_enum, default_value_t = KeyKind::Rsa)]
+    pub ca_key: KeyKind,
+    /// Fault to inject
+    #[arg(long, value_enum, default_value_t = Scenario::Healthy)]
+    pub scenario: Scenario,
+    /// Use the bootstrap token in this file instead of a random one
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// host:port to advertise in cluster-info instead of the listen address
+    #[arg(long, value_name = "HOST:PORT")]
+    pub control_plane_endpoint: Option<String>,
+    /// Write endpoint, token, CA pin and CA certificate as JSON to FILE (mode 0600)
+    #[arg(long, value_name = "FILE")]
+    pub write_json: Option<PathBuf>,
+    /// Write the CA certificate (PEM) to FILE
+    #[arg(long, value_name = "FILE")]
+    pub write_ca: Option<PathBuf>,
+    /// Stop after DURATION
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::clap_parse)]
+    pub exit_after: Option<Duration>,
+}
+
+/// `joinkit lab` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum LabCommand {
+    /// Start a lab, verify discovery against it healthy and with a fault, print both reports
+    Demo {
+        /// The fault for the second run
+        #[arg(long, value_enum, default_value_t = Scenario::TokenExpired)]
+        scenario: Scenario,
+        /// Output format
+        #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+        output: Format,
+    },
+    /// List the fault scenarios
+    Scenarios,
+}
+
+/// The clap command (for man pages and completions).
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+/// Parses argv and runs; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    match cli.command {
+        Command::CaHash(a) => crate::commands::ca_hash(a),
+        Command::VerifyDiscovery(a) => crate::commands::verify_discovery(a),
+        Command::Lab(a) => crate::commands::lab(a),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut command(), "joinkit", &mut std::io::stdout());
+            0
+        }
+        Command::GenerateMan { dir } => match crate::commands::generate_man(&dir) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("joinkit: {e}");
+                3
+            }
+        },
+    }
+}

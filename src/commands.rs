@@ -1,0 +1,374 @@
+//! The commands behind the CLI: each turns parsed arguments into a [`Report`], prints it and
+//! returns the exit code. Logic lives in the concept modules; this is glue.
+
+use crate::cli::{CaHashArgs, LabArgs, LabCommand, VerifyDiscoveryArgs};
+use crate::discovery::{self, Options, Source, Trust};
+use crate::endpoint::Endpoint;
+use crate::error::{self, Code, Failure};
+use crate::kubeconfig::Kubeconfig;
+use crate::lab::{Lab, LabOptions, Scenario};
+use crate::pin::{self, PinSet};
+use crate::report::{Format, Report};
+use crate::token::{self, BootstrapToken};
+use std::io::Read;
+use std::path::Path;
+use std::time::Duration;
+
+/// The exit-code table for `--help` and the man pages.
+pub fn exit_codes_help() -> String {
+    error::exit_code_table_text()
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a current-thread tokio runtime can always be built")
+}
+
+fn finish(report: &Report, format: Format) -> i32 {
+    if format == Format::Text && !report.warnings.is_empty() {
+        for w in &report.warnings {
+            eprintln!("warning: {w}");
+        }
+    }
+    report.print(format)
+}
+
+/// `joinkit ca-hash`: pins to stdout (text) or the report (json/yaml). In text mode a failure
+/// goes to stderr and nothing is printed on stdout.
+pub fn ca_hash(a: CaHashArgs) -> i32 {
+    let mut report = Report::new("ca-hash");
+    let result = collect_certs(&a, &mut report);
+    match result {
+        Err(f) => {
+            report.fail(f);
+            if a.output == Format::Text {
+                eprint!("{}", report.to_text(false));
+                report.exit_code()
+            } else {
+                report.print(a.output)
+            }
+        }
+        Ok(certs) => {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+            for (src, c) in &certs {
+                if let Some(p) = c.validity_problem(now) {
+                    report.warnings.push(format!("{src}: certificate {} is {p} (valid {} to {}); its pin is printed anyway", c.subject, c.not_before, c.not_after));
+                }
+                if !c.is_ca {
+                    report.warnings.push(format!("{src}: certificate {} is not a CA (basicConstraints CA:FALSE); kubeadm pins the cluster CA", c.subject));
+                }
+            }
+            let list: Vec<serde_json::Value> = certs
+                .iter()
+                .map(|(src, c)| {
+                    let mut v = serde_json::to_value(c).unwrap_or_default();
+                    v["source"] = serde_json::json!(src);
+                    v
+                })
+                .collect();
+            report.set("certificates", list);
+            report.set("pins", certs.iter().map(|(_, c)| c.pin.clone()).collect::<Vec<_>>());
+            match a.output {
+                Format::Text => {
+                    for w in &report.warnings {
+                        eprintln!("warning: {w}");
+                    }
+                    let mut s = String::new();
+                    for (_, c) in &certs {
+                        s.push_str(&c.pin);
+                        s.push('\n');
+                    }
+                    print!("{s}");
+                    0
+                }
+                f => report.print(f),
+            }
+        }
+    }
+}
+
+fn collect_certs(a: &CaHashArgs, report: &mut Report) -> Result<Vec<(String, pin::CertInfo)>, Failure> {
+    report.start();
+    if a.files.is_empty() && a.kubeconfig.is_none() {
+        return Err(Failure::new(Code::Usage, "input", "expected at least one FILE, `-` or --kubeconfig; got none")
+            .cause("nothing to hash")
+            .fix("e.g. `joinkit ca-hash /etc/kubernetes/pki/ca.crt` or `joinkit ca-hash --kubeconfig /etc/kubernetes/admin.conf`"));
+    }
+    let mut out = Vec::new();
+    let mut stdin_used = false;
+    for f in &a.files {
+        let (name, data) = if f.as_os_str() == "-" {
+            if stdin_used {
+                return Err(Failure::new(Code::Usage, "input", "`-` (standard input) given twice").cause("stdin can be read once").fix("pass `-` once"));
+            }
+            stdin_used = true;
+            let mut buf = Vec::new();
+            std::io::stdin().read_to_end(&mut buf).map_err(|e| unreadable("standard input", &e.to_string()))?;
+            ("-".to_string(), buf)
+        } else {
+            let name = f.display().to_string();
+            let data = std::fs::read(f).map_err(|e| unreadable(&name, &e.to_string()))?;
+            (name, data)
+        };
+        for der in pin::read_certificates(&data, &name)? {
+            out.push((name.clone(), pin::inspect(der.as_ref(), &name)?));
+        }
+    }
+    if let Some(k) = &a.kubeconfig {
+        let name = k.display().to_string();
+        let kc = Kubeconfig::load(k).map_err(|e| {
+            Failure::new(Code::BadInputFile, "read", format!("expected a kubeconfig; {e}"))
+                .cause("the file is not a readable kubeconfig")
+                .fix("pass an admin kubeconfig such as /etc/kubernetes/admin.conf")
+        })?;
+        let cluster = kc.cluster(a.cluster.as_deref()).map_err(|e| {
+            Failure::new(Code::BadInputFile, "read", format!("{name}: {e}")).cause("the kubeconfig has no such cluster").fix("name one with --cluster")
+        })?;
+        let what = format!("{name} (cluster {:?})", cluster.name);
+        let ca = kc
+            .ca_bytes(&cluster.cluster)
+            .map_err(|e| Failure::new(Code::InputUnreadable, "read", format!("{what}: {e}")).cause("the CA data or file cannot be read").fix("check certificate-authority(-data)"))?
+            .ok_or_else(|| {
+                Failure::new(Code::NoCertificate, "read", format!("{what}: the cluster has neither certificate-authority-data nor certificate-authority"))
+                    .cause("the kubeconfig trusts the system roots or skips verification")
+                    .fix("pass the CA file itself")
+            })?;
+        for der in pin::read_certificates(&ca, &what)? {
+            out.push((what.clone(), pin::inspect(der.as_ref(), &what)?));
+        }
+    }
+    report.pass("read", format!("{} certificate(s)", out.len()));
+    Ok(out)
+}
+
+fn unreadable(name: &str, e: &str) -> Failure {
+    Failure::new(Code::InputUnreadable, "read", format!("cannot read {name}: {e}"))
+        .cause("the path is wrong or not readable by this user")
+        .fix("check the path and permissions (the CA is /etc/kubernetes/pki/ca.crt on a control-plane node)")
+}
+
+/// Builds discovery options from the arguments; input errors become a failed report.
+pub fn discovery_options(a: &VerifyDiscoveryArgs) -> Result<Options, Failure> {
+    let token = token::resolve_token(a.token.as_deref(), a.token_file.as_deref())?;
+    let pins = PinSet::parse_all(&a.pins)?;
+    let trust = if a.unsafe_skip {
+        Some(Trust::UnsafeSkip)
+    } else if !pins.is_empty() {
+        Some(Trust::Pinned(pins))
+    } else {
+        None
+    };
+    let source = if let Some(f) = &a.cluster_info_file {
+        Source::ClusterInfoFile(f.clone())
+    } else if let Some(d) = &a.discovery_file {
+        Source::DiscoveryFile(d.clone())
+    } else {
+        Source::Endpoint(Endpoint::parse(a.endpoint.as_deref().unwrap_or(""))?)
+    };
+    let tls_bootstrap_token = a.tls_bootstrap_token.as_deref().map(BootstrapToken::parse).transpose()?;
+    Ok(Options {
+        source,
+        token,
+        trust,
+        connect_timeout: a.connect_timeout,
+        timeout: a.timeout,
+        wait: a.wait,
+        max_clock_skew: a.max_clock_skew,
+        tls_bootstrap_token,
+        verbose_attempts: true,
+    })
+}
+
+/// `joinkit verify-discovery`.
+pub fn verify_discovery(a: VerifyDiscoveryArgs) -> i32 {
+    let opts = match discovery_options(&a) {
+        Ok(o) => o,
+        Err(f) => {
+            let mut r = Report::new("verify-discovery");
+            r.fail(f);
+            r.skip_rest(discovery::NETWORK_STAGES);
+            return finish(&r, a.output);
+        }
+    };
+    let report = runtime().block_on(discovery::run(&opts));
+    finish(&report, a.output)
+}
+
+/// `joinkit lab`.
+pub fn lab(a: LabArgs) -> i32 {
+    match a.command {
+        Some(LabCommand::Demo { scenario, output }) => return lab_demo(scenario, output),
+        Some(LabCommand::Scenarios) => {
+            use clap::ValueEnum;
+            for s in Scenario::value_variants() {
+                let help = s.to_possible_value().and_then(|p| p.get_help().map(|h| h.to_string())).unwrap_or_default();
+                println!("{:<22} {help}", s.name());
+            }
+            return 0;
+        }
+        None => {}
+    }
+    let token = match a.token_file.as_deref().map(|p| token::resolve_token(None, Some(p))).transpose() {
+        Ok(t) => t.flatten(),
+        Err(f) => {
+            eprintln!("joinkit lab: {}: {}", f.code, f.message);
+            return f.exit_code;
+        }
+    };
+    let opts = LabOptions { listen: a.listen, ca_key: a.ca_key, scenario: a.scenario, token, control_plane_endpoint: a.control_plane_endpoint };
+    let lab = match Lab::start(opts) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("joinkit lab: {e}");
+            return 1;
+        }
+    };
+    let info = &lab.info;
+    if let Some(p) = &a.write_json {
+        let json = serde_json::to_string_pretty(info).unwrap_or_default();
+        if let Err(e) = crate::fsutil::write_private(p, json.as_bytes()) {
+            eprintln!("joinkit lab: {e}");
+            return 3;
+        }
+    }
+    if let Some(p) = &a.write_ca {
+        if let Err(e) = crate::fsutil::write_private(p, info.ca_cert_pem.as_bytes()) {
+            eprintln!("joinkit lab: {e}");
+            return 3;
+        }
+    }
+    println!("joinkit lab: simulated kube-apiserver on https://{} (scenario {})", info.endpoint, info.scenario.name());
+    println!("  endpoint:   {}", info.endpoint);
+    println!("  API server: {}", info.api_server);
+    println!("  token:      {}", info.token);
+    println!("  CA pin:     {}", info.ca_pin);
+    println!("try:\n  JOINKIT_TOKEN={} joinkit verify-discovery {} --discovery-token-ca-cert-hash {}", info.token, info.endpoint, info.ca_pin);
+    println!("stop with Ctrl-C");
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    runtime().block_on(async {
+        let stop = async {
+            match a.exit_after {
+                Some(d) => tokio::time::sleep(d).await,
+                None => std::future::pending::<()>().await,
+            }
+        };
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let terminated = async {
+            match term.as_mut() {
+                Some(t) => {
+                    t.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = terminated => {},
+            _ = stop => {},
+        }
+    });
+    lab.stop();
+    0
+}
+
+/// Runs discovery against a lab: the options the demo, tests and benchmarks use.
+pub fn discovery_against(lab: &Lab) -> Options {
+    Options {
+        source: Source::Endpoint(Endpoint::parse(lab.endpoint()).expect("the lab's endpoint parses")),
+        token: Some(lab.token()),
+        trust: Some(Trust::Pinned(PinSet::parse_all(&[lab.info.ca_pin.clone()]).expect("the lab's pin parses"))),
+        connect_timeout: Duration::from_secs(5),
+        timeout: Duration::from_secs(15),
+        wait: None,
+        max_clock_skew: Duration::from_secs(300),
+        tls_bootstrap_token: None,
+        verbose_attempts: false,
+    }
+}
+
+fn lab_demo(scenario: Scenario, output: Format) -> i32 {
+    let rt = runtime();
+    let mut reports = Vec::new();
+    for (title, sc) in [("healthy lab", Scenario::Healthy), ("lab with a fault", scenario)] {
+        let opts = LabOptions { scenario: sc, ..LabOptions::default() };
+        let lab = match Lab::start(opts) {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("joinkit lab demo: {e}");
+                return 1;
+            }
+        };
+        let report = rt.block_on(discovery::run(&discovery_against(&lab)));
+        if output == Format::Text {
+            println!(
+                "=== joinkit verify-discovery {} --discovery-token-ca-cert-hash {} ({title}: scenario {})",
+                lab.info.endpoint,
+                lab.info.ca_pin,
+                sc.name()
+            );
+            print!("{}", report.to_text(false));
+            println!();
+        }
+        reports.push((sc, report));
+        lab.stop();
+    }
+    let as_expected = reports[0].1.ok && (scenario == Scenario::Healthy || !reports[1].1.ok);
+    match output {
+        Format::Text => println!(
+            "demo {}: the healthy run {} and the {} run {}",
+            if as_expected { "passed" } else { "FAILED" },
+            if reports[0].1.ok { "passed" } else { "failed" },
+            scenario.name(),
+            reports[1].1.code().map(|c| format!("failed with {c}")).unwrap_or_else(|| "passed".into())
+        ),
+        f => {
+            let v: Vec<serde_json::Value> = reports
+                .iter()
+                .map(|(sc, r)| {
+                    let mut v = serde_json::to_value(r).unwrap_or_default();
+                    v["scenario"] = serde_json::json!(sc.name());
+                    v
+                })
+                .collect();
+            let all = serde_json::json!({"ok": as_expected, "runs": v});
+            if f == Format::Json {
+                println!("{}", serde_json::to_string_pretty(&all).unwrap_or_default());
+            } else {
+                print!("{}", serde_saphyr::to_string(&all).unwrap_or_default());
+            }
+        }
+    }
+    if as_expected {
+        0
+    } else {
+        1
+    }
+}
+
+/// Writes one man page per command (joinkit.1, joinkit-ca-hash.1, ...) into `dir`.
+pub fn generate_man(dir: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let cmd = crate::cli::command();
+    let mut pages = vec![("joinkit".to_string(), cmd.clone())];
+    for sub in cmd.get_subcommands() {
+        if sub.is_hide_set() || sub.get_name() == "help" {
+            continue;
+        }
+        let name = format!("joinkit-{}", sub.get_name());
+        let c = sub.clone().name(name.clone()).after_long_help(exit_codes_help());
+        pages.push((name.clone(), c.clone()));
+        for subsub in sub.get_subcommands() {
+            if subsub.get_name() == "help" {
+                continue;
+            }
+            let n2 = format!("{name}-{}", subsub.get_name());
+            pages.push((n2.clone(), subsub.clone().name(n2)));
+        }
+    }
+    for (name, c) in pages {
+        let mut buf = Vec::new();
+        clap_mangen::Man::new(c).render(&mut buf).map_err(|e| e.to_string())?;
+        std::fs::write(dir.join(format!("{name}.1")), buf).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}

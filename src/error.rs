@@ -1,0 +1,232 @@
+//! Failure codes, exit codes and the [`Failure`] type every command reports.
+//!
+//! A failure code is a stable kebab-case name (`jws-missing`, `pin-mismatch`, ...). Each maps to
+//! exactly one process exit code; the table in README.md and in every man page is generated from
+//! [`Code::ALL`], and a test keeps README.md in step with it. Codes and exit codes are stable: new
+//! ones may be added, existing ones never change meaning.
+//!
+//! Exit code ranges: 0 success, 1 internal error, 2 usage, 3 unreadable or invalid input files,
+//! 10-19 network and transport, 20-29 the cluster-info ConfigMap, 30-39 the token's JWS,
+//! 40-49 trust in the CA and the serving certificate.
+
+use serde::Serialize;
+use std::fmt;
+
+macro_rules! codes {
+    ($( $(#[$doc:meta])* $variant:ident = ($name:literal, $exit:literal, $summary:literal), )*) => {
+        /// A stable failure code. `as_str()` gives the kebab-case name used in `-o json` output,
+        /// `exit_code()` the process exit code.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Code {
+            $( $(#[$doc])* $variant, )*
+        }
+
+        impl Code {
+            /// Every code, in exit-code order (the documented table).
+            pub const ALL: &'static [Code] = &[ $( Code::$variant, )* ];
+
+            /// The kebab-case name, e.g. `"jws-missing"`.
+            pub fn as_str(self) -> &'static str {
+                match self { $( Code::$variant => $name, )* }
+            }
+
+            /// The process exit code this failure maps to (documented, stable).
+            pub fn exit_code(self) -> i32 {
+                match self { $( Code::$variant => $exit, )* }
+            }
+
+            /// One line saying what the code means, for the documentation table.
+            pub fn summary(self) -> &'static str {
+                match self { $( Code::$variant => $summary, )* }
+            }
+
+            /// Looks a code up by its kebab-case name.
+            pub fn from_name(name: &str) -> Option<Code> {
+                match name { $( $name => Some(Code::$variant), )* _ => None }
+            }
+        }
+    };
+}
+
+codes! {
+    /// An unexpected internal error (a bug: please report it).
+    Internal = ("internal", 1, "unexpected internal error (a bug)"),
+    /// Command-line usage error: unknown flag, missing argument, bad value.
+    Usage = ("usage", 2, "invalid command line: unknown flag, missing or malformed value"),
+    /// The bootstrap token does not match `\A([a-z0-9]{6})\.([a-z0-9]{16})\z`.
+    BadTokenFormat = ("bad-token-format", 2, "the bootstrap token is not of the form [a-z0-9]{6}.[a-z0-9]{16}"),
+    /// A CA public-key pin is not `sha256:<64 hex>`.
+    BadPinFormat = ("bad-pin-format", 2, "a CA public-key pin is not sha256:<64 hex digits>"),
+    /// Token discovery without pins and without the unsafe flag.
+    NoPins = ("no-pins", 2, "token discovery without --discovery-token-ca-cert-hash or the unsafe skip flag"),
+    /// The API server endpoint is not `host:port` / `[ipv6]:port`.
+    BadEndpoint = ("bad-endpoint", 2, "the API server endpoint is not host:port ([addr]:port for IPv6)"),
+    /// An input file could not be read.
+    InputUnreadable = ("input-unreadable", 3, "an input file could not be read"),
+    /// An input held no certificate.
+    NoCertificate = ("no-certificate", 3, "the input holds no certificate"),
+    /// A certificate could not be parsed (truncated PEM, bad base64, not X.509).
+    BadCertificate = ("bad-certificate", 3, "a certificate could not be parsed (truncated PEM, bad DER)"),
+    /// An input file is not what it should be (a ConfigMap, a kubeconfig).
+    BadInputFile = ("bad-input-file", 3, "an input file is not a valid ConfigMap or kubeconfig"),
+    /// The endpoint's host name does not resolve.
+    DnsFailure = ("dns-failure", 10, "the endpoint's host name does not resolve"),
+    /// Nothing listens on the port (TCP RST).
+    ConnectionRefused = ("connection-refused", 11, "TCP connection refused: nothing listens on that port"),
+    /// The TCP connect did not complete in time.
+    ConnectTimeout = ("connect-timeout", 12, "TCP connect timed out: a firewall drops packets or the host is down"),
+    /// The kernel has no route to the address.
+    NoRoute = ("no-route", 13, "no route to the address (network or host unreachable)"),
+    /// The TLS handshake failed (including: the port does not speak TLS).
+    TlsHandshakeFailed = ("tls-handshake-failed", 14, "TLS handshake failed, or the port does not speak TLS"),
+    /// The server accepted the connection but did not answer in time.
+    RequestTimeout = ("request-timeout", 15, "the server did not answer in time (or the command's --timeout ran out)"),
+    /// Anonymous access to cluster-info is not granted (403, or 401 with anonymous auth off).
+    ClusterInfoForbidden = ("cluster-info-forbidden", 20, "anonymous GET of cluster-info was refused (RBAC or anonymous auth)"),
+    /// The cluster-info ConfigMap does not exist.
+    ClusterInfoNotFound = ("cluster-info-not-found", 21, "the cluster-info ConfigMap does not exist in kube-public"),
+    /// Any other unexpected HTTP answer to the cluster-info request.
+    ClusterInfoHttpError = ("cluster-info-http-error", 22, "unexpected HTTP answer to the cluster-info request"),
+    /// cluster-info has no `kubeconfig` key.
+    KubeconfigMissing = ("kubeconfig-missing", 23, "cluster-info has no kubeconfig key"),
+    /// cluster-info's `kubeconfig` is not a usable kubeconfig (or the answer is not a ConfigMap).
+    KubeconfigInvalid = ("kubeconfig-invalid", 24, "cluster-info's kubeconfig is unparseable, has no server or no CA"),
+    /// File discovery: neither the discovery file nor `--tls-bootstrap-token` gives credentials.
+    NoBootstrapCredentials = ("no-bootstrap-credentials", 25, "file discovery without credentials in the file and without --tls-bootstrap-token"),
+    /// No `jws-kubeconfig-<id>` key for this token.
+    JwsMissing = ("jws-missing", 30, "no JWS signature for this token ID in cluster-info"),
+    /// The `jws-kubeconfig-<id>` key is empty.
+    JwsEmpty = ("jws-empty", 31, "the JWS signature for this token ID is empty"),
+    /// The JWS does not verify with the token secret.
+    JwsInvalid = ("jws-invalid", 32, "the JWS signature does not verify: wrong token secret or tampered cluster-info"),
+    /// No CA certificate in cluster-info matches any pin.
+    PinMismatch = ("pin-mismatch", 40, "no CA in cluster-info matches any --discovery-token-ca-cert-hash"),
+    /// The serving certificate does not verify against the discovered CA.
+    TlsVerifyFailed = ("tls-verify-failed", 41, "the serving certificate does not chain to the discovered CA or name"),
+    /// The CA certificate has expired.
+    CaExpired = ("ca-expired", 42, "the cluster CA certificate has expired"),
+    /// The CA certificate is not valid yet.
+    CaNotYetValid = ("ca-not-yet-valid", 43, "the cluster CA certificate is not valid yet (check the clock)"),
+    /// The local clock differs from the server's `Date` by more than `--max-clock-skew`.
+    ClockSkew = ("clock-skew", 44, "the local clock and the API server's clock differ too much"),
+}
+
+impl Code {
+    /// True for failures kubeadm itself retries until its discovery timeout (transport errors
+    /// and a missing JWS key, spec section 2); `--wait` retries exactly these.
+    pub fn is_retryable(self) -> bool {
+        matches!(
+            self,
+            Code::DnsFailure
+                | Code::ConnectionRefused
+                | Code::ConnectTimeout
+                | Code::NoRoute
+                | Code::TlsHandshakeFailed
+                | Code::RequestTimeout
+                | Code::JwsMissing
+        )
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// Why a command failed: what was expected and seen, the kubeadm message a user would see for
+/// the same fault (when kubeadm has one), the likely cause and the fix.
+///
+/// Serialised in `-o json` as `{code, stage, message, kubeadmMessage, cause, fix, exitCode}`.
+/// Never holds a token secret.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Failure {
+    /// The stable failure code.
+    pub code: Code,
+    /// The stage that failed (a stage name of the report).
+    pub stage: String,
+    /// What was expected and what was seen.
+    pub message: String,
+    /// The kubeadm error a user would see for this fault, from the protocol spec.
+    pub kubeadm_message: Option<String>,
+    /// The likely cause.
+    pub cause: String,
+    /// How to fix it.
+    pub fix: String,
+    /// The process exit code (`code.exit_code()`).
+    pub exit_code: i32,
+}
+
+impl Failure {
+    /// A failure with message; add the rest with the builder methods.
+    pub fn new(code: Code, stage: impl Into<String>, message: impl Into<String>) -> Self {
+        Failure {
+            code,
+            stage: stage.into(),
+            message: message.into(),
+            kubeadm_message: None,
+            cause: String::new(),
+            fix: String::new(),
+            exit_code: code.exit_code(),
+        }
+    }
+
+    /// Sets the matching kubeadm message.
+    pub fn kubeadm(mut self, msg: impl Into<String>) -> Self {
+        self.kubeadm_message = Some(msg.into());
+        self
+    }
+
+    /// Sets the likely cause.
+    pub fn cause(mut self, cause: impl Into<String>) -> Self {
+        self.cause = cause.into();
+        self
+    }
+
+    /// Sets the fix.
+    pub fn fix(mut self, fix: impl Into<String>) -> Self {
+        self.fix = fix.into();
+        self
+    }
+
+    /// Moves the failure to another stage name (used when a shared check runs inside a
+    /// command-specific stage).
+    pub fn at(mut self, stage: impl Into<String>) -> Self {
+        self.stage = stage.into();
+        self
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({}): {}", self.code, self.stage, self.message)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// The exit-code table as Markdown rows (`| exit | code | meaning |`), generated from
+/// [`Code::ALL`]; README.md embeds it and a test checks they agree.
+pub fn exit_code_table_markdown() -> String {
+    let mut s = String::from("| exit | code | meaning |\n| --- | --- | --- |\n| 0 | (none) | success |\n");
+    for c in Code::ALL {
+        s.push_str(&format!("| {} | `{}` | {} |\n", c.exit_code(), c.as_str(), c.summary()));
+    }
+    s
+}
+
+/// The exit-code table as plain text, for `--help` and the man pages.
+pub fn exit_code_table_text() -> String {
+    let mut s = String::from("EXIT CODES\n  0   success\n");
+    for c in Code::ALL {
+        s.push_str(&format!("  {:<3} {:<24} {}\n", c.exit_code(), c.as_str(), c.summary()));
+    }
+    s
+}

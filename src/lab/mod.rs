@@ -1,0 +1,486 @@
+//! `joinkit lab`: a loopback-only simulated kube-apiserver and controller-manager.
+//!
+//! It makes its own CA and serving certificate, keeps Kubernetes objects in a [`store::Store`],
+//! authorizes with a small RBAC model holding kubeadm's bindings ([`rbac`]), and runs the two
+//! controllers the join path depends on: the bootstrapsigner (one `jws-kubeconfig-<id>` in
+//! cluster-info per valid signing token, kept current) and the tokencleaner (deletes expired
+//! token Secrets). Answers match the v1.24 transcripts in `shared/vectors/apiserver-v1.24/`:
+//! same status codes, Status bodies, messages and headers; compact JSON with a trailing newline,
+//! pretty JSON for a `curl` user agent.
+//!
+//! A [`Scenario`] injects one fault. Later issues add resources by adding routes in
+//! [`server`] and objects in the store.
+
+pub mod pki;
+pub mod rbac;
+pub mod server;
+pub mod store;
+
+use crate::jws;
+use crate::kubeconfig::{cluster_info_kubeconfig, decode_b64};
+use crate::pin::Pin;
+use crate::token::BootstrapToken;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use pki::{Ca, CaValidity, KeyKind};
+use rbac::UserInfo;
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use store::Store;
+
+/// One injected fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scenario {
+    /// Everything works.
+    #[default]
+    Healthy,
+    /// The printed token expired (the tokencleaner removes it; it is never signed).
+    TokenExpired,
+    /// The printed token was signed, then its Secret was deleted.
+    TokenDeleted,
+    /// The printed token lacks the "signing" usage, so it is never signed.
+    TokenNoSigning,
+    /// The bootstrapsigner is not running: no token gets signed.
+    SignerStopped,
+    /// The RoleBinding letting system:anonymous read cluster-info is gone (403).
+    AnonymousRevoked,
+    /// kube-apiserver runs with --anonymous-auth=false (401 for unauthenticated requests).
+    AnonymousAuthOff,
+    /// There is no cluster-info ConfigMap (404).
+    ClusterInfoMissing,
+    /// cluster-info has no kubeconfig key.
+    KubeconfigMissing,
+    /// The printed token's signature in cluster-info was made with another secret.
+    TamperedSignature,
+    /// The printed token's signature in cluster-info is empty.
+    JwsEmpty,
+    /// The CA's validity starts tomorrow.
+    CaNotYetValid,
+    /// The CA expired yesterday.
+    CaExpired,
+    /// The serving certificate is issued by another CA (a man in the middle).
+    Mitm,
+    /// The serving certificate does not name 127.0.0.1 / localhost.
+    WrongSan,
+    /// The server's clock is 10 minutes ahead of this machine's.
+    ClockSkew,
+}
+
+impl Scenario {
+    /// The kebab-case name.
+    pub fn name(self) -> String {
+        serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+    }
+}
+
+/// Options for [`Lab::start`].
+#[derive(Debug, Clone)]
+pub struct LabOptions {
+    /// Where to listen; must be a loopback address (port 0 picks one).
+    pub listen: SocketAddr,
+    /// CA key type.
+    pub ca_key: KeyKind,
+    /// The injected fault.
+    pub scenario: Scenario,
+    /// The token to create (a random one if None).
+    pub token: Option<BootstrapToken>,
+    /// `host:port` to put in cluster-info's server instead of the listen address.
+    pub control_plane_endpoint: Option<String>,
+}
+
+impl Default for LabOptions {
+    fn default() -> Self {
+        LabOptions {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            ca_key: KeyKind::Ecdsa,
+            scenario: Scenario::Healthy,
+            token: None,
+            control_plane_endpoint: None,
+        }
+    }
+}
+
+/// Runtime switches the scenarios (and tests) flip.
+#[derive(Debug, Clone)]
+pub struct Faults {
+    /// The bootstrapsigner runs.
+    pub signer_running: bool,
+    /// The tokencleaner runs.
+    pub cleaner_running: bool,
+    /// Unauthenticated requests are anonymous (else 401).
+    pub anonymous_auth: bool,
+    /// Sign this token ID with a wrong secret.
+    pub tamper_jws: Option<String>,
+    /// Write an empty signature for this token ID.
+    pub empty_jws: Option<String>,
+    /// Seconds added to the server's `Date`.
+    pub clock_offset: i64,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Faults { signer_running: true, cleaner_running: true, anonymous_auth: true, tamper_jws: None, empty_jws: None, clock_offset: 0 }
+    }
+}
+
+/// Everything the server and controllers share.
+#[derive(Debug)]
+pub struct LabState {
+    /// The objects.
+    pub store: Store,
+    /// The faults in force.
+    pub faults: Faults,
+}
+
+/// What the lab tells its user: written by `--write-json` and printed at start.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LabInfo {
+    /// `127.0.0.1:<port>`.
+    pub endpoint: String,
+    /// cluster-info's server URL.
+    pub api_server: String,
+    /// A bootstrap token (valid unless the scenario says otherwise).
+    pub token: String,
+    /// The CA public-key pin.
+    pub ca_pin: String,
+    /// The CA certificate, PEM.
+    pub ca_cert_pem: String,
+    /// The scenario in force.
+    pub scenario: Scenario,
+}
+
+/// Builds a bootstrap-token Secret exactly as kubeadm does (spec section 1): name
+/// `bootstrap-token-<id>`, namespace kube-system, type `bootstrap.kubernetes.io/token`, data
+/// keys base64, `expiration` RFC 3339 UTC (absent for no TTL), `description` only when
+/// non-empty.
+pub fn token_secret(token: &BootstrapToken, expiration: Option<time::OffsetDateTime>, usages: &[&str], groups: &[&str], description: &str) -> Value {
+    let mut data = BTreeMap::new();
+    let b = |s: &str| STANDARD.encode(s.as_bytes());
+    data.insert("token-id".to_string(), b(token.id()));
+    data.insert("token-secret".to_string(), b(token.secret()));
+    if let Some(e) = expiration {
+        data.insert("expiration".to_string(), b(&store::rfc3339(e)));
+    }
+    for u in usages {
+        data.insert(format!("usage-bootstrap-{u}"), b("true"));
+    }
+    if !groups.is_empty() {
+        data.insert("auth-extra-groups".to_string(), b(&groups.join(",")));
+    }
+    if !description.is_empty() {
+        data.insert("description".to_string(), b(description));
+    }
+    json!({
+        "kind": "Secret",
+        "apiVersion": "v1",
+        "metadata": {"name": format!("bootstrap-token-{}", token.id()), "namespace": "kube-system"},
+        "data": data,
+        "type": "bootstrap.kubernetes.io/token",
+    })
+}
+
+/// A decoded bootstrap-token Secret.
+#[derive(Debug, Clone)]
+pub struct TokenSecret {
+    /// Token ID.
+    pub id: String,
+    /// Token secret.
+    pub secret: String,
+    /// Expiration, Unix seconds.
+    pub expiration: Option<i64>,
+    /// usage-bootstrap-signing == "true".
+    pub signing: bool,
+    /// usage-bootstrap-authentication == "true".
+    pub authentication: bool,
+    /// auth-extra-groups.
+    pub groups: Vec<String>,
+}
+
+impl TokenSecret {
+    /// Reads a Secret; None unless it is a well-formed bootstrap token Secret named after its ID.
+    pub fn from_secret(s: &Value) -> Option<TokenSecret> {
+        if s.get("type").and_then(Value::as_str) != Some("bootstrap.kubernetes.io/token") {
+            return None;
+        }
+        let data = s.get("data")?.as_object()?;
+        let get = |k: &str| data.get(k).and_then(Value::as_str).and_then(|v| decode_b64(v).ok()).and_then(|b| String::from_utf8(b).ok());
+        let id = get("token-id")?;
+        let secret = get("token-secret")?;
+        BootstrapToken::from_parts(&id, &secret).ok()?;
+        if s.pointer("/metadata/name").and_then(Value::as_str) != Some(&format!("bootstrap-token-{id}")) {
+            return None;
+        }
+        let expiration = match get("expiration") {
+            Some(e) => Some(
+                time::OffsetDateTime::parse(&e, &time::format_description::well_known::Rfc3339)
+                    .map(|t| t.unix_timestamp())
+                    .unwrap_or(i64::MIN),
+            ),
+            None => None,
+        };
+        Some(TokenSecret {
+            id,
+            secret,
+            expiration,
+            signing: get("usage-bootstrap-signing").as_deref() == Some("true"),
+            authentication: get("usage-bootstrap-authentication").as_deref() == Some("true"),
+            groups: get("auth-extra-groups").map(|g| g.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()).unwrap_or_default(),
+        })
+    }
+
+    /// True when expired at `now` (Unix seconds).
+    pub fn expired(&self, now: i64) -> bool {
+        self.expiration.is_some_and(|e| e <= now)
+    }
+}
+
+fn now_unix() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+impl LabState {
+    /// Runs the tokencleaner and the bootstrapsigner once.
+    pub fn reconcile(&mut self) {
+        let now = now_unix();
+        if self.faults.cleaner_running {
+            let expired: Vec<String> = self
+                .store
+                .list("secrets", "kube-system")
+                .into_iter()
+                .filter_map(|s| TokenSecret::from_secret(s).filter(|t| t.expired(now)).map(|t| format!("bootstrap-token-{}", t.id)))
+                .collect();
+            for name in expired {
+                self.store.delete("secrets", "kube-system", &name);
+            }
+        }
+        if !self.faults.signer_running {
+            return;
+        }
+        let Some(ci) = self.store.get("configmaps", "kube-public", "cluster-info").cloned() else { return };
+        let Some(kubeconfig) = ci.pointer("/data/kubeconfig").and_then(Value::as_str).map(str::to_string) else { return };
+        let mut want: BTreeMap<String, String> = BTreeMap::new();
+        for s in self.store.list("secrets", "kube-system") {
+            let Some(t) = TokenSecret::from_secret(s) else { continue };
+            if !t.signing || t.expired(now) {
+                continue;
+            }
+            let sig = if self.faults.empty_jws.as_deref() == Some(t.id.as_str()) {
+                String::new()
+            } else if self.faults.tamper_jws.as_deref() == Some(t.id.as_str()) {
+                jws::sign_detached(&kubeconfig, &t.id, "tamperedtampered")
+            } else {
+                jws::sign_detached(&kubeconfig, &t.id, &t.secret)
+            };
+            want.insert(format!("jws-kubeconfig-{}", t.id), sig);
+        }
+        let data = ci.get("data").and_then(Value::as_object).cloned().unwrap_or_default();
+        let have: BTreeMap<String, String> = data
+            .iter()
+            .filter(|(k, _)| k.starts_with("jws-kubeconfig-"))
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+            .collect();
+        if have == want {
+            return;
+        }
+        let mut new_data: BTreeMap<String, Value> = data.into_iter().filter(|(k, _)| !k.starts_with("jws-kubeconfig-")).collect();
+        new_data.extend(want.into_iter().map(|(k, v)| (k, Value::String(v))));
+        let mut obj = ci;
+        obj["data"] = json!(new_data);
+        self.store.put("configmaps", "kube-public", "cluster-info", obj);
+    }
+
+    /// Authenticates a bearer token as the API server's bootstrap-token authenticator does
+    /// (spec section 1): None for every failure (the caller answers a bare 401).
+    pub fn authenticate_bearer(&self, bearer: &str) -> Option<UserInfo> {
+        let token = BootstrapToken::parse(bearer).ok()?;
+        let s = self.store.get("secrets", "kube-system", &format!("bootstrap-token-{}", token.id()))?;
+        let t = TokenSecret::from_secret(s)?;
+        if !jws::secrets_equal(t.secret.as_bytes(), token.secret().as_bytes()) || t.expired(now_unix()) || !t.authentication {
+            return None;
+        }
+        let mut groups = vec!["system:bootstrappers".to_string()];
+        groups.extend(t.groups);
+        groups.push("system:authenticated".into());
+        Some(UserInfo { name: format!("system:bootstrap:{}", t.id), groups })
+    }
+}
+
+/// A running lab. Dropping it stops the server.
+pub struct Lab {
+    /// What to tell the user.
+    pub info: LabInfo,
+    /// Shared state: tests may change it (then call [`Lab::reconcile`]).
+    pub state: Arc<Mutex<LabState>>,
+    /// The CA (for signing more certificates).
+    pub ca: Arc<Ca>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Lab {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lab").field("endpoint", &self.info.endpoint).field("scenario", &self.info.scenario).finish()
+    }
+}
+
+impl Lab {
+    /// Builds the PKI and state, binds the listener and serves on a background thread with its
+    /// own tokio runtime. Errors: a non-loopback listen address, a busy port, PKI failures.
+    pub fn start(opts: LabOptions) -> Result<Lab, String> {
+        if !opts.listen.ip().is_loopback() {
+            return Err(format!("the lab listens on loopback only; {} is not a loopback address", opts.listen.ip()));
+        }
+        let validity = match opts.scenario {
+            Scenario::CaNotYetValid => CaValidity::NotYetValid,
+            Scenario::CaExpired => CaValidity::Expired,
+            _ => CaValidity::Normal,
+        };
+        let ca = Ca::new("kubernetes", opts.ca_key, validity)?;
+        let names: Vec<&str> = if opts.scenario == Scenario::WrongSan {
+            vec!["kubernetes.example.invalid"]
+        } else {
+            vec!["127.0.0.1", "::1", "localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"]
+        };
+        let serving = if opts.scenario == Scenario::Mitm {
+            Ca::new("kubernetes", opts.ca_key, CaValidity::Normal)?.serving_cert(&names, opts.ca_key)?
+        } else {
+            ca.serving_cert(&names, opts.ca_key)?
+        };
+        let std_listener = std::net::TcpListener::bind(opts.listen).map_err(|e| format!("cannot listen on {}: {e}", opts.listen))?;
+        std_listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+        let addr = std_listener.local_addr().map_err(|e| e.to_string())?;
+        let endpoint = crate::endpoint::Endpoint { host: addr.ip().to_string(), port: addr.port() }.to_string();
+        let api_server = format!("https://{}", opts.control_plane_endpoint.clone().unwrap_or_else(|| endpoint.clone()));
+
+        let token = opts.token.clone().unwrap_or_else(BootstrapToken::generate);
+        let mut state = LabState { store: Store::default(), faults: Faults::default() };
+        for (res, ns, obj) in rbac::kubeadm_defaults() {
+            let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
+            state.store.put(&res, &ns, &name, obj);
+        }
+        state.store.put(
+            "configmaps",
+            "kube-system",
+            "kubeadm-config",
+            json!({"kind": "ConfigMap", "apiVersion": "v1", "metadata": {}, "data": {"ClusterConfiguration": format!(
+                "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nclusterName: kubernetes\ncontrolPlaneEndpoint: {}\nkubernetesVersion: v1.31.0\ncertificatesDir: /etc/kubernetes/pki\nnetworking: {{dnsDomain: cluster.local, serviceSubnet: 10.96.0.0/12}}\n",
+                api_server.trim_start_matches("https://"))}}),
+        );
+        if opts.scenario != Scenario::ClusterInfoMissing {
+            let mut data = serde_json::Map::new();
+            if opts.scenario != Scenario::KubeconfigMissing {
+                data.insert("kubeconfig".into(), json!(cluster_info_kubeconfig(&api_server, ca.cert_pem.as_bytes())));
+            }
+            state.store.put("configmaps", "kube-public", "cluster-info", json!({"kind": "ConfigMap", "apiVersion": "v1", "metadata": {}, "data": data}));
+        }
+        let day = Duration::from_secs(86400);
+        let now = time::OffsetDateTime::now_utc();
+        let (expiration, usages): (Option<time::OffsetDateTime>, &[&str]) = match opts.scenario {
+            Scenario::TokenExpired => (Some(now - Duration::from_secs(3600)), &["signing", "authentication"]),
+            Scenario::TokenNoSigning => (Some(now + day), &["authentication"]),
+            _ => (Some(now + day), &["signing", "authentication"]),
+        };
+        let secret = token_secret(&token, expiration, usages, &[rbac::DEFAULT_NODE_TOKEN_GROUP], "joinkit lab token");
+        state.store.put("secrets", "kube-system", &format!("bootstrap-token-{}", token.id()), secret);
+        match opts.scenario {
+            Scenario::SignerStopped => state.faults.signer_running = false,
+            Scenario::AnonymousRevoked => {
+                state.store.delete("rolebindings", "kube-public", "kubeadm:bootstrap-signer-clusterinfo");
+            }
+            Scenario::AnonymousAuthOff => state.faults.anonymous_auth = false,
+            Scenario::TamperedSignature => state.faults.tamper_jws = Some(token.id().to_string()),
+            Scenario::JwsEmpty => state.faults.empty_jws = Some(token.id().to_string()),
+            Scenario::ClockSkew => state.faults.clock_offset = 600,
+            _ => {}
+        }
+        state.reconcile();
+        if opts.scenario == Scenario::TokenDeleted {
+            state.store.delete("secrets", "kube-system", &format!("bootstrap-token-{}", token.id()));
+            state.reconcile();
+        }
+
+        let ca_pin = Pin::of_spki(
+            x509_parser::parse_x509_certificate(ca.cert_der.as_ref()).map_err(|e| e.to_string())?.1.tbs_certificate.subject_pki.raw,
+        )
+        .to_string();
+        let info = LabInfo {
+            endpoint,
+            api_server,
+            token: token.expose(),
+            ca_pin,
+            ca_cert_pem: ca.cert_pem.clone(),
+            scenario: opts.scenario,
+        };
+        let state = Arc::new(Mutex::new(state));
+        let ca = Arc::new(ca);
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let server_state = state.clone();
+        let server_ca = ca.clone();
+        let thread = std::thread::Builder::new()
+            .name("joinkit-lab".into())
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        eprintln!("joinkit lab: cannot start runtime: {e}");
+                        return;
+                    }
+                };
+                rt.block_on(async move {
+                    let listener = match tokio::net::TcpListener::from_std(std_listener) {
+                        Ok(l) => l,
+                        Err(e) => {
+                            eprintln!("joinkit lab: {e}");
+                            return;
+                        }
+                    };
+                    server::serve(listener, serving, server_ca, server_state, rx).await;
+                });
+            })
+            .map_err(|e| e.to_string())?;
+        Ok(Lab { info, state, ca, shutdown: Some(tx), thread: Some(thread) })
+    }
+
+    /// Runs the controllers once now (after a test changed the state).
+    pub fn reconcile(&self) {
+        if let Ok(mut s) = self.state.lock() {
+            s.reconcile();
+        }
+    }
+
+    /// The endpoint as `127.0.0.1:<port>`.
+    pub fn endpoint(&self) -> &str {
+        &self.info.endpoint
+    }
+
+    /// The lab's token.
+    pub fn token(&self) -> BootstrapToken {
+        BootstrapToken::parse(&self.info.token).expect("the lab's token is valid")
+    }
+
+    /// Stops the server and waits for it.
+    pub fn stop(mut self) {
+        self.shutdown_now();
+    }
+
+    fn shutdown_now(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        self.shutdown_now();
+    }
+}

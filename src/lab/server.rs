@@ -1,0 +1,370 @@
+//! The lab's HTTPS server: TLS (optional client certificates from the lab CA), authentication
+//! (bootstrap tokens, client certificates, anonymous), RBAC authorization, and routing of the
+//! API paths the join path uses. Responses copy the v1.24 API server's shape: Status bodies,
+//! `audit-id` / `cache-control` / priority-and-fairness headers, `x-content-type-options:
+//! nosniff` on 403s and health checks, compact JSON plus newline (pretty for `curl` agents).
+
+use super::pki::{Ca, Leaf};
+use super::rbac::{self, Attributes, UserInfo};
+use super::store::uuid;
+use super::LabState;
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response, StatusCode};
+use rustls::server::WebPkiClientVerifier;
+use rustls::RootCertStore;
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const FLOWSCHEMA: &str = "75280538-532b-49ad-99a7-08bec99abdf6";
+const PRIORITY: &str = "54c73113-319d-43dc-918d-3e1428713308";
+
+/// Serves until `shutdown` fires. Runs the controllers every 50 ms.
+pub async fn serve(listener: tokio::net::TcpListener, serving: Leaf, ca: Arc<Ca>, state: Arc<Mutex<LabState>>, mut shutdown: tokio::sync::oneshot::Receiver<()>) {
+    let provider = crate::client::provider();
+    let mut roots = RootCertStore::empty();
+    let _ = roots.add(ca.cert_der.clone());
+    let verifier = match WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone()).allow_unauthenticated().build() {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("joinkit lab: client verifier: {e}");
+            return;
+        }
+    };
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map(|b| b.with_client_cert_verifier(verifier))
+        .and_then(|b| b.with_single_cert(vec![serving.cert_der.clone()], serving.private_key()));
+    let mut config = match config {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("joinkit lab: TLS config: {e}");
+            return;
+        }
+    };
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+
+    let ctl_state = state.clone();
+    let controllers = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(50));
+        loop {
+            tick.tick().await;
+            if let Ok(mut s) = ctl_state.lock() {
+                s.reconcile();
+            }
+        }
+    });
+
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            acc = listener.accept() => {
+                let Ok((tcp, _)) = acc else { continue };
+                let _ = tcp.set_nodelay(true);
+                let acceptor = acceptor.clone();
+                let state = state.clone();
+                tokio::spawn(async move {
+                    let Ok(Ok(tls)) = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await else { return };
+                    let cert_user = tls.get_ref().1.peer_certificates().and_then(|c| c.first()).and_then(|c| user_from_cert(c.as_ref()));
+                    let io = hyper_util::rt::TokioIo::new(tls);
+                    let svc = hyper::service::service_fn(move |req| {
+                        let state = state.clone();
+                        let cert_user = cert_user.clone();
+                        async move { Ok::<_, std::convert::Infallible>(handle(req, cert_user, &state)) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, svc).await;
+                });
+            }
+        }
+    }
+    controllers.abort();
+}
+
+/// The user a verified client certificate names: CN is the user, each O a group.
+fn user_from_cert(der: &[u8]) -> Option<UserInfo> {
+    let (_, c) = x509_parser::parse_x509_certificate(der).ok()?;
+    let cn = c.subject().iter_common_name().next()?.as_str().ok()?.to_string();
+    let mut groups: Vec<String> = c.subject().iter_organization().filter_map(|o| o.as_str().ok().map(str::to_string)).collect();
+    groups.push("system:authenticated".into());
+    Some(UserInfo { name: cn, groups })
+}
+
+struct Ctx {
+    pretty: bool,
+    clock_offset: i64,
+}
+
+fn base(ctx: &Ctx, status: StatusCode, content_type: &str, nosniff: bool, pf: bool) -> hyper::http::response::Builder {
+    let date = std::time::SystemTime::now()
+        .checked_add(Duration::from_secs(ctx.clock_offset.max(0) as u64))
+        .and_then(|t| t.checked_sub(Duration::from_secs((-ctx.clock_offset).max(0) as u64)))
+        .unwrap_or_else(std::time::SystemTime::now);
+    let mut b = Response::builder()
+        .status(status)
+        .header("audit-id", uuid())
+        .header("cache-control", "no-cache, private")
+        .header("content-type", content_type);
+    if nosniff {
+        b = b.header("x-content-type-options", "nosniff");
+    }
+    if pf {
+        b = b.header("x-kubernetes-pf-flowschema-uid", FLOWSCHEMA).header("x-kubernetes-pf-prioritylevel-uid", PRIORITY);
+    }
+    b.header("date", httpdate::fmt_http_date(date))
+}
+
+fn json_body(ctx: &Ctx, v: &Value) -> Bytes {
+    if ctx.pretty {
+        Bytes::from(serde_json::to_string_pretty(v).unwrap_or_default())
+    } else {
+        let mut s = serde_json::to_string(v).unwrap_or_default();
+        s.push('\n');
+        Bytes::from(s)
+    }
+}
+
+fn reply_json(ctx: &Ctx, status: StatusCode, v: &Value) -> Response<Full<Bytes>> {
+    let nosniff = status == StatusCode::FORBIDDEN;
+    let pf = status != StatusCode::UNAUTHORIZED;
+    base(ctx, status, "application/json", nosniff, pf).body(Full::new(json_body(ctx, v))).expect("valid response")
+}
+
+/// A Status object as the API server writes it.
+pub fn status_body(code: u16, reason: &str, message: &str, details: Option<Value>) -> Value {
+    let mut v = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message, "reason": reason});
+    if let Some(d) = details {
+        v["details"] = d;
+    }
+    v["code"] = json!(code);
+    v
+}
+
+fn unauthorized(ctx: &Ctx) -> Response<Full<Bytes>> {
+    reply_json(ctx, StatusCode::UNAUTHORIZED, &status_body(401, "Unauthorized", "Unauthorized", None))
+}
+
+fn details(a: &Attributes) -> Value {
+    let mut d = serde_json::Map::new();
+    if !a.name.is_empty() {
+        d.insert("name".into(), json!(a.name));
+    }
+    if !a.group.is_empty() {
+        d.insert("group".into(), json!(a.group));
+    }
+    d.insert("kind".into(), json!(a.resource));
+    Value::Object(d)
+}
+
+/// The real RBAC forbidden message for `a`.
+pub fn forbidden_message(u: &UserInfo, a: &Attributes) -> String {
+    if let Some(p) = &a.path {
+        return format!("forbidden: User {:?} cannot {} path {:?}", u.name, a.verb, p);
+    }
+    let res = if a.subresource.is_empty() { a.resource.clone() } else { format!("{}/{}", a.resource, a.subresource) };
+    let what = if a.name.is_empty() { a.resource.clone() } else { format!("{} {:?}", a.resource, a.name) };
+    let scope = if a.namespace.is_empty() { "at the cluster scope".to_string() } else { format!("in the namespace {:?}", a.namespace) };
+    format!("{what} is forbidden: User {:?} cannot {} resource {:?} in API group {:?} {scope}", u.name, a.verb, res, a.group)
+}
+
+fn forbidden(ctx: &Ctx, u: &UserInfo, a: &Attributes) -> Response<Full<Bytes>> {
+    let msg = forbidden_message(u, a);
+    let d = if a.path.is_some() { None } else { Some(details(a)) };
+    reply_json(ctx, StatusCode::FORBIDDEN, &status_body(403, "Forbidden", &msg, d))
+}
+
+fn not_found(ctx: &Ctx, a: &Attributes) -> Response<Full<Bytes>> {
+    let msg = format!("{} {:?} not found", a.resource, a.name);
+    reply_json(ctx, StatusCode::NOT_FOUND, &status_body(404, "NotFound", &msg, Some(details(a))))
+}
+
+fn text(ctx: &Ctx, status: StatusCode, body: String) -> Response<Full<Bytes>> {
+    base(ctx, status, "text/plain; charset=utf-8", true, true).body(Full::new(Bytes::from(body))).expect("valid response")
+}
+
+const HEALTH_CHECKS: &[&str] = &[
+    "ping", "log", "etcd", "poststarthook/start-kube-apiserver-admission-initializer", "poststarthook/generic-apiserver-start-informers",
+    "poststarthook/priority-and-fairness-config-consumer", "poststarthook/priority-and-fairness-filter", "poststarthook/start-apiextensions-informers",
+    "poststarthook/start-apiextensions-controllers", "poststarthook/crd-informer-synced", "poststarthook/bootstrap-controller",
+    "poststarthook/rbac/bootstrap-roles", "poststarthook/scheduling/bootstrap-system-priority-classes", "poststarthook/priority-and-fairness-config-producer",
+    "poststarthook/start-cluster-authentication-info-controller", "poststarthook/aggregator-reload-proxy-client-cert", "poststarthook/start-kube-aggregator-informers",
+    "poststarthook/apiservice-registration-controller", "poststarthook/apiservice-status-available-controller", "poststarthook/kube-apiserver-autoregistration",
+    "autoregister-completion", "poststarthook/apiservice-openapi-controller", "poststarthook/apiservice-openapiv3-controller",
+];
+
+fn health(ctx: &Ctx, which: &str, verbose: bool) -> Response<Full<Bytes>> {
+    if !verbose {
+        return text(ctx, StatusCode::OK, "ok".into());
+    }
+    let mut checks: Vec<&str> = HEALTH_CHECKS.to_vec();
+    if which == "readyz" {
+        checks.insert(3, "informer-sync");
+        checks.push("shutdown");
+    }
+    let mut s: String = checks.iter().map(|c| format!("[+]{c} ok\n")).collect();
+    s.push_str(&format!("{which} check passed\n"));
+    text(ctx, StatusCode::OK, s)
+}
+
+fn version_body() -> Value {
+    json!({
+        "major": "1", "minor": "31", "gitVersion": "v1.31.0", "gitCommit": "9edcffcde5595e8a5b1a35f88c421764e575afce",
+        "gitTreeState": "clean", "buildDate": "2024-08-13T07:28:49Z", "goVersion": "go1.22.5", "compiler": "gc", "platform": "linux/amd64"
+    })
+}
+
+/// Splits an API path into attributes: `/api/v1/[namespaces/NS/]RES[/NAME[/SUB]]` or
+/// `/apis/GROUP/VERSION/...`. None for anything else.
+pub fn parse_path(path: &str, method: &str) -> Option<Attributes> {
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').filter(|p| !p.is_empty()).collect();
+    let (group, rest) = match parts.as_slice() {
+        ["api", "v1", rest @ ..] => ("", rest),
+        ["apis", g, _v, rest @ ..] => (*g, rest),
+        _ => return None,
+    };
+    let (namespace, rest) = match rest {
+        ["namespaces", ns, rest @ ..] if !rest.is_empty() => (ns.to_string(), rest),
+        _ => (String::new(), rest),
+    };
+    let (resource, name, sub) = match rest {
+        [r] => (*r, "", ""),
+        [r, n] => (*r, *n, ""),
+        [r, n, s] => (*r, *n, *s),
+        _ => return None,
+    };
+    let verb = match (method, name.is_empty()) {
+        ("GET", true) => "list",
+        ("GET", false) => "get",
+        ("POST", _) => "create",
+        ("PUT", _) => "update",
+        ("PATCH", _) => "patch",
+        ("DELETE", true) => "deletecollection",
+        ("DELETE", false) => "delete",
+        _ => "get",
+    };
+    Some(Attributes {
+        verb: verb.into(),
+        group: group.into(),
+        resource: resource.into(),
+        subresource: sub.into(),
+        namespace,
+        name: name.into(),
+        path: None,
+    })
+}
+
+fn list_kind(resource: &str) -> (&'static str, &'static str) {
+    match resource {
+        "configmaps" => ("ConfigMapList", "v1"),
+        "secrets" => ("SecretList", "v1"),
+        "nodes" => ("NodeList", "v1"),
+        "clusterroles" => ("ClusterRoleList", "rbac.authorization.k8s.io/v1"),
+        "clusterrolebindings" => ("ClusterRoleBindingList", "rbac.authorization.k8s.io/v1"),
+        "roles" => ("RoleList", "rbac.authorization.k8s.io/v1"),
+        "rolebindings" => ("RoleBindingList", "rbac.authorization.k8s.io/v1"),
+        _ => ("List", "v1"),
+    }
+}
+
+const SERVED: &[&str] = &["configmaps", "secrets", "nodes", "clusterroles", "clusterrolebindings", "roles", "rolebindings"];
+
+/// Handles one request against the shared state.
+pub fn handle(req: Request<Incoming>, cert_user: Option<UserInfo>, state: &Mutex<LabState>) -> Response<Full<Bytes>> {
+    let pretty = req.headers().get(hyper::header::USER_AGENT).and_then(|v| v.to_str().ok()).is_some_and(|ua| ua.starts_with("curl"));
+    let Ok(st) = state.lock() else {
+        return Response::builder().status(500).body(Full::new(Bytes::from_static(b"lab state poisoned"))).expect("valid response");
+    };
+    let ctx = Ctx { pretty, clock_offset: st.faults.clock_offset };
+
+    // Authentication: a bad bearer token is a bare 401, whatever anonymous could do.
+    let user = match req.headers().get(hyper::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        Some(h) => {
+            let Some(tok) = h.strip_prefix("Bearer ") else { return unauthorized(&ctx) };
+            match st.authenticate_bearer(tok.trim()) {
+                Some(u) => u,
+                None => return unauthorized(&ctx),
+            }
+        }
+        None => match cert_user {
+            Some(u) => u,
+            None if st.faults.anonymous_auth => UserInfo::anonymous(),
+            None => return unauthorized(&ctx),
+        },
+    };
+
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().unwrap_or("").to_string();
+    let method = req.method().as_str().to_string();
+    let nonres = ["/version", "/healthz", "/livez", "/readyz", "/api", "/apis"];
+    if nonres.contains(&path.trim_end_matches('/')) || path == "/version/" {
+        let a = Attributes { verb: "get".into(), path: Some(path.clone()), ..Default::default() };
+        let (ok, _) = rbac::authorize(&st.store, &user, &a);
+        if !ok {
+            return forbidden(&ctx, &user, &a);
+        }
+        let verbose = query.split('&').any(|q| q == "verbose" || q.starts_with("verbose="));
+        return match path.trim_end_matches('/') {
+            "/version" => {
+                let v = version_body();
+                base(&ctx, StatusCode::OK, "application/json", false, true)
+                    .body(Full::new(Bytes::from(serde_json::to_string_pretty(&v).unwrap_or_default())))
+                    .expect("valid response")
+            }
+            "/api" => reply_json(&ctx, StatusCode::OK, &json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:6443"}]})),
+            "/apis" => reply_json(&ctx, StatusCode::OK, &json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": []})),
+            p => health(&ctx, p.trim_start_matches('/'), verbose),
+        };
+    }
+
+    let Some(a) = parse_path(&path, &method) else {
+        if user.name == "system:anonymous" {
+            let a = Attributes { verb: method.to_lowercase(), path: Some(path.clone()), ..Default::default() };
+            return forbidden(&ctx, &user, &a);
+        }
+        return text(&ctx, StatusCode::NOT_FOUND, "404 page not found\n".into());
+    };
+    let (ok, _) = rbac::authorize(&st.store, &user, &a);
+    if !ok {
+        return forbidden(&ctx, &user, &a);
+    }
+    if !SERVED.contains(&a.resource.as_str()) || !a.subresource.is_empty() {
+        return reply_json(
+            &ctx,
+            StatusCode::NOT_FOUND,
+            &status_body(404, "NotFound", "the server could not find the requested resource", Some(json!({}))),
+        );
+    }
+    match a.verb.as_str() {
+        "get" => match st.store.get(&a.resource, &a.namespace, &a.name) {
+            Some(obj) => reply_json(&ctx, StatusCode::OK, obj),
+            None => not_found(&ctx, &a),
+        },
+        "list" => {
+            let (kind, api_version) = list_kind(&a.resource);
+            let items: Vec<Value> = st
+                .store
+                .list(&a.resource, &a.namespace)
+                .into_iter()
+                .map(|o| {
+                    let mut o = o.clone();
+                    if let Some(m) = o.as_object_mut() {
+                        m.remove("kind");
+                        m.remove("apiVersion");
+                    }
+                    o
+                })
+                .collect();
+            reply_json(
+                &ctx,
+                StatusCode::OK,
+                &json!({"kind": kind, "apiVersion": api_version, "metadata": {"resourceVersion": st.store.resource_version().to_string()}, "items": items}),
+            )
+        }
+        _ => reply_json(
+            &ctx,
+            StatusCode::METHOD_NOT_ALLOWED,
+            &status_body(405, "MethodNotAllowed", &format!("the server does not allow this method on the requested resource"), Some(json!({}))),
+        ),
+    }
+}

@@ -1,0 +1,102 @@
+//! The lab's object store: Kubernetes objects as JSON, keyed by (resource, namespace, name),
+//! with `uid`, `resourceVersion` and `creationTimestamp` kept the way the API server keeps them.
+//! Every resource kind the lab serves lives here, so adding one (Secrets, CSRs, Nodes) is a
+//! matter of routing, not storage.
+
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+type Key = (String, String, String);
+
+/// In-memory object store.
+#[derive(Debug, Default)]
+pub struct Store {
+    objects: BTreeMap<Key, Value>,
+    rv: u64,
+}
+
+/// The current time as RFC 3339 UTC with seconds (`2026-11-21T09:00:38Z`), as the API prints it.
+pub fn now_rfc3339() -> String {
+    rfc3339(time::OffsetDateTime::now_utc())
+}
+
+/// RFC 3339 UTC, seconds precision.
+pub fn rfc3339(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC).replace_nanosecond(0).unwrap_or(t);
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+/// A random UUID v4 string (for `uid` and `audit-id`).
+pub fn uuid() -> String {
+    use ring::rand::SecureRandom;
+    let mut b = [0u8; 16];
+    let _ = ring::rand::SystemRandom::new().fill(&mut b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+}
+
+impl Store {
+    /// The object, if stored.
+    pub fn get(&self, resource: &str, ns: &str, name: &str) -> Option<&Value> {
+        self.objects.get(&(resource.to_string(), ns.to_string(), name.to_string()))
+    }
+
+    /// All objects of `resource` in `ns` (all namespaces when `ns` is empty), by name.
+    pub fn list(&self, resource: &str, ns: &str) -> Vec<&Value> {
+        self.objects.iter().filter(|((r, n, _), _)| r == resource && (ns.is_empty() || n == ns)).map(|(_, v)| v).collect()
+    }
+
+    /// The current resourceVersion (for lists).
+    pub fn resource_version(&self) -> u64 {
+        self.rv
+    }
+
+    /// Stores `obj`, setting `metadata.{name, namespace, uid, resourceVersion,
+    /// creationTimestamp}` with the metadata keys in the API server's order; keeps uid and
+    /// creationTimestamp of an existing object. Returns the stored object.
+    pub fn put(&mut self, resource: &str, ns: &str, name: &str, mut obj: Value) -> Value {
+        self.rv += 1;
+        let key = (resource.to_string(), ns.to_string(), name.to_string());
+        let old_meta = self.objects.get(&key).and_then(|o| o.get("metadata")).cloned();
+        let given = obj.get("metadata").and_then(Value::as_object).cloned().unwrap_or_default();
+        let mut meta = Map::new();
+        meta.insert("name".into(), json!(name));
+        if !ns.is_empty() {
+            meta.insert("namespace".into(), json!(ns));
+        }
+        let keep = |k: &str| old_meta.as_ref().and_then(|m| m.get(k)).cloned();
+        meta.insert("uid".into(), keep("uid").unwrap_or_else(|| json!(uuid())));
+        meta.insert("resourceVersion".into(), json!(self.rv.to_string()));
+        meta.insert("creationTimestamp".into(), keep("creationTimestamp").unwrap_or_else(|| json!(now_rfc3339())));
+        for (k, v) in given {
+            if !matches!(k.as_str(), "name" | "namespace" | "uid" | "resourceVersion" | "creationTimestamp") {
+                meta.insert(k, v);
+            }
+        }
+        if let Some(o) = obj.as_object_mut() {
+            o.insert("metadata".into(), Value::Object(meta));
+            // Keep kind and apiVersion first, as the API server prints them.
+            let mut ordered = Map::new();
+            for k in ["kind", "apiVersion", "metadata"] {
+                if let Some(v) = o.remove(k) {
+                    ordered.insert(k.into(), v);
+                }
+            }
+            ordered.extend(std::mem::take(o));
+            *o = ordered;
+        }
+        self.objects.insert(key, obj.clone());
+        obj
+    }
+
+    /// Deletes and returns the object.
+    pub fn delete(&mut self, resource: &str, ns: &str, name: &str) -> Option<Value> {
+        let r = self.objects.remove(&(resource.to_string(), ns.to_string(), name.to_string()));
+        if r.is_some() {
+            self.rv += 1;
+        }
+        r
+    }
+}

@@ -1,0 +1,23 @@
+//! joinkit: verifiable, scriptable, debuggable kubeadm node joins.
+//!
+//! A library with a thin binary over it (`src/main.rs`). One module per concept:
+//! [`pin`] (CA public-key pins), [`token`] (bootstrap tokens), [`jws`] (cluster-info
+//! signatures), [`discovery`] (the node-trusts-control-plane half of a join), [`client`]
+//! (talking to an API server stage by stage), [`kubeconfig`], [`endpoint`], [`lab`] (a loopback
+//! control plane), with shared [`report`] and [`error`] types. [`cli`] and [`commands`] are the
+//! command line.
+
+pub mod cli;
+pub mod client;
+pub mod commands;
+pub mod discovery;
+pub mod duration;
+pub mod endpoint;
+pub mod error;
+pub mod fsutil;
+pub mod jws;
+pub mod kubeconfig;
+pub mod lab;
+pub mod pin;
+pub mod report;
+pub mod token;
