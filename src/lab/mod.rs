@@ -240,6 +240,19 @@ impl TokenSecret {
     }
 }
 
+/// cluster-info's `managedFields` as a kubeadm cluster has them: kubeadm owns `kubeconfig`,
+/// kube-controller-manager (the bootstrapsigner) the `jws-kubeconfig-*` keys.
+fn cluster_info_managed_fields(jws: Option<serde_json::Map<String, Value>>) -> Value {
+    let t = store::now_rfc3339();
+    let mut v = vec![json!({"manager": "kubeadm", "operation": "Update", "apiVersion": "v1", "time": t, "fieldsType": "FieldsV1",
+        "fieldsV1": {"f:data": {".": {}, "f:kubeconfig": {}}}})];
+    if let Some(j) = jws {
+        v.push(json!({"manager": "kube-controller-manager", "operation": "Update", "apiVersion": "v1", "time": t, "fieldsType": "FieldsV1",
+            "fieldsV1": {"f:data": j}}));
+    }
+    Value::Array(v)
+}
+
 fn now_unix() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
@@ -291,6 +304,9 @@ impl LabState {
         let mut new_data: BTreeMap<String, Value> = data.into_iter().filter(|(k, _)| !k.starts_with("jws-kubeconfig-")).collect();
         new_data.extend(want.into_iter().map(|(k, v)| (k, Value::String(v))));
         let mut obj = ci;
+        let jws_fields: serde_json::Map<String, Value> =
+            new_data.keys().filter(|k| k.starts_with("jws-kubeconfig-")).map(|k| (format!("f:{k}"), json!({}))).collect();
+        obj["metadata"]["managedFields"] = cluster_info_managed_fields((!jws_fields.is_empty()).then_some(jws_fields));
         obj["data"] = json!(new_data);
         self.store.put("configmaps", "kube-public", "cluster-info", obj);
     }
@@ -368,7 +384,9 @@ impl Lab {
             "configmaps",
             "kube-system",
             "kubeadm-config",
-            json!({"kind": "ConfigMap", "apiVersion": "v1", "metadata": {}, "data": {"ClusterConfiguration": format!(
+            json!({"kind": "ConfigMap", "apiVersion": "v1", "metadata": {"managedFields": [{"manager": "kubeadm", "operation": "Update", "apiVersion": "v1",
+                "time": store::now_rfc3339(), "fieldsType": "FieldsV1", "fieldsV1": {"f:data": {".": {}, "f:ClusterConfiguration": {}}}}]},
+                "data": {"ClusterConfiguration": format!(
                 "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nclusterName: kubernetes\ncontrolPlaneEndpoint: {}\nkubernetesVersion: v1.31.0\ncertificatesDir: /etc/kubernetes/pki\nnetworking: {{dnsDomain: cluster.local, serviceSubnet: 10.96.0.0/12}}\n",
                 api_server.trim_start_matches("https://"))}}),
         );
@@ -377,7 +395,8 @@ impl Lab {
             if opts.scenario != Scenario::KubeconfigMissing {
                 data.insert("kubeconfig".into(), json!(cluster_info_kubeconfig(&api_server, ca.cert_pem.as_bytes())));
             }
-            state.store.put("configmaps", "kube-public", "cluster-info", json!({"kind": "ConfigMap", "apiVersion": "v1", "metadata": {}, "data": data}));
+            let meta = json!({"managedFields": cluster_info_managed_fields(None)});
+            state.store.put("configmaps", "kube-public", "cluster-info", json!({"kind": "ConfigMap", "apiVersion": "v1", "metadata": meta, "data": data}));
         }
         let day = Duration::from_secs(86400);
         let now = time::OffsetDateTime::now_utc();
