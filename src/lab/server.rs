@@ -277,15 +277,14 @@ pub fn handle(req: Request<Incoming>, cert_user: Option<UserInfo>, state: &Mutex
     };
     let ctx = Ctx { pretty, clock_offset: st.faults.clock_offset };
 
-    // Authentication: a bad bearer token is a bare 401, whatever anonymous could do.
-    let user = match req.headers().get(hyper::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        Some(h) => {
-            let Some(tok) = h.strip_prefix("Bearer ") else { return unauthorized(&ctx) };
-            match st.authenticate_bearer(tok.trim()) {
-                Some(u) => u,
-                None => return unauthorized(&ctx),
-            }
-        }
+    // Authentication: a bad bearer token is a bare 401, whatever anonymous could do. Other
+    // schemes (Basic) have no authenticator since 1.19 and fall through, as on a real server.
+    let bearer = req.headers().get(hyper::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|h| h.strip_prefix("Bearer "));
+    let user = match bearer {
+        Some(tok) => match st.authenticate_bearer(tok.trim()) {
+            Some(u) => u,
+            None => return unauthorized(&ctx),
+        },
         None => match cert_user {
             Some(u) => u,
             None if st.faults.anonymous_auth => UserInfo::anonymous(),
