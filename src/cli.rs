@@ -25,13 +25,25 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print the CA public-key pin (sha256 of the DER SubjectPublicKeyInfo) of each certificate
-    #[command(after_long_help = AFTER_HELP)]
+    #[command(after_long_help = AFTER_HELP, long_about = "Print the kubeadm CA public-key pin of every certificate in the inputs, in input order, one \
+`sha256:<hex>` per line: SHA-256 over the certificate's DER SubjectPublicKeyInfo, for RSA, ECDSA \
+and Ed25519 keys alike (kubeadm's pubkeypin). Inputs are PEM files (one or many certificates; \
+keys and other blocks are skipped) or DER files, `-` for standard input, or the CA of a kubeconfig \
+cluster. Warns on stderr about expired, not-yet-valid and non-CA certificates.")]
     CaHash(CaHashArgs),
     /// Check the node-trusts-control-plane half of a join (discovery), stage by stage
-    #[command(after_long_help = AFTER_HELP)]
+    #[command(after_long_help = AFTER_HELP, long_about = "Check, stage by stage, that this node can trust the control plane the way `kubeadm join` \
+would: resolve, connect, TLS handshake, anonymous GET of cluster-info, its kubeconfig, the token's \
+JWS signature, the CA public-key pin, CA validity, the serving certificate against the discovered \
+CA, and the clock. Fails fast and names the broken link, the kubeadm message it matches, the cause \
+and the fix. One TCP connection and one TLS handshake.\n\nThe token may come from --token, \
+--token-file or the JOINKIT_TOKEN environment variable (preferred: keeps it out of argv).")]
     VerifyDiscovery(VerifyDiscoveryArgs),
     /// Run a loopback simulated control plane for trying joinkit (and for its tests)
-    #[command(after_long_help = AFTER_HELP)]
+    #[command(after_long_help = AFTER_HELP, long_about = "Serve a simulated kube-apiserver and controller-manager on loopback: its own CA and serving \
+certificate, cluster-info signed by the bootstrapsigner, a bootstrap token, kubeadm's RBAC, and the \
+API server's exact 401/403/404 answers. Prints the endpoint, a token and the CA pin; --scenario \
+injects one fault. Runs until interrupted (or --exit-after).")]
     Lab(LabArgs),
     /// Print a shell completion script
     Completions {
@@ -48,11 +60,6 @@ pub enum Command {
 
 /// `joinkit ca-hash`.
 #[derive(Debug, Args)]
-#[command(long_about = "Print the kubeadm CA public-key pin of every certificate in the inputs, in input order, one \
-`sha256:<hex>` per line: SHA-256 over the certificate's DER SubjectPublicKeyInfo, for RSA, ECDSA \
-and Ed25519 keys alike (kubeadm's pubkeypin). Inputs are PEM files (one or many certificates; \
-keys and other blocks are skipped) or DER files, `-` for standard input, or the CA of a kubeconfig \
-cluster. Warns on stderr about expired, not-yet-valid and non-CA certificates.")]
 pub struct CaHashArgs {
     /// PEM or DER certificate files; `-` reads standard input
     #[arg(value_name = "FILE")]
@@ -70,12 +77,6 @@ pub struct CaHashArgs {
 
 /// `joinkit verify-discovery`.
 #[derive(Debug, Args)]
-#[command(long_about = "Check, stage by stage, that this node can trust the control plane the way `kubeadm join` \
-would: resolve, connect, TLS handshake, anonymous GET of cluster-info, its kubeconfig, the token's \
-JWS signature, the CA public-key pin, CA validity, the serving certificate against the discovered \
-CA, and the clock. Fails fast and names the broken link, the kubeadm message it matches, the cause \
-and the fix. One TCP connection and one TLS handshake.\n\nThe token may come from --token, \
---token-file or the JOINKIT_TOKEN environment variable (preferred: keeps it out of argv).")]
 pub struct VerifyDiscoveryArgs {
     /// API server endpoint host:port ([addr]:port for IPv6)
     #[arg(value_name = "ENDPOINT", required_unless_present_any = ["cluster_info_file", "discovery_file"])]
@@ -121,10 +122,6 @@ pub struct VerifyDiscoveryArgs {
 /// `joinkit lab`.
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
-#[command(long_about = "Serve a simulated kube-apiserver and controller-manager on loopback: its own CA and serving \
-certificate, cluster-info signed by the bootstrapsigner, a bootstrap token, kubeadm's RBAC, and the \
-API server's exact 401/403/404 answers. Prints the endpoint, a token and the CA pin; --scenario \
-injects one fault. Runs until interrupted (or --exit-after).")]
 pub struct LabArgs {
     /// Optional subcommand.
     #[command(subcommand)]

@@ -210,7 +210,7 @@ pub fn check_cluster_info(
     let sig = match ci.data.get(&key) {
         None => {
             let others = if signed.is_empty() {
-                "no token at all is signed in cluster-info, so the bootstrapsigner (kube-controller-manager) is probably not running or has it disabled".to_string()
+                "no token at all is signed in cluster-info: every token has expired or been deleted, or the bootstrapsigner (kube-controller-manager) is not running".to_string()
             } else {
                 format!("signed token IDs are {signed:?}, so the bootstrapsigner works and this token is the problem")
             };

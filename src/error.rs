@@ -226,7 +226,7 @@ pub fn exit_code_table_markdown() -> String {
 pub fn exit_code_table_text() -> String {
     let mut s = String::from("EXIT CODES\n  0   success\n");
     for c in Code::ALL {
-        s.push_str(&format!("  {:<3} {:<24} {}\n", c.exit_code(), c.as_str(), c.summary()));
+        s.push_str(&format!("  {:<3} {}\n        {}\n", c.exit_code(), c.as_str(), c.summary()));
     }
     s
 }

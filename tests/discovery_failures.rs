@@ -32,6 +32,9 @@ fn healthy_lab_passes_with_every_stage() {
     assert_eq!(v["apiServer"], format!("https://{}", l.endpoint()));
     assert_eq!(v["caPin"], l.info.ca_pin);
     assert_eq!(v["apiServerDiffers"], false);
+    // One TCP connection, one TLS handshake, one request in total.
+    let c = l.counters();
+    assert_eq!((c.tcp_connections, c.tls_handshakes, c.requests), (1, 1, 1), "{c:?}");
     // The token secret is printed nowhere, in JSON or text.
     let secret = l.token().secret().to_string();
     assert!(!r.stdout.contains(&secret) && !r.stderr.contains(&secret));

@@ -135,6 +135,19 @@ pub struct LabState {
     pub store: Store,
     /// The faults in force.
     pub faults: Faults,
+    /// Accepted TCP connections and completed TLS handshakes, for tests and benchmarks.
+    pub counters: Counters,
+}
+
+/// Connection counters.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counters {
+    /// TCP connections accepted.
+    pub tcp_connections: u64,
+    /// TLS handshakes completed.
+    pub tls_handshakes: u64,
+    /// HTTP requests answered.
+    pub requests: u64,
 }
 
 /// What the lab tells its user: written by `--write-json` and printed at start.
@@ -375,7 +388,7 @@ impl Lab {
         let api_server = format!("https://{}", opts.control_plane_endpoint.clone().unwrap_or_else(|| endpoint.clone()));
 
         let token = opts.token.clone().unwrap_or_else(BootstrapToken::generate);
-        let mut state = LabState { store: Store::default(), faults: Faults::default() };
+        let mut state = LabState { store: Store::default(), faults: Faults::default(), counters: Counters::default() };
         for (res, ns, obj) in rbac::kubeadm_defaults() {
             let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
             state.store.put(&res, &ns, &name, obj);
@@ -471,6 +484,11 @@ impl Lab {
         if let Ok(mut s) = self.state.lock() {
             s.reconcile();
         }
+    }
+
+    /// The connection counters so far.
+    pub fn counters(&self) -> Counters {
+        self.state.lock().map(|s| s.counters).unwrap_or_default()
     }
 
     /// The endpoint as `127.0.0.1:<port>`.

@@ -63,10 +63,16 @@ pub async fn serve(listener: tokio::net::TcpListener, serving: Leaf, ca: Arc<Ca>
             acc = listener.accept() => {
                 let Ok((tcp, _)) = acc else { continue };
                 let _ = tcp.set_nodelay(true);
+                if let Ok(mut s) = state.lock() {
+                    s.counters.tcp_connections += 1;
+                }
                 let acceptor = acceptor.clone();
                 let state = state.clone();
                 tokio::spawn(async move {
                     let Ok(Ok(tls)) = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await else { return };
+                    if let Ok(mut s) = state.lock() {
+                        s.counters.tls_handshakes += 1;
+                    }
                     let cert_user = tls.get_ref().1.peer_certificates().and_then(|c| c.first()).and_then(|c| user_from_cert(c.as_ref()));
                     let io = hyper_util::rt::TokioIo::new(tls);
                     let svc = hyper::service::service_fn(move |req| {
@@ -272,9 +278,10 @@ const SERVED: &[&str] = &["configmaps", "secrets", "nodes", "clusterroles", "clu
 /// Handles one request against the shared state.
 pub fn handle(req: Request<Incoming>, cert_user: Option<UserInfo>, state: &Mutex<LabState>) -> Response<Full<Bytes>> {
     let pretty = req.headers().get(hyper::header::USER_AGENT).and_then(|v| v.to_str().ok()).is_some_and(|ua| ua.starts_with("curl"));
-    let Ok(st) = state.lock() else {
+    let Ok(mut st) = state.lock() else {
         return Response::builder().status(500).body(Full::new(Bytes::from_static(b"lab state poisoned"))).expect("valid response");
     };
+    st.counters.requests += 1;
     let ctx = Ctx { pretty, clock_offset: st.faults.clock_offset };
 
     // Authentication: a bad bearer token is a bare 401, whatever anonymous could do. Other
