@@ -9,7 +9,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-const AFTER_HELP: &str = "Exit codes are listed in joinkit(1) and README.md; `-o json` prints the full report.";
+const AFTER_HELP: &str =
+    "Exit codes are listed in joinkit(1) and README.md; `-o json` prints the full report.";
 
 /// joinkit: verifiable, scriptable, debuggable kubeadm node joins.
 #[derive(Debug, Parser)]
@@ -82,13 +83,22 @@ pub struct VerifyDiscoveryArgs {
     #[arg(value_name = "ENDPOINT", required_unless_present_any = ["cluster_info_file", "discovery_file"])]
     pub endpoint: Option<String>,
     /// Bootstrap token ID.SECRET (prefer --token-file or JOINKIT_TOKEN)
-    #[arg(long, env = "JOINKIT_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    #[arg(
+        long,
+        env = "JOINKIT_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
     pub token: Option<String>,
     /// Read the bootstrap token from this file
     #[arg(long, value_name = "FILE", conflicts_with = "token")]
     pub token_file: Option<PathBuf>,
     /// CA public-key pin sha256:<hex>; repeatable or comma-separated; any one may match
-    #[arg(long = "discovery-token-ca-cert-hash", value_name = "PIN", value_delimiter = ',')]
+    #[arg(
+        long = "discovery-token-ca-cert-hash",
+        value_name = "PIN",
+        value_delimiter = ','
+    )]
     pub pins: Vec<String>,
     /// Do not pin the CA (unsafe: anyone with the token can impersonate the control plane)
     #[arg(long = "discovery-token-unsafe-skip-ca-verification")]
@@ -100,7 +110,12 @@ pub struct VerifyDiscoveryArgs {
     #[arg(long, value_name = "PATH|URL", conflicts_with = "endpoint")]
     pub discovery_file: Option<String>,
     /// Token for the TLS bootstrap with file discovery (or JOINKIT_TLS_BOOTSTRAP_TOKEN)
-    #[arg(long, env = "JOINKIT_TLS_BOOTSTRAP_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    #[arg(
+        long,
+        env = "JOINKIT_TLS_BOOTSTRAP_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
     pub tls_bootstrap_token: Option<String>,
     /// Bound for the TCP connect and, separately, for the TLS handshake
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = crate::duration::clap_parse)]

@@ -64,7 +64,12 @@ impl ServerCertVerifier for RecordingVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -73,11 +78,18 @@ impl ServerCertVerifier for RecordingVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider.signature_verification_algorithms.supported_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 
@@ -137,7 +149,11 @@ fn timeout_failure(stage: &str, what: &str, url: &str, ep: &Endpoint, d: Duratio
         stage,
         format!("expected an answer from {ep} within the command's --timeout; none came in {d:?}"),
     )
-    .kubeadm(kubeadm_transport(what, url, "context deadline exceeded (Client.Timeout exceeded while awaiting headers)"))
+    .kubeadm(kubeadm_transport(
+        what,
+        url,
+        "context deadline exceeded (Client.Timeout exceeded while awaiting headers)",
+    ))
     .cause("the API server is overloaded or hung, or a proxy in the path holds the connection open")
     .fix("check the API server's health (`curl -k https://ENDPOINT/readyz`), or raise --timeout")
 }
@@ -145,7 +161,12 @@ fn timeout_failure(stage: &str, what: &str, url: &str, ep: &Endpoint, d: Duratio
 /// Resolves, connects, handshakes and GETs `path` from `ep`, adding one passing stage per step
 /// (`resolve`, `connect`, `tls-handshake`, `http-get`) to `report`; on error returns the
 /// failure of the step that broke (the caller records it). `path` starts with `/`.
-pub async fn fetch(report: &mut Report, ep: &Endpoint, path: &str, opts: FetchOptions) -> Result<Fetched, Failure> {
+pub async fn fetch(
+    report: &mut Report,
+    ep: &Endpoint,
+    path: &str,
+    opts: FetchOptions,
+) -> Result<Fetched, Failure> {
     let url = format!("{}{}", ep.url(), path);
     let what = opts.what;
 
@@ -228,7 +249,9 @@ pub async fn fetch(report: &mut Report, ep: &Endpoint, path: &str, opts: FetchOp
         }
     }
     let Some((tcp, peer)) = stream else {
-        return Err(first_err.unwrap_or_else(|| Failure::new(Code::Internal, "connect", "no address to connect to")));
+        return Err(first_err.unwrap_or_else(|| {
+            Failure::new(Code::Internal, "connect", "no address to connect to")
+        }));
     };
     let _ = tcp.set_nodelay(true);
     report.pass("connect", format!("TCP connected to {peer}"));
@@ -236,10 +259,19 @@ pub async fn fetch(report: &mut Report, ep: &Endpoint, path: &str, opts: FetchOp
     // tls-handshake
     report.start();
     let provider = provider();
-    let verifier = Arc::new(RecordingVerifier { chain: Mutex::new(Vec::new()), provider: provider.clone() });
+    let verifier = Arc::new(RecordingVerifier {
+        chain: Mutex::new(Vec::new()),
+        provider: provider.clone(),
+    });
     let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| Failure::new(Code::Internal, "tls-handshake", format!("TLS configuration: {e}")))?
+        .map_err(|e| {
+            Failure::new(
+                Code::Internal,
+                "tls-handshake",
+                format!("TLS configuration: {e}"),
+            )
+        })?
         .dangerous()
         .with_custom_certificate_verifier(verifier.clone());
     let (mut config, bearer) = match opts.credentials {
@@ -247,9 +279,13 @@ pub async fn fetch(report: &mut Report, ep: &Endpoint, path: &str, opts: FetchOp
         Credentials::Bearer(t) => (builder.with_no_client_auth(), Some(t)),
         Credentials::ClientCert(chain, key) => (
             builder.with_client_auth_cert(chain, key).map_err(|e| {
-                Failure::new(Code::BadInputFile, "tls-handshake", format!("the client certificate and key do not fit together: {e}"))
-                    .cause("the kubeconfig's client-certificate and client-key are not a pair")
-                    .fix("regenerate the kubeconfig's credentials")
+                Failure::new(
+                    Code::BadInputFile,
+                    "tls-handshake",
+                    format!("the client certificate and key do not fit together: {e}"),
+                )
+                .cause("the kubeconfig's client-certificate and client-key are not a pair")
+                .fix("regenerate the kubeconfig's credentials")
             })?,
             None,
         ),
@@ -257,8 +293,13 @@ pub async fn fetch(report: &mut Report, ep: &Endpoint, path: &str, opts: FetchOp
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     let server_name: ServerName<'static> = match ep.ip() {
         Some(ip) => ServerName::IpAddress(ip.into()),
-        None => ServerName::try_from(ep.host.clone())
-            .map_err(|_| Failure::new(Code::BadEndpoint, "tls-handshake", format!("{:?} is not a valid TLS server name", ep.host)))?,
+        None => ServerName::try_from(ep.host.clone()).map_err(|_| {
+            Failure::new(
+                Code::BadEndpoint,
+                "tls-handshake",
+                format!("{:?} is not a valid TLS server name", ep.host),
+            )
+        })?,
     };
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let budget = opts.connect_timeout.min(remaining(opts.deadline));
@@ -278,10 +319,17 @@ pub async fn fetch(report: &mut Report, ep: &Endpoint, path: &str, opts: FetchOp
     };
     let chain = verifier.chain.lock().map(|g| g.clone()).unwrap_or_default();
     let (_, conn) = tls.get_ref();
-    let version = conn.protocol_version().map(|v| format!("{v:?}")).unwrap_or_default();
+    let version = conn
+        .protocol_version()
+        .map(|v| format!("{v:?}"))
+        .unwrap_or_default();
     report.pass(
         "tls-handshake",
-        format!("{version}, server presented {} certificate(s): {}", chain.len(), describe_leaf(&chain)),
+        format!(
+            "{version}, server presented {} certificate(s): {}",
+            chain.len(),
+            describe_leaf(&chain)
+        ),
     );
 
     // http-get
@@ -294,25 +342,43 @@ pub async fn fetch(report: &mut Report, ep: &Endpoint, path: &str, opts: FetchOp
         });
         let mut req = hyper::Request::get(path)
             .header(hyper::header::HOST, ep.to_string())
-            .header(hyper::header::USER_AGENT, concat!("joinkit/", env!("CARGO_PKG_VERSION")))
+            .header(
+                hyper::header::USER_AGENT,
+                concat!("joinkit/", env!("CARGO_PKG_VERSION")),
+            )
             .header(hyper::header::ACCEPT, "application/json, */*");
         if let Some(t) = &bearer {
             req = req.header(hyper::header::AUTHORIZATION, format!("Bearer {t}"));
         }
-        let req = req.body(Empty::<Bytes>::new()).expect("static request parts are valid");
+        let req = req
+            .body(Empty::<Bytes>::new())
+            .expect("static request parts are valid");
         let resp = sender.send_request(req).await?;
         Ok::<_, hyper::Error>(resp)
     };
-    let resp = match tokio::time::timeout(remaining(opts.deadline), exchange).await {
-        Err(_) => return Err(timeout_failure("http-get", what, &url, ep, remaining(opts.deadline))),
-        Ok(Err(e)) => {
-            return Err(Failure::new(Code::ClusterInfoHttpError, "http-get", format!("expected an HTTP/1.1 answer; the exchange failed: {e}"))
-                .kubeadm(kubeadm_transport(what, &url, &e.to_string()))
-                .cause("the server closed the connection or answered with something that is not HTTP")
-                .fix("check that the endpoint is a kube-apiserver (or a load balancer in front of one)"))
-        }
-        Ok(Ok(r)) => r,
-    };
+    let resp =
+        match tokio::time::timeout(remaining(opts.deadline), exchange).await {
+            Err(_) => {
+                return Err(timeout_failure(
+                    "http-get",
+                    what,
+                    &url,
+                    ep,
+                    remaining(opts.deadline),
+                ))
+            }
+            Ok(Err(e)) => return Err(Failure::new(
+                Code::ClusterInfoHttpError,
+                "http-get",
+                format!("expected an HTTP/1.1 answer; the exchange failed: {e}"),
+            )
+            .kubeadm(kubeadm_transport(what, &url, &e.to_string()))
+            .cause("the server closed the connection or answered with something that is not HTTP")
+            .fix(
+                "check that the endpoint is a kube-apiserver (or a load balancer in front of one)",
+            )),
+            Ok(Ok(r)) => r,
+        };
     let status = resp.status().as_u16();
     let date = resp
         .headers()
@@ -324,20 +390,53 @@ pub async fn fetch(report: &mut Report, ep: &Endpoint, path: &str, opts: FetchOp
         .get(hyper::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(|s| s.trim().parse().ok());
-    let body = match tokio::time::timeout(remaining(opts.deadline), Limited::new(resp.into_body(), MAX_BODY).collect()).await {
-        Err(_) => return Err(timeout_failure("http-get", what, &url, ep, remaining(opts.deadline))),
+    let body = match tokio::time::timeout(
+        remaining(opts.deadline),
+        Limited::new(resp.into_body(), MAX_BODY).collect(),
+    )
+    .await
+    {
+        Err(_) => {
+            return Err(timeout_failure(
+                "http-get",
+                what,
+                &url,
+                ep,
+                remaining(opts.deadline),
+            ))
+        }
         Ok(Err(e)) => {
-            return Err(Failure::new(Code::ClusterInfoHttpError, "http-get", format!("reading the response body failed: {e}"))
-                .cause("the connection broke mid-answer or the body exceeds 8 MiB")
-                .fix("retry; if it persists, check the API server's logs"))
+            return Err(Failure::new(
+                Code::ClusterInfoHttpError,
+                "http-get",
+                format!("reading the response body failed: {e}"),
+            )
+            .cause("the connection broke mid-answer or the body exceeds 8 MiB")
+            .fix("retry; if it persists, check the API server's logs"))
         }
         Ok(Ok(b)) => b.to_bytes().to_vec(),
     };
-    report.pass("http-get", format!("GET {path} -> HTTP {status}, {} bytes", body.len()));
-    Ok(Fetched { peer, presented_chain: chain, status, date, retry_after, body })
+    report.pass(
+        "http-get",
+        format!("GET {path} -> HTTP {status}, {} bytes", body.len()),
+    );
+    Ok(Fetched {
+        peer,
+        presented_chain: chain,
+        status,
+        date,
+        retry_after,
+        body,
+    })
 }
 
-fn connect_failure(e: &std::io::Error, addr: SocketAddr, ep: &Endpoint, what: &str, url: &str) -> Failure {
+fn connect_failure(
+    e: &std::io::Error,
+    addr: SocketAddr,
+    ep: &Endpoint,
+    what: &str,
+    url: &str,
+) -> Failure {
     use std::io::ErrorKind as K;
     const ENETUNREACH: i32 = 101;
     const EHOSTUNREACH: i32 = 113;
@@ -416,9 +515,16 @@ pub struct ChainError {
 
 /// Verifies a recorded chain (leaf first) against `roots` for `name` at the current time, as
 /// a verified TLS connection would (WebPKI path building, signature, validity, name match).
-pub fn verify_chain(chain: &[CertificateDer<'static>], roots: &[CertificateDer<'static>], name: &ServerName<'_>) -> Result<(), ChainError> {
+pub fn verify_chain(
+    chain: &[CertificateDer<'static>],
+    roots: &[CertificateDer<'static>],
+    name: &ServerName<'_>,
+) -> Result<(), ChainError> {
     let Some((leaf, intermediates)) = chain.split_first() else {
-        return Err(ChainError { reason: "the server presented no certificate".into(), go_message: "tls: no certificates".into() });
+        return Err(ChainError {
+            reason: "the server presented no certificate".into(),
+            go_message: "tls: no certificates".into(),
+        });
     };
     let mut store = RootCertStore::empty();
     for r in roots {
@@ -431,7 +537,10 @@ pub fn verify_chain(chain: &[CertificateDer<'static>], roots: &[CertificateDer<'
     }
     let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider())
         .build()
-        .map_err(|e| ChainError { reason: format!("verifier: {e}"), go_message: e.to_string() })?;
+        .map_err(|e| ChainError {
+            reason: format!("verifier: {e}"),
+            go_message: e.to_string(),
+        })?;
     verifier
         .verify_server_cert(leaf, intermediates, name, &[], UnixTime::now())
         .map(|_| ())
@@ -439,15 +548,23 @@ pub fn verify_chain(chain: &[CertificateDer<'static>], roots: &[CertificateDer<'
             use rustls::CertificateError as C;
             let (reason, go) = match &e {
                 rustls::Error::InvalidCertificate(C::UnknownIssuer) => (
-                    "the serving certificate was not issued by the discovered cluster CA".to_string(),
+                    "the serving certificate was not issued by the discovered cluster CA"
+                        .to_string(),
                     "x509: certificate signed by unknown authority".to_string(),
                 ),
                 rustls::Error::InvalidCertificate(C::NotValidForName)
                 | rustls::Error::InvalidCertificate(C::NotValidForNameContext { .. }) => (
-                    format!("the serving certificate is not valid for {}", server_name_str(name)),
-                    format!("x509: certificate is not valid for {}", server_name_str(name)),
+                    format!(
+                        "the serving certificate is not valid for {}",
+                        server_name_str(name)
+                    ),
+                    format!(
+                        "x509: certificate is not valid for {}",
+                        server_name_str(name)
+                    ),
                 ),
-                rustls::Error::InvalidCertificate(C::Expired) | rustls::Error::InvalidCertificate(C::ExpiredContext { .. }) => (
+                rustls::Error::InvalidCertificate(C::Expired)
+                | rustls::Error::InvalidCertificate(C::ExpiredContext { .. }) => (
                     "the serving certificate has expired".to_string(),
                     "x509: certificate has expired or is not yet valid".to_string(),
                 ),
@@ -462,7 +579,10 @@ pub fn verify_chain(chain: &[CertificateDer<'static>], roots: &[CertificateDer<'
                 ),
                 other => (format!("{other}"), format!("x509: {other}")),
             };
-            ChainError { reason, go_message: go }
+            ChainError {
+                reason,
+                go_message: go,
+            }
         })
 }
 

@@ -20,7 +20,10 @@ pub fn exit_codes_help() -> String {
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a current-thread tokio runtime can always be built")
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a current-thread tokio runtime can always be built")
 }
 
 fn finish(report: &Report, format: Format) -> i32 {
@@ -48,10 +51,16 @@ pub fn ca_hash(a: CaHashArgs) -> i32 {
             }
         }
         Ok(certs) => {
-            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0);
             for (src, c) in &certs {
                 if let Some(p) = c.validity_problem(now) {
-                    report.warnings.push(format!("{src}: certificate {} is {p} (valid {} to {}); its pin is printed anyway", c.subject, c.not_before, c.not_after));
+                    report.warnings.push(format!(
+                        "{src}: certificate {} is {p} (valid {} to {}); its pin is printed anyway",
+                        c.subject, c.not_before, c.not_after
+                    ));
                 }
                 if !c.is_ca {
                     report.warnings.push(format!("{src}: certificate {} is not a CA (basicConstraints CA:FALSE); kubeadm pins the cluster CA", c.subject));
@@ -66,7 +75,10 @@ pub fn ca_hash(a: CaHashArgs) -> i32 {
                 })
                 .collect();
             report.set("certificates", list);
-            report.set("pins", certs.iter().map(|(_, c)| c.pin.clone()).collect::<Vec<_>>());
+            report.set(
+                "pins",
+                certs.iter().map(|(_, c)| c.pin.clone()).collect::<Vec<_>>(),
+            );
             match a.output {
                 Format::Text => {
                     for w in &report.warnings {
@@ -86,7 +98,10 @@ pub fn ca_hash(a: CaHashArgs) -> i32 {
     }
 }
 
-fn collect_certs(a: &CaHashArgs, report: &mut Report) -> Result<Vec<(String, pin::CertInfo)>, Failure> {
+fn collect_certs(
+    a: &CaHashArgs,
+    report: &mut Report,
+) -> Result<Vec<(String, pin::CertInfo)>, Failure> {
     report.start();
     if a.files.is_empty() && a.kubeconfig.is_none() {
         return Err(Failure::new(Code::Usage, "input", "expected at least one FILE, `-` or --kubeconfig; got none")
@@ -98,11 +113,17 @@ fn collect_certs(a: &CaHashArgs, report: &mut Report) -> Result<Vec<(String, pin
     for f in &a.files {
         let (name, data) = if f.as_os_str() == "-" {
             if stdin_used {
-                return Err(Failure::new(Code::Usage, "input", "`-` (standard input) given twice").cause("stdin can be read once").fix("pass `-` once"));
+                return Err(
+                    Failure::new(Code::Usage, "input", "`-` (standard input) given twice")
+                        .cause("stdin can be read once")
+                        .fix("pass `-` once"),
+                );
             }
             stdin_used = true;
             let mut buf = Vec::new();
-            std::io::stdin().read_to_end(&mut buf).map_err(|e| unreadable("standard input", &e.to_string()))?;
+            std::io::stdin()
+                .read_to_end(&mut buf)
+                .map_err(|e| unreadable("standard input", &e.to_string()))?;
             ("-".to_string(), buf)
         } else {
             let name = f.display().to_string();
@@ -116,12 +137,18 @@ fn collect_certs(a: &CaHashArgs, report: &mut Report) -> Result<Vec<(String, pin
     if let Some(k) = &a.kubeconfig {
         let name = k.display().to_string();
         let kc = Kubeconfig::load(k).map_err(|e| {
-            Failure::new(Code::BadInputFile, "read", format!("expected a kubeconfig; {e}"))
-                .cause("the file is not a readable kubeconfig")
-                .fix("pass an admin kubeconfig such as /etc/kubernetes/admin.conf")
+            Failure::new(
+                Code::BadInputFile,
+                "read",
+                format!("expected a kubeconfig; {e}"),
+            )
+            .cause("the file is not a readable kubeconfig")
+            .fix("pass an admin kubeconfig such as /etc/kubernetes/admin.conf")
         })?;
         let cluster = kc.cluster(a.cluster.as_deref()).map_err(|e| {
-            Failure::new(Code::BadInputFile, "read", format!("{name}: {e}")).cause("the kubeconfig has no such cluster").fix("name one with --cluster")
+            Failure::new(Code::BadInputFile, "read", format!("{name}: {e}"))
+                .cause("the kubeconfig has no such cluster")
+                .fix("name one with --cluster")
         })?;
         let what = format!("{name} (cluster {:?})", cluster.name);
         let ca = kc
@@ -164,7 +191,11 @@ pub fn discovery_options(a: &VerifyDiscoveryArgs) -> Result<Options, Failure> {
     } else {
         Source::Endpoint(Endpoint::parse(a.endpoint.as_deref().unwrap_or(""))?)
     };
-    let tls_bootstrap_token = a.tls_bootstrap_token.as_deref().map(BootstrapToken::parse).transpose()?;
+    let tls_bootstrap_token = a
+        .tls_bootstrap_token
+        .as_deref()
+        .map(BootstrapToken::parse)
+        .transpose()?;
     Ok(Options {
         source,
         token,
@@ -200,21 +231,35 @@ pub fn lab(a: LabArgs) -> i32 {
         Some(LabCommand::Scenarios) => {
             use clap::ValueEnum;
             for s in Scenario::value_variants() {
-                let help = s.to_possible_value().and_then(|p| p.get_help().map(|h| h.to_string())).unwrap_or_default();
+                let help = s
+                    .to_possible_value()
+                    .and_then(|p| p.get_help().map(|h| h.to_string()))
+                    .unwrap_or_default();
                 println!("{:<22} {help}", s.name());
             }
             return 0;
         }
         None => {}
     }
-    let token = match a.token_file.as_deref().map(|p| token::resolve_token(None, Some(p))).transpose() {
+    let token = match a
+        .token_file
+        .as_deref()
+        .map(|p| token::resolve_token(None, Some(p)))
+        .transpose()
+    {
         Ok(t) => t.flatten(),
         Err(f) => {
             eprintln!("joinkit lab: {}: {}", f.code, f.message);
             return f.exit_code;
         }
     };
-    let opts = LabOptions { listen: a.listen, ca_key: a.ca_key, scenario: a.scenario, token, control_plane_endpoint: a.control_plane_endpoint };
+    let opts = LabOptions {
+        listen: a.listen,
+        ca_key: a.ca_key,
+        scenario: a.scenario,
+        token,
+        control_plane_endpoint: a.control_plane_endpoint,
+    };
     let lab = match Lab::start(opts) {
         Ok(l) => l,
         Err(e) => {
@@ -236,12 +281,19 @@ pub fn lab(a: LabArgs) -> i32 {
             return 3;
         }
     }
-    println!("joinkit lab: simulated kube-apiserver on https://{} (scenario {})", info.endpoint, info.scenario.name());
+    println!(
+        "joinkit lab: simulated kube-apiserver on https://{} (scenario {})",
+        info.endpoint,
+        info.scenario.name()
+    );
     println!("  endpoint:   {}", info.endpoint);
     println!("  API server: {}", info.api_server);
     println!("  token:      {}", info.token);
     println!("  CA pin:     {}", info.ca_pin);
-    println!("try:\n  JOINKIT_TOKEN={} joinkit verify-discovery {} --discovery-token-ca-cert-hash {}", info.token, info.endpoint, info.ca_pin);
+    println!(
+        "try:\n  JOINKIT_TOKEN={} joinkit verify-discovery {} --discovery-token-ca-cert-hash {}",
+        info.token, info.endpoint, info.ca_pin
+    );
     println!("stop with Ctrl-C");
     use std::io::Write;
     let _ = std::io::stdout().flush();
@@ -252,7 +304,8 @@ pub fn lab(a: LabArgs) -> i32 {
                 None => std::future::pending::<()>().await,
             }
         };
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         let terminated = async {
             match term.as_mut() {
                 Some(t) => {
@@ -274,9 +327,14 @@ pub fn lab(a: LabArgs) -> i32 {
 /// Runs discovery against a lab: the options the demo, tests and benchmarks use.
 pub fn discovery_against(lab: &Lab) -> Options {
     Options {
-        source: Source::Endpoint(Endpoint::parse(lab.endpoint()).expect("the lab's endpoint parses")),
+        source: Source::Endpoint(
+            Endpoint::parse(lab.endpoint()).expect("the lab's endpoint parses"),
+        ),
         token: Some(lab.token()),
-        trust: Some(Trust::Pinned(PinSet::parse_all(&[lab.info.ca_pin.clone()]).expect("the lab's pin parses"))),
+        trust: Some(Trust::Pinned(
+            PinSet::parse_all(std::slice::from_ref(&lab.info.ca_pin))
+                .expect("the lab's pin parses"),
+        )),
         connect_timeout: Duration::from_secs(5),
         timeout: Duration::from_secs(15),
         wait: None,
@@ -289,8 +347,14 @@ pub fn discovery_against(lab: &Lab) -> Options {
 fn lab_demo(scenario: Scenario, output: Format) -> i32 {
     let rt = runtime();
     let mut reports = Vec::new();
-    for (title, sc) in [("healthy lab", Scenario::Healthy), ("lab with a fault", scenario)] {
-        let opts = LabOptions { scenario: sc, ..LabOptions::default() };
+    for (title, sc) in [
+        ("healthy lab", Scenario::Healthy),
+        ("lab with a fault", scenario),
+    ] {
+        let opts = LabOptions {
+            scenario: sc,
+            ..LabOptions::default()
+        };
         let lab = match Lab::start(opts) {
             Ok(l) => l,
             Err(e) => {
@@ -319,7 +383,11 @@ fn lab_demo(scenario: Scenario, output: Format) -> i32 {
             if as_expected { "passed" } else { "FAILED" },
             if reports[0].1.ok { "passed" } else { "failed" },
             scenario.name(),
-            reports[1].1.code().map(|c| format!("failed with {c}")).unwrap_or_else(|| "passed".into())
+            reports[1]
+                .1
+                .code()
+                .map(|c| format!("failed with {c}"))
+                .unwrap_or_else(|| "passed".into())
         ),
         f => {
             let v: Vec<serde_json::Value> = reports
@@ -355,7 +423,10 @@ pub fn generate_man(dir: &Path) -> Result<(), String> {
             continue;
         }
         let name = format!("joinkit-{}", sub.get_name());
-        let c = sub.clone().name(name.clone()).after_long_help(exit_codes_help());
+        let c = sub
+            .clone()
+            .name(name.clone())
+            .after_long_help(exit_codes_help());
         pages.push((name.clone(), c.clone()));
         for subsub in sub.get_subcommands() {
             if subsub.get_name() == "help" {
@@ -367,7 +438,9 @@ pub fn generate_man(dir: &Path) -> Result<(), String> {
     }
     for (name, c) in pages {
         let mut buf = Vec::new();
-        clap_mangen::Man::new(c).render(&mut buf).map_err(|e| e.to_string())?;
+        clap_mangen::Man::new(c)
+            .render(&mut buf)
+            .map_err(|e| e.to_string())?;
         std::fs::write(dir.join(format!("{name}.1")), buf).map_err(|e| e.to_string())?;
     }
     Ok(())

@@ -34,15 +34,44 @@ pub const CLOCK_WARN: Duration = Duration::from_secs(30);
 
 /// Every stage of token discovery over the network, in order.
 pub const NETWORK_STAGES: &[&str] = &[
-    "input", "resolve", "connect", "tls-handshake", "http-get", "cluster-info", "kubeconfig", "jws-present",
-    "jws-verify", "ca-pin", "ca-validity", "tls-verify", "clock",
+    "input",
+    "resolve",
+    "connect",
+    "tls-handshake",
+    "http-get",
+    "cluster-info",
+    "kubeconfig",
+    "jws-present",
+    "jws-verify",
+    "ca-pin",
+    "ca-validity",
+    "tls-verify",
+    "clock",
 ];
 /// Every stage of the offline check of a saved cluster-info.
-pub const FILE_STAGES: &[&str] = &["input", "read", "cluster-info", "kubeconfig", "jws-present", "jws-verify", "ca-pin", "ca-validity"];
+pub const FILE_STAGES: &[&str] = &[
+    "input",
+    "read",
+    "cluster-info",
+    "kubeconfig",
+    "jws-present",
+    "jws-verify",
+    "ca-pin",
+    "ca-validity",
+];
 /// Every stage of file discovery.
 pub const DISCOVERY_FILE_STAGES: &[&str] = &[
-    "input", "discovery-file", "resolve", "connect", "tls-handshake", "tls-verify", "http-get", "cluster-info",
-    "ca-validity", "clock", "tls-bootstrap-credentials",
+    "input",
+    "discovery-file",
+    "resolve",
+    "connect",
+    "tls-handshake",
+    "tls-verify",
+    "http-get",
+    "cluster-info",
+    "ca-validity",
+    "clock",
+    "tls-bootstrap-credentials",
 ];
 
 /// Where discovery reads cluster-info from.
@@ -133,7 +162,10 @@ impl UntrustedClusterInfo {
     pub fn from_value(v: &Value) -> Result<Self, String> {
         let kind = v.get("kind").and_then(Value::as_str).unwrap_or("");
         if kind != "ConfigMap" {
-            return Err(format!("expected kind ConfigMap, found {:?}", if kind.is_empty() { "(none)" } else { kind }));
+            return Err(format!(
+                "expected kind ConfigMap, found {:?}",
+                if kind.is_empty() { "(none)" } else { kind }
+            ));
         }
         let data = match v.get("data") {
             Some(Value::Object(m)) => m.clone(),
@@ -144,7 +176,10 @@ impl UntrustedClusterInfo {
     }
 
     fn signed_ids(&self) -> Vec<String> {
-        self.data.keys().filter_map(|k| k.strip_prefix("jws-kubeconfig-").map(str::to_string)).collect()
+        self.data
+            .keys()
+            .filter_map(|k| k.strip_prefix("jws-kubeconfig-").map(str::to_string))
+            .collect()
     }
 }
 
@@ -153,7 +188,10 @@ fn kubeadm_msg(s: impl AsRef<str>) -> String {
 }
 
 fn now_unix() -> i64 {
-    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 /// Checks a cluster-info: `kubeconfig`, `jws-present`, `jws-verify`, `ca-pin`, `ca-validity`.
@@ -181,27 +219,44 @@ pub fn check_cluster_info(
         .fix("on a control-plane node run `kubeadm init phase bootstrap-token` (it recreates cluster-info), then retry"));
     };
     let invalid = |seen: String| {
-        Failure::new(Code::KubeconfigInvalid, "kubeconfig", format!("expected a kubeconfig with one cluster, a server and CA data; {seen}"))
-            .kubeadm(kubeadm_msg("couldn't read the kubeconfig from the cluster-info ConfigMap"))
-            .cause("cluster-info's kubeconfig was edited by hand or written by a tool that is not kubeadm")
-            .fix("regenerate it with `kubeadm init phase bootstrap-token` on a control-plane node")
+        Failure::new(
+            Code::KubeconfigInvalid,
+            "kubeconfig",
+            format!("expected a kubeconfig with one cluster, a server and CA data; {seen}"),
+        )
+        .kubeadm(kubeadm_msg(
+            "couldn't read the kubeconfig from the cluster-info ConfigMap",
+        ))
+        .cause(
+            "cluster-info's kubeconfig was edited by hand or written by a tool that is not kubeadm",
+        )
+        .fix("regenerate it with `kubeadm init phase bootstrap-token` on a control-plane node")
     };
     let Some(kubeconfig) = kc_value.as_str() else {
         return Err(invalid("the kubeconfig value is not a string".into()));
     };
-    let kc = Kubeconfig::parse(kubeconfig).map_err(|e| invalid(format!("it does not parse: {e}")))?;
-    let cluster = kc.cluster(None).map_err(|e| invalid(e))?;
+    let kc =
+        Kubeconfig::parse(kubeconfig).map_err(|e| invalid(format!("it does not parse: {e}")))?;
+    let cluster = kc.cluster(None).map_err(&invalid)?;
     let server = cluster.cluster.server.clone();
     if server.is_empty() {
         return Err(invalid("the cluster has no server".into()));
     }
     let ca_bytes = kc
         .ca_bytes(&cluster.cluster)
-        .map_err(|e| invalid(e))?
+        .map_err(&invalid)?
         .ok_or_else(|| invalid("the cluster has no certificate-authority-data".into()))?;
-    let ca_der = pin::read_certificates(&ca_bytes, "cluster-info CA").map_err(|f| invalid(f.message))?;
-    let ca: Vec<CertInfo> = ca_der.iter().map(|c| pin::inspect(c.as_ref(), "cluster-info CA")).collect::<Result<_, _>>().map_err(|f| invalid(f.message))?;
-    report.pass("kubeconfig", format!("server {server}, {} CA certificate(s)", ca.len()));
+    let ca_der =
+        pin::read_certificates(&ca_bytes, "cluster-info CA").map_err(|f| invalid(f.message))?;
+    let ca: Vec<CertInfo> = ca_der
+        .iter()
+        .map(|c| pin::inspect(c.as_ref(), "cluster-info CA"))
+        .collect::<Result<_, _>>()
+        .map_err(|f| invalid(f.message))?;
+    report.pass(
+        "kubeconfig",
+        format!("server {server}, {} CA certificate(s)", ca.len()),
+    );
 
     // jws-present
     report.start();
@@ -240,7 +295,10 @@ pub fn check_cluster_info(
             .cause("the bootstrapsigner wrote an empty signature, or cluster-info was edited by hand")
             .fix("create a new token (`joinkit token create` / `kubeadm token create`); if it persists, restart kube-controller-manager"));
     }
-    report.pass("jws-present", format!("{key} present ({} token(s) signed)", signed.len()));
+    report.pass(
+        "jws-present",
+        format!("{key} present ({} token(s) signed)", signed.len()),
+    );
 
     // jws-verify
     report.start();
@@ -254,11 +312,21 @@ pub fn check_cluster_info(
         .cause("the token secret is wrong (a typo, or an old token whose ID was reused), or cluster-info was modified after it was signed (someone in the middle)")
         .fix("check the token secret (`kubeadm token list` on a control-plane node shows the tokens), or create a new token with `joinkit token create`"));
     }
-    report.pass("jws-verify", format!("HS256 signature by token {} verifies over {} bytes of kubeconfig", token.id(), kubeconfig.len()));
+    report.pass(
+        "jws-verify",
+        format!(
+            "HS256 signature by token {} verifies over {} bytes of kubeconfig",
+            token.id(),
+            kubeconfig.len()
+        ),
+    );
 
     // ca-pin
     report.start();
-    let seen: Vec<Pin> = ca.iter().map(|c| Pin::parse(&c.pin).expect("computed pins are well-formed")).collect();
+    let seen: Vec<Pin> = ca
+        .iter()
+        .map(|c| Pin::parse(&c.pin).expect("computed pins are well-formed"))
+        .collect();
     let (matched_pin, trust_name) = match trust {
         Trust::UnsafeSkip => {
             report.warn(
@@ -272,7 +340,13 @@ pub fn check_cluster_info(
         }
         Trust::Pinned(set) => match set.find_match(&seen) {
             Some(p) => {
-                report.pass("ca-pin", format!("CA {} matches a pin ({p})", ca[seen.iter().position(|s| s == p).unwrap_or(0)].subject));
+                report.pass(
+                    "ca-pin",
+                    format!(
+                        "CA {} matches a pin ({p})",
+                        ca[seen.iter().position(|s| s == p).unwrap_or(0)].subject
+                    ),
+                );
                 (Some(p.to_string()), "pinned")
             }
             None => {
@@ -306,7 +380,10 @@ pub fn check_cluster_info(
         Some(p) => ca.iter().filter(|c| &c.pin == p).collect(),
         None => ca.iter().collect(),
     };
-    let bad: Vec<(&CertInfo, &str)> = relevant.iter().filter_map(|c| c.validity_problem(now).map(|p| (*c, p))).collect();
+    let bad: Vec<(&CertInfo, &str)> = relevant
+        .iter()
+        .filter_map(|c| c.validity_problem(now).map(|p| (*c, p)))
+        .collect();
     let clock_note = skew
         .filter(|s| s.unsigned_abs() > CLOCK_WARN.as_secs())
         .map(|s| format!(" This node's clock differs from the API server's by {s} s, which is the likely reason."))
@@ -322,14 +399,21 @@ pub fn check_cluster_info(
         } else {
             (
                 Code::CaNotYetValid,
-                format!("this node's clock is behind: the CA {} is valid from {}.{clock_note}", c.subject, c.not_before),
-                "fix this node's clock (`timedatectl set-ntp true`, chrony/NTP), then retry".to_string(),
+                format!(
+                    "this node's clock is behind: the CA {} is valid from {}.{clock_note}",
+                    c.subject, c.not_before
+                ),
+                "fix this node's clock (`timedatectl set-ntp true`, chrony/NTP), then retry"
+                    .to_string(),
             )
         };
         return Err(Failure::new(
             code,
             "ca-validity",
-            format!("expected the CA to be valid now; it is {problem} (valid {} to {})", c.not_before, c.not_after),
+            format!(
+                "expected the CA to be valid now; it is {problem} (valid {} to {})",
+                c.not_before, c.not_after
+            ),
         )
         .kubeadm("x509: certificate has expired or is not yet valid")
         .cause(cause)
@@ -337,7 +421,10 @@ pub fn check_cluster_info(
     }
     if bad.is_empty() {
         let c = relevant[0];
-        report.pass("ca-validity", format!("CA valid from {} to {}", c.not_before, c.not_after));
+        report.pass(
+            "ca-validity",
+            format!("CA valid from {} to {}", c.not_before, c.not_after),
+        );
     } else {
         report.warn(
             "ca-validity",
@@ -345,7 +432,10 @@ pub fn check_cluster_info(
         );
     }
     if let Some(c) = relevant.iter().find(|c| !c.is_ca) {
-        report.warnings.push(format!("ca-validity: {} is not marked as a CA (basicConstraints CA:FALSE)", c.subject));
+        report.warnings.push(format!(
+            "ca-validity: {} is not marked as a CA (basicConstraints CA:FALSE)",
+            c.subject
+        ));
     }
 
     Ok(TrustedClusterInfo {
@@ -421,7 +511,10 @@ fn run_cluster_info_file(opts: &Options, path: &std::path::Path) -> Report {
             return report;
         }
     };
-    report.pass("read", format!("{} bytes from {}", text.len(), path.display()));
+    report.pass(
+        "read",
+        format!("{} bytes from {}", text.len(), path.display()),
+    );
     report.start();
     let ci = match UntrustedClusterInfo::from_text(&text) {
         Ok(ci) => ci,
@@ -435,7 +528,13 @@ fn run_cluster_info_file(opts: &Options, path: &std::path::Path) -> Report {
             return report;
         }
     };
-    report.pass("cluster-info", format!("ConfigMap with keys {:?}", ci.data.keys().collect::<Vec<_>>()));
+    report.pass(
+        "cluster-info",
+        format!(
+            "ConfigMap with keys {:?}",
+            ci.data.keys().collect::<Vec<_>>()
+        ),
+    );
     match check_cluster_info(&mut report, &ci, &token, &trust, None) {
         Ok(t) => {
             summarise(&mut report, &t, None);
@@ -451,20 +550,35 @@ fn summarise(report: &mut Report, t: &TrustedClusterInfo, endpoint: Option<&Endp
     report.set("apiServer", &t.api_server);
     report.set("trust", &t.trust);
     report.set("ca", &t.ca);
-    report.set("caPin", t.matched_pin.clone().unwrap_or_else(|| t.ca[0].pin.clone()));
+    report.set(
+        "caPin",
+        t.matched_pin.clone().unwrap_or_else(|| t.ca[0].pin.clone()),
+    );
     report.set("signedTokenIds", &t.signed_token_ids);
-    let ca = t.matched_pin.as_ref().and_then(|p| t.ca.iter().find(|c| &c.pin == p)).unwrap_or(&t.ca[0]);
+    let ca = t
+        .matched_pin
+        .as_ref()
+        .and_then(|p| t.ca.iter().find(|c| &c.pin == p))
+        .unwrap_or(&t.ca[0]);
     let mut api = format!("API server: {}", t.api_server);
     if let Some(ep) = endpoint {
-        let differs = endpoint::from_server_url(&t.api_server).map(|s| &s != ep).unwrap_or(true);
+        let differs = endpoint::from_server_url(&t.api_server)
+            .map(|s| &s != ep)
+            .unwrap_or(true);
         report.set("endpoint", ep.to_string());
         report.set("apiServerDiffers", differs);
         if differs {
-            api.push_str(&format!(" (differs from the endpoint {ep} you gave: the kubelet will use {})", t.api_server));
+            api.push_str(&format!(
+                " (differs from the endpoint {ep} you gave: the kubelet will use {})",
+                t.api_server
+            ));
         }
     }
     report.line(api);
-    report.line(format!("CA: {} {} valid {} to {}", ca.pin, ca.subject, ca.not_before, ca.not_after));
+    report.line(format!(
+        "CA: {} {} valid {} to {}",
+        ca.pin, ca.subject, ca.not_before, ca.not_after
+    ));
 }
 
 async fn run_token_with_wait(opts: &Options, ep: &Endpoint) -> Report {
@@ -553,7 +667,11 @@ fn skew_seconds(server: SystemTime) -> i64 {
     }
 }
 
-fn cluster_info_from_response(report: &mut Report, f: &Fetched, ep: &Endpoint) -> Result<UntrustedClusterInfo, Failure> {
+fn cluster_info_from_response(
+    report: &mut Report,
+    f: &Fetched,
+    ep: &Endpoint,
+) -> Result<UntrustedClusterInfo, Failure> {
     report.start();
     let url = format!("{}{}", ep.url(), CLUSTER_INFO_PATH);
     let status_msg = serde_json::from_slice::<Value>(&f.body)
@@ -588,7 +706,7 @@ fn cluster_info_from_response(report: &mut Report, f: &Fetched, ep: &Endpoint) -
                 "cluster-info",
                 format!("expected a ConfigMap cluster-info in kube-public; HTTP 404: {status_msg}"),
             )
-            .kubeadm(format!("failed to request the cluster-info ConfigMap: configmaps \"cluster-info\" not found"))
+            .kubeadm("failed to request the cluster-info ConfigMap: configmaps \"cluster-info\" not found".to_string())
             .cause("the cluster was not created by kubeadm, `kubeadm init phase bootstrap-token` never ran, or cluster-info was deleted")
             .fix("on a control-plane node run `kubeadm init phase bootstrap-token` (it recreates cluster-info and its RBAC), or use file discovery (--discovery-file)"))
         }
@@ -604,22 +722,48 @@ fn cluster_info_from_response(report: &mut Report, f: &Fetched, ep: &Endpoint) -
         }
     }
     let v: Value = serde_json::from_slice(&f.body).map_err(|e| {
-        Failure::new(Code::KubeconfigInvalid, "cluster-info", format!("expected a JSON ConfigMap; the body does not parse: {e}"))
-            .cause("the endpoint is not a kube-apiserver, or a proxy rewrote the answer")
-            .fix("check what answers on the endpoint")
+        Failure::new(
+            Code::KubeconfigInvalid,
+            "cluster-info",
+            format!("expected a JSON ConfigMap; the body does not parse: {e}"),
+        )
+        .cause("the endpoint is not a kube-apiserver, or a proxy rewrote the answer")
+        .fix("check what answers on the endpoint")
     })?;
     let ci = UntrustedClusterInfo::from_value(&v).map_err(|e| {
-        Failure::new(Code::KubeconfigInvalid, "cluster-info", format!("expected a ConfigMap; {e}"))
-            .cause("the endpoint is not a kube-apiserver, or a proxy rewrote the answer")
-            .fix("check what answers on the endpoint")
+        Failure::new(
+            Code::KubeconfigInvalid,
+            "cluster-info",
+            format!("expected a ConfigMap; {e}"),
+        )
+        .cause("the endpoint is not a kube-apiserver, or a proxy rewrote the answer")
+        .fix("check what answers on the endpoint")
     })?;
-    report.pass("cluster-info", format!("ConfigMap cluster-info read anonymously, keys {:?}", ci.data.keys().collect::<Vec<_>>()));
+    report.pass(
+        "cluster-info",
+        format!(
+            "ConfigMap cluster-info read anonymously, keys {:?}",
+            ci.data.keys().collect::<Vec<_>>()
+        ),
+    );
     Ok(ci)
 }
 
-fn tls_verify_stage(report: &mut Report, f: &Fetched, roots: &[CertificateDer<'static>], ep: &Endpoint, api_server: Option<&str>) -> Result<(), Failure> {
+fn tls_verify_stage(
+    report: &mut Report,
+    f: &Fetched,
+    roots: &[CertificateDer<'static>],
+    ep: &Endpoint,
+    api_server: Option<&str>,
+) -> Result<(), Failure> {
     report.start();
-    let name = client::server_name_for(&ep.host).ok_or_else(|| Failure::new(Code::BadEndpoint, "tls-verify", format!("{:?} is not a TLS server name", ep.host)))?;
+    let name = client::server_name_for(&ep.host).ok_or_else(|| {
+        Failure::new(
+            Code::BadEndpoint,
+            "tls-verify",
+            format!("{:?} is not a TLS server name", ep.host),
+        )
+    })?;
     if let Err(e) = client::verify_chain(&f.presented_chain, roots, &name) {
         let name_problem = e.go_message.contains("not valid for");
         return Err(Failure::new(
@@ -639,7 +783,10 @@ fn tls_verify_stage(report: &mut Report, f: &Fetched, roots: &[CertificateDer<'s
             "connect to the API server directly or make the load balancer pass TLS through (TCP mode); if no proxy should be there, treat this as an attack"
         }));
     }
-    let mut detail = format!("serving certificate chains to the discovered CA and is valid for {}", ep.host);
+    let mut detail = format!(
+        "serving certificate chains to the discovered CA and is valid for {}",
+        ep.host
+    );
     // The kubelet will use cluster-info's server: check the same certificate covers that name.
     if let Some(server) = api_server {
         if let Ok(s_ep) = endpoint::from_server_url(server) {
@@ -661,7 +808,11 @@ fn tls_verify_stage(report: &mut Report, f: &Fetched, roots: &[CertificateDer<'s
     Ok(())
 }
 
-fn clock_stage(report: &mut Report, date: Option<SystemTime>, max: Duration) -> Result<(), Failure> {
+fn clock_stage(
+    report: &mut Report,
+    date: Option<SystemTime>,
+    max: Duration,
+) -> Result<(), Failure> {
     report.start();
     let Some(d) = date else {
         report.skip("clock", "the server sent no Date header");
@@ -682,9 +833,15 @@ fn clock_stage(report: &mut Report, date: Option<SystemTime>, max: Duration) -> 
         .fix("enable time sync (`timedatectl set-ntp true`, chrony) and retry"));
     }
     if abs > CLOCK_WARN {
-        report.warn("clock", format!("local clock is {} s {dir} the API server's", skew.abs()));
+        report.warn(
+            "clock",
+            format!("local clock is {} s {dir} the API server's", skew.abs()),
+        );
     } else {
-        report.pass("clock", format!("local clock within {} s of the API server's", skew.abs()));
+        report.pass(
+            "clock",
+            format!("local clock within {} s of the API server's", skew.abs()),
+        );
     }
     Ok(())
 }
@@ -699,20 +856,28 @@ async fn run_discovery_file(opts: &Options, file: &str) -> Report {
     report.start();
     let loaded: Result<Kubeconfig, Failure> = if file.contains("://") {
         if !file.starts_with("https://") {
-            Err(Failure::new(Code::Usage, "discovery-file", format!("expected a file path or an https:// URL; got {file:?}"))
-                .kubeadm("if a URL is used, the scheme must be https")
-                .cause("kubeadm only downloads discovery files over HTTPS")
-                .fix("serve the file over https, or copy it to the node and pass its path"))
+            Err(Failure::new(
+                Code::Usage,
+                "discovery-file",
+                format!("expected a file path or an https:// URL; got {file:?}"),
+            )
+            .kubeadm("if a URL is used, the scheme must be https")
+            .cause("kubeadm only downloads discovery files over HTTPS")
+            .fix("serve the file over https, or copy it to the node and pass its path"))
         } else {
             fetch_url_kubeconfig(&mut report, file, opts, deadline).await
         }
     } else {
         let p = PathBuf::from(file);
         if !p.exists() {
-            Err(Failure::new(Code::InputUnreadable, "discovery-file", format!("expected a readable kubeconfig at {file}; it does not exist"))
-                .kubeadm("not a valid HTTPS URL or a file on disk")
-                .cause("the path is wrong")
-                .fix("copy the discovery kubeconfig to the node, or pass an https:// URL"))
+            Err(Failure::new(
+                Code::InputUnreadable,
+                "discovery-file",
+                format!("expected a readable kubeconfig at {file}; it does not exist"),
+            )
+            .kubeadm("not a valid HTTPS URL or a file on disk")
+            .cause("the path is wrong")
+            .fix("copy the discovery kubeconfig to the node, or pass an https:// URL"))
         } else {
             Kubeconfig::load(&p).map_err(|e| {
                 Failure::new(Code::BadInputFile, "discovery-file", format!("expected a kubeconfig; {e}"))
@@ -730,13 +895,20 @@ async fn run_discovery_file(opts: &Options, file: &str) -> Report {
         }
     };
     let prepared = (|| {
-        let cluster = kc.cluster(None).map_err(|e| bad_discovery_file(e))?;
+        let cluster = kc.cluster(None).map_err(bad_discovery_file)?;
         let server = cluster.cluster.server.clone();
-        let ep = endpoint::from_server_url(&server).map_err(|e| bad_discovery_file(e))?;
-        let ca_bytes = kc.ca_bytes(&cluster.cluster).map_err(|e| bad_discovery_file(e))?.ok_or_else(|| {
-            bad_discovery_file("the cluster has neither certificate-authority-data nor certificate-authority".into())
-        })?;
-        let ca = pin::read_certificates(&ca_bytes, "discovery file CA").map_err(|f| bad_discovery_file(f.message))?;
+        let ep = endpoint::from_server_url(&server).map_err(bad_discovery_file)?;
+        let ca_bytes = kc
+            .ca_bytes(&cluster.cluster)
+            .map_err(bad_discovery_file)?
+            .ok_or_else(|| {
+                bad_discovery_file(
+                    "the cluster has neither certificate-authority-data nor certificate-authority"
+                        .into(),
+                )
+            })?;
+        let ca = pin::read_certificates(&ca_bytes, "discovery file CA")
+            .map_err(|f| bad_discovery_file(f.message))?;
         Ok::<_, Failure>((server, ep, ca))
     })();
     let (server, ep, ca) = match prepared {
@@ -747,7 +919,10 @@ async fn run_discovery_file(opts: &Options, file: &str) -> Report {
             return report;
         }
     };
-    let user = kc.current_user().map(|u| u.user.clone()).unwrap_or_default();
+    let user = kc
+        .current_user()
+        .map(|u| u.user.clone())
+        .unwrap_or_default();
     let creds = match credentials_from_user(&kc, &user) {
         Ok(c) => c,
         Err(f) => {
@@ -757,9 +932,21 @@ async fn run_discovery_file(opts: &Options, file: &str) -> Report {
         }
     };
     let has_creds = !matches!(creds, Credentials::Anonymous);
-    report.pass("discovery-file", format!("server {server}, {} CA certificate(s), credentials: {}", ca.len(), if has_creds { "yes" } else { "none" }));
+    report.pass(
+        "discovery-file",
+        format!(
+            "server {server}, {} CA certificate(s), credentials: {}",
+            ca.len(),
+            if has_creds { "yes" } else { "none" }
+        ),
+    );
 
-    let fetch_opts = FetchOptions { connect_timeout: opts.connect_timeout, deadline, credentials: creds, what: "the cluster-info ConfigMap" };
+    let fetch_opts = FetchOptions {
+        connect_timeout: opts.connect_timeout,
+        deadline,
+        credentials: creds,
+        what: "the cluster-info ConfigMap",
+    };
     let fetched = match client::fetch(&mut report, &ep, CLUSTER_INFO_PATH, fetch_opts).await {
         Ok(f) => f,
         Err(f) => {
@@ -780,57 +967,110 @@ async fn run_discovery_file(opts: &Options, file: &str) -> Report {
                 let ci = serde_json::from_slice::<Value>(&fetched.body)
                     .map_err(|e| e.to_string())
                     .and_then(|v| UntrustedClusterInfo::from_value(&v))
-                    .map_err(|e| Failure::new(Code::KubeconfigInvalid, "cluster-info", format!("expected a ConfigMap; {e}")).cause("the server is not a kube-apiserver").fix("check the discovery file's server"))?;
+                    .map_err(|e| {
+                        Failure::new(
+                            Code::KubeconfigInvalid,
+                            "cluster-info",
+                            format!("expected a ConfigMap; {e}"),
+                        )
+                        .cause("the server is not a kube-apiserver")
+                        .fix("check the discovery file's server")
+                    })?;
                 let kcs = ci.data.get("kubeconfig").and_then(Value::as_str).ok_or_else(|| {
                     Failure::new(Code::KubeconfigMissing, "cluster-info", "expected a kubeconfig key in cluster-info; there is none")
                         .kubeadm("there is no kubeconfig key in the cluster-info ConfigMap. This API Server isn't set up for token bootstrapping, can't connect")
                         .cause("cluster-info was not created by kubeadm")
                         .fix("run `kubeadm init phase bootstrap-token` on a control-plane node")
                 })?;
-                let k2 = Kubeconfig::parse(kcs).map_err(|e| Failure::new(Code::KubeconfigInvalid, "cluster-info", e).cause("cluster-info's kubeconfig is corrupt").fix("run `kubeadm init phase bootstrap-token`"))?;
-                let c2 = k2.cluster(None).map_err(|e| Failure::new(Code::KubeconfigInvalid, "cluster-info", e).cause("cluster-info's kubeconfig is corrupt").fix("run `kubeadm init phase bootstrap-token`"))?;
+                let k2 = Kubeconfig::parse(kcs).map_err(|e| {
+                    Failure::new(Code::KubeconfigInvalid, "cluster-info", e)
+                        .cause("cluster-info's kubeconfig is corrupt")
+                        .fix("run `kubeadm init phase bootstrap-token`")
+                })?;
+                let c2 = k2.cluster(None).map_err(|e| {
+                    Failure::new(Code::KubeconfigInvalid, "cluster-info", e)
+                        .cause("cluster-info's kubeconfig is corrupt")
+                        .fix("run `kubeadm init phase bootstrap-token`")
+                })?;
                 let ca2 = k2
                     .ca_bytes(&c2.cluster)
                     .ok()
                     .flatten()
                     .and_then(|b| pin::read_certificates(&b, "cluster-info CA").ok())
                     .unwrap_or_else(|| ca.clone());
-                report.pass("cluster-info", format!("using cluster-info's kubeconfig: server {}", c2.cluster.server));
+                report.pass(
+                    "cluster-info",
+                    format!(
+                        "using cluster-info's kubeconfig: server {}",
+                        c2.cluster.server
+                    ),
+                );
                 (c2.cluster.server.clone(), ca2)
             }
             404 => {
-                return Err(Failure::new(Code::ClusterInfoNotFound, "cluster-info", "expected a ConfigMap cluster-info in kube-public; HTTP 404")
-                    .kubeadm("configmaps \"cluster-info\" not found")
-                    .cause("cluster-info was deleted or never created")
-                    .fix("run `kubeadm init phase bootstrap-token` on a control-plane node"))
+                return Err(Failure::new(
+                    Code::ClusterInfoNotFound,
+                    "cluster-info",
+                    "expected a ConfigMap cluster-info in kube-public; HTTP 404",
+                )
+                .kubeadm("configmaps \"cluster-info\" not found")
+                .cause("cluster-info was deleted or never created")
+                .fix("run `kubeadm init phase bootstrap-token` on a control-plane node"))
             }
             s => {
-                return Err(Failure::new(Code::ClusterInfoHttpError, "cluster-info", format!("expected HTTP 200 or 403 for cluster-info; got {s}"))
-                    .cause("the API server rejected the discovery file's credentials or is unhealthy")
-                    .fix("check the credentials in the discovery file and the API server's health"))
+                return Err(Failure::new(
+                    Code::ClusterInfoHttpError,
+                    "cluster-info",
+                    format!("expected HTTP 200 or 403 for cluster-info; got {s}"),
+                )
+                .cause("the API server rejected the discovery file's credentials or is unhealthy")
+                .fix("check the credentials in the discovery file and the API server's health"))
             }
         };
         report.start();
-        let infos: Vec<CertInfo> = ca_used.iter().filter_map(|c| pin::inspect(c.as_ref(), "CA").ok()).collect();
+        let infos: Vec<CertInfo> = ca_used
+            .iter()
+            .filter_map(|c| pin::inspect(c.as_ref(), "CA").ok())
+            .collect();
         let now = now_unix();
         if let Some(c) = infos.iter().find(|c| c.validity_problem(now).is_some()) {
             let expired = c.validity_problem(now) == Some("expired");
             return Err(Failure::new(
-                if expired { Code::CaExpired } else { Code::CaNotYetValid },
+                if expired {
+                    Code::CaExpired
+                } else {
+                    Code::CaNotYetValid
+                },
                 "ca-validity",
-                format!("expected the CA to be valid now; {} is valid {} to {}", c.subject, c.not_before, c.not_after),
+                format!(
+                    "expected the CA to be valid now; {} is valid {} to {}",
+                    c.subject, c.not_before, c.not_after
+                ),
             )
             .kubeadm("x509: certificate has expired or is not yet valid")
-            .cause(if expired { "the cluster CA expired, or this node's clock is ahead" } else { "this node's clock is behind" })
+            .cause(if expired {
+                "the cluster CA expired, or this node's clock is ahead"
+            } else {
+                "this node's clock is behind"
+            })
             .fix("fix the node's clock (chrony/NTP) or renew the CA"));
         }
-        report.pass("ca-validity", format!("{} CA certificate(s) valid now", infos.len()));
+        report.pass(
+            "ca-validity",
+            format!("{} CA certificate(s) valid now", infos.len()),
+        );
         clock_stage(&mut report, fetched.date, opts.max_clock_skew)?;
         report.start();
         if has_creds {
-            report.pass("tls-bootstrap-credentials", "the discovery file holds credentials for the TLS bootstrap");
+            report.pass(
+                "tls-bootstrap-credentials",
+                "the discovery file holds credentials for the TLS bootstrap",
+            );
         } else if opts.tls_bootstrap_token.is_some() {
-            report.pass("tls-bootstrap-credentials", "--tls-bootstrap-token will authenticate the TLS bootstrap");
+            report.pass(
+                "tls-bootstrap-credentials",
+                "--tls-bootstrap-token will authenticate the TLS bootstrap",
+            );
         } else {
             return Err(Failure::new(
                 Code::NoBootstrapCredentials,
@@ -847,7 +1087,9 @@ async fn run_discovery_file(opts: &Options, file: &str) -> Report {
         Ok(api_server)
     })();
     match result {
-        Ok(api) => report.line(format!("OK: file discovery works; the kubelet will use API server {api}.")),
+        Ok(api) => report.line(format!(
+            "OK: file discovery works; the kubelet will use API server {api}."
+        )),
         Err(f) => report.fail(f),
     }
     report.skip_rest(DISCOVERY_FILE_STAGES);
@@ -860,13 +1102,20 @@ fn bad_discovery_file(e: String) -> Failure {
         .fix("generate it with `kubectl config view --raw --minify --flatten` on an admin machine, keeping certificate-authority-data")
 }
 
-fn credentials_from_user(kc: &Kubeconfig, u: &crate::kubeconfig::User) -> Result<Credentials, Failure> {
+fn credentials_from_user(
+    kc: &Kubeconfig,
+    u: &crate::kubeconfig::User,
+) -> Result<Credentials, Failure> {
     let read = |data: &Option<String>, file: &Option<String>| -> Result<Option<Vec<u8>>, Failure> {
         if let Some(d) = data.as_deref().filter(|d| !d.is_empty()) {
-            return crate::kubeconfig::decode_b64(d).map(Some).map_err(bad_discovery_file);
+            return crate::kubeconfig::decode_b64(d)
+                .map(Some)
+                .map_err(bad_discovery_file);
         }
         if let Some(f) = file.as_deref().filter(|f| !f.is_empty()) {
-            return std::fs::read(kc.resolve_path(f)).map(Some).map_err(|e| bad_discovery_file(format!("{f}: {e}")));
+            return std::fs::read(kc.resolve_path(f))
+                .map(Some)
+                .map_err(|e| bad_discovery_file(format!("{f}: {e}")));
         }
         Ok(None)
     };
@@ -874,43 +1123,64 @@ fn credentials_from_user(kc: &Kubeconfig, u: &crate::kubeconfig::User) -> Result
         return Ok(Credentials::Bearer(t.to_string()));
     }
     if let Some(f) = u.token_file.as_deref().filter(|f| !f.is_empty()) {
-        let t = std::fs::read_to_string(kc.resolve_path(f)).map_err(|e| bad_discovery_file(format!("tokenFile {f}: {e}")))?;
+        let t = std::fs::read_to_string(kc.resolve_path(f))
+            .map_err(|e| bad_discovery_file(format!("tokenFile {f}: {e}")))?;
         return Ok(Credentials::Bearer(t.trim().to_string()));
     }
     let cert = read(&u.client_certificate_data, &u.client_certificate)?;
     let key = read(&u.client_key_data, &u.client_key)?;
     match (cert, key) {
         (Some(c), Some(k)) => {
-            let chain = pin::read_certificates(&c, "client certificate").map_err(|f| bad_discovery_file(f.message))?;
+            let chain = pin::read_certificates(&c, "client certificate")
+                .map_err(|f| bad_discovery_file(f.message))?;
             use rustls::pki_types::pem::PemObject;
-            let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(&k).map_err(|e| bad_discovery_file(format!("client key: {e}")))?;
+            let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(&k)
+                .map_err(|e| bad_discovery_file(format!("client key: {e}")))?;
             Ok(Credentials::ClientCert(chain, key))
         }
         _ => Ok(Credentials::Anonymous),
     }
 }
 
-async fn fetch_url_kubeconfig(report: &mut Report, url: &str, opts: &Options, deadline: Instant) -> Result<Kubeconfig, Failure> {
+async fn fetch_url_kubeconfig(
+    report: &mut Report,
+    url: &str,
+    opts: &Options,
+    deadline: Instant,
+) -> Result<Kubeconfig, Failure> {
     let rest = &url["https://".len()..];
     let (hostport, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
     };
     let ep = endpoint::from_server_url(&format!("https://{hostport}")).map_err(|e| {
-        Failure::new(Code::Usage, "discovery-file", format!("expected an https URL with a host; {e}")).kubeadm("not a valid HTTPS URL or a file on disk").cause("the URL is malformed").fix("check the URL")
+        Failure::new(
+            Code::Usage,
+            "discovery-file",
+            format!("expected an https URL with a host; {e}"),
+        )
+        .kubeadm("not a valid HTTPS URL or a file on disk")
+        .cause("the URL is malformed")
+        .fix("check the URL")
     })?;
     let mut sub = Report::new("fetch");
     let fetched = client::fetch(
         &mut sub,
         &ep,
         path,
-        FetchOptions { connect_timeout: opts.connect_timeout, deadline, credentials: Credentials::Anonymous, what: "the discovery file" },
+        FetchOptions {
+            connect_timeout: opts.connect_timeout,
+            deadline,
+            credentials: Credentials::Anonymous,
+            what: "the discovery file",
+        },
     )
     .await
     .map_err(|f| f.at("discovery-file"))?;
     // Verify the download against the system's roots (as kubeadm's HTTPS client does).
     let roots: Vec<CertificateDer<'static>> = rustls_native_certs::load_native_certs().certs;
-    let name = client::server_name_for(&ep.host).ok_or_else(|| Failure::new(Code::Usage, "discovery-file", "bad host in URL"))?;
+    let name = client::server_name_for(&ep.host)
+        .ok_or_else(|| Failure::new(Code::Usage, "discovery-file", "bad host in URL"))?;
     client::verify_chain(&fetched.presented_chain, &roots, &name).map_err(|e| {
         Failure::new(Code::TlsVerifyFailed, "discovery-file", format!("expected {url} to present a certificate trusted by this system; {}", e.reason))
             .kubeadm(format!("Get \"{url}\": tls: failed to verify certificate: {}", e.go_message))
@@ -918,14 +1188,19 @@ async fn fetch_url_kubeconfig(report: &mut Report, url: &str, opts: &Options, de
             .fix("serve the file with a publicly trusted certificate or add its CA to the system trust store")
     })?;
     if fetched.status != 200 {
-        return Err(Failure::new(Code::InputUnreadable, "discovery-file", format!("expected HTTP 200 for {url}; got {}", fetched.status))
-            .cause("the URL is wrong or the file server refuses")
-            .fix("check the URL"));
+        return Err(Failure::new(
+            Code::InputUnreadable,
+            "discovery-file",
+            format!("expected HTTP 200 for {url}; got {}", fetched.status),
+        )
+        .cause("the URL is wrong or the file server refuses")
+        .fix("check the URL"));
     }
     report.stages.extend(sub.stages.into_iter().map(|mut s| {
         s.name = format!("discovery-file-{}", s.name);
         s
     }));
-    let text = String::from_utf8(fetched.body).map_err(|_| bad_discovery_file("the downloaded file is not UTF-8".into()))?;
+    let text = String::from_utf8(fetched.body)
+        .map_err(|_| bad_discovery_file("the downloaded file is not UTF-8".into()))?;
     Kubeconfig::parse(&text).map_err(bad_discovery_file)
 }

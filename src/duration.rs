@@ -22,14 +22,20 @@ pub fn parse(s: &str) -> Result<Duration, String> {
     let mut total: f64 = 0.0;
     let mut rest = s;
     while !rest.is_empty() {
-        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
         let num = &rest[..num_len];
         if num.is_empty() || num == "." || num.matches('.').count() > 1 {
             return Err(format!("invalid duration {orig:?}"));
         }
-        let value: f64 = num.parse().map_err(|_| format!("invalid duration {orig:?}"))?;
+        let value: f64 = num
+            .parse()
+            .map_err(|_| format!("invalid duration {orig:?}"))?;
         rest = &rest[num_len..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let unit = &rest[..unit_len];
         let nanos_per = match unit {
             "ns" => 1.0,
@@ -38,7 +44,11 @@ pub fn parse(s: &str) -> Result<Duration, String> {
             "s" => 1e9,
             "m" => 60e9,
             "h" => 3600e9,
-            "" => return Err(format!("invalid duration {orig:?}: missing unit in duration")),
+            "" => {
+                return Err(format!(
+                    "invalid duration {orig:?}: missing unit in duration"
+                ))
+            }
             u => return Err(format!("invalid duration {orig:?}: unknown unit {u:?}")),
         };
         total += value * nanos_per;

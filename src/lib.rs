@@ -7,6 +7,10 @@
 //! control plane), with shared [`report`] and [`error`] types. [`cli`] and [`commands`] are the
 //! command line.
 
+// `Failure` (every error path) is ~150 bytes of strings. Errors are the cold path of a one-shot
+// command, so they are returned by value rather than boxed at every call site.
+#![allow(clippy::result_large_err)]
+
 pub mod cli;
 pub mod client;
 pub mod commands;

@@ -120,7 +120,12 @@ impl Report {
             .started
             .map(|t| (t.elapsed().as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0)
             .unwrap_or(0.0);
-        self.stages.push(Stage { name: name.to_string(), status, detail, duration_ms });
+        self.stages.push(Stage {
+            name: name.to_string(),
+            status,
+            detail,
+            duration_ms,
+        });
         self.started = Some(Instant::now());
     }
 
@@ -189,7 +194,13 @@ impl Report {
 
     /// Renders as text. `colour` adds ANSI colours.
     pub fn to_text(&self, colour: bool) -> String {
-        let paint = |s: &str, c: &str| if colour { format!("{c}{s}\x1b[0m") } else { s.to_string() };
+        let paint = |s: &str, c: &str| {
+            if colour {
+                format!("{c}{s}\x1b[0m")
+            } else {
+                s.to_string()
+            }
+        };
         let width = self.stages.iter().map(|s| s.name.len()).max().unwrap_or(0);
         let mut out = String::new();
         for st in &self.stages {
@@ -228,7 +239,8 @@ impl Report {
 
     /// Renders as one JSON object (no trailing newline).
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"ok\":false,\"error\":\"{e}\"}}"))
+        serde_json::to_string_pretty(self)
+            .unwrap_or_else(|e| format!("{{\"ok\":false,\"error\":\"{e}\"}}"))
     }
 
     /// Renders as YAML.
@@ -243,7 +255,8 @@ impl Report {
         let mut out = std::io::stdout().lock();
         let _ = match format {
             Format::Text => {
-                let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+                let colour =
+                    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
                 write!(out, "{}", self.to_text(colour))
             }
             Format::Json => writeln!(out, "{}", self.to_json()),

@@ -11,7 +11,10 @@ fn readme() -> String {
 
 #[test]
 fn readme_has_the_exit_code_table() {
-    assert!(readme().contains(&exit_code_table_markdown()), "README.md's exit-code table is stale; paste joinkit::error::exit_code_table_markdown()");
+    assert!(
+        readme().contains(&exit_code_table_markdown()),
+        "README.md's exit-code table is stale; paste joinkit::error::exit_code_table_markdown()"
+    );
     // Codes and exit codes are unique per name; ranges are as documented.
     let mut names: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
     names.sort();
@@ -29,18 +32,34 @@ fn man_pages_are_up_to_date() {
     let r = run(&["generate-man", dir.path().to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let checked_in = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("man");
-    let mut generated: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let mut generated: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     generated.sort();
-    let mut have: Vec<_> = std::fs::read_dir(&checked_in).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let mut have: Vec<_> = std::fs::read_dir(&checked_in)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     have.sort();
-    assert_eq!(generated, have, "man/ has other pages than generated; run `cargo run -- generate-man man`");
+    assert_eq!(
+        generated, have,
+        "man/ has other pages than generated; run `cargo run -- generate-man man`"
+    );
     for f in generated {
         let a = std::fs::read(dir.path().join(&f)).unwrap();
         let b = std::fs::read(checked_in.join(&f)).unwrap();
-        assert!(a == b, "man/{} is stale; run `cargo run -- generate-man man`", f.to_string_lossy());
+        assert!(
+            a == b,
+            "man/{} is stale; run `cargo run -- generate-man man`",
+            f.to_string_lossy()
+        );
     }
     let main = std::fs::read_to_string(checked_in.join("joinkit.1")).unwrap();
-    assert!(main.contains("jws\\-missing") || main.contains("jws-missing"), "exit codes in joinkit(1)");
+    assert!(
+        main.contains("jws\\-missing") || main.contains("jws-missing"),
+        "exit codes in joinkit(1)"
+    );
 }
 
 #[test]
@@ -48,7 +67,10 @@ fn completions_and_help() {
     for shell in ["bash", "zsh", "fish"] {
         let r = run(&["completions", shell]);
         assert_eq!(r.code, 0);
-        assert!(r.stdout.contains("verify-discovery") && r.stdout.contains("ca-hash"), "{shell}");
+        assert!(
+            r.stdout.contains("verify-discovery") && r.stdout.contains("ca-hash"),
+            "{shell}"
+        );
     }
     let r = run(&["--help"]);
     assert_eq!(r.code, 0);
@@ -60,17 +82,44 @@ fn completions_and_help() {
 #[test]
 fn readme_covers_commands_codes_and_scenarios() {
     let text = readme();
-    for cmd in ["joinkit ca-hash", "joinkit verify-discovery", "joinkit lab", "joinkit lab demo", "joinkit completions"] {
+    for cmd in [
+        "joinkit ca-hash",
+        "joinkit verify-discovery",
+        "joinkit lab",
+        "joinkit lab demo",
+        "joinkit completions",
+    ] {
         assert!(text.contains(cmd), "{cmd}");
     }
     for c in Code::ALL {
-        assert!(text.contains(&format!("`{}`", c.as_str())), "{}", c.as_str());
+        assert!(
+            text.contains(&format!("`{}`", c.as_str())),
+            "{}",
+            c.as_str()
+        );
     }
     use clap::ValueEnum;
     for s in joinkit::lab::Scenario::value_variants() {
-        assert!(text.contains(&format!("`{}`", s.name())), "scenario {}", s.name());
+        assert!(
+            text.contains(&format!("`{}`", s.name())),
+            "scenario {}",
+            s.name()
+        );
     }
-    for flag in ["--discovery-token-ca-cert-hash", "--discovery-token-unsafe-skip-ca-verification", "--token-file", "JOINKIT_TOKEN", "--cluster-info-file", "--discovery-file", "--wait", "--connect-timeout", "--timeout", "--max-clock-skew", "--kubeconfig", "--cluster"] {
+    for flag in [
+        "--discovery-token-ca-cert-hash",
+        "--discovery-token-unsafe-skip-ca-verification",
+        "--token-file",
+        "JOINKIT_TOKEN",
+        "--cluster-info-file",
+        "--discovery-file",
+        "--wait",
+        "--connect-timeout",
+        "--timeout",
+        "--max-clock-skew",
+        "--kubeconfig",
+        "--cluster",
+    ] {
         assert!(text.contains(flag), "{flag}");
     }
 }

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 /// One recorded exchange.
 struct Recorded {
-    name: String,
     method: String,
     path: String,
     user_agent: String,
@@ -27,10 +26,28 @@ fn load(name: &str) -> Recorded {
     let mut lines = http.lines();
     let req = lines.next().unwrap().trim_start_matches("# ").to_string();
     let (method, path) = req.split_once(' ').unwrap();
-    let ua = lines.next().unwrap().trim_start_matches("# user-agent: ").to_string();
-    let args = lines.next().unwrap().trim_start_matches("# curl args:").trim().to_string();
-    let auth = args.strip_prefix("-H Authorization: Bearer ").map(|s| s.split_whitespace().next().unwrap().to_string());
-    let status: u16 = lines.next().unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
+    let ua = lines
+        .next()
+        .unwrap()
+        .trim_start_matches("# user-agent: ")
+        .to_string();
+    let args = lines
+        .next()
+        .unwrap()
+        .trim_start_matches("# curl args:")
+        .trim()
+        .to_string();
+    let auth = args
+        .strip_prefix("-H Authorization: Bearer ")
+        .map(|s| s.split_whitespace().next().unwrap().to_string());
+    let status: u16 = lines
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     let mut headers = Vec::new();
     for l in lines.by_ref() {
         if l.trim().is_empty() {
@@ -39,7 +56,15 @@ fn load(name: &str) -> Recorded {
         let (k, v) = l.split_once(": ").unwrap();
         headers.push((k.to_string(), v.to_string()));
     }
-    Recorded { name: name.into(), method: method.into(), path: path.into(), user_agent: ua, auth, status, headers, body }
+    Recorded {
+        method: method.into(),
+        path: path.into(),
+        user_agent: ua,
+        auth,
+        status,
+        headers,
+        body,
+    }
 }
 
 const RECORDED_ID: &str = "v49uhc";
@@ -57,11 +82,22 @@ fn replay(l: &joinkit::lab::Lab, r: &Recorded) -> Http {
     if let Some(b) = &bearer {
         headers.push(("authorization", b.as_str()));
     }
-    https(l.endpoint(), &l.info.ca_cert_pem, &r.method, &path, &headers, None)
+    https(
+        l.endpoint(),
+        &l.info.ca_cert_pem,
+        &r.method,
+        &path,
+        &headers,
+        None,
+    )
 }
 
 fn header_names(h: &[(String, String)]) -> Vec<String> {
-    let mut v: Vec<String> = h.iter().map(|(k, _)| k.to_lowercase()).filter(|k| k != "content-length").collect();
+    let mut v: Vec<String> = h
+        .iter()
+        .map(|(k, _)| k.to_lowercase())
+        .filter(|k| k != "content-length")
+        .collect();
     v.sort();
     v
 }
@@ -91,7 +127,13 @@ const EXACT: &[&str] = &[
 ];
 
 /// Exchanges whose JSON shape (keys, nesting, formatting) must match.
-const SHAPE: &[&str] = &["cluster-info_after_signing", "cluster-info_after_signing_curl_ua", "version", "version_curl_ua", "token_get_kubeadm_config"];
+const SHAPE: &[&str] = &[
+    "cluster-info_after_signing",
+    "cluster-info_after_signing_curl_ua",
+    "version",
+    "version_curl_ua",
+    "token_get_kubeadm_config",
+];
 
 #[test]
 fn exact_answers_match_the_recordings() {
@@ -101,16 +143,46 @@ fn exact_answers_match_the_recordings() {
         let r = load(name);
         let got = replay(&l, &r);
         assert_eq!(got.status, r.status, "{name}: status");
-        let want_body = String::from_utf8(r.body.clone()).unwrap().replace(RECORDED_ID, &id);
-        assert_eq!(String::from_utf8(got.body.clone()).unwrap(), want_body, "{name}: body");
-        assert_eq!(got.header("content-type"), r.headers.iter().find(|(k, _)| k == "content-type").map(|(_, v)| v.as_str()), "{name}");
-        assert_eq!(header_names(&got.headers), header_names(&r.headers), "{name}: header set");
+        let want_body = String::from_utf8(r.body.clone())
+            .unwrap()
+            .replace(RECORDED_ID, &id);
+        assert_eq!(
+            String::from_utf8(got.body.clone()).unwrap(),
+            want_body,
+            "{name}: body"
+        );
+        assert_eq!(
+            got.header("content-type"),
+            r.headers
+                .iter()
+                .find(|(k, _)| k == "content-type")
+                .map(|(_, v)| v.as_str()),
+            "{name}"
+        );
+        assert_eq!(
+            header_names(&got.headers),
+            header_names(&r.headers),
+            "{name}: header set"
+        );
     }
 }
 
 fn shape(v: &Value) -> Value {
     match v {
-        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (if k.starts_with("jws-kubeconfig-") || k.starts_with("f:jws-kubeconfig-") { "JWS".to_string() } else { k.clone() }, shape(v))).collect()),
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| {
+                    (
+                        if k.starts_with("jws-kubeconfig-") || k.starts_with("f:jws-kubeconfig-") {
+                            "JWS".to_string()
+                        } else {
+                            k.clone()
+                        },
+                        shape(v),
+                    )
+                })
+                .collect(),
+        ),
         Value::Array(a) => Value::Array(a.iter().map(shape).collect()),
         Value::String(_) => Value::String(String::new()),
         other => other.clone(),
@@ -128,19 +200,38 @@ fn json_answers_have_the_recorded_shape() {
         if *name == "token_get_kubeadm_config" {
             // The recorder created kubeadm-config with `kubectl apply` (an annotation and its
             // managed field); kubeadm itself writes neither.
-            want["metadata"].as_object_mut().unwrap().remove("annotations");
-            want["metadata"]["managedFields"][0]["fieldsV1"].as_object_mut().unwrap().remove("f:metadata");
+            want["metadata"]
+                .as_object_mut()
+                .unwrap()
+                .remove("annotations");
+            want["metadata"]["managedFields"][0]["fieldsV1"]
+                .as_object_mut()
+                .unwrap()
+                .remove("f:metadata");
         }
         assert_eq!(shape(&got.json()), shape(&want), "{name}: JSON shape");
         // Formatting: pretty JSON for curl agents and for /version, compact + newline otherwise.
         let pretty = r.body.starts_with(b"{\n");
         assert_eq!(got.body.starts_with(b"{\n"), pretty, "{name}: pretty");
-        assert_eq!(got.body.ends_with(b"\n"), r.body.ends_with(b"\n"), "{name}: trailing newline");
-        assert_eq!(header_names(&got.headers), header_names(&r.headers), "{name}: header set");
+        assert_eq!(
+            got.body.ends_with(b"\n"),
+            r.body.ends_with(b"\n"),
+            "{name}: trailing newline"
+        );
+        assert_eq!(
+            header_names(&got.headers),
+            header_names(&r.headers),
+            "{name}: header set"
+        );
         if name.starts_with("cluster-info") {
             // The kubeconfig has kubeadm's layout line by line (values aside).
             let keys = |v: &Value| -> Vec<String> {
-                v["data"]["kubeconfig"].as_str().unwrap().lines().map(|l| l.split(':').next().unwrap().to_string()).collect()
+                v["data"]["kubeconfig"]
+                    .as_str()
+                    .unwrap()
+                    .lines()
+                    .map(|l| l.split(':').next().unwrap().to_string())
+                    .collect()
             };
             assert_eq!(keys(&got.json()), keys(&want), "{name}: kubeconfig layout");
         }
@@ -148,7 +239,15 @@ fn json_answers_have_the_recorded_shape() {
 }
 
 fn cluster_info(l: &joinkit::lab::Lab) -> Value {
-    https(l.endpoint(), &l.info.ca_cert_pem, "GET", "/api/v1/namespaces/kube-public/configmaps/cluster-info", &[], None).json()
+    https(
+        l.endpoint(),
+        &l.info.ca_cert_pem,
+        "GET",
+        "/api/v1/namespaces/kube-public/configmaps/cluster-info",
+        &[],
+        None,
+    )
+    .json()
 }
 
 fn wait_for(l: &joinkit::lab::Lab, what: &str, f: impl Fn(&Value) -> bool) -> Duration {
@@ -171,38 +270,100 @@ fn bootstrapsigner_and_tokencleaner_behave_like_the_recording() {
     let id = l.token().id().to_string();
     let ci = cluster_info(&l);
     let sig = ci["data"][format!("jws-kubeconfig-{id}")].as_str().unwrap();
-    assert!(joinkit::jws::verify(ci["data"]["kubeconfig"].as_str().unwrap(), sig, &id, l.token().secret()).is_ok());
+    assert!(joinkit::jws::verify(
+        ci["data"]["kubeconfig"].as_str().unwrap(),
+        sig,
+        &id,
+        l.token().secret()
+    )
+    .is_ok());
 
     let second = joinkit::token::BootstrapToken::generate();
     let key2 = format!("jws-kubeconfig-{}", second.id());
     let soon = time::OffsetDateTime::now_utc() + Duration::from_secs(2);
     {
         let mut s = l.state.lock().unwrap();
-        let secret = joinkit::lab::token_secret(&second, Some(soon), &["signing", "authentication"], &[], "");
-        s.store.put("secrets", "kube-system", &format!("bootstrap-token-{}", second.id()), secret);
+        let secret = joinkit::lab::token_secret(
+            &second,
+            Some(soon),
+            &["signing", "authentication"],
+            &[],
+            "",
+        );
+        s.store.put(
+            "secrets",
+            "kube-system",
+            &format!("bootstrap-token-{}", second.id()),
+            secret,
+        );
     }
-    let appeared = wait_for(&l, "signature of a new token", |v| v["data"].get(&key2).is_some());
-    assert!(appeared < Duration::from_millis(500), "signed after {appeared:?}");
+    let appeared = wait_for(&l, "signature of a new token", |v| {
+        v["data"].get(&key2).is_some()
+    });
+    assert!(
+        appeared < Duration::from_millis(500),
+        "signed after {appeared:?}"
+    );
     let two = cluster_info(&l);
-    assert_eq!(two["data"].as_object().unwrap().keys().filter(|k| k.starts_with("jws-")).count(), 2);
+    assert_eq!(
+        two["data"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| k.starts_with("jws-"))
+            .count(),
+        2
+    );
     // Expiry: cleaned up with its key.
-    wait_for(&l, "tokencleaner removing the expired token's key", |v| v["data"].get(&key2).is_none());
-    assert!(l.state.lock().unwrap().store.get("secrets", "kube-system", &format!("bootstrap-token-{}", second.id())).is_none());
+    wait_for(&l, "tokencleaner removing the expired token's key", |v| {
+        v["data"].get(&key2).is_none()
+    });
+    assert!(l
+        .state
+        .lock()
+        .unwrap()
+        .store
+        .get(
+            "secrets",
+            "kube-system",
+            &format!("bootstrap-token-{}", second.id())
+        )
+        .is_none());
     // Deletion drops the signature.
-    l.state.lock().unwrap().store.delete("secrets", "kube-system", &format!("bootstrap-token-{id}"));
-    let gone = wait_for(&l, "signature removal after delete", |v| v["data"].get(format!("jws-kubeconfig-{id}")).is_none());
+    l.state.lock().unwrap().store.delete(
+        "secrets",
+        "kube-system",
+        &format!("bootstrap-token-{id}"),
+    );
+    let gone = wait_for(&l, "signature removal after delete", |v| {
+        v["data"].get(format!("jws-kubeconfig-{id}")).is_none()
+    });
     assert!(gone < Duration::from_millis(500));
     // Already expired: never signed.
     let third = joinkit::token::BootstrapToken::generate();
     {
         let past = time::OffsetDateTime::now_utc() - Duration::from_secs(60);
         let mut s = l.state.lock().unwrap();
-        s.store.put("secrets", "kube-system", &format!("bootstrap-token-{}", third.id()), joinkit::lab::token_secret(&third, Some(past), &["signing", "authentication"], &[], ""));
+        s.store.put(
+            "secrets",
+            "kube-system",
+            &format!("bootstrap-token-{}", third.id()),
+            joinkit::lab::token_secret(&third, Some(past), &["signing", "authentication"], &[], ""),
+        );
     }
     std::thread::sleep(Duration::from_millis(200));
-    assert!(cluster_info(&l)["data"].get(format!("jws-kubeconfig-{}", third.id())).is_none());
+    assert!(cluster_info(&l)["data"]
+        .get(format!("jws-kubeconfig-{}", third.id()))
+        .is_none());
     // The deleted token now gets the bare 401 everywhere.
-    let r = https(l.endpoint(), &l.info.ca_cert_pem, "GET", "/version", &[("authorization", &format!("Bearer {}", l.info.token))], None);
+    let r = https(
+        l.endpoint(),
+        &l.info.ca_cert_pem,
+        "GET",
+        "/version",
+        &[("authorization", &format!("Bearer {}", l.info.token))],
+        None,
+    );
     assert_eq!(r.status, 401);
 }
 
@@ -213,14 +374,28 @@ fn fault_scenarios_change_answers() {
     let l = lab(Scenario::AnonymousRevoked);
     let r = https(l.endpoint(), &l.info.ca_cert_pem, "GET", ci, &[], None);
     assert_eq!(r.status, 403);
-    assert!(r.json()["message"].as_str().unwrap().contains("system:anonymous"));
+    assert!(r.json()["message"]
+        .as_str()
+        .unwrap()
+        .contains("system:anonymous"));
     let l = lab(Scenario::ClusterInfoMissing);
     let r = https(l.endpoint(), &l.info.ca_cert_pem, "GET", ci, &[], None);
     assert_eq!(r.status, 404);
     assert_eq!(r.json()["message"], "configmaps \"cluster-info\" not found");
     let l = lab(Scenario::AnonymousAuthOff);
-    assert_eq!(https(l.endpoint(), &l.info.ca_cert_pem, "GET", ci, &[], None).status, 401);
+    assert_eq!(
+        https(l.endpoint(), &l.info.ca_cert_pem, "GET", ci, &[], None).status,
+        401
+    );
     let l = lab(Scenario::SignerStopped);
     let v = https(l.endpoint(), &l.info.ca_cert_pem, "GET", ci, &[], None).json();
-    assert_eq!(v["data"].as_object().unwrap().keys().filter(|k| k.starts_with("jws-")).count(), 0);
+    assert_eq!(
+        v["data"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| k.starts_with("jws-"))
+            .count(),
+        0
+    );
 }

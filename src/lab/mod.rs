@@ -74,7 +74,10 @@ pub enum Scenario {
 impl Scenario {
     /// The kebab-case name.
     pub fn name(self) -> String {
-        serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
     }
 }
 
@@ -124,7 +127,14 @@ pub struct Faults {
 
 impl Default for Faults {
     fn default() -> Self {
-        Faults { signer_running: true, cleaner_running: true, anonymous_auth: true, tamper_jws: None, empty_jws: None, clock_offset: 0 }
+        Faults {
+            signer_running: true,
+            cleaner_running: true,
+            anonymous_auth: true,
+            tamper_jws: None,
+            empty_jws: None,
+            clock_offset: 0,
+        }
     }
 }
 
@@ -172,7 +182,13 @@ pub struct LabInfo {
 /// `bootstrap-token-<id>`, namespace kube-system, type `bootstrap.kubernetes.io/token`, data
 /// keys base64, `expiration` RFC 3339 UTC (absent for no TTL), `description` only when
 /// non-empty.
-pub fn token_secret(token: &BootstrapToken, expiration: Option<time::OffsetDateTime>, usages: &[&str], groups: &[&str], description: &str) -> Value {
+pub fn token_secret(
+    token: &BootstrapToken,
+    expiration: Option<time::OffsetDateTime>,
+    usages: &[&str],
+    groups: &[&str],
+    description: &str,
+) -> Value {
     let mut data = BTreeMap::new();
     let b = |s: &str| STANDARD.encode(s.as_bytes());
     data.insert("token-id".to_string(), b(token.id()));
@@ -222,28 +238,39 @@ impl TokenSecret {
             return None;
         }
         let data = s.get("data")?.as_object()?;
-        let get = |k: &str| data.get(k).and_then(Value::as_str).and_then(|v| decode_b64(v).ok()).and_then(|b| String::from_utf8(b).ok());
+        let get = |k: &str| {
+            data.get(k)
+                .and_then(Value::as_str)
+                .and_then(|v| decode_b64(v).ok())
+                .and_then(|b| String::from_utf8(b).ok())
+        };
         let id = get("token-id")?;
         let secret = get("token-secret")?;
         BootstrapToken::from_parts(&id, &secret).ok()?;
-        if s.pointer("/metadata/name").and_then(Value::as_str) != Some(&format!("bootstrap-token-{id}")) {
+        if s.pointer("/metadata/name").and_then(Value::as_str)
+            != Some(&format!("bootstrap-token-{id}"))
+        {
             return None;
         }
-        let expiration = match get("expiration") {
-            Some(e) => Some(
-                time::OffsetDateTime::parse(&e, &time::format_description::well_known::Rfc3339)
-                    .map(|t| t.unix_timestamp())
-                    .unwrap_or(i64::MIN),
-            ),
-            None => None,
-        };
+        let expiration = get("expiration").map(|e| {
+            time::OffsetDateTime::parse(&e, &time::format_description::well_known::Rfc3339)
+                .map(|t| t.unix_timestamp())
+                .unwrap_or(i64::MIN)
+        });
         Some(TokenSecret {
             id,
             secret,
             expiration,
             signing: get("usage-bootstrap-signing").as_deref() == Some("true"),
             authentication: get("usage-bootstrap-authentication").as_deref() == Some("true"),
-            groups: get("auth-extra-groups").map(|g| g.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()).unwrap_or_default(),
+            groups: get("auth-extra-groups")
+                .map(|g| {
+                    g.split(',')
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
         })
     }
 
@@ -257,8 +284,10 @@ impl TokenSecret {
 /// kube-controller-manager (the bootstrapsigner) the `jws-kubeconfig-*` keys.
 fn cluster_info_managed_fields(jws: Option<serde_json::Map<String, Value>>) -> Value {
     let t = store::now_rfc3339();
-    let mut v = vec![json!({"manager": "kubeadm", "operation": "Update", "apiVersion": "v1", "time": t, "fieldsType": "FieldsV1",
-        "fieldsV1": {"f:data": {".": {}, "f:kubeconfig": {}}}})];
+    let mut v = vec![
+        json!({"manager": "kubeadm", "operation": "Update", "apiVersion": "v1", "time": t, "fieldsType": "FieldsV1",
+        "fieldsV1": {"f:data": {".": {}, "f:kubeconfig": {}}}}),
+    ];
     if let Some(j) = jws {
         v.push(json!({"manager": "kube-controller-manager", "operation": "Update", "apiVersion": "v1", "time": t, "fieldsType": "FieldsV1",
             "fieldsV1": {"f:data": j}}));
@@ -279,7 +308,11 @@ impl LabState {
                 .store
                 .list("secrets", "kube-system")
                 .into_iter()
-                .filter_map(|s| TokenSecret::from_secret(s).filter(|t| t.expired(now)).map(|t| format!("bootstrap-token-{}", t.id)))
+                .filter_map(|s| {
+                    TokenSecret::from_secret(s)
+                        .filter(|t| t.expired(now))
+                        .map(|t| format!("bootstrap-token-{}", t.id))
+                })
                 .collect();
             for name in expired {
                 self.store.delete("secrets", "kube-system", &name);
@@ -288,11 +321,25 @@ impl LabState {
         if !self.faults.signer_running {
             return;
         }
-        let Some(ci) = self.store.get("configmaps", "kube-public", "cluster-info").cloned() else { return };
-        let Some(kubeconfig) = ci.pointer("/data/kubeconfig").and_then(Value::as_str).map(str::to_string) else { return };
+        let Some(ci) = self
+            .store
+            .get("configmaps", "kube-public", "cluster-info")
+            .cloned()
+        else {
+            return;
+        };
+        let Some(kubeconfig) = ci
+            .pointer("/data/kubeconfig")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+        else {
+            return;
+        };
         let mut want: BTreeMap<String, String> = BTreeMap::new();
         for s in self.store.list("secrets", "kube-system") {
-            let Some(t) = TokenSecret::from_secret(s) else { continue };
+            let Some(t) = TokenSecret::from_secret(s) else {
+                continue;
+            };
             if !t.signing || t.expired(now) {
                 continue;
             }
@@ -305,7 +352,11 @@ impl LabState {
             };
             want.insert(format!("jws-kubeconfig-{}", t.id), sig);
         }
-        let data = ci.get("data").and_then(Value::as_object).cloned().unwrap_or_default();
+        let data = ci
+            .get("data")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
         let have: BTreeMap<String, String> = data
             .iter()
             .filter(|(k, _)| k.starts_with("jws-kubeconfig-"))
@@ -314,29 +365,47 @@ impl LabState {
         if have == want {
             return;
         }
-        let mut new_data: BTreeMap<String, Value> = data.into_iter().filter(|(k, _)| !k.starts_with("jws-kubeconfig-")).collect();
+        let mut new_data: BTreeMap<String, Value> = data
+            .into_iter()
+            .filter(|(k, _)| !k.starts_with("jws-kubeconfig-"))
+            .collect();
         new_data.extend(want.into_iter().map(|(k, v)| (k, Value::String(v))));
         let mut obj = ci;
-        let jws_fields: serde_json::Map<String, Value> =
-            new_data.keys().filter(|k| k.starts_with("jws-kubeconfig-")).map(|k| (format!("f:{k}"), json!({}))).collect();
-        obj["metadata"]["managedFields"] = cluster_info_managed_fields((!jws_fields.is_empty()).then_some(jws_fields));
+        let jws_fields: serde_json::Map<String, Value> = new_data
+            .keys()
+            .filter(|k| k.starts_with("jws-kubeconfig-"))
+            .map(|k| (format!("f:{k}"), json!({})))
+            .collect();
+        obj["metadata"]["managedFields"] =
+            cluster_info_managed_fields((!jws_fields.is_empty()).then_some(jws_fields));
         obj["data"] = json!(new_data);
-        self.store.put("configmaps", "kube-public", "cluster-info", obj);
+        self.store
+            .put("configmaps", "kube-public", "cluster-info", obj);
     }
 
     /// Authenticates a bearer token as the API server's bootstrap-token authenticator does
     /// (spec section 1): None for every failure (the caller answers a bare 401).
     pub fn authenticate_bearer(&self, bearer: &str) -> Option<UserInfo> {
         let token = BootstrapToken::parse(bearer).ok()?;
-        let s = self.store.get("secrets", "kube-system", &format!("bootstrap-token-{}", token.id()))?;
+        let s = self.store.get(
+            "secrets",
+            "kube-system",
+            &format!("bootstrap-token-{}", token.id()),
+        )?;
         let t = TokenSecret::from_secret(s)?;
-        if !jws::secrets_equal(t.secret.as_bytes(), token.secret().as_bytes()) || t.expired(now_unix()) || !t.authentication {
+        if !jws::secrets_equal(t.secret.as_bytes(), token.secret().as_bytes())
+            || t.expired(now_unix())
+            || !t.authentication
+        {
             return None;
         }
         let mut groups = vec!["system:bootstrappers".to_string()];
         groups.extend(t.groups);
         groups.push("system:authenticated".into());
-        Some(UserInfo { name: format!("system:bootstrap:{}", t.id), groups })
+        Some(UserInfo {
+            name: format!("system:bootstrap:{}", t.id),
+            groups,
+        })
     }
 }
 
@@ -354,7 +423,10 @@ pub struct Lab {
 
 impl std::fmt::Debug for Lab {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Lab").field("endpoint", &self.info.endpoint).field("scenario", &self.info.scenario).finish()
+        f.debug_struct("Lab")
+            .field("endpoint", &self.info.endpoint)
+            .field("scenario", &self.info.scenario)
+            .finish()
     }
 }
 
@@ -363,7 +435,10 @@ impl Lab {
     /// own tokio runtime. Errors: a non-loopback listen address, a busy port, PKI failures.
     pub fn start(opts: LabOptions) -> Result<Lab, String> {
         if !opts.listen.ip().is_loopback() {
-            return Err(format!("the lab listens on loopback only; {} is not a loopback address", opts.listen.ip()));
+            return Err(format!(
+                "the lab listens on loopback only; {} is not a loopback address",
+                opts.listen.ip()
+            ));
         }
         let validity = match opts.scenario {
             Scenario::CaNotYetValid => CaValidity::NotYetValid,
@@ -374,23 +449,51 @@ impl Lab {
         let names: Vec<&str> = if opts.scenario == Scenario::WrongSan {
             vec!["kubernetes.example.invalid"]
         } else {
-            vec!["127.0.0.1", "::1", "localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"]
+            vec![
+                "127.0.0.1",
+                "::1",
+                "localhost",
+                "kubernetes",
+                "kubernetes.default",
+                "kubernetes.default.svc",
+            ]
         };
         let serving = if opts.scenario == Scenario::Mitm {
-            Ca::new("kubernetes", opts.ca_key, CaValidity::Normal)?.serving_cert(&names, opts.ca_key)?
+            Ca::new("kubernetes", opts.ca_key, CaValidity::Normal)?
+                .serving_cert(&names, opts.ca_key)?
         } else {
             ca.serving_cert(&names, opts.ca_key)?
         };
-        let std_listener = std::net::TcpListener::bind(opts.listen).map_err(|e| format!("cannot listen on {}: {e}", opts.listen))?;
-        std_listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+        let std_listener = std::net::TcpListener::bind(opts.listen)
+            .map_err(|e| format!("cannot listen on {}: {e}", opts.listen))?;
+        std_listener
+            .set_nonblocking(true)
+            .map_err(|e| e.to_string())?;
         let addr = std_listener.local_addr().map_err(|e| e.to_string())?;
-        let endpoint = crate::endpoint::Endpoint { host: addr.ip().to_string(), port: addr.port() }.to_string();
-        let api_server = format!("https://{}", opts.control_plane_endpoint.clone().unwrap_or_else(|| endpoint.clone()));
+        let endpoint = crate::endpoint::Endpoint {
+            host: addr.ip().to_string(),
+            port: addr.port(),
+        }
+        .to_string();
+        let api_server = format!(
+            "https://{}",
+            opts.control_plane_endpoint
+                .clone()
+                .unwrap_or_else(|| endpoint.clone())
+        );
 
         let token = opts.token.clone().unwrap_or_else(BootstrapToken::generate);
-        let mut state = LabState { store: Store::default(), faults: Faults::default(), counters: Counters::default() };
+        let mut state = LabState {
+            store: Store::default(),
+            faults: Faults::default(),
+            counters: Counters::default(),
+        };
         for (res, ns, obj) in rbac::kubeadm_defaults() {
-            let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
+            let name = obj
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
             state.store.put(&res, &ns, &name, obj);
         }
         state.store.put(
@@ -406,24 +509,50 @@ impl Lab {
         if opts.scenario != Scenario::ClusterInfoMissing {
             let mut data = serde_json::Map::new();
             if opts.scenario != Scenario::KubeconfigMissing {
-                data.insert("kubeconfig".into(), json!(cluster_info_kubeconfig(&api_server, ca.cert_pem.as_bytes())));
+                data.insert(
+                    "kubeconfig".into(),
+                    json!(cluster_info_kubeconfig(&api_server, ca.cert_pem.as_bytes())),
+                );
             }
             let meta = json!({"managedFields": cluster_info_managed_fields(None)});
-            state.store.put("configmaps", "kube-public", "cluster-info", json!({"kind": "ConfigMap", "apiVersion": "v1", "metadata": meta, "data": data}));
+            state.store.put(
+                "configmaps",
+                "kube-public",
+                "cluster-info",
+                json!({"kind": "ConfigMap", "apiVersion": "v1", "metadata": meta, "data": data}),
+            );
         }
         let day = Duration::from_secs(86400);
         let now = time::OffsetDateTime::now_utc();
         let (expiration, usages): (Option<time::OffsetDateTime>, &[&str]) = match opts.scenario {
-            Scenario::TokenExpired => (Some(now - Duration::from_secs(3600)), &["signing", "authentication"]),
+            Scenario::TokenExpired => (
+                Some(now - Duration::from_secs(3600)),
+                &["signing", "authentication"],
+            ),
             Scenario::TokenNoSigning => (Some(now + day), &["authentication"]),
             _ => (Some(now + day), &["signing", "authentication"]),
         };
-        let secret = token_secret(&token, expiration, usages, &[rbac::DEFAULT_NODE_TOKEN_GROUP], "joinkit lab token");
-        state.store.put("secrets", "kube-system", &format!("bootstrap-token-{}", token.id()), secret);
+        let secret = token_secret(
+            &token,
+            expiration,
+            usages,
+            &[rbac::DEFAULT_NODE_TOKEN_GROUP],
+            "joinkit lab token",
+        );
+        state.store.put(
+            "secrets",
+            "kube-system",
+            &format!("bootstrap-token-{}", token.id()),
+            secret,
+        );
         match opts.scenario {
             Scenario::SignerStopped => state.faults.signer_running = false,
             Scenario::AnonymousRevoked => {
-                state.store.delete("rolebindings", "kube-public", "kubeadm:bootstrap-signer-clusterinfo");
+                state.store.delete(
+                    "rolebindings",
+                    "kube-public",
+                    "kubeadm:bootstrap-signer-clusterinfo",
+                );
             }
             Scenario::AnonymousAuthOff => state.faults.anonymous_auth = false,
             Scenario::TamperedSignature => state.faults.tamper_jws = Some(token.id().to_string()),
@@ -433,12 +562,21 @@ impl Lab {
         }
         state.reconcile();
         if opts.scenario == Scenario::TokenDeleted {
-            state.store.delete("secrets", "kube-system", &format!("bootstrap-token-{}", token.id()));
+            state.store.delete(
+                "secrets",
+                "kube-system",
+                &format!("bootstrap-token-{}", token.id()),
+            );
             state.reconcile();
         }
 
         let ca_pin = Pin::of_spki(
-            x509_parser::parse_x509_certificate(ca.cert_der.as_ref()).map_err(|e| e.to_string())?.1.tbs_certificate.subject_pki.raw,
+            x509_parser::parse_x509_certificate(ca.cert_der.as_ref())
+                .map_err(|e| e.to_string())?
+                .1
+                .tbs_certificate
+                .subject_pki
+                .raw,
         )
         .to_string();
         let info = LabInfo {
@@ -457,7 +595,11 @@ impl Lab {
         let thread = std::thread::Builder::new()
             .name("joinkit-lab".into())
             .spawn(move || {
-                let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+                let rt = match tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                {
                     Ok(rt) => rt,
                     Err(e) => {
                         eprintln!("joinkit lab: cannot start runtime: {e}");
@@ -476,7 +618,13 @@ impl Lab {
                 });
             })
             .map_err(|e| e.to_string())?;
-        Ok(Lab { info, state, ca, shutdown: Some(tx), thread: Some(thread) })
+        Ok(Lab {
+            info,
+            state,
+            ca,
+            shutdown: Some(tx),
+            thread: Some(thread),
+        })
     }
 
     /// Runs the controllers once now (after a test changed the state).

@@ -3,8 +3,8 @@
 //! (ring cannot generate RSA keys) and signed through ring; ECDSA keys are P-256.
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, SanType,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, SanType,
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use std::time::Duration;
@@ -43,7 +43,9 @@ pub struct Ca {
 
 impl std::fmt::Debug for Ca {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ca").field("cert_pem", &self.cert_pem).finish_non_exhaustive()
+        f.debug_struct("Ca")
+            .field("cert_pem", &self.cert_pem)
+            .finish_non_exhaustive()
     }
 }
 
@@ -69,13 +71,19 @@ impl Leaf {
 /// A new key pair of `kind`.
 pub fn new_key(kind: KeyKind) -> Result<KeyPair, String> {
     match kind {
-        KeyKind::Ecdsa => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(|e| e.to_string()),
+        KeyKind::Ecdsa => {
+            KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(|e| e.to_string())
+        }
         KeyKind::Rsa => {
             use rsa::pkcs8::EncodePrivateKey;
-            let key = rsa::RsaPrivateKey::new(&mut rand_core::OsRng, 2048).map_err(|e| e.to_string())?;
+            let key =
+                rsa::RsaPrivateKey::new(&mut rand_core::OsRng, 2048).map_err(|e| e.to_string())?;
             let der = key.to_pkcs8_der().map_err(|e| e.to_string())?;
-            KeyPair::from_pkcs8_der_and_sign_algo(&PrivatePkcs8KeyDer::from(der.as_bytes().to_vec()), &rcgen::PKCS_RSA_SHA256)
-                .map_err(|e| e.to_string())
+            KeyPair::from_pkcs8_der_and_sign_algo(
+                &PrivatePkcs8KeyDer::from(der.as_bytes().to_vec()),
+                &rcgen::PKCS_RSA_SHA256,
+            )
+            .map_err(|e| e.to_string())
         }
     }
 }
@@ -103,11 +111,20 @@ impl Ca {
         let mut params = CertificateParams::default();
         params.distinguished_name = dn(cn, None);
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment, KeyUsagePurpose::KeyCertSign];
+        params.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+            KeyUsagePurpose::KeyCertSign,
+        ];
         params.not_before = nb;
         params.not_after = na;
         let cert = params.self_signed(&key).map_err(|e| e.to_string())?;
-        Ok(Ca { cert_der: cert.der().clone(), cert_pem: cert.pem(), params, key })
+        Ok(Ca {
+            cert_der: cert.der().clone(),
+            cert_pem: cert.pem(),
+            params,
+            key,
+        })
     }
 
     /// Signs a serving certificate for `names` (IP addresses or DNS names).
@@ -119,10 +136,17 @@ impl Ca {
             .iter()
             .map(|n| match n.parse::<std::net::IpAddr>() {
                 Ok(ip) => Ok(SanType::IpAddress(ip)),
-                Err(_) => n.to_string().try_into().map(SanType::DnsName).map_err(|e: rcgen::Error| e.to_string()),
+                Err(_) => n
+                    .to_string()
+                    .try_into()
+                    .map(SanType::DnsName)
+                    .map_err(|e: rcgen::Error| e.to_string()),
             })
             .collect::<Result<_, _>>()?;
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+        params.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+        ];
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         let now = OffsetDateTime::now_utc();
         params.not_before = now - Duration::from_secs(3600);
@@ -135,7 +159,10 @@ impl Ca {
         let key = new_key(kind)?;
         let mut params = CertificateParams::default();
         params.distinguished_name = dn(cn, org);
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+        params.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+        ];
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
         let now = OffsetDateTime::now_utc();
         params.not_before = now - Duration::from_secs(3600);
@@ -147,6 +174,11 @@ impl Ca {
         params.use_authority_key_identifier_extension = true;
         let issuer = Issuer::from_params(&self.params, &self.key);
         let cert = params.signed_by(&key, &issuer).map_err(|e| e.to_string())?;
-        Ok(Leaf { cert_der: cert.der().clone(), cert_pem: cert.pem(), key_der: key.serialize_der(), key_pem: key.serialize_pem() })
+        Ok(Leaf {
+            cert_der: cert.der().clone(),
+            cert_pem: cert.pem(),
+            key_der: key.serialize_der(),
+            key_pem: key.serialize_pem(),
+        })
     }
 }

@@ -23,7 +23,10 @@ pub struct UserInfo {
 impl UserInfo {
     /// The anonymous user.
     pub fn anonymous() -> Self {
-        UserInfo { name: "system:anonymous".into(), groups: vec!["system:unauthenticated".into()] }
+        UserInfo {
+            name: "system:anonymous".into(),
+            groups: vec!["system:unauthenticated".into()],
+        }
     }
 }
 
@@ -48,7 +51,11 @@ pub struct Attributes {
 
 fn matches(list: Option<&Value>, want: &str) -> bool {
     list.and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).any(|v| v == "*" || v == want))
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .any(|v| v == "*" || v == want)
+        })
         .unwrap_or(false)
 }
 
@@ -57,16 +64,29 @@ fn rule_allows(rule: &Value, a: &Attributes) -> bool {
         return false;
     }
     if let Some(path) = &a.path {
-        return rule.get("nonResourceURLs").and_then(Value::as_array).is_some_and(|urls| {
-            urls.iter().filter_map(Value::as_str).any(|u| u == "*" || u == path || (u.ends_with('*') && path.starts_with(&u[..u.len() - 1])))
-        });
+        return rule
+            .get("nonResourceURLs")
+            .and_then(Value::as_array)
+            .is_some_and(|urls| {
+                urls.iter().filter_map(Value::as_str).any(|u| {
+                    u == "*"
+                        || u == path
+                        || (u.ends_with('*') && path.starts_with(&u[..u.len() - 1]))
+                })
+            });
     }
-    let res = if a.subresource.is_empty() { a.resource.clone() } else { format!("{}/{}", a.resource, a.subresource) };
+    let res = if a.subresource.is_empty() {
+        a.resource.clone()
+    } else {
+        format!("{}/{}", a.resource, a.subresource)
+    };
     if !matches(rule.get("apiGroups"), &a.group) || !matches(rule.get("resources"), &res) {
         return false;
     }
     match rule.get("resourceNames").and_then(Value::as_array) {
-        Some(names) if !names.is_empty() => names.iter().filter_map(Value::as_str).any(|n| n == a.name),
+        Some(names) if !names.is_empty() => {
+            names.iter().filter_map(Value::as_str).any(|n| n == a.name)
+        }
         _ => true,
     }
 }
@@ -84,27 +104,59 @@ fn subject_matches(s: &Value, u: &UserInfo) -> Option<String> {
 
 /// Decides `a` for `u` from the stored RBAC objects. Returns (allowed, reason).
 pub fn authorize(store: &Store, u: &UserInfo, a: &Attributes) -> (bool, String) {
-    let mut bindings: Vec<(&Value, bool)> = store.list("clusterrolebindings", "").into_iter().map(|b| (b, true)).collect();
+    let mut bindings: Vec<(&Value, bool)> = store
+        .list("clusterrolebindings", "")
+        .into_iter()
+        .map(|b| (b, true))
+        .collect();
     if !a.namespace.is_empty() {
-        bindings.extend(store.list("rolebindings", &a.namespace).into_iter().map(|b| (b, false)));
+        bindings.extend(
+            store
+                .list("rolebindings", &a.namespace)
+                .into_iter()
+                .map(|b| (b, false)),
+        );
     }
     for (b, cluster) in bindings {
-        let Some(subject) = b.get("subjects").and_then(Value::as_array).and_then(|ss| ss.iter().find_map(|s| subject_matches(s, u))) else {
+        let Some(subject) = b
+            .get("subjects")
+            .and_then(Value::as_array)
+            .and_then(|ss| ss.iter().find_map(|s| subject_matches(s, u)))
+        else {
             continue;
         };
-        let role_kind = b.pointer("/roleRef/kind").and_then(Value::as_str).unwrap_or("");
-        let role_name = b.pointer("/roleRef/name").and_then(Value::as_str).unwrap_or("");
+        let role_kind = b
+            .pointer("/roleRef/kind")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let role_name = b
+            .pointer("/roleRef/name")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         let role = if role_kind == "ClusterRole" {
             store.get("clusterroles", "", role_name)
         } else {
             store.get("roles", &a.namespace, role_name)
         };
         let Some(role) = role else { continue };
-        let allowed = role.get("rules").and_then(Value::as_array).is_some_and(|rules| rules.iter().any(|r| rule_allows(r, a)));
+        let allowed = role
+            .get("rules")
+            .and_then(Value::as_array)
+            .is_some_and(|rules| rules.iter().any(|r| rule_allows(r, a)));
         if allowed {
-            let bname = b.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
-            let binding = if cluster { format!("ClusterRoleBinding {bname:?}") } else { format!("RoleBinding \"{bname}/{}\"", a.namespace) };
-            return (true, format!("RBAC: allowed by {binding} of {role_kind} {role_name:?} to {subject}"));
+            let bname = b
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let binding = if cluster {
+                format!("ClusterRoleBinding {bname:?}")
+            } else {
+                format!("RoleBinding \"{bname}/{}\"", a.namespace)
+            };
+            return (
+                true,
+                format!("RBAC: allowed by {binding} of {role_kind} {role_name:?} to {subject}"),
+            );
         }
     }
     (false, String::new())
@@ -122,7 +174,14 @@ fn nonres(verbs: &[&str], urls: &[&str]) -> Value {
     json!({"verbs": verbs, "nonResourceURLs": urls})
 }
 
-fn binding(kind: &str, name: &str, ns: Option<&str>, role_kind: &str, role: &str, subjects: &[(&str, &str)]) -> (String, String, Value) {
+fn binding(
+    kind: &str,
+    name: &str,
+    ns: Option<&str>,
+    role_kind: &str,
+    role: &str,
+    subjects: &[(&str, &str)],
+) -> (String, String, Value) {
     let mut meta = json!({"name": name});
     if let Some(n) = ns {
         meta["namespace"] = json!(n);
@@ -137,7 +196,11 @@ fn binding(kind: &str, name: &str, ns: Option<&str>, role_kind: &str, role: &str
             s
         })
         .collect();
-    let res = if kind == "ClusterRoleBinding" { "clusterrolebindings" } else { "rolebindings" };
+    let res = if kind == "ClusterRoleBinding" {
+        "clusterrolebindings"
+    } else {
+        "rolebindings"
+    };
     (
         res.to_string(),
         ns.unwrap_or("").to_string(),
@@ -151,33 +214,91 @@ fn role(kind: &str, name: &str, ns: Option<&str>, rules: Vec<Value>) -> (String,
     if let Some(n) = ns {
         meta["namespace"] = json!(n);
     }
-    let res = if kind == "ClusterRole" { "clusterroles" } else { "roles" };
-    (res.to_string(), ns.unwrap_or("").to_string(), json!({"kind": kind, "apiVersion": "rbac.authorization.k8s.io/v1", "metadata": meta, "rules": rules}))
+    let res = if kind == "ClusterRole" {
+        "clusterroles"
+    } else {
+        "roles"
+    };
+    (
+        res.to_string(),
+        ns.unwrap_or("").to_string(),
+        json!({"kind": kind, "apiVersion": "rbac.authorization.k8s.io/v1", "metadata": meta, "rules": rules}),
+    )
 }
 
 /// The RBAC objects a kubeadm cluster has that the join path uses: (resource, namespace, object).
 pub fn kubeadm_defaults() -> Vec<(String, String, Value)> {
     let g = DEFAULT_NODE_TOKEN_GROUP;
     vec![
-        role("ClusterRole", "cluster-admin", None, vec![rule(&["*"], &["*"], &["*"], &[]), nonres(&["*"], &["*"])]),
-        binding("ClusterRoleBinding", "cluster-admin", None, "ClusterRole", "cluster-admin", &[("Group", "system:masters")]),
-        role("ClusterRole", "system:public-info-viewer", None, vec![nonres(&["get"], &["/healthz", "/livez", "/readyz", "/version", "/version/"])]),
+        role(
+            "ClusterRole",
+            "cluster-admin",
+            None,
+            vec![rule(&["*"], &["*"], &["*"], &[]), nonres(&["*"], &["*"])],
+        ),
+        binding(
+            "ClusterRoleBinding",
+            "cluster-admin",
+            None,
+            "ClusterRole",
+            "cluster-admin",
+            &[("Group", "system:masters")],
+        ),
+        role(
+            "ClusterRole",
+            "system:public-info-viewer",
+            None,
+            vec![nonres(
+                &["get"],
+                &["/healthz", "/livez", "/readyz", "/version", "/version/"],
+            )],
+        ),
         binding(
             "ClusterRoleBinding",
             "system:public-info-viewer",
             None,
             "ClusterRole",
             "system:public-info-viewer",
-            &[("Group", "system:authenticated"), ("Group", "system:unauthenticated")],
+            &[
+                ("Group", "system:authenticated"),
+                ("Group", "system:unauthenticated"),
+            ],
         ),
         role(
             "ClusterRole",
             "system:discovery",
             None,
-            vec![nonres(&["get"], &["/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi", "/openapi/*", "/readyz", "/version", "/version/"])],
+            vec![nonres(
+                &["get"],
+                &[
+                    "/api",
+                    "/api/*",
+                    "/apis",
+                    "/apis/*",
+                    "/healthz",
+                    "/livez",
+                    "/openapi",
+                    "/openapi/*",
+                    "/readyz",
+                    "/version",
+                    "/version/",
+                ],
+            )],
         ),
-        binding("ClusterRoleBinding", "system:discovery", None, "ClusterRole", "system:discovery", &[("Group", "system:authenticated")]),
-        role("Role", "kubeadm:bootstrap-signer-clusterinfo", Some("kube-public"), vec![rule(&["get"], &[""], &["configmaps"], &["cluster-info"])]),
+        binding(
+            "ClusterRoleBinding",
+            "system:discovery",
+            None,
+            "ClusterRole",
+            "system:discovery",
+            &[("Group", "system:authenticated")],
+        ),
+        role(
+            "Role",
+            "kubeadm:bootstrap-signer-clusterinfo",
+            Some("kube-public"),
+            vec![rule(&["get"], &[""], &["configmaps"], &["cluster-info"])],
+        ),
         binding(
             "RoleBinding",
             "kubeadm:bootstrap-signer-clusterinfo",
@@ -186,13 +307,35 @@ pub fn kubeadm_defaults() -> Vec<(String, String, Value)> {
             "kubeadm:bootstrap-signer-clusterinfo",
             &[("User", "system:anonymous")],
         ),
-        role("ClusterRole", "system:node-bootstrapper", None, vec![rule(&["create", "get", "list", "watch"], &["certificates.k8s.io"], &["certificatesigningrequests"], &[])]),
-        binding("ClusterRoleBinding", "kubeadm:kubelet-bootstrap", None, "ClusterRole", "system:node-bootstrapper", &[("Group", g)]),
+        role(
+            "ClusterRole",
+            "system:node-bootstrapper",
+            None,
+            vec![rule(
+                &["create", "get", "list", "watch"],
+                &["certificates.k8s.io"],
+                &["certificatesigningrequests"],
+                &[],
+            )],
+        ),
+        binding(
+            "ClusterRoleBinding",
+            "kubeadm:kubelet-bootstrap",
+            None,
+            "ClusterRole",
+            "system:node-bootstrapper",
+            &[("Group", g)],
+        ),
         role(
             "ClusterRole",
             "system:certificates.k8s.io:certificatesigningrequests:nodeclient",
             None,
-            vec![rule(&["create"], &["certificates.k8s.io"], &["certificatesigningrequests/nodeclient"], &[])],
+            vec![rule(
+                &["create"],
+                &["certificates.k8s.io"],
+                &["certificatesigningrequests/nodeclient"],
+                &[],
+            )],
         ),
         binding(
             "ClusterRoleBinding",
@@ -206,7 +349,12 @@ pub fn kubeadm_defaults() -> Vec<(String, String, Value)> {
             "ClusterRole",
             "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient",
             None,
-            vec![rule(&["create"], &["certificates.k8s.io"], &["certificatesigningrequests/selfnodeclient"], &[])],
+            vec![rule(
+                &["create"],
+                &["certificates.k8s.io"],
+                &["certificatesigningrequests/selfnodeclient"],
+                &[],
+            )],
         ),
         binding(
             "ClusterRoleBinding",
@@ -216,9 +364,26 @@ pub fn kubeadm_defaults() -> Vec<(String, String, Value)> {
             "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient",
             &[("Group", "system:nodes")],
         ),
-        role("ClusterRole", "kubeadm:get-nodes", None, vec![rule(&["get"], &[""], &["nodes"], &[])]),
-        binding("ClusterRoleBinding", "kubeadm:get-nodes", None, "ClusterRole", "kubeadm:get-nodes", &[("Group", g)]),
-        role("Role", "kubeadm:nodes-kubeadm-config", Some("kube-system"), vec![rule(&["get"], &[""], &["configmaps"], &["kubeadm-config"])]),
+        role(
+            "ClusterRole",
+            "kubeadm:get-nodes",
+            None,
+            vec![rule(&["get"], &[""], &["nodes"], &[])],
+        ),
+        binding(
+            "ClusterRoleBinding",
+            "kubeadm:get-nodes",
+            None,
+            "ClusterRole",
+            "kubeadm:get-nodes",
+            &[("Group", g)],
+        ),
+        role(
+            "Role",
+            "kubeadm:nodes-kubeadm-config",
+            Some("kube-system"),
+            vec![rule(&["get"], &[""], &["configmaps"], &["kubeadm-config"])],
+        ),
         binding(
             "RoleBinding",
             "kubeadm:nodes-kubeadm-config",
@@ -227,7 +392,19 @@ pub fn kubeadm_defaults() -> Vec<(String, String, Value)> {
             "kubeadm:nodes-kubeadm-config",
             &[("Group", g), ("Group", "system:nodes")],
         ),
-        role("Role", "kubeadm:kubelet-config", Some("kube-system"), vec![rule(&["get"], &[""], &["configmaps"], &["kubelet-config"])]),
-        binding("RoleBinding", "kubeadm:kubelet-config", Some("kube-system"), "Role", "kubeadm:kubelet-config", &[("Group", g), ("Group", "system:nodes")]),
+        role(
+            "Role",
+            "kubeadm:kubelet-config",
+            Some("kube-system"),
+            vec![rule(&["get"], &[""], &["configmaps"], &["kubelet-config"])],
+        ),
+        binding(
+            "RoleBinding",
+            "kubeadm:kubelet-config",
+            Some("kube-system"),
+            "Role",
+            "kubeadm:kubelet-config",
+            &[("Group", g), ("Group", "system:nodes")],
+        ),
     ]
 }

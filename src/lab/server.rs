@@ -21,17 +21,27 @@ const FLOWSCHEMA: &str = "75280538-532b-49ad-99a7-08bec99abdf6";
 const PRIORITY: &str = "54c73113-319d-43dc-918d-3e1428713308";
 
 /// Serves until `shutdown` fires. Runs the controllers every 50 ms.
-pub async fn serve(listener: tokio::net::TcpListener, serving: Leaf, ca: Arc<Ca>, state: Arc<Mutex<LabState>>, mut shutdown: tokio::sync::oneshot::Receiver<()>) {
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    serving: Leaf,
+    ca: Arc<Ca>,
+    state: Arc<Mutex<LabState>>,
+    mut shutdown: tokio::sync::oneshot::Receiver<()>,
+) {
     let provider = crate::client::provider();
     let mut roots = RootCertStore::empty();
     let _ = roots.add(ca.cert_der.clone());
-    let verifier = match WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone()).allow_unauthenticated().build() {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("joinkit lab: client verifier: {e}");
-            return;
-        }
-    };
+    let verifier =
+        match WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+            .allow_unauthenticated()
+            .build()
+        {
+            Ok(v) => v,
+            Err(e) => {
+                eprintln!("joinkit lab: client verifier: {e}");
+                return;
+            }
+        };
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map(|b| b.with_client_cert_verifier(verifier))
@@ -91,8 +101,18 @@ pub async fn serve(listener: tokio::net::TcpListener, serving: Leaf, ca: Arc<Ca>
 /// The user a verified client certificate names: CN is the user, each O a group.
 fn user_from_cert(der: &[u8]) -> Option<UserInfo> {
     let (_, c) = x509_parser::parse_x509_certificate(der).ok()?;
-    let cn = c.subject().iter_common_name().next()?.as_str().ok()?.to_string();
-    let mut groups: Vec<String> = c.subject().iter_organization().filter_map(|o| o.as_str().ok().map(str::to_string)).collect();
+    let cn = c
+        .subject()
+        .iter_common_name()
+        .next()?
+        .as_str()
+        .ok()?
+        .to_string();
+    let mut groups: Vec<String> = c
+        .subject()
+        .iter_organization()
+        .filter_map(|o| o.as_str().ok().map(str::to_string))
+        .collect();
     groups.push("system:authenticated".into());
     Some(UserInfo { name: cn, groups })
 }
@@ -102,7 +122,13 @@ struct Ctx {
     clock_offset: i64,
 }
 
-fn base(ctx: &Ctx, status: StatusCode, content_type: &str, nosniff: bool, pf: bool) -> hyper::http::response::Builder {
+fn base(
+    ctx: &Ctx,
+    status: StatusCode,
+    content_type: &str,
+    nosniff: bool,
+    pf: bool,
+) -> hyper::http::response::Builder {
     let date = std::time::SystemTime::now()
         .checked_add(Duration::from_secs(ctx.clock_offset.max(0) as u64))
         .and_then(|t| t.checked_sub(Duration::from_secs((-ctx.clock_offset).max(0) as u64)))
@@ -116,7 +142,9 @@ fn base(ctx: &Ctx, status: StatusCode, content_type: &str, nosniff: bool, pf: bo
         b = b.header("x-content-type-options", "nosniff");
     }
     if pf {
-        b = b.header("x-kubernetes-pf-flowschema-uid", FLOWSCHEMA).header("x-kubernetes-pf-prioritylevel-uid", PRIORITY);
+        b = b
+            .header("x-kubernetes-pf-flowschema-uid", FLOWSCHEMA)
+            .header("x-kubernetes-pf-prioritylevel-uid", PRIORITY);
     }
     b.header("date", httpdate::fmt_http_date(date))
 }
@@ -134,7 +162,9 @@ fn json_body(ctx: &Ctx, v: &Value) -> Bytes {
 fn reply_json(ctx: &Ctx, status: StatusCode, v: &Value) -> Response<Full<Bytes>> {
     let nosniff = status == StatusCode::FORBIDDEN;
     let pf = status != StatusCode::UNAUTHORIZED;
-    base(ctx, status, "application/json", nosniff, pf).body(Full::new(json_body(ctx, v))).expect("valid response")
+    base(ctx, status, "application/json", nosniff, pf)
+        .body(Full::new(json_body(ctx, v)))
+        .expect("valid response")
 }
 
 /// A Status object as the API server writes it.
@@ -148,7 +178,11 @@ pub fn status_body(code: u16, reason: &str, message: &str, details: Option<Value
 }
 
 fn unauthorized(ctx: &Ctx) -> Response<Full<Bytes>> {
-    reply_json(ctx, StatusCode::UNAUTHORIZED, &status_body(401, "Unauthorized", "Unauthorized", None))
+    reply_json(
+        ctx,
+        StatusCode::UNAUTHORIZED,
+        &status_body(401, "Unauthorized", "Unauthorized", None),
+    )
 }
 
 fn details(a: &Attributes) -> Value {
@@ -166,37 +200,85 @@ fn details(a: &Attributes) -> Value {
 /// The real RBAC forbidden message for `a`.
 pub fn forbidden_message(u: &UserInfo, a: &Attributes) -> String {
     if let Some(p) = &a.path {
-        return format!("forbidden: User {:?} cannot {} path {:?}", u.name, a.verb, p);
+        return format!(
+            "forbidden: User {:?} cannot {} path {:?}",
+            u.name, a.verb, p
+        );
     }
-    let res = if a.subresource.is_empty() { a.resource.clone() } else { format!("{}/{}", a.resource, a.subresource) };
-    let what = if a.name.is_empty() { a.resource.clone() } else { format!("{} {:?}", a.resource, a.name) };
-    let scope = if a.namespace.is_empty() { "at the cluster scope".to_string() } else { format!("in the namespace {:?}", a.namespace) };
-    format!("{what} is forbidden: User {:?} cannot {} resource {:?} in API group {:?} {scope}", u.name, a.verb, res, a.group)
+    let res = if a.subresource.is_empty() {
+        a.resource.clone()
+    } else {
+        format!("{}/{}", a.resource, a.subresource)
+    };
+    let what = if a.name.is_empty() {
+        a.resource.clone()
+    } else {
+        format!("{} {:?}", a.resource, a.name)
+    };
+    let scope = if a.namespace.is_empty() {
+        "at the cluster scope".to_string()
+    } else {
+        format!("in the namespace {:?}", a.namespace)
+    };
+    format!(
+        "{what} is forbidden: User {:?} cannot {} resource {:?} in API group {:?} {scope}",
+        u.name, a.verb, res, a.group
+    )
 }
 
 fn forbidden(ctx: &Ctx, u: &UserInfo, a: &Attributes) -> Response<Full<Bytes>> {
     let msg = forbidden_message(u, a);
-    let d = if a.path.is_some() { None } else { Some(details(a)) };
-    reply_json(ctx, StatusCode::FORBIDDEN, &status_body(403, "Forbidden", &msg, d))
+    let d = if a.path.is_some() {
+        None
+    } else {
+        Some(details(a))
+    };
+    reply_json(
+        ctx,
+        StatusCode::FORBIDDEN,
+        &status_body(403, "Forbidden", &msg, d),
+    )
 }
 
 fn not_found(ctx: &Ctx, a: &Attributes) -> Response<Full<Bytes>> {
     let msg = format!("{} {:?} not found", a.resource, a.name);
-    reply_json(ctx, StatusCode::NOT_FOUND, &status_body(404, "NotFound", &msg, Some(details(a))))
+    reply_json(
+        ctx,
+        StatusCode::NOT_FOUND,
+        &status_body(404, "NotFound", &msg, Some(details(a))),
+    )
 }
 
 fn text(ctx: &Ctx, status: StatusCode, body: String) -> Response<Full<Bytes>> {
-    base(ctx, status, "text/plain; charset=utf-8", true, true).body(Full::new(Bytes::from(body))).expect("valid response")
+    base(ctx, status, "text/plain; charset=utf-8", true, true)
+        .body(Full::new(Bytes::from(body)))
+        .expect("valid response")
 }
 
 const HEALTH_CHECKS: &[&str] = &[
-    "ping", "log", "etcd", "poststarthook/start-kube-apiserver-admission-initializer", "poststarthook/generic-apiserver-start-informers",
-    "poststarthook/priority-and-fairness-config-consumer", "poststarthook/priority-and-fairness-filter", "poststarthook/start-apiextensions-informers",
-    "poststarthook/start-apiextensions-controllers", "poststarthook/crd-informer-synced", "poststarthook/bootstrap-controller",
-    "poststarthook/rbac/bootstrap-roles", "poststarthook/scheduling/bootstrap-system-priority-classes", "poststarthook/priority-and-fairness-config-producer",
-    "poststarthook/start-cluster-authentication-info-controller", "poststarthook/aggregator-reload-proxy-client-cert", "poststarthook/start-kube-aggregator-informers",
-    "poststarthook/apiservice-registration-controller", "poststarthook/apiservice-status-available-controller", "poststarthook/kube-apiserver-autoregistration",
-    "autoregister-completion", "poststarthook/apiservice-openapi-controller", "poststarthook/apiservice-openapiv3-controller",
+    "ping",
+    "log",
+    "etcd",
+    "poststarthook/start-kube-apiserver-admission-initializer",
+    "poststarthook/generic-apiserver-start-informers",
+    "poststarthook/priority-and-fairness-config-consumer",
+    "poststarthook/priority-and-fairness-filter",
+    "poststarthook/start-apiextensions-informers",
+    "poststarthook/start-apiextensions-controllers",
+    "poststarthook/crd-informer-synced",
+    "poststarthook/bootstrap-controller",
+    "poststarthook/rbac/bootstrap-roles",
+    "poststarthook/scheduling/bootstrap-system-priority-classes",
+    "poststarthook/priority-and-fairness-config-producer",
+    "poststarthook/start-cluster-authentication-info-controller",
+    "poststarthook/aggregator-reload-proxy-client-cert",
+    "poststarthook/start-kube-aggregator-informers",
+    "poststarthook/apiservice-registration-controller",
+    "poststarthook/apiservice-status-available-controller",
+    "poststarthook/kube-apiserver-autoregistration",
+    "autoregister-completion",
+    "poststarthook/apiservice-openapi-controller",
+    "poststarthook/apiservice-openapiv3-controller",
 ];
 
 fn health(ctx: &Ctx, which: &str, verbose: bool) -> Response<Full<Bytes>> {
@@ -223,7 +305,11 @@ fn version_body() -> Value {
 /// Splits an API path into attributes: `/api/v1/[namespaces/NS/]RES[/NAME[/SUB]]` or
 /// `/apis/GROUP/VERSION/...`. None for anything else.
 pub fn parse_path(path: &str, method: &str) -> Option<Attributes> {
-    let parts: Vec<&str> = path.trim_start_matches('/').split('/').filter(|p| !p.is_empty()).collect();
+    let parts: Vec<&str> = path
+        .trim_start_matches('/')
+        .split('/')
+        .filter(|p| !p.is_empty())
+        .collect();
     let (group, rest) = match parts.as_slice() {
         ["api", "v1", rest @ ..] => ("", rest),
         ["apis", g, _v, rest @ ..] => (*g, rest),
@@ -273,20 +359,46 @@ fn list_kind(resource: &str) -> (&'static str, &'static str) {
     }
 }
 
-const SERVED: &[&str] = &["configmaps", "secrets", "nodes", "clusterroles", "clusterrolebindings", "roles", "rolebindings"];
+const SERVED: &[&str] = &[
+    "configmaps",
+    "secrets",
+    "nodes",
+    "clusterroles",
+    "clusterrolebindings",
+    "roles",
+    "rolebindings",
+];
 
 /// Handles one request against the shared state.
-pub fn handle(req: Request<Incoming>, cert_user: Option<UserInfo>, state: &Mutex<LabState>) -> Response<Full<Bytes>> {
-    let pretty = req.headers().get(hyper::header::USER_AGENT).and_then(|v| v.to_str().ok()).is_some_and(|ua| ua.starts_with("curl"));
+pub fn handle(
+    req: Request<Incoming>,
+    cert_user: Option<UserInfo>,
+    state: &Mutex<LabState>,
+) -> Response<Full<Bytes>> {
+    let pretty = req
+        .headers()
+        .get(hyper::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ua| ua.starts_with("curl"));
     let Ok(mut st) = state.lock() else {
-        return Response::builder().status(500).body(Full::new(Bytes::from_static(b"lab state poisoned"))).expect("valid response");
+        return Response::builder()
+            .status(500)
+            .body(Full::new(Bytes::from_static(b"lab state poisoned")))
+            .expect("valid response");
     };
     st.counters.requests += 1;
-    let ctx = Ctx { pretty, clock_offset: st.faults.clock_offset };
+    let ctx = Ctx {
+        pretty,
+        clock_offset: st.faults.clock_offset,
+    };
 
     // Authentication: a bad bearer token is a bare 401, whatever anonymous could do. Other
     // schemes (Basic) have no authenticator since 1.19 and fall through, as on a real server.
-    let bearer = req.headers().get(hyper::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|h| h.strip_prefix("Bearer "));
+    let bearer = req
+        .headers()
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "));
     let user = match bearer {
         Some(tok) => match st.authenticate_bearer(tok.trim()) {
             Some(u) => u,
@@ -304,28 +416,48 @@ pub fn handle(req: Request<Incoming>, cert_user: Option<UserInfo>, state: &Mutex
     let method = req.method().as_str().to_string();
     let nonres = ["/version", "/healthz", "/livez", "/readyz", "/api", "/apis"];
     if nonres.contains(&path.trim_end_matches('/')) || path == "/version/" {
-        let a = Attributes { verb: "get".into(), path: Some(path.clone()), ..Default::default() };
+        let a = Attributes {
+            verb: "get".into(),
+            path: Some(path.clone()),
+            ..Default::default()
+        };
         let (ok, _) = rbac::authorize(&st.store, &user, &a);
         if !ok {
             return forbidden(&ctx, &user, &a);
         }
-        let verbose = query.split('&').any(|q| q == "verbose" || q.starts_with("verbose="));
+        let verbose = query
+            .split('&')
+            .any(|q| q == "verbose" || q.starts_with("verbose="));
         return match path.trim_end_matches('/') {
             "/version" => {
                 let v = version_body();
                 base(&ctx, StatusCode::OK, "application/json", false, true)
-                    .body(Full::new(Bytes::from(serde_json::to_string_pretty(&v).unwrap_or_default())))
+                    .body(Full::new(Bytes::from(
+                        serde_json::to_string_pretty(&v).unwrap_or_default(),
+                    )))
                     .expect("valid response")
             }
-            "/api" => reply_json(&ctx, StatusCode::OK, &json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:6443"}]})),
-            "/apis" => reply_json(&ctx, StatusCode::OK, &json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": []})),
+            "/api" => reply_json(
+                &ctx,
+                StatusCode::OK,
+                &json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:6443"}]}),
+            ),
+            "/apis" => reply_json(
+                &ctx,
+                StatusCode::OK,
+                &json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": []}),
+            ),
             p => health(&ctx, p.trim_start_matches('/'), verbose),
         };
     }
 
     let Some(a) = parse_path(&path, &method) else {
         if user.name == "system:anonymous" {
-            let a = Attributes { verb: method.to_lowercase(), path: Some(path.clone()), ..Default::default() };
+            let a = Attributes {
+                verb: method.to_lowercase(),
+                path: Some(path.clone()),
+                ..Default::default()
+            };
             return forbidden(&ctx, &user, &a);
         }
         return text(&ctx, StatusCode::NOT_FOUND, "404 page not found\n".into());
@@ -338,7 +470,12 @@ pub fn handle(req: Request<Incoming>, cert_user: Option<UserInfo>, state: &Mutex
         return reply_json(
             &ctx,
             StatusCode::NOT_FOUND,
-            &status_body(404, "NotFound", "the server could not find the requested resource", Some(json!({}))),
+            &status_body(
+                404,
+                "NotFound",
+                "the server could not find the requested resource",
+                Some(json!({})),
+            ),
         );
     }
     match a.verb.as_str() {
@@ -370,7 +507,12 @@ pub fn handle(req: Request<Incoming>, cert_user: Option<UserInfo>, state: &Mutex
         _ => reply_json(
             &ctx,
             StatusCode::METHOD_NOT_ALLOWED,
-            &status_body(405, "MethodNotAllowed", &format!("the server does not allow this method on the requested resource"), Some(json!({}))),
+            &status_body(
+                405,
+                "MethodNotAllowed",
+                "the server does not allow this method on the requested resource",
+                Some(json!({})),
+            ),
         ),
     }
 }

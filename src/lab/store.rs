@@ -22,8 +22,12 @@ pub fn now_rfc3339() -> String {
 
 /// RFC 3339 UTC, seconds precision.
 pub fn rfc3339(t: time::OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC).replace_nanosecond(0).unwrap_or(t);
-    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    let t = t
+        .to_offset(time::UtcOffset::UTC)
+        .replace_nanosecond(0)
+        .unwrap_or(t);
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 /// A random UUID v4 string (for `uid` and `audit-id`).
@@ -34,18 +38,30 @@ pub fn uuid() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 impl Store {
     /// The object, if stored.
     pub fn get(&self, resource: &str, ns: &str, name: &str) -> Option<&Value> {
-        self.objects.get(&(resource.to_string(), ns.to_string(), name.to_string()))
+        self.objects
+            .get(&(resource.to_string(), ns.to_string(), name.to_string()))
     }
 
     /// All objects of `resource` in `ns` (all namespaces when `ns` is empty), by name.
     pub fn list(&self, resource: &str, ns: &str) -> Vec<&Value> {
-        self.objects.iter().filter(|((r, n, _), _)| r == resource && (ns.is_empty() || n == ns)).map(|(_, v)| v).collect()
+        self.objects
+            .iter()
+            .filter(|((r, n, _), _)| r == resource && (ns.is_empty() || n == ns))
+            .map(|(_, v)| v)
+            .collect()
     }
 
     /// The current resourceVersion (for lists).
@@ -59,8 +75,16 @@ impl Store {
     pub fn put(&mut self, resource: &str, ns: &str, name: &str, mut obj: Value) -> Value {
         self.rv += 1;
         let key = (resource.to_string(), ns.to_string(), name.to_string());
-        let old_meta = self.objects.get(&key).and_then(|o| o.get("metadata")).cloned();
-        let given = obj.get("metadata").and_then(Value::as_object).cloned().unwrap_or_default();
+        let old_meta = self
+            .objects
+            .get(&key)
+            .and_then(|o| o.get("metadata"))
+            .cloned();
+        let given = obj
+            .get("metadata")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
         let mut meta = Map::new();
         meta.insert("name".into(), json!(name));
         if !ns.is_empty() {
@@ -69,9 +93,15 @@ impl Store {
         let keep = |k: &str| old_meta.as_ref().and_then(|m| m.get(k)).cloned();
         meta.insert("uid".into(), keep("uid").unwrap_or_else(|| json!(uuid())));
         meta.insert("resourceVersion".into(), json!(self.rv.to_string()));
-        meta.insert("creationTimestamp".into(), keep("creationTimestamp").unwrap_or_else(|| json!(now_rfc3339())));
+        meta.insert(
+            "creationTimestamp".into(),
+            keep("creationTimestamp").unwrap_or_else(|| json!(now_rfc3339())),
+        );
         for (k, v) in given {
-            if !matches!(k.as_str(), "name" | "namespace" | "uid" | "resourceVersion" | "creationTimestamp") {
+            if !matches!(
+                k.as_str(),
+                "name" | "namespace" | "uid" | "resourceVersion" | "creationTimestamp"
+            ) {
                 meta.insert(k, v);
             }
         }
@@ -93,7 +123,9 @@ impl Store {
 
     /// Deletes and returns the object.
     pub fn delete(&mut self, resource: &str, ns: &str, name: &str) -> Option<Value> {
-        let r = self.objects.remove(&(resource.to_string(), ns.to_string(), name.to_string()));
+        let r = self
+            .objects
+            .remove(&(resource.to_string(), ns.to_string(), name.to_string()));
         if r.is_some() {
             self.rv += 1;
         }
