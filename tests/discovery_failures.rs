@@ -617,3 +617,17 @@ fn failures_are_fast_and_text_names_everything() {
         );
     }
 }
+
+#[test]
+fn ipv6_endpoint() {
+    // kubeadm#3101: IPv6 endpoints are written [addr]:port; the lab's certificate names ::1.
+    let l = joinkit::lab::Lab::start(joinkit::lab::LabOptions {
+        listen: "[::1]:0".parse().unwrap(),
+        ..Default::default()
+    })
+    .unwrap();
+    assert!(l.endpoint().starts_with("[::1]:"));
+    let r = verify(&l, &[]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert_eq!(r.json()["apiServer"], format!("https://{}", l.endpoint()));
+}

@@ -128,18 +128,39 @@ fn readme_covers_commands_codes_and_scenarios() {
 fn examples_and_testcerts() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let script = root.join("examples/verify-before-join.sh");
-    let out = std::process::Command::new("bash").arg("-n").arg(&script).output().unwrap();
-    assert!(out.status.success(), "bash -n: {}", String::from_utf8_lossy(&out.stderr));
+    let out = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "bash -n: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // The exit codes the example branches on are the documented ones.
     let text = std::fs::read_to_string(&script).unwrap();
-    for c in [Code::JwsMissing, Code::JwsEmpty, Code::PinMismatch, Code::TlsVerifyFailed, Code::DnsFailure, Code::RequestTimeout] {
+    for c in [
+        Code::JwsMissing,
+        Code::JwsEmpty,
+        Code::PinMismatch,
+        Code::TlsVerifyFailed,
+        Code::DnsFailure,
+        Code::RequestTimeout,
+    ] {
         assert!(text.contains(&c.exit_code().to_string()), "{c}");
     }
     // testcerts/README.md's pins are right.
     let readme = std::fs::read_to_string(root.join("testcerts/README.md")).unwrap();
-    for line in readme.lines().filter(|l| l.contains(".crt |") || l.contains(".pem |")) {
+    for line in readme
+        .lines()
+        .filter(|l| l.contains(".crt |") || l.contains(".pem |"))
+    {
         let cols: Vec<&str> = line.split('|').map(str::trim).collect();
-        let r = run(&["ca-hash", root.join("testcerts").join(cols[1]).to_str().unwrap()]);
+        let r = run(&[
+            "ca-hash",
+            root.join("testcerts").join(cols[1]).to_str().unwrap(),
+        ]);
         let want: Vec<&str> = cols[3].split(", ").collect();
         assert_eq!(r.stdout.lines().collect::<Vec<_>>(), want, "{}", cols[1]);
     }
