@@ -69,6 +69,7 @@ pub const DISCOVERY_FILE_STAGES: &[&str] = &[
     "tls-verify",
     "http-get",
     "cluster-info",
+    "kubeconfig",
     "ca-validity",
     "clock",
     "tls-bootstrap-credentials",
@@ -194,18 +195,16 @@ fn now_unix() -> i64 {
         .unwrap_or(0)
 }
 
-/// Checks a cluster-info: `kubeconfig`, `jws-present`, `jws-verify`, `ca-pin`, `ca-validity`.
-/// Records each stage in `report`. `skew` (local minus server, seconds) refines clock-related
-/// advice when known.
-pub fn check_cluster_info(
-    report: &mut Report,
-    ci: &UntrustedClusterInfo,
-    token: &BootstrapToken,
-    trust: &Trust,
-    skew: Option<i64>,
-) -> Result<TrustedClusterInfo, Failure> {
-    // kubeconfig
-    report.start();
+/// cluster-info's `kubeconfig`, parsed: the raw text, the server and the CA bundle.
+struct ParsedKubeconfig {
+    kubeconfig: String,
+    server: String,
+    ca_der: Vec<CertificateDer<'static>>,
+    ca: Vec<CertInfo>,
+}
+
+/// Reads cluster-info's `kubeconfig` key (`kubeconfig-missing`, `kubeconfig-invalid`).
+fn parse_kubeconfig(ci: &UntrustedClusterInfo) -> Result<ParsedKubeconfig, Failure> {
     let Some(kc_value) = ci.data.get("kubeconfig") else {
         return Err(Failure::new(
             Code::KubeconfigMissing,
@@ -253,6 +252,33 @@ pub fn check_cluster_info(
         .map(|c| pin::inspect(c.as_ref(), "cluster-info CA"))
         .collect::<Result<_, _>>()
         .map_err(|f| invalid(f.message))?;
+    Ok(ParsedKubeconfig {
+        kubeconfig: kubeconfig.to_string(),
+        server,
+        ca_der,
+        ca,
+    })
+}
+
+/// Checks a cluster-info: `kubeconfig`, `jws-present`, `jws-verify`, `ca-pin`, `ca-validity`.
+/// Records each stage in `report`. `skew` (local minus server, seconds) refines clock-related
+/// advice when known.
+pub fn check_cluster_info(
+    report: &mut Report,
+    ci: &UntrustedClusterInfo,
+    token: &BootstrapToken,
+    trust: &Trust,
+    skew: Option<i64>,
+) -> Result<TrustedClusterInfo, Failure> {
+    // kubeconfig
+    report.start();
+    let ParsedKubeconfig {
+        kubeconfig,
+        server,
+        ca_der,
+        ca,
+    } = parse_kubeconfig(ci)?;
+    let kubeconfig = kubeconfig.as_str();
     report.pass(
         "kubeconfig",
         format!("server {server}, {} CA certificate(s)", ca.len()),
@@ -963,68 +989,15 @@ async fn run_discovery_file(opts: &Options, file: &str) -> Report {
                 report.warn("cluster-info", "cluster-info is forbidden for these credentials: kubeadm keeps the discovery file's contents");
                 (server.clone(), ca.clone())
             }
-            200 => {
-                let ci = serde_json::from_slice::<Value>(&fetched.body)
-                    .map_err(|e| e.to_string())
-                    .and_then(|v| UntrustedClusterInfo::from_value(&v))
-                    .map_err(|e| {
-                        Failure::new(
-                            Code::KubeconfigInvalid,
-                            "cluster-info",
-                            format!("expected a ConfigMap; {e}"),
-                        )
-                        .cause("the server is not a kube-apiserver")
-                        .fix("check the discovery file's server")
-                    })?;
-                let kcs = ci.data.get("kubeconfig").and_then(Value::as_str).ok_or_else(|| {
-                    Failure::new(Code::KubeconfigMissing, "cluster-info", "expected a kubeconfig key in cluster-info; there is none")
-                        .kubeadm("there is no kubeconfig key in the cluster-info ConfigMap. This API Server isn't set up for token bootstrapping, can't connect")
-                        .cause("cluster-info was not created by kubeadm")
-                        .fix("run `kubeadm init phase bootstrap-token` on a control-plane node")
-                })?;
-                let k2 = Kubeconfig::parse(kcs).map_err(|e| {
-                    Failure::new(Code::KubeconfigInvalid, "cluster-info", e)
-                        .cause("cluster-info's kubeconfig is corrupt")
-                        .fix("run `kubeadm init phase bootstrap-token`")
-                })?;
-                let c2 = k2.cluster(None).map_err(|e| {
-                    Failure::new(Code::KubeconfigInvalid, "cluster-info", e)
-                        .cause("cluster-info's kubeconfig is corrupt")
-                        .fix("run `kubeadm init phase bootstrap-token`")
-                })?;
-                let ca2 = k2
-                    .ca_bytes(&c2.cluster)
-                    .ok()
-                    .flatten()
-                    .and_then(|b| pin::read_certificates(&b, "cluster-info CA").ok())
-                    .unwrap_or_else(|| ca.clone());
+            _ => {
+                let ci = cluster_info_from_response(&mut report, &fetched, &ep)?;
+                report.start();
+                let parsed = parse_kubeconfig(&ci)?;
                 report.pass(
-                    "cluster-info",
-                    format!(
-                        "using cluster-info's kubeconfig: server {}",
-                        c2.cluster.server
-                    ),
+                    "kubeconfig",
+                    format!("using cluster-info's kubeconfig: server {}", parsed.server),
                 );
-                (c2.cluster.server.clone(), ca2)
-            }
-            404 => {
-                return Err(Failure::new(
-                    Code::ClusterInfoNotFound,
-                    "cluster-info",
-                    "expected a ConfigMap cluster-info in kube-public; HTTP 404",
-                )
-                .kubeadm("configmaps \"cluster-info\" not found")
-                .cause("cluster-info was deleted or never created")
-                .fix("run `kubeadm init phase bootstrap-token` on a control-plane node"))
-            }
-            s => {
-                return Err(Failure::new(
-                    Code::ClusterInfoHttpError,
-                    "cluster-info",
-                    format!("expected HTTP 200 or 403 for cluster-info; got {s}"),
-                )
-                .cause("the API server rejected the discovery file's credentials or is unhealthy")
-                .fix("check the credentials in the discovery file and the API server's health"))
+                (parsed.server, parsed.ca_der)
             }
         };
         report.start();
