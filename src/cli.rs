@@ -40,6 +40,24 @@ CA, and the clock. Fails fast and names the broken link, the kubeadm message it 
 and the fix. One TCP connection and one TLS handshake.\n\nThe token may come from --token, \
 --token-file or the JOINKIT_TOKEN environment variable (preferred: keeps it out of argv).")]
     VerifyDiscovery(VerifyDiscoveryArgs),
+    /// Write a kubeadm JoinConfiguration (or cloud-init user-data) from kubeadm's join flags
+    #[command(after_long_help = AFTER_HELP, long_about = "Write a kubeadm JoinConfiguration from kubeadm's `join` flag names, \
+validated with the same rules as validate-config before anything is written (invalid input is an error, \
+not a file). `--api-version v1beta4` (default) or `v1beta3`; unset fields are omitted. `--format cloud-init` \
+wraps it in #cloud-config user-data that writes /etc/kubernetes/joinkit/join.yaml (0600) and runs \
+`kubeadm join --config` on it. Every flag can come from an environment variable (JOINKIT_<FLAG>, e.g. \
+JOINKIT_TOKEN, JOINKIT_CERTIFICATE_KEY) so secrets stay out of argv and cloud-init logs.")]
+    RenderConfig(RenderConfigArgs),
+    /// Check JoinConfiguration files with kubeadm's rules and stricter ones
+    #[command(after_long_help = AFTER_HELP, long_about = "Check kubeadm JoinConfiguration files (v1beta4, v1beta3) with every kubeadm \
+validation rule and kubeadm's messages, plus stricter checks kubeadm defers to join time (CA pins, token and \
+certificate key format, endpoint syntax, unknown fields with the nearest known one, duplicate keys, types, \
+durations). Each problem has a severity, file:line:column, the field path, the message and a fix. Other \
+kinds in multi-document files are noted and skipped. Exit 0 when there are no errors.")]
+    ValidateConfig(ValidateConfigArgs),
+    /// Convert a v1beta3 JoinConfiguration to v1beta4, preserving every value
+    #[command(after_long_help = AFTER_HELP)]
+    MigrateConfig(MigrateConfigArgs),
     /// Run a loopback simulated control plane for trying joinkit (and for its tests)
     #[command(after_long_help = AFTER_HELP, long_about = "Serve a simulated kube-apiserver and controller-manager on loopback: its own CA and serving \
 certificate, cluster-info signed by the bootstrapsigner, a bootstrap token, kubeadm's RBAC, and the \
@@ -134,6 +152,159 @@ pub struct VerifyDiscoveryArgs {
     pub output: Format,
 }
 
+/// Output of render-config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum RenderFormat {
+    /// The JoinConfiguration YAML.
+    #[default]
+    Yaml,
+    /// #cloud-config user-data writing the config and running kubeadm join.
+    CloudInit,
+}
+
+/// `joinkit render-config`.
+#[derive(Debug, Args)]
+pub struct RenderConfigArgs {
+    /// API server endpoint host:port for token discovery
+    #[arg(value_name = "ENDPOINT", env = "JOINKIT_API_SERVER_ENDPOINT")]
+    pub endpoint: Option<String>,
+    /// Bootstrap token for discovery (prefer JOINKIT_TOKEN or --token-file)
+    #[arg(
+        long,
+        env = "JOINKIT_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub token: Option<String>,
+    /// Read the bootstrap token from this file
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "JOINKIT_TOKEN_FILE",
+        conflicts_with = "token"
+    )]
+    pub token_file: Option<PathBuf>,
+    /// CA public-key pin sha256:<hex>; repeatable or comma-separated
+    #[arg(
+        long = "discovery-token-ca-cert-hash",
+        value_name = "PIN",
+        value_delimiter = ',',
+        env = "JOINKIT_DISCOVERY_TOKEN_CA_CERT_HASH"
+    )]
+    pub pins: Vec<String>,
+    /// Compute the pins from this CA certificate file (PEM or DER)
+    #[arg(long, value_name = "FILE", env = "JOINKIT_CA_CERT")]
+    pub ca_cert: Option<PathBuf>,
+    /// Do not pin the CA (unsafe)
+    #[arg(
+        long = "discovery-token-unsafe-skip-ca-verification",
+        env = "JOINKIT_DISCOVERY_TOKEN_UNSAFE_SKIP_CA_VERIFICATION"
+    )]
+    pub unsafe_skip: bool,
+    /// File discovery: a kubeconfig path or https:// URL on the node
+    #[arg(long, value_name = "PATH|URL", env = "JOINKIT_DISCOVERY_FILE")]
+    pub discovery_file: Option<String>,
+    /// Token for the TLS bootstrap (file discovery)
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "JOINKIT_TLS_BOOTSTRAP_TOKEN",
+        hide_env_values = true
+    )]
+    pub tls_bootstrap_token: Option<String>,
+    /// Discovery timeout (Go duration, e.g. 5m0s)
+    #[arg(long, value_name = "DURATION", env = "JOINKIT_DISCOVERY_TIMEOUT")]
+    pub discovery_timeout: Option<String>,
+    /// Node name (nodeRegistration.name)
+    #[arg(long, value_name = "NAME", env = "JOINKIT_NODE_NAME")]
+    pub node_name: Option<String>,
+    /// CRI socket, e.g. unix:///run/containerd/containerd.sock
+    #[arg(long, value_name = "SOCKET", env = "JOINKIT_CRI_SOCKET")]
+    pub cri_socket: Option<String>,
+    /// Kubelet flag NAME=VALUE (repeatable; JOINKIT_KUBELET_ARG holds one)
+    #[arg(
+        long = "kubelet-arg",
+        value_name = "NAME=VALUE",
+        env = "JOINKIT_KUBELET_ARG"
+    )]
+    pub kubelet_args: Vec<String>,
+    /// Node taint key[=value]:Effect (repeatable or comma-separated)
+    #[arg(
+        long = "taint",
+        value_name = "TAINT",
+        value_delimiter = ',',
+        env = "JOINKIT_TAINT"
+    )]
+    pub taints: Vec<String>,
+    /// Preflight errors to ignore (comma-separated check names, or all)
+    #[arg(
+        long,
+        value_name = "CHECKS",
+        value_delimiter = ',',
+        env = "JOINKIT_IGNORE_PREFLIGHT_ERRORS"
+    )]
+    pub ignore_preflight_errors: Vec<String>,
+    /// Join phases to skip (comma-separated)
+    #[arg(
+        long,
+        value_name = "PHASES",
+        value_delimiter = ',',
+        env = "JOINKIT_SKIP_PHASES"
+    )]
+    pub skip_phases: Vec<String>,
+    /// Directory of kubeadm patches
+    #[arg(long, value_name = "DIR", env = "JOINKIT_PATCHES")]
+    pub patches: Option<String>,
+    /// Join as a control-plane node
+    #[arg(long, env = "JOINKIT_CONTROL_PLANE")]
+    pub control_plane: bool,
+    /// Key that decrypts the uploaded control-plane certificates (64 hex)
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "JOINKIT_CERTIFICATE_KEY",
+        hide_env_values = true
+    )]
+    pub certificate_key: Option<String>,
+    /// Advertise address of this control-plane node's API server
+    #[arg(long, value_name = "IP", env = "JOINKIT_APISERVER_ADVERTISE_ADDRESS")]
+    pub apiserver_advertise_address: Option<String>,
+    /// Bind port of this control-plane node's API server
+    #[arg(long, value_name = "PORT", env = "JOINKIT_APISERVER_BIND_PORT")]
+    pub apiserver_bind_port: Option<i64>,
+    /// JoinConfiguration API version
+    #[arg(long, value_enum, default_value_t = crate::config::ApiVersion::V1beta4, env = "JOINKIT_API_VERSION")]
+    pub api_version: crate::config::ApiVersion,
+    /// What to print
+    #[arg(long, value_enum, default_value_t = RenderFormat::Yaml, env = "JOINKIT_FORMAT")]
+    pub format: RenderFormat,
+    /// Write to FILE atomically with mode 0600 instead of stdout
+    #[arg(long = "output", value_name = "FILE", env = "JOINKIT_OUTPUT")]
+    pub output: Option<PathBuf>,
+}
+
+/// `joinkit validate-config`.
+#[derive(Debug, Args)]
+pub struct ValidateConfigArgs {
+    /// Config files (multi-document YAML; `-` for stdin)
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// Output format
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+    pub output: Format,
+}
+
+/// `joinkit migrate-config`.
+#[derive(Debug, Args)]
+pub struct MigrateConfigArgs {
+    /// The config file (`-` for stdin)
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Write to FILE atomically with mode 0600 instead of stdout
+    #[arg(long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
 /// `joinkit lab`.
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -201,6 +372,9 @@ pub fn main() -> i32 {
         Command::CaHash(a) => crate::commands::ca_hash(a),
         Command::VerifyDiscovery(a) => crate::commands::verify_discovery(a),
         Command::Lab(a) => crate::commands::lab(a),
+        Command::RenderConfig(a) => crate::commands::render_config(a),
+        Command::ValidateConfig(a) => crate::commands::validate_config(a),
+        Command::MigrateConfig(a) => crate::commands::migrate_config(a),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut command(), "joinkit", &mut std::io::stdout());
             0

@@ -1,7 +1,11 @@
 //! The commands behind the CLI: each turns parsed arguments into a [`Report`], prints it and
 //! returns the exit code. Logic lives in the concept modules; this is glue.
 
-use crate::cli::{CaHashArgs, LabArgs, LabCommand, VerifyDiscoveryArgs};
+use crate::cli::{
+    CaHashArgs, LabArgs, LabCommand, MigrateConfigArgs, RenderConfigArgs, RenderFormat,
+    ValidateConfigArgs, VerifyDiscoveryArgs,
+};
+use crate::config::{self, JoinConfig, Taint};
 use crate::discovery::{self, Options, Source, Trust};
 use crate::endpoint::Endpoint;
 use crate::error::{self, Code, Failure};
@@ -444,4 +448,243 @@ pub fn generate_man(dir: &Path) -> Result<(), String> {
         std::fs::write(dir.join(format!("{name}.1")), buf).map_err(|e| e.to_string())?;
     }
     Ok(())
+}
+
+fn config_failure(report: &mut Report, f: Failure) -> i32 {
+    report.fail(f);
+    eprint!("{}", report.to_text(false));
+    report.exit_code()
+}
+
+/// Builds the JoinConfiguration model from render-config's flags (no validation here).
+pub fn join_config_from_args(a: &RenderConfigArgs) -> Result<JoinConfig, Failure> {
+    let bad = |msg: String, fix: &str| {
+        Failure::new(Code::ConfigInvalid, "input", msg)
+            .cause("a flag value is malformed")
+            .fix(fix.to_string())
+    };
+    let token = match &a.token_file {
+        Some(p) => Some(
+            std::fs::read_to_string(p)
+                .map_err(|e| {
+                    Failure::new(
+                        Code::InputUnreadable,
+                        "input",
+                        format!("cannot read token file {}: {e}", p.display()),
+                    )
+                    .cause("the path is wrong")
+                    .fix("check --token-file")
+                })?
+                .trim()
+                .to_string(),
+        ),
+        None => a.token.clone(),
+    };
+    let mut pins = a.pins.clone();
+    if let Some(ca) = &a.ca_cert {
+        let data =
+            std::fs::read(ca).map_err(|e| unreadable(&ca.display().to_string(), &e.to_string()))?;
+        for p in pin::pins_of_pem(&data, &ca.display().to_string())? {
+            if !pins.contains(&p.to_string()) {
+                pins.push(p.to_string());
+            }
+        }
+    }
+    let mut kubelet_extra_args = Vec::new();
+    for kv in &a.kubelet_args {
+        let (k, v) = kv.split_once('=').ok_or_else(|| {
+            bad(
+                format!("--kubelet-arg {kv:?} is not NAME=VALUE"),
+                "write e.g. --kubelet-arg node-ip=10.0.0.5",
+            )
+        })?;
+        let k = k.trim_start_matches("--");
+        if k.is_empty() {
+            return Err(bad(
+                format!("--kubelet-arg {kv:?} has an empty name"),
+                "write e.g. --kubelet-arg node-ip=10.0.0.5",
+            ));
+        }
+        kubelet_extra_args.push((k.to_string(), v.to_string()));
+    }
+    let taints = if a.taints.is_empty() {
+        None
+    } else {
+        Some(
+            a.taints
+                .iter()
+                .map(|t| {
+                    Taint::parse(t).map_err(|e| {
+                        bad(e, "write key[=value]:Effect, e.g. dedicated=gpu:NoSchedule")
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        )
+    };
+    let token_discovery =
+        a.endpoint.is_some() || token.is_some() || !pins.is_empty() || a.unsafe_skip;
+    Ok(JoinConfig {
+        token: if a.discovery_file.is_some() && a.endpoint.is_none() {
+            None
+        } else {
+            token
+        },
+        api_server_endpoint: a.endpoint.clone(),
+        ca_cert_hashes: pins,
+        unsafe_skip_ca_verification: a.unsafe_skip.then_some(true),
+        has_bootstrap_token: token_discovery
+            && !(a.discovery_file.is_some() && a.endpoint.is_none()),
+        discovery_file: a.discovery_file.clone(),
+        has_file: a.discovery_file.is_some(),
+        tls_bootstrap_token: a.tls_bootstrap_token.clone(),
+        discovery_timeout: a.discovery_timeout.clone(),
+        node_name: a.node_name.clone(),
+        cri_socket: a.cri_socket.clone(),
+        taints,
+        kubelet_extra_args,
+        ignore_preflight_errors: a.ignore_preflight_errors.clone(),
+        skip_phases: a.skip_phases.clone(),
+        patches_directory: a.patches.clone(),
+        control_plane: a.control_plane
+            || a.certificate_key.is_some()
+            || a.apiserver_advertise_address.is_some()
+            || a.apiserver_bind_port.is_some(),
+        advertise_address: a.apiserver_advertise_address.clone(),
+        bind_port: a.apiserver_bind_port,
+        certificate_key: a.certificate_key.clone(),
+        ..JoinConfig::default()
+    })
+}
+
+/// `joinkit render-config`: validate, then print or write the YAML (or cloud-init).
+pub fn render_config(a: RenderConfigArgs) -> i32 {
+    let mut report = Report::new("render-config");
+    let model = match join_config_from_args(&a) {
+        Ok(m) => m,
+        Err(f) => return config_failure(&mut report, f),
+    };
+    let yaml_text = model.to_yaml(a.api_version);
+    // Validate exactly what will be written, with validate-config's rules.
+    let checked = config::check_text("render-config", &yaml_text);
+    for p in checked
+        .problems
+        .iter()
+        .filter(|p| p.severity == config::Severity::Warning)
+    {
+        if p.path != "apiVersion" {
+            eprintln!("warning: {}: {} ({})", p.path, p.message, p.fix);
+        }
+    }
+    for p in checked
+        .problems
+        .iter()
+        .filter(|p| p.severity == config::Severity::Error)
+    {
+        eprintln!("error: {}: {}", p.path, p.message);
+    }
+    if let Some(p) = checked
+        .problems
+        .iter()
+        .find(|p| p.severity == config::Severity::Error)
+    {
+        let flag_hint = format!(
+            "fix the flag or environment variable that sets {} and run again",
+            p.path
+        );
+        let mut f = Failure::new(
+            Code::ConfigInvalid,
+            "validate",
+            format!("{}: {}", p.path, p.message),
+        )
+        .cause(format!(
+            "the inputs would produce an invalid JoinConfiguration; nothing was written. {}",
+            p.fix
+        ))
+        .fix(flag_hint);
+        if p.kubeadm_rule {
+            f = f.kubeadm(p.message.clone());
+        }
+        return config_failure(&mut report, f);
+    }
+    let out = match a.format {
+        RenderFormat::Yaml => yaml_text,
+        RenderFormat::CloudInit => config::model::cloud_init(&yaml_text),
+    };
+    match &a.output {
+        Some(p) => match crate::fsutil::write_private(p, out.as_bytes()) {
+            Ok(()) => 0,
+            Err(e) => config_failure(
+                &mut report,
+                Failure::new(Code::InputUnreadable, "write", e)
+                    .cause("the directory is missing or not writable")
+                    .fix("check --output"),
+            ),
+        },
+        None => {
+            print!("{out}");
+            0
+        }
+    }
+}
+
+/// `joinkit validate-config`.
+pub fn validate_config(a: ValidateConfigArgs) -> i32 {
+    match config::check_files(&a.files) {
+        Ok(results) => {
+            let report = config::report_for("validate-config", &results);
+            finish(&report, a.output)
+        }
+        Err(f) => {
+            let mut r = Report::new("validate-config");
+            r.fail(f);
+            finish(&r, a.output)
+        }
+    }
+}
+
+/// `joinkit migrate-config`.
+pub fn migrate_config(a: MigrateConfigArgs) -> i32 {
+    let name = a.file.display().to_string();
+    let mut report = Report::new("migrate-config");
+    let text = if name == "-" {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s).map(|_| s)
+    } else {
+        std::fs::read_to_string(&a.file)
+    };
+    let text = match text {
+        Ok(t) => t,
+        Err(e) => return config_failure(&mut report, unreadable(&name, &e.to_string())),
+    };
+    match config::migrate_text(&name, &text) {
+        Ok((out, notes, _changed)) => {
+            for n in notes {
+                eprintln!("note: {n}");
+            }
+            match &a.output {
+                Some(p) => match crate::fsutil::write_private(p, out.as_bytes()) {
+                    Ok(()) => 0,
+                    Err(e) => config_failure(
+                        &mut report,
+                        Failure::new(Code::InputUnreadable, "write", e)
+                            .cause("the directory is missing or not writable")
+                            .fix("check --output"),
+                    ),
+                },
+                None => {
+                    print!("{out}");
+                    0
+                }
+            }
+        }
+        Err((result, internal)) => {
+            if let Some(f) = internal {
+                return config_failure(&mut report, f);
+            }
+            let r = config::report_for("migrate-config", &[(name, result)]);
+            eprint!("{}", r.to_text(false));
+            eprintln!("migrate-config: fix the errors first; nothing was written");
+            r.exit_code().max(1)
+        }
+    }
 }

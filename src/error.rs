@@ -7,7 +7,7 @@
 //!
 //! Exit code ranges: 0 success, 1 internal error, 2 usage, 3 unreadable or invalid input files,
 //! 10-19 network and transport, 20-29 the cluster-info ConfigMap, 30-39 the token's JWS,
-//! 40-49 trust in the CA and the serving certificate.
+//! 40-49 trust in the CA and the serving certificate, 50-59 configuration files.
 
 use serde::Serialize;
 use std::fmt;
@@ -109,6 +109,14 @@ codes! {
     CaNotYetValid = ("ca-not-yet-valid", 43, "the cluster CA certificate is not valid yet (check the clock)"),
     /// The local clock differs from the server's `Date` by more than `--max-clock-skew`.
     ClockSkew = ("clock-skew", 44, "the local clock and the API server's clock differ too much"),
+    /// A JoinConfiguration (or render-config's input) breaks a validation rule.
+    ConfigInvalid = ("config-invalid", 50, "the JoinConfiguration (or render-config's input) has errors"),
+    /// A config file is not valid YAML.
+    ConfigYamlSyntax = ("config-yaml-syntax", 51, "a config file is not valid YAML"),
+    /// A config file holds no JoinConfiguration.
+    ConfigNoJoinConfiguration = ("config-no-join-configuration", 52, "a config file holds no JoinConfiguration document"),
+    /// The apiVersion is one kubeadm no longer reads, or unknown.
+    ConfigVersionUnsupported = ("config-version-unsupported", 53, "the apiVersion is removed (v1beta2 and older) or unknown"),
 }
 
 impl Code {

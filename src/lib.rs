@@ -14,6 +14,7 @@
 pub mod cli;
 pub mod client;
 pub mod commands;
+pub mod config;
 pub mod discovery;
 pub mod duration;
 pub mod endpoint;
@@ -25,3 +26,4 @@ pub mod lab;
 pub mod pin;
 pub mod report;
 pub mod token;
+pub mod yaml;

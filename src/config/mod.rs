@@ -1,0 +1,420 @@
+//! kubeadm JoinConfiguration: render (`render-config`), validate (`validate-config`) and
+//! migrate v1beta3 to v1beta4 (`migrate-config`). Spec section 5.
+//!
+//! One set of rules serves all three: render-config validates its own output with the same
+//! checker as validate-config before writing anything, and migrate-config refuses input with
+//! errors (a value it cannot carry over) and validates what it writes.
+
+pub mod model;
+pub mod validate;
+
+use crate::error::{Code, Failure};
+use crate::report::Report;
+use crate::yaml;
+pub use model::{ApiVersion, JoinConfig, Taint};
+use serde::Serialize;
+pub use validate::{Problem, Severity};
+
+/// API versions kubeadm removed, with the last kubeadm release that reads them
+/// (`validateSupportedVersion` in kubeadm's config utilities).
+pub const REMOVED_VERSIONS: &[(&str, &str)] = &[
+    ("kubeadm.k8s.io/v1alpha1", "v1.11"),
+    ("kubeadm.k8s.io/v1alpha2", "v1.12"),
+    ("kubeadm.k8s.io/v1alpha3", "v1.14"),
+    ("kubeadm.k8s.io/v1beta1", "v1.15"),
+    ("kubeadm.k8s.io/v1beta2", "v1.22"),
+];
+
+/// Kinds that may share a file with a JoinConfiguration; noted and skipped.
+pub const OTHER_KINDS: &[&str] = &[
+    "InitConfiguration",
+    "ClusterConfiguration",
+    "KubeletConfiguration",
+    "KubeProxyConfiguration",
+    "ResetConfiguration",
+    "UpgradeConfiguration",
+];
+
+/// What validate found in one document.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentInfo {
+    /// The file.
+    pub file: String,
+    /// 0-based document index.
+    pub index: usize,
+    /// Line where it starts.
+    pub line: usize,
+    /// `kind`.
+    pub kind: String,
+    /// `apiVersion`.
+    pub api_version: String,
+    /// `checked`, `skipped` or `empty`.
+    pub action: String,
+}
+
+/// The outcome of checking one file.
+#[derive(Debug, Clone, Default)]
+pub struct FileResult {
+    /// Problems, in file order.
+    pub problems: Vec<Problem>,
+    /// The documents seen.
+    pub documents: Vec<DocumentInfo>,
+    /// The failure code for the file's first error, if any.
+    pub code: Option<Code>,
+    /// The JoinConfiguration's model and version, if one was read.
+    pub join: Option<(JoinConfig, ApiVersion, usize)>,
+    /// The parsed documents (for migrate).
+    pub docs: Vec<yaml::Document>,
+}
+
+fn problem(
+    file: &str,
+    pos: yaml::Pos,
+    sev: Severity,
+    path: &str,
+    message: String,
+    kubeadm_rule: bool,
+    fix: &str,
+) -> Problem {
+    Problem {
+        severity: sev,
+        file: file.to_string(),
+        line: pos.line,
+        column: pos.col,
+        path: path.to_string(),
+        message,
+        kubeadm_rule,
+        fix: fix.to_string(),
+    }
+}
+
+/// Checks the text of one file (`name` is used in positions).
+pub fn check_text(name: &str, text: &str) -> FileResult {
+    let mut r = FileResult::default();
+    let docs = match yaml::parse(text) {
+        Ok(d) => d,
+        Err(e) => {
+            r.problems.push(problem(
+                name,
+                e.pos,
+                Severity::Error,
+                "",
+                format!("YAML syntax error: {}", e.message),
+                false,
+                "fix the YAML syntax at this position",
+            ));
+            r.code = Some(Code::ConfigYamlSyntax);
+            return r;
+        }
+    };
+    let mut join_count = 0;
+    for (i, d) in docs.iter().enumerate() {
+        let Some(root) = &d.root else {
+            r.documents.push(DocumentInfo {
+                file: name.into(),
+                index: i,
+                line: d.pos.line,
+                kind: String::new(),
+                api_version: String::new(),
+                action: "empty".into(),
+            });
+            continue;
+        };
+        let kind = root
+            .get("kind")
+            .and_then(|n| n.str())
+            .unwrap_or("")
+            .to_string();
+        let api = root
+            .get("apiVersion")
+            .and_then(|n| n.str())
+            .unwrap_or("")
+            .to_string();
+        let mut info = DocumentInfo {
+            file: name.into(),
+            index: i,
+            line: d.pos.line,
+            kind: kind.clone(),
+            api_version: api.clone(),
+            action: "skipped".into(),
+        };
+        if kind != "JoinConfiguration" {
+            if !OTHER_KINDS.contains(&kind.as_str()) {
+                let pos = root.get("kind").map(|n| n.pos).unwrap_or(root.pos);
+                r.problems.push(problem(
+                    name,
+                    pos,
+                    Severity::Warning,
+                    "kind",
+                    format!("document {i} has kind {:?}, which is not a kubeadm or component configuration; kubeadm rejects unknown kinds", kind),
+                    false,
+                    "remove the document or fix its kind",
+                ));
+            }
+            r.documents.push(info);
+            continue;
+        }
+        join_count += 1;
+        let apos = root.get("apiVersion").map(|n| n.pos).unwrap_or(root.pos);
+        if join_count > 1 {
+            r.problems.push(problem(
+                name,
+                root.pos,
+                Severity::Error,
+                "",
+                "more than one JoinConfiguration in the file; kubeadm uses one".into(),
+                false,
+                "keep one JoinConfiguration",
+            ));
+            r.documents.push(info);
+            continue;
+        }
+        let version = match ApiVersion::from_api_version(&api) {
+            Some(v) => v,
+            None => {
+                let (msg, fix) = match REMOVED_VERSIONS.iter().find(|(v, _)| *v == api) {
+                    Some((_, last)) => (
+                        format!("your configuration file uses an old API spec: {api:?} (kind: \"JoinConfiguration\"). Please use kubeadm {last} instead and run 'kubeadm config migrate --old-config old.yaml --new-config new.yaml', which will write the new, similar spec using a newer API version."),
+                        format!("{api} was removed after kubeadm {last}; rewrite the file for kubeadm.k8s.io/v1beta4 (joinkit render-config), or migrate it with kubeadm {last} first"),
+                    ),
+                    None => (format!("unknown apiVersion {api:?} for JoinConfiguration"), "use apiVersion: kubeadm.k8s.io/v1beta4".to_string()),
+                };
+                r.problems.push(problem(
+                    name,
+                    apos,
+                    Severity::Error,
+                    "apiVersion",
+                    msg,
+                    REMOVED_VERSIONS.iter().any(|(v, _)| *v == api),
+                    &fix,
+                ));
+                r.code.get_or_insert(Code::ConfigVersionUnsupported);
+                r.documents.push(info);
+                continue;
+            }
+        };
+        if version == ApiVersion::V1beta3 {
+            r.problems.push(problem(
+                name,
+                apos,
+                Severity::Warning,
+                "apiVersion",
+                "your configuration file uses a deprecated API spec: \"kubeadm.k8s.io/v1beta3\" (kind: \"JoinConfiguration\"). Please use 'kubeadm config migrate --old-config old.yaml --new-config new.yaml', which will write the new, similar spec using a newer API version. (v1beta3 is deprecated since kubeadm 1.31 and removed in the newest releases.)".into(),
+                true,
+                "run `joinkit migrate-config FILE` to convert it to v1beta4",
+            ));
+        }
+        info.action = "checked".into();
+        r.documents.push(info);
+        let (problems, model) = validate::check_document(name, root, version);
+        r.problems.extend(problems);
+        r.join = Some((model, version, i));
+    }
+    if join_count == 0 {
+        r.problems.push(problem(
+            name,
+            yaml::Pos { line: 1, col: 1 },
+            Severity::Error,
+            "",
+            "no JoinConfiguration in this file (kubeadm join --config needs one)".into(),
+            false,
+            "add a document with apiVersion: kubeadm.k8s.io/v1beta4 and kind: JoinConfiguration (joinkit render-config writes one)",
+        ));
+        r.code.get_or_insert(Code::ConfigNoJoinConfiguration);
+    }
+    r.problems.sort_by_key(|p| (p.line, p.column));
+    if r.code.is_none() && r.problems.iter().any(|p| p.severity == Severity::Error) {
+        r.code = Some(Code::ConfigInvalid);
+    }
+    r.docs = docs;
+    r
+}
+
+/// Formats a problem like a compiler diagnostic.
+pub fn format_problem(p: &Problem) -> String {
+    let sev = match p.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    let path = if p.path.is_empty() {
+        String::new()
+    } else {
+        format!("{}: ", p.path)
+    };
+    let origin = if p.kubeadm_rule { " [kubeadm]" } else { "" };
+    format!(
+        "{}:{}:{}: {sev}: {path}{}{origin}\n    fix: {}",
+        p.file, p.line, p.column, p.message, p.fix
+    )
+}
+
+/// Builds the report for a set of checked files.
+pub fn report_for(command: &str, results: &[(String, FileResult)]) -> Report {
+    let mut report = Report::new(command);
+    let mut all = Vec::new();
+    let mut docs = Vec::new();
+    for (file, r) in results {
+        let errors = r
+            .problems
+            .iter()
+            .filter(|p| p.severity == Severity::Error)
+            .count();
+        let warnings = r.problems.len() - errors;
+        let detail = format!("{errors} error(s), {warnings} warning(s)");
+        if let Some(code) = r.code.filter(|_| errors > 0) {
+            let first = r
+                .problems
+                .iter()
+                .find(|p| p.severity == Severity::Error)
+                .expect("an error exists");
+            let mut f = Failure::new(
+                code,
+                file.clone(),
+                format!(
+                    "{}:{}:{}: {}{}",
+                    first.file,
+                    first.line,
+                    first.column,
+                    if first.path.is_empty() {
+                        String::new()
+                    } else {
+                        format!("{}: ", first.path)
+                    },
+                    first.message
+                ),
+            )
+            .cause(format!("{detail} in {file}; the first is shown"))
+            .fix(first.fix.clone());
+            if first.kubeadm_rule {
+                f = f.kubeadm(first.message.clone());
+            }
+            if report.failure.is_none() {
+                report.fail(f);
+            } else {
+                report.stages.push(crate::report::Stage {
+                    name: file.clone(),
+                    status: crate::report::Status::Fail,
+                    detail,
+                    duration_ms: 0.0,
+                });
+            }
+        } else if warnings > 0 {
+            report.stages.push(crate::report::Stage {
+                name: file.clone(),
+                status: crate::report::Status::Warn,
+                detail,
+                duration_ms: 0.0,
+            });
+        } else {
+            report.pass(file, detail);
+        }
+        all.extend(r.problems.iter().cloned());
+        docs.extend(r.documents.iter().cloned());
+    }
+    for p in &all {
+        report.line(format_problem(p));
+    }
+    let errors = all.iter().filter(|p| p.severity == Severity::Error).count();
+    report.line(format!(
+        "{} file(s): {errors} error(s), {} warning(s)",
+        results.len(),
+        all.len() - errors
+    ));
+    report.set("problems", &all);
+    report.set("documents", &docs);
+    report
+}
+
+/// Reads and checks files (`-` is stdin).
+pub fn check_files(paths: &[std::path::PathBuf]) -> Result<Vec<(String, FileResult)>, Failure> {
+    let mut out = Vec::with_capacity(paths.len());
+    for p in paths {
+        let name = p.display().to_string();
+        let text = if name == "-" {
+            let mut s = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map(|_| s)
+        } else {
+            std::fs::read_to_string(p)
+        }
+        .map_err(|e| {
+            Failure::new(
+                Code::InputUnreadable,
+                name.clone(),
+                format!("cannot read {name}: {e}"),
+            )
+            .cause("the path is wrong, not readable, or not UTF-8 text")
+            .fix("check the path")
+        })?;
+        let r = check_text(&name, &text);
+        out.push((name, r));
+    }
+    Ok(out)
+}
+
+/// Migrates the text of a file: the JoinConfiguration goes to v1beta4, other documents are
+/// kept as they are. Returns the new text and notes; errors when the input has errors.
+pub fn migrate_text(
+    name: &str,
+    text: &str,
+) -> Result<(String, Vec<String>, bool), (FileResult, Option<Failure>)> {
+    let r = check_text(name, text);
+    if r.problems.iter().any(|p| p.severity == Severity::Error) {
+        return Err((r, None));
+    }
+    let Some((model, version, idx)) = r.join.clone() else {
+        return Err((r, None));
+    };
+    if version == ApiVersion::V1beta4 {
+        return Ok((
+            text.to_string(),
+            vec!["already kubeadm.k8s.io/v1beta4: unchanged".into()],
+            false,
+        ));
+    }
+    let mut notes = Vec::new();
+    let mut model = model;
+    // kubeadm's conversion turns the map into a list sorted by flag name.
+    model.kubelet_extra_args.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut parts = Vec::new();
+    for (i, d) in r.docs.iter().enumerate() {
+        if i == idx {
+            parts.push(model.to_yaml(ApiVersion::V1beta4));
+        } else if d.root.is_some() {
+            let body = d.text.strip_prefix("---\n").unwrap_or(&d.text).to_string();
+            let api = d
+                .root
+                .as_ref()
+                .and_then(|n| n.get("apiVersion"))
+                .and_then(|n| n.str())
+                .unwrap_or("");
+            if api == "kubeadm.k8s.io/v1beta3" {
+                notes.push(format!("document {i} ({api}) is not a JoinConfiguration and was kept as it is; `kubeadm config migrate` converts it"));
+            }
+            parts.push(if body.ends_with('\n') {
+                body
+            } else {
+                format!("{body}\n")
+            });
+        }
+    }
+    let out = parts.join("---\n");
+    // What we write must validate.
+    let check = check_text(name, &out);
+    if let Some(p) = check
+        .problems
+        .iter()
+        .find(|p| p.severity == Severity::Error)
+    {
+        return Err((
+            check.clone(),
+            Some(Failure::new(
+                Code::Internal,
+                "migrate",
+                format!("the migrated file does not validate: {}", format_problem(p)),
+            )),
+        ));
+    }
+    notes.push("discovery.timeout moved to timeouts.discovery; kubeletExtraArgs map converted to a {name, value} list".into());
+    Ok((out, notes, true))
+}
