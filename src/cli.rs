@@ -47,7 +47,7 @@ not a file). `--api-version v1beta4` (default) or `v1beta3`; unset fields are om
 wraps it in #cloud-config user-data that writes /etc/kubernetes/joinkit/join.yaml (0600) and runs \
 `kubeadm join --config` on it. Every flag can come from an environment variable (JOINKIT_<FLAG>, e.g. \
 JOINKIT_TOKEN, JOINKIT_CERTIFICATE_KEY) so secrets stay out of argv and cloud-init logs.")]
-    RenderConfig(RenderConfigArgs),
+    RenderConfig(Box<RenderConfigArgs>),
     /// Check JoinConfiguration files with kubeadm's rules and stricter ones
     #[command(after_long_help = AFTER_HELP, long_about = "Check kubeadm JoinConfiguration files (v1beta4, v1beta3) with every kubeadm \
 validation rule and kubeadm's messages, plus stricter checks kubeadm defers to join time (CA pins, token and \
@@ -372,7 +372,7 @@ pub fn main() -> i32 {
         Command::CaHash(a) => crate::commands::ca_hash(a),
         Command::VerifyDiscovery(a) => crate::commands::verify_discovery(a),
         Command::Lab(a) => crate::commands::lab(a),
-        Command::RenderConfig(a) => crate::commands::render_config(a),
+        Command::RenderConfig(a) => crate::commands::render_config(*a),
         Command::ValidateConfig(a) => crate::commands::validate_config(a),
         Command::MigrateConfig(a) => crate::commands::migrate_config(a),
         Command::Completions { shell } => {

@@ -657,7 +657,7 @@ pub fn migrate_config(a: MigrateConfigArgs) -> i32 {
         Err(e) => return config_failure(&mut report, unreadable(&name, &e.to_string())),
     };
     match config::migrate_text(&name, &text) {
-        Ok((out, notes, _changed)) => {
+        Ok(config::Migrated { text: out, notes }) => {
             for n in notes {
                 eprintln!("note: {n}");
             }
@@ -677,11 +677,9 @@ pub fn migrate_config(a: MigrateConfigArgs) -> i32 {
                 }
             }
         }
-        Err((result, internal)) => {
-            if let Some(f) = internal {
-                return config_failure(&mut report, f);
-            }
-            let r = config::report_for("migrate-config", &[(name, result)]);
+        Err(config::MigrateError::Internal(f)) => config_failure(&mut report, f),
+        Err(config::MigrateError::Invalid(result)) => {
+            let r = config::report_for("migrate-config", &[(name, *result)]);
             eprint!("{}", r.to_text(false));
             eprintln!("migrate-config: fix the errors first; nothing was written");
             r.exit_code().max(1)

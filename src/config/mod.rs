@@ -352,25 +352,39 @@ pub fn check_files(paths: &[std::path::PathBuf]) -> Result<Vec<(String, FileResu
     Ok(out)
 }
 
+/// What migrate produced.
+#[derive(Debug, Clone)]
+pub struct Migrated {
+    /// The new file text.
+    pub text: String,
+    /// Notes for stderr.
+    pub notes: Vec<String>,
+}
+
+/// Why migrate refused.
+#[derive(Debug)]
+pub enum MigrateError {
+    /// The input has errors (listed in the result).
+    Invalid(Box<FileResult>),
+    /// The output would not validate (a bug).
+    Internal(Failure),
+}
+
 /// Migrates the text of a file: the JoinConfiguration goes to v1beta4, other documents are
-/// kept as they are. Returns the new text and notes; errors when the input has errors.
-pub fn migrate_text(
-    name: &str,
-    text: &str,
-) -> Result<(String, Vec<String>, bool), (FileResult, Option<Failure>)> {
+/// kept as they are. Errors when the input has errors.
+pub fn migrate_text(name: &str, text: &str) -> Result<Migrated, MigrateError> {
     let r = check_text(name, text);
     if r.problems.iter().any(|p| p.severity == Severity::Error) {
-        return Err((r, None));
+        return Err(MigrateError::Invalid(Box::new(r)));
     }
     let Some((model, version, idx)) = r.join.clone() else {
-        return Err((r, None));
+        return Err(MigrateError::Invalid(Box::new(r)));
     };
     if version == ApiVersion::V1beta4 {
-        return Ok((
-            text.to_string(),
-            vec!["already kubeadm.k8s.io/v1beta4: unchanged".into()],
-            false,
-        ));
+        return Ok(Migrated {
+            text: text.to_string(),
+            notes: vec!["already kubeadm.k8s.io/v1beta4: unchanged".into()],
+        });
     }
     let mut notes = Vec::new();
     let mut model = model;
@@ -406,15 +420,12 @@ pub fn migrate_text(
         .iter()
         .find(|p| p.severity == Severity::Error)
     {
-        return Err((
-            check.clone(),
-            Some(Failure::new(
-                Code::Internal,
-                "migrate",
-                format!("the migrated file does not validate: {}", format_problem(p)),
-            )),
-        ));
+        return Err(MigrateError::Internal(Failure::new(
+            Code::Internal,
+            "migrate",
+            format!("the migrated file does not validate: {}", format_problem(p)),
+        )));
     }
     notes.push("discovery.timeout moved to timeouts.discovery; kubeletExtraArgs map converted to a {name, value} list".into());
-    Ok((out, notes, true))
+    Ok(Migrated { text: out, notes })
 }
