@@ -165,3 +165,152 @@ fn examples_and_testcerts() {
         assert_eq!(r.stdout.lines().collect::<Vec<_>>(), want, "{}", cols[1]);
     }
 }
+
+/// Optional external tools: required when CI is set (.ci/run installs them), else skipped.
+fn tool(name: &str) -> Option<std::path::PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join(name))
+            .find(|p| p.exists())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{name} is required in CI (.ci/run installs it)"
+        );
+        eprintln!("skipping the {name} check: {name} is not installed");
+    }
+    found
+}
+
+#[test]
+fn cloud_init_examples_render_and_validate() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let pin = "sha256:3f73af16fa67a1c9d2dee1f7720918913f78360b0e4e3a27b660a85f5a1266e4";
+    let cases: [(&str, Vec<&str>, Vec<(&str, String)>); 2] = [
+        (
+            "examples/cloud-init-worker.yaml",
+            vec![
+                "10.0.0.10:6443",
+                "--discovery-token-ca-cert-hash",
+                pin,
+                "--node-name",
+                "worker-1",
+                "--kubelet-arg",
+                "node-ip=10.0.0.21",
+                "--format",
+                "cloud-init",
+            ],
+            vec![("JOINKIT_TOKEN", "abcdef.0123456789abcdef".to_string())],
+        ),
+        (
+            "examples/cloud-init-control-plane.yaml",
+            vec![
+                "10.0.0.10:6443",
+                "--discovery-token-ca-cert-hash",
+                pin,
+                "--control-plane",
+                "--node-name",
+                "cp-2",
+                "--apiserver-advertise-address",
+                "10.0.0.12",
+                "--format",
+                "cloud-init",
+            ],
+            vec![
+                ("JOINKIT_TOKEN", "abcdef.0123456789abcdef".to_string()),
+                ("JOINKIT_CERTIFICATE_KEY", "0f".repeat(32)),
+            ],
+        ),
+    ];
+    for (file, args, env) in cases {
+        let text = std::fs::read_to_string(root.join(file)).unwrap();
+        assert!(text.starts_with("#cloud-config\n"), "{file}");
+        let body: String = text
+            .lines()
+            .filter(|l| !l.starts_with("# "))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let mut a = vec!["render-config"];
+        a.extend(args);
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = common::run_with(&a, &env, None);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert_eq!(body, r.stdout, "{file} is stale");
+        let doc: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("join.yaml");
+        std::fs::write(&p, doc["write_files"][0]["content"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            run(&["validate-config", p.to_str().unwrap()]).code,
+            0,
+            "{file}"
+        );
+        if let Some(ci) = tool("cloud-init") {
+            let o = std::process::Command::new(ci)
+                .args(["schema", "-c"])
+                .arg(root.join(file))
+                .output()
+                .unwrap();
+            assert!(
+                o.status.success(),
+                "{file}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+    }
+}
+
+#[test]
+fn shell_examples_parse_and_pass_shellcheck() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for f in [
+        "examples/join-with-retry.sh",
+        "examples/verify-before-join.sh",
+    ] {
+        let o = std::process::Command::new("bash")
+            .arg("-n")
+            .arg(root.join(f))
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{f}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        if let Some(sc) = tool("shellcheck") {
+            let o = std::process::Command::new(sc)
+                .arg(root.join(f))
+                .output()
+                .unwrap();
+            assert!(
+                o.status.success(),
+                "{f}: {}",
+                String::from_utf8_lossy(&o.stdout)
+            );
+        }
+    }
+    // The retry script uses the documented, non-retryable codes.
+    let s = std::fs::read_to_string(root.join("examples/join-with-retry.sh")).unwrap();
+    for c in [Code::PinMismatch, Code::TlsVerifyFailed] {
+        assert!(s.contains(&c.exit_code().to_string()));
+    }
+    assert!(
+        s.contains("kubeadm reset -f")
+            && s.contains("joinkit diagnose")
+            && s.contains("render-config")
+    );
+}
+
+#[test]
+fn every_environment_variable_is_documented() {
+    let cli = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/cli.rs")).unwrap();
+    let text = readme();
+    let mut n = 0;
+    for part in cli.split("env = \"").skip(1) {
+        let var = part.split('"').next().unwrap();
+        assert!(text.contains(var), "{var} is not in README.md");
+        n += 1;
+    }
+    assert!(n >= 20, "found only {n} environment variables");
+}
