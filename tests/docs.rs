@@ -187,7 +187,8 @@ fn tool(name: &str) -> Option<std::path::PathBuf> {
 fn cloud_init_examples_render_and_validate() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let pin = "sha256:3f73af16fa67a1c9d2dee1f7720918913f78360b0e4e3a27b660a85f5a1266e4";
-    let cases: [(&str, Vec<&str>, Vec<(&str, String)>); 2] = [
+    type Case<'a> = (&'a str, Vec<&'a str>, Vec<(&'a str, String)>);
+    let cases: [Case; 2] = [
         (
             "examples/cloud-init-worker.yaml",
             vec![
