@@ -111,6 +111,25 @@ med, p95, rc = timed([BIN, "ca-hash", f.name])
 row(f"ca-hash {n}-certificate bundle", 100, med, p95, rc)
 os.unlink(f.name)
 
+# render-config and validate-config.
+pin = "sha256:3f73af16fa67a1c9d2dee1f7720918913f78360b0e4e3a27b660a85f5a1266e4"
+renv = dict(ENV, JOINKIT_TOKEN="abcdef.0123456789abcdef")
+med, p95, rc = timed([BIN, "render-config", "10.0.0.10:6443", "--discovery-token-ca-cert-hash", pin, "--node-name", "w1",
+                      "--kubelet-arg", "node-ip=10.0.0.21", "--taint", "a=b:NoSchedule"], renv, runs=max(RUNS, 50))
+row("render-config", 5, med, p95, rc)
+golden = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "golden")
+srcs = [open(os.path.join(golden, f)).read() for f in ("worker-v1beta4.yaml", "control-plane-v1beta4.yaml", "worker-v1beta3.yaml", "control-plane-v1beta3.yaml", "migrate-input-v1beta3.yaml")]
+vdir = tempfile.mkdtemp()
+files = []
+for i in range(1000):
+    fn = os.path.join(vdir, f"join-{i:04d}.yaml")
+    with open(fn, "w") as f:
+        f.write(srcs[i % len(srcs)].replace("worker-1", f"worker-{i}"))
+    files.append(fn)
+med, p95, rc = timed([BIN, "validate-config", *files], runs=max(5, RUNS // 3))
+row("validate-config on 1,000 files (one call)", 1000, med, p95, rc)
+shutil.rmtree(vdir, ignore_errors=True)
+
 # --help.
 med, p95, rc = timed([BIN, "--help"], runs=max(RUNS, 50))
 row("joinkit --help", 5, med, p95, rc)
