@@ -1,7 +1,8 @@
 //! Go-style durations (`300ms`, `5s`, `1m30s`, `24h0m0s`, `1.5h`), as kubeadm's flags and
 //! config files take them (Go `time.ParseDuration`: a sequence of decimal numbers, each with an
 //! optional fraction and a unit `ns us µs ms s m h`; `0` alone is allowed; an optional sign).
-//! Negative durations are rejected here: no joinkit setting takes one.
+//! Negative durations are rejected here: no joinkit setting takes one. Also the RFC 3339 UTC
+//! timestamps the API uses (`2026-11-21T09:00:38Z`).
 
 use std::time::Duration;
 
@@ -91,6 +92,21 @@ pub fn format(d: Duration) -> String {
     } else {
         sec
     }
+}
+
+/// The current time as RFC 3339 UTC with seconds (`2026-11-21T09:00:38Z`), as the API prints it.
+pub fn now_rfc3339() -> String {
+    rfc3339(time::OffsetDateTime::now_utc())
+}
+
+/// RFC 3339 UTC, seconds precision.
+pub fn rfc3339(t: time::OffsetDateTime) -> String {
+    let t = t
+        .to_offset(time::UtcOffset::UTC)
+        .replace_nanosecond(0)
+        .unwrap_or(t);
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 /// A clap value parser for Go durations.

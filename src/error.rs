@@ -7,7 +7,8 @@
 //!
 //! Exit code ranges: 0 success, 1 internal error, 2 usage, 3 unreadable or invalid input files,
 //! 10-19 network and transport, 20-29 the cluster-info ConfigMap, 30-39 the token's JWS,
-//! 40-49 trust in the CA and the serving certificate, 50-59 configuration files.
+//! 40-49 trust in the CA and the serving certificate, 50-59 configuration files, 60-69 the
+//! Kubernetes API as an admin.
 
 use serde::Serialize;
 use std::fmt;
@@ -61,6 +62,8 @@ codes! {
     NoPins = ("no-pins", 2, "token discovery without --discovery-token-ca-cert-hash or the unsafe skip flag"),
     /// The API server endpoint is not `host:port` / `[ipv6]:port`.
     BadEndpoint = ("bad-endpoint", 2, "the API server endpoint is not host:port ([addr]:port for IPv6)"),
+    /// Bootstrap token options rejected by kubeadm's rules (usages, groups, TTL).
+    BadTokenOptions = ("bad-token-options", 2, "bootstrap token usages, groups or TTL break kubeadm's rules"),
     /// An input file could not be read.
     InputUnreadable = ("input-unreadable", 3, "an input file could not be read"),
     /// An input held no certificate.
@@ -117,6 +120,20 @@ codes! {
     ConfigNoJoinConfiguration = ("config-no-join-configuration", 52, "a config file holds no JoinConfiguration document"),
     /// The apiVersion is one kubeadm no longer reads, or unknown.
     ConfigVersionUnsupported = ("config-version-unsupported", 53, "the apiVersion is removed (v1beta2 and older) or unknown"),
+    /// No usable kubeconfig, context, credentials or exec plugin.
+    KubeconfigUnusable = ("kubeconfig-unusable", 60, "no usable admin kubeconfig: file, context, credentials or exec plugin"),
+    /// The API server rejected the credentials (401).
+    ApiUnauthorized = ("api-unauthorized", 61, "the API server rejected the credentials (HTTP 401)"),
+    /// RBAC denied the request (403).
+    ApiForbidden = ("api-forbidden", 62, "RBAC denied the request (HTTP 403)"),
+    /// The object does not exist (404).
+    ApiNotFound = ("api-not-found", 63, "the object does not exist (HTTP 404), e.g. an unknown token ID"),
+    /// The object already exists or changed (409).
+    ApiConflict = ("api-conflict", 64, "the object already exists (HTTP 409), e.g. a token with that ID"),
+    /// The API server refused the object as invalid (422).
+    ApiInvalid = ("api-invalid", 65, "the API server refused the object as invalid (HTTP 422)"),
+    /// Any other API error, including 429 and 5xx after bounded retries.
+    ApiError = ("api-error", 66, "another API error, including 429/5xx after bounded retries"),
 }
 
 impl Code {

@@ -15,20 +15,7 @@ pub struct Store {
     rv: u64,
 }
 
-/// The current time as RFC 3339 UTC with seconds (`2026-11-21T09:00:38Z`), as the API prints it.
-pub fn now_rfc3339() -> String {
-    rfc3339(time::OffsetDateTime::now_utc())
-}
-
-/// RFC 3339 UTC, seconds precision.
-pub fn rfc3339(t: time::OffsetDateTime) -> String {
-    let t = t
-        .to_offset(time::UtcOffset::UTC)
-        .replace_nanosecond(0)
-        .unwrap_or(t);
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
+pub use crate::duration::{now_rfc3339, rfc3339};
 
 /// A random UUID v4 string (for `uid` and `audit-id`).
 pub fn uuid() -> String {

@@ -8,6 +8,8 @@
 //! [`BootstrapToken`] never prints its secret through `Debug` or `Display`; the secret is only
 //! reachable through [`BootstrapToken::secret`] and [`BootstrapToken::expose`].
 
+pub mod secret;
+
 use crate::error::{Code, Failure};
 use ring::rand::{SecureRandom, SystemRandom};
 use std::fmt;

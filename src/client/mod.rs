@@ -11,6 +11,9 @@
 //! hyper is used directly rather than reqwest because discovery must tell resolve, connect,
 //! TLS and HTTP failures apart and must use exactly one connection; reqwest hides both.
 
+pub mod api;
+pub mod exec;
+
 use crate::endpoint::Endpoint;
 use crate::error::{Code, Failure};
 use crate::report::Report;

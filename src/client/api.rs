@@ -1,0 +1,304 @@
+//! A small typed client for the few API calls joinkit makes as an admin, over reqwest with
+//! rustls on ring.
+//!
+//! Kubeconfig loading is kube-client's `config` module (kubectl's rules: `--kubeconfig`, then
+//! `KUBECONFIG` with several paths merged, first value wins, then `~/.kube/config`; `--context`;
+//! relative paths against the file that names them). It was chosen over our own structs: it is
+//! maintained, it parses with serde-saphyr like the rest of joinkit, and the measured cost is one
+//! more crate family (k8s-openapi) and about 25 s of a first build. Credentials: client
+//! certificate and key (data or files), bearer token or token file, exec plugins
+//! ([`super::exec`]); CA data or file; `insecure-skip-tls-verify` is honoured with a warning.
+//!
+//! Errors carry the server's Status message and a code: 401 `api-unauthorized`, 403
+//! `api-forbidden` (the RBAC message quoted), 404 `api-not-found`, 409 `api-conflict`, 422
+//! `api-invalid`; transport errors use verify-discovery's codes; 429 and 5xx are retried with
+//! bounded backoff honouring `Retry-After`.
+
+use crate::error::{Code, Failure};
+use kube_client::config::{Config, KubeConfigOptions, Kubeconfig};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How to find and use the admin kubeconfig.
+#[derive(Debug, Clone, Default)]
+pub struct ApiOptions {
+    /// `--kubeconfig`.
+    pub kubeconfig: Option<PathBuf>,
+    /// `--context`.
+    pub context: Option<String>,
+    /// Per-request timeout.
+    pub timeout: Option<Duration>,
+}
+
+/// A connected admin client.
+pub struct ApiClient {
+    http: reqwest::Client,
+    base: String,
+    bearer: Option<SecretString>,
+    /// The server URL from the kubeconfig.
+    pub server: String,
+    /// The kubeconfig's CA certificates (DER), empty when it names none.
+    pub ca: Vec<CertificateDer<'static>>,
+    /// Warnings to show (insecure TLS, ...).
+    pub warnings: Vec<String>,
+    /// Bound for retries of 429/5xx.
+    pub retry_budget: Duration,
+}
+
+impl std::fmt::Debug for ApiClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiClient").field("server", &self.server).finish_non_exhaustive()
+    }
+}
+
+fn unusable(msg: impl Into<String>, fix: impl Into<String>) -> Failure {
+    Failure::new(Code::KubeconfigUnusable, "kubeconfig", msg)
+        .cause("joinkit needs an admin kubeconfig for this command, as kubectl does")
+        .fix(fix)
+}
+
+/// Accepts any server certificate (for `insecure-skip-tls-verify`), still checking handshake
+/// signatures.
+#[derive(Debug)]
+struct InsecureVerifier(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for InsecureVerifier {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &rustls::pki_types::ServerName<'_>,
+        _: &[u8],
+        _: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &rustls::DigitallySignedStruct) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(m, c, d, &self.0.signature_verification_algorithms)
+    }
+    fn verify_tls13_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &rustls::DigitallySignedStruct) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(m, c, d, &self.0.signature_verification_algorithms)
+    }
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+fn read_data_or_file(data: &Option<String>, file: &Option<String>, what: &str) -> Result<Option<Vec<u8>>, Failure> {
+    if let Some(d) = data.as_deref().filter(|d| !d.is_empty()) {
+        return crate::kubeconfig::decode_b64(d).map(Some).map_err(|e| unusable(format!("{what}-data: {e}"), "fix the kubeconfig"));
+    }
+    if let Some(f) = file.as_deref().filter(|f| !f.is_empty()) {
+        return std::fs::read(f).map(Some).map_err(|e| unusable(format!("{what} {f}: {e}"), "fix the path in the kubeconfig"));
+    }
+    Ok(None)
+}
+
+impl ApiClient {
+    /// Loads the kubeconfig as kubectl does and builds the client (runs an exec plugin if the
+    /// user has one). Errors: `kubeconfig-unusable`.
+    pub async fn connect(opts: &ApiOptions) -> Result<ApiClient, Failure> {
+        let (kc, source) = match &opts.kubeconfig {
+            Some(p) => (Kubeconfig::read_from(p).map_err(|e| unusable(format!("{}: {e}", p.display()), "pass a readable kubeconfig with --kubeconfig"))?, p.display().to_string()),
+            None => {
+                let source = match std::env::var("KUBECONFIG") {
+                    Ok(v) if !v.is_empty() => format!("KUBECONFIG={v}"),
+                    _ => "~/.kube/config".to_string(),
+                };
+                (
+                    Kubeconfig::read().map_err(|e| unusable(format!("{source}: {e}"), "pass --kubeconfig /etc/kubernetes/admin.conf (on a control-plane node) or set KUBECONFIG"))?,
+                    source,
+                )
+            }
+        };
+        let kopts = KubeConfigOptions { context: opts.context.clone(), ..Default::default() };
+        let cfg = Config::from_custom_kubeconfig(kc, &kopts)
+            .await
+            .map_err(|e| unusable(format!("{source}: {e}"), "check current-context / --context and the cluster and user it names"))?;
+        let server = cfg.cluster_url.to_string().trim_end_matches('/').to_string();
+        if !server.starts_with("https://") {
+            return Err(unusable(format!("{source}: the server {server} is not https"), "use the API server's https URL"));
+        }
+        let mut warnings = Vec::new();
+        let provider = super::provider();
+        let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Failure::new(Code::Internal, "kubeconfig", e.to_string()))?;
+        let ca: Vec<CertificateDer<'static>> = cfg.root_cert.clone().unwrap_or_default().into_iter().map(CertificateDer::from).collect();
+        let builder = if cfg.accept_invalid_certs {
+            warnings.push(format!("{source}: insecure-skip-tls-verify is set: the API server's identity is not checked"));
+            builder.dangerous().with_custom_certificate_verifier(Arc::new(InsecureVerifier(provider.clone())))
+        } else {
+            let mut roots = rustls::RootCertStore::empty();
+            if ca.is_empty() {
+                roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+            } else {
+                for c in &ca {
+                    roots.add(c.clone()).map_err(|e| unusable(format!("{source}: a CA certificate is unusable: {e}"), "fix certificate-authority(-data)"))?;
+                }
+            }
+            builder.with_root_certificates(roots)
+        };
+        if cfg.tls_server_name.is_some() {
+            warnings.push(format!("{source}: tls-server-name is not supported by joinkit; the URL's host is verified"));
+        }
+        let user = cfg.auth_info.clone();
+        let mut bearer: Option<SecretString> = None;
+        let mut identity: Option<(Vec<u8>, Vec<u8>)> = None;
+        if let Some(exec) = &user.exec {
+            let timeout = opts.timeout.unwrap_or(Duration::from_secs(30));
+            match super::exec::run(exec, &server, timeout)? {
+                super::exec::ExecCredential::Token(t) => bearer = Some(t),
+                super::exec::ExecCredential::ClientCert { cert_pem, key_pem } => identity = Some((cert_pem.into_bytes(), key_pem.into_bytes())),
+            }
+        } else if let Some(t) = &user.token {
+            bearer = Some(t.clone());
+        } else if let Some(f) = &user.token_file {
+            let t = std::fs::read_to_string(f).map_err(|e| unusable(format!("tokenFile {f}: {e}"), "fix tokenFile in the kubeconfig"))?;
+            bearer = Some(SecretString::new(t.trim().to_string().into()));
+        } else {
+            let cert = read_data_or_file(&user.client_certificate_data, &user.client_certificate, "client-certificate")?;
+            let key = read_data_or_file(&user.client_key_data.as_ref().map(|s| s.expose_secret().to_string()), &user.client_key, "client-key")?;
+            if let (Some(c), Some(k)) = (cert, key) {
+                identity = Some((c, k));
+            }
+        }
+        let mut config = match identity {
+            Some((cert, key)) => {
+                let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert)
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| unusable(format!("{source}: client certificate: {e}"), "fix client-certificate(-data)"))?;
+                let key = PrivateKeyDer::from_pem_slice(&key).map_err(|e| unusable(format!("{source}: client key: {e}"), "fix client-key(-data)"))?;
+                builder.with_client_auth_cert(chain, key).map_err(|e| unusable(format!("{source}: client certificate and key: {e}"), "the certificate and key must be a pair"))?
+            }
+            None => builder.with_no_client_auth(),
+        };
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        let http = reqwest::Client::builder()
+            .use_preconfigured_tls(config)
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(opts.timeout.unwrap_or(Duration::from_secs(15)))
+            .user_agent(concat!("joinkit/", env!("CARGO_PKG_VERSION")))
+            .no_proxy()
+            .build()
+            .map_err(|e| Failure::new(Code::Internal, "kubeconfig", format!("HTTP client: {e}")))?;
+        Ok(ApiClient { http, base: server.clone(), bearer, server, ca, warnings, retry_budget: Duration::from_secs(10) })
+    }
+
+    /// GET `path` as JSON.
+    pub async fn get(&self, path: &str) -> Result<Value, Failure> {
+        self.request(reqwest::Method::GET, path, None).await
+    }
+
+    /// GET `path`; `Ok(None)` for 404.
+    pub async fn get_opt(&self, path: &str) -> Result<Option<Value>, Failure> {
+        match self.get(path).await {
+            Ok(v) => Ok(Some(v)),
+            Err(f) if f.code == Code::ApiNotFound => Ok(None),
+            Err(f) => Err(f),
+        }
+    }
+
+    /// POST `body` to `path`.
+    pub async fn post(&self, path: &str, body: &Value) -> Result<Value, Failure> {
+        self.request(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    /// DELETE `path`.
+    pub async fn delete(&self, path: &str) -> Result<Value, Failure> {
+        self.request(reqwest::Method::DELETE, path, None).await
+    }
+
+    async fn request(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> Result<Value, Failure> {
+        let started = Instant::now();
+        let mut backoff = Duration::from_millis(200);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut req = self.http.request(method.clone(), format!("{}{path}", self.base)).header("accept", "application/json");
+            if let Some(t) = &self.bearer {
+                req = req.bearer_auth(t.expose_secret());
+            }
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            let resp = req.send().await.map_err(|e| transport_failure(&e, &self.server, method.as_str(), path))?;
+            let status = resp.status().as_u16();
+            let retry_after = resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|s| s.trim().parse::<u64>().ok());
+            let bytes = resp.bytes().await.map_err(|e| transport_failure(&e, &self.server, method.as_str(), path))?;
+            let v: Value = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+            if (200..300).contains(&status) {
+                return Ok(v);
+            }
+            let retryable = status == 429 || status >= 500;
+            let wait = retry_after.map(Duration::from_secs).unwrap_or(backoff).min(Duration::from_secs(5));
+            if retryable && attempt < 5 && started.elapsed() + wait < self.retry_budget {
+                tokio::time::sleep(wait).await;
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+                continue;
+            }
+            return Err(api_failure(status, &v, method.as_str(), path, attempt));
+        }
+    }
+}
+
+/// Maps an HTTP error answer to a failure with the server's Status message.
+pub fn api_failure(status: u16, body: &Value, method: &str, path: &str, attempts: u32) -> Failure {
+    let msg = body.get("message").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| body.as_str().unwrap_or("").chars().take(300).collect());
+    let what = format!("{method} {path}: HTTP {status}: {msg}");
+    let (code, cause, fix) = match status {
+        401 => (Code::ApiUnauthorized, "the kubeconfig's credentials are not accepted (expired token or certificate, wrong cluster)".to_string(), "refresh the credentials (an exec plugin login, a new admin.conf) or pick the right --context".to_string()),
+        403 => (Code::ApiForbidden, format!("RBAC denies this user the request: {msg}"), "use an admin kubeconfig (/etc/kubernetes/admin.conf) or grant the verb on the resource to this user".to_string()),
+        404 => (Code::ApiNotFound, "the object does not exist".to_string(), "check the name".to_string()),
+        409 => (Code::ApiConflict, "the object already exists or changed meanwhile".to_string(), "use another name or retry".to_string()),
+        422 => (Code::ApiInvalid, "the API server refused the object as invalid".to_string(), "fix the fields the message names".to_string()),
+        s if s == 429 || s >= 500 => (Code::ApiError, format!("the API server is overloaded or failing; still failing after {attempts} attempt(s)"), "check the control plane's health (`kubectl get --raw /readyz?verbose`) and retry later".to_string()),
+        _ => (Code::ApiError, "the API server answered with an unexpected status".to_string(), "check the request and the server".to_string()),
+    };
+    Failure::new(code, "api", what).cause(cause).fix(fix)
+}
+
+/// Maps a reqwest transport error to verify-discovery's codes.
+pub fn transport_failure(e: &reqwest::Error, server: &str, method: &str, path: &str) -> Failure {
+    use std::error::Error as _;
+    let mut io_kind = None;
+    let mut tls: Option<String> = None;
+    let mut text = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            io_kind.get_or_insert(io.kind());
+        }
+        if let Some(r) = s.downcast_ref::<rustls::Error>() {
+            tls.get_or_insert(r.to_string());
+        }
+        src = s.source();
+    }
+    use std::io::ErrorKind as K;
+    let (code, cause, fix) = if e.is_timeout() && !e.is_connect() {
+        (Code::RequestTimeout, "the API server did not answer in time", "check the API server's health, or raise --timeout")
+    } else if text.contains("dns error") || text.contains("failed to lookup address") {
+        (Code::DnsFailure, "the server's host name does not resolve", "fix DNS or the kubeconfig's server")
+    } else if tls.as_deref().is_some_and(|t| t.contains("certificate")) || text.contains("invalid peer certificate") {
+        (Code::TlsVerifyFailed, "the API server's certificate does not verify against the kubeconfig's CA", "fix certificate-authority-data in the kubeconfig")
+    } else if tls.is_some() {
+        (Code::TlsHandshakeFailed, "the TLS handshake failed", "check that the server URL points at the API server's secure port")
+    } else {
+        match io_kind {
+            Some(K::ConnectionRefused) => (Code::ConnectionRefused, "nothing listens on the API server's address", "check the kubeconfig's server and that kube-apiserver runs"),
+            Some(K::NetworkUnreachable | K::HostUnreachable) => (Code::NoRoute, "no route to the API server", "check routes and firewalls"),
+            Some(K::TimedOut) => (Code::ConnectTimeout, "the TCP connect timed out", "check firewalls and that the API server is up"),
+            _ if e.is_timeout() => (Code::ConnectTimeout, "the TCP connect timed out", "check firewalls and that the API server is up"),
+            _ if e.is_connect() => (Code::ConnectionRefused, "the connection to the API server failed", "check the kubeconfig's server and that kube-apiserver runs"),
+            _ => (Code::ApiError, "the request failed in transport", "retry; check the network"),
+        }
+    };
+    Failure::new(code, "api", format!("{method} {server}{path}: {text}")).cause(cause).fix(fix)
+}
