@@ -9,8 +9,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-const AFTER_HELP: &str =
-    "Exit codes are listed in joinkit(1) and README.md; `-o json` prints the full report.";
+const AFTER_HELP: &str = "Exit codes are listed in joinkit(1) and README.md; `-o json` prints the full report.";
 
 /// joinkit: verifiable, scriptable, debuggable kubeadm node joins.
 #[derive(Debug, Parser)]
@@ -101,22 +100,13 @@ pub struct VerifyDiscoveryArgs {
     #[arg(value_name = "ENDPOINT", required_unless_present_any = ["cluster_info_file", "discovery_file"])]
     pub endpoint: Option<String>,
     /// Bootstrap token ID.SECRET (prefer --token-file or JOINKIT_TOKEN)
-    #[arg(
-        long,
-        env = "JOINKIT_TOKEN",
-        hide_env_values = true,
-        value_name = "TOKEN"
-    )]
+    #[arg(long, env = "JOINKIT_TOKEN", hide_env_values = true, value_name = "TOKEN")]
     pub token: Option<String>,
     /// Read the bootstrap token from this file
     #[arg(long, value_name = "FILE", conflicts_with = "token")]
     pub token_file: Option<PathBuf>,
     /// CA public-key pin sha256:<hex>; repeatable or comma-separated; any one may match
-    #[arg(
-        long = "discovery-token-ca-cert-hash",
-        value_name = "PIN",
-        value_delimiter = ','
-    )]
+    #[arg(long = "discovery-token-ca-cert-hash", value_name = "PIN", value_delimiter = ',')]
     pub pins: Vec<String>,
     /// Do not pin the CA (unsafe: anyone with the token can impersonate the control plane)
     #[arg(long = "discovery-token-unsafe-skip-ca-verification")]
@@ -128,12 +118,7 @@ pub struct VerifyDiscoveryArgs {
     #[arg(long, value_name = "PATH|URL", conflicts_with = "endpoint")]
     pub discovery_file: Option<String>,
     /// Token for the TLS bootstrap with file discovery (or JOINKIT_TLS_BOOTSTRAP_TOKEN)
-    #[arg(
-        long,
-        env = "JOINKIT_TLS_BOOTSTRAP_TOKEN",
-        hide_env_values = true,
-        value_name = "TOKEN"
-    )]
+    #[arg(long, env = "JOINKIT_TLS_BOOTSTRAP_TOKEN", hide_env_values = true, value_name = "TOKEN")]
     pub tls_bootstrap_token: Option<String>,
     /// Bound for the TCP connect and, separately, for the TLS handshake
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = crate::duration::clap_parse)]
@@ -169,20 +154,10 @@ pub struct RenderConfigArgs {
     #[arg(value_name = "ENDPOINT", env = "JOINKIT_API_SERVER_ENDPOINT")]
     pub endpoint: Option<String>,
     /// Bootstrap token for discovery (prefer JOINKIT_TOKEN or --token-file)
-    #[arg(
-        long,
-        env = "JOINKIT_TOKEN",
-        hide_env_values = true,
-        value_name = "TOKEN"
-    )]
+    #[arg(long, env = "JOINKIT_TOKEN", hide_env_values = true, value_name = "TOKEN")]
     pub token: Option<String>,
     /// Read the bootstrap token from this file
-    #[arg(
-        long,
-        value_name = "FILE",
-        env = "JOINKIT_TOKEN_FILE",
-        conflicts_with = "token"
-    )]
+    #[arg(long, value_name = "FILE", env = "JOINKIT_TOKEN_FILE", conflicts_with = "token")]
     pub token_file: Option<PathBuf>,
     /// CA public-key pin sha256:<hex>; repeatable or comma-separated
     #[arg(
@@ -205,12 +180,7 @@ pub struct RenderConfigArgs {
     #[arg(long, value_name = "PATH|URL", env = "JOINKIT_DISCOVERY_FILE")]
     pub discovery_file: Option<String>,
     /// Token for the TLS bootstrap (file discovery)
-    #[arg(
-        long,
-        value_name = "TOKEN",
-        env = "JOINKIT_TLS_BOOTSTRAP_TOKEN",
-        hide_env_values = true
-    )]
+    #[arg(long, value_name = "TOKEN", env = "JOINKIT_TLS_BOOTSTRAP_TOKEN", hide_env_values = true)]
     pub tls_bootstrap_token: Option<String>,
     /// Discovery timeout (Go duration, e.g. 5m0s)
     #[arg(long, value_name = "DURATION", env = "JOINKIT_DISCOVERY_TIMEOUT")]
@@ -222,35 +192,16 @@ pub struct RenderConfigArgs {
     #[arg(long, value_name = "SOCKET", env = "JOINKIT_CRI_SOCKET")]
     pub cri_socket: Option<String>,
     /// Kubelet flag NAME=VALUE (repeatable; JOINKIT_KUBELET_ARG holds one)
-    #[arg(
-        long = "kubelet-arg",
-        value_name = "NAME=VALUE",
-        env = "JOINKIT_KUBELET_ARG"
-    )]
+    #[arg(long = "kubelet-arg", value_name = "NAME=VALUE", env = "JOINKIT_KUBELET_ARG")]
     pub kubelet_args: Vec<String>,
     /// Node taint key[=value]:Effect (repeatable or comma-separated)
-    #[arg(
-        long = "taint",
-        value_name = "TAINT",
-        value_delimiter = ',',
-        env = "JOINKIT_TAINT"
-    )]
+    #[arg(long = "taint", value_name = "TAINT", value_delimiter = ',', env = "JOINKIT_TAINT")]
     pub taints: Vec<String>,
     /// Preflight errors to ignore (comma-separated check names, or all)
-    #[arg(
-        long,
-        value_name = "CHECKS",
-        value_delimiter = ',',
-        env = "JOINKIT_IGNORE_PREFLIGHT_ERRORS"
-    )]
+    #[arg(long, value_name = "CHECKS", value_delimiter = ',', env = "JOINKIT_IGNORE_PREFLIGHT_ERRORS")]
     pub ignore_preflight_errors: Vec<String>,
     /// Join phases to skip (comma-separated)
-    #[arg(
-        long,
-        value_name = "PHASES",
-        value_delimiter = ',',
-        env = "JOINKIT_SKIP_PHASES"
-    )]
+    #[arg(long, value_name = "PHASES", value_delimiter = ',', env = "JOINKIT_SKIP_PHASES")]
     pub skip_phases: Vec<String>,
     /// Directory of kubeadm patches
     #[arg(long, value_name = "DIR", env = "JOINKIT_PATCHES")]
@@ -259,12 +210,7 @@ pub struct RenderConfigArgs {
     #[arg(long, env = "JOINKIT_CONTROL_PLANE")]
     pub control_plane: bool,
     /// Key that decrypts the uploaded control-plane certificates (64 hex)
-    #[arg(
-        long,
-        value_name = "KEY",
-        env = "JOINKIT_CERTIFICATE_KEY",
-        hide_env_values = true
-    )]
+    #[arg(long, value_name = "KEY", env = "JOINKIT_CERTIFICATE_KEY", hide_env_values = true)]
     pub certificate_key: Option<String>,
     /// Advertise address of this control-plane node's API server
     #[arg(long, value_name = "IP", env = "JOINKIT_APISERVER_ADVERTISE_ADDRESS")]

@@ -2,8 +2,8 @@
 //! returns the exit code. Logic lives in the concept modules; this is glue.
 
 use crate::cli::{
-    CaHashArgs, LabArgs, LabCommand, MigrateConfigArgs, RenderConfigArgs, RenderFormat,
-    ValidateConfigArgs, VerifyDiscoveryArgs,
+    CaHashArgs, LabArgs, LabCommand, MigrateConfigArgs, RenderConfigArgs, RenderFormat, ValidateConfigArgs,
+    VerifyDiscoveryArgs,
 };
 use crate::config::{self, JoinConfig, Taint};
 use crate::discovery::{self, Options, Source, Trust};
@@ -67,7 +67,10 @@ pub fn ca_hash(a: CaHashArgs) -> i32 {
                     ));
                 }
                 if !c.is_ca {
-                    report.warnings.push(format!("{src}: certificate {} is not a CA (basicConstraints CA:FALSE); kubeadm pins the cluster CA", c.subject));
+                    report.warnings.push(format!(
+                        "{src}: certificate {} is not a CA (basicConstraints CA:FALSE); kubeadm pins the cluster CA",
+                        c.subject
+                    ));
                 }
             }
             let list: Vec<serde_json::Value> = certs
@@ -79,10 +82,7 @@ pub fn ca_hash(a: CaHashArgs) -> i32 {
                 })
                 .collect();
             report.set("certificates", list);
-            report.set(
-                "pins",
-                certs.iter().map(|(_, c)| c.pin.clone()).collect::<Vec<_>>(),
-            );
+            report.set("pins", certs.iter().map(|(_, c)| c.pin.clone()).collect::<Vec<_>>());
             match a.output {
                 Format::Text => {
                     for w in &report.warnings {
@@ -102,10 +102,7 @@ pub fn ca_hash(a: CaHashArgs) -> i32 {
     }
 }
 
-fn collect_certs(
-    a: &CaHashArgs,
-    report: &mut Report,
-) -> Result<Vec<(String, pin::CertInfo)>, Failure> {
+fn collect_certs(a: &CaHashArgs, report: &mut Report) -> Result<Vec<(String, pin::CertInfo)>, Failure> {
     report.start();
     if a.files.is_empty() && a.kubeconfig.is_none() {
         return Err(Failure::new(Code::Usage, "input", "expected at least one FILE, `-` or --kubeconfig; got none")
@@ -117,17 +114,13 @@ fn collect_certs(
     for f in &a.files {
         let (name, data) = if f.as_os_str() == "-" {
             if stdin_used {
-                return Err(
-                    Failure::new(Code::Usage, "input", "`-` (standard input) given twice")
-                        .cause("stdin can be read once")
-                        .fix("pass `-` once"),
-                );
+                return Err(Failure::new(Code::Usage, "input", "`-` (standard input) given twice")
+                    .cause("stdin can be read once")
+                    .fix("pass `-` once"));
             }
             stdin_used = true;
             let mut buf = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut buf)
-                .map_err(|e| unreadable("standard input", &e.to_string()))?;
+            std::io::stdin().read_to_end(&mut buf).map_err(|e| unreadable("standard input", &e.to_string()))?;
             ("-".to_string(), buf)
         } else {
             let name = f.display().to_string();
@@ -141,13 +134,9 @@ fn collect_certs(
     if let Some(k) = &a.kubeconfig {
         let name = k.display().to_string();
         let kc = Kubeconfig::load(k).map_err(|e| {
-            Failure::new(
-                Code::BadInputFile,
-                "read",
-                format!("expected a kubeconfig; {e}"),
-            )
-            .cause("the file is not a readable kubeconfig")
-            .fix("pass an admin kubeconfig such as /etc/kubernetes/admin.conf")
+            Failure::new(Code::BadInputFile, "read", format!("expected a kubeconfig; {e}"))
+                .cause("the file is not a readable kubeconfig")
+                .fix("pass an admin kubeconfig such as /etc/kubernetes/admin.conf")
         })?;
         let cluster = kc.cluster(a.cluster.as_deref()).map_err(|e| {
             Failure::new(Code::BadInputFile, "read", format!("{name}: {e}"))
@@ -157,11 +146,19 @@ fn collect_certs(
         let what = format!("{name} (cluster {:?})", cluster.name);
         let ca = kc
             .ca_bytes(&cluster.cluster)
-            .map_err(|e| Failure::new(Code::InputUnreadable, "read", format!("{what}: {e}")).cause("the CA data or file cannot be read").fix("check certificate-authority(-data)"))?
+            .map_err(|e| {
+                Failure::new(Code::InputUnreadable, "read", format!("{what}: {e}"))
+                    .cause("the CA data or file cannot be read")
+                    .fix("check certificate-authority(-data)")
+            })?
             .ok_or_else(|| {
-                Failure::new(Code::NoCertificate, "read", format!("{what}: the cluster has neither certificate-authority-data nor certificate-authority"))
-                    .cause("the kubeconfig trusts the system roots or skips verification")
-                    .fix("pass the CA file itself")
+                Failure::new(
+                    Code::NoCertificate,
+                    "read",
+                    format!("{what}: the cluster has neither certificate-authority-data nor certificate-authority"),
+                )
+                .cause("the kubeconfig trusts the system roots or skips verification")
+                .fix("pass the CA file itself")
             })?;
         for der in pin::read_certificates(&ca, &what)? {
             out.push((what.clone(), pin::inspect(der.as_ref(), &what)?));
@@ -195,11 +192,7 @@ pub fn discovery_options(a: &VerifyDiscoveryArgs) -> Result<Options, Failure> {
     } else {
         Source::Endpoint(Endpoint::parse(a.endpoint.as_deref().unwrap_or(""))?)
     };
-    let tls_bootstrap_token = a
-        .tls_bootstrap_token
-        .as_deref()
-        .map(BootstrapToken::parse)
-        .transpose()?;
+    let tls_bootstrap_token = a.tls_bootstrap_token.as_deref().map(BootstrapToken::parse).transpose()?;
     Ok(Options {
         source,
         token,
@@ -235,22 +228,14 @@ pub fn lab(a: LabArgs) -> i32 {
         Some(LabCommand::Scenarios) => {
             use clap::ValueEnum;
             for s in Scenario::value_variants() {
-                let help = s
-                    .to_possible_value()
-                    .and_then(|p| p.get_help().map(|h| h.to_string()))
-                    .unwrap_or_default();
+                let help = s.to_possible_value().and_then(|p| p.get_help().map(|h| h.to_string())).unwrap_or_default();
                 println!("{:<22} {help}", s.name());
             }
             return 0;
         }
         None => {}
     }
-    let token = match a
-        .token_file
-        .as_deref()
-        .map(|p| token::resolve_token(None, Some(p)))
-        .transpose()
-    {
+    let token = match a.token_file.as_deref().map(|p| token::resolve_token(None, Some(p))).transpose() {
         Ok(t) => t.flatten(),
         Err(f) => {
             eprintln!("joinkit lab: {}: {}", f.code, f.message);
@@ -285,11 +270,7 @@ pub fn lab(a: LabArgs) -> i32 {
             return 3;
         }
     }
-    println!(
-        "joinkit lab: simulated kube-apiserver on https://{} (scenario {})",
-        info.endpoint,
-        info.scenario.name()
-    );
+    println!("joinkit lab: simulated kube-apiserver on https://{} (scenario {})", info.endpoint, info.scenario.name());
     println!("  endpoint:   {}", info.endpoint);
     println!("  API server: {}", info.api_server);
     println!("  token:      {}", info.token);
@@ -308,8 +289,7 @@ pub fn lab(a: LabArgs) -> i32 {
                 None => std::future::pending::<()>().await,
             }
         };
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         let terminated = async {
             match term.as_mut() {
                 Some(t) => {
@@ -331,13 +311,10 @@ pub fn lab(a: LabArgs) -> i32 {
 /// Runs discovery against a lab: the options the demo, tests and benchmarks use.
 pub fn discovery_against(lab: &Lab) -> Options {
     Options {
-        source: Source::Endpoint(
-            Endpoint::parse(lab.endpoint()).expect("the lab's endpoint parses"),
-        ),
+        source: Source::Endpoint(Endpoint::parse(lab.endpoint()).expect("the lab's endpoint parses")),
         token: Some(lab.token()),
         trust: Some(Trust::Pinned(
-            PinSet::parse_all(std::slice::from_ref(&lab.info.ca_pin))
-                .expect("the lab's pin parses"),
+            PinSet::parse_all(std::slice::from_ref(&lab.info.ca_pin)).expect("the lab's pin parses"),
         )),
         connect_timeout: Duration::from_secs(5),
         timeout: Duration::from_secs(15),
@@ -351,14 +328,8 @@ pub fn discovery_against(lab: &Lab) -> Options {
 fn lab_demo(scenario: Scenario, output: Format) -> i32 {
     let rt = runtime();
     let mut reports = Vec::new();
-    for (title, sc) in [
-        ("healthy lab", Scenario::Healthy),
-        ("lab with a fault", scenario),
-    ] {
-        let opts = LabOptions {
-            scenario: sc,
-            ..LabOptions::default()
-        };
+    for (title, sc) in [("healthy lab", Scenario::Healthy), ("lab with a fault", scenario)] {
+        let opts = LabOptions { scenario: sc, ..LabOptions::default() };
         let lab = match Lab::start(opts) {
             Ok(l) => l,
             Err(e) => {
@@ -387,11 +358,7 @@ fn lab_demo(scenario: Scenario, output: Format) -> i32 {
             if as_expected { "passed" } else { "FAILED" },
             if reports[0].1.ok { "passed" } else { "failed" },
             scenario.name(),
-            reports[1]
-                .1
-                .code()
-                .map(|c| format!("failed with {c}"))
-                .unwrap_or_else(|| "passed".into())
+            reports[1].1.code().map(|c| format!("failed with {c}")).unwrap_or_else(|| "passed".into())
         ),
         f => {
             let v: Vec<serde_json::Value> = reports
@@ -427,10 +394,7 @@ pub fn generate_man(dir: &Path) -> Result<(), String> {
             continue;
         }
         let name = format!("joinkit-{}", sub.get_name());
-        let c = sub
-            .clone()
-            .name(name.clone())
-            .after_long_help(exit_codes_help());
+        let c = sub.clone().name(name.clone()).after_long_help(exit_codes_help());
         pages.push((name.clone(), c.clone()));
         for subsub in sub.get_subcommands() {
             if subsub.get_name() == "help" {
@@ -442,9 +406,7 @@ pub fn generate_man(dir: &Path) -> Result<(), String> {
     }
     for (name, c) in pages {
         let mut buf = Vec::new();
-        clap_mangen::Man::new(c)
-            .render(&mut buf)
-            .map_err(|e| e.to_string())?;
+        clap_mangen::Man::new(c).render(&mut buf).map_err(|e| e.to_string())?;
         std::fs::write(dir.join(format!("{name}.1")), buf).map_err(|e| e.to_string())?;
     }
     Ok(())
@@ -459,21 +421,15 @@ fn config_failure(report: &mut Report, f: Failure) -> i32 {
 /// Builds the JoinConfiguration model from render-config's flags (no validation here).
 pub fn join_config_from_args(a: &RenderConfigArgs) -> Result<JoinConfig, Failure> {
     let bad = |msg: String, fix: &str| {
-        Failure::new(Code::ConfigInvalid, "input", msg)
-            .cause("a flag value is malformed")
-            .fix(fix.to_string())
+        Failure::new(Code::ConfigInvalid, "input", msg).cause("a flag value is malformed").fix(fix.to_string())
     };
     let token = match &a.token_file {
         Some(p) => Some(
             std::fs::read_to_string(p)
                 .map_err(|e| {
-                    Failure::new(
-                        Code::InputUnreadable,
-                        "input",
-                        format!("cannot read token file {}: {e}", p.display()),
-                    )
-                    .cause("the path is wrong")
-                    .fix("check --token-file")
+                    Failure::new(Code::InputUnreadable, "input", format!("cannot read token file {}: {e}", p.display()))
+                        .cause("the path is wrong")
+                        .fix("check --token-file")
                 })?
                 .trim()
                 .to_string(),
@@ -482,8 +438,7 @@ pub fn join_config_from_args(a: &RenderConfigArgs) -> Result<JoinConfig, Failure
     };
     let mut pins = a.pins.clone();
     if let Some(ca) = &a.ca_cert {
-        let data =
-            std::fs::read(ca).map_err(|e| unreadable(&ca.display().to_string(), &e.to_string()))?;
+        let data = std::fs::read(ca).map_err(|e| unreadable(&ca.display().to_string(), &e.to_string()))?;
         for p in pin::pins_of_pem(&data, &ca.display().to_string())? {
             if !pins.contains(&p.to_string()) {
                 pins.push(p.to_string());
@@ -493,10 +448,7 @@ pub fn join_config_from_args(a: &RenderConfigArgs) -> Result<JoinConfig, Failure
     let mut kubelet_extra_args = Vec::new();
     for kv in &a.kubelet_args {
         let (k, v) = kv.split_once('=').ok_or_else(|| {
-            bad(
-                format!("--kubelet-arg {kv:?} is not NAME=VALUE"),
-                "write e.g. --kubelet-arg node-ip=10.0.0.5",
-            )
+            bad(format!("--kubelet-arg {kv:?} is not NAME=VALUE"), "write e.g. --kubelet-arg node-ip=10.0.0.5")
         })?;
         let k = k.trim_start_matches("--");
         if k.is_empty() {
@@ -513,27 +465,17 @@ pub fn join_config_from_args(a: &RenderConfigArgs) -> Result<JoinConfig, Failure
         Some(
             a.taints
                 .iter()
-                .map(|t| {
-                    Taint::parse(t).map_err(|e| {
-                        bad(e, "write key[=value]:Effect, e.g. dedicated=gpu:NoSchedule")
-                    })
-                })
+                .map(|t| Taint::parse(t).map_err(|e| bad(e, "write key[=value]:Effect, e.g. dedicated=gpu:NoSchedule")))
                 .collect::<Result<Vec<_>, _>>()?,
         )
     };
-    let token_discovery =
-        a.endpoint.is_some() || token.is_some() || !pins.is_empty() || a.unsafe_skip;
+    let token_discovery = a.endpoint.is_some() || token.is_some() || !pins.is_empty() || a.unsafe_skip;
     Ok(JoinConfig {
-        token: if a.discovery_file.is_some() && a.endpoint.is_none() {
-            None
-        } else {
-            token
-        },
+        token: if a.discovery_file.is_some() && a.endpoint.is_none() { None } else { token },
         api_server_endpoint: a.endpoint.clone(),
         ca_cert_hashes: pins,
         unsafe_skip_ca_verification: a.unsafe_skip.then_some(true),
-        has_bootstrap_token: token_discovery
-            && !(a.discovery_file.is_some() && a.endpoint.is_none()),
+        has_bootstrap_token: token_discovery && !(a.discovery_file.is_some() && a.endpoint.is_none()),
         discovery_file: a.discovery_file.clone(),
         has_file: a.discovery_file.is_some(),
         tls_bootstrap_token: a.tls_bootstrap_token.clone(),
@@ -566,41 +508,19 @@ pub fn render_config(a: RenderConfigArgs) -> i32 {
     let yaml_text = model.to_yaml(a.api_version);
     // Validate exactly what will be written, with validate-config's rules.
     let checked = config::check_text("render-config", &yaml_text);
-    for p in checked
-        .problems
-        .iter()
-        .filter(|p| p.severity == config::Severity::Warning)
-    {
+    for p in checked.problems.iter().filter(|p| p.severity == config::Severity::Warning) {
         if p.path != "apiVersion" {
             eprintln!("warning: {}: {} ({})", p.path, p.message, p.fix);
         }
     }
-    for p in checked
-        .problems
-        .iter()
-        .filter(|p| p.severity == config::Severity::Error)
-    {
+    for p in checked.problems.iter().filter(|p| p.severity == config::Severity::Error) {
         eprintln!("error: {}: {}", p.path, p.message);
     }
-    if let Some(p) = checked
-        .problems
-        .iter()
-        .find(|p| p.severity == config::Severity::Error)
-    {
-        let flag_hint = format!(
-            "fix the flag or environment variable that sets {} and run again",
-            p.path
-        );
-        let mut f = Failure::new(
-            Code::ConfigInvalid,
-            "validate",
-            format!("{}: {}", p.path, p.message),
-        )
-        .cause(format!(
-            "the inputs would produce an invalid JoinConfiguration; nothing was written. {}",
-            p.fix
-        ))
-        .fix(flag_hint);
+    if let Some(p) = checked.problems.iter().find(|p| p.severity == config::Severity::Error) {
+        let flag_hint = format!("fix the flag or environment variable that sets {} and run again", p.path);
+        let mut f = Failure::new(Code::ConfigInvalid, "validate", format!("{}: {}", p.path, p.message))
+            .cause(format!("the inputs would produce an invalid JoinConfiguration; nothing was written. {}", p.fix))
+            .fix(flag_hint);
         if p.kubeadm_rule {
             f = f.kubeadm(p.message.clone());
         }

@@ -49,16 +49,8 @@ pub const NETWORK_STAGES: &[&str] = &[
     "clock",
 ];
 /// Every stage of the offline check of a saved cluster-info.
-pub const FILE_STAGES: &[&str] = &[
-    "input",
-    "read",
-    "cluster-info",
-    "kubeconfig",
-    "jws-present",
-    "jws-verify",
-    "ca-pin",
-    "ca-validity",
-];
+pub const FILE_STAGES: &[&str] =
+    &["input", "read", "cluster-info", "kubeconfig", "jws-present", "jws-verify", "ca-pin", "ca-validity"];
 /// Every stage of file discovery.
 pub const DISCOVERY_FILE_STAGES: &[&str] = &[
     "input",
@@ -163,10 +155,7 @@ impl UntrustedClusterInfo {
     pub fn from_value(v: &Value) -> Result<Self, String> {
         let kind = v.get("kind").and_then(Value::as_str).unwrap_or("");
         if kind != "ConfigMap" {
-            return Err(format!(
-                "expected kind ConfigMap, found {:?}",
-                if kind.is_empty() { "(none)" } else { kind }
-            ));
+            return Err(format!("expected kind ConfigMap, found {:?}", if kind.is_empty() { "(none)" } else { kind }));
         }
         let data = match v.get("data") {
             Some(Value::Object(m)) => m.clone(),
@@ -177,10 +166,7 @@ impl UntrustedClusterInfo {
     }
 
     fn signed_ids(&self) -> Vec<String> {
-        self.data
-            .keys()
-            .filter_map(|k| k.strip_prefix("jws-kubeconfig-").map(str::to_string))
-            .collect()
+        self.data.keys().filter_map(|k| k.strip_prefix("jws-kubeconfig-").map(str::to_string)).collect()
     }
 }
 
@@ -189,10 +175,7 @@ fn kubeadm_msg(s: impl AsRef<str>) -> String {
 }
 
 fn now_unix() -> i64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 /// cluster-info's `kubeconfig`, parsed: the raw text, the server and the CA bundle.
@@ -223,19 +206,14 @@ fn parse_kubeconfig(ci: &UntrustedClusterInfo) -> Result<ParsedKubeconfig, Failu
             "kubeconfig",
             format!("expected a kubeconfig with one cluster, a server and CA data; {seen}"),
         )
-        .kubeadm(kubeadm_msg(
-            "couldn't read the kubeconfig from the cluster-info ConfigMap",
-        ))
-        .cause(
-            "cluster-info's kubeconfig was edited by hand or written by a tool that is not kubeadm",
-        )
+        .kubeadm(kubeadm_msg("couldn't read the kubeconfig from the cluster-info ConfigMap"))
+        .cause("cluster-info's kubeconfig was edited by hand or written by a tool that is not kubeadm")
         .fix("regenerate it with `kubeadm init phase bootstrap-token` on a control-plane node")
     };
     let Some(kubeconfig) = kc_value.as_str() else {
         return Err(invalid("the kubeconfig value is not a string".into()));
     };
-    let kc =
-        Kubeconfig::parse(kubeconfig).map_err(|e| invalid(format!("it does not parse: {e}")))?;
+    let kc = Kubeconfig::parse(kubeconfig).map_err(|e| invalid(format!("it does not parse: {e}")))?;
     let cluster = kc.cluster(None).map_err(&invalid)?;
     let server = cluster.cluster.server.clone();
     if server.is_empty() {
@@ -245,19 +223,13 @@ fn parse_kubeconfig(ci: &UntrustedClusterInfo) -> Result<ParsedKubeconfig, Failu
         .ca_bytes(&cluster.cluster)
         .map_err(&invalid)?
         .ok_or_else(|| invalid("the cluster has no certificate-authority-data".into()))?;
-    let ca_der =
-        pin::read_certificates(&ca_bytes, "cluster-info CA").map_err(|f| invalid(f.message))?;
+    let ca_der = pin::read_certificates(&ca_bytes, "cluster-info CA").map_err(|f| invalid(f.message))?;
     let ca: Vec<CertInfo> = ca_der
         .iter()
         .map(|c| pin::inspect(c.as_ref(), "cluster-info CA"))
         .collect::<Result<_, _>>()
         .map_err(|f| invalid(f.message))?;
-    Ok(ParsedKubeconfig {
-        kubeconfig: kubeconfig.to_string(),
-        server,
-        ca_der,
-        ca,
-    })
+    Ok(ParsedKubeconfig { kubeconfig: kubeconfig.to_string(), server, ca_der, ca })
 }
 
 /// Checks a cluster-info: `kubeconfig`, `jws-present`, `jws-verify`, `ca-pin`, `ca-validity`.
@@ -272,17 +244,9 @@ pub fn check_cluster_info(
 ) -> Result<TrustedClusterInfo, Failure> {
     // kubeconfig
     report.start();
-    let ParsedKubeconfig {
-        kubeconfig,
-        server,
-        ca_der,
-        ca,
-    } = parse_kubeconfig(ci)?;
+    let ParsedKubeconfig { kubeconfig, server, ca_der, ca } = parse_kubeconfig(ci)?;
     let kubeconfig = kubeconfig.as_str();
-    report.pass(
-        "kubeconfig",
-        format!("server {server}, {} CA certificate(s)", ca.len()),
-    );
+    report.pass("kubeconfig", format!("server {server}, {} CA certificate(s)", ca.len()));
 
     // jws-present
     report.start();
@@ -321,10 +285,7 @@ pub fn check_cluster_info(
             .cause("the bootstrapsigner wrote an empty signature, or cluster-info was edited by hand")
             .fix("create a new token (`joinkit token create` / `kubeadm token create`); if it persists, restart kube-controller-manager"));
     }
-    report.pass(
-        "jws-present",
-        format!("{key} present ({} token(s) signed)", signed.len()),
-    );
+    report.pass("jws-present", format!("{key} present ({} token(s) signed)", signed.len()));
 
     // jws-verify
     report.start();
@@ -340,19 +301,12 @@ pub fn check_cluster_info(
     }
     report.pass(
         "jws-verify",
-        format!(
-            "HS256 signature by token {} verifies over {} bytes of kubeconfig",
-            token.id(),
-            kubeconfig.len()
-        ),
+        format!("HS256 signature by token {} verifies over {} bytes of kubeconfig", token.id(), kubeconfig.len()),
     );
 
     // ca-pin
     report.start();
-    let seen: Vec<Pin> = ca
-        .iter()
-        .map(|c| Pin::parse(&c.pin).expect("computed pins are well-formed"))
-        .collect();
+    let seen: Vec<Pin> = ca.iter().map(|c| Pin::parse(&c.pin).expect("computed pins are well-formed")).collect();
     let (matched_pin, trust_name) = match trust {
         Trust::UnsafeSkip => {
             report.warn(
@@ -368,10 +322,7 @@ pub fn check_cluster_info(
             Some(p) => {
                 report.pass(
                     "ca-pin",
-                    format!(
-                        "CA {} matches a pin ({p})",
-                        ca[seen.iter().position(|s| s == p).unwrap_or(0)].subject
-                    ),
+                    format!("CA {} matches a pin ({p})", ca[seen.iter().position(|s| s == p).unwrap_or(0)].subject),
                 );
                 (Some(p.to_string()), "pinned")
             }
@@ -406,10 +357,8 @@ pub fn check_cluster_info(
         Some(p) => ca.iter().filter(|c| &c.pin == p).collect(),
         None => ca.iter().collect(),
     };
-    let bad: Vec<(&CertInfo, &str)> = relevant
-        .iter()
-        .filter_map(|c| c.validity_problem(now).map(|p| (*c, p)))
-        .collect();
+    let bad: Vec<(&CertInfo, &str)> =
+        relevant.iter().filter_map(|c| c.validity_problem(now).map(|p| (*c, p))).collect();
     let clock_note = skew
         .filter(|s| s.unsigned_abs() > CLOCK_WARN.as_secs())
         .map(|s| format!(" This node's clock differs from the API server's by {s} s, which is the likely reason."))
@@ -429,17 +378,13 @@ pub fn check_cluster_info(
                     "this node's clock is behind: the CA {} is valid from {}.{clock_note}",
                     c.subject, c.not_before
                 ),
-                "fix this node's clock (`timedatectl set-ntp true`, chrony/NTP), then retry"
-                    .to_string(),
+                "fix this node's clock (`timedatectl set-ntp true`, chrony/NTP), then retry".to_string(),
             )
         };
         return Err(Failure::new(
             code,
             "ca-validity",
-            format!(
-                "expected the CA to be valid now; it is {problem} (valid {} to {})",
-                c.not_before, c.not_after
-            ),
+            format!("expected the CA to be valid now; it is {problem} (valid {} to {})", c.not_before, c.not_after),
         )
         .kubeadm("x509: certificate has expired or is not yet valid")
         .cause(cause)
@@ -447,21 +392,18 @@ pub fn check_cluster_info(
     }
     if bad.is_empty() {
         let c = relevant[0];
-        report.pass(
-            "ca-validity",
-            format!("CA valid from {} to {}", c.not_before, c.not_after),
-        );
+        report.pass("ca-validity", format!("CA valid from {} to {}", c.not_before, c.not_after));
     } else {
         report.warn(
             "ca-validity",
-            format!("{} CA certificate(s) in the bundle are expired or not yet valid; at least one is valid", bad.len()),
+            format!(
+                "{} CA certificate(s) in the bundle are expired or not yet valid; at least one is valid",
+                bad.len()
+            ),
         );
     }
     if let Some(c) = relevant.iter().find(|c| !c.is_ca) {
-        report.warnings.push(format!(
-            "ca-validity: {} is not marked as a CA (basicConstraints CA:FALSE)",
-            c.subject
-        ));
+        report.warnings.push(format!("ca-validity: {} is not marked as a CA (basicConstraints CA:FALSE)", c.subject));
     }
 
     Ok(TrustedClusterInfo {
@@ -488,10 +430,14 @@ fn input_stage(report: &mut Report, opts: &Options) -> Option<(BootstrapToken, T
     report.start();
     let Some(token) = opts.token.clone() else {
         report.fail(
-            Failure::new(Code::BadTokenFormat, "input", "expected a bootstrap token from --token, --token-file or JOINKIT_TOKEN; none was given")
-                .kubeadm("the bootstrap token \"\" was not of the form \"\\A([a-z0-9]{6})\\.([a-z0-9]{16})\\z\"")
-                .cause("token discovery needs the bootstrap token")
-                .fix("pass --token-file FILE or set JOINKIT_TOKEN (keeps the secret out of argv), or --token ID.SECRET"),
+            Failure::new(
+                Code::BadTokenFormat,
+                "input",
+                "expected a bootstrap token from --token, --token-file or JOINKIT_TOKEN; none was given",
+            )
+            .kubeadm("the bootstrap token \"\" was not of the form \"\\A([a-z0-9]{6})\\.([a-z0-9]{16})\\z\"")
+            .cause("token discovery needs the bootstrap token")
+            .fix("pass --token-file FILE or set JOINKIT_TOKEN (keeps the secret out of argv), or --token ID.SECRET"),
         );
         return None;
     };
@@ -537,30 +483,25 @@ fn run_cluster_info_file(opts: &Options, path: &std::path::Path) -> Report {
             return report;
         }
     };
-    report.pass(
-        "read",
-        format!("{} bytes from {}", text.len(), path.display()),
-    );
+    report.pass("read", format!("{} bytes from {}", text.len(), path.display()));
     report.start();
     let ci = match UntrustedClusterInfo::from_text(&text) {
         Ok(ci) => ci,
         Err(e) => {
             report.fail(
-                Failure::new(Code::BadInputFile, "cluster-info", format!("expected a cluster-info ConfigMap (JSON or YAML); {e}"))
-                    .cause("the file is not the output of `kubectl get cm cluster-info -n kube-public -o json|yaml`")
-                    .fix("save it again with `kubectl get cm cluster-info -n kube-public -o yaml`"),
+                Failure::new(
+                    Code::BadInputFile,
+                    "cluster-info",
+                    format!("expected a cluster-info ConfigMap (JSON or YAML); {e}"),
+                )
+                .cause("the file is not the output of `kubectl get cm cluster-info -n kube-public -o json|yaml`")
+                .fix("save it again with `kubectl get cm cluster-info -n kube-public -o yaml`"),
             );
             report.skip_rest(FILE_STAGES);
             return report;
         }
     };
-    report.pass(
-        "cluster-info",
-        format!(
-            "ConfigMap with keys {:?}",
-            ci.data.keys().collect::<Vec<_>>()
-        ),
-    );
+    report.pass("cluster-info", format!("ConfigMap with keys {:?}", ci.data.keys().collect::<Vec<_>>()));
     match check_cluster_info(&mut report, &ci, &token, &trust, None) {
         Ok(t) => {
             summarise(&mut report, &t, None);
@@ -576,35 +517,20 @@ fn summarise(report: &mut Report, t: &TrustedClusterInfo, endpoint: Option<&Endp
     report.set("apiServer", &t.api_server);
     report.set("trust", &t.trust);
     report.set("ca", &t.ca);
-    report.set(
-        "caPin",
-        t.matched_pin.clone().unwrap_or_else(|| t.ca[0].pin.clone()),
-    );
+    report.set("caPin", t.matched_pin.clone().unwrap_or_else(|| t.ca[0].pin.clone()));
     report.set("signedTokenIds", &t.signed_token_ids);
-    let ca = t
-        .matched_pin
-        .as_ref()
-        .and_then(|p| t.ca.iter().find(|c| &c.pin == p))
-        .unwrap_or(&t.ca[0]);
+    let ca = t.matched_pin.as_ref().and_then(|p| t.ca.iter().find(|c| &c.pin == p)).unwrap_or(&t.ca[0]);
     let mut api = format!("API server: {}", t.api_server);
     if let Some(ep) = endpoint {
-        let differs = endpoint::from_server_url(&t.api_server)
-            .map(|s| &s != ep)
-            .unwrap_or(true);
+        let differs = endpoint::from_server_url(&t.api_server).map(|s| &s != ep).unwrap_or(true);
         report.set("endpoint", ep.to_string());
         report.set("apiServerDiffers", differs);
         if differs {
-            api.push_str(&format!(
-                " (differs from the endpoint {ep} you gave: the kubelet will use {})",
-                t.api_server
-            ));
+            api.push_str(&format!(" (differs from the endpoint {ep} you gave: the kubelet will use {})", t.api_server));
         }
     }
     report.line(api);
-    report.line(format!(
-        "CA: {} {} valid {} to {}",
-        ca.pin, ca.subject, ca.not_before, ca.not_after
-    ));
+    report.line(format!("CA: {} {} valid {} to {}", ca.pin, ca.subject, ca.not_before, ca.not_after));
 }
 
 async fn run_token_with_wait(opts: &Options, ep: &Endpoint) -> Report {
@@ -757,20 +683,13 @@ fn cluster_info_from_response(
         .fix("check what answers on the endpoint")
     })?;
     let ci = UntrustedClusterInfo::from_value(&v).map_err(|e| {
-        Failure::new(
-            Code::KubeconfigInvalid,
-            "cluster-info",
-            format!("expected a ConfigMap; {e}"),
-        )
-        .cause("the endpoint is not a kube-apiserver, or a proxy rewrote the answer")
-        .fix("check what answers on the endpoint")
+        Failure::new(Code::KubeconfigInvalid, "cluster-info", format!("expected a ConfigMap; {e}"))
+            .cause("the endpoint is not a kube-apiserver, or a proxy rewrote the answer")
+            .fix("check what answers on the endpoint")
     })?;
     report.pass(
         "cluster-info",
-        format!(
-            "ConfigMap cluster-info read anonymously, keys {:?}",
-            ci.data.keys().collect::<Vec<_>>()
-        ),
+        format!("ConfigMap cluster-info read anonymously, keys {:?}", ci.data.keys().collect::<Vec<_>>()),
     );
     Ok(ci)
 }
@@ -784,11 +703,7 @@ fn tls_verify_stage(
 ) -> Result<(), Failure> {
     report.start();
     let name = client::server_name_for(&ep.host).ok_or_else(|| {
-        Failure::new(
-            Code::BadEndpoint,
-            "tls-verify",
-            format!("{:?} is not a TLS server name", ep.host),
-        )
+        Failure::new(Code::BadEndpoint, "tls-verify", format!("{:?} is not a TLS server name", ep.host))
     })?;
     if let Err(e) = client::verify_chain(&f.presented_chain, roots, &name) {
         let name_problem = e.go_message.contains("not valid for");
@@ -809,10 +724,7 @@ fn tls_verify_stage(
             "connect to the API server directly or make the load balancer pass TLS through (TCP mode); if no proxy should be there, treat this as an attack"
         }));
     }
-    let mut detail = format!(
-        "serving certificate chains to the discovered CA and is valid for {}",
-        ep.host
-    );
+    let mut detail = format!("serving certificate chains to the discovered CA and is valid for {}", ep.host);
     // The kubelet will use cluster-info's server: check the same certificate covers that name.
     if let Some(server) = api_server {
         if let Ok(s_ep) = endpoint::from_server_url(server) {
@@ -834,11 +746,7 @@ fn tls_verify_stage(
     Ok(())
 }
 
-fn clock_stage(
-    report: &mut Report,
-    date: Option<SystemTime>,
-    max: Duration,
-) -> Result<(), Failure> {
+fn clock_stage(report: &mut Report, date: Option<SystemTime>, max: Duration) -> Result<(), Failure> {
     report.start();
     let Some(d) = date else {
         report.skip("clock", "the server sent no Date header");
@@ -859,15 +767,9 @@ fn clock_stage(
         .fix("enable time sync (`timedatectl set-ntp true`, chrony) and retry"));
     }
     if abs > CLOCK_WARN {
-        report.warn(
-            "clock",
-            format!("local clock is {} s {dir} the API server's", skew.abs()),
-        );
+        report.warn("clock", format!("local clock is {} s {dir} the API server's", skew.abs()));
     } else {
-        report.pass(
-            "clock",
-            format!("local clock within {} s of the API server's", skew.abs()),
-        );
+        report.pass("clock", format!("local clock within {} s of the API server's", skew.abs()));
     }
     Ok(())
 }
@@ -924,17 +826,10 @@ async fn run_discovery_file(opts: &Options, file: &str) -> Report {
         let cluster = kc.cluster(None).map_err(bad_discovery_file)?;
         let server = cluster.cluster.server.clone();
         let ep = endpoint::from_server_url(&server).map_err(bad_discovery_file)?;
-        let ca_bytes = kc
-            .ca_bytes(&cluster.cluster)
-            .map_err(bad_discovery_file)?
-            .ok_or_else(|| {
-                bad_discovery_file(
-                    "the cluster has neither certificate-authority-data nor certificate-authority"
-                        .into(),
-                )
-            })?;
-        let ca = pin::read_certificates(&ca_bytes, "discovery file CA")
-            .map_err(|f| bad_discovery_file(f.message))?;
+        let ca_bytes = kc.ca_bytes(&cluster.cluster).map_err(bad_discovery_file)?.ok_or_else(|| {
+            bad_discovery_file("the cluster has neither certificate-authority-data nor certificate-authority".into())
+        })?;
+        let ca = pin::read_certificates(&ca_bytes, "discovery file CA").map_err(|f| bad_discovery_file(f.message))?;
         Ok::<_, Failure>((server, ep, ca))
     })();
     let (server, ep, ca) = match prepared {
@@ -945,10 +840,7 @@ async fn run_discovery_file(opts: &Options, file: &str) -> Report {
             return report;
         }
     };
-    let user = kc
-        .current_user()
-        .map(|u| u.user.clone())
-        .unwrap_or_default();
+    let user = kc.current_user().map(|u| u.user.clone()).unwrap_or_default();
     let creds = match credentials_from_user(&kc, &user) {
         Ok(c) => c,
         Err(f) => {
@@ -986,39 +878,29 @@ async fn run_discovery_file(opts: &Options, file: &str) -> Report {
         report.start();
         let (api_server, ca_used) = match fetched.status {
             403 => {
-                report.warn("cluster-info", "cluster-info is forbidden for these credentials: kubeadm keeps the discovery file's contents");
+                report.warn(
+                    "cluster-info",
+                    "cluster-info is forbidden for these credentials: kubeadm keeps the discovery file's contents",
+                );
                 (server.clone(), ca.clone())
             }
             _ => {
                 let ci = cluster_info_from_response(&mut report, &fetched, &ep)?;
                 report.start();
                 let parsed = parse_kubeconfig(&ci)?;
-                report.pass(
-                    "kubeconfig",
-                    format!("using cluster-info's kubeconfig: server {}", parsed.server),
-                );
+                report.pass("kubeconfig", format!("using cluster-info's kubeconfig: server {}", parsed.server));
                 (parsed.server, parsed.ca_der)
             }
         };
         report.start();
-        let infos: Vec<CertInfo> = ca_used
-            .iter()
-            .filter_map(|c| pin::inspect(c.as_ref(), "CA").ok())
-            .collect();
+        let infos: Vec<CertInfo> = ca_used.iter().filter_map(|c| pin::inspect(c.as_ref(), "CA").ok()).collect();
         let now = now_unix();
         if let Some(c) = infos.iter().find(|c| c.validity_problem(now).is_some()) {
             let expired = c.validity_problem(now) == Some("expired");
             return Err(Failure::new(
-                if expired {
-                    Code::CaExpired
-                } else {
-                    Code::CaNotYetValid
-                },
+                if expired { Code::CaExpired } else { Code::CaNotYetValid },
                 "ca-validity",
-                format!(
-                    "expected the CA to be valid now; {} is valid {} to {}",
-                    c.subject, c.not_before, c.not_after
-                ),
+                format!("expected the CA to be valid now; {} is valid {} to {}", c.subject, c.not_before, c.not_after),
             )
             .kubeadm("x509: certificate has expired or is not yet valid")
             .cause(if expired {
@@ -1028,22 +910,13 @@ async fn run_discovery_file(opts: &Options, file: &str) -> Report {
             })
             .fix("fix the node's clock (chrony/NTP) or renew the CA"));
         }
-        report.pass(
-            "ca-validity",
-            format!("{} CA certificate(s) valid now", infos.len()),
-        );
+        report.pass("ca-validity", format!("{} CA certificate(s) valid now", infos.len()));
         clock_stage(&mut report, fetched.date, opts.max_clock_skew)?;
         report.start();
         if has_creds {
-            report.pass(
-                "tls-bootstrap-credentials",
-                "the discovery file holds credentials for the TLS bootstrap",
-            );
+            report.pass("tls-bootstrap-credentials", "the discovery file holds credentials for the TLS bootstrap");
         } else if opts.tls_bootstrap_token.is_some() {
-            report.pass(
-                "tls-bootstrap-credentials",
-                "--tls-bootstrap-token will authenticate the TLS bootstrap",
-            );
+            report.pass("tls-bootstrap-credentials", "--tls-bootstrap-token will authenticate the TLS bootstrap");
         } else {
             return Err(Failure::new(
                 Code::NoBootstrapCredentials,
@@ -1060,9 +933,7 @@ async fn run_discovery_file(opts: &Options, file: &str) -> Report {
         Ok(api_server)
     })();
     match result {
-        Ok(api) => report.line(format!(
-            "OK: file discovery works; the kubelet will use API server {api}."
-        )),
+        Ok(api) => report.line(format!("OK: file discovery works; the kubelet will use API server {api}.")),
         Err(f) => report.fail(f),
     }
     report.skip_rest(DISCOVERY_FILE_STAGES);
@@ -1075,20 +946,13 @@ fn bad_discovery_file(e: String) -> Failure {
         .fix("generate it with `kubectl config view --raw --minify --flatten` on an admin machine, keeping certificate-authority-data")
 }
 
-fn credentials_from_user(
-    kc: &Kubeconfig,
-    u: &crate::kubeconfig::User,
-) -> Result<Credentials, Failure> {
+fn credentials_from_user(kc: &Kubeconfig, u: &crate::kubeconfig::User) -> Result<Credentials, Failure> {
     let read = |data: &Option<String>, file: &Option<String>| -> Result<Option<Vec<u8>>, Failure> {
         if let Some(d) = data.as_deref().filter(|d| !d.is_empty()) {
-            return crate::kubeconfig::decode_b64(d)
-                .map(Some)
-                .map_err(bad_discovery_file);
+            return crate::kubeconfig::decode_b64(d).map(Some).map_err(bad_discovery_file);
         }
         if let Some(f) = file.as_deref().filter(|f| !f.is_empty()) {
-            return std::fs::read(kc.resolve_path(f))
-                .map(Some)
-                .map_err(|e| bad_discovery_file(format!("{f}: {e}")));
+            return std::fs::read(kc.resolve_path(f)).map(Some).map_err(|e| bad_discovery_file(format!("{f}: {e}")));
         }
         Ok(None)
     };
@@ -1104,8 +968,7 @@ fn credentials_from_user(
     let key = read(&u.client_key_data, &u.client_key)?;
     match (cert, key) {
         (Some(c), Some(k)) => {
-            let chain = pin::read_certificates(&c, "client certificate")
-                .map_err(|f| bad_discovery_file(f.message))?;
+            let chain = pin::read_certificates(&c, "client certificate").map_err(|f| bad_discovery_file(f.message))?;
             use rustls::pki_types::pem::PemObject;
             let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(&k)
                 .map_err(|e| bad_discovery_file(format!("client key: {e}")))?;
@@ -1127,14 +990,10 @@ async fn fetch_url_kubeconfig(
         None => (rest, "/"),
     };
     let ep = endpoint::from_server_url(&format!("https://{hostport}")).map_err(|e| {
-        Failure::new(
-            Code::Usage,
-            "discovery-file",
-            format!("expected an https URL with a host; {e}"),
-        )
-        .kubeadm("not a valid HTTPS URL or a file on disk")
-        .cause("the URL is malformed")
-        .fix("check the URL")
+        Failure::new(Code::Usage, "discovery-file", format!("expected an https URL with a host; {e}"))
+            .kubeadm("not a valid HTTPS URL or a file on disk")
+            .cause("the URL is malformed")
+            .fix("check the URL")
     })?;
     let mut sub = Report::new("fetch");
     let fetched = client::fetch(
@@ -1173,7 +1032,7 @@ async fn fetch_url_kubeconfig(
         s.name = format!("discovery-file-{}", s.name);
         s
     }));
-    let text = String::from_utf8(fetched.body)
-        .map_err(|_| bad_discovery_file("the downloaded file is not UTF-8".into()))?;
+    let text =
+        String::from_utf8(fetched.body).map_err(|_| bad_discovery_file("the downloaded file is not UTF-8".into()))?;
     Kubeconfig::parse(&text).map_err(bad_discovery_file)
 }

@@ -23,20 +23,14 @@ pub fn parse(s: &str) -> Result<Duration, String> {
     let mut total: f64 = 0.0;
     let mut rest = s;
     while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
+        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
         let num = &rest[..num_len];
         if num.is_empty() || num == "." || num.matches('.').count() > 1 {
             return Err(format!("invalid duration {orig:?}"));
         }
-        let value: f64 = num
-            .parse()
-            .map_err(|_| format!("invalid duration {orig:?}"))?;
+        let value: f64 = num.parse().map_err(|_| format!("invalid duration {orig:?}"))?;
         rest = &rest[num_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
+        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
         let unit = &rest[..unit_len];
         let nanos_per = match unit {
             "ns" => 1.0,
@@ -45,11 +39,7 @@ pub fn parse(s: &str) -> Result<Duration, String> {
             "s" => 1e9,
             "m" => 60e9,
             "h" => 3600e9,
-            "" => {
-                return Err(format!(
-                    "invalid duration {orig:?}: missing unit in duration"
-                ))
-            }
+            "" => return Err(format!("invalid duration {orig:?}: missing unit in duration")),
             u => return Err(format!("invalid duration {orig:?}: unknown unit {u:?}")),
         };
         total += value * nanos_per;
@@ -101,12 +91,8 @@ pub fn now_rfc3339() -> String {
 
 /// RFC 3339 UTC, seconds precision.
 pub fn rfc3339(t: time::OffsetDateTime) -> String {
-    let t = t
-        .to_offset(time::UtcOffset::UTC)
-        .replace_nanosecond(0)
-        .unwrap_or(t);
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+    let t = t.to_offset(time::UtcOffset::UTC).replace_nanosecond(0).unwrap_or(t);
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
 /// A clap value parser for Go durations.

@@ -18,9 +18,13 @@ impl Endpoint {
     /// (people paste the server URL). Errors with `bad-endpoint`.
     pub fn parse(s: &str) -> Result<Endpoint, Failure> {
         let bad = |why: &str| {
-            Failure::new(Code::BadEndpoint, "input", format!("expected host:port ([addr]:port for IPv6), got {s:?}: {why}"))
-                .cause("the API server endpoint is mistyped or lacks the port")
-                .fix("pass it as kubeadm does, e.g. 10.0.0.10:6443, cp.example.com:6443 or [fd00::10]:6443")
+            Failure::new(
+                Code::BadEndpoint,
+                "input",
+                format!("expected host:port ([addr]:port for IPv6), got {s:?}: {why}"),
+            )
+            .cause("the API server endpoint is mistyped or lacks the port")
+            .fix("pass it as kubeadm does, e.g. 10.0.0.10:6443, cp.example.com:6443 or [fd00::10]:6443")
         };
         let t = s.trim();
         let t = t.strip_prefix("https://").unwrap_or(t);
@@ -30,21 +34,16 @@ impl Endpoint {
         }
         let (host, port) = if let Some(rest) = t.strip_prefix('[') {
             let (h, after) = rest.split_once(']').ok_or_else(|| bad("unclosed '['"))?;
-            let p = after
-                .strip_prefix(':')
-                .ok_or_else(|| bad("missing :port after ']'"))?;
+            let p = after.strip_prefix(':').ok_or_else(|| bad("missing :port after ']'"))?;
             if h.parse::<std::net::Ipv6Addr>().is_err() {
                 return Err(bad("not an IPv6 address inside [ ]"));
             }
             (h.to_string(), p)
         } else {
-            let (h, p) = t
-                .rsplit_once(':')
-                .ok_or_else(|| bad("missing :port (the API server usually listens on 6443)"))?;
+            let (h, p) =
+                t.rsplit_once(':').ok_or_else(|| bad("missing :port (the API server usually listens on 6443)"))?;
             if h.contains(':') {
-                return Err(bad(
-                    "an IPv6 address must be written in brackets, e.g. [fd00::10]:6443",
-                ));
+                return Err(bad("an IPv6 address must be written in brackets, e.g. [fd00::10]:6443"));
             }
             (h.to_string(), p)
         };
@@ -52,13 +51,9 @@ impl Endpoint {
             return Err(bad("empty host"));
         }
         if host.parse::<IpAddr>().is_err() && !is_dns_name(&host) {
-            return Err(bad(
-                "the host is neither an IP address nor a valid DNS name",
-            ));
+            return Err(bad("the host is neither an IP address nor a valid DNS name"));
         }
-        let port: u16 = port
-            .parse()
-            .map_err(|_| bad("the port is not a number from 1 to 65535"))?;
+        let port: u16 = port.parse().map_err(|_| bad("the port is not a number from 1 to 65535"))?;
         if port == 0 {
             return Err(bad("port 0 is not valid"));
         }
@@ -103,9 +98,7 @@ fn is_dns_name(h: &str) -> bool {
 /// Parses the host and port of an `https://host:port[/path]` server URL (cluster-info's
 /// `server`). Errors describe the problem.
 pub fn from_server_url(url: &str) -> Result<Endpoint, String> {
-    let rest = url
-        .strip_prefix("https://")
-        .ok_or_else(|| format!("server {url:?} is not an https:// URL"))?;
+    let rest = url.strip_prefix("https://").ok_or_else(|| format!("server {url:?} is not an https:// URL"))?;
     let hostport = rest.split('/').next().unwrap_or("");
     let with_port = if hostport.ends_with(']')
         || !hostport.contains(':')
@@ -124,39 +117,15 @@ mod tests {
 
     #[test]
     fn endpoints() {
-        assert_eq!(
-            Endpoint::parse("10.0.0.1:6443").unwrap().to_string(),
-            "10.0.0.1:6443"
-        );
+        assert_eq!(Endpoint::parse("10.0.0.1:6443").unwrap().to_string(), "10.0.0.1:6443");
         let v6 = Endpoint::parse("[fd00::1]:6443").unwrap();
         assert_eq!(v6.host, "fd00::1");
         assert_eq!(v6.to_string(), "[fd00::1]:6443");
-        assert_eq!(
-            Endpoint::parse("https://cp.example.com:6443/")
-                .unwrap()
-                .host,
-            "cp.example.com"
-        );
-        for bad in [
-            "",
-            "10.0.0.1",
-            "fd00::1:6443",
-            "[fd00::1]",
-            "host:0",
-            "host:70000",
-            "bad_host:6443",
-            "[nope]:1",
-        ] {
-            assert_eq!(
-                Endpoint::parse(bad).unwrap_err().code,
-                Code::BadEndpoint,
-                "{bad}"
-            );
+        assert_eq!(Endpoint::parse("https://cp.example.com:6443/").unwrap().host, "cp.example.com");
+        for bad in ["", "10.0.0.1", "fd00::1:6443", "[fd00::1]", "host:0", "host:70000", "bad_host:6443", "[nope]:1"] {
+            assert_eq!(Endpoint::parse(bad).unwrap_err().code, Code::BadEndpoint, "{bad}");
         }
-        assert_eq!(
-            from_server_url("https://127.0.0.1:6443").unwrap().port,
-            6443
-        );
+        assert_eq!(from_server_url("https://127.0.0.1:6443").unwrap().port, 6443);
         assert_eq!(from_server_url("https://cp.example.com").unwrap().port, 443);
         assert_eq!(from_server_url("https://[::1]:6443").unwrap().host, "::1");
     }

@@ -240,15 +240,9 @@ impl std::error::Error for Failure {}
 /// The exit-code table as Markdown rows (`| exit | code | meaning |`), generated from
 /// [`Code::ALL`]; README.md embeds it and a test checks they agree.
 pub fn exit_code_table_markdown() -> String {
-    let mut s =
-        String::from("| exit | code | meaning |\n| --- | --- | --- |\n| 0 | (none) | success |\n");
+    let mut s = String::from("| exit | code | meaning |\n| --- | --- | --- |\n| 0 | (none) | success |\n");
     for c in Code::ALL {
-        s.push_str(&format!(
-            "| {} | `{}` | {} |\n",
-            c.exit_code(),
-            c.as_str(),
-            c.summary()
-        ));
+        s.push_str(&format!("| {} | `{}` | {} |\n", c.exit_code(), c.as_str(), c.summary()));
     }
     s
 }
@@ -257,12 +251,7 @@ pub fn exit_code_table_markdown() -> String {
 pub fn exit_code_table_text() -> String {
     let mut s = String::from("EXIT CODES\n  0   success\n");
     for c in Code::ALL {
-        s.push_str(&format!(
-            "  {:<3} {}\n        {}\n",
-            c.exit_code(),
-            c.as_str(),
-            c.summary()
-        ));
+        s.push_str(&format!("  {:<3} {}\n        {}\n", c.exit_code(), c.as_str(), c.summary()));
     }
     s
 }

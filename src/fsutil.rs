@@ -12,17 +12,12 @@ pub fn write_private(path: &Path, data: &[u8]) -> Result<(), String> {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     tmp.as_file()
         .set_permissions(std::fs::Permissions::from_mode(0o600))
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    tmp.write_all(data)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    tmp.persist(path)
-        .map_err(|e| format!("cannot write {}: {}", path.display(), e.error))?;
+    tmp.write_all(data).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    tmp.as_file().sync_all().map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    tmp.persist(path).map_err(|e| format!("cannot write {}: {}", path.display(), e.error))?;
     Ok(())
 }

@@ -47,21 +47,14 @@ impl std::fmt::Display for JwsError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             JwsError::Malformed => "not a detached JWS of the form <header>..<signature>",
-            JwsError::WrongHeader => {
-                "the protected header is not {\"alg\":\"HS256\",\"kid\":\"<token id>\"}"
-            }
+            JwsError::WrongHeader => "the protected header is not {\"alg\":\"HS256\",\"kid\":\"<token id>\"}",
             JwsError::BadSignature => "the HMAC-SHA256 does not match the token secret and content",
         })
     }
 }
 
 /// Verifies a detached JWS as kubeadm does (see module docs). Constant time in the MAC.
-pub fn verify(
-    content: &str,
-    detached: &str,
-    token_id: &str,
-    token_secret: &str,
-) -> Result<(), JwsError> {
+pub fn verify(content: &str, detached: &str, token_id: &str, token_secret: &str) -> Result<(), JwsError> {
     let (header, mac_b64) = detached.split_once("..").ok_or(JwsError::Malformed)?;
     if header.is_empty() || mac_b64.contains('.') {
         return Err(JwsError::Malformed);
@@ -69,9 +62,7 @@ pub fn verify(
     if header != protected_header(token_id) {
         return Err(JwsError::WrongHeader);
     }
-    let mac = URL_SAFE_NO_PAD
-        .decode(mac_b64)
-        .map_err(|_| JwsError::Malformed)?;
+    let mac = URL_SAFE_NO_PAD.decode(mac_b64).map_err(|_| JwsError::Malformed)?;
     let key = hmac::Key::new(hmac::HMAC_SHA256, token_secret.as_bytes());
     let signing_input = format!("{header}.{}", URL_SAFE_NO_PAD.encode(content.as_bytes()));
     hmac::verify(&key, signing_input.as_bytes(), &mac).map_err(|_| JwsError::BadSignature)
@@ -99,10 +90,7 @@ mod tests {
             "joshua",
             "my voice is my passcode",
         );
-        assert_eq!(
-            sig,
-            "eyJhbGciOiJIUzI1NiIsImtpZCI6Impvc2h1YSJ9..VShe2taLd-YTrmWuRkcL_8QTNDHYxQIEBsAYYiIj1_8"
-        );
+        assert_eq!(sig, "eyJhbGciOiJIUzI1NiIsImtpZCI6Impvc2h1YSJ9..VShe2taLd-YTrmWuRkcL_8QTNDHYxQIEBsAYYiIj1_8");
     }
 
     #[test]
@@ -116,10 +104,7 @@ mod tests {
         let changed: String = chars.into_iter().collect();
         assert!(verify("x", &changed, "abcdef", "0123456789abcdef").is_err());
         assert_eq!(verify("x", "", "abcdef", "s"), Err(JwsError::Malformed));
-        assert_eq!(
-            verify("x", "abc.def.ghi", "abcdef", "s"),
-            Err(JwsError::Malformed)
-        );
+        assert_eq!(verify("x", "abc.def.ghi", "abcdef", "s"), Err(JwsError::Malformed));
         assert!(secrets_equal(b"abc", b"abc"));
         assert!(!secrets_equal(b"abc", b"abd"));
         assert!(!secrets_equal(b"abc", b"abcd"));

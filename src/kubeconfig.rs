@@ -57,32 +57,16 @@ pub struct Cluster {
     #[serde(default)]
     pub server: String,
     /// Base64 PEM CA bundle.
-    #[serde(
-        default,
-        rename = "certificate-authority-data",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, rename = "certificate-authority-data", skip_serializing_if = "Option::is_none")]
     pub certificate_authority_data: Option<String>,
     /// Path to a PEM CA bundle.
-    #[serde(
-        default,
-        rename = "certificate-authority",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, rename = "certificate-authority", skip_serializing_if = "Option::is_none")]
     pub certificate_authority: Option<String>,
     /// Skip server certificate verification.
-    #[serde(
-        default,
-        rename = "insecure-skip-tls-verify",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, rename = "insecure-skip-tls-verify", skip_serializing_if = "Option::is_none")]
     pub insecure_skip_tls_verify: Option<bool>,
     /// Server name to verify instead of the URL's host.
-    #[serde(
-        default,
-        rename = "tls-server-name",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, rename = "tls-server-name", skip_serializing_if = "Option::is_none")]
     pub tls_server_name: Option<String>,
 }
 
@@ -107,32 +91,16 @@ pub struct User {
     #[serde(default, rename = "tokenFile", skip_serializing_if = "Option::is_none")]
     pub token_file: Option<String>,
     /// Base64 PEM client certificate.
-    #[serde(
-        default,
-        rename = "client-certificate-data",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, rename = "client-certificate-data", skip_serializing_if = "Option::is_none")]
     pub client_certificate_data: Option<String>,
     /// Path to the PEM client certificate.
-    #[serde(
-        default,
-        rename = "client-certificate",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, rename = "client-certificate", skip_serializing_if = "Option::is_none")]
     pub client_certificate: Option<String>,
     /// Base64 PEM client key.
-    #[serde(
-        default,
-        rename = "client-key-data",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, rename = "client-key-data", skip_serializing_if = "Option::is_none")]
     pub client_key_data: Option<String>,
     /// Path to the PEM client key.
-    #[serde(
-        default,
-        rename = "client-key",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, rename = "client-key", skip_serializing_if = "Option::is_none")]
     pub client_key: Option<String>,
 }
 
@@ -164,14 +132,12 @@ impl Kubeconfig {
         if text.trim().is_empty() {
             return Err("the kubeconfig is empty".into());
         }
-        serde_saphyr::from_str::<Kubeconfig>(text)
-            .map_err(|e| format!("not a valid kubeconfig: {e}"))
+        serde_saphyr::from_str::<Kubeconfig>(text).map_err(|e| format!("not a valid kubeconfig: {e}"))
     }
 
     /// Reads and parses a kubeconfig file, remembering its path for relative references.
     pub fn load(path: &Path) -> Result<Kubeconfig, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let mut k = Self::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
         k.source = Some(path.to_path_buf());
         Ok(k)
@@ -195,16 +161,9 @@ impl Kubeconfig {
                 .ok_or_else(|| format!("no cluster named {n:?} (clusters: {known:?})"));
         }
         if let Some(ctx) = self.current() {
-            return self
-                .clusters
-                .iter()
-                .find(|c| c.name == ctx.context.cluster)
-                .ok_or_else(|| {
-                    format!(
-                        "current context {:?} names cluster {:?}, which is not defined",
-                        ctx.name, ctx.context.cluster
-                    )
-                });
+            return self.clusters.iter().find(|c| c.name == ctx.context.cluster).ok_or_else(|| {
+                format!("current context {:?} names cluster {:?}, which is not defined", ctx.name, ctx.context.cluster)
+            });
         }
         match self.clusters.as_slice() {
             [one] => Ok(one),
@@ -234,24 +193,12 @@ impl Kubeconfig {
     /// The CA bundle bytes of `cluster`: decoded `certificate-authority-data`, else the file
     /// `certificate-authority`. `Ok(None)` when the cluster has neither.
     pub fn ca_bytes(&self, cluster: &Cluster) -> Result<Option<Vec<u8>>, String> {
-        if let Some(data) = cluster
-            .certificate_authority_data
-            .as_deref()
-            .filter(|d| !d.trim().is_empty())
-        {
-            return decode_b64(data)
-                .map(Some)
-                .map_err(|e| format!("certificate-authority-data: {e}"));
+        if let Some(data) = cluster.certificate_authority_data.as_deref().filter(|d| !d.trim().is_empty()) {
+            return decode_b64(data).map(Some).map_err(|e| format!("certificate-authority-data: {e}"));
         }
-        if let Some(file) = cluster
-            .certificate_authority
-            .as_deref()
-            .filter(|d| !d.is_empty())
-        {
+        if let Some(file) = cluster.certificate_authority.as_deref().filter(|d| !d.is_empty()) {
             let p = self.resolve_path(file);
-            return std::fs::read(&p)
-                .map(Some)
-                .map_err(|e| format!("certificate-authority {}: {e}", p.display()));
+            return std::fs::read(&p).map(Some).map_err(|e| format!("certificate-authority {}: {e}", p.display()));
         }
         Ok(None)
     }
@@ -260,9 +207,7 @@ impl Kubeconfig {
 /// Decodes standard base64 as Go's `[]byte` JSON fields are written; whitespace is ignored.
 pub fn decode_b64(s: &str) -> Result<Vec<u8>, String> {
     let clean: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-    STANDARD
-        .decode(clean)
-        .map_err(|e| format!("invalid base64: {e}"))
+    STANDARD.decode(clean).map_err(|e| format!("invalid base64: {e}"))
 }
 
 /// Serialises a kubeconfig with the cluster-info layout kubeadm writes (key order and the
@@ -281,8 +226,7 @@ mod tests {
 
     #[test]
     fn cluster_info_layout_parses() {
-        let k =
-            Kubeconfig::parse(&cluster_info_kubeconfig("https://127.0.0.1:6443", b"pem")).unwrap();
+        let k = Kubeconfig::parse(&cluster_info_kubeconfig("https://127.0.0.1:6443", b"pem")).unwrap();
         let c = k.cluster(None).unwrap();
         assert_eq!(c.cluster.server, "https://127.0.0.1:6443");
         assert_eq!(k.ca_bytes(&c.cluster).unwrap().unwrap(), b"pem");
@@ -296,10 +240,7 @@ mod tests {
         let c = k.cluster(None).unwrap();
         assert_eq!(c.name, "a");
         assert_eq!(k.resolve_path("ca.crt"), PathBuf::from("/etc/k/ca.crt"));
-        assert_eq!(
-            k.cluster(Some("b")).unwrap().cluster.server,
-            "https://b:6443"
-        );
+        assert_eq!(k.cluster(Some("b")).unwrap().cluster.server, "https://b:6443");
         assert!(k.cluster(Some("zz")).is_err());
         assert!(Kubeconfig::parse("").is_err());
         assert!(Kubeconfig::parse("clusters: 5").is_err());

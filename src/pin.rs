@@ -30,14 +30,10 @@ impl Pin {
                 .fix("compute the pin with `joinkit ca-hash /etc/kubernetes/pki/ca.crt` on a control-plane node (or `kubeadm token create --print-join-command`)")
         };
         let Some((algo, hex)) = s.split_once(':') else {
-            return Err(bad(
-                "invalid hash, expected \"format:hex-value\". Known format(s) are: sha256".into(),
-            ));
+            return Err(bad("invalid hash, expected \"format:hex-value\". Known format(s) are: sha256".into()));
         };
         if !algo.eq_ignore_ascii_case("sha256") {
-            return Err(bad(format!(
-                "unknown hash format {algo:?}. Known format(s) are: sha256"
-            )));
+            return Err(bad(format!("unknown hash format {algo:?}. Known format(s) are: sha256")));
         }
         let hex = hex.to_ascii_lowercase();
         if hex.len() % 2 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -86,12 +82,7 @@ impl PinSet {
     pub fn parse_all<S: AsRef<str>>(values: &[S]) -> Result<PinSet, Failure> {
         let mut v = Vec::new();
         for raw in values {
-            for p in raw
-                .as_ref()
-                .split(',')
-                .map(str::trim)
-                .filter(|p| !p.is_empty())
-            {
+            for p in raw.as_ref().split(',').map(str::trim).filter(|p| !p.is_empty()) {
                 v.push(Pin::parse(p)?);
             }
         }
@@ -158,10 +149,7 @@ impl CertInfo {
 fn rfc3339(t: i64) -> String {
     ::time::OffsetDateTime::from_unix_timestamp(t)
         .ok()
-        .and_then(|d| {
-            d.format(&::time::format_description::well_known::Rfc3339)
-                .ok()
-        })
+        .and_then(|d| d.format(&::time::format_description::well_known::Rfc3339).ok())
         .unwrap_or_else(|| t.to_string())
 }
 
@@ -195,33 +183,21 @@ fn key_algorithm(spki: &SubjectPublicKeyInfo<'_>) -> String {
 /// Parses one DER certificate into [`CertInfo`]. Errors name `what` (e.g. the file).
 pub fn inspect(der: &[u8], what: &str) -> Result<CertInfo, Failure> {
     let (rest, cert) = X509Certificate::from_der(der).map_err(|e| {
-        Failure::new(
-            Code::BadCertificate,
-            "read",
-            format!("{what}: not a valid X.509 certificate: {e}"),
-        )
-        .cause("the data is truncated, corrupted, or not a certificate")
-        .fix("check the file; `openssl x509 -in FILE -noout -text` shows what it holds")
+        Failure::new(Code::BadCertificate, "read", format!("{what}: not a valid X.509 certificate: {e}"))
+            .cause("the data is truncated, corrupted, or not a certificate")
+            .fix("check the file; `openssl x509 -in FILE -noout -text` shows what it holds")
     })?;
     if !rest.is_empty() {
         return Err(Failure::new(
             Code::BadCertificate,
             "read",
-            format!(
-                "{what}: {} trailing bytes after the certificate",
-                rest.len()
-            ),
+            format!("{what}: {} trailing bytes after the certificate", rest.len()),
         )
         .cause("the DER data has garbage after the certificate")
         .fix("re-export the certificate"));
     }
     let tbs = &cert.tbs_certificate;
-    let serial = tbs
-        .raw_serial()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":");
+    let serial = tbs.raw_serial().iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":");
     let nb = tbs.validity.not_before.timestamp();
     let na = tbs.validity.not_after.timestamp();
     Ok(CertInfo {
@@ -255,15 +231,11 @@ pub fn read_certificates(data: &[u8], what: &str) -> Result<Vec<CertificateDer<'
     for item in CertificateDer::pem_slice_iter(data) {
         match item {
             Ok(c) => certs.push(c),
-            Err(e) => return Err(Failure::new(
-                Code::BadCertificate,
-                "read",
-                format!("{what}: bad PEM: {e}"),
-            )
-            .cause("a PEM block is truncated (no END line), has invalid base64, or was edited")
-            .fix(
-                "copy the certificate again, including the -----BEGIN/END CERTIFICATE----- lines",
-            )),
+            Err(e) => {
+                return Err(Failure::new(Code::BadCertificate, "read", format!("{what}: bad PEM: {e}"))
+                    .cause("a PEM block is truncated (no END line), has invalid base64, or was edited")
+                    .fix("copy the certificate again, including the -----BEGIN/END CERTIFICATE----- lines"))
+            }
         }
     }
     // A BEGIN CERTIFICATE without a matching END is skipped silently by the PEM reader: catch it.
@@ -272,10 +244,7 @@ pub fn read_certificates(data: &[u8], what: &str) -> Result<Vec<CertificateDer<'
         return Err(Failure::new(
             Code::BadCertificate,
             "read",
-            format!(
-                "{what}: {begins} BEGIN CERTIFICATE lines but only {} complete certificates",
-                certs.len()
-            ),
+            format!("{what}: {begins} BEGIN CERTIFICATE lines but only {} complete certificates", certs.len()),
         )
         .cause("a PEM block is truncated: its -----END CERTIFICATE----- line is missing")
         .fix("copy the certificate again, including the END line"));
@@ -294,21 +263,14 @@ fn count(hay: &[u8], needle: &[u8]) -> usize {
 }
 
 fn no_certificate(what: &str) -> Failure {
-    Failure::new(
-        Code::NoCertificate,
-        "read",
-        format!("{what}: expected a PEM or DER certificate, found none"),
-    )
-    .cause("the input is empty, a private key only, or not a certificate")
-    .fix("pass the CA certificate, e.g. /etc/kubernetes/pki/ca.crt on a control-plane node")
+    Failure::new(Code::NoCertificate, "read", format!("{what}: expected a PEM or DER certificate, found none"))
+        .cause("the input is empty, a private key only, or not a certificate")
+        .fix("pass the CA certificate, e.g. /etc/kubernetes/pki/ca.crt on a control-plane node")
 }
 
 /// The pins of every certificate in a PEM bundle, in order (errors as [`read_certificates`]).
 pub fn pins_of_pem(data: &[u8], what: &str) -> Result<Vec<Pin>, Failure> {
-    read_certificates(data, what)?
-        .iter()
-        .map(|c| inspect(c.as_ref(), what).map(|i| Pin(i.pin)))
-        .collect()
+    read_certificates(data, what)?.iter().map(|c| inspect(c.as_ref(), what).map(|i| Pin(i.pin))).collect()
 }
 
 #[cfg(test)]
@@ -318,12 +280,7 @@ mod tests {
     #[test]
     fn pin_parse_rules() {
         let hex = "3f73af16fa67a1c9d2dee1f7720918913f78360b0e4e3a27b660a85f5a1266e4";
-        assert_eq!(
-            Pin::parse(&format!("SHA256:{}", hex.to_uppercase()))
-                .unwrap()
-                .as_str(),
-            format!("sha256:{hex}")
-        );
+        assert_eq!(Pin::parse(&format!("SHA256:{}", hex.to_uppercase())).unwrap().as_str(), format!("sha256:{hex}"));
         let f = Pin::parse(hex).unwrap_err();
         assert_eq!(f.code, Code::BadPinFormat);
         assert_eq!(
@@ -331,10 +288,7 @@ mod tests {
             Some("invalid hash, expected \"format:hex-value\". Known format(s) are: sha256")
         );
         let f = Pin::parse(&format!("md5:{hex}")).unwrap_err();
-        assert_eq!(
-            f.kubeadm_message.as_deref(),
-            Some("unknown hash format \"md5\". Known format(s) are: sha256")
-        );
+        assert_eq!(f.kubeadm_message.as_deref(), Some("unknown hash format \"md5\". Known format(s) are: sha256"));
         let f = Pin::parse("sha256:abcd").unwrap_err();
         assert_eq!(
             f.kubeadm_message.as_deref(),

@@ -116,16 +116,9 @@ impl Report {
     }
 
     fn push(&mut self, name: &str, status: Status, detail: String) {
-        let duration_ms = self
-            .started
-            .map(|t| (t.elapsed().as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0)
-            .unwrap_or(0.0);
-        self.stages.push(Stage {
-            name: name.to_string(),
-            status,
-            detail,
-            duration_ms,
-        });
+        let duration_ms =
+            self.started.map(|t| (t.elapsed().as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0).unwrap_or(0.0);
+        self.stages.push(Stage { name: name.to_string(), status, detail, duration_ms });
         self.started = Some(Instant::now());
     }
 
@@ -239,8 +232,7 @@ impl Report {
 
     /// Renders as one JSON object (no trailing newline).
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self)
-            .unwrap_or_else(|e| format!("{{\"ok\":false,\"error\":\"{e}\"}}"))
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"ok\":false,\"error\":\"{e}\"}}"))
     }
 
     /// Renders as YAML.
@@ -255,8 +247,7 @@ impl Report {
         let mut out = std::io::stdout().lock();
         let _ = match format {
             Format::Text => {
-                let colour =
-                    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+                let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
                 write!(out, "{}", self.to_text(colour))
             }
             Format::Json => writeln!(out, "{}", self.to_json()),

@@ -91,17 +91,13 @@ impl Scalar {
 fn is_int(v: &str) -> bool {
     let d = v.strip_prefix(['-', '+']).unwrap_or(v);
     (!d.is_empty() && d.bytes().all(|b| b.is_ascii_digit() || b == b'_'))
-        || d.strip_prefix("0x")
-            .is_some_and(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()))
-        || d.strip_prefix("0o")
-            .is_some_and(|o| !o.is_empty() && o.bytes().all(|b| (b'0'..=b'7').contains(&b)))
+        || d.strip_prefix("0x").is_some_and(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()))
+        || d.strip_prefix("0o").is_some_and(|o| !o.is_empty() && o.bytes().all(|b| (b'0'..=b'7').contains(&b)))
 }
 
 fn is_float(v: &str) -> bool {
     matches!(v, ".inf" | "-.inf" | "+.inf" | ".Inf" | ".nan" | ".NaN")
-        || (v.parse::<f64>().is_ok()
-            && v.bytes().any(|b| b.is_ascii_digit())
-            && !v.contains(['i', 'I', 'n', 'N']))
+        || (v.parse::<f64>().is_ok() && v.bytes().any(|b| b.is_ascii_digit()) && !v.contains(['i', 'I', 'n', 'N']))
 }
 
 /// A node of the tree.
@@ -173,21 +169,14 @@ impl Node {
     pub fn to_json(&self) -> serde_json::Value {
         use serde_json::Value as J;
         match &self.value {
-            Value::Map(m) => J::Object(
-                m.iter()
-                    .map(|(k, v)| (k.name.clone(), v.to_json()))
-                    .collect(),
-            ),
+            Value::Map(m) => J::Object(m.iter().map(|(k, v)| (k.name.clone(), v.to_json())).collect()),
             Value::Seq(s) => J::Array(s.iter().map(Node::to_json).collect()),
             Value::Scalar(s) => match s.kind() {
                 ScalarKind::Null => J::Null,
                 ScalarKind::Bool => J::Bool(s.as_bool().unwrap_or(false)),
-                ScalarKind::Int => s
-                    .value
-                    .replace('_', "")
-                    .parse::<i64>()
-                    .map(J::from)
-                    .unwrap_or_else(|_| J::String(s.value.clone())),
+                ScalarKind::Int => {
+                    s.value.replace('_', "").parse::<i64>().map(J::from).unwrap_or_else(|_| J::String(s.value.clone()))
+                }
                 ScalarKind::Float => s
                     .value
                     .parse::<f64>()
@@ -222,10 +211,7 @@ pub struct SyntaxError {
 }
 
 fn pos(m: &granit_parser::Marker) -> Pos {
-    Pos {
-        line: m.line(),
-        col: m.col() + 1,
-    }
+    Pos { line: m.line(), col: m.col() + 1 }
 }
 
 enum Frame {
@@ -241,22 +227,10 @@ pub fn parse(text: &str) -> Result<Vec<Document>, SyntaxError> {
     let mut root: Option<Node> = None;
     let mut doc_start = Pos::default();
     let mut doc_offset = 0usize;
-    let line_offsets: Vec<usize> = std::iter::once(0)
-        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-        .collect();
-    let offset_of = |p: Pos| {
-        line_offsets
-            .get(p.line.saturating_sub(1))
-            .copied()
-            .unwrap_or(text.len())
-    };
+    let line_offsets: Vec<usize> = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+    let offset_of = |p: Pos| line_offsets.get(p.line.saturating_sub(1)).copied().unwrap_or(text.len());
     // Completes a node: attach to the parent frame or make it the root.
-    fn attach(
-        stack: &mut [Frame],
-        root: &mut Option<Node>,
-        node: Node,
-        key_pos: Pos,
-    ) -> Result<(), SyntaxError> {
+    fn attach(stack: &mut [Frame], root: &mut Option<Node>, node: Node, key_pos: Pos) -> Result<(), SyntaxError> {
         match stack.last_mut() {
             None => {
                 *root = Some(node);
@@ -269,16 +243,10 @@ pub fn parse(text: &str) -> Result<Vec<Document>, SyntaxError> {
             Some(Frame::Map(entries, _, pending, _)) => match pending.take() {
                 None => match node.value {
                     Value::Scalar(s) => {
-                        *pending = Some(Key {
-                            name: s.value,
-                            pos: key_pos,
-                        });
+                        *pending = Some(Key { name: s.value, pos: key_pos });
                         Ok(())
                     }
-                    _ => Err(SyntaxError {
-                        message: "a mapping key must be a scalar here".into(),
-                        pos: node.pos,
-                    }),
+                    _ => Err(SyntaxError { message: "a mapping key must be a scalar here".into(), pos: node.pos }),
                 },
                 Some(k) => {
                     entries.push((k, node));
@@ -288,10 +256,7 @@ pub fn parse(text: &str) -> Result<Vec<Document>, SyntaxError> {
         }
     }
     for ev in Parser::new_from_str(text) {
-        let (event, span) = ev.map_err(|e| SyntaxError {
-            message: e.info(),
-            pos: pos(e.marker()),
-        })?;
+        let (event, span) = ev.map_err(|e| SyntaxError { message: e.info(), pos: pos(e.marker()) })?;
         let p = pos(&span.start);
         match event {
             Event::DocumentStart(..) => {
@@ -302,43 +267,23 @@ pub fn parse(text: &str) -> Result<Vec<Document>, SyntaxError> {
             }
             Event::DocumentEnd => {
                 let end = offset_of(pos(&span.start)).max(doc_offset);
-                let end = if span.start.col() > 0 {
-                    (end + span.start.col()).min(text.len())
-                } else {
-                    end.min(text.len())
-                };
+                let end =
+                    if span.start.col() > 0 { (end + span.start.col()).min(text.len()) } else { end.min(text.len()) };
                 docs.push(Document {
                     root: root.take(),
                     pos: doc_start,
                     text: text.get(doc_offset..end).unwrap_or("").to_string(),
                 });
             }
-            Event::MappingStart(_, anchor, _) => {
-                stack.push(Frame::Map(Vec::new(), p, None, anchor))
-            }
+            Event::MappingStart(_, anchor, _) => stack.push(Frame::Map(Vec::new(), p, None, anchor)),
             Event::SequenceStart(_, anchor, _) => stack.push(Frame::Seq(Vec::new(), p, anchor)),
             Event::MappingEnd | Event::SequenceEnd => {
                 let (node, anchor) = match stack.pop() {
-                    Some(Frame::Map(entries, start, _, anchor)) => (
-                        Node {
-                            value: Value::Map(entries),
-                            pos: start,
-                        },
-                        anchor,
-                    ),
-                    Some(Frame::Seq(items, start, anchor)) => (
-                        Node {
-                            value: Value::Seq(items),
-                            pos: start,
-                        },
-                        anchor,
-                    ),
-                    None => {
-                        return Err(SyntaxError {
-                            message: "unbalanced collection end".into(),
-                            pos: p,
-                        })
+                    Some(Frame::Map(entries, start, _, anchor)) => {
+                        (Node { value: Value::Map(entries), pos: start }, anchor)
                     }
+                    Some(Frame::Seq(items, start, anchor)) => (Node { value: Value::Seq(items), pos: start }, anchor),
+                    None => return Err(SyntaxError { message: "unbalanced collection end".into(), pos: p }),
                 };
                 if anchor != 0 {
                     anchors.insert(anchor, node.clone());
@@ -348,23 +293,15 @@ pub fn parse(text: &str) -> Result<Vec<Document>, SyntaxError> {
             }
             Event::Scalar(value, style, anchor, _) => {
                 let quoted = !matches!(style, ScalarStyle::Plain);
-                let node = Node {
-                    value: Value::Scalar(Scalar {
-                        value: value.into_owned(),
-                        quoted,
-                    }),
-                    pos: p,
-                };
+                let node = Node { value: Value::Scalar(Scalar { value: value.into_owned(), quoted }), pos: p };
                 if anchor != 0 {
                     anchors.insert(anchor, node.clone());
                 }
                 attach(&mut stack, &mut root, node, p)?;
             }
             Event::Alias(id) => {
-                let node = anchors.get(&id).cloned().ok_or_else(|| SyntaxError {
-                    message: "unknown alias".into(),
-                    pos: p,
-                })?;
+                let node =
+                    anchors.get(&id).cloned().ok_or_else(|| SyntaxError { message: "unknown alias".into(), pos: p })?;
                 let node = Node { pos: p, ..node };
                 attach(&mut stack, &mut root, node, p)?;
             }
@@ -382,11 +319,7 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.iter().enumerate() {
         let mut cur = vec![i + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur.push(
-                (prev[j] + usize::from(ca != cb))
-                    .min(prev[j + 1] + 1)
-                    .min(cur[j] + 1),
-            );
+            cur.push((prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
         }
         prev = cur;
     }
@@ -407,10 +340,7 @@ mod tests {
         assert_eq!(m[2].0.pos, Pos { line: 5, col: 1 });
         assert_eq!(r.get("b").unwrap().items()[1].pos, Pos { line: 4, col: 5 });
         assert!(r.get("b").unwrap().items()[1].scalar().unwrap().quoted);
-        assert_eq!(
-            docs[1].root.as_ref().unwrap().get("kind").unwrap().str(),
-            Some("X")
-        );
+        assert_eq!(docs[1].root.as_ref().unwrap().get("kind").unwrap().str(), Some("X"));
         assert!(docs[1].text.contains("kind: X"));
         let e = parse("a: [1, 2\nb: c\n").unwrap_err();
         assert!(e.pos.line >= 1);
@@ -419,10 +349,7 @@ mod tests {
 
     #[test]
     fn scalar_kinds_like_go_yaml_v2() {
-        let s = |v: &str, q: bool| Scalar {
-            value: v.into(),
-            quoted: q,
-        };
+        let s = |v: &str, q: bool| Scalar { value: v.into(), quoted: q };
         assert_eq!(s("123", false).kind(), ScalarKind::Int);
         assert_eq!(s("123", true).kind(), ScalarKind::Str);
         assert_eq!(s("yes", false).kind(), ScalarKind::Bool);

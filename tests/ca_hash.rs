@@ -11,10 +11,7 @@ fn pins_tsv() -> Vec<(String, Vec<String>)> {
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .map(|l| {
             let (f, p) = l.split_once('\t').unwrap();
-            (
-                f.to_string(),
-                p.split_whitespace().map(str::to_string).collect(),
-            )
+            (f.to_string(), p.split_whitespace().map(str::to_string).collect())
         })
         .collect()
 }
@@ -31,11 +28,7 @@ fn every_pin_vector_matches() {
         assert_eq!(got, want, "{file}");
         // The library agrees.
         let data = std::fs::read(&path).unwrap();
-        let lib: Vec<String> = joinkit::pin::pins_of_pem(&data, &file)
-            .unwrap()
-            .iter()
-            .map(|p| p.to_string())
-            .collect();
+        let lib: Vec<String> = joinkit::pin::pins_of_pem(&data, &file).unwrap().iter().map(|p| p.to_string()).collect();
         assert_eq!(lib, want, "{file}");
     }
 }
@@ -45,13 +38,7 @@ fn several_files_keep_input_order_and_json_has_details() {
     let d = vectors().join("ca-pins");
     let a = d.join("ed25519.crt");
     let b = d.join("rsa2048.crt");
-    let r = run(&[
-        "ca-hash",
-        a.to_str().unwrap(),
-        b.to_str().unwrap(),
-        "-o",
-        "json",
-    ]);
+    let r = run(&["ca-hash", a.to_str().unwrap(), b.to_str().unwrap(), "-o", "json"]);
     assert_eq!(r.code, 0);
     let v = r.json();
     let certs = v["certificates"].as_array().unwrap();
@@ -59,30 +46,12 @@ fn several_files_keep_input_order_and_json_has_details() {
     assert_eq!(certs[0]["keyAlgorithm"], "Ed25519");
     assert_eq!(certs[1]["keyAlgorithm"], "RSA-2048");
     for c in certs {
-        for k in [
-            "subject",
-            "issuer",
-            "serial",
-            "notBefore",
-            "notAfter",
-            "keyAlgorithm",
-            "isCa",
-            "pin",
-        ] {
+        for k in ["subject", "issuer", "serial", "notBefore", "notAfter", "keyAlgorithm", "isCa", "pin"] {
             assert!(!c[k].is_null(), "{k} missing");
         }
     }
-    assert_eq!(
-        certs[0]["pin"],
-        "sha256:730ff6c1d75760183e00319411439d91c8ce85e95c4b0adba00f70057dc583b3"
-    );
-    let p = run(&[
-        "ca-hash",
-        d.join("p256.crt").to_str().unwrap(),
-        "-o",
-        "json",
-    ])
-    .json();
+    assert_eq!(certs[0]["pin"], "sha256:730ff6c1d75760183e00319411439d91c8ce85e95c4b0adba00f70057dc583b3");
+    let p = run(&["ca-hash", d.join("p256.crt").to_str().unwrap(), "-o", "json"]).json();
     assert_eq!(p["certificates"][0]["keyAlgorithm"], "ECDSA-P256");
     assert_eq!(v["ok"], true);
 }
@@ -134,44 +103,24 @@ fn kubeconfig_data_file_and_named_cluster() {
         r.stderr
     );
     // A relative certificate-authority path resolves against the kubeconfig's directory.
-    let r = run(&[
-        "ca-hash",
-        "--kubeconfig",
-        k.to_str().unwrap(),
-        "--cluster",
-        "two",
-    ]);
+    let r = run(&["ca-hash", "--kubeconfig", k.to_str().unwrap(), "--cluster", "two"]);
     assert_eq!(
         r.stdout.trim(),
         "sha256:ba8ded8e269af4257a6c89fcaa8cba0199352905a87617a59af30783f68b526f",
         "{}",
         r.stderr
     );
-    let r = run(&[
-        "ca-hash",
-        "--kubeconfig",
-        k.to_str().unwrap(),
-        "--cluster",
-        "nope",
-        "-o",
-        "json",
-    ]);
+    let r = run(&["ca-hash", "--kubeconfig", k.to_str().unwrap(), "--cluster", "nope", "-o", "json"]);
     assert_eq!(r.code, 3);
     assert_eq!(r.json()["failure"]["code"], "bad-input-file");
 }
 
 #[test]
 fn warnings_for_expired_and_non_ca() {
-    let r = run(&[
-        "ca-hash",
-        vectors().join("ca-pins/expired.crt").to_str().unwrap(),
-    ]);
+    let r = run(&["ca-hash", vectors().join("ca-pins/expired.crt").to_str().unwrap()]);
     assert_eq!(r.code, 0);
     assert!(r.stderr.contains("expired"), "{}", r.stderr);
-    assert_eq!(
-        r.stdout.trim(),
-        "sha256:c15910c261b2917f73dc6413902873aca281b9f6cfd065e6b499fcaba7580e42"
-    );
+    assert_eq!(r.stdout.trim(), "sha256:c15910c261b2917f73dc6413902873aca281b9f6cfd065e6b499fcaba7580e42");
     // A leaf (not a CA): the node certificate from the transcripts.
     let leaf = vectors().join("apiserver-v1.24/rsa/csr_test-node.crt");
     let r = run(&["ca-hash", leaf.to_str().unwrap()]);

@@ -11,12 +11,7 @@ const TOKEN: &str = "abcdef.0123456789abcdef";
 const PIN: &str = "sha256:3f73af16fa67a1c9d2dee1f7720918913f78360b0e4e3a27b660a85f5a1266e4";
 
 fn golden(name: &str) -> String {
-    std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/golden")
-            .join(name),
-    )
-    .unwrap()
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name)).unwrap()
 }
 
 fn render(args: &[&str], env: &[(&str, &str)]) -> common::Run {
@@ -27,16 +22,10 @@ fn render(args: &[&str], env: &[(&str, &str)]) -> common::Run {
 
 /// Optional external tools: required when CI is set (.ci/run installs them), else skipped.
 fn tool(name: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|p| {
-        std::env::split_paths(&p)
-            .map(|d| d.join(name))
-            .find(|p| p.exists())
-    });
+    let found =
+        std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).map(|d| d.join(name)).find(|p| p.exists()));
     if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{name} is required in CI (.ci/run installs it)"
-        );
+        assert!(std::env::var_os("CI").is_none(), "{name} is required in CI (.ci/run installs it)");
         eprintln!("skipping the {name} check: {name} is not installed");
     }
     found
@@ -94,34 +83,15 @@ fn golden_files() {
             &[("JOINKIT_TOKEN", TOKEN), ("JOINKIT_CERTIFICATE_KEY", &key)],
         );
         assert_eq!(r.code, 0, "{}", r.stderr);
-        assert_eq!(
-            r.stdout,
-            golden(&format!("control-plane-{v}.yaml")),
-            "control plane {v}"
-        );
+        assert_eq!(r.stdout, golden(&format!("control-plane-{v}.yaml")), "control plane {v}");
     }
     // Version shapes and kubeadm's spelling.
     let v4 = golden("worker-v1beta4.yaml");
-    assert!(
-        v4.contains("timeouts:\n  discovery: 10m")
-            && v4.contains("- name: node-ip\n    value: \"10.0.0.21\"")
-    );
+    assert!(v4.contains("timeouts:\n  discovery: 10m") && v4.contains("- name: node-ip\n    value: \"10.0.0.21\""));
     let v3 = golden("worker-v1beta3.yaml");
-    assert!(
-        v3.contains("  timeout: 10m") && v3.contains("  kubeletExtraArgs:\n    max-pods: \"200\"")
-    );
-    let r = render(
-        &[
-            "10.0.0.10:6443",
-            "--discovery-token-unsafe-skip-ca-verification",
-        ],
-        &[("JOINKIT_TOKEN", TOKEN)],
-    );
-    assert!(
-        r.stdout.contains("unsafeSkipCAVerification: true"),
-        "{}",
-        r.stdout
-    );
+    assert!(v3.contains("  timeout: 10m") && v3.contains("  kubeletExtraArgs:\n    max-pods: \"200\""));
+    let r = render(&["10.0.0.10:6443", "--discovery-token-unsafe-skip-ca-verification"], &[("JOINKIT_TOKEN", TOKEN)]);
+    assert!(r.stdout.contains("unsafeSkipCAVerification: true"), "{}", r.stdout);
     assert!(
         !r.stdout.contains("caCertHashes") && !r.stdout.contains("nodeRegistration"),
         "unset fields are omitted: {}",
@@ -135,16 +105,8 @@ fn render_then_validate_for_many_flag_combinations() {
     let key = "0f".repeat(32);
     let ca = Path::new(env!("CARGO_MANIFEST_DIR")).join("testcerts/bundle-intermediate-root.pem");
     let combos: Vec<Vec<String>> = vec![
-        vec![
-            "10.0.0.10:6443".into(),
-            "--discovery-token-ca-cert-hash".into(),
-            PIN.into(),
-        ],
-        vec![
-            "[fd00::10]:6443".into(),
-            "--ca-cert".into(),
-            ca.display().to_string(),
-        ],
+        vec!["10.0.0.10:6443".into(), "--discovery-token-ca-cert-hash".into(), PIN.into()],
+        vec!["[fd00::10]:6443".into(), "--ca-cert".into(), ca.display().to_string()],
         vec![
             "cp.example.com:443".into(),
             "--discovery-token-unsafe-skip-ca-verification".into(),
@@ -197,21 +159,13 @@ fn render_then_validate_for_many_flag_combinations() {
                 let text = if format == "yaml" {
                     r.stdout.clone()
                 } else {
-                    let doc: Value = serde_saphyr::from_str(&r.stdout)
-                        .expect("cloud-init output parses as YAML");
-                    doc["write_files"][0]["content"]
-                        .as_str()
-                        .unwrap()
-                        .to_string()
+                    let doc: Value = serde_saphyr::from_str(&r.stdout).expect("cloud-init output parses as YAML");
+                    doc["write_files"][0]["content"].as_str().unwrap().to_string()
                 };
                 let p = dir.path().join(format!("c{n}.yaml"));
                 std::fs::write(&p, &text).unwrap();
                 let v = run(&["validate-config", p.to_str().unwrap(), "-o", "json"]);
-                assert_eq!(
-                    v.code, 0,
-                    "{args:?} rendered an invalid config:\n{text}\n{}",
-                    v.stdout
-                );
+                assert_eq!(v.code, 0, "{args:?} rendered an invalid config:\n{text}\n{}", v.stdout);
                 n += 1;
             }
         }
@@ -225,18 +179,8 @@ fn render_rejects_invalid_input_and_writes_nothing() {
     let out = dir.path().join("join.yaml");
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["10.0.0.10"], "missing port in address"),
-        (
-            vec![
-                "10.0.0.10:6443",
-                "--discovery-token-ca-cert-hash",
-                "sha256:abcd",
-            ],
-            "expected a 32 byte SHA-256 hash",
-        ),
-        (
-            vec!["10.0.0.10:6443"],
-            "using token-based discovery without caCertHashes can be unsafe",
-        ),
+        (vec!["10.0.0.10:6443", "--discovery-token-ca-cert-hash", "sha256:abcd"], "expected a 32 byte SHA-256 hash"),
+        (vec!["10.0.0.10:6443"], "using token-based discovery without caCertHashes can be unsafe"),
         (
             vec![
                 "10.0.0.10:6443",
@@ -248,48 +192,23 @@ fn render_rejects_invalid_input_and_writes_nothing() {
             "certificate key decoding error",
         ),
         (
-            vec![
-                "10.0.0.10:6443",
-                "--discovery-token-unsafe-skip-ca-verification",
-                "--node-name",
-                "Bad_Name",
-            ],
+            vec!["10.0.0.10:6443", "--discovery-token-unsafe-skip-ca-verification", "--node-name", "Bad_Name"],
             "lowercase RFC 1123 subdomain",
         ),
         (
-            vec![
-                "10.0.0.10:6443",
-                "--discovery-token-unsafe-skip-ca-verification",
-                "--discovery-timeout",
-                "5",
-            ],
+            vec!["10.0.0.10:6443", "--discovery-token-unsafe-skip-ca-verification", "--discovery-timeout", "5"],
             "missing unit",
         ),
         (
-            vec![
-                "10.0.0.10:6443",
-                "--discovery-token-unsafe-skip-ca-verification",
-                "--taint",
-                "a=b:Sometimes",
-            ],
+            vec!["10.0.0.10:6443", "--discovery-token-unsafe-skip-ca-verification", "--taint", "a=b:Sometimes"],
             "taint effect",
         ),
         (
-            vec![
-                "10.0.0.10:6443",
-                "--discovery-token-unsafe-skip-ca-verification",
-                "--kubelet-arg",
-                "novalue",
-            ],
+            vec!["10.0.0.10:6443", "--discovery-token-unsafe-skip-ca-verification", "--kubelet-arg", "novalue"],
             "is not NAME=VALUE",
         ),
         (
-            vec![
-                "10.0.0.10:6443",
-                "--discovery-file",
-                "/x.conf",
-                "--discovery-token-unsafe-skip-ca-verification",
-            ],
+            vec!["10.0.0.10:6443", "--discovery-file", "/x.conf", "--discovery-token-unsafe-skip-ca-verification"],
             "bootstrapToken and file cannot both be set",
         ),
     ];
@@ -298,33 +217,13 @@ fn render_rejects_invalid_input_and_writes_nothing() {
         a.extend(["--output", out.to_str().unwrap()]);
         let r = render(&a, &[("JOINKIT_TOKEN", TOKEN)]);
         assert_eq!(r.code, 50, "{args:?}: {}", r.stderr);
-        assert!(
-            r.stderr.contains(want),
-            "{args:?}: expected {want:?} in\n{}",
-            r.stderr
-        );
-        assert!(
-            !r.stderr.contains("0123456789abcdef"),
-            "the token secret stays out of errors"
-        );
+        assert!(r.stderr.contains(want), "{args:?}: expected {want:?} in\n{}", r.stderr);
+        assert!(!r.stderr.contains("0123456789abcdef"), "the token secret stays out of errors");
         assert!(!out.exists(), "{args:?}: a file was written");
     }
-    let r = render(
-        &[
-            "10.0.0.10:6443",
-            "--discovery-token-ca-cert-hash",
-            PIN,
-            "--token",
-            "bad",
-        ],
-        &[],
-    );
+    let r = render(&["10.0.0.10:6443", "--discovery-token-ca-cert-hash", PIN, "--token", "bad"], &[]);
     assert_eq!(r.code, 50);
-    assert!(
-        r.stderr.contains("the bootstrap token is invalid"),
-        "{}",
-        r.stderr
-    );
+    assert!(r.stderr.contains("the bootstrap token is invalid"), "{}", r.stderr);
 }
 
 #[test]
@@ -343,47 +242,27 @@ fn render_output_file_env_and_cloud_init() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.is_empty());
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(
-        std::fs::metadata(&out).unwrap().permissions().mode() & 0o777,
-        0o600
-    );
+    assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o600);
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(text.contains("name: envnode") && text.contains("apiServerEndpoint: 10.0.0.10:6443"));
     // cloud-init.
     let r = render(
-        &[
-            "10.0.0.10:6443",
-            "--discovery-token-ca-cert-hash",
-            PIN,
-            "--format",
-            "cloud-init",
-        ],
+        &["10.0.0.10:6443", "--discovery-token-ca-cert-hash", PIN, "--format", "cloud-init"],
         &[("JOINKIT_TOKEN", TOKEN)],
     );
     assert_eq!(r.stdout, golden("worker-cloud-init.yaml"));
     assert!(r.stdout.starts_with("#cloud-config\n"));
     let doc: Value = serde_saphyr::from_str(&r.stdout).unwrap();
-    assert_eq!(
-        doc["write_files"][0]["path"],
-        "/etc/kubernetes/joinkit/join.yaml"
-    );
+    assert_eq!(doc["write_files"][0]["path"], "/etc/kubernetes/joinkit/join.yaml");
     assert_eq!(doc["write_files"][0]["permissions"], "0600");
     assert_eq!(
         doc["runcmd"][0],
-        serde_json::json!([
-            "kubeadm",
-            "join",
-            "--config",
-            "/etc/kubernetes/joinkit/join.yaml"
-        ])
+        serde_json::json!(["kubeadm", "join", "--config", "/etc/kubernetes/joinkit/join.yaml"])
     );
     if let Some(ci) = tool("cloud-init") {
         let p = dir.path().join("user-data");
         std::fs::write(&p, &r.stdout).unwrap();
-        let o = std::process::Command::new(ci)
-            .args(["schema", "-c", p.to_str().unwrap()])
-            .output()
-            .unwrap();
+        let o = std::process::Command::new(ci).args(["schema", "-c", p.to_str().unwrap()]).output().unwrap();
         assert!(
             o.status.success(),
             "cloud-init schema: {}{}",
@@ -401,20 +280,12 @@ fn expect_problem(yaml: &str, path: &str, line: usize, col: usize, message: &str
     let r = run(&["validate-config", p.to_str().unwrap(), "-o", "json"]);
     let v = r.json();
     let problems = v["problems"].as_array().unwrap();
-    let found = problems
-        .iter()
-        .find(|q| q["path"] == path && q["message"].as_str().unwrap().contains(message));
+    let found = problems.iter().find(|q| q["path"] == path && q["message"].as_str().unwrap().contains(message));
     let q = found.unwrap_or_else(|| {
-        panic!(
-            "no problem at {path} with {message:?}; got:\n{}",
-            serde_json::to_string_pretty(problems).unwrap()
-        )
+        panic!("no problem at {path} with {message:?}; got:\n{}", serde_json::to_string_pretty(problems).unwrap())
     });
     assert_eq!(
-        (
-            q["line"].as_u64().unwrap() as usize,
-            q["column"].as_u64().unwrap() as usize
-        ),
+        (q["line"].as_u64().unwrap() as usize, q["column"].as_u64().unwrap() as usize),
         (line, col),
         "{path}: position"
     );
@@ -451,7 +322,13 @@ fn every_kubeadm_rule_with_message_and_position() {
         "the bootstrap token is invalid",
     );
     expect_problem(&format!("{h}discovery:\n  file:\n    kubeConfigPath: http://example.com/d.conf\n  tlsBootstrapToken: abcdef.0123456789abcdef\n"), "discovery.file.kubeConfigPath", 5, 5, "if a URL is used, the scheme must be https");
-    expect_problem(&format!("{h}discovery:\n  file:\n    kubeConfigPath: \"\"\n  tlsBootstrapToken: abcdef.0123456789abcdef\n"), "discovery.file.kubeConfigPath", 5, 5, "not a valid HTTPS URL or a file on disk");
+    expect_problem(
+        &format!("{h}discovery:\n  file:\n    kubeConfigPath: \"\"\n  tlsBootstrapToken: abcdef.0123456789abcdef\n"),
+        "discovery.file.kubeConfigPath",
+        5,
+        5,
+        "not a valid HTTPS URL or a file on disk",
+    );
     expect_problem(
         &format!("{h}caCertPath: pki/ca.crt\n{g}"),
         "caCertPath",
@@ -461,20 +338,14 @@ fn every_kubeadm_rule_with_message_and_position() {
     );
     expect_problem(&format!("{h}{g}controlPlane:\n  localAPIEndpoint:\n    advertiseAddress: 10.0.0.256\n    bindPort: 6443\n  certificateKey: {}\n", "a".repeat(64)), "controlPlane.localAPIEndpoint.advertiseAddress", 10, 5, "ip address is not valid");
     expect_problem(
-        &format!(
-            "{h}{g}controlPlane:\n  localAPIEndpoint:\n    bindPort: 0\n  certificateKey: {}\n",
-            "a".repeat(64)
-        ),
+        &format!("{h}{g}controlPlane:\n  localAPIEndpoint:\n    bindPort: 0\n  certificateKey: {}\n", "a".repeat(64)),
         "controlPlane.localAPIEndpoint.bindPort",
         10,
         5,
         "port number is not valid",
     );
     expect_problem(
-        &format!(
-            "{h}{g}controlPlane:\n  certificateKey: zz{}\n",
-            "a".repeat(62)
-        ),
+        &format!("{h}{g}controlPlane:\n  certificateKey: zz{}\n", "a".repeat(62)),
         "controlPlane.certificateKey",
         9,
         3,
@@ -580,10 +451,7 @@ fn stricter_checks_say_so() {
     let p = dir.path().join("j.yaml");
     std::fs::write(&p, format!("{h}{g}nodeRegistraton:\n  name: a\n")).unwrap();
     let v = run(&["validate-config", p.to_str().unwrap(), "-o", "json"]).json();
-    assert_eq!(
-        v["problems"][0]["fix"],
-        "did you mean \"nodeRegistration\"?"
-    );
+    assert_eq!(v["problems"][0]["fix"], "did you mean \"nodeRegistration\"?");
 }
 
 #[test]
@@ -596,10 +464,7 @@ fn versions_kinds_documents_and_syntax() {
     };
     let g = GOOD_DISCOVERY;
     // v1beta3: deprecated warning, still valid.
-    let f = write(
-        "v3.yaml",
-        &format!("apiVersion: kubeadm.k8s.io/v1beta3\nkind: JoinConfiguration\n{g}"),
-    );
+    let f = write("v3.yaml", &format!("apiVersion: kubeadm.k8s.io/v1beta3\nkind: JoinConfiguration\n{g}"));
     let r = run(&["validate-config", &f, "-o", "json"]);
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert!(r.json()["problems"][0]["message"]
@@ -608,87 +473,58 @@ fn versions_kinds_documents_and_syntax() {
         .contains("deprecated API spec: \"kubeadm.k8s.io/v1beta3\""));
     // v1beta2 / v1beta1: removed, naming the release.
     for (v, rel) in [("v1beta2", "v1.22"), ("v1beta1", "v1.15")] {
-        let f = write(
-            "old.yaml",
-            &format!("apiVersion: kubeadm.k8s.io/{v}\nkind: JoinConfiguration\n{g}"),
-        );
+        let f = write("old.yaml", &format!("apiVersion: kubeadm.k8s.io/{v}\nkind: JoinConfiguration\n{g}"));
         let r = run(&["validate-config", &f, "-o", "json"]);
         assert_eq!(r.code, 53, "{}", r.stdout);
-        let m = r.json()["problems"][0]["message"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        assert!(
-            m.contains(&format!("old API spec: \"kubeadm.k8s.io/{v}\"")) && m.contains(rel),
-            "{m}"
-        );
+        let m = r.json()["problems"][0]["message"].as_str().unwrap().to_string();
+        assert!(m.contains(&format!("old API spec: \"kubeadm.k8s.io/{v}\"")) && m.contains(rel), "{m}");
     }
     // Multi-document: other kinds noted and skipped.
     let f = write("multi.yaml", &format!("apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\n---\n{HEAD}{g}---\napiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: systemd\n"));
     let r = run(&["validate-config", &f, "-o", "json"]);
     assert_eq!(r.code, 0, "{}", r.stdout);
     let docs = r.json()["documents"].as_array().unwrap().clone();
-    let actions: Vec<(&str, &str)> = docs
-        .iter()
-        .map(|d| (d["kind"].as_str().unwrap(), d["action"].as_str().unwrap()))
-        .collect();
+    let actions: Vec<(&str, &str)> =
+        docs.iter().map(|d| (d["kind"].as_str().unwrap(), d["action"].as_str().unwrap())).collect();
     assert_eq!(
         actions,
-        vec![
-            ("InitConfiguration", "skipped"),
-            ("JoinConfiguration", "checked"),
-            ("KubeletConfiguration", "skipped")
-        ]
+        vec![("InitConfiguration", "skipped"), ("JoinConfiguration", "checked"), ("KubeletConfiguration", "skipped")]
     );
     // Positions count from the file, not the document.
     let f = write("multi2.yaml", &format!("apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\n---\n{HEAD}{g}nodeRegistration:\n  name: Bad\n"));
     let v = run(&["validate-config", &f, "-o", "json"]).json();
     assert_eq!(v["problems"][0]["line"], 12);
     // No JoinConfiguration.
-    let f = write(
-        "none.yaml",
-        "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n",
-    );
+    let f = write("none.yaml", "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n");
     let r = run(&["validate-config", &f, "-o", "json"]);
     assert_eq!(r.code, 52);
     assert_eq!(r.json()["failure"]["code"], "config-no-join-configuration");
     // YAML syntax error with line and column.
-    let f = write(
-        "syntax.yaml",
-        &format!("{HEAD}discovery:\n  bootstrapToken: [unclosed\n  file: x\n"),
-    );
+    let f = write("syntax.yaml", &format!("{HEAD}discovery:\n  bootstrapToken: [unclosed\n  file: x\n"));
     let r = run(&["validate-config", &f, "-o", "json"]);
     assert_eq!(r.code, 51, "{}", r.stdout);
     let p = &r.json()["problems"][0];
-    assert!(
-        p["line"].as_u64().unwrap() >= 4 && p["column"].as_u64().unwrap() >= 1,
-        "{p}"
-    );
-    assert!(p["message"]
-        .as_str()
-        .unwrap()
-        .starts_with("YAML syntax error"));
+    assert!(p["line"].as_u64().unwrap() >= 4 && p["column"].as_u64().unwrap() >= 1, "{p}");
+    assert!(p["message"].as_str().unwrap().starts_with("YAML syntax error"));
     // Several files in one call; text output names file:line:col.
     let bad = write("bad.yaml", &format!("{HEAD}caCertPath: rel\n{g}"));
     let good = write("good.yaml", &format!("{HEAD}{g}"));
     let r = run(&["validate-config", &good, &bad]);
     assert_eq!(r.code, 50);
-    assert!(r.stdout.contains(&format!("{bad}:3:1: error: caCertPath: the ca certificate path must be an absolute path [kubeadm]")), "{}", r.stdout);
-    // Unreadable file.
-    assert_eq!(
-        run(&["validate-config", "/nonexistent.yaml", "-o", "json"]).code,
-        3
+    assert!(
+        r.stdout.contains(&format!(
+            "{bad}:3:1: error: caCertPath: the ca certificate path must be an absolute path [kubeadm]"
+        )),
+        "{}",
+        r.stdout
     );
+    // Unreadable file.
+    assert_eq!(run(&["validate-config", "/nonexistent.yaml", "-o", "json"]).code, 3);
     // Golden files validate.
-    for gname in [
-        "worker-v1beta4.yaml",
-        "control-plane-v1beta4.yaml",
-        "worker-v1beta3.yaml",
-        "control-plane-v1beta3.yaml",
-    ] {
-        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/golden")
-            .join(gname);
+    for gname in
+        ["worker-v1beta4.yaml", "control-plane-v1beta4.yaml", "worker-v1beta3.yaml", "control-plane-v1beta3.yaml"]
+    {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(gname);
         let r = run(&["validate-config", p.to_str().unwrap()]);
         assert_eq!(r.code, 0, "{gname}: {}", r.stdout);
     }
@@ -702,10 +538,7 @@ fn migrate_v1beta3_to_v1beta4() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.stdout, golden("migrate-output-v1beta4.yaml"));
     // Every value is preserved: the models agree (the discovery timeout moved).
-    let before = joinkit::config::check_text("a", &std::fs::read_to_string(&src).unwrap())
-        .join
-        .unwrap()
-        .0;
+    let before = joinkit::config::check_text("a", &std::fs::read_to_string(&src).unwrap()).join.unwrap().0;
     let after = joinkit::config::check_text("b", &r.stdout).join.unwrap().0;
     let mut b = before.clone();
     b.kubelet_extra_args.sort();
@@ -715,20 +548,9 @@ fn migrate_v1beta3_to_v1beta4() {
     assert_eq!(after.discovery_timeout.as_deref(), Some("7m0s"));
     // It validates, and the other documents are kept.
     let out = dir.path().join("new.yaml");
-    assert_eq!(
-        run(&[
-            "migrate-config",
-            src.to_str().unwrap(),
-            "--output",
-            out.to_str().unwrap()
-        ])
-        .code,
-        0
-    );
+    assert_eq!(run(&["migrate-config", src.to_str().unwrap(), "--output", out.to_str().unwrap()]).code, 0);
     assert_eq!(run(&["validate-config", out.to_str().unwrap()]).code, 0);
-    assert!(std::fs::read_to_string(&out)
-        .unwrap()
-        .contains("kind: KubeletConfiguration"));
+    assert!(std::fs::read_to_string(&out).unwrap().contains("kind: KubeletConfiguration"));
     // Already v1beta4: unchanged, exit 0.
     let r2 = run(&["migrate-config", out.to_str().unwrap()]);
     assert_eq!(r2.code, 0);
@@ -738,9 +560,5 @@ fn migrate_v1beta3_to_v1beta4() {
     std::fs::write(&bad, "apiVersion: kubeadm.k8s.io/v1beta3\nkind: JoinConfiguration\ndiscovery:\n  bootstrapToken: {token: abcdef.0123456789abcdef, apiServerEndpoint: \"a:1\", unsafeSkipCAVerification: true}\n  timeot: 5m\n").unwrap();
     let r = run(&["migrate-config", bad.to_str().unwrap()]);
     assert_eq!(r.code, 50, "{}", r.stderr);
-    assert!(
-        r.stdout.is_empty() && r.stderr.contains("did you mean \"timeout\"?"),
-        "{}",
-        r.stderr
-    );
+    assert!(r.stdout.is_empty() && r.stderr.contains("did you mean \"timeout\"?"), "{}", r.stderr);
 }

@@ -13,14 +13,7 @@ const TOKEN: &str = "abcdef.0123456789abcdef";
 const PIN: &str = "sha256:3f73af16fa67a1c9d2dee1f7720918913f78360b0e4e3a27b660a85f5a1266e4";
 
 fn vd(endpoint: &str, extra: &[&str]) -> common::Run {
-    let mut args = vec![
-        "verify-discovery",
-        endpoint,
-        "--discovery-token-ca-cert-hash",
-        PIN,
-        "-o",
-        "json",
-    ];
+    let mut args = vec!["verify-discovery", endpoint, "--discovery-token-ca-cert-hash", PIN, "-o", "json"];
     args.extend_from_slice(extra);
     run_with(&args, &[("JOINKIT_TOKEN", TOKEN)], None)
 }
@@ -33,50 +26,26 @@ fn healthy_lab_passes_with_every_stage() {
     let v = r.json();
     assert_eq!(v["ok"], true);
     assert!(v["failure"].is_null());
-    let names: Vec<&str> = v["stages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["name"].as_str().unwrap())
-        .collect();
+    let names: Vec<&str> = v["stages"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
     assert_eq!(names, joinkit::discovery::NETWORK_STAGES);
-    assert!(
-        v["stages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|s| s["status"] == "pass"),
-        "{}",
-        r.stdout
-    );
+    assert!(v["stages"].as_array().unwrap().iter().all(|s| s["status"] == "pass"), "{}", r.stdout);
     assert_eq!(v["apiServer"], format!("https://{}", l.endpoint()));
     assert_eq!(v["caPin"], l.info.ca_pin);
     assert_eq!(v["apiServerDiffers"], false);
     // One TCP connection, one TLS handshake, one request in total.
     let c = l.counters();
-    assert_eq!(
-        (c.tcp_connections, c.tls_handshakes, c.requests),
-        (1, 1, 1),
-        "{c:?}"
-    );
+    assert_eq!((c.tcp_connections, c.tls_handshakes, c.requests), (1, 1, 1), "{c:?}");
     // The token secret is printed nowhere, in JSON or text.
     let secret = l.token().secret().to_string();
     assert!(!r.stdout.contains(&secret) && !r.stderr.contains(&secret));
     let t = run_with(
-        &[
-            "verify-discovery",
-            l.endpoint(),
-            "--discovery-token-ca-cert-hash",
-            &l.info.ca_pin,
-        ],
+        &["verify-discovery", l.endpoint(), "--discovery-token-ca-cert-hash", &l.info.ca_pin],
         &[("JOINKIT_TOKEN", &l.info.token)],
         None,
     );
     assert_eq!(t.code, 0);
     assert!(!t.stdout.contains(&secret) && !t.stderr.contains(&secret));
-    assert!(t
-        .stdout
-        .contains("OK: this node can trust the control plane"));
+    assert!(t.stdout.contains("OK: this node can trust the control plane"));
 }
 
 #[test]
@@ -102,11 +71,7 @@ fn token_file_and_flag_sources() {
         "--discovery-token-ca-cert-hash",
         &format!("{PIN},{}", l.info.ca_pin),
     ]);
-    assert_eq!(
-        r.code, 0,
-        "second of two comma-separated pins matches: {}",
-        r.stdout
-    );
+    assert_eq!(r.code, 0, "second of two comma-separated pins matches: {}", r.stdout);
 }
 
 #[test]
@@ -122,33 +87,17 @@ fn api_server_differing_from_endpoint_is_reported() {
     assert_eq!(v["apiServer"], "https://localhost:6443");
     assert_eq!(v["apiServerDiffers"], true);
     let t = run_with(
-        &[
-            "verify-discovery",
-            l.endpoint(),
-            "--discovery-token-ca-cert-hash",
-            &l.info.ca_pin,
-        ],
+        &["verify-discovery", l.endpoint(), "--discovery-token-ca-cert-hash", &l.info.ca_pin],
         &[("JOINKIT_TOKEN", &l.info.token)],
         None,
     );
-    assert!(
-        t.stdout.contains("differs from the endpoint"),
-        "{}",
-        t.stdout
-    );
+    assert!(t.stdout.contains("differs from the endpoint"), "{}", t.stdout);
 }
 
 #[test]
 fn input_errors() {
     let r = run_with(
-        &[
-            "verify-discovery",
-            "127.0.0.1:1",
-            "--discovery-token-ca-cert-hash",
-            PIN,
-            "-o",
-            "json",
-        ],
+        &["verify-discovery", "127.0.0.1:1", "--discovery-token-ca-cert-hash", PIN, "-o", "json"],
         &[("JOINKIT_TOKEN", "abcdef.SECRET0123456789")],
         None,
     );
@@ -159,14 +108,7 @@ fn input_errors() {
         .starts_with("the bootstrap token \"abcdef.<redacted>\" was not of the form"));
     assert!(!r.stdout.contains("SECRET0123456789"));
     let r = run_with(
-        &[
-            "verify-discovery",
-            "127.0.0.1:1",
-            "--discovery-token-ca-cert-hash",
-            "3f73af16",
-            "-o",
-            "json",
-        ],
+        &["verify-discovery", "127.0.0.1:1", "--discovery-token-ca-cert-hash", "3f73af16", "-o", "json"],
         &[("JOINKIT_TOKEN", TOKEN)],
         None,
     );
@@ -175,38 +117,20 @@ fn input_errors() {
         v["failure"]["kubeadmMessage"],
         "invalid hash, expected \"format:hex-value\". Known format(s) are: sha256"
     );
-    let r = run_with(
-        &["verify-discovery", "127.0.0.1:1", "-o", "json"],
-        &[("JOINKIT_TOKEN", TOKEN)],
-        None,
-    );
+    let r = run_with(&["verify-discovery", "127.0.0.1:1", "-o", "json"], &[("JOINKIT_TOKEN", TOKEN)], None);
     let v = assert_failure(&r, "no-pins", "input", 2);
     assert!(v["failure"]["kubeadmMessage"]
         .as_str()
         .unwrap()
         .starts_with("using token-based discovery without caCertHashes can be unsafe"));
     let r = run_with(
-        &[
-            "verify-discovery",
-            "fd00::1:6443",
-            "--discovery-token-ca-cert-hash",
-            PIN,
-            "-o",
-            "json",
-        ],
+        &["verify-discovery", "fd00::1:6443", "--discovery-token-ca-cert-hash", PIN, "-o", "json"],
         &[("JOINKIT_TOKEN", TOKEN)],
         None,
     );
     assert_failure(&r, "bad-endpoint", "input", 2);
     // No token at all.
-    let r = run(&[
-        "verify-discovery",
-        "127.0.0.1:1",
-        "--discovery-token-ca-cert-hash",
-        PIN,
-        "-o",
-        "json",
-    ]);
+    let r = run(&["verify-discovery", "127.0.0.1:1", "--discovery-token-ca-cert-hash", PIN, "-o", "json"]);
     assert_failure(&r, "bad-token-format", "input", 2);
     // clap usage errors exit 2.
     assert_eq!(run(&["verify-discovery", "--no-such-flag"]).code, 2);
@@ -220,10 +144,7 @@ fn connection_refused() {
     };
     let r = vd(&format!("127.0.0.1:{port}"), &[]);
     let v = assert_failure(&r, "connection-refused", "connect", 11);
-    assert!(v["failure"]["kubeadmMessage"]
-        .as_str()
-        .unwrap()
-        .ends_with("connect: connection refused"));
+    assert!(v["failure"]["kubeadmMessage"].as_str().unwrap().ends_with("connect: connection refused"));
     assert!(v["failure"]["fix"].as_str().unwrap().contains("6443"));
 }
 
@@ -242,15 +163,8 @@ fn connect_timeout_on_a_full_accept_queue() {
     let t = Instant::now();
     let r = vd(&addr.to_string(), &["--connect-timeout", "300ms"]);
     let v = assert_failure(&r, "connect-timeout", "connect", 12);
-    assert!(
-        t.elapsed() < Duration::from_secs(3),
-        "bounded by --connect-timeout: {:?}",
-        t.elapsed()
-    );
-    assert!(v["failure"]["kubeadmMessage"]
-        .as_str()
-        .unwrap()
-        .ends_with("i/o timeout"));
+    assert!(t.elapsed() < Duration::from_secs(3), "bounded by --connect-timeout: {:?}", t.elapsed());
+    assert!(v["failure"]["kubeadmMessage"].as_str().unwrap().ends_with("i/o timeout"));
 }
 
 #[test]
@@ -258,25 +172,11 @@ fn no_route_and_dns_failure_without_network() {
     // In a fresh network namespace the loopback interface is down: connecting to 127.0.0.1 gets
     // ENETUNREACH, and resolving a name cannot reach any DNS server. No packet leaves.
     let r = run_isolated(
-        &[
-            "verify-discovery",
-            "127.0.0.1:6443",
-            "--discovery-token-ca-cert-hash",
-            PIN,
-            "-o",
-            "json",
-        ],
+        &["verify-discovery", "127.0.0.1:6443", "--discovery-token-ca-cert-hash", PIN, "-o", "json"],
         &[("JOINKIT_TOKEN", TOKEN)],
     );
     let v = assert_failure(&r, "no-route", "connect", 13);
-    assert!(
-        v["failure"]["kubeadmMessage"]
-            .as_str()
-            .unwrap()
-            .contains("network is unreachable"),
-        "{}",
-        r.stdout
-    );
+    assert!(v["failure"]["kubeadmMessage"].as_str().unwrap().contains("network is unreachable"), "{}", r.stdout);
     let r = run_isolated(
         &[
             "verify-discovery",
@@ -289,10 +189,7 @@ fn no_route_and_dns_failure_without_network() {
         &[("JOINKIT_TOKEN", TOKEN)],
     );
     let v = assert_failure(&r, "dns-failure", "resolve", 10);
-    assert!(v["failure"]["kubeadmMessage"]
-        .as_str()
-        .unwrap()
-        .contains("lookup control-plane.joinkit-test.invalid"));
+    assert!(v["failure"]["kubeadmMessage"].as_str().unwrap().contains("lookup control-plane.joinkit-test.invalid"));
 }
 
 #[test]
@@ -309,14 +206,7 @@ fn non_tls_listener() {
     });
     let r = vd(&addr.to_string(), &[]);
     let v = assert_failure(&r, "tls-handshake-failed", "tls-handshake", 14);
-    assert!(
-        v["failure"]["cause"]
-            .as_str()
-            .unwrap()
-            .contains("does not speak TLS"),
-        "{}",
-        r.stdout
-    );
+    assert!(v["failure"]["cause"].as_str().unwrap().contains("does not speak TLS"), "{}", r.stdout);
     assert!(v["failure"]["kubeadmMessage"]
         .as_str()
         .unwrap()
@@ -336,17 +226,12 @@ fn stalled_listener() {
     let r = vd(&addr.to_string(), &["--connect-timeout", "300ms"]);
     let v = assert_failure(&r, "tls-handshake-failed", "tls-handshake", 14);
     assert!(t.elapsed() < Duration::from_secs(2));
-    assert!(v["failure"]["kubeadmMessage"]
-        .as_str()
-        .unwrap()
-        .ends_with("TLS handshake timeout"));
+    assert!(v["failure"]["kubeadmMessage"].as_str().unwrap().ends_with("TLS handshake timeout"));
     keep.join().unwrap();
 }
 
 /// A TLS server with a throwaway CA that runs `answer` on each accepted TLS stream.
-fn tls_server(
-    answer: fn(&mut rustls::StreamOwned<rustls::ServerConnection, TcpStream>),
-) -> std::net::SocketAddr {
+fn tls_server(answer: fn(&mut rustls::StreamOwned<rustls::ServerConnection, TcpStream>)) -> std::net::SocketAddr {
     use joinkit::lab::pki::{Ca, CaValidity, KeyKind};
     let ca = Ca::new("test", KeyKind::Ecdsa, CaValidity::Normal).unwrap();
     let leaf = ca.serving_cert(&["127.0.0.1"], KeyKind::Ecdsa).unwrap();
@@ -388,24 +273,19 @@ fn unexpected_http_status() {
         let mut buf = [0u8; 1024];
         let _ = tls.read(&mut buf);
         let body = r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"etcdserver: request timed out","reason":"InternalError","code":500}"#;
-        let _ = write!(tls, "HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+        let _ = write!(
+            tls,
+            "HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
         let _ = tls.flush();
     });
     let r = vd(&addr.to_string(), &[]);
     let v = assert_failure(&r, "cluster-info-http-error", "cluster-info", 22);
-    assert!(v["failure"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("etcdserver: request timed out"));
+    assert!(v["failure"]["message"].as_str().unwrap().contains("etcdserver: request timed out"));
 }
 
-fn lab_failure(
-    s: Scenario,
-    extra: &[&str],
-    code: &str,
-    stage: &str,
-    exit: i32,
-) -> serde_json::Value {
+fn lab_failure(s: Scenario, extra: &[&str], code: &str, stage: &str, exit: i32) -> serde_json::Value {
     let l = lab(s);
     let r = verify(&l, extra);
     assert_failure(&r, code, stage, exit)
@@ -413,52 +293,16 @@ fn lab_failure(
 
 #[test]
 fn cluster_info_access_failures() {
-    let v = lab_failure(
-        Scenario::AnonymousRevoked,
-        &[],
-        "cluster-info-forbidden",
-        "cluster-info",
-        20,
-    );
-    assert!(v["failure"]["fix"]
-        .as_str()
-        .unwrap()
-        .contains("kubeadm:bootstrap-signer-clusterinfo"));
+    let v = lab_failure(Scenario::AnonymousRevoked, &[], "cluster-info-forbidden", "cluster-info", 20);
+    assert!(v["failure"]["fix"].as_str().unwrap().contains("kubeadm:bootstrap-signer-clusterinfo"));
     assert!(
-        v["failure"]["kubeadmMessage"]
-            .as_str()
-            .unwrap()
-            .contains("User \\\"system:anonymous\\\" cannot get")
-            || v["failure"]["kubeadmMessage"]
-                .as_str()
-                .unwrap()
-                .contains("User \"system:anonymous\" cannot get")
+        v["failure"]["kubeadmMessage"].as_str().unwrap().contains("User \\\"system:anonymous\\\" cannot get")
+            || v["failure"]["kubeadmMessage"].as_str().unwrap().contains("User \"system:anonymous\" cannot get")
     );
-    let v = lab_failure(
-        Scenario::AnonymousAuthOff,
-        &[],
-        "cluster-info-forbidden",
-        "cluster-info",
-        20,
-    );
-    assert!(v["failure"]["cause"]
-        .as_str()
-        .unwrap()
-        .contains("anonymous-auth=false"));
-    lab_failure(
-        Scenario::ClusterInfoMissing,
-        &[],
-        "cluster-info-not-found",
-        "cluster-info",
-        21,
-    );
-    let v = lab_failure(
-        Scenario::KubeconfigMissing,
-        &[],
-        "kubeconfig-missing",
-        "kubeconfig",
-        23,
-    );
+    let v = lab_failure(Scenario::AnonymousAuthOff, &[], "cluster-info-forbidden", "cluster-info", 20);
+    assert!(v["failure"]["cause"].as_str().unwrap().contains("anonymous-auth=false"));
+    lab_failure(Scenario::ClusterInfoMissing, &[], "cluster-info-not-found", "cluster-info", 21);
+    let v = lab_failure(Scenario::KubeconfigMissing, &[], "kubeconfig-missing", "kubeconfig", 23);
     assert_eq!(
         v["failure"]["kubeadmMessage"],
         "couldn't validate the identity of the API Server: there is no kubeconfig key in the cluster-info ConfigMap. This API Server isn't set up for token bootstrapping, can't connect"
@@ -467,11 +311,7 @@ fn cluster_info_access_failures() {
 
 #[test]
 fn jws_failures() {
-    for s in [
-        Scenario::TokenExpired,
-        Scenario::TokenDeleted,
-        Scenario::TokenNoSigning,
-    ] {
+    for s in [Scenario::TokenExpired, Scenario::TokenDeleted, Scenario::TokenNoSigning] {
         let v = lab_failure(s, &[], "jws-missing", "jws-present", 30);
         let k = v["failure"]["kubeadmMessage"].as_str().unwrap();
         assert!(k.starts_with("couldn't validate the identity of the API Server: could not find a JWS signature in the cluster-info ConfigMap for token ID"), "{k}");
@@ -480,41 +320,16 @@ fn jws_failures() {
             assert!(cause.contains(word), "{s:?}: cause lacks {word}: {cause}");
         }
     }
-    let v = lab_failure(
-        Scenario::SignerStopped,
-        &[],
-        "jws-missing",
-        "jws-present",
-        30,
-    );
-    assert!(v["failure"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("bootstrapsigner"));
+    let v = lab_failure(Scenario::SignerStopped, &[], "jws-missing", "jws-present", 30);
+    assert!(v["failure"]["message"].as_str().unwrap().contains("bootstrapsigner"));
     let v = lab_failure(Scenario::JwsEmpty, &[], "jws-empty", "jws-present", 31);
-    assert!(v["failure"]["kubeadmMessage"]
-        .as_str()
-        .unwrap()
-        .contains("is invalid for this cluster or it has expired"));
-    lab_failure(
-        Scenario::TamperedSignature,
-        &[],
-        "jws-invalid",
-        "jws-verify",
-        32,
-    );
+    assert!(v["failure"]["kubeadmMessage"].as_str().unwrap().contains("is invalid for this cluster or it has expired"));
+    lab_failure(Scenario::TamperedSignature, &[], "jws-invalid", "jws-verify", 32);
     // Wrong secret for a real token ID.
     let l = lab(Scenario::Healthy);
     let wrong = format!("{}.0000000000000000", l.token().id());
     let r = run_with(
-        &[
-            "verify-discovery",
-            l.endpoint(),
-            "--discovery-token-ca-cert-hash",
-            &l.info.ca_pin,
-            "-o",
-            "json",
-        ],
+        &["verify-discovery", l.endpoint(), "--discovery-token-ca-cert-hash", &l.info.ca_pin, "-o", "json"],
         &[("JOINKIT_TOKEN", &wrong)],
         None,
     );
@@ -525,64 +340,25 @@ fn jws_failures() {
 fn trust_failures() {
     let l = lab(Scenario::Healthy);
     let r = run_with(
-        &[
-            "verify-discovery",
-            l.endpoint(),
-            "--discovery-token-ca-cert-hash",
-            PIN,
-            "-o",
-            "json",
-        ],
+        &["verify-discovery", l.endpoint(), "--discovery-token-ca-cert-hash", PIN, "-o", "json"],
         &[("JOINKIT_TOKEN", &l.info.token)],
         None,
     );
     let v = assert_failure(&r, "pin-mismatch", "ca-pin", 40);
-    assert!(
-        v["failure"]["fix"]
-            .as_str()
-            .unwrap()
-            .contains(&l.info.ca_pin),
-        "the pins seen are listed"
-    );
+    assert!(v["failure"]["fix"].as_str().unwrap().contains(&l.info.ca_pin), "the pins seen are listed");
     let v = lab_failure(Scenario::Mitm, &[], "tls-verify-failed", "tls-verify", 41);
-    assert!(v["failure"]["kubeadmMessage"]
-        .as_str()
-        .unwrap()
-        .contains("x509: certificate signed by unknown authority"));
-    let v = lab_failure(
-        Scenario::WrongSan,
-        &[],
-        "tls-verify-failed",
-        "tls-verify",
-        41,
-    );
-    assert!(
-        v["failure"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("not valid for 127.0.0.1"),
-        "{}",
-        v["failure"]
-    );
+    assert!(v["failure"]["kubeadmMessage"].as_str().unwrap().contains("x509: certificate signed by unknown authority"));
+    let v = lab_failure(Scenario::WrongSan, &[], "tls-verify-failed", "tls-verify", 41);
+    assert!(v["failure"]["message"].as_str().unwrap().contains("not valid for 127.0.0.1"), "{}", v["failure"]);
     lab_failure(Scenario::CaExpired, &[], "ca-expired", "ca-validity", 42);
-    lab_failure(
-        Scenario::CaNotYetValid,
-        &[],
-        "ca-not-yet-valid",
-        "ca-validity",
-        43,
-    );
+    lab_failure(Scenario::CaNotYetValid, &[], "ca-not-yet-valid", "ca-validity", 43);
     let v = lab_failure(Scenario::ClockSkew, &[], "clock-skew", "clock", 44);
     assert!(v["clockSkewSeconds"].as_i64().unwrap() <= -590, "{v}");
     // Within a generous --max-clock-skew it passes with a warning.
     let l = lab(Scenario::ClockSkew);
     let r = verify(&l, &["--max-clock-skew", "1h"]);
     assert_eq!(r.code, 0, "{}", r.stdout);
-    assert!(r.json()["stages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|s| s["name"] == "clock" && s["status"] == "warn"));
+    assert!(r.json()["stages"].as_array().unwrap().iter().any(|s| s["name"] == "clock" && s["status"] == "warn"));
 }
 
 #[test]
@@ -590,42 +366,23 @@ fn failures_are_fast_and_text_names_everything() {
     let l = lab(Scenario::TokenDeleted);
     let t = Instant::now();
     let r = run_with(
-        &[
-            "verify-discovery",
-            l.endpoint(),
-            "--discovery-token-ca-cert-hash",
-            &l.info.ca_pin,
-        ],
+        &["verify-discovery", l.endpoint(), "--discovery-token-ca-cert-hash", &l.info.ca_pin],
         &[("JOINKIT_TOKEN", &l.info.token)],
         None,
     );
-    assert!(
-        t.elapsed() < Duration::from_secs(2),
-        "jws-missing is reported at once, not after kubeadm's 5 minutes"
-    );
+    assert!(t.elapsed() < Duration::from_secs(2), "jws-missing is reported at once, not after kubeadm's 5 minutes");
     assert_eq!(r.code, 30);
-    for needle in [
-        "FAILED: jws-missing at stage jws-present (exit 30)",
-        "kubeadm:",
-        "cause:",
-        "fix:",
-    ] {
-        assert!(
-            r.stdout.contains(needle),
-            "{needle} missing in:\n{}",
-            r.stdout
-        );
+    for needle in ["FAILED: jws-missing at stage jws-present (exit 30)", "kubeadm:", "cause:", "fix:"] {
+        assert!(r.stdout.contains(needle), "{needle} missing in:\n{}", r.stdout);
     }
 }
 
 #[test]
 fn ipv6_endpoint() {
     // kubeadm#3101: IPv6 endpoints are written [addr]:port; the lab's certificate names ::1.
-    let l = joinkit::lab::Lab::start(joinkit::lab::LabOptions {
-        listen: "[::1]:0".parse().unwrap(),
-        ..Default::default()
-    })
-    .unwrap();
+    let l =
+        joinkit::lab::Lab::start(joinkit::lab::LabOptions { listen: "[::1]:0".parse().unwrap(), ..Default::default() })
+            .unwrap();
     assert!(l.endpoint().starts_with("[::1]:"));
     let r = verify(&l, &[]);
     assert_eq!(r.code, 0, "{}", r.stdout);

@@ -32,34 +32,18 @@ fn man_pages_are_up_to_date() {
     let r = run(&["generate-man", dir.path().to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let checked_in = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("man");
-    let mut generated: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
+    let mut generated: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     generated.sort();
-    let mut have: Vec<_> = std::fs::read_dir(&checked_in)
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
+    let mut have: Vec<_> = std::fs::read_dir(&checked_in).unwrap().map(|e| e.unwrap().file_name()).collect();
     have.sort();
-    assert_eq!(
-        generated, have,
-        "man/ has other pages than generated; run `cargo run -- generate-man man`"
-    );
+    assert_eq!(generated, have, "man/ has other pages than generated; run `cargo run -- generate-man man`");
     for f in generated {
         let a = std::fs::read(dir.path().join(&f)).unwrap();
         let b = std::fs::read(checked_in.join(&f)).unwrap();
-        assert!(
-            a == b,
-            "man/{} is stale; run `cargo run -- generate-man man`",
-            f.to_string_lossy()
-        );
+        assert!(a == b, "man/{} is stale; run `cargo run -- generate-man man`", f.to_string_lossy());
     }
     let main = std::fs::read_to_string(checked_in.join("joinkit.1")).unwrap();
-    assert!(
-        main.contains("jws\\-missing") || main.contains("jws-missing"),
-        "exit codes in joinkit(1)"
-    );
+    assert!(main.contains("jws\\-missing") || main.contains("jws-missing"), "exit codes in joinkit(1)");
 }
 
 #[test]
@@ -67,10 +51,7 @@ fn completions_and_help() {
     for shell in ["bash", "zsh", "fish"] {
         let r = run(&["completions", shell]);
         assert_eq!(r.code, 0);
-        assert!(
-            r.stdout.contains("verify-discovery") && r.stdout.contains("ca-hash"),
-            "{shell}"
-        );
+        assert!(r.stdout.contains("verify-discovery") && r.stdout.contains("ca-hash"), "{shell}");
     }
     let r = run(&["--help"]);
     assert_eq!(r.code, 0);
@@ -82,29 +63,16 @@ fn completions_and_help() {
 #[test]
 fn readme_covers_commands_codes_and_scenarios() {
     let text = readme();
-    for cmd in [
-        "joinkit ca-hash",
-        "joinkit verify-discovery",
-        "joinkit lab",
-        "joinkit lab demo",
-        "joinkit completions",
-    ] {
+    for cmd in ["joinkit ca-hash", "joinkit verify-discovery", "joinkit lab", "joinkit lab demo", "joinkit completions"]
+    {
         assert!(text.contains(cmd), "{cmd}");
     }
     for c in Code::ALL {
-        assert!(
-            text.contains(&format!("`{}`", c.as_str())),
-            "{}",
-            c.as_str()
-        );
+        assert!(text.contains(&format!("`{}`", c.as_str())), "{}", c.as_str());
     }
     use clap::ValueEnum;
     for s in joinkit::lab::Scenario::value_variants() {
-        assert!(
-            text.contains(&format!("`{}`", s.name())),
-            "scenario {}",
-            s.name()
-        );
+        assert!(text.contains(&format!("`{}`", s.name())), "scenario {}", s.name());
     }
     for flag in [
         "--discovery-token-ca-cert-hash",
@@ -128,16 +96,8 @@ fn readme_covers_commands_codes_and_scenarios() {
 fn examples_and_testcerts() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let script = root.join("examples/verify-before-join.sh");
-    let out = std::process::Command::new("bash")
-        .arg("-n")
-        .arg(&script)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "bash -n: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = std::process::Command::new("bash").arg("-n").arg(&script).output().unwrap();
+    assert!(out.status.success(), "bash -n: {}", String::from_utf8_lossy(&out.stderr));
     // The exit codes the example branches on are the documented ones.
     let text = std::fs::read_to_string(&script).unwrap();
     for c in [
@@ -152,15 +112,9 @@ fn examples_and_testcerts() {
     }
     // testcerts/README.md's pins are right.
     let readme = std::fs::read_to_string(root.join("testcerts/README.md")).unwrap();
-    for line in readme
-        .lines()
-        .filter(|l| l.contains(".crt |") || l.contains(".pem |"))
-    {
+    for line in readme.lines().filter(|l| l.contains(".crt |") || l.contains(".pem |")) {
         let cols: Vec<&str> = line.split('|').map(str::trim).collect();
-        let r = run(&[
-            "ca-hash",
-            root.join("testcerts").join(cols[1]).to_str().unwrap(),
-        ]);
+        let r = run(&["ca-hash", root.join("testcerts").join(cols[1]).to_str().unwrap()]);
         let want: Vec<&str> = cols[3].split(", ").collect();
         assert_eq!(r.stdout.lines().collect::<Vec<_>>(), want, "{}", cols[1]);
     }
@@ -168,16 +122,10 @@ fn examples_and_testcerts() {
 
 /// Optional external tools: required when CI is set (.ci/run installs them), else skipped.
 fn tool(name: &str) -> Option<std::path::PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|p| {
-        std::env::split_paths(&p)
-            .map(|d| d.join(name))
-            .find(|p| p.exists())
-    });
+    let found =
+        std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).map(|d| d.join(name)).find(|p| p.exists()));
     if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{name} is required in CI (.ci/run installs it)"
-        );
+        assert!(std::env::var_os("CI").is_none(), "{name} is required in CI (.ci/run installs it)");
         eprintln!("skipping the {name} check: {name} is not installed");
     }
     found
@@ -227,11 +175,7 @@ fn cloud_init_examples_render_and_validate() {
     for (file, args, env) in cases {
         let text = std::fs::read_to_string(root.join(file)).unwrap();
         assert!(text.starts_with("#cloud-config\n"), "{file}");
-        let body: String = text
-            .lines()
-            .filter(|l| !l.starts_with("# "))
-            .map(|l| format!("{l}\n"))
-            .collect();
+        let body: String = text.lines().filter(|l| !l.starts_with("# ")).map(|l| format!("{l}\n")).collect();
         let mut a = vec!["render-config"];
         a.extend(args);
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -242,22 +186,10 @@ fn cloud_init_examples_render_and_validate() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("join.yaml");
         std::fs::write(&p, doc["write_files"][0]["content"].as_str().unwrap()).unwrap();
-        assert_eq!(
-            run(&["validate-config", p.to_str().unwrap()]).code,
-            0,
-            "{file}"
-        );
+        assert_eq!(run(&["validate-config", p.to_str().unwrap()]).code, 0, "{file}");
         if let Some(ci) = tool("cloud-init") {
-            let o = std::process::Command::new(ci)
-                .args(["schema", "-c"])
-                .arg(root.join(file))
-                .output()
-                .unwrap();
-            assert!(
-                o.status.success(),
-                "{file}: {}",
-                String::from_utf8_lossy(&o.stderr)
-            );
+            let o = std::process::Command::new(ci).args(["schema", "-c"]).arg(root.join(file)).output().unwrap();
+            assert!(o.status.success(), "{file}: {}", String::from_utf8_lossy(&o.stderr));
         }
     }
 }
@@ -265,30 +197,12 @@ fn cloud_init_examples_render_and_validate() {
 #[test]
 fn shell_examples_parse_and_pass_shellcheck() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    for f in [
-        "examples/join-with-retry.sh",
-        "examples/verify-before-join.sh",
-    ] {
-        let o = std::process::Command::new("bash")
-            .arg("-n")
-            .arg(root.join(f))
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "{f}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+    for f in ["examples/join-with-retry.sh", "examples/verify-before-join.sh"] {
+        let o = std::process::Command::new("bash").arg("-n").arg(root.join(f)).output().unwrap();
+        assert!(o.status.success(), "{f}: {}", String::from_utf8_lossy(&o.stderr));
         if let Some(sc) = tool("shellcheck") {
-            let o = std::process::Command::new(sc)
-                .arg(root.join(f))
-                .output()
-                .unwrap();
-            assert!(
-                o.status.success(),
-                "{f}: {}",
-                String::from_utf8_lossy(&o.stdout)
-            );
+            let o = std::process::Command::new(sc).arg(root.join(f)).output().unwrap();
+            assert!(o.status.success(), "{f}: {}", String::from_utf8_lossy(&o.stdout));
         }
     }
     // The retry script uses the documented, non-retryable codes.
@@ -296,11 +210,7 @@ fn shell_examples_parse_and_pass_shellcheck() {
     for c in [Code::PinMismatch, Code::TlsVerifyFailed] {
         assert!(s.contains(&c.exit_code().to_string()));
     }
-    assert!(
-        s.contains("kubeadm reset -f")
-            && s.contains("joinkit diagnose")
-            && s.contains("render-config")
-    );
+    assert!(s.contains("kubeadm reset -f") && s.contains("joinkit diagnose") && s.contains("render-config"));
 }
 
 #[test]

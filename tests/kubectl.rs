@@ -38,30 +38,13 @@ fn kubectl_reads_cluster_info_from_the_lab() {
     let l = lab(Scenario::Healthy);
     let dir = tempfile::tempdir().unwrap();
     let kc = kubeconfig(&l, dir.path());
-    let out = kubectl(
-        &kc,
-        &[
-            "get",
-            "--raw",
-            "/api/v1/namespaces/kube-public/configmaps/cluster-info",
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "kubectl failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = kubectl(&kc, &["get", "--raw", "/api/v1/namespaces/kube-public/configmaps/cluster-info"]);
+    assert!(out.status.success(), "kubectl failed: {}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["kind"], "ConfigMap");
     // What kubectl read verifies offline with the token and pin.
     let r = run_with(
-        &[
-            "verify-discovery",
-            "--cluster-info-file",
-            "-",
-            "--discovery-token-ca-cert-hash",
-            &l.info.ca_pin,
-        ],
+        &["verify-discovery", "--cluster-info-file", "-", "--discovery-token-ca-cert-hash", &l.info.ca_pin],
         &[("JOINKIT_TOKEN", &l.info.token)],
         Some(&out.stdout),
     );
@@ -71,14 +54,7 @@ fn kubectl_reads_cluster_info_from_the_lab() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("gitVersion"));
     // Anything else is forbidden for system:anonymous, and kubectl shows the server's message.
-    let out = kubectl(
-        &kc,
-        &[
-            "get",
-            "--raw",
-            "/api/v1/namespaces/kube-system/secrets/bootstrap-token-x",
-        ],
-    );
+    let out = kubectl(&kc, &["get", "--raw", "/api/v1/namespaces/kube-system/secrets/bootstrap-token-x"]);
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("system:anonymous"),
@@ -89,28 +65,11 @@ fn kubectl_reads_cluster_info_from_the_lab() {
     let server = format!("https://{}", l.endpoint());
     let ca = dir.path().join("ca.crt");
     let out = Command::new(KUBECTL)
-        .args([
-            "--kubeconfig",
-            "/dev/null",
-            "--server",
-            &server,
-            "--certificate-authority",
-            ca.to_str().unwrap(),
-        ])
-        .args([
-            "--token",
-            "abcdef.0123456789abcdef",
-            "get",
-            "--raw",
-            "/version",
-        ])
+        .args(["--kubeconfig", "/dev/null", "--server", &server, "--certificate-authority", ca.to_str().unwrap()])
+        .args(["--token", "abcdef.0123456789abcdef", "get", "--raw", "/version"])
         .env("HOME", dir.path())
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("Unauthorized"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Unauthorized"), "{}", String::from_utf8_lossy(&out.stderr));
 }

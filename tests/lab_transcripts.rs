@@ -26,28 +26,10 @@ fn load(name: &str) -> Recorded {
     let mut lines = http.lines();
     let req = lines.next().unwrap().trim_start_matches("# ").to_string();
     let (method, path) = req.split_once(' ').unwrap();
-    let ua = lines
-        .next()
-        .unwrap()
-        .trim_start_matches("# user-agent: ")
-        .to_string();
-    let args = lines
-        .next()
-        .unwrap()
-        .trim_start_matches("# curl args:")
-        .trim()
-        .to_string();
-    let auth = args
-        .strip_prefix("-H Authorization: Bearer ")
-        .map(|s| s.split_whitespace().next().unwrap().to_string());
-    let status: u16 = lines
-        .next()
-        .unwrap()
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
+    let ua = lines.next().unwrap().trim_start_matches("# user-agent: ").to_string();
+    let args = lines.next().unwrap().trim_start_matches("# curl args:").trim().to_string();
+    let auth = args.strip_prefix("-H Authorization: Bearer ").map(|s| s.split_whitespace().next().unwrap().to_string());
+    let status: u16 = lines.next().unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
     let mut headers = Vec::new();
     for l in lines.by_ref() {
         if l.trim().is_empty() {
@@ -56,15 +38,7 @@ fn load(name: &str) -> Recorded {
         let (k, v) = l.split_once(": ").unwrap();
         headers.push((k.to_string(), v.to_string()));
     }
-    Recorded {
-        method: method.into(),
-        path: path.into(),
-        user_agent: ua,
-        auth,
-        status,
-        headers,
-        body,
-    }
+    Recorded { method: method.into(), path: path.into(), user_agent: ua, auth, status, headers, body }
 }
 
 const RECORDED_ID: &str = "v49uhc";
@@ -82,22 +56,11 @@ fn replay(l: &joinkit::lab::Lab, r: &Recorded) -> Http {
     if let Some(b) = &bearer {
         headers.push(("authorization", b.as_str()));
     }
-    https(
-        l.endpoint(),
-        &l.info.ca_cert_pem,
-        &r.method,
-        &path,
-        &headers,
-        None,
-    )
+    https(l.endpoint(), &l.info.ca_cert_pem, &r.method, &path, &headers, None)
 }
 
 fn header_names(h: &[(String, String)]) -> Vec<String> {
-    let mut v: Vec<String> = h
-        .iter()
-        .map(|(k, _)| k.to_lowercase())
-        .filter(|k| k != "content-length")
-        .collect();
+    let mut v: Vec<String> = h.iter().map(|(k, _)| k.to_lowercase()).filter(|k| k != "content-length").collect();
     v.sort();
     v
 }
@@ -143,27 +106,14 @@ fn exact_answers_match_the_recordings() {
         let r = load(name);
         let got = replay(&l, &r);
         assert_eq!(got.status, r.status, "{name}: status");
-        let want_body = String::from_utf8(r.body.clone())
-            .unwrap()
-            .replace(RECORDED_ID, &id);
-        assert_eq!(
-            String::from_utf8(got.body.clone()).unwrap(),
-            want_body,
-            "{name}: body"
-        );
+        let want_body = String::from_utf8(r.body.clone()).unwrap().replace(RECORDED_ID, &id);
+        assert_eq!(String::from_utf8(got.body.clone()).unwrap(), want_body, "{name}: body");
         assert_eq!(
             got.header("content-type"),
-            r.headers
-                .iter()
-                .find(|(k, _)| k == "content-type")
-                .map(|(_, v)| v.as_str()),
+            r.headers.iter().find(|(k, _)| k == "content-type").map(|(_, v)| v.as_str()),
             "{name}"
         );
-        assert_eq!(
-            header_names(&got.headers),
-            header_names(&r.headers),
-            "{name}: header set"
-        );
+        assert_eq!(header_names(&got.headers), header_names(&r.headers), "{name}: header set");
     }
 }
 
@@ -200,29 +150,15 @@ fn json_answers_have_the_recorded_shape() {
         if *name == "token_get_kubeadm_config" {
             // The recorder created kubeadm-config with `kubectl apply` (an annotation and its
             // managed field); kubeadm itself writes neither.
-            want["metadata"]
-                .as_object_mut()
-                .unwrap()
-                .remove("annotations");
-            want["metadata"]["managedFields"][0]["fieldsV1"]
-                .as_object_mut()
-                .unwrap()
-                .remove("f:metadata");
+            want["metadata"].as_object_mut().unwrap().remove("annotations");
+            want["metadata"]["managedFields"][0]["fieldsV1"].as_object_mut().unwrap().remove("f:metadata");
         }
         assert_eq!(shape(&got.json()), shape(&want), "{name}: JSON shape");
         // Formatting: pretty JSON for curl agents and for /version, compact + newline otherwise.
         let pretty = r.body.starts_with(b"{\n");
         assert_eq!(got.body.starts_with(b"{\n"), pretty, "{name}: pretty");
-        assert_eq!(
-            got.body.ends_with(b"\n"),
-            r.body.ends_with(b"\n"),
-            "{name}: trailing newline"
-        );
-        assert_eq!(
-            header_names(&got.headers),
-            header_names(&r.headers),
-            "{name}: header set"
-        );
+        assert_eq!(got.body.ends_with(b"\n"), r.body.ends_with(b"\n"), "{name}: trailing newline");
+        assert_eq!(header_names(&got.headers), header_names(&r.headers), "{name}: header set");
         if name.starts_with("cluster-info") {
             // The kubeconfig has kubeadm's layout line by line (values aside).
             let keys = |v: &Value| -> Vec<String> {
@@ -239,15 +175,8 @@ fn json_answers_have_the_recorded_shape() {
 }
 
 fn cluster_info(l: &joinkit::lab::Lab) -> Value {
-    https(
-        l.endpoint(),
-        &l.info.ca_cert_pem,
-        "GET",
-        "/api/v1/namespaces/kube-public/configmaps/cluster-info",
-        &[],
-        None,
-    )
-    .json()
+    https(l.endpoint(), &l.info.ca_cert_pem, "GET", "/api/v1/namespaces/kube-public/configmaps/cluster-info", &[], None)
+        .json()
 }
 
 fn wait_for(l: &joinkit::lab::Lab, what: &str, f: impl Fn(&Value) -> bool) -> Duration {
@@ -270,74 +199,33 @@ fn bootstrapsigner_and_tokencleaner_behave_like_the_recording() {
     let id = l.token().id().to_string();
     let ci = cluster_info(&l);
     let sig = ci["data"][format!("jws-kubeconfig-{id}")].as_str().unwrap();
-    assert!(joinkit::jws::verify(
-        ci["data"]["kubeconfig"].as_str().unwrap(),
-        sig,
-        &id,
-        l.token().secret()
-    )
-    .is_ok());
+    assert!(joinkit::jws::verify(ci["data"]["kubeconfig"].as_str().unwrap(), sig, &id, l.token().secret()).is_ok());
 
     let second = joinkit::token::BootstrapToken::generate();
     let key2 = format!("jws-kubeconfig-{}", second.id());
     let soon = time::OffsetDateTime::now_utc() + Duration::from_secs(2);
     {
         let mut s = l.state.lock().unwrap();
-        let secret = joinkit::lab::token_secret(
-            &second,
-            Some(soon),
-            &["signing", "authentication"],
-            &[],
-            "",
-        );
-        s.store.put(
-            "secrets",
-            "kube-system",
-            &format!("bootstrap-token-{}", second.id()),
-            secret,
-        );
+        let secret = joinkit::lab::token_secret(&second, Some(soon), &["signing", "authentication"], &[], "");
+        s.store.put("secrets", "kube-system", &format!("bootstrap-token-{}", second.id()), secret);
     }
-    let appeared = wait_for(&l, "signature of a new token", |v| {
-        v["data"].get(&key2).is_some()
-    });
-    assert!(
-        appeared < Duration::from_millis(500),
-        "signed after {appeared:?}"
-    );
+    let appeared = wait_for(&l, "signature of a new token", |v| v["data"].get(&key2).is_some());
+    assert!(appeared < Duration::from_millis(500), "signed after {appeared:?}");
     let two = cluster_info(&l);
-    assert_eq!(
-        two["data"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .filter(|k| k.starts_with("jws-"))
-            .count(),
-        2
-    );
+    assert_eq!(two["data"].as_object().unwrap().keys().filter(|k| k.starts_with("jws-")).count(), 2);
     // Expiry: cleaned up with its key.
-    wait_for(&l, "tokencleaner removing the expired token's key", |v| {
-        v["data"].get(&key2).is_none()
-    });
+    wait_for(&l, "tokencleaner removing the expired token's key", |v| v["data"].get(&key2).is_none());
     assert!(l
         .state
         .lock()
         .unwrap()
         .store
-        .get(
-            "secrets",
-            "kube-system",
-            &format!("bootstrap-token-{}", second.id())
-        )
+        .get("secrets", "kube-system", &format!("bootstrap-token-{}", second.id()))
         .is_none());
     // Deletion drops the signature.
-    l.state.lock().unwrap().store.delete(
-        "secrets",
-        "kube-system",
-        &format!("bootstrap-token-{id}"),
-    );
-    let gone = wait_for(&l, "signature removal after delete", |v| {
-        v["data"].get(format!("jws-kubeconfig-{id}")).is_none()
-    });
+    l.state.lock().unwrap().store.delete("secrets", "kube-system", &format!("bootstrap-token-{id}"));
+    let gone =
+        wait_for(&l, "signature removal after delete", |v| v["data"].get(format!("jws-kubeconfig-{id}")).is_none());
     assert!(gone < Duration::from_millis(500));
     // Already expired: never signed.
     let third = joinkit::token::BootstrapToken::generate();
@@ -352,9 +240,7 @@ fn bootstrapsigner_and_tokencleaner_behave_like_the_recording() {
         );
     }
     std::thread::sleep(Duration::from_millis(200));
-    assert!(cluster_info(&l)["data"]
-        .get(format!("jws-kubeconfig-{}", third.id()))
-        .is_none());
+    assert!(cluster_info(&l)["data"].get(format!("jws-kubeconfig-{}", third.id())).is_none());
     // The deleted token now gets the bare 401 everywhere.
     let r = https(
         l.endpoint(),
@@ -374,28 +260,14 @@ fn fault_scenarios_change_answers() {
     let l = lab(Scenario::AnonymousRevoked);
     let r = https(l.endpoint(), &l.info.ca_cert_pem, "GET", ci, &[], None);
     assert_eq!(r.status, 403);
-    assert!(r.json()["message"]
-        .as_str()
-        .unwrap()
-        .contains("system:anonymous"));
+    assert!(r.json()["message"].as_str().unwrap().contains("system:anonymous"));
     let l = lab(Scenario::ClusterInfoMissing);
     let r = https(l.endpoint(), &l.info.ca_cert_pem, "GET", ci, &[], None);
     assert_eq!(r.status, 404);
     assert_eq!(r.json()["message"], "configmaps \"cluster-info\" not found");
     let l = lab(Scenario::AnonymousAuthOff);
-    assert_eq!(
-        https(l.endpoint(), &l.info.ca_cert_pem, "GET", ci, &[], None).status,
-        401
-    );
+    assert_eq!(https(l.endpoint(), &l.info.ca_cert_pem, "GET", ci, &[], None).status, 401);
     let l = lab(Scenario::SignerStopped);
     let v = https(l.endpoint(), &l.info.ca_cert_pem, "GET", ci, &[], None).json();
-    assert_eq!(
-        v["data"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .filter(|k| k.starts_with("jws-"))
-            .count(),
-        0
-    );
+    assert_eq!(v["data"].as_object().unwrap().keys().filter(|k| k.starts_with("jws-")).count(), 0);
 }

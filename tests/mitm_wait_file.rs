@@ -9,11 +9,7 @@ use std::time::{Duration, Instant};
 fn impostor_with_the_token_but_its_own_ca() {
     let genuine = lab(Scenario::Healthy);
     // The impostor knows the token (so its JWS is valid) but has its own CA.
-    let impostor = Lab::start(LabOptions {
-        token: Some(genuine.token()),
-        ..Default::default()
-    })
-    .unwrap();
+    let impostor = Lab::start(LabOptions { token: Some(genuine.token()), ..Default::default() }).unwrap();
     assert_ne!(impostor.info.ca_pin, genuine.info.ca_pin);
     let r = run_with(
         &[
@@ -29,40 +25,19 @@ fn impostor_with_the_token_but_its_own_ca() {
     );
     let v = assert_failure(&r, "pin-mismatch", "ca-pin", 40);
     // JWS passed: it really is the pin that caught it.
-    assert!(v["stages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|s| s["name"] == "jws-verify" && s["status"] == "pass"));
-    assert!(v["failure"]["message"]
-        .as_str()
-        .unwrap()
-        .contains(&impostor.info.ca_pin));
+    assert!(v["stages"].as_array().unwrap().iter().any(|s| s["name"] == "jws-verify" && s["status"] == "pass"));
+    assert!(v["failure"]["message"].as_str().unwrap().contains(&impostor.info.ca_pin));
     // With the unsafe flag the impostor passes, with a loud warning.
     let r = run_with(
-        &[
-            "verify-discovery",
-            impostor.endpoint(),
-            "--discovery-token-unsafe-skip-ca-verification",
-        ],
+        &["verify-discovery", impostor.endpoint(), "--discovery-token-unsafe-skip-ca-verification"],
         &[("JOINKIT_TOKEN", &genuine.info.token)],
         None,
     );
     assert_eq!(r.code, 0, "{}", r.stdout);
-    assert!(
-        r.stderr.contains("UNSAFE"),
-        "warning on stderr: {}",
-        r.stderr
-    );
+    assert!(r.stderr.contains("UNSAFE"), "warning on stderr: {}", r.stderr);
     assert!(r.stdout.contains("[warn] ca-pin"), "{}", r.stdout);
     let r = run_with(
-        &[
-            "verify-discovery",
-            impostor.endpoint(),
-            "--discovery-token-unsafe-skip-ca-verification",
-            "-o",
-            "json",
-        ],
+        &["verify-discovery", impostor.endpoint(), "--discovery-token-unsafe-skip-ca-verification", "-o", "json"],
         &[("JOINKIT_TOKEN", &genuine.info.token)],
         None,
     );
@@ -78,14 +53,7 @@ fn pinned_cluster_info_served_with_another_cas_certificate() {
     let v = assert_failure(&verify(&l, &[]), "tls-verify-failed", "tls-verify", 41);
     // Discovery itself looked fine: JWS and pin passed on the intercepted connection.
     for stage in ["jws-verify", "ca-pin"] {
-        assert!(
-            v["stages"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|s| s["name"] == stage && s["status"] == "pass"),
-            "{stage}"
-        );
+        assert!(v["stages"].as_array().unwrap().iter().any(|s| s["name"] == stage && s["status"] == "pass"), "{stage}");
     }
 }
 
@@ -102,11 +70,7 @@ fn wait_retries_jws_missing_until_the_signer_runs() {
     flip.join().unwrap();
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert!(r.json()["attempts"].as_u64().unwrap() >= 2);
-    assert!(
-        r.stderr.contains("attempt 1 failed: jws-missing"),
-        "each attempt is printed: {}",
-        r.stderr
-    );
+    assert!(r.stderr.contains("attempt 1 failed: jws-missing"), "each attempt is printed: {}", r.stderr);
     assert!(t.elapsed() < Duration::from_secs(10));
     // Without --wait it fails at once; with --wait, a non-retryable failure is not retried.
     let l = lab(Scenario::SignerStopped);
@@ -115,10 +79,7 @@ fn wait_retries_jws_missing_until_the_signer_runs() {
     let t = Instant::now();
     let r = verify(&l, &["--wait", "30s"]);
     assert_eq!(r.code, 32);
-    assert!(
-        t.elapsed() < Duration::from_secs(3),
-        "jws-invalid is not retried"
-    );
+    assert!(t.elapsed() < Duration::from_secs(3), "jws-invalid is not retried");
     // --wait is bounded.
     let l = lab(Scenario::TokenDeleted);
     let t = Instant::now();
@@ -144,52 +105,21 @@ fn file_discovery() {
     // With a bootstrap token in the file: cluster-info is readable; passes.
     let d = discovery_kubeconfig(&l, &format!("{{token: {}}}", l.info.token));
     let f = d.path().join("discovery.conf");
-    let r = run_with(
-        &[
-            "verify-discovery",
-            "--discovery-file",
-            f.to_str().unwrap(),
-            "-o",
-            "json",
-        ],
-        &[],
-        None,
-    );
+    let r = run_with(&["verify-discovery", "--discovery-file", f.to_str().unwrap(), "-o", "json"], &[], None);
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert_eq!(r.json()["apiServer"], format!("https://{}", l.endpoint()));
     // Without credentials: kubeadm's message about TLS bootstrap credentials...
     let d = discovery_kubeconfig(&l, "{}");
     let f = d.path().join("discovery.conf");
-    let r = run_with(
-        &[
-            "verify-discovery",
-            "--discovery-file",
-            f.to_str().unwrap(),
-            "-o",
-            "json",
-        ],
-        &[],
-        None,
-    );
-    let v = assert_failure(
-        &r,
-        "no-bootstrap-credentials",
-        "tls-bootstrap-credentials",
-        25,
-    );
+    let r = run_with(&["verify-discovery", "--discovery-file", f.to_str().unwrap(), "-o", "json"], &[], None);
+    let v = assert_failure(&r, "no-bootstrap-credentials", "tls-bootstrap-credentials", 25);
     assert!(v["failure"]["kubeadmMessage"]
         .as_str()
         .unwrap()
         .starts_with("could not find authentication credentials for the TLS bootstrap process."));
     // ...unless a TLS bootstrap token is given.
     let r = run_with(
-        &[
-            "verify-discovery",
-            "--discovery-file",
-            f.to_str().unwrap(),
-            "-o",
-            "json",
-        ],
+        &["verify-discovery", "--discovery-file", f.to_str().unwrap(), "-o", "json"],
         &[("JOINKIT_TLS_BOOTSTRAP_TOKEN", &l.info.token)],
         None,
     );
@@ -197,53 +127,23 @@ fn file_discovery() {
     // The file's CA must verify the server.
     let other = lab(Scenario::Healthy);
     let d = discovery_kubeconfig(&other, "{}");
-    let kc = std::fs::read_to_string(d.path().join("discovery.conf"))
-        .unwrap()
-        .replace(other.endpoint(), l.endpoint());
+    let kc = std::fs::read_to_string(d.path().join("discovery.conf")).unwrap().replace(other.endpoint(), l.endpoint());
     std::fs::write(d.path().join("discovery.conf"), kc).unwrap();
     let r = run_with(
-        &[
-            "verify-discovery",
-            "--discovery-file",
-            d.path().join("discovery.conf").to_str().unwrap(),
-            "-o",
-            "json",
-        ],
+        &["verify-discovery", "--discovery-file", d.path().join("discovery.conf").to_str().unwrap(), "-o", "json"],
         &[],
         None,
     );
     assert_failure(&r, "tls-verify-failed", "tls-verify", 41);
     // URLs must be https.
     let r = run_with(
-        &[
-            "verify-discovery",
-            "--discovery-file",
-            "http://example.invalid/discovery.conf",
-            "-o",
-            "json",
-        ],
+        &["verify-discovery", "--discovery-file", "http://example.invalid/discovery.conf", "-o", "json"],
         &[],
         None,
     );
     let v = assert_failure(&r, "usage", "discovery-file", 2);
-    assert_eq!(
-        v["failure"]["kubeadmMessage"],
-        "if a URL is used, the scheme must be https"
-    );
-    let r = run_with(
-        &[
-            "verify-discovery",
-            "--discovery-file",
-            "/nonexistent/discovery.conf",
-            "-o",
-            "json",
-        ],
-        &[],
-        None,
-    );
+    assert_eq!(v["failure"]["kubeadmMessage"], "if a URL is used, the scheme must be https");
+    let r = run_with(&["verify-discovery", "--discovery-file", "/nonexistent/discovery.conf", "-o", "json"], &[], None);
     let v = assert_failure(&r, "input-unreadable", "discovery-file", 3);
-    assert_eq!(
-        v["failure"]["kubeadmMessage"],
-        "not a valid HTTPS URL or a file on disk"
-    );
+    assert_eq!(v["failure"]["kubeadmMessage"], "not a valid HTTPS URL or a file on disk");
 }

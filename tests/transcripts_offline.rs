@@ -8,14 +8,10 @@ use serde_json::Value;
 fn transcript(kind: &str) -> (String, String, String) {
     let dir = vectors().join("apiserver-v1.24").join(kind);
     let body = std::fs::read_to_string(dir.join("cluster-info_after_signing.body")).unwrap();
-    let token = std::fs::read_to_string(dir.join("token_used.txt"))
-        .unwrap()
-        .trim()
-        .to_string();
+    let token = std::fs::read_to_string(dir.join("token_used.txt")).unwrap().trim().to_string();
     // The pin of the CA inside the transcript (pin computation is checked by the ca-pins vectors).
     let v: Value = serde_json::from_str(&body).unwrap();
-    let kc =
-        joinkit::kubeconfig::Kubeconfig::parse(v["data"]["kubeconfig"].as_str().unwrap()).unwrap();
+    let kc = joinkit::kubeconfig::Kubeconfig::parse(v["data"]["kubeconfig"].as_str().unwrap()).unwrap();
     let c = kc.cluster(None).unwrap();
     let ca = kc.ca_bytes(&c.cluster).unwrap().unwrap();
     let pin = joinkit::pin::pins_of_pem(&ca, "ca").unwrap()[0].to_string();
@@ -24,15 +20,7 @@ fn transcript(kind: &str) -> (String, String, String) {
 
 fn check(body: &[u8], token: &str, pin: &str) -> common::Run {
     run_with(
-        &[
-            "verify-discovery",
-            "--cluster-info-file",
-            "-",
-            "--discovery-token-ca-cert-hash",
-            pin,
-            "-o",
-            "json",
-        ],
+        &["verify-discovery", "--cluster-info-file", "-", "--discovery-token-ca-cert-hash", pin, "-o", "json"],
         &[("JOINKIT_TOKEN", token)],
         Some(body),
     )
@@ -57,13 +45,7 @@ fn real_transcripts_verify() {
         let p = dir.path().join("ci.yaml");
         std::fs::write(&p, yaml).unwrap();
         let r = run_with(
-            &[
-                "verify-discovery",
-                "--cluster-info-file",
-                p.to_str().unwrap(),
-                "--discovery-token-ca-cert-hash",
-                &pin,
-            ],
+            &["verify-discovery", "--cluster-info-file", p.to_str().unwrap(), "--discovery-token-ca-cert-hash", &pin],
             &[("JOINKIT_TOKEN", &token)],
             None,
         );
@@ -83,60 +65,28 @@ fn changed_transcripts_fail() {
         "couldn't validate the identity of the API Server: failed to verify JWS signature of received cluster info object, can't trust this API Server"
     );
     // Content changed after signing (server rewritten).
-    let tampered = body.replace(
-        "server: https://127.0.0.1:6443",
-        "server: https://127.0.0.2:6443",
-    );
+    let tampered = body.replace("server: https://127.0.0.1:6443", "server: https://127.0.0.2:6443");
     assert_ne!(tampered, body);
-    assert_failure(
-        &check(tampered.as_bytes(), &token, &pin),
-        "jws-invalid",
-        "jws-verify",
-        32,
-    );
+    assert_failure(&check(tampered.as_bytes(), &token, &pin), "jws-invalid", "jws-verify", 32);
     // Another pin.
-    let r = check(
-        body.as_bytes(),
-        &token,
-        &format!("sha256:{}", "ab".repeat(32)),
-    );
+    let r = check(body.as_bytes(), &token, &format!("sha256:{}", "ab".repeat(32)));
     let v = assert_failure(&r, "pin-mismatch", "ca-pin", 40);
     assert!(v["failure"]["message"].as_str().unwrap().contains(&pin));
-    assert!(v["failure"]["kubeadmMessage"]
-        .as_str()
-        .unwrap()
-        .contains("none of the public keys"));
+    assert!(v["failure"]["kubeadmMessage"].as_str().unwrap().contains("none of the public keys"));
     // Another token ID.
     let r = check(body.as_bytes(), "zzzzzz.0123456789abcdef", &pin);
     assert_failure(&r, "jws-missing", "jws-present", 30);
     // The pre-signing transcript has no signature at all.
-    let before =
-        std::fs::read(vectors().join("apiserver-v1.24/rsa/cluster-info_before_signing.body"))
-            .unwrap();
-    let v = assert_failure(
-        &check(&before, &token, &pin),
-        "jws-missing",
-        "jws-present",
-        30,
-    );
-    assert!(v["failure"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("no token at all is signed"));
+    let before = std::fs::read(vectors().join("apiserver-v1.24/rsa/cluster-info_before_signing.body")).unwrap();
+    let v = assert_failure(&check(&before, &token, &pin), "jws-missing", "jws-present", 30);
+    assert!(v["failure"]["message"].as_str().unwrap().contains("no token at all is signed"));
     // Not a ConfigMap / broken kubeconfig.
     let r = check(br#"{"kind":"Secret","data":{}}"#, &token, &pin);
     assert_failure(&r, "bad-input-file", "cluster-info", 3);
-    let r = check(
-        br#"{"kind":"ConfigMap","data":{"kubeconfig":"clusters: 5","jws-kubeconfig-v49uhc":"x"}}"#,
-        &token,
-        &pin,
-    );
+    let r =
+        check(br#"{"kind":"ConfigMap","data":{"kubeconfig":"clusters: 5","jws-kubeconfig-v49uhc":"x"}}"#, &token, &pin);
     assert_failure(&r, "kubeconfig-invalid", "kubeconfig", 24);
-    let r = check(
-        br#"{"kind":"ConfigMap","data":{"jws-kubeconfig-v49uhc":"x"}}"#,
-        &token,
-        &pin,
-    );
+    let r = check(br#"{"kind":"ConfigMap","data":{"jws-kubeconfig-v49uhc":"x"}}"#, &token, &pin);
     assert_failure(&r, "kubeconfig-missing", "kubeconfig", 23);
 }
 
@@ -153,10 +103,6 @@ fn bundled_vectors_match_shared_copy() {
         "apiserver-v1.24/rsa/cluster-info_after_signing.body",
         "apiserver-v1.24/ecdsa/token_used.txt",
     ] {
-        assert_eq!(
-            std::fs::read(shared.join(rel)).unwrap(),
-            std::fs::read(vectors().join(rel)).unwrap(),
-            "{rel}"
-        );
+        assert_eq!(std::fs::read(shared.join(rel)).unwrap(), std::fs::read(vectors().join(rel)).unwrap(), "{rel}");
     }
 }

@@ -78,10 +78,20 @@ impl rustls::client::danger::ServerCertVerifier for InsecureVerifier {
     ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
         Ok(rustls::client::danger::ServerCertVerified::assertion())
     }
-    fn verify_tls12_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &rustls::DigitallySignedStruct) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+    fn verify_tls12_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
         rustls::crypto::verify_tls12_signature(m, c, d, &self.0.signature_verification_algorithms)
     }
-    fn verify_tls13_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &rustls::DigitallySignedStruct) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+    fn verify_tls13_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
         rustls::crypto::verify_tls13_signature(m, c, d, &self.0.signature_verification_algorithms)
     }
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
@@ -91,10 +101,14 @@ impl rustls::client::danger::ServerCertVerifier for InsecureVerifier {
 
 fn read_data_or_file(data: &Option<String>, file: &Option<String>, what: &str) -> Result<Option<Vec<u8>>, Failure> {
     if let Some(d) = data.as_deref().filter(|d| !d.is_empty()) {
-        return crate::kubeconfig::decode_b64(d).map(Some).map_err(|e| unusable(format!("{what}-data: {e}"), "fix the kubeconfig"));
+        return crate::kubeconfig::decode_b64(d)
+            .map(Some)
+            .map_err(|e| unusable(format!("{what}-data: {e}"), "fix the kubeconfig"));
     }
     if let Some(f) = file.as_deref().filter(|f| !f.is_empty()) {
-        return std::fs::read(f).map(Some).map_err(|e| unusable(format!("{what} {f}: {e}"), "fix the path in the kubeconfig"));
+        return std::fs::read(f)
+            .map(Some)
+            .map_err(|e| unusable(format!("{what} {f}: {e}"), "fix the path in the kubeconfig"));
     }
     Ok(None)
 }
@@ -104,34 +118,49 @@ impl ApiClient {
     /// user has one). Errors: `kubeconfig-unusable`.
     pub async fn connect(opts: &ApiOptions) -> Result<ApiClient, Failure> {
         let (kc, source) = match &opts.kubeconfig {
-            Some(p) => (Kubeconfig::read_from(p).map_err(|e| unusable(format!("{}: {e}", p.display()), "pass a readable kubeconfig with --kubeconfig"))?, p.display().to_string()),
+            Some(p) => (
+                Kubeconfig::read_from(p).map_err(|e| {
+                    unusable(format!("{}: {e}", p.display()), "pass a readable kubeconfig with --kubeconfig")
+                })?,
+                p.display().to_string(),
+            ),
             None => {
                 let source = match std::env::var("KUBECONFIG") {
                     Ok(v) if !v.is_empty() => format!("KUBECONFIG={v}"),
                     _ => "~/.kube/config".to_string(),
                 };
                 (
-                    Kubeconfig::read().map_err(|e| unusable(format!("{source}: {e}"), "pass --kubeconfig /etc/kubernetes/admin.conf (on a control-plane node) or set KUBECONFIG"))?,
+                    Kubeconfig::read().map_err(|e| {
+                        unusable(
+                            format!("{source}: {e}"),
+                            "pass --kubeconfig /etc/kubernetes/admin.conf (on a control-plane node) or set KUBECONFIG",
+                        )
+                    })?,
                     source,
                 )
             }
         };
         let kopts = KubeConfigOptions { context: opts.context.clone(), ..Default::default() };
-        let cfg = Config::from_custom_kubeconfig(kc, &kopts)
-            .await
-            .map_err(|e| unusable(format!("{source}: {e}"), "check current-context / --context and the cluster and user it names"))?;
+        let cfg = Config::from_custom_kubeconfig(kc, &kopts).await.map_err(|e| {
+            unusable(format!("{source}: {e}"), "check current-context / --context and the cluster and user it names")
+        })?;
         let server = cfg.cluster_url.to_string().trim_end_matches('/').to_string();
         if !server.starts_with("https://") {
-            return Err(unusable(format!("{source}: the server {server} is not https"), "use the API server's https URL"));
+            return Err(unusable(
+                format!("{source}: the server {server} is not https"),
+                "use the API server's https URL",
+            ));
         }
         let mut warnings = Vec::new();
         let provider = super::provider();
         let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
             .map_err(|e| Failure::new(Code::Internal, "kubeconfig", e.to_string()))?;
-        let ca: Vec<CertificateDer<'static>> = cfg.root_cert.clone().unwrap_or_default().into_iter().map(CertificateDer::from).collect();
+        let ca: Vec<CertificateDer<'static>> =
+            cfg.root_cert.clone().unwrap_or_default().into_iter().map(CertificateDer::from).collect();
         let builder = if cfg.accept_invalid_certs {
-            warnings.push(format!("{source}: insecure-skip-tls-verify is set: the API server's identity is not checked"));
+            warnings
+                .push(format!("{source}: insecure-skip-tls-verify is set: the API server's identity is not checked"));
             builder.dangerous().with_custom_certificate_verifier(Arc::new(InsecureVerifier(provider.clone())))
         } else {
             let mut roots = rustls::RootCertStore::empty();
@@ -139,7 +168,12 @@ impl ApiClient {
                 roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
             } else {
                 for c in &ca {
-                    roots.add(c.clone()).map_err(|e| unusable(format!("{source}: a CA certificate is unusable: {e}"), "fix certificate-authority(-data)"))?;
+                    roots.add(c.clone()).map_err(|e| {
+                        unusable(
+                            format!("{source}: a CA certificate is unusable: {e}"),
+                            "fix certificate-authority(-data)",
+                        )
+                    })?;
                 }
             }
             builder.with_root_certificates(roots)
@@ -154,27 +188,42 @@ impl ApiClient {
             let timeout = opts.timeout.unwrap_or(Duration::from_secs(30));
             match super::exec::run(exec, &server, timeout)? {
                 super::exec::ExecCredential::Token(t) => bearer = Some(t),
-                super::exec::ExecCredential::ClientCert { cert_pem, key_pem } => identity = Some((cert_pem.into_bytes(), key_pem.into_bytes())),
+                super::exec::ExecCredential::ClientCert { cert_pem, key_pem } => {
+                    identity = Some((cert_pem.into_bytes(), key_pem.into_bytes()))
+                }
             }
         } else if let Some(t) = &user.token {
             bearer = Some(t.clone());
         } else if let Some(f) = &user.token_file {
-            let t = std::fs::read_to_string(f).map_err(|e| unusable(format!("tokenFile {f}: {e}"), "fix tokenFile in the kubeconfig"))?;
+            let t = std::fs::read_to_string(f)
+                .map_err(|e| unusable(format!("tokenFile {f}: {e}"), "fix tokenFile in the kubeconfig"))?;
             bearer = Some(SecretString::new(t.trim().to_string().into()));
         } else {
-            let cert = read_data_or_file(&user.client_certificate_data, &user.client_certificate, "client-certificate")?;
-            let key = read_data_or_file(&user.client_key_data.as_ref().map(|s| s.expose_secret().to_string()), &user.client_key, "client-key")?;
+            let cert =
+                read_data_or_file(&user.client_certificate_data, &user.client_certificate, "client-certificate")?;
+            let key = read_data_or_file(
+                &user.client_key_data.as_ref().map(|s| s.expose_secret().to_string()),
+                &user.client_key,
+                "client-key",
+            )?;
             if let (Some(c), Some(k)) = (cert, key) {
                 identity = Some((c, k));
             }
         }
         let mut config = match identity {
             Some((cert, key)) => {
-                let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert)
-                    .collect::<Result<_, _>>()
-                    .map_err(|e| unusable(format!("{source}: client certificate: {e}"), "fix client-certificate(-data)"))?;
-                let key = PrivateKeyDer::from_pem_slice(&key).map_err(|e| unusable(format!("{source}: client key: {e}"), "fix client-key(-data)"))?;
-                builder.with_client_auth_cert(chain, key).map_err(|e| unusable(format!("{source}: client certificate and key: {e}"), "the certificate and key must be a pair"))?
+                let chain: Vec<CertificateDer<'static>> =
+                    CertificateDer::pem_slice_iter(&cert).collect::<Result<_, _>>().map_err(|e| {
+                        unusable(format!("{source}: client certificate: {e}"), "fix client-certificate(-data)")
+                    })?;
+                let key = PrivateKeyDer::from_pem_slice(&key)
+                    .map_err(|e| unusable(format!("{source}: client key: {e}"), "fix client-key(-data)"))?;
+                builder.with_client_auth_cert(chain, key).map_err(|e| {
+                    unusable(
+                        format!("{source}: client certificate and key: {e}"),
+                        "the certificate and key must be a pair",
+                    )
+                })?
             }
             None => builder.with_no_client_auth(),
         };
@@ -187,7 +236,15 @@ impl ApiClient {
             .no_proxy()
             .build()
             .map_err(|e| Failure::new(Code::Internal, "kubeconfig", format!("HTTP client: {e}")))?;
-        Ok(ApiClient { http, base: server.clone(), bearer, server, ca, warnings, retry_budget: Duration::from_secs(10) })
+        Ok(ApiClient {
+            http,
+            base: server.clone(),
+            bearer,
+            server,
+            ca,
+            warnings,
+            retry_budget: Duration::from_secs(10),
+        })
     }
 
     /// GET `path` as JSON.
@@ -220,7 +277,8 @@ impl ApiClient {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut req = self.http.request(method.clone(), format!("{}{path}", self.base)).header("accept", "application/json");
+            let mut req =
+                self.http.request(method.clone(), format!("{}{path}", self.base)).header("accept", "application/json");
             if let Some(t) = &self.bearer {
                 req = req.bearer_auth(t.expose_secret());
             }
@@ -229,9 +287,14 @@ impl ApiClient {
             }
             let resp = req.send().await.map_err(|e| transport_failure(&e, &self.server, method.as_str(), path))?;
             let status = resp.status().as_u16();
-            let retry_after = resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|s| s.trim().parse::<u64>().ok());
+            let retry_after = resp
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|s| s.trim().parse::<u64>().ok());
             let bytes = resp.bytes().await.map_err(|e| transport_failure(&e, &self.server, method.as_str(), path))?;
-            let v: Value = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+            let v: Value = serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
             if (200..300).contains(&status) {
                 return Ok(v);
             }
@@ -249,16 +312,45 @@ impl ApiClient {
 
 /// Maps an HTTP error answer to a failure with the server's Status message.
 pub fn api_failure(status: u16, body: &Value, method: &str, path: &str, attempts: u32) -> Failure {
-    let msg = body.get("message").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| body.as_str().unwrap_or("").chars().take(300).collect());
+    let msg = body
+        .get("message")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| body.as_str().unwrap_or("").chars().take(300).collect());
     let what = format!("{method} {path}: HTTP {status}: {msg}");
     let (code, cause, fix) = match status {
-        401 => (Code::ApiUnauthorized, "the kubeconfig's credentials are not accepted (expired token or certificate, wrong cluster)".to_string(), "refresh the credentials (an exec plugin login, a new admin.conf) or pick the right --context".to_string()),
-        403 => (Code::ApiForbidden, format!("RBAC denies this user the request: {msg}"), "use an admin kubeconfig (/etc/kubernetes/admin.conf) or grant the verb on the resource to this user".to_string()),
+        401 => (
+            Code::ApiUnauthorized,
+            "the kubeconfig's credentials are not accepted (expired token or certificate, wrong cluster)".to_string(),
+            "refresh the credentials (an exec plugin login, a new admin.conf) or pick the right --context".to_string(),
+        ),
+        403 => (
+            Code::ApiForbidden,
+            format!("RBAC denies this user the request: {msg}"),
+            "use an admin kubeconfig (/etc/kubernetes/admin.conf) or grant the verb on the resource to this user"
+                .to_string(),
+        ),
         404 => (Code::ApiNotFound, "the object does not exist".to_string(), "check the name".to_string()),
-        409 => (Code::ApiConflict, "the object already exists or changed meanwhile".to_string(), "use another name or retry".to_string()),
-        422 => (Code::ApiInvalid, "the API server refused the object as invalid".to_string(), "fix the fields the message names".to_string()),
-        s if s == 429 || s >= 500 => (Code::ApiError, format!("the API server is overloaded or failing; still failing after {attempts} attempt(s)"), "check the control plane's health (`kubectl get --raw /readyz?verbose`) and retry later".to_string()),
-        _ => (Code::ApiError, "the API server answered with an unexpected status".to_string(), "check the request and the server".to_string()),
+        409 => (
+            Code::ApiConflict,
+            "the object already exists or changed meanwhile".to_string(),
+            "use another name or retry".to_string(),
+        ),
+        422 => (
+            Code::ApiInvalid,
+            "the API server refused the object as invalid".to_string(),
+            "fix the fields the message names".to_string(),
+        ),
+        s if s == 429 || s >= 500 => (
+            Code::ApiError,
+            format!("the API server is overloaded or failing; still failing after {attempts} attempt(s)"),
+            "check the control plane's health (`kubectl get --raw /readyz?verbose`) and retry later".to_string(),
+        ),
+        _ => (
+            Code::ApiError,
+            "the API server answered with an unexpected status".to_string(),
+            "check the request and the server".to_string(),
+        ),
     };
     Failure::new(code, "api", what).cause(cause).fix(fix)
 }
@@ -283,20 +375,46 @@ pub fn transport_failure(e: &reqwest::Error, server: &str, method: &str, path: &
     }
     use std::io::ErrorKind as K;
     let (code, cause, fix) = if e.is_timeout() && !e.is_connect() {
-        (Code::RequestTimeout, "the API server did not answer in time", "check the API server's health, or raise --timeout")
+        (
+            Code::RequestTimeout,
+            "the API server did not answer in time",
+            "check the API server's health, or raise --timeout",
+        )
     } else if text.contains("dns error") || text.contains("failed to lookup address") {
         (Code::DnsFailure, "the server's host name does not resolve", "fix DNS or the kubeconfig's server")
     } else if tls.as_deref().is_some_and(|t| t.contains("certificate")) || text.contains("invalid peer certificate") {
-        (Code::TlsVerifyFailed, "the API server's certificate does not verify against the kubeconfig's CA", "fix certificate-authority-data in the kubeconfig")
+        (
+            Code::TlsVerifyFailed,
+            "the API server's certificate does not verify against the kubeconfig's CA",
+            "fix certificate-authority-data in the kubeconfig",
+        )
     } else if tls.is_some() {
-        (Code::TlsHandshakeFailed, "the TLS handshake failed", "check that the server URL points at the API server's secure port")
+        (
+            Code::TlsHandshakeFailed,
+            "the TLS handshake failed",
+            "check that the server URL points at the API server's secure port",
+        )
     } else {
         match io_kind {
-            Some(K::ConnectionRefused) => (Code::ConnectionRefused, "nothing listens on the API server's address", "check the kubeconfig's server and that kube-apiserver runs"),
-            Some(K::NetworkUnreachable | K::HostUnreachable) => (Code::NoRoute, "no route to the API server", "check routes and firewalls"),
-            Some(K::TimedOut) => (Code::ConnectTimeout, "the TCP connect timed out", "check firewalls and that the API server is up"),
-            _ if e.is_timeout() => (Code::ConnectTimeout, "the TCP connect timed out", "check firewalls and that the API server is up"),
-            _ if e.is_connect() => (Code::ConnectionRefused, "the connection to the API server failed", "check the kubeconfig's server and that kube-apiserver runs"),
+            Some(K::ConnectionRefused) => (
+                Code::ConnectionRefused,
+                "nothing listens on the API server's address",
+                "check the kubeconfig's server and that kube-apiserver runs",
+            ),
+            Some(K::NetworkUnreachable | K::HostUnreachable) => {
+                (Code::NoRoute, "no route to the API server", "check routes and firewalls")
+            }
+            Some(K::TimedOut) => {
+                (Code::ConnectTimeout, "the TCP connect timed out", "check firewalls and that the API server is up")
+            }
+            _ if e.is_timeout() => {
+                (Code::ConnectTimeout, "the TCP connect timed out", "check firewalls and that the API server is up")
+            }
+            _ if e.is_connect() => (
+                Code::ConnectionRefused,
+                "the connection to the API server failed",
+                "check the kubeconfig's server and that kube-apiserver runs",
+            ),
             _ => (Code::ApiError, "the request failed in transport", "retry; check the network"),
         }
     };

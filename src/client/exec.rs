@@ -38,10 +38,17 @@ fn failure(msg: String, hint: Option<&str>) -> Failure {
 
 /// Runs the plugin. `server` and `ca_data` are passed when `provideClusterInfo` is set.
 pub fn run(exec: &ExecConfig, server: &str, timeout: Duration) -> Result<ExecCredential, Failure> {
-    let cmd = exec.command.clone().filter(|c| !c.is_empty()).ok_or_else(|| failure("the exec plugin has no command".into(), None))?;
+    let cmd = exec
+        .command
+        .clone()
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| failure("the exec plugin has no command".into(), None))?;
     let api = exec.api_version.clone().unwrap_or_else(|| "client.authentication.k8s.io/v1".into());
     if api != "client.authentication.k8s.io/v1" && api != "client.authentication.k8s.io/v1beta1" {
-        return Err(failure(format!("exec plugin apiVersion {api:?} is not supported (client.authentication.k8s.io/v1 or v1beta1)"), None));
+        return Err(failure(
+            format!("exec plugin apiVersion {api:?} is not supported (client.authentication.k8s.io/v1 or v1beta1)"),
+            None,
+        ));
     }
     let mut spec = json!({"interactive": false});
     if exec.provide_cluster_info {
@@ -49,7 +56,11 @@ pub fn run(exec: &ExecConfig, server: &str, timeout: Duration) -> Result<ExecCre
     }
     let info = json!({"apiVersion": api, "kind": "ExecCredential", "spec": spec});
     let mut c = Command::new(&cmd);
-    c.args(exec.args.clone().unwrap_or_default()).env("KUBERNETES_EXEC_INFO", info.to_string()).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    c.args(exec.args.clone().unwrap_or_default())
+        .env("KUBERNETES_EXEC_INFO", info.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     for pair in exec.env.clone().unwrap_or_default() {
         if let (Some(n), Some(v)) = (pair.get("name"), pair.get("value")) {
             c.env(n, v);
@@ -81,7 +92,8 @@ pub fn run(exec: &ExecConfig, server: &str, timeout: Duration) -> Result<ExecCre
     if !status.success() {
         return Err(failure(format!("exec plugin {cmd:?} failed ({status}): {}", err.trim()), hint));
     }
-    let v: Value = serde_json::from_str(&out).map_err(|e| failure(format!("exec plugin {cmd:?} printed no ExecCredential JSON: {e}"), hint))?;
+    let v: Value = serde_json::from_str(&out)
+        .map_err(|e| failure(format!("exec plugin {cmd:?} printed no ExecCredential JSON: {e}"), hint))?;
     if v.get("kind").and_then(Value::as_str) != Some("ExecCredential") {
         return Err(failure(format!("exec plugin {cmd:?} printed a {:?}, not an ExecCredential", v.get("kind")), hint));
     }
@@ -91,6 +103,9 @@ pub fn run(exec: &ExecConfig, server: &str, timeout: Duration) -> Result<ExecCre
     }
     match (st.get("clientCertificateData").and_then(Value::as_str), st.get("clientKeyData").and_then(Value::as_str)) {
         (Some(c), Some(k)) => Ok(ExecCredential::ClientCert { cert_pem: c.to_string(), key_pem: k.to_string() }),
-        _ => Err(failure(format!("exec plugin {cmd:?} returned neither status.token nor clientCertificateData/clientKeyData"), hint)),
+        _ => Err(failure(
+            format!("exec plugin {cmd:?} returned neither status.token nor clientCertificateData/clientKeyData"),
+            hint,
+        )),
     }
 }

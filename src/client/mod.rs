@@ -67,12 +67,7 @@ impl ServerCertVerifier for RecordingVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
     }
 
     fn verify_tls13_signature(
@@ -81,18 +76,11 @@ impl ServerCertVerifier for RecordingVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
+        self.provider.signature_verification_algorithms.supported_schemes()
     }
 }
 
@@ -152,11 +140,7 @@ fn timeout_failure(stage: &str, what: &str, url: &str, ep: &Endpoint, d: Duratio
         stage,
         format!("expected an answer from {ep} within the command's --timeout; none came in {d:?}"),
     )
-    .kubeadm(kubeadm_transport(
-        what,
-        url,
-        "context deadline exceeded (Client.Timeout exceeded while awaiting headers)",
-    ))
+    .kubeadm(kubeadm_transport(what, url, "context deadline exceeded (Client.Timeout exceeded while awaiting headers)"))
     .cause("the API server is overloaded or hung, or a proxy in the path holds the connection open")
     .fix("check the API server's health (`curl -k https://ENDPOINT/readyz`), or raise --timeout")
 }
@@ -164,12 +148,7 @@ fn timeout_failure(stage: &str, what: &str, url: &str, ep: &Endpoint, d: Duratio
 /// Resolves, connects, handshakes and GETs `path` from `ep`, adding one passing stage per step
 /// (`resolve`, `connect`, `tls-handshake`, `http-get`) to `report`; on error returns the
 /// failure of the step that broke (the caller records it). `path` starts with `/`.
-pub async fn fetch(
-    report: &mut Report,
-    ep: &Endpoint,
-    path: &str,
-    opts: FetchOptions,
-) -> Result<Fetched, Failure> {
+pub async fn fetch(report: &mut Report, ep: &Endpoint, path: &str, opts: FetchOptions) -> Result<Fetched, Failure> {
     let url = format!("{}{}", ep.url(), path);
     let what = opts.what;
 
@@ -252,9 +231,7 @@ pub async fn fetch(
         }
     }
     let Some((tcp, peer)) = stream else {
-        return Err(first_err.unwrap_or_else(|| {
-            Failure::new(Code::Internal, "connect", "no address to connect to")
-        }));
+        return Err(first_err.unwrap_or_else(|| Failure::new(Code::Internal, "connect", "no address to connect to")));
     };
     let _ = tcp.set_nodelay(true);
     report.pass("connect", format!("TCP connected to {peer}"));
@@ -262,19 +239,10 @@ pub async fn fetch(
     // tls-handshake
     report.start();
     let provider = provider();
-    let verifier = Arc::new(RecordingVerifier {
-        chain: Mutex::new(Vec::new()),
-        provider: provider.clone(),
-    });
+    let verifier = Arc::new(RecordingVerifier { chain: Mutex::new(Vec::new()), provider: provider.clone() });
     let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| {
-            Failure::new(
-                Code::Internal,
-                "tls-handshake",
-                format!("TLS configuration: {e}"),
-            )
-        })?
+        .map_err(|e| Failure::new(Code::Internal, "tls-handshake", format!("TLS configuration: {e}")))?
         .dangerous()
         .with_custom_certificate_verifier(verifier.clone());
     let (mut config, bearer) = match opts.credentials {
@@ -297,11 +265,7 @@ pub async fn fetch(
     let server_name: ServerName<'static> = match ep.ip() {
         Some(ip) => ServerName::IpAddress(ip.into()),
         None => ServerName::try_from(ep.host.clone()).map_err(|_| {
-            Failure::new(
-                Code::BadEndpoint,
-                "tls-handshake",
-                format!("{:?} is not a valid TLS server name", ep.host),
-            )
+            Failure::new(Code::BadEndpoint, "tls-handshake", format!("{:?} is not a valid TLS server name", ep.host))
         })?,
     };
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
@@ -322,17 +286,10 @@ pub async fn fetch(
     };
     let chain = verifier.chain.lock().map(|g| g.clone()).unwrap_or_default();
     let (_, conn) = tls.get_ref();
-    let version = conn
-        .protocol_version()
-        .map(|v| format!("{v:?}"))
-        .unwrap_or_default();
+    let version = conn.protocol_version().map(|v| format!("{v:?}")).unwrap_or_default();
     report.pass(
         "tls-handshake",
-        format!(
-            "{version}, server presented {} certificate(s): {}",
-            chain.len(),
-            describe_leaf(&chain)
-        ),
+        format!("{version}, server presented {} certificate(s): {}", chain.len(), describe_leaf(&chain)),
     );
 
     // http-get
@@ -345,43 +302,29 @@ pub async fn fetch(
         });
         let mut req = hyper::Request::get(path)
             .header(hyper::header::HOST, ep.to_string())
-            .header(
-                hyper::header::USER_AGENT,
-                concat!("joinkit/", env!("CARGO_PKG_VERSION")),
-            )
+            .header(hyper::header::USER_AGENT, concat!("joinkit/", env!("CARGO_PKG_VERSION")))
             .header(hyper::header::ACCEPT, "application/json, */*");
         if let Some(t) = &bearer {
             req = req.header(hyper::header::AUTHORIZATION, format!("Bearer {t}"));
         }
-        let req = req
-            .body(Empty::<Bytes>::new())
-            .expect("static request parts are valid");
+        let req = req.body(Empty::<Bytes>::new()).expect("static request parts are valid");
         let resp = sender.send_request(req).await?;
         Ok::<_, hyper::Error>(resp)
     };
-    let resp =
-        match tokio::time::timeout(remaining(opts.deadline), exchange).await {
-            Err(_) => {
-                return Err(timeout_failure(
-                    "http-get",
-                    what,
-                    &url,
-                    ep,
-                    remaining(opts.deadline),
-                ))
-            }
-            Ok(Err(e)) => return Err(Failure::new(
+    let resp = match tokio::time::timeout(remaining(opts.deadline), exchange).await {
+        Err(_) => return Err(timeout_failure("http-get", what, &url, ep, remaining(opts.deadline))),
+        Ok(Err(e)) => {
+            return Err(Failure::new(
                 Code::ClusterInfoHttpError,
                 "http-get",
                 format!("expected an HTTP/1.1 answer; the exchange failed: {e}"),
             )
             .kubeadm(kubeadm_transport(what, &url, &e.to_string()))
             .cause("the server closed the connection or answered with something that is not HTTP")
-            .fix(
-                "check that the endpoint is a kube-apiserver (or a load balancer in front of one)",
-            )),
-            Ok(Ok(r)) => r,
-        };
+            .fix("check that the endpoint is a kube-apiserver (or a load balancer in front of one)"))
+        }
+        Ok(Ok(r)) => r,
+    };
     let status = resp.status().as_u16();
     let date = resp
         .headers()
@@ -393,21 +336,10 @@ pub async fn fetch(
         .get(hyper::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(|s| s.trim().parse().ok());
-    let body = match tokio::time::timeout(
-        remaining(opts.deadline),
-        Limited::new(resp.into_body(), MAX_BODY).collect(),
-    )
-    .await
+    let body = match tokio::time::timeout(remaining(opts.deadline), Limited::new(resp.into_body(), MAX_BODY).collect())
+        .await
     {
-        Err(_) => {
-            return Err(timeout_failure(
-                "http-get",
-                what,
-                &url,
-                ep,
-                remaining(opts.deadline),
-            ))
-        }
+        Err(_) => return Err(timeout_failure("http-get", what, &url, ep, remaining(opts.deadline))),
         Ok(Err(e)) => {
             return Err(Failure::new(
                 Code::ClusterInfoHttpError,
@@ -419,27 +351,11 @@ pub async fn fetch(
         }
         Ok(Ok(b)) => b.to_bytes().to_vec(),
     };
-    report.pass(
-        "http-get",
-        format!("GET {path} -> HTTP {status}, {} bytes", body.len()),
-    );
-    Ok(Fetched {
-        peer,
-        presented_chain: chain,
-        status,
-        date,
-        retry_after,
-        body,
-    })
+    report.pass("http-get", format!("GET {path} -> HTTP {status}, {} bytes", body.len()));
+    Ok(Fetched { peer, presented_chain: chain, status, date, retry_after, body })
 }
 
-fn connect_failure(
-    e: &std::io::Error,
-    addr: SocketAddr,
-    ep: &Endpoint,
-    what: &str,
-    url: &str,
-) -> Failure {
+fn connect_failure(e: &std::io::Error, addr: SocketAddr, ep: &Endpoint, what: &str, url: &str) -> Failure {
     use std::io::ErrorKind as K;
     const ENETUNREACH: i32 = 101;
     const EHOSTUNREACH: i32 = 113;
@@ -540,53 +456,37 @@ pub fn verify_chain(
     }
     let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider())
         .build()
-        .map_err(|e| ChainError {
-            reason: format!("verifier: {e}"),
-            go_message: e.to_string(),
-        })?;
-    verifier
-        .verify_server_cert(leaf, intermediates, name, &[], UnixTime::now())
-        .map(|_| ())
-        .map_err(|e| {
-            use rustls::CertificateError as C;
-            let (reason, go) = match &e {
-                rustls::Error::InvalidCertificate(C::UnknownIssuer) => (
-                    "the serving certificate was not issued by the discovered cluster CA"
-                        .to_string(),
-                    "x509: certificate signed by unknown authority".to_string(),
-                ),
-                rustls::Error::InvalidCertificate(C::NotValidForName)
-                | rustls::Error::InvalidCertificate(C::NotValidForNameContext { .. }) => (
-                    format!(
-                        "the serving certificate is not valid for {}",
-                        server_name_str(name)
-                    ),
-                    format!(
-                        "x509: certificate is not valid for {}",
-                        server_name_str(name)
-                    ),
-                ),
-                rustls::Error::InvalidCertificate(C::Expired)
-                | rustls::Error::InvalidCertificate(C::ExpiredContext { .. }) => (
-                    "the serving certificate has expired".to_string(),
-                    "x509: certificate has expired or is not yet valid".to_string(),
-                ),
-                rustls::Error::InvalidCertificate(C::NotValidYet)
-                | rustls::Error::InvalidCertificate(C::NotValidYetContext { .. }) => (
-                    "the serving certificate is not valid yet".to_string(),
-                    "x509: certificate has expired or is not yet valid".to_string(),
-                ),
-                rustls::Error::InvalidCertificate(C::BadSignature) => (
-                    "a certificate signature in the chain does not verify".to_string(),
-                    "x509: certificate signed by unknown authority".to_string(),
-                ),
-                other => (format!("{other}"), format!("x509: {other}")),
-            };
-            ChainError {
-                reason,
-                go_message: go,
-            }
-        })
+        .map_err(|e| ChainError { reason: format!("verifier: {e}"), go_message: e.to_string() })?;
+    verifier.verify_server_cert(leaf, intermediates, name, &[], UnixTime::now()).map(|_| ()).map_err(|e| {
+        use rustls::CertificateError as C;
+        let (reason, go) = match &e {
+            rustls::Error::InvalidCertificate(C::UnknownIssuer) => (
+                "the serving certificate was not issued by the discovered cluster CA".to_string(),
+                "x509: certificate signed by unknown authority".to_string(),
+            ),
+            rustls::Error::InvalidCertificate(C::NotValidForName)
+            | rustls::Error::InvalidCertificate(C::NotValidForNameContext { .. }) => (
+                format!("the serving certificate is not valid for {}", server_name_str(name)),
+                format!("x509: certificate is not valid for {}", server_name_str(name)),
+            ),
+            rustls::Error::InvalidCertificate(C::Expired)
+            | rustls::Error::InvalidCertificate(C::ExpiredContext { .. }) => (
+                "the serving certificate has expired".to_string(),
+                "x509: certificate has expired or is not yet valid".to_string(),
+            ),
+            rustls::Error::InvalidCertificate(C::NotValidYet)
+            | rustls::Error::InvalidCertificate(C::NotValidYetContext { .. }) => (
+                "the serving certificate is not valid yet".to_string(),
+                "x509: certificate has expired or is not yet valid".to_string(),
+            ),
+            rustls::Error::InvalidCertificate(C::BadSignature) => (
+                "a certificate signature in the chain does not verify".to_string(),
+                "x509: certificate signed by unknown authority".to_string(),
+            ),
+            other => (format!("{other}"), format!("x509: {other}")),
+        };
+        ChainError { reason, go_message: go }
+    })
 }
 
 /// The server name as text (IP or DNS name).

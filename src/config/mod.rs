@@ -121,16 +121,8 @@ pub fn check_text(name: &str, text: &str) -> FileResult {
             });
             continue;
         };
-        let kind = root
-            .get("kind")
-            .and_then(|n| n.str())
-            .unwrap_or("")
-            .to_string();
-        let api = root
-            .get("apiVersion")
-            .and_then(|n| n.str())
-            .unwrap_or("")
-            .to_string();
+        let kind = root.get("kind").and_then(|n| n.str()).unwrap_or("").to_string();
+        let api = root.get("apiVersion").and_then(|n| n.str()).unwrap_or("").to_string();
         let mut info = DocumentInfo {
             file: name.into(),
             index: i,
@@ -237,16 +229,9 @@ pub fn format_problem(p: &Problem) -> String {
         Severity::Error => "error",
         Severity::Warning => "warning",
     };
-    let path = if p.path.is_empty() {
-        String::new()
-    } else {
-        format!("{}: ", p.path)
-    };
+    let path = if p.path.is_empty() { String::new() } else { format!("{}: ", p.path) };
     let origin = if p.kubeadm_rule { " [kubeadm]" } else { "" };
-    format!(
-        "{}:{}:{}: {sev}: {path}{}{origin}\n    fix: {}",
-        p.file, p.line, p.column, p.message, p.fix
-    )
+    format!("{}:{}:{}: {sev}: {path}{}{origin}\n    fix: {}", p.file, p.line, p.column, p.message, p.fix)
 }
 
 /// Builds the report for a set of checked files.
@@ -255,19 +240,11 @@ pub fn report_for(command: &str, results: &[(String, FileResult)]) -> Report {
     let mut all = Vec::new();
     let mut docs = Vec::new();
     for (file, r) in results {
-        let errors = r
-            .problems
-            .iter()
-            .filter(|p| p.severity == Severity::Error)
-            .count();
+        let errors = r.problems.iter().filter(|p| p.severity == Severity::Error).count();
         let warnings = r.problems.len() - errors;
         let detail = format!("{errors} error(s), {warnings} warning(s)");
         if let Some(code) = r.code.filter(|_| errors > 0) {
-            let first = r
-                .problems
-                .iter()
-                .find(|p| p.severity == Severity::Error)
-                .expect("an error exists");
+            let first = r.problems.iter().find(|p| p.severity == Severity::Error).expect("an error exists");
             let mut f = Failure::new(
                 code,
                 file.clone(),
@@ -276,11 +253,7 @@ pub fn report_for(command: &str, results: &[(String, FileResult)]) -> Report {
                     first.file,
                     first.line,
                     first.column,
-                    if first.path.is_empty() {
-                        String::new()
-                    } else {
-                        format!("{}: ", first.path)
-                    },
+                    if first.path.is_empty() { String::new() } else { format!("{}: ", first.path) },
                     first.message
                 ),
             )
@@ -316,11 +289,7 @@ pub fn report_for(command: &str, results: &[(String, FileResult)]) -> Report {
         report.line(format_problem(p));
     }
     let errors = all.iter().filter(|p| p.severity == Severity::Error).count();
-    report.line(format!(
-        "{} file(s): {errors} error(s), {} warning(s)",
-        results.len(),
-        all.len() - errors
-    ));
+    report.line(format!("{} file(s): {errors} error(s), {} warning(s)", results.len(), all.len() - errors));
     report.set("problems", &all);
     report.set("documents", &docs);
     report
@@ -338,13 +307,9 @@ pub fn check_files(paths: &[std::path::PathBuf]) -> Result<Vec<(String, FileResu
             std::fs::read_to_string(p)
         }
         .map_err(|e| {
-            Failure::new(
-                Code::InputUnreadable,
-                name.clone(),
-                format!("cannot read {name}: {e}"),
-            )
-            .cause("the path is wrong, not readable, or not UTF-8 text")
-            .fix("check the path")
+            Failure::new(Code::InputUnreadable, name.clone(), format!("cannot read {name}: {e}"))
+                .cause("the path is wrong, not readable, or not UTF-8 text")
+                .fix("check the path")
         })?;
         let r = check_text(&name, &text);
         out.push((name, r));
@@ -396,36 +361,25 @@ pub fn migrate_text(name: &str, text: &str) -> Result<Migrated, MigrateError> {
             parts.push(model.to_yaml(ApiVersion::V1beta4));
         } else if d.root.is_some() {
             let body = d.text.strip_prefix("---\n").unwrap_or(&d.text).to_string();
-            let api = d
-                .root
-                .as_ref()
-                .and_then(|n| n.get("apiVersion"))
-                .and_then(|n| n.str())
-                .unwrap_or("");
+            let api = d.root.as_ref().and_then(|n| n.get("apiVersion")).and_then(|n| n.str()).unwrap_or("");
             if api == "kubeadm.k8s.io/v1beta3" {
                 notes.push(format!("document {i} ({api}) is not a JoinConfiguration and was kept as it is; `kubeadm config migrate` converts it"));
             }
-            parts.push(if body.ends_with('\n') {
-                body
-            } else {
-                format!("{body}\n")
-            });
+            parts.push(if body.ends_with('\n') { body } else { format!("{body}\n") });
         }
     }
     let out = parts.join("---\n");
     // What we write must validate.
     let check = check_text(name, &out);
-    if let Some(p) = check
-        .problems
-        .iter()
-        .find(|p| p.severity == Severity::Error)
-    {
+    if let Some(p) = check.problems.iter().find(|p| p.severity == Severity::Error) {
         return Err(MigrateError::Internal(Failure::new(
             Code::Internal,
             "migrate",
             format!("the migrated file does not validate: {}", format_problem(p)),
         )));
     }
-    notes.push("discovery.timeout moved to timeouts.discovery; kubeletExtraArgs map converted to a {name, value} list".into());
+    notes.push(
+        "discovery.timeout moved to timeouts.discovery; kubeletExtraArgs map converted to a {name, value} list".into(),
+    );
     Ok(Migrated { text: out, notes })
 }

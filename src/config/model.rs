@@ -55,9 +55,8 @@ pub struct Taint {
 impl Taint {
     /// Parses kubectl's taint syntax `key[=value]:Effect`.
     pub fn parse(s: &str) -> Result<Taint, String> {
-        let (kv, effect) = s
-            .rsplit_once(':')
-            .ok_or_else(|| format!("invalid taint {s:?}: expected key[=value]:Effect"))?;
+        let (kv, effect) =
+            s.rsplit_once(':').ok_or_else(|| format!("invalid taint {s:?}: expected key[=value]:Effect"))?;
         let (key, value) = match kv.split_once('=') {
             Some((k, v)) => (k.to_string(), Some(v.to_string())),
             None => (kv.to_string(), None),
@@ -65,12 +64,7 @@ impl Taint {
         if key.is_empty() {
             return Err(format!("invalid taint {s:?}: empty key"));
         }
-        Ok(Taint {
-            key,
-            value,
-            effect: effect.to_string(),
-            time_added: None,
-        })
+        Ok(Taint { key, value, effect: effect.to_string(), time_added: None })
     }
 }
 
@@ -163,11 +157,7 @@ impl JoinConfig {
         let mut root = Map::new();
         root.insert("apiVersion".into(), json!(version.api_version()));
         root.insert("kind".into(), json!("JoinConfiguration"));
-        put(
-            &mut root,
-            "caCertPath",
-            self.ca_cert_path.clone().map(Value::from),
-        );
+        put(&mut root, "caCertPath", self.ca_cert_path.clone().map(Value::from));
 
         let mut disc = Map::new();
         if self.has_bootstrap_token
@@ -176,67 +166,31 @@ impl JoinConfig {
             || !self.ca_cert_hashes.is_empty()
         {
             let mut bt = Map::new();
-            put(
-                &mut bt,
-                "apiServerEndpoint",
-                self.api_server_endpoint.clone().map(Value::from),
-            );
+            put(&mut bt, "apiServerEndpoint", self.api_server_endpoint.clone().map(Value::from));
             put(&mut bt, "caCertHashes", list(&self.ca_cert_hashes));
             put(&mut bt, "token", self.token.clone().map(Value::from));
-            put(
-                &mut bt,
-                "unsafeSkipCAVerification",
-                self.unsafe_skip_ca_verification.map(Value::from),
-            );
+            put(&mut bt, "unsafeSkipCAVerification", self.unsafe_skip_ca_verification.map(Value::from));
             disc.insert("bootstrapToken".into(), Value::Object(bt));
         }
         if self.has_file || self.discovery_file.is_some() {
             let mut f = Map::new();
-            put(
-                &mut f,
-                "kubeConfigPath",
-                self.discovery_file.clone().map(Value::from),
-            );
+            put(&mut f, "kubeConfigPath", self.discovery_file.clone().map(Value::from));
             disc.insert("file".into(), Value::Object(f));
         }
-        put(
-            &mut disc,
-            "tlsBootstrapToken",
-            self.tls_bootstrap_token.clone().map(Value::from),
-        );
+        put(&mut disc, "tlsBootstrapToken", self.tls_bootstrap_token.clone().map(Value::from));
         if !v4 {
-            put(
-                &mut disc,
-                "timeout",
-                self.discovery_timeout.clone().map(Value::from),
-            );
+            put(&mut disc, "timeout", self.discovery_timeout.clone().map(Value::from));
         }
         root.insert("discovery".into(), Value::Object(disc));
 
         let mut nr = Map::new();
         put(&mut nr, "name", self.node_name.clone().map(Value::from));
-        put(
-            &mut nr,
-            "criSocket",
-            self.cri_socket.clone().map(Value::from),
-        );
-        put(
-            &mut nr,
-            "imagePullPolicy",
-            self.image_pull_policy.clone().map(Value::from),
-        );
+        put(&mut nr, "criSocket", self.cri_socket.clone().map(Value::from));
+        put(&mut nr, "imagePullPolicy", self.image_pull_policy.clone().map(Value::from));
         if v4 {
-            put(
-                &mut nr,
-                "imagePullSerial",
-                self.image_pull_serial.map(Value::from),
-            );
+            put(&mut nr, "imagePullSerial", self.image_pull_serial.map(Value::from));
         }
-        put(
-            &mut nr,
-            "ignorePreflightErrors",
-            list(&self.ignore_preflight_errors),
-        );
+        put(&mut nr, "ignorePreflightErrors", list(&self.ignore_preflight_errors));
         if let Some(taints) = &self.taints {
             let t: Vec<Value> = taints
                 .iter()
@@ -253,20 +207,10 @@ impl JoinConfig {
         }
         if !self.kubelet_extra_args.is_empty() {
             let args = if v4 {
-                Value::Array(
-                    self.kubelet_extra_args
-                        .iter()
-                        .map(|(n, v)| json!({"name": n, "value": v}))
-                        .collect(),
-                )
+                Value::Array(self.kubelet_extra_args.iter().map(|(n, v)| json!({"name": n, "value": v})).collect())
             } else {
                 // v1beta3 is a map: a repeated name keeps its last value, as Go's map would.
-                Value::Object(
-                    self.kubelet_extra_args
-                        .iter()
-                        .map(|(n, v)| (n.clone(), json!(v)))
-                        .collect(),
-                )
+                Value::Object(self.kubelet_extra_args.iter().map(|(n, v)| (n.clone(), json!(v))).collect())
             };
             nr.insert("kubeletExtraArgs".into(), args);
         }
@@ -275,18 +219,10 @@ impl JoinConfig {
         if self.control_plane {
             let mut cp = Map::new();
             let mut ep = Map::new();
-            put(
-                &mut ep,
-                "advertiseAddress",
-                self.advertise_address.clone().map(Value::from),
-            );
+            put(&mut ep, "advertiseAddress", self.advertise_address.clone().map(Value::from));
             put(&mut ep, "bindPort", self.bind_port.map(Value::from));
             put(&mut cp, "localAPIEndpoint", nonempty(ep));
-            put(
-                &mut cp,
-                "certificateKey",
-                self.certificate_key.clone().map(Value::from),
-            );
+            put(&mut cp, "certificateKey", self.certificate_key.clone().map(Value::from));
             root.insert("controlPlane".into(), Value::Object(cp));
         }
         put(&mut root, "skipPhases", list(&self.skip_phases));
@@ -299,11 +235,7 @@ impl JoinConfig {
             for (k, v) in &self.timeouts {
                 t.insert(k.clone(), json!(v));
             }
-            put(
-                &mut t,
-                "discovery",
-                self.discovery_timeout.clone().map(Value::from),
-            );
+            put(&mut t, "discovery", self.discovery_timeout.clone().map(Value::from));
             put(&mut root, "timeouts", nonempty(t));
         }
         sorted(Value::Object(root))
@@ -327,10 +259,7 @@ pub fn cloud_init(config_yaml: &str) -> String {
         }],
         "runcmd": [["kubeadm", "join", "--config", CLOUD_INIT_CONFIG_PATH]],
     });
-    format!(
-        "#cloud-config\n{}",
-        serde_saphyr::to_string(&doc).unwrap_or_default()
-    )
+    format!("#cloud-config\n{}", serde_saphyr::to_string(&doc).unwrap_or_default())
 }
 
 /// Where the cloud-init document puts the JoinConfiguration.

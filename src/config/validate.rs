@@ -63,35 +63,19 @@ struct Field {
 }
 
 fn f(name: &'static str, ty: Ty) -> Field {
-    Field {
-        name,
-        ty,
-        only: None,
-    }
+    Field { name, ty, only: None }
 }
 
 fn only(name: &'static str, ty: Ty, v: ApiVersion) -> Field {
-    Field {
-        name,
-        ty,
-        only: Some(v),
-    }
+    Field { name, ty, only: Some(v) }
 }
 
 /// The JoinConfiguration schema of both versions; version-only fields are tagged.
 fn schema(version: ApiVersion) -> Ty {
     use ApiVersion::*;
-    let taint = Ty::Obj(vec![
-        f("key", Ty::Str),
-        f("value", Ty::Str),
-        f("effect", Ty::Str),
-        f("timeAdded", Ty::Str),
-    ]);
+    let taint = Ty::Obj(vec![f("key", Ty::Str), f("value", Ty::Str), f("effect", Ty::Str), f("timeAdded", Ty::Str)]);
     let kubelet_args = match version {
-        V1beta4 => Ty::List(Box::new(Ty::Obj(vec![
-            f("name", Ty::Str),
-            f("value", Ty::Str),
-        ]))),
+        V1beta4 => Ty::List(Box::new(Ty::Obj(vec![f("name", Ty::Str), f("value", Ty::Str)]))),
         V1beta3 => Ty::StrMap,
     };
     Ty::Obj(vec![
@@ -131,20 +115,13 @@ fn schema(version: ApiVersion) -> Ty {
         f(
             "controlPlane",
             Ty::Obj(vec![
-                f(
-                    "localAPIEndpoint",
-                    Ty::Obj(vec![f("advertiseAddress", Ty::Str), f("bindPort", Ty::Int)]),
-                ),
+                f("localAPIEndpoint", Ty::Obj(vec![f("advertiseAddress", Ty::Str), f("bindPort", Ty::Int)])),
                 f("certificateKey", Ty::Str),
             ]),
         ),
         f("skipPhases", Ty::List(Box::new(Ty::Str))),
         f("patches", Ty::Obj(vec![f("directory", Ty::Str)])),
-        only(
-            "timeouts",
-            Ty::Obj(TIMEOUTS.iter().map(|n| f(n, Ty::Duration)).collect()),
-            V1beta4,
-        ),
+        only("timeouts", Ty::Obj(TIMEOUTS.iter().map(|n| f(n, Ty::Duration)).collect()), V1beta4),
     ])
 }
 
@@ -190,13 +167,7 @@ pub struct Checker<'a> {
 
 impl<'a> Checker<'a> {
     fn new(file: &'a str, version: ApiVersion, doc_pos: Pos) -> Self {
-        Checker {
-            file,
-            version,
-            problems: Vec::new(),
-            positions: HashMap::new(),
-            doc_pos,
-        }
+        Checker { file, version, problems: Vec::new(), positions: HashMap::new(), doc_pos }
     }
 
     fn pos_of(&self, path: &str) -> Pos {
@@ -241,13 +212,7 @@ impl<'a> Checker<'a> {
     }
 
     /// An error joinkit raises where kubeadm does not (yet).
-    fn stricter(
-        &mut self,
-        sev: Severity,
-        path: &str,
-        message: impl Into<String>,
-        fix: impl Into<String>,
-    ) {
+    fn stricter(&mut self, sev: Severity, path: &str, message: impl Into<String>, fix: impl Into<String>) {
         let pos = self.pos_of(path);
         self.push(sev, path, pos, message, false, fix);
     }
@@ -267,11 +232,7 @@ impl<'a> Checker<'a> {
                 };
                 let mut seen: HashMap<&str, Pos> = HashMap::new();
                 for (k, v) in entries {
-                    let child = if path.is_empty() {
-                        k.name.clone()
-                    } else {
-                        format!("{path}.{}", k.name)
-                    };
+                    let child = if path.is_empty() { k.name.clone() } else { format!("{path}.{}", k.name) };
                     self.positions.entry(child.clone()).or_insert(k.pos);
                     if let Some(first) = seen.get(k.name.as_str()) {
                         self.push(
@@ -286,9 +247,7 @@ impl<'a> Checker<'a> {
                     }
                     seen.insert(&k.name, k.pos);
                     match fields.iter().find(|f| f.name == k.name) {
-                        Some(fl) if fl.only.is_none_or(|v| v == self.version) => {
-                            self.walk(v, &fl.ty, &child)
-                        }
+                        Some(fl) if fl.only.is_none_or(|v| v == self.version) => self.walk(v, &fl.ty, &child),
                         Some(fl) => {
                             let other = fl.only.map(|v| v.api_version()).unwrap_or("");
                             let fix = match (k.name.as_str(), self.version) {
@@ -310,9 +269,7 @@ impl<'a> Checker<'a> {
                                 .map(|f| (yaml::edit_distance(&k.name, f.name), f.name))
                                 .min();
                             let hint = match best {
-                                Some((d, name))
-                                    if d <= 3 || name.to_lowercase() == k.name.to_lowercase() =>
-                                {
+                                Some((d, name)) if d <= 3 || name.to_lowercase() == k.name.to_lowercase() => {
                                     format!("did you mean {name:?}?")
                                 }
                                 _ => format!(
@@ -328,10 +285,7 @@ impl<'a> Checker<'a> {
                             self.unknown(
                                 k,
                                 &child,
-                                format!(
-                                    "unknown field {:?} (kubeadm ignores it with only a warning)",
-                                    k.name
-                                ),
+                                format!("unknown field {:?} (kubeadm ignores it with only a warning)", k.name),
                                 hint,
                             );
                         }
@@ -355,7 +309,14 @@ impl<'a> Checker<'a> {
                     let child = format!("{path}.{}", k.name);
                     self.positions.entry(child.clone()).or_insert(k.pos);
                     if let Some(line) = seen.insert(&k.name, k.pos.line) {
-                        self.push(Severity::Error, &child, k.pos, format!("duplicate key {:?} (first at line {line})", k.name), false, "remove one of them; a map keeps one value per flag (v1beta4's list allows repeats)");
+                        self.push(
+                            Severity::Error,
+                            &child,
+                            k.pos,
+                            format!("duplicate key {:?} (first at line {line})", k.name),
+                            false,
+                            "remove one of them; a map keeps one value per flag (v1beta4's list allows repeats)",
+                        );
                     }
                     self.walk(v, &Ty::Str, &child);
                 }
@@ -372,10 +333,7 @@ impl<'a> Checker<'a> {
                         Severity::Error,
                         path,
                         node.pos,
-                        format!(
-                            "expected a string, found {what} ({}); kubeadm fails to decode it",
-                            s.value
-                        ),
+                        format!("expected a string, found {what} ({}); kubeadm fails to decode it", s.value),
                         false,
                         format!("quote it: \"{}\"", s.value),
                     );
@@ -447,31 +405,16 @@ impl<'a> Checker<'a> {
         } else {
             format!("write {want}")
         };
-        self.push(
-            Severity::Error,
-            path,
-            node.pos,
-            format!("expected {want}, found {found}"),
-            false,
-            fix,
-        );
+        self.push(Severity::Error, path, node.pos, format!("expected {want}, found {found}"), false, fix);
     }
 }
 
 fn s(n: Option<&Node>) -> Option<String> {
-    n.and_then(|n| n.scalar())
-        .filter(|s| s.kind() != ScalarKind::Null)
-        .map(|s| s.value.clone())
+    n.and_then(|n| n.scalar()).filter(|s| s.kind() != ScalarKind::Null).map(|s| s.value.clone())
 }
 
 fn strs(n: Option<&Node>) -> Vec<String> {
-    n.map(|n| {
-        n.items()
-            .iter()
-            .filter_map(|i| i.str().map(str::to_string))
-            .collect()
-    })
-    .unwrap_or_default()
+    n.map(|n| n.items().iter().filter_map(|i| i.str().map(str::to_string)).collect()).unwrap_or_default()
 }
 
 /// Reads the model from a document tree (lenient: type errors are the checker's business).
@@ -483,18 +426,10 @@ pub fn extract(root: &Node, version: ApiVersion) -> JoinConfig {
     let cp = root.get("controlPlane");
     let ep = cp.and_then(|c| c.get("localAPIEndpoint"));
     let kubelet_extra_args = match nr.and_then(|n| n.get("kubeletExtraArgs")).map(|n| &n.value) {
-        Some(Value::Map(m)) => m
-            .iter()
-            .map(|(k, v)| (k.name.clone(), v.str().unwrap_or("").to_string()))
-            .collect(),
+        Some(Value::Map(m)) => m.iter().map(|(k, v)| (k.name.clone(), v.str().unwrap_or("").to_string())).collect(),
         Some(Value::Seq(items)) => items
             .iter()
-            .map(|i| {
-                (
-                    s(i.get("name")).unwrap_or_default(),
-                    s(i.get("value")).unwrap_or_default(),
-                )
-            })
+            .map(|i| (s(i.get("name")).unwrap_or_default(), s(i.get("value")).unwrap_or_default()))
             .collect(),
         _ => Vec::new(),
     };
@@ -527,44 +462,29 @@ pub fn extract(root: &Node, version: ApiVersion) -> JoinConfig {
         discovery_timeout,
         timeouts,
         node_name: s(nr.and_then(|n| n.get("name"))),
-        cri_socket: nr
-            .and_then(|n| n.get("criSocket"))
-            .and_then(|n| n.str())
-            .map(str::to_string),
-        taints: nr
-            .and_then(|n| n.get("taints"))
-            .filter(|n| !n.is_null())
-            .map(|n| {
-                n.items()
-                    .iter()
-                    .map(|t| Taint {
-                        key: s(t.get("key")).unwrap_or_default(),
-                        value: s(t.get("value")),
-                        effect: s(t.get("effect")).unwrap_or_default(),
-                        time_added: s(t.get("timeAdded")),
-                    })
-                    .collect()
-            }),
+        cri_socket: nr.and_then(|n| n.get("criSocket")).and_then(|n| n.str()).map(str::to_string),
+        taints: nr.and_then(|n| n.get("taints")).filter(|n| !n.is_null()).map(|n| {
+            n.items()
+                .iter()
+                .map(|t| Taint {
+                    key: s(t.get("key")).unwrap_or_default(),
+                    value: s(t.get("value")),
+                    effect: s(t.get("effect")).unwrap_or_default(),
+                    time_added: s(t.get("timeAdded")),
+                })
+                .collect()
+        }),
         kubelet_extra_args,
         ignore_preflight_errors: strs(nr.and_then(|n| n.get("ignorePreflightErrors"))),
         image_pull_policy: s(nr.and_then(|n| n.get("imagePullPolicy"))),
-        image_pull_serial: nr
-            .and_then(|n| n.get("imagePullSerial"))
-            .and_then(|n| n.scalar())
-            .and_then(|s| s.as_bool()),
+        image_pull_serial: nr.and_then(|n| n.get("imagePullSerial")).and_then(|n| n.scalar()).and_then(|s| s.as_bool()),
         control_plane: cp.is_some(),
         advertise_address: s(ep.and_then(|e| e.get("advertiseAddress"))),
-        bind_port: ep
-            .and_then(|e| e.get("bindPort"))
-            .and_then(|n| n.str())
-            .and_then(|v| v.parse().ok()),
+        bind_port: ep.and_then(|e| e.get("bindPort")).and_then(|n| n.str()).and_then(|v| v.parse().ok()),
         certificate_key: s(cp.and_then(|c| c.get("certificateKey"))),
         skip_phases: strs(root.get("skipPhases")),
         patches_directory: s(root.get("patches").and_then(|p| p.get("directory"))),
-        dry_run: root
-            .get("dryRun")
-            .and_then(|n| n.scalar())
-            .and_then(|s| s.as_bool()),
+        dry_run: root.get("dryRun").and_then(|n| n.scalar()).and_then(|s| s.as_bool()),
     }
 }
 
@@ -603,8 +523,7 @@ pub fn dns1123_subdomain_error(name: &str) -> Option<String> {
     let ok = !name.is_empty()
         && name.split('.').all(|l| {
             !l.is_empty()
-                && l.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
                 && !l.starts_with('-')
                 && !l.ends_with('-')
         });
@@ -621,11 +540,9 @@ fn rules(c: &mut Checker<'_>, j: &JoinConfig) {
             "bootstrapToken or file must be set",
             "set discovery.bootstrapToken (token discovery) or discovery.file.kubeConfigPath",
         ),
-        (true, true) => c.kubeadm(
-            "discovery",
-            "bootstrapToken and file cannot both be set",
-            "keep one discovery method",
-        ),
+        (true, true) => {
+            c.kubeadm("discovery", "bootstrapToken and file cannot both be set", "keep one discovery method")
+        }
         _ => {}
     }
     if j.has_bootstrap_token {
@@ -646,20 +563,23 @@ fn rules(c: &mut Checker<'_>, j: &JoinConfig) {
                     c.stricter(
                         Severity::Error,
                         &format!("{bt}.apiServerEndpoint"),
-                        format!(
-                            "{} (kubeadm checks only the host:port split and fails at discovery)",
-                            f.message
-                        ),
+                        format!("{} (kubeadm checks only the host:port split and fails at discovery)", f.message),
                         "write host:port with a valid host and a port from 1 to 65535",
                     );
                 }
             }
         }
         match j.token.as_deref() {
-            None | Some("") => c.kubeadm(&format!("{bt}.token"), "the bootstrap token is invalid", "set discovery.bootstrapToken.token (from `kubeadm token create` / `joinkit token create`)"),
-            Some(t) if crate::token::BootstrapToken::parse(t).is_err() => {
-                c.kubeadm(&format!("{bt}.token"), "the bootstrap token is invalid", "a token is [a-z0-9]{6}.[a-z0-9]{16}")
-            }
+            None | Some("") => c.kubeadm(
+                &format!("{bt}.token"),
+                "the bootstrap token is invalid",
+                "set discovery.bootstrapToken.token (from `kubeadm token create` / `joinkit token create`)",
+            ),
+            Some(t) if crate::token::BootstrapToken::parse(t).is_err() => c.kubeadm(
+                &format!("{bt}.token"),
+                "the bootstrap token is invalid",
+                "a token is [a-z0-9]{6}.[a-z0-9]{16}",
+            ),
             _ => {}
         }
         if j.ca_cert_hashes.is_empty() && j.unsafe_skip_ca_verification != Some(true) {
@@ -670,7 +590,12 @@ fn rules(c: &mut Checker<'_>, j: &JoinConfig) {
             );
         }
         if j.unsafe_skip_ca_verification == Some(true) {
-            c.stricter(Severity::Warning, &format!("{bt}.unsafeSkipCAVerification"), "the CA is not pinned: anyone who knows the token can impersonate the control plane", "pin the CA with caCertHashes");
+            c.stricter(
+                Severity::Warning,
+                &format!("{bt}.unsafeSkipCAVerification"),
+                "the CA is not pinned: anyone who knows the token can impersonate the control plane",
+                "pin the CA with caCertHashes",
+            );
         }
         for (i, h) in j.ca_cert_hashes.iter().enumerate() {
             if let Err(f) = crate::pin::Pin::parse(h) {
@@ -725,16 +650,16 @@ fn rules(c: &mut Checker<'_>, j: &JoinConfig) {
     // Node registration.
     if let Some(n) = &j.node_name {
         if let Some(e) = dns1123_subdomain_error(n) {
-            c.kubeadm(
-                "nodeRegistration.name",
-                e,
-                "use a lowercase DNS name, e.g. worker-1",
-            );
+            c.kubeadm("nodeRegistration.name", e, "use a lowercase DNS name, e.g. worker-1");
         }
     }
     if let Some(sock) = &j.cri_socket {
         if sock.is_empty() {
-            c.kubeadm("nodeRegistration.criSocket", "empty CRI socket", "remove the field (kubeadm detects the runtime) or set e.g. unix:///run/containerd/containerd.sock");
+            c.kubeadm(
+                "nodeRegistration.criSocket",
+                "empty CRI socket",
+                "remove the field (kubeadm detects the runtime) or set e.g. unix:///run/containerd/containerd.sock",
+            );
         } else if let Some((scheme, _)) = sock.split_once("://") {
             if scheme != "unix" {
                 c.kubeadm(
@@ -744,23 +669,20 @@ fn rules(c: &mut Checker<'_>, j: &JoinConfig) {
                 );
             }
         } else {
-            c.stricter(Severity::Warning, "nodeRegistration.criSocket", format!("{sock:?} has no URL scheme; kubeadm prepends unix:// with a deprecation warning"), format!("write unix://{sock}"));
+            c.stricter(
+                Severity::Warning,
+                "nodeRegistration.criSocket",
+                format!("{sock:?} has no URL scheme; kubeadm prepends unix:// with a deprecation warning"),
+                format!("write unix://{sock}"),
+            );
         }
     }
     if let Some(p) = &j.image_pull_policy {
         if !matches!(p.as_str(), "Always" | "IfNotPresent" | "Never") {
-            c.kubeadm(
-                "nodeRegistration.imagePullPolicy",
-                "invalid pull policy",
-                "use Always, IfNotPresent or Never",
-            );
+            c.kubeadm("nodeRegistration.imagePullPolicy", "invalid pull policy", "use Always, IfNotPresent or Never");
         }
     }
-    let lower: Vec<String> = j
-        .ignore_preflight_errors
-        .iter()
-        .map(|e| e.to_lowercase())
-        .collect();
+    let lower: Vec<String> = j.ignore_preflight_errors.iter().map(|e| e.to_lowercase()).collect();
     if lower.iter().any(|e| e == "all") && lower.len() > 1 {
         c.kubeadm(
             "nodeRegistration.ignorePreflightErrors",
@@ -769,10 +691,7 @@ fn rules(c: &mut Checker<'_>, j: &JoinConfig) {
         );
     }
     for (i, t) in j.taints.iter().flatten().enumerate() {
-        if !matches!(
-            t.effect.as_str(),
-            "NoSchedule" | "PreferNoSchedule" | "NoExecute"
-        ) {
+        if !matches!(t.effect.as_str(), "NoSchedule" | "PreferNoSchedule" | "NoExecute") {
             c.stricter(
                 Severity::Error,
                 &format!("nodeRegistration.taints[{i}].effect"),
@@ -812,7 +731,11 @@ fn rules(c: &mut Checker<'_>, j: &JoinConfig) {
         match &j.certificate_key {
             Some(k) => {
                 if let Some(e) = certificate_key_error(k) {
-                    c.kubeadm("controlPlane.certificateKey", e, "use the 64-hex-digit key printed by `kubeadm init phase upload-certs --upload-certs`");
+                    c.kubeadm(
+                        "controlPlane.certificateKey",
+                        e,
+                        "use the 64-hex-digit key printed by `kubeadm init phase upload-certs --upload-certs`",
+                    );
                 }
             }
             None => c.stricter(
@@ -840,21 +763,13 @@ pub fn certificate_key_error(k: &str) -> Option<String> {
     if k.len() % 2 != 0 || !k.bytes().all(|b| b.is_ascii_hexdigit()) {
         let bad = k.bytes().position(|b| !b.is_ascii_hexdigit());
         let why = match bad {
-            Some(i) => format!(
-                "encoding/hex: invalid byte: U+{:04X} {:?}",
-                k.as_bytes()[i],
-                k.as_bytes()[i] as char
-            ),
+            Some(i) => format!("encoding/hex: invalid byte: U+{:04X} {:?}", k.as_bytes()[i], k.as_bytes()[i] as char),
             None => "encoding/hex: odd length hex string".into(),
         };
         return Some(format!("certificate key decoding error: {why}"));
     }
-    (k.len() != 64).then(|| {
-        format!(
-            "invalid certificate key size {}, the key must be an AES key of size 32",
-            k.len() / 2
-        )
-    })
+    (k.len() != 64)
+        .then(|| format!("invalid certificate key size {}, the key must be an AES key of size 32", k.len() / 2))
 }
 
 /// Checks one JoinConfiguration document; returns the problems and the extracted model.

@@ -18,8 +18,8 @@ pub mod store;
 
 use crate::jws;
 use crate::kubeconfig::cluster_info_kubeconfig;
-pub use crate::token::secret::{token_secret, TokenSecret};
 use crate::pin::Pin;
+pub use crate::token::secret::{token_secret, TokenSecret};
 use crate::token::BootstrapToken;
 use pki::{Ca, CaValidity, KeyKind};
 use rbac::UserInfo;
@@ -73,10 +73,7 @@ pub enum Scenario {
 impl Scenario {
     /// The kebab-case name.
     pub fn name(self) -> String {
-        serde_json::to_value(self)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default()
+        serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
     }
 }
 
@@ -206,9 +203,7 @@ impl LabState {
                 .list("secrets", "kube-system")
                 .into_iter()
                 .filter_map(|s| {
-                    TokenSecret::from_secret(s)
-                        .filter(|t| t.expired(now))
-                        .map(|t| format!("bootstrap-token-{}", t.id))
+                    TokenSecret::from_secret(s).filter(|t| t.expired(now)).map(|t| format!("bootstrap-token-{}", t.id))
                 })
                 .collect();
             for name in expired {
@@ -218,18 +213,10 @@ impl LabState {
         if !self.faults.signer_running {
             return;
         }
-        let Some(ci) = self
-            .store
-            .get("configmaps", "kube-public", "cluster-info")
-            .cloned()
-        else {
+        let Some(ci) = self.store.get("configmaps", "kube-public", "cluster-info").cloned() else {
             return;
         };
-        let Some(kubeconfig) = ci
-            .pointer("/data/kubeconfig")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-        else {
+        let Some(kubeconfig) = ci.pointer("/data/kubeconfig").and_then(Value::as_str).map(str::to_string) else {
             return;
         };
         let mut want: BTreeMap<String, String> = BTreeMap::new();
@@ -249,11 +236,7 @@ impl LabState {
             };
             want.insert(format!("jws-kubeconfig-{}", t.id), sig);
         }
-        let data = ci
-            .get("data")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
+        let data = ci.get("data").and_then(Value::as_object).cloned().unwrap_or_default();
         let have: BTreeMap<String, String> = data
             .iter()
             .filter(|(k, _)| k.starts_with("jws-kubeconfig-"))
@@ -262,10 +245,8 @@ impl LabState {
         if have == want {
             return;
         }
-        let mut new_data: BTreeMap<String, Value> = data
-            .into_iter()
-            .filter(|(k, _)| !k.starts_with("jws-kubeconfig-"))
-            .collect();
+        let mut new_data: BTreeMap<String, Value> =
+            data.into_iter().filter(|(k, _)| !k.starts_with("jws-kubeconfig-")).collect();
         new_data.extend(want.into_iter().map(|(k, v)| (k, Value::String(v))));
         let mut obj = ci;
         let jws_fields: serde_json::Map<String, Value> = new_data
@@ -273,22 +254,16 @@ impl LabState {
             .filter(|k| k.starts_with("jws-kubeconfig-"))
             .map(|k| (format!("f:{k}"), json!({})))
             .collect();
-        obj["metadata"]["managedFields"] =
-            cluster_info_managed_fields((!jws_fields.is_empty()).then_some(jws_fields));
+        obj["metadata"]["managedFields"] = cluster_info_managed_fields((!jws_fields.is_empty()).then_some(jws_fields));
         obj["data"] = json!(new_data);
-        self.store
-            .put("configmaps", "kube-public", "cluster-info", obj);
+        self.store.put("configmaps", "kube-public", "cluster-info", obj);
     }
 
     /// Authenticates a bearer token as the API server's bootstrap-token authenticator does
     /// (spec section 1): None for every failure (the caller answers a bare 401).
     pub fn authenticate_bearer(&self, bearer: &str) -> Option<UserInfo> {
         let token = BootstrapToken::parse(bearer).ok()?;
-        let s = self.store.get(
-            "secrets",
-            "kube-system",
-            &format!("bootstrap-token-{}", token.id()),
-        )?;
+        let s = self.store.get("secrets", "kube-system", &format!("bootstrap-token-{}", token.id()))?;
         let t = TokenSecret::from_secret(s)?;
         if !jws::secrets_equal(t.secret.as_bytes(), token.secret().as_bytes())
             || t.expired(now_unix())
@@ -299,10 +274,7 @@ impl LabState {
         let mut groups = vec!["system:bootstrappers".to_string()];
         groups.extend(t.groups);
         groups.push("system:authenticated".into());
-        Some(UserInfo {
-            name: format!("system:bootstrap:{}", t.id),
-            groups,
-        })
+        Some(UserInfo { name: format!("system:bootstrap:{}", t.id), groups })
     }
 }
 
@@ -320,10 +292,7 @@ pub struct Lab {
 
 impl std::fmt::Debug for Lab {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Lab")
-            .field("endpoint", &self.info.endpoint)
-            .field("scenario", &self.info.scenario)
-            .finish()
+        f.debug_struct("Lab").field("endpoint", &self.info.endpoint).field("scenario", &self.info.scenario).finish()
     }
 }
 
@@ -332,10 +301,7 @@ impl Lab {
     /// own tokio runtime. Errors: a non-loopback listen address, a busy port, PKI failures.
     pub fn start(opts: LabOptions) -> Result<Lab, String> {
         if !opts.listen.ip().is_loopback() {
-            return Err(format!(
-                "the lab listens on loopback only; {} is not a loopback address",
-                opts.listen.ip()
-            ));
+            return Err(format!("the lab listens on loopback only; {} is not a loopback address", opts.listen.ip()));
         }
         let validity = match opts.scenario {
             Scenario::CaNotYetValid => CaValidity::NotYetValid,
@@ -346,51 +312,24 @@ impl Lab {
         let names: Vec<&str> = if opts.scenario == Scenario::WrongSan {
             vec!["kubernetes.example.invalid"]
         } else {
-            vec![
-                "127.0.0.1",
-                "::1",
-                "localhost",
-                "kubernetes",
-                "kubernetes.default",
-                "kubernetes.default.svc",
-            ]
+            vec!["127.0.0.1", "::1", "localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"]
         };
         let serving = if opts.scenario == Scenario::Mitm {
-            Ca::new("kubernetes", opts.ca_key, CaValidity::Normal)?
-                .serving_cert(&names, opts.ca_key)?
+            Ca::new("kubernetes", opts.ca_key, CaValidity::Normal)?.serving_cert(&names, opts.ca_key)?
         } else {
             ca.serving_cert(&names, opts.ca_key)?
         };
-        let std_listener = std::net::TcpListener::bind(opts.listen)
-            .map_err(|e| format!("cannot listen on {}: {e}", opts.listen))?;
-        std_listener
-            .set_nonblocking(true)
-            .map_err(|e| e.to_string())?;
+        let std_listener =
+            std::net::TcpListener::bind(opts.listen).map_err(|e| format!("cannot listen on {}: {e}", opts.listen))?;
+        std_listener.set_nonblocking(true).map_err(|e| e.to_string())?;
         let addr = std_listener.local_addr().map_err(|e| e.to_string())?;
-        let endpoint = crate::endpoint::Endpoint {
-            host: addr.ip().to_string(),
-            port: addr.port(),
-        }
-        .to_string();
-        let api_server = format!(
-            "https://{}",
-            opts.control_plane_endpoint
-                .clone()
-                .unwrap_or_else(|| endpoint.clone())
-        );
+        let endpoint = crate::endpoint::Endpoint { host: addr.ip().to_string(), port: addr.port() }.to_string();
+        let api_server = format!("https://{}", opts.control_plane_endpoint.clone().unwrap_or_else(|| endpoint.clone()));
 
         let token = opts.token.clone().unwrap_or_else(BootstrapToken::generate);
-        let mut state = LabState {
-            store: Store::default(),
-            faults: Faults::default(),
-            counters: Counters::default(),
-        };
+        let mut state = LabState { store: Store::default(), faults: Faults::default(), counters: Counters::default() };
         for (res, ns, obj) in rbac::kubeadm_defaults() {
-            let name = obj
-                .pointer("/metadata/name")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string();
+            let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
             state.store.put(&res, &ns, &name, obj);
         }
         state.store.put(
@@ -406,10 +345,7 @@ impl Lab {
         if opts.scenario != Scenario::ClusterInfoMissing {
             let mut data = serde_json::Map::new();
             if opts.scenario != Scenario::KubeconfigMissing {
-                data.insert(
-                    "kubeconfig".into(),
-                    json!(cluster_info_kubeconfig(&api_server, ca.cert_pem.as_bytes())),
-                );
+                data.insert("kubeconfig".into(), json!(cluster_info_kubeconfig(&api_server, ca.cert_pem.as_bytes())));
             }
             let meta = json!({"managedFields": cluster_info_managed_fields(None)});
             state.store.put(
@@ -422,34 +358,16 @@ impl Lab {
         let day = Duration::from_secs(86400);
         let now = time::OffsetDateTime::now_utc();
         let (expiration, usages): (Option<time::OffsetDateTime>, &[&str]) = match opts.scenario {
-            Scenario::TokenExpired => (
-                Some(now - Duration::from_secs(3600)),
-                &["signing", "authentication"],
-            ),
+            Scenario::TokenExpired => (Some(now - Duration::from_secs(3600)), &["signing", "authentication"]),
             Scenario::TokenNoSigning => (Some(now + day), &["authentication"]),
             _ => (Some(now + day), &["signing", "authentication"]),
         };
-        let secret = token_secret(
-            &token,
-            expiration,
-            usages,
-            &[rbac::DEFAULT_NODE_TOKEN_GROUP],
-            "joinkit lab token",
-        );
-        state.store.put(
-            "secrets",
-            "kube-system",
-            &format!("bootstrap-token-{}", token.id()),
-            secret,
-        );
+        let secret = token_secret(&token, expiration, usages, &[rbac::DEFAULT_NODE_TOKEN_GROUP], "joinkit lab token");
+        state.store.put("secrets", "kube-system", &format!("bootstrap-token-{}", token.id()), secret);
         match opts.scenario {
             Scenario::SignerStopped => state.faults.signer_running = false,
             Scenario::AnonymousRevoked => {
-                state.store.delete(
-                    "rolebindings",
-                    "kube-public",
-                    "kubeadm:bootstrap-signer-clusterinfo",
-                );
+                state.store.delete("rolebindings", "kube-public", "kubeadm:bootstrap-signer-clusterinfo");
             }
             Scenario::AnonymousAuthOff => state.faults.anonymous_auth = false,
             Scenario::TamperedSignature => state.faults.tamper_jws = Some(token.id().to_string()),
@@ -459,11 +377,7 @@ impl Lab {
         }
         state.reconcile();
         if opts.scenario == Scenario::TokenDeleted {
-            state.store.delete(
-                "secrets",
-                "kube-system",
-                &format!("bootstrap-token-{}", token.id()),
-            );
+            state.store.delete("secrets", "kube-system", &format!("bootstrap-token-{}", token.id()));
             state.reconcile();
         }
 
@@ -492,11 +406,7 @@ impl Lab {
         let thread = std::thread::Builder::new()
             .name("joinkit-lab".into())
             .spawn(move || {
-                let rt = match tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                {
+                let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
                     Ok(rt) => rt,
                     Err(e) => {
                         eprintln!("joinkit lab: cannot start runtime: {e}");
@@ -515,13 +425,7 @@ impl Lab {
                 });
             })
             .map_err(|e| e.to_string())?;
-        Ok(Lab {
-            info,
-            state,
-            ca,
-            shutdown: Some(tx),
-            thread: Some(thread),
-        })
+        Ok(Lab { info, state, ca, shutdown: Some(tx), thread: Some(thread) })
     }
 
     /// Runs the controllers once now (after a test changed the state).

@@ -3,8 +3,8 @@
 //! (ring cannot generate RSA keys) and signed through ring; ECDSA keys are P-256.
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, SanType,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, SanType,
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use std::time::Duration;
@@ -43,9 +43,7 @@ pub struct Ca {
 
 impl std::fmt::Debug for Ca {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ca")
-            .field("cert_pem", &self.cert_pem)
-            .finish_non_exhaustive()
+        f.debug_struct("Ca").field("cert_pem", &self.cert_pem).finish_non_exhaustive()
     }
 }
 
@@ -71,13 +69,10 @@ impl Leaf {
 /// A new key pair of `kind`.
 pub fn new_key(kind: KeyKind) -> Result<KeyPair, String> {
     match kind {
-        KeyKind::Ecdsa => {
-            KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(|e| e.to_string())
-        }
+        KeyKind::Ecdsa => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(|e| e.to_string()),
         KeyKind::Rsa => {
             use rsa::pkcs8::EncodePrivateKey;
-            let key =
-                rsa::RsaPrivateKey::new(&mut rand_core::OsRng, 2048).map_err(|e| e.to_string())?;
+            let key = rsa::RsaPrivateKey::new(&mut rand_core::OsRng, 2048).map_err(|e| e.to_string())?;
             let der = key.to_pkcs8_der().map_err(|e| e.to_string())?;
             KeyPair::from_pkcs8_der_and_sign_algo(
                 &PrivatePkcs8KeyDer::from(der.as_bytes().to_vec()),
@@ -111,20 +106,12 @@ impl Ca {
         let mut params = CertificateParams::default();
         params.distinguished_name = dn(cn, None);
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![
-            KeyUsagePurpose::DigitalSignature,
-            KeyUsagePurpose::KeyEncipherment,
-            KeyUsagePurpose::KeyCertSign,
-        ];
+        params.key_usages =
+            vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment, KeyUsagePurpose::KeyCertSign];
         params.not_before = nb;
         params.not_after = na;
         let cert = params.self_signed(&key).map_err(|e| e.to_string())?;
-        Ok(Ca {
-            cert_der: cert.der().clone(),
-            cert_pem: cert.pem(),
-            params,
-            key,
-        })
+        Ok(Ca { cert_der: cert.der().clone(), cert_pem: cert.pem(), params, key })
     }
 
     /// Signs a serving certificate for `names` (IP addresses or DNS names).
@@ -136,17 +123,10 @@ impl Ca {
             .iter()
             .map(|n| match n.parse::<std::net::IpAddr>() {
                 Ok(ip) => Ok(SanType::IpAddress(ip)),
-                Err(_) => n
-                    .to_string()
-                    .try_into()
-                    .map(SanType::DnsName)
-                    .map_err(|e: rcgen::Error| e.to_string()),
+                Err(_) => n.to_string().try_into().map(SanType::DnsName).map_err(|e: rcgen::Error| e.to_string()),
             })
             .collect::<Result<_, _>>()?;
-        params.key_usages = vec![
-            KeyUsagePurpose::DigitalSignature,
-            KeyUsagePurpose::KeyEncipherment,
-        ];
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         let now = OffsetDateTime::now_utc();
         params.not_before = now - Duration::from_secs(3600);
@@ -159,10 +139,7 @@ impl Ca {
         let key = new_key(kind)?;
         let mut params = CertificateParams::default();
         params.distinguished_name = dn(cn, org);
-        params.key_usages = vec![
-            KeyUsagePurpose::DigitalSignature,
-            KeyUsagePurpose::KeyEncipherment,
-        ];
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
         let now = OffsetDateTime::now_utc();
         params.not_before = now - Duration::from_secs(3600);

@@ -23,10 +23,7 @@ pub struct UserInfo {
 impl UserInfo {
     /// The anonymous user.
     pub fn anonymous() -> Self {
-        UserInfo {
-            name: "system:anonymous".into(),
-            groups: vec!["system:unauthenticated".into()],
-        }
+        UserInfo { name: "system:anonymous".into(), groups: vec!["system:unauthenticated".into()] }
     }
 }
 
@@ -51,11 +48,7 @@ pub struct Attributes {
 
 fn matches(list: Option<&Value>, want: &str) -> bool {
     list.and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .any(|v| v == "*" || v == want)
-        })
+        .map(|a| a.iter().filter_map(Value::as_str).any(|v| v == "*" || v == want))
         .unwrap_or(false)
 }
 
@@ -64,29 +57,18 @@ fn rule_allows(rule: &Value, a: &Attributes) -> bool {
         return false;
     }
     if let Some(path) = &a.path {
-        return rule
-            .get("nonResourceURLs")
-            .and_then(Value::as_array)
-            .is_some_and(|urls| {
-                urls.iter().filter_map(Value::as_str).any(|u| {
-                    u == "*"
-                        || u == path
-                        || (u.ends_with('*') && path.starts_with(&u[..u.len() - 1]))
-                })
-            });
+        return rule.get("nonResourceURLs").and_then(Value::as_array).is_some_and(|urls| {
+            urls.iter()
+                .filter_map(Value::as_str)
+                .any(|u| u == "*" || u == path || (u.ends_with('*') && path.starts_with(&u[..u.len() - 1])))
+        });
     }
-    let res = if a.subresource.is_empty() {
-        a.resource.clone()
-    } else {
-        format!("{}/{}", a.resource, a.subresource)
-    };
+    let res = if a.subresource.is_empty() { a.resource.clone() } else { format!("{}/{}", a.resource, a.subresource) };
     if !matches(rule.get("apiGroups"), &a.group) || !matches(rule.get("resources"), &res) {
         return false;
     }
     match rule.get("resourceNames").and_then(Value::as_array) {
-        Some(names) if !names.is_empty() => {
-            names.iter().filter_map(Value::as_str).any(|n| n == a.name)
-        }
+        Some(names) if !names.is_empty() => names.iter().filter_map(Value::as_str).any(|n| n == a.name),
         _ => true,
     }
 }
@@ -104,59 +86,35 @@ fn subject_matches(s: &Value, u: &UserInfo) -> Option<String> {
 
 /// Decides `a` for `u` from the stored RBAC objects. Returns (allowed, reason).
 pub fn authorize(store: &Store, u: &UserInfo, a: &Attributes) -> (bool, String) {
-    let mut bindings: Vec<(&Value, bool)> = store
-        .list("clusterrolebindings", "")
-        .into_iter()
-        .map(|b| (b, true))
-        .collect();
+    let mut bindings: Vec<(&Value, bool)> =
+        store.list("clusterrolebindings", "").into_iter().map(|b| (b, true)).collect();
     if !a.namespace.is_empty() {
-        bindings.extend(
-            store
-                .list("rolebindings", &a.namespace)
-                .into_iter()
-                .map(|b| (b, false)),
-        );
+        bindings.extend(store.list("rolebindings", &a.namespace).into_iter().map(|b| (b, false)));
     }
     for (b, cluster) in bindings {
-        let Some(subject) = b
-            .get("subjects")
-            .and_then(Value::as_array)
-            .and_then(|ss| ss.iter().find_map(|s| subject_matches(s, u)))
+        let Some(subject) =
+            b.get("subjects").and_then(Value::as_array).and_then(|ss| ss.iter().find_map(|s| subject_matches(s, u)))
         else {
             continue;
         };
-        let role_kind = b
-            .pointer("/roleRef/kind")
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        let role_name = b
-            .pointer("/roleRef/name")
-            .and_then(Value::as_str)
-            .unwrap_or("");
+        let role_kind = b.pointer("/roleRef/kind").and_then(Value::as_str).unwrap_or("");
+        let role_name = b.pointer("/roleRef/name").and_then(Value::as_str).unwrap_or("");
         let role = if role_kind == "ClusterRole" {
             store.get("clusterroles", "", role_name)
         } else {
             store.get("roles", &a.namespace, role_name)
         };
         let Some(role) = role else { continue };
-        let allowed = role
-            .get("rules")
-            .and_then(Value::as_array)
-            .is_some_and(|rules| rules.iter().any(|r| rule_allows(r, a)));
+        let allowed =
+            role.get("rules").and_then(Value::as_array).is_some_and(|rules| rules.iter().any(|r| rule_allows(r, a)));
         if allowed {
-            let bname = b
-                .pointer("/metadata/name")
-                .and_then(Value::as_str)
-                .unwrap_or("");
+            let bname = b.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
             let binding = if cluster {
                 format!("ClusterRoleBinding {bname:?}")
             } else {
                 format!("RoleBinding \"{bname}/{}\"", a.namespace)
             };
-            return (
-                true,
-                format!("RBAC: allowed by {binding} of {role_kind} {role_name:?} to {subject}"),
-            );
+            return (true, format!("RBAC: allowed by {binding} of {role_kind} {role_name:?} to {subject}"));
         }
     }
     (false, String::new())
@@ -196,11 +154,7 @@ fn binding(
             s
         })
         .collect();
-    let res = if kind == "ClusterRoleBinding" {
-        "clusterrolebindings"
-    } else {
-        "rolebindings"
-    };
+    let res = if kind == "ClusterRoleBinding" { "clusterrolebindings" } else { "rolebindings" };
     (
         res.to_string(),
         ns.unwrap_or("").to_string(),
@@ -214,11 +168,7 @@ fn role(kind: &str, name: &str, ns: Option<&str>, rules: Vec<Value>) -> (String,
     if let Some(n) = ns {
         meta["namespace"] = json!(n);
     }
-    let res = if kind == "ClusterRole" {
-        "clusterroles"
-    } else {
-        "roles"
-    };
+    let res = if kind == "ClusterRole" { "clusterroles" } else { "roles" };
     (
         res.to_string(),
         ns.unwrap_or("").to_string(),
@@ -230,12 +180,7 @@ fn role(kind: &str, name: &str, ns: Option<&str>, rules: Vec<Value>) -> (String,
 pub fn kubeadm_defaults() -> Vec<(String, String, Value)> {
     let g = DEFAULT_NODE_TOKEN_GROUP;
     vec![
-        role(
-            "ClusterRole",
-            "cluster-admin",
-            None,
-            vec![rule(&["*"], &["*"], &["*"], &[]), nonres(&["*"], &["*"])],
-        ),
+        role("ClusterRole", "cluster-admin", None, vec![rule(&["*"], &["*"], &["*"], &[]), nonres(&["*"], &["*"])]),
         binding(
             "ClusterRoleBinding",
             "cluster-admin",
@@ -248,10 +193,7 @@ pub fn kubeadm_defaults() -> Vec<(String, String, Value)> {
             "ClusterRole",
             "system:public-info-viewer",
             None,
-            vec![nonres(
-                &["get"],
-                &["/healthz", "/livez", "/readyz", "/version", "/version/"],
-            )],
+            vec![nonres(&["get"], &["/healthz", "/livez", "/readyz", "/version", "/version/"])],
         ),
         binding(
             "ClusterRoleBinding",
@@ -259,10 +201,7 @@ pub fn kubeadm_defaults() -> Vec<(String, String, Value)> {
             None,
             "ClusterRole",
             "system:public-info-viewer",
-            &[
-                ("Group", "system:authenticated"),
-                ("Group", "system:unauthenticated"),
-            ],
+            &[("Group", "system:authenticated"), ("Group", "system:unauthenticated")],
         ),
         role(
             "ClusterRole",
@@ -330,12 +269,7 @@ pub fn kubeadm_defaults() -> Vec<(String, String, Value)> {
             "ClusterRole",
             "system:certificates.k8s.io:certificatesigningrequests:nodeclient",
             None,
-            vec![rule(
-                &["create"],
-                &["certificates.k8s.io"],
-                &["certificatesigningrequests/nodeclient"],
-                &[],
-            )],
+            vec![rule(&["create"], &["certificates.k8s.io"], &["certificatesigningrequests/nodeclient"], &[])],
         ),
         binding(
             "ClusterRoleBinding",
@@ -349,12 +283,7 @@ pub fn kubeadm_defaults() -> Vec<(String, String, Value)> {
             "ClusterRole",
             "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient",
             None,
-            vec![rule(
-                &["create"],
-                &["certificates.k8s.io"],
-                &["certificatesigningrequests/selfnodeclient"],
-                &[],
-            )],
+            vec![rule(&["create"], &["certificates.k8s.io"], &["certificatesigningrequests/selfnodeclient"], &[])],
         ),
         binding(
             "ClusterRoleBinding",
@@ -364,20 +293,8 @@ pub fn kubeadm_defaults() -> Vec<(String, String, Value)> {
             "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient",
             &[("Group", "system:nodes")],
         ),
-        role(
-            "ClusterRole",
-            "kubeadm:get-nodes",
-            None,
-            vec![rule(&["get"], &[""], &["nodes"], &[])],
-        ),
-        binding(
-            "ClusterRoleBinding",
-            "kubeadm:get-nodes",
-            None,
-            "ClusterRole",
-            "kubeadm:get-nodes",
-            &[("Group", g)],
-        ),
+        role("ClusterRole", "kubeadm:get-nodes", None, vec![rule(&["get"], &[""], &["nodes"], &[])]),
+        binding("ClusterRoleBinding", "kubeadm:get-nodes", None, "ClusterRole", "kubeadm:get-nodes", &[("Group", g)]),
         role(
             "Role",
             "kubeadm:nodes-kubeadm-config",

@@ -31,17 +31,16 @@ pub async fn serve(
     let provider = crate::client::provider();
     let mut roots = RootCertStore::empty();
     let _ = roots.add(ca.cert_der.clone());
-    let verifier =
-        match WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-            .allow_unauthenticated()
-            .build()
-        {
-            Ok(v) => v,
-            Err(e) => {
-                eprintln!("joinkit lab: client verifier: {e}");
-                return;
-            }
-        };
+    let verifier = match WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .allow_unauthenticated()
+        .build()
+    {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("joinkit lab: client verifier: {e}");
+            return;
+        }
+    };
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map(|b| b.with_client_cert_verifier(verifier))
@@ -101,18 +100,9 @@ pub async fn serve(
 /// The user a verified client certificate names: CN is the user, each O a group.
 fn user_from_cert(der: &[u8]) -> Option<UserInfo> {
     let (_, c) = x509_parser::parse_x509_certificate(der).ok()?;
-    let cn = c
-        .subject()
-        .iter_common_name()
-        .next()?
-        .as_str()
-        .ok()?
-        .to_string();
-    let mut groups: Vec<String> = c
-        .subject()
-        .iter_organization()
-        .filter_map(|o| o.as_str().ok().map(str::to_string))
-        .collect();
+    let cn = c.subject().iter_common_name().next()?.as_str().ok()?.to_string();
+    let mut groups: Vec<String> =
+        c.subject().iter_organization().filter_map(|o| o.as_str().ok().map(str::to_string)).collect();
     groups.push("system:authenticated".into());
     Some(UserInfo { name: cn, groups })
 }
@@ -122,13 +112,7 @@ struct Ctx {
     clock_offset: i64,
 }
 
-fn base(
-    ctx: &Ctx,
-    status: StatusCode,
-    content_type: &str,
-    nosniff: bool,
-    pf: bool,
-) -> hyper::http::response::Builder {
+fn base(ctx: &Ctx, status: StatusCode, content_type: &str, nosniff: bool, pf: bool) -> hyper::http::response::Builder {
     let date = std::time::SystemTime::now()
         .checked_add(Duration::from_secs(ctx.clock_offset.max(0) as u64))
         .and_then(|t| t.checked_sub(Duration::from_secs((-ctx.clock_offset).max(0) as u64)))
@@ -162,9 +146,7 @@ fn json_body(ctx: &Ctx, v: &Value) -> Bytes {
 fn reply_json(ctx: &Ctx, status: StatusCode, v: &Value) -> Response<Full<Bytes>> {
     let nosniff = status == StatusCode::FORBIDDEN;
     let pf = status != StatusCode::UNAUTHORIZED;
-    base(ctx, status, "application/json", nosniff, pf)
-        .body(Full::new(json_body(ctx, v)))
-        .expect("valid response")
+    base(ctx, status, "application/json", nosniff, pf).body(Full::new(json_body(ctx, v))).expect("valid response")
 }
 
 /// A Status object as the API server writes it.
@@ -178,11 +160,7 @@ pub fn status_body(code: u16, reason: &str, message: &str, details: Option<Value
 }
 
 fn unauthorized(ctx: &Ctx) -> Response<Full<Bytes>> {
-    reply_json(
-        ctx,
-        StatusCode::UNAUTHORIZED,
-        &status_body(401, "Unauthorized", "Unauthorized", None),
-    )
+    reply_json(ctx, StatusCode::UNAUTHORIZED, &status_body(401, "Unauthorized", "Unauthorized", None))
 }
 
 fn details(a: &Attributes) -> Value {
@@ -200,21 +178,10 @@ fn details(a: &Attributes) -> Value {
 /// The real RBAC forbidden message for `a`.
 pub fn forbidden_message(u: &UserInfo, a: &Attributes) -> String {
     if let Some(p) = &a.path {
-        return format!(
-            "forbidden: User {:?} cannot {} path {:?}",
-            u.name, a.verb, p
-        );
+        return format!("forbidden: User {:?} cannot {} path {:?}", u.name, a.verb, p);
     }
-    let res = if a.subresource.is_empty() {
-        a.resource.clone()
-    } else {
-        format!("{}/{}", a.resource, a.subresource)
-    };
-    let what = if a.name.is_empty() {
-        a.resource.clone()
-    } else {
-        format!("{} {:?}", a.resource, a.name)
-    };
+    let res = if a.subresource.is_empty() { a.resource.clone() } else { format!("{}/{}", a.resource, a.subresource) };
+    let what = if a.name.is_empty() { a.resource.clone() } else { format!("{} {:?}", a.resource, a.name) };
     let scope = if a.namespace.is_empty() {
         "at the cluster scope".to_string()
     } else {
@@ -228,25 +195,13 @@ pub fn forbidden_message(u: &UserInfo, a: &Attributes) -> String {
 
 fn forbidden(ctx: &Ctx, u: &UserInfo, a: &Attributes) -> Response<Full<Bytes>> {
     let msg = forbidden_message(u, a);
-    let d = if a.path.is_some() {
-        None
-    } else {
-        Some(details(a))
-    };
-    reply_json(
-        ctx,
-        StatusCode::FORBIDDEN,
-        &status_body(403, "Forbidden", &msg, d),
-    )
+    let d = if a.path.is_some() { None } else { Some(details(a)) };
+    reply_json(ctx, StatusCode::FORBIDDEN, &status_body(403, "Forbidden", &msg, d))
 }
 
 fn not_found(ctx: &Ctx, a: &Attributes) -> Response<Full<Bytes>> {
     let msg = format!("{} {:?} not found", a.resource, a.name);
-    reply_json(
-        ctx,
-        StatusCode::NOT_FOUND,
-        &status_body(404, "NotFound", &msg, Some(details(a))),
-    )
+    reply_json(ctx, StatusCode::NOT_FOUND, &status_body(404, "NotFound", &msg, Some(details(a))))
 }
 
 fn text(ctx: &Ctx, status: StatusCode, body: String) -> Response<Full<Bytes>> {
@@ -305,11 +260,7 @@ fn version_body() -> Value {
 /// Splits an API path into attributes: `/api/v1/[namespaces/NS/]RES[/NAME[/SUB]]` or
 /// `/apis/GROUP/VERSION/...`. None for anything else.
 pub fn parse_path(path: &str, method: &str) -> Option<Attributes> {
-    let parts: Vec<&str> = path
-        .trim_start_matches('/')
-        .split('/')
-        .filter(|p| !p.is_empty())
-        .collect();
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').filter(|p| !p.is_empty()).collect();
     let (group, rest) = match parts.as_slice() {
         ["api", "v1", rest @ ..] => ("", rest),
         ["apis", g, _v, rest @ ..] => (*g, rest),
@@ -359,22 +310,11 @@ fn list_kind(resource: &str) -> (&'static str, &'static str) {
     }
 }
 
-const SERVED: &[&str] = &[
-    "configmaps",
-    "secrets",
-    "nodes",
-    "clusterroles",
-    "clusterrolebindings",
-    "roles",
-    "rolebindings",
-];
+const SERVED: &[&str] =
+    &["configmaps", "secrets", "nodes", "clusterroles", "clusterrolebindings", "roles", "rolebindings"];
 
 /// Handles one request against the shared state.
-pub fn handle(
-    req: Request<Incoming>,
-    cert_user: Option<UserInfo>,
-    state: &Mutex<LabState>,
-) -> Response<Full<Bytes>> {
+pub fn handle(req: Request<Incoming>, cert_user: Option<UserInfo>, state: &Mutex<LabState>) -> Response<Full<Bytes>> {
     let pretty = req
         .headers()
         .get(hyper::header::USER_AGENT)
@@ -387,10 +327,7 @@ pub fn handle(
             .expect("valid response");
     };
     st.counters.requests += 1;
-    let ctx = Ctx {
-        pretty,
-        clock_offset: st.faults.clock_offset,
-    };
+    let ctx = Ctx { pretty, clock_offset: st.faults.clock_offset };
 
     // Authentication: a bad bearer token is a bare 401, whatever anonymous could do. Other
     // schemes (Basic) have no authenticator since 1.19 and fall through, as on a real server.
@@ -416,25 +353,17 @@ pub fn handle(
     let method = req.method().as_str().to_string();
     let nonres = ["/version", "/healthz", "/livez", "/readyz", "/api", "/apis"];
     if nonres.contains(&path.trim_end_matches('/')) || path == "/version/" {
-        let a = Attributes {
-            verb: "get".into(),
-            path: Some(path.clone()),
-            ..Default::default()
-        };
+        let a = Attributes { verb: "get".into(), path: Some(path.clone()), ..Default::default() };
         let (ok, _) = rbac::authorize(&st.store, &user, &a);
         if !ok {
             return forbidden(&ctx, &user, &a);
         }
-        let verbose = query
-            .split('&')
-            .any(|q| q == "verbose" || q.starts_with("verbose="));
+        let verbose = query.split('&').any(|q| q == "verbose" || q.starts_with("verbose="));
         return match path.trim_end_matches('/') {
             "/version" => {
                 let v = version_body();
                 base(&ctx, StatusCode::OK, "application/json", false, true)
-                    .body(Full::new(Bytes::from(
-                        serde_json::to_string_pretty(&v).unwrap_or_default(),
-                    )))
+                    .body(Full::new(Bytes::from(serde_json::to_string_pretty(&v).unwrap_or_default())))
                     .expect("valid response")
             }
             "/api" => reply_json(
@@ -442,22 +371,16 @@ pub fn handle(
                 StatusCode::OK,
                 &json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:6443"}]}),
             ),
-            "/apis" => reply_json(
-                &ctx,
-                StatusCode::OK,
-                &json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": []}),
-            ),
+            "/apis" => {
+                reply_json(&ctx, StatusCode::OK, &json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": []}))
+            }
             p => health(&ctx, p.trim_start_matches('/'), verbose),
         };
     }
 
     let Some(a) = parse_path(&path, &method) else {
         if user.name == "system:anonymous" {
-            let a = Attributes {
-                verb: method.to_lowercase(),
-                path: Some(path.clone()),
-                ..Default::default()
-            };
+            let a = Attributes { verb: method.to_lowercase(), path: Some(path.clone()), ..Default::default() };
             return forbidden(&ctx, &user, &a);
         }
         return text(&ctx, StatusCode::NOT_FOUND, "404 page not found\n".into());
@@ -470,12 +393,7 @@ pub fn handle(
         return reply_json(
             &ctx,
             StatusCode::NOT_FOUND,
-            &status_body(
-                404,
-                "NotFound",
-                "the server could not find the requested resource",
-                Some(json!({})),
-            ),
+            &status_body(404, "NotFound", "the server could not find the requested resource", Some(json!({}))),
         );
     }
     match a.verb.as_str() {

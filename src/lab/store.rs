@@ -25,21 +25,13 @@ pub fn uuid() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
 }
 
 impl Store {
     /// The object, if stored.
     pub fn get(&self, resource: &str, ns: &str, name: &str) -> Option<&Value> {
-        self.objects
-            .get(&(resource.to_string(), ns.to_string(), name.to_string()))
+        self.objects.get(&(resource.to_string(), ns.to_string(), name.to_string()))
     }
 
     /// All objects of `resource` in `ns` (all namespaces when `ns` is empty), by name.
@@ -62,16 +54,8 @@ impl Store {
     pub fn put(&mut self, resource: &str, ns: &str, name: &str, mut obj: Value) -> Value {
         self.rv += 1;
         let key = (resource.to_string(), ns.to_string(), name.to_string());
-        let old_meta = self
-            .objects
-            .get(&key)
-            .and_then(|o| o.get("metadata"))
-            .cloned();
-        let given = obj
-            .get("metadata")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
+        let old_meta = self.objects.get(&key).and_then(|o| o.get("metadata")).cloned();
+        let given = obj.get("metadata").and_then(Value::as_object).cloned().unwrap_or_default();
         let mut meta = Map::new();
         meta.insert("name".into(), json!(name));
         if !ns.is_empty() {
@@ -80,15 +64,9 @@ impl Store {
         let keep = |k: &str| old_meta.as_ref().and_then(|m| m.get(k)).cloned();
         meta.insert("uid".into(), keep("uid").unwrap_or_else(|| json!(uuid())));
         meta.insert("resourceVersion".into(), json!(self.rv.to_string()));
-        meta.insert(
-            "creationTimestamp".into(),
-            keep("creationTimestamp").unwrap_or_else(|| json!(now_rfc3339())),
-        );
+        meta.insert("creationTimestamp".into(), keep("creationTimestamp").unwrap_or_else(|| json!(now_rfc3339())));
         for (k, v) in given {
-            if !matches!(
-                k.as_str(),
-                "name" | "namespace" | "uid" | "resourceVersion" | "creationTimestamp"
-            ) {
+            if !matches!(k.as_str(), "name" | "namespace" | "uid" | "resourceVersion" | "creationTimestamp") {
                 meta.insert(k, v);
             }
         }
@@ -110,9 +88,7 @@ impl Store {
 
     /// Deletes and returns the object.
     pub fn delete(&mut self, resource: &str, ns: &str, name: &str) -> Option<Value> {
-        let r = self
-            .objects
-            .remove(&(resource.to_string(), ns.to_string(), name.to_string()));
+        let r = self.objects.remove(&(resource.to_string(), ns.to_string(), name.to_string()));
         if r.is_some() {
             self.rv += 1;
         }

@@ -27,9 +27,7 @@ pub struct BootstrapToken {
 }
 
 fn is_token_chars(s: &str, len: usize) -> bool {
-    s.len() == len
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    s.len() == len && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
 }
 
 /// True if `id` is a valid token ID (`\A[a-z0-9]{6}\z`).
@@ -44,10 +42,7 @@ impl BootstrapToken {
         let t = s.trim();
         if let Some((id, secret)) = t.split_once('.') {
             if is_token_chars(id, 6) && is_token_chars(secret, 16) {
-                return Ok(BootstrapToken {
-                    id: id.to_string(),
-                    secret: secret.to_string(),
-                });
+                return Ok(BootstrapToken { id: id.to_string(), secret: secret.to_string() });
             }
         }
         Err(Failure::new(
@@ -74,10 +69,7 @@ impl BootstrapToken {
 
     /// A fresh random token, generated the way kubeadm does (see module docs).
     pub fn generate() -> Self {
-        BootstrapToken {
-            id: random_string(6),
-            secret: random_string(16),
-        }
+        BootstrapToken { id: random_string(6), secret: random_string(16) }
     }
 
     /// The token ID (public: it names the Secret and the JWS key).
@@ -127,23 +119,14 @@ fn describe_bad_token(t: &str) -> String {
         return "an empty token".into();
     }
     match t.split_once('.') {
-        None => format!(
-            "{} characters with no '.' between token ID and token secret",
-            t.chars().count()
-        ),
+        None => format!("{} characters with no '.' between token ID and token secret", t.chars().count()),
         Some((id, secret)) => {
             let mut why = Vec::new();
             if !is_token_chars(id, 6) {
-                why.push(format!(
-                    "a token ID of {} characters that is not [a-z0-9]{{6}}",
-                    id.chars().count()
-                ));
+                why.push(format!("a token ID of {} characters that is not [a-z0-9]{{6}}", id.chars().count()));
             }
             if !is_token_chars(secret, 16) {
-                why.push(format!(
-                    "a token secret of {} characters that is not [a-z0-9]{{16}}",
-                    secret.chars().count()
-                ));
+                why.push(format!("a token secret of {} characters that is not [a-z0-9]{{16}}", secret.chars().count()));
             }
             format!("{} ({})", redacted_shape(t), why.join(" and "))
         }
@@ -157,8 +140,7 @@ pub fn random_string(n: usize) -> String {
     let mut buf = [0u8; 32];
     while out.len() < n {
         // SystemRandom only fails if the OS RNG is unavailable, which is not recoverable.
-        rng.fill(&mut buf)
-            .expect("the OS random number generator failed");
+        rng.fill(&mut buf).expect("the OS random number generator failed");
         for &b in &buf {
             if b >= 252 {
                 continue;
@@ -175,10 +157,7 @@ pub fn random_string(n: usize) -> String {
 /// Reads the token from, in order: the `--token` value, the `--token-file` file, the
 /// `JOINKIT_TOKEN` environment variable (already merged into `flag` by clap). Returns `None`
 /// when none is set. A token file must hold only the token (whitespace is trimmed).
-pub fn resolve_token(
-    flag: Option<&str>,
-    file: Option<&std::path::Path>,
-) -> Result<Option<BootstrapToken>, Failure> {
+pub fn resolve_token(flag: Option<&str>, file: Option<&std::path::Path>) -> Result<Option<BootstrapToken>, Failure> {
     if let Some(path) = file {
         let text = std::fs::read_to_string(path).map_err(|e| {
             Failure::new(Code::InputUnreadable, "input", format!("cannot read token file {}: {e}", path.display()))
@@ -219,10 +198,7 @@ mod tests {
             let f = BootstrapToken::parse(bad).unwrap_err();
             assert_eq!(f.code, Code::BadTokenFormat, "{bad}");
             let all = format!("{} {:?}", f.message, f.kubeadm_message);
-            assert!(
-                !all.contains("0123456789abcde"),
-                "secret leaked for {bad}: {all}"
-            );
+            assert!(!all.contains("0123456789abcde"), "secret leaked for {bad}: {all}");
         }
     }
 

@@ -70,17 +70,12 @@ impl TokenSecret {
         }
         let data = s.get("data")?.as_object()?;
         let get = |k: &str| {
-            data.get(k)
-                .and_then(Value::as_str)
-                .and_then(|v| decode_b64(v).ok())
-                .and_then(|b| String::from_utf8(b).ok())
+            data.get(k).and_then(Value::as_str).and_then(|v| decode_b64(v).ok()).and_then(|b| String::from_utf8(b).ok())
         };
         let id = get("token-id")?;
         let secret = get("token-secret")?;
         BootstrapToken::from_parts(&id, &secret).ok()?;
-        if s.pointer("/metadata/name").and_then(Value::as_str)
-            != Some(&format!("bootstrap-token-{id}"))
-        {
+        if s.pointer("/metadata/name").and_then(Value::as_str) != Some(&format!("bootstrap-token-{id}")) {
             return None;
         }
         let expiration = get("expiration").map(|e| {
@@ -95,12 +90,7 @@ impl TokenSecret {
             signing: get("usage-bootstrap-signing").as_deref() == Some("true"),
             authentication: get("usage-bootstrap-authentication").as_deref() == Some("true"),
             groups: get("auth-extra-groups")
-                .map(|g| {
-                    g.split(',')
-                        .map(|s| s.trim().to_string())
-                        .filter(|s| !s.is_empty())
-                        .collect()
-                })
+                .map(|g| g.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
                 .unwrap_or_default(),
         })
     }
@@ -110,4 +100,3 @@ impl TokenSecret {
         self.expiration.is_some_and(|e| e <= now)
     }
 }
-

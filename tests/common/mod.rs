@@ -23,12 +23,8 @@ pub struct Run {
 
 impl Run {
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
-            panic!(
-                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
-                self.stdout, self.stderr
-            )
-        })
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
     }
 }
 
@@ -44,20 +40,11 @@ fn finish(o: Output) -> Run {
 /// unless given in `env`.
 pub fn run_with(args: &[&str], env: &[(&str, &str)], stdin: Option<&[u8]>) -> Run {
     let mut c = Command::new(bin());
-    c.args(args)
-        .env_remove("JOINKIT_TOKEN")
-        .env_remove("JOINKIT_TLS_BOOTSTRAP_TOKEN")
-        .env("NO_COLOR", "1");
+    c.args(args).env_remove("JOINKIT_TOKEN").env_remove("JOINKIT_TLS_BOOTSTRAP_TOKEN").env("NO_COLOR", "1");
     for (k, v) in env {
         c.env(k, v);
     }
-    c.stdin(if stdin.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    })
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
+    c.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() }).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = c.spawn().expect("spawn joinkit");
     if let Some(data) = stdin {
         child.stdin.take().unwrap().write_all(data).unwrap();
@@ -73,11 +60,7 @@ pub fn run(args: &[&str]) -> Run {
 /// it is down), so nothing it does can reach any network.
 pub fn run_isolated(args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut c = Command::new("unshare");
-    c.arg("-n")
-        .arg(bin())
-        .args(args)
-        .env_remove("JOINKIT_TOKEN")
-        .env("NO_COLOR", "1");
+    c.arg("-n").arg(bin()).args(args).env_remove("JOINKIT_TOKEN").env("NO_COLOR", "1");
     for (k, v) in env {
         c.env(k, v);
     }
@@ -99,21 +82,11 @@ pub fn assert_failure(r: &Run, code: &str, stage: &str, exit: i32) -> Value {
     assert_eq!(f["exitCode"], exit, "{}", r.stdout);
     assert_eq!(r.code, exit, "process exit code; stdout {}", r.stdout);
     for k in ["message", "cause", "fix"] {
-        assert!(
-            f[k].as_str().is_some_and(|s| !s.is_empty()),
-            "failure.{k} empty: {}",
-            r.stdout
-        );
+        assert!(f[k].as_str().is_some_and(|s| !s.is_empty()), "failure.{k} empty: {}", r.stdout);
     }
     // The failing stage is in the stage list with status fail.
     let stages = v["stages"].as_array().unwrap();
-    assert!(
-        stages
-            .iter()
-            .any(|s| s["name"] == stage && s["status"] == "fail"),
-        "{}",
-        r.stdout
-    );
+    assert!(stages.iter().any(|s| s["name"] == stage && s["status"] == "fail"), "{}", r.stdout);
     v
 }
 
@@ -126,10 +99,7 @@ pub struct Http {
 
 impl Http {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap()
@@ -148,91 +118,44 @@ pub fn https(
     use hyper::body::Bytes;
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, ServerName};
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
         let mut roots = rustls::RootCertStore::empty();
-        roots
-            .add(CertificateDer::from_pem_slice(ca_pem.as_bytes()).unwrap())
-            .unwrap();
+        roots.add(CertificateDer::from_pem_slice(ca_pem.as_bytes()).unwrap()).unwrap();
         let cfg = rustls::ClientConfig::builder_with_provider(joinkit::client::provider())
             .with_safe_default_protocol_versions()
             .unwrap()
             .with_root_certificates(roots)
             .with_no_client_auth();
         let tcp = tokio::net::TcpStream::connect(endpoint).await.unwrap();
-        let host = endpoint
-            .rsplit_once(':')
-            .unwrap()
-            .0
-            .trim_matches(|c| c == '[' || c == ']')
-            .to_string();
+        let host = endpoint.rsplit_once(':').unwrap().0.trim_matches(|c| c == '[' || c == ']').to_string();
         let name = ServerName::try_from(host).unwrap();
-        let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(cfg))
-            .connect(name, tcp)
-            .await
-            .unwrap();
-        let (mut send, conn) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
-                .await
-                .unwrap();
+        let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(cfg)).connect(name, tcp).await.unwrap();
+        let (mut send, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls)).await.unwrap();
         tokio::spawn(conn);
-        let mut req = hyper::Request::builder()
-            .method(method)
-            .uri(path)
-            .header("host", endpoint);
+        let mut req = hyper::Request::builder().method(method).uri(path).header("host", endpoint);
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        let resp = send
-            .send_request(
-                req.body(Full::new(Bytes::from(body.unwrap_or("").to_string())))
-                    .unwrap(),
-            )
-            .await
-            .unwrap();
+        let resp =
+            send.send_request(req.body(Full::new(Bytes::from(body.unwrap_or("").to_string()))).unwrap()).await.unwrap();
         let status = resp.status().as_u16();
-        let headers = resp
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
-            .collect();
-        let body = resp
-            .into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .to_vec();
-        Http {
-            status,
-            headers,
-            body,
-        }
+        let headers =
+            resp.headers().iter().map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string())).collect();
+        let body = resp.into_body().collect().await.unwrap().to_bytes().to_vec();
+        Http { status, headers, body }
     })
 }
 
 /// Starts a lab with a scenario and an ECDSA CA (fast).
 pub fn lab(scenario: joinkit::lab::Scenario) -> joinkit::lab::Lab {
-    joinkit::lab::Lab::start(joinkit::lab::LabOptions {
-        scenario,
-        ..Default::default()
-    })
-    .expect("lab starts")
+    joinkit::lab::Lab::start(joinkit::lab::LabOptions { scenario, ..Default::default() }).expect("lab starts")
 }
 
 /// `verify-discovery` against a lab with its token (from the environment) and pin, JSON out.
 pub fn verify(lab: &joinkit::lab::Lab, extra: &[&str]) -> Run {
-    let mut args = vec![
-        "verify-discovery",
-        lab.endpoint(),
-        "--discovery-token-ca-cert-hash",
-        &lab.info.ca_pin,
-        "-o",
-        "json",
-    ];
+    let mut args =
+        vec!["verify-discovery", lab.endpoint(), "--discovery-token-ca-cert-hash", &lab.info.ca_pin, "-o", "json"];
     args.extend_from_slice(extra);
     run_with(&args, &[("JOINKIT_TOKEN", &lab.info.token)], None)
 }
