@@ -57,6 +57,9 @@ kinds in multi-document files are noted and skipped. Exit 0 when there are no er
     /// Convert a v1beta3 JoinConfiguration to v1beta4, preserving every value
     #[command(after_long_help = AFTER_HELP)]
     MigrateConfig(MigrateConfigArgs),
+    /// Mint, list, describe and delete bootstrap tokens through the API (like kubeadm token)
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Run a loopback simulated control plane for trying joinkit (and for its tests)
     #[command(after_long_help = AFTER_HELP, long_about = "Serve a simulated kube-apiserver and controller-manager on loopback: its own CA and serving \
 certificate, cluster-info signed by the bootstrapsigner, a bootstrap token, kubeadm's RBAC, and the \
@@ -251,6 +254,126 @@ pub struct MigrateConfigArgs {
     pub output: Option<PathBuf>,
 }
 
+/// How to reach the API as an admin (kubectl's rules).
+#[derive(Debug, Args, Clone)]
+pub struct ApiArgs {
+    /// Admin kubeconfig (default: KUBECONFIG, then ~/.kube/config)
+    #[arg(long, value_name = "FILE", global = true)]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use (default: current-context)
+    #[arg(long, value_name = "NAME", global = true)]
+    pub context: Option<String>,
+    /// Bound for each API request
+    #[arg(long = "request-timeout", value_name = "DURATION", default_value = "15s", value_parser = crate::duration::clap_parse, global = true)]
+    pub request_timeout: Duration,
+}
+
+/// What `token create` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum JoinFormat {
+    /// The `kubeadm join ...` command line.
+    #[default]
+    JoinCommand,
+    /// A v1beta4 JoinConfiguration (render-config's output).
+    JoinConfig,
+}
+
+/// `joinkit token` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Print a random bootstrap token in kubeadm's format (no API call)
+    Generate,
+    /// Create a bootstrap token Secret exactly as kubeadm does and print the token
+    #[command(after_long_help = AFTER_HELP)]
+    Create(TokenCreateArgs),
+    /// List bootstrap tokens (kubeadm's columns plus SIGNED)
+    #[command(after_long_help = AFTER_HELP)]
+    List {
+        /// Show the token secrets (redacted by default)
+        #[arg(long)]
+        show_secrets: bool,
+        /// Output format
+        #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+        output: Format,
+        /// API access.
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Show a token's validity, expiry, usages, groups, signature and the RBAC a join needs
+    #[command(after_long_help = AFTER_HELP)]
+    Describe {
+        /// Token ID or token
+        #[arg(value_name = "ID|TOKEN")]
+        id: String,
+        /// Show the token secret (redacted by default)
+        #[arg(long)]
+        show_secret: bool,
+        /// Output format
+        #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+        output: Format,
+        /// API access.
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Delete bootstrap tokens
+    #[command(after_long_help = AFTER_HELP)]
+    Delete {
+        /// Token IDs or tokens
+        #[arg(value_name = "ID|TOKEN", required = true)]
+        ids: Vec<String>,
+        /// Output format
+        #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+        output: Format,
+        /// API access.
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+}
+
+/// `joinkit token create`.
+#[derive(Debug, Args)]
+pub struct TokenCreateArgs {
+    /// The token to create (default: a random one; prefer --token-file to keep it out of argv)
+    #[arg(value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// Read the token to create from FILE
+    #[arg(long, value_name = "FILE", conflicts_with = "token")]
+    pub token_file: Option<PathBuf>,
+    /// Lifetime (Go duration); 0 means it never expires
+    #[arg(long, value_name = "DURATION", default_value = "24h0m0s", value_parser = crate::duration::clap_parse)]
+    pub ttl: Duration,
+    /// Usages (comma-separated): signing, authentication
+    #[arg(long, value_name = "USAGES", value_delimiter = ',', default_value = "signing,authentication")]
+    pub usages: Vec<String>,
+    /// Extra groups (comma-separated); '' for none
+    #[arg(long, value_name = "GROUPS", value_delimiter = ',', default_value = "system:bootstrappers:kubeadm:default-node-token")]
+    pub groups: Vec<String>,
+    /// A human-readable description
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub description: String,
+    /// Print the full `kubeadm join` command instead of the token
+    #[arg(long)]
+    pub print_join_command: bool,
+    /// With --print-join-command: a control-plane join with this certificate key (or JOINKIT_CERTIFICATE_KEY)
+    #[arg(long, value_name = "KEY", env = "JOINKIT_CERTIFICATE_KEY", hide_env_values = true)]
+    pub certificate_key: Option<String>,
+    /// With --print-join-command: print a command line or a JoinConfiguration
+    #[arg(long, value_enum, default_value_t = JoinFormat::JoinCommand)]
+    pub format: JoinFormat,
+    /// Do not wait for cluster-info to carry the token's signature
+    #[arg(long)]
+    pub no_wait: bool,
+    /// How long to wait for the signature
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::duration::clap_parse)]
+    pub wait_timeout: Duration,
+    /// Output format
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+    pub output: Format,
+    /// API access.
+    #[command(flatten)]
+    pub api: ApiArgs,
+}
+
 /// `joinkit lab`.
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -279,6 +402,9 @@ pub struct LabArgs {
     /// Write the CA certificate (PEM) to FILE
     #[arg(long, value_name = "FILE")]
     pub write_ca: Option<PathBuf>,
+    /// Write an admin kubeconfig (like kubeadm's admin.conf) to FILE (mode 0600)
+    #[arg(long, value_name = "FILE")]
+    pub write_kubeconfig: Option<PathBuf>,
     /// Stop after DURATION
     #[arg(long, value_name = "DURATION", value_parser = crate::duration::clap_parse)]
     pub exit_after: Option<Duration>,
@@ -319,6 +445,7 @@ pub fn main() -> i32 {
         Command::VerifyDiscovery(a) => crate::commands::verify_discovery(a),
         Command::Lab(a) => crate::commands::lab(a),
         Command::RenderConfig(a) => crate::commands::render_config(*a),
+        Command::Token(t) => crate::commands::token(t),
         Command::ValidateConfig(a) => crate::commands::validate_config(a),
         Command::MigrateConfig(a) => crate::commands::migrate_config(a),
         Command::Completions { shell } => {

@@ -1,7 +1,7 @@
 //! The commands behind the CLI: each turns parsed arguments into a [`Report`], prints it and
 //! returns the exit code. Logic lives in the concept modules; this is glue.
 
-use crate::cli::{
+use crate::cli::{ApiArgs, JoinFormat, TokenCommand, TokenCreateArgs, 
     CaHashArgs, LabArgs, LabCommand, MigrateConfigArgs, RenderConfigArgs, RenderFormat, ValidateConfigArgs,
     VerifyDiscoveryArgs,
 };
@@ -260,6 +260,12 @@ pub fn lab(a: LabArgs) -> i32 {
     if let Some(p) = &a.write_json {
         let json = serde_json::to_string_pretty(info).unwrap_or_default();
         if let Err(e) = crate::fsutil::write_private(p, json.as_bytes()) {
+            eprintln!("joinkit lab: {e}");
+            return 3;
+        }
+    }
+    if let Some(p) = &a.write_kubeconfig {
+        if let Err(e) = crate::fsutil::write_private(p, info.admin_kubeconfig.as_bytes()) {
             eprintln!("joinkit lab: {e}");
             return 3;
         }
@@ -605,4 +611,199 @@ pub fn migrate_config(a: MigrateConfigArgs) -> i32 {
             r.exit_code().max(1)
         }
     }
+}
+
+fn api_options(a: &ApiArgs) -> crate::client::api::ApiOptions {
+    crate::client::api::ApiOptions { kubeconfig: a.kubeconfig.clone(), context: a.context.clone(), timeout: Some(a.request_timeout) }
+}
+
+async fn connect(a: &ApiArgs, report: &mut Report) -> Option<crate::client::api::ApiClient> {
+    report.start();
+    match crate::client::api::ApiClient::connect(&api_options(a)).await {
+        Ok(c) => {
+            for w in &c.warnings {
+                report.warn("kubeconfig", w.clone());
+            }
+            report.pass("kubeconfig", format!("API server {}", c.server));
+            Some(c)
+        }
+        Err(f) => {
+            report.fail(f);
+            None
+        }
+    }
+}
+
+/// `joinkit token ...`.
+pub fn token(t: TokenCommand) -> i32 {
+    use crate::token::manage;
+    match t {
+        TokenCommand::Generate => {
+            println!("{}", BootstrapToken::generate().expose());
+            0
+        }
+        TokenCommand::Create(a) => token_create(a),
+        TokenCommand::List { show_secrets, output, api } => {
+            let mut report = Report::new("token list");
+            runtime().block_on(async {
+                let Some(client) = connect(&api, &mut report).await else { return };
+                report.start();
+                match manage::list(&client, show_secrets).await {
+                    Ok((tokens, warnings)) => {
+                        for w in warnings {
+                            report.warn("list", w);
+                        }
+                        report.pass("list", format!("{} bootstrap token(s)", tokens.len()));
+                        if output == Format::Text {
+                            print!("{}", manage::list_table(&tokens));
+                        }
+                        report.set("tokens", &tokens);
+                    }
+                    Err(f) => report.fail(f),
+                }
+            });
+            if output == Format::Text {
+                if let Some(_f) = &report.failure {
+                    eprint!("{}", report.to_text(false));
+                }
+                for w in &report.warnings {
+                    eprintln!("warning: {w}");
+                }
+                return report.exit_code();
+            }
+            report.print(output)
+        }
+        TokenCommand::Describe { id, show_secret, output, api } => {
+            let id = match manage::parse_id(&id) {
+                Ok(i) => i,
+                Err(f) => return config_failure(&mut Report::new("token describe"), f),
+            };
+            let mut report = Report::new("token describe");
+            runtime().block_on(async {
+                let Some(client) = connect(&api, &mut report).await else { return };
+                match manage::describe(&client, &id, show_secret).await {
+                    Ok(mut r) => {
+                        let mut stages = std::mem::take(&mut report.stages);
+                        stages.append(&mut r.stages);
+                        r.stages = stages;
+                        report = r;
+                    }
+                    Err(f) => report.fail(f),
+                }
+            });
+            finish(&report, output)
+        }
+        TokenCommand::Delete { ids, output, api } => {
+            let mut parsed = Vec::new();
+            for i in &ids {
+                match manage::parse_id(i) {
+                    Ok(id) => parsed.push(id),
+                    Err(f) => return config_failure(&mut Report::new("token delete"), f),
+                }
+            }
+            let mut report = Report::new("token delete");
+            runtime().block_on(async {
+                let Some(client) = connect(&api, &mut report).await else { return };
+                let r = manage::delete(&client, &parsed).await;
+                let mut stages = std::mem::take(&mut report.stages);
+                stages.extend(r.stages.clone());
+                report = r;
+                report.stages = stages;
+            });
+            finish(&report, output)
+        }
+    }
+}
+
+fn token_create(a: TokenCreateArgs) -> i32 {
+    use crate::token::manage;
+    let mut report = Report::new("token create");
+    let token = match &a.token_file {
+        Some(p) => token::resolve_token(None, Some(p)),
+        None => a.token.as_deref().map(BootstrapToken::parse).transpose(),
+    };
+    let token = match token {
+        Ok(t) => t.unwrap_or_else(BootstrapToken::generate),
+        Err(f) => return config_failure(&mut report, f),
+    };
+    let spec = manage::TokenSpec {
+        token: token.clone(),
+        ttl: Some(a.ttl),
+        usages: a.usages.iter().map(|u| u.trim().to_string()).filter(|u| !u.is_empty()).collect(),
+        groups: a.groups.iter().map(|g| g.trim().to_string()).filter(|g| !g.is_empty()).collect(),
+        description: a.description.clone(),
+    };
+    if let Err(f) = spec.validate() {
+        return config_failure(&mut report, f);
+    }
+    if let Some(k) = &a.certificate_key {
+        if let Some(e) = crate::config::validate::certificate_key_error(k) {
+            let f = Failure::new(Code::BadTokenOptions, "input", e.clone()).kubeadm(e).cause("the certificate key is not 64 hex digits").fix("use the key printed by `kubeadm init phase upload-certs --upload-certs`");
+            return config_failure(&mut report, f);
+        }
+    }
+    let mut printed = String::new();
+    runtime().block_on(async {
+        let Some(client) = connect(&a.api, &mut report).await else { return };
+        report.start();
+        match manage::create(&client, &spec).await {
+            Ok(_) => report.pass("create", format!("Secret kube-system/bootstrap-token-{} created", token.id())),
+            Err(f) => return report.fail(f),
+        }
+        report.set("token", token.expose());
+        report.set("tokenId", token.id());
+        let mut cluster_pins = Vec::new();
+        if a.no_wait {
+            report.skip("signature", "--no-wait");
+        } else if !spec.usages.iter().any(|u| u == "signing") {
+            report.warn("signature", "the token has no signing usage: it is never signed and cannot be used for token discovery");
+        } else {
+            report.start();
+            match manage::wait_signed(&client, &token, a.wait_timeout).await {
+                Ok((true, pins)) => {
+                    cluster_pins = pins;
+                    report.pass("signature", "cluster-info carries the token's signature: the join works now")
+                }
+                Ok((false, pins)) => {
+                    cluster_pins = pins;
+                    report.warn("signature", format!("cluster-info carried no signature for {} after {}: the bootstrapsigner (kube-controller-manager) is probably not running; the join will fail with jws-missing until it is", token.id(), crate::duration::format(a.wait_timeout)))
+                }
+                Err(f) => report.warn("signature", format!("could not read cluster-info: {}", f.message)),
+            }
+        }
+        if a.print_join_command {
+            let pins = manage::kubeconfig_pins(&client, &cluster_pins);
+            let endpoint = client.server.trim_start_matches("https://").to_string();
+            printed = match a.format {
+                JoinFormat::JoinCommand => format!("{}\n", manage::join_command(&client.server, &token, &pins, a.certificate_key.as_deref())),
+                JoinFormat::JoinConfig => {
+                    let j = JoinConfig {
+                        token: Some(token.expose()),
+                        api_server_endpoint: Some(endpoint),
+                        ca_cert_hashes: pins.clone(),
+                        has_bootstrap_token: true,
+                        control_plane: a.certificate_key.is_some(),
+                        certificate_key: a.certificate_key.clone(),
+                        ..JoinConfig::default()
+                    };
+                    j.to_yaml(config::ApiVersion::V1beta4)
+                }
+            };
+            report.set("joinCommand", manage::join_command(&client.server, &token, &pins, a.certificate_key.as_deref()));
+        } else {
+            printed = format!("{}\n", token.expose());
+        }
+    });
+    if a.output == Format::Text {
+        for w in &report.warnings {
+            eprintln!("warning: {w}");
+        }
+        if report.failure.is_some() {
+            eprint!("{}", report.to_text(false));
+        } else {
+            print!("{printed}");
+        }
+        return report.exit_code();
+    }
+    report.print(a.output)
 }

@@ -119,6 +119,8 @@ pub struct Faults {
     pub empty_jws: Option<String>,
     /// Seconds added to the server's `Date`.
     pub clock_offset: i64,
+    /// Status codes (429, 503) to answer the next requests with, before anything else.
+    pub fail_next: std::collections::VecDeque<u16>,
 }
 
 impl Default for Faults {
@@ -130,6 +132,7 @@ impl Default for Faults {
             tamper_jws: None,
             empty_jws: None,
             clock_offset: 0,
+            fail_next: Default::default(),
         }
     }
 }
@@ -143,6 +146,8 @@ pub struct LabState {
     pub faults: Faults,
     /// Accepted TCP connections and completed TLS handshakes, for tests and benchmarks.
     pub counters: Counters,
+    /// The static admin bearer token.
+    pub admin_token: String,
 }
 
 /// Connection counters.
@@ -172,6 +177,23 @@ pub struct LabInfo {
     pub ca_cert_pem: String,
     /// The scenario in force.
     pub scenario: Scenario,
+    /// An admin kubeconfig (client certificate `CN=kubernetes-admin, O=kubeadm:cluster-admins`
+    /// embedded), like kubeadm's `admin.conf`.
+    pub admin_kubeconfig: String,
+    /// A static bearer token with cluster-admin rights (for token-auth kubeconfigs in tests).
+    pub admin_token: String,
+}
+
+/// An admin kubeconfig laid out like kubeadm's `admin.conf`.
+pub fn admin_kubeconfig(server: &str, ca_pem: &str, cert_pem: &str, key_pem: &str) -> String {
+    use base64::Engine;
+    let b = |s: &str| base64::engine::general_purpose::STANDARD.encode(s.as_bytes());
+    format!(
+        "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: {}\n    server: {server}\n  name: kubernetes\ncontexts:\n- context:\n    cluster: kubernetes\n    user: kubernetes-admin\n  name: kubernetes-admin@kubernetes\ncurrent-context: kubernetes-admin@kubernetes\nkind: Config\npreferences: {{}}\nusers:\n- name: kubernetes-admin\n  user:\n    client-certificate-data: {}\n    client-key-data: {}\n",
+        b(ca_pem),
+        b(cert_pem),
+        b(key_pem)
+    )
 }
 
 /// cluster-info's `managedFields` as a kubeadm cluster has them: kubeadm owns `kubeconfig`,
@@ -259,9 +281,16 @@ impl LabState {
         self.store.put("configmaps", "kube-public", "cluster-info", obj);
     }
 
-    /// Authenticates a bearer token as the API server's bootstrap-token authenticator does
-    /// (spec section 1): None for every failure (the caller answers a bare 401).
+    /// Authenticates a bearer token: the static admin token, else as the API server's
+    /// bootstrap-token authenticator does (spec section 1). None for every failure (the caller
+    /// answers a bare 401).
     pub fn authenticate_bearer(&self, bearer: &str) -> Option<UserInfo> {
+        if jws::secrets_equal(bearer.as_bytes(), self.admin_token.as_bytes()) {
+            return Some(UserInfo {
+                name: "lab-admin".into(),
+                groups: vec!["kubeadm:cluster-admins".into(), "system:authenticated".into()],
+            });
+        }
         let token = BootstrapToken::parse(bearer).ok()?;
         let s = self.store.get("secrets", "kube-system", &format!("bootstrap-token-{}", token.id()))?;
         let t = TokenSecret::from_secret(s)?;
@@ -327,7 +356,13 @@ impl Lab {
         let api_server = format!("https://{}", opts.control_plane_endpoint.clone().unwrap_or_else(|| endpoint.clone()));
 
         let token = opts.token.clone().unwrap_or_else(BootstrapToken::generate);
-        let mut state = LabState { store: Store::default(), faults: Faults::default(), counters: Counters::default() };
+        let admin_token = format!("joinkit-lab-admin-{}", crate::token::random_string(24));
+        let mut state = LabState {
+            store: Store::default(),
+            faults: Faults::default(),
+            counters: Counters::default(),
+            admin_token: admin_token.clone(),
+        };
         for (res, ns, obj) in rbac::kubeadm_defaults() {
             let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
             state.store.put(&res, &ns, &name, obj);
@@ -390,6 +425,8 @@ impl Lab {
                 .raw,
         )
         .to_string();
+        let admin = ca.client_cert("kubernetes-admin", Some("kubeadm:cluster-admins"), KeyKind::Ecdsa)?;
+        let admin_kubeconfig = admin_kubeconfig(&format!("https://{endpoint}"), &ca.cert_pem, &admin.cert_pem, &admin.key_pem);
         let info = LabInfo {
             endpoint,
             api_server,
@@ -397,6 +434,8 @@ impl Lab {
             ca_pin,
             ca_cert_pem: ca.cert_pem.clone(),
             scenario: opts.scenario,
+            admin_kubeconfig,
+            admin_token,
         };
         let state = Arc::new(Mutex::new(state));
         let ca = Arc::new(ca);

@@ -183,6 +183,14 @@ pub fn kubeadm_defaults() -> Vec<(String, String, Value)> {
         role("ClusterRole", "cluster-admin", None, vec![rule(&["*"], &["*"], &["*"], &[]), nonres(&["*"], &["*"])]),
         binding(
             "ClusterRoleBinding",
+            "kubeadm:cluster-admins",
+            None,
+            "ClusterRole",
+            "cluster-admin",
+            &[("Group", "kubeadm:cluster-admins")],
+        ),
+        binding(
+            "ClusterRoleBinding",
             "cluster-admin",
             None,
             "ClusterRole",

@@ -87,7 +87,10 @@ pub async fn serve(
                     let svc = hyper::service::service_fn(move |req| {
                         let state = state.clone();
                         let cert_user = cert_user.clone();
-                        async move { Ok::<_, std::convert::Infallible>(handle(req, cert_user, &state)) }
+                        async move {
+                            let req = read_req(req).await;
+                            Ok::<_, std::convert::Infallible>(handle(req, cert_user, &state))
+                        }
                     });
                     let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, svc).await;
                 });
@@ -313,13 +316,82 @@ fn list_kind(resource: &str) -> (&'static str, &'static str) {
 const SERVED: &[&str] =
     &["configmaps", "secrets", "nodes", "clusterroles", "clusterrolebindings", "roles", "rolebindings"];
 
+/// The parts of a request the lab looks at.
+pub struct Req {
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// The path.
+    pub path: String,
+    /// The query string.
+    pub query: String,
+    /// `User-Agent`.
+    pub user_agent: String,
+    /// `Authorization`.
+    pub authorization: Option<String>,
+    /// The body.
+    pub body: Bytes,
+}
+
+/// Reads a request's parts and body (bounded to 4 MiB).
+pub async fn read_req(req: Request<Incoming>) -> Req {
+    use http_body_util::BodyExt;
+    let (parts, body) = req.into_parts();
+    let header = |n: hyper::header::HeaderName| parts.headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let body = http_body_util::Limited::new(body, 4 << 20).collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    Req {
+        method: parts.method.as_str().to_string(),
+        path: parts.uri.path().to_string(),
+        query: parts.uri.query().unwrap_or("").to_string(),
+        user_agent: header(hyper::header::USER_AGENT).unwrap_or_default(),
+        authorization: header(hyper::header::AUTHORIZATION),
+        body,
+    }
+}
+
+fn resource_list(group_version: &str, resources: &[(&str, &str, bool, &[&str])]) -> Value {
+    let list: Vec<Value> = resources
+        .iter()
+        .map(|(name, kind, namespaced, verbs)| {
+            json!({"name": name, "singularName": kind.to_lowercase(), "namespaced": namespaced, "kind": kind, "verbs": verbs})
+        })
+        .collect();
+    json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": list})
+}
+
+const RW: &[&str] = &["create", "delete", "get", "list"];
+const CORE_V1: &[(&str, &str, bool, &[&str])] =
+    &[("configmaps", "ConfigMap", true, RW), ("secrets", "Secret", true, RW), ("nodes", "Node", false, RW)];
+const RBAC_V1: &[(&str, &str, bool, &[&str])] = &[
+    ("clusterroles", "ClusterRole", false, RW),
+    ("clusterrolebindings", "ClusterRoleBinding", false, RW),
+    ("roles", "Role", true, RW),
+    ("rolebindings", "RoleBinding", true, RW),
+];
+
+fn discovery(path: &str) -> Option<Value> {
+    match path {
+        "/api" => Some(json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:6443"}]})),
+        "/apis" => Some(json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": [
+            {"name": "rbac.authorization.k8s.io", "versions": [{"groupVersion": "rbac.authorization.k8s.io/v1", "version": "v1"}],
+             "preferredVersion": {"groupVersion": "rbac.authorization.k8s.io/v1", "version": "v1"}}]})),
+        "/api/v1" => Some(resource_list("v1", CORE_V1)),
+        "/apis/rbac.authorization.k8s.io/v1" => Some(resource_list("rbac.authorization.k8s.io/v1", RBAC_V1)),
+        _ => None,
+    }
+}
+
+fn kind_of(resource: &str) -> &'static str {
+    CORE_V1.iter().chain(RBAC_V1).find(|r| r.0 == resource).map(|r| r.1).unwrap_or("Object")
+}
+
+/// `fieldSelector=type=...` (the one field selector joinkit uses) as a filter.
+fn field_selector_type(query: &str) -> Option<String> {
+    query.split('&').find_map(|kv| kv.strip_prefix("fieldSelector=")).map(|v| v.replace("%3D", "=").replace("%2F", "/")).and_then(|v| v.strip_prefix("type=").map(str::to_string))
+}
+
 /// Handles one request against the shared state.
-pub fn handle(req: Request<Incoming>, cert_user: Option<UserInfo>, state: &Mutex<LabState>) -> Response<Full<Bytes>> {
-    let pretty = req
-        .headers()
-        .get(hyper::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ua| ua.starts_with("curl"));
+pub fn handle(req: Req, cert_user: Option<UserInfo>, state: &Mutex<LabState>) -> Response<Full<Bytes>> {
+    let pretty = req.user_agent.starts_with("curl");
     let Ok(mut st) = state.lock() else {
         return Response::builder()
             .status(500)
@@ -328,14 +400,16 @@ pub fn handle(req: Request<Incoming>, cert_user: Option<UserInfo>, state: &Mutex
     };
     st.counters.requests += 1;
     let ctx = Ctx { pretty, clock_offset: st.faults.clock_offset };
+    if let Some(code) = st.faults.fail_next.pop_front() {
+        let status = StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+        let (reason, msg) = if code == 429 { ("TooManyRequests", "Too many requests, please try again later.") } else { ("ServiceUnavailable", "the server is currently unable to handle the request") };
+        let body = json_body(&ctx, &status_body(code, reason, msg, Some(json!({"retryAfterSeconds": 1}))));
+        return base(&ctx, status, "application/json", false, true).header("retry-after", "1").body(Full::new(body)).expect("valid response");
+    }
 
     // Authentication: a bad bearer token is a bare 401, whatever anonymous could do. Other
     // schemes (Basic) have no authenticator since 1.19 and fall through, as on a real server.
-    let bearer = req
-        .headers()
-        .get(hyper::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|h| h.strip_prefix("Bearer "));
+    let bearer = req.authorization.as_deref().and_then(|h| h.strip_prefix("Bearer "));
     let user = match bearer {
         Some(tok) => match st.authenticate_bearer(tok.trim()) {
             Some(u) => u,
@@ -348,39 +422,33 @@ pub fn handle(req: Request<Incoming>, cert_user: Option<UserInfo>, state: &Mutex
         },
     };
 
-    let path = req.uri().path().to_string();
-    let query = req.uri().query().unwrap_or("").to_string();
-    let method = req.method().as_str().to_string();
-    let nonres = ["/version", "/healthz", "/livez", "/readyz", "/api", "/apis"];
-    if nonres.contains(&path.trim_end_matches('/')) || path == "/version/" {
+    let path = req.path.clone();
+    let nonres = ["/version", "/healthz", "/livez", "/readyz"];
+    let trimmed = path.trim_end_matches('/');
+    if nonres.contains(&trimmed) || discovery(trimmed).is_some() {
         let a = Attributes { verb: "get".into(), path: Some(path.clone()), ..Default::default() };
         let (ok, _) = rbac::authorize(&st.store, &user, &a);
         if !ok {
             return forbidden(&ctx, &user, &a);
         }
-        let verbose = query.split('&').any(|q| q == "verbose" || q.starts_with("verbose="));
-        return match path.trim_end_matches('/') {
+        let verbose = req.query.split('&').any(|q| q == "verbose" || q.starts_with("verbose="));
+        if let Some(d) = discovery(trimmed) {
+            return reply_json(&ctx, StatusCode::OK, &d);
+        }
+        return match trimmed {
             "/version" => {
                 let v = version_body();
                 base(&ctx, StatusCode::OK, "application/json", false, true)
                     .body(Full::new(Bytes::from(serde_json::to_string_pretty(&v).unwrap_or_default())))
                     .expect("valid response")
             }
-            "/api" => reply_json(
-                &ctx,
-                StatusCode::OK,
-                &json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:6443"}]}),
-            ),
-            "/apis" => {
-                reply_json(&ctx, StatusCode::OK, &json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": []}))
-            }
             p => health(&ctx, p.trim_start_matches('/'), verbose),
         };
     }
 
-    let Some(a) = parse_path(&path, &method) else {
+    let Some(a) = parse_path(&path, &req.method) else {
         if user.name == "system:anonymous" {
-            let a = Attributes { verb: method.to_lowercase(), path: Some(path.clone()), ..Default::default() };
+            let a = Attributes { verb: req.method.to_lowercase(), path: Some(path.clone()), ..Default::default() };
             return forbidden(&ctx, &user, &a);
         }
         return text(&ctx, StatusCode::NOT_FOUND, "404 page not found\n".into());
@@ -403,10 +471,12 @@ pub fn handle(req: Request<Incoming>, cert_user: Option<UserInfo>, state: &Mutex
         },
         "list" => {
             let (kind, api_version) = list_kind(&a.resource);
+            let want_type = field_selector_type(&req.query);
             let items: Vec<Value> = st
                 .store
                 .list(&a.resource, &a.namespace)
                 .into_iter()
+                .filter(|o| want_type.as_deref().is_none_or(|t| o.get("type").and_then(Value::as_str) == Some(t)))
                 .map(|o| {
                     let mut o = o.clone();
                     if let Some(m) = o.as_object_mut() {
@@ -422,15 +492,45 @@ pub fn handle(req: Request<Incoming>, cert_user: Option<UserInfo>, state: &Mutex
                 &json!({"kind": kind, "apiVersion": api_version, "metadata": {"resourceVersion": st.store.resource_version().to_string()}, "items": items}),
             )
         }
+        "create" => {
+            let Ok(mut obj) = serde_json::from_slice::<Value>(&req.body) else {
+                return reply_json(&ctx, StatusCode::BAD_REQUEST, &status_body(400, "BadRequest", "the body of the request was in an unknown format", None));
+            };
+            let kind = kind_of(&a.resource);
+            let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
+            if name.is_empty() || obj.get("kind").and_then(Value::as_str).is_some_and(|k| k != kind) {
+                let msg = format!("{kind} {name:?} is invalid: metadata.name: Required value: name or generateName is required");
+                return reply_json(
+                    &ctx,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &status_body(422, "Invalid", &msg, Some(json!({"name": name, "kind": a.resource, "causes": [{"reason": "FieldValueRequired", "message": "Required value: name or generateName is required", "field": "metadata.name"}]}))),
+                );
+            }
+            if st.store.get(&a.resource, &a.namespace, &name).is_some() {
+                let msg = format!("{} {name:?} already exists", a.resource);
+                return reply_json(&ctx, StatusCode::CONFLICT, &status_body(409, "AlreadyExists", &msg, Some(json!({"name": name, "kind": a.resource}))));
+            }
+            obj["kind"] = json!(kind);
+            if obj.get("apiVersion").is_none() {
+                obj["apiVersion"] = json!(if a.group.is_empty() { "v1".to_string() } else { format!("{}/v1", a.group) });
+            }
+            let stored = st.store.put(&a.resource, &a.namespace, &name, obj);
+            st.reconcile();
+            reply_json(&ctx, StatusCode::CREATED, &stored)
+        }
+        "delete" => match st.store.delete(&a.resource, &a.namespace, &a.name) {
+            Some(old) => {
+                st.reconcile();
+                let uid = old.pointer("/metadata/uid").cloned().unwrap_or(Value::Null);
+                let v = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": {"name": a.name, "kind": a.resource, "uid": uid}});
+                reply_json(&ctx, StatusCode::OK, &v)
+            }
+            None => not_found(&ctx, &a),
+        },
         _ => reply_json(
             &ctx,
             StatusCode::METHOD_NOT_ALLOWED,
-            &status_body(
-                405,
-                "MethodNotAllowed",
-                "the server does not allow this method on the requested resource",
-                Some(json!({})),
-            ),
+            &status_body(405, "MethodNotAllowed", "the server does not allow this method on the requested resource", Some(json!({}))),
         ),
     }
 }

@@ -1,0 +1,402 @@
+//! Bootstrap tokens through the API, as `kubeadm token create|list|delete` do (spec section 1),
+//! plus `describe`: is the token valid, signed in cluster-info, and do the RBAC bindings a join
+//! needs exist for its groups (spec section 6)?
+
+use super::secret::{token_secret, TokenSecret};
+use super::BootstrapToken;
+use crate::client::api::ApiClient;
+use crate::error::{Code, Failure};
+use crate::pin::Pin;
+use crate::report::Report;
+use serde::Serialize;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+/// kubeadm's default group for node bootstrap tokens.
+pub const DEFAULT_GROUP: &str = "system:bootstrappers:kubeadm:default-node-token";
+/// The group regex kubeadm prints in its message.
+pub const GROUP_PATTERN: &str = r"\Asystem:bootstrappers:[a-z0-9:-]{0,255}[a-z0-9]\z";
+/// The token ID pattern kubeadm prints.
+pub const ID_PATTERN: &str = r"\A([a-z0-9]{6})\z";
+const SECRETS: &str = "/api/v1/namespaces/kube-system/secrets";
+const CLUSTER_INFO: &str = "/api/v1/namespaces/kube-public/configmaps/cluster-info";
+
+/// What `token create` makes.
+#[derive(Debug, Clone)]
+pub struct TokenSpec {
+    /// The token (generated when the user gave none).
+    pub token: BootstrapToken,
+    /// TTL; `None` or zero: never expires.
+    pub ttl: Option<Duration>,
+    /// Usages (`signing`, `authentication`).
+    pub usages: Vec<String>,
+    /// Extra groups.
+    pub groups: Vec<String>,
+    /// Description.
+    pub description: String,
+}
+
+fn bad(msg: String, fix: &str) -> Failure {
+    Failure::new(Code::BadTokenOptions, "input", msg).kubeadm_self().cause("the token options break kubeadm's rules").fix(fix.to_string())
+}
+
+trait KubeadmSelf {
+    fn kubeadm_self(self) -> Self;
+}
+
+impl KubeadmSelf for Failure {
+    /// The message is kubeadm's own wording.
+    fn kubeadm_self(self) -> Self {
+        let m = self.message.clone();
+        self.kubeadm(m)
+    }
+}
+
+/// True when `g` matches [`GROUP_PATTERN`].
+pub fn valid_group(g: &str) -> bool {
+    let Some(rest) = g.strip_prefix("system:bootstrappers:") else { return false };
+    !rest.is_empty()
+        && rest.len() <= 256
+        && rest.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b':' || b == b'-')
+        && rest.bytes().last().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+}
+
+impl TokenSpec {
+    /// Validates usages and groups with kubeadm's rules and messages (`bad-token-options`).
+    pub fn validate(&self) -> Result<(), Failure> {
+        for u in &self.usages {
+            if u != "signing" && u != "authentication" {
+                return Err(bad(
+                    format!("invalid bootstrap token usage string: {u}, valid usage options: signing,authentication"),
+                    "use --usages signing,authentication (or one of them)",
+                ));
+            }
+        }
+        if !self.groups.is_empty() && !self.usages.iter().any(|u| u == "authentication") {
+            return Err(bad(
+                "token groups cannot be specified unless --usages includes \"authentication\"".into(),
+                "add authentication to --usages, or pass --groups '' for a signing-only token",
+            ));
+        }
+        for g in &self.groups {
+            if !valid_group(g) {
+                return Err(bad(format!("bootstrap group {g:?} is invalid (must match {GROUP_PATTERN})"), "groups look like system:bootstrappers:<name>"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The Secret kubeadm would create now.
+    pub fn secret(&self) -> Value {
+        let exp = self.ttl.filter(|t| !t.is_zero()).map(|t| time::OffsetDateTime::now_utc() + t);
+        let usages: Vec<&str> = self.usages.iter().map(String::as_str).collect();
+        let groups: Vec<&str> = self.groups.iter().map(String::as_str).collect();
+        token_secret(&self.token, exp, &usages, &groups, &self.description)
+    }
+}
+
+/// Parses `ID` or `ID.SECRET` as kubeadm's `token delete` does.
+pub fn parse_id(s: &str) -> Result<String, Failure> {
+    let s = s.trim();
+    if super::is_valid_id(s) {
+        return Ok(s.to_string());
+    }
+    if let Ok(t) = BootstrapToken::parse(s) {
+        return Ok(t.id().to_string());
+    }
+    Err(Failure::new(
+        Code::BadTokenFormat,
+        "input",
+        format!("given token didn't match pattern {:?} or {:?}", ID_PATTERN, super::TOKEN_PATTERN),
+    )
+    .kubeadm_self()
+    .cause("not a token ID ([a-z0-9]{6}) nor a token")
+    .fix("pass the token ID, e.g. abcdef, as `joinkit token list` shows it"))
+}
+
+/// kubeadm's `duration.ShortHumanDuration`.
+pub fn short_human(secs: i64) -> String {
+    if secs < -1 {
+        "<invalid>".into()
+    } else if secs < 0 {
+        "0s".into()
+    } else if secs < 60 {
+        format!("{secs}s")
+    } else if secs < 3600 {
+        format!("{}m", secs / 60)
+    } else if secs < 86400 {
+        format!("{}h", secs / 3600)
+    } else if secs < 86400 * 365 {
+        format!("{}d", secs / 86400)
+    } else {
+        format!("{}y", secs / (86400 * 365))
+    }
+}
+
+/// A token as `list` and `describe` show it. The secret is included only on request.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenInfo {
+    /// `<id>.<redacted>`, or the whole token with `--show-secrets`.
+    pub token: String,
+    /// Token ID.
+    pub id: String,
+    /// kubeadm's TTL column (`23h`, `<forever>`, `<invalid>`).
+    pub ttl: String,
+    /// RFC 3339 expiry or `<never>`.
+    pub expires: String,
+    /// True when expired now.
+    pub expired: bool,
+    /// Usages.
+    pub usages: Vec<String>,
+    /// Description (`<none>` in text).
+    pub description: String,
+    /// Extra groups.
+    pub groups: Vec<String>,
+    /// Whether cluster-info carries a signature for it.
+    pub signed: bool,
+    /// Whether that signature verifies with this token's secret.
+    pub signature_valid: bool,
+}
+
+fn info_of(s: &Value, ts: &TokenSecret, signed: &serde_json::Map<String, Value>, kubeconfig: Option<&str>, show: bool) -> TokenInfo {
+    let now_utc = time::OffsetDateTime::now_utc();
+    let now = now_utc.unix_timestamp();
+    // Remaining time with sub-second precision, floored like Go's int(d.Hours()).
+    let remaining = |e: i64| ((e as f64) - (now_utc.unix_timestamp_nanos() as f64 / 1e9)).floor() as i64;
+    let (ttl, expires) = match ts.expiration {
+        Some(e) => (short_human(remaining(e)), crate::duration::rfc3339(time::OffsetDateTime::from_unix_timestamp(e).unwrap_or(time::OffsetDateTime::UNIX_EPOCH))),
+        None => ("<forever>".into(), "<never>".into()),
+    };
+    let mut usages = Vec::new();
+    if ts.authentication {
+        usages.push("authentication".to_string());
+    }
+    if ts.signing {
+        usages.push("signing".to_string());
+    }
+    let sig = signed.get(&format!("jws-kubeconfig-{}", ts.id)).and_then(Value::as_str);
+    let signature_valid = match (sig, kubeconfig) {
+        (Some(sig), Some(kc)) => crate::jws::verify(kc, sig, &ts.id, &ts.secret).is_ok(),
+        _ => false,
+    };
+    let description = s
+        .pointer("/data/description")
+        .and_then(Value::as_str)
+        .and_then(|d| crate::kubeconfig::decode_b64(d).ok())
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    TokenInfo {
+        token: if show { format!("{}.{}", ts.id, ts.secret) } else { format!("{}.<redacted>", ts.id) },
+        id: ts.id.clone(),
+        ttl,
+        expires,
+        expired: ts.expired(now),
+        usages,
+        description,
+        groups: ts.groups.clone(),
+        signed: sig.is_some(),
+        signature_valid,
+    }
+}
+
+async fn cluster_info(client: &ApiClient) -> Result<(serde_json::Map<String, Value>, Option<String>), Failure> {
+    let ci = client.get_opt(CLUSTER_INFO).await?;
+    let data = ci.as_ref().and_then(|c| c.get("data")).and_then(Value::as_object).cloned().unwrap_or_default();
+    let kc = data.get("kubeconfig").and_then(Value::as_str).map(str::to_string);
+    Ok((data, kc))
+}
+
+/// Every bootstrap token, sorted by ID.
+pub async fn list(client: &ApiClient, show_secrets: bool) -> Result<(Vec<TokenInfo>, Vec<String>), Failure> {
+    let v = client.get(&format!("{SECRETS}?fieldSelector=type%3Dbootstrap.kubernetes.io%2Ftoken")).await?;
+    let (signed, kc) = cluster_info(client).await?;
+    let mut out = Vec::new();
+    let mut warnings = Vec::new();
+    for s in v.get("items").and_then(Value::as_array).cloned().unwrap_or_default() {
+        match TokenSecret::from_secret(&s) {
+            Some(ts) => out.push(info_of(&s, &ts, &signed, kc.as_deref(), show_secrets)),
+            None => warnings.push(format!(
+                "Secret {} has the bootstrap token type but is malformed (bad token-id/token-secret or a name that does not match)",
+                s.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("?")
+            )),
+        }
+    }
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok((out, warnings))
+}
+
+/// kubeadm's `token list` table plus a SIGNED column.
+pub fn list_table(tokens: &[TokenInfo]) -> String {
+    let rows: Vec<[String; 7]> = std::iter::once(["TOKEN", "TTL", "EXPIRES", "USAGES", "DESCRIPTION", "EXTRA GROUPS", "SIGNED"].map(String::from))
+        .chain(tokens.iter().map(|t| {
+            [
+                t.token.clone(),
+                t.ttl.clone(),
+                t.expires.clone(),
+                t.usages.join(","),
+                if t.description.is_empty() { "<none>".into() } else { t.description.clone() },
+                t.groups.join(","),
+                (if t.signed { if t.signature_valid { "yes" } else { "invalid" } } else { "no" }).to_string(),
+            ]
+        }))
+        .collect();
+    let widths: Vec<usize> = (0..7).map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
+    let mut s = String::new();
+    for r in rows {
+        let line: Vec<String> = r.iter().enumerate().map(|(i, c)| if i == 6 { c.clone() } else { format!("{c:<w$}", w = widths[i]) }).collect();
+        s.push_str(line.join("   ").trim_end());
+        s.push('\n');
+    }
+    s
+}
+
+/// Creates the token's Secret (failing if the ID exists, with kubeadm's message).
+pub async fn create(client: &ApiClient, spec: &TokenSpec) -> Result<Value, Failure> {
+    spec.validate()?;
+    let name = format!("bootstrap-token-{}", spec.token.id());
+    let exists = || {
+        Failure::new(Code::ApiConflict, "create", format!("a token with id {:?} already exists", spec.token.id()))
+            .kubeadm_self()
+            .cause("the token ID is taken by an existing bootstrap token")
+            .fix("let joinkit generate a token, or delete the old one with `joinkit token delete ID`")
+    };
+    if client.get_opt(&format!("{SECRETS}/{name}")).await?.is_some() {
+        return Err(exists());
+    }
+    client.post(SECRETS, &spec.secret()).await.map_err(|f| if f.code == Code::ApiConflict { exists() } else { f.at("create") })
+}
+
+/// Waits (bounded) until cluster-info carries a valid signature for `token`. Returns whether it
+/// appeared and the CA pins of cluster-info.
+pub async fn wait_signed(client: &ApiClient, token: &BootstrapToken, bound: Duration) -> Result<(bool, Vec<String>), Failure> {
+    let started = Instant::now();
+    loop {
+        let (data, kc) = cluster_info(client).await?;
+        let pins = kc.as_deref().map(pins_of_kubeconfig).unwrap_or_default();
+        if let (Some(sig), Some(kc)) = (data.get(&format!("jws-kubeconfig-{}", token.id())).and_then(Value::as_str), kc.as_deref()) {
+            if crate::jws::verify(kc, sig, token.id(), token.secret()).is_ok() {
+                return Ok((true, pins));
+            }
+        }
+        if started.elapsed() >= bound {
+            return Ok((false, pins));
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+fn pins_of_kubeconfig(kc: &str) -> Vec<String> {
+    crate::kubeconfig::Kubeconfig::parse(kc)
+        .ok()
+        .and_then(|k| k.cluster(None).ok().and_then(|c| k.ca_bytes(&c.cluster).ok().flatten()))
+        .and_then(|b| crate::pin::pins_of_pem(&b, "cluster-info CA").ok())
+        .map(|p| p.iter().map(Pin::to_string).collect())
+        .unwrap_or_default()
+}
+
+/// kubeadm's join command: `kubeadm join <server without https://> --token <token>
+/// --discovery-token-ca-cert-hash <pin>...` [`--control-plane --certificate-key K`].
+pub fn join_command(server: &str, token: &BootstrapToken, pins: &[String], certificate_key: Option<&str>) -> String {
+    let mut s = format!("kubeadm join {} --token {}", server.trim_start_matches("https://"), token.expose());
+    for p in pins {
+        s.push_str(&format!(" --discovery-token-ca-cert-hash {p}"));
+    }
+    if let Some(k) = certificate_key {
+        s.push_str(&format!(" --control-plane --certificate-key {k}"));
+    }
+    s
+}
+
+/// The pins of the kubeconfig's CA data (kubeadm's rule), falling back to `fallback`.
+pub fn kubeconfig_pins(client: &ApiClient, fallback: &[String]) -> Vec<String> {
+    let pins: Vec<String> = client
+        .ca
+        .iter()
+        .filter_map(|c| crate::pin::inspect(c.as_ref(), "kubeconfig CA").ok())
+        .map(|i| i.pin)
+        .collect();
+    if pins.is_empty() {
+        fallback.to_vec()
+    } else {
+        pins
+    }
+}
+
+/// The bindings a join needs for a token group: (check name, ClusterRole, what it allows).
+pub const JOIN_BINDINGS: &[(&str, &str, &str)] = &[
+    ("rbac-bootstrapper", "system:node-bootstrapper", "create CSRs (kubeadm:kubelet-bootstrap)"),
+    ("rbac-autoapprove", "system:certificates.k8s.io:certificatesigningrequests:nodeclient", "auto-approval of the node's CSR (kubeadm:node-autoapprove-bootstrap)"),
+    ("rbac-get-nodes", "kubeadm:get-nodes", "read Nodes during join (kubeadm:get-nodes)"),
+];
+
+/// `describe`: the token's state as report stages.
+pub async fn describe(client: &ApiClient, id: &str, show_secret: bool) -> Result<Report, Failure> {
+    let mut report = Report::new("token describe");
+    let name = format!("bootstrap-token-{id}");
+    let Some(s) = client.get_opt(&format!("{SECRETS}/{name}")).await? else {
+        return Err(Failure::new(Code::ApiNotFound, "secret", format!("bootstrap token {id:?} not found (no Secret kube-system/{name})"))
+            .cause("the token was deleted, expired and was removed by the tokencleaner, or the ID is mistyped")
+            .fix("list tokens with `joinkit token list`; create one with `joinkit token create`"));
+    };
+    let Some(ts) = TokenSecret::from_secret(&s) else {
+        return Err(Failure::new(Code::ApiInvalid, "secret", format!("Secret kube-system/{name} is not a well-formed bootstrap token"))
+            .cause("its type, token-id, token-secret or name is wrong")
+            .fix("delete it and create a new token"));
+    };
+    let (signed, kc) = cluster_info(client).await?;
+    let info = info_of(&s, &ts, &signed, kc.as_deref(), show_secret);
+    report.pass("secret", format!("Secret kube-system/{name} exists"));
+    if info.expired {
+        report.warn("expiry", format!("EXPIRED at {} (the tokencleaner will delete it)", info.expires));
+    } else {
+        report.pass("expiry", format!("valid; expires {} (TTL {})", info.expires, info.ttl));
+    }
+    if ts.signing && ts.authentication {
+        report.pass("usages", info.usages.join(","));
+    } else {
+        report.warn("usages", format!("{}: a join needs both signing (discovery) and authentication (TLS bootstrap)", info.usages.join(",")));
+    }
+    match (info.signed, info.signature_valid) {
+        (true, true) => report.pass("signature", "cluster-info carries a valid JWS for this token"),
+        (true, false) => report.warn("signature", "cluster-info carries a JWS for this ID that does not verify with this token's secret"),
+        (false, _) => report.warn("signature", "cluster-info carries no JWS for this token: token discovery fails with jws-missing (no signing usage, expired, or the bootstrapsigner is not running)"),
+    }
+    let crbs = client.get("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings").await?;
+    let items = crbs.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
+    let mut groups = vec!["system:bootstrappers".to_string()];
+    groups.extend(ts.groups.clone());
+    for (check, role, what) in JOIN_BINDINGS {
+        let found = items.iter().find(|b| {
+            b.pointer("/roleRef/name").and_then(Value::as_str) == Some(role)
+                && b.get("subjects").and_then(Value::as_array).is_some_and(|ss| {
+                    ss.iter().any(|s| s.get("kind").and_then(Value::as_str) == Some("Group") && s.get("name").and_then(Value::as_str).is_some_and(|n| groups.iter().any(|g| g == n)))
+                })
+        });
+        match found {
+            Some(b) => report.pass(check, format!("ClusterRoleBinding {} grants {what}", b.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("?"))),
+            None => report.warn(check, format!("no ClusterRoleBinding of {role} to the token's groups {:?}: the join will lack {what}; `kubeadm init phase bootstrap-token` recreates kubeadm's bindings", ts.groups)),
+        }
+    }
+    report.set("token", &info);
+    Ok(report)
+}
+
+/// Deletes tokens by ID; each result becomes a stage; the first error is the failure.
+pub async fn delete(client: &ApiClient, ids: &[String]) -> Report {
+    let mut report = Report::new("token delete");
+    for id in ids {
+        report.start();
+        match client.delete(&format!("{SECRETS}/bootstrap-token-{id}")).await {
+            Ok(_) => report.pass(&format!("delete-{id}"), format!("bootstrap token {id:?} deleted")),
+            Err(f) if f.code == Code::ApiNotFound => report.fail(
+                Failure::new(Code::ApiNotFound, format!("delete-{id}"), format!("bootstrap token {id:?} not found"))
+                    .kubeadm(format!("failed to delete bootstrap token {id:?}: secrets \"bootstrap-token-{id}\" not found"))
+                    .cause("no such token: deleted already, removed by the tokencleaner after expiry, or mistyped")
+                    .fix("list tokens with `joinkit token list`"),
+            ),
+            Err(f) => report.fail(f.at(format!("delete-{id}"))),
+        }
+    }
+    report
+}
