@@ -346,7 +346,12 @@ pub struct TokenCreateArgs {
     #[arg(long, value_name = "USAGES", value_delimiter = ',', default_value = "signing,authentication")]
     pub usages: Vec<String>,
     /// Extra groups (comma-separated); '' for none
-    #[arg(long, value_name = "GROUPS", value_delimiter = ',', default_value = "system:bootstrappers:kubeadm:default-node-token")]
+    #[arg(
+        long,
+        value_name = "GROUPS",
+        value_delimiter = ',',
+        default_value = "system:bootstrappers:kubeadm:default-node-token"
+    )]
     pub groups: Vec<String>,
     /// A human-readable description
     #[arg(long, value_name = "TEXT", default_value = "")]

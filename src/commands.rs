@@ -1,9 +1,9 @@
 //! The commands behind the CLI: each turns parsed arguments into a [`Report`], prints it and
 //! returns the exit code. Logic lives in the concept modules; this is glue.
 
-use crate::cli::{ApiArgs, JoinFormat, TokenCommand, TokenCreateArgs, 
-    CaHashArgs, LabArgs, LabCommand, MigrateConfigArgs, RenderConfigArgs, RenderFormat, ValidateConfigArgs,
-    VerifyDiscoveryArgs,
+use crate::cli::{
+    ApiArgs, CaHashArgs, JoinFormat, LabArgs, LabCommand, MigrateConfigArgs, RenderConfigArgs, RenderFormat,
+    TokenCommand, TokenCreateArgs, ValidateConfigArgs, VerifyDiscoveryArgs,
 };
 use crate::config::{self, JoinConfig, Taint};
 use crate::discovery::{self, Options, Source, Trust};
@@ -614,7 +614,11 @@ pub fn migrate_config(a: MigrateConfigArgs) -> i32 {
 }
 
 fn api_options(a: &ApiArgs) -> crate::client::api::ApiOptions {
-    crate::client::api::ApiOptions { kubeconfig: a.kubeconfig.clone(), context: a.context.clone(), timeout: Some(a.request_timeout) }
+    crate::client::api::ApiOptions {
+        kubeconfig: a.kubeconfig.clone(),
+        context: a.context.clone(),
+        timeout: Some(a.request_timeout),
+    }
 }
 
 async fn connect(a: &ApiArgs, report: &mut Report) -> Option<crate::client::api::ApiClient> {
@@ -738,7 +742,10 @@ fn token_create(a: TokenCreateArgs) -> i32 {
     }
     if let Some(k) = &a.certificate_key {
         if let Some(e) = crate::config::validate::certificate_key_error(k) {
-            let f = Failure::new(Code::BadTokenOptions, "input", e.clone()).kubeadm(e).cause("the certificate key is not 64 hex digits").fix("use the key printed by `kubeadm init phase upload-certs --upload-certs`");
+            let f = Failure::new(Code::BadTokenOptions, "input", e.clone())
+                .kubeadm(e)
+                .cause("the certificate key is not 64 hex digits")
+                .fix("use the key printed by `kubeadm init phase upload-certs --upload-certs`");
             return config_failure(&mut report, f);
         }
     }

@@ -426,7 +426,8 @@ impl Lab {
         )
         .to_string();
         let admin = ca.client_cert("kubernetes-admin", Some("kubeadm:cluster-admins"), KeyKind::Ecdsa)?;
-        let admin_kubeconfig = admin_kubeconfig(&format!("https://{endpoint}"), &ca.cert_pem, &admin.cert_pem, &admin.key_pem);
+        let admin_kubeconfig =
+            admin_kubeconfig(&format!("https://{endpoint}"), &ca.cert_pem, &admin.cert_pem, &admin.key_pem);
         let info = LabInfo {
             endpoint,
             api_server,

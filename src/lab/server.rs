@@ -370,7 +370,9 @@ const RBAC_V1: &[(&str, &str, bool, &[&str])] = &[
 
 fn discovery(path: &str) -> Option<Value> {
     match path {
-        "/api" => Some(json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:6443"}]})),
+        "/api" => Some(
+            json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:6443"}]}),
+        ),
         "/apis" => Some(json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": [
             {"name": "rbac.authorization.k8s.io", "versions": [{"groupVersion": "rbac.authorization.k8s.io/v1", "version": "v1"}],
              "preferredVersion": {"groupVersion": "rbac.authorization.k8s.io/v1", "version": "v1"}}]})),
@@ -386,7 +388,11 @@ fn kind_of(resource: &str) -> &'static str {
 
 /// `fieldSelector=type=...` (the one field selector joinkit uses) as a filter.
 fn field_selector_type(query: &str) -> Option<String> {
-    query.split('&').find_map(|kv| kv.strip_prefix("fieldSelector=")).map(|v| v.replace("%3D", "=").replace("%2F", "/")).and_then(|v| v.strip_prefix("type=").map(str::to_string))
+    query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("fieldSelector="))
+        .map(|v| v.replace("%3D", "=").replace("%2F", "/"))
+        .and_then(|v| v.strip_prefix("type=").map(str::to_string))
 }
 
 /// Handles one request against the shared state.
@@ -402,9 +408,16 @@ pub fn handle(req: Req, cert_user: Option<UserInfo>, state: &Mutex<LabState>) ->
     let ctx = Ctx { pretty, clock_offset: st.faults.clock_offset };
     if let Some(code) = st.faults.fail_next.pop_front() {
         let status = StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-        let (reason, msg) = if code == 429 { ("TooManyRequests", "Too many requests, please try again later.") } else { ("ServiceUnavailable", "the server is currently unable to handle the request") };
+        let (reason, msg) = if code == 429 {
+            ("TooManyRequests", "Too many requests, please try again later.")
+        } else {
+            ("ServiceUnavailable", "the server is currently unable to handle the request")
+        };
         let body = json_body(&ctx, &status_body(code, reason, msg, Some(json!({"retryAfterSeconds": 1}))));
-        return base(&ctx, status, "application/json", false, true).header("retry-after", "1").body(Full::new(body)).expect("valid response");
+        return base(&ctx, status, "application/json", false, true)
+            .header("retry-after", "1")
+            .body(Full::new(body))
+            .expect("valid response");
     }
 
     // Authentication: a bad bearer token is a bare 401, whatever anonymous could do. Other
@@ -494,25 +507,43 @@ pub fn handle(req: Req, cert_user: Option<UserInfo>, state: &Mutex<LabState>) ->
         }
         "create" => {
             let Ok(mut obj) = serde_json::from_slice::<Value>(&req.body) else {
-                return reply_json(&ctx, StatusCode::BAD_REQUEST, &status_body(400, "BadRequest", "the body of the request was in an unknown format", None));
+                return reply_json(
+                    &ctx,
+                    StatusCode::BAD_REQUEST,
+                    &status_body(400, "BadRequest", "the body of the request was in an unknown format", None),
+                );
             };
             let kind = kind_of(&a.resource);
             let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
             if name.is_empty() || obj.get("kind").and_then(Value::as_str).is_some_and(|k| k != kind) {
-                let msg = format!("{kind} {name:?} is invalid: metadata.name: Required value: name or generateName is required");
+                let msg = format!(
+                    "{kind} {name:?} is invalid: metadata.name: Required value: name or generateName is required"
+                );
                 return reply_json(
                     &ctx,
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    &status_body(422, "Invalid", &msg, Some(json!({"name": name, "kind": a.resource, "causes": [{"reason": "FieldValueRequired", "message": "Required value: name or generateName is required", "field": "metadata.name"}]}))),
+                    &status_body(
+                        422,
+                        "Invalid",
+                        &msg,
+                        Some(
+                            json!({"name": name, "kind": a.resource, "causes": [{"reason": "FieldValueRequired", "message": "Required value: name or generateName is required", "field": "metadata.name"}]}),
+                        ),
+                    ),
                 );
             }
             if st.store.get(&a.resource, &a.namespace, &name).is_some() {
                 let msg = format!("{} {name:?} already exists", a.resource);
-                return reply_json(&ctx, StatusCode::CONFLICT, &status_body(409, "AlreadyExists", &msg, Some(json!({"name": name, "kind": a.resource}))));
+                return reply_json(
+                    &ctx,
+                    StatusCode::CONFLICT,
+                    &status_body(409, "AlreadyExists", &msg, Some(json!({"name": name, "kind": a.resource}))),
+                );
             }
             obj["kind"] = json!(kind);
             if obj.get("apiVersion").is_none() {
-                obj["apiVersion"] = json!(if a.group.is_empty() { "v1".to_string() } else { format!("{}/v1", a.group) });
+                obj["apiVersion"] =
+                    json!(if a.group.is_empty() { "v1".to_string() } else { format!("{}/v1", a.group) });
             }
             let stored = st.store.put(&a.resource, &a.namespace, &name, obj);
             st.reconcile();
@@ -530,7 +561,12 @@ pub fn handle(req: Req, cert_user: Option<UserInfo>, state: &Mutex<LabState>) ->
         _ => reply_json(
             &ctx,
             StatusCode::METHOD_NOT_ALLOWED,
-            &status_body(405, "MethodNotAllowed", "the server does not allow this method on the requested resource", Some(json!({}))),
+            &status_body(
+                405,
+                "MethodNotAllowed",
+                "the server does not allow this method on the requested resource",
+                Some(json!({})),
+            ),
         ),
     }
 }

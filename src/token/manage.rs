@@ -37,7 +37,10 @@ pub struct TokenSpec {
 }
 
 fn bad(msg: String, fix: &str) -> Failure {
-    Failure::new(Code::BadTokenOptions, "input", msg).kubeadm_self().cause("the token options break kubeadm's rules").fix(fix.to_string())
+    Failure::new(Code::BadTokenOptions, "input", msg)
+        .kubeadm_self()
+        .cause("the token options break kubeadm's rules")
+        .fix(fix.to_string())
 }
 
 trait KubeadmSelf {
@@ -80,7 +83,10 @@ impl TokenSpec {
         }
         for g in &self.groups {
             if !valid_group(g) {
-                return Err(bad(format!("bootstrap group {g:?} is invalid (must match {GROUP_PATTERN})"), "groups look like system:bootstrappers:<name>"));
+                return Err(bad(
+                    format!("bootstrap group {g:?} is invalid (must match {GROUP_PATTERN})"),
+                    "groups look like system:bootstrappers:<name>",
+                ));
             }
         }
         Ok(())
@@ -159,13 +165,24 @@ pub struct TokenInfo {
     pub signature_valid: bool,
 }
 
-fn info_of(s: &Value, ts: &TokenSecret, signed: &serde_json::Map<String, Value>, kubeconfig: Option<&str>, show: bool) -> TokenInfo {
+fn info_of(
+    s: &Value,
+    ts: &TokenSecret,
+    signed: &serde_json::Map<String, Value>,
+    kubeconfig: Option<&str>,
+    show: bool,
+) -> TokenInfo {
     let now_utc = time::OffsetDateTime::now_utc();
     let now = now_utc.unix_timestamp();
     // Remaining time with sub-second precision, floored like Go's int(d.Hours()).
     let remaining = |e: i64| ((e as f64) - (now_utc.unix_timestamp_nanos() as f64 / 1e9)).floor() as i64;
     let (ttl, expires) = match ts.expiration {
-        Some(e) => (short_human(remaining(e)), crate::duration::rfc3339(time::OffsetDateTime::from_unix_timestamp(e).unwrap_or(time::OffsetDateTime::UNIX_EPOCH))),
+        Some(e) => (
+            short_human(remaining(e)),
+            crate::duration::rfc3339(
+                time::OffsetDateTime::from_unix_timestamp(e).unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
+            ),
+        ),
         None => ("<forever>".into(), "<never>".into()),
     };
     let mut usages = Vec::new();
@@ -228,23 +245,38 @@ pub async fn list(client: &ApiClient, show_secrets: bool) -> Result<(Vec<TokenIn
 
 /// kubeadm's `token list` table plus a SIGNED column.
 pub fn list_table(tokens: &[TokenInfo]) -> String {
-    let rows: Vec<[String; 7]> = std::iter::once(["TOKEN", "TTL", "EXPIRES", "USAGES", "DESCRIPTION", "EXTRA GROUPS", "SIGNED"].map(String::from))
-        .chain(tokens.iter().map(|t| {
-            [
-                t.token.clone(),
-                t.ttl.clone(),
-                t.expires.clone(),
-                t.usages.join(","),
-                if t.description.is_empty() { "<none>".into() } else { t.description.clone() },
-                t.groups.join(","),
-                (if t.signed { if t.signature_valid { "yes" } else { "invalid" } } else { "no" }).to_string(),
-            ]
-        }))
-        .collect();
+    let rows: Vec<[String; 7]> = std::iter::once(
+        ["TOKEN", "TTL", "EXPIRES", "USAGES", "DESCRIPTION", "EXTRA GROUPS", "SIGNED"].map(String::from),
+    )
+    .chain(tokens.iter().map(|t| {
+        [
+            t.token.clone(),
+            t.ttl.clone(),
+            t.expires.clone(),
+            t.usages.join(","),
+            if t.description.is_empty() { "<none>".into() } else { t.description.clone() },
+            t.groups.join(","),
+            (if t.signed {
+                if t.signature_valid {
+                    "yes"
+                } else {
+                    "invalid"
+                }
+            } else {
+                "no"
+            })
+            .to_string(),
+        ]
+    }))
+    .collect();
     let widths: Vec<usize> = (0..7).map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
     let mut s = String::new();
     for r in rows {
-        let line: Vec<String> = r.iter().enumerate().map(|(i, c)| if i == 6 { c.clone() } else { format!("{c:<w$}", w = widths[i]) }).collect();
+        let line: Vec<String> = r
+            .iter()
+            .enumerate()
+            .map(|(i, c)| if i == 6 { c.clone() } else { format!("{c:<w$}", w = widths[i]) })
+            .collect();
         s.push_str(line.join("   ").trim_end());
         s.push('\n');
     }
@@ -264,17 +296,29 @@ pub async fn create(client: &ApiClient, spec: &TokenSpec) -> Result<Value, Failu
     if client.get_opt(&format!("{SECRETS}/{name}")).await?.is_some() {
         return Err(exists());
     }
-    client.post(SECRETS, &spec.secret()).await.map_err(|f| if f.code == Code::ApiConflict { exists() } else { f.at("create") })
+    client.post(SECRETS, &spec.secret()).await.map_err(|f| {
+        if f.code == Code::ApiConflict {
+            exists()
+        } else {
+            f.at("create")
+        }
+    })
 }
 
 /// Waits (bounded) until cluster-info carries a valid signature for `token`. Returns whether it
 /// appeared and the CA pins of cluster-info.
-pub async fn wait_signed(client: &ApiClient, token: &BootstrapToken, bound: Duration) -> Result<(bool, Vec<String>), Failure> {
+pub async fn wait_signed(
+    client: &ApiClient,
+    token: &BootstrapToken,
+    bound: Duration,
+) -> Result<(bool, Vec<String>), Failure> {
     let started = Instant::now();
     loop {
         let (data, kc) = cluster_info(client).await?;
         let pins = kc.as_deref().map(pins_of_kubeconfig).unwrap_or_default();
-        if let (Some(sig), Some(kc)) = (data.get(&format!("jws-kubeconfig-{}", token.id())).and_then(Value::as_str), kc.as_deref()) {
+        if let (Some(sig), Some(kc)) =
+            (data.get(&format!("jws-kubeconfig-{}", token.id())).and_then(Value::as_str), kc.as_deref())
+        {
             if crate::jws::verify(kc, sig, token.id(), token.secret()).is_ok() {
                 return Ok((true, pins));
             }
@@ -310,12 +354,8 @@ pub fn join_command(server: &str, token: &BootstrapToken, pins: &[String], certi
 
 /// The pins of the kubeconfig's CA data (kubeadm's rule), falling back to `fallback`.
 pub fn kubeconfig_pins(client: &ApiClient, fallback: &[String]) -> Vec<String> {
-    let pins: Vec<String> = client
-        .ca
-        .iter()
-        .filter_map(|c| crate::pin::inspect(c.as_ref(), "kubeconfig CA").ok())
-        .map(|i| i.pin)
-        .collect();
+    let pins: Vec<String> =
+        client.ca.iter().filter_map(|c| crate::pin::inspect(c.as_ref(), "kubeconfig CA").ok()).map(|i| i.pin).collect();
     if pins.is_empty() {
         fallback.to_vec()
     } else {
@@ -326,7 +366,11 @@ pub fn kubeconfig_pins(client: &ApiClient, fallback: &[String]) -> Vec<String> {
 /// The bindings a join needs for a token group: (check name, ClusterRole, what it allows).
 pub const JOIN_BINDINGS: &[(&str, &str, &str)] = &[
     ("rbac-bootstrapper", "system:node-bootstrapper", "create CSRs (kubeadm:kubelet-bootstrap)"),
-    ("rbac-autoapprove", "system:certificates.k8s.io:certificatesigningrequests:nodeclient", "auto-approval of the node's CSR (kubeadm:node-autoapprove-bootstrap)"),
+    (
+        "rbac-autoapprove",
+        "system:certificates.k8s.io:certificatesigningrequests:nodeclient",
+        "auto-approval of the node's CSR (kubeadm:node-autoapprove-bootstrap)",
+    ),
     ("rbac-get-nodes", "kubeadm:get-nodes", "read Nodes during join (kubeadm:get-nodes)"),
 ];
 
@@ -335,14 +379,22 @@ pub async fn describe(client: &ApiClient, id: &str, show_secret: bool) -> Result
     let mut report = Report::new("token describe");
     let name = format!("bootstrap-token-{id}");
     let Some(s) = client.get_opt(&format!("{SECRETS}/{name}")).await? else {
-        return Err(Failure::new(Code::ApiNotFound, "secret", format!("bootstrap token {id:?} not found (no Secret kube-system/{name})"))
-            .cause("the token was deleted, expired and was removed by the tokencleaner, or the ID is mistyped")
-            .fix("list tokens with `joinkit token list`; create one with `joinkit token create`"));
+        return Err(Failure::new(
+            Code::ApiNotFound,
+            "secret",
+            format!("bootstrap token {id:?} not found (no Secret kube-system/{name})"),
+        )
+        .cause("the token was deleted, expired and was removed by the tokencleaner, or the ID is mistyped")
+        .fix("list tokens with `joinkit token list`; create one with `joinkit token create`"));
     };
     let Some(ts) = TokenSecret::from_secret(&s) else {
-        return Err(Failure::new(Code::ApiInvalid, "secret", format!("Secret kube-system/{name} is not a well-formed bootstrap token"))
-            .cause("its type, token-id, token-secret or name is wrong")
-            .fix("delete it and create a new token"));
+        return Err(Failure::new(
+            Code::ApiInvalid,
+            "secret",
+            format!("Secret kube-system/{name} is not a well-formed bootstrap token"),
+        )
+        .cause("its type, token-id, token-secret or name is wrong")
+        .fix("delete it and create a new token"));
     };
     let (signed, kc) = cluster_info(client).await?;
     let info = info_of(&s, &ts, &signed, kc.as_deref(), show_secret);
@@ -355,7 +407,13 @@ pub async fn describe(client: &ApiClient, id: &str, show_secret: bool) -> Result
     if ts.signing && ts.authentication {
         report.pass("usages", info.usages.join(","));
     } else {
-        report.warn("usages", format!("{}: a join needs both signing (discovery) and authentication (TLS bootstrap)", info.usages.join(",")));
+        report.warn(
+            "usages",
+            format!(
+                "{}: a join needs both signing (discovery) and authentication (TLS bootstrap)",
+                info.usages.join(",")
+            ),
+        );
     }
     match (info.signed, info.signature_valid) {
         (true, true) => report.pass("signature", "cluster-info carries a valid JWS for this token"),
@@ -370,7 +428,10 @@ pub async fn describe(client: &ApiClient, id: &str, show_secret: bool) -> Result
         let found = items.iter().find(|b| {
             b.pointer("/roleRef/name").and_then(Value::as_str) == Some(role)
                 && b.get("subjects").and_then(Value::as_array).is_some_and(|ss| {
-                    ss.iter().any(|s| s.get("kind").and_then(Value::as_str) == Some("Group") && s.get("name").and_then(Value::as_str).is_some_and(|n| groups.iter().any(|g| g == n)))
+                    ss.iter().any(|s| {
+                        s.get("kind").and_then(Value::as_str) == Some("Group")
+                            && s.get("name").and_then(Value::as_str).is_some_and(|n| groups.iter().any(|g| g == n))
+                    })
                 })
         });
         match found {
@@ -391,7 +452,9 @@ pub async fn delete(client: &ApiClient, ids: &[String]) -> Report {
             Ok(_) => report.pass(&format!("delete-{id}"), format!("bootstrap token {id:?} deleted")),
             Err(f) if f.code == Code::ApiNotFound => report.fail(
                 Failure::new(Code::ApiNotFound, format!("delete-{id}"), format!("bootstrap token {id:?} not found"))
-                    .kubeadm(format!("failed to delete bootstrap token {id:?}: secrets \"bootstrap-token-{id}\" not found"))
+                    .kubeadm(format!(
+                        "failed to delete bootstrap token {id:?}: secrets \"bootstrap-token-{id}\" not found"
+                    ))
                     .cause("no such token: deleted already, removed by the tokencleaner after expiry, or mistyped")
                     .fix("list tokens with `joinkit token list`"),
             ),

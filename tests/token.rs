@@ -1,0 +1,420 @@
+//! Bootstrap tokens through the API against the lab: create/list/describe/delete, the Secret
+//! kubeadm would make, join commands that work at once, kubeconfig loading (merge, contexts,
+//! token, token file, exec plugins, insecure), and API error mapping and retries.
+
+mod common;
+use common::{assert_failure, lab, run, run_with};
+use joinkit::lab::{Lab, Scenario};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+struct Admin {
+    lab: Lab,
+    dir: tempfile::TempDir,
+}
+
+impl Admin {
+    fn new() -> Admin {
+        let lab = lab(Scenario::Healthy);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("admin.conf"), &lab.info.admin_kubeconfig).unwrap();
+        Admin { lab, dir }
+    }
+    fn kc(&self) -> PathBuf {
+        self.dir.path().join("admin.conf")
+    }
+    fn token(&self, args: &[&str]) -> common::Run {
+        let kc = self.kc();
+        let mut a = vec!["token"];
+        a.extend_from_slice(args);
+        a.extend(["--kubeconfig", kc.to_str().unwrap()]);
+        run(&a)
+    }
+}
+
+fn verify_join_command(cmd: &str) -> common::Run {
+    // kubeadm join <endpoint> --token <token> --discovery-token-ca-cert-hash <pin>...
+    let parts: Vec<&str> = cmd.split_whitespace().collect();
+    assert_eq!(&parts[..2], &["kubeadm", "join"], "{cmd}");
+    let endpoint = parts[2];
+    let token = parts[parts.iter().position(|p| *p == "--token").unwrap() + 1];
+    let mut args = vec!["verify-discovery", endpoint, "-o", "json"];
+    for (i, p) in parts.iter().enumerate() {
+        if *p == "--discovery-token-ca-cert-hash" {
+            args.extend(["--discovery-token-ca-cert-hash", parts[i + 1]]);
+        }
+    }
+    run_with(&args, &[("JOINKIT_TOKEN", token)], None)
+}
+
+#[test]
+fn generate_is_kubeadm_format_and_random() {
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..50 {
+        let r = run(&["token", "generate"]);
+        assert_eq!(r.code, 0);
+        let t = r.stdout.trim().to_string();
+        assert!(joinkit::token::BootstrapToken::parse(&t).is_ok(), "{t}");
+        assert!(seen.insert(t));
+    }
+}
+
+#[test]
+fn create_with_join_command_works_at_once_and_delete_breaks_it() {
+    let a = Admin::new();
+    let t = Instant::now();
+    let r = a.token(&["create", "--print-join-command"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(t.elapsed() < Duration::from_secs(5));
+    let cmd = r.stdout.trim().to_string();
+    assert!(cmd.starts_with(&format!("kubeadm join {} --token ", a.lab.endpoint())), "{cmd}");
+    assert!(cmd.ends_with(&format!("--discovery-token-ca-cert-hash {}", a.lab.info.ca_pin)), "{cmd}");
+    // The command works the moment it is printed.
+    let v = verify_join_command(&cmd);
+    assert_eq!(v.code, 0, "{}", v.stdout);
+    // Delete it: discovery now fails with jws-missing.
+    let token = cmd.split_whitespace().nth(4).unwrap().to_string();
+    let id = token.split('.').next().unwrap().to_string();
+    let r = a.token(&["delete", &id]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(r.stdout.contains(&format!("bootstrap token \"{id}\" deleted")));
+    let v = verify_join_command(&cmd);
+    assert_failure(&v, "jws-missing", "jws-present", 30);
+    // Deleting it again names it.
+    let r = a.token(&["delete", &token, "-o", "json"]);
+    let j = assert_failure(&r, "api-not-found", &format!("delete-{id}"), 63);
+    assert!(j["failure"]["message"].as_str().unwrap().contains(&format!("bootstrap token \"{id}\" not found")));
+    // Control-plane join command and join-config.
+    let key = "ab".repeat(32);
+    let r = a.token(&["create", "--print-join-command", "--certificate-key", &key]);
+    assert!(r.stdout.trim().ends_with(&format!("--control-plane --certificate-key {key}")), "{}", r.stdout);
+    let r = a.token(&["create", "--print-join-command", "--format", "join-config"]);
+    let p = a.dir.path().join("join.yaml");
+    std::fs::write(&p, &r.stdout).unwrap();
+    assert_eq!(run(&["validate-config", p.to_str().unwrap()]).code, 0, "{}", r.stdout);
+    assert!(
+        r.stdout.contains(&a.lab.info.ca_pin) && r.stdout.contains(&format!("apiServerEndpoint: {}", a.lab.endpoint()))
+    );
+}
+
+#[test]
+fn secret_matches_what_kubeadm_makes_and_kubectl_reads_it() {
+    let a = Admin::new();
+    let r = a.token(&["create", "abcdef.0123456789abcdef", "--ttl", "2h", "--description", "for ci"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout, "abcdef.0123456789abcdef\n");
+    // Read it with the real kubectl and the lab's admin kubeconfig.
+    let out = std::process::Command::new("/usr/bin/kubectl")
+        .args([
+            "--kubeconfig",
+            a.kc().to_str().unwrap(),
+            "get",
+            "secret",
+            "bootstrap-token-abcdef",
+            "-n",
+            "kube-system",
+            "-o",
+            "json",
+        ])
+        .env("HOME", a.dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Name and namespace as in the transcripts (secrets "bootstrap-token-v49uhc" in kube-system).
+    assert_eq!(s["metadata"]["name"], "bootstrap-token-abcdef");
+    assert_eq!(s["metadata"]["namespace"], "kube-system");
+    assert_eq!(s["type"], "bootstrap.kubernetes.io/token");
+    let data = s["data"].as_object().unwrap();
+    let mut keys: Vec<&str> = data.keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "auth-extra-groups",
+            "description",
+            "expiration",
+            "token-id",
+            "token-secret",
+            "usage-bootstrap-authentication",
+            "usage-bootstrap-signing"
+        ]
+    );
+    let d = |k: &str| String::from_utf8(joinkit::kubeconfig::decode_b64(data[k].as_str().unwrap()).unwrap()).unwrap();
+    assert_eq!(d("token-id"), "abcdef");
+    assert_eq!(d("token-secret"), "0123456789abcdef");
+    assert_eq!(d("usage-bootstrap-signing"), "true");
+    assert_eq!(d("usage-bootstrap-authentication"), "true");
+    // The group the recorded CSR carried for a kubeadm token.
+    let csr: Value = serde_json::from_slice(
+        &std::fs::read(common::vectors().join("apiserver-v1.24/rsa/csr_create_response.body")).unwrap(),
+    )
+    .unwrap();
+    assert!(csr["spec"]["groups"].as_array().unwrap().iter().any(|g| g == d("auth-extra-groups").as_str()));
+    assert_eq!(d("description"), "for ci");
+    let exp = time::OffsetDateTime::parse(&d("expiration"), &time::format_description::well_known::Rfc3339).unwrap();
+    assert!(d("expiration").ends_with('Z'), "RFC 3339 UTC");
+    let diff = (exp - time::OffsetDateTime::now_utc()).whole_seconds();
+    assert!((7100..=7201).contains(&diff), "{diff}");
+    // No description key when empty, no expiration with --ttl 0.
+    let r = a.token(&["create", "ghijkl.0123456789abcdef", "--ttl", "0"]);
+    assert_eq!(r.code, 0);
+    let s2 =
+        a.lab.state.lock().unwrap().store.get("secrets", "kube-system", "bootstrap-token-ghijkl").cloned().unwrap();
+    assert!(s2["data"].get("description").is_none() && s2["data"].get("expiration").is_none());
+    // A second create with the same ID: kubeadm's message.
+    let r = a.token(&["create", "abcdef.0123456789abcdef", "-o", "json"]);
+    let j = assert_failure(&r, "api-conflict", "create", 64);
+    assert_eq!(j["failure"]["kubeadmMessage"], "a token with id \"abcdef\" already exists");
+}
+
+#[test]
+fn kubeadm_validation_messages() {
+    let a = Admin::new();
+    let cases = [
+        (vec!["create", "--usages", "signing,foo"], "invalid bootstrap token usage string: foo, valid usage options: signing,authentication"),
+        (vec!["create", "--usages", "signing"], "token groups cannot be specified unless --usages includes \"authentication\""),
+        (vec!["create", "--groups", "system:nodes"], "bootstrap group \"system:nodes\" is invalid (must match \\Asystem:bootstrappers:[a-z0-9:-]{0,255}[a-z0-9]\\z)"),
+        (vec!["create", "ABCDEF.0123456789abcdef"], "was not of the form"),
+    ];
+    for (args, msg) in cases {
+        let r = a.token(&args);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains(msg), "{args:?}: {}", r.stderr);
+    }
+    // Signing-only tokens are allowed with --groups ''.
+    let r = a.token(&["create", "--usages", "signing", "--groups", ""]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = a.token(&["describe", "nope!!"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("given token didn't match pattern"));
+}
+
+#[test]
+fn list_describe_and_expiry() {
+    let a = Admin::new();
+    let r = a.token(&["create", "--ttl", "2s", "--description", "short"]);
+    let short = r.stdout.trim().to_string();
+    let short_id = short.split('.').next().unwrap().to_string();
+    let r = a.token(&["list", "-o", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let v = r.json();
+    let tokens = v["tokens"].as_array().unwrap();
+    let t = tokens.iter().find(|t| t["id"] == short_id.as_str()).unwrap();
+    assert_eq!(t["signed"], true);
+    assert_eq!(t["signatureValid"], true);
+    assert_eq!(t["description"], "short");
+    assert_eq!(t["token"], format!("{short_id}.<redacted>"), "secrets are redacted unless asked");
+    assert!(!r.stdout.contains(short.split('.').nth(1).unwrap()));
+    let r = a.token(&["list", "--show-secrets", "-o", "json"]);
+    assert!(r.stdout.contains(&short));
+    // Text columns.
+    let r = a.token(&["list"]);
+    assert!(r.stdout.starts_with("TOKEN"), "{}", r.stdout);
+    for col in ["TTL", "EXPIRES", "USAGES", "DESCRIPTION", "EXTRA GROUPS", "SIGNED"] {
+        assert!(r.stdout.lines().next().unwrap().contains(col));
+    }
+    // Describe: everything passes on a kubeadm-like cluster.
+    let r = a.token(&["describe", &short_id, "-o", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let v = r.json();
+    assert!(v["stages"].as_array().unwrap().iter().all(|s| s["status"] == "pass"), "{}", r.stdout);
+    // Without the auto-approval binding, describe says what the join will lack.
+    a.lab.state.lock().unwrap().store.delete("clusterrolebindings", "", "kubeadm:node-autoapprove-bootstrap");
+    let v = a.token(&["describe", &short_id, "-o", "json"]).json();
+    let s = v["stages"].as_array().unwrap().iter().find(|s| s["name"] == "rbac-autoapprove").unwrap().clone();
+    assert_eq!(s["status"], "warn");
+    assert!(s["detail"].as_str().unwrap().contains("auto-approval"));
+    // After expiry the tokencleaner removes it, and its signature goes with it.
+    std::thread::sleep(Duration::from_millis(2600));
+    let v = a.token(&["list", "-o", "json"]).json();
+    assert!(!v["tokens"].as_array().unwrap().iter().any(|t| t["id"] == short_id.as_str()), "{v}");
+    let r = a.token(&["describe", &short_id, "-o", "json"]);
+    assert_eq!(r.code, 63);
+    let vd = run_with(
+        &["verify-discovery", a.lab.endpoint(), "--discovery-token-ca-cert-hash", &a.lab.info.ca_pin, "-o", "json"],
+        &[("JOINKIT_TOKEN", &short)],
+        None,
+    );
+    assert_failure(&vd, "jws-missing", "jws-present", 30);
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn kubeconfig_loading_like_kubectl() {
+    let a = Admin::new();
+    let l = &a.lab;
+    let dir = a.dir.path();
+    use base64::Engine;
+    let ca = base64::engine::general_purpose::STANDARD.encode(&l.info.ca_cert_pem);
+    // KUBECONFIG with two files: the first names the context and the user (a token), the second
+    // holds the cluster; merged, first value wins.
+    let first = write(dir, "first.conf", &format!(
+        "apiVersion: v1\nkind: Config\ncurrent-context: lab\ncontexts:\n- name: lab\n  context: {{cluster: lab, user: tok}}\n- name: other\n  context: {{cluster: lab, user: bad}}\nusers:\n- name: tok\n  user: {{token: {}}}\n- name: bad\n  user: {{token: wrong-token}}\n",
+        l.info.admin_token
+    ));
+    let second = write(dir, "second.conf", &format!("apiVersion: v1\nkind: Config\nclusters:\n- name: lab\n  cluster: {{server: https://{}, certificate-authority-data: {ca}}}\n- name: lab\n  cluster: {{server: https://127.0.0.1:1}}\n", l.endpoint()));
+    let kubeconfig_env = format!("{}:{}", first.display(), second.display());
+    let r = run_with(
+        &["token", "list", "-o", "json"],
+        &[("KUBECONFIG", &kubeconfig_env), ("HOME", dir.to_str().unwrap())],
+        None,
+    );
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    // --context picks the other user: a bad token is a 401.
+    let r = run_with(&["token", "list", "--context", "other", "-o", "json"], &[("KUBECONFIG", &kubeconfig_env)], None);
+    let v = assert_failure(&r, "api-unauthorized", "api", 61);
+    assert!(v["failure"]["message"].as_str().unwrap().contains("Unauthorized"));
+    // ~/.kube/config is the default.
+    std::fs::create_dir_all(dir.join("home/.kube")).unwrap();
+    std::fs::write(dir.join("home/.kube/config"), &l.info.admin_kubeconfig).unwrap();
+    let r = run_with(&["token", "list", "-o", "json"], &[("HOME", dir.join("home").to_str().unwrap())], None);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    // tokenFile, relative to the kubeconfig.
+    write(dir, "admin.token", &format!("{}\n", l.info.admin_token));
+    let tf = write(dir, "tf.conf", &format!("apiVersion: v1\nkind: Config\ncurrent-context: c\ncontexts: [{{name: c, context: {{cluster: k, user: u}}}}]\nclusters: [{{name: k, cluster: {{server: 'https://{}', certificate-authority-data: {ca}}}}}]\nusers: [{{name: u, user: {{tokenFile: admin.token}}}}]\n", l.endpoint()));
+    assert_eq!(run(&["token", "list", "--kubeconfig", tf.to_str().unwrap()]).code, 0);
+    // insecure-skip-tls-verify works with a warning.
+    let ins = write(dir, "ins.conf", &format!("apiVersion: v1\nkind: Config\ncurrent-context: c\ncontexts: [{{name: c, context: {{cluster: k, user: u}}}}]\nclusters: [{{name: k, cluster: {{server: 'https://{}', insecure-skip-tls-verify: true}}}}]\nusers: [{{name: u, user: {{token: {}}}}}]\n", l.endpoint(), l.info.admin_token));
+    let r = run(&["token", "list", "--kubeconfig", ins.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("insecure-skip-tls-verify"), "{}", r.stderr);
+    // A wrong CA is a TLS verification failure.
+    let other = lab(Scenario::Healthy);
+    let wrong_ca = base64::engine::general_purpose::STANDARD.encode(&other.info.ca_cert_pem);
+    let wca = write(dir, "wca.conf", &format!("apiVersion: v1\nkind: Config\ncurrent-context: c\ncontexts: [{{name: c, context: {{cluster: k, user: u}}}}]\nclusters: [{{name: k, cluster: {{server: 'https://{}', certificate-authority-data: {wrong_ca}}}}}]\nusers: [{{name: u, user: {{token: {}}}}}]\n", l.endpoint(), l.info.admin_token));
+    let r = run(&["token", "list", "--kubeconfig", wca.to_str().unwrap(), "-o", "json"]);
+    assert_failure(&r, "tls-verify-failed", "api", 41);
+    // Missing kubeconfig / context.
+    let r = run(&["token", "list", "--kubeconfig", "/nonexistent/admin.conf", "-o", "json"]);
+    assert_failure(&r, "kubeconfig-unusable", "kubeconfig", 60);
+    let r = run(&["token", "list", "--kubeconfig", a.kc().to_str().unwrap(), "--context", "nope", "-o", "json"]);
+    assert_failure(&r, "kubeconfig-unusable", "kubeconfig", 60);
+}
+
+#[test]
+fn exec_credential_plugin() {
+    let a = Admin::new();
+    let dir = a.dir.path();
+    // The plugin prints the admin client certificate as an ExecCredential.
+    let kc = joinkit::kubeconfig::Kubeconfig::parse(&a.lab.info.admin_kubeconfig).unwrap();
+    let u = &kc.users[0].user;
+    let cert = String::from_utf8(joinkit::kubeconfig::decode_b64(u.client_certificate_data.as_ref().unwrap()).unwrap())
+        .unwrap();
+    let key = String::from_utf8(joinkit::kubeconfig::decode_b64(u.client_key_data.as_ref().unwrap()).unwrap()).unwrap();
+    let cred = serde_json::json!({"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential", "status": {"clientCertificateData": cert, "clientKeyData": key}});
+    write(dir, "cred.json", &cred.to_string());
+    let plugin = write(dir, "plugin.sh", "#!/bin/sh\n# Fails unless kubectl's exec info is passed.\necho \"$KUBERNETES_EXEC_INFO\" | grep -q ExecCredential || exit 3\ncat \"$(dirname \"$0\")/cred.json\"\n");
+    std::process::Command::new("chmod").arg("+x").arg(&plugin).status().unwrap();
+    use base64::Engine;
+    let ca = base64::engine::general_purpose::STANDARD.encode(&a.lab.info.ca_cert_pem);
+    let conf = write(dir, "exec.conf", &format!("apiVersion: v1\nkind: Config\ncurrent-context: c\ncontexts: [{{name: c, context: {{cluster: k, user: u}}}}]\nclusters: [{{name: k, cluster: {{server: 'https://{}', certificate-authority-data: {ca}}}}}]\nusers:\n- name: u\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: ./plugin.sh\n      interactiveMode: Never\n", a.lab.endpoint()));
+    let r = run(&["token", "list", "--kubeconfig", conf.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // A token-returning plugin.
+    let tok = serde_json::json!({"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential", "status": {"token": a.lab.info.admin_token}});
+    write(dir, "cred.json", &tok.to_string());
+    assert_eq!(run(&["token", "list", "--kubeconfig", conf.to_str().unwrap()]).code, 0);
+    // A failing plugin names itself and its install hint.
+    let bad = write(
+        dir,
+        "bad.conf",
+        &std::fs::read_to_string(&conf).unwrap().replace("./plugin.sh", "/nonexistent/aws-iam-authenticator").replace(
+            "interactiveMode: Never",
+            "interactiveMode: Never\n      installHint: install aws-iam-authenticator",
+        ),
+    );
+    let r = run(&["token", "list", "--kubeconfig", bad.to_str().unwrap(), "-o", "json"]);
+    let v = assert_failure(&r, "kubeconfig-unusable", "credentials", 60);
+    assert!(v["failure"]["fix"].as_str().unwrap().contains("install aws-iam-authenticator"));
+}
+
+#[test]
+fn api_errors_are_mapped_and_retried() {
+    let a = Admin::new();
+    let l = &a.lab;
+    // 403: a user the RBAC model does not know; the RBAC message is quoted.
+    let nobody = l.ca.client_cert("nobody", None, joinkit::lab::pki::KeyKind::Ecdsa).unwrap();
+    let conf = joinkit::lab::admin_kubeconfig(
+        &format!("https://{}", l.endpoint()),
+        &l.info.ca_cert_pem,
+        &nobody.cert_pem,
+        &nobody.key_pem,
+    );
+    let p = write(a.dir.path(), "nobody.conf", &conf);
+    let r = run(&["token", "list", "--kubeconfig", p.to_str().unwrap(), "-o", "json"]);
+    let v = assert_failure(&r, "api-forbidden", "api", 62);
+    assert!(
+        v["failure"]["cause"].as_str().unwrap().contains("User \"nobody\" cannot list resource \"secrets\""),
+        "{}",
+        v["failure"]
+    );
+    // 429 and 503 are retried (Retry-After honoured), then the call succeeds.
+    l.state.lock().unwrap().faults.fail_next.extend([429, 503]);
+    let t = Instant::now();
+    let r = a.token(&["list", "-o", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(t.elapsed() >= Duration::from_millis(1900), "Retry-After: 1 was honoured twice: {:?}", t.elapsed());
+    // Endless 503s: bounded, then api-error.
+    l.state.lock().unwrap().faults.fail_next.extend(std::iter::repeat_n(503, 50));
+    let t = Instant::now();
+    let r = a.token(&["list", "-o", "json"]);
+    assert_failure(&r, "api-error", "api", 66);
+    assert!(t.elapsed() < Duration::from_secs(15), "{:?}", t.elapsed());
+    l.state.lock().unwrap().faults.fail_next.clear();
+    // 422 from the server, through the library.
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let c = joinkit::client::api::ApiClient::connect(&joinkit::client::api::ApiOptions {
+            kubeconfig: Some(a.kc()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let e = c
+            .post("/api/v1/namespaces/kube-system/secrets", &serde_json::json!({"kind": "Secret", "metadata": {}}))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, joinkit::error::Code::ApiInvalid);
+        assert!(e.message.contains("name or generateName is required"));
+        let e = c.get("/api/v1/namespaces/kube-system/secrets/nope").await.unwrap_err();
+        assert_eq!(e.code, joinkit::error::Code::ApiNotFound);
+    });
+    // Transport errors use verify-discovery's codes.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dead = a.lab.info.admin_kubeconfig.replace(l.endpoint(), &format!("127.0.0.1:{port}"));
+    let p = write(a.dir.path(), "dead.conf", &dead);
+    let r = run(&["token", "list", "--kubeconfig", p.to_str().unwrap(), "-o", "json"]);
+    assert_failure(&r, "connection-refused", "api", 11);
+}
+
+#[test]
+fn signature_wait_is_bounded_and_explained() {
+    let l = lab(Scenario::SignerStopped);
+    let dir = tempfile::tempdir().unwrap();
+    let kc = write(dir.path(), "admin.conf", &l.info.admin_kubeconfig);
+    let t = Instant::now();
+    let r = run(&[
+        "token",
+        "create",
+        "--print-join-command",
+        "--wait-timeout",
+        "500ms",
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "still prints: {}", r.stderr);
+    assert!(t.elapsed() < Duration::from_secs(3));
+    assert!(r.stderr.contains("bootstrapsigner"), "{}", r.stderr);
+    assert!(r.stdout.starts_with("kubeadm join "));
+    // --no-wait does not wait.
+    let r = run(&["token", "create", "--no-wait", "--kubeconfig", kc.to_str().unwrap(), "-o", "json"]);
+    assert_eq!(r.code, 0);
+    assert!(r.json()["stages"].as_array().unwrap().iter().any(|s| s["name"] == "signature" && s["status"] == "skip"));
+}
