@@ -111,6 +111,15 @@ med, p95, rc = timed([BIN, "ca-hash", f.name])
 row(f"ca-hash {n}-certificate bundle", 100, med, p95, rc)
 os.unlink(f.name)
 
+# token create --print-join-command against the lab, signature wait included.
+lab = Lab(key="ecdsa")
+kc = os.path.join(lab.dir, "admin.conf")
+with open(kc, "w") as f:
+    f.write(lab.info["adminKubeconfig"])
+med, p95, rc = timed([BIN, "token", "create", "--print-join-command", "--kubeconfig", kc], runs=max(10, RUNS // 2))
+row("token create --print-join-command (signature wait included)", 300, med, p95, rc)
+lab.close()
+
 # render-config and validate-config.
 pin = "sha256:3f73af16fa67a1c9d2dee1f7720918913f78360b0e4e3a27b660a85f5a1266e4"
 renv = dict(ENV, JOINKIT_TOKEN="abcdef.0123456789abcdef")
