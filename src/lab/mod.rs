@@ -11,6 +11,7 @@
 //! A [`Scenario`] injects one fault. Later issues add resources by adding routes in
 //! [`server`] and objects in the store.
 
+pub mod csr;
 pub mod pki;
 pub mod rbac;
 pub mod server;
@@ -68,6 +69,20 @@ pub enum Scenario {
     WrongSan,
     /// The server's clock is 10 minutes ahead of this machine's.
     ClockSkew,
+    /// The kubeadm:node-autoapprove-bootstrap binding is missing: CSRs stay Pending.
+    NoAutoapproveBinding,
+    /// The kubeadm:kubelet-bootstrap binding is missing: tokens cannot create CSRs.
+    NoBootstrapperBinding,
+    /// The CSR approver (controller-manager) is not running: CSRs stay Pending.
+    ApproverDown,
+    /// The CSR signer is not running (no --cluster-signing-* files): approved, never issued.
+    CsrSignerDown,
+    /// Node-client CSRs are denied.
+    CsrDenied,
+    /// A Ready Node named worker-1 already exists.
+    ReadyNodeExists,
+    /// A v1.27 API server: no SelfSubjectReview (404).
+    Pre128,
 }
 
 impl Scenario {
@@ -121,6 +136,14 @@ pub struct Faults {
     pub clock_offset: i64,
     /// Status codes (429, 503) to answer the next requests with, before anything else.
     pub fail_next: std::collections::VecDeque<u16>,
+    /// The CSR approver (csrapproving controller) runs.
+    pub csr_approver_running: bool,
+    /// The CSR signer (csrsigning controller with --cluster-signing-* files) runs.
+    pub csr_signer_running: bool,
+    /// Deny every node-client CSR instead of approving it.
+    pub deny_csrs: bool,
+    /// The server predates SelfSubjectReview (< 1.28): 404 for it.
+    pub no_self_subject_review: bool,
 }
 
 impl Default for Faults {
@@ -133,6 +156,10 @@ impl Default for Faults {
             empty_jws: None,
             clock_offset: 0,
             fail_next: Default::default(),
+            csr_approver_running: true,
+            csr_signer_running: true,
+            deny_csrs: false,
+            no_self_subject_review: false,
         }
     }
 }
@@ -148,6 +175,8 @@ pub struct LabState {
     pub counters: Counters,
     /// The static admin bearer token.
     pub admin_token: String,
+    /// The cluster CA (the CSR signer uses it).
+    pub ca: Option<Arc<Ca>>,
 }
 
 /// Connection counters.
@@ -182,6 +211,12 @@ pub struct LabInfo {
     pub admin_kubeconfig: String,
     /// A static bearer token with cluster-admin rights (for token-auth kubeconfigs in tests).
     pub admin_token: String,
+}
+
+/// A Node object; `ready` sets the Ready condition.
+pub fn node_object(name: &str, ready: bool) -> Value {
+    json!({"kind": "Node", "apiVersion": "v1", "metadata": {"labels": {"kubernetes.io/hostname": name}},
+        "status": {"conditions": [{"type": "Ready", "status": if ready { "True" } else { "False" }, "reason": if ready { "KubeletReady" } else { "KubeletNotReady" }}]}})
 }
 
 /// An admin kubeconfig laid out like kubeadm's `admin.conf`.
@@ -232,6 +267,7 @@ impl LabState {
                 self.store.delete("secrets", "kube-system", &name);
             }
         }
+        self.reconcile_csrs();
         if !self.faults.signer_running {
             return;
         }
@@ -279,6 +315,50 @@ impl LabState {
         obj["metadata"]["managedFields"] = cluster_info_managed_fields((!jws_fields.is_empty()).then_some(jws_fields));
         obj["data"] = json!(new_data);
         self.store.put("configmaps", "kube-public", "cluster-info", obj);
+    }
+
+    /// The csrapproving and csrsigning controllers, once.
+    fn reconcile_csrs(&mut self) {
+        let csrs: Vec<Value> = self.store.list("certificatesigningrequests", "").into_iter().cloned().collect();
+        for csr in csrs {
+            let name = csr.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
+            let conditions = csr.pointer("/status/conditions").and_then(Value::as_array).cloned().unwrap_or_default();
+            let has = |t: &str| conditions.iter().any(|c| c.get("type").and_then(Value::as_str) == Some(t));
+            let decided = has("Approved") || has("Denied") || has("Failed");
+            let mut updated = csr.clone();
+            if !decided && self.faults.csr_approver_running {
+                if let Some(verdict) = csr::approve_decision(&csr, &self.store, self.faults.deny_csrs) {
+                    let now = store::now_rfc3339();
+                    let (t, reason, msg) = verdict;
+                    let mut conds = conditions.clone();
+                    conds.push(json!({"type": t, "status": "True", "reason": reason, "message": msg, "lastUpdateTime": now, "lastTransitionTime": now}));
+                    updated["status"]["conditions"] = Value::Array(conds);
+                    self.store.put("certificatesigningrequests", "", &name, updated.clone());
+                }
+            }
+            let approved = updated
+                .pointer("/status/conditions")
+                .and_then(Value::as_array)
+                .is_some_and(|cs| cs.iter().any(|c| c.get("type").and_then(Value::as_str) == Some("Approved")));
+            let issued = updated.pointer("/status/certificate").is_some();
+            if approved && !issued && self.faults.csr_signer_running {
+                if let Some(ca) = &self.ca {
+                    match csr::sign(&updated, ca) {
+                        Ok(pem) => {
+                            use base64::Engine;
+                            updated["status"]["certificate"] = json!(base64::engine::general_purpose::STANDARD.encode(pem));
+                        }
+                        Err(e) => {
+                            let now = store::now_rfc3339();
+                            let mut conds = updated.pointer("/status/conditions").and_then(Value::as_array).cloned().unwrap_or_default();
+                            conds.push(json!({"type": "Failed", "status": "True", "reason": "SignerValidationFailure", "message": e, "lastUpdateTime": now, "lastTransitionTime": now}));
+                            updated["status"]["conditions"] = Value::Array(conds);
+                        }
+                    }
+                    self.store.put("certificatesigningrequests", "", &name, updated);
+                }
+            }
+        }
     }
 
     /// Authenticates a bearer token: the static admin token, else as the API server's
@@ -362,6 +442,7 @@ impl Lab {
             faults: Faults::default(),
             counters: Counters::default(),
             admin_token: admin_token.clone(),
+            ca: None,
         };
         for (res, ns, obj) in rbac::kubeadm_defaults() {
             let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
@@ -408,6 +489,19 @@ impl Lab {
             Scenario::TamperedSignature => state.faults.tamper_jws = Some(token.id().to_string()),
             Scenario::JwsEmpty => state.faults.empty_jws = Some(token.id().to_string()),
             Scenario::ClockSkew => state.faults.clock_offset = 600,
+            Scenario::NoAutoapproveBinding => {
+                state.store.delete("clusterrolebindings", "", "kubeadm:node-autoapprove-bootstrap");
+            }
+            Scenario::NoBootstrapperBinding => {
+                state.store.delete("clusterrolebindings", "", "kubeadm:kubelet-bootstrap");
+            }
+            Scenario::ApproverDown => state.faults.csr_approver_running = false,
+            Scenario::CsrSignerDown => state.faults.csr_signer_running = false,
+            Scenario::CsrDenied => state.faults.deny_csrs = true,
+            Scenario::Pre128 => state.faults.no_self_subject_review = true,
+            Scenario::ReadyNodeExists => {
+                state.store.put("nodes", "", "worker-1", node_object("worker-1", true));
+            }
             _ => {}
         }
         state.reconcile();
@@ -416,6 +510,8 @@ impl Lab {
             state.reconcile();
         }
 
+        let ca = Arc::new(ca);
+        state.ca = Some(ca.clone());
         let ca_pin = Pin::of_spki(
             x509_parser::parse_x509_certificate(ca.cert_der.as_ref())
                 .map_err(|e| e.to_string())?
@@ -439,7 +535,6 @@ impl Lab {
             admin_token,
         };
         let state = Arc::new(Mutex::new(state));
-        let ca = Arc::new(ca);
         let (tx, rx) = tokio::sync::oneshot::channel();
         let server_state = state.clone();
         let server_ca = ca.clone();

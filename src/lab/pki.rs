@@ -147,6 +147,22 @@ impl Ca {
         self.sign(params, key)
     }
 
+    /// Signs a kubelet client CSR (DER): the CSR's subject and key, one year, digital
+    /// signature + key encipherment, client auth, as the csrsigning controller does. PEM.
+    pub fn sign_csr(&self, csr_der: &[u8]) -> Result<String, String> {
+        let der = rustls::pki_types::CertificateSigningRequestDer::from(csr_der.to_vec());
+        let mut req = rcgen::CertificateSigningRequestParams::from_der(&der).map_err(|e| e.to_string())?;
+        let now = OffsetDateTime::now_utc();
+        req.params.not_before = now - Duration::from_secs(60);
+        req.params.not_after = now + Duration::from_secs(365 * 86400);
+        req.params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+        req.params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        req.params.is_ca = IsCa::ExplicitNoCa;
+        req.params.use_authority_key_identifier_extension = true;
+        let issuer = Issuer::from_params(&self.params, &self.key);
+        req.signed_by(&issuer).map(|c| c.pem()).map_err(|e| e.to_string())
+    }
+
     fn sign(&self, mut params: CertificateParams, key: KeyPair) -> Result<Leaf, String> {
         params.use_authority_key_identifier_extension = true;
         let issuer = Issuer::from_params(&self.params, &self.key);

@@ -8,7 +8,7 @@ use super::pki::{Ca, Leaf};
 use super::rbac::{self, Attributes, UserInfo};
 use super::store::uuid;
 use super::LabState;
-use http_body_util::Full;
+use http_body_util::{Either, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode};
 use rustls::server::WebPkiClientVerifier;
@@ -89,7 +89,7 @@ pub async fn serve(
                         let cert_user = cert_user.clone();
                         async move {
                             let req = read_req(req).await;
-                            Ok::<_, std::convert::Infallible>(handle(req, cert_user, &state))
+                            Ok::<_, std::convert::Infallible>(respond(req, cert_user, &state))
                         }
                     });
                     let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, svc).await;
@@ -307,6 +307,7 @@ fn list_kind(resource: &str) -> (&'static str, &'static str) {
         "nodes" => ("NodeList", "v1"),
         "clusterroles" => ("ClusterRoleList", "rbac.authorization.k8s.io/v1"),
         "clusterrolebindings" => ("ClusterRoleBindingList", "rbac.authorization.k8s.io/v1"),
+        "certificatesigningrequests" => ("CertificateSigningRequestList", "certificates.k8s.io/v1"),
         "roles" => ("RoleList", "rbac.authorization.k8s.io/v1"),
         "rolebindings" => ("RoleBindingList", "rbac.authorization.k8s.io/v1"),
         _ => ("List", "v1"),
@@ -314,7 +315,7 @@ fn list_kind(resource: &str) -> (&'static str, &'static str) {
 }
 
 const SERVED: &[&str] =
-    &["configmaps", "secrets", "nodes", "clusterroles", "clusterrolebindings", "roles", "rolebindings"];
+    &["configmaps", "secrets", "nodes", "clusterroles", "clusterrolebindings", "roles", "rolebindings", "certificatesigningrequests"];
 
 /// The parts of a request the lab looks at.
 pub struct Req {
@@ -368,6 +369,9 @@ const RBAC_V1: &[(&str, &str, bool, &[&str])] = &[
     ("rolebindings", "RoleBinding", true, RW),
 ];
 
+const CERTS_V1: &[(&str, &str, bool, &[&str])] =
+    &[("certificatesigningrequests", "CertificateSigningRequest", false, &["create", "delete", "get", "list", "watch"])];
+
 fn discovery(path: &str) -> Option<Value> {
     match path {
         "/api" => Some(
@@ -375,15 +379,18 @@ fn discovery(path: &str) -> Option<Value> {
         ),
         "/apis" => Some(json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": [
             {"name": "rbac.authorization.k8s.io", "versions": [{"groupVersion": "rbac.authorization.k8s.io/v1", "version": "v1"}],
-             "preferredVersion": {"groupVersion": "rbac.authorization.k8s.io/v1", "version": "v1"}}]})),
+             "preferredVersion": {"groupVersion": "rbac.authorization.k8s.io/v1", "version": "v1"}},
+            {"name": "certificates.k8s.io", "versions": [{"groupVersion": "certificates.k8s.io/v1", "version": "v1"}],
+             "preferredVersion": {"groupVersion": "certificates.k8s.io/v1", "version": "v1"}}]})),
         "/api/v1" => Some(resource_list("v1", CORE_V1)),
         "/apis/rbac.authorization.k8s.io/v1" => Some(resource_list("rbac.authorization.k8s.io/v1", RBAC_V1)),
+        "/apis/certificates.k8s.io/v1" => Some(resource_list("certificates.k8s.io/v1", CERTS_V1)),
         _ => None,
     }
 }
 
 fn kind_of(resource: &str) -> &'static str {
-    CORE_V1.iter().chain(RBAC_V1).find(|r| r.0 == resource).map(|r| r.1).unwrap_or("Object")
+    CORE_V1.iter().chain(RBAC_V1).chain(CERTS_V1).find(|r| r.0 == resource).map(|r| r.1).unwrap_or("Object")
 }
 
 /// `fieldSelector=type=...` (the one field selector joinkit uses) as a filter.
@@ -395,8 +402,151 @@ fn field_selector_type(query: &str) -> Option<String> {
         .and_then(|v| v.strip_prefix("type=").map(str::to_string))
 }
 
-/// Handles one request against the shared state.
+/// A streaming watch body: newline-delimited JSON events from a channel.
+pub struct WatchBody {
+    rx: tokio::sync::mpsc::Receiver<Bytes>,
+}
+
+impl hyper::body::Body for WatchBody {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        self.rx.poll_recv(cx).map(|o| o.map(|b| Ok(hyper::body::Frame::data(b))))
+    }
+}
+
+/// What the router decided: a whole answer, or a watch to stream.
+pub enum Reply {
+    /// A complete response.
+    Full(Response<Full<Bytes>>),
+    /// Stream events of `resource` (optionally one `name`) for up to `timeout`.
+    Watch { resource: String, name: Option<String>, initial: Vec<Value>, rx: tokio::sync::broadcast::Receiver<super::store::Event>, timeout: Duration },
+}
+
+impl From<Response<Full<Bytes>>> for Reply {
+    fn from(r: Response<Full<Bytes>>) -> Self {
+        Reply::Full(r)
+    }
+}
+
+/// Routes a request and turns watches into streaming responses.
+pub fn respond(req: Req, cert_user: Option<UserInfo>, state: &Mutex<LabState>) -> Response<Either<Full<Bytes>, WatchBody>> {
+    match route(req, cert_user, state) {
+        Reply::Full(r) => r.map(Either::Left),
+        Reply::Watch { resource, name, initial, mut rx, timeout } => {
+            let (tx, body_rx) = tokio::sync::mpsc::channel::<Bytes>(64);
+            tokio::spawn(async move {
+                let line = |kind: &str, o: &Value| Bytes::from(format!("{}\n", json!({"type": kind, "object": o})));
+                for o in &initial {
+                    if tx.send(line("ADDED", o)).await.is_err() {
+                        return;
+                    }
+                }
+                let deadline = tokio::time::Instant::now() + timeout;
+                loop {
+                    let ev = match tokio::time::timeout_at(deadline, rx.recv()).await {
+                        Err(_) => return,
+                        Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => continue,
+                        Ok(Err(_)) => return,
+                        Ok(Ok(ev)) => ev,
+                    };
+                    if ev.resource != resource {
+                        continue;
+                    }
+                    if let Some(n) = &name {
+                        if ev.object.pointer("/metadata/name").and_then(Value::as_str) != Some(n) {
+                            continue;
+                        }
+                    }
+                    if tx.send(line(ev.kind, &ev.object)).await.is_err() {
+                        return;
+                    }
+                }
+            });
+            Response::builder()
+                .status(200)
+                .header("content-type", "application/json")
+                .header("cache-control", "no-cache, private")
+                .header("audit-id", uuid())
+                .body(Either::Right(WatchBody { rx: body_rx }))
+                .expect("valid response")
+        }
+    }
+}
+
+/// Handles one complete (non-watch) request; used by tests.
 pub fn handle(req: Req, cert_user: Option<UserInfo>, state: &Mutex<LabState>) -> Response<Full<Bytes>> {
+    match route(req, cert_user, state) {
+        Reply::Full(r) => r,
+        Reply::Watch { .. } => Response::builder().status(400).body(Full::new(Bytes::from_static(b"watch needs respond()"))).expect("valid response"),
+    }
+}
+
+fn query_param<'a>(query: &'a str, key: &str) -> Option<&'a str> {
+    query.split('&').find_map(|kv| kv.strip_prefix(key).and_then(|r| r.strip_prefix('=')))
+}
+
+fn strip_type_meta(o: &Value) -> Value {
+    let mut o = o.clone();
+    if let Some(m) = o.as_object_mut() {
+        m.remove("kind");
+        m.remove("apiVersion");
+    }
+    o
+}
+
+/// Routes one request against the shared state.
+fn route(req: Req, cert_user: Option<UserInfo>, state: &Mutex<LabState>) -> Reply {
+    let is_watch = matches!(query_param(&req.query, "watch"), Some("true" | "1"));
+    if is_watch && req.method == "GET" {
+        if let Some(mut a) = parse_path(&req.path, "GET") {
+            let Ok(st) = state.lock() else { return Reply::Full(route_full(req, cert_user, state)) };
+            let ctx = Ctx { pretty: false, clock_offset: st.faults.clock_offset };
+            let user = match authenticate(&req, cert_user, &st, &ctx) {
+                Ok(u) => u,
+                Err(r) => return Reply::Full(r),
+            };
+            a.verb = "watch".into();
+            let (ok, _) = rbac::authorize(&st.store, &user, &a);
+            if !ok {
+                return Reply::Full(forbidden(&ctx, &user, &a));
+            }
+            let name = query_param(&req.query, "fieldSelector")
+                .map(|v| v.replace("%3D", "=").replace("%3d", "="))
+                .and_then(|v| v.strip_prefix("metadata.name=").map(str::to_string))
+                .or_else(|| (!a.name.is_empty()).then(|| a.name.clone()));
+            let initial: Vec<Value> = st
+                .store
+                .list(&a.resource, &a.namespace)
+                .into_iter()
+                .filter(|o| name.as_deref().is_none_or(|n| o.pointer("/metadata/name").and_then(Value::as_str) == Some(n)))
+                .cloned()
+                .collect();
+            let timeout = query_param(&req.query, "timeoutSeconds").and_then(|t| t.parse().ok()).map(Duration::from_secs).unwrap_or(Duration::from_secs(300));
+            return Reply::Watch { resource: a.resource, name, initial, rx: st.store.subscribe(), timeout };
+        }
+    }
+    Reply::Full(route_full(req, cert_user, state))
+}
+
+/// Authenticates a request: a bad bearer token is a bare 401, whatever anonymous could do.
+/// Other schemes (Basic) have no authenticator since 1.19 and fall through, as on a real server.
+fn authenticate(req: &Req, cert_user: Option<UserInfo>, st: &LabState, ctx: &Ctx) -> Result<UserInfo, Response<Full<Bytes>>> {
+    let bearer = req.authorization.as_deref().and_then(|h| h.strip_prefix("Bearer "));
+    match bearer {
+        Some(tok) => st.authenticate_bearer(tok.trim()).ok_or_else(|| unauthorized(ctx)),
+        None => match cert_user {
+            Some(u) => Ok(u),
+            None if st.faults.anonymous_auth => Ok(UserInfo::anonymous()),
+            None => Err(unauthorized(ctx)),
+        },
+    }
+}
+
+fn route_full(req: Req, cert_user: Option<UserInfo>, state: &Mutex<LabState>) -> Response<Full<Bytes>> {
     let pretty = req.user_agent.starts_with("curl");
     let Ok(mut st) = state.lock() else {
         return Response::builder()
@@ -420,19 +570,9 @@ pub fn handle(req: Req, cert_user: Option<UserInfo>, state: &Mutex<LabState>) ->
             .expect("valid response");
     }
 
-    // Authentication: a bad bearer token is a bare 401, whatever anonymous could do. Other
-    // schemes (Basic) have no authenticator since 1.19 and fall through, as on a real server.
-    let bearer = req.authorization.as_deref().and_then(|h| h.strip_prefix("Bearer "));
-    let user = match bearer {
-        Some(tok) => match st.authenticate_bearer(tok.trim()) {
-            Some(u) => u,
-            None => return unauthorized(&ctx),
-        },
-        None => match cert_user {
-            Some(u) => u,
-            None if st.faults.anonymous_auth => UserInfo::anonymous(),
-            None => return unauthorized(&ctx),
-        },
+    let user = match authenticate(&req, cert_user, &st, &ctx) {
+        Ok(u) => u,
+        Err(r) => return r,
     };
 
     let path = req.path.clone();
@@ -470,6 +610,57 @@ pub fn handle(req: Req, cert_user: Option<UserInfo>, state: &Mutex<LabState>) ->
     if !ok {
         return forbidden(&ctx, &user, &a);
     }
+    match (a.verb.as_str(), a.resource.as_str()) {
+        ("create", "selfsubjectreviews") => {
+            if st.faults.no_self_subject_review {
+                return text(&ctx, StatusCode::NOT_FOUND, "404 page not found\n".into());
+            }
+            let v = json!({"kind": "SelfSubjectReview", "apiVersion": "authentication.k8s.io/v1", "metadata": {"creationTimestamp": null},
+                "status": {"userInfo": {"username": user.name, "groups": user.groups}}});
+            return reply_json(&ctx, StatusCode::CREATED, &v);
+        }
+        ("create", "selfsubjectaccessreviews") => {
+            let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+            let ra = body.pointer("/spec/resourceAttributes").cloned().unwrap_or(Value::Null);
+            let g = |k: &str| ra.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+            let q = Attributes { verb: g("verb"), group: g("group"), resource: g("resource"), subresource: g("subresource"), namespace: g("namespace"), name: g("name"), path: None };
+            let (allowed, reason) = rbac::authorize(&st.store, &user, &q);
+            let mut status = json!({"allowed": allowed});
+            if !reason.is_empty() {
+                status["reason"] = json!(reason);
+            }
+            let v = json!({"kind": "SelfSubjectAccessReview", "apiVersion": "authorization.k8s.io/v1", "metadata": {"creationTimestamp": null},
+                "spec": {"resourceAttributes": ra}, "status": status});
+            return reply_json(&ctx, StatusCode::CREATED, &v);
+        }
+        ("create", "certificatesigningrequests") => {
+            let Ok(mut obj) = serde_json::from_slice::<Value>(&req.body) else {
+                return reply_json(&ctx, StatusCode::BAD_REQUEST, &status_body(400, "BadRequest", "the body of the request was in an unknown format", None));
+            };
+            let mut name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
+            if name.is_empty() {
+                if let Some(prefix) = obj.pointer("/metadata/generateName").and_then(Value::as_str) {
+                    name = format!("{prefix}{}", &crate::token::random_string(5));
+                }
+            }
+            if name.is_empty() || super::csr::request_der(&obj).is_none() || obj.pointer("/spec/signerName").and_then(Value::as_str).unwrap_or("").is_empty() {
+                let msg = format!("CertificateSigningRequest.certificates.k8s.io {name:?} is invalid: name, spec.request (a PEM CSR) and spec.signerName are required");
+                return reply_json(&ctx, StatusCode::UNPROCESSABLE_ENTITY, &status_body(422, "Invalid", &msg, Some(json!({"name": name, "group": "certificates.k8s.io", "kind": "CertificateSigningRequest"}))));
+            }
+            if st.store.get("certificatesigningrequests", "", &name).is_some() {
+                let msg = format!("certificatesigningrequests.certificates.k8s.io {name:?} already exists");
+                return reply_json(&ctx, StatusCode::CONFLICT, &status_body(409, "AlreadyExists", &msg, Some(json!({"name": name, "group": "certificates.k8s.io", "kind": "certificatesigningrequests"}))));
+            }
+            obj["kind"] = json!("CertificateSigningRequest");
+            obj["apiVersion"] = json!("certificates.k8s.io/v1");
+            obj["spec"]["username"] = json!(user.name);
+            obj["spec"]["groups"] = json!(user.groups);
+            obj["status"] = json!({});
+            let stored = st.store.put("certificatesigningrequests", "", &name, obj);
+            return reply_json(&ctx, StatusCode::CREATED, &stored);
+        }
+        _ => {}
+    }
     if !SERVED.contains(&a.resource.as_str()) || !a.subresource.is_empty() {
         return reply_json(
             &ctx,
@@ -490,14 +681,7 @@ pub fn handle(req: Req, cert_user: Option<UserInfo>, state: &Mutex<LabState>) ->
                 .list(&a.resource, &a.namespace)
                 .into_iter()
                 .filter(|o| want_type.as_deref().is_none_or(|t| o.get("type").and_then(Value::as_str) == Some(t)))
-                .map(|o| {
-                    let mut o = o.clone();
-                    if let Some(m) = o.as_object_mut() {
-                        m.remove("kind");
-                        m.remove("apiVersion");
-                    }
-                    o
-                })
+                .map(strip_type_meta)
                 .collect();
             reply_json(
                 &ctx,

@@ -8,11 +8,31 @@ use std::collections::BTreeMap;
 
 type Key = (String, String, String);
 
-/// In-memory object store.
-#[derive(Debug, Default)]
+/// A change to a stored object, as a watch sees it.
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// `ADDED`, `MODIFIED` or `DELETED`.
+    pub kind: &'static str,
+    /// Resource (plural).
+    pub resource: String,
+    /// Namespace (`""` for cluster-scoped).
+    pub namespace: String,
+    /// The object after the change (before it, for DELETED).
+    pub object: Value,
+}
+
+/// In-memory object store. Every change is broadcast to watchers.
+#[derive(Debug)]
 pub struct Store {
     objects: BTreeMap<Key, Value>,
     rv: u64,
+    events: tokio::sync::broadcast::Sender<Event>,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Store { objects: BTreeMap::new(), rv: 0, events: tokio::sync::broadcast::channel(1024).0 }
+    }
 }
 
 pub use crate::duration::{now_rfc3339, rfc3339};
@@ -41,6 +61,11 @@ impl Store {
             .filter(|((r, n, _), _)| r == resource && (ns.is_empty() || n == ns))
             .map(|(_, v)| v)
             .collect()
+    }
+
+    /// Subscribes to changes.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Event> {
+        self.events.subscribe()
     }
 
     /// The current resourceVersion (for lists).
@@ -82,15 +107,17 @@ impl Store {
             ordered.extend(std::mem::take(o));
             *o = ordered;
         }
-        self.objects.insert(key, obj.clone());
+        let kind = if self.objects.insert(key.clone(), obj.clone()).is_some() { "MODIFIED" } else { "ADDED" };
+        let _ = self.events.send(Event { kind, resource: key.0, namespace: key.1, object: obj.clone() });
         obj
     }
 
     /// Deletes and returns the object.
     pub fn delete(&mut self, resource: &str, ns: &str, name: &str) -> Option<Value> {
         let r = self.objects.remove(&(resource.to_string(), ns.to_string(), name.to_string()));
-        if r.is_some() {
+        if let Some(old) = &r {
             self.rv += 1;
+            let _ = self.events.send(Event { kind: "DELETED", resource: resource.into(), namespace: ns.into(), object: old.clone() });
         }
         r
     }
