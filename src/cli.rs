@@ -57,6 +57,13 @@ kinds in multi-document files are noted and skipped. Exit 0 when there are no er
     /// Convert a v1beta3 JoinConfiguration to v1beta4, preserving every value
     #[command(after_long_help = AFTER_HELP)]
     MigrateConfig(MigrateConfigArgs),
+    /// Dry-run the TLS bootstrap: submit a real kubelet CSR and verify what comes back
+    #[command(after_long_help = AFTER_HELP, long_about = "Prove the control-plane-trusts-node half of a join before a kubelet runs: \
+discovery (as verify-discovery), authentication with the bootstrap token (SelfSubjectReview, or a \
+SelfSubjectAccessReview on servers older than 1.28), the RBAC the join needs, the node name, a CSR exactly \
+like the kubelet's, its approval and issue (watched), the certificate, authentication with it, and clean-up. \
+A dry run by default: the CSR is deleted and nothing is written unless --keep-csr or --write-dir.")]
+    Bootstrap(Box<BootstrapArgs>),
     /// Mint, list, describe and delete bootstrap tokens through the API (like kubeadm token)
     #[command(subcommand)]
     Token(TokenCommand),
@@ -252,6 +259,56 @@ pub struct MigrateConfigArgs {
     /// Write to FILE atomically with mode 0600 instead of stdout
     #[arg(long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+/// `joinkit bootstrap`.
+#[derive(Debug, Args)]
+pub struct BootstrapArgs {
+    /// API server endpoint host:port
+    #[arg(value_name = "ENDPOINT", required_unless_present = "config")]
+    pub endpoint: Option<String>,
+    /// Bootstrap token ID.SECRET (prefer --token-file or JOINKIT_TOKEN)
+    #[arg(long, env = "JOINKIT_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// Read the bootstrap token from this file
+    #[arg(long, value_name = "FILE", conflicts_with = "token")]
+    pub token_file: Option<PathBuf>,
+    /// CA public-key pin sha256:<hex>; repeatable or comma-separated
+    #[arg(long = "discovery-token-ca-cert-hash", value_name = "PIN", value_delimiter = ',')]
+    pub pins: Vec<String>,
+    /// Do not pin the CA (unsafe)
+    #[arg(long = "discovery-token-unsafe-skip-ca-verification")]
+    pub unsafe_skip: bool,
+    /// Take discovery settings and the node name from this JoinConfiguration
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["endpoint", "token", "token_file", "pins", "unsafe_skip"])]
+    pub config: Option<PathBuf>,
+    /// Node name (default: this host's name, lowercased)
+    #[arg(long, value_name = "NAME", env = "JOINKIT_NODE_NAME")]
+    pub node_name: Option<String>,
+    /// How long to wait for the CSR's approval and certificate
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::duration::clap_parse)]
+    pub timeout: Duration,
+    /// Bound for discovery and for each API request
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = crate::duration::clap_parse)]
+    pub request_timeout: Duration,
+    /// Bound for the TCP connect and the TLS handshake
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = crate::duration::clap_parse)]
+    pub connect_timeout: Duration,
+    /// Keep the CSR on the cluster instead of deleting it
+    #[arg(long)]
+    pub keep_csr: bool,
+    /// Not a dry run: write bootstrap-kubelet.conf, kubelet.conf and pki/ca.crt under DIR
+    #[arg(long, value_name = "DIR")]
+    pub write_dir: Option<PathBuf>,
+    /// Admin kubeconfig used only to delete the CSR afterwards (tokens may not delete CSRs)
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The admin kubeconfig's context
+    #[arg(long, value_name = "NAME", requires = "kubeconfig")]
+    pub context: Option<String>,
+    /// Output format
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+    pub output: Format,
 }
 
 /// How to reach the API as an admin (kubectl's rules).
@@ -451,6 +508,7 @@ pub fn main() -> i32 {
         Command::Lab(a) => crate::commands::lab(a),
         Command::RenderConfig(a) => crate::commands::render_config(*a),
         Command::Token(t) => crate::commands::token(t),
+        Command::Bootstrap(a) => crate::commands::bootstrap(*a),
         Command::ValidateConfig(a) => crate::commands::validate_config(a),
         Command::MigrateConfig(a) => crate::commands::migrate_config(a),
         Command::Completions { shell } => {

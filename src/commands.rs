@@ -1,7 +1,7 @@
 //! The commands behind the CLI: each turns parsed arguments into a [`Report`], prints it and
 //! returns the exit code. Logic lives in the concept modules; this is glue.
 
-use crate::cli::{
+use crate::cli::{BootstrapArgs, 
     ApiArgs, CaHashArgs, JoinFormat, LabArgs, LabCommand, MigrateConfigArgs, RenderConfigArgs, RenderFormat,
     TokenCommand, TokenCreateArgs, ValidateConfigArgs, VerifyDiscoveryArgs,
 };
@@ -813,4 +813,76 @@ fn token_create(a: TokenCreateArgs) -> i32 {
         return report.exit_code();
     }
     report.print(a.output)
+}
+
+/// This host's name, lowercased (the kubelet's default node name).
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_lowercase()).unwrap_or_else(|_| "localhost".into())
+}
+
+/// Discovery options and node name from bootstrap's flags or its `--config`.
+pub fn bootstrap_options(a: &BootstrapArgs) -> Result<crate::bootstrap::BootstrapOptions, Failure> {
+    let (endpoint, token, trust, node) = match &a.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| unreadable(&path.display().to_string(), &e.to_string()))?;
+            let r = config::check_text(&path.display().to_string(), &text);
+            if let Some(p) = r.problems.iter().find(|p| p.severity == config::Severity::Error) {
+                return Err(Failure::new(r.code.unwrap_or(Code::ConfigInvalid), "input", config::format_problem(p))
+                    .cause("the JoinConfiguration is invalid")
+                    .fix("run `joinkit validate-config` on it and fix what it reports"));
+            }
+            let (j, _, _) = r.join.ok_or_else(|| Failure::new(Code::ConfigNoJoinConfiguration, "input", "no JoinConfiguration").cause("wrong file").fix("pass a JoinConfiguration"))?;
+            if !j.has_bootstrap_token {
+                return Err(Failure::new(Code::Usage, "input", "the JoinConfiguration uses file discovery; joinkit bootstrap needs token discovery").cause("discovery.file is set").fix("use a token-discovery config"));
+            }
+            let token = j.tls_bootstrap_token.clone().or(j.token.clone()).unwrap_or_default();
+            let trust = if j.unsafe_skip_ca_verification == Some(true) { Some(Trust::UnsafeSkip) } else { Some(Trust::Pinned(PinSet::parse_all(&j.ca_cert_hashes)?)) };
+            (j.api_server_endpoint.clone().unwrap_or_default(), Some(BootstrapToken::parse(&token)?), trust, a.node_name.clone().or(j.node_name.clone()))
+        }
+        None => {
+            let token = token::resolve_token(a.token.as_deref(), a.token_file.as_deref())?;
+            let pins = PinSet::parse_all(&a.pins)?;
+            let trust = if a.unsafe_skip { Some(Trust::UnsafeSkip) } else if pins.is_empty() { None } else { Some(Trust::Pinned(pins)) };
+            (a.endpoint.clone().unwrap_or_default(), token, trust, a.node_name.clone())
+        }
+    };
+    Ok(crate::bootstrap::BootstrapOptions {
+        discovery: Options {
+            source: Source::Endpoint(Endpoint::parse(&endpoint)?),
+            token,
+            trust,
+            connect_timeout: a.connect_timeout,
+            timeout: a.request_timeout,
+            wait: None,
+            max_clock_skew: Duration::from_secs(300),
+            tls_bootstrap_token: None,
+            verbose_attempts: false,
+        },
+        node_name: node.unwrap_or_else(hostname),
+        csr_timeout: a.timeout,
+        keep_csr: a.keep_csr,
+        write_dir: a.write_dir.clone(),
+        admin: a.kubeconfig.as_ref().map(|k| crate::client::api::ApiOptions { kubeconfig: Some(k.clone()), context: a.context.clone(), timeout: Some(a.request_timeout) }),
+    })
+}
+
+/// `joinkit bootstrap`.
+pub fn bootstrap(a: BootstrapArgs) -> i32 {
+    let opts = match bootstrap_options(&a) {
+        Ok(o) => o,
+        Err(f) => {
+            let mut r = Report::new("bootstrap");
+            r.fail(f);
+            return finish(&r, a.output);
+        }
+    };
+    let mut report = runtime().block_on(crate::bootstrap::run(&opts));
+    if report.ok {
+        report.line(format!(
+            "OK: the control plane trusts this node: a kubelet CSR for system:node:{} was approved and issued{}.",
+            opts.node_name,
+            if opts.write_dir.is_some() { " and the join's files were written" } else { " (dry run: cleaned up)" }
+        ));
+    }
+    finish(&report, a.output)
 }

@@ -422,7 +422,7 @@ pub async fn run(opts: &Options) -> Report {
     match &opts.source {
         Source::ClusterInfoFile(p) => run_cluster_info_file(opts, p),
         Source::DiscoveryFile(f) => run_discovery_file(opts, f).await,
-        Source::Endpoint(ep) => run_token_with_wait(opts, ep).await,
+        Source::Endpoint(ep) => run_token_with_wait(opts, ep).await.0,
     }
 }
 
@@ -533,12 +533,14 @@ fn summarise(report: &mut Report, t: &TrustedClusterInfo, endpoint: Option<&Endp
     report.line(format!("CA: {} {} valid {} to {}", ca.pin, ca.subject, ca.not_before, ca.not_after));
 }
 
-async fn run_token_with_wait(opts: &Options, ep: &Endpoint) -> Report {
+/// Token discovery with `--wait` retries; also returns the trusted cluster-info on success
+/// (for the commands that go on, like bootstrap).
+pub async fn run_token_with_wait(opts: &Options, ep: &Endpoint) -> (Report, Option<TrustedClusterInfo>) {
     let started = Instant::now();
     let mut attempt = 1u32;
     let mut backoff = Duration::from_millis(500);
     loop {
-        let mut report = run_token_once(opts, ep).await;
+        let (mut report, trusted) = run_token_once(opts, ep).await;
         let retry = match (opts.wait, report.code()) {
             (Some(w), Some(code)) if code.is_retryable() => {
                 let left = w.saturating_sub(started.elapsed());
@@ -550,7 +552,7 @@ async fn run_token_with_wait(opts: &Options, ep: &Endpoint) -> Report {
             if attempt > 1 {
                 report.set("attempts", attempt);
             }
-            return report;
+            return (report, trusted);
         };
         let pause = backoff.min(left);
         if opts.verbose_attempts {
@@ -571,11 +573,11 @@ async fn run_token_with_wait(opts: &Options, ep: &Endpoint) -> Report {
     }
 }
 
-async fn run_token_once(opts: &Options, ep: &Endpoint) -> Report {
+async fn run_token_once(opts: &Options, ep: &Endpoint) -> (Report, Option<TrustedClusterInfo>) {
     let mut report = Report::new("verify-discovery");
     let Some((token, trust)) = input_stage(&mut report, opts) else {
         report.skip_rest(NETWORK_STAGES);
-        return report;
+        return (report, None);
     };
     let fetch_opts = FetchOptions {
         connect_timeout: opts.connect_timeout,
@@ -588,7 +590,7 @@ async fn run_token_once(opts: &Options, ep: &Endpoint) -> Report {
         Err(f) => {
             report.fail(f);
             report.skip_rest(NETWORK_STAGES);
-            return report;
+            return (report, None);
         }
     };
     let skew = fetched.date.map(skew_seconds);
@@ -599,15 +601,19 @@ async fn run_token_once(opts: &Options, ep: &Endpoint) -> Report {
             clock_stage(&mut report, fetched.date, opts.max_clock_skew)?;
             Ok(t)
         });
-    match result {
+    let trusted = match result {
         Ok(t) => {
             summarise(&mut report, &t, Some(ep));
             report.line("OK: this node can trust the control plane (discovery would succeed).");
+            Some(t)
         }
-        Err(f) => report.fail(f),
-    }
+        Err(f) => {
+            report.fail(f);
+            None
+        }
+    };
     report.skip_rest(NETWORK_STAGES);
-    report
+    (report, trusted)
 }
 
 /// Local clock minus the server's `Date`, in seconds (positive: this node is ahead).

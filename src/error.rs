@@ -8,7 +8,7 @@
 //! Exit code ranges: 0 success, 1 internal error, 2 usage, 3 unreadable or invalid input files,
 //! 10-19 network and transport, 20-29 the cluster-info ConfigMap, 30-39 the token's JWS,
 //! 40-49 trust in the CA and the serving certificate, 50-59 configuration files, 60-69 the
-//! Kubernetes API as an admin.
+//! Kubernetes API as an admin, 70-79 the TLS bootstrap.
 
 use serde::Serialize;
 use std::fmt;
@@ -62,6 +62,8 @@ codes! {
     NoPins = ("no-pins", 2, "token discovery without --discovery-token-ca-cert-hash or the unsafe skip flag"),
     /// The API server endpoint is not `host:port` / `[ipv6]:port`.
     BadEndpoint = ("bad-endpoint", 2, "the API server endpoint is not host:port ([addr]:port for IPv6)"),
+    /// The node name is not a DNS-1123 subdomain.
+    BadNodeName = ("bad-node-name", 2, "the node name is not a lowercase DNS-1123 subdomain"),
     /// Bootstrap token options rejected by kubeadm's rules (usages, groups, TTL).
     BadTokenOptions = ("bad-token-options", 2, "bootstrap token usages, groups or TTL break kubeadm's rules"),
     /// An input file could not be read.
@@ -134,6 +136,26 @@ codes! {
     ApiInvalid = ("api-invalid", 65, "the API server refused the object as invalid (HTTP 422)"),
     /// Any other API error, including 429 and 5xx after bounded retries.
     ApiError = ("api-error", 66, "another API error, including 429/5xx after bounded retries"),
+    /// The API server rejected the bootstrap token (401).
+    BootstrapTokenRejected = ("bootstrap-token-rejected", 70, "the API server rejected the bootstrap token (401)"),
+    /// The token may not create CSRs.
+    CsrCreateForbidden = ("csr-create-forbidden", 71, "the token may not create CSRs (kubeadm:kubelet-bootstrap binding missing)"),
+    /// A Ready Node with this name exists.
+    NodeNameTaken = ("node-name-taken", 72, "a Ready Node with this name already exists"),
+    /// Pending: the token's group may not have its CSR auto-approved.
+    CsrPendingNoAutoapprove = ("csr-pending-no-autoapprove", 73, "CSR stays Pending: no auto-approval permission (kubeadm:node-autoapprove-bootstrap missing)"),
+    /// Pending although auto-approval is permitted: no approver runs.
+    CsrPendingNoApprover = ("csr-pending-no-approver", 74, "CSR stays Pending although auto-approval is permitted: the approver (controller-manager) is down"),
+    /// Approved but never issued: no signer.
+    CsrApprovedNotIssued = ("csr-approved-not-issued", 75, "CSR approved but no certificate issued: no signer (--cluster-signing-*)"),
+    /// The CSR was denied.
+    CsrDenied = ("csr-denied", 76, "the CSR was denied"),
+    /// The CSR failed.
+    CsrFailed = ("csr-failed", 77, "the CSR failed (the signer refused it)"),
+    /// The issued certificate does not verify.
+    CertificateInvalid = ("certificate-invalid", 78, "the issued certificate does not verify (CA, subject, usage, validity, key)"),
+    /// The issued certificate does not authenticate as the node.
+    NodeCredentialRejected = ("node-credential-rejected", 79, "the issued certificate does not authenticate as system:node:<name>"),
 }
 
 impl Code {

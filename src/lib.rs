@@ -11,6 +11,7 @@
 // command, so they are returned by value rather than boxed at every call site.
 #![allow(clippy::result_large_err)]
 
+pub mod bootstrap;
 pub mod cli;
 pub mod client;
 pub mod commands;

@@ -175,6 +175,11 @@ impl Report {
         self.lines.push(s.into());
     }
 
+    /// Drops the free text lines (when a report is extended by a later command).
+    pub fn clear_lines(&mut self) {
+        self.lines.clear();
+    }
+
     /// The exit code: 0 when ok, else the failure's.
     pub fn exit_code(&self) -> i32 {
         self.failure.as_ref().map(|f| f.exit_code).unwrap_or(0)

@@ -113,7 +113,84 @@ fn read_data_or_file(data: &Option<String>, file: &Option<String>, what: &str) -
     Ok(None)
 }
 
+/// Credentials for [`ApiClient::from_parts`].
+pub enum Identity {
+    /// No credentials.
+    Anonymous,
+    /// A bearer token.
+    Bearer(SecretString),
+    /// A client certificate and key, PEM.
+    ClientCert(Vec<u8>, Vec<u8>),
+}
+
+fn build_http(
+    builder: rustls::ConfigBuilder<rustls::ClientConfig, rustls::client::WantsClientCert>,
+    identity: Option<(Vec<u8>, Vec<u8>)>,
+    timeout: Duration,
+    source: &str,
+) -> Result<reqwest::Client, Failure> {
+    let mut config = match identity {
+        Some((cert, key)) => {
+            let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert)
+                .collect::<Result<_, _>>()
+                .map_err(|e| unusable(format!("{source}: client certificate: {e}"), "fix client-certificate(-data)"))?;
+            let key = PrivateKeyDer::from_pem_slice(&key)
+                .map_err(|e| unusable(format!("{source}: client key: {e}"), "fix client-key(-data)"))?;
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| unusable(format!("{source}: client certificate and key: {e}"), "the certificate and key must be a pair"))?
+        }
+        None => builder.with_no_client_auth(),
+    };
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    reqwest::Client::builder()
+        .use_preconfigured_tls(config)
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(timeout)
+        .user_agent(concat!("joinkit/", env!("CARGO_PKG_VERSION")))
+        .no_proxy()
+        .build()
+        .map_err(|e| Failure::new(Code::Internal, "kubeconfig", format!("HTTP client: {e}")))
+}
+
 impl ApiClient {
+    /// A client for `server` trusting exactly `ca` (e.g. cluster-info's CA), with `identity`.
+    pub fn from_parts(server: &str, ca: &[CertificateDer<'static>], identity: Identity, timeout: Duration) -> Result<ApiClient, Failure> {
+        let provider = super::provider();
+        let mut roots = rustls::RootCertStore::empty();
+        for c in ca {
+            roots.add(c.clone()).map_err(|e| unusable(format!("a CA certificate is unusable: {e}"), "check the cluster CA"))?;
+        }
+        let builder = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Failure::new(Code::Internal, "kubeconfig", e.to_string()))?
+            .with_root_certificates(roots);
+        let (bearer, id) = match identity {
+            Identity::Anonymous => (None, None),
+            Identity::Bearer(t) => (Some(t), None),
+            Identity::ClientCert(c, k) => (None, Some((c, k))),
+        };
+        let http = build_http(builder, id, timeout, server)?;
+        let server = server.trim_end_matches('/').to_string();
+        Ok(ApiClient { http, base: server.clone(), bearer, server, ca: ca.to_vec(), warnings: Vec::new(), retry_budget: Duration::from_secs(10) })
+    }
+
+    /// Sends a GET and returns the raw response when it is 2xx (for watches).
+    pub async fn get_stream(&self, path: &str, timeout: Duration) -> Result<reqwest::Response, Failure> {
+        let mut req = self.http.get(format!("{}{path}", self.base)).header("accept", "application/json").timeout(timeout);
+        if let Some(t) = &self.bearer {
+            req = req.bearer_auth(t.expose_secret());
+        }
+        let resp = req.send().await.map_err(|e| transport_failure(&e, &self.server, "GET", path))?;
+        let status = resp.status().as_u16();
+        if (200..300).contains(&status) {
+            return Ok(resp);
+        }
+        let bytes = resp.bytes().await.unwrap_or_default();
+        let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Err(api_failure(status, &v, "GET", path, 1))
+    }
+
     /// Loads the kubeconfig as kubectl does and builds the client (runs an exec plugin if the
     /// user has one). Errors: `kubeconfig-unusable`.
     pub async fn connect(opts: &ApiOptions) -> Result<ApiClient, Failure> {
@@ -210,32 +287,7 @@ impl ApiClient {
                 identity = Some((c, k));
             }
         }
-        let mut config = match identity {
-            Some((cert, key)) => {
-                let chain: Vec<CertificateDer<'static>> =
-                    CertificateDer::pem_slice_iter(&cert).collect::<Result<_, _>>().map_err(|e| {
-                        unusable(format!("{source}: client certificate: {e}"), "fix client-certificate(-data)")
-                    })?;
-                let key = PrivateKeyDer::from_pem_slice(&key)
-                    .map_err(|e| unusable(format!("{source}: client key: {e}"), "fix client-key(-data)"))?;
-                builder.with_client_auth_cert(chain, key).map_err(|e| {
-                    unusable(
-                        format!("{source}: client certificate and key: {e}"),
-                        "the certificate and key must be a pair",
-                    )
-                })?
-            }
-            None => builder.with_no_client_auth(),
-        };
-        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-        let http = reqwest::Client::builder()
-            .use_preconfigured_tls(config)
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(opts.timeout.unwrap_or(Duration::from_secs(15)))
-            .user_agent(concat!("joinkit/", env!("CARGO_PKG_VERSION")))
-            .no_proxy()
-            .build()
-            .map_err(|e| Failure::new(Code::Internal, "kubeconfig", format!("HTTP client: {e}")))?;
+        let http = build_http(builder, identity, opts.timeout.unwrap_or(Duration::from_secs(15)), &source)?;
         Ok(ApiClient {
             http,
             base: server.clone(),
