@@ -29,8 +29,18 @@ pub const USAGES: &[&str] = &["digital signature", "key encipherment", "client a
 const CSR_PATH: &str = "/apis/certificates.k8s.io/v1/certificatesigningrequests";
 
 /// Every stage after discovery, in order.
-pub const BOOTSTRAP_STAGES: &[&str] =
-    &["authenticate", "authorize", "node-name", "csr", "submit", "approval", "certificate", "node-identity", "write", "cleanup"];
+pub const BOOTSTRAP_STAGES: &[&str] = &[
+    "authenticate",
+    "authorize",
+    "node-name",
+    "csr",
+    "submit",
+    "approval",
+    "certificate",
+    "node-identity",
+    "write",
+    "cleanup",
+];
 
 /// Options for [`run`].
 #[derive(Debug, Clone)]
@@ -98,7 +108,13 @@ pub fn node_csr(node: &str) -> Result<NodeCsr, String> {
     })
 }
 
-async fn ssar(client: &ApiClient, verb: &str, group: &str, resource: &str, sub: &str) -> Result<(bool, String), Failure> {
+async fn ssar(
+    client: &ApiClient,
+    verb: &str,
+    group: &str,
+    resource: &str,
+    sub: &str,
+) -> Result<(bool, String), Failure> {
     let body = json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
         "spec": {"resourceAttributes": {"verb": verb, "group": group, "resource": resource, "subresource": sub}}});
     let v = client.post("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", &body).await?;
@@ -146,7 +162,9 @@ async fn watch_csr(client: &ApiClient, name: &str, timeout: Duration) -> Result<
             Some(CsrOutcome::Denied(o.clone()))
         } else if condition(o, "Failed").is_some() {
             Some(CsrOutcome::Failed(o.clone()))
-        } else if condition(o, "Approved").is_some() && o.pointer("/status/certificate").and_then(Value::as_str).is_some_and(|c| !c.is_empty()) {
+        } else if condition(o, "Approved").is_some()
+            && o.pointer("/status/certificate").and_then(Value::as_str).is_some_and(|c| !c.is_empty())
+        {
             Some(CsrOutcome::Issued(o.clone()))
         } else {
             None
@@ -154,7 +172,10 @@ async fn watch_csr(client: &ApiClient, name: &str, timeout: Duration) -> Result<
     };
     while started.elapsed() < timeout {
         let left = timeout.saturating_sub(started.elapsed());
-        let path = format!("{CSR_PATH}?watch=true&fieldSelector=metadata.name%3D{name}&timeoutSeconds={}", left.as_secs().max(1));
+        let path = format!(
+            "{CSR_PATH}?watch=true&fieldSelector=metadata.name%3D{name}&timeoutSeconds={}",
+            left.as_secs().max(1)
+        );
         let mut resp = match client.get_stream(&path, left + Duration::from_secs(1)).await {
             Ok(r) => r,
             Err(f) if matches!(f.code, Code::RequestTimeout) => break,
@@ -174,9 +195,13 @@ async fn watch_csr(client: &ApiClient, name: &str, timeout: Duration) -> Result<
                 let Ok(ev) = serde_json::from_slice::<Value>(&line) else { continue };
                 let Some(obj) = ev.get("object") else { continue };
                 if ev.get("type").and_then(Value::as_str) == Some("DELETED") {
-                    return Err(Failure::new(Code::CsrFailed, "approval", format!("CSR {name} was deleted while waiting"))
-                        .cause("someone or something deleted the CSR")
-                        .fix("retry"));
+                    return Err(Failure::new(
+                        Code::CsrFailed,
+                        "approval",
+                        format!("CSR {name} was deleted while waiting"),
+                    )
+                    .cause("someone or something deleted the CSR")
+                    .fix("retry"));
                 }
                 if let Some(out) = judge(obj) {
                     return Ok((out, started.elapsed()));
@@ -189,12 +214,19 @@ async fn watch_csr(client: &ApiClient, name: &str, timeout: Duration) -> Result<
 }
 
 /// Checks the issued certificate: chains to the CA, subject and O, client auth, validity, key.
-fn verify_certificate(cert_pem: &[u8], ca: &[CertificateDer<'static>], node: &str, spki: &[u8]) -> Result<String, String> {
+fn verify_certificate(
+    cert_pem: &[u8],
+    ca: &[CertificateDer<'static>],
+    node: &str,
+    spki: &[u8],
+) -> Result<String, String> {
     use x509_parser::prelude::*;
     let certs = crate::pin::read_certificates(cert_pem, "issued certificate").map_err(|f| f.message)?;
     let (_, cert) = X509Certificate::from_der(certs[0].as_ref()).map_err(|e| e.to_string())?;
     let issuer_ok = ca.iter().any(|c| {
-        X509Certificate::from_der(c.as_ref()).ok().is_some_and(|(_, ca)| cert.verify_signature(Some(ca.public_key())).is_ok())
+        X509Certificate::from_der(c.as_ref())
+            .ok()
+            .is_some_and(|(_, ca)| cert.verify_signature(Some(ca.public_key())).is_ok())
     });
     if !issuer_ok {
         return Err("it is not signed by the cluster CA".into());
@@ -213,7 +245,11 @@ fn verify_certificate(cert_pem: &[u8], ca: &[CertificateDer<'static>], node: &st
     }
     let now = ASN1Time::now();
     if !cert.validity().is_valid_at(now) {
-        return Err(format!("it is not valid now (valid {} to {})", cert.validity().not_before, cert.validity().not_after));
+        return Err(format!(
+            "it is not valid now (valid {} to {})",
+            cert.validity().not_before,
+            cert.validity().not_after
+        ));
     }
     if cert.public_key().raw != spki {
         return Err("its public key is not the key of the CSR".into());
@@ -250,7 +286,11 @@ pub async fn run(opts: &BootstrapOptions) -> Report {
         discovery::Source::Endpoint(ep) => discovery::run_token_with_wait(&opts.discovery, ep).await,
         _ => {
             let mut r = Report::new("bootstrap");
-            r.fail(Failure::new(Code::Usage, "input", "joinkit bootstrap needs token discovery (ENDPOINT and a token)").cause("file discovery and saved cluster-info files are not supported by bootstrap").fix("pass ENDPOINT, the token and the pins"));
+            r.fail(
+                Failure::new(Code::Usage, "input", "joinkit bootstrap needs token discovery (ENDPOINT and a token)")
+                    .cause("file discovery and saved cluster-info files are not supported by bootstrap")
+                    .fix("pass ENDPOINT, the token and the pins"),
+            );
             return r;
         }
     };
@@ -268,10 +308,20 @@ pub async fn run(opts: &BootstrapOptions) -> Report {
     report
 }
 
-async fn steps(report: &mut Report, opts: &BootstrapOptions, trusted: &TrustedClusterInfo, token: &BootstrapToken) -> Result<(), Failure> {
+async fn steps(
+    report: &mut Report,
+    opts: &BootstrapOptions,
+    trusted: &TrustedClusterInfo,
+    token: &BootstrapToken,
+) -> Result<(), Failure> {
     let server = trusted.api_server.clone();
     let timeout = opts.discovery.timeout;
-    let client = ApiClient::from_parts(&server, &trusted.ca_der, Identity::Bearer(SecretString::new(token.expose().into())), timeout)?;
+    let client = ApiClient::from_parts(
+        &server,
+        &trusted.ca_der,
+        Identity::Bearer(SecretString::new(token.expose().into())),
+        timeout,
+    )?;
     let node = opts.node_name.clone();
 
     // 2. authenticate
@@ -284,17 +334,24 @@ async fn steps(report: &mut Report, opts: &BootstrapOptions, trusted: &TrustedCl
         }
         None => {
             // Pre-1.28: no SelfSubjectReview; an SSAR proves the token authenticates.
-            ssar(&client, "create", "certificates.k8s.io", "certificatesigningrequests", "").await.map_err(|f| token_rejected(f, token))?;
+            ssar(&client, "create", "certificates.k8s.io", "certificatesigningrequests", "")
+                .await
+                .map_err(|f| token_rejected(f, token))?;
             report.pass("authenticate", format!("system:bootstrap:{} (no SelfSubjectReview on this server, a v1.27 or older API; a SelfSubjectAccessReview authenticated)", token.id()));
         }
     }
 
     // 3. authorize
     report.start();
-    let (can_create, why_create) = ssar(&client, "create", "certificates.k8s.io", "certificatesigningrequests", "").await?;
-    let (can_autoapprove, why_auto) = ssar(&client, "create", "certificates.k8s.io", "certificatesigningrequests", "nodeclient").await?;
+    let (can_create, why_create) =
+        ssar(&client, "create", "certificates.k8s.io", "certificatesigningrequests", "").await?;
+    let (can_autoapprove, why_auto) =
+        ssar(&client, "create", "certificates.k8s.io", "certificatesigningrequests", "nodeclient").await?;
     let (can_get_nodes, _) = ssar(&client, "get", "", "nodes", "").await?;
-    report.set("permissions", json!({"createCSR": can_create, "nodeclientAutoApproval": can_autoapprove, "getNodes": can_get_nodes}));
+    report.set(
+        "permissions",
+        json!({"createCSR": can_create, "nodeclientAutoApproval": can_autoapprove, "getNodes": can_get_nodes}),
+    );
     if !can_create {
         return Err(Failure::new(
             Code::CsrCreateForbidden,
@@ -317,10 +374,14 @@ async fn steps(report: &mut Report, opts: &BootstrapOptions, trusted: &TrustedCl
     // 4. node-name
     report.start();
     if let Some(e) = crate::config::validate::dns1123_subdomain_error(&node) {
-        return Err(Failure::new(Code::BadNodeName, "node-name", format!("expected a lowercase DNS-1123 subdomain as node name; got {node:?}: {e}"))
-            .kubeadm(e)
-            .cause("the hostname or --node-name has upper-case letters, underscores or is too long")
-            .fix("pass --node-name with a lowercase DNS name, e.g. worker-1"));
+        return Err(Failure::new(
+            Code::BadNodeName,
+            "node-name",
+            format!("expected a lowercase DNS-1123 subdomain as node name; got {node:?}: {e}"),
+        )
+        .kubeadm(e)
+        .cause("the hostname or --node-name has upper-case letters, underscores or is too long")
+        .fix("pass --node-name with a lowercase DNS name, e.g. worker-1"));
     }
     if can_get_nodes {
         match client.get_opt(&format!("/api/v1/nodes/{node}")).await? {
@@ -350,7 +411,8 @@ async fn steps(report: &mut Report, opts: &BootstrapOptions, trusted: &TrustedCl
     report.start();
     let csr = node_csr(&node).map_err(|e| Failure::new(Code::Internal, "csr", e))?;
     report.set("csrName", &csr.name);
-    report.pass("csr", format!("{} for CN=system:node:{node}, O=system:nodes, ECDSA P-256, usages {USAGES:?}", csr.name));
+    report
+        .pass("csr", format!("{} for CN=system:node:{node}, O=system:nodes, ECDSA P-256, usages {USAGES:?}", csr.name));
 
     // 6. submit + approval
     report.start();
@@ -424,15 +486,33 @@ async fn finish_csr(
         CsrOutcome::Issued(o) => o,
         CsrOutcome::Denied(o) => {
             let c = condition(&o, "Denied").cloned().unwrap_or_default();
-            return Err(Failure::new(Code::CsrDenied, "approval", format!("expected the CSR to be approved; it was Denied: {} ({})", c.get("reason").and_then(Value::as_str).unwrap_or(""), c.get("message").and_then(Value::as_str).unwrap_or("")))
-                .cause("an administrator or an approval policy denied the node's certificate request")
-                .fix("find out who denies node CSRs (`kubectl get csr`, admission or approver policies) and retry the join"));
+            return Err(Failure::new(
+                Code::CsrDenied,
+                "approval",
+                format!(
+                    "expected the CSR to be approved; it was Denied: {} ({})",
+                    c.get("reason").and_then(Value::as_str).unwrap_or(""),
+                    c.get("message").and_then(Value::as_str).unwrap_or("")
+                ),
+            )
+            .cause("an administrator or an approval policy denied the node's certificate request")
+            .fix(
+                "find out who denies node CSRs (`kubectl get csr`, admission or approver policies) and retry the join",
+            ));
         }
         CsrOutcome::Failed(o) => {
             let c = condition(&o, "Failed").cloned().unwrap_or_default();
-            return Err(Failure::new(Code::CsrFailed, "approval", format!("expected a certificate; the CSR Failed: {} ({})", c.get("reason").and_then(Value::as_str).unwrap_or(""), c.get("message").and_then(Value::as_str).unwrap_or("")))
-                .cause("the signer refused the request")
-                .fix("check kube-controller-manager's logs for the csrsigning controller"));
+            return Err(Failure::new(
+                Code::CsrFailed,
+                "approval",
+                format!(
+                    "expected a certificate; the CSR Failed: {} ({})",
+                    c.get("reason").and_then(Value::as_str).unwrap_or(""),
+                    c.get("message").and_then(Value::as_str).unwrap_or("")
+                ),
+            )
+            .cause("the signer refused the request")
+            .fix("check kube-controller-manager's logs for the csrsigning controller"));
         }
         CsrOutcome::TimedOut(last) => {
             let approved = last.as_ref().is_some_and(|o| condition(o, "Approved").is_some());
@@ -456,7 +536,22 @@ async fn finish_csr(
             });
         }
     };
-    report.pass("approval", format!("Approved ({}) and issued after {:.3} s, seen through a watch", condition(&issued, "Approved").and_then(|c| c.get("reason")).and_then(Value::as_str).unwrap_or("?"), waited.as_secs_f64()));
+    if let Some(ns) = issued
+        .pointer("/metadata/annotations/lab.joinkit.dev~1issued-at-unix-ns")
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse::<i128>().ok())
+    {
+        let seen = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
+        report.set("issueSeenAfterMs", ((seen - ns) as f64) / 1e6);
+    }
+    report.pass(
+        "approval",
+        format!(
+            "Approved ({}) and issued after {:.3} s, seen through a watch",
+            condition(&issued, "Approved").and_then(|c| c.get("reason")).and_then(Value::as_str).unwrap_or("?"),
+            waited.as_secs_f64()
+        ),
+    );
 
     // 7. certificate
     report.start();
@@ -464,18 +559,31 @@ async fn finish_csr(
         .pointer("/status/certificate")
         .and_then(Value::as_str)
         .and_then(|c| STANDARD.decode(c).ok())
-        .ok_or_else(|| Failure::new(Code::CertificateInvalid, "certificate", "status.certificate is not base64 PEM").cause("the signer wrote garbage").fix("check the signer"))?;
+        .ok_or_else(|| {
+            Failure::new(Code::CertificateInvalid, "certificate", "status.certificate is not base64 PEM")
+                .cause("the signer wrote garbage")
+                .fix("check the signer")
+        })?;
     let detail = verify_certificate(&cert_pem, &trusted.ca_der, node, &csr.spki_der).map_err(|e| {
-        Failure::new(Code::CertificateInvalid, "certificate", format!("expected a client certificate for system:node:{node} from the cluster CA; {e}"))
-            .kubeadm("x509: certificate signed by unknown authority")
-            .cause("the signer uses another CA than the one in cluster-info, or signs with the wrong subject or usages")
-            .fix("make kube-controller-manager's --cluster-signing-cert-file the cluster CA (/etc/kubernetes/pki/ca.crt)")
+        Failure::new(
+            Code::CertificateInvalid,
+            "certificate",
+            format!("expected a client certificate for system:node:{node} from the cluster CA; {e}"),
+        )
+        .kubeadm("x509: certificate signed by unknown authority")
+        .cause("the signer uses another CA than the one in cluster-info, or signs with the wrong subject or usages")
+        .fix("make kube-controller-manager's --cluster-signing-cert-file the cluster CA (/etc/kubernetes/pki/ca.crt)")
     })?;
     report.pass("certificate", detail);
 
     // 8. node-identity
     report.start();
-    let node_client = ApiClient::from_parts(&trusted.api_server, &trusted.ca_der, Identity::ClientCert(cert_pem.clone(), csr.key_pem.clone().into_bytes()), opts.discovery.timeout)?;
+    let node_client = ApiClient::from_parts(
+        &trusted.api_server,
+        &trusted.ca_der,
+        Identity::ClientCert(cert_pem.clone(), csr.key_pem.clone().into_bytes()),
+        opts.discovery.timeout,
+    )?;
     let want = format!("system:node:{node}");
     match whoami(&node_client).await {
         Ok(Some((name, groups))) if name == want => report.pass("node-identity", format!("the certificate authenticates as {name} in {groups:?}")),
@@ -498,7 +606,14 @@ async fn finish_csr(
         Some(dir) => {
             let ca = ca_pem(&trusted.ca_der);
             let token = opts.discovery.token.as_ref().expect("token");
-            let bootstrap = kubeconfig_yaml(&trusted.api_server, &ca, "tls-bootstrap-token-user", "tls-bootstrap-token-user@kubernetes", "kubernetes", json!({"token": token.expose()}));
+            let bootstrap = kubeconfig_yaml(
+                &trusted.api_server,
+                &ca,
+                "tls-bootstrap-token-user",
+                "tls-bootstrap-token-user@kubernetes",
+                "kubernetes",
+                json!({"token": token.expose()}),
+            );
             let kubelet = kubeconfig_yaml(
                 &trusted.api_server,
                 &ca,
@@ -510,14 +625,28 @@ async fn finish_csr(
             let write = |rel: &str, data: &[u8]| -> Result<(), Failure> {
                 let p = dir.join(rel);
                 if let Some(parent) = p.parent() {
-                    std::fs::create_dir_all(parent).map_err(|e| Failure::new(Code::InputUnreadable, "write", format!("{}: {e}", parent.display())).cause("cannot create the directory").fix("check --write-dir"))?;
+                    std::fs::create_dir_all(parent).map_err(|e| {
+                        Failure::new(Code::InputUnreadable, "write", format!("{}: {e}", parent.display()))
+                            .cause("cannot create the directory")
+                            .fix("check --write-dir")
+                    })?;
                 }
-                crate::fsutil::write_private(&p, data).map_err(|e| Failure::new(Code::InputUnreadable, "write", e).cause("cannot write the file").fix("check --write-dir"))
+                crate::fsutil::write_private(&p, data).map_err(|e| {
+                    Failure::new(Code::InputUnreadable, "write", e)
+                        .cause("cannot write the file")
+                        .fix("check --write-dir")
+                })
             };
             write("bootstrap-kubelet.conf", bootstrap.as_bytes())?;
             write("kubelet.conf", kubelet.as_bytes())?;
             write("pki/ca.crt", ca.as_bytes())?;
-            report.pass("write", format!("wrote bootstrap-kubelet.conf, kubelet.conf and pki/ca.crt under {} (mode 0600)", dir.display()));
+            report.pass(
+                "write",
+                format!(
+                    "wrote bootstrap-kubelet.conf, kubelet.conf and pki/ca.crt under {} (mode 0600)",
+                    dir.display()
+                ),
+            );
         }
     }
     Ok(())

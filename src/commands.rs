@@ -1,9 +1,9 @@
 //! The commands behind the CLI: each turns parsed arguments into a [`Report`], prints it and
 //! returns the exit code. Logic lives in the concept modules; this is glue.
 
-use crate::cli::{BootstrapArgs, 
-    ApiArgs, CaHashArgs, JoinFormat, LabArgs, LabCommand, MigrateConfigArgs, RenderConfigArgs, RenderFormat,
-    TokenCommand, TokenCreateArgs, ValidateConfigArgs, VerifyDiscoveryArgs,
+use crate::cli::{
+    ApiArgs, BootstrapArgs, CaHashArgs, JoinFormat, LabArgs, LabCommand, MigrateConfigArgs, RenderConfigArgs,
+    RenderFormat, TokenCommand, TokenCreateArgs, ValidateConfigArgs, VerifyDiscoveryArgs,
 };
 use crate::config::{self, JoinConfig, Taint};
 use crate::discovery::{self, Options, Source, Trust};
@@ -817,32 +817,60 @@ fn token_create(a: TokenCreateArgs) -> i32 {
 
 /// This host's name, lowercased (the kubelet's default node name).
 fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_lowercase()).unwrap_or_else(|_| "localhost".into())
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_lowercase())
+        .unwrap_or_else(|_| "localhost".into())
 }
 
 /// Discovery options and node name from bootstrap's flags or its `--config`.
 pub fn bootstrap_options(a: &BootstrapArgs) -> Result<crate::bootstrap::BootstrapOptions, Failure> {
     let (endpoint, token, trust, node) = match &a.config {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| unreadable(&path.display().to_string(), &e.to_string()))?;
+            let text =
+                std::fs::read_to_string(path).map_err(|e| unreadable(&path.display().to_string(), &e.to_string()))?;
             let r = config::check_text(&path.display().to_string(), &text);
             if let Some(p) = r.problems.iter().find(|p| p.severity == config::Severity::Error) {
                 return Err(Failure::new(r.code.unwrap_or(Code::ConfigInvalid), "input", config::format_problem(p))
                     .cause("the JoinConfiguration is invalid")
                     .fix("run `joinkit validate-config` on it and fix what it reports"));
             }
-            let (j, _, _) = r.join.ok_or_else(|| Failure::new(Code::ConfigNoJoinConfiguration, "input", "no JoinConfiguration").cause("wrong file").fix("pass a JoinConfiguration"))?;
+            let (j, _, _) = r.join.ok_or_else(|| {
+                Failure::new(Code::ConfigNoJoinConfiguration, "input", "no JoinConfiguration")
+                    .cause("wrong file")
+                    .fix("pass a JoinConfiguration")
+            })?;
             if !j.has_bootstrap_token {
-                return Err(Failure::new(Code::Usage, "input", "the JoinConfiguration uses file discovery; joinkit bootstrap needs token discovery").cause("discovery.file is set").fix("use a token-discovery config"));
+                return Err(Failure::new(
+                    Code::Usage,
+                    "input",
+                    "the JoinConfiguration uses file discovery; joinkit bootstrap needs token discovery",
+                )
+                .cause("discovery.file is set")
+                .fix("use a token-discovery config"));
             }
             let token = j.tls_bootstrap_token.clone().or(j.token.clone()).unwrap_or_default();
-            let trust = if j.unsafe_skip_ca_verification == Some(true) { Some(Trust::UnsafeSkip) } else { Some(Trust::Pinned(PinSet::parse_all(&j.ca_cert_hashes)?)) };
-            (j.api_server_endpoint.clone().unwrap_or_default(), Some(BootstrapToken::parse(&token)?), trust, a.node_name.clone().or(j.node_name.clone()))
+            let trust = if j.unsafe_skip_ca_verification == Some(true) {
+                Some(Trust::UnsafeSkip)
+            } else {
+                Some(Trust::Pinned(PinSet::parse_all(&j.ca_cert_hashes)?))
+            };
+            (
+                j.api_server_endpoint.clone().unwrap_or_default(),
+                Some(BootstrapToken::parse(&token)?),
+                trust,
+                a.node_name.clone().or(j.node_name.clone()),
+            )
         }
         None => {
             let token = token::resolve_token(a.token.as_deref(), a.token_file.as_deref())?;
             let pins = PinSet::parse_all(&a.pins)?;
-            let trust = if a.unsafe_skip { Some(Trust::UnsafeSkip) } else if pins.is_empty() { None } else { Some(Trust::Pinned(pins)) };
+            let trust = if a.unsafe_skip {
+                Some(Trust::UnsafeSkip)
+            } else if pins.is_empty() {
+                None
+            } else {
+                Some(Trust::Pinned(pins))
+            };
             (a.endpoint.clone().unwrap_or_default(), token, trust, a.node_name.clone())
         }
     };
@@ -862,7 +890,11 @@ pub fn bootstrap_options(a: &BootstrapArgs) -> Result<crate::bootstrap::Bootstra
         csr_timeout: a.timeout,
         keep_csr: a.keep_csr,
         write_dir: a.write_dir.clone(),
-        admin: a.kubeconfig.as_ref().map(|k| crate::client::api::ApiOptions { kubeconfig: Some(k.clone()), context: a.context.clone(), timeout: Some(a.request_timeout) }),
+        admin: a.kubeconfig.as_ref().map(|k| crate::client::api::ApiOptions {
+            kubeconfig: Some(k.clone()),
+            context: a.context.clone(),
+            timeout: Some(a.request_timeout),
+        }),
     })
 }
 

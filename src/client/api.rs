@@ -131,14 +131,15 @@ fn build_http(
 ) -> Result<reqwest::Client, Failure> {
     let mut config = match identity {
         Some((cert, key)) => {
-            let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert)
-                .collect::<Result<_, _>>()
-                .map_err(|e| unusable(format!("{source}: client certificate: {e}"), "fix client-certificate(-data)"))?;
+            let chain: Vec<CertificateDer<'static>> =
+                CertificateDer::pem_slice_iter(&cert).collect::<Result<_, _>>().map_err(|e| {
+                    unusable(format!("{source}: client certificate: {e}"), "fix client-certificate(-data)")
+                })?;
             let key = PrivateKeyDer::from_pem_slice(&key)
                 .map_err(|e| unusable(format!("{source}: client key: {e}"), "fix client-key(-data)"))?;
-            builder
-                .with_client_auth_cert(chain, key)
-                .map_err(|e| unusable(format!("{source}: client certificate and key: {e}"), "the certificate and key must be a pair"))?
+            builder.with_client_auth_cert(chain, key).map_err(|e| {
+                unusable(format!("{source}: client certificate and key: {e}"), "the certificate and key must be a pair")
+            })?
         }
         None => builder.with_no_client_auth(),
     };
@@ -155,11 +156,18 @@ fn build_http(
 
 impl ApiClient {
     /// A client for `server` trusting exactly `ca` (e.g. cluster-info's CA), with `identity`.
-    pub fn from_parts(server: &str, ca: &[CertificateDer<'static>], identity: Identity, timeout: Duration) -> Result<ApiClient, Failure> {
+    pub fn from_parts(
+        server: &str,
+        ca: &[CertificateDer<'static>],
+        identity: Identity,
+        timeout: Duration,
+    ) -> Result<ApiClient, Failure> {
         let provider = super::provider();
         let mut roots = rustls::RootCertStore::empty();
         for c in ca {
-            roots.add(c.clone()).map_err(|e| unusable(format!("a CA certificate is unusable: {e}"), "check the cluster CA"))?;
+            roots
+                .add(c.clone())
+                .map_err(|e| unusable(format!("a CA certificate is unusable: {e}"), "check the cluster CA"))?;
         }
         let builder = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -172,12 +180,21 @@ impl ApiClient {
         };
         let http = build_http(builder, id, timeout, server)?;
         let server = server.trim_end_matches('/').to_string();
-        Ok(ApiClient { http, base: server.clone(), bearer, server, ca: ca.to_vec(), warnings: Vec::new(), retry_budget: Duration::from_secs(10) })
+        Ok(ApiClient {
+            http,
+            base: server.clone(),
+            bearer,
+            server,
+            ca: ca.to_vec(),
+            warnings: Vec::new(),
+            retry_budget: Duration::from_secs(10),
+        })
     }
 
     /// Sends a GET and returns the raw response when it is 2xx (for watches).
     pub async fn get_stream(&self, path: &str, timeout: Duration) -> Result<reqwest::Response, Failure> {
-        let mut req = self.http.get(format!("{}{path}", self.base)).header("accept", "application/json").timeout(timeout);
+        let mut req =
+            self.http.get(format!("{}{path}", self.base)).header("accept", "application/json").timeout(timeout);
         if let Some(t) = &self.bearer {
             req = req.bearer_auth(t.expose_secret());
         }

@@ -51,7 +51,8 @@ pub fn recognise(csr: &Value) -> Result<(), String> {
         .map(|u| u.iter().filter_map(Value::as_str).map(str::to_string).collect())
         .unwrap_or_default();
     usages.sort();
-    let ok = usages == ["client auth", "digital signature", "key encipherment"] || usages == ["client auth", "digital signature"];
+    let ok = usages == ["client auth", "digital signature", "key encipherment"]
+        || usages == ["client auth", "digital signature"];
     if !ok {
         return Err(format!("usages {usages:?} are not a node client's"));
     }
@@ -81,7 +82,9 @@ pub fn approve_decision(csr: &Value, store: &Store, deny: bool) -> Option<(&'sta
         ..Default::default()
     };
     let (allowed, _) = rbac::authorize(store, &user, &a);
-    allowed.then(|| ("Approved", "AutoApproved", "Auto approving kubelet client certificate after SubjectAccessReview.".to_string()))
+    allowed.then(|| {
+        ("Approved", "AutoApproved", "Auto approving kubelet client certificate after SubjectAccessReview.".to_string())
+    })
 }
 
 /// Issues the certificate for an approved CSR: PEM.

@@ -346,11 +346,19 @@ impl LabState {
                     match csr::sign(&updated, ca) {
                         Ok(pem) => {
                             use base64::Engine;
-                            updated["status"]["certificate"] = json!(base64::engine::general_purpose::STANDARD.encode(pem));
+                            updated["status"]["certificate"] =
+                                json!(base64::engine::general_purpose::STANDARD.encode(pem));
+                            // When it was issued, so clients can measure how fast they saw it.
+                            let ns = time::OffsetDateTime::now_utc().unix_timestamp_nanos().to_string();
+                            updated["metadata"]["annotations"]["lab.joinkit.dev/issued-at-unix-ns"] = json!(ns);
                         }
                         Err(e) => {
                             let now = store::now_rfc3339();
-                            let mut conds = updated.pointer("/status/conditions").and_then(Value::as_array).cloned().unwrap_or_default();
+                            let mut conds = updated
+                                .pointer("/status/conditions")
+                                .and_then(Value::as_array)
+                                .cloned()
+                                .unwrap_or_default();
                             conds.push(json!({"type": "Failed", "status": "True", "reason": "SignerValidationFailure", "message": e, "lastUpdateTime": now, "lastTransitionTime": now}));
                             updated["status"]["conditions"] = Value::Array(conds);
                         }

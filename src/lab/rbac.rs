@@ -306,11 +306,23 @@ pub fn kubeadm_defaults() -> Vec<(String, String, Value)> {
             "system:basic-user",
             None,
             vec![
-                rule(&["create"], &["authorization.k8s.io"], &["selfsubjectaccessreviews", "selfsubjectrulesreviews"], &[]),
+                rule(
+                    &["create"],
+                    &["authorization.k8s.io"],
+                    &["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
+                    &[],
+                ),
                 rule(&["create"], &["authentication.k8s.io"], &["selfsubjectreviews"], &[]),
             ],
         ),
-        binding("ClusterRoleBinding", "system:basic-user", None, "ClusterRole", "system:basic-user", &[("Group", "system:authenticated")]),
+        binding(
+            "ClusterRoleBinding",
+            "system:basic-user",
+            None,
+            "ClusterRole",
+            "system:basic-user",
+            &[("Group", "system:authenticated")],
+        ),
         // The Node authorizer lets a kubelet read its Node; this rule stands in for it.
         role("ClusterRole", "system:node", None, vec![rule(&["get", "list", "watch"], &[""], &["nodes"], &[])]),
         binding("ClusterRoleBinding", "system:node", None, "ClusterRole", "system:node", &[("Group", "system:nodes")]),

@@ -314,8 +314,16 @@ fn list_kind(resource: &str) -> (&'static str, &'static str) {
     }
 }
 
-const SERVED: &[&str] =
-    &["configmaps", "secrets", "nodes", "clusterroles", "clusterrolebindings", "roles", "rolebindings", "certificatesigningrequests"];
+const SERVED: &[&str] = &[
+    "configmaps",
+    "secrets",
+    "nodes",
+    "clusterroles",
+    "clusterrolebindings",
+    "roles",
+    "rolebindings",
+    "certificatesigningrequests",
+];
 
 /// The parts of a request the lab looks at.
 pub struct Req {
@@ -369,8 +377,12 @@ const RBAC_V1: &[(&str, &str, bool, &[&str])] = &[
     ("rolebindings", "RoleBinding", true, RW),
 ];
 
-const CERTS_V1: &[(&str, &str, bool, &[&str])] =
-    &[("certificatesigningrequests", "CertificateSigningRequest", false, &["create", "delete", "get", "list", "watch"])];
+const CERTS_V1: &[(&str, &str, bool, &[&str])] = &[(
+    "certificatesigningrequests",
+    "CertificateSigningRequest",
+    false,
+    &["create", "delete", "get", "list", "watch"],
+)];
 
 fn discovery(path: &str) -> Option<Value> {
     match path {
@@ -423,7 +435,13 @@ pub enum Reply {
     /// A complete response.
     Full(Response<Full<Bytes>>),
     /// Stream events of `resource` (optionally one `name`) for up to `timeout`.
-    Watch { resource: String, name: Option<String>, initial: Vec<Value>, rx: tokio::sync::broadcast::Receiver<super::store::Event>, timeout: Duration },
+    Watch {
+        resource: String,
+        name: Option<String>,
+        initial: Vec<Value>,
+        rx: tokio::sync::broadcast::Receiver<super::store::Event>,
+        timeout: Duration,
+    },
 }
 
 impl From<Response<Full<Bytes>>> for Reply {
@@ -433,7 +451,11 @@ impl From<Response<Full<Bytes>>> for Reply {
 }
 
 /// Routes a request and turns watches into streaming responses.
-pub fn respond(req: Req, cert_user: Option<UserInfo>, state: &Mutex<LabState>) -> Response<Either<Full<Bytes>, WatchBody>> {
+pub fn respond(
+    req: Req,
+    cert_user: Option<UserInfo>,
+    state: &Mutex<LabState>,
+) -> Response<Either<Full<Bytes>, WatchBody>> {
     match route(req, cert_user, state) {
         Reply::Full(r) => r.map(Either::Left),
         Reply::Watch { resource, name, initial, mut rx, timeout } => {
@@ -481,7 +503,10 @@ pub fn respond(req: Req, cert_user: Option<UserInfo>, state: &Mutex<LabState>) -
 pub fn handle(req: Req, cert_user: Option<UserInfo>, state: &Mutex<LabState>) -> Response<Full<Bytes>> {
     match route(req, cert_user, state) {
         Reply::Full(r) => r,
-        Reply::Watch { .. } => Response::builder().status(400).body(Full::new(Bytes::from_static(b"watch needs respond()"))).expect("valid response"),
+        Reply::Watch { .. } => Response::builder()
+            .status(400)
+            .body(Full::new(Bytes::from_static(b"watch needs respond()")))
+            .expect("valid response"),
     }
 }
 
@@ -522,10 +547,15 @@ fn route(req: Req, cert_user: Option<UserInfo>, state: &Mutex<LabState>) -> Repl
                 .store
                 .list(&a.resource, &a.namespace)
                 .into_iter()
-                .filter(|o| name.as_deref().is_none_or(|n| o.pointer("/metadata/name").and_then(Value::as_str) == Some(n)))
+                .filter(|o| {
+                    name.as_deref().is_none_or(|n| o.pointer("/metadata/name").and_then(Value::as_str) == Some(n))
+                })
                 .cloned()
                 .collect();
-            let timeout = query_param(&req.query, "timeoutSeconds").and_then(|t| t.parse().ok()).map(Duration::from_secs).unwrap_or(Duration::from_secs(300));
+            let timeout = query_param(&req.query, "timeoutSeconds")
+                .and_then(|t| t.parse().ok())
+                .map(Duration::from_secs)
+                .unwrap_or(Duration::from_secs(300));
             return Reply::Watch { resource: a.resource, name, initial, rx: st.store.subscribe(), timeout };
         }
     }
@@ -534,7 +564,12 @@ fn route(req: Req, cert_user: Option<UserInfo>, state: &Mutex<LabState>) -> Repl
 
 /// Authenticates a request: a bad bearer token is a bare 401, whatever anonymous could do.
 /// Other schemes (Basic) have no authenticator since 1.19 and fall through, as on a real server.
-fn authenticate(req: &Req, cert_user: Option<UserInfo>, st: &LabState, ctx: &Ctx) -> Result<UserInfo, Response<Full<Bytes>>> {
+fn authenticate(
+    req: &Req,
+    cert_user: Option<UserInfo>,
+    st: &LabState,
+    ctx: &Ctx,
+) -> Result<UserInfo, Response<Full<Bytes>>> {
     let bearer = req.authorization.as_deref().and_then(|h| h.strip_prefix("Bearer "));
     match bearer {
         Some(tok) => st.authenticate_bearer(tok.trim()).ok_or_else(|| unauthorized(ctx)),
@@ -623,7 +658,15 @@ fn route_full(req: Req, cert_user: Option<UserInfo>, state: &Mutex<LabState>) ->
             let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
             let ra = body.pointer("/spec/resourceAttributes").cloned().unwrap_or(Value::Null);
             let g = |k: &str| ra.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-            let q = Attributes { verb: g("verb"), group: g("group"), resource: g("resource"), subresource: g("subresource"), namespace: g("namespace"), name: g("name"), path: None };
+            let q = Attributes {
+                verb: g("verb"),
+                group: g("group"),
+                resource: g("resource"),
+                subresource: g("subresource"),
+                namespace: g("namespace"),
+                name: g("name"),
+                path: None,
+            };
             let (allowed, reason) = rbac::authorize(&st.store, &user, &q);
             let mut status = json!({"allowed": allowed});
             if !reason.is_empty() {
@@ -635,7 +678,11 @@ fn route_full(req: Req, cert_user: Option<UserInfo>, state: &Mutex<LabState>) ->
         }
         ("create", "certificatesigningrequests") => {
             let Ok(mut obj) = serde_json::from_slice::<Value>(&req.body) else {
-                return reply_json(&ctx, StatusCode::BAD_REQUEST, &status_body(400, "BadRequest", "the body of the request was in an unknown format", None));
+                return reply_json(
+                    &ctx,
+                    StatusCode::BAD_REQUEST,
+                    &status_body(400, "BadRequest", "the body of the request was in an unknown format", None),
+                );
             };
             let mut name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
             if name.is_empty() {
@@ -643,13 +690,38 @@ fn route_full(req: Req, cert_user: Option<UserInfo>, state: &Mutex<LabState>) ->
                     name = format!("{prefix}{}", &crate::token::random_string(5));
                 }
             }
-            if name.is_empty() || super::csr::request_der(&obj).is_none() || obj.pointer("/spec/signerName").and_then(Value::as_str).unwrap_or("").is_empty() {
+            if name.is_empty()
+                || super::csr::request_der(&obj).is_none()
+                || obj.pointer("/spec/signerName").and_then(Value::as_str).unwrap_or("").is_empty()
+            {
                 let msg = format!("CertificateSigningRequest.certificates.k8s.io {name:?} is invalid: name, spec.request (a PEM CSR) and spec.signerName are required");
-                return reply_json(&ctx, StatusCode::UNPROCESSABLE_ENTITY, &status_body(422, "Invalid", &msg, Some(json!({"name": name, "group": "certificates.k8s.io", "kind": "CertificateSigningRequest"}))));
+                return reply_json(
+                    &ctx,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &status_body(
+                        422,
+                        "Invalid",
+                        &msg,
+                        Some(
+                            json!({"name": name, "group": "certificates.k8s.io", "kind": "CertificateSigningRequest"}),
+                        ),
+                    ),
+                );
             }
             if st.store.get("certificatesigningrequests", "", &name).is_some() {
                 let msg = format!("certificatesigningrequests.certificates.k8s.io {name:?} already exists");
-                return reply_json(&ctx, StatusCode::CONFLICT, &status_body(409, "AlreadyExists", &msg, Some(json!({"name": name, "group": "certificates.k8s.io", "kind": "certificatesigningrequests"}))));
+                return reply_json(
+                    &ctx,
+                    StatusCode::CONFLICT,
+                    &status_body(
+                        409,
+                        "AlreadyExists",
+                        &msg,
+                        Some(
+                            json!({"name": name, "group": "certificates.k8s.io", "kind": "certificatesigningrequests"}),
+                        ),
+                    ),
+                );
             }
             obj["kind"] = json!("CertificateSigningRequest");
             obj["apiVersion"] = json!("certificates.k8s.io/v1");

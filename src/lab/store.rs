@@ -117,7 +117,12 @@ impl Store {
         let r = self.objects.remove(&(resource.to_string(), ns.to_string(), name.to_string()));
         if let Some(old) = &r {
             self.rv += 1;
-            let _ = self.events.send(Event { kind: "DELETED", resource: resource.into(), namespace: ns.into(), object: old.clone() });
+            let _ = self.events.send(Event {
+                kind: "DELETED",
+                resource: resource.into(),
+                namespace: ns.into(),
+                object: old.clone(),
+            });
         }
         r
     }
