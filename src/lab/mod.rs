@@ -82,6 +82,8 @@ pub enum Scenario {
     /// A Ready Node named worker-1 already exists.
     ReadyNodeExists,
     /// A v1.27 API server: no SelfSubjectReview (404).
+    #[value(name = "pre-1-28")]
+    #[serde(rename = "pre-1-28")]
     Pre128,
 }
 
