@@ -64,6 +64,20 @@ SelfSubjectAccessReview on servers older than 1.28), the RBAC the join needs, th
 like the kubelet's, its approval and issue (watched), the certificate, authentication with it, and clean-up. \
 A dry run by default: the CSR is deleted and nothing is written unless --keep-csr or --write-dir.")]
     Bootstrap(Box<BootstrapArgs>),
+    /// Explain a failed join from kubeadm, kubelet, cloud-init or journalctl logs
+    #[command(after_long_help = AFTER_HELP, long_about = "Match logs (files, or `-`/none for stdin) against joinkit's catalog of known \
+join-failure signatures (every kubeadm message of the protocol spec, kubelet registration and certificate \
+errors, preflight errors that mean reset first, the TLS-bootstrap timeout, EKS signatures) and print each \
+match with its line numbers, failure domain, meaning and fix, the earliest root cause first. A clean log says \
+so and exits 0; otherwise the exit code is the root cause's domain. Streams in bounded memory.")]
+    ExplainLog {
+        /// Log files; `-` or none reads standard input
+        #[arg(value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Output format
+        #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+        output: Format,
+    },
     /// Mint, list, describe and delete bootstrap tokens through the API (like kubeadm token)
     #[command(subcommand)]
     Token(TokenCommand),
@@ -508,6 +522,10 @@ pub fn main() -> i32 {
         Command::Lab(a) => crate::commands::lab(a),
         Command::RenderConfig(a) => crate::commands::render_config(*a),
         Command::Token(t) => crate::commands::token(t),
+        Command::ExplainLog { files, output } => {
+            let r = crate::diagnose::explain::explain(&files);
+            r.print(output)
+        }
         Command::Bootstrap(a) => crate::commands::bootstrap(*a),
         Command::ValidateConfig(a) => crate::commands::validate_config(a),
         Command::MigrateConfig(a) => crate::commands::migrate_config(a),

@@ -8,7 +8,8 @@
 //! Exit code ranges: 0 success, 1 internal error, 2 usage, 3 unreadable or invalid input files,
 //! 10-19 network and transport, 20-29 the cluster-info ConfigMap, 30-39 the token's JWS,
 //! 40-49 trust in the CA and the serving certificate, 50-59 configuration files, 60-69 the
-//! Kubernetes API as an admin, 70-79 the TLS bootstrap.
+//! Kubernetes API as an admin, 70-79 the TLS bootstrap, 80-89 the root-cause domains of
+//! diagnose and explain-log.
 
 use serde::Serialize;
 use std::fmt;
@@ -156,6 +157,44 @@ codes! {
     CertificateInvalid = ("certificate-invalid", 78, "the issued certificate does not verify (CA, subject, usage, validity, key)"),
     /// The issued certificate does not authenticate as the node.
     NodeCredentialRejected = ("node-credential-rejected", 79, "the issued certificate does not authenticate as system:node:<name>"),
+    /// diagnose / explain-log: the root cause is in the network.
+    RootCauseNetwork = ("root-cause-network", 80, "diagnose/explain-log root cause: network (route, firewall, port)"),
+    /// Root cause: name resolution.
+    RootCauseDns = ("root-cause-dns", 81, "diagnose/explain-log root cause: DNS"),
+    /// Root cause: TLS trust.
+    RootCauseTls = ("root-cause-tls", 82, "diagnose/explain-log root cause: TLS trust (CA, pin, serving certificate)"),
+    /// Root cause: the bootstrap token or node credentials.
+    RootCauseToken = ("root-cause-token", 83, "diagnose/explain-log root cause: bootstrap token or credentials"),
+    /// Root cause: RBAC.
+    RootCauseRbac = ("root-cause-rbac", 84, "diagnose/explain-log root cause: RBAC bindings"),
+    /// Root cause: the CSR's approval or signing.
+    RootCauseCsr = ("root-cause-csr", 85, "diagnose/explain-log root cause: CSR approval or signing"),
+    /// Root cause: the node's own state.
+    RootCauseNodeState = ("root-cause-node-state", 86, "diagnose/explain-log root cause: node state (leftovers, kubelet, runtime, name)"),
+    /// Root cause: the clock.
+    RootCauseClock = ("root-cause-clock", 87, "diagnose/explain-log root cause: clock"),
+    /// Root cause: configuration.
+    RootCauseConfig = ("root-cause-config", 88, "diagnose/explain-log root cause: configuration (flags, config file, kernel settings)"),
+    /// Root cause: the control plane.
+    RootCauseControlPlane = ("root-cause-control-plane", 89, "diagnose/explain-log root cause: control plane (cluster-info, kubeadm-certs, controllers)"),
+}
+
+impl Code {
+    /// The code for a failure domain name (`network`, `dns`, ...).
+    pub fn for_domain(domain: &str) -> Code {
+        match domain {
+            "network" => Code::RootCauseNetwork,
+            "dns" => Code::RootCauseDns,
+            "tls" => Code::RootCauseTls,
+            "token" => Code::RootCauseToken,
+            "rbac" => Code::RootCauseRbac,
+            "csr" => Code::RootCauseCsr,
+            "node-state" => Code::RootCauseNodeState,
+            "clock" => Code::RootCauseClock,
+            "config" => Code::RootCauseConfig,
+            _ => Code::RootCauseControlPlane,
+        }
+    }
 }
 
 impl Code {

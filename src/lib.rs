@@ -16,6 +16,7 @@ pub mod cli;
 pub mod client;
 pub mod commands;
 pub mod config;
+pub mod diagnose;
 pub mod discovery;
 pub mod duration;
 pub mod endpoint;

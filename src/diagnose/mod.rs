@@ -1,0 +1,3 @@
+//! Root cause of a failed join: `explain-log` (from logs) and `diagnose` (from the node).
+
+pub mod explain;
