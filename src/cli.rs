@@ -64,6 +64,15 @@ SelfSubjectAccessReview on servers older than 1.28), the RBAC the join needs, th
 like the kubelet's, its approval and issue (watched), the certificate, authentication with it, and clean-up. \
 A dry run by default: the CSR is deleted and nothing is written unless --keep-csr or --write-dir.")]
     Bootstrap(Box<BootstrapArgs>),
+    /// Find the root cause of a failed join from the node (and, with --kubeconfig, the cluster)
+    #[command(after_long_help = AFTER_HELP, long_about = "Walk the whole join path from this node: local preflight state (files left by an \
+earlier attempt, port 10250, the container runtime socket, ip_forward, swap) read under --root, name \
+resolution, a route to the endpoint (/proc/net/route, /proc/net/ipv6_route), discovery and a dry-run TLS \
+bootstrap; with --kubeconfig (admin) the token's Secret, cluster-info and its RBAC, the bootstrapsigner, \
+kubeadm's bindings, Pending CSRs and an existing Node; with --control-plane --certificate-key the uploaded \
+kubeadm-certs. The first broken link is the root cause, with its failure domain, evidence and mitigation \
+(-o json|yaml: root_cause, failure_domain, evidence[], mitigation). The exit code is the domain's.")]
+    Diagnose(Box<DiagnoseArgs>),
     /// Explain a failed join from kubeadm, kubelet, cloud-init or journalctl logs
     #[command(after_long_help = AFTER_HELP, long_about = "Match logs (files, or `-`/none for stdin) against joinkit's catalog of known \
 join-failure signatures (every kubeadm message of the protocol spec, kubelet registration and certificate \
@@ -325,6 +334,29 @@ pub struct BootstrapArgs {
     pub output: Format,
 }
 
+/// `joinkit diagnose`.
+#[derive(Debug, Args)]
+pub struct DiagnoseArgs {
+    /// The bootstrap inputs (endpoint, token, pins or --config, node name).
+    #[command(flatten)]
+    pub bootstrap: BootstrapArgs,
+    /// Control-plane join: check the uploaded certificates
+    #[arg(long)]
+    pub control_plane: bool,
+    /// The certificate key for --control-plane (or JOINKIT_CERTIFICATE_KEY)
+    #[arg(long, value_name = "KEY", env = "JOINKIT_CERTIFICATE_KEY", hide_env_values = true)]
+    pub certificate_key: Option<String>,
+    /// Root of the node's filesystem for the local checks
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub root: PathBuf,
+    /// CRI socket to look for (default: the config's, else the usual ones)
+    #[arg(long, value_name = "SOCKET")]
+    pub cri_socket: Option<String>,
+    /// Bound for the whole run
+    #[arg(long = "diagnose-timeout", value_name = "DURATION", default_value = "30s", value_parser = crate::duration::clap_parse)]
+    pub diagnose_timeout: Duration,
+}
+
 /// How to reach the API as an admin (kubectl's rules).
 #[derive(Debug, Args, Clone)]
 pub struct ApiArgs {
@@ -527,6 +559,7 @@ pub fn main() -> i32 {
             r.print(output)
         }
         Command::Bootstrap(a) => crate::commands::bootstrap(*a),
+        Command::Diagnose(a) => crate::commands::diagnose(*a),
         Command::ValidateConfig(a) => crate::commands::validate_config(a),
         Command::MigrateConfig(a) => crate::commands::migrate_config(a),
         Command::Completions { shell } => {

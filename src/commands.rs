@@ -2,8 +2,8 @@
 //! returns the exit code. Logic lives in the concept modules; this is glue.
 
 use crate::cli::{
-    ApiArgs, BootstrapArgs, CaHashArgs, JoinFormat, LabArgs, LabCommand, MigrateConfigArgs, RenderConfigArgs,
-    RenderFormat, TokenCommand, TokenCreateArgs, ValidateConfigArgs, VerifyDiscoveryArgs,
+    ApiArgs, BootstrapArgs, CaHashArgs, DiagnoseArgs, JoinFormat, LabArgs, LabCommand, MigrateConfigArgs,
+    RenderConfigArgs, RenderFormat, TokenCommand, TokenCreateArgs, ValidateConfigArgs, VerifyDiscoveryArgs,
 };
 use crate::config::{self, JoinConfig, Taint};
 use crate::discovery::{self, Options, Source, Trust};
@@ -917,4 +917,37 @@ pub fn bootstrap(a: BootstrapArgs) -> i32 {
         ));
     }
     finish(&report, a.output)
+}
+
+/// `joinkit diagnose`.
+pub fn diagnose(a: DiagnoseArgs) -> i32 {
+    let b = &a.bootstrap;
+    let mut opts = match bootstrap_options(b) {
+        Ok(o) => o,
+        Err(f) => {
+            let mut r = Report::new("diagnose");
+            r.fail(f);
+            return finish(&r, b.output);
+        }
+    };
+    if b.timeout == Duration::from_secs(60) {
+        // diagnose waits less for the CSR than a bootstrap run: its own --diagnose-timeout bounds all.
+        opts.csr_timeout = (a.diagnose_timeout / 2).min(Duration::from_secs(15));
+    }
+    let cri = a.cri_socket.clone().or_else(|| {
+        b.config
+            .as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .and_then(|t| config::check_text("c", &t).join.and_then(|j| j.0.cri_socket))
+    });
+    let d = crate::diagnose::node::DiagnoseOptions {
+        admin: opts.admin.clone(),
+        bootstrap: opts,
+        certificate_key: if a.control_plane || a.certificate_key.is_some() { a.certificate_key.clone() } else { None },
+        root: a.root.clone(),
+        cri_socket: cri,
+        timeout: a.diagnose_timeout,
+    };
+    let report = runtime().block_on(crate::diagnose::node::run(&d));
+    finish(&report, b.output)
 }

@@ -81,6 +81,8 @@ pub enum Scenario {
     CsrDenied,
     /// A Ready Node named worker-1 already exists.
     ReadyNodeExists,
+    /// The uploaded control-plane certificates (Secret kubeadm-certs) expired and are gone.
+    KubeadmCertsMissing,
     /// A v1.27 API server: no SelfSubjectReview (404).
     #[value(name = "pre-1-28")]
     #[serde(rename = "pre-1-28")]
@@ -213,6 +215,35 @@ pub struct LabInfo {
     pub admin_kubeconfig: String,
     /// A static bearer token with cluster-admin rights (for token-auth kubeconfigs in tests).
     pub admin_token: String,
+    /// The certificate key that decrypts the Secret kubeadm-certs (64 hex), as
+    /// `kubeadm init phase upload-certs --upload-certs` prints it.
+    pub certificate_key: String,
+}
+
+/// The Secret `kubeadm-certs` as `kubeadm init phase upload-certs` writes it (spec section 7):
+/// data keys are file names with `/` as `-`, each AES-256-GCM under the key, laid out
+/// nonce | ciphertext | tag; an empty value means the file was absent.
+pub fn kubeadm_certs_secret(key_hex: &str, ca: &Ca) -> Result<Value, String> {
+    use base64::Engine;
+    let key = crate::diagnose::certs::decode_key(key_hex)?;
+    let mut data = BTreeMap::new();
+    let files: Vec<(&str, Vec<u8>)> = vec![
+        ("ca.crt", ca.cert_pem.clone().into_bytes()),
+        ("ca.key", b"-----BEGIN PRIVATE KEY-----\n(lab: not the real key)\n-----END PRIVATE KEY-----\n".to_vec()),
+        ("front-proxy-ca.crt", ca.cert_pem.clone().into_bytes()),
+        ("front-proxy-ca.key", b"lab".to_vec()),
+        ("sa.pub", b"lab".to_vec()),
+        ("sa.key", b"lab".to_vec()),
+        ("etcd-ca.crt", ca.cert_pem.clone().into_bytes()),
+        ("etcd-ca.key", b"lab".to_vec()),
+    ];
+    for (name, content) in files {
+        let sealed = crate::diagnose::certs::seal(&key, &content)?;
+        data.insert(name.to_string(), base64::engine::general_purpose::STANDARD.encode(sealed));
+    }
+    Ok(
+        json!({"kind": "Secret", "apiVersion": "v1", "metadata": {"name": "kubeadm-certs", "namespace": "kube-system"}, "type": "Opaque", "data": data}),
+    )
 }
 
 /// A Node object; `ready` sets the Ready condition.
@@ -514,6 +545,11 @@ impl Lab {
             }
             _ => {}
         }
+        let certificate_key = crate::token::random_hex(32);
+        if opts.scenario != Scenario::KubeadmCertsMissing {
+            let secret = kubeadm_certs_secret(&certificate_key, &ca)?;
+            state.store.put("secrets", "kube-system", "kubeadm-certs", secret);
+        }
         state.reconcile();
         if opts.scenario == Scenario::TokenDeleted {
             state.store.delete("secrets", "kube-system", &format!("bootstrap-token-{}", token.id()));
@@ -543,6 +579,7 @@ impl Lab {
             scenario: opts.scenario,
             admin_kubeconfig,
             admin_token,
+            certificate_key,
         };
         let state = Arc::new(Mutex::new(state));
         let (tx, rx) = tokio::sync::oneshot::channel();

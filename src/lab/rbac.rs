@@ -356,5 +356,19 @@ pub fn kubeadm_defaults() -> Vec<(String, String, Value)> {
             "kubeadm:kubelet-config",
             &[("Group", g), ("Group", "system:nodes")],
         ),
+        role(
+            "Role",
+            "kubeadm:kubeadm-certs",
+            Some("kube-system"),
+            vec![rule(&["get"], &[""], &["secrets"], &["kubeadm-certs"])],
+        ),
+        binding(
+            "RoleBinding",
+            "kubeadm:kubeadm-certs",
+            Some("kube-system"),
+            "Role",
+            "kubeadm:kubeadm-certs",
+            &[("Group", g)],
+        ),
     ]
 }

@@ -155,6 +155,13 @@ pub fn random_string(n: usize) -> String {
     out
 }
 
+/// `n` random bytes as lowercase hex (certificate keys are 32 bytes, 64 hex digits).
+pub fn random_hex(n: usize) -> String {
+    let mut b = vec![0u8; n];
+    SystemRandom::new().fill(&mut b).expect("the OS random number generator failed");
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
 /// Reads the token from, in order: the `--token` value, the `--token-file` file, the
 /// `JOINKIT_TOKEN` environment variable (already merged into `flag` by clap). Returns `None`
 /// when none is set. A token file must hold only the token (whitespace is trimmed).

@@ -1,0 +1,70 @@
+//! The uploaded control-plane certificates (Secret `kubeadm-certs`, spec section 7): each data
+//! value is AES-256-GCM under the 32-byte certificate key, laid out nonce (12 bytes) |
+//! ciphertext | tag (16 bytes), as kubeadm's `cmd/kubeadm/app/util/crypto` writes it. ring does
+//! the AEAD.
+
+use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
+use ring::rand::{SecureRandom, SystemRandom};
+
+/// Decodes a 64-hex-digit certificate key (kubeadm's messages on error).
+pub fn decode_key(hex: &str) -> Result<[u8; 32], String> {
+    if let Some(e) = crate::config::validate::certificate_key_error(hex) {
+        return Err(e);
+    }
+    let mut k = [0u8; 32];
+    for (i, b) in k.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|e| e.to_string())?;
+    }
+    Ok(k)
+}
+
+/// Encrypts `data`: nonce | ciphertext | tag. Empty input stays empty (an absent file).
+pub fn seal(key: &[u8; 32], data: &[u8]) -> Result<Vec<u8>, String> {
+    if data.is_empty() {
+        return Ok(Vec::new());
+    }
+    let k = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).map_err(|_| "bad key")?);
+    let mut nonce = [0u8; NONCE_LEN];
+    SystemRandom::new().fill(&mut nonce).map_err(|_| "no randomness")?;
+    let mut buf = data.to_vec();
+    k.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::empty(), &mut buf)
+        .map_err(|_| "seal failed")?;
+    let mut out = nonce.to_vec();
+    out.extend(buf);
+    Ok(out)
+}
+
+/// Decrypts one value; `Err` is kubeadm's `error decoding secret data with provided key`.
+pub fn open(key: &[u8; 32], sealed: &[u8]) -> Result<Vec<u8>, String> {
+    if sealed.is_empty() {
+        return Ok(Vec::new());
+    }
+    if sealed.len() < NONCE_LEN + AES_256_GCM.tag_len() {
+        return Err("error decoding secret data with provided key: ciphertext too short".into());
+    }
+    let k = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).map_err(|_| "bad key")?);
+    let (nonce, rest) = sealed.split_at(NONCE_LEN);
+    let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| "bad nonce")?;
+    let mut buf = rest.to_vec();
+    let plain = k.open_in_place(nonce, Aad::empty(), &mut buf).map_err(|_| {
+        "error decoding secret data with provided key: cipher: message authentication failed".to_string()
+    })?;
+    Ok(plain.to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_wrong_key() {
+        let k = decode_key(&"ab".repeat(32)).unwrap();
+        let s = seal(&k, b"secret").unwrap();
+        assert_eq!(s.len(), 12 + 6 + 16);
+        assert_eq!(open(&k, &s).unwrap(), b"secret");
+        let other = decode_key(&"cd".repeat(32)).unwrap();
+        assert!(open(&other, &s).unwrap_err().starts_with("error decoding secret data with provided key"));
+        assert_eq!(open(&k, &[]).unwrap(), Vec::<u8>::new());
+        assert!(decode_key("abcd").unwrap_err().contains("invalid certificate key size 2"));
+    }
+}

@@ -1,0 +1,273 @@
+//! diagnose: a lab scenario for each root cause it can name, asserting the root cause's domain
+//! and exit code; local checks against a fake filesystem tree; unreachable endpoints bounded
+//! by the timeouts with the local checks still reported; the seed-003 report shape.
+
+mod common;
+use common::{lab, run_with};
+use joinkit::lab::{Lab, Scenario};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// A healthy node's filesystem: a default route, ip_forward on, no swap, a containerd socket.
+fn fake_root(dir: &Path) -> PathBuf {
+    let r = dir.join("root");
+    for d in ["proc/net", "proc/sys/net/ipv4", "run/containerd", "etc/kubernetes/manifests"] {
+        std::fs::create_dir_all(r.join(d)).unwrap();
+    }
+    std::fs::write(r.join("proc/net/route"), "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\neth0\t00000000\t0100000A\t0003\t0\t0\t0\t00000000\t0\t0\t0\neth0\t0000000A\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n").unwrap();
+    std::fs::write(r.join("proc/net/ipv6_route"), "").unwrap();
+    std::fs::write(r.join("proc/net/tcp"), "  sl  local_address rem_address   st tx_queue rx_queue\n   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000\n").unwrap();
+    std::fs::write(r.join("proc/sys/net/ipv4/ip_forward"), "1\n").unwrap();
+    std::fs::write(r.join("proc/swaps"), "Filename\tType\tSize\tUsed\tPriority\n").unwrap();
+    std::fs::write(r.join("run/containerd/containerd.sock"), "").unwrap();
+    r
+}
+
+fn diagnose(l: &Lab, root: &Path, extra: &[&str]) -> (common::Run, Value) {
+    let dir = root.parent().unwrap();
+    let admin = dir.join("admin.conf");
+    std::fs::write(&admin, &l.info.admin_kubeconfig).unwrap();
+    let mut args = vec![
+        "diagnose",
+        l.endpoint(),
+        "--discovery-token-ca-cert-hash",
+        &l.info.ca_pin,
+        "--node-name",
+        "worker-1",
+        "--root",
+        root.to_str().unwrap(),
+        "--timeout",
+        "1s",
+        "--kubeconfig",
+        admin.to_str().unwrap(),
+        "-o",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    let r = run_with(&args, &[("JOINKIT_TOKEN", &l.info.token)], None);
+    let v = r.json();
+    (r, v)
+}
+
+fn expect(s: Scenario, domain: &str, at: &str) {
+    let l = lab(s);
+    let dir = tempfile::tempdir().unwrap();
+    let root = fake_root(dir.path());
+    let (r, v) = diagnose(&l, &root, &[]);
+    assert_eq!(v["failure_domain"], domain, "{s:?}: {}", r.stdout);
+    let code = joinkit::error::Code::for_domain(domain);
+    assert_eq!(r.code, code.exit_code(), "{s:?}");
+    assert_eq!(v["failure"]["code"], code.as_str());
+    assert_eq!(v["failure"]["stage"], at, "{s:?}: {}", v["root_cause"]);
+    assert!(v["root_cause"].as_str().unwrap().starts_with(&format!("{domain} — ")));
+    assert!(v["evidence"].as_array().unwrap().iter().any(|e| e["type"] == "check"));
+    for k in ["immediate", "long_term"] {
+        assert!(v["mitigation"][k].as_str().is_some_and(|m| !m.is_empty()), "{s:?} {k}");
+    }
+}
+
+#[test]
+fn healthy_cluster_has_no_root_cause() {
+    let l = lab(Scenario::Healthy);
+    let dir = tempfile::tempdir().unwrap();
+    let root = fake_root(dir.path());
+    let t = Instant::now();
+    let (r, v) = diagnose(&l, &root, &[]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(v["root_cause"].as_str().unwrap().starts_with("none"));
+    assert!(t.elapsed() < Duration::from_secs(5));
+    // Every group of checks ran.
+    let names: Vec<&str> = v["stages"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    for n in [
+        "local/leftovers",
+        "local/route",
+        "jws-verify",
+        "approval",
+        "admin/bootstrap-signer",
+        "admin/rbac",
+        "admin/node",
+    ] {
+        assert!(names.contains(&n), "{n}: {names:?}");
+    }
+}
+
+#[test]
+fn discovery_root_causes() {
+    expect(Scenario::TokenExpired, "token", "admin/token-secret");
+    expect(Scenario::TokenDeleted, "token", "admin/token-secret");
+    expect(Scenario::TokenNoSigning, "token", "admin/token-secret");
+    expect(Scenario::SignerStopped, "control-plane", "admin/bootstrap-signer");
+    expect(Scenario::AnonymousRevoked, "rbac", "admin/cluster-info");
+    expect(Scenario::AnonymousAuthOff, "rbac", "cluster-info");
+    expect(Scenario::ClusterInfoMissing, "control-plane", "admin/cluster-info");
+    expect(Scenario::KubeconfigMissing, "control-plane", "kubeconfig");
+    expect(Scenario::TamperedSignature, "token", "jws-verify");
+    expect(Scenario::JwsEmpty, "token", "jws-present");
+    expect(Scenario::CaNotYetValid, "clock", "ca-validity");
+    expect(Scenario::CaExpired, "tls", "ca-validity");
+    expect(Scenario::Mitm, "tls", "tls-verify");
+    expect(Scenario::WrongSan, "tls", "tls-verify");
+    expect(Scenario::ClockSkew, "clock", "clock");
+}
+
+#[test]
+fn bootstrap_root_causes() {
+    expect(Scenario::NoAutoapproveBinding, "rbac", "admin/rbac");
+    expect(Scenario::NoBootstrapperBinding, "rbac", "admin/rbac");
+    expect(Scenario::ApproverDown, "control-plane", "approval");
+    expect(Scenario::CsrSignerDown, "control-plane", "approval");
+    expect(Scenario::CsrDenied, "csr", "approval");
+    expect(Scenario::ReadyNodeExists, "node-state", "node-name");
+}
+
+#[test]
+fn control_plane_join_certificates() {
+    let l = lab(Scenario::Healthy);
+    let dir = tempfile::tempdir().unwrap();
+    let root = fake_root(dir.path());
+    let key = l.info.certificate_key.clone();
+    let (r, v) = diagnose(&l, &root, &["--control-plane", "--certificate-key", &key]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(v["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["name"] == "control-plane/kubeadm-certs" && s["status"] == "pass"));
+    let (r, v) = diagnose(&l, &root, &["--control-plane", "--certificate-key", &"0f".repeat(32)]);
+    assert_eq!(r.code, 89, "{}", r.stdout);
+    assert_eq!(v["failure"]["kubeadmMessage"], "error decoding secret data with provided key");
+    let l = lab(Scenario::KubeadmCertsMissing);
+    let (r, v) = diagnose(&l, &root, &["--control-plane", "--certificate-key", &key]);
+    assert_eq!(r.code, 89);
+    assert!(v["failure"]["kubeadmMessage"]
+        .as_str()
+        .unwrap()
+        .starts_with("Secret \"kubeadm-certs\" was not found in the \"kube-system\" Namespace"));
+}
+
+#[test]
+fn local_state_root_causes() {
+    let l = lab(Scenario::Healthy);
+    type Break = Box<dyn Fn(&Path)>;
+    let cases: Vec<(&str, Break, &str)> = vec![
+        (
+            "local/leftovers",
+            Box::new(|r: &Path| std::fs::write(r.join("etc/kubernetes/kubelet.conf"), "x").unwrap()),
+            "node-state",
+        ),
+        (
+            "local/leftovers",
+            Box::new(|r: &Path| std::fs::write(r.join("etc/kubernetes/manifests/etcd.yaml"), "x").unwrap()),
+            "node-state",
+        ),
+        (
+            "local/port-10250",
+            Box::new(|r: &Path| {
+                std::fs::write(
+                    r.join("proc/net/tcp"),
+                    "  sl  local_address rem_address   st\n   0: 00000000:280A 00000000:0000 0A 0\n",
+                )
+                .unwrap()
+            }),
+            "node-state",
+        ),
+        (
+            "local/cri-socket",
+            Box::new(|r: &Path| std::fs::remove_file(r.join("run/containerd/containerd.sock")).unwrap()),
+            "node-state",
+        ),
+        (
+            "local/ip-forward",
+            Box::new(|r: &Path| std::fs::write(r.join("proc/sys/net/ipv4/ip_forward"), "0\n").unwrap()),
+            "config",
+        ),
+    ];
+    for (stage, break_it, domain) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let root = fake_root(dir.path());
+        break_it(&root);
+        let (r, v) = diagnose(&l, &root, &[]);
+        assert_eq!(v["failure_domain"], domain, "{stage}: {}", r.stdout);
+        assert_eq!(v["failure"]["stage"], stage);
+        assert!(v["mitigation"]["immediate"].as_str().unwrap().len() > 10);
+    }
+    // Swap is a warning, not a root cause.
+    let dir = tempfile::tempdir().unwrap();
+    let root = fake_root(dir.path());
+    std::fs::write(root.join("proc/swaps"), "Filename\tType\tSize\tUsed\tPriority\n/swapfile file 1024 0 -2\n")
+        .unwrap();
+    let (r, _) = diagnose(&l, &root, &[]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+}
+
+#[test]
+fn route_table_parsing() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = fake_root(dir.path());
+    assert!(joinkit::diagnose::node::route_to(&root, "10.0.3.4".parse().unwrap()).unwrap().contains("eth0 (/16)"));
+    assert!(joinkit::diagnose::node::route_to(&root, "192.0.2.1".parse().unwrap()).unwrap().contains("default route"));
+    std::fs::write(root.join("proc/net/route"), "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\neth0\t00002A0A\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n").unwrap();
+    // Seed 004: only the local 10.42.0.0/16 route, no default route.
+    assert!(joinkit::diagnose::node::route_to(&root, "10.42.1.1".parse().unwrap()).is_ok());
+    assert_eq!(
+        joinkit::diagnose::node::route_to(&root, "52.10.1.1".parse().unwrap()).unwrap_err(),
+        "no route to 52.10.1.1 and no default route in /proc/net/route"
+    );
+    std::fs::write(root.join("proc/net/ipv6_route"), "fd000000000000000000000000000000 08 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000001 00000000 00000001     eth0\n").unwrap();
+    assert!(joinkit::diagnose::node::route_to(&root, "fd00::10".parse().unwrap()).is_ok());
+    assert!(joinkit::diagnose::node::route_to(&root, "2001:db8::1".parse().unwrap()).is_err());
+}
+
+#[test]
+fn unreachable_endpoint_is_bounded_and_local_checks_still_report() {
+    // In a network namespace without network nothing leaves the machine: the route check
+    // (fake tree without a default route) names seed 004's failure; discovery then fails fast.
+    let dir = tempfile::tempdir().unwrap();
+    let root = fake_root(dir.path());
+    std::fs::write(root.join("proc/net/route"), "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\neth0\t00002A0A\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n").unwrap();
+    let pin = format!("sha256:{}", "ab".repeat(32));
+    let t = Instant::now();
+    let r = common::run_isolated(
+        &[
+            "diagnose",
+            "203.0.113.10:6443",
+            "--discovery-token-ca-cert-hash",
+            &pin,
+            "--node-name",
+            "n1",
+            "--root",
+            root.to_str().unwrap(),
+            "--diagnose-timeout",
+            "10s",
+            "-o",
+            "json",
+        ],
+        &[("JOINKIT_TOKEN", "abcdef.0123456789abcdef")],
+    );
+    assert!(t.elapsed() < Duration::from_secs(10));
+    let v = r.json();
+    assert_eq!(v["failure_domain"], "network", "{}", r.stdout);
+    assert_eq!(v["failure"]["stage"], "local/route");
+    assert_eq!(r.code, 80);
+    let names: Vec<&str> = v["stages"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"local/leftovers") && names.contains(&"connect"), "{names:?}");
+    // A name that cannot resolve: dns.
+    let r = common::run_isolated(
+        &[
+            "diagnose",
+            "cp.joinkit-test.invalid:6443",
+            "--discovery-token-ca-cert-hash",
+            &pin,
+            "--node-name",
+            "n1",
+            "--root",
+            root.to_str().unwrap(),
+            "-o",
+            "json",
+        ],
+        &[("JOINKIT_TOKEN", "abcdef.0123456789abcdef")],
+    );
+    assert_eq!(r.json()["failure_domain"], "dns", "{}", r.stdout);
+    assert_eq!(r.code, 81);
+}
