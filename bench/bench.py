@@ -137,6 +137,47 @@ lat.sort()
 row("bootstrap: issued certificate seen through the watch after", 50, statistics.median(lat), lat[int(len(lat) * 0.95) - 1], 0, "ms after the lab's signer issued it")
 lab.close()
 
+# diagnose against a healthy lab (fake node tree, admin checks on).
+lab = Lab(key="ecdsa")
+kc = os.path.join(lab.dir, "admin.conf")
+with open(kc, "w") as f:
+    f.write(lab.info["adminKubeconfig"])
+root = os.path.join(lab.dir, "root")
+for d in ["proc/net", "proc/sys/net/ipv4", "run/containerd", "etc/kubernetes"]:
+    os.makedirs(os.path.join(root, d), exist_ok=True)
+open(os.path.join(root, "proc/net/route"), "w").write("Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\nethX\t00000000\t0100000A\t0003\t0\t0\t0\t00000000\n")
+open(os.path.join(root, "proc/sys/net/ipv4/ip_forward"), "w").write("1\n")
+open(os.path.join(root, "proc/swaps"), "w").write("Filename\n")
+open(os.path.join(root, "run/containerd/containerd.sock"), "w").write("")
+args, env = lab.verify(["--node-name", "bench-node", "--kubeconfig", kc, "--root", root])
+args[1] = "diagnose"
+med, p95, rc = timed(args, env, runs=max(10, RUNS // 2))
+row("diagnose, healthy lab, admin checks included", 1000, med, p95, rc)
+if shutil.which("unshare") and subprocess.run(["unshare", "-n", "true"]).returncode == 0:
+    med, p95, rc = timed(["unshare", "-n", BIN, "diagnose", "203.0.113.10:6443", "--discovery-token-ca-cert-hash", "sha256:" + "ab" * 32,
+                          "--node-name", "n1", "--root", root, "--diagnose-timeout", "10s"], env, runs=5)
+    row("diagnose, unreachable endpoint (netns), bounded by its timeouts", 10000, med, p95, rc, "local checks still reported")
+lab.close()
+
+# explain-log on a 1 GB log: throughput and peak memory.
+logp = os.path.join(tempfile.gettempdir(), "joinkit-bench-1g.log")
+unit = ("Nov 21 09:00:01 worker-1 kubelet[1234]: I1121 09:00:01.000000 1234 kubelet_node_status.go:70] \"Attempting to register node\" node=\"worker-1\"\n"
+        "Nov 21 09:00:02 worker-1 containerd[900]: time=\"2026-11-21T09:00:02Z\" level=info msg=\"StartContainer returns successfully\"\n") * 4096
+with open(logp, "w") as f:
+    written = 0
+    while written < 1 << 30:
+        f.write(unit)
+        written += len(unit)
+    f.write("dial tcp 10.0.0.10:6443: connect: no route to host\n")
+size = os.path.getsize(logp)
+t = time.perf_counter()
+p = subprocess.run(["/usr/bin/time", "-f", "%M", BIN, "explain-log", logp], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+secs = time.perf_counter() - t
+rss_mb = int(p.stderr.strip().splitlines()[-1]) / 1024
+mbps = size / secs / 1e6
+rows.append((f"explain-log on {size / 1e9:.2f} GB", f"{secs * 1000:.0f}", "-", "-", p.returncode, "ok" if mbps >= 100 else "MISSED", f"{mbps:.0f} MB/s (goal >= 100), peak RSS {rss_mb:.1f} MiB"))
+os.unlink(logp)
+
 # render-config and validate-config.
 pin = "sha256:3f73af16fa67a1c9d2dee1f7720918913f78360b0e4e3a27b660a85f5a1266e4"
 renv = dict(ENV, JOINKIT_TOKEN="abcdef.0123456789abcdef")

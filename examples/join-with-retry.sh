@@ -43,16 +43,16 @@ while :; do
     # render-config validates before writing; the file is written atomically with mode 0600.
     joinkit render-config "$endpoint" --node-name "$(hostname -s | tr '[:upper:]' '[:lower:]')" --output "$config"
     set +e
-    kubeadm join --config "$config"
-    rc=$?
+    kubeadm join --config "$config" 2>&1 | tee /var/log/joinkit-join.log
+    rc=${PIPESTATUS[0]}
     set -e
     if [ "$rc" -eq 0 ]; then
       echo "joined"
       exit 0
     fi
-    if joinkit diagnose --help >/dev/null 2>&1; then
-      joinkit diagnose "$endpoint" --config "$config" || true
-    fi
+    # Name the root cause before wiping the evidence: from the log, then from the node.
+    joinkit explain-log /var/log/joinkit-join.log || true
+    joinkit diagnose --config "$config" || true
     kubeadm reset -f || true
   fi
 

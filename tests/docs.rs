@@ -210,7 +210,12 @@ fn shell_examples_parse_and_pass_shellcheck() {
     for c in [Code::PinMismatch, Code::TlsVerifyFailed] {
         assert!(s.contains(&c.exit_code().to_string()));
     }
-    assert!(s.contains("kubeadm reset -f") && s.contains("joinkit diagnose") && s.contains("render-config"));
+    assert!(
+        s.contains("kubeadm reset -f")
+            && s.contains("joinkit diagnose --config")
+            && s.contains("joinkit explain-log")
+            && s.contains("render-config")
+    );
 }
 
 #[test]
