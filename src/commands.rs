@@ -418,6 +418,25 @@ pub fn generate_man(dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// Writes `text` to `output` (atomically, 0600: it may hold a token) or prints it.
+fn emit(report: &mut Report, output: Option<&Path>, text: &str) -> i32 {
+    match output {
+        Some(p) => match crate::fsutil::write_private(p, text.as_bytes()) {
+            Ok(()) => 0,
+            Err(e) => config_failure(
+                report,
+                Failure::new(Code::InputUnreadable, "write", e)
+                    .cause("the directory is missing or not writable")
+                    .fix("check --output"),
+            ),
+        },
+        None => {
+            print!("{text}");
+            0
+        }
+    }
+}
+
 fn config_failure(report: &mut Report, f: Failure) -> i32 {
     report.fail(f);
     eprint!("{}", report.to_text(false));
@@ -536,21 +555,7 @@ pub fn render_config(a: RenderConfigArgs) -> i32 {
         RenderFormat::Yaml => yaml_text,
         RenderFormat::CloudInit => config::model::cloud_init(&yaml_text),
     };
-    match &a.output {
-        Some(p) => match crate::fsutil::write_private(p, out.as_bytes()) {
-            Ok(()) => 0,
-            Err(e) => config_failure(
-                &mut report,
-                Failure::new(Code::InputUnreadable, "write", e)
-                    .cause("the directory is missing or not writable")
-                    .fix("check --output"),
-            ),
-        },
-        None => {
-            print!("{out}");
-            0
-        }
-    }
+    emit(&mut report, a.output.as_deref(), &out)
 }
 
 /// `joinkit validate-config`.
@@ -587,21 +592,7 @@ pub fn migrate_config(a: MigrateConfigArgs) -> i32 {
             for n in notes {
                 eprintln!("note: {n}");
             }
-            match &a.output {
-                Some(p) => match crate::fsutil::write_private(p, out.as_bytes()) {
-                    Ok(()) => 0,
-                    Err(e) => config_failure(
-                        &mut report,
-                        Failure::new(Code::InputUnreadable, "write", e)
-                            .cause("the directory is missing or not writable")
-                            .fix("check --output"),
-                    ),
-                },
-                None => {
-                    print!("{out}");
-                    0
-                }
-            }
+            emit(&mut report, a.output.as_deref(), &out)
         }
         Err(config::MigrateError::Internal(f)) => config_failure(&mut report, f),
         Err(config::MigrateError::Invalid(result)) => {
