@@ -28,6 +28,17 @@ use std::time::{Duration, Instant};
 pub const USAGES: &[&str] = &["digital signature", "key encipherment", "client auth"];
 const CSR_PATH: &str = "/apis/certificates.k8s.io/v1/certificatesigningrequests";
 
+/// The kubelet client signer.
+pub const KUBELET_CLIENT_SIGNER: &str = "kubernetes.io/kube-apiserver-client-kubelet";
+
+/// The DER of a CSR's `spec.request` (base64 of PEM).
+pub fn request_der(csr: &Value) -> Option<Vec<u8>> {
+    let b64 = csr.pointer("/spec/request")?.as_str()?;
+    let pem = crate::kubeconfig::decode_b64(b64).ok()?;
+    use rustls::pki_types::pem::PemObject;
+    rustls::pki_types::CertificateSigningRequestDer::from_pem_slice(&pem).ok().map(|d| d.as_ref().to_vec())
+}
+
 /// Every stage after discovery, in order.
 pub const BOOTSTRAP_STAGES: &[&str] = &[
     "authenticate",
@@ -139,6 +150,13 @@ async fn whoami(client: &ApiClient) -> Result<Option<(String, Vec<String>)>, Fai
         Err(f) if f.code == Code::ApiNotFound => Ok(None),
         Err(f) => Err(f),
     }
+}
+
+/// `reason (message)` of a CSR condition, for reports.
+fn condition_text(csr: &Value, t: &str) -> String {
+    let c = condition(csr, t);
+    let get = |k: &str| c.and_then(|c| c.get(k)).and_then(Value::as_str).unwrap_or("");
+    format!("{} ({})", get("reason"), get("message"))
 }
 
 fn condition<'a>(csr: &'a Value, t: &str) -> Option<&'a Value> {
@@ -419,7 +437,7 @@ async fn steps(
     let body = json!({
         "apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest",
         "metadata": {"name": csr.name},
-        "spec": {"request": STANDARD.encode(&csr.csr_pem), "signerName": crate::lab::csr::KUBELET_CLIENT_SIGNER, "usages": USAGES},
+        "spec": {"request": STANDARD.encode(&csr.csr_pem), "signerName": KUBELET_CLIENT_SIGNER, "usages": USAGES},
     });
     match client.post(CSR_PATH, &body).await {
         Ok(_) => report.pass("submit", format!("created CertificateSigningRequest {}", csr.name)),
@@ -485,15 +503,10 @@ async fn finish_csr(
     let issued = match outcome {
         CsrOutcome::Issued(o) => o,
         CsrOutcome::Denied(o) => {
-            let c = condition(&o, "Denied").cloned().unwrap_or_default();
             return Err(Failure::new(
                 Code::CsrDenied,
                 "approval",
-                format!(
-                    "expected the CSR to be approved; it was Denied: {} ({})",
-                    c.get("reason").and_then(Value::as_str).unwrap_or(""),
-                    c.get("message").and_then(Value::as_str).unwrap_or("")
-                ),
+                format!("expected the CSR to be approved; it was Denied: {}", condition_text(&o, "Denied")),
             )
             .cause("an administrator or an approval policy denied the node's certificate request")
             .fix(
@@ -501,15 +514,10 @@ async fn finish_csr(
             ));
         }
         CsrOutcome::Failed(o) => {
-            let c = condition(&o, "Failed").cloned().unwrap_or_default();
             return Err(Failure::new(
                 Code::CsrFailed,
                 "approval",
-                format!(
-                    "expected a certificate; the CSR Failed: {} ({})",
-                    c.get("reason").and_then(Value::as_str).unwrap_or(""),
-                    c.get("message").and_then(Value::as_str).unwrap_or("")
-                ),
+                format!("expected a certificate; the CSR Failed: {}", condition_text(&o, "Failed")),
             )
             .cause("the signer refused the request")
             .fix("check kube-controller-manager's logs for the csrsigning controller"));

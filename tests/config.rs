@@ -3,9 +3,10 @@
 //! versions, multi-document files, cloud-init output, and migration.
 
 mod common;
+use common::tool;
 use common::{run, run_with};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 const TOKEN: &str = "abcdef.0123456789abcdef";
 const PIN: &str = "sha256:3f73af16fa67a1c9d2dee1f7720918913f78360b0e4e3a27b660a85f5a1266e4";
@@ -18,17 +19,6 @@ fn render(args: &[&str], env: &[(&str, &str)]) -> common::Run {
     let mut a = vec!["render-config"];
     a.extend_from_slice(args);
     run_with(&a, env, None)
-}
-
-/// Optional external tools: required when CI is set (.ci/run installs them), else skipped.
-fn tool(name: &str) -> Option<PathBuf> {
-    let found =
-        std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).map(|d| d.join(name)).find(|p| p.exists()));
-    if found.is_none() {
-        assert!(std::env::var_os("CI").is_none(), "{name} is required in CI (.ci/run installs it)");
-        eprintln!("skipping the {name} check: {name} is not installed");
-    }
-    found
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 mod common;
 use common::run;
+use common::tool;
 use joinkit::error::{exit_code_table_markdown, Code};
 
 fn readme() -> String {
@@ -118,17 +119,6 @@ fn examples_and_testcerts() {
         let want: Vec<&str> = cols[3].split(", ").collect();
         assert_eq!(r.stdout.lines().collect::<Vec<_>>(), want, "{}", cols[1]);
     }
-}
-
-/// Optional external tools: required when CI is set (.ci/run installs them), else skipped.
-fn tool(name: &str) -> Option<std::path::PathBuf> {
-    let found =
-        std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).map(|d| d.join(name)).find(|p| p.exists()));
-    if found.is_none() {
-        assert!(std::env::var_os("CI").is_none(), "{name} is required in CI (.ci/run installs it)");
-        eprintln!("skipping the {name} check: {name} is not installed");
-    }
-    found
 }
 
 #[test]

@@ -571,7 +571,7 @@ async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
             items
                 .iter()
                 .filter(|c| c.pointer("/status/conditions").and_then(Value::as_array).is_none_or(|a| a.is_empty()))
-                .filter(|c| crate::lab::csr::request_der(c).is_some_and(|d| {
+                .filter(|c| crate::bootstrap::request_der(c).is_some_and(|d| {
                     <x509_parser::certification_request::X509CertificationRequest as x509_parser::prelude::FromDer<_>>::from_der(&d)
                         .ok()
                         .and_then(|(_, r)| r.certification_request_info.subject.iter_common_name().next().and_then(|x| x.as_str().ok()).map(|s| s == cn))

@@ -11,16 +11,7 @@ use super::store::Store;
 use serde_json::Value;
 use x509_parser::prelude::*;
 
-/// The kubelet client signer.
-pub const KUBELET_CLIENT_SIGNER: &str = "kubernetes.io/kube-apiserver-client-kubelet";
-
-/// The DER of a CSR's `spec.request` (base64 of PEM).
-pub fn request_der(csr: &Value) -> Option<Vec<u8>> {
-    let b64 = csr.pointer("/spec/request")?.as_str()?;
-    let pem = crate::kubeconfig::decode_b64(b64).ok()?;
-    use rustls::pki_types::pem::PemObject;
-    rustls::pki_types::CertificateSigningRequestDer::from_pem_slice(&pem).ok().map(|d| d.as_ref().to_vec())
-}
+pub use crate::bootstrap::{request_der, KUBELET_CLIENT_SIGNER};
 
 /// Whether a CSR is a node-client request the approver recognises (no SAR yet).
 pub fn recognise(csr: &Value) -> Result<(), String> {

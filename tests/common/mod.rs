@@ -159,3 +159,14 @@ pub fn verify(lab: &joinkit::lab::Lab, extra: &[&str]) -> Run {
     args.extend_from_slice(extra);
     run_with(&args, &[("JOINKIT_TOKEN", &lab.info.token)], None)
 }
+
+/// Optional external tools: required when CI is set (.ci/run installs them), else skipped.
+pub fn tool(name: &str) -> Option<PathBuf> {
+    let found =
+        std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).map(|d| d.join(name)).find(|p| p.exists()));
+    if found.is_none() {
+        assert!(std::env::var_os("CI").is_none(), "{name} is required in CI (.ci/run installs it)");
+        eprintln!("skipping the {name} check: {name} is not installed");
+    }
+    found
+}
