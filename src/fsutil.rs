@@ -1,10 +1,147 @@
-//! File writing: atomic, private. Files that may hold secrets (tokens, keys, kubeconfigs)
-//! are written to a temporary file in the target directory with mode 0600, flushed, and
-//! renamed over the target, so a reader never sees a half-written file.
+//! Reading and writing files safely.
+//!
+//! Reading: every file joinkit reads goes through [`read_bounded`] (or [`read_stdin_bounded`]
+//! for `-`). It refuses anything that is not a regular file (FIFOs, character and block devices
+//! such as `/dev/zero`, sockets, directories) before reading a byte, opens with `O_NONBLOCK` so
+//! that opening a FIFO cannot hang, and reads at most `limit` bytes: a larger file is an error,
+//! never a partial read. The limits are documented in SECURITY.md: [`MAX_INPUT_FILE`] (16 MiB)
+//! for certificates, kubeconfigs, configs, token files and saved cluster-info; explain-log streams
+//! its logs line by line instead (bounded per line in `diagnose::explain`).
+//!
+//! Writing: files that may hold secrets (tokens, keys, kubeconfigs) are written to a temporary
+//! file in the target directory with mode 0600, flushed, and renamed over the target, so a
+//! reader never sees a half-written file.
 
-use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
+use std::fmt;
+use std::io::{Read, Write};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
+
+/// The size limit for one input file: certificates, kubeconfigs, JoinConfigurations, token
+/// files, discovery files and saved cluster-info (16 MiB; real ones are a few KiB).
+pub const MAX_INPUT_FILE: u64 = 16 << 20;
+
+/// Why a bounded read failed. `Display` names the path and what was expected and seen.
+#[derive(Debug)]
+pub enum ReadError {
+    /// The file could not be opened or read (does not exist, permission denied, ...).
+    Io {
+        /// The path as given.
+        path: String,
+        /// The operating system's error.
+        error: std::io::Error,
+    },
+    /// The path is not a regular file: a FIFO, a device, a socket or a directory.
+    NotRegular {
+        /// The path as given.
+        path: String,
+        /// What it is instead ("a FIFO", "a character device", ...).
+        kind: &'static str,
+    },
+    /// The file (or standard input) holds more than the limit.
+    TooLarge {
+        /// The path as given (`standard input` for `-`).
+        path: String,
+        /// The limit in bytes.
+        limit: u64,
+    },
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadError::Io { path, error } => write!(f, "cannot read {path}: {error}"),
+            ReadError::NotRegular { path, kind } => {
+                write!(f, "expected a regular file at {path}; it is {kind}, which joinkit does not read")
+            }
+            ReadError::TooLarge { path, limit } => {
+                write!(f, "expected at most {} at {path}; it holds more", human_size(*limit))
+            }
+        }
+    }
+}
+
+impl std::error::Error for ReadError {}
+
+/// `16 MiB`, `8 KiB`, `100 bytes`.
+pub fn human_size(n: u64) -> String {
+    if n >= 1 << 20 && n % (1 << 20) == 0 {
+        format!("{} MiB", n >> 20)
+    } else if n >= 1 << 10 && n % (1 << 10) == 0 {
+        format!("{} KiB", n >> 10)
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+fn file_kind(ft: &std::fs::FileType) -> &'static str {
+    if ft.is_dir() {
+        "a directory"
+    } else if ft.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if ft.is_char_device() {
+        "a character device"
+    } else if ft.is_block_device() {
+        "a block device"
+    } else if ft.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Reads a whole regular file of at most `limit` bytes. Refuses FIFOs, devices, sockets and
+/// directories (checked on the opened descriptor, so a swapped path cannot slip through) and
+/// never blocks on open. Errors: [`ReadError`].
+pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+    let shown = path.display().to_string();
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(|error| ReadError::Io { path: shown.clone(), error })?;
+    let meta = file.metadata().map_err(|error| ReadError::Io { path: shown.clone(), error })?;
+    if !meta.file_type().is_file() {
+        return Err(ReadError::NotRegular { path: shown, kind: file_kind(&meta.file_type()) });
+    }
+    if meta.len() > limit {
+        return Err(ReadError::TooLarge { path: shown, limit });
+    }
+    read_limited(file, limit, shown)
+}
+
+/// [`read_bounded`] as UTF-8 text (invalid UTF-8 is an `Io` error of kind `InvalidData`).
+pub fn read_bounded_string(path: &Path, limit: u64) -> Result<String, ReadError> {
+    let bytes = read_bounded(path, limit)?;
+    String::from_utf8(bytes).map_err(|_| ReadError::Io {
+        path: path.display().to_string(),
+        error: std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"),
+    })
+}
+
+/// Reads standard input up to `limit` bytes; more is [`ReadError::TooLarge`] (standard input
+/// may be a pipe or a terminal: that is what `-` documents).
+pub fn read_stdin_bounded(limit: u64) -> Result<Vec<u8>, ReadError> {
+    read_limited(std::io::stdin().lock(), limit, "standard input".into())
+}
+
+/// Reads `path`, or standard input when `path` is `-`, bounded by `limit`.
+pub fn read_path_or_stdin(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+    if path.as_os_str() == "-" {
+        read_stdin_bounded(limit)
+    } else {
+        read_bounded(path, limit)
+    }
+}
+
+fn read_limited(r: impl Read, limit: u64, shown: String) -> Result<Vec<u8>, ReadError> {
+    let mut buf = Vec::new();
+    r.take(limit + 1).read_to_end(&mut buf).map_err(|error| ReadError::Io { path: shown.clone(), error })?;
+    if buf.len() as u64 > limit {
+        return Err(ReadError::TooLarge { path: shown, limit });
+    }
+    Ok(buf)
+}
 
 /// Writes `data` to `path` atomically with mode 0600. Errors name the path.
 pub fn write_private(path: &Path, data: &[u8]) -> Result<(), String> {
@@ -20,4 +157,33 @@ pub fn write_private(path: &Path, data: &[u8]) -> Result<(), String> {
     tmp.as_file().sync_all().map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     tmp.persist(path).map_err(|e| format!("cannot write {}: {}", path.display(), e.error))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_devices_fifos_directories_and_large_files() {
+        let e = read_bounded(Path::new("/dev/zero"), MAX_INPUT_FILE).unwrap_err();
+        assert!(matches!(e, ReadError::NotRegular { kind: "a character device", .. }), "{e}");
+        let e = read_bounded(Path::new("/"), MAX_INPUT_FILE).unwrap_err();
+        assert!(matches!(e, ReadError::NotRegular { kind: "a directory", .. }), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        // Opening a FIFO without a writer would block without O_NONBLOCK.
+        let e = read_bounded(&fifo, MAX_INPUT_FILE).unwrap_err();
+        assert!(matches!(e, ReadError::NotRegular { kind: "a FIFO (named pipe)", .. }), "{e}");
+        let big = dir.path().join("big");
+        std::fs::write(&big, vec![b'a'; 1025]).unwrap();
+        let e = read_bounded(&big, 1024).unwrap_err();
+        assert!(matches!(e, ReadError::TooLarge { limit: 1024, .. }), "{e}");
+        assert_eq!(e.to_string(), format!("expected at most 1 KiB at {}; it holds more", big.display()));
+        std::fs::write(&big, vec![b'a'; 1024]).unwrap();
+        assert_eq!(read_bounded(&big, 1024).unwrap().len(), 1024);
+        // /proc files report size 0 and are still read.
+        assert!(!read_bounded(Path::new("/proc/self/status"), MAX_INPUT_FILE).unwrap().is_empty());
+    }
 }
