@@ -18,7 +18,7 @@ use crate::token::BootstrapToken;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use rustls::pki_types::CertificateDer;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use serde_json::{json, Value};
 use sha2::Digest;
 use std::path::PathBuf;
@@ -75,7 +75,7 @@ pub struct NodeCsr {
     /// The CSR, PEM.
     pub csr_pem: String,
     /// The private key, PEM.
-    pub key_pem: String,
+    pub key_pem: SecretString,
     /// The key's DER SubjectPublicKeyInfo.
     pub spki_der: Vec<u8>,
     /// `node-csr-...`.
@@ -113,7 +113,7 @@ pub fn node_csr(node: &str) -> Result<NodeCsr, String> {
     let cn = format!("system:node:{node}");
     Ok(NodeCsr {
         csr_pem: csr.pem().map_err(|e| e.to_string())?,
-        key_pem: key.serialize_pem(),
+        key_pem: SecretString::from(key.serialize_pem()),
         name: csr_name(&spki_der, &cn, &["system:nodes"], USAGES),
         spki_der,
     })
@@ -332,14 +332,11 @@ async fn steps(
     trusted: &TrustedClusterInfo,
     token: &BootstrapToken,
 ) -> Result<(), Failure> {
-    let server = trusted.api_server.clone();
     let timeout = opts.discovery.timeout;
-    let client = ApiClient::from_parts(
-        &server,
-        &trusted.ca_der,
-        Identity::Bearer(SecretString::new(token.expose().into())),
-        timeout,
-    )?;
+    // The bootstrap token goes only to the server of a TrustedClusterInfo (JWS, pin and serving
+    // certificate verified; https by construction).
+    let client =
+        ApiClient::for_discovered(trusted, Identity::Bearer(SecretString::new(token.expose().into())), timeout)?;
     let node = opts.node_name.clone();
 
     // 2. authenticate
@@ -572,7 +569,7 @@ async fn finish_csr(
                 .cause("the signer wrote garbage")
                 .fix("check the signer")
         })?;
-    let detail = verify_certificate(&cert_pem, &trusted.ca_der, node, &csr.spki_der).map_err(|e| {
+    let detail = verify_certificate(&cert_pem, trusted.anchors().certs(), node, &csr.spki_der).map_err(|e| {
         Failure::new(
             Code::CertificateInvalid,
             "certificate",
@@ -586,10 +583,9 @@ async fn finish_csr(
 
     // 8. node-identity
     report.start();
-    let node_client = ApiClient::from_parts(
-        &trusted.api_server,
-        &trusted.ca_der,
-        Identity::ClientCert(cert_pem.clone(), csr.key_pem.clone().into_bytes()),
+    let node_client = ApiClient::for_discovered(
+        trusted,
+        Identity::ClientCert(cert_pem.clone(), SecretSlice::from(csr.key_pem.expose_secret().as_bytes().to_vec())),
         opts.discovery.timeout,
     )?;
     let want = format!("system:node:{node}");
@@ -612,10 +608,10 @@ async fn finish_csr(
     match &opts.write_dir {
         None => report.skip("write", "dry run: nothing written (use --write-dir DIR)"),
         Some(dir) => {
-            let ca = ca_pem(&trusted.ca_der);
+            let ca = ca_pem(trusted.anchors().certs());
             let token = opts.discovery.token.as_ref().expect("token");
             let bootstrap = kubeconfig_yaml(
-                &trusted.api_server,
+                trusted.api_server(),
                 &ca,
                 "tls-bootstrap-token-user",
                 "tls-bootstrap-token-user@kubernetes",
@@ -623,35 +619,27 @@ async fn finish_csr(
                 json!({"token": token.expose()}),
             );
             let kubelet = kubeconfig_yaml(
-                &trusted.api_server,
+                trusted.api_server(),
                 &ca,
                 "default-auth",
                 "default-context",
                 "default-cluster",
-                json!({"client-certificate-data": STANDARD.encode(&cert_pem), "client-key-data": STANDARD.encode(&csr.key_pem)}),
+                json!({"client-certificate-data": STANDARD.encode(&cert_pem), "client-key-data": STANDARD.encode(csr.key_pem.expose_secret())}),
             );
-            let write = |rel: &str, data: &[u8]| -> Result<(), Failure> {
-                let p = dir.join(rel);
-                if let Some(parent) = p.parent() {
-                    std::fs::create_dir_all(parent).map_err(|e| {
-                        Failure::new(Code::InputUnreadable, "write", format!("{}: {e}", parent.display()))
-                            .cause("cannot create the directory")
-                            .fix("check --write-dir")
-                    })?;
-                }
-                crate::fsutil::write_private(&p, data).map_err(|e| {
-                    Failure::new(Code::InputUnreadable, "write", e)
-                        .cause("cannot write the file")
-                        .fix("check --write-dir")
-                })
-            };
-            write("bootstrap-kubelet.conf", bootstrap.as_bytes())?;
-            write("kubelet.conf", kubelet.as_bytes())?;
-            write("pki/ca.crt", ca.as_bytes())?;
+            let files: [(&str, &[u8]); 3] = [
+                ("bootstrap-kubelet.conf", bootstrap.as_bytes()),
+                ("kubelet.conf", kubelet.as_bytes()),
+                ("pki/ca.crt", ca.as_bytes()),
+            ];
+            crate::fsutil::write_all_or_none(dir, &files).map_err(|e| {
+                Failure::new(Code::InputUnreadable, "write", e)
+                    .cause("cannot write under --write-dir (permissions, a read-only or full file system, or a path that is not a directory)")
+                    .fix("check --write-dir; nothing was left half-written")
+            })?;
             report.pass(
                 "write",
                 format!(
-                    "wrote bootstrap-kubelet.conf, kubelet.conf and pki/ca.crt under {} (mode 0600)",
+                    "wrote bootstrap-kubelet.conf, kubelet.conf and pki/ca.crt under {} (files 0600, new directories 0700; all or none)",
                     dir.display()
                 ),
             );

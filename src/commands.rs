@@ -178,13 +178,7 @@ fn unreadable(name: &str, e: &str) -> Failure {
 pub fn discovery_options(a: &VerifyDiscoveryArgs) -> Result<Options, Failure> {
     let token = token::resolve_token(a.token.as_deref(), a.token_file.as_deref())?;
     let pins = PinSet::parse_all(&a.pins)?;
-    let trust = if a.unsafe_skip {
-        Some(Trust::UnsafeSkip)
-    } else if !pins.is_empty() {
-        Some(Trust::Pinned(pins))
-    } else {
-        None
-    };
+    let trust = if a.unsafe_skip { Some(Trust::UnsafeSkip) } else { pins.map(Trust::Pinned) };
     let source = if let Some(f) = &a.cluster_info_file {
         Source::ClusterInfoFile(f.clone())
     } else if let Some(d) = &a.discovery_file {
@@ -320,7 +314,7 @@ pub fn discovery_against(lab: &Lab) -> Options {
         source: Source::Endpoint(Endpoint::parse(lab.endpoint()).expect("the lab's endpoint parses")),
         token: Some(lab.token()),
         trust: Some(Trust::Pinned(
-            PinSet::parse_all(std::slice::from_ref(&lab.info.ca_pin)).expect("the lab's pin parses"),
+            PinSet::parse_all(std::slice::from_ref(&lab.info.ca_pin)).ok().flatten().expect("the lab's pin parses"),
         )),
         connect_timeout: Duration::from_secs(5),
         timeout: Duration::from_secs(15),
@@ -843,7 +837,7 @@ pub fn bootstrap_options(a: &BootstrapArgs) -> Result<crate::bootstrap::Bootstra
             let trust = if j.unsafe_skip_ca_verification == Some(true) {
                 Some(Trust::UnsafeSkip)
             } else {
-                Some(Trust::Pinned(PinSet::parse_all(&j.ca_cert_hashes)?))
+                PinSet::parse_all(&j.ca_cert_hashes)?.map(Trust::Pinned)
             };
             (
                 j.api_server_endpoint.clone().unwrap_or_default(),
@@ -855,13 +849,7 @@ pub fn bootstrap_options(a: &BootstrapArgs) -> Result<crate::bootstrap::Bootstra
         None => {
             let token = token::resolve_token(a.token.as_deref(), a.token_file.as_deref())?;
             let pins = PinSet::parse_all(&a.pins)?;
-            let trust = if a.unsafe_skip {
-                Some(Trust::UnsafeSkip)
-            } else if pins.is_empty() {
-                None
-            } else {
-                Some(Trust::Pinned(pins))
-            };
+            let trust = if a.unsafe_skip { Some(Trust::UnsafeSkip) } else { pins.map(Trust::Pinned) };
             (a.endpoint.clone().unwrap_or_default(), token, trust, a.node_name.clone())
         }
     };

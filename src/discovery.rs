@@ -2,16 +2,24 @@
 //! `cmd/kubeadm/app/discovery/{token,file}`, spec sections 2 and 4.)
 //!
 //! Token discovery, stage by stage: `input`, `resolve`, `connect`, `tls-handshake`,
-//! `http-get` (anonymous GET of cluster-info; the token is never sent), `cluster-info`,
-//! `kubeconfig`, `jws-present`, `jws-verify`, `ca-pin`, `ca-validity`, `tls-verify` (the
-//! recorded chain of the same connection against the discovered CA and the endpoint's name),
-//! `clock` (the server's `Date` against the local clock). One TCP connection, one TLS handshake.
+//! `http-get` (anonymous GET of cluster-info; no credential exists in that code path),
+//! `cluster-info`, `jws-present`, `jws-verify` (over the raw kubeconfig text, before it is
+//! parsed), `kubeconfig` (parsed only now, data only, https only), `ca-pin`, `ca-validity`,
+//! `tls-verify` (the recorded chain of the same connection against the discovered CA and the
+//! endpoint's name), `clock` (the server's `Date` against the local clock). One TCP connection,
+//! one TLS handshake.
 //!
 //! The data moves through types that say how far it is trusted: [`UntrustedClusterInfo`] is
-//! what the network or a file gave; only [`check_cluster_info`] turns it into a
-//! [`TrustedClusterInfo`], after the JWS and the pin (or the explicit unsafe skip) passed.
+//! what the network or a file gave; only [`check_cluster_info`] turns it into an
+//! [`AuthenticatedClusterInfo`] (JWS and pin, or the explicit unsafe skip, passed), and only the
+//! `tls-verify` stage turns that into a [`TrustedClusterInfo`], the one value the TLS bootstrap
+//! accepts before it sends the bootstrap token. Their fields are private; this module is the only
+//! place that constructs them.
+//!
+//! File discovery verifies the server with the file's CA during the TLS handshake
+//! ([`client::fetch_verified`]) and only then presents the file's credentials.
 
-use crate::client::{self, Credentials, FetchOptions, Fetched};
+use crate::client::{self, Credentials, FetchOptions, TrustAnchors, UnverifiedResponse};
 use crate::endpoint::{self, Endpoint};
 use crate::error::{Code, Failure};
 use crate::jws;
@@ -19,8 +27,7 @@ use crate::kubeconfig::Kubeconfig;
 use crate::pin::{self, CertInfo, Pin, PinSet};
 use crate::report::Report;
 use crate::token::BootstrapToken;
-use rustls::pki_types::CertificateDer;
-use serde::Serialize;
+use secrecy::SecretString;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
@@ -40,9 +47,9 @@ pub const NETWORK_STAGES: &[&str] = &[
     "tls-handshake",
     "http-get",
     "cluster-info",
-    "kubeconfig",
     "jws-present",
     "jws-verify",
+    "kubeconfig",
     "ca-pin",
     "ca-validity",
     "tls-verify",
@@ -50,7 +57,7 @@ pub const NETWORK_STAGES: &[&str] = &[
 ];
 /// Every stage of the offline check of a saved cluster-info.
 pub const FILE_STAGES: &[&str] =
-    &["input", "read", "cluster-info", "kubeconfig", "jws-present", "jws-verify", "ca-pin", "ca-validity"];
+    &["input", "read", "cluster-info", "jws-present", "jws-verify", "kubeconfig", "ca-pin", "ca-validity"];
 /// Every stage of file discovery.
 pub const DISCOVERY_FILE_STAGES: &[&str] = &[
     "input",
@@ -110,43 +117,112 @@ pub struct Options {
     pub verbose_attempts: bool,
 }
 
-/// A cluster-info ConfigMap as received: nothing in it is trusted yet.
+/// A cluster-info ConfigMap as received: nothing in it is trusted yet. Its `kubeconfig` is
+/// raw text until the JWS over exactly that text verified ([`check_cluster_info`]).
 #[derive(Debug, Clone)]
 pub struct UntrustedClusterInfo {
-    /// The ConfigMap's `data`.
-    pub data: serde_json::Map<String, Value>,
+    data: serde_json::Map<String, Value>,
 }
 
-/// A cluster-info whose kubeconfig passed the JWS check and the CA pin (or the unsafe skip).
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TrustedClusterInfo {
-    /// The API server URL in cluster-info: the one the kubelet will use.
-    pub api_server: String,
+/// How the CA of a verified cluster-info was trusted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrustedBy {
+    /// A CA certificate matched this pin.
+    Pin(Pin),
+    /// `--discovery-token-unsafe-skip-ca-verification`: only the JWS vouches for the CA.
+    UnsafeSkip,
+}
+
+/// A cluster-info whose kubeconfig's JWS verified with the bootstrap token and whose CA
+/// matched a pin (or the unsafe skip was given). Fields are private and the only constructor
+/// is [`check_cluster_info`]: holding one proves those checks passed. It says what it was
+/// verified with (the token ID and the pin).
+#[derive(Debug, Clone)]
+pub struct AuthenticatedClusterInfo {
+    api_server: String,
+    ca: Vec<CertInfo>,
+    anchors: TrustAnchors,
+    trusted_by: TrustedBy,
+    token_id: String,
+    signed_token_ids: Vec<String>,
+    kubeconfig: String,
+}
+
+impl AuthenticatedClusterInfo {
+    /// The API server URL in cluster-info (`https://...`): the one the kubelet will use.
+    pub fn api_server(&self) -> &str {
+        &self.api_server
+    }
     /// The CA certificates, in bundle order.
-    pub ca: Vec<CertInfo>,
-    /// The pin that matched (None with the unsafe skip).
-    pub matched_pin: Option<String>,
-    /// `pinned` or `unsafe-skip`.
-    pub trust: String,
+    pub fn ca(&self) -> &[CertInfo] {
+        &self.ca
+    }
+    /// The CA as trust anchors (never empty).
+    pub fn anchors(&self) -> &TrustAnchors {
+        &self.anchors
+    }
+    /// The pin that matched, or the unsafe skip.
+    pub fn trusted_by(&self) -> &TrustedBy {
+        &self.trusted_by
+    }
+    /// The bootstrap token ID whose JWS verified.
+    pub fn token_id(&self) -> &str {
+        &self.token_id
+    }
     /// Token IDs with a signature in cluster-info.
-    pub signed_token_ids: Vec<String>,
-    /// The CA certificates, DER (for TLS verification).
-    #[serde(skip)]
-    pub ca_der: Vec<CertificateDer<'static>>,
-    /// The raw kubeconfig text.
-    #[serde(skip)]
-    pub kubeconfig: String,
+    pub fn signed_token_ids(&self) -> &[String] {
+        &self.signed_token_ids
+    }
+    /// The raw kubeconfig text the JWS covers.
+    pub fn kubeconfig(&self) -> &str {
+        &self.kubeconfig
+    }
+    fn matched_pin(&self) -> Option<&str> {
+        match &self.trusted_by {
+            TrustedBy::Pin(p) => Some(p.as_str()),
+            TrustedBy::UnsafeSkip => None,
+        }
+    }
+}
+
+/// An [`AuthenticatedClusterInfo`] that also came over a connection whose serving certificate
+/// chains to that CA and is valid for the endpoint (the `tls-verify` stage). Only token
+/// discovery over the network makes one; it is what the TLS bootstrap needs before it sends the
+/// bootstrap token to the API server.
+#[derive(Debug, Clone)]
+pub struct TrustedClusterInfo {
+    auth: AuthenticatedClusterInfo,
+    endpoint: Endpoint,
+}
+
+impl TrustedClusterInfo {
+    /// What the JWS and the pin established.
+    pub fn authenticated(&self) -> &AuthenticatedClusterInfo {
+        &self.auth
+    }
+    /// The endpoint whose serving certificate verified.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+    /// The API server URL from cluster-info (`https://...`).
+    pub fn api_server(&self) -> &str {
+        &self.auth.api_server
+    }
+    /// The cluster CA as trust anchors.
+    pub fn anchors(&self) -> &TrustAnchors {
+        &self.auth.anchors
+    }
 }
 
 impl UntrustedClusterInfo {
     /// Reads a ConfigMap from JSON or YAML (as `kubectl get cm cluster-info -n kube-public -o
-    /// json|yaml` prints it). Errors describe what is wrong.
+    /// json|yaml` prints it). Errors describe what is wrong without quoting the input.
     pub fn from_text(text: &str) -> Result<Self, String> {
         let v: Value = if text.trim_start().starts_with('{') {
             serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?
         } else {
-            serde_saphyr::from_str(text).map_err(|e| format!("not valid YAML: {e}"))?
+            serde_saphyr::from_str(text)
+                .map_err(|e| format!("not valid YAML: {}", crate::kubeconfig::yaml_error(&e)))?
         };
         Self::from_value(&v)
     }
@@ -155,7 +231,10 @@ impl UntrustedClusterInfo {
     pub fn from_value(v: &Value) -> Result<Self, String> {
         let kind = v.get("kind").and_then(Value::as_str).unwrap_or("");
         if kind != "ConfigMap" {
-            return Err(format!("expected kind ConfigMap, found {:?}", if kind.is_empty() { "(none)" } else { kind }));
+            return Err(format!(
+                "expected kind ConfigMap, found {:?}",
+                if kind.is_empty() { "(none)".to_string() } else { crate::redact::truncate(kind, 60) }
+            ));
         }
         let data = match v.get("data") {
             Some(Value::Object(m)) => m.clone(),
@@ -165,10 +244,22 @@ impl UntrustedClusterInfo {
         Ok(UntrustedClusterInfo { data })
     }
 
+    /// The keys of `data` (for messages), each shortened.
+    pub fn keys(&self) -> Vec<String> {
+        self.data.keys().take(20).map(|k| crate::redact::truncate(k, 80)).collect()
+    }
+
     fn signed_ids(&self) -> Vec<String> {
-        self.data.keys().filter_map(|k| k.strip_prefix("jws-kubeconfig-").map(str::to_string)).collect()
+        self.data
+            .keys()
+            .filter_map(|k| k.strip_prefix(JWS_KEY_PREFIX).map(|id| crate::redact::truncate(id, 40)))
+            .collect()
     }
 }
+
+/// The prefix of the cluster-info keys that hold a token's detached JWS (`jws-kubeconfig-<id>`,
+/// `bootstrapapi.JWSSignatureKeyPrefix`).
+pub const JWS_KEY_PREFIX: &str = "jws-kubeconfig-";
 
 fn kubeadm_msg(s: impl AsRef<str>) -> String {
     format!("{KUBEADM_PREFIX}{}", s.as_ref())
@@ -178,21 +269,32 @@ fn now_unix() -> i64 {
     SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
-/// cluster-info's `kubeconfig`, parsed: the raw text, the server and the CA bundle.
+/// cluster-info's `kubeconfig`, parsed after its JWS verified: server, CA bundle and anchors.
 struct ParsedKubeconfig {
-    kubeconfig: String,
     server: String,
-    ca_der: Vec<CertificateDer<'static>>,
     ca: Vec<CertInfo>,
+    anchors: TrustAnchors,
 }
 
-/// Reads cluster-info's `kubeconfig` key (`kubeconfig-missing`, `kubeconfig-invalid`).
-fn parse_kubeconfig(ci: &UntrustedClusterInfo) -> Result<ParsedKubeconfig, Failure> {
+fn kubeconfig_invalid(seen: String) -> Failure {
+    Failure::new(
+        Code::KubeconfigInvalid,
+        "kubeconfig",
+        format!("expected a kubeconfig with one cluster, an https server and CA data; {seen}"),
+    )
+    .kubeadm(kubeadm_msg("couldn't read the kubeconfig from the cluster-info ConfigMap"))
+    .cause("cluster-info's kubeconfig was edited by hand or written by a tool that is not kubeadm")
+    .fix("regenerate it with `kubeadm init phase bootstrap-token` on a control-plane node")
+}
+
+/// The raw `kubeconfig` value of cluster-info (`kubeconfig-missing`, `kubeconfig-invalid` when
+/// it is not a string). Nothing is parsed here: the JWS covers these exact bytes.
+fn raw_kubeconfig(ci: &UntrustedClusterInfo) -> Result<&str, Failure> {
     let Some(kc_value) = ci.data.get("kubeconfig") else {
         return Err(Failure::new(
             Code::KubeconfigMissing,
             "kubeconfig",
-            format!("expected a kubeconfig key in cluster-info; its keys are {:?}", ci.data.keys().collect::<Vec<_>>()),
+            format!("expected a kubeconfig key in cluster-info; its keys are {:?}", ci.keys()),
         )
         .kubeadm(kubeadm_msg(
             "there is no kubeconfig key in the cluster-info ConfigMap. This API Server isn't set up for token bootstrapping, can't connect",
@@ -200,57 +302,40 @@ fn parse_kubeconfig(ci: &UntrustedClusterInfo) -> Result<ParsedKubeconfig, Failu
         .cause("the cluster was not set up by kubeadm, or `kubeadm init phase bootstrap-token` did not run, or someone edited cluster-info")
         .fix("on a control-plane node run `kubeadm init phase bootstrap-token` (it recreates cluster-info), then retry"));
     };
-    let invalid = |seen: String| {
-        Failure::new(
-            Code::KubeconfigInvalid,
-            "kubeconfig",
-            format!("expected a kubeconfig with one cluster, a server and CA data; {seen}"),
-        )
-        .kubeadm(kubeadm_msg("couldn't read the kubeconfig from the cluster-info ConfigMap"))
-        .cause("cluster-info's kubeconfig was edited by hand or written by a tool that is not kubeadm")
-        .fix("regenerate it with `kubeadm init phase bootstrap-token` on a control-plane node")
-    };
-    let Some(kubeconfig) = kc_value.as_str() else {
-        return Err(invalid("the kubeconfig value is not a string".into()));
-    };
-    let kc = Kubeconfig::parse(kubeconfig).map_err(|e| invalid(format!("it does not parse: {e}")))?;
-    let cluster = kc.cluster(None).map_err(&invalid)?;
-    let server = cluster.cluster.server.clone();
-    if server.is_empty() {
-        return Err(invalid("the cluster has no server".into()));
-    }
-    let ca_bytes = kc
-        .ca_bytes(&cluster.cluster)
-        .map_err(&invalid)?
-        .ok_or_else(|| invalid("the cluster has no certificate-authority-data".into()))?;
-    let ca_der = pin::read_certificates(&ca_bytes, "cluster-info CA").map_err(|f| invalid(f.message))?;
+    kc_value.as_str().ok_or_else(|| kubeconfig_invalid("the kubeconfig value is not a string".into()))
+}
+
+/// Parses a kubeconfig whose origin is authenticated (by the JWS, or by the verified connection
+/// of file discovery), data only and https only ([`crate::kubeconfig::parse_cluster_info`]).
+fn parse_kubeconfig(kubeconfig: &str) -> Result<ParsedKubeconfig, Failure> {
+    let parsed = crate::kubeconfig::parse_cluster_info(kubeconfig).map_err(kubeconfig_invalid)?;
+    let ca_der =
+        pin::read_certificates(&parsed.ca_data, "cluster-info CA").map_err(|f| kubeconfig_invalid(f.message))?;
     let ca: Vec<CertInfo> = ca_der
         .iter()
         .map(|c| pin::inspect(c.as_ref(), "cluster-info CA"))
         .collect::<Result<_, _>>()
-        .map_err(|f| invalid(f.message))?;
-    Ok(ParsedKubeconfig { kubeconfig: kubeconfig.to_string(), server, ca_der, ca })
+        .map_err(|f| kubeconfig_invalid(f.message))?;
+    let anchors = TrustAnchors::new(ca_der, "the cluster CA from cluster-info").map_err(kubeconfig_invalid)?;
+    Ok(ParsedKubeconfig { server: parsed.server, ca, anchors })
 }
 
-/// Checks a cluster-info: `kubeconfig`, `jws-present`, `jws-verify`, `ca-pin`, `ca-validity`.
-/// Records each stage in `report`. `skew` (local minus server, seconds) refines clock-related
-/// advice when known.
+/// Checks a cluster-info in kubeadm's order (`validateClusterInfoToken`, then `clientcmd.Load`,
+/// then the pin): `jws-present`, `jws-verify` over the raw kubeconfig text, then `kubeconfig`
+/// (parsed only now, data only), `ca-pin`, `ca-validity`. Records each stage in `report`.
+/// `skew` (local minus server, seconds) refines clock-related advice when known.
 pub fn check_cluster_info(
     report: &mut Report,
     ci: &UntrustedClusterInfo,
     token: &BootstrapToken,
     trust: &Trust,
     skew: Option<i64>,
-) -> Result<TrustedClusterInfo, Failure> {
-    // kubeconfig
-    report.start();
-    let ParsedKubeconfig { kubeconfig, server, ca_der, ca } = parse_kubeconfig(ci)?;
-    let kubeconfig = kubeconfig.as_str();
-    report.pass("kubeconfig", format!("server {server}, {} CA certificate(s)", ca.len()));
+) -> Result<AuthenticatedClusterInfo, Failure> {
+    let kubeconfig = raw_kubeconfig(ci)?;
 
     // jws-present
     report.start();
-    let key = format!("jws-kubeconfig-{}", token.id());
+    let key = format!("{JWS_KEY_PREFIX}{}", token.id());
     let signed = ci.signed_ids();
     let sig = match ci.data.get(&key) {
         None => {
@@ -287,7 +372,7 @@ pub fn check_cluster_info(
     }
     report.pass("jws-present", format!("{key} present ({} token(s) signed)", signed.len()));
 
-    // jws-verify
+    // jws-verify: over the raw text, before anything in it is parsed or acted on.
     report.start();
     if let Err(e) = jws::verify(kubeconfig, sig, token.id(), token.secret()) {
         return Err(Failure::new(
@@ -304,10 +389,15 @@ pub fn check_cluster_info(
         format!("HS256 signature by token {} verifies over {} bytes of kubeconfig", token.id(), kubeconfig.len()),
     );
 
+    // kubeconfig: parsed only now that the JWS vouches for it.
+    report.start();
+    let ParsedKubeconfig { server, ca, anchors } = parse_kubeconfig(kubeconfig)?;
+    report.pass("kubeconfig", format!("server {server}, {} CA certificate(s)", ca.len()));
+
     // ca-pin
     report.start();
     let seen: Vec<Pin> = ca.iter().map(|c| Pin::parse(&c.pin).expect("computed pins are well-formed")).collect();
-    let (matched_pin, trust_name) = match trust {
+    let trusted_by = match trust {
         Trust::UnsafeSkip => {
             report.warn(
                 "ca-pin",
@@ -316,7 +406,7 @@ pub fn check_cluster_info(
                     seen.iter().map(Pin::as_str).collect::<Vec<_>>().join(" --discovery-token-ca-cert-hash ")
                 ),
             );
-            (None, "unsafe-skip")
+            TrustedBy::UnsafeSkip
         }
         Trust::Pinned(set) => match set.find_match(&seen) {
             Some(p) => {
@@ -324,7 +414,7 @@ pub fn check_cluster_info(
                     "ca-pin",
                     format!("CA {} matches a pin ({p})", ca[seen.iter().position(|s| s == p).unwrap_or(0)].subject),
                 );
-                (Some(p.to_string()), "pinned")
+                TrustedBy::Pin(p.clone())
             }
             None => {
                 let seen_s: Vec<&str> = seen.iter().map(Pin::as_str).collect();
@@ -352,11 +442,28 @@ pub fn check_cluster_info(
 
     // ca-validity
     report.start();
-    let now = now_unix();
-    let relevant: Vec<&CertInfo> = match &matched_pin {
-        Some(p) => ca.iter().filter(|c| &c.pin == p).collect(),
-        None => ca.iter().collect(),
+    let relevant: Vec<&CertInfo> = match &trusted_by {
+        TrustedBy::Pin(p) => ca.iter().filter(|c| c.pin == p.as_str()).collect(),
+        TrustedBy::UnsafeSkip => ca.iter().collect(),
     };
+    ca_validity(report, &relevant, skew)?;
+
+    Ok(AuthenticatedClusterInfo {
+        api_server: server,
+        ca,
+        anchors,
+        trusted_by,
+        token_id: token.id().to_string(),
+        signed_token_ids: signed,
+        kubeconfig: kubeconfig.to_string(),
+    })
+}
+
+/// The one CA validity rule (stage `ca-validity`) for token and file discovery alike: fail when
+/// every relevant CA certificate is expired or not yet valid (`ca-expired`, `ca-not-yet-valid`),
+/// warn when only some are (a CA rotation bundle), and warn about certificates without CA:TRUE.
+fn ca_validity(report: &mut Report, relevant: &[&CertInfo], skew: Option<i64>) -> Result<(), Failure> {
+    let now = now_unix();
     let bad: Vec<(&CertInfo, &str)> =
         relevant.iter().filter_map(|c| c.validity_problem(now).map(|p| (*c, p))).collect();
     let clock_note = skew
@@ -390,31 +497,21 @@ pub fn check_cluster_info(
         .cause(cause)
         .fix(fix));
     }
-    if bad.is_empty() {
-        let c = relevant[0];
-        report.pass("ca-validity", format!("CA valid from {} to {}", c.not_before, c.not_after));
-    } else {
-        report.warn(
+    match (bad.is_empty(), relevant.first()) {
+        (true, Some(c)) => report.pass("ca-validity", format!("CA valid from {} to {}", c.not_before, c.not_after)),
+        (true, None) => report.pass("ca-validity", "no CA certificate to check"),
+        (false, _) => report.warn(
             "ca-validity",
             format!(
                 "{} CA certificate(s) in the bundle are expired or not yet valid; at least one is valid",
                 bad.len()
             ),
-        );
+        ),
     }
     if let Some(c) = relevant.iter().find(|c| !c.is_ca) {
         report.warnings.push(format!("ca-validity: {} is not marked as a CA (basicConstraints CA:FALSE)", c.subject));
     }
-
-    Ok(TrustedClusterInfo {
-        api_server: server,
-        ca,
-        matched_pin,
-        trust: trust_name.into(),
-        signed_token_ids: signed,
-        ca_der,
-        kubeconfig: kubeconfig.to_string(),
-    })
+    Ok(())
 }
 
 /// Runs discovery as `opts` says and returns the report (never panics on bad input).
@@ -465,17 +562,17 @@ fn run_cluster_info_file(opts: &Options, path: &std::path::Path) -> Report {
         return report;
     };
     report.start();
-    let text = if path.as_os_str() == "-" {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map(|_| s)
-    } else {
-        std::fs::read_to_string(path)
-    };
+    let text = crate::fsutil::read_path_or_stdin(path, crate::fsutil::MAX_INPUT_FILE).and_then(|b| {
+        String::from_utf8(b).map_err(|_| crate::fsutil::ReadError::Io {
+            path: path.display().to_string(),
+            error: std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"),
+        })
+    });
     let text = match text {
         Ok(t) => t,
         Err(e) => {
             report.fail(
-                Failure::new(Code::InputUnreadable, "read", format!("cannot read {}: {e}", path.display()))
+                Failure::new(Code::InputUnreadable, "read", e.to_string())
                     .cause("the path is wrong or not readable")
                     .fix("save it with `kubectl get cm cluster-info -n kube-public -o yaml > cluster-info.yaml`"),
             );
@@ -501,7 +598,7 @@ fn run_cluster_info_file(opts: &Options, path: &std::path::Path) -> Report {
             return report;
         }
     };
-    report.pass("cluster-info", format!("ConfigMap with keys {:?}", ci.data.keys().collect::<Vec<_>>()));
+    report.pass("cluster-info", format!("ConfigMap with keys {:?}", ci.keys()));
     match check_cluster_info(&mut report, &ci, &token, &trust, None) {
         Ok(t) => {
             summarise(&mut report, &t, None);
@@ -513,20 +610,23 @@ fn run_cluster_info_file(opts: &Options, path: &std::path::Path) -> Report {
     report
 }
 
-fn summarise(report: &mut Report, t: &TrustedClusterInfo, endpoint: Option<&Endpoint>) {
-    report.set("apiServer", &t.api_server);
-    report.set("trust", &t.trust);
-    report.set("ca", &t.ca);
-    report.set("caPin", t.matched_pin.clone().unwrap_or_else(|| t.ca[0].pin.clone()));
-    report.set("signedTokenIds", &t.signed_token_ids);
-    let ca = t.matched_pin.as_ref().and_then(|p| t.ca.iter().find(|c| &c.pin == p)).unwrap_or(&t.ca[0]);
-    let mut api = format!("API server: {}", t.api_server);
+fn summarise(report: &mut Report, t: &AuthenticatedClusterInfo, endpoint: Option<&Endpoint>) {
+    report.set("apiServer", t.api_server());
+    report.set("trust", if t.matched_pin().is_some() { "pinned" } else { "unsafe-skip" });
+    report.set("ca", t.ca());
+    report.set("caPin", t.matched_pin().map(str::to_string).unwrap_or_else(|| t.ca()[0].pin.clone()));
+    report.set("signedTokenIds", t.signed_token_ids());
+    let ca = t.matched_pin().and_then(|p| t.ca().iter().find(|c| c.pin == p)).unwrap_or(&t.ca()[0]);
+    let mut api = format!("API server: {}", t.api_server());
     if let Some(ep) = endpoint {
-        let differs = endpoint::from_server_url(&t.api_server).map(|s| &s != ep).unwrap_or(true);
+        let differs = endpoint::from_server_url(t.api_server()).map(|s| &s != ep).unwrap_or(true);
         report.set("endpoint", ep.to_string());
         report.set("apiServerDiffers", differs);
         if differs {
-            api.push_str(&format!(" (differs from the endpoint {ep} you gave: the kubelet will use {})", t.api_server));
+            api.push_str(&format!(
+                " (differs from the endpoint {ep} you gave: the kubelet will use {})",
+                t.api_server()
+            ));
         }
     }
     report.line(api);
@@ -582,10 +682,10 @@ async fn run_token_once(opts: &Options, ep: &Endpoint) -> (Report, Option<Truste
     let fetch_opts = FetchOptions {
         connect_timeout: opts.connect_timeout,
         deadline: Instant::now() + opts.timeout,
-        credentials: Credentials::Anonymous,
         what: "the cluster-info ConfigMap",
     };
-    let fetched = match client::fetch(&mut report, ep, CLUSTER_INFO_PATH, fetch_opts).await {
+    // Anonymous by construction: fetch_unverified has no way to send a credential.
+    let fetched = match client::fetch_unverified(&mut report, ep, CLUSTER_INFO_PATH, fetch_opts).await {
         Ok(f) => f,
         Err(f) => {
             report.fail(f);
@@ -593,17 +693,17 @@ async fn run_token_once(opts: &Options, ep: &Endpoint) -> (Report, Option<Truste
             return (report, None);
         }
     };
-    let skew = fetched.date.map(skew_seconds);
-    let result = cluster_info_from_response(&mut report, &fetched, ep)
+    let skew = fetched.date().map(skew_seconds);
+    let result = cluster_info_from_response(&mut report, fetched.status(), fetched.untrusted_body(), ep)
         .and_then(|ci| check_cluster_info(&mut report, &ci, &token, &trust, skew))
-        .and_then(|t| {
-            tls_verify_stage(&mut report, &fetched, &t.ca_der, ep, Some(&t.api_server))?;
-            clock_stage(&mut report, fetched.date, opts.max_clock_skew)?;
-            Ok(t)
+        .and_then(|auth| {
+            let trusted = tls_verify_stage(&mut report, &fetched, auth, ep)?;
+            clock_stage(&mut report, fetched.date(), opts.max_clock_skew)?;
+            Ok(trusted)
         });
     let trusted = match result {
         Ok(t) => {
-            summarise(&mut report, &t, Some(ep));
+            summarise(&mut report, t.authenticated(), Some(ep));
             report.line("OK: this node can trust the control plane (discovery would succeed).");
             Some(t)
         }
@@ -625,18 +725,23 @@ fn skew_seconds(server: SystemTime) -> i64 {
     }
 }
 
+/// Reads the answer to the cluster-info GET: the HTTP status (`cluster-info-forbidden`,
+/// `cluster-info-not-found`, `cluster-info-http-error`) and a ConfigMap body. Quoted server
+/// text is shortened and redacted.
 fn cluster_info_from_response(
     report: &mut Report,
-    f: &Fetched,
+    status: u16,
+    body: &[u8],
     ep: &Endpoint,
 ) -> Result<UntrustedClusterInfo, Failure> {
     report.start();
     let url = format!("{}{}", ep.url(), CLUSTER_INFO_PATH);
-    let status_msg = serde_json::from_slice::<Value>(&f.body)
+    let status_msg = serde_json::from_slice::<Value>(body)
         .ok()
         .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_string))
-        .unwrap_or_else(|| String::from_utf8_lossy(&f.body).chars().take(200).collect());
-    match f.status {
+        .unwrap_or_else(|| String::from_utf8_lossy(body).into_owned());
+    let status_msg = crate::redact::truncate(&crate::redact::redact(&status_msg), 300);
+    match status {
         200 => {}
         401 => {
             return Err(Failure::new(
@@ -679,7 +784,7 @@ fn cluster_info_from_response(
             .fix("check `curl -k https://ENDPOINT/readyz?verbose` and the API server's logs; retry with --wait"))
         }
     }
-    let v: Value = serde_json::from_slice(&f.body).map_err(|e| {
+    let v: Value = serde_json::from_slice(body).map_err(|e| {
         Failure::new(
             Code::KubeconfigInvalid,
             "cluster-info",
@@ -693,63 +798,48 @@ fn cluster_info_from_response(
             .cause("the endpoint is not a kube-apiserver, or a proxy rewrote the answer")
             .fix("check what answers on the endpoint")
     })?;
-    report.pass(
-        "cluster-info",
-        format!("ConfigMap cluster-info read anonymously, keys {:?}", ci.data.keys().collect::<Vec<_>>()),
-    );
+    report.pass("cluster-info", format!("ConfigMap cluster-info read anonymously, keys {:?}", ci.keys()));
     Ok(ci)
 }
 
+/// `tls-verify`: the chain recorded on the cluster-info connection must chain to the CA that
+/// the JWS and the pin vouched for and be valid for the endpoint; only then does the
+/// authenticated cluster-info become a [`TrustedClusterInfo`]. A certificate that does not
+/// also cover cluster-info's server (which the kubelet will use) is a warning.
 fn tls_verify_stage(
     report: &mut Report,
-    f: &Fetched,
-    roots: &[CertificateDer<'static>],
+    f: &UnverifiedResponse,
+    auth: AuthenticatedClusterInfo,
     ep: &Endpoint,
-    api_server: Option<&str>,
-) -> Result<(), Failure> {
+) -> Result<TrustedClusterInfo, Failure> {
     report.start();
     let name = client::server_name_for(&ep.host).ok_or_else(|| {
         Failure::new(Code::BadEndpoint, "tls-verify", format!("{:?} is not a TLS server name", ep.host))
     })?;
-    if let Err(e) = client::verify_chain(&f.presented_chain, roots, &name) {
-        let name_problem = e.go_message.contains("not valid for");
-        return Err(Failure::new(
-            Code::TlsVerifyFailed,
-            "tls-verify",
-            format!("expected the serving certificate of {ep} to chain to the discovered CA and be valid for {}; {}", ep.host, e.reason),
-        )
-        .kubeadm(format!("failed to request the cluster-info ConfigMap: Get \"{}{}\": tls: failed to verify certificate: {}", ep.url(), CLUSTER_INFO_PATH, e.go_message))
-        .cause(if name_problem {
-            "the API server's serving certificate does not list this address or name in its SANs (joining through an address that was not in apiServer.certSANs)"
-        } else {
-            "the server on this address is not the API server of the pinned cluster: a TLS-terminating proxy or load balancer, or a man in the middle, or the API server's certificate was issued by another CA"
-        })
-        .fix(if name_problem {
-            "join through an address the certificate lists, or add it to apiServer.certSANs and regenerate the certificate (`kubeadm init phase certs apiserver`)"
-        } else {
-            "connect to the API server directly or make the load balancer pass TLS through (TCP mode); if no proxy should be there, treat this as an attack"
-        }));
+    let url = format!("{}{}", ep.url(), CLUSTER_INFO_PATH);
+    if let Err(e) = f.verify_for(auth.anchors(), &name) {
+        return Err(client::verify_failure(&e, ep, auth.anchors(), "the cluster-info ConfigMap", &url));
     }
     let mut detail = format!("serving certificate chains to the discovered CA and is valid for {}", ep.host);
-    // The kubelet will use cluster-info's server: check the same certificate covers that name.
-    if let Some(server) = api_server {
-        if let Ok(s_ep) = endpoint::from_server_url(server) {
-            if s_ep.host != ep.host {
-                if let Some(n2) = client::server_name_for(&s_ep.host) {
-                    if let Err(e) = client::verify_chain(&f.presented_chain, roots, &n2) {
-                        report.warn(
-                            "tls-verify",
-                            format!("{detail}; but it is not valid for {} (cluster-info's server, which the kubelet will use): {}", s_ep.host, e.reason),
-                        );
-                        return Ok(());
-                    }
-                    detail.push_str(&format!(" and for {} (cluster-info's server)", s_ep.host));
+    let mut warning = None;
+    if let Ok(s_ep) = endpoint::from_server_url(auth.api_server()) {
+        if s_ep.host != ep.host {
+            if let Some(n2) = client::server_name_for(&s_ep.host) {
+                match f.verify_for(auth.anchors(), &n2) {
+                    Err(e) => warning = Some(format!(
+                        "{detail}; but it is not valid for {} (cluster-info's server, which the kubelet will use): {}",
+                        s_ep.host, e.reason
+                    )),
+                    Ok(()) => detail.push_str(&format!(" and for {} (cluster-info's server)", s_ep.host)),
                 }
             }
         }
     }
-    report.pass("tls-verify", detail);
-    Ok(())
+    match warning {
+        Some(w) => report.warn("tls-verify", w),
+        None => report.pass("tls-verify", detail),
+    }
+    Ok(TrustedClusterInfo { auth, endpoint: ep.clone() })
 }
 
 fn clock_stage(report: &mut Report, date: Option<SystemTime>, max: Duration) -> Result<(), Failure> {
@@ -783,17 +873,18 @@ fn clock_stage(report: &mut Report, date: Option<SystemTime>, max: Duration) -> 
 async fn run_discovery_file(opts: &Options, file: &str) -> Report {
     let mut report = Report::new("verify-discovery");
     report.start();
-    report.pass("input", format!("file discovery from {file}"));
+    report.pass("input", format!("file discovery from {}", crate::redact::truncate(file, 200)));
     let deadline = Instant::now() + opts.timeout;
 
-    // discovery-file: read the kubeconfig from a path or an https URL.
+    // discovery-file: read the kubeconfig from a path or an https URL; take its server, its CA
+    // (as trust anchors: never empty) and its credentials.
     report.start();
     let loaded: Result<Kubeconfig, Failure> = if file.contains("://") {
         if !file.starts_with("https://") {
             Err(Failure::new(
                 Code::Usage,
                 "discovery-file",
-                format!("expected a file path or an https:// URL; got {file:?}"),
+                format!("expected a file path or an https:// URL; got {:?}", crate::redact::truncate(file, 200)),
             )
             .kubeadm("if a URL is used, the scheme must be https")
             .cause("kubeadm only downloads discovery files over HTTPS")
@@ -815,20 +906,12 @@ async fn run_discovery_file(opts: &Options, file: &str) -> Report {
         } else {
             Kubeconfig::load(&p).map_err(|e| {
                 Failure::new(Code::BadInputFile, "discovery-file", format!("expected a kubeconfig; {e}"))
-                    .cause("the file is not a kubeconfig")
+                    .cause("the file is not a kubeconfig, or not a readable regular file")
                     .fix("generate it with `kubectl config view --raw --minify --flatten` on an admin machine")
             })
         }
     };
-    let kc = match loaded {
-        Ok(k) => k,
-        Err(f) => {
-            report.fail(f);
-            report.skip_rest(DISCOVERY_FILE_STAGES);
-            return report;
-        }
-    };
-    let prepared = (|| {
+    let prepared = loaded.and_then(|kc| {
         let cluster = kc.cluster(None).map_err(bad_discovery_file)?;
         let server = cluster.cluster.server.clone();
         let ep = endpoint::from_server_url(&server).map_err(bad_discovery_file)?;
@@ -836,9 +919,12 @@ async fn run_discovery_file(opts: &Options, file: &str) -> Report {
             bad_discovery_file("the cluster has neither certificate-authority-data nor certificate-authority".into())
         })?;
         let ca = pin::read_certificates(&ca_bytes, "discovery file CA").map_err(|f| bad_discovery_file(f.message))?;
-        Ok::<_, Failure>((server, ep, ca))
-    })();
-    let (server, ep, ca) = match prepared {
+        let anchors = TrustAnchors::new(ca, "the discovery file's CA").map_err(bad_discovery_file)?;
+        let user = kc.current_user().map(|u| u.user.clone()).unwrap_or_default();
+        let creds = credentials_from_user(&kc, &user)?;
+        Ok::<_, Failure>((server, ep, anchors, creds))
+    });
+    let (server, ep, anchors, creds) = match prepared {
         Ok(x) => x,
         Err(f) => {
             report.fail(f);
@@ -846,32 +932,21 @@ async fn run_discovery_file(opts: &Options, file: &str) -> Report {
             return report;
         }
     };
-    let user = kc.current_user().map(|u| u.user.clone()).unwrap_or_default();
-    let creds = match credentials_from_user(&kc, &user) {
-        Ok(c) => c,
-        Err(f) => {
-            report.fail(f);
-            report.skip_rest(DISCOVERY_FILE_STAGES);
-            return report;
-        }
-    };
-    let has_creds = !matches!(creds, Credentials::Anonymous);
+    let has_creds = creds.is_some();
     report.pass(
         "discovery-file",
         format!(
             "server {server}, {} CA certificate(s), credentials: {}",
-            ca.len(),
-            if has_creds { "yes" } else { "none" }
+            anchors.certs().len(),
+            if has_creds { "yes (sent only after the server verifies against the file's CA)" } else { "none" }
         ),
     );
 
-    let fetch_opts = FetchOptions {
-        connect_timeout: opts.connect_timeout,
-        deadline,
-        credentials: creds,
-        what: "the cluster-info ConfigMap",
-    };
-    let fetched = match client::fetch(&mut report, &ep, CLUSTER_INFO_PATH, fetch_opts).await {
+    // The server must verify against the file's CA during the handshake before the file's
+    // credentials are presented (kubeadm builds its client from the file's CA first).
+    let fetch_opts =
+        FetchOptions { connect_timeout: opts.connect_timeout, deadline, what: "the cluster-info ConfigMap" };
+    let fetched = match client::fetch_verified(&mut report, &ep, CLUSTER_INFO_PATH, fetch_opts, &anchors, creds).await {
         Ok(f) => f,
         Err(f) => {
             report.fail(f);
@@ -880,44 +955,31 @@ async fn run_discovery_file(opts: &Options, file: &str) -> Report {
         }
     };
     let result = (|| {
-        tls_verify_stage(&mut report, &fetched, &ca, &ep, None)?;
         report.start();
-        let (api_server, ca_used) = match fetched.status {
+        let (api_server, ca_used): (String, Vec<CertInfo>) = match fetched.status() {
             403 => {
                 report.warn(
                     "cluster-info",
                     "cluster-info is forbidden for these credentials: kubeadm keeps the discovery file's contents",
                 );
-                (server.clone(), ca.clone())
+                let infos = anchors.certs().iter().filter_map(|c| pin::inspect(c.as_ref(), "CA").ok()).collect();
+                (server.clone(), infos)
             }
-            _ => {
-                let ci = cluster_info_from_response(&mut report, &fetched, &ep)?;
+            status => {
+                // The connection verified against the file's CA, so cluster-info is as trusted
+                // as the file (kubeadm's file discovery does not check a JWS); it is still read
+                // data only and https only.
+                let ci = cluster_info_from_response(&mut report, status, fetched.body(), &ep)?;
                 report.start();
-                let parsed = parse_kubeconfig(&ci)?;
+                let parsed = parse_kubeconfig(raw_kubeconfig(&ci)?)?;
                 report.pass("kubeconfig", format!("using cluster-info's kubeconfig: server {}", parsed.server));
-                (parsed.server, parsed.ca_der)
+                (parsed.server, parsed.ca)
             }
         };
         report.start();
-        let infos: Vec<CertInfo> = ca_used.iter().filter_map(|c| pin::inspect(c.as_ref(), "CA").ok()).collect();
-        let now = now_unix();
-        if let Some(c) = infos.iter().find(|c| c.validity_problem(now).is_some()) {
-            let expired = c.validity_problem(now) == Some("expired");
-            return Err(Failure::new(
-                if expired { Code::CaExpired } else { Code::CaNotYetValid },
-                "ca-validity",
-                format!("expected the CA to be valid now; {} is valid {} to {}", c.subject, c.not_before, c.not_after),
-            )
-            .kubeadm("x509: certificate has expired or is not yet valid")
-            .cause(if expired {
-                "the cluster CA expired, or this node's clock is ahead"
-            } else {
-                "this node's clock is behind"
-            })
-            .fix("fix the node's clock (chrony/NTP) or renew the CA"));
-        }
-        report.pass("ca-validity", format!("{} CA certificate(s) valid now", infos.len()));
-        clock_stage(&mut report, fetched.date, opts.max_clock_skew)?;
+        let skew = fetched.date().map(skew_seconds);
+        ca_validity(&mut report, &ca_used.iter().collect::<Vec<_>>(), skew)?;
+        clock_stage(&mut report, fetched.date(), opts.max_clock_skew)?;
         report.start();
         if has_creds {
             report.pass("tls-bootstrap-credentials", "the discovery file holds credentials for the TLS bootstrap");
@@ -935,7 +997,7 @@ async fn run_discovery_file(opts: &Options, file: &str) -> Report {
         }
         report.set("apiServer", &api_server);
         report.set("endpoint", ep.to_string());
-        report.set("ca", &infos);
+        report.set("ca", &ca_used);
         Ok(api_server)
     })();
     match result {
@@ -948,42 +1010,48 @@ async fn run_discovery_file(opts: &Options, file: &str) -> Report {
 
 fn bad_discovery_file(e: String) -> Failure {
     Failure::new(Code::BadInputFile, "discovery-file", format!("expected a kubeconfig with a cluster, an https server and a CA; {e}"))
-        .cause("the discovery file is incomplete")
+        .cause("the discovery file is incomplete, or a file it names is missing, not a regular file or too large")
         .fix("generate it with `kubectl config view --raw --minify --flatten` on an admin machine, keeping certificate-authority-data")
 }
 
-fn credentials_from_user(kc: &Kubeconfig, u: &crate::kubeconfig::User) -> Result<Credentials, Failure> {
-    let read = |data: &Option<String>, file: &Option<String>| -> Result<Option<Vec<u8>>, Failure> {
+/// The discovery file user's credentials (token, tokenFile, or client certificate and key;
+/// files read bounded), as [`Credentials`] that only [`client::fetch_verified`] accepts.
+fn credentials_from_user(kc: &Kubeconfig, u: &crate::kubeconfig::User) -> Result<Option<Credentials>, Failure> {
+    let read = |data: &Option<String>, file: &Option<String>, field: &str| -> Result<Option<Vec<u8>>, Failure> {
         if let Some(d) = data.as_deref().filter(|d| !d.is_empty()) {
-            return crate::kubeconfig::decode_b64(d).map(Some).map_err(bad_discovery_file);
+            return crate::kubeconfig::decode_b64(d)
+                .map(Some)
+                .map_err(|e| bad_discovery_file(format!("{field}-data: {e}")));
         }
         if let Some(f) = file.as_deref().filter(|f| !f.is_empty()) {
-            return std::fs::read(kc.resolve_path(f)).map(Some).map_err(|e| bad_discovery_file(format!("{f}: {e}")));
+            return crate::kubeconfig::read_referenced(kc, field, f).map(Some).map_err(bad_discovery_file);
         }
         Ok(None)
     };
     if let Some(t) = u.token.as_deref().filter(|t| !t.is_empty()) {
-        return Ok(Credentials::Bearer(t.to_string()));
+        return Ok(Some(Credentials::Bearer(SecretString::from(t.to_string()))));
     }
     if let Some(f) = u.token_file.as_deref().filter(|f| !f.is_empty()) {
-        let t = std::fs::read_to_string(kc.resolve_path(f))
-            .map_err(|e| bad_discovery_file(format!("tokenFile {f}: {e}")))?;
-        return Ok(Credentials::Bearer(t.trim().to_string()));
+        let t = crate::kubeconfig::read_referenced(kc, "tokenFile", f).map_err(bad_discovery_file)?;
+        let t = String::from_utf8(t).map_err(|_| bad_discovery_file("tokenFile: not UTF-8 text".into()))?;
+        return Ok(Some(Credentials::Bearer(SecretString::from(t.trim().to_string()))));
     }
-    let cert = read(&u.client_certificate_data, &u.client_certificate)?;
-    let key = read(&u.client_key_data, &u.client_key)?;
+    let cert = read(&u.client_certificate_data, &u.client_certificate, "client-certificate")?;
+    let key = read(&u.client_key_data, &u.client_key, "client-key")?;
     match (cert, key) {
         (Some(c), Some(k)) => {
             let chain = pin::read_certificates(&c, "client certificate").map_err(|f| bad_discovery_file(f.message))?;
             use rustls::pki_types::pem::PemObject;
             let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(&k)
-                .map_err(|e| bad_discovery_file(format!("client key: {e}")))?;
-            Ok(Credentials::ClientCert(chain, key))
+                .map_err(|_| bad_discovery_file("client key: not a PEM private key".into()))?;
+            Ok(Some(Credentials::ClientCert(chain, key)))
         }
-        _ => Ok(Credentials::Anonymous),
+        _ => Ok(None),
     }
 }
 
+/// Downloads a discovery file over https, verified by the system trust store during the
+/// handshake (as kubeadm's HTTPS client is), anonymously, at most [`client::MAX_BODY`] bytes.
 async fn fetch_url_kubeconfig(
     report: &mut Report,
     url: &str,
@@ -1001,35 +1069,27 @@ async fn fetch_url_kubeconfig(
             .cause("the URL is malformed")
             .fix("check the URL")
     })?;
+    let anchors = TrustAnchors::system().map_err(|e| {
+        Failure::new(Code::TlsVerifyFailed, "discovery-file", format!("cannot verify {url}: {e}"))
+            .cause("this node has no CA certificates in its trust store")
+            .fix("install the ca-certificates package, or copy the discovery file to the node")
+    })?;
     let mut sub = Report::new("fetch");
-    let fetched = client::fetch(
+    let fetched = client::fetch_verified(
         &mut sub,
         &ep,
         path,
-        FetchOptions {
-            connect_timeout: opts.connect_timeout,
-            deadline,
-            credentials: Credentials::Anonymous,
-            what: "the discovery file",
-        },
+        FetchOptions { connect_timeout: opts.connect_timeout, deadline, what: "the discovery file" },
+        &anchors,
+        None,
     )
     .await
     .map_err(|f| f.at("discovery-file"))?;
-    // Verify the download against the system's roots (as kubeadm's HTTPS client does).
-    let roots: Vec<CertificateDer<'static>> = rustls_native_certs::load_native_certs().certs;
-    let name = client::server_name_for(&ep.host)
-        .ok_or_else(|| Failure::new(Code::Usage, "discovery-file", "bad host in URL"))?;
-    client::verify_chain(&fetched.presented_chain, &roots, &name).map_err(|e| {
-        Failure::new(Code::TlsVerifyFailed, "discovery-file", format!("expected {url} to present a certificate trusted by this system; {}", e.reason))
-            .kubeadm(format!("Get \"{url}\": tls: failed to verify certificate: {}", e.go_message))
-            .cause("the web server's certificate is not issued by a CA in the system trust store (SSL_CERT_FILE / /etc/ssl/certs)")
-            .fix("serve the file with a publicly trusted certificate or add its CA to the system trust store")
-    })?;
-    if fetched.status != 200 {
+    if fetched.status() != 200 {
         return Err(Failure::new(
             Code::InputUnreadable,
             "discovery-file",
-            format!("expected HTTP 200 for {url}; got {}", fetched.status),
+            format!("expected HTTP 200 for {url}; got {}", fetched.status()),
         )
         .cause("the URL is wrong or the file server refuses")
         .fix("check the URL"));
@@ -1038,7 +1098,7 @@ async fn fetch_url_kubeconfig(
         s.name = format!("discovery-file-{}", s.name);
         s
     }));
-    let text =
-        String::from_utf8(fetched.body).map_err(|_| bad_discovery_file("the downloaded file is not UTF-8".into()))?;
-    Kubeconfig::parse(&text).map_err(bad_discovery_file)
+    let text = std::str::from_utf8(fetched.body())
+        .map_err(|_| bad_discovery_file("the downloaded file is not UTF-8".into()))?;
+    Kubeconfig::parse(text).map_err(bad_discovery_file)
 }

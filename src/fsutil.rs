@@ -159,6 +159,105 @@ pub fn write_private(path: &Path, data: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
+/// Writes several files under `dir` as one unit: all of them appear, or none does (files that
+/// existed before are left as they were). Each `(relative path, data)` is written to a
+/// temporary file beside its target with mode 0600 and synced; only when all are written are
+/// they renamed into place, and a failed rename rolls back the ones before it. Directories
+/// that do not exist are created with mode 0700, set explicitly (not left to the umask), and
+/// removed again on failure. Errors name the path.
+pub fn write_all_or_none(dir: &Path, files: &[(&str, &[u8])]) -> Result<(), String> {
+    let mut created: Vec<std::path::PathBuf> = Vec::new();
+    let result = (|| {
+        let mut staged = Vec::new();
+        for (rel, data) in files {
+            let target = dir.join(rel);
+            let parent = target.parent().unwrap_or(dir).to_path_buf();
+            create_dirs_private(&parent, &mut created)?;
+            let mut tmp = tempfile::Builder::new()
+                .prefix(".joinkit-")
+                .tempfile_in(&parent)
+                .map_err(|e| format!("cannot write {}: {e}", target.display()))?;
+            tmp.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| format!("cannot write {}: {e}", target.display()))?;
+            tmp.write_all(data).map_err(|e| format!("cannot write {}: {e}", target.display()))?;
+            tmp.as_file().sync_all().map_err(|e| format!("cannot write {}: {e}", target.display()))?;
+            staged.push((tmp, target));
+        }
+        // Keep the old files (hard links) until every rename succeeded.
+        let mut backups: Vec<(std::path::PathBuf, Option<std::path::PathBuf>)> = Vec::new();
+        let mut done: Vec<(std::path::PathBuf, Option<std::path::PathBuf>)> = Vec::new();
+        for (_, target) in &staged {
+            let backup = if target.is_file() {
+                let b = target.with_file_name(format!(
+                    ".joinkit-old-{}-{}",
+                    std::process::id(),
+                    target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+                ));
+                let _ = std::fs::remove_file(&b);
+                std::fs::hard_link(target, &b).map_err(|e| format!("cannot write {}: {e}", target.display()))?;
+                Some(b)
+            } else {
+                None
+            };
+            backups.push((target.clone(), backup));
+        }
+        let mut failure = None;
+        for ((tmp, target), (_, backup)) in staged.into_iter().zip(backups.iter()) {
+            match tmp.persist(&target) {
+                Ok(_) => done.push((target, backup.clone())),
+                Err(e) => {
+                    failure = Some(format!("cannot write {}: {}", target.display(), e.error));
+                    break;
+                }
+            }
+        }
+        if let Some(f) = failure {
+            for (target, backup) in done.iter().rev() {
+                match backup {
+                    Some(b) => {
+                        let _ = std::fs::rename(b, target);
+                    }
+                    None => {
+                        let _ = std::fs::remove_file(target);
+                    }
+                }
+            }
+            for (_, b) in &backups {
+                if let Some(b) = b {
+                    let _ = std::fs::remove_file(b);
+                }
+            }
+            return Err(f);
+        }
+        for (_, b) in backups.iter().filter_map(|(t, b)| b.as_ref().map(|b| (t, b))) {
+            let _ = std::fs::remove_file(b);
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        for d in created.iter().rev() {
+            let _ = std::fs::remove_dir(d);
+        }
+    }
+    result
+}
+
+/// Creates `dir` and its missing parents with mode 0700 (chmod'ed explicitly), recording the
+/// ones it created.
+fn create_dirs_private(dir: &Path, created: &mut Vec<std::path::PathBuf>) -> Result<(), String> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        create_dirs_private(parent, created)?;
+    }
+    std::fs::create_dir(dir).map_err(|e| format!("cannot create directory {}: {e}", dir.display()))?;
+    created.push(dir.to_path_buf());
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        .map_err(|e| format!("cannot set the mode of {}: {e}", dir.display()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,5 +284,41 @@ mod tests {
         assert_eq!(read_bounded(&big, 1024).unwrap().len(), 1024);
         // /proc files report size 0 and are still read.
         assert!(!read_bounded(Path::new("/proc/self/status"), MAX_INPUT_FILE).unwrap().is_empty());
+    }
+
+    #[test]
+    fn several_files_appear_all_or_none() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let files: [(&str, &[u8]); 3] = [("a.conf", b"a"), ("b.conf", b"b"), ("pki/ca.crt", b"c")];
+        write_all_or_none(&out, &files).unwrap();
+        for (rel, data) in files {
+            let p = out.join(rel);
+            assert_eq!(std::fs::read(&p).unwrap(), data);
+            assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        assert_eq!(std::fs::metadata(out.join("pki")).unwrap().permissions().mode() & 0o777, 0o700);
+        // A later file cannot be placed (its target is a directory): the earlier ones are
+        // rolled back to what they were, and no new file or temporary is left.
+        let out2 = dir.path().join("out2");
+        std::fs::create_dir_all(out2.join("b.conf")).unwrap();
+        std::fs::write(out2.join("a.conf"), b"old").unwrap();
+        let e = write_all_or_none(&out2, &files).unwrap_err();
+        assert!(e.contains("b.conf"), "{e}");
+        assert_eq!(std::fs::read(out2.join("a.conf")).unwrap(), b"old");
+        let mut names: Vec<String> =
+            std::fs::read_dir(&out2).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        assert_eq!(names, ["a.conf", "b.conf"]);
+        // A directory that cannot be created (a file is in the way): nothing appears.
+        let out3 = dir.path().join("out3");
+        std::fs::create_dir_all(&out3).unwrap();
+        std::fs::write(out3.join("pki"), b"not a dir").unwrap();
+        assert!(write_all_or_none(&out3, &files).is_err());
+        let mut names: Vec<String> =
+            std::fs::read_dir(&out3).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        assert_eq!(names, ["pki"]);
     }
 }

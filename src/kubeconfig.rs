@@ -4,7 +4,14 @@
 //! (base64) wins over `certificate-authority` (a path, relative paths resolved against the
 //! directory of the kubeconfig file that holds them).
 //!
-//! It parses the `kubeconfig` key of cluster-info too (one cluster, named `""`, no users).
+//! It parses the `kubeconfig` key of cluster-info too, with [`parse_cluster_info`]: only after
+//! its JWS verified, and data only (kubeadm's rule: cluster-info carries
+//! `certificate-authority-data`; a `certificate-authority` path in a document from the network
+//! is never opened), with an `https` server.
+//!
+//! Files named by a kubeconfig are read with [`crate::fsutil::read_bounded`] (regular files of at
+//! most 16 MiB). Parse errors never quote the document: a kubeconfig holds tokens and keys, so
+//! messages give the position and the parser's reason only ([`yaml_error`]).
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -132,12 +139,14 @@ impl Kubeconfig {
         if text.trim().is_empty() {
             return Err("the kubeconfig is empty".into());
         }
-        serde_saphyr::from_str::<Kubeconfig>(text).map_err(|e| format!("not a valid kubeconfig: {e}"))
+        serde_saphyr::from_str::<Kubeconfig>(text).map_err(|e| format!("not a valid kubeconfig: {}", yaml_error(&e)))
     }
 
-    /// Reads and parses a kubeconfig file, remembering its path for relative references.
+    /// Reads (bounded, regular files only) and parses a kubeconfig file, remembering its path
+    /// for relative references.
     pub fn load(path: &Path) -> Result<Kubeconfig, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let text =
+            crate::fsutil::read_bounded_string(path, crate::fsutil::MAX_INPUT_FILE).map_err(|e| e.to_string())?;
         let mut k = Self::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
         k.source = Some(path.to_path_buf());
         Ok(k)
@@ -198,10 +207,67 @@ impl Kubeconfig {
         }
         if let Some(file) = cluster.certificate_authority.as_deref().filter(|d| !d.is_empty()) {
             let p = self.resolve_path(file);
-            return std::fs::read(&p).map(Some).map_err(|e| format!("certificate-authority {}: {e}", p.display()));
+            return crate::fsutil::read_bounded(&p, crate::fsutil::MAX_INPUT_FILE)
+                .map(Some)
+                .map_err(|e| format!("certificate-authority: {e}"));
         }
         Ok(None)
     }
+}
+
+/// Reads a file a kubeconfig names (`tokenFile`, `client-certificate`, `client-key`,
+/// `certificate-authority`), resolved against the kubeconfig's directory, bounded.
+pub fn read_referenced(kc: &Kubeconfig, field: &str, p: &str) -> Result<Vec<u8>, String> {
+    crate::fsutil::read_bounded(&kc.resolve_path(p), crate::fsutil::MAX_INPUT_FILE).map_err(|e| format!("{field}: {e}"))
+}
+
+/// A YAML parse error as text without the source snippet serde-saphyr adds (the snippet would
+/// quote the document, and a kubeconfig holds secrets): the position and reason, with
+/// anything shaped like a secret redacted and the length capped.
+pub fn yaml_error(e: &serde_saphyr::Error) -> String {
+    let inner = e.without_snippet();
+    let mut text = crate::redact::redact(&inner.to_string());
+    if text.chars().count() > 300 {
+        text = text.chars().take(300).collect::<String>() + "…";
+    }
+    text
+}
+
+/// cluster-info's kubeconfig after its JWS verified: the server and the CA bundle bytes.
+#[derive(Debug, Clone)]
+pub struct ClusterInfoKubeconfig {
+    /// The API server URL (`https://...`).
+    pub server: String,
+    /// The decoded `certificate-authority-data` (PEM or DER).
+    pub ca_data: Vec<u8>,
+}
+
+/// Parses cluster-info's `kubeconfig` the way kubeadm reads it after the JWS check
+/// (`clientcmd.Load`, then the current context's cluster or the only one), but data only:
+/// `certificate-authority` paths are refused, never opened (the document came from the
+/// network), and the server must be `https://` (no credential may ever go over plain HTTP).
+/// Errors are readable reasons.
+pub fn parse_cluster_info(text: &str) -> Result<ClusterInfoKubeconfig, String> {
+    let kc = Kubeconfig::parse(text).map_err(|e| format!("it does not parse: {e}"))?;
+    let cluster = &kc.cluster(None)?.cluster;
+    let server = cluster.server.trim().to_string();
+    if server.is_empty() {
+        return Err("the cluster has no server".into());
+    }
+    if !server.starts_with("https://") {
+        return Err(format!(
+            "the server {:?} is not an https:// URL, and joinkit sends no credential over plain HTTP",
+            crate::redact::truncate(&server, 200)
+        ));
+    }
+    let data = match cluster.certificate_authority_data.as_deref().filter(|d| !d.trim().is_empty()) {
+        Some(d) => decode_b64(d).map_err(|e| format!("certificate-authority-data: {e}"))?,
+        None if cluster.certificate_authority.as_deref().is_some_and(|p| !p.is_empty()) => {
+            return Err("the cluster names a certificate-authority path instead of certificate-authority-data; a path from the network is never opened".into())
+        }
+        None => return Err("the cluster has no certificate-authority-data".into()),
+    };
+    Ok(ClusterInfoKubeconfig { server, ca_data: data })
 }
 
 /// Decodes standard base64 as Go's `[]byte` JSON fields are written; whitespace is ignored.
@@ -244,5 +310,24 @@ mod tests {
         assert!(k.cluster(Some("zz")).is_err());
         assert!(Kubeconfig::parse("").is_err());
         assert!(Kubeconfig::parse("clusters: 5").is_err());
+    }
+
+    #[test]
+    fn cluster_info_is_data_only_and_https() {
+        let ok = parse_cluster_info(&cluster_info_kubeconfig("https://127.0.0.1:6443", b"pem")).unwrap();
+        assert_eq!((ok.server.as_str(), ok.ca_data.as_slice()), ("https://127.0.0.1:6443", &b"pem"[..]));
+        let http = parse_cluster_info(&cluster_info_kubeconfig("http://127.0.0.1:6443", b"pem")).unwrap_err();
+        assert!(http.contains("not an https:// URL"), "{http}");
+        // A path is refused without being opened: /dev/zero would never return.
+        let path = "clusters:\n- name: \"\"\n  cluster: {server: https://a:6443, certificate-authority: /dev/zero}\n";
+        let e = parse_cluster_info(path).unwrap_err();
+        assert!(e.contains("never opened"), "{e}");
+    }
+
+    #[test]
+    fn parse_errors_do_not_quote_secrets() {
+        let text = "users:\n- name: u\n  user:\n    token: abcdef.0123456789abcdef\n    client-key-data: c2VjcmV0c2VjcmV0c2VjcmV0\n  : : :\n";
+        let e = Kubeconfig::parse(text).unwrap_err();
+        assert!(!e.contains("0123456789abcdef") && !e.contains("c2VjcmV0c2VjcmV0c2VjcmV0"), "{e}");
     }
 }

@@ -26,6 +26,7 @@ pub mod jws;
 pub mod kubeconfig;
 pub mod lab;
 pub mod pin;
+pub mod redact;
 pub mod report;
 pub mod token;
 pub mod yaml;

@@ -72,29 +72,31 @@ impl std::fmt::Display for Pin {
     }
 }
 
-/// A set of pins; matches if any certificate matches any pin (kubeadm >= 1.22, kubeadm#2471).
-#[derive(Debug, Clone, Default)]
+/// A set of pins, never empty; matches if any certificate matches any pin (kubeadm >= 1.22,
+/// kubeadm#2471). A trust decision cannot be made with no pin, so an empty set cannot be built:
+/// [`PinSet::parse_all`] returns `None` for no pins and callers must say so (`no-pins`).
+#[derive(Debug, Clone)]
 pub struct PinSet(Vec<Pin>);
 
 impl PinSet {
     /// Parses every value (each may hold several comma-separated pins, like kubeadm's
-    /// string-slice flag).
-    pub fn parse_all<S: AsRef<str>>(values: &[S]) -> Result<PinSet, Failure> {
+    /// string-slice flag). `Ok(None)` when no pin was given; `bad-pin-format` on a malformed pin.
+    pub fn parse_all<S: AsRef<str>>(values: &[S]) -> Result<Option<PinSet>, Failure> {
         let mut v = Vec::new();
         for raw in values {
             for p in raw.as_ref().split(',').map(str::trim).filter(|p| !p.is_empty()) {
                 v.push(Pin::parse(p)?);
             }
         }
-        Ok(PinSet(v))
+        Ok(PinSet::new(v))
     }
 
-    /// True when no pin was given.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+    /// A set of these pins; `None` when `pins` is empty.
+    pub fn new(pins: Vec<Pin>) -> Option<PinSet> {
+        (!pins.is_empty()).then_some(PinSet(pins))
     }
 
-    /// The pins.
+    /// The pins (at least one).
     pub fn pins(&self) -> &[Pin] {
         &self.0
     }
@@ -294,7 +296,11 @@ mod tests {
             f.kubeadm_message.as_deref(),
             Some("invalid hash \"abcd\", expected a 32 byte SHA-256 hash, found 2 bytes")
         );
-        let set = PinSet::parse_all(&[format!("sha256:{hex},sha256:{}", "0".repeat(64))]).unwrap();
+        let set = PinSet::parse_all(&[format!("sha256:{hex},sha256:{}", "0".repeat(64))]).unwrap().unwrap();
         assert_eq!(set.pins().len(), 2);
+        // A pinned trust set cannot be empty: no pins (or only separators) is None, not a set.
+        assert!(PinSet::parse_all::<&str>(&[]).unwrap().is_none());
+        assert!(PinSet::parse_all(&[",", " "]).unwrap().is_none());
+        assert!(PinSet::new(Vec::new()).is_none());
     }
 }

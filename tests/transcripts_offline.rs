@@ -83,11 +83,36 @@ fn changed_transcripts_fail() {
     // Not a ConfigMap / broken kubeconfig.
     let r = check(br#"{"kind":"Secret","data":{}}"#, &token, &pin);
     assert_failure(&r, "bad-input-file", "cluster-info", 3);
+    // An unparseable kubeconfig with a signature that does not verify: kubeadm checks the JWS
+    // over the raw text first (validateClusterInfoToken, then clientcmd.Load), so this is
+    // jws-invalid with kubeadm's message, not kubeconfig-invalid.
     let r =
         check(br#"{"kind":"ConfigMap","data":{"kubeconfig":"clusters: 5","jws-kubeconfig-v49uhc":"x"}}"#, &token, &pin);
-    assert_failure(&r, "kubeconfig-invalid", "kubeconfig", 24);
+    assert_failure(&r, "jws-invalid", "jws-verify", 32);
+    // A CA *path* from the network is never opened, signed or not: unsigned it is jws-invalid at
+    // once (no hang on /dev/zero or a FIFO); correctly signed it is kubeconfig-invalid.
+    let (id, secret) = token.split_once('.').unwrap();
+    let path_kc = "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority: /dev/zero\n    server: https://127.0.0.1:6443\n  name: \"\"\n";
+    let unsigned = serde_json::json!({"kind": "ConfigMap", "data": {"kubeconfig": path_kc, format!("jws-kubeconfig-{id}"): "e30..AAAA"}});
+    let started = std::time::Instant::now();
+    assert_failure(&check(unsigned.to_string().as_bytes(), &token, &pin), "jws-invalid", "jws-verify", 32);
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    let signed = serde_json::json!({"kind": "ConfigMap", "data": {"kubeconfig": path_kc, format!("jws-kubeconfig-{id}"): joinkit::jws::sign_detached(path_kc, id, secret)}});
+    let v = assert_failure(&check(signed.to_string().as_bytes(), &token, &pin), "kubeconfig-invalid", "kubeconfig", 24);
+    assert!(v["failure"]["message"].as_str().unwrap().contains("never opened"), "{v}");
+    // A signed kubeconfig whose server is plain http: refused (no credential ever goes over it).
+    let http_kc = body_kubeconfig(&body).replace("server: https://", "server: http://");
+    let signed = serde_json::json!({"kind": "ConfigMap", "data": {"kubeconfig": http_kc, format!("jws-kubeconfig-{id}"): joinkit::jws::sign_detached(&http_kc, id, secret)}});
+    let v = assert_failure(&check(signed.to_string().as_bytes(), &token, &pin), "kubeconfig-invalid", "kubeconfig", 24);
+    assert!(v["failure"]["message"].as_str().unwrap().contains("not an https:// URL"), "{v}");
     let r = check(br#"{"kind":"ConfigMap","data":{"jws-kubeconfig-v49uhc":"x"}}"#, &token, &pin);
     assert_failure(&r, "kubeconfig-missing", "kubeconfig", 23);
+}
+
+/// The kubeconfig string inside a cluster-info body (JSON).
+fn body_kubeconfig(body: &str) -> String {
+    let v: serde_json::Value = serde_json::from_str(body).unwrap();
+    v["data"]["kubeconfig"].as_str().unwrap().to_string()
 }
 
 #[test]

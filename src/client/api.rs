@@ -14,11 +14,13 @@
 //! `api-invalid`; transport errors use verify-discovery's codes; 429 and 5xx are retried with
 //! bounded backoff honouring `Retry-After`.
 
+use super::TrustAnchors;
+use crate::discovery::TrustedClusterInfo;
 use crate::error::{Code, Failure};
 use kube_client::config::{Config, KubeConfigOptions, Kubeconfig};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -106,26 +108,39 @@ fn read_data_or_file(data: &Option<String>, file: &Option<String>, what: &str) -
             .map_err(|e| unusable(format!("{what}-data: {e}"), "fix the kubeconfig"));
     }
     if let Some(f) = file.as_deref().filter(|f| !f.is_empty()) {
-        return std::fs::read(f)
+        return crate::fsutil::read_bounded(std::path::Path::new(f), crate::fsutil::MAX_INPUT_FILE)
             .map(Some)
-            .map_err(|e| unusable(format!("{what} {f}: {e}"), "fix the path in the kubeconfig"));
+            .map_err(|e| unusable(format!("{what}: {e}"), "fix the path in the kubeconfig"));
     }
     Ok(None)
 }
 
-/// Credentials for [`ApiClient::from_parts`].
+/// Credentials for [`ApiClient::for_discovered`]. `Debug` never shows the secret.
 pub enum Identity {
     /// No credentials.
     Anonymous,
     /// A bearer token.
     Bearer(SecretString),
-    /// A client certificate and key, PEM.
-    ClientCert(Vec<u8>, Vec<u8>),
+    /// A client certificate (PEM) and its key (PEM, secret).
+    ClientCert(Vec<u8>, SecretSlice<u8>),
 }
 
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Identity::Anonymous => "Anonymous",
+            Identity::Bearer(_) => "Bearer(<redacted>)",
+            Identity::ClientCert(..) => "ClientCert(certificate, key <redacted>)",
+        })
+    }
+}
+
+/// The HTTP client over a verifying rustls configuration: https only (a plain-HTTP URL is
+/// refused before connecting), no redirects (a redirect never carries credentials elsewhere or
+/// downgrades to http), no proxy.
 fn build_http(
     builder: rustls::ConfigBuilder<rustls::ClientConfig, rustls::client::WantsClientCert>,
-    identity: Option<(Vec<u8>, Vec<u8>)>,
+    identity: Option<(Vec<u8>, SecretSlice<u8>)>,
     timeout: Duration,
     source: &str,
 ) -> Result<reqwest::Client, Failure> {
@@ -135,8 +150,9 @@ fn build_http(
                 CertificateDer::pem_slice_iter(&cert).collect::<Result<_, _>>().map_err(|e| {
                     unusable(format!("{source}: client certificate: {e}"), "fix client-certificate(-data)")
                 })?;
-            let key = PrivateKeyDer::from_pem_slice(&key)
-                .map_err(|e| unusable(format!("{source}: client key: {e}"), "fix client-key(-data)"))?;
+            let key = PrivateKeyDer::from_pem_slice(key.expose_secret()).map_err(|_| {
+                unusable(format!("{source}: client key: not a PEM private key"), "fix client-key(-data)")
+            })?;
             builder.with_client_auth_cert(chain, key).map_err(|e| {
                 unusable(format!("{source}: client certificate and key: {e}"), "the certificate and key must be a pair")
             })?
@@ -150,29 +166,35 @@ fn build_http(
         .timeout(timeout)
         .user_agent(concat!("joinkit/", env!("CARGO_PKG_VERSION")))
         .no_proxy()
+        .https_only(true)
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| Failure::new(Code::Internal, "kubeconfig", format!("HTTP client: {e}")))
 }
 
 impl ApiClient {
-    /// A client for `server` trusting exactly `ca` (e.g. cluster-info's CA), with `identity`.
-    pub fn from_parts(
-        server: &str,
-        ca: &[CertificateDer<'static>],
+    /// A client for the API server of a [`TrustedClusterInfo`] (JWS, pin and serving
+    /// certificate verified), trusting exactly its CA, presenting `identity`. This is the only
+    /// way to send the bootstrap token or a new node certificate to a discovered server: an
+    /// unverified cluster-info cannot reach here, and its server is `https://` by construction.
+    pub fn for_discovered(
+        trusted: &TrustedClusterInfo,
         identity: Identity,
         timeout: Duration,
     ) -> Result<ApiClient, Failure> {
-        let provider = super::provider();
-        let mut roots = rustls::RootCertStore::empty();
-        for c in ca {
-            roots
-                .add(c.clone())
-                .map_err(|e| unusable(format!("a CA certificate is unusable: {e}"), "check the cluster CA"))?;
+        Self::with_anchors(trusted.api_server(), trusted.anchors(), identity, timeout)
+    }
+
+    fn with_anchors(
+        server: &str,
+        anchors: &TrustAnchors,
+        identity: Identity,
+        timeout: Duration,
+    ) -> Result<ApiClient, Failure> {
+        if !server.starts_with("https://") {
+            return Err(unusable(format!("the server {server} is not https"), "use the API server's https URL"));
         }
-        let builder = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| Failure::new(Code::Internal, "kubeconfig", e.to_string()))?
-            .with_root_certificates(roots);
+        let builder = anchors.client_config_builder().map_err(|e| Failure::new(Code::Internal, "kubeconfig", e))?;
         let (bearer, id) = match identity {
             Identity::Anonymous => (None, None),
             Identity::Bearer(t) => (Some(t), None),
@@ -185,7 +207,7 @@ impl ApiClient {
             base: server.clone(),
             bearer,
             server,
-            ca: ca.to_vec(),
+            ca: anchors.certs().to_vec(),
             warnings: Vec::new(),
             retry_budget: Duration::from_secs(10),
         })
@@ -209,34 +231,20 @@ impl ApiClient {
     }
 
     /// Loads the kubeconfig as kubectl does and builds the client (runs an exec plugin if the
-    /// user has one). Errors: `kubeconfig-unusable`.
+    /// user has one). Every file involved (the kubeconfigs, and the CA, client certificate, key
+    /// and token file of the selected context) is read bounded by joinkit, never by
+    /// kube-client. A configured CA (`certificate-authority(-data)`) that yields no certificate
+    /// is an error, as kubectl's "unable to load root certificates" is: only a kubeconfig that
+    /// names no CA at all uses the system trust store. Errors: `kubeconfig-unusable`.
     pub async fn connect(opts: &ApiOptions) -> Result<ApiClient, Failure> {
-        let (kc, source) = match &opts.kubeconfig {
-            Some(p) => (
-                Kubeconfig::read_from(p).map_err(|e| {
-                    unusable(format!("{}: {e}", p.display()), "pass a readable kubeconfig with --kubeconfig")
-                })?,
-                p.display().to_string(),
-            ),
-            None => {
-                let source = match std::env::var("KUBECONFIG") {
-                    Ok(v) if !v.is_empty() => format!("KUBECONFIG={v}"),
-                    _ => "~/.kube/config".to_string(),
-                };
-                (
-                    Kubeconfig::read().map_err(|e| {
-                        unusable(
-                            format!("{source}: {e}"),
-                            "pass --kubeconfig /etc/kubernetes/admin.conf (on a control-plane node) or set KUBECONFIG",
-                        )
-                    })?,
-                    source,
-                )
-            }
-        };
+        let (mut kc, source) = load_kubeconfig(opts)?;
+        let selected = inline_selected_files(&mut kc, opts.context.as_deref(), &source)?;
         let kopts = KubeConfigOptions { context: opts.context.clone(), ..Default::default() };
         let cfg = Config::from_custom_kubeconfig(kc, &kopts).await.map_err(|e| {
-            unusable(format!("{source}: {e}"), "check current-context / --context and the cluster and user it names")
+            unusable(
+                format!("{source}: {}", crate::redact::redact(&e.to_string())),
+                "check current-context / --context and the cluster and user it names",
+            )
         })?;
         let server = cfg.cluster_url.to_string().trim_end_matches('/').to_string();
         if !server.starts_with("https://") {
@@ -250,48 +258,62 @@ impl ApiClient {
         let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
             .map_err(|e| Failure::new(Code::Internal, "kubeconfig", e.to_string()))?;
-        let ca: Vec<CertificateDer<'static>> =
-            cfg.root_cert.clone().unwrap_or_default().into_iter().map(CertificateDer::from).collect();
-        let builder = if cfg.accept_invalid_certs {
+        let (builder, ca) = if cfg.accept_invalid_certs {
             warnings
                 .push(format!("{source}: insecure-skip-tls-verify is set: the API server's identity is not checked"));
-            builder.dangerous().with_custom_certificate_verifier(Arc::new(InsecureVerifier(provider.clone())))
+            (
+                builder.dangerous().with_custom_certificate_verifier(Arc::new(InsecureVerifier(provider.clone()))),
+                Vec::new(),
+            )
         } else {
-            let mut roots = rustls::RootCertStore::empty();
-            if ca.is_empty() {
-                roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
-            } else {
-                for c in &ca {
-                    roots.add(c.clone()).map_err(|e| {
+            match selected.ca_bundle {
+                Some(bundle) => {
+                    let certs = crate::pin::read_certificates(&bundle, "certificate-authority").map_err(|f| {
                         unusable(
-                            format!("{source}: a CA certificate is unusable: {e}"),
-                            "fix certificate-authority(-data)",
+                            format!("{source}: unable to load root certificates: {}", f.message),
+                            "certificate-authority(-data) must hold the cluster's CA certificate (PEM)",
                         )
                     })?;
+                    let anchors =
+                        TrustAnchors::new(certs, format!("{source}'s certificate-authority")).map_err(|e| {
+                            unusable(
+                                format!("{source}: unable to load root certificates: {e}"),
+                                "fix certificate-authority(-data)",
+                            )
+                        })?;
+                    let b =
+                        anchors.client_config_builder().map_err(|e| Failure::new(Code::Internal, "kubeconfig", e))?;
+                    (b, anchors.certs().to_vec())
+                }
+                None => {
+                    let anchors = TrustAnchors::system().map_err(|e| {
+                        unusable(
+                            format!("{source}: names no CA and {e}"),
+                            "add certificate-authority-data to the kubeconfig",
+                        )
+                    })?;
+                    let b =
+                        anchors.client_config_builder().map_err(|e| Failure::new(Code::Internal, "kubeconfig", e))?;
+                    (b, Vec::new())
                 }
             }
-            builder.with_root_certificates(roots)
         };
         if cfg.tls_server_name.is_some() {
             warnings.push(format!("{source}: tls-server-name is not supported by joinkit; the URL's host is verified"));
         }
         let user = cfg.auth_info.clone();
         let mut bearer: Option<SecretString> = None;
-        let mut identity: Option<(Vec<u8>, Vec<u8>)> = None;
+        let mut identity: Option<(Vec<u8>, SecretSlice<u8>)> = None;
         if let Some(exec) = &user.exec {
             let timeout = opts.timeout.unwrap_or(Duration::from_secs(30));
             match super::exec::run(exec, &server, timeout)? {
                 super::exec::ExecCredential::Token(t) => bearer = Some(t),
                 super::exec::ExecCredential::ClientCert { cert_pem, key_pem } => {
-                    identity = Some((cert_pem.into_bytes(), key_pem.into_bytes()))
+                    identity = Some((cert_pem.into_bytes(), SecretSlice::from(key_pem.into_bytes())))
                 }
             }
         } else if let Some(t) = &user.token {
             bearer = Some(t.clone());
-        } else if let Some(f) = &user.token_file {
-            let t = std::fs::read_to_string(f)
-                .map_err(|e| unusable(format!("tokenFile {f}: {e}"), "fix tokenFile in the kubeconfig"))?;
-            bearer = Some(SecretString::new(t.trim().to_string().into()));
         } else {
             let cert =
                 read_data_or_file(&user.client_certificate_data, &user.client_certificate, "client-certificate")?;
@@ -301,7 +323,7 @@ impl ApiClient {
                 "client-key",
             )?;
             if let (Some(c), Some(k)) = (cert, key) {
-                identity = Some((c, k));
+                identity = Some((c, SecretSlice::from(k)));
             }
         }
         let http = build_http(builder, identity, opts.timeout.unwrap_or(Duration::from_secs(15)), &source)?;
@@ -377,6 +399,129 @@ impl ApiClient {
             return Err(api_failure(status, &v, method.as_str(), path, attempt));
         }
     }
+}
+
+/// What [`inline_selected_files`] found for the selected context.
+struct Selected {
+    /// The CA bundle bytes when the cluster names a CA (data or file); `None` when it names none.
+    ca_bundle: Option<Vec<u8>>,
+}
+
+/// Reads the kubeconfig(s) as kubectl does (`--kubeconfig`, else every path of `KUBECONFIG`
+/// merged first-wins, else `~/.kube/config`), each file bounded, relative paths resolved against
+/// the file that names them. Parse errors never quote the file.
+fn load_kubeconfig(opts: &ApiOptions) -> Result<(Kubeconfig, String), Failure> {
+    let (paths, source): (Vec<PathBuf>, String) = match &opts.kubeconfig {
+        Some(p) => (vec![p.clone()], p.display().to_string()),
+        None => match std::env::var_os("KUBECONFIG") {
+            Some(v) if std::env::split_paths(&v).any(|p| !p.as_os_str().is_empty()) => (
+                std::env::split_paths(&v).filter(|p| !p.as_os_str().is_empty()).collect(),
+                format!("KUBECONFIG={}", v.to_string_lossy()),
+            ),
+            _ => {
+                let home = std::env::var_os("HOME").map(PathBuf::from).ok_or_else(|| {
+                    unusable(
+                        "no --kubeconfig, no KUBECONFIG and no HOME",
+                        "pass --kubeconfig /etc/kubernetes/admin.conf",
+                    )
+                })?;
+                (vec![home.join(".kube").join("config")], "~/.kube/config".to_string())
+            }
+        },
+    };
+    let fix = if opts.kubeconfig.is_some() {
+        "pass a readable kubeconfig with --kubeconfig"
+    } else {
+        "pass --kubeconfig /etc/kubernetes/admin.conf (on a control-plane node) or set KUBECONFIG"
+    };
+    let mut merged = Kubeconfig::default();
+    for p in &paths {
+        let text = crate::fsutil::read_bounded_string(p, crate::fsutil::MAX_INPUT_FILE)
+            .map_err(|e| unusable(format!("{source}: {e}"), fix))?;
+        let mut kc = Kubeconfig::from_yaml(&text).map_err(|e| {
+            let why = match &e {
+                kube_client::config::KubeconfigError::Parse(pe) => crate::kubeconfig::yaml_error(pe),
+                other => crate::redact::redact(&other.to_string()),
+            };
+            unusable(format!("{}: not a valid kubeconfig: {why}", p.display()), fix)
+        })?;
+        if let Some(dir) = p.parent() {
+            let abs = |f: &mut Option<String>| {
+                if let Some(v) = f.as_ref().filter(|v| !v.is_empty() && !std::path::Path::new(v).is_absolute()) {
+                    *f = Some(dir.join(v).to_string_lossy().into_owned());
+                }
+            };
+            for c in kc.clusters.iter_mut().filter_map(|n| n.cluster.as_mut()) {
+                abs(&mut c.certificate_authority);
+            }
+            for a in kc.auth_infos.iter_mut().filter_map(|n| n.auth_info.as_mut()) {
+                abs(&mut a.client_certificate);
+                abs(&mut a.client_key);
+                abs(&mut a.token_file);
+                if let Some(exec) = a.exec.as_mut() {
+                    if exec.command.as_deref().is_some_and(|c| c.contains('/')) {
+                        abs(&mut exec.command);
+                    }
+                }
+            }
+        }
+        merged = merged.merge(kc).map_err(|e| unusable(format!("{source}: {e}"), fix))?;
+    }
+    Ok((merged, source))
+}
+
+/// Reads, bounded, the files that the selected context's cluster and user name (CA, client
+/// certificate, client key, token file) and puts their contents in the `-data` fields, so that
+/// kube-client never opens a file itself. Unknown contexts are left for kube-client to report.
+fn inline_selected_files(kc: &mut Kubeconfig, context: Option<&str>, source: &str) -> Result<Selected, Failure> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let ctx_name = context.map(str::to_string).or_else(|| kc.current_context.clone()).unwrap_or_default();
+    let Some(ctx) = kc.contexts.iter().find(|c| c.name == ctx_name).and_then(|c| c.context.clone()) else {
+        return Ok(Selected { ca_bundle: None });
+    };
+    let read = |what: &str, f: &str| {
+        crate::fsutil::read_bounded(std::path::Path::new(f), crate::fsutil::MAX_INPUT_FILE)
+            .map_err(|e| unusable(format!("{source}: {what}: {e}"), "fix the path in the kubeconfig"))
+    };
+    let mut ca_bundle = None;
+    if let Some(cluster) = kc.clusters.iter_mut().find(|c| c.name == ctx.cluster).and_then(|c| c.cluster.as_mut()) {
+        if let Some(d) = cluster.certificate_authority_data.as_deref().filter(|d| !d.trim().is_empty()) {
+            let bytes = crate::kubeconfig::decode_b64(d).map_err(|e| {
+                unusable(
+                    format!("{source}: unable to load root certificates: certificate-authority-data: {e}"),
+                    "fix certificate-authority-data",
+                )
+            })?;
+            ca_bundle = Some(bytes);
+        } else if let Some(f) = cluster.certificate_authority.clone().filter(|f| !f.is_empty()) {
+            let bytes = read("certificate-authority", &f)?;
+            cluster.certificate_authority_data = Some(b64.encode(&bytes));
+            ca_bundle = Some(bytes);
+        }
+        cluster.certificate_authority = None;
+    }
+    let user_name = ctx.user.clone().unwrap_or_default();
+    if let Some(user) = kc.auth_infos.iter_mut().find(|a| a.name == user_name).and_then(|a| a.auth_info.as_mut()) {
+        if user.client_certificate_data.is_none() {
+            if let Some(f) = user.client_certificate.take().filter(|f| !f.is_empty()) {
+                user.client_certificate_data = Some(b64.encode(read("client-certificate", &f)?));
+            }
+        }
+        if user.client_key_data.is_none() {
+            if let Some(f) = user.client_key.take().filter(|f| !f.is_empty()) {
+                user.client_key_data = Some(SecretString::from(b64.encode(read("client-key", &f)?)));
+            }
+        }
+        if user.token.is_none() {
+            if let Some(f) = user.token_file.take().filter(|f| !f.is_empty()) {
+                let t = String::from_utf8(read("tokenFile", &f)?)
+                    .map_err(|_| unusable(format!("{source}: tokenFile: not UTF-8 text"), "fix tokenFile"))?;
+                user.token = Some(SecretString::from(t.trim().to_string()));
+            }
+        }
+    }
+    Ok(Selected { ca_bundle })
 }
 
 /// Maps an HTTP error answer to a failure with the server's Status message.

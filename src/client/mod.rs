@@ -1,13 +1,23 @@
 //! Talking to an API server one request at a time, with every step reported as a stage.
 //!
-//! [`fetch`] does resolve, connect, TLS handshake and one HTTP/1.1 GET over a single TCP
-//! connection and a single TLS handshake, each step bounded by a timeout and reported as its
-//! own stage with its own failure code. The TLS handshake accepts any certificate chain but
-//! still checks the handshake signature against the leaf's key (so the peer holds that key);
-//! the chain is recorded and verified afterwards with [`verify_chain`] against a CA bundle
-//! learned later (cluster-info's), which proves what a second, verified request would
-//! (spec section 2.5). Nothing here trusts the recorded chain until it has been verified.
+//! Two entry points, and the types keep them apart (rustls's verifier model,
+//! `rustls/src/verify.rs`: verification results are values that cannot be forged):
 //!
+//! - [`fetch_unverified`] does resolve, connect, TLS handshake and one anonymous HTTP/1.1 GET
+//!   over a single TCP connection and a single TLS handshake. It takes **no credentials at all**
+//!   (there is no parameter for them), accepts any certificate chain while still checking the
+//!   handshake signature against the leaf's key (so the peer holds that key), and returns an
+//!   [`UnverifiedResponse`]: the recorded chain and the body, usable only as untrusted bytes.
+//!   Token discovery uses it for cluster-info (spec section 2.5): the chain is verified
+//!   afterwards with [`UnverifiedResponse::verify_for`] against the CA that the JWS and the pin
+//!   vouched for, which proves what kubeadm's second, verified request would.
+//! - [`fetch_verified`] verifies the server's chain **during** the handshake against a
+//!   [`TrustAnchors`] (never empty) and only then sends credentials: a client certificate is sent
+//!   only after the server's certificate verified, a bearer token only inside the verified
+//!   connection. File discovery uses it (kubeadm builds its client from the file's CA before it
+//!   fetches, `cmd/kubeadm/app/discovery/file`).
+//!
+//! Each step is bounded by a timeout and reported as its own stage with its own failure code.
 //! hyper is used directly rather than reqwest because discovery must tell resolve, connect,
 //! TLS and HTTP failures apart and must use exactly one connection; reqwest hides both.
 
@@ -24,6 +34,7 @@ use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
+use secrecy::{ExposeSecret, SecretString};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -84,46 +95,236 @@ impl ServerCertVerifier for RecordingVerifier {
     }
 }
 
-/// Client credentials for a request.
-#[derive(Debug, Default)]
+/// Client credentials, presented only by [`fetch_verified`] (over a connection whose server
+/// chain verified against [`TrustAnchors`]). `Debug` never shows the secret.
 pub enum Credentials {
-    /// No credentials: the request is anonymous.
-    #[default]
-    Anonymous,
     /// `Authorization: Bearer <token>`.
-    Bearer(String),
-    /// A TLS client certificate chain and key.
+    Bearer(SecretString),
+    /// A TLS client certificate chain and its key.
     ClientCert(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>),
 }
 
-/// Timeouts and credentials for [`fetch`].
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credentials::Bearer(_) => f.write_str("Bearer(<redacted>)"),
+            Credentials::ClientCert(chain, _) => {
+                write!(f, "ClientCert({} certificate(s), key <redacted>)", chain.len())
+            }
+        }
+    }
+}
+
+/// The CA certificates a server must chain to: never empty, every certificate usable as a
+/// trust anchor. Built from a pinned and JWS-verified cluster-info, a discovery file's or an
+/// admin kubeconfig's CA, or the system's roots; [`fetch_verified`] and the admin client
+/// ([`api::ApiClient`]) accept nothing else.
+#[derive(Clone)]
+pub struct TrustAnchors {
+    certs: Vec<CertificateDer<'static>>,
+    store: Arc<RootCertStore>,
+    source: String,
+}
+
+impl std::fmt::Debug for TrustAnchors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TrustAnchors({} certificate(s) from {})", self.certs.len(), self.source)
+    }
+}
+
+impl TrustAnchors {
+    /// Anchors from `certs` (DER); `source` names where they came from, for messages. Errors
+    /// (a readable reason) when `certs` is empty or a certificate cannot be a trust anchor.
+    pub fn new(certs: Vec<CertificateDer<'static>>, source: impl Into<String>) -> Result<TrustAnchors, String> {
+        let source = source.into();
+        if certs.is_empty() {
+            return Err(format!("{source} holds no CA certificate"));
+        }
+        let mut store = RootCertStore::empty();
+        for c in &certs {
+            store.add(c.clone()).map_err(|e| format!("a CA certificate in {source} cannot be a trust anchor: {e}"))?;
+        }
+        Ok(TrustAnchors { certs, store: Arc::new(store), source })
+    }
+
+    /// The system's trust store (`SSL_CERT_FILE`, `/etc/ssl/certs`), for https URLs that are
+    /// not API servers (a discovery file download). Errors when it holds no usable root.
+    pub fn system() -> Result<TrustAnchors, String> {
+        let certs = rustls_native_certs::load_native_certs().certs;
+        let mut store = RootCertStore::empty();
+        store.add_parsable_certificates(certs.iter().cloned());
+        if store.is_empty() {
+            return Err("the system trust store holds no usable CA certificate".into());
+        }
+        Ok(TrustAnchors { certs, store: Arc::new(store), source: "the system trust store".into() })
+    }
+
+    /// The certificates, DER, in the order given.
+    pub fn certs(&self) -> &[CertificateDer<'static>] {
+        &self.certs
+    }
+
+    /// Where the anchors came from.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// A rustls client configuration builder that verifies servers against these anchors.
+    pub fn client_config_builder(
+        &self,
+    ) -> Result<rustls::ConfigBuilder<rustls::ClientConfig, rustls::client::WantsClientCert>, String> {
+        Ok(rustls::ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("TLS configuration: {e}"))?
+            .with_root_certificates(self.store.clone()))
+    }
+
+    fn webpki_verifier(&self) -> Result<Arc<WebPkiServerVerifier>, ChainError> {
+        WebPkiServerVerifier::builder_with_provider(self.store.clone(), provider())
+            .build()
+            .map_err(|e| ChainError { reason: format!("verifier: {e}"), go_message: e.to_string() })
+    }
+}
+
+/// Verifies the chain during the handshake with WebPKI against [`TrustAnchors`] and records
+/// the chain and the verdict (for the report). A rejected chain aborts the handshake, before
+/// any client certificate or request is sent.
 #[derive(Debug)]
+struct VerifyingRecorder {
+    inner: Arc<WebPkiServerVerifier>,
+    chain: Mutex<Vec<CertificateDer<'static>>>,
+    error: Mutex<Option<rustls::Error>>,
+}
+
+impl ServerCertVerifier for VerifyingRecorder {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let mut chain = vec![end_entity.clone().into_owned()];
+        chain.extend(intermediates.iter().map(|c| c.clone().into_owned()));
+        if let Ok(mut g) = self.chain.lock() {
+            *g = chain;
+        }
+        let r = self.inner.verify_server_cert(end_entity, intermediates, server_name, ocsp, now);
+        if let (Err(e), Ok(mut g)) = (&r, self.error.lock()) {
+            *g = Some(e.clone());
+        }
+        r
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+/// Timeouts for [`fetch_unverified`] and [`fetch_verified`]. Holds no credentials.
+#[derive(Debug, Clone, Copy)]
 pub struct FetchOptions {
     /// Bound for the TCP connect and, separately, for the TLS handshake.
     pub connect_timeout: Duration,
     /// Absolute deadline for the whole exchange.
     pub deadline: Instant,
-    /// Credentials to present.
-    pub credentials: Credentials,
     /// Names the request in kubeadm-style messages ("the cluster-info ConfigMap").
     pub what: &'static str,
 }
 
-/// An HTTP answer and what was learned about the connection. The chain is unverified.
+/// An HTTP answer over a connection whose server chain has NOT been verified. Nothing in it
+/// is trusted: the body is untrusted bytes, and the recorded chain proves something only once
+/// [`UnverifiedResponse::verify_for`] accepted it. It cannot be turned into a
+/// [`VerifiedResponse`]; no credential was sent to get it.
 #[derive(Debug)]
-pub struct Fetched {
+pub struct UnverifiedResponse {
+    peer: SocketAddr,
+    presented_chain: Vec<CertificateDer<'static>>,
+    status: u16,
+    date: Option<SystemTime>,
+    body: Vec<u8>,
+}
+
+impl UnverifiedResponse {
     /// The address connected to.
-    pub peer: SocketAddr,
-    /// The certificate chain the server presented, leaf first (NOT verified).
-    pub presented_chain: Vec<CertificateDer<'static>>,
-    /// HTTP status code.
-    pub status: u16,
-    /// The `Date` header, if the server sent a valid one.
-    pub date: Option<SystemTime>,
-    /// `Retry-After`, in seconds, if sent.
-    pub retry_after: Option<u64>,
-    /// The body (at most [`MAX_BODY`] bytes).
-    pub body: Vec<u8>,
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+    /// The HTTP status (untrusted).
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+    /// The `Date` header, if valid (untrusted).
+    pub fn date(&self) -> Option<SystemTime> {
+        self.date
+    }
+    /// The body, at most [`MAX_BODY`] bytes (untrusted).
+    pub fn untrusted_body(&self) -> &[u8] {
+        &self.body
+    }
+    /// The number of certificates the server presented.
+    pub fn chain_len(&self) -> usize {
+        self.presented_chain.len()
+    }
+    /// Verifies the recorded chain (leaf first) against `anchors` for `name` at the current
+    /// time, as a verified TLS connection would (WebPKI path building, signatures, validity,
+    /// name). The handshake signature was already checked against the leaf's key.
+    pub fn verify_for(&self, anchors: &TrustAnchors, name: &ServerName<'_>) -> Result<(), ChainError> {
+        verify_chain(&self.presented_chain, anchors, name)
+    }
+}
+
+/// An HTTP answer over a connection whose server chain verified against [`TrustAnchors`]
+/// during the handshake, before any credential was sent. Only [`fetch_verified`] makes one.
+#[derive(Debug)]
+pub struct VerifiedResponse {
+    peer: SocketAddr,
+    status: u16,
+    date: Option<SystemTime>,
+    body: Vec<u8>,
+    anchors_source: String,
+}
+
+impl VerifiedResponse {
+    /// The address connected to.
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+    /// The `Date` header, if valid.
+    pub fn date(&self) -> Option<SystemTime> {
+        self.date
+    }
+    /// The body, at most [`MAX_BODY`] bytes.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+    /// Where the anchors that verified the server came from.
+    pub fn verified_by(&self) -> &str {
+        &self.anchors_source
+    }
 }
 
 fn kubeadm_transport(what: &str, url: &str, err: &str) -> String {
@@ -145,10 +346,63 @@ fn timeout_failure(stage: &str, what: &str, url: &str, ep: &Endpoint, d: Duratio
     .fix("check the API server's health (`curl -k https://ENDPOINT/readyz`), or raise --timeout")
 }
 
-/// Resolves, connects, handshakes and GETs `path` from `ep`, adding one passing stage per step
-/// (`resolve`, `connect`, `tls-handshake`, `http-get`) to `report`; on error returns the
-/// failure of the step that broke (the caller records it). `path` starts with `/`.
-pub async fn fetch(report: &mut Report, ep: &Endpoint, path: &str, opts: FetchOptions) -> Result<Fetched, Failure> {
+/// How the handshake treats the server's chain (private: the public functions fix it).
+enum Mode<'a> {
+    Record,
+    Verify(&'a TrustAnchors, Option<Credentials>),
+}
+
+struct Exchange {
+    peer: SocketAddr,
+    chain: Vec<CertificateDer<'static>>,
+    status: u16,
+    date: Option<SystemTime>,
+    body: Vec<u8>,
+}
+
+/// Resolves, connects, handshakes accepting any chain (recorded, handshake signature checked)
+/// and GETs `path` from `ep` anonymously, adding one passing stage per step (`resolve`,
+/// `connect`, `tls-handshake`, `http-get`) to `report`; on error returns the failure of the
+/// step that broke (the caller records it). `path` starts with `/`.
+pub async fn fetch_unverified(
+    report: &mut Report,
+    ep: &Endpoint,
+    path: &str,
+    opts: FetchOptions,
+) -> Result<UnverifiedResponse, Failure> {
+    let x = exchange(report, ep, path, opts, Mode::Record).await?;
+    Ok(UnverifiedResponse { peer: x.peer, presented_chain: x.chain, status: x.status, date: x.date, body: x.body })
+}
+
+/// Like [`fetch_unverified`], but the server's chain must verify against `anchors` for the
+/// endpoint's name during the handshake (stage `tls-verify`, code `tls-verify-failed`
+/// otherwise), and only then are `credentials` presented: the client certificate in the
+/// handshake after the server's certificate verified, the bearer token in the request.
+pub async fn fetch_verified(
+    report: &mut Report,
+    ep: &Endpoint,
+    path: &str,
+    opts: FetchOptions,
+    anchors: &TrustAnchors,
+    credentials: Option<Credentials>,
+) -> Result<VerifiedResponse, Failure> {
+    let x = exchange(report, ep, path, opts, Mode::Verify(anchors, credentials)).await?;
+    Ok(VerifiedResponse {
+        peer: x.peer,
+        status: x.status,
+        date: x.date,
+        body: x.body,
+        anchors_source: anchors.source().to_string(),
+    })
+}
+
+async fn exchange(
+    report: &mut Report,
+    ep: &Endpoint,
+    path: &str,
+    opts: FetchOptions,
+    mode: Mode<'_>,
+) -> Result<Exchange, Failure> {
     let url = format!("{}{}", ep.url(), path);
     let what = opts.what;
 
@@ -236,30 +490,47 @@ pub async fn fetch(report: &mut Report, ep: &Endpoint, path: &str, opts: FetchOp
     let _ = tcp.set_nodelay(true);
     report.pass("connect", format!("TCP connected to {peer}"));
 
-    // tls-handshake
+    // tls-handshake (and, in verify mode, tls-verify inside it)
     report.start();
     let provider = provider();
-    let verifier = Arc::new(RecordingVerifier { chain: Mutex::new(Vec::new()), provider: provider.clone() });
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Failure::new(Code::Internal, "tls-handshake", format!("TLS configuration: {e}")))?
-        .dangerous()
-        .with_custom_certificate_verifier(verifier.clone());
-    let (mut config, bearer) = match opts.credentials {
-        Credentials::Anonymous => (builder.with_no_client_auth(), None),
-        Credentials::Bearer(t) => (builder.with_no_client_auth(), Some(t)),
-        Credentials::ClientCert(chain, key) => (
-            builder.with_client_auth_cert(chain, key).map_err(|e| {
-                Failure::new(
-                    Code::BadInputFile,
-                    "tls-handshake",
-                    format!("the client certificate and key do not fit together: {e}"),
-                )
-                .cause("the kubeconfig's client-certificate and client-key are not a pair")
-                .fix("regenerate the kubeconfig's credentials")
-            })?,
-            None,
-        ),
+    let recorder = Arc::new(RecordingVerifier { chain: Mutex::new(Vec::new()), provider: provider.clone() });
+    let (builder, verifying, bearer, client_cert) = match mode {
+        Mode::Record => {
+            let b = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map_err(|e| Failure::new(Code::Internal, "tls-handshake", format!("TLS configuration: {e}")))?
+                .dangerous()
+                .with_custom_certificate_verifier(recorder.clone());
+            (b, None, None, None)
+        }
+        Mode::Verify(anchors, creds) => {
+            let inner =
+                anchors.webpki_verifier().map_err(|e| Failure::new(Code::Internal, "tls-handshake", e.reason))?;
+            let v = Arc::new(VerifyingRecorder { inner, chain: Mutex::new(Vec::new()), error: Mutex::new(None) });
+            let b = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map_err(|e| Failure::new(Code::Internal, "tls-handshake", format!("TLS configuration: {e}")))?
+                .dangerous()
+                .with_custom_certificate_verifier(v.clone());
+            let (bearer, cert) = match creds {
+                None => (None, None),
+                Some(Credentials::Bearer(t)) => (Some(t), None),
+                Some(Credentials::ClientCert(chain, key)) => (None, Some((chain, key))),
+            };
+            (b, Some((v, anchors)), bearer, cert)
+        }
+    };
+    let mut config = match client_cert {
+        None => builder.with_no_client_auth(),
+        Some((chain, key)) => builder.with_client_auth_cert(chain, key).map_err(|e| {
+            Failure::new(
+                Code::BadInputFile,
+                "tls-handshake",
+                format!("the client certificate and key do not fit together: {e}"),
+            )
+            .cause("the kubeconfig's client-certificate and client-key are not a pair")
+            .fix("regenerate the kubeconfig's credentials")
+        })?,
     };
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     let server_name: ServerName<'static> = match ep.ip() {
@@ -270,7 +541,11 @@ pub async fn fetch(report: &mut Report, ep: &Endpoint, path: &str, opts: FetchOp
     };
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let budget = opts.connect_timeout.min(remaining(opts.deadline));
-    let tls = match tokio::time::timeout(budget, connector.connect(server_name, tcp)).await {
+    let recorded = |verifying: &Option<(Arc<VerifyingRecorder>, &TrustAnchors)>| match verifying {
+        Some((v, _)) => v.chain.lock().map(|g| g.clone()).unwrap_or_default(),
+        None => recorder.chain.lock().map(|g| g.clone()).unwrap_or_default(),
+    };
+    let tls = match tokio::time::timeout(budget, connector.connect(server_name.clone(), tcp)).await {
         Err(_) => {
             return Err(Failure::new(
                 Code::TlsHandshakeFailed,
@@ -281,16 +556,43 @@ pub async fn fetch(report: &mut Report, ep: &Endpoint, path: &str, opts: FetchOp
             .cause("the process on that port is hung or is not a TLS server waiting for the client to speak (e.g. a stalled proxy or load balancer without a healthy backend)")
             .fix(format!("check what listens on {peer} (`ss -ltnp` there) and that the load balancer forwards to a healthy kube-apiserver")))
         }
-        Ok(Err(e)) => return Err(tls_failure(&e, peer, what, &url)),
+        Ok(Err(e)) => {
+            // A chain our verifier rejected: the handshake stopped there, before any client
+            // certificate or request left this process.
+            if let Some((v, anchors)) = &verifying {
+                if let Some(err) = v.error.lock().ok().and_then(|g| g.clone()) {
+                    let chain = recorded(&verifying);
+                    report.pass(
+                        "tls-handshake",
+                        format!(
+                            "server presented {} certificate(s): {}; joinkit stopped the handshake (see tls-verify)",
+                            chain.len(),
+                            describe_leaf(&chain)
+                        ),
+                    );
+                    report.start();
+                    let ce = chain_error(&err, &server_name);
+                    return Err(verify_failure(&ce, ep, anchors, what, &url));
+                }
+            }
+            return Err(tls_failure(&e, peer, what, &url));
+        }
         Ok(Ok(s)) => s,
     };
-    let chain = verifier.chain.lock().map(|g| g.clone()).unwrap_or_default();
+    let chain = recorded(&verifying);
     let (_, conn) = tls.get_ref();
     let version = conn.protocol_version().map(|v| format!("{v:?}")).unwrap_or_default();
     report.pass(
         "tls-handshake",
         format!("{version}, server presented {} certificate(s): {}", chain.len(), describe_leaf(&chain)),
     );
+    if let Some((_, anchors)) = &verifying {
+        report.start();
+        report.pass(
+            "tls-verify",
+            format!("the serving certificate chains to {} and is valid for {}", anchors.source(), ep.host),
+        );
+    }
 
     // http-get
     report.start();
@@ -305,7 +607,7 @@ pub async fn fetch(report: &mut Report, ep: &Endpoint, path: &str, opts: FetchOp
             .header(hyper::header::USER_AGENT, concat!("joinkit/", env!("CARGO_PKG_VERSION")))
             .header(hyper::header::ACCEPT, "application/json, */*");
         if let Some(t) = &bearer {
-            req = req.header(hyper::header::AUTHORIZATION, format!("Bearer {t}"));
+            req = req.header(hyper::header::AUTHORIZATION, format!("Bearer {}", t.expose_secret()));
         }
         let req = req.body(Empty::<Bytes>::new()).expect("static request parts are valid");
         let resp = sender.send_request(req).await?;
@@ -331,11 +633,6 @@ pub async fn fetch(report: &mut Report, ep: &Endpoint, path: &str, opts: FetchOp
         .get(hyper::header::DATE)
         .and_then(|v| v.to_str().ok())
         .and_then(|s| httpdate::parse_http_date(s).ok());
-    let retry_after = resp
-        .headers()
-        .get(hyper::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|s| s.trim().parse().ok());
     let body = match tokio::time::timeout(remaining(opts.deadline), Limited::new(resp.into_body(), MAX_BODY).collect())
         .await
     {
@@ -352,7 +649,7 @@ pub async fn fetch(report: &mut Report, ep: &Endpoint, path: &str, opts: FetchOp
         Ok(Ok(b)) => b.to_bytes().to_vec(),
     };
     report.pass("http-get", format!("GET {path} -> HTTP {status}, {} bytes", body.len()));
-    Ok(Fetched { peer, presented_chain: chain, status, date, retry_after, body })
+    Ok(Exchange { peer, chain, status, date, body })
 }
 
 fn connect_failure(e: &std::io::Error, addr: SocketAddr, ep: &Endpoint, what: &str, url: &str) -> Failure {
@@ -432,11 +729,11 @@ pub struct ChainError {
     pub go_message: String,
 }
 
-/// Verifies a recorded chain (leaf first) against `roots` for `name` at the current time, as
+/// Verifies a recorded chain (leaf first) against `anchors` for `name` at the current time, as
 /// a verified TLS connection would (WebPKI path building, signature, validity, name match).
-pub fn verify_chain(
+fn verify_chain(
     chain: &[CertificateDer<'static>],
-    roots: &[CertificateDer<'static>],
+    anchors: &TrustAnchors,
     name: &ServerName<'_>,
 ) -> Result<(), ChainError> {
     let Some((leaf, intermediates)) = chain.split_first() else {
@@ -445,47 +742,70 @@ pub fn verify_chain(
             go_message: "tls: no certificates".into(),
         });
     };
-    let mut store = RootCertStore::empty();
-    for r in roots {
-        if let Err(e) = store.add(r.clone()) {
-            return Err(ChainError {
-                reason: format!("a CA certificate cannot be used as a trust anchor: {e}"),
-                go_message: "x509: certificate signed by unknown authority".into(),
-            });
-        }
-    }
-    let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider())
-        .build()
-        .map_err(|e| ChainError { reason: format!("verifier: {e}"), go_message: e.to_string() })?;
-    verifier.verify_server_cert(leaf, intermediates, name, &[], UnixTime::now()).map(|_| ()).map_err(|e| {
-        use rustls::CertificateError as C;
-        let (reason, go) = match &e {
-            rustls::Error::InvalidCertificate(C::UnknownIssuer) => (
-                "the serving certificate was not issued by the discovered cluster CA".to_string(),
-                "x509: certificate signed by unknown authority".to_string(),
-            ),
-            rustls::Error::InvalidCertificate(C::NotValidForName)
-            | rustls::Error::InvalidCertificate(C::NotValidForNameContext { .. }) => (
-                format!("the serving certificate is not valid for {}", server_name_str(name)),
-                format!("x509: certificate is not valid for {}", server_name_str(name)),
-            ),
-            rustls::Error::InvalidCertificate(C::Expired)
-            | rustls::Error::InvalidCertificate(C::ExpiredContext { .. }) => (
+    let verifier = anchors.webpki_verifier()?;
+    verifier
+        .verify_server_cert(leaf, intermediates, name, &[], UnixTime::now())
+        .map(|_| ())
+        .map_err(|e| chain_error(&e, name))
+}
+
+/// Maps a rustls certificate error to a readable reason and Go's crypto/x509 wording.
+fn chain_error(e: &rustls::Error, name: &ServerName<'_>) -> ChainError {
+    use rustls::CertificateError as C;
+    let (reason, go) = match e {
+        rustls::Error::InvalidCertificate(C::UnknownIssuer) => (
+            "the serving certificate was not issued by the trusted CA".to_string(),
+            "x509: certificate signed by unknown authority".to_string(),
+        ),
+        rustls::Error::InvalidCertificate(C::NotValidForName)
+        | rustls::Error::InvalidCertificate(C::NotValidForNameContext { .. }) => (
+            format!("the serving certificate is not valid for {}", server_name_str(name)),
+            format!("x509: certificate is not valid for {}", server_name_str(name)),
+        ),
+        rustls::Error::InvalidCertificate(C::Expired) | rustls::Error::InvalidCertificate(C::ExpiredContext { .. }) => {
+            (
                 "the serving certificate has expired".to_string(),
                 "x509: certificate has expired or is not yet valid".to_string(),
-            ),
-            rustls::Error::InvalidCertificate(C::NotValidYet)
-            | rustls::Error::InvalidCertificate(C::NotValidYetContext { .. }) => (
-                "the serving certificate is not valid yet".to_string(),
-                "x509: certificate has expired or is not yet valid".to_string(),
-            ),
-            rustls::Error::InvalidCertificate(C::BadSignature) => (
-                "a certificate signature in the chain does not verify".to_string(),
-                "x509: certificate signed by unknown authority".to_string(),
-            ),
-            other => (format!("{other}"), format!("x509: {other}")),
-        };
-        ChainError { reason, go_message: go }
+            )
+        }
+        rustls::Error::InvalidCertificate(C::NotValidYet)
+        | rustls::Error::InvalidCertificate(C::NotValidYetContext { .. }) => (
+            "the serving certificate is not valid yet".to_string(),
+            "x509: certificate has expired or is not yet valid".to_string(),
+        ),
+        rustls::Error::InvalidCertificate(C::BadSignature) => (
+            "a certificate signature in the chain does not verify".to_string(),
+            "x509: certificate signed by unknown authority".to_string(),
+        ),
+        other => (format!("{other}"), format!("x509: {other}")),
+    };
+    ChainError { reason, go_message: go }
+}
+
+/// The `tls-verify-failed` failure for a chain that did not verify against `anchors` when
+/// connecting to `ep` (one wording for token discovery, file discovery and downloads).
+pub fn verify_failure(e: &ChainError, ep: &Endpoint, anchors: &TrustAnchors, what: &str, url: &str) -> Failure {
+    let name_problem = e.go_message.contains("not valid for");
+    Failure::new(
+        Code::TlsVerifyFailed,
+        "tls-verify",
+        format!(
+            "expected the serving certificate of {ep} to chain to {} and be valid for {}; {}",
+            anchors.source(),
+            ep.host,
+            e.reason
+        ),
+    )
+    .kubeadm(kubeadm_transport(what, url, &format!("tls: failed to verify certificate: {}", e.go_message)))
+    .cause(if name_problem {
+        "the API server's serving certificate does not list this address or name in its SANs (joining through an address that was not in apiServer.certSANs)"
+    } else {
+        "the server on this address is not the API server of the trusted cluster: a TLS-terminating proxy or load balancer, or a man in the middle, or the API server's certificate was issued by another CA"
+    })
+    .fix(if name_problem {
+        "join through an address the certificate lists, or add it to apiServer.certSANs and regenerate the certificate (`kubeadm init phase certs apiserver`)"
+    } else {
+        "connect to the API server directly or make the load balancer pass TLS through (TCP mode); if no proxy should be there, treat this as an attack"
     })
 }
 

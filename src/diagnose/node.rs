@@ -688,9 +688,8 @@ async fn control_plane_checks(report: &mut Report, found: &mut Vec<Found>, opts:
         );
         return;
     };
-    let client = match ApiClient::from_parts(
-        &trusted.api_server,
-        &trusted.ca_der,
+    let client = match ApiClient::for_discovered(
+        &trusted,
         Identity::Bearer(secrecy::SecretString::new(token.expose().into())),
         opts.bootstrap.discovery.timeout,
     ) {
