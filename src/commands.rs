@@ -14,7 +14,6 @@ use crate::lab::{Lab, LabOptions, Scenario};
 use crate::pin::{self, PinSet};
 use crate::report::{Format, Report};
 use crate::token::{self, BootstrapToken};
-use std::io::Read;
 use std::path::Path;
 use std::time::Duration;
 
@@ -28,6 +27,16 @@ fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .expect("a current-thread tokio runtime can always be built")
+}
+
+/// Runs `fut` to completion on a fresh runtime and then drops the runtime without waiting for
+/// its blocking threads: a resolver call (`getaddrinfo`) that never returns must not hold the
+/// process past `--timeout` (the future itself is bounded; only the abandoned thread is left).
+fn block_on<F: std::future::Future>(fut: F) -> F::Output {
+    let rt = runtime();
+    let out = rt.block_on(fut);
+    rt.shutdown_background();
+    out
 }
 
 fn finish(report: &Report, format: Format) -> i32 {
@@ -119,13 +128,9 @@ fn collect_certs(a: &CaHashArgs, report: &mut Report) -> Result<Vec<(String, pin
                     .fix("pass `-` once"));
             }
             stdin_used = true;
-            let mut buf = Vec::new();
-            std::io::stdin().read_to_end(&mut buf).map_err(|e| unreadable("standard input", &e.to_string()))?;
-            ("-".to_string(), buf)
+            ("-".to_string(), read_input(f)?)
         } else {
-            let name = f.display().to_string();
-            let data = std::fs::read(f).map_err(|e| unreadable(&name, &e.to_string()))?;
-            (name, data)
+            (f.display().to_string(), read_input(f)?)
         };
         for der in pin::read_certificates(&data, &name)? {
             out.push((name.clone(), pin::inspect(der.as_ref(), &name)?));
@@ -166,6 +171,21 @@ fn collect_certs(a: &CaHashArgs, report: &mut Report) -> Result<Vec<(String, pin
     }
     report.pass("read", format!("{} certificate(s)", out.len()));
     Ok(out)
+}
+
+/// Reads an input file (or stdin for `-`) with the bounds of [`crate::fsutil`]: a regular file of
+/// at most 16 MiB; FIFOs, devices and directories are refused at once (`input-unreadable`).
+fn read_input(path: &std::path::Path) -> Result<Vec<u8>, Failure> {
+    crate::fsutil::read_path_or_stdin(path, crate::fsutil::MAX_INPUT_FILE).map_err(|e| {
+        Failure::new(Code::InputUnreadable, "read", e.to_string())
+            .cause("the path is wrong, not readable by this user, not a regular file, or too large")
+            .fix("check the path and permissions (the CA is /etc/kubernetes/pki/ca.crt on a control-plane node)")
+    })
+}
+
+/// [`read_input`] as UTF-8 text.
+fn read_input_text(path: &std::path::Path) -> Result<String, Failure> {
+    String::from_utf8(read_input(path)?).map_err(|_| unreadable(&path.display().to_string(), "not UTF-8 text"))
 }
 
 fn unreadable(name: &str, e: &str) -> Failure {
@@ -211,7 +231,7 @@ pub fn verify_discovery(a: VerifyDiscoveryArgs) -> i32 {
             return finish(&r, a.output);
         }
     };
-    let report = runtime().block_on(discovery::run(&opts));
+    let report = block_on(discovery::run(&opts));
     finish(&report, a.output)
 }
 
@@ -282,7 +302,7 @@ pub fn lab(a: LabArgs) -> i32 {
     println!("stop with Ctrl-C");
     use std::io::Write;
     let _ = std::io::stdout().flush();
-    runtime().block_on(async {
+    block_on(async {
         let stop = async {
             match a.exit_after {
                 Some(d) => tokio::time::sleep(d).await,
@@ -443,21 +463,12 @@ pub fn join_config_from_args(a: &RenderConfigArgs) -> Result<JoinConfig, Failure
         Failure::new(Code::ConfigInvalid, "input", msg).cause("a flag value is malformed").fix(fix.to_string())
     };
     let token = match &a.token_file {
-        Some(p) => Some(
-            std::fs::read_to_string(p)
-                .map_err(|e| {
-                    Failure::new(Code::InputUnreadable, "input", format!("cannot read token file {}: {e}", p.display()))
-                        .cause("the path is wrong")
-                        .fix("check --token-file")
-                })?
-                .trim()
-                .to_string(),
-        ),
+        Some(p) => Some(read_input_text(p).map_err(|f| f.at("input"))?.trim().to_string()),
         None => a.token.clone(),
     };
     let mut pins = a.pins.clone();
     if let Some(ca) = &a.ca_cert {
-        let data = std::fs::read(ca).map_err(|e| unreadable(&ca.display().to_string(), &e.to_string()))?;
+        let data = read_input(ca)?;
         for p in pin::pins_of_pem(&data, &ca.display().to_string())? {
             if !pins.contains(&p.to_string()) {
                 pins.push(p.to_string());
@@ -571,15 +582,9 @@ pub fn validate_config(a: ValidateConfigArgs) -> i32 {
 pub fn migrate_config(a: MigrateConfigArgs) -> i32 {
     let name = a.file.display().to_string();
     let mut report = Report::new("migrate-config");
-    let text = if name == "-" {
-        let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).map(|_| s)
-    } else {
-        std::fs::read_to_string(&a.file)
-    };
-    let text = match text {
+    let text = match read_input_text(&a.file) {
         Ok(t) => t,
-        Err(e) => return config_failure(&mut report, unreadable(&name, &e.to_string())),
+        Err(f) => return config_failure(&mut report, f),
     };
     match config::migrate_text(&name, &text) {
         Ok(config::Migrated { text: out, notes }) => {
@@ -634,7 +639,7 @@ pub fn token(t: TokenCommand) -> i32 {
         TokenCommand::Create(a) => token_create(a),
         TokenCommand::List { show_secrets, output, api } => {
             let mut report = Report::new("token list");
-            runtime().block_on(async {
+            block_on(async {
                 let Some(client) = connect(&api, &mut report).await else { return };
                 report.start();
                 match manage::list(&client, show_secrets).await {
@@ -668,7 +673,7 @@ pub fn token(t: TokenCommand) -> i32 {
                 Err(f) => return config_failure(&mut Report::new("token describe"), f),
             };
             let mut report = Report::new("token describe");
-            runtime().block_on(async {
+            block_on(async {
                 let Some(client) = connect(&api, &mut report).await else { return };
                 match manage::describe(&client, &id, show_secret).await {
                     Ok(mut r) => {
@@ -691,7 +696,7 @@ pub fn token(t: TokenCommand) -> i32 {
                 }
             }
             let mut report = Report::new("token delete");
-            runtime().block_on(async {
+            block_on(async {
                 let Some(client) = connect(&api, &mut report).await else { return };
                 let r = manage::delete(&client, &parsed).await;
                 let mut stages = std::mem::take(&mut report.stages);
@@ -735,7 +740,7 @@ fn token_create(a: TokenCreateArgs) -> i32 {
         }
     }
     let mut printed = String::new();
-    runtime().block_on(async {
+    block_on(async {
         let Some(client) = connect(&a.api, &mut report).await else { return };
         report.start();
         match manage::create(&client, &spec).await {
@@ -748,7 +753,10 @@ fn token_create(a: TokenCreateArgs) -> i32 {
         if a.no_wait {
             report.skip("signature", "--no-wait");
         } else if !spec.usages.iter().any(|u| u == "signing") {
-            report.warn("signature", "the token has no signing usage: it is never signed and cannot be used for token discovery");
+            report.warn(
+                "signature",
+                "the token has no signing usage: it is never signed and cannot be used for token discovery",
+            );
         } else {
             report.start();
             match manage::wait_signed(&client, &token, a.wait_timeout).await {
@@ -767,7 +775,9 @@ fn token_create(a: TokenCreateArgs) -> i32 {
             let pins = manage::kubeconfig_pins(&client, &cluster_pins);
             let endpoint = client.server.trim_start_matches("https://").to_string();
             printed = match a.format {
-                JoinFormat::JoinCommand => format!("{}\n", manage::join_command(&client.server, &token, &pins, a.certificate_key.as_deref())),
+                JoinFormat::JoinCommand => {
+                    format!("{}\n", manage::join_command(&client.server, &token, &pins, a.certificate_key.as_deref()))
+                }
                 JoinFormat::JoinConfig => {
                     let j = JoinConfig {
                         token: Some(token.expose()),
@@ -781,7 +791,8 @@ fn token_create(a: TokenCreateArgs) -> i32 {
                     j.to_yaml(config::ApiVersion::V1beta4)
                 }
             };
-            report.set("joinCommand", manage::join_command(&client.server, &token, &pins, a.certificate_key.as_deref()));
+            report
+                .set("joinCommand", manage::join_command(&client.server, &token, &pins, a.certificate_key.as_deref()));
         } else {
             printed = format!("{}\n", token.expose());
         }
@@ -811,8 +822,7 @@ fn hostname() -> String {
 pub fn bootstrap_options(a: &BootstrapArgs) -> Result<crate::bootstrap::BootstrapOptions, Failure> {
     let (endpoint, token, trust, node) = match &a.config {
         Some(path) => {
-            let text =
-                std::fs::read_to_string(path).map_err(|e| unreadable(&path.display().to_string(), &e.to_string()))?;
+            let text = read_input_text(path).map_err(|f| f.at("input"))?;
             let r = config::check_text(&path.display().to_string(), &text);
             if let Some(p) = r.problems.iter().find(|p| p.severity == config::Severity::Error) {
                 return Err(Failure::new(r.code.unwrap_or(Code::ConfigInvalid), "input", config::format_problem(p))
@@ -887,7 +897,7 @@ pub fn bootstrap(a: BootstrapArgs) -> i32 {
             return finish(&r, a.output);
         }
     };
-    let mut report = runtime().block_on(crate::bootstrap::run(&opts));
+    let mut report = block_on(crate::bootstrap::run(&opts));
     if report.ok {
         report.line(format!(
             "OK: the control plane trusts this node: a kubelet CSR for system:node:{} was approved and issued{}.",
@@ -916,7 +926,7 @@ pub fn diagnose(a: DiagnoseArgs) -> i32 {
     let cri = a.cri_socket.clone().or_else(|| {
         b.config
             .as_ref()
-            .and_then(|p| std::fs::read_to_string(p).ok())
+            .and_then(|p| read_input_text(p).ok())
             .and_then(|t| config::check_text("c", &t).join.and_then(|j| j.0.cri_socket))
     });
     let d = crate::diagnose::node::DiagnoseOptions {
@@ -927,6 +937,6 @@ pub fn diagnose(a: DiagnoseArgs) -> i32 {
         cri_socket: cri,
         timeout: a.diagnose_timeout,
     };
-    let report = runtime().block_on(crate::diagnose::node::run(&d));
+    let report = block_on(crate::diagnose::node::run(&d));
     finish(&report, b.output)
 }

@@ -826,10 +826,12 @@ fn tls_verify_stage(
         if s_ep.host != ep.host {
             if let Some(n2) = client::server_name_for(&s_ep.host) {
                 match f.verify_for(auth.anchors(), &n2) {
-                    Err(e) => warning = Some(format!(
+                    Err(e) => {
+                        warning = Some(format!(
                         "{detail}; but it is not valid for {} (cluster-info's server, which the kubelet will use): {}",
                         s_ep.host, e.reason
-                    )),
+                    ))
+                    }
                     Ok(()) => detail.push_str(&format!(" and for {} (cluster-info's server)", s_ep.host)),
                 }
             }

@@ -192,6 +192,42 @@ fn no_route_and_dns_failure_without_network() {
     assert!(v["failure"]["kubeadmMessage"].as_str().unwrap().contains("lookup control-plane.joinkit-test.invalid"));
 }
 
+/// `--timeout` holds when the resolver never answers: in a network and mount namespace of its
+/// own, /etc/resolv.conf points at 127.0.0.1:53 where a UDP socket swallows every query. The
+/// resolver (getaddrinfo, ~5 s per try) runs on a blocking thread that joinkit must not wait for
+/// when it gives up (it waited ~10 s with --timeout 3s before). Nothing leaves the namespace.
+#[test]
+fn timeout_holds_when_dns_never_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let resolv = dir.path().join("resolv.conf");
+    std::fs::write(&resolv, "nameserver 127.0.0.1\noptions timeout:5 attempts:2\n").unwrap();
+    let script = format!(
+        "ip link set lo up && mount --bind {resolv} /etc/resolv.conf && \
+         (python3 -c 'import socket,time; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((\"127.0.0.1\", 53)); time.sleep(30)' >/dev/null 2>&1 &) && sleep 0.3 && \
+         start=$(date +%s%N); JOINKIT_TOKEN={TOKEN} NO_COLOR=1 {bin} verify-discovery cp.joinkit-test.example:6443 \
+           --discovery-token-ca-cert-hash {PIN} --timeout 2s -o json; rc=$?; end=$(date +%s%N); \
+         echo; echo \"elapsed_ms=$(( (end - start) / 1000000 )) rc=$rc\"; pkill -f 'time.sleep(30)' ; true",
+        resolv = resolv.display(),
+        bin = common::bin(),
+    );
+    let out = std::process::Command::new("unshare")
+        .args(["-n", "-m", "sh", "-c", &script])
+        .env_remove("JOINKIT_TOKEN")
+        .output()
+        .expect("unshare (util-linux) runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last = stdout.lines().last().unwrap_or("");
+    let ms: u64 = last
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("elapsed_ms="))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no timing in {stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
+    assert!(last.contains("rc=15"), "request-timeout expected: {stdout}");
+    assert!(stdout.contains("\"stage\":\"resolve\"") || stdout.contains("\"stage\": \"resolve\""), "{stdout}");
+    // 2 s of --timeout plus process start-up; the resolver alone would take 10 s or more.
+    assert!(ms < 4_000, "verify-discovery --timeout 2s took {ms} ms when DNS never answers");
+}
+
 #[test]
 fn non_tls_listener() {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();

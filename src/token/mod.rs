@@ -167,9 +167,10 @@ pub fn random_hex(n: usize) -> String {
 /// when none is set. A token file must hold only the token (whitespace is trimmed).
 pub fn resolve_token(flag: Option<&str>, file: Option<&std::path::Path>) -> Result<Option<BootstrapToken>, Failure> {
     if let Some(path) = file {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Failure::new(Code::InputUnreadable, "input", format!("cannot read token file {}: {e}", path.display()))
-                .cause("the path is wrong or not readable by this user")
+        // A token file is tiny: 4 KiB is plenty and bounds /dev/zero and FIFOs at once.
+        let text = crate::fsutil::read_bounded_string(path, 4096).map_err(|e| {
+            Failure::new(Code::InputUnreadable, "input", format!("cannot read the token file: {e}"))
+                .cause("the path is wrong, not readable by this user, not a regular file, or too large")
                 .fix("pass a readable file that holds only the token, or use the JOINKIT_TOKEN environment variable")
         })?;
         return BootstrapToken::parse(&text).map(Some);
