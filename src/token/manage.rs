@@ -4,7 +4,7 @@
 
 use super::secret::{token_secret, TokenSecret};
 use super::BootstrapToken;
-use crate::client::api::ApiClient;
+use crate::client::api::{expect_kind, ApiClient};
 use crate::error::{Code, Failure};
 use crate::pin::Pin;
 use crate::report::Report;
@@ -219,6 +219,9 @@ fn info_of(
 
 async fn cluster_info(client: &ApiClient) -> Result<(serde_json::Map<String, Value>, Option<String>), Failure> {
     let ci = client.get_opt(CLUSTER_INFO).await?;
+    if let Some(c) = &ci {
+        expect_kind(c, &["ConfigMap"], &format!("GET {CLUSTER_INFO}"))?;
+    }
     let data = ci.as_ref().and_then(|c| c.get("data")).and_then(Value::as_object).cloned().unwrap_or_default();
     let kc = data.get("kubeconfig").and_then(Value::as_str).map(str::to_string);
     Ok((data, kc))
@@ -226,7 +229,9 @@ async fn cluster_info(client: &ApiClient) -> Result<(serde_json::Map<String, Val
 
 /// Every bootstrap token, sorted by ID.
 pub async fn list(client: &ApiClient, show_secrets: bool) -> Result<(Vec<TokenInfo>, Vec<String>), Failure> {
-    let v = client.get(&format!("{SECRETS}?fieldSelector=type%3Dbootstrap.kubernetes.io%2Ftoken")).await?;
+    let path = format!("{SECRETS}?fieldSelector=type%3Dbootstrap.kubernetes.io%2Ftoken");
+    let v = client.get(&path).await?;
+    expect_kind(&v, &["SecretList"], &format!("GET {path}"))?;
     let (signed, kc) = cluster_info(client).await?;
     let mut out = Vec::new();
     let mut warnings = Vec::new();
@@ -293,16 +298,19 @@ pub async fn create(client: &ApiClient, spec: &TokenSpec) -> Result<Value, Failu
             .cause("the token ID is taken by an existing bootstrap token")
             .fix("let joinkit generate a token, or delete the old one with `joinkit token delete ID`")
     };
-    if client.get_opt(&format!("{SECRETS}/{name}")).await?.is_some() {
+    if let Some(old) = client.get_opt(&format!("{SECRETS}/{name}")).await? {
+        expect_kind(&old, &["Secret"], &format!("GET {SECRETS}/{name}"))?;
         return Err(exists());
     }
-    client.post(SECRETS, &spec.secret()).await.map_err(|f| {
+    let created = client.post(SECRETS, &spec.secret()).await.map_err(|f| {
         if f.code == Code::ApiConflict {
             exists()
         } else {
             f.at("create")
         }
-    })
+    })?;
+    expect_kind(&created, &["Secret"], &format!("POST {SECRETS}")).map_err(|f| f.at("create"))?;
+    Ok(created)
 }
 
 /// Waits (bounded) until cluster-info carries a valid signature for `token`. Returns whether it
@@ -387,6 +395,7 @@ pub async fn describe(client: &ApiClient, id: &str, show_secret: bool) -> Result
         .cause("the token was deleted, expired and was removed by the tokencleaner, or the ID is mistyped")
         .fix("list tokens with `joinkit token list`; create one with `joinkit token create`"));
     };
+    expect_kind(&s, &["Secret"], &format!("GET {SECRETS}/{name}"))?;
     let Some(ts) = TokenSecret::from_secret(&s) else {
         return Err(Failure::new(
             Code::ApiInvalid,
@@ -420,7 +429,9 @@ pub async fn describe(client: &ApiClient, id: &str, show_secret: bool) -> Result
         (true, false) => report.warn("signature", "cluster-info carries a JWS for this ID that does not verify with this token's secret"),
         (false, _) => report.warn("signature", "cluster-info carries no JWS for this token: token discovery fails with jws-missing (no signing usage, expired, or the bootstrapsigner is not running)"),
     }
-    let crbs = client.get("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings").await?;
+    const CRBS: &str = "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings";
+    let crbs = client.get(CRBS).await?;
+    expect_kind(&crbs, &["ClusterRoleBindingList"], &format!("GET {CRBS}"))?;
     let items = crbs.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
     let mut groups = vec!["system:bootstrappers".to_string()];
     groups.extend(ts.groups.clone());
@@ -448,8 +459,11 @@ pub async fn delete(client: &ApiClient, ids: &[String]) -> Report {
     let mut report = Report::new("token delete");
     for id in ids {
         report.start();
-        match client.delete(&format!("{SECRETS}/bootstrap-token-{id}")).await {
-            Ok(_) => report.pass(&format!("delete-{id}"), format!("bootstrap token {id:?} deleted")),
+        let path = format!("{SECRETS}/bootstrap-token-{id}");
+        let deleted =
+            client.delete(&path).await.and_then(|v| expect_kind(&v, &["Status", "Secret"], &format!("DELETE {path}")));
+        match deleted {
+            Ok(()) => report.pass(&format!("delete-{id}"), format!("bootstrap token {id:?} deleted")),
             Err(f) if f.code == Code::ApiNotFound => report.fail(
                 Failure::new(Code::ApiNotFound, format!("delete-{id}"), format!("bootstrap token {id:?} not found"))
                     .kubeadm(format!(
