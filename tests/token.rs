@@ -560,3 +560,34 @@ fn exec_plugin_stderr_in_errors_is_capped_and_redacted() {
     assert!(msg.len() < 2600, "stderr quoted in full ({} bytes)", msg.len());
     assert!(msg.contains("truncated"), "{msg}");
 }
+
+#[test]
+fn describe_checks_a_given_secret() {
+    let a = Admin::new();
+    let token = "descrb.0123456789abcdef";
+    let r = a.token(&["create", token]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // The right secret: every stage passes, including the secret and signature checks.
+    let r = a.token(&["describe", token, "-o", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let v = r.json();
+    let stages = v["stages"].as_array().unwrap();
+    assert!(stages.iter().all(|s| s["status"] == "pass"), "{}", r.stdout);
+    assert!(stages.iter().any(|s| s["name"] == "token-secret"), "{}", r.stdout);
+    assert!(!r.stdout.contains("0123456789abcdef"), "{}", r.stdout);
+    // A wrong secret fails, plainly, without printing either secret.
+    let wrong = "descrb.wrongsecretxxxxx";
+    let r = a.token(&["describe", wrong, "-o", "json"]);
+    let v = assert_failure(&r, "bootstrap-token-rejected", "token-secret", 70);
+    let sig = v["stages"].as_array().unwrap().iter().find(|s| s["name"] == "signature").unwrap().clone();
+    assert_eq!(sig["status"], "fail", "{}", r.stdout);
+    assert!(sig["detail"].as_str().unwrap().contains("does not verify with the given token's secret"), "{sig}");
+    let all = format!("{}{}", r.stdout, r.stderr);
+    assert!(!all.contains("wrongsecretxxxxx") && !all.contains("0123456789abcdef"), "{all}");
+    // Text output says it too.
+    let r = a.token(&["describe", wrong]);
+    assert_eq!(r.code, 70);
+    assert!(format!("{}{}", r.stdout, r.stderr).contains("does not match Secret kube-system/bootstrap-token-descrb"));
+    // The ID alone describes the token as before.
+    assert_eq!(a.token(&["describe", "descrb"]).code, 0);
+}

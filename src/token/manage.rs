@@ -120,6 +120,14 @@ pub fn parse_id(s: &str) -> Result<String, Failure> {
     .fix("pass the token ID, e.g. abcdef, as `joinkit token list` shows it"))
 }
 
+/// Parses `describe`'s argument: a token ID, or a whole token whose secret is then checked.
+pub fn parse_given(s: &str) -> Result<(String, Option<BootstrapToken>), Failure> {
+    match BootstrapToken::parse(s) {
+        Ok(t) => Ok((t.id().to_string(), Some(t))),
+        Err(_) => parse_id(s).map(|id| (id, None)),
+    }
+}
+
 /// kubeadm's `duration.ShortHumanDuration`.
 pub fn short_human(secs: i64) -> String {
     if secs < -1 {
@@ -382,8 +390,17 @@ pub const JOIN_BINDINGS: &[(&str, &str, &str)] = &[
     ("rbac-get-nodes", "kubeadm:get-nodes", "read Nodes during join (kubeadm:get-nodes)"),
 ];
 
-/// `describe`: the token's state as report stages.
-pub async fn describe(client: &ApiClient, id: &str, show_secret: bool) -> Result<Report, Failure> {
+/// `describe`: the token's state as report stages. When `given` (a whole token) is passed, its
+/// secret is checked, in constant time, against the Secret's `token-secret` (stage
+/// `token-secret`: a mismatch is `bootstrap-token-rejected`, the API server would answer 401)
+/// and against cluster-info's JWS for its ID (stage `signature`: `jws-invalid`). The given
+/// secret is never printed.
+pub async fn describe(
+    client: &ApiClient,
+    id: &str,
+    given: Option<&BootstrapToken>,
+    show_secret: bool,
+) -> Result<Report, Failure> {
     let mut report = Report::new("token describe");
     let name = format!("bootstrap-token-{id}");
     let Some(s) = client.get_opt(&format!("{SECRETS}/{name}")).await? else {
@@ -408,6 +425,24 @@ pub async fn describe(client: &ApiClient, id: &str, show_secret: bool) -> Result
     let (signed, kc) = cluster_info(client).await?;
     let info = info_of(&s, &ts, &signed, kc.as_deref(), show_secret);
     report.pass("secret", format!("Secret kube-system/{name} exists"));
+    if let Some(t) = given {
+        if crate::jws::secrets_equal(t.secret().as_bytes(), ts.secret.as_bytes()) {
+            report.pass("token-secret", format!("the given token {} matches the Secret's token-secret", t.redacted()));
+        } else {
+            report.fail(
+                Failure::new(
+                    Code::BootstrapTokenRejected,
+                    "token-secret",
+                    format!(
+                        "the given token {} does not match Secret kube-system/{name}: its secret differs from the Secret's token-secret",
+                        t.redacted()
+                    ),
+                )
+                .cause("the token secret was mistyped or truncated, or it is an old token whose ID was reused; the API server rejects it (401) at TLS bootstrap and discovery fails with jws-invalid")
+                .fix("copy the token again (`joinkit token list --show-secrets` on an admin machine), or create a new one with `joinkit token create`"),
+            );
+        }
+    }
     if info.expired {
         report.warn("expiry", format!("EXPIRED at {} (the tokencleaner will delete it)", info.expires));
     } else {
@@ -424,7 +459,26 @@ pub async fn describe(client: &ApiClient, id: &str, show_secret: bool) -> Result
             ),
         );
     }
+    let sig = signed.get(&format!("jws-kubeconfig-{id}")).and_then(Value::as_str);
+    let given_verifies = match (given, sig, kc.as_deref()) {
+        (Some(t), Some(sig), Some(kc)) => Some(crate::jws::verify(kc, sig, t.id(), t.secret()).is_ok()),
+        _ => None,
+    };
     match (info.signed, info.signature_valid) {
+        (true, _) if given_verifies == Some(false) => report.fail(
+            Failure::new(
+                Code::JwsInvalid,
+                "signature",
+                format!("cluster-info's JWS for token ID {id} does not verify with the given token's secret over cluster-info's kubeconfig"),
+            )
+            .kubeadm("failed to verify JWS signature of received cluster info object, can't trust this API Server")
+            .cause(if info.signature_valid {
+                "the given token secret is wrong (the JWS verifies with the Secret's own secret): discovery with this token fails"
+            } else {
+                "the token secret is wrong, or cluster-info was modified after it was signed"
+            })
+            .fix("use the token exactly as `joinkit token create` printed it, or create a new one"),
+        ),
         (true, true) => report.pass("signature", "cluster-info carries a valid JWS for this token"),
         (true, false) => report.warn("signature", "cluster-info carries a JWS for this ID that does not verify with this token's secret"),
         (false, _) => report.warn("signature", "cluster-info carries no JWS for this token: token discovery fails with jws-missing (no signing usage, expired, or the bootstrapsigner is not running)"),
