@@ -591,3 +591,39 @@ fn describe_checks_a_given_secret() {
     // The ID alone describes the token as before.
     assert_eq!(a.token(&["describe", "descrb"]).code, 0);
 }
+
+#[test]
+fn secrets_in_argv_get_a_warning_and_the_environment_does_not() {
+    let pin = format!("sha256:{}", "0".repeat(64));
+    let key = "ab".repeat(32);
+    let tok = "abcdef.0123456789abcdef";
+    let base = ["render-config", "10.0.0.10:6443", "--discovery-token-ca-cert-hash", &pin, "--control-plane"];
+    let warns = |r: &common::Run, flag: &str| {
+        r.stderr.lines().filter(|l| l.starts_with(&format!("warning: --{flag} puts a secret in argv"))).count()
+    };
+    // In argv: one line each, naming the safer way; never the secret itself.
+    let mut a = base.to_vec();
+    a.extend(["--token", tok, "--certificate-key", &key, "--tls-bootstrap-token", tok]);
+    let r = run(&a);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for flag in ["token", "certificate-key", "tls-bootstrap-token"] {
+        assert_eq!(warns(&r, flag), 1, "--{flag}: {}", r.stderr);
+    }
+    assert!(r.stderr.contains("prefer JOINKIT_TOKEN or --token-file"), "{}", r.stderr);
+    assert!(!r.stderr.contains("0123456789abcdef") && !r.stderr.contains(&key), "{}", r.stderr);
+    // From the environment: the same values, no warning.
+    let r = run_with(
+        &base,
+        &[("JOINKIT_TOKEN", tok), ("JOINKIT_CERTIFICATE_KEY", &key), ("JOINKIT_TLS_BOOTSTRAP_TOKEN", tok)],
+        None,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains(&key), "the environment's values were used: {}", r.stdout);
+    assert!(!r.stderr.contains("puts a secret in argv"), "{}", r.stderr);
+    // verify-discovery too (the env var equals a flag value clap merged; still no warning).
+    let vd = ["verify-discovery", "127.0.0.1:1", "--discovery-token-ca-cert-hash", &pin, "--connect-timeout", "1s"];
+    let mut a = vd.to_vec();
+    a.extend(["--token", tok]);
+    assert_eq!(warns(&run(&a), "token"), 1);
+    assert_eq!(warns(&run_with(&vd, &[("JOINKIT_TOKEN", tok)], None), "token"), 0);
+}
