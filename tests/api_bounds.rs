@@ -97,6 +97,8 @@ struct Measured {
 }
 
 /// Runs joinkit and measures its own peak RSS (wait4 on its PID, not on other tests' children).
+// The child is reaped by wait4 below, not by Child::wait.
+#[allow(clippy::zombie_processes)]
 fn run_measured(args: &[&str]) -> Measured {
     let dir = tempfile::tempdir().unwrap();
     let (out, err) = (dir.path().join("out"), dir.path().join("err"));
