@@ -539,10 +539,51 @@ pub fn command() -> clap::Command {
     Cli::command()
 }
 
+/// Secrets that have an environment variable or file alternative: (argument id, what to use
+/// instead). Given on the command line they are visible to every user (`ps`,
+/// `/proc/PID/cmdline`) and kept in shell history.
+const ARGV_SECRETS: &[(&str, &str)] = &[
+    ("token", "JOINKIT_TOKEN or --token-file"),
+    ("certificate_key", "JOINKIT_CERTIFICATE_KEY"),
+    ("tls_bootstrap_token", "JOINKIT_TLS_BOOTSTRAP_TOKEN"),
+];
+
+/// One warning line per secret flag (`--token`, `--certificate-key`, `--tls-bootstrap-token`)
+/// whose value came from argv. clap merges the environment variable into the flag; its
+/// `ValueSource` tells them apart, so a value from the environment gets no warning.
+pub fn argv_secret_warnings(cmd: &clap::Command, m: &clap::ArgMatches) -> Vec<String> {
+    let mut out = Vec::new();
+    let (mut cmd, mut m) = (cmd, m);
+    loop {
+        for (id, instead) in ARGV_SECRETS {
+            let Some(long) = cmd.get_arguments().find(|a| a.get_id() == *id).and_then(|a| a.get_long()) else {
+                continue;
+            };
+            if m.value_source(id) == Some(clap::parser::ValueSource::CommandLine) {
+                out.push(format!(
+                    "warning: --{long} puts a secret in argv (visible to other users in ps, kept in shell history); prefer {instead}"
+                ));
+            }
+        }
+        let Some((name, sub)) = m.subcommand() else { break };
+        let Some(sub_cmd) = cmd.find_subcommand(name) else { break };
+        (cmd, m) = (sub_cmd, sub);
+    }
+    out
+}
+
 /// Parses argv and runs; returns the process exit code.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
-        Ok(c) => c,
+    use clap::FromArgMatches;
+    let cmd = Cli::command();
+    let parsed = cmd.clone().try_get_matches().and_then(|m| Cli::from_arg_matches(&m).map(|c| (c, m)));
+    let cli = match parsed {
+        Ok((c, m)) => {
+            for w in argv_secret_warnings(&cmd, &m) {
+                eprintln!("{w}");
+            }
+            c
+        }
         Err(e) => {
             let _ = e.print();
             return if e.use_stderr() { 2 } else { 0 };

@@ -668,14 +668,14 @@ pub fn token(t: TokenCommand) -> i32 {
             report.print(output)
         }
         TokenCommand::Describe { id, show_secret, output, api } => {
-            let id = match manage::parse_id(&id) {
-                Ok(i) => i,
+            let (id, given) = match manage::parse_given(&id) {
+                Ok(g) => g,
                 Err(f) => return config_failure(&mut Report::new("token describe"), f),
             };
             let mut report = Report::new("token describe");
             block_on(async {
                 let Some(client) = connect(&api, &mut report).await else { return };
-                match manage::describe(&client, &id, show_secret).await {
+                match manage::describe(&client, &id, given.as_ref(), show_secret).await {
                     Ok(mut r) => {
                         let mut stages = std::mem::take(&mut report.stages);
                         stages.append(&mut r.stages);

@@ -418,3 +418,212 @@ fn signature_wait_is_bounded_and_explained() {
     assert_eq!(r.code, 0);
     assert!(r.json()["stages"].as_array().unwrap().iter().any(|s| s["name"] == "signature" && s["status"] == "skip"));
 }
+
+/// An admin kubeconfig for `a`'s lab whose user is the exec plugin `plugin`, and a `cred.json`
+/// next to it holding an ExecCredential with the lab's admin token.
+fn exec_kubeconfig(a: &Admin, plugin_body: &str) -> PathBuf {
+    let dir = a.dir.path();
+    let tok = serde_json::json!({"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential", "status": {"token": a.lab.info.admin_token}});
+    write(dir, "cred.json", &tok.to_string());
+    let plugin = write(dir, "plugin.sh", plugin_body);
+    std::process::Command::new("chmod").arg("+x").arg(&plugin).status().unwrap();
+    use base64::Engine;
+    let ca = base64::engine::general_purpose::STANDARD.encode(&a.lab.info.ca_cert_pem);
+    write(dir, "exec.conf", &format!("apiVersion: v1\nkind: Config\ncurrent-context: c\ncontexts: [{{name: c, context: {{cluster: k, user: u}}}}]\nclusters: [{{name: k, cluster: {{server: 'https://{}', certificate-authority-data: {ca}}}}}]\nusers:\n- name: u\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {}\n      interactiveMode: Never\n", a.lab.endpoint(), plugin.display()))
+}
+
+/// True when process `pid` no longer runs (gone, or a zombie nobody reaped yet).
+fn process_gone(pid: &str) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(s) => s.rsplit_once(')').map(|(_, rest)| rest.trim_start().starts_with('Z')).unwrap_or(false),
+    }
+}
+
+fn kill_pid_file(p: &Path) {
+    if let Ok(pid) = std::fs::read_to_string(p) {
+        let _ =
+            std::process::Command::new("kill").arg("-9").arg(pid.trim()).stderr(std::process::Stdio::null()).status();
+    }
+}
+
+const SECRET_TOKEN: &str = "zyxwvu.abcdefghijklmnop";
+const SECRET_OTHER_TOKEN: &str = "qwerty.0011223344556677";
+
+#[test]
+fn exec_plugin_gets_no_joinkit_variables() {
+    let a = Admin::new();
+    let dump = a.dir.path().join("env.txt");
+    let conf =
+        exec_kubeconfig(&a, &format!("#!/bin/sh\nenv > '{}'\ncat \"$(dirname \"$0\")/cred.json\"\n", dump.display()));
+    let key = "ab".repeat(32);
+    let r = run_with(
+        &["token", "list", "--kubeconfig", conf.to_str().unwrap()],
+        &[
+            ("JOINKIT_TOKEN", SECRET_TOKEN),
+            ("JOINKIT_CERTIFICATE_KEY", &key),
+            ("JOINKIT_TLS_BOOTSTRAP_TOKEN", SECRET_OTHER_TOKEN),
+            ("JOINKIT_NODE_NAME", "worker-1"),
+        ],
+        None,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let env = std::fs::read_to_string(&dump).unwrap();
+    assert!(env.contains("KUBERNETES_EXEC_INFO="), "the plugin ran with its exec info: {env}");
+    assert!(!env.lines().any(|l| l.starts_with("JOINKIT_")), "JOINKIT_ variables reached the plugin:\n{env}");
+    for s in [SECRET_TOKEN, &key, SECRET_OTHER_TOKEN] {
+        assert!(!env.contains(s), "a secret reached the plugin");
+    }
+}
+
+#[test]
+fn exec_plugin_chatty_stderr_does_not_deadlock() {
+    let a = Admin::new();
+    // 200 KB on stderr (more than a pipe buffer) before the credential.
+    let conf = exec_kubeconfig(
+        &a,
+        "#!/bin/sh\nhead -c 204800 /dev/zero | tr '\\000' x >&2\ncat \"$(dirname \"$0\")/cred.json\"\n",
+    );
+    let t = Instant::now();
+    let r = run(&["token", "list", "--kubeconfig", conf.to_str().unwrap(), "--request-timeout", "8s"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
+}
+
+#[test]
+fn exec_plugin_background_child_cannot_hold_joinkit() {
+    let a = Admin::new();
+    let pidf = a.dir.path().join("bg.pid");
+    // The background sleep inherits the plugin's stdout and stderr.
+    let conf = exec_kubeconfig(
+        &a,
+        &format!(
+            "#!/bin/sh\nsleep 60 &\necho $! > '{}'\ncat \"$(dirname \"$0\")/cred.json\"\nexit 0\n",
+            pidf.display()
+        ),
+    );
+    let t = Instant::now();
+    let r = run(&["token", "list", "--kubeconfig", conf.to_str().unwrap(), "--request-timeout", "20s"]);
+    let took = t.elapsed();
+    let pid = std::fs::read_to_string(&pidf).unwrap().trim().to_string();
+    std::thread::sleep(Duration::from_millis(200));
+    let gone = process_gone(&pid);
+    kill_pid_file(&pidf);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(took < Duration::from_secs(4), "joinkit waited for the plugin's background child: {took:?}");
+    assert!(gone, "the plugin's background sleep (pid {pid}) outlived joinkit");
+}
+
+#[test]
+fn exec_plugin_hang_is_bounded_and_its_group_killed() {
+    let a = Admin::new();
+    let pidf = a.dir.path().join("bg.pid");
+    let conf = exec_kubeconfig(&a, &format!("#!/bin/sh\nsleep 60 &\necho $! > '{}'\nsleep 60\n", pidf.display()));
+    let t = Instant::now();
+    let r = run(&["token", "list", "--kubeconfig", conf.to_str().unwrap(), "--request-timeout", "1s", "-o", "json"]);
+    let took = t.elapsed();
+    std::thread::sleep(Duration::from_millis(200));
+    let pid = std::fs::read_to_string(&pidf).unwrap().trim().to_string();
+    let gone = process_gone(&pid);
+    kill_pid_file(&pidf);
+    let v = assert_failure(&r, "kubeconfig-unusable", "credentials", 60);
+    assert!(v["failure"]["message"].as_str().unwrap().contains("did not finish within"), "{}", r.stdout);
+    assert!(took < Duration::from_secs(4), "{took:?}");
+    assert!(gone, "the hung plugin's background child (pid {pid}) survived the timeout");
+}
+
+#[test]
+fn exec_plugin_stderr_in_errors_is_capped_and_redacted() {
+    let a = Admin::new();
+    let key = "0123456789abcdef".repeat(4);
+    // The plugin leaks joinkit's secrets (as if it found them elsewhere) and a token-shaped
+    // string, then 10 KB of noise, and fails.
+    let conf = exec_kubeconfig(
+        &a,
+        &format!(
+            "#!/bin/sh\necho \"login failed for {SECRET_TOKEN} key {key} secret-only abcdefghijklmnop other {SECRET_OTHER_TOKEN} x5x5x5.1234567890abcdef\" >&2\nhead -c 10240 /dev/zero | tr '\\000' n >&2\nexit 1\n"
+        ),
+    );
+    let r = run_with(
+        &["token", "list", "--kubeconfig", conf.to_str().unwrap(), "-o", "json"],
+        &[("JOINKIT_TOKEN", SECRET_TOKEN), ("JOINKIT_CERTIFICATE_KEY", &key)],
+        None,
+    );
+    let v = assert_failure(&r, "kubeconfig-unusable", "credentials", 60);
+    let all = format!("{}{}", r.stdout, r.stderr);
+    for s in [SECRET_TOKEN, "abcdefghijklmnop", &key, "0011223344556677", "1234567890abcdef"] {
+        assert!(!all.contains(s), "secret {s} in the output: {all}");
+    }
+    let msg = v["failure"]["message"].as_str().unwrap();
+    assert!(msg.contains("login failed for <redacted>"), "{msg}");
+    assert!(msg.contains("qwerty.<redacted>") && msg.contains("x5x5x5.<redacted>"), "{msg}");
+    assert!(msg.len() < 2600, "stderr quoted in full ({} bytes)", msg.len());
+    assert!(msg.contains("truncated"), "{msg}");
+}
+
+#[test]
+fn describe_checks_a_given_secret() {
+    let a = Admin::new();
+    let token = "descrb.0123456789abcdef";
+    let r = a.token(&["create", token]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // The right secret: every stage passes, including the secret and signature checks.
+    let r = a.token(&["describe", token, "-o", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let v = r.json();
+    let stages = v["stages"].as_array().unwrap();
+    assert!(stages.iter().all(|s| s["status"] == "pass"), "{}", r.stdout);
+    assert!(stages.iter().any(|s| s["name"] == "token-secret"), "{}", r.stdout);
+    assert!(!r.stdout.contains("0123456789abcdef"), "{}", r.stdout);
+    // A wrong secret fails, plainly, without printing either secret.
+    let wrong = "descrb.wrongsecretxxxxx";
+    let r = a.token(&["describe", wrong, "-o", "json"]);
+    let v = assert_failure(&r, "bootstrap-token-rejected", "token-secret", 70);
+    let sig = v["stages"].as_array().unwrap().iter().find(|s| s["name"] == "signature").unwrap().clone();
+    assert_eq!(sig["status"], "fail", "{}", r.stdout);
+    assert!(sig["detail"].as_str().unwrap().contains("does not verify with the given token's secret"), "{sig}");
+    let all = format!("{}{}", r.stdout, r.stderr);
+    assert!(!all.contains("wrongsecretxxxxx") && !all.contains("0123456789abcdef"), "{all}");
+    // Text output says it too.
+    let r = a.token(&["describe", wrong]);
+    assert_eq!(r.code, 70);
+    assert!(format!("{}{}", r.stdout, r.stderr).contains("does not match Secret kube-system/bootstrap-token-descrb"));
+    // The ID alone describes the token as before.
+    assert_eq!(a.token(&["describe", "descrb"]).code, 0);
+}
+
+#[test]
+fn secrets_in_argv_get_a_warning_and_the_environment_does_not() {
+    let pin = format!("sha256:{}", "0".repeat(64));
+    let key = "ab".repeat(32);
+    let tok = "abcdef.0123456789abcdef";
+    let base = ["render-config", "10.0.0.10:6443", "--discovery-token-ca-cert-hash", &pin, "--control-plane"];
+    let warns = |r: &common::Run, flag: &str| {
+        r.stderr.lines().filter(|l| l.starts_with(&format!("warning: --{flag} puts a secret in argv"))).count()
+    };
+    // In argv: one line each, naming the safer way; never the secret itself.
+    let mut a = base.to_vec();
+    a.extend(["--token", tok, "--certificate-key", &key, "--tls-bootstrap-token", tok]);
+    let r = run(&a);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for flag in ["token", "certificate-key", "tls-bootstrap-token"] {
+        assert_eq!(warns(&r, flag), 1, "--{flag}: {}", r.stderr);
+    }
+    assert!(r.stderr.contains("prefer JOINKIT_TOKEN or --token-file"), "{}", r.stderr);
+    assert!(!r.stderr.contains("0123456789abcdef") && !r.stderr.contains(&key), "{}", r.stderr);
+    // From the environment: the same values, no warning.
+    let r = run_with(
+        &base,
+        &[("JOINKIT_TOKEN", tok), ("JOINKIT_CERTIFICATE_KEY", &key), ("JOINKIT_TLS_BOOTSTRAP_TOKEN", tok)],
+        None,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains(&key), "the environment's values were used: {}", r.stdout);
+    assert!(!r.stderr.contains("puts a secret in argv"), "{}", r.stderr);
+    // verify-discovery too (the env var equals a flag value clap merged; still no warning).
+    let vd = ["verify-discovery", "127.0.0.1:1", "--discovery-token-ca-cert-hash", &pin, "--connect-timeout", "1s"];
+    let mut a = vd.to_vec();
+    a.extend(["--token", tok]);
+    assert_eq!(warns(&run(&a), "token"), 1);
+    assert_eq!(warns(&run_with(&vd, &[("JOINKIT_TOKEN", tok)], None), "token"), 0);
+}

@@ -213,21 +213,25 @@ impl ApiClient {
         })
     }
 
-    /// Sends a GET and returns the raw response when it is 2xx (for watches).
-    pub async fn get_stream(&self, path: &str, timeout: Duration) -> Result<reqwest::Response, Failure> {
+    /// Sends a GET and returns the response as a [`WatchStream`] when it is 2xx (for watches);
+    /// an error answer's body is read with the [`MAX_RESPONSE_BODY`] bound.
+    pub async fn get_stream(&self, path: &str, timeout: Duration) -> Result<WatchStream, Failure> {
         let mut req =
             self.http.get(format!("{}{path}", self.base)).header("accept", "application/json").timeout(timeout);
         if let Some(t) = &self.bearer {
             req = req.bearer_auth(t.expose_secret());
         }
-        let resp = req.send().await.map_err(|e| transport_failure(&e, &self.server, "GET", path))?;
+        let mut resp = req.send().await.map_err(|e| transport_failure(&e, &self.server, "GET", path))?;
         let status = resp.status().as_u16();
         if (200..300).contains(&status) {
-            return Ok(resp);
+            return Ok(WatchStream { resp, line: 0 });
         }
-        let bytes = resp.bytes().await.unwrap_or_default();
-        let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Err(api_failure(status, &v, "GET", path, 1))
+        let bytes = match read_body(&mut resp, MAX_RESPONSE_BODY).await {
+            Ok(b) => b,
+            Err(BodyError::TooLarge) => return Err(too_large(status, "GET", path)),
+            Err(BodyError::Transport(_)) => Vec::new(),
+        };
+        Err(api_failure(status, &error_body(&bytes), "GET", path, 1))
     }
 
     /// Loads the kubeconfig as kubectl does and builds the client (runs an exec plugin if the
@@ -376,19 +380,25 @@ impl ApiClient {
             if let Some(b) = body {
                 req = req.json(b);
             }
-            let resp = req.send().await.map_err(|e| transport_failure(&e, &self.server, method.as_str(), path))?;
+            let mut resp = req.send().await.map_err(|e| transport_failure(&e, &self.server, method.as_str(), path))?;
             let status = resp.status().as_u16();
             let retry_after = resp
                 .headers()
                 .get("retry-after")
                 .and_then(|v| v.to_str().ok())
                 .and_then(|s| s.trim().parse::<u64>().ok());
-            let bytes = resp.bytes().await.map_err(|e| transport_failure(&e, &self.server, method.as_str(), path))?;
-            let v: Value = serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+            let content_type =
+                resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+            let bytes = match read_body(&mut resp, MAX_RESPONSE_BODY).await {
+                Ok(b) => b,
+                Err(BodyError::TooLarge) => return Err(too_large(status, method.as_str(), path)),
+                Err(BodyError::Transport(e)) => return Err(transport_failure(&e, &self.server, method.as_str(), path)),
+            };
             if (200..300).contains(&status) {
-                return Ok(v);
+                return serde_json::from_slice(&bytes)
+                    .map_err(|_| not_json(status, &content_type, &bytes, method.as_str(), path));
             }
+            let v = error_body(&bytes);
             let retryable = status == 429 || status >= 500;
             let wait = retry_after.map(Duration::from_secs).unwrap_or(backoff).min(Duration::from_secs(5));
             if retryable && attempt < 5 && started.elapsed() + wait < self.retry_budget {
@@ -526,11 +536,7 @@ fn inline_selected_files(kc: &mut Kubeconfig, context: Option<&str>, source: &st
 
 /// Maps an HTTP error answer to a failure with the server's Status message.
 pub fn api_failure(status: u16, body: &Value, method: &str, path: &str, attempts: u32) -> Failure {
-    let msg = body
-        .get("message")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .unwrap_or_else(|| body.as_str().unwrap_or("").chars().take(300).collect());
+    let msg = quote(body.get("message").and_then(Value::as_str).or(body.as_str()).unwrap_or(""));
     let what = format!("{method} {path}: HTTP {status}: {msg}");
     let (code, cause, fix) = match status {
         401 => (
@@ -633,4 +639,120 @@ pub fn transport_failure(e: &reqwest::Error, server: &str, method: &str, path: &
         }
     };
     Failure::new(code, "api", format!("{method} {server}{path}: {text}")).cause(cause).fix(fix)
+}
+
+/// The largest API response body joinkit reads: 16 MiB. The biggest answers joinkit asks for
+/// (a SecretList or ClusterRoleBindingList of a large cluster) are a few MiB; a body beyond the
+/// bound (an endless chunked stream from a broken proxy or a hostile server) is refused with
+/// `api-error` as soon as the bound is crossed, so memory stays bounded. For watches
+/// ([`WatchStream`]) the bound applies to each event line.
+pub const MAX_RESPONSE_BODY: usize = 16 << 20;
+
+/// Characters of a response body (or a Status message) quoted in an error.
+pub const QUOTED_BODY_CHARS: usize = 300;
+
+/// A 2xx watch response. [`WatchStream::chunk`] hands out the body as reqwest does, but ends the
+/// stream once more than [`MAX_RESPONSE_BODY`] bytes arrive without a newline (a watch event is
+/// one JSON line), so a caller that buffers until a newline holds at most that much; the caller
+/// then watches again within its own time bound.
+#[derive(Debug)]
+pub struct WatchStream {
+    resp: reqwest::Response,
+    line: usize,
+}
+
+impl WatchStream {
+    /// The next chunk of the body; `Ok(None)` at its end or once a line exceeds the bound.
+    pub async fn chunk(&mut self) -> Result<Option<hyper::body::Bytes>, reqwest::Error> {
+        if self.line > MAX_RESPONSE_BODY {
+            return Ok(None);
+        }
+        let Some(c) = self.resp.chunk().await? else { return Ok(None) };
+        match c.iter().rposition(|b| *b == b'\n') {
+            Some(i) => self.line = c.len() - i - 1,
+            None => self.line += c.len(),
+        }
+        if self.line > MAX_RESPONSE_BODY {
+            return Ok(None);
+        }
+        Ok(Some(c))
+    }
+}
+
+enum BodyError {
+    TooLarge,
+    Transport(reqwest::Error),
+}
+
+/// Reads the body chunk by chunk, failing as soon as it exceeds `limit` bytes (or announces more
+/// in Content-Length).
+async fn read_body(resp: &mut reqwest::Response, limit: usize) -> Result<Vec<u8>, BodyError> {
+    if resp.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut out = Vec::new();
+    while let Some(c) = resp.chunk().await.map_err(BodyError::Transport)? {
+        if out.len() + c.len() > limit {
+            return Err(BodyError::TooLarge);
+        }
+        out.extend_from_slice(&c);
+    }
+    Ok(out)
+}
+
+/// The JSON of an error answer, or its text as a JSON string.
+fn error_body(bytes: &[u8]) -> Value {
+    serde_json::from_slice(bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()))
+}
+
+/// `text` for an error message: control characters replaced, at most [`QUOTED_BODY_CHARS`]
+/// characters.
+fn quote(text: &str) -> String {
+    let text = text.trim();
+    let mut out: String = text.chars().take(QUOTED_BODY_CHARS).map(|c| if c.is_control() { ' ' } else { c }).collect();
+    if text.chars().nth(QUOTED_BODY_CHARS).is_some() {
+        out.push_str(" [...]");
+    }
+    out
+}
+
+fn too_large(status: u16, method: &str, path: &str) -> Failure {
+    Failure::new(
+        Code::ApiError,
+        "api",
+        format!("{method} {path}: HTTP {status}: response body exceeds {} MiB", MAX_RESPONSE_BODY >> 20),
+    )
+    .cause("the answer is far larger than any API object joinkit reads: something other than the API server (a broken proxy or load balancer) or a misbehaving server answered")
+    .fix("check that the kubeconfig's server is the API server itself, e.g. `kubectl get --raw /version`")
+}
+
+fn not_json(status: u16, content_type: &str, bytes: &[u8], method: &str, path: &str) -> Failure {
+    let ct = if content_type.is_empty() { "no Content-Type".to_string() } else { content_type.to_string() };
+    let what = if bytes.iter().all(u8::is_ascii_whitespace) {
+        format!("{method} {path}: HTTP {status} with an empty body ({ct}), not the JSON an API server sends")
+    } else {
+        format!(
+            "{method} {path}: HTTP {status} with a {ct} body that is not JSON: {}",
+            quote(&String::from_utf8_lossy(bytes))
+        )
+    };
+    Failure::new(Code::ApiError, "api", what)
+        .cause("something other than the API server answered (a proxy's HTML login page, a load balancer's error page); nothing was read or changed as intended")
+        .fix("check that the kubeconfig's server is the API server itself and that no proxy intercepts it")
+}
+
+/// Checks that an answer is one of the `kinds` a caller expects (`what` names the request in
+/// the message), e.g. a SecretList for a list of Secrets. Errors: `api-error`.
+pub fn expect_kind(v: &Value, kinds: &[&str], what: &str) -> Result<(), Failure> {
+    let kind = v.get("kind").and_then(Value::as_str);
+    if kind.is_some_and(|k| kinds.contains(&k)) {
+        return Ok(());
+    }
+    let got = match kind {
+        Some(k) => format!("a {}", quote(k)),
+        None => format!("JSON with no kind: {}", quote(&v.to_string())),
+    };
+    Err(Failure::new(Code::ApiError, "api", format!("{what}: expected {}, got {got}", kinds.join(" or ")))
+        .cause("the server's answer is not what the Kubernetes API returns for this request (a proxy or a different service answered)")
+        .fix("check that the kubeconfig's server is the API server itself"))
 }

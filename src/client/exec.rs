@@ -3,14 +3,71 @@
 //! its args and env plus `KUBERNETES_EXEC_INFO`, read `status.token` or
 //! `status.clientCertificateData` / `status.clientKeyData` from its stdout. Bounded in time,
 //! never interactive (joinkit runs in scripts).
+//!
+//! The plugin is untrusted code as far as joinkit's own secrets go, and bounded like any input:
+//!
+//! - Its environment is joinkit's minus every `JOINKIT_*` variable (the bootstrap token, the
+//!   certificate key, ...), plus the kubeconfig's `env` entries and `KUBERNETES_EXEC_INFO`.
+//! - It runs in its own process group. The whole group is killed (SIGKILL) on timeout and as soon
+//!   as the plugin exits, so a background child that keeps stdout open cannot hold joinkit, and
+//!   nothing the plugin started outlives it. The group is killed before the plugin is reaped, so
+//!   the group ID cannot have been reused by then.
+//! - stdout and stderr are drained concurrently by two threads (a plugin that fills one pipe
+//!   while joinkit waits on the other cannot deadlock). At most [`MAX_STDOUT`] and
+//!   [`MAX_STDERR`] bytes are kept; beyond that the threads keep reading and discard, so the
+//!   plugin never blocks; a stdout over the cap is an error.
+//! - stderr quoted in an error is at most [`SHOWN_STDERR`] bytes, with the values of
+//!   `JOINKIT_TOKEN`, `JOINKIT_CERTIFICATE_KEY` and `JOINKIT_TLS_BOOTSTRAP_TOKEN` and anything
+//!   shaped like a bootstrap token redacted (see [`redact`]).
+//! - A returned client key is held as a secret (zeroized on drop, redacted in `Debug`).
 
 use crate::error::{Code, Failure};
 use kube_client::config::ExecConfig;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// Bytes of plugin stdout kept (an ExecCredential is a few KiB, with a certificate chain a few
+/// more); a plugin printing more fails.
+pub const MAX_STDOUT: usize = 1 << 20;
+/// Bytes of plugin stderr kept (the rest is read and discarded).
+pub const MAX_STDERR: usize = 64 << 10;
+/// Bytes of plugin stderr quoted in an error, after redaction.
+pub const SHOWN_STDERR: usize = 2 << 10;
+/// How long joinkit waits for the pipes to close after the plugin's group was killed (only a
+/// process that left the group, e.g. with setsid, can keep them open).
+const PIPE_GRACE: Duration = Duration::from_secs(1);
+
+/// joinkit's own secrets, redacted from plugin output quoted in errors.
+const SECRET_VARS: &[&str] = &["JOINKIT_TOKEN", "JOINKIT_CERTIFICATE_KEY", "JOINKIT_TLS_BOOTSTRAP_TOKEN"];
+
+/// A PEM private key from a plugin: zeroized on drop, never shown by `Debug`.
+pub struct ClientKey(SecretString);
+
+impl ClientKey {
+    /// Wraps a PEM key.
+    pub fn new(pem: String) -> ClientKey {
+        ClientKey(SecretString::from(pem))
+    }
+    /// The PEM text.
+    pub fn expose_secret(&self) -> &str {
+        self.0.expose_secret()
+    }
+    /// The PEM bytes, for the TLS client configuration (a copy the caller owns).
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.0.expose_secret().as_bytes().to_vec()
+    }
+}
+
+impl std::fmt::Debug for ClientKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClientKey([REDACTED])")
+    }
+}
 
 /// What an exec plugin returned.
 #[derive(Debug)]
@@ -21,8 +78,8 @@ pub enum ExecCredential {
     ClientCert {
         /// Certificate chain, PEM.
         cert_pem: String,
-        /// Private key, PEM.
-        key_pem: String,
+        /// Private key, PEM (secret).
+        key_pem: ClientKey,
     },
 }
 
@@ -34,6 +91,109 @@ fn failure(msg: String, hint: Option<&str>) -> Failure {
     Failure::new(Code::KubeconfigUnusable, "credentials", msg)
         .cause("the kubeconfig's exec credential plugin did not produce credentials")
         .fix(fix)
+}
+
+/// Replaces joinkit's secrets in `text`: the values of [`SECRET_VARS`] in joinkit's environment
+/// (and a token's secret half on its own) with `<redacted>`, and anything shaped like a
+/// bootstrap token (`[a-z0-9]{6}.[a-z0-9]{16}`) with `ID.<redacted>`.
+pub fn redact(text: &str) -> String {
+    let mut s = text.to_string();
+    for var in SECRET_VARS {
+        let Ok(v) = std::env::var(var) else { continue };
+        let v = v.trim();
+        let mut values = vec![v];
+        if let Some((_, secret)) = v.split_once('.') {
+            values.push(secret);
+        }
+        for v in values.into_iter().filter(|v| v.len() >= 6) {
+            s = s.replace(v, "<redacted>");
+        }
+    }
+    static TOKEN: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = TOKEN.get_or_init(|| regex::Regex::new(r"([a-z0-9]{6})\.[a-z0-9]{16}").expect("valid regex"));
+    re.replace_all(&s, "$1.<redacted>").into_owned()
+}
+
+/// Plugin stderr as quoted in an error: redacted, control characters replaced, at most
+/// [`SHOWN_STDERR`] bytes.
+fn shown_stderr(err: &[u8], total: u64) -> String {
+    let text = redact(String::from_utf8_lossy(err).trim());
+    let mut out: String =
+        text.chars().map(|c| if c.is_control() && c != '\n' && c != '\t' { '?' } else { c }).collect();
+    if out.len() > SHOWN_STDERR || total > err.len() as u64 {
+        let mut end = SHOWN_STDERR.min(out.len());
+        while !out.is_char_boundary(end) {
+            end -= 1;
+        }
+        out.truncate(end);
+        out.push_str(&format!(" [... stderr truncated, {total} bytes in all]"));
+    }
+    out
+}
+
+/// What a drain thread has read so far: the kept bytes, the total count, and whether the pipe
+/// reached end of file.
+#[derive(Default)]
+struct Captured {
+    kept: Vec<u8>,
+    total: u64,
+    eof: bool,
+}
+
+/// Reads `r` to end of file on its own thread, keeping the first `cap` bytes.
+fn drain(mut r: impl Read + Send + 'static, cap: usize) -> Arc<Mutex<Captured>> {
+    let shared = Arc::new(Mutex::new(Captured::default()));
+    let s = shared.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 16 << 10];
+        loop {
+            let n = match r.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            let Ok(mut c) = s.lock() else { return };
+            let room = cap.saturating_sub(c.kept.len()).min(n);
+            c.kept.extend_from_slice(&buf[..room]);
+            c.total += n as u64;
+        }
+        if let Ok(mut c) = s.lock() {
+            c.eof = true;
+        }
+    });
+    shared
+}
+
+/// Waits until both drains reach end of file or `grace` passes, then takes what they have.
+fn collect(out: &Arc<Mutex<Captured>>, err: &Arc<Mutex<Captured>>, grace: Duration) -> (Captured, Captured, bool) {
+    let until = Instant::now() + grace;
+    let done = |c: &Arc<Mutex<Captured>>| c.lock().map(|c| c.eof).unwrap_or(true);
+    while !(done(out) && done(err)) && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let all_eof = done(out) && done(err);
+    let take = |c: &Arc<Mutex<Captured>>| c.lock().map(|mut c| std::mem::take(&mut *c)).unwrap_or_default();
+    (take(out), take(err), all_eof)
+}
+
+/// True once the child `pid` has exited, without reaping it (it stays a zombie, so its PID and
+/// process group ID stay reserved until [`std::process::Child::wait`]).
+fn exited_unreaped(pid: libc::pid_t) -> std::io::Result<bool> {
+    // SAFETY: waitid writes into the zeroed siginfo_t we own; WNOWAIT leaves the child waitable.
+    unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        if libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, libc::WEXITED | libc::WNOHANG | libc::WNOWAIT) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(info.si_pid() != 0)
+    }
+}
+
+/// SIGKILLs the process group `pgid` (the plugin and everything it started that stayed in it).
+fn kill_group(pgid: libc::pid_t) {
+    // SAFETY: killpg has no memory-safety preconditions; ESRCH (group already gone) is fine.
+    unsafe {
+        libc::killpg(pgid, libc::SIGKILL);
+    }
 }
 
 /// Runs the plugin. `server` and `ca_data` are passed when `provideClusterInfo` is set.
@@ -56,11 +216,17 @@ pub fn run(exec: &ExecConfig, server: &str, timeout: Duration) -> Result<ExecCre
     }
     let info = json!({"apiVersion": api, "kind": "ExecCredential", "spec": spec});
     let mut c = Command::new(&cmd);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("JOINKIT_") {
+            c.env_remove(name);
+        }
+    }
     c.args(exec.args.clone().unwrap_or_default())
         .env("KUBERNETES_EXEC_INFO", info.to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .stderr(Stdio::piped())
+        .process_group(0);
     for pair in exec.env.clone().unwrap_or_default() {
         if let (Some(n), Some(v)) = (pair.get("name"), pair.get("value")) {
             c.env(n, v);
@@ -68,44 +234,110 @@ pub fn run(exec: &ExecConfig, server: &str, timeout: Duration) -> Result<ExecCre
     }
     let hint = exec.install_hint.as_deref();
     let mut child = c.spawn().map_err(|e| failure(format!("cannot run exec plugin {cmd:?}: {e}"), hint))?;
+    let pid = child.id() as libc::pid_t;
+    let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
+        kill_group(pid);
+        let _ = child.wait();
+        return Err(failure(format!("exec plugin {cmd:?}: no pipes"), hint));
+    };
+    let out = drain(stdout, MAX_STDOUT);
+    let err = drain(stderr, MAX_STDERR);
     let started = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(s)) => break s,
-            Ok(None) if started.elapsed() > timeout => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(failure(format!("exec plugin {cmd:?} did not finish within {timeout:?}"), hint));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-            Err(e) => return Err(failure(format!("exec plugin {cmd:?}: {e}"), hint)),
+    let exited = loop {
+        match exited_unreaped(pid) {
+            Ok(true) => break Ok(()),
+            Ok(false) if started.elapsed() > timeout => break Err(None),
+            Ok(false) => std::thread::sleep(Duration::from_millis(10)),
+            Err(e) => break Err(Some(e)),
         }
     };
-    let mut out = String::new();
-    let mut err = String::new();
-    if let Some(mut o) = child.stdout.take() {
-        let _ = o.read_to_string(&mut out);
-    }
-    if let Some(mut e) = child.stderr.take() {
-        let _ = e.read_to_string(&mut err);
-    }
+    // The plugin is a zombie or still running: its group ID is still ours to kill.
+    kill_group(pid);
+    let status = child.wait();
+    let (out, err, _) = collect(&out, &err, PIPE_GRACE);
+    let status = match (exited, status) {
+        (Ok(()), Ok(s)) => s,
+        (Err(None), _) => {
+            let mut msg =
+                format!("exec plugin {cmd:?} did not finish within {timeout:?} (killed with its process group)");
+            if err.total > 0 {
+                msg.push_str(&format!("; its stderr: {}", shown_stderr(&err.kept, err.total)));
+            }
+            return Err(failure(msg, hint));
+        }
+        (Err(Some(e)), _) | (_, Err(e)) => return Err(failure(format!("exec plugin {cmd:?}: {e}"), hint)),
+    };
     if !status.success() {
-        return Err(failure(format!("exec plugin {cmd:?} failed ({status}): {}", err.trim()), hint));
+        return Err(failure(
+            format!("exec plugin {cmd:?} failed ({status}): {}", shown_stderr(&err.kept, err.total)),
+            hint,
+        ));
     }
-    let v: Value = serde_json::from_str(&out)
-        .map_err(|e| failure(format!("exec plugin {cmd:?} printed no ExecCredential JSON: {e}"), hint))?;
+    if out.total > MAX_STDOUT as u64 {
+        return Err(failure(
+            format!(
+                "exec plugin {cmd:?} printed {} bytes, more than the {} MiB an ExecCredential may take",
+                out.total,
+                MAX_STDOUT >> 20
+            ),
+            hint,
+        ));
+    }
+    let mut out = out;
+    let parsed: Result<Value, _> = serde_json::from_slice(&out.kept);
+    // The bytes may hold a token or a private key: wipe them once parsed.
+    secrecy::zeroize::Zeroize::zeroize(&mut out.kept);
+    let mut v =
+        parsed.map_err(|e| failure(format!("exec plugin {cmd:?} printed no ExecCredential JSON: {e}"), hint))?;
     if v.get("kind").and_then(Value::as_str) != Some("ExecCredential") {
         return Err(failure(format!("exec plugin {cmd:?} printed a {:?}, not an ExecCredential", v.get("kind")), hint));
     }
-    let st = v.get("status").cloned().unwrap_or(Value::Null);
-    if let Some(t) = st.get("token").and_then(Value::as_str).filter(|t| !t.is_empty()) {
-        return Ok(ExecCredential::Token(SecretString::new(t.to_string().into())));
+    // Move the secrets out of the parsed JSON rather than copy them.
+    let mut take = |ptr: &str| match v.pointer_mut(ptr).map(Value::take) {
+        Some(Value::String(s)) if !s.is_empty() => Some(s),
+        _ => None,
+    };
+    if let Some(t) = take("/status/token") {
+        return Ok(ExecCredential::Token(SecretString::from(t)));
     }
-    match (st.get("clientCertificateData").and_then(Value::as_str), st.get("clientKeyData").and_then(Value::as_str)) {
-        (Some(c), Some(k)) => Ok(ExecCredential::ClientCert { cert_pem: c.to_string(), key_pem: k.to_string() }),
+    match (take("/status/clientCertificateData"), take("/status/clientKeyData")) {
+        (Some(c), Some(k)) => Ok(ExecCredential::ClientCert { cert_pem: c, key_pem: ClientKey::new(k) }),
         _ => Err(failure(
             format!("exec plugin {cmd:?} returned neither status.token nor clientCertificateData/clientKeyData"),
             hint,
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_credentials() {
+        let key = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----\n";
+        let c = ExecCredential::ClientCert { cert_pem: "CERT".into(), key_pem: ClientKey::new(key.into()) };
+        let d = format!("{c:?}");
+        assert!(!d.contains("MIGHAgEA") && !d.contains("PRIVATE KEY"), "{d}");
+        assert!(d.contains("REDACTED"), "{d}");
+        let t = ExecCredential::Token(SecretString::from("sekrit-bearer".to_string()));
+        assert!(!format!("{t:?}").contains("sekrit"));
+        if let ExecCredential::ClientCert { key_pem, .. } = c {
+            assert_eq!(key_pem.expose_secret(), key);
+            assert_eq!(key_pem.into_bytes(), key.as_bytes());
+        }
+    }
+
+    #[test]
+    fn stderr_shown_is_redacted_and_capped() {
+        let raw = b"bad token abcdef.0123456789abcdef\x1b[31m!";
+        let s = shown_stderr(raw, raw.len() as u64);
+        assert_eq!(s, "bad token abcdef.<redacted>?[31m!");
+        let big = vec![b'y'; 10_000];
+        let s = shown_stderr(&big, 50_000);
+        assert!(s.len() < SHOWN_STDERR + 100 && s.ends_with("[... stderr truncated, 50000 bytes in all]"), "{s}");
+        // Multi-byte characters are cut on a boundary.
+        let s = shown_stderr("é".repeat(3000).as_bytes(), 6000);
+        assert!(s.starts_with('é'));
     }
 }

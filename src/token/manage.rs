@@ -4,7 +4,7 @@
 
 use super::secret::{token_secret, TokenSecret};
 use super::BootstrapToken;
-use crate::client::api::ApiClient;
+use crate::client::api::{expect_kind, ApiClient};
 use crate::error::{Code, Failure};
 use crate::pin::Pin;
 use crate::report::Report;
@@ -120,6 +120,14 @@ pub fn parse_id(s: &str) -> Result<String, Failure> {
     .fix("pass the token ID, e.g. abcdef, as `joinkit token list` shows it"))
 }
 
+/// Parses `describe`'s argument: a token ID, or a whole token whose secret is then checked.
+pub fn parse_given(s: &str) -> Result<(String, Option<BootstrapToken>), Failure> {
+    match BootstrapToken::parse(s) {
+        Ok(t) => Ok((t.id().to_string(), Some(t))),
+        Err(_) => parse_id(s).map(|id| (id, None)),
+    }
+}
+
 /// kubeadm's `duration.ShortHumanDuration`.
 pub fn short_human(secs: i64) -> String {
     if secs < -1 {
@@ -219,6 +227,9 @@ fn info_of(
 
 async fn cluster_info(client: &ApiClient) -> Result<(serde_json::Map<String, Value>, Option<String>), Failure> {
     let ci = client.get_opt(CLUSTER_INFO).await?;
+    if let Some(c) = &ci {
+        expect_kind(c, &["ConfigMap"], &format!("GET {CLUSTER_INFO}"))?;
+    }
     let data = ci.as_ref().and_then(|c| c.get("data")).and_then(Value::as_object).cloned().unwrap_or_default();
     let kc = data.get("kubeconfig").and_then(Value::as_str).map(str::to_string);
     Ok((data, kc))
@@ -226,7 +237,9 @@ async fn cluster_info(client: &ApiClient) -> Result<(serde_json::Map<String, Val
 
 /// Every bootstrap token, sorted by ID.
 pub async fn list(client: &ApiClient, show_secrets: bool) -> Result<(Vec<TokenInfo>, Vec<String>), Failure> {
-    let v = client.get(&format!("{SECRETS}?fieldSelector=type%3Dbootstrap.kubernetes.io%2Ftoken")).await?;
+    let path = format!("{SECRETS}?fieldSelector=type%3Dbootstrap.kubernetes.io%2Ftoken");
+    let v = client.get(&path).await?;
+    expect_kind(&v, &["SecretList"], &format!("GET {path}"))?;
     let (signed, kc) = cluster_info(client).await?;
     let mut out = Vec::new();
     let mut warnings = Vec::new();
@@ -293,16 +306,19 @@ pub async fn create(client: &ApiClient, spec: &TokenSpec) -> Result<Value, Failu
             .cause("the token ID is taken by an existing bootstrap token")
             .fix("let joinkit generate a token, or delete the old one with `joinkit token delete ID`")
     };
-    if client.get_opt(&format!("{SECRETS}/{name}")).await?.is_some() {
+    if let Some(old) = client.get_opt(&format!("{SECRETS}/{name}")).await? {
+        expect_kind(&old, &["Secret"], &format!("GET {SECRETS}/{name}"))?;
         return Err(exists());
     }
-    client.post(SECRETS, &spec.secret()).await.map_err(|f| {
+    let created = client.post(SECRETS, &spec.secret()).await.map_err(|f| {
         if f.code == Code::ApiConflict {
             exists()
         } else {
             f.at("create")
         }
-    })
+    })?;
+    expect_kind(&created, &["Secret"], &format!("POST {SECRETS}")).map_err(|f| f.at("create"))?;
+    Ok(created)
 }
 
 /// Waits (bounded) until cluster-info carries a valid signature for `token`. Returns whether it
@@ -374,8 +390,17 @@ pub const JOIN_BINDINGS: &[(&str, &str, &str)] = &[
     ("rbac-get-nodes", "kubeadm:get-nodes", "read Nodes during join (kubeadm:get-nodes)"),
 ];
 
-/// `describe`: the token's state as report stages.
-pub async fn describe(client: &ApiClient, id: &str, show_secret: bool) -> Result<Report, Failure> {
+/// `describe`: the token's state as report stages. When `given` (a whole token) is passed, its
+/// secret is checked, in constant time, against the Secret's `token-secret` (stage
+/// `token-secret`: a mismatch is `bootstrap-token-rejected`, the API server would answer 401)
+/// and against cluster-info's JWS for its ID (stage `signature`: `jws-invalid`). The given
+/// secret is never printed.
+pub async fn describe(
+    client: &ApiClient,
+    id: &str,
+    given: Option<&BootstrapToken>,
+    show_secret: bool,
+) -> Result<Report, Failure> {
     let mut report = Report::new("token describe");
     let name = format!("bootstrap-token-{id}");
     let Some(s) = client.get_opt(&format!("{SECRETS}/{name}")).await? else {
@@ -387,6 +412,7 @@ pub async fn describe(client: &ApiClient, id: &str, show_secret: bool) -> Result
         .cause("the token was deleted, expired and was removed by the tokencleaner, or the ID is mistyped")
         .fix("list tokens with `joinkit token list`; create one with `joinkit token create`"));
     };
+    expect_kind(&s, &["Secret"], &format!("GET {SECRETS}/{name}"))?;
     let Some(ts) = TokenSecret::from_secret(&s) else {
         return Err(Failure::new(
             Code::ApiInvalid,
@@ -399,6 +425,24 @@ pub async fn describe(client: &ApiClient, id: &str, show_secret: bool) -> Result
     let (signed, kc) = cluster_info(client).await?;
     let info = info_of(&s, &ts, &signed, kc.as_deref(), show_secret);
     report.pass("secret", format!("Secret kube-system/{name} exists"));
+    if let Some(t) = given {
+        if crate::jws::secrets_equal(t.secret().as_bytes(), ts.secret.as_bytes()) {
+            report.pass("token-secret", format!("the given token {} matches the Secret's token-secret", t.redacted()));
+        } else {
+            report.fail(
+                Failure::new(
+                    Code::BootstrapTokenRejected,
+                    "token-secret",
+                    format!(
+                        "the given token {} does not match Secret kube-system/{name}: its secret differs from the Secret's token-secret",
+                        t.redacted()
+                    ),
+                )
+                .cause("the token secret was mistyped or truncated, or it is an old token whose ID was reused; the API server rejects it (401) at TLS bootstrap and discovery fails with jws-invalid")
+                .fix("copy the token again (`joinkit token list --show-secrets` on an admin machine), or create a new one with `joinkit token create`"),
+            );
+        }
+    }
     if info.expired {
         report.warn("expiry", format!("EXPIRED at {} (the tokencleaner will delete it)", info.expires));
     } else {
@@ -415,12 +459,33 @@ pub async fn describe(client: &ApiClient, id: &str, show_secret: bool) -> Result
             ),
         );
     }
+    let sig = signed.get(&format!("jws-kubeconfig-{id}")).and_then(Value::as_str);
+    let given_verifies = match (given, sig, kc.as_deref()) {
+        (Some(t), Some(sig), Some(kc)) => Some(crate::jws::verify(kc, sig, t.id(), t.secret()).is_ok()),
+        _ => None,
+    };
     match (info.signed, info.signature_valid) {
+        (true, _) if given_verifies == Some(false) => report.fail(
+            Failure::new(
+                Code::JwsInvalid,
+                "signature",
+                format!("cluster-info's JWS for token ID {id} does not verify with the given token's secret over cluster-info's kubeconfig"),
+            )
+            .kubeadm("failed to verify JWS signature of received cluster info object, can't trust this API Server")
+            .cause(if info.signature_valid {
+                "the given token secret is wrong (the JWS verifies with the Secret's own secret): discovery with this token fails"
+            } else {
+                "the token secret is wrong, or cluster-info was modified after it was signed"
+            })
+            .fix("use the token exactly as `joinkit token create` printed it, or create a new one"),
+        ),
         (true, true) => report.pass("signature", "cluster-info carries a valid JWS for this token"),
         (true, false) => report.warn("signature", "cluster-info carries a JWS for this ID that does not verify with this token's secret"),
         (false, _) => report.warn("signature", "cluster-info carries no JWS for this token: token discovery fails with jws-missing (no signing usage, expired, or the bootstrapsigner is not running)"),
     }
-    let crbs = client.get("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings").await?;
+    const CRBS: &str = "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings";
+    let crbs = client.get(CRBS).await?;
+    expect_kind(&crbs, &["ClusterRoleBindingList"], &format!("GET {CRBS}"))?;
     let items = crbs.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
     let mut groups = vec!["system:bootstrappers".to_string()];
     groups.extend(ts.groups.clone());
@@ -448,8 +513,11 @@ pub async fn delete(client: &ApiClient, ids: &[String]) -> Report {
     let mut report = Report::new("token delete");
     for id in ids {
         report.start();
-        match client.delete(&format!("{SECRETS}/bootstrap-token-{id}")).await {
-            Ok(_) => report.pass(&format!("delete-{id}"), format!("bootstrap token {id:?} deleted")),
+        let path = format!("{SECRETS}/bootstrap-token-{id}");
+        let deleted =
+            client.delete(&path).await.and_then(|v| expect_kind(&v, &["Status", "Secret"], &format!("DELETE {path}")));
+        match deleted {
+            Ok(()) => report.pass(&format!("delete-{id}"), format!("bootstrap token {id:?} deleted")),
             Err(f) if f.code == Code::ApiNotFound => report.fail(
                 Failure::new(Code::ApiNotFound, format!("delete-{id}"), format!("bootstrap token {id:?} not found"))
                     .kubeadm(format!(
