@@ -27,7 +27,7 @@ pub fn jws_verify(content: &str, detached: &str, token_id: &str, token_secret: &
 
 /// A cluster-info ConfigMap from JSON or YAML text; Ok holds the number of data keys.
 pub fn cluster_info_from_text(text: &str) -> Result<usize, String> {
-    joinkit::discovery::UntrustedClusterInfo::from_text(text).map(|ci| ci.data.len())
+    joinkit::discovery::UntrustedClusterInfo::from_text(text).map(|ci| ci.keys().len())
 }
 
 /// joinkit's YAML reader; Ok holds the number of documents.
