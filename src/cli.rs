@@ -134,7 +134,7 @@ pub struct VerifyDiscoveryArgs {
     pub endpoint: Option<String>,
     /// Bootstrap token ID.SECRET (prefer --token-file or JOINKIT_TOKEN)
     #[arg(long, env = "JOINKIT_TOKEN", hide_env_values = true, value_name = "TOKEN")]
-    pub token: Option<String>,
+    pub token: Option<SecretArg>,
     /// Read the bootstrap token from this file
     #[arg(long, value_name = "FILE", conflicts_with = "token")]
     pub token_file: Option<PathBuf>,
@@ -152,7 +152,7 @@ pub struct VerifyDiscoveryArgs {
     pub discovery_file: Option<String>,
     /// Token for the TLS bootstrap with file discovery (or JOINKIT_TLS_BOOTSTRAP_TOKEN)
     #[arg(long, env = "JOINKIT_TLS_BOOTSTRAP_TOKEN", hide_env_values = true, value_name = "TOKEN")]
-    pub tls_bootstrap_token: Option<String>,
+    pub tls_bootstrap_token: Option<SecretArg>,
     /// Bound for the TCP connect and, separately, for the TLS handshake
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = crate::duration::clap_parse)]
     pub connect_timeout: Duration,
@@ -188,7 +188,7 @@ pub struct RenderConfigArgs {
     pub endpoint: Option<String>,
     /// Bootstrap token for discovery (prefer JOINKIT_TOKEN or --token-file)
     #[arg(long, env = "JOINKIT_TOKEN", hide_env_values = true, value_name = "TOKEN")]
-    pub token: Option<String>,
+    pub token: Option<SecretArg>,
     /// Read the bootstrap token from this file
     #[arg(long, value_name = "FILE", env = "JOINKIT_TOKEN_FILE", conflicts_with = "token")]
     pub token_file: Option<PathBuf>,
@@ -214,7 +214,7 @@ pub struct RenderConfigArgs {
     pub discovery_file: Option<String>,
     /// Token for the TLS bootstrap (file discovery)
     #[arg(long, value_name = "TOKEN", env = "JOINKIT_TLS_BOOTSTRAP_TOKEN", hide_env_values = true)]
-    pub tls_bootstrap_token: Option<String>,
+    pub tls_bootstrap_token: Option<SecretArg>,
     /// Discovery timeout (Go duration, e.g. 5m0s)
     #[arg(long, value_name = "DURATION", env = "JOINKIT_DISCOVERY_TIMEOUT")]
     pub discovery_timeout: Option<String>,
@@ -244,7 +244,7 @@ pub struct RenderConfigArgs {
     pub control_plane: bool,
     /// Key that decrypts the uploaded control-plane certificates (64 hex)
     #[arg(long, value_name = "KEY", env = "JOINKIT_CERTIFICATE_KEY", hide_env_values = true)]
-    pub certificate_key: Option<String>,
+    pub certificate_key: Option<SecretArg>,
     /// Advertise address of this control-plane node's API server
     #[arg(long, value_name = "IP", env = "JOINKIT_APISERVER_ADVERTISE_ADDRESS")]
     pub apiserver_advertise_address: Option<String>,
@@ -292,7 +292,7 @@ pub struct BootstrapArgs {
     pub endpoint: Option<String>,
     /// Bootstrap token ID.SECRET (prefer --token-file or JOINKIT_TOKEN)
     #[arg(long, env = "JOINKIT_TOKEN", hide_env_values = true, value_name = "TOKEN")]
-    pub token: Option<String>,
+    pub token: Option<SecretArg>,
     /// Read the bootstrap token from this file
     #[arg(long, value_name = "FILE", conflicts_with = "token")]
     pub token_file: Option<PathBuf>,
@@ -345,7 +345,7 @@ pub struct DiagnoseArgs {
     pub control_plane: bool,
     /// The certificate key for --control-plane (or JOINKIT_CERTIFICATE_KEY)
     #[arg(long, value_name = "KEY", env = "JOINKIT_CERTIFICATE_KEY", hide_env_values = true)]
-    pub certificate_key: Option<String>,
+    pub certificate_key: Option<SecretArg>,
     /// Root of the node's filesystem for the local checks
     #[arg(long, value_name = "DIR", default_value = "/")]
     pub root: PathBuf,
@@ -438,7 +438,7 @@ pub enum TokenCommand {
 pub struct TokenCreateArgs {
     /// The token to create (default: a random one; prefer --token-file to keep it out of argv)
     #[arg(value_name = "TOKEN")]
-    pub token: Option<String>,
+    pub token: Option<SecretArg>,
     /// Read the token to create from FILE
     #[arg(long, value_name = "FILE", conflicts_with = "token")]
     pub token_file: Option<PathBuf>,
@@ -464,7 +464,7 @@ pub struct TokenCreateArgs {
     pub print_join_command: bool,
     /// With --print-join-command: a control-plane join with this certificate key (or JOINKIT_CERTIFICATE_KEY)
     #[arg(long, value_name = "KEY", env = "JOINKIT_CERTIFICATE_KEY", hide_env_values = true)]
-    pub certificate_key: Option<String>,
+    pub certificate_key: Option<SecretArg>,
     /// With --print-join-command: print a command line or a JoinConfiguration
     #[arg(long, value_enum, default_value_t = JoinFormat::JoinCommand)]
     pub format: JoinFormat,
@@ -532,6 +532,32 @@ pub enum LabCommand {
     },
     /// List the fault scenarios
     Scenarios,
+}
+
+/// A secret given as a flag value or through its environment variable (a bootstrap token, a
+/// TLS bootstrap token, a certificate key): held as a [`secrecy::SecretString`] (zeroized on
+/// drop), shown as `<redacted>` by `Debug`, so the parsed arguments can be logged safely.
+#[derive(Clone)]
+pub struct SecretArg(secrecy::SecretString);
+
+impl SecretArg {
+    /// The value, for the code that must use it (parse a token, write a config the user asked for).
+    pub fn expose(&self) -> &str {
+        secrecy::ExposeSecret::expose_secret(&self.0)
+    }
+}
+
+impl std::str::FromStr for SecretArg {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(SecretArg(secrecy::SecretString::from(s.to_string())))
+    }
+}
+
+impl std::fmt::Debug for SecretArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 /// The clap command (for man pages and completions).

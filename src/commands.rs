@@ -3,7 +3,7 @@
 
 use crate::cli::{
     ApiArgs, BootstrapArgs, CaHashArgs, DiagnoseArgs, JoinFormat, LabArgs, LabCommand, MigrateConfigArgs,
-    RenderConfigArgs, RenderFormat, TokenCommand, TokenCreateArgs, ValidateConfigArgs, VerifyDiscoveryArgs,
+    RenderConfigArgs, RenderFormat, SecretArg, TokenCommand, TokenCreateArgs, ValidateConfigArgs, VerifyDiscoveryArgs,
 };
 use crate::config::{self, JoinConfig, Taint};
 use crate::discovery::{self, Options, Source, Trust};
@@ -196,7 +196,7 @@ fn unreadable(name: &str, e: &str) -> Failure {
 
 /// Builds discovery options from the arguments; input errors become a failed report.
 pub fn discovery_options(a: &VerifyDiscoveryArgs) -> Result<Options, Failure> {
-    let token = token::resolve_token(a.token.as_deref(), a.token_file.as_deref())?;
+    let token = token::resolve_token(a.token.as_ref().map(SecretArg::expose), a.token_file.as_deref())?;
     let pins = PinSet::parse_all(&a.pins)?;
     let trust = if a.unsafe_skip { Some(Trust::UnsafeSkip) } else { pins.map(Trust::Pinned) };
     let source = if let Some(f) = &a.cluster_info_file {
@@ -206,7 +206,8 @@ pub fn discovery_options(a: &VerifyDiscoveryArgs) -> Result<Options, Failure> {
     } else {
         Source::Endpoint(Endpoint::parse(a.endpoint.as_deref().unwrap_or(""))?)
     };
-    let tls_bootstrap_token = a.tls_bootstrap_token.as_deref().map(BootstrapToken::parse).transpose()?;
+    let tls_bootstrap_token =
+        a.tls_bootstrap_token.as_ref().map(SecretArg::expose).map(BootstrapToken::parse).transpose()?;
     Ok(Options {
         source,
         token,
@@ -464,7 +465,7 @@ pub fn join_config_from_args(a: &RenderConfigArgs) -> Result<JoinConfig, Failure
     };
     let token = match &a.token_file {
         Some(p) => Some(read_input_text(p).map_err(|f| f.at("input"))?.trim().to_string()),
-        None => a.token.clone(),
+        None => a.token.as_ref().map(|t| t.expose().to_string()),
     };
     let mut pins = a.pins.clone();
     if let Some(ca) = &a.ca_cert {
@@ -508,7 +509,7 @@ pub fn join_config_from_args(a: &RenderConfigArgs) -> Result<JoinConfig, Failure
         has_bootstrap_token: token_discovery && !(a.discovery_file.is_some() && a.endpoint.is_none()),
         discovery_file: a.discovery_file.clone(),
         has_file: a.discovery_file.is_some(),
-        tls_bootstrap_token: a.tls_bootstrap_token.clone(),
+        tls_bootstrap_token: a.tls_bootstrap_token.as_ref().map(|t| t.expose().to_string()),
         discovery_timeout: a.discovery_timeout.clone(),
         node_name: a.node_name.clone(),
         cri_socket: a.cri_socket.clone(),
@@ -523,7 +524,7 @@ pub fn join_config_from_args(a: &RenderConfigArgs) -> Result<JoinConfig, Failure
             || a.apiserver_bind_port.is_some(),
         advertise_address: a.apiserver_advertise_address.clone(),
         bind_port: a.apiserver_bind_port,
-        certificate_key: a.certificate_key.clone(),
+        certificate_key: a.certificate_key.as_ref().map(|k| k.expose().to_string()),
         ..JoinConfig::default()
     })
 }
@@ -714,7 +715,7 @@ fn token_create(a: TokenCreateArgs) -> i32 {
     let mut report = Report::new("token create");
     let token = match &a.token_file {
         Some(p) => token::resolve_token(None, Some(p)),
-        None => a.token.as_deref().map(BootstrapToken::parse).transpose(),
+        None => a.token.as_ref().map(SecretArg::expose).map(BootstrapToken::parse).transpose(),
     };
     let token = match token {
         Ok(t) => t.unwrap_or_else(BootstrapToken::generate),
@@ -730,7 +731,7 @@ fn token_create(a: TokenCreateArgs) -> i32 {
     if let Err(f) = spec.validate() {
         return config_failure(&mut report, f);
     }
-    if let Some(k) = &a.certificate_key {
+    if let Some(k) = a.certificate_key.as_ref().map(SecretArg::expose) {
         if let Some(e) = crate::config::validate::certificate_key_error(k) {
             let f = Failure::new(Code::BadTokenOptions, "input", e.clone())
                 .kubeadm(e)
@@ -776,7 +777,15 @@ fn token_create(a: TokenCreateArgs) -> i32 {
             let endpoint = client.server.trim_start_matches("https://").to_string();
             printed = match a.format {
                 JoinFormat::JoinCommand => {
-                    format!("{}\n", manage::join_command(&client.server, &token, &pins, a.certificate_key.as_deref()))
+                    format!(
+                        "{}\n",
+                        manage::join_command(
+                            &client.server,
+                            &token,
+                            &pins,
+                            a.certificate_key.as_ref().map(SecretArg::expose)
+                        )
+                    )
                 }
                 JoinFormat::JoinConfig => {
                     let j = JoinConfig {
@@ -785,14 +794,16 @@ fn token_create(a: TokenCreateArgs) -> i32 {
                         ca_cert_hashes: pins.clone(),
                         has_bootstrap_token: true,
                         control_plane: a.certificate_key.is_some(),
-                        certificate_key: a.certificate_key.clone(),
+                        certificate_key: a.certificate_key.as_ref().map(|k| k.expose().to_string()),
                         ..JoinConfig::default()
                     };
                     j.to_yaml(config::ApiVersion::V1beta4)
                 }
             };
-            report
-                .set("joinCommand", manage::join_command(&client.server, &token, &pins, a.certificate_key.as_deref()));
+            report.set(
+                "joinCommand",
+                manage::join_command(&client.server, &token, &pins, a.certificate_key.as_ref().map(SecretArg::expose)),
+            );
         } else {
             printed = format!("{}\n", token.expose());
         }
@@ -857,7 +868,7 @@ pub fn bootstrap_options(a: &BootstrapArgs) -> Result<crate::bootstrap::Bootstra
             )
         }
         None => {
-            let token = token::resolve_token(a.token.as_deref(), a.token_file.as_deref())?;
+            let token = token::resolve_token(a.token.as_ref().map(SecretArg::expose), a.token_file.as_deref())?;
             let pins = PinSet::parse_all(&a.pins)?;
             let trust = if a.unsafe_skip { Some(Trust::UnsafeSkip) } else { pins.map(Trust::Pinned) };
             (a.endpoint.clone().unwrap_or_default(), token, trust, a.node_name.clone())
@@ -932,7 +943,11 @@ pub fn diagnose(a: DiagnoseArgs) -> i32 {
     let d = crate::diagnose::node::DiagnoseOptions {
         admin: opts.admin.clone(),
         bootstrap: opts,
-        certificate_key: if a.control_plane || a.certificate_key.is_some() { a.certificate_key.clone() } else { None },
+        certificate_key: if a.control_plane || a.certificate_key.is_some() {
+            a.certificate_key.as_ref().map(|k| k.expose().to_string())
+        } else {
+            None
+        },
         root: a.root.clone(),
         cri_socket: cri,
         timeout: a.diagnose_timeout,

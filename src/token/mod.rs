@@ -13,6 +13,7 @@ pub mod secret;
 
 use crate::error::{Code, Failure};
 use ring::rand::{SecureRandom, SystemRandom};
+use secrecy::{ExposeSecret, SecretString};
 use std::fmt;
 
 /// kubeadm's token pattern, as printed in its error message.
@@ -20,12 +21,26 @@ pub const TOKEN_PATTERN: &str = r"\A([a-z0-9]{6})\.([a-z0-9]{16})\z";
 /// The alphabet bootstrap tokens are drawn from.
 pub const ALPHABET: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
 
-/// A syntactically valid bootstrap token `<id>.<secret>`.
-#[derive(Clone, PartialEq, Eq)]
+/// A syntactically valid bootstrap token `<id>.<secret>`. The secret is a
+/// [`secrecy::SecretString`] (zeroized on drop); `Debug` and `Display` show `<id>.<redacted>`,
+/// and the type does not implement `Serialize`.
+#[derive(Clone)]
 pub struct BootstrapToken {
     id: String,
-    secret: String,
+    secret: SecretString,
 }
+
+impl PartialEq for BootstrapToken {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+            && crate::jws::secrets_equal(
+                self.secret.expose_secret().as_bytes(),
+                other.secret.expose_secret().as_bytes(),
+            )
+    }
+}
+
+impl Eq for BootstrapToken {}
 
 fn is_token_chars(s: &str, len: usize) -> bool {
     s.len() == len && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
@@ -43,7 +58,7 @@ impl BootstrapToken {
         let t = s.trim();
         if let Some((id, secret)) = t.split_once('.') {
             if is_token_chars(id, 6) && is_token_chars(secret, 16) {
-                return Ok(BootstrapToken { id: id.to_string(), secret: secret.to_string() });
+                return Ok(BootstrapToken { id: id.to_string(), secret: SecretString::from(secret.to_string()) });
             }
         }
         Err(Failure::new(
@@ -70,7 +85,7 @@ impl BootstrapToken {
 
     /// A fresh random token, generated the way kubeadm does (see module docs).
     pub fn generate() -> Self {
-        BootstrapToken { id: random_string(6), secret: random_string(16) }
+        BootstrapToken { id: random_string(6), secret: SecretString::from(random_string(16)) }
     }
 
     /// The token ID (public: it names the Secret and the JWS key).
@@ -80,12 +95,12 @@ impl BootstrapToken {
 
     /// The token secret. Keep it out of logs and reports.
     pub fn secret(&self) -> &str {
-        &self.secret
+        self.secret.expose_secret()
     }
 
     /// The whole `<id>.<secret>` string, for the places the user asked to see it.
     pub fn expose(&self) -> String {
-        format!("{}.{}", self.id, self.secret)
+        format!("{}.{}", self.id, self.secret.expose_secret())
     }
 
     /// `<id>.<redacted>` for reports and logs.
