@@ -577,15 +577,9 @@ pub fn validate_config(a: ValidateConfigArgs) -> i32 {
 pub fn migrate_config(a: MigrateConfigArgs) -> i32 {
     let name = a.file.display().to_string();
     let mut report = Report::new("migrate-config");
-    let text = if name == "-" {
-        let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).map(|_| s)
-    } else {
-        std::fs::read_to_string(&a.file)
-    };
-    let text = match text {
+    let text = match config::read_config(&a.file) {
         Ok(t) => t,
-        Err(e) => return config_failure(&mut report, unreadable(&name, &e.to_string())),
+        Err(f) => return config_failure(&mut report, f),
     };
     match config::migrate_text(&name, &text) {
         Ok(config::Migrated { text: out, notes }) => {
@@ -817,8 +811,7 @@ fn hostname() -> String {
 pub fn bootstrap_options(a: &BootstrapArgs) -> Result<crate::bootstrap::BootstrapOptions, Failure> {
     let (endpoint, token, trust, node) = match &a.config {
         Some(path) => {
-            let text =
-                std::fs::read_to_string(path).map_err(|e| unreadable(&path.display().to_string(), &e.to_string()))?;
+            let text = config::read_config(path)?;
             let r = config::check_text(&path.display().to_string(), &text);
             if let Some(p) = r.problems.iter().find(|p| p.severity == config::Severity::Error) {
                 return Err(Failure::new(r.code.unwrap_or(Code::ConfigInvalid), "input", config::format_problem(p))
@@ -928,7 +921,7 @@ pub fn diagnose(a: DiagnoseArgs) -> i32 {
     let cri = a.cri_socket.clone().or_else(|| {
         b.config
             .as_ref()
-            .and_then(|p| std::fs::read_to_string(p).ok())
+            .and_then(|p| config::read_config(p).ok())
             .and_then(|t| config::check_text("c", &t).join.and_then(|j| j.0.cri_socket))
     });
     let d = crate::diagnose::node::DiagnoseOptions {
