@@ -145,6 +145,8 @@ struct Bounded {
     max_rss_kib: i64,
 }
 
+// The child is reaped with wait4 (for its rusage), which clippy cannot see.
+#[allow(clippy::zombie_processes)]
 fn run_bounded(args: &[&str], secs: u64) -> Bounded {
     use std::io::Read;
     use std::os::unix::process::CommandExt;
