@@ -42,7 +42,7 @@ fn block_on<F: std::future::Future>(fut: F) -> F::Output {
 fn finish(report: &Report, format: Format) -> i32 {
     if format == Format::Text && !report.warnings.is_empty() {
         for w in &report.warnings {
-            eprintln!("warning: {w}");
+            eprintln!("warning: {}", crate::report::escape_controls(w));
         }
     }
     report.print(format)
@@ -95,7 +95,7 @@ pub fn ca_hash(a: CaHashArgs) -> i32 {
             match a.output {
                 Format::Text => {
                     for w in &report.warnings {
-                        eprintln!("warning: {w}");
+                        eprintln!("warning: {}", crate::report::escape_controls(w));
                     }
                     let mut s = String::new();
                     for (_, c) in &certs {
@@ -583,7 +583,7 @@ pub fn validate_config(a: ValidateConfigArgs) -> i32 {
 pub fn migrate_config(a: MigrateConfigArgs) -> i32 {
     let name = a.file.display().to_string();
     let mut report = Report::new("migrate-config");
-    let text = match read_input_text(&a.file) {
+    let text = match config::read_config(&a.file) {
         Ok(t) => t,
         Err(f) => return config_failure(&mut report, f),
     };
@@ -662,7 +662,7 @@ pub fn token(t: TokenCommand) -> i32 {
                     eprint!("{}", report.to_text(false));
                 }
                 for w in &report.warnings {
-                    eprintln!("warning: {w}");
+                    eprintln!("warning: {}", crate::report::escape_controls(w));
                 }
                 return report.exit_code();
             }
@@ -810,7 +810,7 @@ fn token_create(a: TokenCreateArgs) -> i32 {
     });
     if a.output == Format::Text {
         for w in &report.warnings {
-            eprintln!("warning: {w}");
+            eprintln!("warning: {}", crate::report::escape_controls(w));
         }
         if report.failure.is_some() {
             eprint!("{}", report.to_text(false));
@@ -833,7 +833,7 @@ fn hostname() -> String {
 pub fn bootstrap_options(a: &BootstrapArgs) -> Result<crate::bootstrap::BootstrapOptions, Failure> {
     let (endpoint, token, trust, node) = match &a.config {
         Some(path) => {
-            let text = read_input_text(path).map_err(|f| f.at("input"))?;
+            let text = config::read_config(path)?;
             let r = config::check_text(&path.display().to_string(), &text);
             if let Some(p) = r.problems.iter().find(|p| p.severity == config::Severity::Error) {
                 return Err(Failure::new(r.code.unwrap_or(Code::ConfigInvalid), "input", config::format_problem(p))
@@ -937,7 +937,7 @@ pub fn diagnose(a: DiagnoseArgs) -> i32 {
     let cri = a.cri_socket.clone().or_else(|| {
         b.config
             .as_ref()
-            .and_then(|p| read_input_text(p).ok())
+            .and_then(|p| config::read_config(p).ok())
             .and_then(|t| config::check_text("c", &t).join.and_then(|j| j.0.cri_socket))
     });
     let d = crate::diagnose::node::DiagnoseOptions {

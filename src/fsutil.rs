@@ -322,3 +322,74 @@ mod tests {
         assert_eq!(names, ["pki"]);
     }
 }
+
+/// Opens `path` for streaming (explain-log's logs): a regular file, or a FIFO or pipe (logs
+/// are often piped in with process substitution, `<(journalctl -u kubelet)`). Refuses
+/// character and block devices (`/dev/zero`), sockets and directories before reading a byte:
+/// the path is opened with `O_NONBLOCK` (so opening a device or a FIFO cannot hang) and
+/// checked on the descriptor, then `O_NONBLOCK` is cleared. For a FIFO, it then waits (`poll`)
+/// until a writer has written or come and gone, as any reader of a FIFO waits for its writer (a
+/// FIFO without a writer would otherwise read as an empty log); an anonymous pipe with data or
+/// an exited writer does not wait. The caller bounds what it reads.
+pub fn open_stream(path: &Path) -> Result<std::fs::File, ReadError> {
+    use std::os::fd::AsRawFd;
+    let shown = path.display().to_string();
+    let io = |error| ReadError::Io { path: shown.clone(), error };
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(io)?;
+    let ft = file.metadata().map_err(io)?.file_type();
+    if !ft.is_file() && !ft.is_fifo() {
+        return Err(ReadError::NotRegular { path: shown, kind: file_kind(&ft) });
+    }
+    let fd = file.as_raw_fd();
+    // SAFETY: fcntl and poll on a descriptor we own; poll gets one valid pollfd.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) } < 0 {
+        return Err(io(std::io::Error::last_os_error()));
+    }
+    if ft.is_fifo() {
+        let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+        while unsafe { libc::poll(&mut p, 1, -1) } < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                return Err(io(e));
+            }
+        }
+    }
+    Ok(file)
+}
+
+#[cfg(test)]
+mod stream_tests {
+    use super::*;
+
+    #[test]
+    fn open_stream_allows_files_and_fifos_and_refuses_devices_and_directories() {
+        let e = open_stream(Path::new("/dev/zero")).unwrap_err();
+        assert!(matches!(e, ReadError::NotRegular { kind: "a character device", .. }), "{e}");
+        let e = open_stream(Path::new("/")).unwrap_err();
+        assert!(matches!(e, ReadError::NotRegular { kind: "a directory", .. }), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("log");
+        std::fs::write(&f, "line\n").unwrap();
+        let mut s = String::new();
+        open_stream(&f).unwrap().read_to_string(&mut s).unwrap();
+        assert_eq!(s, "line\n");
+        // A FIFO: the open waits for the writer, then reads what it wrote.
+        let fifo = dir.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let w = fifo.clone();
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            std::fs::write(w, "from the pipe\n").unwrap();
+        });
+        let mut s = String::new();
+        open_stream(&fifo).unwrap().read_to_string(&mut s).unwrap();
+        writer.join().unwrap();
+        assert_eq!(s, "from the pipe\n");
+    }
+}

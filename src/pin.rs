@@ -23,8 +23,10 @@ pub struct Pin(String);
 impl Pin {
     /// Parses a pin with kubeadm's rules and messages (`bad-pin-format` on error).
     pub fn parse(s: &str) -> Result<Pin, Failure> {
+        // Echoed values are cut: a pin is 71 characters, the input may be megabytes.
+        let shown = |v: &str| crate::report::truncate_for_display(v, crate::report::MAX_ECHO_CHARS);
         let bad = |msg: String| {
-            Failure::new(Code::BadPinFormat, "input", format!("expected sha256:<64 hex digits>, got {s:?}"))
+            Failure::new(Code::BadPinFormat, "input", format!("expected sha256:<64 hex digits>, got {:?}", shown(s)))
                 .kubeadm(msg)
                 .cause("the --discovery-token-ca-cert-hash value was truncated, lost its sha256: prefix, or is not a pin")
                 .fix("compute the pin with `joinkit ca-hash /etc/kubernetes/pki/ca.crt` on a control-plane node (or `kubeadm token create --print-join-command`)")
@@ -33,16 +35,16 @@ impl Pin {
             return Err(bad("invalid hash, expected \"format:hex-value\". Known format(s) are: sha256".into()));
         };
         if !algo.eq_ignore_ascii_case("sha256") {
-            return Err(bad(format!("unknown hash format {algo:?}. Known format(s) are: sha256")));
+            return Err(bad(format!("unknown hash format {:?}. Known format(s) are: sha256", shown(algo))));
         }
         let hex = hex.to_ascii_lowercase();
         if hex.len() % 2 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(bad(format!("invalid hash {s:?}: not hexadecimal")));
+            return Err(bad(format!("invalid hash {:?}: not hexadecimal", shown(s))));
         }
         if hex.len() != 64 {
             return Err(bad(format!(
                 "invalid hash {:?}, expected a 32 byte SHA-256 hash, found {} bytes",
-                hex,
+                shown(&hex),
                 hex.len() / 2
             )));
         }
@@ -234,7 +236,7 @@ pub fn read_certificates(data: &[u8], what: &str) -> Result<Vec<CertificateDer<'
         match item {
             Ok(c) => certs.push(c),
             Err(e) => {
-                return Err(Failure::new(Code::BadCertificate, "read", format!("{what}: bad PEM: {e}"))
+                return Err(Failure::new(Code::BadCertificate, "read", format!("{what}: bad PEM: {}", pem_error(&e)))
                     .cause("a PEM block is truncated (no END line), has invalid base64, or was edited")
                     .fix("copy the certificate again, including the -----BEGIN/END CERTIFICATE----- lines"))
             }
@@ -258,6 +260,31 @@ pub fn read_certificates(data: &[u8], what: &str) -> Result<Vec<CertificateDer<'
         inspect(c.as_ref(), what)?;
     }
     Ok(certs)
+}
+
+/// A PEM parse error for people: the PEM reader's `Display` prints the offending line as a
+/// list of byte values (a 5 MB line becomes 20+ MB of numbers), so lines are shown as text, cut
+/// to [`crate::report::MAX_ECHO_CHARS`] characters.
+fn pem_error(e: &rustls_pki_types::pem::Error) -> String {
+    use rustls_pki_types::pem::Error;
+    let text = |b: &[u8]| {
+        let cut = &b[..b.len().min(4 * crate::report::MAX_ECHO_CHARS)];
+        let lossy = String::from_utf8_lossy(cut);
+        let line = lossy.trim_end();
+        let shown: String = line.chars().take(crate::report::MAX_ECHO_CHARS).collect();
+        if shown.len() == line.len() && cut.len() == b.len() {
+            format!("{shown:?}")
+        } else {
+            format!("{shown:?}… ({} bytes in all)", b.len())
+        }
+    };
+    match e {
+        Error::MissingSectionEnd { end_marker } => {
+            format!("missing the END line of a {} block", text(end_marker))
+        }
+        Error::IllegalSectionStart { line } => format!("malformed BEGIN line {}", text(line)),
+        other => crate::report::truncate_for_display(&other.to_string(), 4 * crate::report::MAX_ECHO_CHARS),
+    }
 }
 
 fn count(hay: &[u8], needle: &[u8]) -> usize {
@@ -296,6 +323,11 @@ mod tests {
             f.kubeadm_message.as_deref(),
             Some("invalid hash \"abcd\", expected a 32 byte SHA-256 hash, found 2 bytes")
         );
+        // A huge value is echoed cut, in the message and in kubeadm's.
+        let huge = format!("sha256:{}", "g".repeat(1 << 20));
+        let f = Pin::parse(&huge).unwrap_err();
+        assert!(f.message.len() < 400 && f.message.contains("bytes in all"), "{}", f.message);
+        assert!(f.kubeadm_message.as_deref().is_some_and(|k| k.len() < 400), "{:?}", f.kubeadm_message);
         let set = PinSet::parse_all(&[format!("sha256:{hex},sha256:{}", "0".repeat(64))]).unwrap().unwrap();
         assert_eq!(set.pins().len(), 2);
         // A pinned trust set cannot be empty: no pins (or only separators) is None, not a set.

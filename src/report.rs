@@ -11,6 +11,41 @@ use serde_json::{Map, Value};
 use std::io::{IsTerminal, Write};
 use std::time::Instant;
 
+/// The most characters of one input value (a key, a pin, a PEM line, a server message) that a
+/// message echoes; [`truncate_for_display`] cuts longer values and says how long they were.
+pub const MAX_ECHO_CHARS: usize = 200;
+
+/// `s` cut to at most `max_chars` characters; a longer value ends with
+/// `… (N bytes in all)` so the reader knows it was cut. Never splits a character.
+pub fn truncate_for_display(s: &str, max_chars: usize) -> String {
+    match s.char_indices().nth(max_chars) {
+        None => s.to_string(),
+        Some((cut, _)) => format!("{}… ({} bytes in all)", &s[..cut], s.len()),
+    }
+}
+
+/// Escapes terminal control characters for text output: C0 controls other than newline and
+/// tab (ESC becomes `\x1b`), DEL (`\x7f`) and C1 controls (`\u{9b}`), so that text from a
+/// server or a file cannot move the cursor, clear the screen or retitle the terminal.
+/// Returns the input unchanged (borrowed) when there is nothing to escape.
+pub fn escape_controls(s: &str) -> std::borrow::Cow<'_, str> {
+    let bad = |c: char| (c.is_control() && c != '\n' && c != '\t') || ('\u{80}'..='\u{9f}').contains(&c);
+    if !s.chars().any(bad) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        if !bad(c) {
+            out.push(c);
+        } else if (c as u32) < 0x80 {
+            out.push_str(&format!("\\x{:02x}", c as u32));
+        } else {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// How a stage ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -190,7 +225,8 @@ impl Report {
         self.failure.as_ref().map(|f| f.code)
     }
 
-    /// Renders as text. `colour` adds ANSI colours.
+    /// Renders as text. `colour` adds ANSI colours. Every piece of content is passed through
+    /// [`escape_controls`] before colouring, so only the report's own escapes reach a terminal.
     pub fn to_text(&self, colour: bool) -> String {
         let paint = |s: &str, c: &str| {
             if colour {
@@ -199,18 +235,19 @@ impl Report {
                 s.to_string()
             }
         };
-        let width = self.stages.iter().map(|s| s.name.len()).max().unwrap_or(0);
+        let esc = escape_controls;
+        let width = self.stages.iter().map(|s| esc(&s.name).chars().count()).max().unwrap_or(0);
         let mut out = String::new();
         for st in &self.stages {
             out.push_str(&format!(
                 "  {} {:<width$}  {}\n",
                 paint(&format!("[{}]", st.status.label()), st.status.colour()),
-                st.name,
-                st.detail,
+                esc(&st.name),
+                esc(&st.detail),
             ));
         }
         for l in &self.lines {
-            out.push_str(l);
+            out.push_str(&esc(l));
             out.push('\n');
         }
         if let Some(f) = &self.failure {
@@ -218,18 +255,18 @@ impl Report {
                 "{} {} at stage {} (exit {})\n",
                 paint("FAILED:", "\x1b[1;31m"),
                 f.code,
-                f.stage,
+                esc(&f.stage),
                 f.exit_code
             ));
-            out.push_str(&format!("  what:    {}\n", f.message));
+            out.push_str(&format!("  what:    {}\n", esc(&f.message)));
             if let Some(k) = &f.kubeadm_message {
-                out.push_str(&format!("  kubeadm: {k}\n"));
+                out.push_str(&format!("  kubeadm: {}\n", esc(k)));
             }
             if !f.cause.is_empty() {
-                out.push_str(&format!("  cause:   {}\n", f.cause));
+                out.push_str(&format!("  cause:   {}\n", esc(&f.cause)));
             }
             if !f.fix.is_empty() {
-                out.push_str(&format!("  fix:     {}\n", f.fix));
+                out.push_str(&format!("  fix:     {}\n", esc(&f.fix)));
             }
         }
         out
@@ -260,5 +297,65 @@ impl Report {
         };
         let _ = out.flush();
         self.exit_code()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncate_for_display_cuts_long_values_and_says_so() {
+        assert_eq!(truncate_for_display("short", 10), "short");
+        assert_eq!(truncate_for_display("abcdef", 6), "abcdef");
+        assert_eq!(truncate_for_display("abcdefgh", 3), "abc… (8 bytes in all)");
+        // Never splits a character: 3 characters of 2 bytes each.
+        assert_eq!(truncate_for_display("ééééé", 3), "ééé… (10 bytes in all)");
+        let big = "k".repeat(5 << 20);
+        assert!(truncate_for_display(&big, MAX_ECHO_CHARS).len() < 300);
+    }
+
+    #[test]
+    fn escape_controls_escapes_c0_del_and_c1_but_not_newline_or_tab() {
+        assert!(matches!(escape_controls("plain text\n\tok é"), std::borrow::Cow::Borrowed(_)));
+        assert_eq!(escape_controls("a\x1b[2Jb"), "a\\x1b[2Jb");
+        assert_eq!(escape_controls("bell\x07 cr\r nul\0 del\x7f"), "bell\\x07 cr\\x0d nul\\x00 del\\x7f");
+        assert_eq!(escape_controls("csi\u{9b}31m nel\u{85}"), "csi\\u{9b}31m nel\\u{85}");
+        assert_eq!(escape_controls("line1\nline2\tx"), "line1\nline2\tx");
+    }
+
+    #[test]
+    fn text_output_has_no_control_bytes_from_content_but_keeps_its_own_colour() {
+        let hostile = "secrets is forbidden: \x1b[2J\x1b[31mFAKE\x1b]0;title\x07 \u{9b}2J";
+        let mut r = Report::new("token-list");
+        r.pass("connect\x1b[31m", "ok \x1b[1A");
+        r.warn("api", format!("server said {hostile}"));
+        r.line(format!("line with {hostile}\nsecond line"));
+        r.fail(
+            Failure::new(Code::ApiForbidden, "list", hostile)
+                .kubeadm(hostile)
+                .cause(format!("cause {hostile}"))
+                .fix(format!("fix {hostile}")),
+        );
+        for colour in [false, true] {
+            let t = r.to_text(colour);
+            let content: String = if colour {
+                // Remove the report's own colour sequences; nothing else may remain.
+                let mut c = t.clone();
+                for seq in ["\x1b[32m", "\x1b[1;31m", "\x1b[33m", "\x1b[2m", "\x1b[0m"] {
+                    c = c.replace(seq, "");
+                }
+                c
+            } else {
+                t.clone()
+            };
+            assert!(!content.contains('\x1b'), "raw ESC in text output:\n{t:?}");
+            assert!(!content.contains('\x07') && !content.contains('\u{9b}'), "{t:?}");
+            assert!(t.contains("\\x1b[2J") && t.contains("\\u{9b}2J"), "escaped, still readable: {t}");
+            assert!(t.contains("\nsecond line\n"), "newlines kept: {t}");
+            assert_eq!(t.contains("\x1b[1;31mFAILED:\x1b[0m"), colour, "own colour only when asked: {t:?}");
+        }
+        // JSON is escaped by serde: no raw ESC either.
+        assert!(!r.to_json().contains('\x1b'));
     }
 }

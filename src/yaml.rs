@@ -214,41 +214,100 @@ fn pos(m: &granit_parser::Marker) -> Pos {
     Pos { line: m.line(), col: m.col() + 1 }
 }
 
-enum Frame {
-    Map(Vec<(Key, Node)>, Pos, Option<Key>, usize),
-    Seq(Vec<Node>, Pos, usize),
+/// The most nodes that anchors and aliases may copy in one stream (each anchored node is copied
+/// once when defined and once per alias that names it, counting every node of the copied
+/// subtree). A real kubeadm config copies a few dozen; a "billion laughs" alias bomb would copy
+/// billions, so beyond this the stream is a syntax error (`config-yaml-syntax`) instead of
+/// gigabytes of memory.
+pub const MAX_ALIAS_NODES: u64 = 100_000;
+
+/// The most scalar and key bytes that anchors and aliases may copy in one stream (1 MiB), so
+/// that one large anchored scalar aliased many times cannot exhaust memory either.
+pub const MAX_ALIAS_BYTES: u64 = 1 << 20;
+
+/// The size of a subtree: nodes, and bytes of scalar values and keys.
+#[derive(Debug, Clone, Copy, Default)]
+struct Cost {
+    nodes: u64,
+    bytes: u64,
 }
 
-/// Parses a YAML stream into documents. Anchors and aliases are resolved by copying.
+impl Cost {
+    fn add(&mut self, other: Cost) {
+        self.nodes = self.nodes.saturating_add(other.nodes);
+        self.bytes = self.bytes.saturating_add(other.bytes);
+    }
+}
+
+/// What anchors and aliases have copied so far, against [`MAX_ALIAS_NODES`] and
+/// [`MAX_ALIAS_BYTES`].
+#[derive(Default)]
+struct CopyBudget(Cost);
+
+impl CopyBudget {
+    fn charge(&mut self, c: Cost, p: Pos) -> Result<(), SyntaxError> {
+        self.0.add(c);
+        if self.0.nodes > MAX_ALIAS_NODES || self.0.bytes > MAX_ALIAS_BYTES {
+            return Err(SyntaxError {
+                message: format!(
+                    "anchors and aliases expand to more than {MAX_ALIAS_NODES} nodes or {} of text; \
+                     joinkit refuses such a document (an alias bomb, or aliases far beyond what a kubeadm config needs)",
+                    crate::fsutil::human_size(MAX_ALIAS_BYTES)
+                ),
+                pos: p,
+            });
+        }
+        Ok(())
+    }
+}
+
+enum Frame {
+    Map(Vec<(Key, Node)>, Pos, Option<Key>, usize, Cost),
+    Seq(Vec<Node>, Pos, usize, Cost),
+}
+
+/// Parses a YAML stream into documents. Anchors and aliases are resolved by copying, within
+/// [`MAX_ALIAS_NODES`] and [`MAX_ALIAS_BYTES`] copied per stream (more is a [`SyntaxError`]).
 pub fn parse(text: &str) -> Result<Vec<Document>, SyntaxError> {
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: std::collections::HashMap<usize, Node> = std::collections::HashMap::new();
+    let mut anchors: std::collections::HashMap<usize, (Node, Cost)> = std::collections::HashMap::new();
+    let mut budget = CopyBudget::default();
     let mut root: Option<Node> = None;
     let mut doc_start = Pos::default();
     let mut doc_offset = 0usize;
     let line_offsets: Vec<usize> = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
     let offset_of = |p: Pos| line_offsets.get(p.line.saturating_sub(1)).copied().unwrap_or(text.len());
     // Completes a node: attach to the parent frame or make it the root.
-    fn attach(stack: &mut [Frame], root: &mut Option<Node>, node: Node, key_pos: Pos) -> Result<(), SyntaxError> {
+    // `cost` is the node's subtree size, added to the parent's.
+    fn attach(
+        stack: &mut [Frame],
+        root: &mut Option<Node>,
+        node: Node,
+        key_pos: Pos,
+        cost: Cost,
+    ) -> Result<(), SyntaxError> {
         match stack.last_mut() {
             None => {
                 *root = Some(node);
                 Ok(())
             }
-            Some(Frame::Seq(items, _, _)) => {
+            Some(Frame::Seq(items, _, _, c)) => {
+                c.add(cost);
                 items.push(node);
                 Ok(())
             }
-            Some(Frame::Map(entries, _, pending, _)) => match pending.take() {
+            Some(Frame::Map(entries, _, pending, _, c)) => match pending.take() {
                 None => match node.value {
                     Value::Scalar(s) => {
+                        c.add(cost);
                         *pending = Some(Key { name: s.value, pos: key_pos });
                         Ok(())
                     }
                     _ => Err(SyntaxError { message: "a mapping key must be a scalar here".into(), pos: node.pos }),
                 },
                 Some(k) => {
+                    c.add(cost);
                     entries.push((k, node));
                     Ok(())
                 }
@@ -275,35 +334,46 @@ pub fn parse(text: &str) -> Result<Vec<Document>, SyntaxError> {
                     text: text.get(doc_offset..end).unwrap_or("").to_string(),
                 });
             }
-            Event::MappingStart(_, anchor, _) => stack.push(Frame::Map(Vec::new(), p, None, anchor)),
-            Event::SequenceStart(_, anchor, _) => stack.push(Frame::Seq(Vec::new(), p, anchor)),
+            Event::MappingStart(_, anchor, _) => {
+                stack.push(Frame::Map(Vec::new(), p, None, anchor, Cost { nodes: 1, bytes: 0 }))
+            }
+            Event::SequenceStart(_, anchor, _) => {
+                stack.push(Frame::Seq(Vec::new(), p, anchor, Cost { nodes: 1, bytes: 0 }))
+            }
             Event::MappingEnd | Event::SequenceEnd => {
-                let (node, anchor) = match stack.pop() {
-                    Some(Frame::Map(entries, start, _, anchor)) => {
-                        (Node { value: Value::Map(entries), pos: start }, anchor)
+                let (node, anchor, cost) = match stack.pop() {
+                    Some(Frame::Map(entries, start, _, anchor, cost)) => {
+                        (Node { value: Value::Map(entries), pos: start }, anchor, cost)
                     }
-                    Some(Frame::Seq(items, start, anchor)) => (Node { value: Value::Seq(items), pos: start }, anchor),
+                    Some(Frame::Seq(items, start, anchor, cost)) => {
+                        (Node { value: Value::Seq(items), pos: start }, anchor, cost)
+                    }
                     None => return Err(SyntaxError { message: "unbalanced collection end".into(), pos: p }),
                 };
                 if anchor != 0 {
-                    anchors.insert(anchor, node.clone());
+                    budget.charge(cost, node.pos)?;
+                    anchors.insert(anchor, (node.clone(), cost));
                 }
                 let npos = node.pos;
-                attach(&mut stack, &mut root, node, npos)?;
+                attach(&mut stack, &mut root, node, npos, cost)?;
             }
             Event::Scalar(value, style, anchor, _) => {
                 let quoted = !matches!(style, ScalarStyle::Plain);
+                let cost = Cost { nodes: 1, bytes: value.len() as u64 };
                 let node = Node { value: Value::Scalar(Scalar { value: value.into_owned(), quoted }), pos: p };
                 if anchor != 0 {
-                    anchors.insert(anchor, node.clone());
+                    budget.charge(cost, p)?;
+                    anchors.insert(anchor, (node.clone(), cost));
                 }
-                attach(&mut stack, &mut root, node, p)?;
+                attach(&mut stack, &mut root, node, p, cost)?;
             }
             Event::Alias(id) => {
-                let node =
-                    anchors.get(&id).cloned().ok_or_else(|| SyntaxError { message: "unknown alias".into(), pos: p })?;
-                let node = Node { pos: p, ..node };
-                attach(&mut stack, &mut root, node, p)?;
+                let (node, cost) =
+                    anchors.get(&id).ok_or_else(|| SyntaxError { message: "unknown alias".into(), pos: p })?;
+                // Charge before copying: the budget is what keeps the copy small.
+                budget.charge(*cost, p)?;
+                let (node, cost) = (Node { pos: p, ..node.clone() }, *cost);
+                attach(&mut stack, &mut root, node, p, cost)?;
             }
             _ => {}
         }
@@ -345,6 +415,53 @@ mod tests {
         let e = parse("a: [1, 2\nb: c\n").unwrap_err();
         assert!(e.pos.line >= 1);
         assert_eq!(edit_distance("caCertHash", "caCertHashes"), 2);
+    }
+
+    /// The classic "billion laughs": 9 levels of 9 aliases, 10^9 leaves from ~400 bytes.
+    fn billion_laughs() -> String {
+        let mut s = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+        let mut prev = 'a';
+        for c in "bcdefghi".chars() {
+            s.push_str(&format!("{c}: &{c} [{}]\n", vec![format!("*{prev}"); 9].join(",")));
+            prev = c;
+        }
+        s
+    }
+
+    #[test]
+    fn alias_bomb_is_a_syntax_error_not_gigabytes() {
+        let t = std::time::Instant::now();
+        let e = parse(&billion_laughs()).unwrap_err();
+        assert!(e.message.contains("anchors and aliases expand to more than 100000 nodes"), "{e:?}");
+        assert!(e.pos.line > 1, "points at the alias that crossed the limit: {e:?}");
+        assert!(t.elapsed() < std::time::Duration::from_secs(2), "{:?}", t.elapsed());
+        // One big scalar aliased many times: few nodes, many bytes.
+        let big = format!("a: &a \"{}\"\nb: [{}]\n", "x".repeat(64 << 10), vec!["*a"; 32].join(","));
+        assert!(parse(&big).unwrap_err().message.contains("1 MiB of text"));
+        // Nested anchors copy their subtrees too, without any alias.
+        let leaves = vec!["x"; 2000].join(",");
+        let mut flat = String::new();
+        for i in 0..200 {
+            flat.push_str(&format!("&a{i} ["));
+        }
+        flat.push_str(&leaves);
+        flat.push_str(&"]".repeat(200));
+        assert!(parse(&flat).unwrap_err().message.contains("anchors and aliases"));
+    }
+
+    #[test]
+    fn ordinary_aliases_still_work() {
+        let docs = parse("base: &b {x: 1, y: [a, b]}\none: *b\ntwo: *b\nname: &n worker\nalso: *n\n").unwrap();
+        let r = docs[0].root.as_ref().unwrap();
+        assert_eq!(r.get("two").unwrap().get("y").unwrap().items().len(), 2);
+        assert_eq!(r.get("two").unwrap().pos, Pos { line: 3, col: 6 });
+        assert_eq!(r.get("also").unwrap().str(), Some("worker"));
+        // Right at the limit is fine: 999 aliases of a 100-node anchor copy 99,900 + 100 nodes.
+        let items = vec!["x"; 99].join(",");
+        let ok = format!("a: &a [{items}]\nb: [{}]\n", vec!["*a"; 999].join(","));
+        assert!(parse(&ok).is_ok());
+        let over = format!("a: &a [{items}]\nb: [{}]\n", vec!["*a"; 1000].join(","));
+        assert!(parse(&over).is_err());
     }
 
     #[test]

@@ -166,3 +166,34 @@ fn bad_input_is_a_clear_error() {
     assert_eq!(r.code, 2);
     assert!(Path::new(common::bin()).exists());
 }
+
+#[test]
+fn huge_bad_pem_gives_a_small_error() {
+    use base64::Engine;
+    let dir = tempfile::tempdir().unwrap();
+    // 5 MB of base64 (deterministic bytes), in two shapes of an unterminated PEM.
+    let bytes: Vec<u8> = (0..(5u32 << 20) * 3 / 4).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&bytes);
+    let lines: Vec<&str> = b64.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap()).collect();
+    let cases = [
+        // The BEGIN line runs on for 5 MB: the PEM reader's error holds the whole line.
+        ("begin-line", format!("-----BEGIN CERTIFICATE{b64}\n"), "malformed BEGIN line"),
+        // A body without its END line.
+        ("no-end", format!("-----BEGIN CERTIFICATE-----\n{}\n", lines.join("\n")), "missing the END line"),
+    ];
+    for (name, body, says) in cases {
+        let p = dir.path().join(format!("{name}.pem"));
+        std::fs::write(&p, &body).unwrap();
+        for output in ["text", "json"] {
+            let r = run(&["ca-hash", p.to_str().unwrap(), "-o", output]);
+            assert_eq!(r.code, 3, "{name} {output}");
+            let size = r.stdout.len() + r.stderr.len();
+            assert!(size < 64 << 10, "{name} {output}: {size} bytes of output");
+            let all = r.stdout.clone() + &r.stderr;
+            assert!(all.contains("bad-certificate") && all.contains(says), "{name} {output}: {all}");
+            if name == "begin-line" {
+                assert!(all.contains(&format!("… ({} bytes in all)", b64.len() + 22)), "{all}");
+            }
+        }
+    }
+}

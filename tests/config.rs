@@ -552,3 +552,164 @@ fn migrate_v1beta3_to_v1beta4() {
     assert_eq!(r.code, 50, "{}", r.stderr);
     assert!(r.stdout.is_empty() && r.stderr.contains("did you mean \"timeout\"?"), "{}", r.stderr);
 }
+
+/// A run of joinkit bounded in time (killed after `secs`) and address space (1 GiB, so that a
+/// regression cannot take the machine down), with its peak RSS from `wait4`.
+struct Bounded {
+    code: Option<i32>,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    wall: std::time::Duration,
+    max_rss_kib: i64,
+}
+
+// The child is reaped with wait4 (for its rusage), which clippy cannot see.
+#[allow(clippy::zombie_processes)]
+fn run_bounded(args: &[&str], secs: u64) -> Bounded {
+    use std::io::Read;
+    use std::os::unix::process::CommandExt;
+    let mut c = std::process::Command::new(common::bin());
+    c.args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("JOINKIT_TOKEN")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    unsafe {
+        c.pre_exec(|| {
+            let lim = libc::rlimit { rlim_cur: 1 << 30, rlim_max: 1 << 30 };
+            libc::setrlimit(libc::RLIMIT_AS, &lim);
+            Ok(())
+        });
+    }
+    let start = std::time::Instant::now();
+    let mut child = c.spawn().expect("spawn joinkit");
+    let pid = child.id() as libc::pid_t;
+    let (mut out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let t_out = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = out.read_to_end(&mut v);
+        v
+    });
+    let t_err = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = err.read_to_end(&mut v);
+        v
+    });
+    let mut status = 0;
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    let deadline = start + std::time::Duration::from_secs(secs);
+    loop {
+        let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut ru) };
+        if r == pid {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
+            let wall = start.elapsed();
+            panic!("joinkit {args:?} did not finish within {secs} s ({wall:?}): a hang");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let wall = start.elapsed();
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    Bounded { code, stdout: t_out.join().unwrap(), stderr: t_err.join().unwrap(), wall, max_rss_kib: ru.ru_maxrss }
+}
+
+/// A classic "billion laughs" JoinConfiguration: 9 levels of 9 aliases, 10^9 strings from 400
+/// bytes (about 38 GB when expanded by copying).
+fn billion_laughs() -> String {
+    let mut s = format!("{HEAD}a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+    let mut prev = 'a';
+    for c in "bcdefghi".chars() {
+        s.push_str(&format!("{c}: &{c} [{}]\n", vec![format!("*{prev}"); 9].join(",")));
+        prev = c;
+    }
+    s
+}
+
+#[test]
+fn alias_bomb_is_a_yaml_syntax_error_quickly_and_in_little_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("bomb.yaml");
+    std::fs::write(&f, billion_laughs()).unwrap();
+    let f = f.to_str().unwrap();
+    let r = run_bounded(&["validate-config", f, "-o", "json"], 20);
+    assert_eq!(r.code, Some(51), "stderr: {}", String::from_utf8_lossy(&r.stderr[..r.stderr.len().min(2000)]));
+    let v: Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert_eq!(v["failure"]["code"], "config-yaml-syntax");
+    let m = v["problems"][0]["message"].as_str().unwrap();
+    assert!(m.contains("anchors and aliases expand to more than 100000 nodes"), "{m}");
+    assert!(r.wall < std::time::Duration::from_secs(5), "{:?}", r.wall);
+    assert!(r.max_rss_kib < 100 << 10, "peak RSS {} KiB", r.max_rss_kib);
+    // migrate-config reads the same parser.
+    let r = run_bounded(&["migrate-config", f], 20);
+    assert_eq!(r.code, Some(51), "{}", String::from_utf8_lossy(&r.stderr));
+}
+
+#[test]
+fn devices_fifos_and_directories_are_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("join.fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let fifo = fifo.to_str().unwrap();
+    let dirs = dir.path().to_str().unwrap();
+    for (path, kind) in [("/dev/zero", "a character device"), (fifo, "a FIFO"), (dirs, "a directory")] {
+        for cmd in ["validate-config", "migrate-config"] {
+            let r = run_bounded(&[cmd, path], 10);
+            assert_eq!(r.code, Some(3), "{cmd} {path}: {}", String::from_utf8_lossy(&r.stderr));
+            let text = String::from_utf8_lossy(&r.stdout).into_owned() + &String::from_utf8_lossy(&r.stderr);
+            assert!(text.contains("input-unreadable") && text.contains(kind), "{cmd} {path}: {text}");
+            assert!(r.wall < std::time::Duration::from_secs(5), "{cmd} {path}: {:?}", r.wall);
+            assert!(r.max_rss_kib < 100 << 10, "{cmd} {path}: peak RSS {} KiB", r.max_rss_kib);
+        }
+    }
+    // bootstrap --config reads the same way.
+    let r = run_bounded(&["bootstrap", "--config", "/dev/zero", "-o", "json"], 10);
+    assert_eq!(r.code, Some(3), "{}", String::from_utf8_lossy(&r.stdout));
+    // A file larger than 16 MiB is refused without reading it all.
+    let big = dir.path().join("big.yaml");
+    std::fs::File::create(&big).unwrap().set_len((16 << 20) + 1).unwrap();
+    let r = run_bounded(&["validate-config", big.to_str().unwrap()], 10);
+    assert_eq!(r.code, Some(3));
+    assert!(String::from_utf8_lossy(&r.stdout).contains("expected at most 16 MiB"));
+}
+
+#[test]
+fn many_problems_and_long_values_give_small_output_with_a_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut y = format!("{HEAD}{GOOD_DISCOVERY}");
+    for i in 0..5_000 {
+        y.push_str(&format!("unknownKey{i:06}: 1\n"));
+    }
+    let long_key = "k".repeat(1 << 20);
+    // An explicit key: implicit keys are limited to 1024 characters.
+    y.push_str(&format!("? {long_key}\n: 1\n"));
+    let f = dir.path().join("unknown.yaml");
+    std::fs::write(&f, &y).unwrap();
+    let f = f.to_str().unwrap();
+    let r = run_bounded(&["validate-config", f], 60);
+    assert_eq!(r.code, Some(50));
+    let out = String::from_utf8_lossy(&r.stdout);
+    assert!(r.stdout.len() < 64 << 10, "text output {} bytes", r.stdout.len());
+    assert!(out.contains(&format!("{f}: 4901 more problem(s) not shown (4901 error(s), 0 warning(s))")), "{out}");
+    assert!(out.contains("1 file(s): 5001 error(s)"), "{out}");
+    assert_eq!(out.matches(": error: ").count(), 100, "{out}");
+    let r = run_bounded(&["validate-config", f, "-o", "json"], 60);
+    assert!(r.stdout.len() < 64 << 10, "JSON output {} bytes", r.stdout.len());
+    let v: Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert_eq!(v["problems"].as_array().unwrap().len(), 100);
+    assert_eq!(v["problemsOmitted"][f], 4901);
+    // A long value is echoed cut, saying how long it was.
+    let mut y = format!("{HEAD}{GOOD_DISCOVERY}? {long_key}\n: 1\n");
+    y.push_str(&format!("nodeRegistration:\n  name: \"{}\"\n", "n".repeat(1 << 20)));
+    std::fs::write(f, &y).unwrap();
+    let r = run_bounded(&["validate-config", f, "-o", "json"], 60);
+    assert!(r.stdout.len() < 16 << 10, "JSON output {} bytes", r.stdout.len());
+    let v: Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert_eq!(v["problemsOmitted"][f], 0);
+    let m = v["problems"][0]["message"].as_str().unwrap();
+    assert!(m.contains("… (1048576 bytes in all)") && m.len() < 1000, "{m}");
+}

@@ -134,3 +134,136 @@ fn memory_is_bounded_per_finding() {
     assert_eq!(f[0].count, 1000);
     assert_eq!(f[0].lines.len(), joinkit::diagnose::explain::MAX_LINES_PER_FINDING);
 }
+
+/// A run of joinkit bounded in time (killed after `secs`) and address space (1 GiB, so that a
+/// regression cannot take the machine down), with its peak RSS from `wait4`.
+struct Bounded {
+    code: Option<i32>,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    wall: std::time::Duration,
+    max_rss_kib: i64,
+}
+
+// The child is reaped with wait4 (for its rusage), which clippy cannot see.
+#[allow(clippy::zombie_processes)]
+fn run_bounded(args: &[&str], secs: u64) -> Bounded {
+    use std::io::Read;
+    use std::os::unix::process::CommandExt;
+    let mut c = std::process::Command::new(common::bin());
+    c.args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("JOINKIT_TOKEN")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    unsafe {
+        c.pre_exec(|| {
+            let lim = libc::rlimit { rlim_cur: 1 << 30, rlim_max: 1 << 30 };
+            libc::setrlimit(libc::RLIMIT_AS, &lim);
+            Ok(())
+        });
+    }
+    let start = std::time::Instant::now();
+    let mut child = c.spawn().expect("spawn joinkit");
+    let pid = child.id() as libc::pid_t;
+    let (mut out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let t_out = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = out.read_to_end(&mut v);
+        v
+    });
+    let t_err = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = err.read_to_end(&mut v);
+        v
+    });
+    let mut status = 0;
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    let deadline = start + std::time::Duration::from_secs(secs);
+    loop {
+        let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut ru) };
+        if r == pid {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
+            let wall = start.elapsed();
+            panic!("joinkit {args:?} did not finish within {secs} s ({wall:?}): a hang");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let wall = start.elapsed();
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    Bounded { code, stdout: t_out.join().unwrap(), stderr: t_err.join().unwrap(), wall, max_rss_kib: ru.ru_maxrss }
+}
+
+const JWS_MISSING: &str = "error execution phase preflight: couldn't validate the identity of the API Server: could not find a JWS signature in the cluster-info ConfigMap for token ID \"abcdef\"\n";
+
+#[test]
+fn devices_and_directories_are_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, kind) in [("/dev/zero", "a character device"), (dir.path().to_str().unwrap(), "a directory")] {
+        let r = run_bounded(&["explain-log", path, "-o", "json"], 10);
+        assert_eq!(r.code, Some(3), "{path}: {}", String::from_utf8_lossy(&r.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+        assert_eq!(v["failure"]["code"], "input-unreadable");
+        let m = v["failure"]["message"].as_str().unwrap();
+        assert!(m.contains(kind) && m.contains("expected a log file, a pipe or a FIFO"), "{m}");
+        assert!(r.wall < std::time::Duration::from_secs(5), "{path}: {:?}", r.wall);
+        assert!(r.max_rss_kib < 100 << 10, "{path}: peak RSS {} KiB", r.max_rss_kib);
+    }
+}
+
+#[test]
+fn fifos_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("kubelet.fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let w = fifo.clone();
+    // The writer comes late: explain-log waits for it instead of reading an empty log.
+    let writer = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        std::fs::write(w, format!("starting\n{JWS_MISSING}")).unwrap();
+    });
+    let r = run_bounded(&["explain-log", fifo.to_str().unwrap(), "-o", "json"], 20);
+    writer.join().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert_eq!(v["rootCause"]["id"], "kubeadm-jws-missing", "{v}");
+    assert_eq!(v["lines"], 2);
+}
+
+#[test]
+fn a_10_mb_line_is_cut_in_bounded_memory_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = dir.path().join("small.log");
+    std::fs::write(&small, JWS_MISSING).unwrap();
+    let long = dir.path().join("long.log");
+    // A signature inside the kept prefix of the long line, and one on the line after it.
+    let mut data = b"kubelet: x509: certificate has expired or is not yet valid ".to_vec();
+    data.resize(10 << 20, b'x');
+    data.push(b'\n');
+    data.extend_from_slice(JWS_MISSING.as_bytes());
+    std::fs::write(&long, &data).unwrap();
+    let base = run_bounded(&["explain-log", small.to_str().unwrap(), "-o", "json"], 20);
+    let r = run_bounded(&["explain-log", long.to_str().unwrap(), "-o", "json"], 20);
+    let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert_eq!(v["lines"], 2);
+    assert_eq!(v["truncatedLines"], 1, "{v}");
+    let ids: Vec<&str> = v["findings"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&"kubeadm-jws-missing"), "the line after the long one is matched: {ids:?}");
+    assert!(ids.len() >= 2, "the long line's kept prefix is matched too: {ids:?}");
+    let stage = &v["stages"][0];
+    assert_eq!(stage["status"], "warn", "{stage}");
+    assert!(stage["detail"].as_str().unwrap().contains("1 longer than 64 KiB, matched on their first 64 KiB only"));
+    // Memory: a 10 MB line costs no more than a one-line log, give or take a few MiB (reading
+    // the whole line, as before, cost 10+ MiB more).
+    let grew = r.max_rss_kib - base.max_rss_kib;
+    assert!(grew < 5 << 10, "peak RSS {} KiB vs {} KiB for a one-line log", r.max_rss_kib, base.max_rss_kib);
+    // Text output says so too, and is small.
+    let r = run_bounded(&["explain-log", long.to_str().unwrap()], 20);
+    assert!(r.stdout.len() < 16 << 10, "{} bytes", r.stdout.len());
+    assert!(String::from_utf8_lossy(&r.stdout).contains("longer than 64 KiB"));
+}

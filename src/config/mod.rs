@@ -82,10 +82,10 @@ fn problem(
         file: file.to_string(),
         line: pos.line,
         column: pos.col,
-        path: path.to_string(),
-        message,
+        path: crate::report::truncate_for_display(path, validate::MAX_PATH_CHARS),
+        message: crate::report::truncate_for_display(&message, validate::MAX_MESSAGE_CHARS),
         kubeadm_rule,
-        fix: fix.to_string(),
+        fix: crate::report::truncate_for_display(fix, validate::MAX_MESSAGE_CHARS),
     }
 }
 
@@ -139,7 +139,7 @@ pub fn check_text(name: &str, text: &str) -> FileResult {
                     pos,
                     Severity::Warning,
                     "kind",
-                    format!("document {i} has kind {:?}, which is not a kubeadm or component configuration; kubeadm rejects unknown kinds", kind),
+                    format!("document {i} has kind {:?}, which is not a kubeadm or component configuration; kubeadm rejects unknown kinds", crate::report::truncate_for_display(&kind, crate::report::MAX_ECHO_CHARS)),
                     false,
                     "remove the document or fix its kind",
                 ));
@@ -234,11 +234,19 @@ pub fn format_problem(p: &Problem) -> String {
     format!("{}:{}:{}: {sev}: {path}{}{origin}\n    fix: {}", p.file, p.line, p.column, p.message, p.fix)
 }
 
-/// Builds the report for a set of checked files.
+/// The most problems listed per file, in text and in `-o json` `problems`; the rest are counted
+/// (`problemsOmitted`, per file) and the totals still count every problem.
+pub const MAX_PROBLEMS_PER_FILE: usize = 100;
+
+/// Builds the report for a set of checked files. At most [`MAX_PROBLEMS_PER_FILE`] problems are
+/// listed per file (errors first, then warnings, each in file order, so no error is hidden
+/// behind warnings); `problemsOmitted` maps each file to how many were left out (0 for most).
 pub fn report_for(command: &str, results: &[(String, FileResult)]) -> Report {
     let mut report = Report::new(command);
     let mut all = Vec::new();
     let mut docs = Vec::new();
+    let mut omitted = serde_json::Map::new();
+    let (mut total_errors, mut total) = (0usize, 0usize);
     for (file, r) in results {
         let errors = r.problems.iter().filter(|p| p.severity == Severity::Error).count();
         let warnings = r.problems.len() - errors;
@@ -282,35 +290,77 @@ pub fn report_for(command: &str, results: &[(String, FileResult)]) -> Report {
         } else {
             report.pass(file, detail);
         }
-        all.extend(r.problems.iter().cloned());
+        let shown = listed_problems(&r.problems);
+        for p in &shown {
+            report.line(format_problem(p));
+        }
+        let left_out = r.problems.len() - shown.len();
+        if left_out > 0 {
+            let left_errors = errors - shown.iter().filter(|p| p.severity == Severity::Error).count();
+            report.line(format!(
+                "{file}: {left_out} more problem(s) not shown ({left_errors} error(s), {} warning(s)); at most {MAX_PROBLEMS_PER_FILE} are listed per file",
+                left_out - left_errors
+            ));
+        }
+        omitted.insert(file.clone(), left_out.into());
+        total_errors += errors;
+        total += r.problems.len();
+        all.extend(shown);
         docs.extend(r.documents.iter().cloned());
     }
-    for p in &all {
-        report.line(format_problem(p));
-    }
-    let errors = all.iter().filter(|p| p.severity == Severity::Error).count();
-    report.line(format!("{} file(s): {errors} error(s), {} warning(s)", results.len(), all.len() - errors));
+    report.line(format!("{} file(s): {total_errors} error(s), {} warning(s)", results.len(), total - total_errors));
     report.set("problems", &all);
+    report.set("problemsOmitted", &omitted);
     report.set("documents", &docs);
     report
 }
 
-/// Reads and checks files (`-` is stdin).
+/// The problems of one file that the report lists: all of them up to [`MAX_PROBLEMS_PER_FILE`],
+/// else the first errors then the first warnings, in file order.
+fn listed_problems(problems: &[Problem]) -> Vec<Problem> {
+    if problems.len() <= MAX_PROBLEMS_PER_FILE {
+        return problems.to_vec();
+    }
+    let mut keep: Vec<&Problem> =
+        problems.iter().filter(|p| p.severity == Severity::Error).take(MAX_PROBLEMS_PER_FILE).collect();
+    let room = MAX_PROBLEMS_PER_FILE - keep.len();
+    keep.extend(problems.iter().filter(|p| p.severity == Severity::Warning).take(room));
+    keep.sort_by_key(|p| (p.line, p.column));
+    keep.into_iter().cloned().collect()
+}
+
+/// Reads a config file (`-` is stdin) as UTF-8 text, bounded by [`crate::fsutil::MAX_INPUT_FILE`]:
+/// FIFOs, devices (`/dev/zero`), sockets and directories are refused before a byte is read, so
+/// bad paths are an `input-unreadable` error at once, never a hang or unbounded memory.
+pub fn read_config(path: &std::path::Path) -> Result<String, Failure> {
+    let name = path.display().to_string();
+    let bytes = crate::fsutil::read_path_or_stdin(path, crate::fsutil::MAX_INPUT_FILE).map_err(|e| {
+        let cause = match e {
+            crate::fsutil::ReadError::Io { .. } => "the path is wrong or not readable by this user",
+            crate::fsutil::ReadError::NotRegular { .. } => {
+                "the path is not a regular file: a device, FIFO, socket or directory holds no config"
+            }
+            crate::fsutil::ReadError::TooLarge { .. } => {
+                "the file is far larger than any kubeadm configuration (a few KiB): probably the wrong file"
+            }
+        };
+        Failure::new(Code::InputUnreadable, name.clone(), crate::report::truncate_for_display(&e.to_string(), 512))
+            .cause(cause)
+            .fix("pass the JoinConfiguration file (`-` reads standard input)")
+    })?;
+    String::from_utf8(bytes).map_err(|_| {
+        Failure::new(Code::InputUnreadable, name.clone(), format!("cannot read {name}: not UTF-8 text"))
+            .cause("the file is binary or in another encoding; kubeadm configurations are UTF-8 YAML")
+            .fix("pass the JoinConfiguration file (`-` reads standard input)")
+    })
+}
+
+/// Reads and checks files (`-` is stdin), each with [`read_config`].
 pub fn check_files(paths: &[std::path::PathBuf]) -> Result<Vec<(String, FileResult)>, Failure> {
     let mut out = Vec::with_capacity(paths.len());
     for p in paths {
         let name = p.display().to_string();
-        let text = if name == "-" {
-            let mut s = String::new();
-            std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map(|_| s)
-        } else {
-            std::fs::read_to_string(p)
-        }
-        .map_err(|e| {
-            Failure::new(Code::InputUnreadable, name.clone(), format!("cannot read {name}: {e}"))
-                .cause("the path is wrong, not readable, or not UTF-8 text")
-                .fix("check the path")
-        })?;
+        let text = read_config(p)?;
         let r = check_text(&name, &text);
         out.push((name, r));
     }

@@ -8,6 +8,7 @@
 //! (`discovery.bootstrapToken.caCertHashes[0]`), the message and a fix.
 
 use super::model::{ApiVersion, JoinConfig, Taint};
+use crate::report::truncate_for_display;
 use crate::yaml::{self, Key, Node, Pos, ScalarKind, Value};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -42,6 +43,18 @@ pub struct Problem {
     pub kubeadm_rule: bool,
     /// How to fix it.
     pub fix: String,
+}
+
+/// The most characters of a problem's message or fix (a safety net: echoed values are cut to
+/// [`crate::report::MAX_ECHO_CHARS`] where they are formatted; kubeadm's longest messages are
+/// about 350 characters).
+pub const MAX_MESSAGE_CHARS: usize = 1000;
+/// The most characters of a problem's field path.
+pub const MAX_PATH_CHARS: usize = 400;
+
+/// An input value as messages echo it: at most [`crate::report::MAX_ECHO_CHARS`] characters.
+fn shown(s: &str) -> String {
+    truncate_for_display(s, crate::report::MAX_ECHO_CHARS)
 }
 
 #[derive(Clone)]
@@ -198,10 +211,10 @@ impl<'a> Checker<'a> {
             file: self.file.to_string(),
             line: pos.line,
             column: pos.col,
-            path: path.to_string(),
-            message: message.into(),
+            path: truncate_for_display(path, MAX_PATH_CHARS),
+            message: truncate_for_display(&message.into(), MAX_MESSAGE_CHARS),
             kubeadm_rule,
-            fix: fix.into(),
+            fix: truncate_for_display(&fix.into(), MAX_MESSAGE_CHARS),
         });
     }
 
@@ -239,7 +252,7 @@ impl<'a> Checker<'a> {
                             Severity::Error,
                             &child,
                             k.pos,
-                            format!("duplicate key {:?} (first at line {}); kubeadm's strict decoding warns and keeps one of them", k.name, first.line),
+                            format!("duplicate key {:?} (first at line {}); kubeadm's strict decoding warns and keeps one of them", shown(&k.name), first.line),
                             false,
                             "remove one of the two entries",
                         );
@@ -258,7 +271,7 @@ impl<'a> Checker<'a> {
                             self.unknown(
                                 k,
                                 &child,
-                                format!("unknown field {:?}: it exists only in {other}", k.name),
+                                format!("unknown field {:?}: it exists only in {other}", shown(&k.name)),
                                 fix,
                             );
                         }
@@ -285,7 +298,7 @@ impl<'a> Checker<'a> {
                             self.unknown(
                                 k,
                                 &child,
-                                format!("unknown field {:?} (kubeadm ignores it with only a warning)", k.name),
+                                format!("unknown field {:?} (kubeadm ignores it with only a warning)", shown(&k.name)),
                                 hint,
                             );
                         }
@@ -313,7 +326,7 @@ impl<'a> Checker<'a> {
                             Severity::Error,
                             &child,
                             k.pos,
-                            format!("duplicate key {:?} (first at line {line})", k.name),
+                            format!("duplicate key {:?} (first at line {line})", shown(&k.name)),
                             false,
                             "remove one of them; a map keeps one value per flag (v1beta4's list allows repeats)",
                         );
@@ -333,9 +346,9 @@ impl<'a> Checker<'a> {
                         Severity::Error,
                         path,
                         node.pos,
-                        format!("expected a string, found {what} ({}); kubeadm fails to decode it", s.value),
+                        format!("expected a string, found {what} ({}); kubeadm fails to decode it", shown(&s.value)),
                         false,
-                        format!("quote it: \"{}\"", s.value),
+                        format!("quote it: \"{}\"", shown(&s.value)),
                     );
                 }
                 None => self.type_error(node, path, "a string"),
@@ -378,7 +391,7 @@ impl<'a> Checker<'a> {
                     node.pos,
                     format!(
                         "expected a duration string such as \"5m0s\", found {:?}",
-                        node.str().unwrap_or("a collection")
+                        node.str().map(shown).unwrap_or_else(|| "a collection".into())
                     ),
                     false,
                     "use Go duration syntax with a unit, e.g. 5m0s",
@@ -395,7 +408,7 @@ impl<'a> Checker<'a> {
         let found = match &node.value {
             Value::Map(_) => "a mapping".to_string(),
             Value::Seq(_) => "a list".to_string(),
-            Value::Scalar(s) => format!("{:?}", s.value),
+            Value::Scalar(s) => format!("{:?}", shown(&s.value)),
         };
         let fix = if path.ends_with("kubeletExtraArgs") {
             match self.version {

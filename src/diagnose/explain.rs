@@ -1,7 +1,10 @@
 //! `explain-log`: match kubeadm, kubelet, cloud-init or journalctl output against the catalog
 //! of known join-failure signatures (`log-signatures.yaml`, compiled in) and name the earliest
 //! root cause. Streams line by line with a fixed buffer, so memory stays bounded whatever the
-//! log's size; matching is one `regex::bytes::RegexSet` pass per line.
+//! log's size and however long its lines: at most [`MAX_LINE_BYTES`] of a line are kept and
+//! matched, the rest of an over-long line is skipped without buffering it, and the report says
+//! how many lines were cut. Matching is one `regex::bytes::RegexSet` pass per line. Inputs are
+//! regular files, pipes or FIFOs (`fsutil::open_stream`); devices and directories are refused.
 
 use crate::error::{Code, Failure};
 use crate::report::Report;
@@ -14,6 +17,9 @@ use std::sync::OnceLock;
 pub const CATALOG_YAML: &str = include_str!("log-signatures.yaml");
 /// Lines kept per finding.
 pub const MAX_LINES_PER_FINDING: usize = 20;
+/// The most bytes of one log line that are kept and matched (64 KiB); the rest of a longer line
+/// is read and dropped, and the line counts in [`Scanner::truncated`].
+pub const MAX_LINE_BYTES: usize = 64 << 10;
 
 /// One signature of the catalog.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -110,6 +116,8 @@ pub struct Scanner {
     pub lines: u64,
     /// Bytes read.
     pub bytes: u64,
+    /// Lines longer than [`MAX_LINE_BYTES`], matched on their first [`MAX_LINE_BYTES`] only.
+    pub truncated: u64,
     source_index: usize,
 }
 
@@ -126,13 +134,14 @@ impl Scanner {
         let mut line_no = 0u64;
         loop {
             buf.clear();
-            let n = r.read_until(b'\n', &mut buf)?;
+            let (n, cut) = read_line_capped(&mut r, &mut buf, MAX_LINE_BYTES)?;
             if n == 0 {
                 break;
             }
             line_no += 1;
-            self.bytes += n as u64;
-            let line = if buf.len() > 65536 { &buf[..65536] } else { &buf[..] };
+            self.bytes += n;
+            self.truncated += u64::from(cut);
+            let line = &buf[..];
             if !cat.set.is_match(line) {
                 continue;
             }
@@ -171,6 +180,38 @@ impl Scanner {
     }
 }
 
+/// Reads one line (through `\n`) into `buf`, keeping at most `max` bytes of it and consuming
+/// the rest without buffering it. Returns the bytes consumed (0 at the end of input) and
+/// whether the line was cut.
+fn read_line_capped<R: BufRead>(r: &mut R, buf: &mut Vec<u8>, max: usize) -> std::io::Result<(u64, bool)> {
+    let (mut consumed, mut cut) = (0u64, false);
+    loop {
+        let avail = match r.fill_buf() {
+            Ok(a) => a,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if avail.is_empty() {
+            return Ok((consumed, cut));
+        }
+        let (take, done) = match avail.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (avail.len(), false),
+        };
+        let room = max.saturating_sub(buf.len());
+        if take > room {
+            // A newline beyond the cap is not part of what is kept; anything else is cut.
+            cut |= !(done && take == room + 1);
+        }
+        buf.extend_from_slice(&avail[..take.min(room)]);
+        r.consume(take);
+        consumed += take as u64;
+        if done {
+            return Ok((consumed, cut));
+        }
+    }
+}
+
 /// The root cause: the earliest cause, else the earliest symptom.
 pub fn root_cause(findings: &[Finding]) -> Option<&Finding> {
     findings.iter().find(|f| f.role == "cause").or_else(|| findings.first())
@@ -185,27 +226,49 @@ pub fn explain(files: &[std::path::PathBuf]) -> Report {
     for name in &inputs {
         report.start();
         let before = scanner.lines;
+        let cut_before = scanner.truncated;
         let res = if name == "-" {
-            scanner.scan(std::io::BufReader::with_capacity(1 << 20, std::io::stdin().lock()), name)
+            scanner
+                .scan(std::io::BufReader::with_capacity(1 << 20, std::io::stdin().lock()), name)
+                .map_err(|e| format!("cannot read {name}: {e}"))
         } else {
-            match std::fs::File::open(name) {
-                Ok(f) => scanner.scan(std::io::BufReader::with_capacity(1 << 20, f), name),
-                Err(e) => Err(e),
+            match crate::fsutil::open_stream(std::path::Path::new(name)) {
+                Ok(f) => scanner
+                    .scan(std::io::BufReader::with_capacity(1 << 20, f), name)
+                    .map_err(|e| format!("cannot read {name}: {e}")),
+                Err(crate::fsutil::ReadError::NotRegular { path, kind }) => Err(format!(
+                    "expected a log file, a pipe or a FIFO at {path}; it is {kind}, which joinkit does not read"
+                )),
+                Err(e) => Err(e.to_string()),
             }
         };
-        if let Err(e) = res {
+        if let Err(message) = res {
             report.fail(
-                Failure::new(Code::InputUnreadable, format!("read {name}"), format!("cannot read {name}: {e}"))
-                    .cause("the path is wrong or not readable")
+                Failure::new(Code::InputUnreadable, format!("read {name}"), message)
+                    .cause("the path is wrong, not readable, or not a log (a device or a directory)")
                     .fix("pass a log file, or pipe the log into `joinkit explain-log -`"),
             );
             return report;
         }
-        report.pass(&format!("read {name}"), format!("{} lines", scanner.lines - before));
+        let cut = scanner.truncated - cut_before;
+        let lines = scanner.lines - before;
+        if cut > 0 {
+            report.warn(
+                &format!("read {name}"),
+                format!(
+                    "{lines} lines; {cut} longer than {}, matched on their first {} only",
+                    crate::fsutil::human_size(MAX_LINE_BYTES as u64),
+                    crate::fsutil::human_size(MAX_LINE_BYTES as u64)
+                ),
+            );
+        } else {
+            report.pass(&format!("read {name}"), format!("{lines} lines"));
+        }
     }
     let findings = scanner.findings();
     report.start();
     report.set("lines", scanner.lines);
+    report.set("truncatedLines", scanner.truncated);
     report.set("findings", &findings);
     let Some(root) = root_cause(&findings) else {
         report.pass(
@@ -247,4 +310,38 @@ pub fn explain(files: &[std::path::PathBuf]) -> Report {
     report.set("failureDomain", &root.domain);
     report.fail(failure);
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_capped_without_buffering_the_rest() {
+        let read_all = |data: &[u8], max: usize| {
+            // A tiny buffer, so lines span many fill_buf calls.
+            let mut r = std::io::BufReader::with_capacity(3, data);
+            let mut out = Vec::new();
+            loop {
+                let mut buf = Vec::new();
+                let (n, cut) = read_line_capped(&mut r, &mut buf, max).unwrap();
+                if n == 0 {
+                    break;
+                }
+                assert!(buf.len() <= max);
+                out.push((String::from_utf8(buf).unwrap(), n, cut));
+            }
+            out
+        };
+        let got = read_all(b"abcd\nabcde\nabcdefgh\nab", 5);
+        assert_eq!(
+            got,
+            vec![
+                ("abcd\n".to_string(), 5, false),
+                ("abcde".to_string(), 6, false), // exactly the cap: only the newline is dropped
+                ("abcde".to_string(), 9, true),
+                ("ab".to_string(), 2, false),
+            ]
+        );
+    }
 }
