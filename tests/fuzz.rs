@@ -360,7 +360,6 @@ fn cluster_info_text() {
     let stats = Stats::new("cluster-info");
     let strategy = input(corpus("cluster-info"), TEXT, 64 << 10);
     let r = runner("cluster-info", lib_cases()).run(&strategy, |data| {
-        let data = data;
         let t = text(&data);
         let (ok, took) =
             bounded("UntrustedClusterInfo::from_text", move || libapi::cluster_info_from_text(&t).is_ok())?;
@@ -444,7 +443,6 @@ fn join_configuration_yaml() {
     let stats = Stats::new("join-config (yaml::parse + config::check_text)");
     let strategy = input(corpus("join-config"), TEXT, 32 << 10);
     let r = runner("join-config", lib_cases()).run(&strategy, |data| {
-        let data = data;
         let t = text(&data);
         let ((ok, _problems), took) = bounded("yaml::parse + check_text", move || {
             let ok = libapi::yaml_parse(&t).is_ok();
@@ -531,7 +529,6 @@ fn kubeconfig_inside_signed_cluster_info_through_the_binary() {
     let pins = seed_pins();
     let strategy = input(corpus("kubeconfig"), TEXT, 32 << 10);
     let r = runner("kubeconfig", bin_cases()).run(&strategy, |data| {
-        let data = data;
         let kc = text(&data);
         // Correctly signed, so the kubeconfig's parsing is what gets exercised.
         let ci = serde_json::json!({
@@ -557,7 +554,6 @@ fn cluster_info_through_the_binary() {
     let pins = seed_pins();
     let strategy = input(corpus("cluster-info"), TEXT, 64 << 10);
     let r = runner("cluster-info-bin", bin_cases()).run(&strategy, |data| {
-        let data = data;
         let r = bin(
             &["verify-discovery", "--cluster-info-file", "-", "--discovery-token-ca-cert-hash", &pins, "-o", "json"],
             data,
@@ -575,7 +571,6 @@ fn join_configuration_through_the_binary() {
     let stats = Stats::new("join-config (validate-config -)");
     let strategy = input(corpus("join-config"), TEXT, 32 << 10);
     let r = runner("join-config-bin", bin_cases()).run(&strategy, |data| {
-        let data = data;
         let r = bin(&["validate-config", "-", "-o", "json"], data, &[]);
         check_bin("validate-config", &r, true)?;
         stats.case(r.elapsed, r.code == Some(0));
