@@ -9,7 +9,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-const AFTER_HELP: &str = "Exit codes are listed in joinkit(1) and README.md; `-o json` prints the full report.";
+const AFTER_HELP: &str = "Exit codes are listed in joinkit(1) and README.md; `-o json` prints the full report. \
+Secrets: prefer JOINKIT_TOKEN, --token-file, JOINKIT_CERTIFICATE_KEY and JOINKIT_TLS_BOOTSTRAP_TOKEN to flags \
+(argv is visible to other users; joinkit warns). Input files must be regular files of at most 16 MiB; \
+the trust model and every bound are in SECURITY.md.";
 
 /// joinkit: verifiable, scriptable, debuggable kubeadm node joins.
 #[derive(Debug, Parser)]
