@@ -61,8 +61,7 @@ fn load(version: &str, name: &str) -> Recorded {
     } else {
         Who::Anonymous
     };
-    let content_type =
-        args.split("-H Content-Type: ").nth(1).map(|r| r.split_whitespace().next().unwrap().to_string());
+    let content_type = args.split("-H Content-Type: ").nth(1).map(|r| r.split_whitespace().next().unwrap().to_string());
     let request = args.split("--data-binary ").nth(1).map(|b| match b.strip_prefix("@./") {
         Some(file) => std::fs::read_to_string(dir.join(file)).unwrap(),
         None => b.to_string(),
@@ -128,7 +127,7 @@ impl Replay {
         if let Some(ct) = &r.content_type {
             headers.push(("content-type".into(), ct.clone()));
         }
-        request(&self.lab, &r.method, &self.subst(&r.path), &headers, body, cert, None).0
+        request(&self.lab, &r.method, &self.subst(&r.path), &headers, body, cert, None)
     }
 
     fn send(&self, r: &Recorded) -> Http {
@@ -211,9 +210,8 @@ impl Replay {
         let endpoint = self.lab.endpoint().to_string();
         let ca = self.lab.info.ca_cert_pem.clone();
         let path = self.subst(&r.path);
-        let thread = std::thread::spawn(move || {
-            request_to(&endpoint, &ca, "GET", &path, &headers, None, None, Some((dur, tx))).0
-        });
+        let thread =
+            std::thread::spawn(move || request_to(&endpoint, &ca, "GET", &path, &headers, None, None, Some((dur, tx))));
         rx.recv_timeout(Duration::from_secs(5)).expect("the watch answers with headers");
         Watch { recorded: r, thread }
     }
@@ -269,7 +267,8 @@ fn blank(v: &Value) -> Value {
         Value::Object(m) => Value::Object(
             m.iter()
                 .map(|(k, v)| {
-                    let v = if VOLATILE.contains(&k.as_str()) && v.is_string() { json!("<volatile>") } else { blank(v) };
+                    let v =
+                        if VOLATILE.contains(&k.as_str()) && v.is_string() { json!("<volatile>") } else { blank(v) };
                     (k.clone(), v)
                 })
                 .collect(),
@@ -310,7 +309,6 @@ fn assert_json_like(got: &Value, want: &Value, what: &str) {
 
 /// One HTTPS request to the lab (optionally with a client certificate). With `stream`, reads
 /// the body for that long, telling the sender when the headers arrived.
-#[allow(clippy::type_complexity)]
 fn request(
     lab: &Lab,
     method: &str,
@@ -319,12 +317,12 @@ fn request(
     body: Option<String>,
     cert: Option<&Leaf>,
     stream: Option<(Duration, std::sync::mpsc::Sender<()>)>,
-) -> (Http, ()) {
+) -> Http {
     let cert = cert.map(|l| (l.cert_pem.clone(), l.key_pem.clone()));
     request_to(lab.endpoint(), &lab.info.ca_cert_pem, method, path, headers, body, cert, stream)
 }
 
-#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+#[allow(clippy::too_many_arguments)]
 fn request_to(
     endpoint: &str,
     ca_pem: &str,
@@ -334,7 +332,7 @@ fn request_to(
     body: Option<String>,
     cert: Option<(String, String)>,
     stream: Option<(Duration, std::sync::mpsc::Sender<()>)>,
-) -> (Http, ()) {
+) -> Http {
     use http_body_util::{BodyExt, Full};
     use hyper::body::Bytes;
     use rustls::pki_types::pem::PemObject;
@@ -368,7 +366,8 @@ fn request_to(
         for (k, v) in headers {
             req = req.header(k.as_str(), v.as_str());
         }
-        let resp = send.send_request(req.body(Full::new(Bytes::from(body.unwrap_or_default()))).unwrap()).await.unwrap();
+        let resp =
+            send.send_request(req.body(Full::new(Bytes::from(body.unwrap_or_default()))).unwrap()).await.unwrap();
         let status = resp.status().as_u16();
         let headers =
             resp.headers().iter().map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string())).collect();
@@ -387,7 +386,7 @@ fn request_to(
                 out
             }
         };
-        (Http { status, headers, body }, ())
+        Http { status, headers, body }
     })
 }
 
@@ -545,10 +544,9 @@ fn auto_approved_csr(rp: &Replay) {
 
 /// Version-independent CSR answers: Pending variants with no condition, denial, broken bindings.
 fn csr_variants(rp: &Replay) {
-    for (create, get) in [
-        ("csr_serverauth_create", "csr_serverauth_get_after3s"),
-        ("csr_notnode_create", "csr_notnode_get_after3s"),
-    ] {
+    for (create, get) in
+        [("csr_serverauth_create", "csr_serverauth_get_after3s"), ("csr_notnode_create", "csr_notnode_get_after3s")]
+    {
         rp.like(create);
         std::thread::sleep(Duration::from_millis(300));
         let got = rp.like(get);
@@ -643,7 +641,8 @@ fn token_secrets(rp: &Replay) {
         let got = rp.send_with(&r, Some(fresh(&r)));
         if r.status == 201 {
             let mut want: Value = serde_json::from_slice(&r.body).unwrap();
-            want["data"]["expiration"] = json!(serde_json::from_str::<Value>(&fresh(&r)).unwrap()["data"]["expiration"]);
+            want["data"]["expiration"] =
+                json!(serde_json::from_str::<Value>(&fresh(&r)).unwrap()["data"]["expiration"]);
             let r2 = Recorded { body: format!("{want}\n").into_bytes(), ..r };
             rp.check_like(&r2, &got);
         } else {
@@ -662,11 +661,23 @@ fn token_secrets(rp: &Replay) {
     assert_eq!(got["kind"], want["kind"]);
     assert_eq!(got["apiVersion"], want["apiVersion"]);
     assert_eq!(blank(&got["metadata"]), blank(&want["metadata"]));
-    let item = |v: &Value| v["items"].as_array().unwrap().iter().find(|i| i["metadata"]["name"] == "bootstrap-token-vsyi8s").cloned().unwrap();
+    let item = |v: &Value| {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["metadata"]["name"] == "bootstrap-token-vsyi8s")
+            .cloned()
+            .unwrap()
+    };
     let mut want_item = item(&want);
     want_item["data"]["expiration"] = item(&got)["data"]["expiration"].clone();
     assert_json_like(&item(&got), &want_item, "token_list item");
-    assert!(got["items"].as_array().unwrap().iter().all(|i| i["type"] == "bootstrap.kubernetes.io/token" && i.get("kind").is_none()));
+    assert!(got["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["type"] == "bootstrap.kubernetes.io/token" && i.get("kind").is_none()));
     let signed = |id: &str| {
         let ci = rp.lab.state.lock().unwrap().store.get("configmaps", "kube-public", "cluster-info").cloned().unwrap();
         ci["data"].get(format!("jws-kubeconfig-{id}")).is_some()

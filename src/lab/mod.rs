@@ -368,9 +368,10 @@ impl LabState {
             if node.pointer("/metadata/annotations/node.alpha.kubernetes.io~1ttl").is_none() {
                 updated["metadata"]["annotations"]["node.alpha.kubernetes.io/ttl"] = json!("0");
             }
-            let ready = node.pointer("/status/conditions").and_then(Value::as_array).is_some_and(|cs| {
-                cs.iter().any(|c| c["type"] == "Ready" && c["status"] == "True")
-            });
+            let ready = node
+                .pointer("/status/conditions")
+                .and_then(Value::as_array)
+                .is_some_and(|cs| cs.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"));
             if ready {
                 if let Some(spec) = updated.get_mut("spec").and_then(Value::as_object_mut) {
                     if let Some(taints) = spec.get_mut("taints").and_then(Value::as_array_mut) {

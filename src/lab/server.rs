@@ -1047,7 +1047,8 @@ fn route_full(req: Req, cert_user: Option<UserInfo>, state: &Mutex<LabState>) ->
                 let uid = old.pointer("/metadata/uid").cloned().unwrap_or(Value::Null);
                 let mut d = details(&a);
                 d["uid"] = uid;
-                let v = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": d});
+                let v =
+                    json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": d});
                 reply_json(&ctx, StatusCode::OK, &v)
             }
             None => not_found(&ctx, &a),
