@@ -537,7 +537,21 @@ fn auto_approved_csr(rp: &Replay) {
     assert!(t.elapsed() < Duration::from_secs(3));
     assert!(events[1]["object"]["status"].get("certificate").is_none(), "approval and issuance are two updates");
     rp.like("csr_rec1ke_list_fieldselector");
-    rp.like("csr_rec1ke_get");
+    let got = rp.like("csr_rec1ke_get");
+    // The issued certificate, like rec-node-1.crt: NotBefore 5 minutes before issuance, one year.
+    use base64::Engine;
+    let pem = base64::engine::general_purpose::STANDARD
+        .decode(got.json()["status"]["certificate"].as_str().unwrap())
+        .unwrap();
+    let der = rustls::pki_types::pem::PemObject::from_pem_slice(&pem)
+        .map(|c: rustls::pki_types::CertificateDer| c.to_vec())
+        .unwrap();
+    let (_, cert) = x509_parser::parse_x509_certificate(&der).unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let nb = cert.validity().not_before.timestamp();
+    assert!((now - 310..=now - 290).contains(&nb), "NotBefore {} s before now", now - nb);
+    let days = (cert.validity().not_after.timestamp() - nb - 300) / 86400;
+    assert_eq!(days, 365, "valid one year from issuance");
     rp.exact("csr_rec1ke_delete_token");
     rp.exact("csr_rec1ke_delete_admin");
 }
