@@ -130,4 +130,33 @@ fn bundled_vectors_match_shared_copy() {
     ] {
         assert_eq!(std::fs::read(shared.join(rel)).unwrap(), std::fs::read(vectors().join(rel)).unwrap(), "{rel}");
     }
+    // The TLS-bootstrap recordings are copied whole: every file, both ways.
+    for dir in ["apiserver-v1.24/bootstrap", "apiserver-v1.36/bootstrap"] {
+        if !shared.join(dir).exists() {
+            continue;
+        }
+        let (ours, theirs) = (files_under(&vectors().join(dir)), files_under(&shared.join(dir)));
+        assert_eq!(ours.keys().collect::<Vec<_>>(), theirs.keys().collect::<Vec<_>>(), "{dir}: file list");
+        for (rel, bytes) in &theirs {
+            assert!(ours[rel] == *bytes, "{dir}/{rel} differs from the shared copy");
+        }
+    }
+}
+
+/// Every file under `root` (recursively): relative path → contents.
+fn files_under(root: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
 }

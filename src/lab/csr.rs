@@ -1,7 +1,8 @@
 //! The lab's csrapproving and csrsigning controllers for kubelet client CSRs (spec section 6):
 //! auto-approval needs signer `kubernetes.io/kube-apiserver-client-kubelet`, O exactly
 //! `[system:nodes]`, CN `system:node:*`, no SANs, usages {digital signature, key encipherment,
-//! client auth} or {digital signature, client auth}, and a passing SubjectAccessReview for the
+//! client auth} or {digital signature, client auth} (v1.24: only the first), and a passing
+//! SubjectAccessReview for the
 //! requester on `create certificatesigningrequests/nodeclient`; the condition reason is
 //! `AutoApproved`. The signer issues a one-year client certificate from the cluster CA.
 
@@ -13,8 +14,33 @@ use x509_parser::prelude::*;
 
 pub use crate::bootstrap::{request_der, KUBELET_CLIENT_SIGNER};
 
+/// The usages v1.24's approver and signer require of a kubelet client CSR, sorted as its
+/// signer prints them.
+pub const V1_24_KUBELET_CLIENT_USAGES: &[&str] = &["client auth", "digital signature", "key encipherment"];
+
+fn sorted_usages(csr: &Value) -> Vec<String> {
+    let mut usages: Vec<String> = csr
+        .pointer("/spec/usages")
+        .and_then(Value::as_array)
+        .map(|u| u.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .unwrap_or_default();
+    usages.sort();
+    usages
+}
+
+/// What the signer checks before issuing: on v1.24 a kubelet client certificate must have
+/// exactly the usages of [`V1_24_KUBELET_CLIENT_USAGES`] (recorded message: `usages did not
+/// match [client auth digital signature key encipherment]`).
+pub fn validate_for_signer(csr: &Value, v1_24: bool) -> Result<(), String> {
+    let kubelet = csr.pointer("/spec/signerName").and_then(Value::as_str) == Some(KUBELET_CLIENT_SIGNER);
+    if v1_24 && kubelet && sorted_usages(csr) != V1_24_KUBELET_CLIENT_USAGES {
+        return Err(format!("usages did not match [{}]", V1_24_KUBELET_CLIENT_USAGES.join(" ")));
+    }
+    Ok(())
+}
+
 /// Whether a CSR is a node-client request the approver recognises (no SAR yet).
-pub fn recognise(csr: &Value) -> Result<(), String> {
+pub fn recognise(csr: &Value, v1_24: bool) -> Result<(), String> {
     if csr.pointer("/spec/signerName").and_then(Value::as_str) != Some(KUBELET_CLIENT_SIGNER) {
         return Err("not for the kubelet client signer".into());
     }
@@ -36,14 +62,8 @@ pub fn recognise(csr: &Value) -> Result<(), String> {
             }
         }
     }
-    let mut usages: Vec<String> = csr
-        .pointer("/spec/usages")
-        .and_then(Value::as_array)
-        .map(|u| u.iter().filter_map(Value::as_str).map(str::to_string).collect())
-        .unwrap_or_default();
-    usages.sort();
-    let ok = usages == ["client auth", "digital signature", "key encipherment"]
-        || usages == ["client auth", "digital signature"];
+    let usages = sorted_usages(csr);
+    let ok = usages == V1_24_KUBELET_CLIENT_USAGES || (!v1_24 && usages == ["client auth", "digital signature"]);
     if !ok {
         return Err(format!("usages {usages:?} are not a node client's"));
     }
@@ -52,8 +72,13 @@ pub fn recognise(csr: &Value) -> Result<(), String> {
 
 /// The approver's verdict for a pending CSR: `Some((type, reason, message))`, or None to leave
 /// it Pending (not recognised, or the requester may not self-approve).
-pub fn approve_decision(csr: &Value, store: &Store, deny: bool) -> Option<(&'static str, &'static str, String)> {
-    recognise(csr).ok()?;
+pub fn approve_decision(
+    csr: &Value,
+    store: &Store,
+    deny: bool,
+    v1_24: bool,
+) -> Option<(&'static str, &'static str, String)> {
+    recognise(csr, v1_24).ok()?;
     if deny {
         return Some(("Denied", "DeniedByLab", "node client CSRs are denied in this lab scenario".into()));
     }

@@ -83,7 +83,8 @@ pub enum Scenario {
     ReadyNodeExists,
     /// The uploaded control-plane certificates (Secret kubeadm-certs) expired and are gone.
     KubeadmCertsMissing,
-    /// A v1.27 API server: no SelfSubjectReview (404).
+    /// A pre-1.28 API server answering as the recorded v1.24.0: SelfSubjectReview refused by RBAC
+    /// (403; 404 for cluster admins), kubelet client CSRs need key encipherment.
     #[value(name = "pre-1-28")]
     #[serde(rename = "pre-1-28")]
     Pre128,
@@ -146,8 +147,13 @@ pub struct Faults {
     pub csr_signer_running: bool,
     /// Deny every node-client CSR instead of approving it.
     pub deny_csrs: bool,
-    /// The server predates SelfSubjectReview (< 1.28): 404 for it.
-    pub no_self_subject_review: bool,
+    /// The server answers as the recorded v1.24.0 (`tests/vectors/apiserver-v1.24/bootstrap`):
+    /// its `/version`; no SelfSubjectReview (system:basic-user does not grant it, so RBAC answers
+    /// 403 before routing; an authorized caller gets 404); `authentication.k8s.io/v1` lists only
+    /// tokenreviews; the approver and the signer of kubelet client CSRs accept exactly the usages
+    /// {digital signature, key encipherment, client auth} (the signer fails an approved CSR with
+    /// other usages: `usages did not match [...]`). Off: a v1.31 server.
+    pub v1_24: bool,
 }
 
 impl Default for Faults {
@@ -163,7 +169,7 @@ impl Default for Faults {
             csr_approver_running: true,
             csr_signer_running: true,
             deny_csrs: false,
-            no_self_subject_review: false,
+            v1_24: false,
         }
     }
 }
@@ -301,6 +307,7 @@ impl LabState {
             }
         }
         self.reconcile_csrs();
+        self.reconcile_nodes();
         if !self.faults.signer_running {
             return;
         }
@@ -350,6 +357,37 @@ impl LabState {
         self.store.put("configmaps", "kube-public", "cluster-info", obj);
     }
 
+    /// The node controllers a kubelet's join meets, once: the TTL controller annotates every
+    /// Node with `node.alpha.kubernetes.io/ttl: "0"`; the node lifecycle controller removes the
+    /// `node.kubernetes.io/not-ready` taint once the Node is Ready.
+    fn reconcile_nodes(&mut self) {
+        let nodes: Vec<Value> = self.store.list("nodes", "").into_iter().cloned().collect();
+        for node in nodes {
+            let name = node.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
+            let mut updated = node.clone();
+            if node.pointer("/metadata/annotations/node.alpha.kubernetes.io~1ttl").is_none() {
+                updated["metadata"]["annotations"]["node.alpha.kubernetes.io/ttl"] = json!("0");
+            }
+            let ready = node
+                .pointer("/status/conditions")
+                .and_then(Value::as_array)
+                .is_some_and(|cs| cs.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"));
+            if ready {
+                if let Some(spec) = updated.get_mut("spec").and_then(Value::as_object_mut) {
+                    if let Some(taints) = spec.get_mut("taints").and_then(Value::as_array_mut) {
+                        taints.retain(|t| t["key"] != "node.kubernetes.io/not-ready");
+                        if taints.is_empty() {
+                            spec.remove("taints");
+                        }
+                    }
+                }
+            }
+            if updated != node {
+                self.store.put("nodes", "", &name, updated);
+            }
+        }
+    }
+
     /// The csrapproving and csrsigning controllers, once.
     fn reconcile_csrs(&mut self) {
         let csrs: Vec<Value> = self.store.list("certificatesigningrequests", "").into_iter().cloned().collect();
@@ -360,7 +398,9 @@ impl LabState {
             let decided = has("Approved") || has("Denied") || has("Failed");
             let mut updated = csr.clone();
             if !decided && self.faults.csr_approver_running {
-                if let Some(verdict) = csr::approve_decision(&csr, &self.store, self.faults.deny_csrs) {
+                if let Some(verdict) =
+                    csr::approve_decision(&csr, &self.store, self.faults.deny_csrs, self.faults.v1_24)
+                {
                     let now = store::now_rfc3339();
                     let (t, reason, msg) = verdict;
                     let mut conds = conditions.clone();
@@ -374,9 +414,13 @@ impl LabState {
                 .and_then(Value::as_array)
                 .is_some_and(|cs| cs.iter().any(|c| c.get("type").and_then(Value::as_str) == Some("Approved")));
             let issued = updated.pointer("/status/certificate").is_some();
-            if approved && !issued && self.faults.csr_signer_running {
+            let failed = updated
+                .pointer("/status/conditions")
+                .and_then(Value::as_array)
+                .is_some_and(|cs| cs.iter().any(|c| c.get("type").and_then(Value::as_str) == Some("Failed")));
+            if approved && !issued && !failed && self.faults.csr_signer_running {
                 if let Some(ca) = &self.ca {
-                    match csr::sign(&updated, ca) {
+                    match csr::validate_for_signer(&updated, self.faults.v1_24).and_then(|()| csr::sign(&updated, ca)) {
                         Ok(pem) => {
                             use base64::Engine;
                             updated["status"]["certificate"] =
@@ -539,7 +583,16 @@ impl Lab {
             Scenario::ApproverDown => state.faults.csr_approver_running = false,
             Scenario::CsrSignerDown => state.faults.csr_signer_running = false,
             Scenario::CsrDenied => state.faults.deny_csrs = true,
-            Scenario::Pre128 => state.faults.no_self_subject_review = true,
+            Scenario::Pre128 => {
+                state.faults.v1_24 = true;
+                // v1.24's system:basic-user has no rule for selfsubjectreviews (added in 1.28).
+                if let Some(mut role) = state.store.get("clusterroles", "", "system:basic-user").cloned() {
+                    if let Some(rules) = role.get_mut("rules").and_then(Value::as_array_mut) {
+                        rules.retain(|r| !r.to_string().contains("selfsubjectreviews"));
+                    }
+                    state.store.put("clusterroles", "", "system:basic-user", role);
+                }
+            }
             Scenario::ReadyNodeExists => {
                 state.store.put("nodes", "", "worker-1", node_object("worker-1", true));
             }

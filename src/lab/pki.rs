@@ -153,7 +153,8 @@ impl Ca {
         let der = rustls::pki_types::CertificateSigningRequestDer::from(csr_der.to_vec());
         let mut req = rcgen::CertificateSigningRequestParams::from_der(&der).map_err(|e| e.to_string())?;
         let now = OffsetDateTime::now_utc();
-        req.params.not_before = now - Duration::from_secs(60);
+        // Recorded (rec-node-1.crt): NotBefore five minutes before issuance, for clock skew.
+        req.params.not_before = now - Duration::from_secs(300);
         req.params.not_after = now + Duration::from_secs(365 * 86400);
         req.params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
         req.params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];

@@ -178,13 +178,23 @@ fn details(a: &Attributes) -> Value {
     Value::Object(d)
 }
 
+/// `resource.group` (`secrets`, `certificatesigningrequests.certificates.k8s.io`), as the API
+/// server names a resource in Status messages.
+fn qualified(a: &Attributes) -> String {
+    if a.group.is_empty() {
+        a.resource.clone()
+    } else {
+        format!("{}.{}", a.resource, a.group)
+    }
+}
+
 /// The real RBAC forbidden message for `a`.
 pub fn forbidden_message(u: &UserInfo, a: &Attributes) -> String {
     if let Some(p) = &a.path {
         return format!("forbidden: User {:?} cannot {} path {:?}", u.name, a.verb, p);
     }
     let res = if a.subresource.is_empty() { a.resource.clone() } else { format!("{}/{}", a.resource, a.subresource) };
-    let what = if a.name.is_empty() { a.resource.clone() } else { format!("{} {:?}", a.resource, a.name) };
+    let what = if a.name.is_empty() { qualified(a) } else { format!("{} {:?}", qualified(a), a.name) };
     let scope = if a.namespace.is_empty() {
         "at the cluster scope".to_string()
     } else {
@@ -198,12 +208,12 @@ pub fn forbidden_message(u: &UserInfo, a: &Attributes) -> String {
 
 fn forbidden(ctx: &Ctx, u: &UserInfo, a: &Attributes) -> Response<Full<Bytes>> {
     let msg = forbidden_message(u, a);
-    let d = if a.path.is_some() { None } else { Some(details(a)) };
-    reply_json(ctx, StatusCode::FORBIDDEN, &status_body(403, "Forbidden", &msg, d))
+    let d = if a.path.is_some() { json!({}) } else { details(a) };
+    reply_json(ctx, StatusCode::FORBIDDEN, &status_body(403, "Forbidden", &msg, Some(d)))
 }
 
 fn not_found(ctx: &Ctx, a: &Attributes) -> Response<Full<Bytes>> {
-    let msg = format!("{} {:?} not found", a.resource, a.name);
+    let msg = format!("{} {:?} not found", qualified(a), a.name);
     reply_json(ctx, StatusCode::NOT_FOUND, &status_body(404, "NotFound", &msg, Some(details(a))))
 }
 
@@ -253,7 +263,13 @@ fn health(ctx: &Ctx, which: &str, verbose: bool) -> Response<Full<Bytes>> {
     text(ctx, StatusCode::OK, s)
 }
 
-fn version_body() -> Value {
+fn version_body(v1_24: bool) -> Value {
+    if v1_24 {
+        return json!({
+            "major": "1", "minor": "24", "gitVersion": "v1.24.0+0", "gitCommit": "2cc6ddc68588debdbb6806e1b57e73207505324f",
+            "gitTreeState": "clean", "buildDate": "2022-05-06T09:44:28Z", "goVersion": "go1.19.8", "compiler": "gc", "platform": "linux/amd64"
+        });
+    }
     json!({
         "major": "1", "minor": "31", "gitVersion": "v1.31.0", "gitCommit": "9edcffcde5595e8a5b1a35f88c421764e575afce",
         "gitTreeState": "clean", "buildDate": "2024-08-13T07:28:49Z", "goVersion": "go1.22.5", "compiler": "gc", "platform": "linux/amd64"
@@ -384,16 +400,35 @@ const CERTS_V1: &[(&str, &str, bool, &[&str])] = &[(
     &["create", "delete", "get", "list", "watch"],
 )];
 
-fn discovery(path: &str) -> Option<Value> {
+fn discovery(path: &str, v1_24: bool) -> Option<Value> {
+    let group = |name: &str| {
+        let gv = json!({"groupVersion": format!("{name}/v1"), "version": "v1"});
+        json!({"name": name, "versions": [gv], "preferredVersion": gv})
+    };
     match path {
+        // v1.24 lists only tokenreviews (with an empty singularName); 1.28+ adds selfsubjectreviews.
+        "/apis/authentication.k8s.io" => {
+            let g = group("authentication.k8s.io");
+            Some(
+                json!({"kind": "APIGroup", "apiVersion": "v1", "name": g["name"], "versions": g["versions"], "preferredVersion": g["preferredVersion"]}),
+            )
+        }
+        "/apis/authentication.k8s.io/v1" => {
+            let mut resources = vec![];
+            if !v1_24 {
+                resources.push(json!({"name": "selfsubjectreviews", "singularName": "selfsubjectreview", "namespaced": false, "kind": "SelfSubjectReview", "verbs": ["create"]}));
+            }
+            resources.push(json!({"name": "tokenreviews", "singularName": if v1_24 { "" } else { "tokenreview" }, "namespaced": false, "kind": "TokenReview", "verbs": ["create"]}));
+            Some(
+                json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "authentication.k8s.io/v1", "resources": resources}),
+            )
+        }
         "/api" => Some(
             json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:6443"}]}),
         ),
         "/apis" => Some(json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": [
-            {"name": "rbac.authorization.k8s.io", "versions": [{"groupVersion": "rbac.authorization.k8s.io/v1", "version": "v1"}],
-             "preferredVersion": {"groupVersion": "rbac.authorization.k8s.io/v1", "version": "v1"}},
-            {"name": "certificates.k8s.io", "versions": [{"groupVersion": "certificates.k8s.io/v1", "version": "v1"}],
-             "preferredVersion": {"groupVersion": "certificates.k8s.io/v1", "version": "v1"}}]})),
+            group("authentication.k8s.io"), group("authorization.k8s.io"), group("certificates.k8s.io"),
+            group("rbac.authorization.k8s.io")]})),
         "/api/v1" => Some(resource_list("v1", CORE_V1)),
         "/apis/rbac.authorization.k8s.io/v1" => Some(resource_list("rbac.authorization.k8s.io/v1", RBAC_V1)),
         "/apis/certificates.k8s.io/v1" => Some(resource_list("certificates.k8s.io/v1", CERTS_V1)),
@@ -403,6 +438,113 @@ fn discovery(path: &str) -> Option<Value> {
 
 fn kind_of(resource: &str) -> &'static str {
     CORE_V1.iter().chain(RBAC_V1).chain(CERTS_V1).find(|r| r.0 == resource).map(|r| r.1).unwrap_or("Object")
+}
+
+/// The name a `fieldSelector=metadata.name=NAME` selects. The API server treats it as the
+/// request's name for lists and watches: RBAC sees it (resourceNames apply) and a 403 names it.
+fn field_selector_name(query: &str) -> Option<String> {
+    query_param(query, "fieldSelector")
+        .map(|v| v.replace("%3D", "=").replace("%3d", "="))
+        .and_then(|v| v.strip_prefix("metadata.name=").map(str::to_string))
+        .filter(|n| !n.is_empty())
+}
+
+/// `managedFields` of an object written by `manager` (the user agent up to `/`), as the API
+/// server records an Update: every field the request set (metadata's name, namespace and
+/// creationTimestamp aside), maps with a `"."` entry, keys sorted.
+fn managed_fields(manager: &str, api_version: &str, obj: &Value) -> Value {
+    fn fields(v: &Value, dot: bool) -> Value {
+        let mut m = serde_json::Map::new();
+        if dot {
+            m.insert(".".into(), json!({}));
+        }
+        if let Some(o) = v.as_object() {
+            let mut keys: Vec<&String> = o.keys().collect();
+            keys.sort();
+            for k in keys {
+                let child = &o[k];
+                let f = if child.is_object() && !child.as_object().is_some_and(|c| c.is_empty()) {
+                    fields(child, true)
+                } else {
+                    json!({})
+                };
+                m.insert(format!("f:{k}"), f);
+            }
+        }
+        Value::Object(m)
+    }
+    let mut top = serde_json::Map::new();
+    if let Some(o) = obj.as_object() {
+        let mut keys: Vec<&String> = o.keys().filter(|k| !matches!(k.as_str(), "kind" | "apiVersion")).collect();
+        keys.sort();
+        for k in keys {
+            let v = &o[k];
+            if k == "metadata" {
+                let mut meta = v.clone();
+                if let Some(m) = meta.as_object_mut() {
+                    for drop in ["name", "namespace", "creationTimestamp", "uid", "resourceVersion", "managedFields"] {
+                        m.remove(drop);
+                    }
+                    if m.is_empty() {
+                        continue;
+                    }
+                }
+                top.insert("f:metadata".into(), fields(&meta, false));
+                continue;
+            }
+            // Maps (data, stringData) carry "."; structs (spec, status) do not at the top.
+            let f = if v.is_object() { fields(v, matches!(k.as_str(), "data" | "stringData")) } else { json!({}) };
+            top.insert(format!("f:{k}"), f);
+        }
+    }
+    json!([{"manager": manager, "operation": "Update", "apiVersion": api_version, "time": super::store::now_rfc3339(),
+        "fieldsType": "FieldsV1", "fieldsV1": Value::Object(top)}])
+}
+
+/// The manager name the API server derives from a user agent (`kubeadm/v1.24.0 (...)` → `kubeadm`).
+fn manager_of(user_agent: &str) -> String {
+    user_agent.split('/').next().unwrap_or("").to_string()
+}
+
+/// Whether `name` is a lowercase RFC 1123 subdomain (what most object names must be).
+fn is_dns_subdomain(name: &str) -> bool {
+    name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
+}
+
+const DNS_SUBDOMAIN_MSG: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+
+/// A strategic merge patch, as far as Node status needs it: objects merge, `conditions` merge
+/// by `type`, everything else is replaced.
+fn strategic_merge(target: &mut Value, patch: &Value) {
+    let (Some(t), Some(p)) = (target.as_object_mut(), patch.as_object()) else {
+        *target = patch.clone();
+        return;
+    };
+    for (k, pv) in p {
+        match (k.as_str(), t.get_mut(k)) {
+            (_, _) if pv.is_null() => {
+                t.remove(k);
+            }
+            ("conditions", Some(Value::Array(have))) if pv.is_array() => {
+                for c in pv.as_array().into_iter().flatten() {
+                    match have.iter_mut().find(|h| h.get("type") == c.get("type")) {
+                        Some(h) => strategic_merge(h, c),
+                        None => have.push(c.clone()),
+                    }
+                }
+            }
+            (_, Some(tv)) if tv.is_object() && pv.is_object() => strategic_merge(tv, pv),
+            _ => {
+                t.insert(k.clone(), pv.clone());
+            }
+        }
+    }
 }
 
 /// `fieldSelector=type=...` (the one field selector joinkit uses) as a filter.
@@ -490,9 +632,11 @@ pub fn respond(
             });
             Response::builder()
                 .status(200)
-                .header("content-type", "application/json")
-                .header("cache-control", "no-cache, private")
                 .header("audit-id", uuid())
+                .header("cache-control", "no-cache, private")
+                .header("content-type", "application/json")
+                .header("x-kubernetes-pf-flowschema-uid", FLOWSCHEMA)
+                .header("x-kubernetes-pf-prioritylevel-uid", PRIORITY)
                 .body(Either::Right(WatchBody { rx: body_rx }))
                 .expect("valid response")
         }
@@ -535,14 +679,14 @@ fn route(req: Req, cert_user: Option<UserInfo>, state: &Mutex<LabState>) -> Repl
                 Err(r) => return Reply::Full(r),
             };
             a.verb = "watch".into();
+            if let Some(n) = field_selector_name(&req.query) {
+                a.name = n;
+            }
             let (ok, _) = rbac::authorize(&st.store, &user, &a);
             if !ok {
                 return Reply::Full(forbidden(&ctx, &user, &a));
             }
-            let name = query_param(&req.query, "fieldSelector")
-                .map(|v| v.replace("%3D", "=").replace("%3d", "="))
-                .and_then(|v| v.strip_prefix("metadata.name=").map(str::to_string))
-                .or_else(|| (!a.name.is_empty()).then(|| a.name.clone()));
+            let name = (!a.name.is_empty()).then(|| a.name.clone());
             let initial: Vec<Value> = st
                 .store
                 .list(&a.resource, &a.namespace)
@@ -613,19 +757,20 @@ fn route_full(req: Req, cert_user: Option<UserInfo>, state: &Mutex<LabState>) ->
     let path = req.path.clone();
     let nonres = ["/version", "/healthz", "/livez", "/readyz"];
     let trimmed = path.trim_end_matches('/');
-    if nonres.contains(&trimmed) || discovery(trimmed).is_some() {
+    let v1_24 = st.faults.v1_24;
+    if nonres.contains(&trimmed) || discovery(trimmed, v1_24).is_some() {
         let a = Attributes { verb: "get".into(), path: Some(path.clone()), ..Default::default() };
         let (ok, _) = rbac::authorize(&st.store, &user, &a);
         if !ok {
             return forbidden(&ctx, &user, &a);
         }
         let verbose = req.query.split('&').any(|q| q == "verbose" || q.starts_with("verbose="));
-        if let Some(d) = discovery(trimmed) {
+        if let Some(d) = discovery(trimmed, v1_24) {
             return reply_json(&ctx, StatusCode::OK, &d);
         }
         return match trimmed {
             "/version" => {
-                let v = version_body();
+                let v = version_body(st.faults.v1_24);
                 base(&ctx, StatusCode::OK, "application/json", false, true)
                     .body(Full::new(Bytes::from(serde_json::to_string_pretty(&v).unwrap_or_default())))
                     .expect("valid response")
@@ -634,23 +779,29 @@ fn route_full(req: Req, cert_user: Option<UserInfo>, state: &Mutex<LabState>) ->
         };
     }
 
-    let Some(a) = parse_path(&path, &req.method) else {
+    let Some(mut a) = parse_path(&path, &req.method) else {
         if user.name == "system:anonymous" {
             let a = Attributes { verb: req.method.to_lowercase(), path: Some(path.clone()), ..Default::default() };
             return forbidden(&ctx, &user, &a);
         }
         return text(&ctx, StatusCode::NOT_FOUND, "404 page not found\n".into());
     };
+    if a.verb == "list" {
+        if let Some(n) = field_selector_name(&req.query) {
+            a.name = n;
+        }
+    }
+    // Authorization runs before routing: a resource the server does not have is 403 for whoever
+    // may not use it, and 404 only for those who may.
     let (ok, _) = rbac::authorize(&st.store, &user, &a);
     if !ok {
         return forbidden(&ctx, &user, &a);
     }
+    let version = path.trim_start_matches('/').split('/').nth(if a.group.is_empty() { 1 } else { 2 }).unwrap_or("");
     match (a.verb.as_str(), a.resource.as_str()) {
-        ("create", "selfsubjectreviews") => {
-            if st.faults.no_self_subject_review {
-                return text(&ctx, StatusCode::NOT_FOUND, "404 page not found\n".into());
-            }
-            let v = json!({"kind": "SelfSubjectReview", "apiVersion": "authentication.k8s.io/v1", "metadata": {"creationTimestamp": null},
+        // SelfSubjectReview: GA (v1 only) in 1.28; v1.24 has none.
+        ("create", "selfsubjectreviews") if !v1_24 && version == "v1" && a.group == "authentication.k8s.io" => {
+            let v = json!({"kind": "SelfSubjectReview", "apiVersion": "authentication.k8s.io/v1", "metadata": {"creationTimestamp": super::store::now_rfc3339()},
                 "status": {"userInfo": {"username": user.name, "groups": user.groups}}});
             return reply_json(&ctx, StatusCode::CREATED, &v);
         }
@@ -672,7 +823,12 @@ fn route_full(req: Req, cert_user: Option<UserInfo>, state: &Mutex<LabState>) ->
             if !reason.is_empty() {
                 status["reason"] = json!(reason);
             }
-            let v = json!({"kind": "SelfSubjectAccessReview", "apiVersion": "authorization.k8s.io/v1", "metadata": {"creationTimestamp": null},
+            let mf = managed_fields(
+                &manager_of(&req.user_agent),
+                "authorization.k8s.io/v1",
+                &json!({"spec": {"resourceAttributes": ra}}),
+            );
+            let v = json!({"kind": "SelfSubjectAccessReview", "apiVersion": "authorization.k8s.io/v1", "metadata": {"creationTimestamp": null, "managedFields": mf},
                 "spec": {"resourceAttributes": ra}, "status": status});
             return reply_json(&ctx, StatusCode::CREATED, &v);
         }
@@ -731,6 +887,60 @@ fn route_full(req: Req, cert_user: Option<UserInfo>, state: &Mutex<LabState>) ->
             let stored = st.store.put("certificatesigningrequests", "", &name, obj);
             return reply_json(&ctx, StatusCode::CREATED, &stored);
         }
+        ("update", "certificatesigningrequests") if a.subresource == "approval" => {
+            let Some(mut obj) = st.store.get(&a.resource, "", &a.name).cloned() else {
+                return not_found(&ctx, &a);
+            };
+            let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
+                return reply_json(
+                    &ctx,
+                    StatusCode::BAD_REQUEST,
+                    &status_body(400, "BadRequest", "the body of the request was in an unknown format", None),
+                );
+            };
+            if let Some(conflict) = stale(&ctx, &a, &obj, &body) {
+                return conflict;
+            }
+            // The approval subresource takes the conditions only; the server sets
+            // lastTransitionTime where the client left it out.
+            let now = super::store::now_rfc3339();
+            let mut conds = body.pointer("/status/conditions").and_then(Value::as_array).cloned().unwrap_or_default();
+            for c in &mut conds {
+                if c.get("lastTransitionTime").is_none_or(Value::is_null) {
+                    c["lastTransitionTime"] = json!(now);
+                }
+            }
+            obj["status"]["conditions"] = Value::Array(conds);
+            let stored = st.store.put(&a.resource, "", &a.name, obj);
+            st.reconcile();
+            return reply_json(&ctx, StatusCode::OK, &stored);
+        }
+        ("patch", "nodes") if a.subresource == "status" => {
+            let Some(mut obj) = st.store.get("nodes", "", &a.name).cloned() else {
+                return not_found(&ctx, &a);
+            };
+            let Ok(patch) = serde_json::from_slice::<Value>(&req.body) else {
+                return reply_json(
+                    &ctx,
+                    StatusCode::BAD_REQUEST,
+                    &status_body(400, "BadRequest", "the body of the request was in an unknown format", None),
+                );
+            };
+            if let Some(status) = patch.get("status") {
+                strategic_merge(&mut obj["status"], status);
+                // NodeStatus field order: conditions come before daemonEndpoints and nodeInfo.
+                if let Some(st_obj) = obj["status"].as_object_mut() {
+                    if let Some(c) = st_obj.remove("conditions") {
+                        let rest = std::mem::take(st_obj);
+                        st_obj.insert("conditions".into(), c);
+                        st_obj.extend(rest);
+                    }
+                }
+            }
+            let stored = st.store.put("nodes", "", &a.name, obj);
+            st.reconcile();
+            return reply_json(&ctx, StatusCode::OK, &stored);
+        }
         _ => {}
     }
     if !SERVED.contains(&a.resource.as_str()) || !a.subresource.is_empty() {
@@ -753,6 +963,7 @@ fn route_full(req: Req, cert_user: Option<UserInfo>, state: &Mutex<LabState>) ->
                 .list(&a.resource, &a.namespace)
                 .into_iter()
                 .filter(|o| want_type.as_deref().is_none_or(|t| o.get("type").and_then(Value::as_str) == Some(t)))
+                .filter(|o| a.name.is_empty() || o.pointer("/metadata/name").and_then(Value::as_str) == Some(&a.name))
                 .map(strip_type_meta)
                 .collect();
             reply_json(
@@ -788,8 +999,24 @@ fn route_full(req: Req, cert_user: Option<UserInfo>, state: &Mutex<LabState>) ->
                     ),
                 );
             }
+            if !is_dns_subdomain(&name) {
+                let invalid = format!("Invalid value: {name:?}: {DNS_SUBDOMAIN_MSG}");
+                let msg = format!("{kind} {name:?} is invalid: metadata.name: {invalid}");
+                return reply_json(
+                    &ctx,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &status_body(
+                        422,
+                        "Invalid",
+                        &msg,
+                        Some(
+                            json!({"name": name, "kind": kind, "causes": [{"reason": "FieldValueInvalid", "message": invalid, "field": "metadata.name"}]}),
+                        ),
+                    ),
+                );
+            }
             if st.store.get(&a.resource, &a.namespace, &name).is_some() {
-                let msg = format!("{} {name:?} already exists", a.resource);
+                let msg = format!("{} {name:?} already exists", qualified(&a));
                 return reply_json(
                     &ctx,
                     StatusCode::CONFLICT,
@@ -801,6 +1028,15 @@ fn route_full(req: Req, cert_user: Option<UserInfo>, state: &Mutex<LabState>) ->
                 obj["apiVersion"] =
                     json!(if a.group.is_empty() { "v1".to_string() } else { format!("{}/v1", a.group) });
             }
+            if matches!(a.resource.as_str(), "secrets" | "configmaps") {
+                // Recorded: Secrets carry the writer's managedFields (Nodes and CSRs created
+                // with a fixed name carry none).
+                let api_version = obj["apiVersion"].as_str().unwrap_or("v1").to_string();
+                obj["metadata"]["managedFields"] = managed_fields(&manager_of(&req.user_agent), &api_version, &obj);
+            }
+            if a.resource == "nodes" {
+                node_defaults(&mut obj);
+            }
             let stored = st.store.put(&a.resource, &a.namespace, &name, obj);
             st.reconcile();
             reply_json(&ctx, StatusCode::CREATED, &stored)
@@ -809,7 +1045,10 @@ fn route_full(req: Req, cert_user: Option<UserInfo>, state: &Mutex<LabState>) ->
             Some(old) => {
                 st.reconcile();
                 let uid = old.pointer("/metadata/uid").cloned().unwrap_or(Value::Null);
-                let v = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": {"name": a.name, "kind": a.resource, "uid": uid}});
+                let mut d = details(&a);
+                d["uid"] = uid;
+                let v =
+                    json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": d});
                 reply_json(&ctx, StatusCode::OK, &v)
             }
             None => not_found(&ctx, &a),
@@ -824,5 +1063,44 @@ fn route_full(req: Req, cert_user: Option<UserInfo>, state: &Mutex<LabState>) ->
                 Some(json!({})),
             ),
         ),
+    }
+}
+
+/// A 409 Conflict when `body` carries a resourceVersion other than the stored object's.
+fn stale(ctx: &Ctx, a: &Attributes, stored: &Value, body: &Value) -> Option<Response<Full<Bytes>>> {
+    let want = body.pointer("/metadata/resourceVersion").and_then(Value::as_str).filter(|v| !v.is_empty())?;
+    if stored.pointer("/metadata/resourceVersion").and_then(Value::as_str) == Some(want) {
+        return None;
+    }
+    let msg = format!(
+        "Operation cannot be fulfilled on {} {:?}: the object has been modified; please apply your changes to the latest version and try again",
+        qualified(a),
+        a.name
+    );
+    Some(reply_json(ctx, StatusCode::CONFLICT, &status_body(409, "Conflict", &msg, Some(details(a)))))
+}
+
+/// What the API server fills in on a new Node: the not-ready taint (TaintNodesByCondition) and
+/// the zero-valued status structs.
+fn node_defaults(obj: &mut Value) {
+    if obj.get("spec").is_none_or(|s| !s.is_object()) {
+        obj["spec"] = json!({});
+    }
+    let taints = obj["spec"]["taints"].as_array().cloned().unwrap_or_default();
+    if !taints.iter().any(|t| t["key"] == "node.kubernetes.io/not-ready") {
+        let mut t = taints;
+        t.push(json!({"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"}));
+        obj["spec"]["taints"] = Value::Array(t);
+    }
+    if obj.get("status").is_none_or(|s| !s.is_object()) {
+        obj["status"] = json!({});
+    }
+    let st = &mut obj["status"];
+    if st.get("daemonEndpoints").is_none() {
+        st["daemonEndpoints"] = json!({"kubeletEndpoint": {"Port": 0}});
+    }
+    if st.get("nodeInfo").is_none() {
+        st["nodeInfo"] = json!({"machineID": "", "systemUUID": "", "bootID": "", "kernelVersion": "", "osImage": "",
+            "containerRuntimeVersion": "", "kubeletVersion": "", "kubeProxyVersion": "", "operatingSystem": "", "architecture": ""});
     }
 }
