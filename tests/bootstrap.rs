@@ -180,12 +180,11 @@ fn token_without_authentication_usage_is_rejected_with_evidence() {
 fn pre_1_28_server_falls_back_to_access_reviews() {
     let l = lab(Scenario::Pre128);
     let r = bootstrap(&l, &["--node-name", "old-node"]);
-    // Expected: success. The pre-1-28 lab now answers SelfSubjectReview as the recorded v1.24
-    // server does (tests/vectors/apiserver-v1.24/bootstrap/whoami_token_v1): 403 Forbidden for
-    // the bootstrap token (RBAC runs before routing; only authorized admins see 404), and 403
-    // for the node certificate too (nodecert_whoami_v1). The client must fall back to access
-    // reviews on 403 as well as on 404; until src/bootstrap.rs does, this fails with
-    // api-forbidden at the authenticate stage.
+    // The pre-1-28 lab answers SelfSubjectReview as the recorded v1.24 server does
+    // (tests/vectors/apiserver-v1.24/bootstrap/whoami_token_v1): 403 Forbidden for the bootstrap
+    // token (RBAC runs before routing; only authorized admins see 404), and 403 for the node
+    // certificate too (nodecert_whoami_v1). The client falls back to access reviews on both;
+    // before that fix this stopped with api-forbidden at the authenticate stage.
     assert_eq!(r.code, 0, "{}", r.stdout);
     let v = r.json();
     let auth = v["stages"].as_array().unwrap().iter().find(|s| s["name"] == "authenticate").unwrap().clone();
