@@ -77,7 +77,6 @@ struct Case {
     want: &'static [(Cmd, Want)],
 }
 
-
 fn table() -> Vec<Case> {
     use Cmd::*;
     use Want::*;
@@ -391,6 +390,7 @@ fn table() -> Vec<Case> {
             real: RealHow::Setup(|c, x| {
                 // What `kubeadm init phase upload-certs --upload-certs` leaves.
                 let key = joinkit::token::random_hex(32);
+                upload_certs_rbac(c, x);
                 c.put(&kubeadm_certs(c, &key));
                 x.restore(move || c.delete("secret", Some("kube-system"), "kubeadm-certs"));
                 x.certificate_key = key;
@@ -403,7 +403,12 @@ fn table() -> Vec<Case> {
             // a real `up` uploads none.
             name: "kubeadm-certs-missing",
             lab: LabHow::Scenario(Scenario::KubeadmCertsMissing),
-            real: RealHow::Setup(|c, _| assert!(c.get("secret", Some("kube-system"), "kubeadm-certs").is_none())),
+            real: RealHow::Setup(|c, x| {
+                // upload-certs ran (its Role and RoleBinding stay), the Secret is gone.
+                upload_certs_rbac(c, x);
+                assert!(c.get("secret", Some("kube-system"), "kubeadm-certs").is_none());
+                x.certificate_key = joinkit::token::random_hex(32);
+            }),
             all_cas: false,
             want: &[(DiagnoseControlPlane, Domain("control-plane", "control-plane/kubeadm-certs"))],
         },
@@ -464,6 +469,10 @@ fn table() -> Vec<Case> {
         },
     ]
 }
+
+/// bootstrap's and diagnose's --timeout on a real cluster: approval and issue take about a
+/// second there; the rows where the CSR stays Pending wait this long.
+const REAL_TIMEOUT: &str = "3s";
 
 const OTHER_PIN: &str = "sha256:3f73af16fa67a1c9d2dee1f7720918913f78360b0e4e3a27b660a85f5a1266e4";
 
@@ -661,9 +670,8 @@ fn check(r: &Run, cmd: Cmd, want: Want) -> Result<(), String> {
         }
         Want::Fail(code, stage, exit) => {
             let f = &v["failure"];
-            let stage_failed = v["stages"]
-                .as_array()
-                .is_some_and(|s| s.iter().any(|s| s["name"] == stage && s["status"] == "fail"));
+            let stage_failed =
+                v["stages"].as_array().is_some_and(|s| s.iter().any(|s| s["name"] == stage && s["status"] == "fail"));
             if !(v["ok"] == false
                 && f["code"] == code
                 && f["stage"] == stage
@@ -722,7 +730,10 @@ fn catch(f: impl FnOnce() -> Vec<String>) -> Result<(), String> {
         Ok(errs) => Err(errs.join("\n")),
         Err(p) => Err(format!(
             "panicked: {}",
-            p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default()
+            p.downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default()
         )),
     }
 }
@@ -742,7 +753,8 @@ fn table_on_the_lab() {
                 LabHow::Custom(s, f) => (s, Some(f)),
             };
             let l = common::lab(scenario);
-            let mut x = Ctx::new(l.endpoint(), &l.info.ca_pin, &l.info.token, "worker-1", &l.info.admin_kubeconfig, "1s");
+            let mut x =
+                Ctx::new(l.endpoint(), &l.info.ca_pin, &l.info.token, "worker-1", &l.info.admin_kubeconfig, "1s");
             x.certificate_key = l.info.certificate_key.clone();
             if let Some(f) = tweak {
                 f(&l, &mut x);
@@ -774,14 +786,14 @@ fn table_on_real(version: Version, ca: CaAlgo) {
         let node = format!("jk-{}", case.name);
         let admin_conf = std::fs::read_to_string(c.admin()).unwrap();
         let result = catch(|| {
-            let mut x = Ctx::new(c.endpoint(), c.pin(), c.token(), &node, &admin_conf, "5s");
+            let mut x = Ctx::new(c.endpoint(), c.pin(), c.token(), &node, &admin_conf, REAL_TIMEOUT);
             setup(c, &mut x);
             run_row(&x, &case)
         });
         // The next row starts from a healthy cluster: the default token verifies again.
         let healthy = catch(|| {
             c.wait_for("discovery to pass again", Duration::from_secs(30), || {
-                let x = Ctx::new(c.endpoint(), c.pin(), c.token(), &node, "", "5s");
+                let x = Ctx::new(c.endpoint(), c.pin(), c.token(), &node, "", REAL_TIMEOUT);
                 run_cmd(&x, Cmd::Discovery).code == 0
             });
             vec![]
@@ -824,8 +836,10 @@ fn every_lab_scenario_is_in_the_table() {
     let t = table();
     for s in Scenario::value_variants() {
         assert!(
-            t.iter().any(|c| matches!(c.lab, LabHow::Scenario(x) | LabHow::Custom(x, _) if x == *s && x != Scenario::Healthy)
-                || *s == Scenario::Healthy),
+            t.iter().any(
+                |c| matches!(c.lab, LabHow::Scenario(x) | LabHow::Custom(x, _) if x == *s && x != Scenario::Healthy)
+                    || *s == Scenario::Healthy
+            ),
             "lab scenario {s:?} has no row"
         );
     }
@@ -881,6 +895,22 @@ fn deny_csrs_of(admin: &k8s::AdminKubectl, user: &str, stop: &AtomicBool) {
         }
         std::thread::sleep(Duration::from_millis(150));
     }
+}
+
+/// The Role and RoleBinding `kubeadm init phase upload-certs` makes: kubeadm's join tokens may
+/// get the Secret kubeadm-certs. Removed after the row.
+fn upload_certs_rbac<'a>(c: &'a Cluster, x: &mut Ctx<'a>) {
+    c.put(&json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+        "metadata": {"name": "kubeadm:kubeadm-certs", "namespace": "kube-system"},
+        "rules": [{"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["kubeadm-certs"], "verbs": ["get"]}]}));
+    c.put(&json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+        "metadata": {"name": "kubeadm:kubeadm-certs", "namespace": "kube-system"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "kubeadm:kubeadm-certs"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:bootstrappers:kubeadm:default-node-token"}]}));
+    x.restore(move || {
+        c.delete("rolebinding", Some("kube-system"), "kubeadm:kubeadm-certs");
+        c.delete("role", Some("kube-system"), "kubeadm:kubeadm-certs");
+    });
 }
 
 /// The Secret kubeadm-certs as `kubeadm init phase upload-certs` makes it, from the cluster's
@@ -939,8 +969,39 @@ fn wrong_san_cert(
         let o = std::process::Command::new("openssl").args(args).output().expect("openssl runs");
         assert!(o.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&o.stderr));
     };
-    ok(&["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", &p("key.pem"), "-subj", "/CN=kube-apiserver", "-out", &p("req.csr")]);
-    ok(&["x509", "-req", "-in", &p("req.csr"), "-CA", c.var("CA_CERT"), "-CAkey", c.var("CA_KEY"), "-set_serial", "4242", "-days", "1", "-extfile", &p("ext"), "-out", &p("cert.pem")]);
+    ok(&[
+        "req",
+        "-new",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        &p("key.pem"),
+        "-subj",
+        "/CN=kube-apiserver",
+        "-out",
+        &p("req.csr"),
+    ]);
+    ok(&[
+        "x509",
+        "-req",
+        "-in",
+        &p("req.csr"),
+        "-CA",
+        c.var("CA_CERT"),
+        "-CAkey",
+        c.var("CA_KEY"),
+        "-set_serial",
+        "4242",
+        "-days",
+        "1",
+        "-extfile",
+        &p("ext"),
+        "-out",
+        &p("cert.pem"),
+    ]);
     let cert = rustls::pki_types::CertificateDer::from_pem_file(p("cert.pem")).unwrap();
     let key = rustls::pki_types::PrivateKeyDer::from_pem_file(p("key.pem")).unwrap();
     (cert, key)
@@ -1017,4 +1078,165 @@ impl Drop for TlsProxy {
             let _ = t.join();
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Beyond the table: token commands and the written kubeconfigs, on real clusters
+
+/// verify-discovery with what a printed `kubeadm join` command carries.
+fn verify_join_command(cmd: &str) -> Run {
+    let parts: Vec<&str> = cmd.split_whitespace().collect();
+    assert_eq!(&parts[..2], &["kubeadm", "join"], "{cmd}");
+    let token = parts[parts.iter().position(|p| *p == "--token").unwrap() + 1];
+    let mut args = vec!["verify-discovery", parts[2], "-o", "json"];
+    for (i, p) in parts.iter().enumerate() {
+        if *p == "--discovery-token-ca-cert-hash" {
+            args.extend(["--discovery-token-ca-cert-hash", parts[i + 1]]);
+        }
+    }
+    run_with(&args, &[("JOINKIT_TOKEN", token)], None)
+}
+
+/// `joinkit token` create/list/describe/delete with the real admin.conf; the Secret it makes has
+/// the keys of the one `control-plane token` makes as kubeadm does.
+fn token_commands(version: Version) {
+    let Some(s) = shared(version, CaAlgo::Ecdsa) else { return };
+    let c = &s.cluster;
+    let _g = s.lock();
+    let home = tempfile::tempdir().unwrap();
+    let tok = |args: &[&str]| {
+        let mut a = vec!["token"];
+        a.extend_from_slice(args);
+        a.extend(["--kubeconfig", c.admin()]);
+        run_with(&a, &[("HOME", home.path().to_str().unwrap())], None)
+    };
+    let label = c.label();
+    let r = tok(&["create", "--print-join-command", "--description", "joinkit real test"]);
+    assert_eq!(r.code, 0, "{label}: {}{}", r.stdout, r.stderr);
+    let cmd = r.stdout.trim().to_string();
+    assert!(cmd.contains(c.endpoint()) && cmd.ends_with(c.pin()), "{label}: {cmd}");
+    let token = cmd.split_whitespace().nth(4).unwrap().to_string();
+    let id = token[..6].to_string();
+    // Signed by the real bootstrapsigner within moments; the printed command works.
+    c.wait_signed(&id, true);
+    let v = verify_join_command(&cmd);
+    assert_eq!(v.code, 0, "{label}: {}", v.stdout);
+    // Same Secret layout as kubeadm's (control-plane token creates it as kubeadm does).
+    let theirs = c.new_token(&["--description", "kubeadm-like"]);
+    let keys = |name: &str| -> (Vec<String>, Value) {
+        let s = c.get("secret", Some("kube-system"), &format!("bootstrap-token-{name}")).unwrap();
+        let mut k: Vec<String> = s["data"].as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        (k, s["type"].clone())
+    };
+    assert_eq!(keys(&id), keys(&theirs[..6]), "{label}: joinkit's token Secret differs from kubeadm's");
+    // list: signed, signature valid, secret redacted.
+    let r = tok(&["list", "-o", "json"]);
+    assert_eq!(r.code, 0, "{label}: {}", r.stdout);
+    let l = r.json();
+    let t = l["tokens"].as_array().unwrap().iter().find(|t| t["id"] == id.as_str()).cloned().unwrap();
+    assert_eq!((t["signed"].clone(), t["signatureValid"].clone()), (json!(true), json!(true)), "{label}: {t}");
+    assert!(!r.stdout.contains(&token[7..]), "{label}: secret printed");
+    // describe: every check passes on a kubeadm cluster.
+    let r = tok(&["describe", &id, "-o", "json"]);
+    let failing: Vec<Value> =
+        r.json()["stages"].as_array().unwrap().iter().filter(|s| s["status"] != "pass").cloned().collect();
+    assert!(r.code == 0 && failing.is_empty(), "{label}: describe: exit {}: {failing:?}", r.code);
+    // A second create with the same ID: kubeadm's message.
+    let r = tok(&["create", &token, "-o", "json"]);
+    let f = common::assert_failure(&r, "api-conflict", "create", 64);
+    assert_eq!(f["failure"]["kubeadmMessage"], format!("a token with id \"{id}\" already exists"), "{label}");
+    // delete: the signature goes, discovery fails; deleting again names the token.
+    let r = tok(&["delete", &id]);
+    assert_eq!(r.code, 0, "{label}: {}{}", r.stdout, r.stderr);
+    c.wait_signed(&id, false);
+    common::assert_failure(&verify_join_command(&cmd), "jws-missing", "jws-present", 30);
+    let r = tok(&["delete", &id, "-o", "json"]);
+    common::assert_failure(&r, "api-not-found", &format!("delete-{id}"), 63);
+    c.delete("secret", Some("kube-system"), &format!("bootstrap-token-{}", &theirs[..6]));
+}
+
+#[test]
+fn token_commands_on_real_v1_24() {
+    token_commands(Version::V124);
+}
+
+#[test]
+fn token_commands_on_real_v1_36() {
+    token_commands(Version::V136);
+}
+
+/// `bootstrap --write-dir`, then the real kubectl with the written kubelet.conf: it is the node.
+fn write_dir_and_kubectl(version: Version) {
+    let Some(s) = shared(version, CaAlgo::Ecdsa) else { return };
+    let c = &s.cluster;
+    let _g = s.lock();
+    let label = c.label();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("etc-kubernetes");
+    let node = "jk-write-dir";
+    let r = run_with(
+        &[
+            "bootstrap",
+            c.endpoint(),
+            "--discovery-token-ca-cert-hash",
+            c.pin(),
+            "--node-name",
+            node,
+            "--write-dir",
+            out.to_str().unwrap(),
+            "--kubeconfig",
+            c.admin(),
+            "-o",
+            "json",
+        ],
+        &[("JOINKIT_TOKEN", c.token()), ("HOME", dir.path().to_str().unwrap())],
+        None,
+    );
+    assert_eq!(r.code, 0, "{label}: {}", r.stdout);
+    let kubectl = |conf: &str, args: &[&str]| {
+        std::process::Command::new(k8s::KUBECTL)
+            .arg("--kubeconfig")
+            .arg(out.join(conf))
+            .args(args)
+            .env("HOME", dir.path())
+            .env_remove("KUBECONFIG")
+            .output()
+            .unwrap()
+    };
+    // Its own Node is not there yet: NotFound, on both versions.
+    let o = kubectl("kubelet.conf", &["get", "--raw", &format!("/api/v1/nodes/{node}")]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && (err.contains("NotFound") || err.contains("not found")), "{label}: {err}");
+    match version {
+        Version::V136 => {
+            let who = |conf: &str| {
+                let o = kubectl(conf, &["auth", "whoami", "-o", "json"]);
+                assert!(o.status.success(), "{label}: {}", String::from_utf8_lossy(&o.stderr));
+                serde_json::from_slice::<Value>(&o.stdout).unwrap()["status"]["userInfo"]["username"].clone()
+            };
+            assert_eq!(who("kubelet.conf"), format!("system:node:{node}"));
+            assert_eq!(who("bootstrap-kubelet.conf"), format!("system:bootstrap:{}", c.token_id()));
+            // A node may read only its own Node on 1.36: another one is 403, not 404.
+            let o = kubectl("kubelet.conf", &["get", "--raw", "/api/v1/nodes/some-other-node"]);
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert!(!o.status.success() && err.contains("Forbidden"), "{label}: {err}");
+        }
+        Version::V124 => {
+            // No SelfSubjectReview on 1.24 (kubectl auth whoami needs it); another Node is 404.
+            let o = kubectl("kubelet.conf", &["get", "--raw", "/api/v1/nodes/some-other-node"]);
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert!(!o.status.success() && err.contains("NotFound"), "{label}: {err}");
+        }
+    }
+}
+
+#[test]
+fn write_dir_kubeconfigs_work_with_kubectl_on_real_v1_24() {
+    write_dir_and_kubectl(Version::V124);
+}
+
+#[test]
+fn write_dir_kubeconfigs_work_with_kubectl_on_real_v1_36() {
+    write_dir_and_kubectl(Version::V136);
 }

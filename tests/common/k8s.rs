@@ -147,7 +147,8 @@ impl Cluster {
             String::from_utf8_lossy(&out.stderr)
         );
         let env: HashMap<String, Value> =
-            serde_json::from_slice(&std::fs::read(c.dir.join("env.json")).expect("env.json")).expect("env.json is JSON");
+            serde_json::from_slice(&std::fs::read(c.dir.join("env.json")).expect("env.json"))
+                .expect("env.json is JSON");
         c.env = env.into_iter().map(|(k, v)| (k, v.as_str().unwrap_or_default().to_string())).collect();
         eprintln!(
             "real control plane v{} ({}) up at {} in {:.1} s",
@@ -215,11 +216,7 @@ impl Cluster {
 
     /// What a thread needs to run kubectl as the admin.
     pub fn admin_kubectl(&self) -> AdminKubectl {
-        AdminKubectl {
-            kubeconfig: self.admin().into(),
-            cache: self.var("KUBECACHEDIR").into(),
-            home: self.dir.clone(),
-        }
+        AdminKubectl { kubeconfig: self.admin().into(), cache: self.var("KUBECACHEDIR").into(), home: self.dir.clone() }
     }
 
     /// kubectl with the admin kubeconfig; its output whatever the exit status.
