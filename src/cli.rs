@@ -80,8 +80,11 @@ kubeadm-certs. The first broken link is the root cause, with its failure domain,
     #[command(after_long_help = AFTER_HELP, long_about = "Match logs (files, or `-`/none for stdin) against joinkit's catalog of known \
 join-failure signatures (every kubeadm message of the protocol spec, kubelet registration and certificate \
 errors, preflight errors that mean reset first, the TLS-bootstrap timeout, EKS signatures) and print each \
-match with its line numbers, failure domain, meaning and fix, the earliest root cause first. A clean log says \
-so and exits 0; otherwise the exit code is the root cause's domain. Streams in bounded memory.")]
+match with its line numbers, failure domain, meaning and fix, the earliest root cause first (decidedBy names \
+its line). Progress lines every join prints (the TLS-bootstrap wait) are context, never a root cause. A log that \
+reaches kubeadm join's \"This node has joined the cluster\" is a success: exit 0, failures before that line \
+listed as resolved, failures after it still count. A clean log says so and exits 0; otherwise the exit code is \
+the root cause's domain. Streams in bounded memory.")]
     ExplainLog {
         /// Log files; `-` or none reads standard input
         #[arg(value_name = "FILE")]

@@ -831,7 +831,7 @@ fn hostname() -> String {
 
 /// Discovery options and node name from bootstrap's flags or its `--config`.
 pub fn bootstrap_options(a: &BootstrapArgs) -> Result<crate::bootstrap::BootstrapOptions, Failure> {
-    let (endpoint, token, trust, node) = match &a.config {
+    let (endpoint, token, tls_bootstrap_token, trust, node) = match &a.config {
         Some(path) => {
             let text = config::read_config(path)?;
             let r = config::check_text(&path.display().to_string(), &text);
@@ -854,7 +854,13 @@ pub fn bootstrap_options(a: &BootstrapArgs) -> Result<crate::bootstrap::Bootstra
                 .cause("discovery.file is set")
                 .fix("use a token-discovery config"));
             }
-            let token = j.tls_bootstrap_token.clone().or(j.token.clone()).unwrap_or_default();
+            // kubeadm discovers with discovery.bootstrapToken.token and authenticates the TLS
+            // bootstrap with discovery.tlsBootstrapToken (which defaults to it).
+            let token = j.token.clone().unwrap_or_default();
+            let tls_bootstrap_token = match j.tls_bootstrap_token.as_deref() {
+                Some(t) if !t.is_empty() && t != token => Some(BootstrapToken::parse(t)?),
+                _ => None,
+            };
             let trust = if j.unsafe_skip_ca_verification == Some(true) {
                 Some(Trust::UnsafeSkip)
             } else {
@@ -863,6 +869,7 @@ pub fn bootstrap_options(a: &BootstrapArgs) -> Result<crate::bootstrap::Bootstra
             (
                 j.api_server_endpoint.clone().unwrap_or_default(),
                 Some(BootstrapToken::parse(&token)?),
+                tls_bootstrap_token,
                 trust,
                 a.node_name.clone().or(j.node_name.clone()),
             )
@@ -871,7 +878,7 @@ pub fn bootstrap_options(a: &BootstrapArgs) -> Result<crate::bootstrap::Bootstra
             let token = token::resolve_token(a.token.as_ref().map(SecretArg::expose), a.token_file.as_deref())?;
             let pins = PinSet::parse_all(&a.pins)?;
             let trust = if a.unsafe_skip { Some(Trust::UnsafeSkip) } else { pins.map(Trust::Pinned) };
-            (a.endpoint.clone().unwrap_or_default(), token, trust, a.node_name.clone())
+            (a.endpoint.clone().unwrap_or_default(), token, None, trust, a.node_name.clone())
         }
     };
     Ok(crate::bootstrap::BootstrapOptions {
@@ -883,7 +890,7 @@ pub fn bootstrap_options(a: &BootstrapArgs) -> Result<crate::bootstrap::Bootstra
             timeout: a.request_timeout,
             wait: None,
             max_clock_skew: Duration::from_secs(300),
-            tls_bootstrap_token: None,
+            tls_bootstrap_token,
             verbose_attempts: false,
         },
         node_name: node.unwrap_or_else(hostname),

@@ -183,7 +183,7 @@ fn pre_1_28_server_falls_back_to_access_reviews() {
     assert_eq!(r.code, 0, "{}", r.stdout);
     let v = r.json();
     let auth = v["stages"].as_array().unwrap().iter().find(|s| s["name"] == "authenticate").unwrap().clone();
-    assert!(auth["detail"].as_str().unwrap().contains("no SelfSubjectReview"), "{auth}");
+    assert!(auth["detail"].as_str().unwrap().contains("does not serve SelfSubjectReview"), "{auth}");
     let id = v["stages"].as_array().unwrap().iter().find(|s| s["name"] == "node-identity").unwrap().clone();
     assert_eq!(id["status"], "pass");
 }
@@ -244,4 +244,37 @@ fn write_dir_files_work_with_kubectl_and_config_input() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let who: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(who["status"]["userInfo"]["username"], format!("system:bootstrap:{}", l.token().id()));
+}
+
+/// `--config` discovers with `discovery.bootstrapToken.token` and authenticates the TLS
+/// bootstrap with `discovery.tlsBootstrapToken` when the two differ (kubeadm's rule). Before the
+/// fix the JWS was checked with tlsBootstrapToken: `jws-missing` for a config validate-config
+/// accepts. With an unknown TLS bootstrap token, discovery passes and the API server rejects it.
+#[test]
+fn config_discovers_with_bootstrap_token_and_bootstraps_with_tls_bootstrap_token() {
+    let l = lab(Scenario::Healthy);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("join.yaml");
+    let other = "zzzzzz.0123456789abcdef";
+    std::fs::write(
+        &cfg,
+        format!(
+            "apiVersion: kubeadm.k8s.io/v1beta4\nkind: JoinConfiguration\ndiscovery:\n  bootstrapToken:\n    apiServerEndpoint: \"{}\"\n    token: {}\n    caCertHashes:\n    - {}\n  tlsBootstrapToken: {other}\nnodeRegistration:\n  name: tls-token-node\n",
+            l.endpoint(),
+            l.info.token,
+            l.info.ca_pin
+        ),
+    )
+    .unwrap();
+    let r = run_with(&["validate-config", cfg.to_str().unwrap()], &[], None);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let r = run_with(&["bootstrap", "--config", cfg.to_str().unwrap(), "-o", "json"], &[], None);
+    let v = common::assert_failure(&r, "bootstrap-token-rejected", "authenticate", 70);
+    let stages = v["stages"].as_array().unwrap();
+    assert!(stages.iter().any(|s| s["name"] == "jws-verify" && s["status"] == "pass"), "{}", r.stdout);
+    // The same tokens in both fields: the whole dry run passes.
+    let same = std::fs::read_to_string(&cfg).unwrap().replace(other, &l.info.token);
+    std::fs::write(&cfg, same).unwrap();
+    let r = run_with(&["bootstrap", "--config", cfg.to_str().unwrap(), "-o", "json"], &[], None);
+    assert_eq!(r.code, 0, "{}", r.stdout);
 }

@@ -4,7 +4,7 @@
 
 mod common;
 use common::tool;
-use common::{run, run_with};
+use common::{run, run_bounded, run_with};
 use serde_json::Value;
 use std::path::Path;
 
@@ -551,70 +551,6 @@ fn migrate_v1beta3_to_v1beta4() {
     let r = run(&["migrate-config", bad.to_str().unwrap()]);
     assert_eq!(r.code, 50, "{}", r.stderr);
     assert!(r.stdout.is_empty() && r.stderr.contains("did you mean \"timeout\"?"), "{}", r.stderr);
-}
-
-/// A run of joinkit bounded in time (killed after `secs`) and address space (1 GiB, so that a
-/// regression cannot take the machine down), with its peak RSS from `wait4`.
-struct Bounded {
-    code: Option<i32>,
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
-    wall: std::time::Duration,
-    max_rss_kib: i64,
-}
-
-// The child is reaped with wait4 (for its rusage), which clippy cannot see.
-#[allow(clippy::zombie_processes)]
-fn run_bounded(args: &[&str], secs: u64) -> Bounded {
-    use std::io::Read;
-    use std::os::unix::process::CommandExt;
-    let mut c = std::process::Command::new(common::bin());
-    c.args(args)
-        .env("NO_COLOR", "1")
-        .env_remove("JOINKIT_TOKEN")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    unsafe {
-        c.pre_exec(|| {
-            let lim = libc::rlimit { rlim_cur: 1 << 30, rlim_max: 1 << 30 };
-            libc::setrlimit(libc::RLIMIT_AS, &lim);
-            Ok(())
-        });
-    }
-    let start = std::time::Instant::now();
-    let mut child = c.spawn().expect("spawn joinkit");
-    let pid = child.id() as libc::pid_t;
-    let (mut out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
-    let t_out = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = out.read_to_end(&mut v);
-        v
-    });
-    let t_err = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = err.read_to_end(&mut v);
-        v
-    });
-    let mut status = 0;
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    let deadline = start + std::time::Duration::from_secs(secs);
-    loop {
-        let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut ru) };
-        if r == pid {
-            break;
-        }
-        if std::time::Instant::now() > deadline {
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-            unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
-            let wall = start.elapsed();
-            panic!("joinkit {args:?} did not finish within {secs} s ({wall:?}): a hang");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    let wall = start.elapsed();
-    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
-    Bounded { code, stdout: t_out.join().unwrap(), stderr: t_err.join().unwrap(), wall, max_rss_kib: ru.ru_maxrss }
 }
 
 /// A classic "billion laughs" JoinConfiguration: 9 levels of 9 aliases, 10^9 strings from 400

@@ -92,6 +92,49 @@ fn healthy_cluster_has_no_root_cause() {
     }
 }
 
+/// An admin kubeconfig that the server rejects (401: a bearer token it does not know) on a
+/// healthy cluster: the admin view is unavailable (a warning), nothing is concluded from failed
+/// reads, and the verdict is the end-to-end one (exit 0). Before the fix every failed read became
+/// "absent" and diagnose blamed the token Secret and the RBAC bindings.
+#[test]
+fn rejected_admin_kubeconfig_is_no_evidence() {
+    let l = lab(Scenario::Healthy);
+    let dir = tempfile::tempdir().unwrap();
+    let root = fake_root(dir.path());
+    let mut kc: Value = serde_saphyr::from_str(&l.info.admin_kubeconfig).unwrap();
+    kc["users"][0]["user"] = serde_json::json!({"token": "not-a-token-the-server-knows"});
+    let admin = dir.path().join("rejected.conf");
+    std::fs::write(&admin, serde_json::to_string(&kc).unwrap()).unwrap();
+    let r = run_with(
+        &[
+            "diagnose",
+            l.endpoint(),
+            "--discovery-token-ca-cert-hash",
+            &l.info.ca_pin,
+            "--node-name",
+            "worker-1",
+            "--root",
+            root.to_str().unwrap(),
+            "--timeout",
+            "1s",
+            "--kubeconfig",
+            admin.to_str().unwrap(),
+            "-o",
+            "json",
+        ],
+        &[("JOINKIT_TOKEN", &l.info.token)],
+        None,
+    );
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let v = r.json();
+    assert!(v["root_cause"].as_str().unwrap().starts_with("none"), "{}", r.stdout);
+    let stages = v["stages"].as_array().unwrap();
+    let k = stages.iter().find(|s| s["name"] == "admin/kubeconfig").expect("admin/kubeconfig stage");
+    assert_eq!(k["status"], "warn");
+    assert!(k["detail"].as_str().unwrap().contains("admin view is unavailable"), "{k}");
+    assert!(!stages.iter().any(|s| s["name"] == "admin/token-secret" || s["name"] == "admin/rbac"), "{}", r.stdout);
+}
+
 #[test]
 fn discovery_root_causes() {
     expect(Scenario::TokenExpired, "token", "admin/token-secret");

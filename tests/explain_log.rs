@@ -2,8 +2,8 @@
 //! multi-line excerpts give the right root cause, clean logs say so, odd input is fine.
 
 mod common;
-use common::{run, run_with};
-use joinkit::diagnose::explain::{catalog, Scanner};
+use common::{run, run_bounded, run_with};
+use joinkit::diagnose::explain::{catalog, Scanner, ROLES};
 
 const DOMAINS: &[&str] =
     &["network", "dns", "tls", "token", "rbac", "csr", "node-state", "clock", "config", "control-plane"];
@@ -15,21 +15,36 @@ fn catalog_is_well_formed_and_every_example_matches_its_entry() {
     let mut ids = std::collections::HashSet::new();
     for (i, s) in cat.signatures.iter().enumerate() {
         assert!(ids.insert(s.id.clone()), "duplicate id {}", s.id);
-        assert!(DOMAINS.contains(&s.domain.as_str()), "{}: domain {}", s.id, s.domain);
-        assert!(s.role == "cause" || s.role == "symptom", "{}", s.id);
+        assert!(ROLES.contains(&s.role.as_str()), "{}: role {}", s.id, s.role);
+        // Failures need a domain (it picks the exit code); context entries may omit it.
+        assert!(
+            DOMAINS.contains(&s.domain.as_str()) || (!s.is_failure() && s.domain.is_empty()),
+            "{}: domain {}",
+            s.id,
+            s.domain
+        );
         assert!(!s.examples.is_empty() && !s.meaning.is_empty() && !s.fix.is_empty(), "{}", s.id);
         for ex in &s.examples {
             let m = cat.matches(ex.as_bytes());
             assert!(m.contains(&i), "{}: example not matched: {ex}", s.id);
-            // Through the binary too, as a one-line log.
+            // Through the binary too, as a one-line log: failures are findings (and decide a
+            // non-zero exit); progress and success lines are context only (exit 0).
             let r = run_with(&["explain-log", "-", "-o", "json"], &[], Some(format!("{ex}\n").as_bytes()));
             let v = r.json();
+            let list = if s.is_failure() { "findings" } else { "context" };
             assert!(
-                v["findings"].as_array().unwrap().iter().any(|f| f["id"] == s.id.as_str()),
-                "{}: {}",
+                v[list].as_array().unwrap().iter().any(|f| f["id"] == s.id.as_str()),
+                "{}: not in {list}: {}",
                 s.id,
                 r.stdout
             );
+            if s.is_failure() {
+                assert_ne!(r.code, 0, "{}: {}", s.id, r.stdout);
+            } else {
+                assert_eq!(r.code, 0, "{}: {}", s.id, r.stdout);
+                assert!(v["findings"].as_array().unwrap().is_empty() && v["rootCause"].is_null(), "{}: {v}", s.id);
+                assert_eq!(v["joined"].is_null(), s.role != "success", "{}: {v}", s.id);
+            }
         }
     }
     // Every kubeadm message of the spec has a signature.
@@ -73,8 +88,8 @@ To see the stack trace of this error execute with --v=5 or higher\n";
     assert_eq!(v["rootCause"]["lines"][0]["line"], 2);
     assert_eq!(v["failure"]["code"], "root-cause-token");
     assert_eq!(v["failure"]["exitCode"], 83);
-    // A kubelet journal with a bad clock: the symptom (TLS bootstrap wait, node not found) comes
-    // first, the cause (x509 validity) later; the cause wins.
+    // A kubelet journal with a bad clock: the progress line (TLS bootstrap wait) and a symptom
+    // (node not found) come first, the cause (x509 validity) later; the cause wins.
     let journal = "[kubelet-start] Waiting for the kubelet to perform the TLS Bootstrap...\n\
 Nov 21 09:00:01 worker-1 kubelet[1234]: E1121 09:00:01.000000    1234 kubelet.go:2424] \"Error getting node\" err=\"node \\\"worker-1\\\" not found\"\n\
 Nov 21 09:00:02 worker-1 kubelet[1234]: E1121 09:00:02.000000    1234 certificate_manager.go:471] kubernetes.io/kube-apiserver-client-kubelet: Failed while requesting a signed certificate from the control plane: cannot create certificate signing request: Post \"https://10.0.0.10:6443/apis/certificates.k8s.io/v1/certificatesigningrequests\": x509: certificate has expired or is not yet valid: current time 2019-01-01T00:00:00Z is before 2026-11-21T08:00:00Z\n\
@@ -83,7 +98,13 @@ error execution phase kubelet-start: timed out waiting for the condition\n";
     assert_eq!(v["rootCause"]["id"], "x509-expired-or-not-yet-valid");
     assert_eq!(v["failureDomain"], "clock");
     let ids: Vec<&str> = v["findings"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap()).collect();
-    assert_eq!(ids[0], "kubeadm-tls-bootstrap-wait", "findings in order of first appearance: {ids:?}");
+    assert_eq!(
+        ids,
+        ["kubelet-node-not-found", "x509-expired-or-not-yet-valid", "kubeadm-timed-out"],
+        "findings in order of first appearance; the progress line is none of them"
+    );
+    assert_eq!(v["context"][0]["id"], "kubeadm-tls-bootstrap-wait");
+    assert_eq!(v["decidedBy"][0]["line"], 3);
     // EKS: cloud-init on a custom AMI without bootstrap.sh, then NodeCreationFailure.
     let eks = "Cloud-init v. 22.2.2 running 'modules:final' at Sat, 21 Nov 2026 09:00:00 +0000.\n\
 /var/lib/cloud/instance/scripts/part-001: line 4: /etc/eks/bootstrap.sh: No such file or directory\n\
@@ -133,70 +154,6 @@ fn memory_is_bounded_per_finding() {
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].count, 1000);
     assert_eq!(f[0].lines.len(), joinkit::diagnose::explain::MAX_LINES_PER_FINDING);
-}
-
-/// A run of joinkit bounded in time (killed after `secs`) and address space (1 GiB, so that a
-/// regression cannot take the machine down), with its peak RSS from `wait4`.
-struct Bounded {
-    code: Option<i32>,
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
-    wall: std::time::Duration,
-    max_rss_kib: i64,
-}
-
-// The child is reaped with wait4 (for its rusage), which clippy cannot see.
-#[allow(clippy::zombie_processes)]
-fn run_bounded(args: &[&str], secs: u64) -> Bounded {
-    use std::io::Read;
-    use std::os::unix::process::CommandExt;
-    let mut c = std::process::Command::new(common::bin());
-    c.args(args)
-        .env("NO_COLOR", "1")
-        .env_remove("JOINKIT_TOKEN")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    unsafe {
-        c.pre_exec(|| {
-            let lim = libc::rlimit { rlim_cur: 1 << 30, rlim_max: 1 << 30 };
-            libc::setrlimit(libc::RLIMIT_AS, &lim);
-            Ok(())
-        });
-    }
-    let start = std::time::Instant::now();
-    let mut child = c.spawn().expect("spawn joinkit");
-    let pid = child.id() as libc::pid_t;
-    let (mut out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
-    let t_out = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = out.read_to_end(&mut v);
-        v
-    });
-    let t_err = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = err.read_to_end(&mut v);
-        v
-    });
-    let mut status = 0;
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    let deadline = start + std::time::Duration::from_secs(secs);
-    loop {
-        let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut ru) };
-        if r == pid {
-            break;
-        }
-        if std::time::Instant::now() > deadline {
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-            unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
-            let wall = start.elapsed();
-            panic!("joinkit {args:?} did not finish within {secs} s ({wall:?}): a hang");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    let wall = start.elapsed();
-    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
-    Bounded { code, stdout: t_out.join().unwrap(), stderr: t_err.join().unwrap(), wall, max_rss_kib: ru.ru_maxrss }
 }
 
 const JWS_MISSING: &str = "error execution phase preflight: couldn't validate the identity of the API Server: could not find a JWS signature in the cluster-info ConfigMap for token ID \"abcdef\"\n";
@@ -266,4 +223,152 @@ fn a_10_mb_line_is_cut_in_bounded_memory_and_reported() {
     let r = run_bounded(&["explain-log", long.to_str().unwrap()], 20);
     assert!(r.stdout.len() < 16 << 10, "{} bytes", r.stdout.len());
     assert!(String::from_utf8_lossy(&r.stdout).contains("longer than 64 KiB"));
+}
+
+// ---- successful joins, progress lines, retries ----
+
+/// `kubeadm join` output of a successful worker join, v1.24–v1.29 style.
+const JOIN_OK_V124: &str = "[preflight] Running pre-flight checks
+[preflight] Reading configuration from the cluster...
+[preflight] FYI: You can look at this config file with 'kubectl -n kube-system get cm kubeadm-config -o yaml'
+[kubelet-start] Writing kubelet configuration to file \"/var/lib/kubelet/config.yaml\"
+[kubelet-start] Writing kubelet environment file with flags to file \"/var/lib/kubelet/kubeadm-flags.env\"
+[kubelet-start] Starting the kubelet
+[kubelet-start] Waiting for the kubelet to perform the TLS Bootstrap...
+
+This node has joined the cluster:
+* Certificate signing request was sent to apiserver and a response was received.
+* The Kubelet was informed of the new secure connection details.
+
+Run 'kubectl get nodes' on the control-plane to see this node join the cluster.
+
+";
+
+/// The same, v1.30+ style (kubelet health check before the TLS bootstrap wait).
+const JOIN_OK_V130: &str = "[preflight] Running pre-flight checks
+[preflight] Reading configuration from the cluster...
+[preflight] FYI: You can look at this config file with 'kubectl -n kube-system get cm kubeadm-config -o yaml'
+[kubelet-start] Writing kubelet configuration to file \"/var/lib/kubelet/config.yaml\"
+[kubelet-start] Writing kubelet environment file with flags to file \"/var/lib/kubelet/kubeadm-flags.env\"
+[kubelet-start] Starting the kubelet
+[kubelet-check] Waiting for a healthy kubelet at http://127.0.0.1:10248/healthz. This can take up to 4m0s
+[kubelet-check] The kubelet is healthy after 1.001s
+[kubelet-start] Waiting for the kubelet to perform the TLS Bootstrap
+
+This node has joined the cluster:
+* Certificate signing request was sent to apiserver and a response was received.
+* The Kubelet was informed of the new secure connection details.
+
+Run 'kubectl get nodes' on the control-plane to see this node join the cluster.
+
+";
+
+fn ids(v: &serde_json::Value, key: &str) -> Vec<String> {
+    v[key].as_array().map(|a| a.iter().map(|f| f["id"].as_str().unwrap().to_string()).collect()).unwrap_or_default()
+}
+
+#[test]
+fn a_successful_join_is_a_success_and_its_progress_lines_are_context() {
+    for (name, log, joined_at) in [("v1.24", JOIN_OK_V124, 9), ("v1.30", JOIN_OK_V130, 11)] {
+        let r = run_with(&["explain-log", "-", "-o", "json"], &[], Some(log.as_bytes()));
+        assert_eq!(r.code, 0, "{name}: {}", r.stdout);
+        let v = r.json();
+        assert_eq!(v["ok"], true, "{name}");
+        assert!(v["failure"].is_null() && v["rootCause"].is_null() && v["decidedBy"].is_null(), "{name}: {v}");
+        assert!(ids(&v, "findings").is_empty(), "{name}: progress lines are no findings: {v}");
+        assert!(ids(&v, "resolved").is_empty(), "{name}: {v}");
+        assert!(ids(&v, "context").contains(&"kubeadm-tls-bootstrap-wait".to_string()), "{name}: {v}");
+        assert_eq!(v["joined"]["line"], joined_at, "{name}: {v}");
+        assert_eq!(v["joined"]["signature"], "kubeadm-join-succeeded", "{name}: {v}");
+        // Text: clean, and says where the join succeeded.
+        let r = run_with(&["explain-log"], &[], Some(log.as_bytes()));
+        assert_eq!(r.code, 0, "{name}");
+        assert!(r.stdout.contains(&format!("the join succeeded at line {joined_at}")), "{name}: {}", r.stdout);
+        assert!(!r.stdout.contains("root cause") && !r.stdout.contains("FAILED"), "{name}: {}", r.stdout);
+    }
+    // A control-plane join ends with a longer success line.
+    let cp = JOIN_OK_V130.replace(
+        "This node has joined the cluster:",
+        "This node has joined the cluster and a new control plane instance was created:",
+    );
+    let v = explain(&cp);
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["joined"]["line"], 11, "{v}");
+}
+
+#[test]
+fn a_failed_attempt_fixed_by_a_retry_is_resolved_not_a_root_cause() {
+    let log = format!(
+        "[preflight] Running pre-flight checks
+I1121 09:00:05.000000    4321 token.go:217] [discovery] Failed to request cluster-info, will try again: could not find a JWS signature in the cluster-info ConfigMap for token ID \"abcdef\"
+error execution phase preflight: couldn't validate the identity of the API Server: could not find a JWS signature in the cluster-info ConfigMap for token ID \"abcdef\"
+To see the stack trace of this error execute with --v=5 or higher
+[reset] Reading configuration from the cluster...
+[reset] Stopping the kubelet service
+[reset] Unmounting mounted directories in \"/var/lib/kubelet\"
+[reset] Deleting contents of directories: [/etc/kubernetes/manifests /var/lib/kubelet /etc/kubernetes/pki]
+{JOIN_OK_V124}"
+    );
+    let r = run_with(&["explain-log", "-", "-o", "json"], &[], Some(log.as_bytes()));
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let v = r.json();
+    assert_eq!(v["ok"], true);
+    assert!(v["rootCause"].is_null() && v["failure"].is_null(), "{v}");
+    assert!(ids(&v, "findings").is_empty(), "{v}");
+    assert_eq!(ids(&v, "resolved"), vec!["kubeadm-jws-missing"], "{v}");
+    assert_eq!(v["resolved"][0]["count"], 2);
+    assert_eq!(v["resolved"][0]["lines"][0]["line"], 2);
+    assert_eq!(v["joined"]["line"], 17, "{v}");
+    let r = run_with(&["explain-log"], &[], Some(log.as_bytes()));
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.contains("the join succeeded at line 17"), "{}", r.stdout);
+    assert!(r.stdout.contains("kubeadm-jws-missing (resolved)"), "{}", r.stdout);
+}
+
+#[test]
+fn failures_after_a_successful_join_still_count() {
+    let log = format!(
+        "{JOIN_OK_V124}Nov 21 09:05:00 worker-1 kubelet[1234]: E1121 09:05:00.000000    1234 reflector.go:138] Failed to watch *v1.Node: x509: certificate signed by unknown authority\n"
+    );
+    let r = run_with(&["explain-log", "-", "-o", "json"], &[], Some(log.as_bytes()));
+    assert_eq!(r.code, 82, "{}", r.stdout);
+    let v = r.json();
+    assert_eq!(v["rootCause"]["id"], "x509-unknown-authority");
+    assert_eq!(v["joined"]["line"], 9);
+    assert_eq!(v["decidedBy"][0]["line"], 15, "{v}");
+    assert!(v["failure"]["message"].as_str().unwrap().contains("after the join succeeded at line 9"), "{v}");
+}
+
+#[test]
+fn a_tls_bootstrap_timeout_is_decided_by_the_failure_line_not_the_progress_line() {
+    // Timed out with nothing more specific: the timeout (a symptom) is the root cause.
+    let timeout = "[preflight] Running pre-flight checks
+[kubelet-start] Starting the kubelet
+[kubelet-start] Waiting for the kubelet to perform the TLS Bootstrap...
+error execution phase kubelet-start: error uploading crisocket: timed out waiting for the condition
+To see the stack trace of this error execute with --v=5 or higher
+";
+    let r = run_with(&["explain-log", "-", "-o", "json"], &[], Some(timeout.as_bytes()));
+    assert_eq!(r.code, 85, "{}", r.stdout);
+    let v = r.json();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["rootCause"]["id"], "kubeadm-timed-out", "{v}");
+    assert_eq!(v["decidedBy"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["decidedBy"][0]["line"], 4, "{v}");
+    assert_eq!(v["decidedBy"][0]["signature"], "kubeadm-timed-out", "{v}");
+    assert_eq!(ids(&v, "findings"), vec!["kubeadm-timed-out"], "{v}");
+    assert_eq!(ids(&v, "context"), vec!["kubeadm-tls-bootstrap-wait"], "{v}");
+    assert!(v["joined"].is_null());
+    // The kubelet health check failing: kubeadm's own wording names the cause.
+    let unhealthy = "[kubelet-start] Starting the kubelet
+[kubelet-start] Waiting for the kubelet to perform the TLS Bootstrap...
+[kubelet-check] Initial timeout of 40s passed.
+[kubelet-check] It seems like the kubelet isn't running or healthy.
+error execution phase kubelet-start: error uploading crisocket: timed out waiting for the condition
+";
+    let v = explain(unhealthy);
+    assert_eq!(v["rootCause"]["id"], "kubeadm-kubelet-unhealthy", "{v}");
+    assert_eq!(v["failure"]["exitCode"], 86);
+    assert_eq!(v["decidedBy"][0]["line"], 4, "{v}");
+    assert_eq!(v["decidedBy"][0]["signature"], "kubeadm-kubelet-unhealthy", "{v}");
 }

@@ -1,6 +1,9 @@
 //! `explain-log`: match kubeadm, kubelet, cloud-init or journalctl output against the catalog
 //! of known join-failure signatures (`log-signatures.yaml`, compiled in) and name the earliest
-//! root cause. Streams line by line with a fixed buffer, so memory stays bounded whatever the
+//! root cause. Only failure signatures (role `cause` or `symptom`) are findings that can decide
+//! the root cause; `progress` lines (printed by every join) are context. kubeadm join's final
+//! message (role `success`) makes the log a success: failures before it were resolved by a later
+//! attempt and are listed as such; failures after it still count. Streams line by line with a fixed buffer, so memory stays bounded whatever the
 //! log's size and however long its lines: at most [`MAX_LINE_BYTES`] of a line are kept and
 //! matched, the rest of an over-long line is skipped without buffering it, and the report says
 //! how many lines were cut. Matching is one `regex::bytes::RegexSet` pass per line. Inputs are
@@ -26,9 +29,10 @@ pub const MAX_LINE_BYTES: usize = 64 << 10;
 pub struct Signature {
     /// Stable id.
     pub id: String,
-    /// Failure domain.
+    /// Failure domain (optional for `success`).
+    #[serde(default)]
     pub domain: String,
-    /// `cause` or `symptom`.
+    /// `cause` or `symptom` (failures), `progress` or `success` (context).
     pub role: String,
     /// The regex.
     pub pattern: String,
@@ -39,6 +43,29 @@ pub struct Signature {
     /// Real-looking example lines.
     pub examples: Vec<String>,
 }
+
+impl Signature {
+    /// A failure signature (`cause` or `symptom`): a finding that can decide the root cause.
+    pub fn is_failure(&self) -> bool {
+        is_failure_role(&self.role)
+    }
+}
+
+/// `cause` and `symptom` are failures; `progress` and `success` are context.
+pub fn is_failure_role(role: &str) -> bool {
+    role == ROLE_CAUSE || role == ROLE_SYMPTOM
+}
+
+/// A root cause.
+pub const ROLE_CAUSE: &str = "cause";
+/// A consequence pointing at a cause found elsewhere.
+pub const ROLE_SYMPTOM: &str = "symptom";
+/// A progress line every join prints: context, never a finding.
+pub const ROLE_PROGRESS: &str = "progress";
+/// kubeadm join's final message: the join succeeded.
+pub const ROLE_SUCCESS: &str = "success";
+/// Every role the catalog may use.
+pub const ROLES: &[&str] = &[ROLE_CAUSE, ROLE_SYMPTOM, ROLE_PROGRESS, ROLE_SUCCESS];
 
 /// The compiled catalog.
 pub struct Catalog {
@@ -92,7 +119,7 @@ pub struct Finding {
     pub id: String,
     /// Failure domain.
     pub domain: String,
-    /// `cause` or `symptom`.
+    /// `cause` or `symptom`; `progress` or `success` in `context`.
     pub role: String,
     /// Meaning.
     pub meaning: String,
@@ -108,10 +135,44 @@ pub struct Finding {
     order: (usize, u64),
 }
 
-/// Scans inputs in order, collecting findings.
+/// The line that decided the root cause.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Decider {
+    /// File name (`-` for stdin).
+    pub source: String,
+    /// 1-based line number.
+    pub line: u64,
+    /// The signature that matched it.
+    pub signature: String,
+    /// Its role (`cause` or `symptom`).
+    pub role: String,
+    /// The line (trimmed to 400 characters).
+    pub text: String,
+}
+
+/// The last success line (kubeadm join's final message).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Joined {
+    /// File name (`-` for stdin).
+    pub source: String,
+    /// 1-based line number.
+    pub line: u64,
+    /// The success signature.
+    pub signature: String,
+    /// The line (trimmed to 400 characters).
+    pub text: String,
+}
+
+/// Scans inputs in order (as one log), collecting findings. A success line moves the failures
+/// seen so far to `resolved`, so `findings` holds only the failures after the last success.
 #[derive(Default)]
 pub struct Scanner {
     findings: Vec<Option<Finding>>,
+    resolved: Vec<Option<Finding>>,
+    context: Vec<Option<Finding>>,
+    joined: Option<Joined>,
     /// Lines read.
     pub lines: u64,
     /// Bytes read.
@@ -124,7 +185,8 @@ pub struct Scanner {
 impl Scanner {
     /// A scanner over the catalog.
     pub fn new() -> Self {
-        Scanner { findings: vec![None; catalog().signatures.len()], ..Default::default() }
+        let n = catalog().signatures.len();
+        Scanner { findings: vec![None; n], resolved: vec![None; n], context: vec![None; n], ..Default::default() }
     }
 
     /// Reads one input to its end. `source` names it in locations.
@@ -145,26 +207,38 @@ impl Scanner {
             if !cat.set.is_match(line) {
                 continue;
             }
+            let mut success = None;
             for i in cat.matches(line) {
-                let f = self.findings[i].get_or_insert_with(|| {
-                    let s = &cat.signatures[i];
-                    let text = String::from_utf8_lossy(line).trim_end().to_string();
-                    Finding {
-                        id: s.id.clone(),
-                        domain: s.domain.clone(),
-                        role: s.role.clone(),
-                        meaning: s.meaning.clone(),
-                        fix: s.fix.clone(),
-                        count: 0,
-                        lines: Vec::new(),
-                        example: text.chars().take(400).collect(),
-                        order: (self.source_index, line_no),
-                    }
+                let s = &cat.signatures[i];
+                let slot = if s.is_failure() { &mut self.findings[i] } else { &mut self.context[i] };
+                let f = slot.get_or_insert_with(|| Finding {
+                    id: s.id.clone(),
+                    domain: s.domain.clone(),
+                    role: s.role.clone(),
+                    meaning: s.meaning.clone(),
+                    fix: s.fix.clone(),
+                    count: 0,
+                    lines: Vec::new(),
+                    example: trimmed(line),
+                    order: (self.source_index, line_no),
                 });
                 f.count += 1;
                 if f.lines.len() < MAX_LINES_PER_FINDING {
                     f.lines.push(Location { source: source.to_string(), line: line_no });
                 }
+                if s.role == ROLE_SUCCESS {
+                    success = Some(i);
+                }
+            }
+            if let Some(i) = success {
+                // The failures so far were resolved: a later attempt got through.
+                self.resolve();
+                self.joined = Some(Joined {
+                    source: source.to_string(),
+                    line: line_no,
+                    signature: cat.signatures[i].id.clone(),
+                    text: trimmed(line),
+                });
             }
         }
         self.lines += line_no;
@@ -172,11 +246,60 @@ impl Scanner {
         Ok(())
     }
 
-    /// Findings in order of first appearance.
+    /// Moves the active failures into `resolved`, merging with earlier resolved ones.
+    fn resolve(&mut self) {
+        for (active, done) in self.findings.iter_mut().zip(self.resolved.iter_mut()) {
+            let Some(f) = active.take() else { continue };
+            match done {
+                Some(d) => {
+                    d.count += f.count;
+                    let room = MAX_LINES_PER_FINDING.saturating_sub(d.lines.len());
+                    d.lines.extend(f.lines.into_iter().take(room));
+                }
+                None => *done = Some(f),
+            }
+        }
+    }
+
+    /// Failure findings after the last success line (all of them if there is none), in order
+    /// of first appearance.
     pub fn findings(&self) -> Vec<Finding> {
-        let mut v: Vec<Finding> = self.findings.iter().flatten().cloned().collect();
-        v.sort_by_key(|f| f.order);
-        v
+        sorted(&self.findings)
+    }
+
+    /// Failure findings before the last success line: resolved by a later attempt.
+    pub fn resolved(&self) -> Vec<Finding> {
+        sorted(&self.resolved)
+    }
+
+    /// Progress and success lines, in order of first appearance: context, never a root cause.
+    pub fn context(&self) -> Vec<Finding> {
+        sorted(&self.context)
+    }
+
+    /// The last success line, if the log reaches one.
+    pub fn joined(&self) -> Option<&Joined> {
+        self.joined.as_ref()
+    }
+}
+
+fn sorted(v: &[Option<Finding>]) -> Vec<Finding> {
+    let mut v: Vec<Finding> = v.iter().flatten().cloned().collect();
+    v.sort_by_key(|f| f.order);
+    v
+}
+
+/// A line as text, without its line ending, at most 400 characters.
+fn trimmed(line: &[u8]) -> String {
+    String::from_utf8_lossy(line).trim_end().chars().take(400).collect()
+}
+
+/// "line N" (stdin) or "line N of FILE".
+fn at_line(source: &str, line: u64) -> String {
+    if source == "-" {
+        format!("line {line}")
+    } else {
+        format!("line {line} of {source}")
     }
 }
 
@@ -212,9 +335,10 @@ fn read_line_capped<R: BufRead>(r: &mut R, buf: &mut Vec<u8>, max: usize) -> std
     }
 }
 
-/// The root cause: the earliest cause, else the earliest symptom.
+/// The root cause: the earliest cause, else the earliest symptom. Only failure findings count;
+/// progress and success lines never become the root cause, even if passed in.
 pub fn root_cause(findings: &[Finding]) -> Option<&Finding> {
-    findings.iter().find(|f| f.role == "cause").or_else(|| findings.first())
+    findings.iter().find(|f| f.role == ROLE_CAUSE).or_else(|| findings.iter().find(|f| f.role == ROLE_SYMPTOM))
 }
 
 /// Runs explain-log over files (`-` or none: stdin) and builds the report.
@@ -266,41 +390,80 @@ pub fn explain(files: &[std::path::PathBuf]) -> Report {
         }
     }
     let findings = scanner.findings();
+    let resolved = scanner.resolved();
+    let context = scanner.context();
+    let joined = scanner.joined();
     report.start();
     report.set("lines", scanner.lines);
     report.set("truncatedLines", scanner.truncated);
     report.set("findings", &findings);
+    report.set("resolved", &resolved);
+    report.set("context", &context);
+    report.set("joined", joined);
+    let joined_at = joined.map(|j| format!("the join succeeded at {}", at_line(&j.source, j.line)));
     let Some(root) = root_cause(&findings) else {
-        report.pass(
-            "match",
-            format!(
+        let detail = match &joined_at {
+            Some(j) if resolved.is_empty() => format!("{j}; no known join-failure signature after it"),
+            Some(j) => format!(
+                "{j}; {} earlier failure signature(s) before it, resolved by a later attempt; none after it",
+                resolved.len()
+            ),
+            None => format!(
                 "no known join-failure signature in {} lines ({} signatures checked)",
                 scanner.lines,
                 catalog().signatures.len()
             ),
-        );
-        report.line("clean: no known join failure in this log.");
+        };
+        report.pass("match", detail);
+        match &joined_at {
+            Some(j) if resolved.is_empty() => report.line(format!("clean: no known join failure in this log; {j}.")),
+            Some(j) => {
+                report.line(format!(
+                    "ok: {j}; the failures before it were resolved by a later attempt (not a root cause):"
+                ));
+                for f in &resolved {
+                    report.line(finding_text(f, " (resolved)"));
+                }
+            }
+            None => report.line("clean: no known join failure in this log."),
+        }
         return report;
     };
+    let decided: Vec<Decider> = root
+        .lines
+        .first()
+        .map(|l| Decider {
+            source: l.source.clone(),
+            line: l.line,
+            signature: root.id.clone(),
+            role: root.role.clone(),
+            text: root.example.clone(),
+        })
+        .into_iter()
+        .collect();
     report.set("rootCause", root);
+    report.set("decidedBy", &decided);
+    for f in &resolved {
+        report.line(finding_text(f, " (resolved)"));
+    }
+    if let Some(j) = &joined_at {
+        report.line(format!("{j}, but failures follow it; they still count:"));
+    }
     for f in &findings {
-        let at = f.lines.first().map(|l| format!("{}:{}", l.source, l.line)).unwrap_or_default();
         let tag = if std::ptr::eq(f, root) { " (root cause)" } else { "" };
-        report.line(format!(
-            "{at}  [{}] {}{tag}{}\n    {}\n    meaning: {}\n    fix:     {}",
-            f.domain,
-            f.id,
-            if f.count > 1 { format!(" x{}", f.count) } else { String::new() },
-            f.example,
-            f.meaning,
-            f.fix
-        ));
+        report.line(finding_text(f, tag));
     }
     let at = root.lines.first().map(|l| format!("{}:{}", l.source, l.line)).unwrap_or_default();
+    let after = joined_at.map(|j| format!(" (after {j})")).unwrap_or_default();
     let mut failure = Failure::new(
         Code::for_domain(&root.domain),
         "match",
-        format!("{} signature(s) matched; the root cause is {} at {at}: {}", findings.len(), root.id, root.example),
+        format!(
+            "{} signature(s) matched; the root cause is {} at {at}{after}: {}",
+            findings.len(),
+            root.id,
+            root.example
+        ),
     )
     .cause(root.meaning.clone())
     .fix(root.fix.clone());
@@ -312,9 +475,68 @@ pub fn explain(files: &[std::path::PathBuf]) -> Report {
     report
 }
 
+/// One finding as report text.
+fn finding_text(f: &Finding, tag: &str) -> String {
+    let at = f.lines.first().map(|l| format!("{}:{}", l.source, l.line)).unwrap_or_default();
+    format!(
+        "{at}  [{}] {}{tag}{}\n    {}\n    meaning: {}\n    fix:     {}",
+        f.domain,
+        f.id,
+        if f.count > 1 { format!(" x{}", f.count) } else { String::new() },
+        f.example,
+        f.meaning,
+        f.fix
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn scan(log: &str) -> Scanner {
+        let mut s = Scanner::new();
+        s.scan(std::io::Cursor::new(log.to_string()), "t").unwrap();
+        s
+    }
+
+    #[test]
+    fn progress_lines_are_context_and_never_the_root_cause() {
+        let s = scan("[kubelet-start] Waiting for the kubelet to perform the TLS Bootstrap...\n");
+        assert!(s.findings().is_empty());
+        assert_eq!(s.context()[0].id, "kubeadm-tls-bootstrap-wait");
+        assert_eq!(s.context()[0].role, ROLE_PROGRESS);
+        // Even handed to root_cause directly, a progress line is no root cause.
+        assert!(root_cause(&s.context()).is_none());
+        assert!(s.joined().is_none());
+    }
+
+    #[test]
+    fn a_success_line_resolves_the_failures_before_it_and_only_those() {
+        let jws = "could not find a JWS signature in the cluster-info ConfigMap for token ID \"abcdef\"\n";
+        let ok = "This node has joined the cluster:\n";
+        // fail, fail, success, fail, success, fail: two attempts resolved, the last one open.
+        let s = scan(&format!("{jws}{jws}{ok}{jws}{ok}dial tcp 10.0.0.10:6443: connect: no route to host\n"));
+        let resolved = s.resolved();
+        assert_eq!(resolved.len(), 1);
+        assert_eq!(resolved[0].count, 3, "merged across attempts");
+        let lines: Vec<u64> = resolved[0].lines.iter().map(|l| l.line).collect();
+        assert_eq!(lines, [1, 2, 4]);
+        assert_eq!(s.joined().unwrap().line, 5, "the last success line");
+        let f = s.findings();
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].id, "net-no-route");
+        assert_eq!(root_cause(&f).unwrap().id, "net-no-route");
+    }
+
+    #[test]
+    fn resolved_lines_stay_bounded() {
+        let jws = "could not find a JWS signature in the cluster-info ConfigMap for token ID \"abcdef\"\n";
+        let log = format!("{}This node has joined the cluster:\n", jws.repeat(15)).repeat(3);
+        let s = scan(&log);
+        assert_eq!(s.resolved()[0].count, 45);
+        assert_eq!(s.resolved()[0].lines.len(), MAX_LINES_PER_FINDING);
+        assert!(s.findings().is_empty());
+    }
 
     #[test]
     fn lines_are_capped_without_buffering_the_rest() {

@@ -170,3 +170,65 @@ pub fn tool(name: &str) -> Option<PathBuf> {
     }
     found
 }
+
+/// A run of joinkit bounded in time (killed after `secs`) and address space (1 GiB, so that a
+/// regression cannot take the machine down), with its peak RSS from `wait4`.
+pub struct Bounded {
+    pub code: Option<i32>,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub wall: std::time::Duration,
+    pub max_rss_kib: i64,
+}
+
+// The child is reaped with wait4 (for its rusage), which clippy cannot see.
+#[allow(clippy::zombie_processes)]
+pub fn run_bounded(args: &[&str], secs: u64) -> Bounded {
+    use std::io::Read;
+    // prlimit (util-linux) sets the limit and execs joinkit in the same process, which is spawned
+    // without fork (no pre_exec), so ru_maxrss measures joinkit alone, not a copy of this test
+    // process's memory from before exec (that made the measurement flaky under parallel tests).
+    let mut c = std::process::Command::new("prlimit");
+    c.arg("--as=1073741824")
+        .arg("--")
+        .arg(bin())
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("JOINKIT_TOKEN")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let start = std::time::Instant::now();
+    let mut child = c.spawn().expect("spawn joinkit");
+    let pid = child.id() as libc::pid_t;
+    let (mut out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let t_out = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = out.read_to_end(&mut v);
+        v
+    });
+    let t_err = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = err.read_to_end(&mut v);
+        v
+    });
+    let mut status = 0;
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    let deadline = start + std::time::Duration::from_secs(secs);
+    loop {
+        let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut ru) };
+        if r == pid {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
+            let wall = start.elapsed();
+            panic!("joinkit {args:?} did not finish within {secs} s ({wall:?}): a hang");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let wall = start.elapsed();
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    Bounded { code, stdout: t_out.join().unwrap(), stderr: t_err.join().unwrap(), wall, max_rss_kib: ru.ru_maxrss }
+}
