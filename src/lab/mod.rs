@@ -83,7 +83,7 @@ pub enum Scenario {
     ReadyNodeExists,
     /// The uploaded control-plane certificates (Secret kubeadm-certs) expired and are gone.
     KubeadmCertsMissing,
-    /// A v1.27 API server: no SelfSubjectReview (404).
+    /// A v1.27 API server: no SelfSubjectReview (403 from RBAC, 404 for system:masters).
     #[value(name = "pre-1-28")]
     #[serde(rename = "pre-1-28")]
     Pre128,
@@ -146,7 +146,7 @@ pub struct Faults {
     pub csr_signer_running: bool,
     /// Deny every node-client CSR instead of approving it.
     pub deny_csrs: bool,
-    /// The server predates SelfSubjectReview (< 1.28): 404 for it.
+    /// The server predates SelfSubjectReview (< 1.28): 403 for it (404 for system:masters).
     pub no_self_subject_review: bool,
 }
 

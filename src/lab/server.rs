@@ -648,6 +648,11 @@ fn route_full(req: Req, cert_user: Option<UserInfo>, state: &Mutex<LabState>) ->
     match (a.verb.as_str(), a.resource.as_str()) {
         ("create", "selfsubjectreviews") => {
             if st.faults.no_self_subject_review {
+                // Before 1.28 (checked on a real v1.24): no RBAC rule grants the unknown
+                // resource, so everyone but system:masters gets RBAC's 403 before the 404.
+                if !user.groups.iter().any(|g| g == "system:masters") {
+                    return forbidden(&ctx, &user, &a);
+                }
                 return text(&ctx, StatusCode::NOT_FOUND, "404 page not found\n".into());
             }
             let v = json!({"kind": "SelfSubjectReview", "apiVersion": "authentication.k8s.io/v1", "metadata": {"creationTimestamp": null},
