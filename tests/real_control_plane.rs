@@ -145,8 +145,51 @@ fn table() -> Vec<Case> {
             ],
         },
         Case {
+            // The lab's signer never ran: nothing is signed. On a real cluster: the signer
+            // stopped and every signature taken out of cluster-info.
             name: "signer-stopped",
             lab: LabHow::Scenario(Scenario::SignerStopped),
+            real: RealHow::Setup(|c, x| {
+                c.controllers(Some("*,tokencleaner"));
+                let snap = c.snapshot("configmap", Some("kube-public"), "cluster-info");
+                x.restore(move || {
+                    c.put(&snap);
+                    c.controllers(None);
+                });
+                let ops: Vec<Value> = c
+                    .cluster_info_data()
+                    .keys()
+                    .filter(|k| k.starts_with("jws-kubeconfig-"))
+                    .map(|k| json!({"op": "remove", "path": format!("/data/{k}")}))
+                    .collect();
+                c.kubectl(&["patch", "configmap", "cluster-info", "-n", "kube-public", "--type=json", "-p", &Value::Array(ops).to_string()]);
+                x.token = c.new_token(&[]);
+            }),
+            all_cas: false,
+            want: &[
+                (Discovery, Fail("jws-missing", "jws-present", 30)),
+                (Diagnose, Domain("control-plane", "admin/bootstrap-signer")),
+            ],
+        },
+        Case {
+            // What a real cluster shows when kube-controller-manager stops: the signatures made
+            // before stay in cluster-info, a token created since is never signed. diagnose
+            // must still blame the signer, not the token.
+            name: "signer-stopped-after-signing",
+            lab: LabHow::Custom(Scenario::Healthy, |l, x| {
+                let t = joinkit::token::BootstrapToken::generate();
+                let mut s = l.state.lock().unwrap();
+                s.faults.signer_running = false;
+                let secret = joinkit::lab::token_secret(
+                    &t,
+                    Some(time::OffsetDateTime::now_utc() + Duration::from_secs(3600)),
+                    &["signing", "authentication"],
+                    &[joinkit::lab::rbac::DEFAULT_NODE_TOKEN_GROUP],
+                    "created after the signer stopped",
+                );
+                s.store.put("secrets", "kube-system", &format!("bootstrap-token-{}", t.id()), secret);
+                x.token = t.expose();
+            }),
             real: RealHow::Setup(|c, x| {
                 c.controllers(Some("*,tokencleaner"));
                 x.restore(move || c.controllers(None));
