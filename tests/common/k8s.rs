@@ -366,7 +366,7 @@ pub fn shared(version: Version, ca: CaAlgo) -> Option<&'static Shared> {
                 libc::atexit(stop_shared_clusters);
             }
         }
-        *r.entry((version, ca)).or_insert_with(|| Box::leak(Box::new(OnceLock::new())))
+        r.entry((version, ca)).or_insert_with(|| Box::leak(Box::new(OnceLock::new())))
     };
     cell.get_or_init(|| Cluster::up(version, ca).map(|cluster| Shared { cluster, lock: Mutex::new(()) })).as_ref()
 }
