@@ -64,9 +64,12 @@ pub fn control_plane_script() -> Option<PathBuf> {
                     p.exists().then_some(p)
                 }
             };
+            let why = match &found {
+                Some(p) => format!("{} is not a file", p.display()),
+                None => "JOINKIT_K8S_CONTROL_PLANE is unset and ../shared/k8s/control-plane does not exist".into(),
+            };
             let found = found.filter(|p| p.is_file());
             if found.is_none() {
-                let why = "JOINKIT_K8S_CONTROL_PLANE is unset and ../shared/k8s/control-plane does not exist";
                 assert!(std::env::var_os("CI").is_none(), "real-control-plane tests are required in CI: {why}");
                 eprintln!("skipping real-control-plane tests: {why}");
             }
