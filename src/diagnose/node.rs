@@ -497,7 +497,35 @@ async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
             items.iter().filter_map(TokenSecret::from_secret).filter(|t| t.signing && !t.expired(now)).collect()
         })
         .unwrap_or_default();
-    if ci.is_some() && !kc.is_empty() {
+    let signed_with = |t: &TokenSecret| {
+        data.get(&format!("jws-kubeconfig-{}", t.id))
+            .and_then(Value::as_str)
+            .is_some_and(|s| crate::jws::verify(kc, s, &t.id, &t.secret).is_ok())
+    };
+    // This node's token first: when it is a valid signing token and unsigned, the bootstrapsigner
+    // is not running, even if older tokens still carry signatures (a stopped controller-manager
+    // leaves them in place; seen on real v1.24 and v1.36).
+    let own = ts.as_ref().filter(|t| t.signing && !t.expired(now));
+    if let (true, Some(t)) = (ci.is_some() && !kc.is_empty(), own) {
+        if signed_with(t) {
+            add(
+                &mut report,
+                &mut found,
+                "admin/bootstrap-signer",
+                "control-plane",
+                Status::Pass,
+                format!("token {} is signed in cluster-info: the bootstrapsigner works", t.id),
+                None,
+            );
+        } else {
+            let others = valid.iter().filter(|o| o.id != t.id && signed_with(o)).count();
+            let d = format!(
+                "token {} is a valid signing token but cluster-info has no valid signature for it ({others} other token(s) still signed)",
+                t.id
+            );
+            add(&mut report, &mut found, "admin/bootstrap-signer", "control-plane", Status::Fail, d.clone(), fail(Code::RootCauseControlPlane, d, "the bootstrapsigner controller is not running (kube-controller-manager is down or runs without it, --controllers): it signs new tokens within a second, and signatures of older tokens stay in cluster-info after it stops", "check kube-controller-manager (`kubectl -n kube-system get pods -l component=kube-controller-manager`, its logs and --controllers)"));
+        }
+    } else if ci.is_some() && !kc.is_empty() {
         if valid.is_empty() {
             add(
                 &mut report,
@@ -508,11 +536,7 @@ async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
                 "no valid signing token to judge the bootstrapsigner by".into(),
                 None,
             );
-        } else if valid.iter().any(|t| {
-            data.get(&format!("jws-kubeconfig-{}", t.id))
-                .and_then(Value::as_str)
-                .is_some_and(|s| crate::jws::verify(kc, s, &t.id, &t.secret).is_ok())
-        }) {
+        } else if valid.iter().any(signed_with) {
             add(
                 &mut report,
                 &mut found,
@@ -786,20 +810,40 @@ async fn control_plane_checks(report: &mut Report, found: &mut Vec<Found>, opts:
                 );
             }
         }
+        Err(f) if f.code == Code::ApiForbidden => {
+            // `kubeadm init phase upload-certs` creates the Secret *and* the Role/RoleBinding
+            // kubeadm:kubeadm-certs that lets bootstrap tokens read it; a cluster that never
+            // uploaded certificates answers 403, not 404 (seen on real v1.24 and v1.36).
+            let d = format!("the bootstrap token may not read kubeadm-certs: {}", f.message);
+            add(
+                report,
+                found,
+                "control-plane/kubeadm-certs",
+                "control-plane",
+                Status::Fail,
+                d.clone(),
+                fail(
+                    Code::RootCauseControlPlane,
+                    d,
+                    "the control-plane certificates were never uploaded for control-plane joins (upload-certs creates the Secret and the Role/RoleBinding kubeadm:kubeadm-certs), or that RoleBinding was removed or does not name the token's group",
+                    "on a control-plane node run `kubeadm init phase upload-certs --upload-certs` and join with the certificate key it prints",
+                ),
+            );
+        }
         Err(f) => {
             let d = format!("cannot read kubeadm-certs with the bootstrap token: {}", f.message);
             add(
                 report,
                 found,
                 "control-plane/kubeadm-certs",
-                "rbac",
+                "control-plane",
                 Status::Fail,
                 d.clone(),
                 fail(
-                    Code::RootCauseRbac,
+                    Code::RootCauseControlPlane,
                     d,
-                    "the Role/RoleBinding kubeadm:kubeadm-certs is missing or the token is not in its group",
-                    "re-run `kubeadm init phase upload-certs --upload-certs`",
+                    "the API server did not answer the read of kubeadm-certs",
+                    "check the API server's health and retry",
                 ),
             );
         }
