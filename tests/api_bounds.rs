@@ -220,3 +220,27 @@ fn quoted_error_bodies_are_truncated() {
     let v = assert_failure(&r, "api-error", "api", 66);
     assert!(v["failure"]["message"].as_str().unwrap().len() < 500);
 }
+
+/// A redirect is never followed: not to plain http (a downgrade) and not to another host (the
+/// bearer token would go along). The client refuses it as an answer (api-error) and sends
+/// exactly one request; a plain-HTTP listener named in the Location header sees nothing.
+#[test]
+fn redirects_are_not_followed_and_never_downgrade() {
+    let plain = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let plain_addr = plain.local_addr().unwrap().to_string();
+    plain.set_nonblocking(true).unwrap();
+    for location in
+        [format!("http://{plain_addr}/api/v1/namespaces/kube-system/secrets"), "https://127.0.0.2:1/x".into()]
+    {
+        let loc = location.clone();
+        let server = Server::start(Arc::new(move |_, _, w: &mut dyn Write| {
+            write!(w, "HTTP/1.1 302 Found\r\nLocation: {loc}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        }));
+        let kc = server.kubeconfig();
+        let r = common::run(&["token", "list", "--kubeconfig", kc.to_str().unwrap(), "-o", "json"]);
+        assert_eq!(r.code, 66, "{location}: {}{}", r.stdout, r.stderr);
+        assert_eq!(server.requests.lock().unwrap().len(), 1, "{location}");
+        assert!(plain.accept().is_err(), "{location}: the plain-HTTP listener was contacted");
+        assert!(!r.stdout.contains("ADMINTOKEN") && !r.stderr.contains("ADMINTOKEN"));
+    }
+}

@@ -190,6 +190,7 @@ fn secret_holding_types_never_show_the_secret() {
         format!("{:?}", Identity::Bearer(SecretString::from("bearer-SECRET-1"))),
         format!("{:?}", Identity::ClientCert(b"cert".to_vec(), SecretSlice::from(b"key-SECRET-2".to_vec()))),
         format!("{:?}", csr.key_pem),
+        format!("{:?}", "bearer-SECRET-1".parse::<joinkit::cli::SecretArg>().unwrap()),
     ];
     for d in &debug {
         for secret in ["0123456789abcdef", "bearer-SECRET-1", "key-SECRET-2", "PRIVATE KEY"] {
