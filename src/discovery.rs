@@ -1102,5 +1102,30 @@ async fn fetch_url_kubeconfig(
     }));
     let text = std::str::from_utf8(fetched.body())
         .map_err(|_| bad_discovery_file("the downloaded file is not UTF-8".into()))?;
-    Kubeconfig::parse(text).map_err(bad_discovery_file)
+    let kc = Kubeconfig::parse(text).map_err(bad_discovery_file)?;
+    // A document from the network names no local file joinkit would open (and then send: a
+    // tokenFile's contents would become the bearer token): data fields only.
+    let paths: Vec<&str> = kc
+        .clusters
+        .iter()
+        .filter(|c| c.cluster.certificate_authority.as_deref().is_some_and(|p| !p.is_empty()))
+        .map(|_| "certificate-authority")
+        .chain(kc.users.iter().flat_map(|u| {
+            [
+                ("tokenFile", &u.user.token_file),
+                ("client-certificate", &u.user.client_certificate),
+                ("client-key", &u.user.client_key),
+            ]
+            .into_iter()
+            .filter(|(_, v)| v.as_deref().is_some_and(|p| !p.is_empty()))
+            .map(|(k, _)| k)
+        }))
+        .collect();
+    if !paths.is_empty() {
+        return Err(bad_discovery_file(format!(
+            "the file downloaded from {url} names local paths ({}); a downloaded discovery file must carry certificate-authority-data, token or client-certificate-data/client-key-data, and joinkit never opens a path named by a document from the network",
+            paths.join(", ")
+        )));
+    }
+    Ok(kc)
 }

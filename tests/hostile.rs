@@ -180,6 +180,47 @@ fn discovery_file_credentials_are_not_sent_to_an_unverified_server() {
     );
 }
 
+/// A discovery file downloaded over https (its web server verified by the system trust store,
+/// here SSL_CERT_FILE) that names local paths (`tokenFile`, `client-key`, `certificate-authority`):
+/// refused before anything is read or sent. Otherwise a remote document could make joinkit read a
+/// local secret and present it as its credential to a server the document names.
+#[test]
+fn downloaded_discovery_file_may_not_name_local_paths() {
+    let ca = TestCa::new("kubernetes");
+    let dir = tempfile::tempdir().unwrap();
+    let api = Server::tls(&ca, hostile::empty_ok());
+    let local_secret = write(dir.path(), "local-token", "LOCAL-SECRET-FROM-DISK\n");
+    let ca_file = write(dir.path(), "ca.crt", &ca.pem);
+    let users = [
+        format!("    tokenFile: {}", local_secret.display()),
+        format!("    client-certificate: {}\n    client-key: {}", ca_file.display(), local_secret.display()),
+    ];
+    for user in users {
+        let doc = client_kubeconfig(&api.https_url(), &ca_data_line(&ca), &user);
+        let web = Server::tls(&ca, std::sync::Arc::new(move |_: &hostile::Request| (200, doc.clone())));
+        let url = format!("{}/discovery.conf", web.https_url());
+        let r = run(
+            &["verify-discovery", "--discovery-file", &url, "-o", "json"],
+            &[("SSL_CERT_FILE", ca_file.to_str().unwrap())],
+        );
+        assert_eq!(web.log().requests.len(), 1, "the download itself: {}", r.describe());
+        assert_eq!(r.failure_code(), "bad-input-file", "{}", r.describe());
+        assert!(r.stdout.contains("never opens a path"), "{}", r.describe());
+        assert_eq!(api.log().connections, 0, "nothing may reach the API server: {}", r.describe());
+    }
+    // The same document with a CA *path* instead of data is refused too.
+    let doc =
+        client_kubeconfig(&api.https_url(), &format!("certificate-authority: {}", ca_file.display()), "    token: x");
+    let web = Server::tls(&ca, std::sync::Arc::new(move |_: &hostile::Request| (200, doc.clone())));
+    let url = format!("{}/discovery.conf", web.https_url());
+    let r = run(
+        &["verify-discovery", "--discovery-file", &url, "-o", "json"],
+        &[("SSL_CERT_FILE", ca_file.to_str().unwrap())],
+    );
+    assert_eq!(r.failure_code(), "bad-input-file", "{}", r.describe());
+    assert_eq!(api.log().connections, 0);
+}
+
 // ---------------------------------------------------------------------------------------------
 // b. Admin commands: credentials only to a server the kubeconfig's CA verifies; a CA that is
 //    not a certificate makes the kubeconfig unusable (no fallback to the system roots).

@@ -280,10 +280,18 @@ fn kubeconfig_loading_like_kubectl() {
     write(dir, "admin.token", &format!("{}\n", l.info.admin_token));
     let tf = write(dir, "tf.conf", &format!("apiVersion: v1\nkind: Config\ncurrent-context: c\ncontexts: [{{name: c, context: {{cluster: k, user: u}}}}]\nclusters: [{{name: k, cluster: {{server: 'https://{}', certificate-authority-data: {ca}}}}}]\nusers: [{{name: u, user: {{tokenFile: admin.token}}}}]\n", l.endpoint()));
     assert_eq!(run(&["token", "list", "--kubeconfig", tf.to_str().unwrap()]).code, 0);
-    // insecure-skip-tls-verify works with a warning.
+    // insecure-skip-tls-verify: joinkit sends no credential to an unverified server (kubectl
+    // would): with a token it is kubeconfig-unusable and nothing is sent; anonymous requests
+    // still go, with a warning (and the lab answers them 403).
     let ins = write(dir, "ins.conf", &format!("apiVersion: v1\nkind: Config\ncurrent-context: c\ncontexts: [{{name: c, context: {{cluster: k, user: u}}}}]\nclusters: [{{name: k, cluster: {{server: 'https://{}', insecure-skip-tls-verify: true}}}}]\nusers: [{{name: u, user: {{token: {}}}}}]\n", l.endpoint(), l.info.admin_token));
-    let r = run(&["token", "list", "--kubeconfig", ins.to_str().unwrap()]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    let before = l.counters().tcp_connections;
+    let r = run(&["token", "list", "--kubeconfig", ins.to_str().unwrap(), "-o", "json"]);
+    let v = assert_failure(&r, "kubeconfig-unusable", "kubeconfig", 60);
+    assert!(v["failure"]["message"].as_str().unwrap().contains("insecure-skip-tls-verify"), "{}", r.stdout);
+    assert_eq!(l.counters().tcp_connections, before, "no connection with credentials to an unverified server");
+    let anon = write(dir, "anon.conf", &format!("apiVersion: v1\nkind: Config\ncurrent-context: c\ncontexts: [{{name: c, context: {{cluster: k, user: u}}}}]\nclusters: [{{name: k, cluster: {{server: 'https://{}', insecure-skip-tls-verify: true}}}}]\nusers: [{{name: u, user: {{}}}}]\n", l.endpoint()));
+    let r = run(&["token", "list", "--kubeconfig", anon.to_str().unwrap()]);
+    assert_eq!(r.code, 62, "{}{}", r.stdout, r.stderr);
     assert!(r.stderr.contains("insecure-skip-tls-verify"), "{}", r.stderr);
     // A wrong CA is a TLS verification failure.
     let other = lab(Scenario::Healthy);
@@ -626,4 +634,17 @@ fn secrets_in_argv_get_a_warning_and_the_environment_does_not() {
     a.extend(["--token", tok]);
     assert_eq!(warns(&run(&a), "token"), 1);
     assert_eq!(warns(&run_with(&vd, &[("JOINKIT_TOKEN", tok)], None), "token"), 0);
+}
+
+/// Server-supplied text in `token list`'s table (a description with terminal escape sequences,
+/// as anyone who may create Secrets can write) is escaped, never sent raw to the terminal.
+#[test]
+fn token_list_escapes_control_characters() {
+    let a = Admin::new();
+    let r = a.token(&["create", "--no-wait", "--description", "x\u{1b}]0;pwned\u{7}\u{1b}[31mRED"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let r = a.token(&["list"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(!r.stdout.contains('\u{1b}') && !r.stdout.contains('\u{7}'), "{:?}", r.stdout);
+    assert!(r.stdout.contains("\\x1b]0;pwned"), "{}", r.stdout);
 }

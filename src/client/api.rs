@@ -306,6 +306,19 @@ impl ApiClient {
             warnings.push(format!("{source}: tls-server-name is not supported by joinkit; the URL's host is verified"));
         }
         let user = cfg.auth_info.clone();
+        let has_credentials = user.exec.is_some()
+            || user.token.is_some()
+            || user.client_certificate_data.is_some()
+            || user.client_key_data.is_some()
+            || user.username.is_some();
+        if cfg.accept_invalid_certs && has_credentials {
+            // kubectl would send them; joinkit sends no credential to a server it has not
+            // verified (SECURITY.md). Anonymous requests with the flag still work, with a warning.
+            return Err(unusable(
+                format!("{source}: insecure-skip-tls-verify is set and the user has credentials; joinkit does not send credentials to an API server whose certificate it has not verified"),
+                "put the cluster's CA in certificate-authority-data (on a control-plane node: /etc/kubernetes/pki/ca.crt, `kubectl config set-cluster NAME --certificate-authority=ca.crt --embed-certs`) and remove insecure-skip-tls-verify",
+            ));
+        }
         let mut bearer: Option<SecretString> = None;
         let mut identity: Option<(Vec<u8>, SecretSlice<u8>)> = None;
         if let Some(exec) = &user.exec {

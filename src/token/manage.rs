@@ -256,7 +256,8 @@ pub async fn list(client: &ApiClient, show_secrets: bool) -> Result<(Vec<TokenIn
     Ok((out, warnings))
 }
 
-/// kubeadm's `token list` table plus a SIGNED column.
+/// kubeadm's `token list` table plus a SIGNED column. Cells are escaped
+/// ([`crate::report::escape_controls`]) and cut at 120 characters.
 pub fn list_table(tokens: &[TokenInfo]) -> String {
     let rows: Vec<[String; 7]> = std::iter::once(
         ["TOKEN", "TTL", "EXPIRES", "USAGES", "DESCRIPTION", "EXTRA GROUPS", "SIGNED"].map(String::from),
@@ -281,6 +282,9 @@ pub fn list_table(tokens: &[TokenInfo]) -> String {
             .to_string(),
         ]
     }))
+    // Server-supplied text (descriptions, groups) is escaped (no terminal control sequences)
+    // and cut, as everywhere in text output.
+    .map(|r| r.map(|c| crate::report::escape_controls(&crate::report::truncate_for_display(&c, 120)).into_owned()))
     .collect();
     let widths: Vec<usize> = (0..7).map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
     let mut s = String::new();
