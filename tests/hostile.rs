@@ -180,6 +180,42 @@ fn discovery_file_credentials_are_not_sent_to_an_unverified_server() {
     );
 }
 
+/// `bootstrap --kubeconfig ADMIN` uses the admin kubeconfig only to delete its CSR at the end:
+/// against a healthy lab (discovery and the TLS bootstrap pass) with an admin kubeconfig naming a
+/// server of another CA, the admin credentials (token, token file, client certificate) never
+/// reach that server; the cleanup says it could not delete the CSR.
+#[test]
+fn bootstrap_admin_kubeconfig_sends_nothing_to_a_server_of_another_ca() {
+    let l = common::lab(joinkit::lab::Scenario::Healthy);
+    let hostile_ca = TestCa::new("hostile-ca");
+    let trusted_ca = TestCa::new("kubernetes");
+    let dir = tempfile::tempdir().unwrap();
+    for (label, user) in credential_kinds(dir.path(), &trusted_ca) {
+        let server = Server::tls(&hostile_ca, hostile::empty_ok());
+        let kc =
+            write(dir.path(), "admin.conf", &client_kubeconfig(&server.https_url(), &ca_data_line(&trusted_ca), &user));
+        let r = run(
+            &[
+                "bootstrap",
+                l.endpoint(),
+                "--discovery-token-ca-cert-hash",
+                &l.info.ca_pin,
+                "--node-name",
+                "hostile-admin-1",
+                "--kubeconfig",
+                kc.to_str().unwrap(),
+                "-o",
+                "json",
+            ],
+            &[("JOINKIT_TOKEN", &l.info.token)],
+        );
+        assert_no_credentials(&server, &format!("bootstrap --kubeconfig with {label}"), &r);
+        let v = r.json();
+        let cleanup = v["stages"].as_array().unwrap().iter().find(|s| s["name"] == "cleanup").cloned();
+        assert!(cleanup.is_some_and(|c| c["status"] != "pass"), "{label}: {}", r.describe());
+    }
+}
+
 /// A discovery file downloaded over https (its web server verified by the system trust store,
 /// here SSL_CERT_FILE) that names local paths (`tokenFile`, `client-key`, `certificate-authority`):
 /// refused before anything is read or sent. Otherwise a remote document could make joinkit read a
