@@ -307,7 +307,7 @@ fn exec_credential_plugin() {
     let u = &kc.users[0].user;
     let cert = String::from_utf8(joinkit::kubeconfig::decode_b64(u.client_certificate_data.as_ref().unwrap()).unwrap())
         .unwrap();
-    let key = String::from_utf8(joinkit::kubeconfig::decode_b64(u.client_key_data.as_ref().unwrap()).unwrap()).unwrap();
+    let key = String::from_utf8(joinkit::kubeconfig::decode_b64(secrecy::ExposeSecret::expose_secret(u.client_key_data.as_ref().unwrap())).unwrap()).unwrap();
     let cred = serde_json::json!({"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential", "status": {"clientCertificateData": cert, "clientKeyData": key}});
     write(dir, "cred.json", &cred.to_string());
     let plugin = write(dir, "plugin.sh", "#!/bin/sh\n# Fails unless kubectl's exec info is passed.\necho \"$KUBERNETES_EXEC_INFO\" | grep -q ExecCredential || exit 3\ncat \"$(dirname \"$0\")/cred.json\"\n");
