@@ -669,7 +669,7 @@ pub fn token(t: TokenCommand) -> i32 {
             report.print(output)
         }
         TokenCommand::Describe { id, show_secret, output, api } => {
-            let (id, given) = match manage::parse_given(&id) {
+            let (id, given) = match manage::parse_given(id.expose()) {
                 Ok(g) => g,
                 Err(f) => return config_failure(&mut Report::new("token describe"), f),
             };
@@ -691,7 +691,7 @@ pub fn token(t: TokenCommand) -> i32 {
         TokenCommand::Delete { ids, output, api } => {
             let mut parsed = Vec::new();
             for i in &ids {
-                match manage::parse_id(i) {
+                match manage::parse_id(i.expose()) {
                     Ok(id) => parsed.push(id),
                     Err(f) => return config_failure(&mut Report::new("token delete"), f),
                 }

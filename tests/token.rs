@@ -627,3 +627,35 @@ fn secrets_in_argv_get_a_warning_and_the_environment_does_not() {
     assert_eq!(warns(&run(&a), "token"), 1);
     assert_eq!(warns(&run_with(&vd, &[("JOINKIT_TOKEN", tok)], None), "token"), 0);
 }
+
+/// A whole token as the positional argument of `token create|describe|delete` is in argv too:
+/// one warning naming each command's alternative, never the secret; an ID alone gets none.
+#[test]
+fn token_positionals_with_a_secret_get_a_warning_and_an_id_does_not() {
+    let a = Admin::new();
+    let tok = "abcdef.0123456789abcdef";
+    let warned = |r: &common::Run| {
+        assert!(!r.stderr.contains("0123456789abcdef"), "{}", r.stderr);
+        r.stderr.lines().filter(|l| l.starts_with("warning: `token ") && l.contains("bootstrap token secret in argv")).count()
+    };
+    let r = a.token(&["create", tok]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout.trim(), tok);
+    assert_eq!(warned(&r), 1, "{}", r.stderr);
+    assert!(r.stderr.contains("prefer --token-file"), "{}", r.stderr);
+    let r = a.token(&["describe", tok]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(warned(&r), 1, "{}", r.stderr);
+    assert!(r.stderr.contains("prefer the token ID alone"), "{}", r.stderr);
+    let r = a.token(&["describe", "abcdef"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(warned(&r), 0, "{}", r.stderr);
+    // The token from a file: no warning.
+    let file = a.dir.path().join("tok");
+    std::fs::write(&file, "ghijkl.0123456789ghijkl\n").unwrap();
+    let r = a.token(&["create", "--token-file", file.to_str().unwrap()]);
+    assert_eq!((r.code, warned(&r)), (0, 0), "{}", r.stderr);
+    let r = a.token(&["delete", "ghijkl", tok]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(warned(&r), 1, "{}", r.stderr);
+}
