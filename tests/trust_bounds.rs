@@ -240,11 +240,17 @@ fn secret_holding_types_never_show_the_secret() {
         cli(&["joinkit", "token", "delete", "abcdef", TOKEN]),
         cli(&["joinkit", "token", "create", TOKEN]),
     ];
-    for d in &debug {
-        for secret in ["0123456789abcdef", "bearer-SECRET-1", key_b64, "ghijklmnopqrstuv", &cert_key] {
-            assert!(!d.contains(secret), "{secret} shown in {d}");
-        }
-    }
+    // Every leak at once, so a failure names all the types that show a secret.
+    let leaks: Vec<String> = debug
+        .iter()
+        .flat_map(|d| {
+            ["0123456789abcdef", "bearer-SECRET-1", key_b64, "ghijklmnopqrstuv", &cert_key]
+                .into_iter()
+                .filter(|secret| d.contains(secret))
+                .map(move |secret| format!("{secret} shown in {d}"))
+        })
+        .collect();
+    assert!(leaks.is_empty(), "{}", leaks.join("\n"));
     // What is not secret is still shown, so a Debug print stays useful.
     assert!(debug[0].contains("https://10.0.0.1:6443") && debug[2].contains("10.0.0.1:6443"), "{debug:?}");
 }
