@@ -307,7 +307,11 @@ fn exec_credential_plugin() {
     let u = &kc.users[0].user;
     let cert = String::from_utf8(joinkit::kubeconfig::decode_b64(u.client_certificate_data.as_ref().unwrap()).unwrap())
         .unwrap();
-    let key = String::from_utf8(joinkit::kubeconfig::decode_b64(secrecy::ExposeSecret::expose_secret(u.client_key_data.as_ref().unwrap())).unwrap()).unwrap();
+    let key = String::from_utf8(
+        joinkit::kubeconfig::decode_b64(secrecy::ExposeSecret::expose_secret(u.client_key_data.as_ref().unwrap()))
+            .unwrap(),
+    )
+    .unwrap();
     let cred = serde_json::json!({"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential", "status": {"clientCertificateData": cert, "clientKeyData": key}});
     write(dir, "cred.json", &cred.to_string());
     let plugin = write(dir, "plugin.sh", "#!/bin/sh\n# Fails unless kubectl's exec info is passed.\necho \"$KUBERNETES_EXEC_INFO\" | grep -q ExecCredential || exit 3\ncat \"$(dirname \"$0\")/cred.json\"\n");
@@ -636,7 +640,10 @@ fn token_positionals_with_a_secret_get_a_warning_and_an_id_does_not() {
     let tok = "abcdef.0123456789abcdef";
     let warned = |r: &common::Run| {
         assert!(!r.stderr.contains("0123456789abcdef"), "{}", r.stderr);
-        r.stderr.lines().filter(|l| l.starts_with("warning: `token ") && l.contains("bootstrap token secret in argv")).count()
+        r.stderr
+            .lines()
+            .filter(|l| l.starts_with("warning: `token ") && l.contains("bootstrap token secret in argv"))
+            .count()
     };
     let r = a.token(&["create", tok]);
     assert_eq!(r.code, 0, "{}", r.stderr);
