@@ -411,9 +411,9 @@ pub enum TokenCommand {
     /// Show a token's validity, expiry, usages, groups, signature and the RBAC a join needs
     #[command(after_long_help = AFTER_HELP)]
     Describe {
-        /// Token ID or token
+        /// Token ID or token (a whole token's secret is checked too, but is then in argv)
         #[arg(value_name = "ID|TOKEN")]
-        id: String,
+        id: SecretArg,
         /// Show the token secret (redacted by default)
         #[arg(long)]
         show_secret: bool,
@@ -427,9 +427,9 @@ pub enum TokenCommand {
     /// Delete bootstrap tokens
     #[command(after_long_help = AFTER_HELP)]
     Delete {
-        /// Token IDs or tokens
+        /// Token IDs or tokens (the ID is enough)
         #[arg(value_name = "ID|TOKEN", required = true)]
-        ids: Vec<String>,
+        ids: Vec<SecretArg>,
         /// Output format
         #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
         output: Format,
@@ -580,13 +580,42 @@ const ARGV_SECRETS: &[(&str, &str)] = &[
     ("tls_bootstrap_token", "JOINKIT_TLS_BOOTSTRAP_TOKEN"),
 ];
 
+/// Positional arguments that may hold a whole bootstrap token: (command path, argument id,
+/// what to use instead). They have no environment variable, so the alternatives differ:
+/// `token create` reads `--token-file`; `describe` and `delete` need only the ID.
+const ARGV_POSITIONAL_SECRETS: &[(&str, &str, &str)] = &[
+    ("token create", "token", "--token-file (or no TOKEN: a random one is generated)"),
+    ("token describe", "id", "the token ID alone (the secret is then not checked)"),
+    ("token delete", "ids", "the token ID alone (delete needs no secret)"),
+];
+
+/// True when `s` contains a bootstrap token secret (`[a-z0-9]{6}.[a-z0-9]{16}`).
+fn holds_token_secret(s: &str) -> bool {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| regex::Regex::new(r"[a-z0-9]{6}\.[a-z0-9]{16}").unwrap()).is_match(s)
+}
+
 /// One warning line per secret flag (`--token`, `--certificate-key`, `--tls-bootstrap-token`)
-/// whose value came from argv. clap merges the environment variable into the flag; its
+/// whose value came from argv, and one per positional argument of `token create|describe|delete`
+/// that holds a bootstrap token secret. clap merges the environment variable into the flag; its
 /// `ValueSource` tells them apart, so a value from the environment gets no warning.
 pub fn argv_secret_warnings(cmd: &clap::Command, m: &clap::ArgMatches) -> Vec<String> {
     let mut out = Vec::new();
     let (mut cmd, mut m) = (cmd, m);
+    let mut path: Vec<&str> = Vec::new();
     loop {
+        let here = path.join(" ");
+        for (at, id, instead) in ARGV_POSITIONAL_SECRETS {
+            if *at != here || m.value_source(id) != Some(clap::parser::ValueSource::CommandLine) {
+                continue;
+            }
+            let secret = m.get_raw(id).into_iter().flatten().any(|v| v.to_str().is_some_and(holds_token_secret));
+            if secret {
+                out.push(format!(
+                    "warning: `{here}` was given a bootstrap token secret in argv (visible to other users in ps, kept in shell history); prefer {instead}"
+                ));
+            }
+        }
         for (id, instead) in ARGV_SECRETS {
             let Some(long) = cmd.get_arguments().find(|a| a.get_id() == *id).and_then(|a| a.get_long()) else {
                 continue;
@@ -599,6 +628,7 @@ pub fn argv_secret_warnings(cmd: &clap::Command, m: &clap::ArgMatches) -> Vec<St
         }
         let Some((name, sub)) = m.subcommand() else { break };
         let Some(sub_cmd) = cmd.find_subcommand(name) else { break };
+        path.push(sub_cmd.get_name());
         (cmd, m) = (sub_cmd, sub);
     }
     out

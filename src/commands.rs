@@ -464,8 +464,8 @@ pub fn join_config_from_args(a: &RenderConfigArgs) -> Result<JoinConfig, Failure
         Failure::new(Code::ConfigInvalid, "input", msg).cause("a flag value is malformed").fix(fix.to_string())
     };
     let token = match &a.token_file {
-        Some(p) => Some(read_input_text(p).map_err(|f| f.at("input"))?.trim().to_string()),
-        None => a.token.as_ref().map(|t| t.expose().to_string()),
+        Some(p) => Some(config::Secret::from(read_input_text(p).map_err(|f| f.at("input"))?.trim())),
+        None => a.token.as_ref().map(|t| config::Secret::from(t.expose())),
     };
     let mut pins = a.pins.clone();
     if let Some(ca) = &a.ca_cert {
@@ -509,7 +509,7 @@ pub fn join_config_from_args(a: &RenderConfigArgs) -> Result<JoinConfig, Failure
         has_bootstrap_token: token_discovery && !(a.discovery_file.is_some() && a.endpoint.is_none()),
         discovery_file: a.discovery_file.clone(),
         has_file: a.discovery_file.is_some(),
-        tls_bootstrap_token: a.tls_bootstrap_token.as_ref().map(|t| t.expose().to_string()),
+        tls_bootstrap_token: a.tls_bootstrap_token.as_ref().map(|t| config::Secret::from(t.expose())),
         discovery_timeout: a.discovery_timeout.clone(),
         node_name: a.node_name.clone(),
         cri_socket: a.cri_socket.clone(),
@@ -524,7 +524,7 @@ pub fn join_config_from_args(a: &RenderConfigArgs) -> Result<JoinConfig, Failure
             || a.apiserver_bind_port.is_some(),
         advertise_address: a.apiserver_advertise_address.clone(),
         bind_port: a.apiserver_bind_port,
-        certificate_key: a.certificate_key.as_ref().map(|k| k.expose().to_string()),
+        certificate_key: a.certificate_key.as_ref().map(|k| config::Secret::from(k.expose())),
         ..JoinConfig::default()
     })
 }
@@ -669,7 +669,7 @@ pub fn token(t: TokenCommand) -> i32 {
             report.print(output)
         }
         TokenCommand::Describe { id, show_secret, output, api } => {
-            let (id, given) = match manage::parse_given(&id) {
+            let (id, given) = match manage::parse_given(id.expose()) {
                 Ok(g) => g,
                 Err(f) => return config_failure(&mut Report::new("token describe"), f),
             };
@@ -691,7 +691,7 @@ pub fn token(t: TokenCommand) -> i32 {
         TokenCommand::Delete { ids, output, api } => {
             let mut parsed = Vec::new();
             for i in &ids {
-                match manage::parse_id(i) {
+                match manage::parse_id(i.expose()) {
                     Ok(id) => parsed.push(id),
                     Err(f) => return config_failure(&mut Report::new("token delete"), f),
                 }
@@ -789,12 +789,12 @@ fn token_create(a: TokenCreateArgs) -> i32 {
                 }
                 JoinFormat::JoinConfig => {
                     let j = JoinConfig {
-                        token: Some(token.expose()),
+                        token: Some(config::Secret::from(token.expose())),
                         api_server_endpoint: Some(endpoint),
                         ca_cert_hashes: pins.clone(),
                         has_bootstrap_token: true,
                         control_plane: a.certificate_key.is_some(),
-                        certificate_key: a.certificate_key.as_ref().map(|k| k.expose().to_string()),
+                        certificate_key: a.certificate_key.as_ref().map(|k| config::Secret::from(k.expose())),
                         ..JoinConfig::default()
                     };
                     j.to_yaml(config::ApiVersion::V1beta4)
@@ -856,8 +856,8 @@ pub fn bootstrap_options(a: &BootstrapArgs) -> Result<crate::bootstrap::Bootstra
             }
             // kubeadm discovers with discovery.bootstrapToken.token and authenticates the TLS
             // bootstrap with discovery.tlsBootstrapToken (which defaults to it).
-            let token = j.token.clone().unwrap_or_default();
-            let tls_bootstrap_token = match j.tls_bootstrap_token.as_deref() {
+            let token = j.token.as_ref().map(config::Secret::expose).unwrap_or_default();
+            let tls_bootstrap_token = match j.tls_bootstrap_token.as_ref().map(config::Secret::expose) {
                 Some(t) if !t.is_empty() && t != token => Some(BootstrapToken::parse(t)?),
                 _ => None,
             };
@@ -868,7 +868,7 @@ pub fn bootstrap_options(a: &BootstrapArgs) -> Result<crate::bootstrap::Bootstra
             };
             (
                 j.api_server_endpoint.clone().unwrap_or_default(),
-                Some(BootstrapToken::parse(&token)?),
+                Some(BootstrapToken::parse(token)?),
                 tls_bootstrap_token,
                 trust,
                 a.node_name.clone().or(j.node_name.clone()),

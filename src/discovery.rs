@@ -27,7 +27,7 @@ use crate::kubeconfig::Kubeconfig;
 use crate::pin::{self, CertInfo, Pin, PinSet};
 use crate::report::Report;
 use crate::token::BootstrapToken;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
@@ -1019,8 +1019,8 @@ fn bad_discovery_file(e: String) -> Failure {
 /// The discovery file user's credentials (token, tokenFile, or client certificate and key;
 /// files read bounded), as [`Credentials`] that only [`client::fetch_verified`] accepts.
 fn credentials_from_user(kc: &Kubeconfig, u: &crate::kubeconfig::User) -> Result<Option<Credentials>, Failure> {
-    let read = |data: &Option<String>, file: &Option<String>, field: &str| -> Result<Option<Vec<u8>>, Failure> {
-        if let Some(d) = data.as_deref().filter(|d| !d.is_empty()) {
+    let read = |data: Option<&str>, file: &Option<String>, field: &str| -> Result<Option<Vec<u8>>, Failure> {
+        if let Some(d) = data.filter(|d| !d.is_empty()) {
             return crate::kubeconfig::decode_b64(d)
                 .map(Some)
                 .map_err(|e| bad_discovery_file(format!("{field}-data: {e}")));
@@ -1030,16 +1030,16 @@ fn credentials_from_user(kc: &Kubeconfig, u: &crate::kubeconfig::User) -> Result
         }
         Ok(None)
     };
-    if let Some(t) = u.token.as_deref().filter(|t| !t.is_empty()) {
-        return Ok(Some(Credentials::Bearer(SecretString::from(t.to_string()))));
+    if let Some(t) = u.token.as_ref().filter(|t| !t.expose_secret().is_empty()) {
+        return Ok(Some(Credentials::Bearer(t.clone())));
     }
     if let Some(f) = u.token_file.as_deref().filter(|f| !f.is_empty()) {
         let t = crate::kubeconfig::read_referenced(kc, "tokenFile", f).map_err(bad_discovery_file)?;
         let t = String::from_utf8(t).map_err(|_| bad_discovery_file("tokenFile: not UTF-8 text".into()))?;
         return Ok(Some(Credentials::Bearer(SecretString::from(t.trim().to_string()))));
     }
-    let cert = read(&u.client_certificate_data, &u.client_certificate, "client-certificate")?;
-    let key = read(&u.client_key_data, &u.client_key, "client-key")?;
+    let cert = read(u.client_certificate_data.as_deref(), &u.client_certificate, "client-certificate")?;
+    let key = read(u.client_key_data.as_ref().map(|k| k.expose_secret()), &u.client_key, "client-key")?;
     match (cert, key) {
         (Some(c), Some(k)) => {
             let chain = pin::read_certificates(&c, "client certificate").map_err(|f| bad_discovery_file(f.message))?;

@@ -15,11 +15,12 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use serde::{Deserialize, Serialize};
+use secrecy::SecretString;
+use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
 /// A kubeconfig (the subset joinkit uses; unknown keys are ignored as kubectl does).
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct Kubeconfig {
     /// Named clusters.
     #[serde(default, deserialize_with = "null_as_empty")]
@@ -33,7 +34,7 @@ pub struct Kubeconfig {
     /// The current context's name.
     #[serde(default, rename = "current-context")]
     pub current_context: Option<String>,
-    /// Where it was read from (for resolving relative paths); not serialised.
+    /// Where it was read from (for resolving relative paths); not part of the document.
     #[serde(skip)]
     pub source: Option<PathBuf>,
 }
@@ -47,7 +48,7 @@ where
 }
 
 /// `{name, cluster}`.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct NamedCluster {
     /// Cluster name (cluster-info's is `""`).
     #[serde(default)]
@@ -58,27 +59,27 @@ pub struct NamedCluster {
 }
 
 /// A cluster entry.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct Cluster {
     /// `https://host:port`.
     #[serde(default)]
     pub server: String,
     /// Base64 PEM CA bundle.
-    #[serde(default, rename = "certificate-authority-data", skip_serializing_if = "Option::is_none")]
+    #[serde(default, rename = "certificate-authority-data")]
     pub certificate_authority_data: Option<String>,
     /// Path to a PEM CA bundle.
-    #[serde(default, rename = "certificate-authority", skip_serializing_if = "Option::is_none")]
+    #[serde(default, rename = "certificate-authority")]
     pub certificate_authority: Option<String>,
     /// Skip server certificate verification.
-    #[serde(default, rename = "insecure-skip-tls-verify", skip_serializing_if = "Option::is_none")]
+    #[serde(default, rename = "insecure-skip-tls-verify")]
     pub insecure_skip_tls_verify: Option<bool>,
     /// Server name to verify instead of the URL's host.
-    #[serde(default, rename = "tls-server-name", skip_serializing_if = "Option::is_none")]
+    #[serde(default, rename = "tls-server-name")]
     pub tls_server_name: Option<String>,
 }
 
 /// `{name, user}`.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct NamedUser {
     /// User name.
     #[serde(default)]
@@ -88,31 +89,41 @@ pub struct NamedUser {
     pub user: User,
 }
 
-/// Credentials of a user entry.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+/// Reads an optional secret string straight into a [`SecretString`].
+fn secret_opt<'de, D>(d: D) -> Result<Option<SecretString>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    Ok(Option::<String>::deserialize(d)?.map(SecretString::from))
+}
+
+/// Credentials of a user entry. The token and the client key are [`SecretString`]s: `Debug`
+/// shows them as redacted, and no type here implements `Serialize` (nothing writes a
+/// kubeconfig back out).
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct User {
-    /// Bearer token.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token: Option<String>,
+    /// Bearer token (zeroized on drop, `<redacted>` in `Debug`).
+    #[serde(default, deserialize_with = "secret_opt")]
+    pub token: Option<SecretString>,
     /// Path to a file holding the bearer token.
-    #[serde(default, rename = "tokenFile", skip_serializing_if = "Option::is_none")]
+    #[serde(default, rename = "tokenFile")]
     pub token_file: Option<String>,
     /// Base64 PEM client certificate.
-    #[serde(default, rename = "client-certificate-data", skip_serializing_if = "Option::is_none")]
+    #[serde(default, rename = "client-certificate-data")]
     pub client_certificate_data: Option<String>,
     /// Path to the PEM client certificate.
-    #[serde(default, rename = "client-certificate", skip_serializing_if = "Option::is_none")]
+    #[serde(default, rename = "client-certificate")]
     pub client_certificate: Option<String>,
-    /// Base64 PEM client key.
-    #[serde(default, rename = "client-key-data", skip_serializing_if = "Option::is_none")]
-    pub client_key_data: Option<String>,
+    /// Base64 PEM client key (zeroized on drop, `<redacted>` in `Debug`).
+    #[serde(default, rename = "client-key-data", deserialize_with = "secret_opt")]
+    pub client_key_data: Option<SecretString>,
     /// Path to the PEM client key.
-    #[serde(default, rename = "client-key", skip_serializing_if = "Option::is_none")]
+    #[serde(default, rename = "client-key")]
     pub client_key: Option<String>,
 }
 
 /// `{name, context}`.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct NamedContext {
     /// Context name.
     #[serde(default)]
@@ -123,7 +134,7 @@ pub struct NamedContext {
 }
 
 /// A context: which cluster with which user.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct Context {
     /// Cluster name.
     #[serde(default)]

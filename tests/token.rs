@@ -315,7 +315,11 @@ fn exec_credential_plugin() {
     let u = &kc.users[0].user;
     let cert = String::from_utf8(joinkit::kubeconfig::decode_b64(u.client_certificate_data.as_ref().unwrap()).unwrap())
         .unwrap();
-    let key = String::from_utf8(joinkit::kubeconfig::decode_b64(u.client_key_data.as_ref().unwrap()).unwrap()).unwrap();
+    let key = String::from_utf8(
+        joinkit::kubeconfig::decode_b64(secrecy::ExposeSecret::expose_secret(u.client_key_data.as_ref().unwrap()))
+            .unwrap(),
+    )
+    .unwrap();
     let cred = serde_json::json!({"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential", "status": {"clientCertificateData": cert, "clientKeyData": key}});
     write(dir, "cred.json", &cred.to_string());
     let plugin = write(dir, "plugin.sh", "#!/bin/sh\n# Fails unless kubectl's exec info is passed.\necho \"$KUBERNETES_EXEC_INFO\" | grep -q ExecCredential || exit 3\ncat \"$(dirname \"$0\")/cred.json\"\n");
@@ -647,4 +651,39 @@ fn token_list_escapes_control_characters() {
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(!r.stdout.contains('\u{1b}') && !r.stdout.contains('\u{7}'), "{:?}", r.stdout);
     assert!(r.stdout.contains("\\x1b]0;pwned"), "{}", r.stdout);
+}
+
+/// A whole token as the positional argument of `token create|describe|delete` is in argv too:
+/// one warning naming each command's alternative, never the secret; an ID alone gets none.
+#[test]
+fn token_positionals_with_a_secret_get_a_warning_and_an_id_does_not() {
+    let a = Admin::new();
+    let tok = "abcdef.0123456789abcdef";
+    let warned = |r: &common::Run| {
+        assert!(!r.stderr.contains("0123456789abcdef"), "{}", r.stderr);
+        r.stderr
+            .lines()
+            .filter(|l| l.starts_with("warning: `token ") && l.contains("bootstrap token secret in argv"))
+            .count()
+    };
+    let r = a.token(&["create", tok]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout.trim(), tok);
+    assert_eq!(warned(&r), 1, "{}", r.stderr);
+    assert!(r.stderr.contains("prefer --token-file"), "{}", r.stderr);
+    let r = a.token(&["describe", tok]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(warned(&r), 1, "{}", r.stderr);
+    assert!(r.stderr.contains("prefer the token ID alone"), "{}", r.stderr);
+    let r = a.token(&["describe", "abcdef"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(warned(&r), 0, "{}", r.stderr);
+    // The token from a file: no warning.
+    let file = a.dir.path().join("tok");
+    std::fs::write(&file, "ghijkl.0123456789ghijkl\n").unwrap();
+    let r = a.token(&["create", "--token-file", file.to_str().unwrap()]);
+    assert_eq!((r.code, warned(&r)), (0, 0), "{}", r.stderr);
+    let r = a.token(&["delete", "ghijkl", tok]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(warned(&r), 1, "{}", r.stderr);
 }

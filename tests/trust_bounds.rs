@@ -178,6 +178,7 @@ fn yaml_errors_do_not_quote_secrets() {
 /// none of it in `Debug`, and the serialisable ones none of it in JSON.
 #[test]
 fn secret_holding_types_never_show_the_secret() {
+    use clap::Parser;
     use joinkit::client::api::Identity;
     use joinkit::client::Credentials;
     use secrecy::{SecretSlice, SecretString};
@@ -202,6 +203,56 @@ fn secret_holding_types_never_show_the_secret() {
     let f = joinkit::token::BootstrapToken::parse("abcdef.0123456789abcdeX").unwrap_err();
     let json = serde_json::to_string(&f).unwrap();
     assert!(!json.contains("0123456789abcde"), "{json}");
+
+    // The types that carry secrets parsed from files and argv: a kubeconfig's user (discovery
+    // files), a JoinConfiguration (`--config`, validate-config, migrate-config) and the parsed
+    // command line of `token describe|delete|create` with a whole token as positional argument.
+    // None of them shows a secret in `Debug`; none of the kubeconfig types implements `Serialize`
+    // (nothing writes one back), and a JoinConfiguration is serialised only through `to_value`,
+    // which `render-config` prints on purpose.
+    let key_b64 = "c2VjcmV0LWNsaWVudC1rZXktU0VDUkVULTM="; // "secret-client-key-SECRET-3"
+    let cert_key = "fedcba9876543210".repeat(4);
+    let kc_text = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: k\n  cluster: {{server: 'https://10.0.0.1:6443'}}\ncontexts:\n- name: c\n  context: {{cluster: k, user: u}}\ncurrent-context: c\nusers:\n- name: u\n  user:\n    token: bearer-SECRET-1\n    client-certificate-data: Y2VydA==\n    client-key-data: {key_b64}\n"
+    );
+    let kc = joinkit::kubeconfig::Kubeconfig::parse(&kc_text).unwrap();
+    let user = &kc.current_user().expect("the current user").user;
+    assert!(user.token.is_some() && user.client_key_data.is_some(), "{kc_text}");
+    let join_text = format!(
+        "apiVersion: kubeadm.k8s.io/v1beta4\nkind: JoinConfiguration\ndiscovery:\n  bootstrapToken:\n    apiServerEndpoint: 10.0.0.1:6443\n    token: {TOKEN}\n    caCertHashes: [{PIN}]\n  tlsBootstrapToken: ghijkl.ghijklmnopqrstuv\ncontrolPlane:\n  certificateKey: {cert_key}\n"
+    );
+    let checked = joinkit::config::check_text("join.yaml", &join_text);
+    let join = checked.join.as_ref().expect("a JoinConfiguration").0.clone();
+    // The values were read (the redaction below is not an empty config's).
+    let rendered = join.to_yaml(joinkit::config::model::ApiVersion::V1beta4);
+    for v in ["0123456789abcdef", "ghijklmnopqrstuv", cert_key.as_str()] {
+        assert!(rendered.contains(v), "render-config still writes {v}: {rendered}");
+    }
+    let cli = |args: &[&str]| {
+        let c = joinkit::cli::Cli::try_parse_from(args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+        format!("{c:?}")
+    };
+    let debug = [
+        format!("{kc:?}"),
+        format!("{user:?}"),
+        format!("{join:?}"),
+        cli(&["joinkit", "token", "describe", TOKEN]),
+        cli(&["joinkit", "token", "delete", "abcdef", TOKEN]),
+        cli(&["joinkit", "token", "create", TOKEN]),
+    ];
+    // Every leak at once, so a failure names all the types that show a secret.
+    let leaks: Vec<String> = debug
+        .iter()
+        .flat_map(|d| {
+            ["0123456789abcdef", "bearer-SECRET-1", key_b64, "ghijklmnopqrstuv", &cert_key]
+                .into_iter()
+                .filter(|secret| d.contains(secret))
+                .map(move |secret| format!("{secret} shown in {d}"))
+        })
+        .collect();
+    assert!(leaks.is_empty(), "{}", leaks.join("\n"));
+    // What is not secret is still shown, so a Debug print stays useful.
+    assert!(debug[0].contains("https://10.0.0.1:6443") && debug[2].contains("10.0.0.1:6443"), "{debug:?}");
 }
 
 /// `bootstrap --write-dir` writes all files or none: with DIR/pki a file (pki/ca.crt cannot be

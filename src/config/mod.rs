@@ -11,7 +11,7 @@ pub mod validate;
 use crate::error::{Code, Failure};
 use crate::report::Report;
 use crate::yaml;
-pub use model::{ApiVersion, JoinConfig, Taint};
+pub use model::{ApiVersion, JoinConfig, Secret, Taint};
 use serde::Serialize;
 pub use validate::{Problem, Severity};
 

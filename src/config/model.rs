@@ -5,6 +5,7 @@
 //! every level) and omits what is unset rather than writing empty values. Key spelling is
 //! kubeadm's, e.g. `unsafeSkipCAVerification`, `caCertHashes`, `apiServerEndpoint`.
 
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Map, Value};
 
 /// The kubeadm API group.
@@ -68,13 +69,51 @@ impl Taint {
     }
 }
 
+/// A secret value of a JoinConfiguration (a bootstrap token, a certificate key): held as a
+/// [`SecretString`] (zeroized on drop), shown as `<redacted>` by `Debug`, not `Serialize`.
+/// Rendering writes it through [`Secret::expose`] only, because render-config's output is the
+/// document the user asked for.
+#[derive(Clone)]
+pub struct Secret(SecretString);
+
+impl Secret {
+    /// The value, for the code that must use it (validate a token, render the document).
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+impl From<String> for Secret {
+    fn from(s: String) -> Secret {
+        Secret(SecretString::from(s))
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(s: &str) -> Secret {
+        Secret(SecretString::from(s))
+    }
+}
+
+impl PartialEq for Secret {
+    fn eq(&self, other: &Secret) -> bool {
+        self.expose() == other.expose()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
 /// Everything a JoinConfiguration can say. `None`/empty means unset (omitted when rendered).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct JoinConfig {
     /// `caCertPath`.
     pub ca_cert_path: Option<String>,
-    /// `discovery.bootstrapToken.token`.
-    pub token: Option<String>,
+    /// `discovery.bootstrapToken.token`. (secret)
+    pub token: Option<Secret>,
     /// `discovery.bootstrapToken.apiServerEndpoint`.
     pub api_server_endpoint: Option<String>,
     /// `discovery.bootstrapToken.caCertHashes`.
@@ -87,8 +126,8 @@ pub struct JoinConfig {
     pub discovery_file: Option<String>,
     /// True when the `file` section is present at all.
     pub has_file: bool,
-    /// `discovery.tlsBootstrapToken`.
-    pub tls_bootstrap_token: Option<String>,
+    /// `discovery.tlsBootstrapToken`. (secret)
+    pub tls_bootstrap_token: Option<Secret>,
     /// Discovery timeout (v1beta3 `discovery.timeout`, v1beta4 `timeouts.discovery`), Go syntax.
     pub discovery_timeout: Option<String>,
     /// Other v1beta4 `timeouts` (name, value), in order.
@@ -113,8 +152,8 @@ pub struct JoinConfig {
     pub advertise_address: Option<String>,
     /// `controlPlane.localAPIEndpoint.bindPort`.
     pub bind_port: Option<i64>,
-    /// `controlPlane.certificateKey`.
-    pub certificate_key: Option<String>,
+    /// `controlPlane.certificateKey`. (secret)
+    pub certificate_key: Option<Secret>,
     /// `skipPhases`.
     pub skip_phases: Vec<String>,
     /// `patches.directory`.
@@ -168,7 +207,7 @@ impl JoinConfig {
             let mut bt = Map::new();
             put(&mut bt, "apiServerEndpoint", self.api_server_endpoint.clone().map(Value::from));
             put(&mut bt, "caCertHashes", list(&self.ca_cert_hashes));
-            put(&mut bt, "token", self.token.clone().map(Value::from));
+            put(&mut bt, "token", self.token.as_ref().map(|t| Value::from(t.expose())));
             put(&mut bt, "unsafeSkipCAVerification", self.unsafe_skip_ca_verification.map(Value::from));
             disc.insert("bootstrapToken".into(), Value::Object(bt));
         }
@@ -177,7 +216,7 @@ impl JoinConfig {
             put(&mut f, "kubeConfigPath", self.discovery_file.clone().map(Value::from));
             disc.insert("file".into(), Value::Object(f));
         }
-        put(&mut disc, "tlsBootstrapToken", self.tls_bootstrap_token.clone().map(Value::from));
+        put(&mut disc, "tlsBootstrapToken", self.tls_bootstrap_token.as_ref().map(|t| Value::from(t.expose())));
         if !v4 {
             put(&mut disc, "timeout", self.discovery_timeout.clone().map(Value::from));
         }
@@ -222,7 +261,7 @@ impl JoinConfig {
             put(&mut ep, "advertiseAddress", self.advertise_address.clone().map(Value::from));
             put(&mut ep, "bindPort", self.bind_port.map(Value::from));
             put(&mut cp, "localAPIEndpoint", nonempty(ep));
-            put(&mut cp, "certificateKey", self.certificate_key.clone().map(Value::from));
+            put(&mut cp, "certificateKey", self.certificate_key.as_ref().map(|t| Value::from(t.expose())));
             root.insert("controlPlane".into(), Value::Object(cp));
         }
         put(&mut root, "skipPhases", list(&self.skip_phases));

@@ -7,7 +7,7 @@
 //! Every problem carries a severity, `file:line:column`, the field path
 //! (`discovery.bootstrapToken.caCertHashes[0]`), the message and a fix.
 
-use super::model::{ApiVersion, JoinConfig, Taint};
+use super::model::{ApiVersion, JoinConfig, Secret, Taint};
 use crate::report::truncate_for_display;
 use crate::yaml::{self, Key, Node, Pos, ScalarKind, Value};
 use serde::Serialize;
@@ -461,7 +461,7 @@ pub fn extract(root: &Node, version: ApiVersion) -> JoinConfig {
     };
     JoinConfig {
         ca_cert_path: s(root.get("caCertPath")),
-        token: s(bt.and_then(|b| b.get("token"))),
+        token: s(bt.and_then(|b| b.get("token"))).map(Secret::from),
         api_server_endpoint: s(bt.and_then(|b| b.get("apiServerEndpoint"))),
         ca_cert_hashes: strs(bt.and_then(|b| b.get("caCertHashes"))),
         unsafe_skip_ca_verification: bt
@@ -471,7 +471,7 @@ pub fn extract(root: &Node, version: ApiVersion) -> JoinConfig {
         has_bootstrap_token: bt.is_some_and(|b| !b.is_null()),
         discovery_file: s(file.and_then(|f| f.get("kubeConfigPath"))),
         has_file: file.is_some_and(|f| !f.is_null()),
-        tls_bootstrap_token: s(disc.and_then(|d| d.get("tlsBootstrapToken"))),
+        tls_bootstrap_token: s(disc.and_then(|d| d.get("tlsBootstrapToken"))).map(Secret::from),
         discovery_timeout,
         timeouts,
         node_name: s(nr.and_then(|n| n.get("name"))),
@@ -494,7 +494,7 @@ pub fn extract(root: &Node, version: ApiVersion) -> JoinConfig {
         control_plane: cp.is_some(),
         advertise_address: s(ep.and_then(|e| e.get("advertiseAddress"))),
         bind_port: ep.and_then(|e| e.get("bindPort")).and_then(|n| n.str()).and_then(|v| v.parse().ok()),
-        certificate_key: s(cp.and_then(|c| c.get("certificateKey"))),
+        certificate_key: s(cp.and_then(|c| c.get("certificateKey"))).map(Secret::from),
         skip_phases: strs(root.get("skipPhases")),
         patches_directory: s(root.get("patches").and_then(|p| p.get("directory"))),
         dry_run: root.get("dryRun").and_then(|n| n.scalar()).and_then(|s| s.as_bool()),
@@ -582,7 +582,7 @@ fn rules(c: &mut Checker<'_>, j: &JoinConfig) {
                 }
             }
         }
-        match j.token.as_deref() {
+        match j.token.as_ref().map(Secret::expose) {
             None | Some("") => c.kubeadm(
                 &format!("{bt}.token"),
                 "the bootstrap token is invalid",
@@ -625,7 +625,7 @@ fn rules(c: &mut Checker<'_>, j: &JoinConfig) {
         }
     }
     if let Some(t) = &j.tls_bootstrap_token {
-        if crate::token::BootstrapToken::parse(t).is_err() {
+        if crate::token::BootstrapToken::parse(t.expose()).is_err() {
             c.kubeadm(
                 "discovery.tlsBootstrapToken",
                 "the bootstrap token is invalid",
@@ -743,7 +743,7 @@ fn rules(c: &mut Checker<'_>, j: &JoinConfig) {
         }
         match &j.certificate_key {
             Some(k) => {
-                if let Some(e) = certificate_key_error(k) {
+                if let Some(e) = certificate_key_error(k.expose()) {
                     c.kubeadm(
                         "controlPlane.certificateKey",
                         e,
