@@ -103,6 +103,49 @@ fn under(root: &Path, p: &str) -> PathBuf {
     root.join(p.trim_start_matches('/'))
 }
 
+/// Bytes read from a kernel table under `--root` (`/proc/net/tcp{,6}`, `/proc/net/route`,
+/// `/proc/net/ipv6_route`, `/proc/swaps`): about 28,000 sockets of /proc/net/tcp. A bigger
+/// table is reported as unreadable, never read without end.
+pub const PROC_TABLE_LIMIT: u64 = 4 << 20;
+/// Bytes read from any other file under `--root` (`/proc/sys/net/ipv4/ip_forward`, ...).
+pub const FILE_LIMIT: u64 = 1 << 20;
+
+/// Reads `p` under `root` bounded by `limit`: regular files only, opened non-blocking (a FIFO,
+/// a device such as /dev/zero, a socket or a directory is refused; /proc files that report
+/// size 0 are still read). The error says why, naming `p` as the node sees it.
+fn read_under(root: &Path, p: &str, limit: u64) -> Result<String, ReadFailure> {
+    use crate::fsutil::ReadError;
+    crate::fsutil::read_bounded_string(&under(root, p), limit).map_err(|e| match e {
+        ReadError::Io { error, .. } if error.kind() == std::io::ErrorKind::NotFound => {
+            ReadFailure::Missing(format!("cannot read {p}: {error}"))
+        }
+        ReadError::Io { error, .. } => ReadFailure::Refused(format!("cannot read {p}: {error}")),
+        ReadError::NotRegular { kind, .. } => {
+            ReadFailure::Refused(format!("{p} is not a regular file but {kind}; not read"))
+        }
+        ReadError::TooLarge { limit, .. } => ReadFailure::Refused(format!(
+            "{p} is larger than {}; not read",
+            crate::fsutil::human_size(limit)
+        )),
+    })
+}
+
+/// Why a file under `--root` was not read.
+enum ReadFailure {
+    /// It does not exist.
+    Missing(String),
+    /// It exists but could not or would not be read (not a regular file, too large, EACCES, ...).
+    Refused(String),
+}
+
+impl ReadFailure {
+    fn reason(self) -> String {
+        match self {
+            ReadFailure::Missing(r) | ReadFailure::Refused(r) => r,
+        }
+    }
+}
+
 /// kubeadm's preflight checks that matter for a join, read under `root`.
 fn local_checks(report: &mut Report, found: &mut Vec<Found>, root: &Path, cri: Option<&str>) {
     let leftovers: Vec<String> =
@@ -132,16 +175,31 @@ fn local_checks(report: &mut Report, found: &mut Vec<Found>, root: &Path, cri: O
                 .map(|f| f.kubeadm("[ERROR FileAvailable--etc-kubernetes-kubelet.conf]: /etc/kubernetes/kubelet.conf already exists")),
         );
     }
-    // Port 10250 in LISTEN (state 0A) in /proc/net/tcp{,6}.
-    let listening = ["/proc/net/tcp", "/proc/net/tcp6"].iter().any(|p| {
-        std::fs::read_to_string(under(root, p)).is_ok_and(|t| {
-            t.lines().skip(1).any(|l| {
-                let cols: Vec<&str> = l.split_whitespace().collect();
-                cols.len() > 3 && cols[1].rsplit(':').next() == Some("280A") && cols[3] == "0A"
-            })
-        })
+    // Port 10250 in LISTEN (state 0A) in /proc/net/tcp{,6}. A missing table (no IPv6) is no
+    // socket; a table that cannot be read leaves the check open.
+    let mut refused = Vec::new();
+    let listening = ["/proc/net/tcp", "/proc/net/tcp6"].iter().any(|p| match read_under(root, p, PROC_TABLE_LIMIT) {
+        Ok(t) => t.lines().skip(1).any(|l| {
+            let cols: Vec<&str> = l.split_whitespace().collect();
+            cols.len() > 3 && cols[1].rsplit(':').next() == Some("280A") && cols[3] == "0A"
+        }),
+        Err(ReadFailure::Missing(_)) => false,
+        Err(ReadFailure::Refused(r)) => {
+            refused.push(r);
+            false
+        }
     });
-    if listening {
+    if !listening && !refused.is_empty() {
+        add(
+            report,
+            found,
+            "local/port-10250",
+            "node-state",
+            Status::Warn,
+            format!("{}: port 10250 not checked there", refused.join("; ")),
+            None,
+        );
+    } else if listening {
         let d = "port 10250 is in use (a kubelet from an earlier join?)".to_string();
         add(
             report,
@@ -188,7 +246,7 @@ fn local_checks(report: &mut Report, found: &mut Vec<Found>, root: &Path, cri: O
             add(report, found, "local/cri-socket", "node-state", Status::Fail, d.clone(), fail(Code::RootCauseNodeState, d, "the container runtime is not installed or not running, or listens elsewhere", "start containerd or CRI-O (`systemctl enable --now containerd`), or set nodeRegistration.criSocket").map(|f| f.kubeadm("[ERROR CRI]: container runtime is not running")));
         }
     }
-    match std::fs::read_to_string(under(root, "/proc/sys/net/ipv4/ip_forward")) {
+    match read_under(root, "/proc/sys/net/ipv4/ip_forward", FILE_LIMIT) {
         Ok(v) if v.trim() == "1" => {
             add(report, found, "local/ip-forward", "config", Status::Pass, "net.ipv4.ip_forward = 1".into(), None)
         }
@@ -196,20 +254,12 @@ fn local_checks(report: &mut Report, found: &mut Vec<Found>, root: &Path, cri: O
             let d = format!("net.ipv4.ip_forward = {}", v.trim());
             add(report, found, "local/ip-forward", "config", Status::Fail, d.clone(), fail(Code::RootCauseConfig, d, "kubeadm preflight requires IPv4 forwarding", "`sysctl -w net.ipv4.ip_forward=1` and persist it in /etc/sysctl.d/k8s.conf").map(|f| f.kubeadm("[ERROR FileContent--proc-sys-net-ipv4-ip_forward]: /proc/sys/net/ipv4/ip_forward contents are not set to 1")));
         }
-        Err(_) => add(
-            report,
-            found,
-            "local/ip-forward",
-            "config",
-            Status::Skip,
-            "cannot read /proc/sys/net/ipv4/ip_forward".into(),
-            None,
-        ),
+        Err(e) => add(report, found, "local/ip-forward", "config", Status::Skip, e.reason(), None),
     }
-    match std::fs::read_to_string(under(root, "/proc/swaps")) {
+    match read_under(root, "/proc/swaps", PROC_TABLE_LIMIT) {
         Ok(t) if t.lines().count() > 1 => add(report, found, "local/swap", "config", Status::Warn, "swap is on: the kubelet refuses to start unless it is configured for swap (kubeadm preflight [ERROR Swap] / warning)".into(), None),
         Ok(_) => add(report, found, "local/swap", "config", Status::Pass, "swap is off".into(), None),
-        Err(_) => add(report, found, "local/swap", "config", Status::Skip, "cannot read /proc/swaps".into(), None),
+        Err(e) => add(report, found, "local/swap", "config", Status::Skip, e.reason(), None),
     }
 }
 
@@ -218,16 +268,34 @@ fn hex_le_u32(s: &str) -> Option<u32> {
     u32::from_str_radix(s, 16).ok().map(u32::swap_bytes)
 }
 
+/// Why [`route_to`] found no route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouteError {
+    /// The table was read and has no route to the address: a finding.
+    NoRoute(String),
+    /// The table could not be read (missing, not a regular file, too large): no finding.
+    Unreadable(String),
+}
+
+impl std::fmt::Display for RouteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RouteError::NoRoute(s) | RouteError::Unreadable(s) => f.write_str(s),
+        }
+    }
+}
+
 /// Whether the routing tables under `root` have a route to `ip` (seed 004's failure is "no
-/// route and no default route"). Loopback always routes.
-pub fn route_to(root: &Path, ip: IpAddr) -> Result<String, String> {
+/// route and no default route"). Loopback always routes. The tables are read bounded
+/// ([`PROC_TABLE_LIMIT`], regular files only).
+pub fn route_to(root: &Path, ip: IpAddr) -> Result<String, RouteError> {
     if ip.is_loopback() {
         return Ok(format!("{ip} is loopback"));
     }
     match ip {
         IpAddr::V4(v4) => {
-            let text = std::fs::read_to_string(under(root, "/proc/net/route"))
-                .map_err(|e| format!("cannot read /proc/net/route: {e}"))?;
+            let text = read_under(root, "/proc/net/route", PROC_TABLE_LIMIT)
+                .map_err(|e| RouteError::Unreadable(e.reason()))?;
             let addr = u32::from(v4);
             let mut best: Option<(u32, String, bool)> = None;
             for l in text.lines().skip(1) {
@@ -243,12 +311,12 @@ pub fn route_to(root: &Path, ip: IpAddr) -> Result<String, String> {
             match best {
                 Some((_, iface, true)) => Ok(format!("{ip} via the default route on {iface}")),
                 Some((mask, iface, false)) => Ok(format!("{ip} via {iface} (/{})", mask.count_ones())),
-                None => Err(format!("no route to {ip} and no default route in /proc/net/route")),
+                None => Err(RouteError::NoRoute(format!("no route to {ip} and no default route in /proc/net/route"))),
             }
         }
         IpAddr::V6(v6) => {
-            let text = std::fs::read_to_string(under(root, "/proc/net/ipv6_route"))
-                .map_err(|e| format!("cannot read /proc/net/ipv6_route: {e}"))?;
+            let text = read_under(root, "/proc/net/ipv6_route", PROC_TABLE_LIMIT)
+                .map_err(|e| RouteError::Unreadable(e.reason()))?;
             let addr = u128::from(v6);
             for l in text.lines() {
                 let c: Vec<&str> = l.split_whitespace().collect();
@@ -263,7 +331,7 @@ pub fn route_to(root: &Path, ip: IpAddr) -> Result<String, String> {
                     return Ok(format!("{ip} via {} (/{plen})", c[9]));
                 }
             }
-            Err(format!("no route to {ip} and no default route in /proc/net/ipv6_route"))
+            Err(RouteError::NoRoute(format!("no route to {ip} and no default route in /proc/net/ipv6_route")))
         }
     }
 }
@@ -309,7 +377,16 @@ async fn network_checks(report: &mut Report, found: &mut Vec<Found>, opts: &Diag
     for ip in addrs.iter().take(1) {
         match route_to(&opts.root, *ip) {
             Ok(d) => add(report, found, "local/route", "network", Status::Pass, d, None),
-            Err(d) => add(report, found, "local/route", "network", Status::Fail, d.clone(), fail(Code::RootCauseNetwork, d, "the node's subnet has no route towards the control plane (no default route: a missing route table entry, NAT gateway or internet gateway)", "add the route (cloud: the subnet's route table with a NAT gateway); check with `ip route get ADDRESS`")),
+            Err(RouteError::Unreadable(d)) => add(
+                report,
+                found,
+                "local/route",
+                "network",
+                Status::Warn,
+                format!("{d}: the route to {ip} is not checked"),
+                None,
+            ),
+            Err(RouteError::NoRoute(d)) => add(report, found, "local/route", "network", Status::Fail, d.clone(), fail(Code::RootCauseNetwork, d, "the node's subnet has no route towards the control plane (no default route: a missing route table entry, NAT gateway or internet gateway)", "add the route (cloud: the subnet's route table with a NAT gateway); check with `ip route get ADDRESS`")),
         }
     }
 }
