@@ -941,6 +941,11 @@ pub fn diagnose(a: DiagnoseArgs) -> i32 {
         // diagnose waits less for the CSR than a bootstrap run: its own --diagnose-timeout bounds all.
         opts.csr_timeout = (a.diagnose_timeout / 2).min(Duration::from_secs(15));
     }
+    // Nothing admin-side may outlast the whole run: an exec credential plugin's timeout is the
+    // request timeout, capped at --diagnose-timeout.
+    if let Some(admin) = opts.admin.as_mut() {
+        admin.timeout = Some(admin.timeout.unwrap_or(b.request_timeout).min(a.diagnose_timeout));
+    }
     let cri = a.cri_socket.clone().or_else(|| {
         b.config
             .as_ref()

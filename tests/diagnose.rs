@@ -254,7 +254,7 @@ fn route_table_parsing() {
     // Seed 004: only the local 10.42.0.0/16 route, no default route.
     assert!(joinkit::diagnose::node::route_to(&root, "10.42.1.1".parse().unwrap()).is_ok());
     assert_eq!(
-        joinkit::diagnose::node::route_to(&root, "52.10.1.1".parse().unwrap()).unwrap_err(),
+        joinkit::diagnose::node::route_to(&root, "52.10.1.1".parse().unwrap()).unwrap_err().to_string(),
         "no route to 52.10.1.1 and no default route in /proc/net/route"
     );
     std::fs::write(root.join("proc/net/ipv6_route"), "fd000000000000000000000000000000 08 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000001 00000000 00000001     eth0\n").unwrap();
@@ -313,4 +313,248 @@ fn unreachable_endpoint_is_bounded_and_local_checks_still_report() {
     );
     assert_eq!(r.json()["failure_domain"], "dns", "{}", r.stdout);
     assert_eq!(r.code, 81);
+}
+
+/// A kubeconfig for `l`'s API server whose user is the exec plugin `plugin` (with `args`).
+fn exec_admin_kubeconfig(l: &Lab, dir: &Path, plugin: &Path, args: &[&str]) -> PathBuf {
+    use base64::Engine;
+    let ca = base64::engine::general_purpose::STANDARD.encode(&l.info.ca_cert_pem);
+    let kc = serde_json::json!({
+        "apiVersion": "v1", "kind": "Config", "current-context": "c",
+        "contexts": [{"name": "c", "context": {"cluster": "k", "user": "u"}}],
+        "clusters": [{"name": "k", "cluster": {"server": format!("https://{}", l.endpoint()), "certificate-authority-data": ca}}],
+        "users": [{"name": "u", "user": {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1", "command": plugin, "args": args, "interactiveMode": "Never"}}}],
+    });
+    let p = dir.join("exec-admin.conf");
+    std::fs::write(&p, kc.to_string()).unwrap();
+    p
+}
+
+/// PIDs of live (non-zombie) processes whose command line contains `marker`.
+fn processes_with(marker: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !name.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else { continue };
+        if !String::from_utf8_lossy(&cmd).contains(marker) {
+            continue;
+        }
+        let zombie = std::fs::read_to_string(e.path().join("stat"))
+            .ok()
+            .and_then(|s| s.rsplit_once(')').map(|(_, r)| r.trim_start().starts_with('Z')))
+            .unwrap_or(true);
+        if !zombie {
+            out.push(name);
+        }
+    }
+    out
+}
+
+/// An exec credential plugin that hangs (a shell script that runs `sleep 60`) must not hold
+/// diagnose past --diagnose-timeout, and nothing it started may outlive joinkit. Before the fix
+/// the plugin ran as a blocking loop on the current-thread runtime: the outer timeout could not
+/// fire and diagnose took the request timeout (15 s).
+#[test]
+fn hanging_exec_plugin_is_bounded_by_diagnose_timeout() {
+    let l = lab(Scenario::Healthy);
+    let dir = tempfile::tempdir().unwrap();
+    let root = fake_root(dir.path());
+    let marker = format!("joinkit-hang-marker-{}", std::process::id());
+    // `sleep` reached through a directory named after the marker, so the sleeping process's own
+    // command line carries it (works for coreutils and for busybox, which dispatches on the name).
+    let bindir = dir.path().join(&marker);
+    std::fs::create_dir(&bindir).unwrap();
+    let sleep = ["/usr/bin/sleep", "/bin/sleep"].into_iter().find(|p| Path::new(p).exists()).unwrap();
+    std::os::unix::fs::symlink(sleep, bindir.join("sleep")).unwrap();
+    let plugin = dir.path().join("plugin.sh");
+    std::fs::write(&plugin, format!("#!/bin/sh\n'{}' 60\necho done\n", bindir.join("sleep").display())).unwrap();
+    std::fs::set_permissions(&plugin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let kc = exec_admin_kubeconfig(&l, dir.path(), &plugin, &[&marker]);
+    let t = Instant::now();
+    let r = run_with(
+        &[
+            "diagnose",
+            l.endpoint(),
+            "--discovery-token-ca-cert-hash",
+            &l.info.ca_pin,
+            "--node-name",
+            "worker-1",
+            "--root",
+            root.to_str().unwrap(),
+            "--diagnose-timeout",
+            "3s",
+            "--kubeconfig",
+            kc.to_str().unwrap(),
+            "-o",
+            "json",
+        ],
+        &[("JOINKIT_TOKEN", &l.info.token)],
+        None,
+    );
+    let took = t.elapsed();
+    // SIGKILL is delivered asynchronously: give the kernel a moment, not the plugin's 60 s.
+    let mut left = processes_with(&marker);
+    let grace = Instant::now();
+    while !left.is_empty() && grace.elapsed() < Duration::from_secs(2) {
+        std::thread::sleep(Duration::from_millis(50));
+        left = processes_with(&marker);
+    }
+    let shown: Vec<String> = left
+        .iter()
+        .map(|p| {
+            format!(
+                "{p}: {}",
+                String::from_utf8_lossy(&std::fs::read(format!("/proc/{p}/cmdline")).unwrap_or_default())
+                    .replace('\0', " ")
+            )
+        })
+        .collect();
+    // Whatever is left is killed here, so a failing run leaves nothing behind either.
+    for pid in &left {
+        let _ = std::process::Command::new("kill").arg("-9").arg(pid).status();
+    }
+    assert!(took < Duration::from_secs(6), "diagnose took {took:?}: {}", r.stdout);
+    let _ = r.json();
+    assert!(left.is_empty(), "the plugin's processes outlived joinkit: {shown:?}");
+}
+
+/// Files under --root are read bounded: a FIFO at proc/swaps must not hang diagnose and a
+/// symlink to /dev/zero at proc/net/route must not grow memory; both checks say the file is not
+/// a regular file. Before the fix `read_to_string` blocked on the FIFO until --diagnose-timeout
+/// and read /dev/zero without end.
+#[test]
+fn hostile_files_under_root_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = fake_root(dir.path());
+    let pin = format!("sha256:{}", "ab".repeat(32));
+    let swaps = root.join("proc/swaps");
+    std::fs::remove_file(&swaps).unwrap();
+    let c = std::ffi::CString::new(swaps.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    // A FIFO that nobody writes: opening it blocking waits for a writer forever.
+    std::fs::remove_file(root.join("proc/net/route")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", root.join("proc/net/route")).unwrap();
+    // A documentation address (not loopback, so the route table is read); bounded in time and
+    // address space, so the unfixed code fails the test instead of hanging or exhausting memory.
+    let r = common::run_bounded(
+        &[
+            "diagnose",
+            "192.0.2.10:6443",
+            "--token",
+            "abcdef.0123456789abcdef",
+            "--discovery-token-ca-cert-hash",
+            &pin,
+            "--node-name",
+            "worker-1",
+            "--root",
+            root.to_str().unwrap(),
+            "--diagnose-timeout",
+            "3s",
+            "--connect-timeout",
+            "1s",
+            "--request-timeout",
+            "1s",
+            "-o",
+            "json",
+        ],
+        15,
+    );
+    assert!(r.wall < Duration::from_secs(8), "diagnose took {:?}", r.wall);
+    let stdout = String::from_utf8_lossy(&r.stdout).into_owned();
+    let v: Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\n{}", String::from_utf8_lossy(&r.stderr)));
+    let stage = |n: &str| {
+        v["stages"].as_array().unwrap().iter().find(|s| s["name"] == n).unwrap_or_else(|| panic!("{n}: {v}")).clone()
+    };
+    let swap = stage("local/swap");
+    assert_ne!(swap["status"], "pass", "{swap}");
+    assert!(swap["detail"].as_str().unwrap().contains("not a regular file"), "{swap}");
+    assert!(swap["detail"].as_str().unwrap().contains("FIFO"), "{swap}");
+    let route = stage("local/route");
+    assert_ne!(route["status"], "pass", "{route}");
+    assert!(route["detail"].as_str().unwrap().contains("not a regular file"), "{route}");
+    assert!(route["detail"].as_str().unwrap().contains("character device"), "{route}");
+}
+
+/// A limited admin (may read secrets, configmaps, rolebindings, CSRs and nodes, but gets 403 on
+/// clusterrolebindings) on a cluster whose auto-approve binding is gone: a failed read is no
+/// evidence. The `admin/rbac` check is a warning that says it could not read the bindings, and
+/// the root cause is the one diagnose names without any admin view. Before the fix the 403
+/// became "missing ClusterRoleBindings" and was promoted to the root cause.
+#[test]
+fn forbidden_admin_read_is_no_evidence() {
+    let l = lab(Scenario::NoAutoapproveBinding);
+    {
+        let mut st = l.state.lock().unwrap();
+        let rule = |groups: &[&str], resources: &[&str]| serde_json::json!({"verbs": ["get", "list", "watch"], "apiGroups": groups, "resources": resources});
+        st.store.put(
+            "clusterroles",
+            "",
+            "limited-diagnose",
+            serde_json::json!({"kind": "ClusterRole", "apiVersion": "rbac.authorization.k8s.io/v1",
+                "metadata": {"name": "limited-diagnose"},
+                "rules": [rule(&[""], &["secrets", "configmaps", "nodes"]),
+                          rule(&["rbac.authorization.k8s.io"], &["rolebindings"]),
+                          rule(&["certificates.k8s.io"], &["certificatesigningrequests"])]}),
+        );
+        st.store.put(
+            "clusterrolebindings",
+            "",
+            "limited-diagnose",
+            serde_json::json!({"kind": "ClusterRoleBinding", "apiVersion": "rbac.authorization.k8s.io/v1",
+                "metadata": {"name": "limited-diagnose"},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "limited-diagnose"},
+                "subjects": [{"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": "limited"}]}),
+        );
+    }
+    let user = l.ca.client_cert("limited", None, joinkit::lab::pki::KeyKind::Ecdsa).unwrap();
+    let conf = joinkit::lab::admin_kubeconfig(
+        &format!("https://{}", l.endpoint()),
+        &l.info.ca_cert_pem,
+        &user.cert_pem,
+        &user.key_pem,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let root = fake_root(dir.path());
+    let kc = dir.path().join("limited.conf");
+    std::fs::write(&kc, conf).unwrap();
+    let base = [
+        "diagnose",
+        l.endpoint(),
+        "--discovery-token-ca-cert-hash",
+        &l.info.ca_pin,
+        "--node-name",
+        "worker-1",
+        "--root",
+        root.to_str().unwrap(),
+        "--timeout",
+        "1s",
+        "-o",
+        "json",
+    ];
+    let without = run_with(&base, &[("JOINKIT_TOKEN", &l.info.token)], None);
+    let w = without.json();
+    let mut args = base.to_vec();
+    args.extend_from_slice(&["--kubeconfig", kc.to_str().unwrap()]);
+    let r = run_with(&args, &[("JOINKIT_TOKEN", &l.info.token)], None);
+    let v = r.json();
+    let stages = v["stages"].as_array().unwrap();
+    // The limited admin view works (the probe passes): the other admin checks ran.
+    assert!(stages.iter().any(|s| s["name"] == "admin/token-secret" && s["status"] == "pass"), "{}", r.stdout);
+    let rbac = stages.iter().find(|s| s["name"] == "admin/rbac").expect("admin/rbac stage");
+    assert_eq!(rbac["status"], "warn", "{rbac}");
+    let d = rbac["detail"].as_str().unwrap();
+    assert!(d.contains("could not read") && d.contains("not concluded"), "{rbac}");
+    assert!(d.contains("api-forbidden"), "{rbac}");
+    assert!(!v["root_cause"].as_str().unwrap().contains("missing ClusterRoleBindings"), "{}", v["root_cause"]);
+    assert_ne!(v["failure"]["stage"], "admin/rbac", "{}", r.stdout);
+    assert_eq!(v["failure_domain"], w["failure_domain"], "{}\n---\n{}", r.stdout, without.stdout);
+    assert_eq!(v["failure"]["stage"], w["failure"]["stage"]);
+    assert_eq!(v["failure"]["code"], w["failure"]["code"]);
+    assert_eq!(r.code, without.code);
 }

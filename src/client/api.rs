@@ -323,7 +323,8 @@ impl ApiClient {
         let mut identity: Option<(Vec<u8>, SecretSlice<u8>)> = None;
         if let Some(exec) = &user.exec {
             let timeout = opts.timeout.unwrap_or(Duration::from_secs(30));
-            match super::exec::run(exec, &server, timeout)? {
+            // On a blocking thread: the caller's runtime (and its timeouts) keeps running.
+            match super::exec::run_async(exec, &server, timeout).await? {
                 super::exec::ExecCredential::Token(t) => bearer = Some(t),
                 super::exec::ExecCredential::ClientCert { cert_pem, key_pem } => {
                     identity = Some((cert_pem.into_bytes(), SecretSlice::from(key_pem.into_bytes())))

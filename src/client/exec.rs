@@ -12,6 +12,13 @@
 //!   as the plugin exits, so a background child that keeps stdout open cannot hold joinkit, and
 //!   nothing the plugin started outlives it. The group is killed before the plugin is reaped, so
 //!   the group ID cannot have been reused by then.
+//! - [`run_async`] runs the plugin on a blocking thread (`spawn_blocking`), so async callers
+//!   (`ApiClient::connect`) never block their runtime and an outer `tokio::time::timeout` (e.g.
+//!   `diagnose --diagnose-timeout`) can fire while the plugin runs. When that future is dropped
+//!   before the plugin finished, the group is killed at once (not when the blocking thread
+//!   notices), so it is gone before joinkit exits.
+//! - The plugin gets `PR_SET_PDEATHSIG` = SIGKILL: if joinkit dies first (killed, or exits with
+//!   the plugin's thread abandoned), the kernel kills the plugin itself.
 //! - stdout and stderr are drained concurrently by two threads (a plugin that fills one pipe
 //!   while joinkit waits on the other cannot deadlock). At most [`MAX_STDOUT`] and
 //!   [`MAX_STDERR`] bytes are kept; beyond that the threads keep reading and discard, so the
@@ -196,8 +203,72 @@ fn kill_group(pgid: libc::pid_t) {
     }
 }
 
-/// Runs the plugin. `server` and `ca_data` are passed when `provideClusterInfo` is set.
+/// The plugin's process group, shared between the thread that runs the plugin and the future
+/// waiting for it: (the group ID while the plugin is not reaped yet, whether the waiter is gone).
+#[derive(Default)]
+struct Group(Mutex<(Option<libc::pid_t>, bool)>);
+
+impl Group {
+    /// Records the plugin's group; kills it at once when the waiter already gave up.
+    fn started(&self, pgid: libc::pid_t) {
+        if let Ok(mut g) = self.0.lock() {
+            g.0 = Some(pgid);
+            if g.1 {
+                kill_group(pgid);
+            }
+        }
+    }
+    /// The waiter gave up: kill the group if the plugin is not reaped yet.
+    fn cancel(&self) {
+        if let Ok(mut g) = self.0.lock() {
+            g.1 = true;
+            if let Some(p) = g.0 {
+                kill_group(p);
+            }
+        }
+    }
+    fn cancelled(&self) -> bool {
+        self.0.lock().map(|g| g.1).unwrap_or(true)
+    }
+    /// Kills the group one last time before the plugin is reaped; from then on its ID may be
+    /// reused, so nobody may kill it any more. Holding the lock orders this against [`cancel`].
+    fn release(&self) {
+        if let Ok(mut g) = self.0.lock() {
+            if let Some(p) = g.0.take() {
+                kill_group(p);
+            }
+        }
+    }
+}
+
+/// Kills the plugin's group when the future waiting for it is dropped (a timeout fired).
+struct KillOnDrop(Arc<Group>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
+/// [`run`] on a blocking thread, for async callers: the runtime keeps running while the plugin
+/// does. Dropping the returned future kills the plugin's process group.
+pub async fn run_async(exec: &ExecConfig, server: &str, timeout: Duration) -> Result<ExecCredential, Failure> {
+    let group = Arc::new(Group::default());
+    let guard = KillOnDrop(group.clone());
+    let (exec, server) = (exec.clone(), server.to_string());
+    let hint = exec.install_hint.clone();
+    let out = tokio::task::spawn_blocking(move || run_in(&exec, &server, timeout, &group)).await;
+    drop(guard);
+    out.unwrap_or_else(|e| Err(failure(format!("the exec plugin's thread failed: {e}"), hint.as_deref())))
+}
+
+/// Runs the plugin. `server` and `ca_data` are passed when `provideClusterInfo` is set. Blocks
+/// the calling thread: async code uses [`run_async`].
 pub fn run(exec: &ExecConfig, server: &str, timeout: Duration) -> Result<ExecCredential, Failure> {
+    run_in(exec, server, timeout, &Group::default())
+}
+
+fn run_in(exec: &ExecConfig, server: &str, timeout: Duration, group: &Group) -> Result<ExecCredential, Failure> {
     let cmd = exec
         .command
         .clone()
@@ -227,6 +298,23 @@ pub fn run(exec: &ExecConfig, server: &str, timeout: Duration) -> Result<ExecCre
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
+    // SAFETY: getpid has no preconditions.
+    let parent = unsafe { libc::getpid() };
+    // SAFETY: the hook runs in the forked child before exec and only makes async-signal-safe
+    // system calls (prctl, getppid); it allocates nothing.
+    unsafe {
+        c.pre_exec(move || {
+            // SIGKILL the plugin when the thread that started it dies (joinkit exits or is killed).
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // joinkit died before the prctl: nobody would kill this plugin.
+            if libc::getppid() != parent {
+                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+            }
+            Ok(())
+        });
+    }
     for pair in exec.env.clone().unwrap_or_default() {
         if let (Some(n), Some(v)) = (pair.get("name"), pair.get("value")) {
             c.env(n, v);
@@ -235,8 +323,9 @@ pub fn run(exec: &ExecConfig, server: &str, timeout: Duration) -> Result<ExecCre
     let hint = exec.install_hint.as_deref();
     let mut child = c.spawn().map_err(|e| failure(format!("cannot run exec plugin {cmd:?}: {e}"), hint))?;
     let pid = child.id() as libc::pid_t;
+    group.started(pid);
     let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
-        kill_group(pid);
+        group.release();
         let _ = child.wait();
         return Err(failure(format!("exec plugin {cmd:?}: no pipes"), hint));
     };
@@ -246,13 +335,13 @@ pub fn run(exec: &ExecConfig, server: &str, timeout: Duration) -> Result<ExecCre
     let exited = loop {
         match exited_unreaped(pid) {
             Ok(true) => break Ok(()),
-            Ok(false) if started.elapsed() > timeout => break Err(None),
+            Ok(false) if started.elapsed() > timeout || group.cancelled() => break Err(None),
             Ok(false) => std::thread::sleep(Duration::from_millis(10)),
             Err(e) => break Err(Some(e)),
         }
     };
     // The plugin is a zombie or still running: its group ID is still ours to kill.
-    kill_group(pid);
+    group.release();
     let status = child.wait();
     let (out, err, _) = collect(&out, &err, PIPE_GRACE);
     let status = match (exited, status) {

@@ -103,6 +103,48 @@ fn under(root: &Path, p: &str) -> PathBuf {
     root.join(p.trim_start_matches('/'))
 }
 
+/// Bytes read from a kernel table under `--root` (`/proc/net/tcp{,6}`, `/proc/net/route`,
+/// `/proc/net/ipv6_route`, `/proc/swaps`): about 28,000 sockets of /proc/net/tcp. A bigger
+/// table is reported as unreadable, never read without end.
+pub const PROC_TABLE_LIMIT: u64 = 4 << 20;
+/// Bytes read from any other file under `--root` (`/proc/sys/net/ipv4/ip_forward`, ...).
+pub const FILE_LIMIT: u64 = 1 << 20;
+
+/// Reads `p` under `root` bounded by `limit`: regular files only, opened non-blocking (a FIFO,
+/// a device such as /dev/zero, a socket or a directory is refused; /proc files that report
+/// size 0 are still read). The error says why, naming `p` as the node sees it.
+fn read_under(root: &Path, p: &str, limit: u64) -> Result<String, ReadFailure> {
+    use crate::fsutil::ReadError;
+    crate::fsutil::read_bounded_string(&under(root, p), limit).map_err(|e| match e {
+        ReadError::Io { error, .. } if error.kind() == std::io::ErrorKind::NotFound => {
+            ReadFailure::Missing(format!("cannot read {p}: {error}"))
+        }
+        ReadError::Io { error, .. } => ReadFailure::Refused(format!("cannot read {p}: {error}")),
+        ReadError::NotRegular { kind, .. } => {
+            ReadFailure::Refused(format!("{p} is not a regular file but {kind}; not read"))
+        }
+        ReadError::TooLarge { limit, .. } => {
+            ReadFailure::Refused(format!("{p} is larger than {}; not read", crate::fsutil::human_size(limit)))
+        }
+    })
+}
+
+/// Why a file under `--root` was not read.
+enum ReadFailure {
+    /// It does not exist.
+    Missing(String),
+    /// It exists but could not or would not be read (not a regular file, too large, EACCES, ...).
+    Refused(String),
+}
+
+impl ReadFailure {
+    fn reason(self) -> String {
+        match self {
+            ReadFailure::Missing(r) | ReadFailure::Refused(r) => r,
+        }
+    }
+}
+
 /// kubeadm's preflight checks that matter for a join, read under `root`.
 fn local_checks(report: &mut Report, found: &mut Vec<Found>, root: &Path, cri: Option<&str>) {
     let leftovers: Vec<String> =
@@ -132,16 +174,31 @@ fn local_checks(report: &mut Report, found: &mut Vec<Found>, root: &Path, cri: O
                 .map(|f| f.kubeadm("[ERROR FileAvailable--etc-kubernetes-kubelet.conf]: /etc/kubernetes/kubelet.conf already exists")),
         );
     }
-    // Port 10250 in LISTEN (state 0A) in /proc/net/tcp{,6}.
-    let listening = ["/proc/net/tcp", "/proc/net/tcp6"].iter().any(|p| {
-        std::fs::read_to_string(under(root, p)).is_ok_and(|t| {
-            t.lines().skip(1).any(|l| {
-                let cols: Vec<&str> = l.split_whitespace().collect();
-                cols.len() > 3 && cols[1].rsplit(':').next() == Some("280A") && cols[3] == "0A"
-            })
-        })
+    // Port 10250 in LISTEN (state 0A) in /proc/net/tcp{,6}. A missing table (no IPv6) is no
+    // socket; a table that cannot be read leaves the check open.
+    let mut refused = Vec::new();
+    let listening = ["/proc/net/tcp", "/proc/net/tcp6"].iter().any(|p| match read_under(root, p, PROC_TABLE_LIMIT) {
+        Ok(t) => t.lines().skip(1).any(|l| {
+            let cols: Vec<&str> = l.split_whitespace().collect();
+            cols.len() > 3 && cols[1].rsplit(':').next() == Some("280A") && cols[3] == "0A"
+        }),
+        Err(ReadFailure::Missing(_)) => false,
+        Err(ReadFailure::Refused(r)) => {
+            refused.push(r);
+            false
+        }
     });
-    if listening {
+    if !listening && !refused.is_empty() {
+        add(
+            report,
+            found,
+            "local/port-10250",
+            "node-state",
+            Status::Warn,
+            format!("{}: port 10250 not checked there", refused.join("; ")),
+            None,
+        );
+    } else if listening {
         let d = "port 10250 is in use (a kubelet from an earlier join?)".to_string();
         add(
             report,
@@ -188,7 +245,7 @@ fn local_checks(report: &mut Report, found: &mut Vec<Found>, root: &Path, cri: O
             add(report, found, "local/cri-socket", "node-state", Status::Fail, d.clone(), fail(Code::RootCauseNodeState, d, "the container runtime is not installed or not running, or listens elsewhere", "start containerd or CRI-O (`systemctl enable --now containerd`), or set nodeRegistration.criSocket").map(|f| f.kubeadm("[ERROR CRI]: container runtime is not running")));
         }
     }
-    match std::fs::read_to_string(under(root, "/proc/sys/net/ipv4/ip_forward")) {
+    match read_under(root, "/proc/sys/net/ipv4/ip_forward", FILE_LIMIT) {
         Ok(v) if v.trim() == "1" => {
             add(report, found, "local/ip-forward", "config", Status::Pass, "net.ipv4.ip_forward = 1".into(), None)
         }
@@ -196,20 +253,12 @@ fn local_checks(report: &mut Report, found: &mut Vec<Found>, root: &Path, cri: O
             let d = format!("net.ipv4.ip_forward = {}", v.trim());
             add(report, found, "local/ip-forward", "config", Status::Fail, d.clone(), fail(Code::RootCauseConfig, d, "kubeadm preflight requires IPv4 forwarding", "`sysctl -w net.ipv4.ip_forward=1` and persist it in /etc/sysctl.d/k8s.conf").map(|f| f.kubeadm("[ERROR FileContent--proc-sys-net-ipv4-ip_forward]: /proc/sys/net/ipv4/ip_forward contents are not set to 1")));
         }
-        Err(_) => add(
-            report,
-            found,
-            "local/ip-forward",
-            "config",
-            Status::Skip,
-            "cannot read /proc/sys/net/ipv4/ip_forward".into(),
-            None,
-        ),
+        Err(e) => add(report, found, "local/ip-forward", "config", Status::Skip, e.reason(), None),
     }
-    match std::fs::read_to_string(under(root, "/proc/swaps")) {
+    match read_under(root, "/proc/swaps", PROC_TABLE_LIMIT) {
         Ok(t) if t.lines().count() > 1 => add(report, found, "local/swap", "config", Status::Warn, "swap is on: the kubelet refuses to start unless it is configured for swap (kubeadm preflight [ERROR Swap] / warning)".into(), None),
         Ok(_) => add(report, found, "local/swap", "config", Status::Pass, "swap is off".into(), None),
-        Err(_) => add(report, found, "local/swap", "config", Status::Skip, "cannot read /proc/swaps".into(), None),
+        Err(e) => add(report, found, "local/swap", "config", Status::Skip, e.reason(), None),
     }
 }
 
@@ -218,16 +267,34 @@ fn hex_le_u32(s: &str) -> Option<u32> {
     u32::from_str_radix(s, 16).ok().map(u32::swap_bytes)
 }
 
+/// Why [`route_to`] found no route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouteError {
+    /// The table was read and has no route to the address: a finding.
+    NoRoute(String),
+    /// The table could not be read (missing, not a regular file, too large): no finding.
+    Unreadable(String),
+}
+
+impl std::fmt::Display for RouteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RouteError::NoRoute(s) | RouteError::Unreadable(s) => f.write_str(s),
+        }
+    }
+}
+
 /// Whether the routing tables under `root` have a route to `ip` (seed 004's failure is "no
-/// route and no default route"). Loopback always routes.
-pub fn route_to(root: &Path, ip: IpAddr) -> Result<String, String> {
+/// route and no default route"). Loopback always routes. The tables are read bounded
+/// ([`PROC_TABLE_LIMIT`], regular files only).
+pub fn route_to(root: &Path, ip: IpAddr) -> Result<String, RouteError> {
     if ip.is_loopback() {
         return Ok(format!("{ip} is loopback"));
     }
     match ip {
         IpAddr::V4(v4) => {
-            let text = std::fs::read_to_string(under(root, "/proc/net/route"))
-                .map_err(|e| format!("cannot read /proc/net/route: {e}"))?;
+            let text = read_under(root, "/proc/net/route", PROC_TABLE_LIMIT)
+                .map_err(|e| RouteError::Unreadable(e.reason()))?;
             let addr = u32::from(v4);
             let mut best: Option<(u32, String, bool)> = None;
             for l in text.lines().skip(1) {
@@ -243,12 +310,12 @@ pub fn route_to(root: &Path, ip: IpAddr) -> Result<String, String> {
             match best {
                 Some((_, iface, true)) => Ok(format!("{ip} via the default route on {iface}")),
                 Some((mask, iface, false)) => Ok(format!("{ip} via {iface} (/{})", mask.count_ones())),
-                None => Err(format!("no route to {ip} and no default route in /proc/net/route")),
+                None => Err(RouteError::NoRoute(format!("no route to {ip} and no default route in /proc/net/route"))),
             }
         }
         IpAddr::V6(v6) => {
-            let text = std::fs::read_to_string(under(root, "/proc/net/ipv6_route"))
-                .map_err(|e| format!("cannot read /proc/net/ipv6_route: {e}"))?;
+            let text = read_under(root, "/proc/net/ipv6_route", PROC_TABLE_LIMIT)
+                .map_err(|e| RouteError::Unreadable(e.reason()))?;
             let addr = u128::from(v6);
             for l in text.lines() {
                 let c: Vec<&str> = l.split_whitespace().collect();
@@ -263,7 +330,7 @@ pub fn route_to(root: &Path, ip: IpAddr) -> Result<String, String> {
                     return Ok(format!("{ip} via {} (/{plen})", c[9]));
                 }
             }
-            Err(format!("no route to {ip} and no default route in /proc/net/ipv6_route"))
+            Err(RouteError::NoRoute(format!("no route to {ip} and no default route in /proc/net/ipv6_route")))
         }
     }
 }
@@ -309,9 +376,77 @@ async fn network_checks(report: &mut Report, found: &mut Vec<Found>, opts: &Diag
     for ip in addrs.iter().take(1) {
         match route_to(&opts.root, *ip) {
             Ok(d) => add(report, found, "local/route", "network", Status::Pass, d, None),
-            Err(d) => add(report, found, "local/route", "network", Status::Fail, d.clone(), fail(Code::RootCauseNetwork, d, "the node's subnet has no route towards the control plane (no default route: a missing route table entry, NAT gateway or internet gateway)", "add the route (cloud: the subnet's route table with a NAT gateway); check with `ip route get ADDRESS`")),
+            Err(RouteError::Unreadable(d)) => add(
+                report,
+                found,
+                "local/route",
+                "network",
+                Status::Warn,
+                format!("{d}: the route to {ip} is not checked"),
+                None,
+            ),
+            Err(RouteError::NoRoute(d)) => add(report, found, "local/route", "network", Status::Fail, d.clone(), fail(Code::RootCauseNetwork, d, "the node's subnet has no route towards the control plane (no default route: a missing route table entry, NAT gateway or internet gateway)", "add the route (cloud: the subnet's route table with a NAT gateway); check with `ip route get ADDRESS`")),
         }
     }
+}
+
+/// What one admin read saw. Only HTTP 404 means the object is absent; any other error (403 for
+/// a limited admin, a timeout, a 5xx) is evidence of nothing, and the check it feeds becomes a
+/// warning, never a finding.
+#[derive(Debug)]
+pub enum AdminRead {
+    /// The object (or list) as read.
+    Found(Value),
+    /// HTTP 404: the object does not exist.
+    Absent,
+    /// The read failed otherwise: `could not read WHAT: CODE: MESSAGE; not concluded`.
+    Unknown(String),
+}
+
+impl AdminRead {
+    /// Classifies the result of a GET of `what`.
+    pub fn from_result(r: Result<Value, Failure>, what: &str) -> AdminRead {
+        match r {
+            Ok(v) => AdminRead::Found(v),
+            Err(f) if f.code == Code::ApiNotFound => AdminRead::Absent,
+            Err(f) => AdminRead::Unknown(format!(
+                "could not read {what}: {}: {}; not concluded",
+                f.code,
+                crate::redact::truncate(&f.message, 300)
+            )),
+        }
+    }
+
+    /// A list read: a 404 (the resource is not served) is as unknown as any other error.
+    pub fn list(r: Result<Value, Failure>, what: &str) -> AdminRead {
+        match AdminRead::from_result(r, what) {
+            AdminRead::Absent => {
+                AdminRead::Unknown(format!("could not read {what}: the server does not serve it (404); not concluded"))
+            }
+            other => other,
+        }
+    }
+
+    /// The found object, if any.
+    pub fn found(&self) -> Option<&Value> {
+        match self {
+            AdminRead::Found(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The items of a found list (empty otherwise).
+    fn items(&self) -> Vec<Value> {
+        self.found().and_then(|v| v.get("items")).and_then(Value::as_array).cloned().unwrap_or_default()
+    }
+}
+
+async fn admin_read(client: &ApiClient, path: &str, what: &str) -> AdminRead {
+    AdminRead::from_result(client.get(path).await, what)
+}
+
+async fn admin_list(client: &ApiClient, path: &str, what: &str) -> AdminRead {
+    AdminRead::list(client.get(path).await, what)
 }
 
 async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
@@ -353,15 +488,19 @@ async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
         return (report, found);
     }
     let node = &opts.bootstrap.node_name;
-    let secret = client
-        .get_opt(&format!("/api/v1/namespaces/kube-system/secrets/bootstrap-token-{}", token.id()))
-        .await
-        .ok()
-        .flatten();
+    let secret = admin_read(
+        &client,
+        &format!("/api/v1/namespaces/kube-system/secrets/bootstrap-token-{}", token.id()),
+        &format!("Secret kube-system/bootstrap-token-{}", token.id()),
+    )
+    .await;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let ts = secret.as_ref().and_then(TokenSecret::from_secret);
+    let ts = secret.found().and_then(TokenSecret::from_secret);
     match (&secret, &ts) {
-        (None, _) => {
+        (AdminRead::Unknown(d), _) => {
+            add(&mut report, &mut found, "admin/token-secret", "token", Status::Warn, d.clone(), None)
+        }
+        (AdminRead::Absent, _) => {
             let d = format!("Secret kube-system/bootstrap-token-{} does not exist", token.id());
             add(
                 &mut report,
@@ -378,7 +517,7 @@ async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
                 ),
             );
         }
-        (Some(_), Some(t)) if t.expired(now) => {
+        (AdminRead::Found(_), Some(t)) if t.expired(now) => {
             let d = format!("token {} expired", token.id());
             add(
                 &mut report,
@@ -395,7 +534,7 @@ async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
                 ),
             );
         }
-        (Some(_), Some(t)) if !(t.signing && t.authentication) => {
+        (AdminRead::Found(_), Some(t)) if !(t.signing && t.authentication) => {
             let d =
                 format!("token {} lacks usages: signing={} authentication={}", token.id(), t.signing, t.authentication);
             add(
@@ -413,7 +552,7 @@ async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
                 ),
             );
         }
-        (Some(_), Some(t)) => add(
+        (AdminRead::Found(_), Some(t)) => add(
             &mut report,
             &mut found,
             "admin/token-secret",
@@ -422,7 +561,7 @@ async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
             format!("token {} exists, valid, usages ok, groups {:?}", token.id(), t.groups),
             None,
         ),
-        (Some(_), None) => {
+        (AdminRead::Found(_), None) => {
             let d = format!("Secret bootstrap-token-{} is malformed", token.id());
             add(
                 &mut report,
@@ -435,10 +574,23 @@ async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
             );
         }
     }
-    let ci = client.get_opt("/api/v1/namespaces/kube-public/configmaps/cluster-info").await.ok().flatten();
-    let rb = client.get_opt("/apis/rbac.authorization.k8s.io/v1/namespaces/kube-public/rolebindings/kubeadm:bootstrap-signer-clusterinfo").await.ok().flatten();
+    let ci = admin_read(
+        &client,
+        "/api/v1/namespaces/kube-public/configmaps/cluster-info",
+        "ConfigMap kube-public/cluster-info",
+    )
+    .await;
+    let rb = admin_read(
+        &client,
+        "/apis/rbac.authorization.k8s.io/v1/namespaces/kube-public/rolebindings/kubeadm:bootstrap-signer-clusterinfo",
+        "RoleBinding kube-public/kubeadm:bootstrap-signer-clusterinfo",
+    )
+    .await;
     match (&ci, &rb) {
-        (None, _) => {
+        (AdminRead::Unknown(d), _) | (AdminRead::Found(_), AdminRead::Unknown(d)) => {
+            add(&mut report, &mut found, "admin/cluster-info", "control-plane", Status::Warn, d.clone(), None)
+        }
+        (AdminRead::Absent, _) => {
             let d = "the cluster-info ConfigMap does not exist in kube-public".to_string();
             add(
                 &mut report,
@@ -455,7 +607,7 @@ async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
                 ),
             );
         }
-        (Some(_), None) => {
+        (AdminRead::Found(_), AdminRead::Absent) => {
             let d = "RoleBinding kube-public/kubeadm:bootstrap-signer-clusterinfo is missing: anonymous users cannot read cluster-info".to_string();
             add(
                 &mut report,
@@ -472,7 +624,7 @@ async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
                 ),
             );
         }
-        _ => add(
+        (AdminRead::Found(_), AdminRead::Found(_)) => add(
             &mut report,
             &mut found,
             "admin/cluster-info",
@@ -483,20 +635,16 @@ async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
         ),
     }
     // The bootstrapsigner: does some valid signing token carry a valid signature?
-    let data = ci.as_ref().and_then(|c| c.get("data")).and_then(Value::as_object).cloned().unwrap_or_default();
+    let data = ci.found().and_then(|c| c.get("data")).and_then(Value::as_object).cloned().unwrap_or_default();
     let kc = data.get("kubeconfig").and_then(Value::as_str).unwrap_or("");
-    let secrets = client
-        .get("/api/v1/namespaces/kube-system/secrets?fieldSelector=type%3Dbootstrap.kubernetes.io%2Ftoken")
-        .await
-        .ok();
-    let valid: Vec<TokenSecret> = secrets
-        .as_ref()
-        .and_then(|s| s.get("items"))
-        .and_then(Value::as_array)
-        .map(|items| {
-            items.iter().filter_map(TokenSecret::from_secret).filter(|t| t.signing && !t.expired(now)).collect()
-        })
-        .unwrap_or_default();
+    let secrets = admin_list(
+        &client,
+        "/api/v1/namespaces/kube-system/secrets?fieldSelector=type%3Dbootstrap.kubernetes.io%2Ftoken",
+        "the bootstrap-token Secrets",
+    )
+    .await;
+    let valid: Vec<TokenSecret> =
+        secrets.items().iter().filter_map(TokenSecret::from_secret).filter(|t| t.signing && !t.expired(now)).collect();
     let signed_with = |t: &TokenSecret| {
         data.get(&format!("jws-kubeconfig-{}", t.id))
             .and_then(Value::as_str)
@@ -506,7 +654,8 @@ async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
     // is not running, even if older tokens still carry signatures (a stopped controller-manager
     // leaves them in place; seen on real v1.24 and v1.36).
     let own = ts.as_ref().filter(|t| t.signing && !t.expired(now));
-    if let (true, Some(t)) = (ci.is_some() && !kc.is_empty(), own) {
+    let ci_found = ci.found().is_some();
+    if let (true, Some(t)) = (ci_found && !kc.is_empty(), own) {
         if signed_with(t) {
             add(
                 &mut report,
@@ -518,15 +667,25 @@ async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
                 None,
             );
         } else {
-            let others = valid.iter().filter(|o| o.id != t.id && signed_with(o)).count();
+            let others = match &secrets {
+                AdminRead::Found(_) => {
+                    format!(
+                        "{} other token(s) still signed",
+                        valid.iter().filter(|o| o.id != t.id && signed_with(o)).count()
+                    )
+                }
+                _ => "the other tokens could not be listed".to_string(),
+            };
             let d = format!(
-                "token {} is a valid signing token but cluster-info has no valid signature for it ({others} other token(s) still signed)",
+                "token {} is a valid signing token but cluster-info has no valid signature for it ({others})",
                 t.id
             );
             add(&mut report, &mut found, "admin/bootstrap-signer", "control-plane", Status::Fail, d.clone(), fail(Code::RootCauseControlPlane, d, "the bootstrapsigner controller is not running (kube-controller-manager is down or runs without it, --controllers): it signs new tokens within a second, and signatures of older tokens stay in cluster-info after it stops", "check kube-controller-manager (`kubectl -n kube-system get pods -l component=kube-controller-manager`, its logs and --controllers)"));
         }
-    } else if ci.is_some() && !kc.is_empty() {
-        if valid.is_empty() {
+    } else if ci_found && !kc.is_empty() {
+        if let AdminRead::Unknown(d) = &secrets {
+            add(&mut report, &mut found, "admin/bootstrap-signer", "control-plane", Status::Warn, d.clone(), None);
+        } else if valid.is_empty() {
             add(
                 &mut report,
                 &mut found,
@@ -559,8 +718,9 @@ async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
                 .unwrap_or_else(|| vec![crate::token::manage::DEFAULT_GROUP.to_string()]),
         )
         .collect();
-    let crbs = client.get("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings").await.ok();
-    let items = crbs.as_ref().and_then(|c| c.get("items")).and_then(Value::as_array).cloned().unwrap_or_default();
+    let crbs =
+        admin_list(&client, "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", "the ClusterRoleBindings").await;
+    let items = crbs.items();
     let missing: Vec<&str> = JOIN_BINDINGS
         .iter()
         .filter(|(_, role, _)| {
@@ -575,7 +735,9 @@ async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
         })
         .map(|(_, _, what)| *what)
         .collect();
-    if missing.is_empty() {
+    if let AdminRead::Unknown(d) = &crbs {
+        add(&mut report, &mut found, "admin/rbac", "rbac", Status::Warn, d.clone(), None);
+    } else if missing.is_empty() {
         add(
             &mut report,
             &mut found,
@@ -603,27 +765,28 @@ async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
         );
     }
     // Pending CSRs for this node.
-    let csrs = client.get("/apis/certificates.k8s.io/v1/certificatesigningrequests").await.ok();
+    let csrs = admin_list(
+        &client,
+        "/apis/certificates.k8s.io/v1/certificatesigningrequests",
+        "the CertificateSigningRequests",
+    )
+    .await;
     let cn = format!("system:node:{node}");
     let pending: Vec<String> = csrs
-        .as_ref()
-        .and_then(|c| c.get("items"))
-        .and_then(Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .filter(|c| c.pointer("/status/conditions").and_then(Value::as_array).is_none_or(|a| a.is_empty()))
-                .filter(|c| crate::bootstrap::request_der(c).is_some_and(|d| {
-                    <x509_parser::certification_request::X509CertificationRequest as x509_parser::prelude::FromDer<_>>::from_der(&d)
-                        .ok()
-                        .and_then(|(_, r)| r.certification_request_info.subject.iter_common_name().next().and_then(|x| x.as_str().ok()).map(|s| s == cn))
-                        .unwrap_or(false)
-                }))
-                .filter_map(|c| c.pointer("/metadata/name").and_then(Value::as_str).map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
-    if pending.is_empty() {
+        .items()
+        .iter()
+        .filter(|c| c.pointer("/status/conditions").and_then(Value::as_array).is_none_or(|a| a.is_empty()))
+        .filter(|c| crate::bootstrap::request_der(c).is_some_and(|d| {
+            <x509_parser::certification_request::X509CertificationRequest as x509_parser::prelude::FromDer<_>>::from_der(&d)
+                .ok()
+                .and_then(|(_, r)| r.certification_request_info.subject.iter_common_name().next().and_then(|x| x.as_str().ok()).map(|s| s == cn))
+                .unwrap_or(false)
+        }))
+        .filter_map(|c| c.pointer("/metadata/name").and_then(Value::as_str).map(str::to_string))
+        .collect();
+    if let AdminRead::Unknown(d) = &csrs {
+        add(&mut report, &mut found, "admin/pending-csrs", "csr", Status::Warn, d.clone(), None);
+    } else if pending.is_empty() {
         add(
             &mut report,
             &mut found,
@@ -644,8 +807,9 @@ async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
             None,
         );
     }
-    match client.get_opt(&format!("/api/v1/nodes/{node}")).await.ok().flatten() {
-        None => add(
+    match admin_read(&client, &format!("/api/v1/nodes/{node}"), &format!("Node {node}")).await {
+        AdminRead::Unknown(d) => add(&mut report, &mut found, "admin/node", "node-state", Status::Warn, d, None),
+        AdminRead::Absent => add(
             &mut report,
             &mut found,
             "admin/node",
@@ -654,7 +818,7 @@ async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
             format!("no Node named {node}"),
             None,
         ),
-        Some(n) => {
+        AdminRead::Found(n) => {
             let ready = n.pointer("/status/conditions").and_then(Value::as_array).is_some_and(|cs| {
                 cs.iter().any(|c| {
                     c.get("type").and_then(Value::as_str) == Some("Ready")
@@ -944,4 +1108,24 @@ fn conclude(report: &mut Report, found: Vec<Found>, node: &str) {
     }
     report.failure = Some(failure);
     report.ok = false;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_404_reads_as_absent() {
+        let v = json!({"kind": "Node"});
+        assert!(matches!(AdminRead::from_result(Ok(v.clone()), "Node n"), AdminRead::Found(x) if x == v));
+        let nf = Failure::new(Code::ApiNotFound, "api", "nodes \"n\" not found");
+        assert!(matches!(AdminRead::from_result(Err(nf.clone()), "Node n"), AdminRead::Absent));
+        // A 404 on a list is no evidence of an empty list.
+        assert!(matches!(AdminRead::list(Err(nf), "the Nodes"), AdminRead::Unknown(_)));
+        for code in [Code::ApiForbidden, Code::RequestTimeout, Code::ApiError] {
+            let r = AdminRead::from_result(Err(Failure::new(code, "api", "nope")), "the ClusterRoleBindings");
+            let AdminRead::Unknown(d) = r else { panic!("{code}: {r:?}") };
+            assert_eq!(d, format!("could not read the ClusterRoleBindings: {code}: nope; not concluded"));
+        }
+    }
 }
