@@ -956,7 +956,7 @@ pub fn diagnose(a: DiagnoseArgs) -> i32 {
         admin: opts.admin.clone(),
         bootstrap: opts,
         certificate_key: if a.control_plane || a.certificate_key.is_some() {
-            a.certificate_key.as_ref().map(|k| k.expose().to_string())
+            a.certificate_key.as_ref().map(|k| secrecy::SecretString::from(k.expose().to_string()))
         } else {
             None
         },

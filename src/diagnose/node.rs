@@ -28,8 +28,8 @@ pub struct DiagnoseOptions {
     pub bootstrap: BootstrapOptions,
     /// Admin access for server-side checks.
     pub admin: Option<ApiOptions>,
-    /// Control-plane join: the certificate key.
-    pub certificate_key: Option<String>,
+    /// Control-plane join: the certificate key (64 hex; secret).
+    pub certificate_key: Option<secrecy::SecretString>,
     /// Root of the node's filesystem (`/`; a fake tree in tests).
     pub root: PathBuf,
     /// The CRI socket from the config, if any.
@@ -858,7 +858,7 @@ async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
 }
 
 async fn control_plane_checks(report: &mut Report, found: &mut Vec<Found>, opts: &DiagnoseOptions) {
-    let Some(key_hex) = &opts.certificate_key else { return };
+    let Some(key_hex) = opts.certificate_key.as_ref().map(secrecy::ExposeSecret::expose_secret) else { return };
     let crate::discovery::Source::Endpoint(ep) = &opts.bootstrap.discovery.source else { return };
     let key = match crate::diagnose::certs::decode_key(key_hex) {
         Ok(k) => k,
