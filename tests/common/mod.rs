@@ -185,14 +185,23 @@ pub struct Bounded {
 #[allow(clippy::zombie_processes)]
 pub fn run_bounded(args: &[&str], secs: u64) -> Bounded {
     use std::io::Read;
-    // prlimit (util-linux) sets the limit and execs joinkit in the same process, which is spawned
-    // without fork (no pre_exec), so ru_maxrss measures joinkit alone, not a copy of this test
-    // process's memory from before exec (that made the measurement flaky under parallel tests).
-    let mut c = std::process::Command::new("prlimit");
-    c.arg("--as=1073741824")
+    // Peak RSS comes from GNU time (`%M`) about a process *it* forked: wait4's ru_maxrss of a
+    // child of this test process would include this process's own high-water mark, recorded at
+    // the child's exec (and this one binary runs every test). prlimit caps the address space.
+    let rss_dir = tempfile::tempdir().unwrap();
+    let rss_file = rss_dir.path().join("rss");
+    let mut c = std::process::Command::new("/usr/bin/time");
+    use std::os::unix::process::CommandExt;
+    c.arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(&rss_file)
+        .arg("/usr/bin/prlimit")
+        .arg("--as=1073741824")
         .arg("--")
         .arg(bin())
         .args(args)
+        .process_group(0)
         .env("NO_COLOR", "1")
         .env_remove("JOINKIT_TOKEN")
         .stdin(std::process::Stdio::null())
@@ -221,7 +230,7 @@ pub fn run_bounded(args: &[&str], secs: u64) -> Bounded {
             break;
         }
         if std::time::Instant::now() > deadline {
-            unsafe { libc::kill(pid, libc::SIGKILL) };
+            unsafe { libc::kill(-pid, libc::SIGKILL) };
             unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
             let wall = start.elapsed();
             panic!("joinkit {args:?} did not finish within {secs} s ({wall:?}): a hang");
@@ -230,5 +239,9 @@ pub fn run_bounded(args: &[&str], secs: u64) -> Bounded {
     }
     let wall = start.elapsed();
     let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
-    Bounded { code, stdout: t_out.join().unwrap(), stderr: t_err.join().unwrap(), wall, max_rss_kib: ru.ru_maxrss }
+    let max_rss_kib = std::fs::read_to_string(&rss_file)
+        .ok()
+        .and_then(|t| t.lines().last().and_then(|l| l.trim().parse().ok()))
+        .unwrap_or(ru.ru_maxrss);
+    Bounded { code, stdout: t_out.join().unwrap(), stderr: t_err.join().unwrap(), wall, max_rss_kib }
 }

@@ -2,7 +2,7 @@
 //! kubeadm would make, join commands that work at once, kubeconfig loading (merge, contexts,
 //! token, token file, exec plugins, insecure), and API error mapping and retries.
 
-mod common;
+use crate::common;
 use common::{assert_failure, lab, run, run_with};
 use joinkit::lab::{Lab, Scenario};
 use serde_json::Value;

@@ -2,7 +2,7 @@
 //! independently (openssl) and is cleaned up; each failure scenario gives its own code and fix;
 //! --write-dir leaves files the real kubectl can use; --config; the watch.
 
-mod common;
+use crate::common;
 use common::{assert_failure, lab, run_with, vectors};
 use joinkit::lab::{Lab, Scenario};
 use serde_json::Value;

@@ -10,9 +10,8 @@
 //! lock and puts back what it changed. Without the control-plane script the real tests are
 //! skipped with a notice (a failure when CI is set).
 
-mod common;
-#[path = "common/k8s.rs"]
-mod k8s;
+use crate::common;
+use crate::k8s;
 
 use common::{run_with, Run};
 use joinkit::lab::{Lab, Scenario};
@@ -599,7 +598,7 @@ impl Drop for Ctx<'_> {
     }
 }
 
-/// A healthy node's filesystem (as tests/diagnose.rs): a default route, ip_forward on, no
+/// A healthy node's filesystem (as tests/it/diagnose.rs): a default route, ip_forward on, no
 /// swap, a containerd socket.
 fn fake_root(dir: &Path) -> PathBuf {
     let r = dir.join("root");

@@ -2,7 +2,7 @@
 //! listener, a stalled listener, a full accept queue, a network namespace without network) and
 //! asserted: code, stage, exit code and the JSON fields.
 
-mod common;
+use crate::common;
 use common::{assert_failure, lab, run, run_isolated, run_with, verify};
 use joinkit::lab::Scenario;
 use std::io::{Read, Write};
@@ -203,11 +203,13 @@ fn timeout_holds_when_dns_never_answers() {
     std::fs::write(&resolv, "nameserver 127.0.0.1\noptions timeout:5 attempts:2\n").unwrap();
     let script = format!(
         "ip link set lo up && mount --bind {resolv} /etc/resolv.conf && \
-         (python3 -c 'import socket,time; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((\"127.0.0.1\", 53)); time.sleep(30)' >/dev/null 2>&1 &) && sleep 0.3 && \
+         (python3 -c 'import socket,sys,time; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((\"127.0.0.1\", 53)); open(sys.argv[1], \"w\").close(); time.sleep(30)' {ready} >/dev/null 2>&1 &) && \
+         for i in $(seq 100); do [ -e {ready} ] && break; sleep 0.1; done && [ -e {ready} ] && \
          start=$(date +%s%N); JOINKIT_TOKEN={TOKEN} NO_COLOR=1 {bin} verify-discovery cp.joinkit-test.example:6443 \
            --discovery-token-ca-cert-hash {PIN} --timeout 2s -o json; rc=$?; end=$(date +%s%N); \
          echo; echo \"elapsed_ms=$(( (end - start) / 1000000 )) rc=$rc\"; pkill -f 'time.sleep(30)' ; true",
         resolv = resolv.display(),
+        ready = dir.path().join("sink-ready").display(),
         bin = common::bin(),
     );
     let out = std::process::Command::new("unshare")

@@ -7,11 +7,9 @@
 //!
 //! Fixture: tests/common/hostile.rs. Library calls: tests/common/libapi.rs only.
 
-mod common;
-#[path = "common/hostile.rs"]
-mod hostile;
-#[path = "common/libapi.rs"]
-mod libapi;
+use crate::common;
+use crate::hostile_fixture as hostile;
+use crate::libapi;
 
 use hostile::{b64, run_bounded, serve_cluster_info, Bounded, Limits, Server, TestCa};
 use serde_json::json;

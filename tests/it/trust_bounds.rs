@@ -4,7 +4,7 @@
 //! show their secret in `Debug` or `Serialize`. Each case failed (hung, ran out of memory, or
 //! leaked) before the change that added it; the numbers are in the closing note of issue 9.
 
-mod common;
+use crate::common;
 use common::{lab, run_with};
 use joinkit::lab::Scenario;
 use std::process::{Command, Stdio};

@@ -1,6 +1,6 @@
 //! Man in the middle, `--wait` retries, and file discovery.
 
-mod common;
+use crate::common;
 use common::{assert_failure, lab, run_with, verify};
 use joinkit::lab::{Lab, LabOptions, Scenario};
 use std::time::{Duration, Instant};

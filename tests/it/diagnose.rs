@@ -2,7 +2,7 @@
 //! and exit code; local checks against a fake filesystem tree; unreachable endpoints bounded
 //! by the timeouts with the local checks still reported; the seed-003 report shape.
 
-mod common;
+use crate::common;
 use common::{lab, run_with};
 use joinkit::lab::{Lab, Scenario};
 use serde_json::Value;

@@ -3,7 +3,7 @@
 //! name when a kubeconfig user has no credentials; a user name alone sends a Basic header,
 //! which API servers since 1.19 ignore, so the request stays anonymous.)
 
-mod common;
+use crate::common;
 use common::{lab, run_with};
 use joinkit::lab::Scenario;
 use std::process::Command;

@@ -2,7 +2,7 @@
 //! flag combinations, every kubeadm rule with its message and position, the stricter checks,
 //! versions, multi-document files, cloud-init output, and migration.
 
-mod common;
+use crate::common;
 use common::tool;
 use common::{run, run_bounded, run_with};
 use serde_json::Value;

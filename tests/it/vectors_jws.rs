@@ -1,7 +1,7 @@
 //! Every JWS vector from Kubernetes' own signer signs and verifies byte for byte, fails when
 //! content, token ID or secret change, and josekit (an independent JOSE library) agrees.
 
-mod common;
+use crate::common;
 use joinkit::jws;
 use serde_json::Value;
 

@@ -8,7 +8,7 @@
 //! per line). The `pre-1-28` scenario claims v1.24 (`/version`) and answers exactly as recorded
 //! there; the healthy lab (v1.31) answers SelfSubjectReview and two-usage ECDSA CSRs as v1.36 did.
 
-mod common;
+use crate::common;
 use common::{lab, vectors, Http};
 use joinkit::lab::pki::{KeyKind, Leaf};
 use joinkit::lab::{Lab, Scenario};

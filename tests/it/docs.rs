@@ -1,7 +1,7 @@
 //! The documentation agrees with the code: the exit-code table, the man pages, completions,
 //! and every command, failure code and lab scenario is described in README.md.
 
-mod common;
+use crate::common;
 use common::run;
 use common::tool;
 use joinkit::error::{exit_code_table_markdown, Code};

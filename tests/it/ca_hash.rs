@@ -1,7 +1,7 @@
 //! `joinkit ca-hash`: every CA-pin vector, input forms (PEM bundles, DER, stdin, CRLF, text
 //! around blocks, keys skipped, kubeconfigs), warnings, and bad input without panics.
 
-mod common;
+use crate::common;
 use common::{run, run_with, vectors};
 use std::path::Path;
 

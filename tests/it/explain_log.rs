@@ -1,7 +1,7 @@
 //! explain-log: every catalog entry's examples are recognised as that entry, real-world
 //! multi-line excerpts give the right root cause, clean logs say so, odd input is fine.
 
-mod common;
+use crate::common;
 use common::{run, run_bounded, run_with};
 use joinkit::diagnose::explain::{catalog, Scanner, ROLES};
 

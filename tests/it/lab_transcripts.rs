@@ -2,7 +2,7 @@
 //! and messages, content types and headers, compact JSON (+ newline) or pretty JSON for curl;
 //! its bootstrapsigner keeps cluster-info current the way the recorded one did.
 
-mod common;
+use crate::common;
 use common::{https, lab, vectors, Http};
 use joinkit::lab::Scenario;
 use serde_json::Value;

@@ -1,7 +1,7 @@
 //! The real cluster-info transcripts (rsa and ecdsa) verify with their token through
 //! `--cluster-info-file`, as JSON, as YAML and from stdin; changes to them are caught.
 
-mod common;
+use crate::common;
 use common::{assert_failure, run_with, vectors};
 use serde_json::Value;
 

@@ -1,0 +1,32 @@
+//! joinkit's integration tests: one binary with a module per area (as ripgrep and rustls do), so
+//! one link instead of one per file. Shared helpers are in `tests/common/`; the randomised tests
+//! stay in their own binary (`tests/fuzz.rs`) because they set process-wide resource limits
+//! that must not reach the real control planes these tests start.
+
+#[path = "../common/mod.rs"]
+mod common;
+#[path = "../common/hostile.rs"]
+mod hostile_fixture;
+#[path = "../common/k8s.rs"]
+mod k8s;
+#[path = "../common/libapi.rs"]
+mod libapi;
+
+mod api_bounds;
+mod bootstrap;
+mod ca_hash;
+mod config;
+mod diagnose;
+mod discovery_failures;
+mod docs;
+mod explain_log;
+mod hostile;
+mod kubectl;
+mod lab_bootstrap_transcripts;
+mod lab_transcripts;
+mod mitm_wait_file;
+mod real_control_plane;
+mod token;
+mod transcripts_offline;
+mod trust_bounds;
+mod vectors_jws;
