@@ -10,6 +10,8 @@
 // `Failure` (every error path) is ~150 bytes of strings. Errors are the cold path of a one-shot
 // command, so they are returned by value rather than boxed at every call site.
 #![allow(clippy::result_large_err)]
+// Every public item says what it is (shapes, units, errors, the rule's source).
+#![warn(missing_docs)]
 
 pub mod bootstrap;
 pub mod cli;

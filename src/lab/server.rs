@@ -578,10 +578,15 @@ pub enum Reply {
     Full(Response<Full<Bytes>>),
     /// Stream events of `resource` (optionally one `name`) for up to `timeout`.
     Watch {
+        /// The resource watched (`certificatesigningrequests`, ...).
         resource: String,
+        /// Only this object (`fieldSelector=metadata.name=...`), or all.
         name: Option<String>,
+        /// The objects sent first as ADDED events (the current state).
         initial: Vec<Value>,
+        /// Later changes from the store.
         rx: tokio::sync::broadcast::Receiver<super::store::Event>,
+        /// When the server ends the watch (`timeoutSeconds`).
         timeout: Duration,
     },
 }
