@@ -58,9 +58,9 @@ pub fn format(d: Duration) -> String {
         return "0s".into();
     }
     if total_ns < 1_000_000_000 {
-        return if total_ns % 1_000_000 == 0 {
+        return if total_ns.is_multiple_of(1_000_000) {
             format!("{}ms", total_ns / 1_000_000)
-        } else if total_ns % 1_000 == 0 {
+        } else if total_ns.is_multiple_of(1_000) {
             format!("{}µs", total_ns / 1_000)
         } else {
             format!("{total_ns}ns")

@@ -773,7 +773,7 @@ fn rules(c: &mut Checker<'_>, j: &JoinConfig) {
 
 /// kubeadm's certificate key rule: hex-decodes to exactly 32 bytes.
 pub fn certificate_key_error(k: &str) -> Option<String> {
-    if k.len() % 2 != 0 || !k.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !k.len().is_multiple_of(2) || !k.bytes().all(|b| b.is_ascii_hexdigit()) {
         let bad = k.bytes().position(|b| !b.is_ascii_hexdigit());
         let why = match bad {
             Some(i) => format!("encoding/hex: invalid byte: U+{:04X} {:?}", k.as_bytes()[i], k.as_bytes()[i] as char),
