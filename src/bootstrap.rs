@@ -645,7 +645,7 @@ async fn finish_csr(
                 ("pki/ca.crt", ca.as_bytes()),
             ];
             crate::fsutil::write_all_or_none(dir, &files).map_err(|e| {
-                Failure::new(Code::InputUnreadable, "write", e)
+                Failure::new(Code::OutputUnwritable, "write", e)
                     .cause("cannot write under --write-dir (permissions, a read-only or full file system, or a path that is not a directory)")
                     .fix("check --write-dir; nothing was left half-written")
             })?;

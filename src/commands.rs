@@ -276,19 +276,19 @@ pub fn lab(a: LabArgs) -> i32 {
         let json = serde_json::to_string_pretty(info).unwrap_or_default();
         if let Err(e) = crate::fsutil::write_private(p, json.as_bytes()) {
             eprintln!("joinkit lab: {e}");
-            return 3;
+            return Code::OutputUnwritable.exit_code();
         }
     }
     if let Some(p) = &a.write_kubeconfig {
         if let Err(e) = crate::fsutil::write_private(p, info.admin_kubeconfig.as_bytes()) {
             eprintln!("joinkit lab: {e}");
-            return 3;
+            return Code::OutputUnwritable.exit_code();
         }
     }
     if let Some(p) = &a.write_ca {
         if let Err(e) = crate::fsutil::write_private(p, info.ca_cert_pem.as_bytes()) {
             eprintln!("joinkit lab: {e}");
-            return 3;
+            return Code::OutputUnwritable.exit_code();
         }
     }
     println!("joinkit lab: simulated kube-apiserver on https://{} (scenario {})", info.endpoint, info.scenario.name());
@@ -440,7 +440,7 @@ fn emit(report: &mut Report, output: Option<&Path>, text: &str) -> i32 {
             Ok(()) => 0,
             Err(e) => config_failure(
                 report,
-                Failure::new(Code::InputUnreadable, "write", e)
+                Failure::new(Code::OutputUnwritable, "write", e)
                     .cause("the directory is missing or not writable")
                     .fix("check --output"),
             ),

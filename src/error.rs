@@ -6,6 +6,7 @@
 //! ones may be added, existing ones never change meaning.
 //!
 //! Exit code ranges: 0 success, 1 internal error, 2 usage, 3 unreadable or invalid input files,
+//! 4 unwritable output,
 //! 10-19 network and transport, 20-29 the cluster-info ConfigMap, 30-39 the token's JWS,
 //! 40-49 trust in the CA and the serving certificate, 50-59 configuration files, 60-69 the
 //! Kubernetes API as an admin, 70-79 the TLS bootstrap, 80-89 the root-cause domains of
@@ -75,6 +76,8 @@ codes! {
     BadCertificate = ("bad-certificate", 3, "a certificate could not be parsed (truncated PEM, bad DER)"),
     /// An input file is not what it should be (a ConfigMap, a kubeconfig).
     BadInputFile = ("bad-input-file", 3, "an input file is not a valid ConfigMap or kubeconfig"),
+    /// An output file or directory could not be written (nothing half-written is left).
+    OutputUnwritable = ("output-unwritable", 4, "an output file or directory could not be written"),
     /// The endpoint's host name does not resolve.
     DnsFailure = ("dns-failure", 10, "the endpoint's host name does not resolve"),
     /// Nothing listens on the port (TCP RST).

@@ -278,7 +278,7 @@ fn write_dir_is_all_or_nothing() {
         &[("JOINKIT_TOKEN", &l.info.token)],
         None,
     );
-    assert_ne!(r.code, 0, "{}", r.stdout);
+    common::assert_failure(&r, "output-unwritable", "write", 4);
     let left: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
