@@ -182,20 +182,91 @@ codes! {
     RootCauseControlPlane = ("root-cause-control-plane", 89, "diagnose/explain-log root cause: control plane (cluster-info, kubeadm-certs, controllers)"),
 }
 
+/// A failure domain: where a root cause lives. One list for explain-log's catalog
+/// (`domain:` in `log-signatures.yaml`), diagnose's findings and the root-cause exit codes
+/// ([`Code::for_domain`], 80-89). Serialised kebab-case (`node-state`, `control-plane`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Domain {
+    /// Routes, firewalls, ports.
+    Network,
+    /// Name resolution.
+    Dns,
+    /// TLS trust: the CA, the pin, the serving certificate.
+    Tls,
+    /// The bootstrap token or other credentials.
+    Token,
+    /// RBAC bindings.
+    Rbac,
+    /// CSR approval or signing.
+    Csr,
+    /// The node's own state: leftovers, kubelet, runtime, name.
+    NodeState,
+    /// The clock.
+    Clock,
+    /// Configuration: flags, config files, kernel settings.
+    Config,
+    /// The control plane: cluster-info, kubeadm-certs, controllers.
+    ControlPlane,
+}
+
+impl Domain {
+    /// Every domain, in exit-code order.
+    pub const ALL: &'static [Domain] = &[
+        Domain::Network,
+        Domain::Dns,
+        Domain::Tls,
+        Domain::Token,
+        Domain::Rbac,
+        Domain::Csr,
+        Domain::NodeState,
+        Domain::Clock,
+        Domain::Config,
+        Domain::ControlPlane,
+    ];
+
+    /// Looks a domain up by its kebab-case name.
+    pub fn from_name(name: &str) -> Option<Domain> {
+        Domain::ALL.iter().copied().find(|d| d.as_str() == name)
+    }
+
+    /// The kebab-case name, e.g. `"node-state"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Domain::Network => "network",
+            Domain::Dns => "dns",
+            Domain::Tls => "tls",
+            Domain::Token => "token",
+            Domain::Rbac => "rbac",
+            Domain::Csr => "csr",
+            Domain::NodeState => "node-state",
+            Domain::Clock => "clock",
+            Domain::Config => "config",
+            Domain::ControlPlane => "control-plane",
+        }
+    }
+}
+
+impl fmt::Display for Domain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl Code {
-    /// The code for a failure domain name (`network`, `dns`, ...).
-    pub fn for_domain(domain: &str) -> Code {
+    /// The root-cause code (exit 80-89) of a failure domain.
+    pub fn for_domain(domain: Domain) -> Code {
         match domain {
-            "network" => Code::RootCauseNetwork,
-            "dns" => Code::RootCauseDns,
-            "tls" => Code::RootCauseTls,
-            "token" => Code::RootCauseToken,
-            "rbac" => Code::RootCauseRbac,
-            "csr" => Code::RootCauseCsr,
-            "node-state" => Code::RootCauseNodeState,
-            "clock" => Code::RootCauseClock,
-            "config" => Code::RootCauseConfig,
-            _ => Code::RootCauseControlPlane,
+            Domain::Network => Code::RootCauseNetwork,
+            Domain::Dns => Code::RootCauseDns,
+            Domain::Tls => Code::RootCauseTls,
+            Domain::Token => Code::RootCauseToken,
+            Domain::Rbac => Code::RootCauseRbac,
+            Domain::Csr => Code::RootCauseCsr,
+            Domain::NodeState => Code::RootCauseNodeState,
+            Domain::Clock => Code::RootCauseClock,
+            Domain::Config => Code::RootCauseConfig,
+            Domain::ControlPlane => Code::RootCauseControlPlane,
         }
     }
 }

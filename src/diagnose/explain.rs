@@ -9,7 +9,7 @@
 //! how many lines were cut. Matching is one `regex::bytes::RegexSet` pass per line. Inputs are
 //! regular files, pipes or FIFOs (`fsutil::open_stream`); devices and directories are refused.
 
-use crate::error::{Code, Failure};
+use crate::error::{Code, Domain, Failure};
 use crate::report::Report;
 use regex::bytes::{Regex, RegexSet};
 use serde::{Deserialize, Serialize};
@@ -29,9 +29,9 @@ pub const MAX_LINE_BYTES: usize = 64 << 10;
 pub struct Signature {
     /// Stable id.
     pub id: String,
-    /// Failure domain (optional for `success`).
+    /// Failure domain (required for failures; none for `progress` and `success`).
     #[serde(default)]
-    pub domain: String,
+    pub domain: Option<Domain>,
     /// `cause` or `symptom` (failures), `progress` or `success` (context).
     pub role: String,
     /// The regex.
@@ -117,8 +117,9 @@ pub struct Location {
 pub struct Finding {
     /// Signature id.
     pub id: String,
-    /// Failure domain.
-    pub domain: String,
+    /// Failure domain (none for context lines).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domain: Option<Domain>,
     /// `cause` or `symptom`; `progress` or `success` in `context`.
     pub role: String,
     /// Meaning.
@@ -213,7 +214,7 @@ impl Scanner {
                 let slot = if s.is_failure() { &mut self.findings[i] } else { &mut self.context[i] };
                 let f = slot.get_or_insert_with(|| Finding {
                     id: s.id.clone(),
-                    domain: s.domain.clone(),
+                    domain: s.domain,
                     role: s.role.clone(),
                     meaning: s.meaning.clone(),
                     fix: s.fix.clone(),
@@ -456,7 +457,7 @@ pub fn explain(files: &[std::path::PathBuf]) -> Report {
     let at = root.lines.first().map(|l| format!("{}:{}", l.source, l.line)).unwrap_or_default();
     let after = joined_at.map(|j| format!(" (after {j})")).unwrap_or_default();
     let mut failure = Failure::new(
-        Code::for_domain(&root.domain),
+        Code::for_domain(root.domain.unwrap_or(Domain::ControlPlane)),
         "match",
         format!(
             "{} signature(s) matched; the root cause is {} at {at}{after}: {}",
@@ -470,7 +471,7 @@ pub fn explain(files: &[std::path::PathBuf]) -> Report {
     if root.id.starts_with("kubeadm-") || root.id.starts_with("preflight-") {
         failure = failure.kubeadm(root.example.clone());
     }
-    report.set("failureDomain", &root.domain);
+    report.set("failureDomain", root.domain);
     report.fail(failure);
     report
 }
@@ -480,7 +481,7 @@ fn finding_text(f: &Finding, tag: &str) -> String {
     let at = f.lines.first().map(|l| format!("{}:{}", l.source, l.line)).unwrap_or_default();
     format!(
         "{at}  [{}] {}{tag}{}\n    {}\n    meaning: {}\n    fix:     {}",
-        f.domain,
+        f.domain.map(Domain::as_str).unwrap_or("context"),
         f.id,
         if f.count > 1 { format!(" x{}", f.count) } else { String::new() },
         f.example,

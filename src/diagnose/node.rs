@@ -12,7 +12,7 @@
 
 use crate::bootstrap::{self, BootstrapOptions};
 use crate::client::api::{ApiClient, ApiOptions, Identity};
-use crate::error::{Code, Failure};
+use crate::error::{Code, Domain, Failure};
 use crate::report::{Report, Stage, Status};
 use crate::token::manage::JOIN_BINDINGS;
 use crate::token::secret::TokenSecret;
@@ -39,41 +39,41 @@ pub struct DiagnoseOptions {
 }
 
 /// The failure domain of a failure code.
-pub fn domain_of(code: Code) -> &'static str {
+pub fn domain_of(code: Code) -> Domain {
     use Code::*;
     match code {
-        DnsFailure => "dns",
-        ConnectionRefused | ConnectTimeout | NoRoute | TlsHandshakeFailed | RequestTimeout => "network",
-        ClusterInfoForbidden => "rbac",
-        ClusterInfoNotFound | ClusterInfoHttpError | KubeconfigMissing | KubeconfigInvalid => "control-plane",
-        JwsMissing | JwsEmpty | JwsInvalid | BootstrapTokenRejected | BadTokenFormat => "token",
-        PinMismatch | TlsVerifyFailed | CaExpired | CertificateInvalid | NodeCredentialRejected => "tls",
-        CaNotYetValid | ClockSkew => "clock",
-        CsrCreateForbidden | CsrPendingNoAutoapprove | ApiForbidden => "rbac",
-        CsrPendingNoApprover | CsrApprovedNotIssued => "control-plane",
-        CsrDenied | CsrFailed => "csr",
-        NodeNameTaken => "node-state",
-        _ => "config",
+        DnsFailure => Domain::Dns,
+        ConnectionRefused | ConnectTimeout | NoRoute | TlsHandshakeFailed | RequestTimeout => Domain::Network,
+        ClusterInfoForbidden => Domain::Rbac,
+        ClusterInfoNotFound | ClusterInfoHttpError | KubeconfigMissing | KubeconfigInvalid => Domain::ControlPlane,
+        JwsMissing | JwsEmpty | JwsInvalid | BootstrapTokenRejected | BadTokenFormat => Domain::Token,
+        PinMismatch | TlsVerifyFailed | CaExpired | CertificateInvalid | NodeCredentialRejected => Domain::Tls,
+        CaNotYetValid | ClockSkew => Domain::Clock,
+        CsrCreateForbidden | CsrPendingNoAutoapprove | ApiForbidden => Domain::Rbac,
+        CsrPendingNoApprover | CsrApprovedNotIssued => Domain::ControlPlane,
+        CsrDenied | CsrFailed => Domain::Csr,
+        NodeNameTaken => Domain::NodeState,
+        _ => Domain::Config,
     }
 }
 
-fn long_term(domain: &str) -> &'static str {
+fn long_term(domain: Domain) -> &'static str {
     match domain {
-        "network" => "keep the API server port (6443) open from node subnets and monitor routes and NAT gateways; verify with `joinkit verify-discovery` in provisioning",
-        "dns" => "use the control-plane endpoint's IP or a name every node can resolve; monitor node DNS",
-        "tls" => "pin the CA (`--discovery-token-ca-cert-hash`) and keep TLS-terminating proxies out of the API path; list every join address in apiServer.certSANs",
-        "token" => "mint tokens at provisioning time (`joinkit token create --print-join-command`) with a TTL longer than provisioning takes",
-        "rbac" => "manage kubeadm's bootstrap RBAC declaratively; check it with `joinkit token describe`",
-        "csr" => "watch for Pending node CSRs; keep auto-approval for kubelet client certificates",
-        "node-state" => "run `kubeadm reset -f` before every join retry and give nodes unique names",
-        "clock" => "run time sync (chrony/systemd-timesyncd) on every node before joining",
-        "config" => "render join configs with `joinkit render-config` and check them with `joinkit validate-config`",
-        _ => "monitor kube-controller-manager and the control plane's kubeadm objects (cluster-info, kubeadm-certs)",
+        Domain::Network => "keep the API server port (6443) open from node subnets and monitor routes and NAT gateways; verify with `joinkit verify-discovery` in provisioning",
+        Domain::Dns => "use the control-plane endpoint's IP or a name every node can resolve; monitor node DNS",
+        Domain::Tls => "pin the CA (`--discovery-token-ca-cert-hash`) and keep TLS-terminating proxies out of the API path; list every join address in apiServer.certSANs",
+        Domain::Token => "mint tokens at provisioning time (`joinkit token create --print-join-command`) with a TTL longer than provisioning takes",
+        Domain::Rbac => "manage kubeadm's bootstrap RBAC declaratively; check it with `joinkit token describe`",
+        Domain::Csr => "watch for Pending node CSRs; keep auto-approval for kubelet client certificates",
+        Domain::NodeState => "run `kubeadm reset -f` before every join retry and give nodes unique names",
+        Domain::Clock => "run time sync (chrony/systemd-timesyncd) on every node before joining",
+        Domain::Config => "render join configs with `joinkit render-config` and check them with `joinkit validate-config`",
+        Domain::ControlPlane => "monitor kube-controller-manager and the control plane's kubeadm objects (cluster-info, kubeadm-certs)",
     }
 }
 
 struct Found {
-    domain: &'static str,
+    domain: Domain,
     failure: Failure,
 }
 
@@ -81,7 +81,7 @@ fn add(
     report: &mut Report,
     found: &mut Vec<Found>,
     name: &str,
-    domain: &'static str,
+    domain: Domain,
     status: Status,
     detail: String,
     failure: Option<Failure>,
@@ -160,14 +160,22 @@ fn local_checks(report: &mut Report, found: &mut Vec<Found>, root: &Path, cri: O
             )
             .collect();
     if leftovers.is_empty() {
-        add(report, found, "local/leftovers", "node-state", Status::Pass, "no files from an earlier join".into(), None);
+        add(
+            report,
+            found,
+            "local/leftovers",
+            Domain::NodeState,
+            Status::Pass,
+            "no files from an earlier join".into(),
+            None,
+        );
     } else {
         let d = format!("an earlier join left {}", leftovers.join(", "));
         add(
             report,
             found,
             "local/leftovers",
-            "node-state",
+            Domain::NodeState,
             Status::Fail,
             d.clone(),
             fail(Code::RootCauseNodeState, d, "kubeadm join preflight fails with [ERROR FileAvailable--...]/[ERROR DirAvailable--...] until the node is reset", "run `kubeadm reset -f` on this node, then join again")
@@ -193,7 +201,7 @@ fn local_checks(report: &mut Report, found: &mut Vec<Found>, root: &Path, cri: O
             report,
             found,
             "local/port-10250",
-            "node-state",
+            Domain::NodeState,
             Status::Warn,
             format!("{}: port 10250 not checked there", refused.join("; ")),
             None,
@@ -204,7 +212,7 @@ fn local_checks(report: &mut Report, found: &mut Vec<Found>, root: &Path, cri: O
             report,
             found,
             "local/port-10250",
-            "node-state",
+            Domain::NodeState,
             Status::Fail,
             d.clone(),
             fail(
@@ -216,7 +224,7 @@ fn local_checks(report: &mut Report, found: &mut Vec<Found>, root: &Path, cri: O
             .map(|f| f.kubeadm("[ERROR Port-10250]: Port 10250 is in use")),
         );
     } else {
-        add(report, found, "local/port-10250", "node-state", Status::Pass, "port 10250 is free".into(), None);
+        add(report, found, "local/port-10250", Domain::NodeState, Status::Pass, "port 10250 is free".into(), None);
     }
     let candidates: Vec<String> = match cri {
         Some(s) => vec![s.trim_start_matches("unix://").to_string()],
@@ -235,30 +243,30 @@ fn local_checks(report: &mut Report, found: &mut Vec<Found>, root: &Path, cri: O
             report,
             found,
             "local/cri-socket",
-            "node-state",
+            Domain::NodeState,
             Status::Pass,
             format!("container runtime socket {c} present"),
             None,
         ),
         None => {
             let d = format!("no container runtime socket ({})", candidates.join(", "));
-            add(report, found, "local/cri-socket", "node-state", Status::Fail, d.clone(), fail(Code::RootCauseNodeState, d, "the container runtime is not installed or not running, or listens elsewhere", "start containerd or CRI-O (`systemctl enable --now containerd`), or set nodeRegistration.criSocket").map(|f| f.kubeadm("[ERROR CRI]: container runtime is not running")));
+            add(report, found, "local/cri-socket", Domain::NodeState, Status::Fail, d.clone(), fail(Code::RootCauseNodeState, d, "the container runtime is not installed or not running, or listens elsewhere", "start containerd or CRI-O (`systemctl enable --now containerd`), or set nodeRegistration.criSocket").map(|f| f.kubeadm("[ERROR CRI]: container runtime is not running")));
         }
     }
     match read_under(root, "/proc/sys/net/ipv4/ip_forward", FILE_LIMIT) {
         Ok(v) if v.trim() == "1" => {
-            add(report, found, "local/ip-forward", "config", Status::Pass, "net.ipv4.ip_forward = 1".into(), None)
+            add(report, found, "local/ip-forward", Domain::Config, Status::Pass, "net.ipv4.ip_forward = 1".into(), None)
         }
         Ok(v) => {
             let d = format!("net.ipv4.ip_forward = {}", v.trim());
-            add(report, found, "local/ip-forward", "config", Status::Fail, d.clone(), fail(Code::RootCauseConfig, d, "kubeadm preflight requires IPv4 forwarding", "`sysctl -w net.ipv4.ip_forward=1` and persist it in /etc/sysctl.d/k8s.conf").map(|f| f.kubeadm("[ERROR FileContent--proc-sys-net-ipv4-ip_forward]: /proc/sys/net/ipv4/ip_forward contents are not set to 1")));
+            add(report, found, "local/ip-forward", Domain::Config, Status::Fail, d.clone(), fail(Code::RootCauseConfig, d, "kubeadm preflight requires IPv4 forwarding", "`sysctl -w net.ipv4.ip_forward=1` and persist it in /etc/sysctl.d/k8s.conf").map(|f| f.kubeadm("[ERROR FileContent--proc-sys-net-ipv4-ip_forward]: /proc/sys/net/ipv4/ip_forward contents are not set to 1")));
         }
-        Err(e) => add(report, found, "local/ip-forward", "config", Status::Skip, e.reason(), None),
+        Err(e) => add(report, found, "local/ip-forward", Domain::Config, Status::Skip, e.reason(), None),
     }
     match read_under(root, "/proc/swaps", PROC_TABLE_LIMIT) {
-        Ok(t) if t.lines().count() > 1 => add(report, found, "local/swap", "config", Status::Warn, "swap is on: the kubelet refuses to start unless it is configured for swap (kubeadm preflight [ERROR Swap] / warning)".into(), None),
-        Ok(_) => add(report, found, "local/swap", "config", Status::Pass, "swap is off".into(), None),
-        Err(e) => add(report, found, "local/swap", "config", Status::Skip, e.reason(), None),
+        Ok(t) if t.lines().count() > 1 => add(report, found, "local/swap", Domain::Config, Status::Warn, "swap is on: the kubelet refuses to start unless it is configured for swap (kubeadm preflight [ERROR Swap] / warning)".into(), None),
+        Ok(_) => add(report, found, "local/swap", Domain::Config, Status::Pass, "swap is off".into(), None),
+        Err(e) => add(report, found, "local/swap", Domain::Config, Status::Skip, e.reason(), None),
     }
 }
 
@@ -345,7 +353,7 @@ async fn network_checks(report: &mut Report, found: &mut Vec<Found>, opts: &Diag
             {
                 Ok(Ok(it)) => {
                     let v: Vec<IpAddr> = it.map(|a| a.ip()).collect();
-                    add(report, found, "local/dns", "dns", Status::Pass, format!("{} -> {v:?}", ep.host), None);
+                    add(report, found, "local/dns", Domain::Dns, Status::Pass, format!("{} -> {v:?}", ep.host), None);
                     v
                 }
                 other => {
@@ -358,7 +366,7 @@ async fn network_checks(report: &mut Report, found: &mut Vec<Found>, opts: &Diag
                         report,
                         found,
                         "local/dns",
-                        "dns",
+                        Domain::Dns,
                         Status::Fail,
                         d.clone(),
                         fail(
@@ -375,17 +383,17 @@ async fn network_checks(report: &mut Report, found: &mut Vec<Found>, opts: &Diag
     };
     for ip in addrs.iter().take(1) {
         match route_to(&opts.root, *ip) {
-            Ok(d) => add(report, found, "local/route", "network", Status::Pass, d, None),
+            Ok(d) => add(report, found, "local/route", Domain::Network, Status::Pass, d, None),
             Err(RouteError::Unreadable(d)) => add(
                 report,
                 found,
                 "local/route",
-                "network",
+                Domain::Network,
                 Status::Warn,
                 format!("{d}: the route to {ip} is not checked"),
                 None,
             ),
-            Err(RouteError::NoRoute(d)) => add(report, found, "local/route", "network", Status::Fail, d.clone(), fail(Code::RootCauseNetwork, d, "the node's subnet has no route towards the control plane (no default route: a missing route table entry, NAT gateway or internet gateway)", "add the route (cloud: the subnet's route table with a NAT gateway); check with `ip route get ADDRESS`")),
+            Err(RouteError::NoRoute(d)) => add(report, found, "local/route", Domain::Network, Status::Fail, d.clone(), fail(Code::RootCauseNetwork, d, "the node's subnet has no route towards the control plane (no default route: a missing route table entry, NAT gateway or internet gateway)", "add the route (cloud: the subnet's route table with a NAT gateway); check with `ip route get ADDRESS`")),
         }
     }
 }
@@ -460,7 +468,7 @@ async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
                 &mut report,
                 &mut found,
                 "admin/kubeconfig",
-                "config",
+                Domain::Config,
                 Status::Warn,
                 format!("admin checks skipped: {}", f.message),
                 None,
@@ -476,7 +484,7 @@ async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
             &mut report,
             &mut found,
             "admin/kubeconfig",
-            "config",
+            Domain::Config,
             Status::Warn,
             format!(
                 "the admin view is unavailable ({}: {}); server-side checks skipped, nothing is concluded from them",
@@ -498,7 +506,7 @@ async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
     let ts = secret.found().and_then(TokenSecret::from_secret);
     match (&secret, &ts) {
         (AdminRead::Unknown(d), _) => {
-            add(&mut report, &mut found, "admin/token-secret", "token", Status::Warn, d.clone(), None)
+            add(&mut report, &mut found, "admin/token-secret", Domain::Token, Status::Warn, d.clone(), None)
         }
         (AdminRead::Absent, _) => {
             let d = format!("Secret kube-system/bootstrap-token-{} does not exist", token.id());
@@ -506,7 +514,7 @@ async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
                 &mut report,
                 &mut found,
                 "admin/token-secret",
-                "token",
+                Domain::Token,
                 Status::Fail,
                 d.clone(),
                 fail(
@@ -523,7 +531,7 @@ async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
                 &mut report,
                 &mut found,
                 "admin/token-secret",
-                "token",
+                Domain::Token,
                 Status::Fail,
                 d.clone(),
                 fail(
@@ -541,7 +549,7 @@ async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
                 &mut report,
                 &mut found,
                 "admin/token-secret",
-                "token",
+                Domain::Token,
                 Status::Fail,
                 d.clone(),
                 fail(
@@ -556,7 +564,7 @@ async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
             &mut report,
             &mut found,
             "admin/token-secret",
-            "token",
+            Domain::Token,
             Status::Pass,
             format!("token {} exists, valid, usages ok, groups {:?}", token.id(), t.groups),
             None,
@@ -567,7 +575,7 @@ async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
                 &mut report,
                 &mut found,
                 "admin/token-secret",
-                "token",
+                Domain::Token,
                 Status::Fail,
                 d.clone(),
                 fail(Code::RootCauseToken, d, "its type, data or name is wrong", "delete it and create a new token"),
@@ -588,7 +596,7 @@ async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
     .await;
     match (&ci, &rb) {
         (AdminRead::Unknown(d), _) | (AdminRead::Found(_), AdminRead::Unknown(d)) => {
-            add(&mut report, &mut found, "admin/cluster-info", "control-plane", Status::Warn, d.clone(), None)
+            add(&mut report, &mut found, "admin/cluster-info", Domain::ControlPlane, Status::Warn, d.clone(), None)
         }
         (AdminRead::Absent, _) => {
             let d = "the cluster-info ConfigMap does not exist in kube-public".to_string();
@@ -596,7 +604,7 @@ async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
                 &mut report,
                 &mut found,
                 "admin/cluster-info",
-                "control-plane",
+                Domain::ControlPlane,
                 Status::Fail,
                 d.clone(),
                 fail(
@@ -613,7 +621,7 @@ async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
                 &mut report,
                 &mut found,
                 "admin/cluster-info",
-                "rbac",
+                Domain::Rbac,
                 Status::Fail,
                 d.clone(),
                 fail(
@@ -628,7 +636,7 @@ async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
             &mut report,
             &mut found,
             "admin/cluster-info",
-            "control-plane",
+            Domain::ControlPlane,
             Status::Pass,
             "cluster-info exists and anonymous read access is bound".into(),
             None,
@@ -661,7 +669,7 @@ async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
                 &mut report,
                 &mut found,
                 "admin/bootstrap-signer",
-                "control-plane",
+                Domain::ControlPlane,
                 Status::Pass,
                 format!("token {} is signed in cluster-info: the bootstrapsigner works", t.id),
                 None,
@@ -680,17 +688,17 @@ async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
                 "token {} is a valid signing token but cluster-info has no valid signature for it ({others})",
                 t.id
             );
-            add(&mut report, &mut found, "admin/bootstrap-signer", "control-plane", Status::Fail, d.clone(), fail(Code::RootCauseControlPlane, d, "the bootstrapsigner controller is not running (kube-controller-manager is down or runs without it, --controllers): it signs new tokens within a second, and signatures of older tokens stay in cluster-info after it stops", "check kube-controller-manager (`kubectl -n kube-system get pods -l component=kube-controller-manager`, its logs and --controllers)"));
+            add(&mut report, &mut found, "admin/bootstrap-signer", Domain::ControlPlane, Status::Fail, d.clone(), fail(Code::RootCauseControlPlane, d, "the bootstrapsigner controller is not running (kube-controller-manager is down or runs without it, --controllers): it signs new tokens within a second, and signatures of older tokens stay in cluster-info after it stops", "check kube-controller-manager (`kubectl -n kube-system get pods -l component=kube-controller-manager`, its logs and --controllers)"));
         }
     } else if ci_found && !kc.is_empty() {
         if let AdminRead::Unknown(d) = &secrets {
-            add(&mut report, &mut found, "admin/bootstrap-signer", "control-plane", Status::Warn, d.clone(), None);
+            add(&mut report, &mut found, "admin/bootstrap-signer", Domain::ControlPlane, Status::Warn, d.clone(), None);
         } else if valid.is_empty() {
             add(
                 &mut report,
                 &mut found,
                 "admin/bootstrap-signer",
-                "control-plane",
+                Domain::ControlPlane,
                 Status::Skip,
                 "no valid signing token to judge the bootstrapsigner by".into(),
                 None,
@@ -700,14 +708,14 @@ async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
                 &mut report,
                 &mut found,
                 "admin/bootstrap-signer",
-                "control-plane",
+                Domain::ControlPlane,
                 Status::Pass,
                 "valid signing tokens are signed in cluster-info: the bootstrapsigner works".into(),
                 None,
             );
         } else {
             let d = format!("{} valid signing token(s) and none is signed in cluster-info", valid.len());
-            add(&mut report, &mut found, "admin/bootstrap-signer", "control-plane", Status::Fail, d.clone(), fail(Code::RootCauseControlPlane, d, "the bootstrapsigner controller is not running: kube-controller-manager is down or runs without it (--controllers)", "check kube-controller-manager (`kubectl -n kube-system get pods -l component=kube-controller-manager`, its logs and --controllers)"));
+            add(&mut report, &mut found, "admin/bootstrap-signer", Domain::ControlPlane, Status::Fail, d.clone(), fail(Code::RootCauseControlPlane, d, "the bootstrapsigner controller is not running: kube-controller-manager is down or runs without it (--controllers)", "check kube-controller-manager (`kubectl -n kube-system get pods -l component=kube-controller-manager`, its logs and --controllers)"));
         }
     }
     // kubeadm's bindings for the token's groups.
@@ -736,13 +744,13 @@ async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
         .map(|(_, _, what)| *what)
         .collect();
     if let AdminRead::Unknown(d) = &crbs {
-        add(&mut report, &mut found, "admin/rbac", "rbac", Status::Warn, d.clone(), None);
+        add(&mut report, &mut found, "admin/rbac", Domain::Rbac, Status::Warn, d.clone(), None);
     } else if missing.is_empty() {
         add(
             &mut report,
             &mut found,
             "admin/rbac",
-            "rbac",
+            Domain::Rbac,
             Status::Pass,
             "kubeadm's join bindings exist for the token's groups".into(),
             None,
@@ -753,7 +761,7 @@ async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
             &mut report,
             &mut found,
             "admin/rbac",
-            "rbac",
+            Domain::Rbac,
             Status::Fail,
             d.clone(),
             fail(
@@ -785,13 +793,13 @@ async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
         .filter_map(|c| c.pointer("/metadata/name").and_then(Value::as_str).map(str::to_string))
         .collect();
     if let AdminRead::Unknown(d) = &csrs {
-        add(&mut report, &mut found, "admin/pending-csrs", "csr", Status::Warn, d.clone(), None);
+        add(&mut report, &mut found, "admin/pending-csrs", Domain::Csr, Status::Warn, d.clone(), None);
     } else if pending.is_empty() {
         add(
             &mut report,
             &mut found,
             "admin/pending-csrs",
-            "csr",
+            Domain::Csr,
             Status::Pass,
             format!("no Pending CSR for {cn}"),
             None,
@@ -801,19 +809,19 @@ async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
             &mut report,
             &mut found,
             "admin/pending-csrs",
-            "csr",
+            Domain::Csr,
             Status::Warn,
             format!("Pending CSR(s) for {cn}: {} (earlier attempts that were never approved)", pending.join(", ")),
             None,
         );
     }
     match admin_read(&client, &format!("/api/v1/nodes/{node}"), &format!("Node {node}")).await {
-        AdminRead::Unknown(d) => add(&mut report, &mut found, "admin/node", "node-state", Status::Warn, d, None),
+        AdminRead::Unknown(d) => add(&mut report, &mut found, "admin/node", Domain::NodeState, Status::Warn, d, None),
         AdminRead::Absent => add(
             &mut report,
             &mut found,
             "admin/node",
-            "node-state",
+            Domain::NodeState,
             Status::Pass,
             format!("no Node named {node}"),
             None,
@@ -831,7 +839,7 @@ async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
                     &mut report,
                     &mut found,
                     "admin/node",
-                    "node-state",
+                    Domain::NodeState,
                     Status::Fail,
                     d.clone(),
                     fail(
@@ -846,7 +854,7 @@ async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
                     &mut report,
                     &mut found,
                     "admin/node",
-                    "node-state",
+                    Domain::NodeState,
                     Status::Warn,
                     format!("a NotReady Node named {node} exists"),
                     None,
@@ -867,7 +875,7 @@ async fn control_plane_checks(report: &mut Report, found: &mut Vec<Found>, opts:
                 report,
                 found,
                 "control-plane/certificate-key",
-                "config",
+                Domain::Config,
                 Status::Fail,
                 e.clone(),
                 fail(
@@ -887,7 +895,7 @@ async fn control_plane_checks(report: &mut Report, found: &mut Vec<Found>, opts:
             report,
             found,
             "control-plane/kubeadm-certs",
-            "control-plane",
+            Domain::ControlPlane,
             Status::Skip,
             "discovery failed: cannot fetch kubeadm-certs".into(),
             None,
@@ -905,7 +913,7 @@ async fn control_plane_checks(report: &mut Report, found: &mut Vec<Found>, opts:
                 report,
                 found,
                 "control-plane/kubeadm-certs",
-                "control-plane",
+                Domain::ControlPlane,
                 Status::Fail,
                 f.message.clone(),
                 Some(f),
@@ -919,7 +927,7 @@ async fn control_plane_checks(report: &mut Report, found: &mut Vec<Found>, opts:
                 report,
                 found,
                 "control-plane/kubeadm-certs",
-                "control-plane",
+                Domain::ControlPlane,
                 Status::Fail,
                 "Secret kube-system/kubeadm-certs does not exist".into(),
                 fail(
@@ -945,7 +953,7 @@ async fn control_plane_checks(report: &mut Report, found: &mut Vec<Found>, opts:
                     report,
                     found,
                     "control-plane/kubeadm-certs",
-                    "control-plane",
+                    Domain::ControlPlane,
                     Status::Pass,
                     format!("the key decrypts all {} entries of kubeadm-certs", data.len()),
                     None,
@@ -961,7 +969,7 @@ async fn control_plane_checks(report: &mut Report, found: &mut Vec<Found>, opts:
                     report,
                     found,
                     "control-plane/kubeadm-certs",
-                    "control-plane",
+                    Domain::ControlPlane,
                     Status::Fail,
                     d.clone(),
                     fail(
@@ -983,7 +991,7 @@ async fn control_plane_checks(report: &mut Report, found: &mut Vec<Found>, opts:
                 report,
                 found,
                 "control-plane/kubeadm-certs",
-                "control-plane",
+                Domain::ControlPlane,
                 Status::Fail,
                 d.clone(),
                 fail(
@@ -1000,7 +1008,7 @@ async fn control_plane_checks(report: &mut Report, found: &mut Vec<Found>, opts:
                 report,
                 found,
                 "control-plane/kubeadm-certs",
-                "control-plane",
+                Domain::ControlPlane,
                 Status::Fail,
                 d.clone(),
                 fail(
@@ -1052,7 +1060,7 @@ pub async fn run(opts: &DiagnoseOptions) -> Report {
         let d = format!("diagnose did not finish within --timeout {}", crate::duration::format(opts.timeout));
         report.stages.push(Stage { name: "timeout".into(), status: Status::Fail, detail: d.clone(), duration_ms: 0.0 });
         found.push(Found {
-            domain: "network",
+            domain: Domain::Network,
             failure: Failure::new(Code::RequestTimeout, "timeout", d)
                 .cause("a network step hung (a silent firewall, a stalled endpoint)")
                 .fix("see the checks that finished; raise --timeout"),

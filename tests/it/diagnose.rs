@@ -56,7 +56,7 @@ fn expect(s: Scenario, domain: &str, at: &str) {
     let root = fake_root(dir.path());
     let (r, v) = diagnose(&l, &root, &[]);
     assert_eq!(v["failure_domain"], domain, "{s:?}: {}", r.stdout);
-    let code = joinkit::error::Code::for_domain(domain);
+    let code = joinkit::error::Code::for_domain(joinkit::error::Domain::from_name(domain).expect("a known domain"));
     assert_eq!(r.code, code.exit_code(), "{s:?}");
     assert_eq!(v["failure"]["code"], code.as_str());
     assert_eq!(v["failure"]["stage"], at, "{s:?}: {}", v["root_cause"]);

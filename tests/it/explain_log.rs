@@ -5,9 +5,6 @@ use crate::common;
 use common::{run, run_bounded, run_with};
 use joinkit::diagnose::explain::{catalog, Scanner, ROLES};
 
-const DOMAINS: &[&str] =
-    &["network", "dns", "tls", "token", "rbac", "csr", "node-state", "clock", "config", "control-plane"];
-
 #[test]
 fn catalog_is_well_formed_and_every_example_matches_its_entry() {
     let cat = catalog();
@@ -17,12 +14,8 @@ fn catalog_is_well_formed_and_every_example_matches_its_entry() {
         assert!(ids.insert(s.id.clone()), "duplicate id {}", s.id);
         assert!(ROLES.contains(&s.role.as_str()), "{}: role {}", s.id, s.role);
         // Failures need a domain (it picks the exit code); context entries may omit it.
-        assert!(
-            DOMAINS.contains(&s.domain.as_str()) || (!s.is_failure() && s.domain.is_empty()),
-            "{}: domain {}",
-            s.id,
-            s.domain
-        );
+        // (A domain outside joinkit::error::Domain does not even parse.)
+        assert!(s.domain.is_some() || !s.is_failure(), "{}: a failure signature needs a domain", s.id);
         assert!(!s.examples.is_empty() && !s.meaning.is_empty() && !s.fix.is_empty(), "{}", s.id);
         for ex in &s.examples {
             let m = cat.matches(ex.as_bytes());

@@ -743,7 +743,8 @@ fn check(r: &Run, cmd: Cmd, want: Want) -> Result<(), String> {
             }
         }
         Want::Domain(domain, stage) => {
-            let code = joinkit::error::Code::for_domain(domain);
+            let code =
+                joinkit::error::Code::for_domain(joinkit::error::Domain::from_name(domain).expect("a known domain"));
             if !(v["failure_domain"] == domain
                 && v["failure"]["stage"] == stage
                 && v["failure"]["code"] == code.as_str()
