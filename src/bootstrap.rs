@@ -415,13 +415,7 @@ async fn steps(
         match client.get_opt(&format!("/api/v1/nodes/{node}")).await? {
             None => report.pass("node-name", format!("{node} is a valid name and no Node of that name exists")),
             Some(n) => {
-                let ready = n
-                    .pointer("/status/conditions")
-                    .and_then(Value::as_array)
-                    .and_then(|cs| cs.iter().find(|c| c.get("type").and_then(Value::as_str) == Some("Ready")))
-                    .and_then(|c| c.get("status").and_then(Value::as_str))
-                    .unwrap_or("Unknown")
-                    .to_string();
+                let ready = crate::k8s::node_ready_status(&n).unwrap_or_else(|| "Unknown".into());
                 if ready == "True" {
                     return Err(Failure::new(Code::NodeNameTaken, "node-name", format!("expected no Ready Node named {node:?}; one exists"))
                         .kubeadm(format!("a Node with name {node:?} and status \"Ready\" already exists in the cluster. You must delete the existing Node or change the name of this new joining Node"))

@@ -261,6 +261,11 @@ impl UntrustedClusterInfo {
 /// `bootstrapapi.JWSSignatureKeyPrefix`).
 pub const JWS_KEY_PREFIX: &str = "jws-kubeconfig-";
 
+/// The cluster-info key that holds the detached JWS of token `id`: `jws-kubeconfig-<id>`.
+pub fn jws_key(id: &str) -> String {
+    format!("{JWS_KEY_PREFIX}{id}")
+}
+
 fn kubeadm_msg(s: impl AsRef<str>) -> String {
     format!("{KUBEADM_PREFIX}{}", s.as_ref())
 }
@@ -335,7 +340,7 @@ pub fn check_cluster_info(
 
     // jws-present
     report.start();
-    let key = format!("{JWS_KEY_PREFIX}{}", token.id());
+    let key = jws_key(token.id());
     let signed = ci.signed_ids();
     let sig = match ci.data.get(&key) {
         None => {

@@ -25,6 +25,7 @@ pub mod endpoint;
 pub mod error;
 pub mod fsutil;
 pub mod jws;
+pub mod k8s;
 pub mod kubeconfig;
 pub mod lab;
 pub mod pin;

@@ -582,12 +582,7 @@ async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
             );
         }
     }
-    let ci = admin_read(
-        &client,
-        "/api/v1/namespaces/kube-public/configmaps/cluster-info",
-        "ConfigMap kube-public/cluster-info",
-    )
-    .await;
+    let ci = admin_read(&client, crate::discovery::CLUSTER_INFO_PATH, "ConfigMap kube-public/cluster-info").await;
     let rb = admin_read(
         &client,
         "/apis/rbac.authorization.k8s.io/v1/namespaces/kube-public/rolebindings/kubeadm:bootstrap-signer-clusterinfo",
@@ -654,7 +649,7 @@ async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
     let valid: Vec<TokenSecret> =
         secrets.items().iter().filter_map(TokenSecret::from_secret).filter(|t| t.signing && !t.expired(now)).collect();
     let signed_with = |t: &TokenSecret| {
-        data.get(&format!("jws-kubeconfig-{}", t.id))
+        data.get(&crate::discovery::jws_key(&t.id))
             .and_then(Value::as_str)
             .is_some_and(|s| crate::jws::verify(kc, s, &t.id, &t.secret).is_ok())
     };
@@ -731,16 +726,7 @@ async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
     let items = crbs.items();
     let missing: Vec<&str> = JOIN_BINDINGS
         .iter()
-        .filter(|(_, role, _)| {
-            !items.iter().any(|b| {
-                b.pointer("/roleRef/name").and_then(Value::as_str) == Some(role)
-                    && b.get("subjects").and_then(Value::as_array).is_some_and(|ss| {
-                        ss.iter().any(|s| {
-                            s.get("name").and_then(Value::as_str).is_some_and(|n| groups.iter().any(|g| g == n))
-                        })
-                    })
-            })
-        })
+        .filter(|(_, role, _)| !items.iter().any(|b| crate::k8s::binding_grants(b, role, &groups)))
         .map(|(_, _, what)| *what)
         .collect();
     if let AdminRead::Unknown(d) = &crbs {
@@ -827,12 +813,7 @@ async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
             None,
         ),
         AdminRead::Found(n) => {
-            let ready = n.pointer("/status/conditions").and_then(Value::as_array).is_some_and(|cs| {
-                cs.iter().any(|c| {
-                    c.get("type").and_then(Value::as_str) == Some("Ready")
-                        && c.get("status").and_then(Value::as_str) == Some("True")
-                })
-            });
+            let ready = crate::k8s::node_is_ready(&n);
             if ready {
                 let d = format!("a Ready Node named {node} exists");
                 add(

@@ -19,7 +19,7 @@ pub const GROUP_PATTERN: &str = r"\Asystem:bootstrappers:[a-z0-9:-]{0,255}[a-z0-
 /// The token ID pattern kubeadm prints.
 pub const ID_PATTERN: &str = r"\A([a-z0-9]{6})\z";
 const SECRETS: &str = "/api/v1/namespaces/kube-system/secrets";
-const CLUSTER_INFO: &str = "/api/v1/namespaces/kube-public/configmaps/cluster-info";
+const CLUSTER_INFO: &str = crate::discovery::CLUSTER_INFO_PATH;
 
 /// What `token create` makes.
 #[derive(Debug, Clone)]
@@ -200,7 +200,7 @@ fn info_of(
     if ts.signing {
         usages.push("signing".to_string());
     }
-    let sig = signed.get(&format!("jws-kubeconfig-{}", ts.id)).and_then(Value::as_str);
+    let sig = signed.get(&crate::discovery::jws_key(&ts.id)).and_then(Value::as_str);
     let signature_valid = match (sig, kubeconfig) {
         (Some(sig), Some(kc)) => crate::jws::verify(kc, sig, &ts.id, &ts.secret).is_ok(),
         _ => false,
@@ -337,7 +337,7 @@ pub async fn wait_signed(
         let (data, kc) = cluster_info(client).await?;
         let pins = kc.as_deref().map(pins_of_kubeconfig).unwrap_or_default();
         if let (Some(sig), Some(kc)) =
-            (data.get(&format!("jws-kubeconfig-{}", token.id())).and_then(Value::as_str), kc.as_deref())
+            (data.get(&crate::discovery::jws_key(token.id())).and_then(Value::as_str), kc.as_deref())
         {
             if crate::jws::verify(kc, sig, token.id(), token.secret()).is_ok() {
                 return Ok((true, pins));
@@ -463,7 +463,7 @@ pub async fn describe(
             ),
         );
     }
-    let sig = signed.get(&format!("jws-kubeconfig-{id}")).and_then(Value::as_str);
+    let sig = signed.get(&crate::discovery::jws_key(id)).and_then(Value::as_str);
     let given_verifies = match (given, sig, kc.as_deref()) {
         (Some(t), Some(sig), Some(kc)) => Some(crate::jws::verify(kc, sig, t.id(), t.secret()).is_ok()),
         _ => None,
@@ -494,15 +494,7 @@ pub async fn describe(
     let mut groups = vec!["system:bootstrappers".to_string()];
     groups.extend(ts.groups.clone());
     for (check, role, what) in JOIN_BINDINGS {
-        let found = items.iter().find(|b| {
-            b.pointer("/roleRef/name").and_then(Value::as_str) == Some(role)
-                && b.get("subjects").and_then(Value::as_array).is_some_and(|ss| {
-                    ss.iter().any(|s| {
-                        s.get("kind").and_then(Value::as_str) == Some("Group")
-                            && s.get("name").and_then(Value::as_str).is_some_and(|n| groups.iter().any(|g| g == n))
-                    })
-                })
-        });
+        let found = items.iter().find(|b| crate::k8s::binding_grants(b, role, &groups));
         match found {
             Some(b) => report.pass(check, format!("ClusterRoleBinding {} grants {what}", b.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("?"))),
             None => report.warn(check, format!("no ClusterRoleBinding of {role} to the token's groups {:?}: the join will lack {what}; `kubeadm init phase bootstrap-token` recreates kubeadm's bindings", ts.groups)),
