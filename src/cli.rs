@@ -141,8 +141,8 @@ pub struct VerifyDiscoveryArgs {
     /// Bootstrap token ID.SECRET (prefer --token-file or JOINKIT_TOKEN)
     #[arg(long, env = "JOINKIT_TOKEN", hide_env_values = true, value_name = "TOKEN")]
     pub token: Option<SecretArg>,
-    /// Read the bootstrap token from this file
-    #[arg(long, value_name = "FILE", conflicts_with = "token")]
+    /// Read the bootstrap token from this file (takes precedence over --token and JOINKIT_TOKEN)
+    #[arg(long, value_name = "FILE", env = "JOINKIT_TOKEN_FILE")]
     pub token_file: Option<PathBuf>,
     /// CA public-key pin sha256:<hex>; repeatable or comma-separated; any one may match
     #[arg(long = "discovery-token-ca-cert-hash", value_name = "PIN", value_delimiter = ',')]
@@ -195,8 +195,8 @@ pub struct RenderConfigArgs {
     /// Bootstrap token for discovery (prefer JOINKIT_TOKEN or --token-file)
     #[arg(long, env = "JOINKIT_TOKEN", hide_env_values = true, value_name = "TOKEN")]
     pub token: Option<SecretArg>,
-    /// Read the bootstrap token from this file
-    #[arg(long, value_name = "FILE", env = "JOINKIT_TOKEN_FILE", conflicts_with = "token")]
+    /// Read the bootstrap token from this file (takes precedence over --token and JOINKIT_TOKEN)
+    #[arg(long, value_name = "FILE", env = "JOINKIT_TOKEN_FILE")]
     pub token_file: Option<PathBuf>,
     /// CA public-key pin sha256:<hex>; repeatable or comma-separated
     #[arg(
@@ -299,8 +299,8 @@ pub struct BootstrapArgs {
     /// Bootstrap token ID.SECRET (prefer --token-file or JOINKIT_TOKEN)
     #[arg(long, env = "JOINKIT_TOKEN", hide_env_values = true, value_name = "TOKEN")]
     pub token: Option<SecretArg>,
-    /// Read the bootstrap token from this file
-    #[arg(long, value_name = "FILE", conflicts_with = "token")]
+    /// Read the bootstrap token from this file (takes precedence over --token and JOINKIT_TOKEN)
+    #[arg(long, value_name = "FILE", env = "JOINKIT_TOKEN_FILE")]
     pub token_file: Option<PathBuf>,
     /// CA public-key pin sha256:<hex>; repeatable or comma-separated
     #[arg(long = "discovery-token-ca-cert-hash", value_name = "PIN", value_delimiter = ',')]
@@ -308,8 +308,8 @@ pub struct BootstrapArgs {
     /// Do not pin the CA (unsafe)
     #[arg(long = "discovery-token-unsafe-skip-ca-verification")]
     pub unsafe_skip: bool,
-    /// Take discovery settings and the node name from this JoinConfiguration
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["endpoint", "token", "token_file", "pins", "unsafe_skip"])]
+    /// Take discovery settings and the node name from this JoinConfiguration (its token is used, not JOINKIT_TOKEN)
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["endpoint", "token_file", "pins", "unsafe_skip"])]
     pub config: Option<PathBuf>,
     /// Node name (default: this host's name, lowercased)
     #[arg(long, value_name = "NAME", env = "JOINKIT_NODE_NAME")]

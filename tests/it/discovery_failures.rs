@@ -426,3 +426,25 @@ fn ipv6_endpoint() {
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert_eq!(r.json()["apiServer"], format!("https://{}", l.endpoint()));
 }
+
+/// `--token-file` (or JOINKIT_TOKEN_FILE) takes precedence over JOINKIT_TOKEN, which scripts
+/// often export; before, clap counted the environment variable as a conflicting `--token` and
+/// refused the command line (exit 2).
+#[test]
+fn token_file_wins_over_an_exported_token() {
+    let l = lab(Scenario::Healthy);
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("token");
+    std::fs::write(&f, format!("{}\n", l.info.token)).unwrap();
+    let args = ["verify-discovery", l.endpoint(), "--discovery-token-ca-cert-hash", &l.info.ca_pin, "-o", "json"];
+    let mut with_file = args.to_vec();
+    with_file.extend(["--token-file", f.to_str().unwrap()]);
+    let r = run_with(&with_file, &[("JOINKIT_TOKEN", "zzzzzz.0000000000000000")], None);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let r = run_with(
+        &args,
+        &[("JOINKIT_TOKEN", "zzzzzz.0000000000000000"), ("JOINKIT_TOKEN_FILE", f.to_str().unwrap())],
+        None,
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+}
