@@ -314,9 +314,10 @@ pub struct BootstrapArgs {
     /// Node name (default: this host's name, lowercased)
     #[arg(long, value_name = "NAME", env = "JOINKIT_NODE_NAME")]
     pub node_name: Option<String>,
-    /// How long to wait for the CSR's approval and certificate
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::duration::clap_parse)]
-    pub timeout: Duration,
+    /// How long to wait for the CSR's approval and certificate [default: 60s; for diagnose, half of
+    /// --diagnose-timeout and at most 15s]
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::clap_parse)]
+    pub timeout: Option<Duration>,
     /// Bound for discovery and for each API request
     #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = crate::duration::clap_parse)]
     pub request_timeout: Duration,

@@ -894,7 +894,7 @@ pub fn bootstrap_options(a: &BootstrapArgs) -> Result<crate::bootstrap::Bootstra
             verbose_attempts: false,
         },
         node_name: node.unwrap_or_else(hostname),
-        csr_timeout: a.timeout,
+        csr_timeout: a.timeout.unwrap_or(Duration::from_secs(60)),
         keep_csr: a.keep_csr,
         write_dir: a.write_dir.clone(),
         admin: a.kubeconfig.as_ref().map(|k| crate::client::api::ApiOptions {
@@ -937,8 +937,9 @@ pub fn diagnose(a: DiagnoseArgs) -> i32 {
             return finish(&r, b.output);
         }
     };
-    if b.timeout == Duration::from_secs(60) {
-        // diagnose waits less for the CSR than a bootstrap run: its own --diagnose-timeout bounds all.
+    if b.timeout.is_none() {
+        // diagnose waits less for the CSR than a bootstrap run: its own --diagnose-timeout bounds
+        // all. An explicit --timeout (even 60s) is kept as given.
         opts.csr_timeout = (a.diagnose_timeout / 2).min(Duration::from_secs(15));
     }
     // Nothing admin-side may outlast the whole run: an exec credential plugin's timeout is the

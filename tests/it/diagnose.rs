@@ -558,3 +558,38 @@ fn forbidden_admin_read_is_no_evidence() {
     assert_eq!(v["failure"]["code"], w["failure"]["code"]);
     assert_eq!(r.code, without.code);
 }
+
+/// An explicit `--timeout` is kept as given, even when it equals bootstrap's default (60s): it
+/// used to be detected by comparing with the literal default and replaced by diagnose's shorter
+/// CSR wait. With the approver down and `--timeout 60s --diagnose-timeout 3s`, the CSR wait
+/// outlasts the run, so the whole-run bound ends it (stage `timeout`), not the CSR wait.
+#[test]
+fn explicit_csr_timeout_is_kept_even_when_it_equals_the_default() {
+    let l = lab(Scenario::ApproverDown);
+    let dir = tempfile::tempdir().unwrap();
+    let root = fake_root(dir.path());
+    let base = [
+        "diagnose",
+        l.endpoint(),
+        "--discovery-token-ca-cert-hash",
+        &l.info.ca_pin,
+        "--node-name",
+        "worker-9",
+        "--root",
+        root.to_str().unwrap(),
+        "--diagnose-timeout",
+        "3s",
+        "-o",
+        "json",
+    ];
+    let mut explicit = base.to_vec();
+    explicit.extend(["--timeout", "60s"]);
+    let r = run_with(&explicit, &[("JOINKIT_TOKEN", &l.info.token)], None);
+    let v = r.json();
+    let stages = v["stages"].as_array().unwrap();
+    assert!(stages.iter().any(|s| s["name"] == "timeout" && s["status"] == "fail"), "{}", r.stdout);
+    // Without --timeout, diagnose's own shorter CSR wait names the approver.
+    let r = run_with(&base, &[("JOINKIT_TOKEN", &l.info.token)], None);
+    let v = r.json();
+    assert_eq!(v["underlying_code"], "csr-pending-no-approver", "{}", r.stdout);
+}
