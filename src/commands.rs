@@ -254,7 +254,7 @@ pub fn lab(a: LabArgs) -> i32 {
         Ok(t) => t.flatten(),
         Err(f) => {
             eprintln!("joinkit lab: {}: {}", f.code, f.message);
-            return f.exit_code;
+            return f.exit_code();
         }
     };
     let opts = LabOptions {

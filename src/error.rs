@@ -303,10 +303,10 @@ impl Serialize for Code {
 /// Why a command failed: what was expected and seen, the kubeadm message a user would see for
 /// the same fault (when kubeadm has one), the likely cause and the fix.
 ///
-/// Serialised in `-o json` as `{code, stage, message, kubeadmMessage, cause, fix, exitCode}`.
+/// Serialised in `-o json` as `{code, stage, message, kubeadmMessage, cause, fix, exitCode}`;
+/// `exitCode` is derived from `code` ([`Failure::exit_code`]), never stored apart from it.
 /// Never holds a token secret.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
     /// The stable failure code.
     pub code: Code,
@@ -320,8 +320,21 @@ pub struct Failure {
     pub cause: String,
     /// How to fix it.
     pub fix: String,
-    /// The process exit code (`code.exit_code()`).
-    pub exit_code: i32,
+}
+
+impl Serialize for Failure {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Failure", 7)?;
+        st.serialize_field("code", &self.code)?;
+        st.serialize_field("stage", &self.stage)?;
+        st.serialize_field("message", &self.message)?;
+        st.serialize_field("kubeadmMessage", &self.kubeadm_message)?;
+        st.serialize_field("cause", &self.cause)?;
+        st.serialize_field("fix", &self.fix)?;
+        st.serialize_field("exitCode", &self.exit_code())?;
+        st.end()
+    }
 }
 
 impl Failure {
@@ -334,8 +347,12 @@ impl Failure {
             kubeadm_message: None,
             cause: String::new(),
             fix: String::new(),
-            exit_code: code.exit_code(),
         }
+    }
+
+    /// The process exit code: `code`'s (documented, stable).
+    pub fn exit_code(&self) -> i32 {
+        self.code.exit_code()
     }
 
     /// Sets the matching kubeadm message.

@@ -217,7 +217,7 @@ impl Report {
 
     /// The exit code: 0 when ok, else the failure's.
     pub fn exit_code(&self) -> i32 {
-        self.failure.as_ref().map(|f| f.exit_code).unwrap_or(0)
+        self.failure.as_ref().map(Failure::exit_code).unwrap_or(0)
     }
 
     /// The failure code, if any.
@@ -256,7 +256,7 @@ impl Report {
                 paint("FAILED:", "\x1b[1;31m"),
                 f.code,
                 esc(&f.stage),
-                f.exit_code
+                f.exit_code()
             ));
             out.push_str(&format!("  what:    {}\n", esc(&f.message)));
             if let Some(k) = &f.kubeadm_message {
