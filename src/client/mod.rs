@@ -48,53 +48,6 @@ pub fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// Accepts any chain, records it, and verifies handshake signatures (see module docs).
-#[derive(Debug)]
-struct RecordingVerifier {
-    chain: Mutex<Vec<CertificateDer<'static>>>,
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for RecordingVerifier {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        let mut chain = vec![end_entity.clone().into_owned()];
-        chain.extend(intermediates.iter().map(|c| c.clone().into_owned()));
-        if let Ok(mut g) = self.chain.lock() {
-            *g = chain;
-        }
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider.signature_verification_algorithms.supported_schemes()
-    }
-}
-
 /// Client credentials, presented only by [`fetch_verified`] (over a connection whose server
 /// chain verified against [`TrustAnchors`]). `Debug` never shows the secret.
 pub enum Credentials {
@@ -186,17 +139,34 @@ impl TrustAnchors {
     }
 }
 
-/// Verifies the chain during the handshake with WebPKI against [`TrustAnchors`] and records
-/// the chain and the verdict (for the report). A rejected chain aborts the handshake, before
-/// any client certificate or request is sent.
+/// Records the chain the server presents and checks every handshake signature against the
+/// leaf's key. Without `webpki` (the unverified fetch) any chain is accepted and only recorded;
+/// with it (the verified fetch) the chain must verify against [`TrustAnchors`] for the server
+/// name, and a rejection (kept for the report) aborts the handshake before any client
+/// certificate or request is sent. One verifier for both, so the two fetches differ only in that.
 #[derive(Debug)]
-struct VerifyingRecorder {
-    inner: Arc<WebPkiServerVerifier>,
+struct Recorder {
+    webpki: Option<Arc<WebPkiServerVerifier>>,
+    provider: Arc<CryptoProvider>,
     chain: Mutex<Vec<CertificateDer<'static>>>,
     error: Mutex<Option<rustls::Error>>,
 }
 
-impl ServerCertVerifier for VerifyingRecorder {
+impl Recorder {
+    fn new(webpki: Option<Arc<WebPkiServerVerifier>>, provider: Arc<CryptoProvider>) -> Recorder {
+        Recorder { webpki, provider, chain: Mutex::new(Vec::new()), error: Mutex::new(None) }
+    }
+
+    fn recorded(&self) -> Vec<CertificateDer<'static>> {
+        self.chain.lock().map(|g| g.clone()).unwrap_or_default()
+    }
+
+    fn rejection(&self) -> Option<rustls::Error> {
+        self.error.lock().ok().and_then(|g| g.clone())
+    }
+}
+
+impl ServerCertVerifier for Recorder {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -210,7 +180,8 @@ impl ServerCertVerifier for VerifyingRecorder {
         if let Ok(mut g) = self.chain.lock() {
             *g = chain;
         }
-        let r = self.inner.verify_server_cert(end_entity, intermediates, server_name, ocsp, now);
+        let Some(webpki) = &self.webpki else { return Ok(ServerCertVerified::assertion()) };
+        let r = webpki.verify_server_cert(end_entity, intermediates, server_name, ocsp, now);
         if let (Err(e), Ok(mut g)) = (&r, self.error.lock()) {
             *g = Some(e.clone());
         }
@@ -223,7 +194,7 @@ impl ServerCertVerifier for VerifyingRecorder {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
     }
 
     fn verify_tls13_signature(
@@ -232,11 +203,11 @@ impl ServerCertVerifier for VerifyingRecorder {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
+        self.provider.signature_verification_algorithms.supported_schemes()
     }
 }
 
@@ -493,33 +464,25 @@ async fn exchange(
     // tls-handshake (and, in verify mode, tls-verify inside it)
     report.start();
     let provider = provider();
-    let recorder = Arc::new(RecordingVerifier { chain: Mutex::new(Vec::new()), provider: provider.clone() });
-    let (builder, verifying, bearer, client_cert) = match mode {
-        Mode::Record => {
-            let b = rustls::ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .map_err(|e| Failure::new(Code::Internal, "tls-handshake", format!("TLS configuration: {e}")))?
-                .dangerous()
-                .with_custom_certificate_verifier(recorder.clone());
-            (b, None, None, None)
-        }
+    let (webpki, anchors, bearer, client_cert) = match mode {
+        Mode::Record => (None, None, None, None),
         Mode::Verify(anchors, creds) => {
             let inner =
                 anchors.webpki_verifier().map_err(|e| Failure::new(Code::Internal, "tls-handshake", e.reason))?;
-            let v = Arc::new(VerifyingRecorder { inner, chain: Mutex::new(Vec::new()), error: Mutex::new(None) });
-            let b = rustls::ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .map_err(|e| Failure::new(Code::Internal, "tls-handshake", format!("TLS configuration: {e}")))?
-                .dangerous()
-                .with_custom_certificate_verifier(v.clone());
             let (bearer, cert) = match creds {
                 None => (None, None),
                 Some(Credentials::Bearer(t)) => (Some(t), None),
                 Some(Credentials::ClientCert(chain, key)) => (None, Some((chain, key))),
             };
-            (b, Some((v, anchors)), bearer, cert)
+            (Some(inner), Some(anchors), bearer, cert)
         }
     };
+    let recorder = Arc::new(Recorder::new(webpki, provider.clone()));
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Failure::new(Code::Internal, "tls-handshake", format!("TLS configuration: {e}")))?
+        .dangerous()
+        .with_custom_certificate_verifier(recorder.clone());
     let mut config = match client_cert {
         None => builder.with_no_client_auth(),
         Some((chain, key)) => builder.with_client_auth_cert(chain, key).map_err(|e| {
@@ -541,10 +504,6 @@ async fn exchange(
     };
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let budget = opts.connect_timeout.min(remaining(opts.deadline));
-    let recorded = |verifying: &Option<(Arc<VerifyingRecorder>, &TrustAnchors)>| match verifying {
-        Some((v, _)) => v.chain.lock().map(|g| g.clone()).unwrap_or_default(),
-        None => recorder.chain.lock().map(|g| g.clone()).unwrap_or_default(),
-    };
     let tls = match tokio::time::timeout(budget, connector.connect(server_name.clone(), tcp)).await {
         Err(_) => {
             return Err(Failure::new(
@@ -559,34 +518,32 @@ async fn exchange(
         Ok(Err(e)) => {
             // A chain our verifier rejected: the handshake stopped there, before any client
             // certificate or request left this process.
-            if let Some((v, anchors)) = &verifying {
-                if let Some(err) = v.error.lock().ok().and_then(|g| g.clone()) {
-                    let chain = recorded(&verifying);
-                    report.pass(
-                        "tls-handshake",
-                        format!(
-                            "server presented {} certificate(s): {}; joinkit stopped the handshake (see tls-verify)",
-                            chain.len(),
-                            describe_leaf(&chain)
-                        ),
-                    );
-                    report.start();
-                    let ce = chain_error(&err, &server_name);
-                    return Err(verify_failure(&ce, ep, anchors, what, &url));
-                }
+            if let (Some(anchors), Some(err)) = (anchors, recorder.rejection()) {
+                let chain = recorder.recorded();
+                report.pass(
+                    "tls-handshake",
+                    format!(
+                        "server presented {} certificate(s): {}; joinkit stopped the handshake (see tls-verify)",
+                        chain.len(),
+                        describe_leaf(&chain)
+                    ),
+                );
+                report.start();
+                let ce = chain_error(&err, &server_name);
+                return Err(verify_failure(&ce, ep, anchors, what, &url));
             }
             return Err(tls_failure(&e, peer, what, &url));
         }
         Ok(Ok(s)) => s,
     };
-    let chain = recorded(&verifying);
+    let chain = recorder.recorded();
     let (_, conn) = tls.get_ref();
     let version = conn.protocol_version().map(|v| format!("{v:?}")).unwrap_or_default();
     report.pass(
         "tls-handshake",
         format!("{version}, server presented {} certificate(s): {}", chain.len(), describe_leaf(&chain)),
     );
-    if let Some((_, anchors)) = &verifying {
+    if let Some(anchors) = anchors {
         report.start();
         report.pass(
             "tls-verify",
