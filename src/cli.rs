@@ -592,8 +592,7 @@ const ARGV_POSITIONAL_SECRETS: &[(&str, &str, &str)] = &[
 
 /// True when `s` contains a bootstrap token secret (`[a-z0-9]{6}.[a-z0-9]{16}`).
 fn holds_token_secret(s: &str) -> bool {
-    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    RE.get_or_init(|| regex::Regex::new(r"[a-z0-9]{6}\.[a-z0-9]{16}").unwrap()).is_match(s)
+    crate::redact::contains_token(s)
 }
 
 /// One warning line per secret flag (`--token`, `--certificate-key`, `--tls-bootstrap-token`)

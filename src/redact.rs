@@ -26,9 +26,19 @@ fn patterns() -> &'static [(Regex, &'static str)] {
                 .unwrap(),
                 "${1}<redacted>",
             ),
-            (Regex::new(r"\b([a-z0-9]{6})\.[a-z0-9]{16}\b").unwrap(), "${1}.<redacted>"),
         ]
     })
+}
+
+/// kubeadm's bootstrap token shape anywhere in a text (`BootstrapTokenRegexp` without anchors).
+fn token_shape() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"\b([a-z0-9]{6})\.[a-z0-9]{16}\b").expect("a valid constant regex"))
+}
+
+/// True when `text` holds something shaped like a bootstrap token (`<id>.<secret>`).
+pub fn contains_token(text: &str) -> bool {
+    token_shape().is_match(text)
 }
 
 /// `text` with every secret-shaped part replaced (see the module docs).
@@ -37,7 +47,7 @@ pub fn redact(text: &str) -> String {
     for (re, with) in patterns() {
         out = re.replace_all(&out, *with).into_owned();
     }
-    out
+    token_shape().replace_all(&out, "${1}.<redacted>").into_owned()
 }
 
 /// `text` cut to at most `max_chars` characters, with `… (N bytes in all)` when cut.

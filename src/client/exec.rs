@@ -116,9 +116,7 @@ pub fn redact(text: &str) -> String {
             s = s.replace(v, "<redacted>");
         }
     }
-    static TOKEN: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    let re = TOKEN.get_or_init(|| regex::Regex::new(r"([a-z0-9]{6})\.[a-z0-9]{16}").expect("valid regex"));
-    re.replace_all(&s, "$1.<redacted>").into_owned()
+    crate::redact::redact(&s)
 }
 
 /// Plugin stderr as quoted in an error: redacted, control characters replaced, at most
