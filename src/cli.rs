@@ -1,10 +1,11 @@
 //! The command line: clap definitions (also the source of the man pages and completions) and
 //! dispatch to the commands in [`crate::commands`].
 
-use crate::lab::pki::KeyKind;
-use crate::lab::Scenario;
-use crate::report::Format;
 use clap::{Args, CommandFactory, Parser, Subcommand};
+use joinkit_core::report::Format;
+#[cfg(feature = "lab")]
+use joinkit_lab::{pki::KeyKind, Scenario};
+#[cfg(feature = "lab")]
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -90,7 +91,7 @@ the root cause's domain. Streams in bounded memory.")]
         #[arg(value_name = "FILE")]
         files: Vec<PathBuf>,
         /// Output format
-        #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+        #[arg(short = 'o', long = "output", value_parser = choice(Format::ALL), default_value = "text")]
         output: Format,
     },
     /// Mint, list, describe and delete bootstrap tokens through the API (like kubeadm token)
@@ -101,6 +102,7 @@ the root cause's domain. Streams in bounded memory.")]
 certificate, cluster-info signed by the bootstrapsigner, a bootstrap token, kubeadm's RBAC, and the \
 API server's exact 401/403/404 answers. Prints the endpoint, a token and the CA pin; --scenario \
 injects one fault. Runs until interrupted (or --exit-after).")]
+    #[cfg(feature = "lab")]
     Lab(LabArgs),
     /// Print a shell completion script
     Completions {
@@ -128,7 +130,7 @@ pub struct CaHashArgs {
     #[arg(long, value_name = "NAME", requires = "kubeconfig")]
     pub cluster: Option<String>,
     /// Output format
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+    #[arg(short = 'o', long = "output", value_parser = choice(Format::ALL), default_value = "text")]
     pub output: Format,
 }
 
@@ -160,19 +162,19 @@ pub struct VerifyDiscoveryArgs {
     #[arg(long, env = "JOINKIT_TLS_BOOTSTRAP_TOKEN", hide_env_values = true, value_name = "TOKEN")]
     pub tls_bootstrap_token: Option<SecretArg>,
     /// Bound for the TCP connect and, separately, for the TLS handshake
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = crate::duration::clap_parse)]
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = joinkit_core::duration::clap_parse)]
     pub connect_timeout: Duration,
     /// Bound for one whole attempt
-    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = crate::duration::clap_parse)]
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = joinkit_core::duration::clap_parse)]
     pub timeout: Duration,
     /// Retry what kubeadm retries (transport errors, jws-missing) for up to DURATION, with backoff
-    #[arg(long, value_name = "DURATION", value_parser = crate::duration::clap_parse)]
+    #[arg(long, value_name = "DURATION", value_parser = joinkit_core::duration::clap_parse)]
     pub wait: Option<Duration>,
     /// Fail when the local clock and the server's Date differ by more than this
-    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = crate::duration::clap_parse)]
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = joinkit_core::duration::clap_parse)]
     pub max_clock_skew: Duration,
     /// Output format
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+    #[arg(short = 'o', long = "output", value_parser = choice(Format::ALL), default_value = "text")]
     pub output: Format,
 }
 
@@ -258,8 +260,8 @@ pub struct RenderConfigArgs {
     #[arg(long, value_name = "PORT", env = "JOINKIT_APISERVER_BIND_PORT")]
     pub apiserver_bind_port: Option<i64>,
     /// JoinConfiguration API version
-    #[arg(long, value_enum, default_value_t = crate::config::ApiVersion::V1beta4, env = "JOINKIT_API_VERSION")]
-    pub api_version: crate::config::ApiVersion,
+    #[arg(long, value_parser = choice(joinkit_core::config::ApiVersion::ALL), default_value = "v1beta4", env = "JOINKIT_API_VERSION")]
+    pub api_version: joinkit_core::config::ApiVersion,
     /// What to print
     #[arg(long, value_enum, default_value_t = RenderFormat::Yaml, env = "JOINKIT_FORMAT")]
     pub format: RenderFormat,
@@ -275,7 +277,7 @@ pub struct ValidateConfigArgs {
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<PathBuf>,
     /// Output format
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+    #[arg(short = 'o', long = "output", value_parser = choice(Format::ALL), default_value = "text")]
     pub output: Format,
 }
 
@@ -316,13 +318,13 @@ pub struct BootstrapArgs {
     pub node_name: Option<String>,
     /// How long to wait for the CSR's approval and certificate [default: 60s; for diagnose, half of
     /// --diagnose-timeout and at most 15s]
-    #[arg(long, value_name = "DURATION", value_parser = crate::duration::clap_parse)]
+    #[arg(long, value_name = "DURATION", value_parser = joinkit_core::duration::clap_parse)]
     pub timeout: Option<Duration>,
     /// Bound for discovery and for each API request
-    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = crate::duration::clap_parse)]
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = joinkit_core::duration::clap_parse)]
     pub request_timeout: Duration,
     /// Bound for the TCP connect and the TLS handshake
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = crate::duration::clap_parse)]
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = joinkit_core::duration::clap_parse)]
     pub connect_timeout: Duration,
     /// Keep the CSR on the cluster instead of deleting it
     #[arg(long)]
@@ -337,7 +339,7 @@ pub struct BootstrapArgs {
     #[arg(long, value_name = "NAME", requires = "kubeconfig")]
     pub context: Option<String>,
     /// Output format
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+    #[arg(short = 'o', long = "output", value_parser = choice(Format::ALL), default_value = "text")]
     pub output: Format,
 }
 
@@ -360,7 +362,7 @@ pub struct DiagnoseArgs {
     #[arg(long, value_name = "SOCKET")]
     pub cri_socket: Option<String>,
     /// Bound for the whole run
-    #[arg(long = "diagnose-timeout", value_name = "DURATION", default_value = "30s", value_parser = crate::duration::clap_parse)]
+    #[arg(long = "diagnose-timeout", value_name = "DURATION", default_value = "30s", value_parser = joinkit_core::duration::clap_parse)]
     pub diagnose_timeout: Duration,
 }
 
@@ -374,7 +376,7 @@ pub struct ApiArgs {
     #[arg(long, value_name = "NAME", global = true)]
     pub context: Option<String>,
     /// Bound for each API request
-    #[arg(long = "request-timeout", value_name = "DURATION", default_value = "15s", value_parser = crate::duration::clap_parse, global = true)]
+    #[arg(long = "request-timeout", value_name = "DURATION", default_value = "15s", value_parser = joinkit_core::duration::clap_parse, global = true)]
     pub request_timeout: Duration,
 }
 
@@ -403,7 +405,7 @@ pub enum TokenCommand {
         #[arg(long)]
         show_secrets: bool,
         /// Output format
-        #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+        #[arg(short = 'o', long = "output", value_parser = choice(Format::ALL), default_value = "text")]
         output: Format,
         /// API access.
         #[command(flatten)]
@@ -419,7 +421,7 @@ pub enum TokenCommand {
         #[arg(long)]
         show_secret: bool,
         /// Output format
-        #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+        #[arg(short = 'o', long = "output", value_parser = choice(Format::ALL), default_value = "text")]
         output: Format,
         /// API access.
         #[command(flatten)]
@@ -432,7 +434,7 @@ pub enum TokenCommand {
         #[arg(value_name = "ID|TOKEN", required = true)]
         ids: Vec<SecretArg>,
         /// Output format
-        #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+        #[arg(short = 'o', long = "output", value_parser = choice(Format::ALL), default_value = "text")]
         output: Format,
         /// API access.
         #[command(flatten)]
@@ -450,7 +452,7 @@ pub struct TokenCreateArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "token")]
     pub token_file: Option<PathBuf>,
     /// Lifetime (Go duration); 0 means it never expires
-    #[arg(long, value_name = "DURATION", default_value = "24h0m0s", value_parser = crate::duration::clap_parse)]
+    #[arg(long, value_name = "DURATION", default_value = "24h0m0s", value_parser = joinkit_core::duration::clap_parse)]
     pub ttl: Duration,
     /// Usages (comma-separated): signing, authentication
     #[arg(long, value_name = "USAGES", value_delimiter = ',', default_value = "signing,authentication")]
@@ -479,10 +481,10 @@ pub struct TokenCreateArgs {
     #[arg(long)]
     pub no_wait: bool,
     /// How long to wait for the signature
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::duration::clap_parse)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = joinkit_core::duration::clap_parse)]
     pub wait_timeout: Duration,
     /// Output format
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+    #[arg(short = 'o', long = "output", value_parser = choice(Format::ALL), default_value = "text")]
     pub output: Format,
     /// API access.
     #[command(flatten)]
@@ -490,6 +492,7 @@ pub struct TokenCreateArgs {
 }
 
 /// `joinkit lab`.
+#[cfg(feature = "lab")]
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct LabArgs {
@@ -500,10 +503,10 @@ pub struct LabArgs {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:6443")]
     pub listen: SocketAddr,
     /// CA key type
-    #[arg(long, value_enum, default_value_t = KeyKind::Rsa)]
+    #[arg(long, value_parser = choice(KeyKind::ALL), default_value = "rsa")]
     pub ca_key: KeyKind,
     /// Fault to inject
-    #[arg(long, value_enum, default_value_t = Scenario::Healthy)]
+    #[arg(long, value_parser = choice(Scenario::ALL), default_value = "healthy")]
     pub scenario: Scenario,
     /// Use the bootstrap token in this file instead of a random one
     #[arg(long, value_name = "FILE")]
@@ -521,20 +524,21 @@ pub struct LabArgs {
     #[arg(long, value_name = "FILE")]
     pub write_kubeconfig: Option<PathBuf>,
     /// Stop after DURATION
-    #[arg(long, value_name = "DURATION", value_parser = crate::duration::clap_parse)]
+    #[arg(long, value_name = "DURATION", value_parser = joinkit_core::duration::clap_parse)]
     pub exit_after: Option<Duration>,
 }
 
 /// `joinkit lab` subcommands.
+#[cfg(feature = "lab")]
 #[derive(Debug, Subcommand)]
 pub enum LabCommand {
     /// Start a lab, verify discovery against it healthy and with a fault, print both reports
     Demo {
         /// The fault for the second run
-        #[arg(long, value_enum, default_value_t = Scenario::TokenExpired)]
+        #[arg(long, value_parser = choice(Scenario::ALL), default_value = "token-expired")]
         scenario: Scenario,
         /// Output format
-        #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+        #[arg(short = 'o', long = "output", value_parser = choice(Format::ALL), default_value = "text")]
         output: Format,
     },
     /// List the fault scenarios
@@ -592,7 +596,7 @@ const ARGV_POSITIONAL_SECRETS: &[(&str, &str, &str)] = &[
 
 /// True when `s` contains a bootstrap token secret (`[a-z0-9]{6}.[a-z0-9]{16}`).
 fn holds_token_secret(s: &str) -> bool {
-    crate::redact::contains_token(s)
+    joinkit_core::redact::contains_token(s)
 }
 
 /// One warning line per secret flag (`--token`, `--certificate-key`, `--tls-bootstrap-token`)
@@ -654,11 +658,12 @@ pub fn main() -> i32 {
     match cli.command {
         Command::CaHash(a) => crate::commands::ca_hash(a),
         Command::VerifyDiscovery(a) => crate::commands::verify_discovery(a),
-        Command::Lab(a) => crate::commands::lab(a),
+        #[cfg(feature = "lab")]
+        Command::Lab(a) => crate::lab::lab(a),
         Command::RenderConfig(a) => crate::commands::render_config(*a),
         Command::Token(t) => crate::commands::token(t),
         Command::ExplainLog { files, output } => {
-            let r = crate::diagnose::explain::explain(&files);
+            let r = joinkit_core::diagnose::explain::explain(&files);
             r.print(output)
         }
         Command::Bootstrap(a) => crate::commands::bootstrap(*a),
@@ -677,4 +682,14 @@ pub fn main() -> i32 {
             }
         },
     }
+}
+
+/// A value parser over a domain enum's table of (value, name, help): the possible values, their
+/// help and completion come from the library's one list, so the domain types need no clap.
+pub fn choice<T: Copy + Send + Sync + 'static>(
+    all: &'static [(T, &'static str, &'static str)],
+) -> impl clap::builder::TypedValueParser<Value = T> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    PossibleValuesParser::new(all.iter().map(|(_, name, help)| PossibleValue::new(*name).help(*help)))
+        .map(move |s| all.iter().find(|(_, name, _)| *name == s).map(|(v, _, _)| *v).unwrap_or(all[0].0))
 }

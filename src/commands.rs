@@ -2,18 +2,17 @@
 //! returns the exit code. Logic lives in the concept modules; this is glue.
 
 use crate::cli::{
-    ApiArgs, BootstrapArgs, CaHashArgs, DiagnoseArgs, JoinFormat, LabArgs, LabCommand, MigrateConfigArgs,
-    RenderConfigArgs, RenderFormat, SecretArg, TokenCommand, TokenCreateArgs, ValidateConfigArgs, VerifyDiscoveryArgs,
+    ApiArgs, BootstrapArgs, CaHashArgs, DiagnoseArgs, JoinFormat, MigrateConfigArgs, RenderConfigArgs, RenderFormat,
+    SecretArg, TokenCommand, TokenCreateArgs, ValidateConfigArgs, VerifyDiscoveryArgs,
 };
-use crate::config::{self, JoinConfig, Taint};
-use crate::discovery::{self, Options, Source, Trust};
-use crate::endpoint::Endpoint;
-use crate::error::{self, Code, Failure};
-use crate::kubeconfig::Kubeconfig;
-use crate::lab::{Lab, LabOptions, Scenario};
-use crate::pin::{self, PinSet};
-use crate::report::{Format, Report};
-use crate::token::{self, BootstrapToken};
+use joinkit_core::config::{self, JoinConfig, Taint};
+use joinkit_core::discovery::{self, Options, Source, Trust};
+use joinkit_core::endpoint::Endpoint;
+use joinkit_core::error::{self, Code, Failure};
+use joinkit_core::kubeconfig::Kubeconfig;
+use joinkit_core::pin::{self, PinSet};
+use joinkit_core::report::{Format, Report};
+use joinkit_core::token::{self, BootstrapToken};
 use std::path::Path;
 use std::time::Duration;
 
@@ -22,7 +21,7 @@ pub fn exit_codes_help() -> String {
     error::exit_code_table_text()
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -32,17 +31,17 @@ fn runtime() -> tokio::runtime::Runtime {
 /// Runs `fut` to completion on a fresh runtime and then drops the runtime without waiting for
 /// its blocking threads: a resolver call (`getaddrinfo`) that never returns must not hold the
 /// process past `--timeout` (the future itself is bounded; only the abandoned thread is left).
-fn block_on<F: std::future::Future>(fut: F) -> F::Output {
+pub(crate) fn block_on<F: std::future::Future>(fut: F) -> F::Output {
     let rt = runtime();
     let out = rt.block_on(fut);
     rt.shutdown_background();
     out
 }
 
-fn finish(report: &Report, format: Format) -> i32 {
-    if format == Format::Text && !report.warnings.is_empty() {
-        for w in &report.warnings {
-            eprintln!("warning: {}", crate::report::escape_controls(w));
+pub(crate) fn finish(report: &Report, format: Format) -> i32 {
+    if format == Format::Text && !report.warnings().is_empty() {
+        for w in report.warnings() {
+            eprintln!("warning: {}", joinkit_core::report::escape_controls(w));
         }
     }
     report.print(format)
@@ -70,13 +69,13 @@ pub fn ca_hash(a: CaHashArgs) -> i32 {
                 .unwrap_or(0);
             for (src, c) in &certs {
                 if let Some(p) = c.validity_problem(now) {
-                    report.warnings.push(format!(
+                    report.push_warning(format!(
                         "{src}: certificate {} is {p} (valid {} to {}); its pin is printed anyway",
                         c.subject, c.not_before, c.not_after
                     ));
                 }
                 if !c.is_ca {
-                    report.warnings.push(format!(
+                    report.push_warning(format!(
                         "{src}: certificate {} is not a CA (basicConstraints CA:FALSE); kubeadm pins the cluster CA",
                         c.subject
                     ));
@@ -94,8 +93,8 @@ pub fn ca_hash(a: CaHashArgs) -> i32 {
             report.set("pins", certs.iter().map(|(_, c)| c.pin.clone()).collect::<Vec<_>>());
             match a.output {
                 Format::Text => {
-                    for w in &report.warnings {
-                        eprintln!("warning: {}", crate::report::escape_controls(w));
+                    for w in report.warnings() {
+                        eprintln!("warning: {}", joinkit_core::report::escape_controls(w));
                     }
                     let mut s = String::new();
                     for (_, c) in &certs {
@@ -173,10 +172,10 @@ fn collect_certs(a: &CaHashArgs, report: &mut Report) -> Result<Vec<(String, pin
     Ok(out)
 }
 
-/// Reads an input file (or stdin for `-`) with the bounds of [`crate::fsutil`]: a regular file of
+/// Reads an input file (or stdin for `-`) with the bounds of [`joinkit_core::fsutil`]: a regular file of
 /// at most 16 MiB; FIFOs, devices and directories are refused at once (`input-unreadable`).
 fn read_input(path: &std::path::Path) -> Result<Vec<u8>, Failure> {
-    crate::fsutil::read_path_or_stdin(path, crate::fsutil::MAX_INPUT_FILE).map_err(|e| {
+    joinkit_core::fsutil::read_path_or_stdin(path, joinkit_core::fsutil::MAX_INPUT_FILE).map_err(|e| {
         Failure::new(Code::InputUnreadable, "read", e.to_string())
             .cause("the path is wrong, not readable by this user, not a regular file, or too large")
             .fix("check the path and permissions (the CA is /etc/kubernetes/pki/ca.crt on a control-plane node)")
@@ -236,175 +235,6 @@ pub fn verify_discovery(a: VerifyDiscoveryArgs) -> i32 {
     finish(&report, a.output)
 }
 
-/// `joinkit lab`.
-pub fn lab(a: LabArgs) -> i32 {
-    match a.command {
-        Some(LabCommand::Demo { scenario, output }) => return lab_demo(scenario, output),
-        Some(LabCommand::Scenarios) => {
-            use clap::ValueEnum;
-            for s in Scenario::value_variants() {
-                let help = s.to_possible_value().and_then(|p| p.get_help().map(|h| h.to_string())).unwrap_or_default();
-                println!("{:<22} {help}", s.name());
-            }
-            return 0;
-        }
-        None => {}
-    }
-    let token = match a.token_file.as_deref().map(|p| token::resolve_token(None, Some(p))).transpose() {
-        Ok(t) => t.flatten(),
-        Err(f) => {
-            eprintln!("joinkit lab: {}: {}", f.code, f.message);
-            return f.exit_code();
-        }
-    };
-    let opts = LabOptions {
-        listen: a.listen,
-        ca_key: a.ca_key,
-        scenario: a.scenario,
-        token,
-        control_plane_endpoint: a.control_plane_endpoint,
-    };
-    let lab = match Lab::start(opts) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("joinkit lab: {e}");
-            return 1;
-        }
-    };
-    let info = &lab.info;
-    if let Some(p) = &a.write_json {
-        let json = serde_json::to_string_pretty(info).unwrap_or_default();
-        if let Err(e) = crate::fsutil::write_private(p, json.as_bytes()) {
-            eprintln!("joinkit lab: {e}");
-            return Code::OutputUnwritable.exit_code();
-        }
-    }
-    if let Some(p) = &a.write_kubeconfig {
-        if let Err(e) = crate::fsutil::write_private(p, info.admin_kubeconfig.as_bytes()) {
-            eprintln!("joinkit lab: {e}");
-            return Code::OutputUnwritable.exit_code();
-        }
-    }
-    if let Some(p) = &a.write_ca {
-        if let Err(e) = crate::fsutil::write_private(p, info.ca_cert_pem.as_bytes()) {
-            eprintln!("joinkit lab: {e}");
-            return Code::OutputUnwritable.exit_code();
-        }
-    }
-    println!("joinkit lab: simulated kube-apiserver on https://{} (scenario {})", info.endpoint, info.scenario.name());
-    println!("  endpoint:   {}", info.endpoint);
-    println!("  API server: {}", info.api_server);
-    println!("  token:      {}", info.token);
-    println!("  CA pin:     {}", info.ca_pin);
-    println!(
-        "try:\n  JOINKIT_TOKEN={} joinkit verify-discovery {} --discovery-token-ca-cert-hash {}",
-        info.token, info.endpoint, info.ca_pin
-    );
-    println!("stop with Ctrl-C");
-    use std::io::Write;
-    let _ = std::io::stdout().flush();
-    block_on(async {
-        let stop = async {
-            match a.exit_after {
-                Some(d) => tokio::time::sleep(d).await,
-                None => std::future::pending::<()>().await,
-            }
-        };
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        let terminated = async {
-            match term.as_mut() {
-                Some(t) => {
-                    t.recv().await;
-                }
-                None => std::future::pending::<()>().await,
-            }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {},
-            _ = terminated => {},
-            _ = stop => {},
-        }
-    });
-    lab.stop();
-    0
-}
-
-/// Runs discovery against a lab: the options the demo, tests and benchmarks use.
-pub fn discovery_against(lab: &Lab) -> Options {
-    Options {
-        source: Source::Endpoint(Endpoint::parse(lab.endpoint()).expect("the lab's endpoint parses")),
-        token: Some(lab.token()),
-        trust: Some(Trust::Pinned(
-            PinSet::parse_all(std::slice::from_ref(&lab.info.ca_pin)).ok().flatten().expect("the lab's pin parses"),
-        )),
-        connect_timeout: Duration::from_secs(5),
-        timeout: Duration::from_secs(15),
-        wait: None,
-        max_clock_skew: Duration::from_secs(300),
-        tls_bootstrap_token: None,
-        verbose_attempts: false,
-    }
-}
-
-fn lab_demo(scenario: Scenario, output: Format) -> i32 {
-    let rt = runtime();
-    let mut reports = Vec::new();
-    for (title, sc) in [("healthy lab", Scenario::Healthy), ("lab with a fault", scenario)] {
-        let opts = LabOptions { scenario: sc, ..LabOptions::default() };
-        let lab = match Lab::start(opts) {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!("joinkit lab demo: {e}");
-                return 1;
-            }
-        };
-        let report = rt.block_on(discovery::run(&discovery_against(&lab)));
-        if output == Format::Text {
-            println!(
-                "=== joinkit verify-discovery {} --discovery-token-ca-cert-hash {} ({title}: scenario {})",
-                lab.info.endpoint,
-                lab.info.ca_pin,
-                sc.name()
-            );
-            print!("{}", report.to_text(false));
-            println!();
-        }
-        reports.push((sc, report));
-        lab.stop();
-    }
-    let as_expected = reports[0].1.ok && (scenario == Scenario::Healthy || !reports[1].1.ok);
-    match output {
-        Format::Text => println!(
-            "demo {}: the healthy run {} and the {} run {}",
-            if as_expected { "passed" } else { "FAILED" },
-            if reports[0].1.ok { "passed" } else { "failed" },
-            scenario.name(),
-            reports[1].1.code().map(|c| format!("failed with {c}")).unwrap_or_else(|| "passed".into())
-        ),
-        f => {
-            let v: Vec<serde_json::Value> = reports
-                .iter()
-                .map(|(sc, r)| {
-                    let mut v = serde_json::to_value(r).unwrap_or_default();
-                    v["scenario"] = serde_json::json!(sc.name());
-                    v
-                })
-                .collect();
-            let all = serde_json::json!({"ok": as_expected, "runs": v});
-            if f == Format::Json {
-                println!("{}", serde_json::to_string_pretty(&all).unwrap_or_default());
-            } else {
-                print!("{}", serde_saphyr::to_string(&all).unwrap_or_default());
-            }
-        }
-    }
-    if as_expected {
-        0
-    } else {
-        1
-    }
-}
-
 /// Writes one man page per command (joinkit.1, joinkit-ca-hash.1, ...) into `dir`.
 pub fn generate_man(dir: &Path) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -436,7 +266,7 @@ pub fn generate_man(dir: &Path) -> Result<(), String> {
 /// Writes `text` to `output` (atomically, 0600: it may hold a token) or prints it.
 fn emit(report: &mut Report, output: Option<&Path>, text: &str) -> i32 {
     match output {
-        Some(p) => match crate::fsutil::write_private(p, text.as_bytes()) {
+        Some(p) => match joinkit_core::fsutil::write_private(p, text.as_bytes()) {
             Ok(()) => 0,
             Err(e) => config_failure(
                 report,
@@ -604,17 +434,17 @@ pub fn migrate_config(a: MigrateConfigArgs) -> i32 {
     }
 }
 
-fn api_options(a: &ApiArgs) -> crate::client::api::ApiOptions {
-    crate::client::api::ApiOptions {
+fn api_options(a: &ApiArgs) -> joinkit_core::client::api::ApiOptions {
+    joinkit_core::client::api::ApiOptions {
         kubeconfig: a.kubeconfig.clone(),
         context: a.context.clone(),
         timeout: Some(a.request_timeout),
     }
 }
 
-async fn connect(a: &ApiArgs, report: &mut Report) -> Option<crate::client::api::ApiClient> {
+async fn connect(a: &ApiArgs, report: &mut Report) -> Option<joinkit_core::client::api::ApiClient> {
     report.start();
-    match crate::client::api::ApiClient::connect(&api_options(a)).await {
+    match joinkit_core::client::api::ApiClient::connect(&api_options(a)).await {
         Ok(c) => {
             for w in &c.warnings {
                 report.warn("kubeconfig", w.clone());
@@ -631,7 +461,7 @@ async fn connect(a: &ApiArgs, report: &mut Report) -> Option<crate::client::api:
 
 /// `joinkit token ...`.
 pub fn token(t: TokenCommand) -> i32 {
-    use crate::token::manage;
+    use joinkit_core::token::manage;
     match t {
         TokenCommand::Generate => {
             println!("{}", BootstrapToken::generate().expose());
@@ -658,11 +488,11 @@ pub fn token(t: TokenCommand) -> i32 {
                 }
             });
             if output == Format::Text {
-                if let Some(_f) = &report.failure {
+                if let Some(_f) = report.failure() {
                     eprint!("{}", report.to_text(false));
                 }
-                for w in &report.warnings {
-                    eprintln!("warning: {}", crate::report::escape_controls(w));
+                for w in report.warnings() {
+                    eprintln!("warning: {}", joinkit_core::report::escape_controls(w));
                 }
                 return report.exit_code();
             }
@@ -678,9 +508,7 @@ pub fn token(t: TokenCommand) -> i32 {
                 let Some(client) = connect(&api, &mut report).await else { return };
                 match manage::describe(&client, &id, given.as_ref(), show_secret).await {
                     Ok(mut r) => {
-                        let mut stages = std::mem::take(&mut report.stages);
-                        stages.append(&mut r.stages);
-                        r.stages = stages;
+                        r.prepend_stages(&report);
                         report = r;
                     }
                     Err(f) => report.fail(f),
@@ -699,11 +527,9 @@ pub fn token(t: TokenCommand) -> i32 {
             let mut report = Report::new("token delete");
             block_on(async {
                 let Some(client) = connect(&api, &mut report).await else { return };
-                let r = manage::delete(&client, &parsed).await;
-                let mut stages = std::mem::take(&mut report.stages);
-                stages.extend(r.stages.clone());
+                let mut r = manage::delete(&client, &parsed).await;
+                r.prepend_stages(&report);
                 report = r;
-                report.stages = stages;
             });
             finish(&report, output)
         }
@@ -711,7 +537,7 @@ pub fn token(t: TokenCommand) -> i32 {
 }
 
 fn token_create(a: TokenCreateArgs) -> i32 {
-    use crate::token::manage;
+    use joinkit_core::token::manage;
     let mut report = Report::new("token create");
     let token = match &a.token_file {
         Some(p) => token::resolve_token(None, Some(p)),
@@ -732,7 +558,7 @@ fn token_create(a: TokenCreateArgs) -> i32 {
         return config_failure(&mut report, f);
     }
     if let Some(k) = a.certificate_key.as_ref().map(SecretArg::expose) {
-        if let Some(e) = crate::config::validate::certificate_key_error(k) {
+        if let Some(e) = joinkit_core::config::validate::certificate_key_error(k) {
             let f = Failure::new(Code::BadTokenOptions, "input", e.clone())
                 .kubeadm(e)
                 .cause("the certificate key is not 64 hex digits")
@@ -767,7 +593,7 @@ fn token_create(a: TokenCreateArgs) -> i32 {
                 }
                 Ok((false, pins)) => {
                     cluster_pins = pins;
-                    report.warn("signature", format!("cluster-info carried no signature for {} after {}: the bootstrapsigner (kube-controller-manager) is probably not running; the join will fail with jws-missing until it is", token.id(), crate::duration::format(a.wait_timeout)))
+                    report.warn("signature", format!("cluster-info carried no signature for {} after {}: the bootstrapsigner (kube-controller-manager) is probably not running; the join will fail with jws-missing until it is", token.id(), joinkit_core::duration::format(a.wait_timeout)))
                 }
                 Err(f) => report.warn("signature", format!("could not read cluster-info: {}", f.message)),
             }
@@ -809,10 +635,10 @@ fn token_create(a: TokenCreateArgs) -> i32 {
         }
     });
     if a.output == Format::Text {
-        for w in &report.warnings {
-            eprintln!("warning: {}", crate::report::escape_controls(w));
+        for w in report.warnings() {
+            eprintln!("warning: {}", joinkit_core::report::escape_controls(w));
         }
-        if report.failure.is_some() {
+        if report.failure().is_some() {
             eprint!("{}", report.to_text(false));
         } else {
             print!("{printed}");
@@ -830,7 +656,7 @@ fn hostname() -> String {
 }
 
 /// Discovery options and node name from bootstrap's flags or its `--config`.
-pub fn bootstrap_options(a: &BootstrapArgs) -> Result<crate::bootstrap::BootstrapOptions, Failure> {
+pub fn bootstrap_options(a: &BootstrapArgs) -> Result<joinkit_core::bootstrap::BootstrapOptions, Failure> {
     let (endpoint, token, tls_bootstrap_token, trust, node) = match &a.config {
         Some(path) => {
             let text = config::read_config(path)?;
@@ -881,7 +707,7 @@ pub fn bootstrap_options(a: &BootstrapArgs) -> Result<crate::bootstrap::Bootstra
             (a.endpoint.clone().unwrap_or_default(), token, None, trust, a.node_name.clone())
         }
     };
-    Ok(crate::bootstrap::BootstrapOptions {
+    Ok(joinkit_core::bootstrap::BootstrapOptions {
         discovery: Options {
             source: Source::Endpoint(Endpoint::parse(&endpoint)?),
             token,
@@ -897,7 +723,7 @@ pub fn bootstrap_options(a: &BootstrapArgs) -> Result<crate::bootstrap::Bootstra
         csr_timeout: a.timeout.unwrap_or(Duration::from_secs(60)),
         keep_csr: a.keep_csr,
         write_dir: a.write_dir.clone(),
-        admin: a.kubeconfig.as_ref().map(|k| crate::client::api::ApiOptions {
+        admin: a.kubeconfig.as_ref().map(|k| joinkit_core::client::api::ApiOptions {
             kubeconfig: Some(k.clone()),
             context: a.context.clone(),
             timeout: Some(a.request_timeout),
@@ -915,8 +741,8 @@ pub fn bootstrap(a: BootstrapArgs) -> i32 {
             return finish(&r, a.output);
         }
     };
-    let mut report = block_on(crate::bootstrap::run(&opts));
-    if report.ok {
+    let mut report = block_on(joinkit_core::bootstrap::run(&opts));
+    if report.ok() {
         report.line(format!(
             "OK: the control plane trusts this node: a kubelet CSR for system:node:{} was approved and issued{}.",
             opts.node_name,
@@ -953,7 +779,7 @@ pub fn diagnose(a: DiagnoseArgs) -> i32 {
             .and_then(|p| config::read_config(p).ok())
             .and_then(|t| config::check_text("c", &t).join.and_then(|j| j.0.cri_socket))
     });
-    let d = crate::diagnose::node::DiagnoseOptions {
+    let d = joinkit_core::diagnose::node::DiagnoseOptions {
         admin: opts.admin.clone(),
         bootstrap: opts,
         certificate_key: if a.control_plane || a.certificate_key.is_some() {
@@ -965,6 +791,6 @@ pub fn diagnose(a: DiagnoseArgs) -> i32 {
         cri_socket: cri,
         timeout: a.diagnose_timeout,
     };
-    let report = block_on(crate::diagnose::node::run(&d));
+    let report = block_on(joinkit_core::diagnose::node::run(&d));
     finish(&report, b.output)
 }

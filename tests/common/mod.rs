@@ -122,7 +122,7 @@ pub fn https(
     rt.block_on(async {
         let mut roots = rustls::RootCertStore::empty();
         roots.add(CertificateDer::from_pem_slice(ca_pem.as_bytes()).unwrap()).unwrap();
-        let cfg = rustls::ClientConfig::builder_with_provider(joinkit::client::provider())
+        let cfg = rustls::ClientConfig::builder_with_provider(joinkit_core::client::provider())
             .with_safe_default_protocol_versions()
             .unwrap()
             .with_root_certificates(roots)
@@ -148,12 +148,12 @@ pub fn https(
 }
 
 /// Starts a lab with a scenario and an ECDSA CA (fast).
-pub fn lab(scenario: joinkit::lab::Scenario) -> joinkit::lab::Lab {
-    joinkit::lab::Lab::start(joinkit::lab::LabOptions { scenario, ..Default::default() }).expect("lab starts")
+pub fn lab(scenario: joinkit_lab::Scenario) -> joinkit_lab::Lab {
+    joinkit_lab::Lab::start(joinkit_lab::LabOptions { scenario, ..Default::default() }).expect("lab starts")
 }
 
 /// `verify-discovery` against a lab with its token (from the environment) and pin, JSON out.
-pub fn verify(lab: &joinkit::lab::Lab, extra: &[&str]) -> Run {
+pub fn verify(lab: &joinkit_lab::Lab, extra: &[&str]) -> Run {
     let mut args =
         vec!["verify-discovery", lab.endpoint(), "--discovery-token-ca-cert-hash", &lab.info.ca_pin, "-o", "json"];
     args.extend_from_slice(extra);

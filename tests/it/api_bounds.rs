@@ -5,7 +5,7 @@
 
 use crate::common;
 use common::assert_failure;
-use joinkit::lab::pki::{Ca, CaValidity, KeyKind};
+use joinkit_lab::pki::{Ca, CaValidity, KeyKind};
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -27,7 +27,7 @@ impl Server {
     fn start(handler: Arc<Handler>) -> Server {
         let ca = Ca::new("hostile-ca", KeyKind::Ecdsa, CaValidity::Normal).unwrap();
         let leaf = ca.serving_cert(&["127.0.0.1"], KeyKind::Ecdsa).unwrap();
-        let cfg = rustls::ServerConfig::builder_with_provider(joinkit::client::provider())
+        let cfg = rustls::ServerConfig::builder_with_provider(joinkit_core::client::provider())
             .with_safe_default_protocol_versions()
             .unwrap()
             .with_no_client_auth()
@@ -188,7 +188,7 @@ fn html_login_page_is_an_api_error_not_an_empty_success() {
         let mut a = args.clone();
         a.extend(["--kubeconfig", kc, "-o", "json"]);
         let r = common::run(&a);
-        let stage = if args[1] == "delete" { "delete-abcdef" } else { "api" };
+        let stage = if args[1] == "delete" { "delete" } else { "api" };
         let v = assert_failure(&r, "api-error", stage, 66);
         let msg = v["failure"]["message"].as_str().unwrap();
         assert!(msg.contains("text/html") && msg.contains("not JSON") && msg.contains("<title>Sign in"), "{msg}");
@@ -210,7 +210,7 @@ fn json_of_the_wrong_kind_is_an_api_error() {
     let v = assert_failure(&r, "api-error", "api", 66);
     assert!(v["failure"]["message"].as_str().unwrap().contains("expected SecretList"), "{}", r.stdout);
     let r = common::run(&["token", "delete", "abcdef", "--kubeconfig", kc.to_str().unwrap(), "-o", "json"]);
-    let v = assert_failure(&r, "api-error", "delete-abcdef", 66);
+    let v = assert_failure(&r, "api-error", "delete", 66);
     assert!(v["failure"]["message"].as_str().unwrap().contains("expected Status or Secret"), "{}", r.stdout);
 }
 

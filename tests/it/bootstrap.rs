@@ -4,7 +4,7 @@
 
 use crate::common;
 use common::{assert_failure, lab, run_with, vectors};
-use joinkit::lab::{Lab, Scenario};
+use joinkit_lab::{Lab, Scenario};
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -81,7 +81,7 @@ fn csr_is_the_kubelets_and_the_certificate_verifies_independently() {
     assert!(name.starts_with("node-csr-") && name.len() == "node-csr-".len() + 43, "{name}");
     // The subject matches the recorded CSR's (O=system:nodes, CN=system:node:test-node).
     let dir = tempfile::tempdir().unwrap();
-    let req_pem = joinkit::kubeconfig::decode_b64(csr["spec"]["request"].as_str().unwrap()).unwrap();
+    let req_pem = joinkit_core::kubeconfig::decode_b64(csr["spec"]["request"].as_str().unwrap()).unwrap();
     std::fs::write(dir.path().join("ours.csr"), &req_pem).unwrap();
     let subj = |f: &std::path::Path| {
         let o =
@@ -91,7 +91,7 @@ fn csr_is_the_kubelets_and_the_certificate_verifies_independently() {
     };
     assert_eq!(subj(&dir.path().join("ours.csr")), subj(&vectors().join("apiserver-v1.24/rsa/csr_test-node.csr")));
     // openssl verifies the issued certificate against the lab CA, for client auth.
-    let cert = joinkit::kubeconfig::decode_b64(csr["status"]["certificate"].as_str().unwrap()).unwrap();
+    let cert = joinkit_core::kubeconfig::decode_b64(csr["status"]["certificate"].as_str().unwrap()).unwrap();
     std::fs::write(dir.path().join("node.crt"), &cert).unwrap();
     std::fs::write(dir.path().join("ca.crt"), &l.info.ca_cert_pem).unwrap();
     let o = std::process::Command::new("openssl")
@@ -151,10 +151,10 @@ fn each_failure_has_its_own_code_and_fix() {
 #[test]
 fn token_without_authentication_usage_is_rejected_with_evidence() {
     let l = lab(Scenario::Healthy);
-    let t = joinkit::token::BootstrapToken::generate();
+    let t = joinkit_core::token::BootstrapToken::generate();
     {
         let mut s = l.state.lock().unwrap();
-        let secret = joinkit::lab::token_secret(&t, None, &["signing"], &[], "");
+        let secret = joinkit_lab::token_secret(&t, None, &["signing"], &[], "");
         s.store.put("secrets", "kube-system", &format!("bootstrap-token-{}", t.id()), secret);
         s.reconcile();
     }

@@ -28,7 +28,8 @@ fn every_pin_vector_matches() {
         assert_eq!(got, want, "{file}");
         // The library agrees.
         let data = std::fs::read(&path).unwrap();
-        let lib: Vec<String> = joinkit::pin::pins_of_pem(&data, &file).unwrap().iter().map(|p| p.to_string()).collect();
+        let lib: Vec<String> =
+            joinkit_core::pin::pins_of_pem(&data, &file).unwrap().iter().map(|p| p.to_string()).collect();
         assert_eq!(lib, want, "{file}");
     }
 }

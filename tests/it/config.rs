@@ -528,8 +528,8 @@ fn migrate_v1beta3_to_v1beta4() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.stdout, golden("migrate-output-v1beta4.yaml"));
     // Every value is preserved: the models agree (the discovery timeout moved).
-    let before = joinkit::config::check_text("a", &std::fs::read_to_string(&src).unwrap()).join.unwrap().0;
-    let after = joinkit::config::check_text("b", &r.stdout).join.unwrap().0;
+    let before = joinkit_core::config::check_text("a", &std::fs::read_to_string(&src).unwrap()).join.unwrap().0;
+    let after = joinkit_core::config::check_text("b", &r.stdout).join.unwrap().0;
     let mut b = before.clone();
     b.kubelet_extra_args.sort();
     let mut a = after.clone();

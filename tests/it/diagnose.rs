@@ -4,7 +4,7 @@
 
 use crate::common;
 use common::{lab, run_with};
-use joinkit::lab::{Lab, Scenario};
+use joinkit_lab::{Lab, Scenario};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -56,7 +56,8 @@ fn expect(s: Scenario, domain: &str, at: &str) {
     let root = fake_root(dir.path());
     let (r, v) = diagnose(&l, &root, &[]);
     assert_eq!(v["failure_domain"], domain, "{s:?}: {}", r.stdout);
-    let code = joinkit::error::Code::for_domain(joinkit::error::Domain::from_name(domain).expect("a known domain"));
+    let code =
+        joinkit_core::error::Code::for_domain(joinkit_core::error::Domain::from_name(domain).expect("a known domain"));
     assert_eq!(r.code, code.exit_code(), "{s:?}");
     assert_eq!(v["failure"]["code"], code.as_str());
     assert_eq!(v["failure"]["stage"], at, "{s:?}: {}", v["root_cause"]);
@@ -248,18 +249,20 @@ fn local_state_root_causes() {
 fn route_table_parsing() {
     let dir = tempfile::tempdir().unwrap();
     let root = fake_root(dir.path());
-    assert!(joinkit::diagnose::node::route_to(&root, "10.0.3.4".parse().unwrap()).unwrap().contains("eth0 (/16)"));
-    assert!(joinkit::diagnose::node::route_to(&root, "192.0.2.1".parse().unwrap()).unwrap().contains("default route"));
+    assert!(joinkit_core::diagnose::node::route_to(&root, "10.0.3.4".parse().unwrap()).unwrap().contains("eth0 (/16)"));
+    assert!(joinkit_core::diagnose::node::route_to(&root, "192.0.2.1".parse().unwrap())
+        .unwrap()
+        .contains("default route"));
     std::fs::write(root.join("proc/net/route"), "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\neth0\t00002A0A\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n").unwrap();
     // Seed 004: only the local 10.42.0.0/16 route, no default route.
-    assert!(joinkit::diagnose::node::route_to(&root, "10.42.1.1".parse().unwrap()).is_ok());
+    assert!(joinkit_core::diagnose::node::route_to(&root, "10.42.1.1".parse().unwrap()).is_ok());
     assert_eq!(
-        joinkit::diagnose::node::route_to(&root, "52.10.1.1".parse().unwrap()).unwrap_err().to_string(),
+        joinkit_core::diagnose::node::route_to(&root, "52.10.1.1".parse().unwrap()).unwrap_err().to_string(),
         "no route to 52.10.1.1 and no default route in /proc/net/route"
     );
     std::fs::write(root.join("proc/net/ipv6_route"), "fd000000000000000000000000000000 08 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000001 00000000 00000001     eth0\n").unwrap();
-    assert!(joinkit::diagnose::node::route_to(&root, "fd00::10".parse().unwrap()).is_ok());
-    assert!(joinkit::diagnose::node::route_to(&root, "2001:db8::1".parse().unwrap()).is_err());
+    assert!(joinkit_core::diagnose::node::route_to(&root, "fd00::10".parse().unwrap()).is_ok());
+    assert!(joinkit_core::diagnose::node::route_to(&root, "2001:db8::1".parse().unwrap()).is_err());
 }
 
 #[test]
@@ -512,8 +515,8 @@ fn forbidden_admin_read_is_no_evidence() {
                 "subjects": [{"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": "limited"}]}),
         );
     }
-    let user = l.ca.client_cert("limited", None, joinkit::lab::pki::KeyKind::Ecdsa).unwrap();
-    let conf = joinkit::lab::admin_kubeconfig(
+    let user = l.ca.client_cert("limited", None, joinkit_lab::pki::KeyKind::Ecdsa).unwrap();
+    let conf = joinkit_lab::admin_kubeconfig(
         &format!("https://{}", l.endpoint()),
         &l.info.ca_cert_pem,
         &user.cert_pem,

@@ -4,7 +4,7 @@
 
 use crate::common;
 use common::{assert_failure, lab, run, run_isolated, run_with, verify};
-use joinkit::lab::Scenario;
+use joinkit_lab::Scenario;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
@@ -27,7 +27,7 @@ fn healthy_lab_passes_with_every_stage() {
     assert_eq!(v["ok"], true);
     assert!(v["failure"].is_null());
     let names: Vec<&str> = v["stages"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
-    assert_eq!(names, joinkit::discovery::NETWORK_STAGES);
+    assert_eq!(names, joinkit_core::discovery::NETWORK_STAGES);
     assert!(v["stages"].as_array().unwrap().iter().all(|s| s["status"] == "pass"), "{}", r.stdout);
     assert_eq!(v["apiServer"], format!("https://{}", l.endpoint()));
     assert_eq!(v["caPin"], l.info.ca_pin);
@@ -76,7 +76,7 @@ fn token_file_and_flag_sources() {
 
 #[test]
 fn api_server_differing_from_endpoint_is_reported() {
-    let l = joinkit::lab::Lab::start(joinkit::lab::LabOptions {
+    let l = joinkit_lab::Lab::start(joinkit_lab::LabOptions {
         control_plane_endpoint: Some("localhost:6443".into()),
         ..Default::default()
     })
@@ -270,10 +270,10 @@ fn stalled_listener() {
 
 /// A TLS server with a throwaway CA that runs `answer` on each accepted TLS stream.
 fn tls_server(answer: fn(&mut rustls::StreamOwned<rustls::ServerConnection, TcpStream>)) -> std::net::SocketAddr {
-    use joinkit::lab::pki::{Ca, CaValidity, KeyKind};
+    use joinkit_lab::pki::{Ca, CaValidity, KeyKind};
     let ca = Ca::new("test", KeyKind::Ecdsa, CaValidity::Normal).unwrap();
     let leaf = ca.serving_cert(&["127.0.0.1"], KeyKind::Ecdsa).unwrap();
-    let cfg = rustls::ServerConfig::builder_with_provider(joinkit::client::provider())
+    let cfg = rustls::ServerConfig::builder_with_provider(joinkit_core::client::provider())
         .with_safe_default_protocol_versions()
         .unwrap()
         .with_no_client_auth()
@@ -419,7 +419,7 @@ fn failures_are_fast_and_text_names_everything() {
 fn ipv6_endpoint() {
     // kubeadm#3101: IPv6 endpoints are written [addr]:port; the lab's certificate names ::1.
     let l =
-        joinkit::lab::Lab::start(joinkit::lab::LabOptions { listen: "[::1]:0".parse().unwrap(), ..Default::default() })
+        joinkit_lab::Lab::start(joinkit_lab::LabOptions { listen: "[::1]:0".parse().unwrap(), ..Default::default() })
             .unwrap();
     assert!(l.endpoint().starts_with("[::1]:"));
     let r = verify(&l, &[]);

@@ -4,7 +4,7 @@
 use crate::common;
 use common::run;
 use common::tool;
-use joinkit::error::{exit_code_table_markdown, Code};
+use joinkit_core::error::{exit_code_table_markdown, Code};
 
 fn readme() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap()
@@ -14,7 +14,7 @@ fn readme() -> String {
 fn readme_has_the_exit_code_table() {
     assert!(
         readme().contains(&exit_code_table_markdown()),
-        "README.md's exit-code table is stale; paste joinkit::error::exit_code_table_markdown()"
+        "README.md's exit-code table is stale; paste joinkit_core::error::exit_code_table_markdown()"
     );
     // Codes and exit codes are unique per name; ranges are as documented.
     let mut names: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
@@ -71,9 +71,8 @@ fn readme_covers_commands_codes_and_scenarios() {
     for c in Code::ALL {
         assert!(text.contains(&format!("`{}`", c.as_str())), "{}", c.as_str());
     }
-    use clap::ValueEnum;
-    for s in joinkit::lab::Scenario::value_variants() {
-        assert!(text.contains(&format!("`{}`", s.name())), "scenario {}", s.name());
+    for (_, name, _) in joinkit_lab::Scenario::ALL {
+        assert!(text.contains(&format!("`{name}`")), "scenario {name}");
     }
     for flag in [
         "--discovery-token-ca-cert-hash",

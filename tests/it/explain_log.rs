@@ -3,7 +3,7 @@
 
 use crate::common;
 use common::{run, run_bounded, run_with};
-use joinkit::diagnose::explain::{catalog, Scanner, ROLES};
+use joinkit_core::diagnose::explain::{catalog, Scanner, ROLES};
 
 #[test]
 fn catalog_is_well_formed_and_every_example_matches_its_entry() {
@@ -14,7 +14,7 @@ fn catalog_is_well_formed_and_every_example_matches_its_entry() {
         assert!(ids.insert(s.id.clone()), "duplicate id {}", s.id);
         assert!(ROLES.contains(&s.role.as_str()), "{}: role {}", s.id, s.role);
         // Failures need a domain (it picks the exit code); context entries may omit it.
-        // (A domain outside joinkit::error::Domain does not even parse.)
+        // (A domain outside joinkit_core::error::Domain does not even parse.)
         assert!(s.domain.is_some() || !s.is_failure(), "{}: a failure signature needs a domain", s.id);
         assert!(!s.examples.is_empty() && !s.meaning.is_empty() && !s.fix.is_empty(), "{}", s.id);
         for ex in &s.examples {
@@ -146,7 +146,7 @@ fn memory_is_bounded_per_finding() {
     let f = s.findings();
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].count, 1000);
-    assert_eq!(f[0].lines.len(), joinkit::diagnose::explain::MAX_LINES_PER_FINDING);
+    assert_eq!(f[0].lines.len(), joinkit_core::diagnose::explain::MAX_LINES_PER_FINDING);
 }
 
 const JWS_MISSING: &str = "error execution phase preflight: couldn't validate the identity of the API Server: could not find a JWS signature in the cluster-info ConfigMap for token ID \"abcdef\"\n";

@@ -184,7 +184,7 @@ fn discovery_file_credentials_are_not_sent_to_an_unverified_server() {
 /// reach that server; the cleanup says it could not delete the CSR.
 #[test]
 fn bootstrap_admin_kubeconfig_sends_nothing_to_a_server_of_another_ca() {
-    let l = common::lab(joinkit::lab::Scenario::Healthy);
+    let l = common::lab(joinkit_lab::Scenario::Healthy);
     let hostile_ca = TestCa::new("hostile-ca");
     let trusted_ca = TestCa::new("kubernetes");
     let dir = tempfile::tempdir().unwrap();

@@ -5,12 +5,12 @@
 
 use crate::common;
 use common::{lab, run_with};
-use joinkit::lab::Scenario;
+use joinkit_lab::Scenario;
 use std::process::Command;
 
 const KUBECTL: &str = "/usr/bin/kubectl";
 
-fn kubeconfig(l: &joinkit::lab::Lab, dir: &std::path::Path) -> std::path::PathBuf {
+fn kubeconfig(l: &joinkit_lab::Lab, dir: &std::path::Path) -> std::path::PathBuf {
     std::fs::write(dir.join("ca.crt"), &l.info.ca_cert_pem).unwrap();
     let kc = format!(
         "apiVersion: v1\nkind: Config\nclusters:\n- name: lab\n  cluster:\n    server: https://{}\n    certificate-authority: {}\ncontexts:\n- name: lab\n  context: {{cluster: lab, user: anonymous}}\ncurrent-context: lab\nusers:\n- name: anonymous\n  user: {{username: anonymous}}\n",

@@ -10,8 +10,8 @@
 
 use crate::common;
 use common::{lab, vectors, Http};
-use joinkit::lab::pki::{KeyKind, Leaf};
-use joinkit::lab::{Lab, Scenario};
+use joinkit_lab::pki::{KeyKind, Leaf};
+use joinkit_lab::{Lab, Scenario};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
@@ -278,32 +278,8 @@ fn blank(v: &Value) -> Value {
     }
 }
 
-/// The lab's own instrumentation, not an API server's: the signer notes when it issued a
-/// certificate (`lab.joinkit.dev/issued-at-unix-ns`, read by the bootstrap report and the
-/// benchmarks). Removed before comparing.
-fn without_lab_annotations(v: &Value) -> Value {
-    let mut v = v.clone();
-    if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
-        if let Some(ann) = meta.get_mut("annotations").and_then(Value::as_object_mut) {
-            ann.retain(|k, _| !k.starts_with("lab.joinkit.dev/"));
-            if ann.is_empty() {
-                meta.remove("annotations");
-            }
-        }
-    }
-    if let Some(o) = v.get_mut("object") {
-        *o = without_lab_annotations(o);
-    }
-    if let Some(items) = v.get_mut("items").and_then(Value::as_array_mut) {
-        for i in items {
-            *i = without_lab_annotations(i);
-        }
-    }
-    v
-}
-
 fn assert_json_like(got: &Value, want: &Value, what: &str) {
-    let (g, w) = (blank(&without_lab_annotations(got)), blank(want));
+    let (g, w) = (blank(got), blank(want));
     assert!(g == w, "{what}: JSON differs\n got: {g}\nwant: {w}");
 }
 
@@ -341,7 +317,7 @@ fn request_to(
     rt.block_on(async {
         let mut roots = rustls::RootCertStore::empty();
         roots.add(CertificateDer::from_pem_slice(ca_pem.as_bytes()).unwrap()).unwrap();
-        let b = rustls::ClientConfig::builder_with_provider(joinkit::client::provider())
+        let b = rustls::ClientConfig::builder_with_provider(joinkit_core::client::provider())
             .with_safe_default_protocol_versions()
             .unwrap()
             .with_root_certificates(roots);

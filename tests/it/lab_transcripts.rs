@@ -4,7 +4,7 @@
 
 use crate::common;
 use common::{https, lab, vectors, Http};
-use joinkit::lab::Scenario;
+use joinkit_lab::Scenario;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -44,7 +44,7 @@ fn load(name: &str) -> Recorded {
 const RECORDED_ID: &str = "v49uhc";
 
 /// Replays a recorded request against the lab, mapping the recorded token to the lab's.
-fn replay(l: &joinkit::lab::Lab, r: &Recorded) -> Http {
+fn replay(l: &joinkit_lab::Lab, r: &Recorded) -> Http {
     let id = l.token().id().to_string();
     let path = r.path.replace(RECORDED_ID, &id);
     let token = r.auth.as_ref().map(|a| match a.as_str() {
@@ -174,12 +174,12 @@ fn json_answers_have_the_recorded_shape() {
     }
 }
 
-fn cluster_info(l: &joinkit::lab::Lab) -> Value {
+fn cluster_info(l: &joinkit_lab::Lab) -> Value {
     https(l.endpoint(), &l.info.ca_cert_pem, "GET", "/api/v1/namespaces/kube-public/configmaps/cluster-info", &[], None)
         .json()
 }
 
-fn wait_for(l: &joinkit::lab::Lab, what: &str, f: impl Fn(&Value) -> bool) -> Duration {
+fn wait_for(l: &joinkit_lab::Lab, what: &str, f: impl Fn(&Value) -> bool) -> Duration {
     let t = Instant::now();
     while t.elapsed() < Duration::from_secs(3) {
         if f(&cluster_info(l)) {
@@ -199,14 +199,14 @@ fn bootstrapsigner_and_tokencleaner_behave_like_the_recording() {
     let id = l.token().id().to_string();
     let ci = cluster_info(&l);
     let sig = ci["data"][format!("jws-kubeconfig-{id}")].as_str().unwrap();
-    assert!(joinkit::jws::verify(ci["data"]["kubeconfig"].as_str().unwrap(), sig, &id, l.token().secret()).is_ok());
+    assert!(joinkit_core::jws::verify(ci["data"]["kubeconfig"].as_str().unwrap(), sig, &id, l.token().secret()).is_ok());
 
-    let second = joinkit::token::BootstrapToken::generate();
+    let second = joinkit_core::token::BootstrapToken::generate();
     let key2 = format!("jws-kubeconfig-{}", second.id());
     let soon = time::OffsetDateTime::now_utc() + Duration::from_secs(2);
     {
         let mut s = l.state.lock().unwrap();
-        let secret = joinkit::lab::token_secret(&second, Some(soon), &["signing", "authentication"], &[], "");
+        let secret = joinkit_lab::token_secret(&second, Some(soon), &["signing", "authentication"], &[], "");
         s.store.put("secrets", "kube-system", &format!("bootstrap-token-{}", second.id()), secret);
     }
     let appeared = wait_for(&l, "signature of a new token", |v| v["data"].get(&key2).is_some());
@@ -228,7 +228,7 @@ fn bootstrapsigner_and_tokencleaner_behave_like_the_recording() {
         wait_for(&l, "signature removal after delete", |v| v["data"].get(format!("jws-kubeconfig-{id}")).is_none());
     assert!(gone < Duration::from_millis(500));
     // Already expired: never signed.
-    let third = joinkit::token::BootstrapToken::generate();
+    let third = joinkit_core::token::BootstrapToken::generate();
     {
         let past = time::OffsetDateTime::now_utc() - Duration::from_secs(60);
         let mut s = l.state.lock().unwrap();
@@ -236,7 +236,7 @@ fn bootstrapsigner_and_tokencleaner_behave_like_the_recording() {
             "secrets",
             "kube-system",
             &format!("bootstrap-token-{}", third.id()),
-            joinkit::lab::token_secret(&third, Some(past), &["signing", "authentication"], &[], ""),
+            joinkit_lab::token_secret(&third, Some(past), &["signing", "authentication"], &[], ""),
         );
     }
     std::thread::sleep(Duration::from_millis(200));

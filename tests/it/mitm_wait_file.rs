@@ -2,7 +2,7 @@
 
 use crate::common;
 use common::{assert_failure, lab, run_with, verify};
-use joinkit::lab::{Lab, LabOptions, Scenario};
+use joinkit_lab::{Lab, LabOptions, Scenario};
 use std::time::{Duration, Instant};
 
 #[test]

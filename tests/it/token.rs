@@ -4,7 +4,7 @@
 
 use crate::common;
 use common::{assert_failure, lab, run, run_with};
-use joinkit::lab::{Lab, Scenario};
+use joinkit_lab::{Lab, Scenario};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -55,7 +55,7 @@ fn generate_is_kubeadm_format_and_random() {
         let r = run(&["token", "generate"]);
         assert_eq!(r.code, 0);
         let t = r.stdout.trim().to_string();
-        assert!(joinkit::token::BootstrapToken::parse(&t).is_ok(), "{t}");
+        assert!(joinkit_core::token::BootstrapToken::parse(&t).is_ok(), "{t}");
         assert!(seen.insert(t));
     }
 }
@@ -83,7 +83,7 @@ fn create_with_join_command_works_at_once_and_delete_breaks_it() {
     assert_failure(&v, "jws-missing", "jws-present", 30);
     // Deleting it again names it.
     let r = a.token(&["delete", &token, "-o", "json"]);
-    let j = assert_failure(&r, "api-not-found", &format!("delete-{id}"), 63);
+    let j = assert_failure(&r, "api-not-found", "delete", 63);
     assert!(j["failure"]["message"].as_str().unwrap().contains(&format!("bootstrap token \"{id}\" not found")));
     // Control-plane join command and join-config.
     let key = "ab".repeat(32);
@@ -141,7 +141,8 @@ fn secret_matches_what_kubeadm_makes_and_kubectl_reads_it() {
             "usage-bootstrap-signing"
         ]
     );
-    let d = |k: &str| String::from_utf8(joinkit::kubeconfig::decode_b64(data[k].as_str().unwrap()).unwrap()).unwrap();
+    let d =
+        |k: &str| String::from_utf8(joinkit_core::kubeconfig::decode_b64(data[k].as_str().unwrap()).unwrap()).unwrap();
     assert_eq!(d("token-id"), "abcdef");
     assert_eq!(d("token-secret"), "0123456789abcdef");
     assert_eq!(d("usage-bootstrap-signing"), "true");
@@ -311,12 +312,13 @@ fn exec_credential_plugin() {
     let a = Admin::new();
     let dir = a.dir.path();
     // The plugin prints the admin client certificate as an ExecCredential.
-    let kc = joinkit::kubeconfig::Kubeconfig::parse(&a.lab.info.admin_kubeconfig).unwrap();
+    let kc = joinkit_core::kubeconfig::Kubeconfig::parse(&a.lab.info.admin_kubeconfig).unwrap();
     let u = &kc.users[0].user;
-    let cert = String::from_utf8(joinkit::kubeconfig::decode_b64(u.client_certificate_data.as_ref().unwrap()).unwrap())
-        .unwrap();
+    let cert =
+        String::from_utf8(joinkit_core::kubeconfig::decode_b64(u.client_certificate_data.as_ref().unwrap()).unwrap())
+            .unwrap();
     let key = String::from_utf8(
-        joinkit::kubeconfig::decode_b64(secrecy::ExposeSecret::expose_secret(u.client_key_data.as_ref().unwrap()))
+        joinkit_core::kubeconfig::decode_b64(secrecy::ExposeSecret::expose_secret(u.client_key_data.as_ref().unwrap()))
             .unwrap(),
     )
     .unwrap();
@@ -352,8 +354,8 @@ fn api_errors_are_mapped_and_retried() {
     let a = Admin::new();
     let l = &a.lab;
     // 403: a user the RBAC model does not know; the RBAC message is quoted.
-    let nobody = l.ca.client_cert("nobody", None, joinkit::lab::pki::KeyKind::Ecdsa).unwrap();
-    let conf = joinkit::lab::admin_kubeconfig(
+    let nobody = l.ca.client_cert("nobody", None, joinkit_lab::pki::KeyKind::Ecdsa).unwrap();
+    let conf = joinkit_lab::admin_kubeconfig(
         &format!("https://{}", l.endpoint()),
         &l.info.ca_cert_pem,
         &nobody.cert_pem,
@@ -383,7 +385,7 @@ fn api_errors_are_mapped_and_retried() {
     // 422 from the server, through the library.
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
-        let c = joinkit::client::api::ApiClient::connect(&joinkit::client::api::ApiOptions {
+        let c = joinkit_core::client::api::ApiClient::connect(&joinkit_core::client::api::ApiOptions {
             kubeconfig: Some(a.kc()),
             ..Default::default()
         })
@@ -393,10 +395,10 @@ fn api_errors_are_mapped_and_retried() {
             .post("/api/v1/namespaces/kube-system/secrets", &serde_json::json!({"kind": "Secret", "metadata": {}}))
             .await
             .unwrap_err();
-        assert_eq!(e.code, joinkit::error::Code::ApiInvalid);
+        assert_eq!(e.code, joinkit_core::error::Code::ApiInvalid);
         assert!(e.message.contains("name or generateName is required"));
         let e = c.get("/api/v1/namespaces/kube-system/secrets/nope").await.unwrap_err();
-        assert_eq!(e.code, joinkit::error::Code::ApiNotFound);
+        assert_eq!(e.code, joinkit_core::error::Code::ApiNotFound);
     });
     // Transport errors use verify-discovery's codes.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();

@@ -11,10 +11,10 @@ fn transcript(kind: &str) -> (String, String, String) {
     let token = std::fs::read_to_string(dir.join("token_used.txt")).unwrap().trim().to_string();
     // The pin of the CA inside the transcript (pin computation is checked by the ca-pins vectors).
     let v: Value = serde_json::from_str(&body).unwrap();
-    let kc = joinkit::kubeconfig::Kubeconfig::parse(v["data"]["kubeconfig"].as_str().unwrap()).unwrap();
+    let kc = joinkit_core::kubeconfig::Kubeconfig::parse(v["data"]["kubeconfig"].as_str().unwrap()).unwrap();
     let c = kc.cluster(None).unwrap();
     let ca = kc.ca_bytes(&c.cluster).unwrap().unwrap();
-    let pin = joinkit::pin::pins_of_pem(&ca, "ca").unwrap()[0].to_string();
+    let pin = joinkit_core::pin::pins_of_pem(&ca, "ca").unwrap()[0].to_string();
     (body, token, pin)
 }
 
@@ -97,12 +97,12 @@ fn changed_transcripts_fail() {
     let started = std::time::Instant::now();
     assert_failure(&check(unsigned.to_string().as_bytes(), &token, &pin), "jws-invalid", "jws-verify", 32);
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
-    let signed = serde_json::json!({"kind": "ConfigMap", "data": {"kubeconfig": path_kc, format!("jws-kubeconfig-{id}"): joinkit::jws::sign_detached(path_kc, id, secret)}});
+    let signed = serde_json::json!({"kind": "ConfigMap", "data": {"kubeconfig": path_kc, format!("jws-kubeconfig-{id}"): joinkit_core::jws::sign_detached(path_kc, id, secret)}});
     let v = assert_failure(&check(signed.to_string().as_bytes(), &token, &pin), "kubeconfig-invalid", "kubeconfig", 24);
     assert!(v["failure"]["message"].as_str().unwrap().contains("never opened"), "{v}");
     // A signed kubeconfig whose server is plain http: refused (no credential ever goes over it).
     let http_kc = body_kubeconfig(&body).replace("server: https://", "server: http://");
-    let signed = serde_json::json!({"kind": "ConfigMap", "data": {"kubeconfig": http_kc, format!("jws-kubeconfig-{id}"): joinkit::jws::sign_detached(&http_kc, id, secret)}});
+    let signed = serde_json::json!({"kind": "ConfigMap", "data": {"kubeconfig": http_kc, format!("jws-kubeconfig-{id}"): joinkit_core::jws::sign_detached(&http_kc, id, secret)}});
     let v = assert_failure(&check(signed.to_string().as_bytes(), &token, &pin), "kubeconfig-invalid", "kubeconfig", 24);
     assert!(v["failure"]["message"].as_str().unwrap().contains("not an https:// URL"), "{v}");
     let r = check(br#"{"kind":"ConfigMap","data":{"jws-kubeconfig-v49uhc":"x"}}"#, &token, &pin);

@@ -6,7 +6,7 @@
 
 use crate::common;
 use common::{lab, run_with};
-use joinkit::lab::Scenario;
+use joinkit_lab::Scenario;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -179,11 +179,11 @@ fn yaml_errors_do_not_quote_secrets() {
 #[test]
 fn secret_holding_types_never_show_the_secret() {
     use clap::Parser;
-    use joinkit::client::api::Identity;
-    use joinkit::client::Credentials;
+    use joinkit_core::client::api::Identity;
+    use joinkit_core::client::Credentials;
     use secrecy::{SecretSlice, SecretString};
-    let token = joinkit::token::BootstrapToken::parse(TOKEN).unwrap();
-    let csr = joinkit::bootstrap::node_csr("worker-1").unwrap();
+    let token = joinkit_core::token::BootstrapToken::parse(TOKEN).unwrap();
+    let csr = joinkit_core::bootstrap::node_csr("worker-1").unwrap();
     let key_pem = secrecy::ExposeSecret::expose_secret(&csr.key_pem).to_string();
     let debug = [
         format!("{token:?} {token}"),
@@ -200,7 +200,7 @@ fn secret_holding_types_never_show_the_secret() {
         assert!(!d.contains(&key_pem));
     }
     // Reports serialise failures and stages; a failing token never puts its secret there.
-    let f = joinkit::token::BootstrapToken::parse("abcdef.0123456789abcdeX").unwrap_err();
+    let f = joinkit_core::token::BootstrapToken::parse("abcdef.0123456789abcdeX").unwrap_err();
     let json = serde_json::to_string(&f).unwrap();
     assert!(!json.contains("0123456789abcde"), "{json}");
 
@@ -215,16 +215,16 @@ fn secret_holding_types_never_show_the_secret() {
     let kc_text = format!(
         "apiVersion: v1\nkind: Config\nclusters:\n- name: k\n  cluster: {{server: 'https://10.0.0.1:6443'}}\ncontexts:\n- name: c\n  context: {{cluster: k, user: u}}\ncurrent-context: c\nusers:\n- name: u\n  user:\n    token: bearer-SECRET-1\n    client-certificate-data: Y2VydA==\n    client-key-data: {key_b64}\n"
     );
-    let kc = joinkit::kubeconfig::Kubeconfig::parse(&kc_text).unwrap();
+    let kc = joinkit_core::kubeconfig::Kubeconfig::parse(&kc_text).unwrap();
     let user = &kc.current_user().expect("the current user").user;
     assert!(user.token.is_some() && user.client_key_data.is_some(), "{kc_text}");
     let join_text = format!(
         "apiVersion: kubeadm.k8s.io/v1beta4\nkind: JoinConfiguration\ndiscovery:\n  bootstrapToken:\n    apiServerEndpoint: 10.0.0.1:6443\n    token: {TOKEN}\n    caCertHashes: [{PIN}]\n  tlsBootstrapToken: ghijkl.ghijklmnopqrstuv\ncontrolPlane:\n  certificateKey: {cert_key}\n"
     );
-    let checked = joinkit::config::check_text("join.yaml", &join_text);
+    let checked = joinkit_core::config::check_text("join.yaml", &join_text);
     let join = checked.join.as_ref().expect("a JoinConfiguration").0.clone();
     // The values were read (the redaction below is not an empty config's).
-    let rendered = join.to_yaml(joinkit::config::model::ApiVersion::V1beta4);
+    let rendered = join.to_yaml(joinkit_core::config::model::ApiVersion::V1beta4);
     for v in ["0123456789abcdef", "ghijklmnopqrstuv", cert_key.as_str()] {
         assert!(rendered.contains(v), "render-config still writes {v}: {rendered}");
     }

@@ -2,7 +2,7 @@
 //! content, token ID or secret change, and josekit (an independent JOSE library) agrees.
 
 use crate::common;
-use joinkit::jws;
+use joinkit_core::jws;
 use serde_json::Value;
 
 fn vectors() -> Vec<Value> {

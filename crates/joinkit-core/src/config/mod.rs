@@ -9,7 +9,7 @@ pub mod model;
 pub mod validate;
 
 use crate::error::{Code, Failure};
-use crate::report::Report;
+use crate::report::{Report, Stage, Status};
 use crate::yaml;
 pub use model::{ApiVersion, JoinConfig, Secret, Taint};
 use serde::Serialize;
@@ -255,7 +255,7 @@ pub fn report_for(command: &str, results: &[(String, FileResult)]) -> Report {
             let first = r.problems.iter().find(|p| p.severity == Severity::Error).expect("an error exists");
             let mut f = Failure::new(
                 code,
-                file.clone(),
+                "validate",
                 format!(
                     "{}:{}:{}: {}{}",
                     first.file,
@@ -266,29 +266,20 @@ pub fn report_for(command: &str, results: &[(String, FileResult)]) -> Report {
                 ),
             )
             .cause(format!("{detail} in {file}; the first is shown"))
-            .fix(first.fix.clone());
+            .fix(first.fix.clone())
+            .in_file(file);
             if first.kubeadm_rule {
                 f = f.kubeadm(first.message.clone());
             }
-            if report.failure.is_none() {
+            if report.failure().is_none() {
                 report.fail(f);
             } else {
-                report.stages.push(crate::report::Stage {
-                    name: file.clone(),
-                    status: crate::report::Status::Fail,
-                    detail,
-                    duration_ms: 0.0,
-                });
+                report.push_stage(Stage::of_file("validate", file, Status::Fail, detail));
             }
         } else if warnings > 0 {
-            report.stages.push(crate::report::Stage {
-                name: file.clone(),
-                status: crate::report::Status::Warn,
-                detail,
-                duration_ms: 0.0,
-            });
+            report.push_stage(Stage::of_file("validate", &file, Status::Warn, detail));
         } else {
-            report.pass(file, detail);
+            report.push_stage(Stage::of_file("validate", &file, Status::Pass, detail));
         }
         let shown = listed_problems(&r.problems);
         for p in &shown {
@@ -344,12 +335,14 @@ pub fn read_config(path: &std::path::Path) -> Result<String, Failure> {
                 "the file is far larger than any kubeadm configuration (a few KiB): probably the wrong file"
             }
         };
-        Failure::new(Code::InputUnreadable, name.clone(), crate::report::truncate_for_display(&e.to_string(), 512))
+        Failure::new(Code::InputUnreadable, "read", crate::report::truncate_for_display(&e.to_string(), 512))
+            .in_file(&name)
             .cause(cause)
             .fix("pass the JoinConfiguration file (`-` reads standard input)")
     })?;
     String::from_utf8(bytes).map_err(|_| {
-        Failure::new(Code::InputUnreadable, name.clone(), format!("cannot read {name}: not UTF-8 text"))
+        Failure::new(Code::InputUnreadable, "read", format!("cannot read {name}: not UTF-8 text"))
+            .in_file(&name)
             .cause("the file is binary or in another encoding; kubeadm configurations are UTF-8 YAML")
             .fix("pass the JoinConfiguration file (`-` reads standard input)")
     })

@@ -11,13 +11,19 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 /// Key type of the lab's CA and certificates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum KeyKind {
     /// RSA-2048 (kubeadm's default).
     #[default]
     Rsa,
     /// ECDSA P-256.
     Ecdsa,
+}
+
+impl KeyKind {
+    /// Every key kind as (value, name, help).
+    pub const ALL: &'static [(KeyKind, &'static str, &'static str)] =
+        &[(KeyKind::Rsa, "rsa", "RSA-2048 (kubeadm's default)"), (KeyKind::Ecdsa, "ecdsa", "ECDSA P-256")];
 }
 
 /// When the CA is valid, relative to now.

@@ -496,8 +496,8 @@ pub async fn describe(
     for (check, role, what) in JOIN_BINDINGS {
         let found = items.iter().find(|b| crate::k8s::binding_grants(b, role, &groups));
         match found {
-            Some(b) => report.pass(check, format!("ClusterRoleBinding {} grants {what}", b.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("?"))),
-            None => report.warn(check, format!("no ClusterRoleBinding of {role} to the token's groups {:?}: the join will lack {what}; `kubeadm init phase bootstrap-token` recreates kubeadm's bindings", ts.groups)),
+            Some(b) => report.pass(*check, format!("ClusterRoleBinding {} grants {what}", b.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("?"))),
+            None => report.warn(*check, format!("no ClusterRoleBinding of {role} to the token's groups {:?}: the join will lack {what}; `kubeadm init phase bootstrap-token` recreates kubeadm's bindings", ts.groups)),
         }
     }
     report.set("token", &info);
@@ -513,16 +513,16 @@ pub async fn delete(client: &ApiClient, ids: &[String]) -> Report {
         let deleted =
             client.delete(&path).await.and_then(|v| expect_kind(&v, &["Status", "Secret"], &format!("DELETE {path}")));
         match deleted {
-            Ok(()) => report.pass(&format!("delete-{id}"), format!("bootstrap token {id:?} deleted")),
+            Ok(()) => report.pass("delete", format!("bootstrap token {id:?} deleted")),
             Err(f) if f.code == Code::ApiNotFound => report.fail(
-                Failure::new(Code::ApiNotFound, format!("delete-{id}"), format!("bootstrap token {id:?} not found"))
+                Failure::new(Code::ApiNotFound, "delete", format!("bootstrap token {id:?} not found"))
                     .kubeadm(format!(
                         "failed to delete bootstrap token {id:?}: secrets \"bootstrap-token-{id}\" not found"
                     ))
                     .cause("no such token: deleted already, removed by the tokencleaner after expiry, or mistyped")
                     .fix("list tokens with `joinkit token list`"),
             ),
-            Err(f) => report.fail(f.at(format!("delete-{id}"))),
+            Err(f) => report.fail(f.at("delete")),
         }
     }
     report

@@ -80,15 +80,15 @@ struct Found {
 fn add(
     report: &mut Report,
     found: &mut Vec<Found>,
-    name: &str,
+    name: &'static str,
     domain: Domain,
     status: Status,
     detail: String,
     failure: Option<Failure>,
 ) {
-    report.stages.push(Stage { name: name.to_string(), status, detail: detail.clone(), duration_ms: 0.0 });
+    report.push_stage(Stage { name: name.to_string(), file: None, status, detail: detail.clone(), duration_ms: 0.0 });
     if status == Status::Warn {
-        report.warnings.push(format!("{name}: {detail}"));
+        report.push_warning(format!("{name}: {detail}"));
     }
     if let Some(f) = failure {
         found.push(Found { domain, failure: f.at(name) });
@@ -1011,35 +1011,40 @@ pub async fn run(opts: &DiagnoseOptions) -> Report {
     let all = async {
         network_checks(&mut report, &mut found, opts).await;
         let (boot, (admin_report, admin_found)) = tokio::join!(bootstrap::run(&opts.bootstrap), admin_checks(opts));
-        for s in boot.stages.iter().filter(|s| s.status != Status::Skip || s.name == "input") {
-            report.stages.push(s.clone());
+        for s in boot.stages().iter().filter(|s| s.status != Status::Skip || s.name == "input") {
+            report.push_stage(s.clone());
         }
-        report.warnings.extend(boot.warnings.clone());
-        if let Some(f) = &boot.failure {
+        for w in boot.warnings() {
+            report.push_warning(w.clone());
+        }
+        if let Some(f) = boot.failure() {
             found.push(Found { domain: domain_of(f.code), failure: f.clone() });
         }
         control_plane_checks(&mut report, &mut found, opts).await;
-        if boot.failure.is_none() && !admin_found.is_empty() {
+        if boot.failure().is_none() && !admin_found.is_empty() {
             // The end-to-end checks passed: what the admin view says can refine a failure but
             // never become one. Its failing checks are shown as warnings.
             let names: Vec<&str> = admin_found.iter().map(|f| f.failure.stage.as_str()).collect();
-            let mut stages = admin_report.stages;
-            for st in stages.iter_mut().filter(|st| names.contains(&st.name.as_str()) && st.status == Status::Fail) {
-                st.status = Status::Warn;
-                st.detail.push_str(" (not a root cause: the end-to-end discovery and TLS bootstrap passed)");
-                report.warnings.push(format!("{}: {}", st.name, st.detail));
+            for st in admin_report.stages() {
+                let mut st = st.clone();
+                if names.contains(&st.name.as_str()) && st.status == Status::Fail {
+                    st.status = Status::Warn;
+                    st.detail.push_str(" (not a root cause: the end-to-end discovery and TLS bootstrap passed)");
+                    report.push_warning(format!("{}: {}", st.name, st.detail));
+                }
+                report.push_stage(st);
             }
-            report.stages.extend(stages);
-            report.warnings.extend(admin_report.warnings);
+            for w in admin_report.warnings() {
+                report.push_warning(w.clone());
+            }
         } else {
-            report.stages.extend(admin_report.stages);
-            report.warnings.extend(admin_report.warnings);
+            report.absorb(&admin_report, "");
             found.extend(admin_found);
         }
     };
     if tokio::time::timeout(opts.timeout, all).await.is_err() {
         let d = format!("diagnose did not finish within --timeout {}", crate::duration::format(opts.timeout));
-        report.stages.push(Stage { name: "timeout".into(), status: Status::Fail, detail: d.clone(), duration_ms: 0.0 });
+        report.push_stage(Stage::new("timeout", Status::Fail, d.clone()));
         found.push(Found {
             domain: Domain::Network,
             failure: Failure::new(Code::RequestTimeout, "timeout", d)
@@ -1076,7 +1081,7 @@ fn conclude(report: &mut Report, found: Vec<Found>, node: &str) {
     for other in found.iter().filter(|o| !std::ptr::eq(*o, root)) {
         evidence.push(json!({"type": "correlate", "content": format!("{} [{}] {}", other.failure.stage, other.domain, other.failure.message)}));
     }
-    for w in &report.warnings {
+    for w in report.warnings() {
         evidence.push(json!({"type": "warning", "content": w}));
     }
     report.set("root_cause", format!("{domain} — {}", f.message));
@@ -1095,8 +1100,7 @@ fn conclude(report: &mut Report, found: Vec<Found>, node: &str) {
     if let Some(k) = &f.kubeadm_message {
         failure = failure.kubeadm(k.clone());
     }
-    report.failure = Some(failure);
-    report.ok = false;
+    report.conclude(failure);
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@
 //! Kubernetes API as an admin, 70-79 the TLS bootstrap, 80-89 the root-cause domains of
 //! diagnose and explain-log.
 
+use crate::report::StageName;
 use serde::Serialize;
 use std::fmt;
 
@@ -310,8 +311,10 @@ impl Serialize for Code {
 pub struct Failure {
     /// The stable failure code.
     pub code: Code,
-    /// The stage that failed (a stage name of the report).
-    pub stage: String,
+    /// The stage that failed (a stage of the report).
+    pub stage: StageName,
+    /// The file the failure is about, when there is one (an input, a kubeconfig, an output).
+    pub file: Option<String>,
     /// What was expected and what was seen.
     pub message: String,
     /// The kubeadm error a user would see for this fault, from the protocol spec.
@@ -328,6 +331,9 @@ impl Serialize for Failure {
         let mut st = s.serialize_struct("Failure", 7)?;
         st.serialize_field("code", &self.code)?;
         st.serialize_field("stage", &self.stage)?;
+        if let Some(file) = &self.file {
+            st.serialize_field("file", file)?;
+        }
         st.serialize_field("message", &self.message)?;
         st.serialize_field("kubeadmMessage", &self.kubeadm_message)?;
         st.serialize_field("cause", &self.cause)?;
@@ -339,10 +345,11 @@ impl Serialize for Failure {
 
 impl Failure {
     /// A failure with message; add the rest with the builder methods.
-    pub fn new(code: Code, stage: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(code: Code, stage: impl Into<StageName>, message: impl Into<String>) -> Self {
         Failure {
             code,
             stage: stage.into(),
+            file: None,
             message: message.into(),
             kubeadm_message: None,
             cause: String::new(),
@@ -375,8 +382,14 @@ impl Failure {
 
     /// Moves the failure to another stage name (used when a shared check runs inside a
     /// command-specific stage).
-    pub fn at(mut self, stage: impl Into<String>) -> Self {
+    pub fn at(mut self, stage: impl Into<StageName>) -> Self {
         self.stage = stage.into();
+        self
+    }
+
+    /// Names the file the failure is about.
+    pub fn in_file(mut self, file: impl std::fmt::Display) -> Self {
+        self.file = Some(file.to_string());
         self
     }
 }

@@ -369,7 +369,8 @@ pub fn explain(files: &[std::path::PathBuf]) -> Report {
         };
         if let Err(message) = res {
             report.fail(
-                Failure::new(Code::InputUnreadable, format!("read {name}"), message)
+                Failure::new(Code::InputUnreadable, "read", message)
+                    .in_file(&name)
                     .cause("the path is wrong, not readable, or not a log (a device or a directory)")
                     .fix("pass a log file, or pipe the log into `joinkit explain-log -`"),
             );
@@ -378,8 +379,10 @@ pub fn explain(files: &[std::path::PathBuf]) -> Report {
         let cut = scanner.truncated - cut_before;
         let lines = scanner.lines - before;
         if cut > 0 {
-            report.warn(
-                &format!("read {name}"),
+            report.record_file(
+                "read",
+                &name,
+                crate::report::Status::Warn,
                 format!(
                     "{lines} lines; {cut} longer than {}, matched on their first {} only",
                     crate::fsutil::human_size(MAX_LINE_BYTES as u64),
@@ -387,7 +390,7 @@ pub fn explain(files: &[std::path::PathBuf]) -> Report {
                 ),
             );
         } else {
-            report.pass(&format!("read {name}"), format!("{lines} lines"));
+            report.record_file("read", &name, crate::report::Status::Pass, format!("{lines} lines"));
         }
     }
     let findings = scanner.findings();

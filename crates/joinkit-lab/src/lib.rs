@@ -11,17 +11,19 @@
 //! A [`Scenario`] injects one fault. Later issues add resources by adding routes in
 //! [`server`] and objects in the store.
 
+// A lab handler answers with a ready hyper Response as its error (as the API server would).
+#![allow(clippy::result_large_err)]
+
 pub mod csr;
 pub mod pki;
 pub mod rbac;
 pub mod server;
 pub mod store;
 
-use crate::jws;
-use crate::kubeconfig::cluster_info_kubeconfig;
-use crate::pin::Pin;
-pub use crate::token::secret::{token_secret, TokenSecret};
-use crate::token::BootstrapToken;
+use joinkit_core::jws;
+use joinkit_core::pin::Pin;
+pub use joinkit_core::token::secret::{token_secret, TokenSecret};
+use joinkit_core::token::BootstrapToken;
 use pki::{Ca, CaValidity, KeyKind};
 use rbac::UserInfo;
 use serde::Serialize;
@@ -32,9 +34,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use store::Store;
 
-/// One injected fault.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default, Serialize)]
-#[serde(rename_all = "kebab-case")]
+/// One injected fault. [`Scenario::ALL`] is the one list: names, help and the order of
+/// `joinkit lab scenarios`; the real-control-plane suite's table refers to these names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Scenario {
     /// Everything works.
     #[default]
@@ -83,17 +85,53 @@ pub enum Scenario {
     ReadyNodeExists,
     /// The uploaded control-plane certificates (Secret kubeadm-certs) expired and are gone.
     KubeadmCertsMissing,
-    /// A pre-1.28 API server answering as the recorded v1.24.0: SelfSubjectReview refused by RBAC
-    /// (403; 404 for cluster admins), kubelet client CSRs need key encipherment.
-    #[value(name = "pre-1-28")]
-    #[serde(rename = "pre-1-28")]
+    /// A pre-1.28 API server answering as the recorded v1.24.0: SelfSubjectReview refused by RBAC (403; 404 for cluster admins), kubelet client CSRs need key encipherment.
     Pre128,
 }
 
 impl Scenario {
-    /// The kebab-case name.
-    pub fn name(self) -> String {
-        serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+    /// Every scenario as (value, kebab-case name, one-line help), in `lab scenarios` order.
+    pub const ALL: &'static [(Scenario, &'static str, &'static str)] = &[
+        (Scenario::Healthy, "healthy", "Everything works"),
+        (Scenario::TokenExpired, "token-expired", "The printed token expired (the tokencleaner removes it; it is never signed)"),
+        (Scenario::TokenDeleted, "token-deleted", "The printed token was signed, then its Secret was deleted"),
+        (Scenario::TokenNoSigning, "token-no-signing", "The printed token lacks the \"signing\" usage, so it is never signed"),
+        (Scenario::SignerStopped, "signer-stopped", "The bootstrapsigner is not running: no token gets signed"),
+        (Scenario::AnonymousRevoked, "anonymous-revoked", "The RoleBinding letting system:anonymous read cluster-info is gone (403)"),
+        (Scenario::AnonymousAuthOff, "anonymous-auth-off", "kube-apiserver runs with --anonymous-auth=false (401 for unauthenticated requests)"),
+        (Scenario::ClusterInfoMissing, "cluster-info-missing", "There is no cluster-info ConfigMap (404)"),
+        (Scenario::KubeconfigMissing, "kubeconfig-missing", "cluster-info has no kubeconfig key"),
+        (Scenario::TamperedSignature, "tampered-signature", "The printed token's signature in cluster-info was made with another secret"),
+        (Scenario::JwsEmpty, "jws-empty", "The printed token's signature in cluster-info is empty"),
+        (Scenario::CaNotYetValid, "ca-not-yet-valid", "The CA's validity starts tomorrow"),
+        (Scenario::CaExpired, "ca-expired", "The CA expired yesterday"),
+        (Scenario::Mitm, "mitm", "The serving certificate is issued by another CA (a man in the middle)"),
+        (Scenario::WrongSan, "wrong-san", "The serving certificate does not name 127.0.0.1 / localhost"),
+        (Scenario::ClockSkew, "clock-skew", "The server's clock is 10 minutes ahead of this machine's"),
+        (Scenario::NoAutoapproveBinding, "no-autoapprove-binding", "The kubeadm:node-autoapprove-bootstrap binding is missing: CSRs stay Pending"),
+        (Scenario::NoBootstrapperBinding, "no-bootstrapper-binding", "The kubeadm:kubelet-bootstrap binding is missing: tokens cannot create CSRs"),
+        (Scenario::ApproverDown, "approver-down", "The CSR approver (controller-manager) is not running: CSRs stay Pending"),
+        (Scenario::CsrSignerDown, "csr-signer-down", "The CSR signer is not running (no --cluster-signing-* files): approved, never issued"),
+        (Scenario::CsrDenied, "csr-denied", "Node-client CSRs are denied"),
+        (Scenario::ReadyNodeExists, "ready-node-exists", "A Ready Node named worker-1 already exists"),
+        (Scenario::KubeadmCertsMissing, "kubeadm-certs-missing", "The uploaded control-plane certificates (Secret kubeadm-certs) expired and are gone"),
+        (Scenario::Pre128, "pre-1-28", "A pre-1.28 API server answering as the recorded v1.24.0: SelfSubjectReview refused by RBAC (403; 404 for cluster admins), kubelet client CSRs need key encipherment"),
+    ];
+
+    /// The kebab-case name, e.g. `token-expired`.
+    pub fn name(self) -> &'static str {
+        Scenario::ALL.iter().find(|(s, _, _)| *s == self).map(|(_, n, _)| *n).unwrap_or("healthy")
+    }
+
+    /// Parses a kebab-case name.
+    pub fn from_name(name: &str) -> Option<Scenario> {
+        Scenario::ALL.iter().find(|(_, n, _)| *n == name).map(|(s, _, _)| *s)
+    }
+}
+
+impl serde::Serialize for Scenario {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
     }
 }
 
@@ -110,6 +148,11 @@ pub struct LabOptions {
     pub token: Option<BootstrapToken>,
     /// `host:port` to put in cluster-info's server instead of the listen address.
     pub control_plane_endpoint: Option<String>,
+    /// Called with the CSR's name and the time (Unix nanoseconds) when the lab's signer issues
+    /// its certificate: `joinkit lab` prints it, so benchmarks can measure how soon a client's
+    /// watch saw the certificate. (A real signer leaves no such mark; the lab adds none to the
+    /// objects it serves.)
+    pub on_issue: Option<fn(&str, i128)>,
 }
 
 impl Default for LabOptions {
@@ -120,6 +163,7 @@ impl Default for LabOptions {
             scenario: Scenario::Healthy,
             token: None,
             control_plane_endpoint: None,
+            on_issue: None,
         }
     }
 }
@@ -187,6 +231,8 @@ pub struct LabState {
     pub admin_token: String,
     /// The cluster CA (the CSR signer uses it).
     pub ca: Option<Arc<Ca>>,
+    /// Called when the signer issues a certificate (see [`LabOptions::on_issue`]).
+    pub on_issue: Option<fn(&str, i128)>,
 }
 
 /// Connection counters.
@@ -231,7 +277,7 @@ pub struct LabInfo {
 /// nonce | ciphertext | tag; an empty value means the file was absent.
 pub fn kubeadm_certs_secret(key_hex: &str, ca: &Ca) -> Result<Value, String> {
     use base64::Engine;
-    let key = crate::diagnose::certs::decode_key(key_hex)?;
+    let key = joinkit_core::diagnose::certs::decode_key(key_hex)?;
     let mut data = BTreeMap::new();
     let files: Vec<(&str, Vec<u8>)> = vec![
         ("ca.crt", ca.cert_pem.clone().into_bytes()),
@@ -244,7 +290,7 @@ pub fn kubeadm_certs_secret(key_hex: &str, ca: &Ca) -> Result<Value, String> {
         ("etcd-ca.key", b"lab".to_vec()),
     ];
     for (name, content) in files {
-        let sealed = crate::diagnose::certs::seal(&key, &content)?;
+        let sealed = seal(&key, &content)?;
         data.insert(name.to_string(), base64::engine::general_purpose::STANDARD.encode(sealed));
     }
     Ok(
@@ -425,9 +471,10 @@ impl LabState {
                             use base64::Engine;
                             updated["status"]["certificate"] =
                                 json!(base64::engine::general_purpose::STANDARD.encode(pem));
-                            // When it was issued, so clients can measure how fast they saw it.
-                            let ns = time::OffsetDateTime::now_utc().unix_timestamp_nanos().to_string();
-                            updated["metadata"]["annotations"]["lab.joinkit.dev/issued-at-unix-ns"] = json!(ns);
+                            if let Some(f) = self.on_issue {
+                                let name = updated.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+                                f(name, time::OffsetDateTime::now_utc().unix_timestamp_nanos());
+                            }
                         }
                         Err(e) => {
                             let now = store::now_rfc3339();
@@ -517,17 +564,18 @@ impl Lab {
             std::net::TcpListener::bind(opts.listen).map_err(|e| format!("cannot listen on {}: {e}", opts.listen))?;
         std_listener.set_nonblocking(true).map_err(|e| e.to_string())?;
         let addr = std_listener.local_addr().map_err(|e| e.to_string())?;
-        let endpoint = crate::endpoint::Endpoint { host: addr.ip().to_string(), port: addr.port() }.to_string();
+        let endpoint = joinkit_core::endpoint::Endpoint { host: addr.ip().to_string(), port: addr.port() }.to_string();
         let api_server = format!("https://{}", opts.control_plane_endpoint.clone().unwrap_or_else(|| endpoint.clone()));
 
         let token = opts.token.clone().unwrap_or_else(BootstrapToken::generate);
-        let admin_token = format!("joinkit-lab-admin-{}", crate::token::random_string(24));
+        let admin_token = format!("joinkit-lab-admin-{}", joinkit_core::token::random_string(24));
         let mut state = LabState {
             store: Store::default(),
             faults: Faults::default(),
             counters: Counters::default(),
             admin_token: admin_token.clone(),
             ca: None,
+            on_issue: opts.on_issue,
         };
         for (res, ns, obj) in rbac::kubeadm_defaults() {
             let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
@@ -598,7 +646,7 @@ impl Lab {
             }
             _ => {}
         }
-        let certificate_key = crate::token::random_hex(32);
+        let certificate_key = joinkit_core::token::random_hex(32);
         if opts.scenario != Scenario::KubeadmCertsMissing {
             let secret = kubeadm_certs_secret(&certificate_key, &ca)?;
             state.store.put("secrets", "kube-system", "kubeadm-certs", secret);
@@ -704,4 +752,33 @@ impl Drop for Lab {
     fn drop(&mut self) {
         self.shutdown_now();
     }
+}
+
+/// Serialises a kubeconfig with the cluster-info layout kubeadm writes (key order and the
+/// `name: ""`, `contexts: null`, `users: null` lines), for the lab's cluster-info.
+pub fn cluster_info_kubeconfig(server: &str, ca_pem: &[u8]) -> String {
+    format!(
+        "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: {}\n    server: {}\n  name: \"\"\ncontexts: null\ncurrent-context: \"\"\nkind: Config\npreferences: {{}}\nusers: null\n",
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, ca_pem),
+        server
+    )
+}
+
+/// Encrypts `data` as kubeadm uploads control-plane certificates (the inverse of
+/// `joinkit_core::diagnose::certs::open`): nonce | ciphertext | tag. Empty input stays empty (an absent file).
+pub fn seal(key: &[u8; 32], data: &[u8]) -> Result<Vec<u8>, String> {
+    if data.is_empty() {
+        return Ok(Vec::new());
+    }
+    use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
+    use ring::rand::{SecureRandom, SystemRandom};
+    let k = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).map_err(|_| "bad key")?);
+    let mut nonce = [0u8; NONCE_LEN];
+    SystemRandom::new().fill(&mut nonce).map_err(|_| "no randomness")?;
+    let mut buf = data.to_vec();
+    k.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::empty(), &mut buf)
+        .map_err(|_| "seal failed")?;
+    let mut out = nonce.to_vec();
+    out.extend(buf);
+    Ok(out)
 }

@@ -46,6 +46,99 @@ pub fn escape_controls(s: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// A command's stages as an enum: [`StageId::ALL`] is the order they run in (it drives
+/// [`Report::skip_rest`] and the tests' expectations), [`StageId::name`] the stable kebab-case
+/// name printed in reports. Declare one with [`stages!`](crate::stages).
+pub trait StageId: Copy + std::fmt::Debug + PartialEq + 'static {
+    /// Every stage, in the order the command runs them.
+    const ALL: &'static [Self];
+    /// The stable kebab-case name, e.g. `tls-handshake`.
+    fn name(self) -> &'static str;
+    /// Every stage name, in order.
+    fn names() -> Vec<&'static str> {
+        Self::ALL.iter().map(|s| s.name()).collect()
+    }
+}
+
+/// Declares a stage enum and its [`StageId`] table in one list:
+///
+/// ```
+/// joinkit_core::stages! {
+///     /// The stages of a small command.
+///     pub enum Example {
+///         /// Reads the input.
+///         Read = "read",
+///         /// Checks it.
+///         Check = "check",
+///     }
+/// }
+/// use joinkit_core::report::StageId;
+/// assert_eq!(Example::names(), ["read", "check"]);
+/// ```
+#[macro_export]
+macro_rules! stages {
+    ($(#[$m:meta])* $vis:vis enum $name:ident { $($(#[$vm:meta])* $v:ident = $s:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        $vis enum $name { $($(#[$vm])* $v),+ }
+        impl $crate::report::StageId for $name {
+            const ALL: &'static [Self] = &[$($name::$v),+];
+            fn name(self) -> &'static str {
+                match self { $($name::$v => $s),+ }
+            }
+        }
+    };
+}
+
+/// The name of the stage a record or a failure belongs to: made from a [`StageId`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StageName(&'static str);
+
+impl StageName {
+    /// The kebab-case name.
+    pub fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
+impl<S: StageId> From<S> for StageName {
+    fn from(s: S) -> Self {
+        StageName(s.name())
+    }
+}
+
+impl From<&'static str> for StageName {
+    /// Transitional: a literal stage name, until every command declares its stages with
+    /// [`stages!`](crate::stages).
+    fn from(s: &'static str) -> Self {
+        StageName(s)
+    }
+}
+
+impl std::fmt::Display for StageName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl PartialEq<str> for StageName {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for StageName {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl Serialize for StageName {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0)
+    }
+}
+
 /// How a stage ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -86,6 +179,9 @@ impl Status {
 pub struct Stage {
     /// Stable kebab-case stage name, e.g. `tls-handshake`.
     pub name: String,
+    /// The file this stage is about, when a command runs a stage per file (validate-config).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
     /// How it ended.
     pub status: Status,
     /// What was seen.
@@ -94,8 +190,20 @@ pub struct Stage {
     pub duration_ms: f64,
 }
 
+impl Stage {
+    /// A stage record made outside a running report (no timing).
+    pub fn new(stage: impl Into<StageName>, status: Status, detail: impl Into<String>) -> Stage {
+        Stage { name: stage.into().as_str().to_string(), file: None, status, detail: detail.into(), duration_ms: 0.0 }
+    }
+
+    /// A stage record about one file (a command that runs a stage per file).
+    pub fn of_file(stage: impl Into<StageName>, file: &str, status: Status, detail: impl Into<String>) -> Stage {
+        Stage { file: Some(file.to_string()), ..Stage::new(stage, status, detail) }
+    }
+}
+
 /// Output format chosen with `-o`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Format {
     /// Readable text (the default).
     #[default]
@@ -106,24 +214,28 @@ pub enum Format {
     Yaml,
 }
 
+impl Format {
+    /// Every format as (value, `-o` name, help), kubectl's names.
+    pub const ALL: &'static [(Format, &'static str, &'static str)] = &[
+        (Format::Text, "text", "Readable text (the default)"),
+        (Format::Json, "json", "One JSON object"),
+        (Format::Yaml, "yaml", "The same object as YAML"),
+    ];
+}
+
 /// A command's report. Build it with [`Report::pass`] / [`Report::fail`] etc., then
-/// [`Report::print`]. `ok` is false exactly when `failure` is set.
+/// [`Report::print`]. Its invariant, kept by this module alone (the fields are private): `ok` is
+/// false exactly when `failure` is set, and the failure's stage is among the stages.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
-    /// The command, e.g. `verify-discovery`.
-    pub command: String,
-    /// True when no stage failed.
-    pub ok: bool,
-    /// Stages in the order they ran.
-    pub stages: Vec<Stage>,
-    /// The one failure, if any.
-    pub failure: Option<Failure>,
-    /// Warnings worth reading even on success.
-    pub warnings: Vec<String>,
-    /// Command-specific fields, flattened into the top-level JSON object.
+    command: String,
+    ok: bool,
+    stages: Vec<Stage>,
+    failure: Option<Failure>,
+    warnings: Vec<String>,
     #[serde(flatten)]
-    pub data: Map<String, Value>,
+    data: Map<String, Value>,
     #[serde(skip)]
     started: Option<Instant>,
     #[serde(skip)]
@@ -145,6 +257,41 @@ impl Report {
         }
     }
 
+    /// The command, e.g. `verify-discovery`.
+    pub fn command(&self) -> &str {
+        &self.command
+    }
+
+    /// Renames the command (a report extended by a later command: bootstrap after discovery).
+    pub fn set_command(&mut self, command: &str) {
+        self.command = command.to_string();
+    }
+
+    /// True when no stage failed.
+    pub fn ok(&self) -> bool {
+        self.ok
+    }
+
+    /// The stages in the order they ran.
+    pub fn stages(&self) -> &[Stage] {
+        &self.stages
+    }
+
+    /// The one failure, if any.
+    pub fn failure(&self) -> Option<&Failure> {
+        self.failure.as_ref()
+    }
+
+    /// Warnings worth reading even on success.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// A command-specific top-level field.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.data.get(key)
+    }
+
     /// Starts timing the next stage.
     pub fn start(&mut self) {
         self.started = Some(Instant::now());
@@ -153,50 +300,120 @@ impl Report {
     fn push(&mut self, name: &str, status: Status, detail: String) {
         let duration_ms =
             self.started.map(|t| (t.elapsed().as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0).unwrap_or(0.0);
-        self.stages.push(Stage { name: name.to_string(), status, detail, duration_ms });
+        self.stages.push(Stage { name: name.to_string(), file: None, status, detail, duration_ms });
         self.started = Some(Instant::now());
     }
 
     /// Records a passing stage.
-    pub fn pass(&mut self, name: &str, detail: impl Into<String>) {
-        self.push(name, Status::Pass, detail.into());
+    pub fn pass(&mut self, stage: impl Into<StageName>, detail: impl Into<String>) {
+        self.push(stage.into().as_str(), Status::Pass, detail.into());
     }
 
     /// Records a stage that passed with a warning; the warning is also listed in `warnings`.
-    pub fn warn(&mut self, name: &str, detail: impl Into<String>) {
-        let d = detail.into();
+    pub fn warn(&mut self, stage: impl Into<StageName>, detail: impl Into<String>) {
+        let (name, d) = (stage.into(), detail.into());
         self.warnings.push(format!("{name}: {d}"));
-        self.push(name, Status::Warn, d);
+        self.push(name.as_str(), Status::Warn, d);
+    }
+
+    /// Adds a warning that belongs to no stage of its own (`stage: what`).
+    pub fn note(&mut self, stage: impl Into<StageName>, warning: impl std::fmt::Display) {
+        self.warnings.push(format!("{}: {warning}", stage.into()));
+    }
+
+    /// Records a stage about one file (a command that runs a stage per file).
+    pub fn record_file(&mut self, stage: impl Into<StageName>, file: &str, status: Status, detail: impl Into<String>) {
+        let (name, d) = (stage.into(), detail.into());
+        if status == Status::Warn {
+            self.warnings.push(format!("{name} {file}: {d}"));
+        }
+        self.push(name.as_str(), status, d);
+        if let Some(last) = self.stages.last_mut() {
+            last.file = Some(file.to_string());
+        }
     }
 
     /// Records a skipped stage.
-    pub fn skip(&mut self, name: &str, detail: impl Into<String>) {
-        self.push(name, Status::Skip, detail.into());
+    pub fn skip(&mut self, stage: impl Into<StageName>, detail: impl Into<String>) {
+        self.push(stage.into().as_str(), Status::Skip, detail.into());
+    }
+
+    /// Appends a stage record made elsewhere (another report's, or a check's with its own
+    /// timing). A `Fail` record does not set the failure: the caller concludes with
+    /// [`Report::fail`] or [`Report::conclude`] (diagnose finds its root cause last).
+    pub fn push_stage(&mut self, stage: Stage) {
+        self.stages.push(stage);
+    }
+
+    /// Adds a warning as written (`stage: what`).
+    pub fn push_warning(&mut self, warning: impl Into<String>) {
+        self.warnings.push(warning.into());
+    }
+
+    /// Records a stage with a status decided elsewhere (a check's result). A failing stage
+    /// belongs in [`Report::fail`] with its [`Failure`]; `Fail` here (no failure known) records
+    /// an `internal` failure so that the report's invariant holds.
+    pub fn record(&mut self, stage: impl Into<StageName>, status: Status, detail: impl Into<String>) {
+        let (name, d) = (stage.into(), detail.into());
+        match status {
+            Status::Warn => self.warn(name, d),
+            Status::Fail => self.fail(Failure::new(Code::Internal, name, d)),
+            _ => self.push(name.as_str(), status, d),
+        }
     }
 
     /// Records the failing stage and the failure. Later calls keep the first failure.
     pub fn fail(&mut self, failure: Failure) {
-        let stage = failure.stage.clone();
-        self.push(&stage, Status::Fail, failure.message.clone());
+        self.push(failure.stage.as_str(), Status::Fail, failure.message.clone());
+        if let Some(last) = self.stages.last_mut() {
+            last.file = failure.file.clone();
+        }
         if self.failure.is_none() {
             self.failure = Some(failure);
         }
         self.ok = false;
     }
 
-    /// Marks the remaining stage names as skipped because an earlier stage failed.
-    pub fn skip_rest(&mut self, names: &[&str]) {
-        let done: Vec<String> = self.stages.iter().map(|s| s.name.clone()).collect();
-        for n in names {
-            if !done.iter().any(|d| d == n) {
+    /// Sets the report's verdict to `failure` without recording a stage for it (a summary
+    /// failure over stages already recorded, e.g. diagnose's root cause).
+    pub fn conclude(&mut self, failure: Failure) {
+        self.failure = Some(failure);
+        self.ok = false;
+    }
+
+    /// Marks every stage of `flow` not yet recorded as skipped because an earlier stage
+    /// failed. `flow` is a command's stage table (e.g. `discovery::NETWORK_STAGES`).
+    pub fn skip_rest<S: Into<StageName> + Copy>(&mut self, flow: &[S]) {
+        for &stage in flow {
+            let name = stage.into();
+            if !self.stages.iter().any(|s| s.name == name.as_str()) {
                 self.stages.push(Stage {
-                    name: n.to_string(),
+                    name: name.as_str().to_string(),
+                    file: None,
                     status: Status::Skip,
                     detail: "not run: an earlier stage failed".into(),
                     duration_ms: 0.0,
                 });
             }
         }
+    }
+
+    /// Appends another report's stages (each name prefixed with `prefix`, if any) and warnings;
+    /// its failure, if any, is not taken (the caller decides).
+    pub fn absorb(&mut self, other: &Report, prefix: &str) {
+        self.stages.extend(other.stages.iter().cloned().map(|mut s| {
+            s.name = format!("{prefix}{}", s.name);
+            s
+        }));
+        self.warnings.extend(other.warnings.iter().cloned());
+    }
+
+    /// Puts another report's stages before this one's (a command that continues another:
+    /// token create after its own checks).
+    pub fn prepend_stages(&mut self, earlier: &Report) {
+        let mut stages = earlier.stages.clone();
+        stages.append(&mut self.stages);
+        self.stages = stages;
     }
 
     /// Sets a command-specific top-level field.
@@ -255,7 +472,7 @@ impl Report {
                 "{} {} at stage {} (exit {})\n",
                 paint("FAILED:", "\x1b[1;31m"),
                 f.code,
-                esc(&f.stage),
+                esc(f.stage.as_str()),
                 f.exit_code()
             ));
             out.push_str(&format!("  what:    {}\n", esc(&f.message)));

@@ -35,7 +35,7 @@ impl Default for Store {
     }
 }
 
-pub use crate::duration::{now_rfc3339, rfc3339};
+pub use joinkit_core::duration::{now_rfc3339, rfc3339};
 
 /// A random UUID v4 string (for `uid` and `audit-id`).
 pub fn uuid() -> String {

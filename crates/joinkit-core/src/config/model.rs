@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 pub const GROUP: &str = "kubeadm.k8s.io";
 
 /// A JoinConfiguration API version joinkit reads and writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ApiVersion {
     /// `kubeadm.k8s.io/v1beta4` (current since kubeadm 1.31).
     #[default]
@@ -22,6 +22,12 @@ pub enum ApiVersion {
 }
 
 impl ApiVersion {
+    /// Every version as (value, flag name, help).
+    pub const ALL: &'static [(ApiVersion, &'static str, &'static str)] = &[
+        (ApiVersion::V1beta4, "v1beta4", "kubeadm.k8s.io/v1beta4 (current since kubeadm 1.31)"),
+        (ApiVersion::V1beta3, "v1beta3", "kubeadm.k8s.io/v1beta3 (deprecated in 1.31)"),
+    ];
+
     /// `kubeadm.k8s.io/v1beta4` etc.
     pub fn api_version(self) -> &'static str {
         match self {

@@ -12,7 +12,7 @@ use super::store::Store;
 use serde_json::Value;
 use x509_parser::prelude::*;
 
-pub use crate::bootstrap::{request_der, KUBELET_CLIENT_SIGNER};
+pub use joinkit_core::bootstrap::{request_der, KUBELET_CLIENT_SIGNER};
 
 /// The usages v1.24's approver and signer require of a kubelet client CSR, sorted as its
 /// signer prints them.

@@ -28,7 +28,7 @@ pub async fn serve(
     state: Arc<Mutex<LabState>>,
     mut shutdown: tokio::sync::oneshot::Receiver<()>,
 ) {
-    let provider = crate::client::provider();
+    let provider = joinkit_core::client::provider();
     let mut roots = RootCertStore::empty();
     let _ = roots.add(ca.cert_der.clone());
     let verifier = match WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
@@ -848,7 +848,7 @@ fn route_full(req: Req, cert_user: Option<UserInfo>, state: &Mutex<LabState>) ->
             let mut name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
             if name.is_empty() {
                 if let Some(prefix) = obj.pointer("/metadata/generateName").and_then(Value::as_str) {
-                    name = format!("{prefix}{}", &crate::token::random_string(5));
+                    name = format!("{prefix}{}", &joinkit_core::token::random_string(5));
                 }
             }
             if name.is_empty()

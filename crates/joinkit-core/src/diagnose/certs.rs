@@ -4,7 +4,6 @@
 //! the AEAD.
 
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
-use ring::rand::{SecureRandom, SystemRandom};
 
 /// Decodes a 64-hex-digit certificate key (kubeadm's messages on error).
 pub fn decode_key(hex: &str) -> Result<[u8; 32], String> {
@@ -16,22 +15,6 @@ pub fn decode_key(hex: &str) -> Result<[u8; 32], String> {
         *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|e| e.to_string())?;
     }
     Ok(k)
-}
-
-/// Encrypts `data`: nonce | ciphertext | tag. Empty input stays empty (an absent file).
-pub fn seal(key: &[u8; 32], data: &[u8]) -> Result<Vec<u8>, String> {
-    if data.is_empty() {
-        return Ok(Vec::new());
-    }
-    let k = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).map_err(|_| "bad key")?);
-    let mut nonce = [0u8; NONCE_LEN];
-    SystemRandom::new().fill(&mut nonce).map_err(|_| "no randomness")?;
-    let mut buf = data.to_vec();
-    k.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::empty(), &mut buf)
-        .map_err(|_| "seal failed")?;
-    let mut out = nonce.to_vec();
-    out.extend(buf);
-    Ok(out)
 }
 
 /// Decrypts one value; `Err` is kubeadm's `error decoding secret data with provided key`.
@@ -58,8 +41,14 @@ mod tests {
 
     #[test]
     fn round_trip_and_wrong_key() {
+        // Sealed as kubeadm (and the lab's `seal`) do: nonce | ciphertext | tag.
         let k = decode_key(&"ab".repeat(32)).unwrap();
-        let s = seal(&k, b"secret").unwrap();
+        let nonce = [7u8; NONCE_LEN];
+        let mut buf = b"secret".to_vec();
+        LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &k).unwrap())
+            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::empty(), &mut buf)
+            .unwrap();
+        let s = [nonce.to_vec(), buf].concat();
         assert_eq!(s.len(), 12 + 6 + 16);
         assert_eq!(open(&k, &s).unwrap(), b"secret");
         let other = decode_key(&"cd".repeat(32)).unwrap();

@@ -514,7 +514,7 @@ fn ca_validity(report: &mut Report, relevant: &[&CertInfo], skew: Option<i64>) -
         ),
     }
     if let Some(c) = relevant.iter().find(|c| !c.is_ca) {
-        report.warnings.push(format!("ca-validity: {} is not marked as a CA (basicConstraints CA:FALSE)", c.subject));
+        report.note("ca-validity", format!("{} is not marked as a CA (basicConstraints CA:FALSE)", c.subject));
     }
     Ok(())
 }
@@ -661,7 +661,7 @@ pub async fn run_token_with_wait(opts: &Options, ep: &Endpoint) -> (Report, Opti
         };
         let pause = backoff.min(left);
         if opts.verbose_attempts {
-            if let Some(f) = &report.failure {
+            if let Some(f) = report.failure() {
                 eprintln!(
                     "joinkit: attempt {attempt} failed: {} at {}: {}; retrying in {:.1}s ({:.0}s of --wait left)",
                     f.code,
@@ -1101,10 +1101,7 @@ async fn fetch_url_kubeconfig(
         .cause("the URL is wrong or the file server refuses")
         .fix("check the URL"));
     }
-    report.stages.extend(sub.stages.into_iter().map(|mut s| {
-        s.name = format!("discovery-file-{}", s.name);
-        s
-    }));
+    report.absorb(&sub, "discovery-file-");
     let text = std::str::from_utf8(fetched.body())
         .map_err(|_| bad_discovery_file("the downloaded file is not UTF-8".into()))?;
     let kc = Kubeconfig::parse(text).map_err(bad_discovery_file)?;

@@ -306,7 +306,7 @@ fn remaining(deadline: Instant) -> Duration {
     deadline.saturating_duration_since(Instant::now())
 }
 
-fn timeout_failure(stage: &str, what: &str, url: &str, ep: &Endpoint, d: Duration) -> Failure {
+fn timeout_failure(stage: &'static str, what: &str, url: &str, ep: &Endpoint, d: Duration) -> Failure {
     Failure::new(
         Code::RequestTimeout,
         stage,

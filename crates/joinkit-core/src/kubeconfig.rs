@@ -287,19 +287,14 @@ pub fn decode_b64(s: &str) -> Result<Vec<u8>, String> {
     STANDARD.decode(clean).map_err(|e| format!("invalid base64: {e}"))
 }
 
-/// Serialises a kubeconfig with the cluster-info layout kubeadm writes (key order and the
-/// `name: ""`, `contexts: null`, `users: null` lines), for the lab's cluster-info.
-pub fn cluster_info_kubeconfig(server: &str, ca_pem: &[u8]) -> String {
-    format!(
-        "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: {}\n    server: {}\n  name: \"\"\ncontexts: null\ncurrent-context: \"\"\nkind: Config\npreferences: {{}}\nusers: null\n",
-        STANDARD.encode(ca_pem),
-        server
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A cluster-info kubeconfig in kubeadm's layout (the lab writes the same).
+    fn cluster_info_kubeconfig(server: &str, ca_pem: &[u8]) -> String {
+        format!("apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: {}\n    server: {server}\n  name: \"\"\ncontexts: null\ncurrent-context: \"\"\nkind: Config\npreferences: {{}}\nusers: null\n", STANDARD.encode(ca_pem))
+    }
 
     #[test]
     fn cluster_info_layout_parses() {
