@@ -277,9 +277,9 @@ pub fn report_for(command: &str, results: &[(String, FileResult)]) -> Report {
                 report.push_stage(Stage::of_file("validate", file, Status::Fail, detail));
             }
         } else if warnings > 0 {
-            report.push_stage(Stage::of_file("validate", &file, Status::Warn, detail));
+            report.push_stage(Stage::of_file("validate", file, Status::Warn, detail));
         } else {
-            report.push_stage(Stage::of_file("validate", &file, Status::Pass, detail));
+            report.push_stage(Stage::of_file("validate", file, Status::Pass, detail));
         }
         let shown = listed_problems(&r.problems);
         for p in &shown {
