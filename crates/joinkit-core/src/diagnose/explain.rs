@@ -370,7 +370,7 @@ pub fn explain(files: &[std::path::PathBuf]) -> Report {
         if let Err(message) = res {
             report.fail(
                 Failure::new(Code::InputUnreadable, "read", message)
-                    .in_file(&name)
+                    .in_file(name)
                     .cause("the path is wrong, not readable, or not a log (a device or a directory)")
                     .fix("pass a log file, or pipe the log into `joinkit explain-log -`"),
             );
