@@ -381,7 +381,7 @@ pub fn explain(files: &[std::path::PathBuf]) -> Report {
         if cut > 0 {
             report.record_file(
                 "read",
-                &name,
+                name,
                 crate::report::Status::Warn,
                 format!(
                     "{lines} lines; {cut} longer than {}, matched on their first {} only",
@@ -390,7 +390,7 @@ pub fn explain(files: &[std::path::PathBuf]) -> Report {
                 ),
             );
         } else {
-            report.record_file("read", &name, crate::report::Status::Pass, format!("{lines} lines"));
+            report.record_file("read", name, crate::report::Status::Pass, format!("{lines} lines"));
         }
     }
     let findings = scanner.findings();
