@@ -1096,7 +1096,7 @@ fn conclude(report: &mut Report, found: Vec<Found>, node: &str) {
     } else {
         format!("{} at {}: {}", f.code, f.stage, f.message)
     };
-    let mut failure = Failure::new(code, f.stage.clone(), what).cause(f.cause.clone()).fix(f.fix.clone());
+    let mut failure = Failure::new(code, f.stage, what).cause(f.cause.clone()).fix(f.fix.clone());
     if let Some(k) = &f.kubeadm_message {
         failure = failure.kubeadm(k.clone());
     }
