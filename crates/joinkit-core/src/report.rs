@@ -90,6 +90,19 @@ macro_rules! stages {
     };
 }
 
+crate::stages! {
+    /// Stages every command shares: checking its arguments, reading an input file, writing an
+    /// output file. A command's own stage enum lists the rest.
+    pub enum Common {
+        /// The command line and the inputs it names are checked.
+        Input = "input",
+        /// An input file is read (the failure or record names the file).
+        Read = "read",
+        /// An output file is written (atomically, mode 0600 for secrets).
+        Write = "write",
+    }
+}
+
 /// The name of the stage a record or a failure belongs to: made from a [`StageId`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct StageName(&'static str);
