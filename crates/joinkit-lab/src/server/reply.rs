@@ -82,9 +82,25 @@ pub(super) fn status_body(code: u16, reason: &str, message: &str, details: Optio
     v
 }
 
+/// A Status answer: `code` is the HTTP status and the Status's `code`.
+pub(super) fn status(
+    ctx: &Ctx,
+    code: StatusCode,
+    reason: &str,
+    message: &str,
+    details: Option<Value>,
+) -> Response<Full<Bytes>> {
+    reply_json(ctx, code, &status_body(code.as_u16(), reason, message, details))
+}
+
+/// The 400 for a request body that is not JSON.
+pub(super) fn bad_body(ctx: &Ctx) -> Response<Full<Bytes>> {
+    status(ctx, StatusCode::BAD_REQUEST, "BadRequest", "the body of the request was in an unknown format", None)
+}
+
 /// The bare 401.
 pub(super) fn unauthorized(ctx: &Ctx) -> Response<Full<Bytes>> {
-    reply_json(ctx, StatusCode::UNAUTHORIZED, &status_body(401, "Unauthorized", "Unauthorized", None))
+    status(ctx, StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized", None)
 }
 
 /// A Status `details` naming the object of `a`.
@@ -132,13 +148,13 @@ fn forbidden_message(u: &UserInfo, a: &Attributes) -> String {
 pub(super) fn forbidden(ctx: &Ctx, u: &UserInfo, a: &Attributes) -> Response<Full<Bytes>> {
     let msg = forbidden_message(u, a);
     let d = if a.path.is_some() { json!({}) } else { details(a) };
-    reply_json(ctx, StatusCode::FORBIDDEN, &status_body(403, "Forbidden", &msg, Some(d)))
+    status(ctx, StatusCode::FORBIDDEN, "Forbidden", &msg, Some(d))
 }
 
 /// The 404 for a named object that is not stored.
 pub(super) fn not_found(ctx: &Ctx, a: &Attributes) -> Response<Full<Bytes>> {
     let msg = format!("{} {:?} not found", qualified(a), a.name);
-    reply_json(ctx, StatusCode::NOT_FOUND, &status_body(404, "NotFound", &msg, Some(details(a))))
+    status(ctx, StatusCode::NOT_FOUND, "NotFound", &msg, Some(details(a)))
 }
 
 /// A plain-text answer (nosniff).

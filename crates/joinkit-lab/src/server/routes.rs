@@ -11,7 +11,9 @@ use super::fields::{
     field_selector_name, field_selector_type, is_dns_subdomain, managed_fields, manager_of, node_defaults,
     strategic_merge, strip_type_meta, DNS_SUBDOMAIN_MSG,
 };
-use super::reply::{base, details, forbidden, json_body, not_found, qualified, reply_json, status_body, text, Ctx};
+use super::reply::{
+    bad_body, base, details, forbidden, json_body, not_found, qualified, reply_json, status, status_body, text, Ctx,
+};
 use super::Req;
 use crate::rbac::{self, Attributes, UserInfo};
 use crate::LabState;
@@ -171,11 +173,7 @@ pub(super) fn route_full(req: Req, cert_user: Option<UserInfo>, state: &Mutex<La
         }
         ("create", "certificatesigningrequests") => {
             let Ok(mut obj) = serde_json::from_slice::<Value>(&req.body) else {
-                return reply_json(
-                    &ctx,
-                    StatusCode::BAD_REQUEST,
-                    &status_body(400, "BadRequest", "the body of the request was in an unknown format", None),
-                );
+                return bad_body(&ctx);
             };
             let mut name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
             if name.is_empty() {
@@ -188,32 +186,22 @@ pub(super) fn route_full(req: Req, cert_user: Option<UserInfo>, state: &Mutex<La
                 || obj.pointer("/spec/signerName").and_then(Value::as_str).unwrap_or("").is_empty()
             {
                 let msg = format!("CertificateSigningRequest.certificates.k8s.io {name:?} is invalid: name, spec.request (a PEM CSR) and spec.signerName are required");
-                return reply_json(
+                return status(
                     &ctx,
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    &status_body(
-                        422,
-                        "Invalid",
-                        &msg,
-                        Some(
-                            json!({"name": name, "group": "certificates.k8s.io", "kind": "CertificateSigningRequest"}),
-                        ),
-                    ),
+                    "Invalid",
+                    &msg,
+                    Some(json!({"name": name, "group": "certificates.k8s.io", "kind": "CertificateSigningRequest"})),
                 );
             }
             if st.store.get("certificatesigningrequests", "", &name).is_some() {
                 let msg = format!("certificatesigningrequests.certificates.k8s.io {name:?} already exists");
-                return reply_json(
+                return status(
                     &ctx,
                     StatusCode::CONFLICT,
-                    &status_body(
-                        409,
-                        "AlreadyExists",
-                        &msg,
-                        Some(
-                            json!({"name": name, "group": "certificates.k8s.io", "kind": "certificatesigningrequests"}),
-                        ),
-                    ),
+                    "AlreadyExists",
+                    &msg,
+                    Some(json!({"name": name, "group": "certificates.k8s.io", "kind": "certificatesigningrequests"})),
                 );
             }
             obj["kind"] = json!("CertificateSigningRequest");
@@ -229,11 +217,7 @@ pub(super) fn route_full(req: Req, cert_user: Option<UserInfo>, state: &Mutex<La
                 return not_found(&ctx, &a);
             };
             let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
-                return reply_json(
-                    &ctx,
-                    StatusCode::BAD_REQUEST,
-                    &status_body(400, "BadRequest", "the body of the request was in an unknown format", None),
-                );
+                return bad_body(&ctx);
             };
             if let Some(conflict) = stale(&ctx, &a, &obj, &body) {
                 return conflict;
@@ -257,11 +241,7 @@ pub(super) fn route_full(req: Req, cert_user: Option<UserInfo>, state: &Mutex<La
                 return not_found(&ctx, &a);
             };
             let Ok(patch) = serde_json::from_slice::<Value>(&req.body) else {
-                return reply_json(
-                    &ctx,
-                    StatusCode::BAD_REQUEST,
-                    &status_body(400, "BadRequest", "the body of the request was in an unknown format", None),
-                );
+                return bad_body(&ctx);
             };
             if let Some(status) = patch.get("status") {
                 strategic_merge(&mut obj["status"], status);
@@ -281,10 +261,12 @@ pub(super) fn route_full(req: Req, cert_user: Option<UserInfo>, state: &Mutex<La
         _ => {}
     }
     if !SERVED.contains(&a.resource.as_str()) || !a.subresource.is_empty() {
-        return reply_json(
+        return status(
             &ctx,
             StatusCode::NOT_FOUND,
-            &status_body(404, "NotFound", "the server could not find the requested resource", Some(json!({}))),
+            "NotFound",
+            "the server could not find the requested resource",
+            Some(json!({})),
         );
     }
     match a.verb.as_str() {
@@ -311,11 +293,7 @@ pub(super) fn route_full(req: Req, cert_user: Option<UserInfo>, state: &Mutex<La
         }
         "create" => {
             let Ok(mut obj) = serde_json::from_slice::<Value>(&req.body) else {
-                return reply_json(
-                    &ctx,
-                    StatusCode::BAD_REQUEST,
-                    &status_body(400, "BadRequest", "the body of the request was in an unknown format", None),
-                );
+                return bad_body(&ctx);
             };
             let kind = kind_of(&a.resource);
             let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
@@ -323,41 +301,37 @@ pub(super) fn route_full(req: Req, cert_user: Option<UserInfo>, state: &Mutex<La
                 let msg = format!(
                     "{kind} {name:?} is invalid: metadata.name: Required value: name or generateName is required"
                 );
-                return reply_json(
+                return status(
                     &ctx,
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    &status_body(
-                        422,
-                        "Invalid",
-                        &msg,
-                        Some(
-                            json!({"name": name, "kind": a.resource, "causes": [{"reason": "FieldValueRequired", "message": "Required value: name or generateName is required", "field": "metadata.name"}]}),
-                        ),
+                    "Invalid",
+                    &msg,
+                    Some(
+                        json!({"name": name, "kind": a.resource, "causes": [{"reason": "FieldValueRequired", "message": "Required value: name or generateName is required", "field": "metadata.name"}]}),
                     ),
                 );
             }
             if !is_dns_subdomain(&name) {
                 let invalid = format!("Invalid value: {name:?}: {DNS_SUBDOMAIN_MSG}");
                 let msg = format!("{kind} {name:?} is invalid: metadata.name: {invalid}");
-                return reply_json(
+                return status(
                     &ctx,
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    &status_body(
-                        422,
-                        "Invalid",
-                        &msg,
-                        Some(
-                            json!({"name": name, "kind": kind, "causes": [{"reason": "FieldValueInvalid", "message": invalid, "field": "metadata.name"}]}),
-                        ),
+                    "Invalid",
+                    &msg,
+                    Some(
+                        json!({"name": name, "kind": kind, "causes": [{"reason": "FieldValueInvalid", "message": invalid, "field": "metadata.name"}]}),
                     ),
                 );
             }
             if st.store.get(&a.resource, &a.namespace, &name).is_some() {
                 let msg = format!("{} {name:?} already exists", qualified(&a));
-                return reply_json(
+                return status(
                     &ctx,
                     StatusCode::CONFLICT,
-                    &status_body(409, "AlreadyExists", &msg, Some(json!({"name": name, "kind": a.resource}))),
+                    "AlreadyExists",
+                    &msg,
+                    Some(json!({"name": name, "kind": a.resource})),
                 );
             }
             obj["kind"] = json!(kind);
@@ -390,15 +364,12 @@ pub(super) fn route_full(req: Req, cert_user: Option<UserInfo>, state: &Mutex<La
             }
             None => not_found(&ctx, &a),
         },
-        _ => reply_json(
+        _ => status(
             &ctx,
             StatusCode::METHOD_NOT_ALLOWED,
-            &status_body(
-                405,
-                "MethodNotAllowed",
-                "the server does not allow this method on the requested resource",
-                Some(json!({})),
-            ),
+            "MethodNotAllowed",
+            "the server does not allow this method on the requested resource",
+            Some(json!({})),
         ),
     }
 }
@@ -414,5 +385,5 @@ fn stale(ctx: &Ctx, a: &Attributes, stored: &Value, body: &Value) -> Option<Resp
         qualified(a),
         a.name
     );
-    Some(reply_json(ctx, StatusCode::CONFLICT, &status_body(409, "Conflict", &msg, Some(details(a)))))
+    Some(status(ctx, StatusCode::CONFLICT, "Conflict", &msg, Some(details(a))))
 }
