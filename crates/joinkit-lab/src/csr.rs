@@ -12,11 +12,11 @@ use super::store::Store;
 use serde_json::Value;
 use x509_parser::prelude::*;
 
-pub use joinkit_core::bootstrap::{request_der, KUBELET_CLIENT_SIGNER};
+pub(crate) use joinkit_core::bootstrap::{request_der, KUBELET_CLIENT_SIGNER};
 
 /// The usages v1.24's approver and signer require of a kubelet client CSR, sorted as its
 /// signer prints them.
-pub const V1_24_KUBELET_CLIENT_USAGES: &[&str] = &["client auth", "digital signature", "key encipherment"];
+pub(crate) const V1_24_KUBELET_CLIENT_USAGES: &[&str] = &["client auth", "digital signature", "key encipherment"];
 
 fn sorted_usages(csr: &Value) -> Vec<String> {
     let mut usages: Vec<String> = csr
@@ -31,7 +31,7 @@ fn sorted_usages(csr: &Value) -> Vec<String> {
 /// What the signer checks before issuing: on v1.24 a kubelet client certificate must have
 /// exactly the usages of [`V1_24_KUBELET_CLIENT_USAGES`] (recorded message: `usages did not
 /// match [client auth digital signature key encipherment]`).
-pub fn validate_for_signer(csr: &Value, v1_24: bool) -> Result<(), String> {
+pub(crate) fn validate_for_signer(csr: &Value, v1_24: bool) -> Result<(), String> {
     let kubelet = csr.pointer("/spec/signerName").and_then(Value::as_str) == Some(KUBELET_CLIENT_SIGNER);
     if v1_24 && kubelet && sorted_usages(csr) != V1_24_KUBELET_CLIENT_USAGES {
         return Err(format!("usages did not match [{}]", V1_24_KUBELET_CLIENT_USAGES.join(" ")));
@@ -40,7 +40,7 @@ pub fn validate_for_signer(csr: &Value, v1_24: bool) -> Result<(), String> {
 }
 
 /// Whether a CSR is a node-client request the approver recognises (no SAR yet).
-pub fn recognise(csr: &Value, v1_24: bool) -> Result<(), String> {
+pub(crate) fn recognise(csr: &Value, v1_24: bool) -> Result<(), String> {
     if csr.pointer("/spec/signerName").and_then(Value::as_str) != Some(KUBELET_CLIENT_SIGNER) {
         return Err("not for the kubelet client signer".into());
     }
@@ -72,7 +72,7 @@ pub fn recognise(csr: &Value, v1_24: bool) -> Result<(), String> {
 
 /// The approver's verdict for a pending CSR: `Some((type, reason, message))`, or None to leave
 /// it Pending (not recognised, or the requester may not self-approve).
-pub fn approve_decision(
+pub(crate) fn approve_decision(
     csr: &Value,
     store: &Store,
     deny: bool,
@@ -104,7 +104,7 @@ pub fn approve_decision(
 }
 
 /// Issues the certificate for an approved CSR: PEM.
-pub fn sign(csr: &Value, ca: &Ca) -> Result<String, String> {
+pub(crate) fn sign(csr: &Value, ca: &Ca) -> Result<String, String> {
     let der = request_der(csr).ok_or("spec.request is not a PEM CSR")?;
     ca.sign_csr(&der)
 }

@@ -1,139 +1,48 @@
-//! `joinkit lab`: a loopback-only simulated kube-apiserver and controller-manager.
+//! `joinkit lab`: a loopback-only simulated kube-apiserver and controller-manager, as a kubeadm
+//! cluster runs them (upstream: kubernetes `cmd/kube-apiserver`, `cmd/kube-controller-manager`
+//! and kubeadm's `init` phases, recorded at v1.24 and v1.31).
 //!
 //! It makes its own CA and serving certificate, keeps Kubernetes objects in a [`store::Store`],
-//! authorizes with a small RBAC model holding kubeadm's bindings ([`rbac`]), and runs the two
+//! authorizes with a small RBAC model holding kubeadm's bindings ([`rbac`]), and runs the
 //! controllers the join path depends on: the bootstrapsigner (one `jws-kubeconfig-<id>` in
-//! cluster-info per valid signing token, kept current) and the tokencleaner (deletes expired
-//! token Secrets). Answers match the v1.24 transcripts in `shared/vectors/apiserver-v1.24/`:
-//! same status codes, Status bodies, messages and headers; compact JSON with a trailing newline,
-//! pretty JSON for a `curl` user agent.
+//! cluster-info per valid signing token, kept current), the tokencleaner (deletes expired
+//! token Secrets), the CSR approver and signer, and the node controllers. Answers match the
+//! transcripts in `tests/vectors/apiserver-v1.24/`: same status codes, Status bodies, messages
+//! and headers; compact JSON with a trailing newline, pretty JSON for a `curl` user agent.
 //!
-//! A [`Scenario`] injects one fault. Later issues add resources by adding routes in
-//! [`server`] and objects in the store.
+//! A [`Scenario`] injects one fault. Later issues add resources by adding routes in the
+//! server (`server/routes.rs`) and objects in the store.
+//!
+//! Layout: this file holds the lab's handle ([`Lab`], [`LabOptions`], [`LabState`], [`Faults`])
+//! and seeds a new lab; `scenario.rs` the fault table; `objects.rs` what kubeadm writes;
+//! `controllers.rs` the controller-manager's loops; `server/` the HTTPS API server; [`pki`],
+//! [`rbac`], `csr.rs` and [`store`] the pieces they share.
 
 // A lab handler answers with a ready hyper Response as its error (as the API server would).
 #![allow(clippy::result_large_err)]
 
-pub mod csr;
+mod controllers;
+mod csr;
+mod objects;
 pub mod pki;
 pub mod rbac;
-pub mod server;
+mod scenario;
+mod server;
 pub mod store;
 
-use joinkit_core::jws;
 use joinkit_core::pin::Pin;
-pub use joinkit_core::token::secret::{token_secret, TokenSecret};
+pub use joinkit_core::token::secret::token_secret;
 use joinkit_core::token::BootstrapToken;
+pub use objects::{admin_kubeconfig, seal};
+use objects::{cluster_info_kubeconfig, cluster_info_managed_fields, kubeadm_certs_secret};
 use pki::{Ca, CaValidity, KeyKind};
-use rbac::UserInfo;
+pub use scenario::Scenario;
 use serde::Serialize;
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use store::Store;
-
-/// One injected fault. [`Scenario::ALL`] is the one list: names, help and the order of
-/// `joinkit lab scenarios`; the real-control-plane suite's table refers to these names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Scenario {
-    /// Everything works.
-    #[default]
-    Healthy,
-    /// The printed token expired (the tokencleaner removes it; it is never signed).
-    TokenExpired,
-    /// The printed token was signed, then its Secret was deleted.
-    TokenDeleted,
-    /// The printed token lacks the "signing" usage, so it is never signed.
-    TokenNoSigning,
-    /// The bootstrapsigner is not running: no token gets signed.
-    SignerStopped,
-    /// The RoleBinding letting system:anonymous read cluster-info is gone (403).
-    AnonymousRevoked,
-    /// kube-apiserver runs with --anonymous-auth=false (401 for unauthenticated requests).
-    AnonymousAuthOff,
-    /// There is no cluster-info ConfigMap (404).
-    ClusterInfoMissing,
-    /// cluster-info has no kubeconfig key.
-    KubeconfigMissing,
-    /// The printed token's signature in cluster-info was made with another secret.
-    TamperedSignature,
-    /// The printed token's signature in cluster-info is empty.
-    JwsEmpty,
-    /// The CA's validity starts tomorrow.
-    CaNotYetValid,
-    /// The CA expired yesterday.
-    CaExpired,
-    /// The serving certificate is issued by another CA (a man in the middle).
-    Mitm,
-    /// The serving certificate does not name 127.0.0.1 / localhost.
-    WrongSan,
-    /// The server's clock is 10 minutes ahead of this machine's.
-    ClockSkew,
-    /// The kubeadm:node-autoapprove-bootstrap binding is missing: CSRs stay Pending.
-    NoAutoapproveBinding,
-    /// The kubeadm:kubelet-bootstrap binding is missing: tokens cannot create CSRs.
-    NoBootstrapperBinding,
-    /// The CSR approver (controller-manager) is not running: CSRs stay Pending.
-    ApproverDown,
-    /// The CSR signer is not running (no --cluster-signing-* files): approved, never issued.
-    CsrSignerDown,
-    /// Node-client CSRs are denied.
-    CsrDenied,
-    /// A Ready Node named worker-1 already exists.
-    ReadyNodeExists,
-    /// The uploaded control-plane certificates (Secret kubeadm-certs) expired and are gone.
-    KubeadmCertsMissing,
-    /// A pre-1.28 API server answering as the recorded v1.24.0: SelfSubjectReview refused by RBAC (403; 404 for cluster admins), kubelet client CSRs need key encipherment.
-    Pre128,
-}
-
-impl Scenario {
-    /// Every scenario as (value, kebab-case name, one-line help), in `lab scenarios` order.
-    pub const ALL: &'static [(Scenario, &'static str, &'static str)] = &[
-        (Scenario::Healthy, "healthy", "Everything works"),
-        (Scenario::TokenExpired, "token-expired", "The printed token expired (the tokencleaner removes it; it is never signed)"),
-        (Scenario::TokenDeleted, "token-deleted", "The printed token was signed, then its Secret was deleted"),
-        (Scenario::TokenNoSigning, "token-no-signing", "The printed token lacks the \"signing\" usage, so it is never signed"),
-        (Scenario::SignerStopped, "signer-stopped", "The bootstrapsigner is not running: no token gets signed"),
-        (Scenario::AnonymousRevoked, "anonymous-revoked", "The RoleBinding letting system:anonymous read cluster-info is gone (403)"),
-        (Scenario::AnonymousAuthOff, "anonymous-auth-off", "kube-apiserver runs with --anonymous-auth=false (401 for unauthenticated requests)"),
-        (Scenario::ClusterInfoMissing, "cluster-info-missing", "There is no cluster-info ConfigMap (404)"),
-        (Scenario::KubeconfigMissing, "kubeconfig-missing", "cluster-info has no kubeconfig key"),
-        (Scenario::TamperedSignature, "tampered-signature", "The printed token's signature in cluster-info was made with another secret"),
-        (Scenario::JwsEmpty, "jws-empty", "The printed token's signature in cluster-info is empty"),
-        (Scenario::CaNotYetValid, "ca-not-yet-valid", "The CA's validity starts tomorrow"),
-        (Scenario::CaExpired, "ca-expired", "The CA expired yesterday"),
-        (Scenario::Mitm, "mitm", "The serving certificate is issued by another CA (a man in the middle)"),
-        (Scenario::WrongSan, "wrong-san", "The serving certificate does not name 127.0.0.1 / localhost"),
-        (Scenario::ClockSkew, "clock-skew", "The server's clock is 10 minutes ahead of this machine's"),
-        (Scenario::NoAutoapproveBinding, "no-autoapprove-binding", "The kubeadm:node-autoapprove-bootstrap binding is missing: CSRs stay Pending"),
-        (Scenario::NoBootstrapperBinding, "no-bootstrapper-binding", "The kubeadm:kubelet-bootstrap binding is missing: tokens cannot create CSRs"),
-        (Scenario::ApproverDown, "approver-down", "The CSR approver (controller-manager) is not running: CSRs stay Pending"),
-        (Scenario::CsrSignerDown, "csr-signer-down", "The CSR signer is not running (no --cluster-signing-* files): approved, never issued"),
-        (Scenario::CsrDenied, "csr-denied", "Node-client CSRs are denied"),
-        (Scenario::ReadyNodeExists, "ready-node-exists", "A Ready Node named worker-1 already exists"),
-        (Scenario::KubeadmCertsMissing, "kubeadm-certs-missing", "The uploaded control-plane certificates (Secret kubeadm-certs) expired and are gone"),
-        (Scenario::Pre128, "pre-1-28", "A pre-1.28 API server answering as the recorded v1.24.0: SelfSubjectReview refused by RBAC (403; 404 for cluster admins), kubelet client CSRs need key encipherment"),
-    ];
-
-    /// The kebab-case name, e.g. `token-expired`.
-    pub fn name(self) -> &'static str {
-        Scenario::ALL.iter().find(|(s, _, _)| *s == self).map(|(_, n, _)| *n).unwrap_or("healthy")
-    }
-
-    /// Parses a kebab-case name.
-    pub fn from_name(name: &str) -> Option<Scenario> {
-        Scenario::ALL.iter().find(|(_, n, _)| *n == name).map(|(s, _, _)| *s)
-    }
-}
-
-impl serde::Serialize for Scenario {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.name())
-    }
-}
 
 /// Options for [`Lab::start`].
 #[derive(Debug, Clone)]
@@ -228,11 +137,11 @@ pub struct LabState {
     /// Accepted TCP connections and completed TLS handshakes, for tests and benchmarks.
     pub counters: Counters,
     /// The static admin bearer token.
-    pub admin_token: String,
+    pub(crate) admin_token: String,
     /// The cluster CA (the CSR signer uses it).
-    pub ca: Option<Arc<Ca>>,
+    pub(crate) ca: Option<Arc<Ca>>,
     /// Called when the signer issues a certificate (see [`LabOptions::on_issue`]).
-    pub on_issue: Option<fn(&str, i128)>,
+    pub(crate) on_issue: Option<fn(&str, i128)>,
 }
 
 /// Connection counters.
@@ -272,253 +181,6 @@ pub struct LabInfo {
     pub certificate_key: String,
 }
 
-/// The Secret `kubeadm-certs` as `kubeadm init phase upload-certs` writes it (spec section 7):
-/// data keys are file names with `/` as `-`, each AES-256-GCM under the key, laid out
-/// nonce | ciphertext | tag; an empty value means the file was absent.
-pub fn kubeadm_certs_secret(key_hex: &str, ca: &Ca) -> Result<Value, String> {
-    use base64::Engine;
-    let key = joinkit_core::diagnose::certs::decode_key(key_hex)?;
-    let mut data = BTreeMap::new();
-    let files: Vec<(&str, Vec<u8>)> = vec![
-        ("ca.crt", ca.cert_pem.clone().into_bytes()),
-        ("ca.key", b"-----BEGIN PRIVATE KEY-----\n(lab: not the real key)\n-----END PRIVATE KEY-----\n".to_vec()),
-        ("front-proxy-ca.crt", ca.cert_pem.clone().into_bytes()),
-        ("front-proxy-ca.key", b"lab".to_vec()),
-        ("sa.pub", b"lab".to_vec()),
-        ("sa.key", b"lab".to_vec()),
-        ("etcd-ca.crt", ca.cert_pem.clone().into_bytes()),
-        ("etcd-ca.key", b"lab".to_vec()),
-    ];
-    for (name, content) in files {
-        let sealed = seal(&key, &content)?;
-        data.insert(name.to_string(), base64::engine::general_purpose::STANDARD.encode(sealed));
-    }
-    Ok(
-        json!({"kind": "Secret", "apiVersion": "v1", "metadata": {"name": "kubeadm-certs", "namespace": "kube-system"}, "type": "Opaque", "data": data}),
-    )
-}
-
-/// A Node object; `ready` sets the Ready condition.
-pub fn node_object(name: &str, ready: bool) -> Value {
-    json!({"kind": "Node", "apiVersion": "v1", "metadata": {"labels": {"kubernetes.io/hostname": name}},
-        "status": {"conditions": [{"type": "Ready", "status": if ready { "True" } else { "False" }, "reason": if ready { "KubeletReady" } else { "KubeletNotReady" }}]}})
-}
-
-/// An admin kubeconfig laid out like kubeadm's `admin.conf`.
-pub fn admin_kubeconfig(server: &str, ca_pem: &str, cert_pem: &str, key_pem: &str) -> String {
-    use base64::Engine;
-    let b = |s: &str| base64::engine::general_purpose::STANDARD.encode(s.as_bytes());
-    format!(
-        "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: {}\n    server: {server}\n  name: kubernetes\ncontexts:\n- context:\n    cluster: kubernetes\n    user: kubernetes-admin\n  name: kubernetes-admin@kubernetes\ncurrent-context: kubernetes-admin@kubernetes\nkind: Config\npreferences: {{}}\nusers:\n- name: kubernetes-admin\n  user:\n    client-certificate-data: {}\n    client-key-data: {}\n",
-        b(ca_pem),
-        b(cert_pem),
-        b(key_pem)
-    )
-}
-
-/// cluster-info's `managedFields` as a kubeadm cluster has them: kubeadm owns `kubeconfig`,
-/// kube-controller-manager (the bootstrapsigner) the `jws-kubeconfig-*` keys.
-fn cluster_info_managed_fields(jws: Option<serde_json::Map<String, Value>>) -> Value {
-    let t = store::now_rfc3339();
-    let mut v = vec![
-        json!({"manager": "kubeadm", "operation": "Update", "apiVersion": "v1", "time": t, "fieldsType": "FieldsV1",
-        "fieldsV1": {"f:data": {".": {}, "f:kubeconfig": {}}}}),
-    ];
-    if let Some(j) = jws {
-        v.push(json!({"manager": "kube-controller-manager", "operation": "Update", "apiVersion": "v1", "time": t, "fieldsType": "FieldsV1",
-            "fieldsV1": {"f:data": j}}));
-    }
-    Value::Array(v)
-}
-
-fn now_unix() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
-impl LabState {
-    /// Runs the tokencleaner and the bootstrapsigner once.
-    pub fn reconcile(&mut self) {
-        let now = now_unix();
-        if self.faults.cleaner_running {
-            let expired: Vec<String> = self
-                .store
-                .list("secrets", "kube-system")
-                .into_iter()
-                .filter_map(|s| {
-                    TokenSecret::from_secret(s).filter(|t| t.expired(now)).map(|t| format!("bootstrap-token-{}", t.id))
-                })
-                .collect();
-            for name in expired {
-                self.store.delete("secrets", "kube-system", &name);
-            }
-        }
-        self.reconcile_csrs();
-        self.reconcile_nodes();
-        if !self.faults.signer_running {
-            return;
-        }
-        let Some(ci) = self.store.get("configmaps", "kube-public", "cluster-info").cloned() else {
-            return;
-        };
-        let Some(kubeconfig) = ci.pointer("/data/kubeconfig").and_then(Value::as_str).map(str::to_string) else {
-            return;
-        };
-        let mut want: BTreeMap<String, String> = BTreeMap::new();
-        for s in self.store.list("secrets", "kube-system") {
-            let Some(t) = TokenSecret::from_secret(s) else {
-                continue;
-            };
-            if !t.signing || t.expired(now) {
-                continue;
-            }
-            let sig = if self.faults.empty_jws.as_deref() == Some(t.id.as_str()) {
-                String::new()
-            } else if self.faults.tamper_jws.as_deref() == Some(t.id.as_str()) {
-                jws::sign_detached(&kubeconfig, &t.id, "tamperedtampered")
-            } else {
-                jws::sign_detached(&kubeconfig, &t.id, &t.secret)
-            };
-            want.insert(format!("jws-kubeconfig-{}", t.id), sig);
-        }
-        let data = ci.get("data").and_then(Value::as_object).cloned().unwrap_or_default();
-        let have: BTreeMap<String, String> = data
-            .iter()
-            .filter(|(k, _)| k.starts_with("jws-kubeconfig-"))
-            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
-            .collect();
-        if have == want {
-            return;
-        }
-        let mut new_data: BTreeMap<String, Value> =
-            data.into_iter().filter(|(k, _)| !k.starts_with("jws-kubeconfig-")).collect();
-        new_data.extend(want.into_iter().map(|(k, v)| (k, Value::String(v))));
-        let mut obj = ci;
-        let jws_fields: serde_json::Map<String, Value> = new_data
-            .keys()
-            .filter(|k| k.starts_with("jws-kubeconfig-"))
-            .map(|k| (format!("f:{k}"), json!({})))
-            .collect();
-        obj["metadata"]["managedFields"] = cluster_info_managed_fields((!jws_fields.is_empty()).then_some(jws_fields));
-        obj["data"] = json!(new_data);
-        self.store.put("configmaps", "kube-public", "cluster-info", obj);
-    }
-
-    /// The node controllers a kubelet's join meets, once: the TTL controller annotates every
-    /// Node with `node.alpha.kubernetes.io/ttl: "0"`; the node lifecycle controller removes the
-    /// `node.kubernetes.io/not-ready` taint once the Node is Ready.
-    fn reconcile_nodes(&mut self) {
-        let nodes: Vec<Value> = self.store.list("nodes", "").into_iter().cloned().collect();
-        for node in nodes {
-            let name = node.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
-            let mut updated = node.clone();
-            if node.pointer("/metadata/annotations/node.alpha.kubernetes.io~1ttl").is_none() {
-                updated["metadata"]["annotations"]["node.alpha.kubernetes.io/ttl"] = json!("0");
-            }
-            let ready = node
-                .pointer("/status/conditions")
-                .and_then(Value::as_array)
-                .is_some_and(|cs| cs.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"));
-            if ready {
-                if let Some(spec) = updated.get_mut("spec").and_then(Value::as_object_mut) {
-                    if let Some(taints) = spec.get_mut("taints").and_then(Value::as_array_mut) {
-                        taints.retain(|t| t["key"] != "node.kubernetes.io/not-ready");
-                        if taints.is_empty() {
-                            spec.remove("taints");
-                        }
-                    }
-                }
-            }
-            if updated != node {
-                self.store.put("nodes", "", &name, updated);
-            }
-        }
-    }
-
-    /// The csrapproving and csrsigning controllers, once.
-    fn reconcile_csrs(&mut self) {
-        let csrs: Vec<Value> = self.store.list("certificatesigningrequests", "").into_iter().cloned().collect();
-        for csr in csrs {
-            let name = csr.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
-            let conditions = csr.pointer("/status/conditions").and_then(Value::as_array).cloned().unwrap_or_default();
-            let has = |t: &str| conditions.iter().any(|c| c.get("type").and_then(Value::as_str) == Some(t));
-            let decided = has("Approved") || has("Denied") || has("Failed");
-            let mut updated = csr.clone();
-            if !decided && self.faults.csr_approver_running {
-                if let Some(verdict) =
-                    csr::approve_decision(&csr, &self.store, self.faults.deny_csrs, self.faults.v1_24)
-                {
-                    let now = store::now_rfc3339();
-                    let (t, reason, msg) = verdict;
-                    let mut conds = conditions.clone();
-                    conds.push(json!({"type": t, "status": "True", "reason": reason, "message": msg, "lastUpdateTime": now, "lastTransitionTime": now}));
-                    updated["status"]["conditions"] = Value::Array(conds);
-                    self.store.put("certificatesigningrequests", "", &name, updated.clone());
-                }
-            }
-            let approved = updated
-                .pointer("/status/conditions")
-                .and_then(Value::as_array)
-                .is_some_and(|cs| cs.iter().any(|c| c.get("type").and_then(Value::as_str) == Some("Approved")));
-            let issued = updated.pointer("/status/certificate").is_some();
-            let failed = updated
-                .pointer("/status/conditions")
-                .and_then(Value::as_array)
-                .is_some_and(|cs| cs.iter().any(|c| c.get("type").and_then(Value::as_str) == Some("Failed")));
-            if approved && !issued && !failed && self.faults.csr_signer_running {
-                if let Some(ca) = &self.ca {
-                    match csr::validate_for_signer(&updated, self.faults.v1_24).and_then(|()| csr::sign(&updated, ca)) {
-                        Ok(pem) => {
-                            use base64::Engine;
-                            updated["status"]["certificate"] =
-                                json!(base64::engine::general_purpose::STANDARD.encode(pem));
-                            if let Some(f) = self.on_issue {
-                                let name = updated.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
-                                f(name, time::OffsetDateTime::now_utc().unix_timestamp_nanos());
-                            }
-                        }
-                        Err(e) => {
-                            let now = store::now_rfc3339();
-                            let mut conds = updated
-                                .pointer("/status/conditions")
-                                .and_then(Value::as_array)
-                                .cloned()
-                                .unwrap_or_default();
-                            conds.push(json!({"type": "Failed", "status": "True", "reason": "SignerValidationFailure", "message": e, "lastUpdateTime": now, "lastTransitionTime": now}));
-                            updated["status"]["conditions"] = Value::Array(conds);
-                        }
-                    }
-                    self.store.put("certificatesigningrequests", "", &name, updated);
-                }
-            }
-        }
-    }
-
-    /// Authenticates a bearer token: the static admin token, else as the API server's
-    /// bootstrap-token authenticator does (spec section 1). None for every failure (the caller
-    /// answers a bare 401).
-    pub fn authenticate_bearer(&self, bearer: &str) -> Option<UserInfo> {
-        if jws::secrets_equal(bearer.as_bytes(), self.admin_token.as_bytes()) {
-            return Some(UserInfo {
-                name: "lab-admin".into(),
-                groups: vec!["kubeadm:cluster-admins".into(), "system:authenticated".into()],
-            });
-        }
-        let token = BootstrapToken::parse(bearer).ok()?;
-        let s = self.store.get("secrets", "kube-system", &format!("bootstrap-token-{}", token.id()))?;
-        let t = TokenSecret::from_secret(s)?;
-        if !jws::secrets_equal(t.secret.as_bytes(), token.secret().as_bytes())
-            || t.expired(now_unix())
-            || !t.authentication
-        {
-            return None;
-        }
-        let mut groups = vec!["system:bootstrappers".to_string()];
-        groups.extend(t.groups);
-        groups.push("system:authenticated".into());
-        Some(UserInfo { name: format!("system:bootstrap:{}", t.id), groups })
-    }
-}
-
 /// A running lab. Dropping it stops the server.
 pub struct Lab {
     /// What to tell the user.
@@ -544,12 +206,7 @@ impl Lab {
         if !opts.listen.ip().is_loopback() {
             return Err(format!("the lab listens on loopback only; {} is not a loopback address", opts.listen.ip()));
         }
-        let validity = match opts.scenario {
-            Scenario::CaNotYetValid => CaValidity::NotYetValid,
-            Scenario::CaExpired => CaValidity::Expired,
-            _ => CaValidity::Normal,
-        };
-        let ca = Ca::new("kubernetes", opts.ca_key, validity)?;
+        let ca = Ca::new("kubernetes", opts.ca_key, opts.scenario.ca_validity())?;
         let names: Vec<&str> = if opts.scenario == Scenario::WrongSan {
             vec!["kubernetes.example.invalid"]
         } else {
@@ -613,39 +270,7 @@ impl Lab {
         };
         let secret = token_secret(&token, expiration, usages, &[rbac::DEFAULT_NODE_TOKEN_GROUP], "joinkit lab token");
         state.store.put("secrets", "kube-system", &format!("bootstrap-token-{}", token.id()), secret);
-        match opts.scenario {
-            Scenario::SignerStopped => state.faults.signer_running = false,
-            Scenario::AnonymousRevoked => {
-                state.store.delete("rolebindings", "kube-public", "kubeadm:bootstrap-signer-clusterinfo");
-            }
-            Scenario::AnonymousAuthOff => state.faults.anonymous_auth = false,
-            Scenario::TamperedSignature => state.faults.tamper_jws = Some(token.id().to_string()),
-            Scenario::JwsEmpty => state.faults.empty_jws = Some(token.id().to_string()),
-            Scenario::ClockSkew => state.faults.clock_offset = 600,
-            Scenario::NoAutoapproveBinding => {
-                state.store.delete("clusterrolebindings", "", "kubeadm:node-autoapprove-bootstrap");
-            }
-            Scenario::NoBootstrapperBinding => {
-                state.store.delete("clusterrolebindings", "", "kubeadm:kubelet-bootstrap");
-            }
-            Scenario::ApproverDown => state.faults.csr_approver_running = false,
-            Scenario::CsrSignerDown => state.faults.csr_signer_running = false,
-            Scenario::CsrDenied => state.faults.deny_csrs = true,
-            Scenario::Pre128 => {
-                state.faults.v1_24 = true;
-                // v1.24's system:basic-user has no rule for selfsubjectreviews (added in 1.28).
-                if let Some(mut role) = state.store.get("clusterroles", "", "system:basic-user").cloned() {
-                    if let Some(rules) = role.get_mut("rules").and_then(Value::as_array_mut) {
-                        rules.retain(|r| !r.to_string().contains("selfsubjectreviews"));
-                    }
-                    state.store.put("clusterroles", "", "system:basic-user", role);
-                }
-            }
-            Scenario::ReadyNodeExists => {
-                state.store.put("nodes", "", "worker-1", node_object("worker-1", true));
-            }
-            _ => {}
-        }
+        opts.scenario.inject(&mut state, token.id());
         let certificate_key = joinkit_core::token::random_hex(32);
         if opts.scenario != Scenario::KubeadmCertsMissing {
             let secret = kubeadm_certs_secret(&certificate_key, &ca)?;
@@ -752,33 +377,4 @@ impl Drop for Lab {
     fn drop(&mut self) {
         self.shutdown_now();
     }
-}
-
-/// Serialises a kubeconfig with the cluster-info layout kubeadm writes (key order and the
-/// `name: ""`, `contexts: null`, `users: null` lines), for the lab's cluster-info.
-pub fn cluster_info_kubeconfig(server: &str, ca_pem: &[u8]) -> String {
-    format!(
-        "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: {}\n    server: {}\n  name: \"\"\ncontexts: null\ncurrent-context: \"\"\nkind: Config\npreferences: {{}}\nusers: null\n",
-        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, ca_pem),
-        server
-    )
-}
-
-/// Encrypts `data` as kubeadm uploads control-plane certificates (the inverse of
-/// `joinkit_core::diagnose::certs::open`): nonce | ciphertext | tag. Empty input stays empty (an absent file).
-pub fn seal(key: &[u8; 32], data: &[u8]) -> Result<Vec<u8>, String> {
-    if data.is_empty() {
-        return Ok(Vec::new());
-    }
-    use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
-    use ring::rand::{SecureRandom, SystemRandom};
-    let k = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).map_err(|_| "bad key")?);
-    let mut nonce = [0u8; NONCE_LEN];
-    SystemRandom::new().fill(&mut nonce).map_err(|_| "no randomness")?;
-    let mut buf = data.to_vec();
-    k.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::empty(), &mut buf)
-        .map_err(|_| "seal failed")?;
-    let mut out = nonce.to_vec();
-    out.extend(buf);
-    Ok(out)
 }

@@ -73,7 +73,7 @@ impl Leaf {
 }
 
 /// A new key pair of `kind`.
-pub fn new_key(kind: KeyKind) -> Result<KeyPair, String> {
+pub(crate) fn new_key(kind: KeyKind) -> Result<KeyPair, String> {
     match kind {
         KeyKind::Ecdsa => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(|e| e.to_string()),
         KeyKind::Rsa => {
@@ -155,7 +155,7 @@ impl Ca {
 
     /// Signs a kubelet client CSR (DER): the CSR's subject and key, one year, digital
     /// signature + key encipherment, client auth, as the csrsigning controller does. PEM.
-    pub fn sign_csr(&self, csr_der: &[u8]) -> Result<String, String> {
+    pub(crate) fn sign_csr(&self, csr_der: &[u8]) -> Result<String, String> {
         let der = rustls::pki_types::CertificateSigningRequestDer::from(csr_der.to_vec());
         let mut req = rcgen::CertificateSigningRequestParams::from_der(&der).map_err(|e| e.to_string())?;
         let now = OffsetDateTime::now_utc();

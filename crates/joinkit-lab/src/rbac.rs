@@ -13,7 +13,7 @@ pub const DEFAULT_NODE_TOKEN_GROUP: &str = "system:bootstrappers:kubeadm:default
 
 /// An authenticated (or anonymous) user.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserInfo {
+pub(crate) struct UserInfo {
     /// `system:anonymous`, `system:bootstrap:<id>`, `kubernetes-admin`, `system:node:<name>`...
     pub name: String,
     /// Groups, including `system:authenticated` / `system:unauthenticated`.
@@ -22,14 +22,14 @@ pub struct UserInfo {
 
 impl UserInfo {
     /// The anonymous user.
-    pub fn anonymous() -> Self {
+    pub(crate) fn anonymous() -> Self {
         UserInfo { name: "system:anonymous".into(), groups: vec!["system:unauthenticated".into()] }
     }
 }
 
 /// What a request wants to do.
 #[derive(Debug, Clone, Default)]
-pub struct Attributes {
+pub(crate) struct Attributes {
     /// `get`, `list`, `watch`, `create`, `update`, `patch`, `delete`.
     pub verb: String,
     /// API group (`""` for core).
@@ -85,7 +85,7 @@ fn subject_matches(s: &Value, u: &UserInfo) -> Option<String> {
 }
 
 /// Decides `a` for `u` from the stored RBAC objects. Returns (allowed, reason).
-pub fn authorize(store: &Store, u: &UserInfo, a: &Attributes) -> (bool, String) {
+pub(crate) fn authorize(store: &Store, u: &UserInfo, a: &Attributes) -> (bool, String) {
     let mut bindings: Vec<(&Value, bool)> =
         store.list("clusterrolebindings", "").into_iter().map(|b| (b, true)).collect();
     if !a.namespace.is_empty() {
@@ -177,7 +177,7 @@ fn role(kind: &str, name: &str, ns: Option<&str>, rules: Vec<Value>) -> (String,
 }
 
 /// The RBAC objects a kubeadm cluster has that the join path uses: (resource, namespace, object).
-pub fn kubeadm_defaults() -> Vec<(String, String, Value)> {
+pub(crate) fn kubeadm_defaults() -> Vec<(String, String, Value)> {
     let g = DEFAULT_NODE_TOKEN_GROUP;
     vec![
         role("ClusterRole", "cluster-admin", None, vec![rule(&["*"], &["*"], &["*"], &[]), nonres(&["*"], &["*"])]),

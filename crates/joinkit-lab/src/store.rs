@@ -10,13 +10,11 @@ type Key = (String, String, String);
 
 /// A change to a stored object, as a watch sees it.
 #[derive(Debug, Clone)]
-pub struct Event {
+pub(crate) struct Event {
     /// `ADDED`, `MODIFIED` or `DELETED`.
     pub kind: &'static str,
     /// Resource (plural).
     pub resource: String,
-    /// Namespace (`""` for cluster-scoped).
-    pub namespace: String,
     /// The object after the change (before it, for DELETED).
     pub object: Value,
 }
@@ -35,10 +33,10 @@ impl Default for Store {
     }
 }
 
-pub use joinkit_core::duration::{now_rfc3339, rfc3339};
+pub(crate) use joinkit_core::duration::now_rfc3339;
 
 /// A random UUID v4 string (for `uid` and `audit-id`).
-pub fn uuid() -> String {
+pub(crate) fn uuid() -> String {
     use ring::rand::SecureRandom;
     let mut b = [0u8; 16];
     let _ = ring::rand::SystemRandom::new().fill(&mut b);
@@ -64,12 +62,12 @@ impl Store {
     }
 
     /// Subscribes to changes.
-    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Event> {
+    pub(crate) fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Event> {
         self.events.subscribe()
     }
 
     /// The current resourceVersion (for lists).
-    pub fn resource_version(&self) -> u64 {
+    pub(crate) fn resource_version(&self) -> u64 {
         self.rv
     }
 
@@ -108,7 +106,7 @@ impl Store {
             *o = ordered;
         }
         let kind = if self.objects.insert(key.clone(), obj.clone()).is_some() { "MODIFIED" } else { "ADDED" };
-        let _ = self.events.send(Event { kind, resource: key.0, namespace: key.1, object: obj.clone() });
+        let _ = self.events.send(Event { kind, resource: key.0, object: obj.clone() });
         obj
     }
 
@@ -117,12 +115,7 @@ impl Store {
         let r = self.objects.remove(&(resource.to_string(), ns.to_string(), name.to_string()));
         if let Some(old) = &r {
             self.rv += 1;
-            let _ = self.events.send(Event {
-                kind: "DELETED",
-                resource: resource.into(),
-                namespace: ns.into(),
-                object: old.clone(),
-            });
+            let _ = self.events.send(Event { kind: "DELETED", resource: resource.into(), object: old.clone() });
         }
         r
     }
