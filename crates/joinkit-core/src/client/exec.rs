@@ -28,6 +28,7 @@
 //!   shaped like a bootstrap token redacted (see [`redact`]).
 //! - A returned client key is held as a secret (zeroized on drop, redacted in `Debug`).
 
+use super::ApiStage;
 use crate::error::{Code, Failure};
 use kube_client::config::ExecConfig;
 use secrecy::{ExposeSecret, SecretString};
@@ -95,7 +96,7 @@ fn failure(msg: String, hint: Option<&str>) -> Failure {
         Some(h) => format!("{h} (the plugin's installHint)"),
         None => "check that the plugin is installed and works: run it by hand with the same arguments".to_string(),
     };
-    Failure::new(Code::KubeconfigUnusable, "credentials", msg)
+    Failure::new(Code::KubeconfigUnusable, ApiStage::Credentials, msg)
         .cause("the kubeconfig's exec credential plugin did not produce credentials")
         .fix(fix)
 }
