@@ -401,7 +401,7 @@ pub(super) fn ca_validity(report: &mut Report, relevant: &[&CertInfo], skew: Opt
         };
         return Err(Failure::new(
             code,
-            "ca-validity",
+            S::CaValidity,
             format!("expected the CA to be valid now; it is {problem} (valid {} to {})", c.not_before, c.not_after),
         )
         .kubeadm("x509: certificate has expired or is not yet valid")
@@ -467,3 +467,115 @@ pub(super) fn verify_serving(
     Ok(TrustedClusterInfo { auth, endpoint: ep.clone() })
 }
 
+
+/// The pure trust rules against real recordings (tests/vectors: cluster-info as a v1.24 and a
+/// v1.36 kube-apiserver served it, signed by the real bootstrapsigner; the CA pins computed with
+/// openssl). Each check must be able to fail: one flipped byte, a wrong secret, a wrong pin.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pin::PinSet;
+    use crate::report::StageId;
+
+    struct Vector {
+        body: &'static str,
+        token: &'static str,
+        pin: &'static str,
+        server: &'static str,
+    }
+
+    const V124_RSA: Vector = Vector {
+        body: include_str!("../../../../tests/vectors/apiserver-v1.24/rsa/cluster-info_after_signing.body"),
+        token: "v49uhc.4xw3u8xp298x9m5n",
+        pin: "sha256:f1204b94911a0d2e39a5d461bc83a59d67234d8665163afdd683767b12ccba64",
+        server: "https://127.0.0.1:6443",
+    };
+    const V124_ECDSA: Vector = Vector {
+        body: include_str!("../../../../tests/vectors/apiserver-v1.24/ecdsa/cluster-info_after_signing.body"),
+        token: "x6nxeo.2uwvhpvyrgwfdzym",
+        pin: "sha256:77a5756a48149f5d47e09b37e65f09008360e7038693221e4e3f903a88f33d3d",
+        server: "https://127.0.0.1:6443",
+    };
+    const V136_RSA: Vector = Vector {
+        body: include_str!("../../../../tests/vectors/apiserver-v1.36/bootstrap/token_cluster-info_signed.body"),
+        token: "19czna.mnxrzvb44d5al023",
+        pin: "sha256:f011f02c9682a7a2caa9c1696bae57b1eb71b1c5a7cf167253b57ae736cd2541",
+        server: "https://127.0.0.1:7443",
+    };
+    /// Another CA's pin (tests/vectors/ca-pins/rsa2048.crt).
+    const OTHER_PIN: &str = "sha256:3f73af16fa67a1c9d2dee1f7720918913f78360b0e4e3a27b660a85f5a1266e4";
+
+    fn pinned(pin: &str) -> Trust {
+        Trust::Pinned(PinSet::new(vec![Pin::parse(pin).unwrap()]).unwrap())
+    }
+
+    fn check(body: &str, token: &str, trust: &Trust) -> (Report, Result<AuthenticatedClusterInfo, Failure>) {
+        let mut report = Report::new("test");
+        let ci = UntrustedClusterInfo::from_text(body).expect("a ConfigMap");
+        let token = BootstrapToken::parse(token).unwrap();
+        let r = check_cluster_info(&mut report, &ci, &token, trust, None);
+        (report, r)
+    }
+
+    #[test]
+    fn recorded_cluster_info_authenticates_with_the_recorded_token_and_pin() {
+        for v in [V124_RSA, V124_ECDSA, V136_RSA] {
+            let (report, r) = check(v.body, v.token, &pinned(v.pin));
+            let auth = r.unwrap_or_else(|f| panic!("{}: {f}", v.token));
+            assert_eq!(auth.trusted_by(), &TrustedBy::Pin(Pin::parse(v.pin).unwrap()));
+            assert_eq!(auth.api_server(), v.server);
+            assert_eq!(auth.token_id(), &v.token[..6]);
+            assert!(auth.signed_token_ids().contains(&v.token[..6].to_string()));
+            assert_eq!(auth.ca()[0].pin, v.pin);
+            let names: Vec<&str> = report.stages().iter().map(|s| s.name.as_str()).collect();
+            let want: Vec<&str> = [S::JwsPresent, S::JwsVerify, S::Kubeconfig, S::CaPin, S::CaValidity]
+                .iter()
+                .map(|s| s.name())
+                .collect();
+            assert_eq!(names, want);
+        }
+    }
+
+    #[test]
+    fn one_flipped_byte_in_the_signed_kubeconfig_is_jws_invalid() {
+        for v in [V124_RSA, V136_RSA] {
+            // The server's port, inside the signed kubeconfig text, one digit changed.
+            let port = &v.server[v.server.rfind(':').unwrap()..];
+            let flipped_port = format!("{}{}", &port[..port.len() - 1], if port.ends_with('3') { '4' } else { '3' });
+            let tampered = v.body.replacen(port, &flipped_port, 1);
+            assert_ne!(tampered, v.body);
+            let f = check(&tampered, v.token, &pinned(v.pin)).1.unwrap_err();
+            assert_eq!((f.code, f.stage.as_str()), (Code::JwsInvalid, "jws-verify"), "{f}");
+        }
+    }
+
+    #[test]
+    fn wrong_secret_is_jws_invalid_and_unknown_id_is_jws_missing() {
+        let f = check(V124_RSA.body, "v49uhc.0000000000000000", &pinned(V124_RSA.pin)).1.unwrap_err();
+        assert_eq!((f.code, f.stage.as_str()), (Code::JwsInvalid, "jws-verify"));
+        let f = check(V124_RSA.body, "abcdef.4xw3u8xp298x9m5n", &pinned(V124_RSA.pin)).1.unwrap_err();
+        assert_eq!((f.code, f.stage.as_str()), (Code::JwsMissing, "jws-present"));
+        assert!(f.message.contains("v49uhc"), "names the signed IDs: {}", f.message);
+        assert!(Code::JwsMissing.is_retryable() && !Code::JwsInvalid.is_retryable());
+    }
+
+    #[test]
+    fn wrong_pin_is_a_ca_pin_failure_naming_the_real_pin_and_unsafe_skip_warns() {
+        let (_, r) = check(V124_ECDSA.body, V124_ECDSA.token, &pinned(OTHER_PIN));
+        let f = r.unwrap_err();
+        assert_eq!((f.code, f.stage.as_str()), (Code::PinMismatch, "ca-pin"));
+        assert!(f.message.contains(V124_ECDSA.pin) && f.fix.contains(V124_ECDSA.pin), "{f:?}");
+        let (report, r) = check(V124_ECDSA.body, V124_ECDSA.token, &Trust::UnsafeSkip);
+        assert_eq!(r.unwrap().trusted_by(), &TrustedBy::UnsafeSkip);
+        assert!(report.warnings().iter().any(|w| w.starts_with("ca-pin: UNSAFE")), "{:?}", report.warnings());
+    }
+
+    #[test]
+    fn the_jws_key_is_kubeadms() {
+        assert_eq!(jws_key("abcdef"), "jws-kubeconfig-abcdef");
+        let ci = UntrustedClusterInfo::from_text(V136_RSA.body).unwrap();
+        let mut ids = ci.signed_ids();
+        ids.sort();
+        assert_eq!(ids, ["19czna", "5ghmow"]);
+    }
+}
