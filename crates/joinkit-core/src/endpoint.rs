@@ -5,7 +5,7 @@
 //! [`Display`](std::fmt::Display) form, `host:port` with brackets around IPv6, is what kubeadm
 //! writes in JoinConfiguration's `discovery.bootstrapToken.apiServerEndpoint` (render-config
 //! prints it). Server URLs (a kubeconfig's `server`, a discovery file's URL) go through the same
-//! host and port rules with [`Endpoint::from_server_url`] and [`Endpoint::split_url`]
+//! host and port rules with `Endpoint::from_server_url` and `Endpoint::split_url`
 //! (default port 443, a path allowed).
 
 use crate::error::{Code, Failure};
@@ -53,14 +53,14 @@ impl Endpoint {
     /// The host and port of an `https://host[:port][/path]` server URL (a kubeconfig's or
     /// cluster-info's `server`); the port defaults to 443 and the path is ignored. Errors describe
     /// the problem.
-    pub fn from_server_url(url: &str) -> Result<Endpoint, String> {
+    pub(crate) fn from_server_url(url: &str) -> Result<Endpoint, String> {
         Self::split_url(url).map(|(ep, _)| ep)
     }
 
     /// Splits an `https://host[:port][/path][?query]` URL into its endpoint (port 443 by
     /// default) and the request target (`/` when there is none). Errors describe the problem:
     /// another scheme, user info, a bad host or port.
-    pub fn split_url(url: &str) -> Result<(Endpoint, String), String> {
+    pub(crate) fn split_url(url: &str) -> Result<(Endpoint, String), String> {
         let rest = url.strip_prefix("https://").ok_or_else(|| {
             format!("{:?} is not an https:// URL", crate::redact::truncate(url, 200))
         })?;

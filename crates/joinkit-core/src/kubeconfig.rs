@@ -3,7 +3,7 @@
 //! cluster-info's kubeconfig alike, with joinkit's bounds and trust rules as thin typed checks
 //! over its types.
 //!
-//! - Reading: every file is read with [`crate::fsutil::read_bounded`] (regular files of at most
+//! - Reading: every file is read with `crate::fsutil::read_bounded` (regular files of at most
 //!   16 MiB), never by kube-client. Several files (`KUBECONFIG`) merge first-wins
 //!   (`Kubeconfig::merge`).
 //! - One relative-path rule ([`Kubeconfig::load`]): `certificate-authority`,
@@ -13,13 +13,13 @@
 //! - Selection ([`Kubeconfig::cluster`]): a named cluster, else the current context's, else the
 //!   only one (kubeadm's `GetClusterFromKubeConfig`, cluster-info's case).
 //! - `certificate-authority-data` (base64) wins over `certificate-authority` (a path).
-//! - One credential loader ([`load_credentials`]): exec plugin, then `token`, then `tokenFile`,
+//! - One credential loader (`load_credentials`): exec plugin, then `token`, then `tokenFile`,
 //!   then `client-certificate(-data)` with `client-key(-data)`.
-//! - Trust rules: cluster-info's kubeconfig ([`parse_cluster_info`]) is parsed only after its JWS
+//! - Trust rules: cluster-info's kubeconfig (`parse_cluster_info`) is parsed only after its JWS
 //!   verified, data only (a `certificate-authority` path is refused, never opened) and https only;
-//!   a document from the network names no local path and no command ([`Kubeconfig::refuse_local_references`]).
+//!   a document from the network names no local path and no command (`Kubeconfig::refuse_local_references`).
 //! - Parse errors never quote the document: a kubeconfig holds tokens and keys, so messages give
-//!   the position and the parser's reason only ([`yaml_error`]).
+//!   the position and the parser's reason only (`yaml_error`).
 
 use crate::client::api::Identity;
 use crate::error::Failure;
@@ -85,7 +85,7 @@ impl Kubeconfig {
 
     /// Loads every file of `paths` and merges them as kubectl does (`KUBECONFIG`): the first file
     /// to set a value or a named entry wins. Errors name the file.
-    pub fn load_merged(paths: &[PathBuf]) -> Result<Kubeconfig, String> {
+    pub(crate) fn load_merged(paths: &[PathBuf]) -> Result<Kubeconfig, String> {
         let mut merged = kube_client::config::Kubeconfig::default();
         for p in paths {
             merged = merged.merge(Self::load(p)?.doc).map_err(|e| format!("{}: {}", p.display(), kubeconfig_error(&e)))?;
@@ -99,7 +99,7 @@ impl Kubeconfig {
     }
 
     /// kube-client's document, for kube-client's own context resolution.
-    pub fn into_doc(self) -> kube_client::config::Kubeconfig {
+    pub(crate) fn into_doc(self) -> kube_client::config::Kubeconfig {
         self.doc
     }
 
@@ -178,7 +178,7 @@ impl Kubeconfig {
     /// The rule for a document from the network (a discovery file downloaded from a URL): it may
     /// not name a local file joinkit would open (and then send: a tokenFile's contents would
     /// become the bearer token) nor a command to run. Errors list what it names.
-    pub fn refuse_local_references(&self) -> Result<(), String> {
+    pub(crate) fn refuse_local_references(&self) -> Result<(), String> {
         let set = |v: &Option<String>| v.as_deref().is_some_and(|p| !p.is_empty());
         let mut named: Vec<&str> = Vec::new();
         if self.doc.clusters.iter().filter_map(|c| c.cluster.as_ref()).any(|c| set(&c.certificate_authority)) {
@@ -224,7 +224,7 @@ fn read_referenced(field: &str, p: &str) -> Result<Vec<u8>, String> {
 
 /// True when `user` names any credential (a token, a token file, a client certificate or key, a
 /// user name, an exec plugin): what must never go to a server whose certificate is not verified.
-pub fn has_credentials(user: &AuthInfo) -> bool {
+pub(crate) fn has_credentials(user: &AuthInfo) -> bool {
     let set = |v: &Option<String>| v.as_deref().is_some_and(|p| !p.is_empty());
     user.exec.is_some()
         || user.token.as_ref().is_some_and(|t| !t.expose_secret().is_empty())
@@ -238,7 +238,7 @@ pub fn has_credentials(user: &AuthInfo) -> bool {
 
 /// Why [`load_credentials`] failed.
 #[derive(Debug)]
-pub enum CredentialError {
+pub(crate) enum CredentialError {
     /// A field is unusable (bad base64, a file that cannot be read, not UTF-8): the reason,
     /// naming the field, never its value.
     Invalid(String),
@@ -250,7 +250,7 @@ pub enum CredentialError {
 
 /// Where an exec plugin may run: the server it is for (`KUBERNETES_EXEC_INFO`) and its bound.
 #[derive(Debug, Clone, Copy)]
-pub struct ExecContext<'a> {
+pub(crate) struct ExecContext<'a> {
     /// The API server URL the credentials are for.
     pub server: &'a str,
     /// How long the plugin may take.
@@ -262,7 +262,7 @@ pub struct ExecContext<'a> {
 /// `tokenFile` (trimmed), else `client-certificate(-data)` with `client-key(-data)` (data wins
 /// over the file; both needed), else [`Identity::Anonymous`]. Files are read bounded; the result
 /// holds the secrets as secrets.
-pub async fn load_credentials(user: &AuthInfo, exec: Option<ExecContext<'_>>) -> Result<Identity, CredentialError> {
+pub(crate) async fn load_credentials(user: &AuthInfo, exec: Option<ExecContext<'_>>) -> Result<Identity, CredentialError> {
     if let Some(plugin) = &user.exec {
         let Some(ctx) = exec else { return Err(CredentialError::ExecNotAllowed) };
         return match crate::client::exec::run_async(plugin, ctx.server, ctx.timeout).await {
@@ -300,7 +300,7 @@ pub async fn load_credentials(user: &AuthInfo, exec: Option<ExecContext<'_>>) ->
 
 /// A kube-client kubeconfig error as text: a YAML error without its snippet ([`yaml_error`]),
 /// anything else redacted.
-pub fn kubeconfig_error(e: &KubeconfigError) -> String {
+pub(crate) fn kubeconfig_error(e: &KubeconfigError) -> String {
     match e {
         KubeconfigError::Parse(pe) => yaml_error(pe),
         other => crate::redact::redact(&other.to_string()),
@@ -310,7 +310,7 @@ pub fn kubeconfig_error(e: &KubeconfigError) -> String {
 /// A YAML parse error as text without the source snippet serde-saphyr adds (the snippet would
 /// quote the document, and a kubeconfig holds secrets): the position and reason, with
 /// anything shaped like a secret redacted and the length capped.
-pub fn yaml_error(e: &serde_saphyr::Error) -> String {
+pub(crate) fn yaml_error(e: &serde_saphyr::Error) -> String {
     let inner = e.without_snippet();
     let mut text = crate::redact::redact(&inner.to_string());
     if text.chars().count() > 300 {
@@ -321,7 +321,7 @@ pub fn yaml_error(e: &serde_saphyr::Error) -> String {
 
 /// cluster-info's kubeconfig after its JWS verified: the server and the CA bundle bytes.
 #[derive(Debug, Clone)]
-pub struct ClusterInfoKubeconfig {
+pub(crate) struct ClusterInfoKubeconfig {
     /// The API server URL (`https://...`).
     pub server: String,
     /// The decoded `certificate-authority-data` (PEM or DER).
@@ -333,7 +333,7 @@ pub struct ClusterInfoKubeconfig {
 /// `certificate-authority` paths are refused, never opened (the document came from the
 /// network), and the server must be `https://` (no credential may ever go over plain HTTP).
 /// Errors are readable reasons.
-pub fn parse_cluster_info(text: &str) -> Result<ClusterInfoKubeconfig, String> {
+pub(crate) fn parse_cluster_info(text: &str) -> Result<ClusterInfoKubeconfig, String> {
     let kc = Kubeconfig::parse(text).map_err(|e| format!("it does not parse: {e}"))?;
     let cluster = kc.cluster(None)?.cluster;
     let server = cluster.server.as_deref().unwrap_or("").trim().to_string();

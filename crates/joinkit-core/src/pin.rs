@@ -105,7 +105,7 @@ impl PinSet {
     }
 
     /// The first pin of `seen` that is in the set.
-    pub fn find_match<'a>(&self, seen: &'a [Pin]) -> Option<&'a Pin> {
+    pub(crate) fn find_match<'a>(&self, seen: &'a [Pin]) -> Option<&'a Pin> {
         seen.iter().find(|p| self.0.contains(p))
     }
 }

@@ -2,13 +2,13 @@
 //! rustls on ring.
 //!
 //! [`ApiClient::connect`] (in `admin.rs`) builds it from a kubeconfig through the one loader;
-//! [`ApiClient::for_discovered`] from a [`TrustedClusterInfo`]. Failures are mapped in
+//! `ApiClient::for_discovered` from a [`TrustedClusterInfo`]. Failures are mapped in
 //! `api_errors.rs`: 401 `api-unauthorized`, 403 `api-forbidden` (the RBAC message quoted), 404
 //! `api-not-found`, 409 `api-conflict`, 422 `api-invalid`; transport errors use
 //! verify-discovery's codes; 429 and 5xx are retried by the one retry rule
-//! ([`super::retry::Policy::api`]), honouring `Retry-After`.
+//! (`super::retry::Policy::api`), honouring `Retry-After`.
 
-pub use super::api_errors::{api_failure, expect_kind, transport_failure, QUOTED_BODY_CHARS};
+pub(crate) use super::api_errors::{api_failure, expect_kind, transport_failure};
 use super::api_errors::{error_body, not_json, too_large};
 use super::retry::{Policy, Retry};
 use super::{ApiStage, TrustAnchors};
@@ -60,7 +60,7 @@ pub(super) fn unusable(msg: impl Into<String>, fix: impl Into<String>) -> Failur
         .fix(fix)
 }
 
-/// Credentials for [`ApiClient::for_discovered`]. `Debug` never shows the secret.
+/// Credentials for `ApiClient::for_discovered`. `Debug` never shows the secret.
 pub enum Identity {
     /// No credentials.
     Anonymous,
@@ -122,7 +122,7 @@ impl ApiClient {
     /// certificate verified), trusting exactly its CA, presenting `identity`. This is the only
     /// way to send the bootstrap token or a new node certificate to a discovered server: an
     /// unverified cluster-info cannot reach here, and its server is `https://` by construction.
-    pub fn for_discovered(
+    pub(crate) fn for_discovered(
         trusted: &TrustedClusterInfo,
         identity: Identity,
         timeout: Duration,
@@ -175,7 +175,7 @@ impl ApiClient {
 
     /// Sends a GET and returns the response as a [`WatchStream`] when it is 2xx (for watches);
     /// an error answer's body is read with the [`MAX_RESPONSE_BODY`] bound.
-    pub async fn get_stream(&self, path: &str, timeout: Duration) -> Result<WatchStream, Failure> {
+    pub(crate) async fn get_stream(&self, path: &str, timeout: Duration) -> Result<WatchStream, Failure> {
         let mut req =
             self.http.get(format!("{}{path}", self.base)).header("accept", "application/json").timeout(timeout);
         if let Some(t) = &self.bearer {
@@ -200,7 +200,7 @@ impl ApiClient {
     }
 
     /// GET `path`; `Ok(None)` for 404.
-    pub async fn get_opt(&self, path: &str) -> Result<Option<Value>, Failure> {
+    pub(crate) async fn get_opt(&self, path: &str) -> Result<Option<Value>, Failure> {
         match self.get(path).await {
             Ok(v) => Ok(Some(v)),
             Err(f) if f.code == Code::ApiNotFound => Ok(None),
@@ -262,14 +262,14 @@ impl ApiClient {
 /// bound (an endless chunked stream from a broken proxy or a hostile server) is refused with
 /// `api-error` as soon as the bound is crossed, so memory stays bounded. For watches
 /// ([`WatchStream`]) the bound applies to each event line.
-pub const MAX_RESPONSE_BODY: usize = 16 << 20;
+pub(crate) const MAX_RESPONSE_BODY: usize = 16 << 20;
 
 /// A 2xx watch response. [`WatchStream::chunk`] hands out the body as reqwest does, but ends the
 /// stream once more than [`MAX_RESPONSE_BODY`] bytes arrive without a newline (a watch event is
 /// one JSON line), so a caller that buffers until a newline holds at most that much; the caller
 /// then watches again within its own time bound.
 #[derive(Debug)]
-pub struct WatchStream {
+pub(crate) struct WatchStream {
     resp: reqwest::Response,
     line: usize,
 }

@@ -11,10 +11,10 @@ use crate::error::{Code, Failure};
 use serde_json::Value;
 
 /// Characters of a response body (or a Status message) quoted in an error.
-pub const QUOTED_BODY_CHARS: usize = 300;
+pub(crate) const QUOTED_BODY_CHARS: usize = 300;
 
 /// Maps an HTTP error answer to a failure with the server's Status message.
-pub fn api_failure(status: u16, body: &Value, method: &str, path: &str, attempts: u32) -> Failure {
+pub(crate) fn api_failure(status: u16, body: &Value, method: &str, path: &str, attempts: u32) -> Failure {
     let msg = quote(body.get("message").and_then(Value::as_str).or(body.as_str()).unwrap_or(""));
     let what = format!("{method} {path}: HTTP {status}: {msg}");
     let (code, cause, fix) = match status {
@@ -55,7 +55,7 @@ pub fn api_failure(status: u16, body: &Value, method: &str, path: &str, attempts
 }
 
 /// Maps a reqwest transport error to verify-discovery's codes.
-pub fn transport_failure(e: &reqwest::Error, server: &str, method: &str, path: &str) -> Failure {
+pub(crate) fn transport_failure(e: &reqwest::Error, server: &str, method: &str, path: &str) -> Failure {
     use std::error::Error as _;
     let mut io_kind = None;
     let mut tls: Option<String> = None;
@@ -163,7 +163,7 @@ pub(super) fn not_json(status: u16, content_type: &str, bytes: &[u8], method: &s
 
 /// Checks that an answer is one of the `kinds` a caller expects (`what` names the request in
 /// the message), e.g. a SecretList for a list of Secrets. Errors: `api-error`.
-pub fn expect_kind(v: &Value, kinds: &[&str], what: &str) -> Result<(), Failure> {
+pub(crate) fn expect_kind(v: &Value, kinds: &[&str], what: &str) -> Result<(), Failure> {
     let kind = v.get("kind").and_then(Value::as_str);
     if kind.is_some_and(|k| kinds.contains(&k)) {
         return Ok(());

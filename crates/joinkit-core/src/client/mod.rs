@@ -3,15 +3,15 @@
 //! Two entry points, and the types keep them apart (rustls's verifier model,
 //! `rustls/src/verify.rs`: verification results are values that cannot be forged):
 //!
-//! - [`fetch_unverified`] does resolve, connect, TLS handshake and one anonymous HTTP/1.1 GET
+//! - `fetch_unverified` does resolve, connect, TLS handshake and one anonymous HTTP/1.1 GET
 //!   over a single TCP connection and a single TLS handshake. It takes **no credentials at all**
 //!   (there is no parameter for them), accepts any certificate chain while still checking the
 //!   handshake signature against the leaf's key (so the peer holds that key), and returns an
-//!   [`UnverifiedResponse`]: the recorded chain and the body, usable only as untrusted bytes.
+//!   `UnverifiedResponse`: the recorded chain and the body, usable only as untrusted bytes.
 //!   Token discovery uses it for cluster-info (spec section 2.5): the chain is verified
-//!   afterwards with [`UnverifiedResponse::verify_for`] against the CA that the JWS and the pin
+//!   afterwards with `UnverifiedResponse::verify_for` against the CA that the JWS and the pin
 //!   vouched for, which proves what kubeadm's second, verified request would.
-//! - [`fetch_verified`] verifies the server's chain **during** the handshake against a
+//! - `fetch_verified` verifies the server's chain **during** the handshake against a
 //!   [`TrustAnchors`] (never empty) and only then sends credentials: a client certificate is sent
 //!   only after the server's certificate verified, a bearer token only inside the verified
 //!   connection. File discovery uses it (kubeadm builds its client from the file's CA before it
@@ -25,10 +25,11 @@ pub mod api;
 mod api_errors;
 mod admin;
 pub mod exec;
-pub mod retry;
+pub(crate) mod retry;
 mod tls;
 
-pub use tls::{server_name_for, server_name_str, verify_failure, ChainError, TrustAnchors};
+pub use tls::TrustAnchors;
+pub(crate) use tls::{server_name_for, verify_failure, ChainError};
 use tls::{chain_error, describe_leaf, verify_chain, Recorder};
 
 use crate::endpoint::Endpoint;
@@ -45,7 +46,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::net::TcpStream;
 
 crate::stages! {
-    /// The stages of one fetch ([`fetch_unverified`], [`fetch_verified`]), in order.
+    /// The stages of one fetch (`fetch_unverified`, `fetch_verified`), in order.
     pub enum FetchStage {
         /// The endpoint's name is resolved (an address literal passes at once).
         Resolve = "resolve",
@@ -53,7 +54,7 @@ crate::stages! {
         Connect = "connect",
         /// The TLS handshake; the server's chain is recorded.
         TlsHandshake = "tls-handshake",
-        /// The chain verified against [`TrustAnchors`] (only [`fetch_verified`]).
+        /// The chain verified against [`TrustAnchors`] (only `fetch_verified`).
         TlsVerify = "tls-verify",
         /// The one HTTP/1.1 GET.
         HttpGet = "http-get",
@@ -73,14 +74,14 @@ crate::stages! {
 }
 
 /// The largest response body read (cluster-info is a few KiB).
-pub const MAX_BODY: usize = 8 << 20;
+pub(crate) const MAX_BODY: usize = 8 << 20;
 
 /// The crypto provider joinkit uses everywhere: rustls on ring.
 pub fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// Client credentials, presented only by [`fetch_verified`] (over a connection whose server
+/// Client credentials, presented only by `fetch_verified` (over a connection whose server
 /// chain verified against [`TrustAnchors`]). `Debug` never shows the secret.
 pub enum Credentials {
     /// `Authorization: Bearer <token>`.
@@ -93,7 +94,7 @@ impl Credentials {
     /// The credentials of an [`api::Identity`] (what the one credential loader,
     /// [`crate::kubeconfig::load_credentials`], returns): `None` for anonymous; a client
     /// certificate's PEM chain and key parsed. Errors: a readable reason, never the key.
-    pub fn from_identity(identity: api::Identity) -> Result<Option<Credentials>, String> {
+    pub(crate) fn from_identity(identity: api::Identity) -> Result<Option<Credentials>, String> {
         use rustls::pki_types::pem::PemObject;
         match identity {
             api::Identity::Anonymous => Ok(None),
@@ -122,7 +123,7 @@ impl std::fmt::Debug for Credentials {
 
 /// Timeouts for [`fetch_unverified`] and [`fetch_verified`]. Holds no credentials.
 #[derive(Debug, Clone, Copy)]
-pub struct FetchOptions {
+pub(crate) struct FetchOptions {
     /// Bound for the TCP connect and, separately, for the TLS handshake.
     pub connect_timeout: Duration,
     /// Absolute deadline for the whole exchange.
@@ -136,8 +137,7 @@ pub struct FetchOptions {
 /// [`UnverifiedResponse::verify_for`] accepted it. It cannot be turned into a
 /// [`VerifiedResponse`]; no credential was sent to get it.
 #[derive(Debug)]
-pub struct UnverifiedResponse {
-    peer: SocketAddr,
+pub(crate) struct UnverifiedResponse {
     presented_chain: Vec<CertificateDer<'static>>,
     status: u16,
     date: Option<SystemTime>,
@@ -145,10 +145,6 @@ pub struct UnverifiedResponse {
 }
 
 impl UnverifiedResponse {
-    /// The address connected to.
-    pub fn peer(&self) -> SocketAddr {
-        self.peer
-    }
     /// The HTTP status (untrusted).
     pub fn status(&self) -> u16 {
         self.status
@@ -161,10 +157,6 @@ impl UnverifiedResponse {
     pub fn untrusted_body(&self) -> &[u8] {
         &self.body
     }
-    /// The number of certificates the server presented.
-    pub fn chain_len(&self) -> usize {
-        self.presented_chain.len()
-    }
     /// Verifies the recorded chain (leaf first) against `anchors` for `name` at the current
     /// time, as a verified TLS connection would (WebPKI path building, signatures, validity,
     /// name). The handshake signature was already checked against the leaf's key.
@@ -176,19 +168,13 @@ impl UnverifiedResponse {
 /// An HTTP answer over a connection whose server chain verified against [`TrustAnchors`]
 /// during the handshake, before any credential was sent. Only [`fetch_verified`] makes one.
 #[derive(Debug)]
-pub struct VerifiedResponse {
-    peer: SocketAddr,
+pub(crate) struct VerifiedResponse {
     status: u16,
     date: Option<SystemTime>,
     body: Vec<u8>,
-    anchors_source: String,
 }
 
 impl VerifiedResponse {
-    /// The address connected to.
-    pub fn peer(&self) -> SocketAddr {
-        self.peer
-    }
     /// The HTTP status.
     pub fn status(&self) -> u16 {
         self.status
@@ -200,10 +186,6 @@ impl VerifiedResponse {
     /// The body, at most [`MAX_BODY`] bytes.
     pub fn body(&self) -> &[u8] {
         &self.body
-    }
-    /// Where the anchors that verified the server came from.
-    pub fn verified_by(&self) -> &str {
-        &self.anchors_source
     }
 }
 
@@ -233,7 +215,6 @@ enum Mode<'a> {
 }
 
 struct Exchange {
-    peer: SocketAddr,
     chain: Vec<CertificateDer<'static>>,
     status: u16,
     date: Option<SystemTime>,
@@ -244,21 +225,21 @@ struct Exchange {
 /// and GETs `path` from `ep` anonymously, adding one passing stage per step (`resolve`,
 /// `connect`, `tls-handshake`, `http-get`) to `report`; on error returns the failure of the
 /// step that broke (the caller records it). `path` starts with `/`.
-pub async fn fetch_unverified(
+pub(crate) async fn fetch_unverified(
     report: &mut Report,
     ep: &Endpoint,
     path: &str,
     opts: FetchOptions,
 ) -> Result<UnverifiedResponse, Failure> {
     let x = exchange(report, ep, path, opts, Mode::Record).await?;
-    Ok(UnverifiedResponse { peer: x.peer, presented_chain: x.chain, status: x.status, date: x.date, body: x.body })
+    Ok(UnverifiedResponse { presented_chain: x.chain, status: x.status, date: x.date, body: x.body })
 }
 
 /// Like [`fetch_unverified`], but the server's chain must verify against `anchors` for the
 /// endpoint's name during the handshake (stage `tls-verify`, code `tls-verify-failed`
 /// otherwise), and only then are `credentials` presented: the client certificate in the
 /// handshake after the server's certificate verified, the bearer token in the request.
-pub async fn fetch_verified(
+pub(crate) async fn fetch_verified(
     report: &mut Report,
     ep: &Endpoint,
     path: &str,
@@ -268,11 +249,9 @@ pub async fn fetch_verified(
 ) -> Result<VerifiedResponse, Failure> {
     let x = exchange(report, ep, path, opts, Mode::Verify(anchors, credentials)).await?;
     Ok(VerifiedResponse {
-        peer: x.peer,
         status: x.status,
         date: x.date,
         body: x.body,
-        anchors_source: anchors.source().to_string(),
     })
 }
 
@@ -515,7 +494,7 @@ async fn exchange(
         Ok(Ok(b)) => b.to_bytes().to_vec(),
     };
     report.pass(FetchStage::HttpGet, format!("GET {path} -> HTTP {status}, {} bytes", body.len()));
-    Ok(Exchange { peer, chain, status, date, body })
+    Ok(Exchange { chain, status, date, body })
 }
 
 fn connect_failure(e: &std::io::Error, addr: SocketAddr, ep: &Endpoint, what: &str, url: &str) -> Failure {

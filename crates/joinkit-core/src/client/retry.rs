@@ -6,7 +6,7 @@
 //! failures [`Code::is_retryable`](crate::error::Code::is_retryable) names (what kubeadm retries),
 //! the admin API client retries HTTP 429 and 5xx. Every retry loop runs as
 //!
-//! ```
+//! ```ignore
 //! # use joinkit_core::client::retry::{Policy, Retry};
 //! # use std::time::Duration;
 //! # async fn attempt() -> Result<(), bool> { Err(false) }
@@ -28,22 +28,22 @@ use std::time::{Duration, Instant};
 /// server's hint is used instead of the backoff, capped at `max_hint`; no attempt starts after
 /// `budget` (counted from [`Retry::new`]), and at most `max_attempts` attempts run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Policy {
+pub(crate) struct Policy {
     /// The pause after the first failed attempt.
-    pub first: Duration,
+    pub(crate) first: Duration,
     /// The longest pause the doubling reaches.
-    pub max_backoff: Duration,
+    pub(crate) max_backoff: Duration,
     /// The longest pause a server's hint may ask for.
-    pub max_hint: Duration,
+    pub(crate) max_hint: Duration,
     /// No attempt starts later than this after the first.
-    pub budget: Duration,
+    pub(crate) budget: Duration,
     /// At most this many attempts (`None`: as many as the budget allows).
-    pub max_attempts: Option<u32>,
+    pub(crate) max_attempts: Option<u32>,
 }
 
 impl Policy {
     /// kubeadm's discovery retry (`--wait`): 0.5 s doubling to 5 s, for `budget`.
-    pub fn discovery(budget: Duration) -> Policy {
+    pub(crate) fn discovery(budget: Duration) -> Policy {
         Policy {
             first: Duration::from_millis(500),
             max_backoff: Duration::from_secs(5),
@@ -55,7 +55,7 @@ impl Policy {
 
     /// The admin API client's retry of 429 and 5xx: 0.2 s doubling to 2 s, `Retry-After` up to
     /// 5 s, at most 5 attempts within `budget`.
-    pub fn api(budget: Duration) -> Policy {
+    pub(crate) fn api(budget: Duration) -> Policy {
         Policy {
             first: Duration::from_millis(200),
             max_backoff: Duration::from_secs(2),
@@ -66,14 +66,14 @@ impl Policy {
     }
 
     /// Polling at a fixed `interval` until `budget` (waiting for a controller to act).
-    pub fn polling(interval: Duration, budget: Duration) -> Policy {
+    pub(crate) fn polling(interval: Duration, budget: Duration) -> Policy {
         Policy { first: interval, max_backoff: interval, max_hint: interval, budget, max_attempts: None }
     }
 }
 
 /// A retry loop's state: attempts so far, the next backoff, the start.
 #[derive(Debug, Clone)]
-pub struct Retry {
+pub(crate) struct Retry {
     policy: Policy,
     started: Instant,
     backoff: Duration,
@@ -82,24 +82,24 @@ pub struct Retry {
 
 impl Retry {
     /// Starts the clock; the first attempt is about to run.
-    pub fn new(policy: Policy) -> Retry {
+    pub(crate) fn new(policy: Policy) -> Retry {
         Retry { policy, started: Instant::now(), backoff: policy.first, attempts: 1 }
     }
 
     /// Attempts made so far (1 before the first retry).
-    pub fn attempts(&self) -> u32 {
+    pub(crate) fn attempts(&self) -> u32 {
         self.attempts
     }
 
     /// The budget left, from now.
-    pub fn left(&self) -> Duration {
+    pub(crate) fn left(&self) -> Duration {
         self.policy.budget.saturating_sub(self.started.elapsed())
     }
 
     /// After a failed attempt: the pause before the next one, or `None` when the failure is not
     /// `retryable`, the attempts are used up or the budget is spent. `hint` is the server's
     /// `Retry-After`. Counts the next attempt.
-    pub fn pause_after(&mut self, retryable: bool, hint: Option<Duration>) -> Option<Duration> {
+    pub(crate) fn pause_after(&mut self, retryable: bool, hint: Option<Duration>) -> Option<Duration> {
         let left = self.left();
         if !retryable || left.is_zero() || self.policy.max_attempts.is_some_and(|m| self.attempts >= m) {
             return None;

@@ -15,8 +15,8 @@ use std::sync::{Arc, Mutex};
 
 /// The CA certificates a server must chain to: never empty, every certificate usable as a
 /// trust anchor. Built from a pinned and JWS-verified cluster-info, a discovery file's or an
-/// admin kubeconfig's CA, or the system's roots; [`fetch_verified`] and the admin client
-/// ([`api::ApiClient`]) accept nothing else.
+/// admin kubeconfig's CA, or the system's roots; `fetch_verified` and the admin client
+/// ([`super::api::ApiClient`]) accept nothing else.
 #[derive(Clone)]
 pub struct TrustAnchors {
     certs: Vec<CertificateDer<'static>>,
@@ -68,7 +68,7 @@ impl TrustAnchors {
     }
 
     /// A rustls client configuration builder that verifies servers against these anchors.
-    pub fn client_config_builder(
+    pub(crate) fn client_config_builder(
         &self,
     ) -> Result<rustls::ConfigBuilder<rustls::ClientConfig, rustls::client::WantsClientCert>, String> {
         Ok(rustls::ClientConfig::builder_with_provider(provider())
@@ -167,7 +167,7 @@ pub(super) fn describe_leaf(chain: &[CertificateDer<'_>]) -> String {
 
 /// Why a recorded chain did not verify: a readable reason and Go's x509 wording.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChainError {
+pub(crate) struct ChainError {
     /// Readable reason.
     pub reason: String,
     /// What Go's crypto/x509 (the kubelet, kubeadm) says for the same fault.
@@ -229,7 +229,7 @@ pub(super) fn chain_error(e: &rustls::Error, name: &ServerName<'_>) -> ChainErro
 
 /// The `tls-verify-failed` failure for a chain that did not verify against `anchors` when
 /// connecting to `ep` (one wording for token discovery, file discovery and downloads).
-pub fn verify_failure(e: &ChainError, ep: &Endpoint, anchors: &TrustAnchors, what: &str, url: &str) -> Failure {
+pub(crate) fn verify_failure(e: &ChainError, ep: &Endpoint, anchors: &TrustAnchors, what: &str, url: &str) -> Failure {
     let name_problem = e.go_message.contains("not valid for");
     Failure::new(
         Code::TlsVerifyFailed,
@@ -255,7 +255,7 @@ pub fn verify_failure(e: &ChainError, ep: &Endpoint, anchors: &TrustAnchors, wha
 }
 
 /// The server name as text (IP or DNS name).
-pub fn server_name_str(name: &ServerName<'_>) -> String {
+pub(crate) fn server_name_str(name: &ServerName<'_>) -> String {
     match name {
         ServerName::DnsName(d) => d.as_ref().to_string(),
         ServerName::IpAddress(ip) => std::net::IpAddr::from(*ip).to_string(),
@@ -264,7 +264,7 @@ pub fn server_name_str(name: &ServerName<'_>) -> String {
 }
 
 /// The TLS server name for an endpoint host (IP address or DNS name).
-pub fn server_name_for(host: &str) -> Option<ServerName<'static>> {
+pub(crate) fn server_name_for(host: &str) -> Option<ServerName<'static>> {
     match host.parse::<std::net::IpAddr>() {
         Ok(ip) => Some(ServerName::IpAddress(ip.into())),
         Err(_) => ServerName::try_from(host.to_string()).ok(),

@@ -5,7 +5,7 @@
 //! and the types that say how far cluster-info is trusted.
 //!
 //! [`UntrustedClusterInfo`] is what the network or a file gave; only [`check_cluster_info`] turns
-//! it into an [`AuthenticatedClusterInfo`], and only [`verify_serving`] turns that into a
+//! it into an [`AuthenticatedClusterInfo`], and only `verify_serving` turns that into a
 //! [`TrustedClusterInfo`]. Their fields are private and these are their only constructors.
 
 use super::{DiscoveryStage as S, Trust, CLOCK_WARN};
@@ -20,9 +20,9 @@ use serde_json::Value;
 use std::time::SystemTime;
 
 /// The cluster-info path (spec section 2.1).
-pub const CLUSTER_INFO_PATH: &str = "/api/v1/namespaces/kube-public/configmaps/cluster-info";
+pub(crate) const CLUSTER_INFO_PATH: &str = "/api/v1/namespaces/kube-public/configmaps/cluster-info";
 /// Prefix kubeadm puts before identity errors.
-pub const KUBEADM_PREFIX: &str = "couldn't validate the identity of the API Server: ";
+pub(crate) const KUBEADM_PREFIX: &str = "couldn't validate the identity of the API Server: ";
 
 /// raw text until the JWS over exactly that text verified ([`check_cluster_info`]).
 #[derive(Debug, Clone)]
@@ -165,10 +165,10 @@ impl UntrustedClusterInfo {
 
 /// The prefix of the cluster-info keys that hold a token's detached JWS (`jws-kubeconfig-<id>`,
 /// `bootstrapapi.JWSSignatureKeyPrefix`).
-pub const JWS_KEY_PREFIX: &str = "jws-kubeconfig-";
+pub(crate) const JWS_KEY_PREFIX: &str = "jws-kubeconfig-";
 
 /// The cluster-info key that holds the detached JWS of token `id`: `jws-kubeconfig-<id>`.
-pub fn jws_key(id: &str) -> String {
+pub(crate) fn jws_key(id: &str) -> String {
     format!("{JWS_KEY_PREFIX}{id}")
 }
 

@@ -17,24 +17,22 @@
 //! place that constructs them.
 //!
 //! File discovery verifies the server with the file's CA during the TLS handshake
-//! ([`client::fetch_verified`]) and only then presents the file's credentials.
+//! (`client::fetch_verified`) and only then presents the file's credentials.
 
 //!
 //! Layout: [`cluster_info`] holds the pure trust rules (the cluster-info path, the JWS key, the
 //! signed token IDs, CA data to pins, CA validity, and the three trust types with their only
 //! constructors); `token` runs token discovery over the network (with `--wait` retries through
-//! [`crate::client::retry`]); `file` runs file discovery; this module holds the options, the
+//! `crate::client::retry`); `file` runs file discovery; this module holds the options, the
 //! stage table and the offline check of a saved cluster-info.
 
 pub mod cluster_info;
 mod file;
 mod token;
 
-pub use cluster_info::{
-    check_cluster_info, jws_key, AuthenticatedClusterInfo, TrustedBy, TrustedClusterInfo, UntrustedClusterInfo,
-    CLUSTER_INFO_PATH, JWS_KEY_PREFIX, KUBEADM_PREFIX,
-};
-pub use token::run_token_with_wait;
+pub use cluster_info::{check_cluster_info, AuthenticatedClusterInfo, TrustedBy, TrustedClusterInfo, UntrustedClusterInfo};
+pub(crate) use cluster_info::{jws_key, CLUSTER_INFO_PATH};
+pub(crate) use token::run_token_with_wait;
 
 use crate::endpoint::Endpoint;
 use crate::error::{Code, Failure};
@@ -45,7 +43,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// Warn above this clock difference (the fail threshold is `--max-clock-skew`).
-pub const CLOCK_WARN: Duration = Duration::from_secs(30);
+pub(crate) const CLOCK_WARN: Duration = Duration::from_secs(30);
 
 crate::stages! {
     /// Every stage of discovery (token discovery, the offline check of a saved cluster-info,

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime};
 /// Token discovery with `--wait` retries ([`Policy::discovery`]: what kubeadm retries,
 /// [`Code::is_retryable`](crate::error::Code::is_retryable), for the `--wait` budget); also
 /// returns the trusted cluster-info on success (for the commands that go on, like bootstrap).
-pub async fn run_token_with_wait(opts: &Options, ep: &Endpoint) -> (Report, Option<TrustedClusterInfo>) {
+pub(crate) async fn run_token_with_wait(opts: &Options, ep: &Endpoint) -> (Report, Option<TrustedClusterInfo>) {
     let mut retry = Retry::new(Policy::discovery(opts.wait.unwrap_or_default()));
     loop {
         let (mut report, trusted) = run_token_once(opts, ep).await;
