@@ -40,7 +40,9 @@ impl Endpoint {
         let t = s.trim();
         let t = match t.split_once("://") {
             Some((scheme, rest)) if scheme.eq_ignore_ascii_case("https") => rest,
-            Some(_) => return Err(bad("only https:// may prefix an endpoint (the API server speaks TLS; http:// is refused)")),
+            Some(_) => {
+                return Err(bad("only https:// may prefix an endpoint (the API server speaks TLS; http:// is refused)"))
+            }
             None => t,
         };
         let t = t.strip_suffix('/').unwrap_or(t);
@@ -61,9 +63,9 @@ impl Endpoint {
     /// default) and the request target (`/` when there is none). Errors describe the problem:
     /// another scheme, user info, a bad host or port.
     pub(crate) fn split_url(url: &str) -> Result<(Endpoint, String), String> {
-        let rest = url.strip_prefix("https://").ok_or_else(|| {
-            format!("{:?} is not an https:// URL", crate::redact::truncate(url, 200))
-        })?;
+        let rest = url
+            .strip_prefix("https://")
+            .ok_or_else(|| format!("{:?} is not an https:// URL", crate::redact::truncate(url, 200)))?;
         let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
         let (authority, target) = rest.split_at(end);
         let target = target.split('#').next().unwrap_or("");
@@ -72,9 +74,8 @@ impl Endpoint {
             t if t.starts_with('?') => format!("/{t}"),
             t => t.to_string(),
         };
-        let ep = parse_authority(authority, Some(443)).map_err(|why| {
-            format!("expected https://host[:port] in {:?}: {why}", crate::redact::truncate(url, 200))
-        })?;
+        let ep = parse_authority(authority, Some(443))
+            .map_err(|why| format!("expected https://host[:port] in {:?}: {why}", crate::redact::truncate(url, 200)))?;
         Ok((ep, target))
     }
 

@@ -38,13 +38,13 @@ pub struct Kubeconfig {
     doc: kube_client::config::Kubeconfig,
 }
 
-/// A cluster picked by [`Kubeconfig::cluster`]: its name and its entry.
-#[derive(Debug, Clone, Copy)]
+/// A cluster picked by [`Kubeconfig::cluster`]: its name and (a copy of) its entry.
+#[derive(Debug, Clone)]
 pub struct SelectedCluster<'a> {
     /// The cluster's name (cluster-info's is `""`).
     pub name: &'a str,
     /// The cluster entry.
-    pub cluster: &'a Cluster,
+    pub cluster: Cluster,
 }
 
 /// A user picked by [`Kubeconfig::current_user`]: its name and its credentials.
@@ -55,9 +55,6 @@ pub struct SelectedUser<'a> {
     /// The credentials (kube-client's `AuthInfo`: token and client key are secrets).
     pub user: &'a AuthInfo,
 }
-
-/// The empty cluster and user an entry without a body stands for.
-static EMPTY_CLUSTER: std::sync::LazyLock<Cluster> = std::sync::LazyLock::new(Cluster::default);
 
 impl Kubeconfig {
     /// Parses kubeconfig YAML (or JSON, which is YAML; several documents merge). Errors say what
@@ -88,7 +85,8 @@ impl Kubeconfig {
     pub(crate) fn load_merged(paths: &[PathBuf]) -> Result<Kubeconfig, String> {
         let mut merged = kube_client::config::Kubeconfig::default();
         for p in paths {
-            merged = merged.merge(Self::load(p)?.doc).map_err(|e| format!("{}: {}", p.display(), kubeconfig_error(&e)))?;
+            merged =
+                merged.merge(Self::load(p)?.doc).map_err(|e| format!("{}: {}", p.display(), kubeconfig_error(&e)))?;
         }
         Ok(Kubeconfig { doc: merged })
     }
@@ -134,7 +132,7 @@ impl Kubeconfig {
     /// (cluster-info's case, like kubeadm's `GetClusterFromKubeConfig`).
     pub fn cluster(&self, name: Option<&str>) -> Result<SelectedCluster<'_>, String> {
         fn pick(n: &kube_client::config::NamedCluster) -> SelectedCluster<'_> {
-            SelectedCluster { name: n.name.as_str(), cluster: n.cluster.as_ref().unwrap_or(&EMPTY_CLUSTER) }
+            SelectedCluster { name: n.name.as_str(), cluster: n.cluster.clone().unwrap_or_default() }
         }
         if let Some(n) = name {
             let known: Vec<&str> = self.doc.clusters.iter().map(|c| c.name.as_str()).collect();
@@ -147,9 +145,13 @@ impl Kubeconfig {
                 .ok_or_else(|| format!("no cluster named {n:?} (clusters: {known:?})"));
         }
         if let Some((ctx, c)) = self.current_context() {
-            return self.doc.clusters.iter().find(|n| n.name == c.cluster).map(pick).ok_or_else(|| {
-                format!("current context {ctx:?} names cluster {:?}, which is not defined", c.cluster)
-            });
+            return self
+                .doc
+                .clusters
+                .iter()
+                .find(|n| n.name == c.cluster)
+                .map(pick)
+                .ok_or_else(|| format!("current context {ctx:?} names cluster {:?}, which is not defined", c.cluster));
         }
         match self.doc.clusters.as_slice() {
             [one] => Ok(pick(one)),
@@ -185,9 +187,11 @@ impl Kubeconfig {
             named.push("certificate-authority");
         }
         for u in self.doc.auth_infos.iter().filter_map(|u| u.auth_info.as_ref()) {
-            for (k, v) in
-                [("tokenFile", &u.token_file), ("client-certificate", &u.client_certificate), ("client-key", &u.client_key)]
-            {
+            for (k, v) in [
+                ("tokenFile", &u.token_file),
+                ("client-certificate", &u.client_certificate),
+                ("client-key", &u.client_key),
+            ] {
                 if set(v) {
                     named.push(k);
                 }
@@ -262,7 +266,10 @@ pub(crate) struct ExecContext<'a> {
 /// `tokenFile` (trimmed), else `client-certificate(-data)` with `client-key(-data)` (data wins
 /// over the file; both needed), else [`Identity::Anonymous`]. Files are read bounded; the result
 /// holds the secrets as secrets.
-pub(crate) async fn load_credentials(user: &AuthInfo, exec: Option<ExecContext<'_>>) -> Result<Identity, CredentialError> {
+pub(crate) async fn load_credentials(
+    user: &AuthInfo,
+    exec: Option<ExecContext<'_>>,
+) -> Result<Identity, CredentialError> {
     if let Some(plugin) = &user.exec {
         let Some(ctx) = exec else { return Err(CredentialError::ExecNotAllowed) };
         return match crate::client::exec::run_async(plugin, ctx.server, ctx.timeout).await {
@@ -376,7 +383,7 @@ mod tests {
         let k = Kubeconfig::parse(&cluster_info_kubeconfig("https://127.0.0.1:6443", b"pem")).unwrap();
         let c = k.cluster(None).unwrap();
         assert_eq!(c.cluster.server.as_deref(), Some("https://127.0.0.1:6443"));
-        assert_eq!(k.ca_bytes(c.cluster).unwrap().unwrap(), b"pem");
+        assert_eq!(k.ca_bytes(&c.cluster).unwrap().unwrap(), b"pem");
     }
 
     #[test]
@@ -437,7 +444,9 @@ mod tests {
             other => panic!("{other:?}"),
         }
         match load_credentials(&user("c"), None).await.unwrap() {
-            Identity::ClientCert(c, key) => assert_eq!((c.as_slice(), key.expose_secret()), (&b"CERT"[..], &b"KEY"[..])),
+            Identity::ClientCert(c, key) => {
+                assert_eq!((c.as_slice(), key.expose_secret()), (&b"CERT"[..], &b"KEY"[..]))
+            }
             other => panic!("{other:?}"),
         }
         assert!(matches!(load_credentials(&user("e"), None).await, Err(CredentialError::ExecNotAllowed)));

@@ -237,9 +237,13 @@ pub fn read_certificates(data: &[u8], what: &str) -> Result<Vec<CertificateDer<'
         match item {
             Ok(c) => certs.push(c),
             Err(e) => {
-                return Err(Failure::new(Code::BadCertificate, Common::Read, format!("{what}: bad PEM: {}", pem_error(&e)))
-                    .cause("a PEM block is truncated (no END line), has invalid base64, or was edited")
-                    .fix("copy the certificate again, including the -----BEGIN/END CERTIFICATE----- lines"))
+                return Err(Failure::new(
+                    Code::BadCertificate,
+                    Common::Read,
+                    format!("{what}: bad PEM: {}", pem_error(&e)),
+                )
+                .cause("a PEM block is truncated (no END line), has invalid base64, or was edited")
+                .fix("copy the certificate again, including the -----BEGIN/END CERTIFICATE----- lines"))
             }
         }
     }

@@ -137,7 +137,9 @@ impl ApiClient {
         let exec = ExecContext { server: &server, timeout: opts.timeout.unwrap_or(Duration::from_secs(30)) };
         let identity = kubeconfig::load_credentials(&cfg.auth_info, Some(exec)).await.map_err(|e| match e {
             CredentialError::Plugin(f) => f,
-            CredentialError::Invalid(why) => unusable(format!("{source}: {why}"), "fix the user's credentials in the kubeconfig (the field named)"),
+            CredentialError::Invalid(why) => {
+                unusable(format!("{source}: {why}"), "fix the user's credentials in the kubeconfig (the field named)")
+            }
             CredentialError::ExecNotAllowed => internal("exec plugins are allowed here".into()),
         })?;
         let timeout = opts.timeout.unwrap_or(Duration::from_secs(15));
@@ -192,8 +194,7 @@ fn inline_selected_ca(
     let Some(ctx) = doc.contexts.iter().find(|c| c.name == ctx_name).and_then(|c| c.context.clone()) else {
         return Ok(None);
     };
-    let Some(cluster) = doc.clusters.iter_mut().find(|c| c.name == ctx.cluster).and_then(|c| c.cluster.as_mut())
-    else {
+    let Some(cluster) = doc.clusters.iter_mut().find(|c| c.name == ctx.cluster).and_then(|c| c.cluster.as_mut()) else {
         return Ok(None);
     };
     let bundle = kubeconfig::ca_bytes(cluster).map_err(|e| {

@@ -312,4 +312,3 @@ async fn read_body(resp: &mut reqwest::Response, limit: usize) -> Result<Vec<u8>
     }
     Ok(out)
 }
-

@@ -21,16 +21,16 @@
 //! hyper is used directly rather than reqwest because discovery must tell resolve, connect,
 //! TLS and HTTP failures apart and must use exactly one connection; reqwest hides both.
 
+mod admin;
 pub mod api;
 mod api_errors;
-mod admin;
 pub mod exec;
 pub(crate) mod retry;
 mod tls;
 
 pub use tls::TrustAnchors;
-pub(crate) use tls::{server_name_for, verify_failure, ChainError};
 use tls::{chain_error, describe_leaf, verify_chain, Recorder};
+pub(crate) use tls::{server_name_for, verify_failure, ChainError};
 
 use crate::endpoint::Endpoint;
 use crate::error::{Code, Failure};
@@ -119,7 +119,6 @@ impl std::fmt::Debug for Credentials {
         }
     }
 }
-
 
 /// Timeouts for [`fetch_unverified`] and [`fetch_verified`]. Holds no credentials.
 #[derive(Debug, Clone, Copy)]
@@ -248,11 +247,7 @@ pub(crate) async fn fetch_verified(
     credentials: Option<Credentials>,
 ) -> Result<VerifiedResponse, Failure> {
     let x = exchange(report, ep, path, opts, Mode::Verify(anchors, credentials)).await?;
-    Ok(VerifiedResponse {
-        status: x.status,
-        date: x.date,
-        body: x.body,
-    })
+    Ok(VerifiedResponse { status: x.status, date: x.date, body: x.body })
 }
 
 async fn exchange(
@@ -344,7 +339,9 @@ async fn exchange(
         }
     }
     let Some((tcp, peer)) = stream else {
-        return Err(first_err.unwrap_or_else(|| Failure::new(Code::Internal, FetchStage::Connect, "no address to connect to")));
+        return Err(
+            first_err.unwrap_or_else(|| Failure::new(Code::Internal, FetchStage::Connect, "no address to connect to"))
+        );
     };
     let _ = tcp.set_nodelay(true);
     report.pass(FetchStage::Connect, format!("TCP connected to {peer}"));
@@ -355,8 +352,9 @@ async fn exchange(
     let (webpki, anchors, bearer, client_cert) = match mode {
         Mode::Record => (None, None, None, None),
         Mode::Verify(anchors, creds) => {
-            let inner =
-                anchors.webpki_verifier().map_err(|e| Failure::new(Code::Internal, FetchStage::TlsHandshake, e.reason))?;
+            let inner = anchors
+                .webpki_verifier()
+                .map_err(|e| Failure::new(Code::Internal, FetchStage::TlsHandshake, e.reason))?;
             let (bearer, cert) = match creds {
                 None => (None, None),
                 Some(Credentials::Bearer(t)) => (Some(t), None),
@@ -387,7 +385,11 @@ async fn exchange(
     let server_name: ServerName<'static> = match ep.ip() {
         Some(ip) => ServerName::IpAddress(ip.into()),
         None => ServerName::try_from(ep.host.clone()).map_err(|_| {
-            Failure::new(Code::BadEndpoint, FetchStage::TlsHandshake, format!("{:?} is not a valid TLS server name", ep.host))
+            Failure::new(
+                Code::BadEndpoint,
+                FetchStage::TlsHandshake,
+                format!("{:?} is not a valid TLS server name", ep.host),
+            )
         })?,
     };
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
@@ -555,4 +557,3 @@ fn tls_failure(e: &std::io::Error, peer: SocketAddr, what: &str, url: &str) -> F
         .cause(cause)
         .fix("point joinkit at the kube-apiserver's secure port (usually 6443); `openssl s_client -connect ENDPOINT` shows what the port speaks")
 }
-

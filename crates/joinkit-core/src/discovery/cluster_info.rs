@@ -24,6 +24,7 @@ pub(crate) const CLUSTER_INFO_PATH: &str = "/api/v1/namespaces/kube-public/confi
 /// Prefix kubeadm puts before identity errors.
 pub(crate) const KUBEADM_PREFIX: &str = "couldn't validate the identity of the API Server: ";
 
+/// A cluster-info ConfigMap as received: nothing in it is trusted yet. Its `kubeconfig` is
 /// raw text until the JWS over exactly that text verified ([`check_cluster_info`]).
 #[derive(Debug, Clone)]
 pub struct UntrustedClusterInfo {
@@ -466,7 +467,6 @@ pub(super) fn verify_serving(
     }
     Ok(TrustedClusterInfo { auth, endpoint: ep.clone() })
 }
-
 
 /// The pure trust rules against real recordings (tests/vectors: cluster-info as a v1.24 and a
 /// v1.36 kube-apiserver served it, signed by the real bootstrapsigner; the CA pins computed with

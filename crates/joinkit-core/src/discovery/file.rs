@@ -163,7 +163,7 @@ async fn prepare(
     let cluster = kc.cluster(None).map_err(bad_discovery_file)?.cluster;
     let server = cluster.server.clone().unwrap_or_default();
     let ep = Endpoint::from_server_url(&server).map_err(bad_discovery_file)?;
-    let ca_bytes = kubeconfig::ca_bytes(cluster).map_err(bad_discovery_file)?.ok_or_else(|| {
+    let ca_bytes = kubeconfig::ca_bytes(&cluster).map_err(bad_discovery_file)?.ok_or_else(|| {
         bad_discovery_file("the cluster has neither certificate-authority-data nor certificate-authority".into())
     })?;
     let ca = pin::read_certificates(&ca_bytes, "discovery file CA").map_err(|f| bad_discovery_file(f.message))?;

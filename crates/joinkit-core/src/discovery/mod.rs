@@ -30,7 +30,9 @@ pub mod cluster_info;
 mod file;
 mod token;
 
-pub use cluster_info::{check_cluster_info, AuthenticatedClusterInfo, TrustedBy, TrustedClusterInfo, UntrustedClusterInfo};
+pub use cluster_info::{
+    check_cluster_info, AuthenticatedClusterInfo, TrustedBy, TrustedClusterInfo, UntrustedClusterInfo,
+};
 pub(crate) use cluster_info::{jws_key, CLUSTER_INFO_PATH};
 pub(crate) use token::run_token_with_wait;
 
@@ -171,8 +173,6 @@ pub struct Options {
     pub verbose_attempts: bool,
 }
 
-/// A cluster-info ConfigMap as received: nothing in it is trusted yet. Its `kubeconfig` is
-
 /// Runs discovery as `opts` says and returns the report (never panics on bad input).
 pub async fn run(opts: &Options) -> Report {
     match &opts.source {
@@ -291,4 +291,3 @@ fn summarise(report: &mut Report, t: &AuthenticatedClusterInfo, endpoint: Option
     report.line(api);
     report.line(format!("CA: {} {} valid {} to {}", ca.pin, ca.subject, ca.not_before, ca.not_after));
 }
-

@@ -201,4 +201,3 @@ pub(super) fn clock_stage(report: &mut Report, date: Option<SystemTime>, max: Du
     }
     Ok(())
 }
-

@@ -332,7 +332,8 @@ pub async fn wait_signed(
     token: &BootstrapToken,
     bound: Duration,
 ) -> Result<(bool, Vec<String>), Failure> {
-    let mut retry = crate::client::retry::Retry::new(crate::client::retry::Policy::polling(Duration::from_millis(25), bound));
+    let mut retry =
+        crate::client::retry::Retry::new(crate::client::retry::Policy::polling(Duration::from_millis(25), bound));
     loop {
         let (data, kc) = cluster_info(client).await?;
         let pins = kc.as_deref().map(pins_of_kubeconfig).unwrap_or_default();
