@@ -6,7 +6,7 @@
 //! failures [`Code::is_retryable`](crate::error::Code::is_retryable) names (what kubeadm retries),
 //! the admin API client retries HTTP 429 and 5xx. Every retry loop runs as
 //!
-//! ```ignore
+//! ```text
 //! # use joinkit_core::client::retry::{Policy, Retry};
 //! # use std::time::Duration;
 //! # async fn attempt() -> Result<(), bool> { Err(false) }
