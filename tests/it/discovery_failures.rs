@@ -27,7 +27,7 @@ fn healthy_lab_passes_with_every_stage() {
     assert_eq!(v["ok"], true);
     assert!(v["failure"].is_null());
     let names: Vec<&str> = v["stages"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
-    assert_eq!(names, joinkit_core::discovery::NETWORK_STAGES);
+    assert_eq!(names, joinkit_core::discovery::flow_names(joinkit_core::discovery::NETWORK_STAGES));
     assert!(v["stages"].as_array().unwrap().iter().all(|s| s["status"] == "pass"), "{}", r.stdout);
     assert_eq!(v["apiServer"], format!("https://{}", l.endpoint()));
     assert_eq!(v["caPin"], l.info.ca_pin);

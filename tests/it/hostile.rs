@@ -75,8 +75,20 @@ fn credential_kinds(dir: &Path, client_ca: &TestCa) -> Vec<(&'static str, String
     let token_file = dir.join("token");
     std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
     let client = client_ca.client("kubernetes-admin");
+    let cred = format!(
+        r#"{{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{{"token":"{TOKEN}"}}}}"#
+    );
+    let plugin = write(dir, "plugin.sh", &format!("#!/bin/sh\necho '{cred}'\n"));
+    std::process::Command::new("chmod").arg("+x").arg(&plugin).status().unwrap();
     vec![
         ("token", format!("    token: {TOKEN}")),
+        (
+            "exec plugin",
+            format!(
+                "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {}\n      interactiveMode: Never",
+                plugin.display()
+            ),
+        ),
         ("tokenFile", format!("    tokenFile: {}", token_file.display())),
         (
             "client certificate",
@@ -225,9 +237,15 @@ fn downloaded_discovery_file_may_not_name_local_paths() {
     let api = Server::tls(&ca, hostile::empty_ok());
     let local_secret = write(dir.path(), "local-token", "LOCAL-SECRET-FROM-DISK\n");
     let ca_file = write(dir.path(), "ca.crt", &ca.pem);
+    // An exec plugin named by a downloaded document would be a remote command: never run.
+    let marker = dir.path().join("plugin-ran");
     let users = [
         format!("    tokenFile: {}", local_secret.display()),
         format!("    client-certificate: {}\n    client-key: {}", ca_file.display(), local_secret.display()),
+        format!(
+            "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: /bin/sh\n      args: [-c, 'touch {}']\n      interactiveMode: Never",
+            marker.display()
+        ),
     ];
     for user in users {
         let doc = client_kubeconfig(&api.https_url(), &ca_data_line(&ca), &user);
@@ -241,6 +259,7 @@ fn downloaded_discovery_file_may_not_name_local_paths() {
         assert_eq!(r.failure_code(), "bad-input-file", "{}", r.describe());
         assert!(r.stdout.contains("never opens a path"), "{}", r.describe());
         assert_eq!(api.log().connections, 0, "nothing may reach the API server: {}", r.describe());
+        assert!(!marker.exists(), "a downloaded discovery file's exec plugin ran: {}", r.describe());
     }
     // The same document with a CA *path* instead of data is refused too.
     let doc =

@@ -108,6 +108,27 @@ fn file_discovery() {
     let r = run_with(&["verify-discovery", "--discovery-file", f.to_str().unwrap(), "-o", "json"], &[], None);
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert_eq!(r.json()["apiServer"], format!("https://{}", l.endpoint()));
+    // With an exec plugin in a local file (kubeadm counts exec as credentials): the one
+    // credential loader runs it (the command resolved against the file's directory) and its token
+    // is what the TLS bootstrap would use.
+    let d = discovery_kubeconfig(
+        &l,
+        "\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: ./plugin.sh\n      interactiveMode: Never",
+    );
+    let cred = format!(
+        r#"{{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{{"token":"{}"}}}}"#,
+        l.info.token
+    );
+    let plugin = d.path().join("plugin.sh");
+    std::fs::write(&plugin, format!("#!/bin/sh\ntouch \"$(dirname \"$0\")/ran\"\necho '{cred}'\n")).unwrap();
+    std::process::Command::new("chmod").arg("+x").arg(&plugin).status().unwrap();
+    let f = d.path().join("discovery.conf");
+    let r = run_with(&["verify-discovery", "--discovery-file", f.to_str().unwrap(), "-o", "json"], &[], None);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(d.path().join("ran").exists(), "the plugin ran");
+    let stages = r.json()["stages"].as_array().unwrap().clone();
+    let df = stages.iter().find(|s| s["name"] == "discovery-file").unwrap();
+    assert!(df["detail"].as_str().unwrap().contains("credentials: yes"), "{df}");
     // Without credentials: kubeadm's message about TLS bootstrap credentials...
     let d = discovery_kubeconfig(&l, "{}");
     let f = d.path().join("discovery.conf");

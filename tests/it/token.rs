@@ -313,7 +313,7 @@ fn exec_credential_plugin() {
     let dir = a.dir.path();
     // The plugin prints the admin client certificate as an ExecCredential.
     let kc = joinkit_core::kubeconfig::Kubeconfig::parse(&a.lab.info.admin_kubeconfig).unwrap();
-    let u = &kc.users[0].user;
+    let u = kc.current_user().expect("the admin user").user;
     let cert =
         String::from_utf8(joinkit_core::kubeconfig::decode_b64(u.client_certificate_data.as_ref().unwrap()).unwrap())
             .unwrap();

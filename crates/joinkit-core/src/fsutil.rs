@@ -1,6 +1,6 @@
 //! Reading and writing files safely.
 //!
-//! Reading: every file joinkit reads goes through [`read_bounded`] (or [`read_stdin_bounded`]
+//! Reading: every file joinkit reads goes through `read_bounded` (or `read_stdin_bounded`
 //! for `-`). It refuses anything that is not a regular file (FIFOs, character and block devices
 //! such as `/dev/zero`, sockets, directories) before reading a byte, opens with `O_NONBLOCK` so
 //! that opening a FIFO cannot hang, and reads at most `limit` bytes: a larger file is an error,
@@ -64,7 +64,7 @@ impl fmt::Display for ReadError {
 impl std::error::Error for ReadError {}
 
 /// `16 MiB`, `8 KiB`, `100 bytes`.
-pub fn human_size(n: u64) -> String {
+pub(crate) fn human_size(n: u64) -> String {
     if n >= 1 << 20 && n.is_multiple_of(1 << 20) {
         format!("{} MiB", n >> 20)
     } else if n >= 1 << 10 && n.is_multiple_of(1 << 10) {
@@ -93,7 +93,7 @@ fn file_kind(ft: &std::fs::FileType) -> &'static str {
 /// Reads a whole regular file of at most `limit` bytes. Refuses FIFOs, devices, sockets and
 /// directories (checked on the opened descriptor, so a swapped path cannot slip through) and
 /// never blocks on open. Errors: [`ReadError`].
-pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+pub(crate) fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
     let shown = path.display().to_string();
     let file = std::fs::OpenOptions::new()
         .read(true)
@@ -111,7 +111,7 @@ pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
 }
 
 /// [`read_bounded`] as UTF-8 text (invalid UTF-8 is an `Io` error of kind `InvalidData`).
-pub fn read_bounded_string(path: &Path, limit: u64) -> Result<String, ReadError> {
+pub(crate) fn read_bounded_string(path: &Path, limit: u64) -> Result<String, ReadError> {
     let bytes = read_bounded(path, limit)?;
     String::from_utf8(bytes).map_err(|_| ReadError::Io {
         path: path.display().to_string(),
@@ -121,7 +121,7 @@ pub fn read_bounded_string(path: &Path, limit: u64) -> Result<String, ReadError>
 
 /// Reads standard input up to `limit` bytes; more is [`ReadError::TooLarge`] (standard input
 /// may be a pipe or a terminal: that is what `-` documents).
-pub fn read_stdin_bounded(limit: u64) -> Result<Vec<u8>, ReadError> {
+pub(crate) fn read_stdin_bounded(limit: u64) -> Result<Vec<u8>, ReadError> {
     read_limited(std::io::stdin().lock(), limit, "standard input".into())
 }
 
@@ -165,7 +165,7 @@ pub fn write_private(path: &Path, data: &[u8]) -> Result<(), String> {
 /// they renamed into place, and a failed rename rolls back the ones before it. Directories
 /// that do not exist are created with mode 0700, set explicitly (not left to the umask), and
 /// removed again on failure. Errors name the path.
-pub fn write_all_or_none(dir: &Path, files: &[(&str, &[u8])]) -> Result<(), String> {
+pub(crate) fn write_all_or_none(dir: &Path, files: &[(&str, &[u8])]) -> Result<(), String> {
     let mut created: Vec<std::path::PathBuf> = Vec::new();
     let result = (|| {
         let mut staged = Vec::new();
@@ -331,7 +331,7 @@ mod tests {
 /// until a writer has written or come and gone, as any reader of a FIFO waits for its writer (a
 /// FIFO without a writer would otherwise read as an empty log); an anonymous pipe with data or
 /// an exited writer does not wait. The caller bounds what it reads.
-pub fn open_stream(path: &Path) -> Result<std::fs::File, ReadError> {
+pub(crate) fn open_stream(path: &Path) -> Result<std::fs::File, ReadError> {
     use std::os::fd::AsRawFd;
     let shown = path.display().to_string();
     let io = |error| ReadError::Io { path: shown.clone(), error };

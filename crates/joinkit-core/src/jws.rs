@@ -26,7 +26,7 @@ pub fn sign_detached(content: &str, token_id: &str, token_secret: &str) -> Strin
 }
 
 /// The base64url protected header for `token_id`: `b64url({"alg":"HS256","kid":"<id>"})`.
-pub fn protected_header(token_id: &str) -> String {
+pub(crate) fn protected_header(token_id: &str) -> String {
     // serde_json escapes the id exactly as Go's encoding/json does for the token alphabet.
     let kid = serde_json::to_string(token_id).unwrap_or_else(|_| format!("\"{token_id}\""));
     URL_SAFE_NO_PAD.encode(format!("{{\"alg\":\"HS256\",\"kid\":{kid}}}"))

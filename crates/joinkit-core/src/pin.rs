@@ -10,6 +10,7 @@
 //! skipped; CRLF and text around blocks are fine) or from a single DER certificate.
 
 use crate::error::{Code, Failure};
+use crate::report::Common;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 use serde::Serialize;
@@ -26,7 +27,7 @@ impl Pin {
         // Echoed values are cut: a pin is 71 characters, the input may be megabytes.
         let shown = |v: &str| crate::report::truncate_for_display(v, crate::report::MAX_ECHO_CHARS);
         let bad = |msg: String| {
-            Failure::new(Code::BadPinFormat, "input", format!("expected sha256:<64 hex digits>, got {:?}", shown(s)))
+            Failure::new(Code::BadPinFormat, Common::Input, format!("expected sha256:<64 hex digits>, got {:?}", shown(s)))
                 .kubeadm(msg)
                 .cause("the --discovery-token-ca-cert-hash value was truncated, lost its sha256: prefix, or is not a pin")
                 .fix("compute the pin with `joinkit ca-hash /etc/kubernetes/pki/ca.crt` on a control-plane node (or `kubeadm token create --print-join-command`)")
@@ -104,7 +105,7 @@ impl PinSet {
     }
 
     /// The first pin of `seen` that is in the set.
-    pub fn find_match<'a>(&self, seen: &'a [Pin]) -> Option<&'a Pin> {
+    pub(crate) fn find_match<'a>(&self, seen: &'a [Pin]) -> Option<&'a Pin> {
         seen.iter().find(|p| self.0.contains(p))
     }
 }
@@ -187,14 +188,14 @@ fn key_algorithm(spki: &SubjectPublicKeyInfo<'_>) -> String {
 /// Parses one DER certificate into [`CertInfo`]. Errors name `what` (e.g. the file).
 pub fn inspect(der: &[u8], what: &str) -> Result<CertInfo, Failure> {
     let (rest, cert) = X509Certificate::from_der(der).map_err(|e| {
-        Failure::new(Code::BadCertificate, "read", format!("{what}: not a valid X.509 certificate: {e}"))
+        Failure::new(Code::BadCertificate, Common::Read, format!("{what}: not a valid X.509 certificate: {e}"))
             .cause("the data is truncated, corrupted, or not a certificate")
             .fix("check the file; `openssl x509 -in FILE -noout -text` shows what it holds")
     })?;
     if !rest.is_empty() {
         return Err(Failure::new(
             Code::BadCertificate,
-            "read",
+            Common::Read,
             format!("{what}: {} trailing bytes after the certificate", rest.len()),
         )
         .cause("the DER data has garbage after the certificate")
@@ -236,9 +237,13 @@ pub fn read_certificates(data: &[u8], what: &str) -> Result<Vec<CertificateDer<'
         match item {
             Ok(c) => certs.push(c),
             Err(e) => {
-                return Err(Failure::new(Code::BadCertificate, "read", format!("{what}: bad PEM: {}", pem_error(&e)))
-                    .cause("a PEM block is truncated (no END line), has invalid base64, or was edited")
-                    .fix("copy the certificate again, including the -----BEGIN/END CERTIFICATE----- lines"))
+                return Err(Failure::new(
+                    Code::BadCertificate,
+                    Common::Read,
+                    format!("{what}: bad PEM: {}", pem_error(&e)),
+                )
+                .cause("a PEM block is truncated (no END line), has invalid base64, or was edited")
+                .fix("copy the certificate again, including the -----BEGIN/END CERTIFICATE----- lines"))
             }
         }
     }
@@ -247,7 +252,7 @@ pub fn read_certificates(data: &[u8], what: &str) -> Result<Vec<CertificateDer<'
     if begins > certs.len() {
         return Err(Failure::new(
             Code::BadCertificate,
-            "read",
+            Common::Read,
             format!("{what}: {begins} BEGIN CERTIFICATE lines but only {} complete certificates", certs.len()),
         )
         .cause("a PEM block is truncated: its -----END CERTIFICATE----- line is missing")
@@ -292,7 +297,7 @@ fn count(hay: &[u8], needle: &[u8]) -> usize {
 }
 
 fn no_certificate(what: &str) -> Failure {
-    Failure::new(Code::NoCertificate, "read", format!("{what}: expected a PEM or DER certificate, found none"))
+    Failure::new(Code::NoCertificate, Common::Read, format!("{what}: expected a PEM or DER certificate, found none"))
         .cause("the input is empty, a private key only, or not a certificate")
         .fix("pass the CA certificate, e.g. /etc/kubernetes/pki/ca.crt on a control-plane node")
 }

@@ -4,7 +4,7 @@
 //!
 //! kubeadm reads configs with `sigs.k8s.io/yaml` (go-yaml v2 to JSON, then strict JSON
 //! decoding). Differences that matter and how joinkit handles them:
-//! - go-yaml v2 is YAML 1.1: plain `yes/no/on/off/y/n` are booleans there; [`Scalar::yaml11_bool`]
+//! - go-yaml v2 is YAML 1.1: plain `yes/no/on/off/y/n` are booleans there; `Scalar::yaml11_bool`
 //!   reports them so validation can warn.
 //! - A plain scalar that looks like a number or boolean is not a string for Go's decoder
 //!   (`name: 123` fails to decode into a string field); [`Scalar::kind`] types plain scalars
@@ -64,7 +64,7 @@ impl Scalar {
     }
 
     /// `Some(b)` for YAML 1.1 booleans that YAML 1.2 reads as strings (`yes`, `off`, ...).
-    pub fn yaml11_bool(&self) -> Option<bool> {
+    pub(crate) fn yaml11_bool(&self) -> Option<bool> {
         if self.quoted {
             return None;
         }
@@ -76,7 +76,7 @@ impl Scalar {
     }
 
     /// The boolean value, for `true/false` and YAML 1.1 forms.
-    pub fn as_bool(&self) -> Option<bool> {
+    pub(crate) fn as_bool(&self) -> Option<bool> {
         if self.quoted {
             return None;
         }
@@ -219,11 +219,11 @@ fn pos(m: &granit_parser::Marker) -> Pos {
 /// subtree). A real kubeadm config copies a few dozen; a "billion laughs" alias bomb would copy
 /// billions, so beyond this the stream is a syntax error (`config-yaml-syntax`) instead of
 /// gigabytes of memory.
-pub const MAX_ALIAS_NODES: u64 = 100_000;
+pub(crate) const MAX_ALIAS_NODES: u64 = 100_000;
 
 /// The most scalar and key bytes that anchors and aliases may copy in one stream (1 MiB), so
 /// that one large anchored scalar aliased many times cannot exhaust memory either.
-pub const MAX_ALIAS_BYTES: u64 = 1 << 20;
+pub(crate) const MAX_ALIAS_BYTES: u64 = 1 << 20;
 
 /// The size of a subtree: nodes, and bytes of scalar values and keys.
 #[derive(Debug, Clone, Copy, Default)]
@@ -267,7 +267,7 @@ enum Frame {
 }
 
 /// Parses a YAML stream into documents. Anchors and aliases are resolved by copying, within
-/// [`MAX_ALIAS_NODES`] and [`MAX_ALIAS_BYTES`] copied per stream (more is a [`SyntaxError`]).
+/// `MAX_ALIAS_NODES` and `MAX_ALIAS_BYTES` copied per stream (more is a [`SyntaxError`]).
 pub fn parse(text: &str) -> Result<Vec<Document>, SyntaxError> {
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
@@ -382,7 +382,7 @@ pub fn parse(text: &str) -> Result<Vec<Document>, SyntaxError> {
 }
 
 /// Levenshtein distance (for "did you mean").
-pub fn edit_distance(a: &str, b: &str) -> usize {
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.to_lowercase().chars().collect();
     let b: Vec<char> = b.to_lowercase().chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();

@@ -12,7 +12,7 @@
 //!   as the plugin exits, so a background child that keeps stdout open cannot hold joinkit, and
 //!   nothing the plugin started outlives it. The group is killed before the plugin is reaped, so
 //!   the group ID cannot have been reused by then.
-//! - [`run_async`] runs the plugin on a blocking thread (`spawn_blocking`), so async callers
+//! - `run_async` runs the plugin on a blocking thread (`spawn_blocking`), so async callers
 //!   (`ApiClient::connect`) never block their runtime and an outer `tokio::time::timeout` (e.g.
 //!   `diagnose --diagnose-timeout`) can fire while the plugin runs. When that future is dropped
 //!   before the plugin finished, the group is killed at once (not when the blocking thread
@@ -20,14 +20,15 @@
 //! - The plugin gets `PR_SET_PDEATHSIG` = SIGKILL: if joinkit dies first (killed, or exits with
 //!   the plugin's thread abandoned), the kernel kills the plugin itself.
 //! - stdout and stderr are drained concurrently by two threads (a plugin that fills one pipe
-//!   while joinkit waits on the other cannot deadlock). At most [`MAX_STDOUT`] and
-//!   [`MAX_STDERR`] bytes are kept; beyond that the threads keep reading and discard, so the
+//!   while joinkit waits on the other cannot deadlock). At most `MAX_STDOUT` and
+//!   `MAX_STDERR` bytes are kept; beyond that the threads keep reading and discard, so the
 //!   plugin never blocks; a stdout over the cap is an error.
-//! - stderr quoted in an error is at most [`SHOWN_STDERR`] bytes, with the values of
+//! - stderr quoted in an error is at most `SHOWN_STDERR` bytes, with the values of
 //!   `JOINKIT_TOKEN`, `JOINKIT_CERTIFICATE_KEY` and `JOINKIT_TLS_BOOTSTRAP_TOKEN` and anything
 //!   shaped like a bootstrap token redacted (see [`redact`]).
 //! - A returned client key is held as a secret (zeroized on drop, redacted in `Debug`).
 
+use super::ApiStage;
 use crate::error::{Code, Failure};
 use kube_client::config::ExecConfig;
 use secrecy::{ExposeSecret, SecretString};
@@ -40,11 +41,11 @@ use std::time::{Duration, Instant};
 
 /// Bytes of plugin stdout kept (an ExecCredential is a few KiB, with a certificate chain a few
 /// more); a plugin printing more fails.
-pub const MAX_STDOUT: usize = 1 << 20;
+pub(crate) const MAX_STDOUT: usize = 1 << 20;
 /// Bytes of plugin stderr kept (the rest is read and discarded).
-pub const MAX_STDERR: usize = 64 << 10;
+pub(crate) const MAX_STDERR: usize = 64 << 10;
 /// Bytes of plugin stderr quoted in an error, after redaction.
-pub const SHOWN_STDERR: usize = 2 << 10;
+pub(crate) const SHOWN_STDERR: usize = 2 << 10;
 /// How long joinkit waits for the pipes to close after the plugin's group was killed (only a
 /// process that left the group, e.g. with setsid, can keep them open).
 const PIPE_GRACE: Duration = Duration::from_secs(1);
@@ -95,12 +96,12 @@ fn failure(msg: String, hint: Option<&str>) -> Failure {
         Some(h) => format!("{h} (the plugin's installHint)"),
         None => "check that the plugin is installed and works: run it by hand with the same arguments".to_string(),
     };
-    Failure::new(Code::KubeconfigUnusable, "credentials", msg)
+    Failure::new(Code::KubeconfigUnusable, ApiStage::Credentials, msg)
         .cause("the kubeconfig's exec credential plugin did not produce credentials")
         .fix(fix)
 }
 
-/// Replaces joinkit's secrets in `text`: the values of [`SECRET_VARS`] in joinkit's environment
+/// Replaces joinkit's secrets in `text`: the values of `SECRET_VARS` in joinkit's environment
 /// (and a token's secret half on its own) with `<redacted>`, and anything shaped like a
 /// bootstrap token (`[a-z0-9]{6}.[a-z0-9]{16}`) with `ID.<redacted>`.
 pub fn redact(text: &str) -> String {
@@ -250,7 +251,7 @@ impl Drop for KillOnDrop {
 
 /// [`run`] on a blocking thread, for async callers: the runtime keeps running while the plugin
 /// does. Dropping the returned future kills the plugin's process group.
-pub async fn run_async(exec: &ExecConfig, server: &str, timeout: Duration) -> Result<ExecCredential, Failure> {
+pub(crate) async fn run_async(exec: &ExecConfig, server: &str, timeout: Duration) -> Result<ExecCredential, Failure> {
     let group = Arc::new(Group::default());
     let guard = KillOnDrop(group.clone());
     let (exec, server) = (exec.clone(), server.to_string());
@@ -261,7 +262,7 @@ pub async fn run_async(exec: &ExecConfig, server: &str, timeout: Duration) -> Re
 }
 
 /// Runs the plugin. `server` and `ca_data` are passed when `provideClusterInfo` is set. Blocks
-/// the calling thread: async code uses [`run_async`].
+/// the calling thread: async code uses `run_async`.
 pub fn run(exec: &ExecConfig, server: &str, timeout: Duration) -> Result<ExecCredential, Failure> {
     run_in(exec, server, timeout, &Group::default())
 }

@@ -3,15 +3,15 @@
 //! Two entry points, and the types keep them apart (rustls's verifier model,
 //! `rustls/src/verify.rs`: verification results are values that cannot be forged):
 //!
-//! - [`fetch_unverified`] does resolve, connect, TLS handshake and one anonymous HTTP/1.1 GET
+//! - `fetch_unverified` does resolve, connect, TLS handshake and one anonymous HTTP/1.1 GET
 //!   over a single TCP connection and a single TLS handshake. It takes **no credentials at all**
 //!   (there is no parameter for them), accepts any certificate chain while still checking the
 //!   handshake signature against the leaf's key (so the peer holds that key), and returns an
-//!   [`UnverifiedResponse`]: the recorded chain and the body, usable only as untrusted bytes.
+//!   `UnverifiedResponse`: the recorded chain and the body, usable only as untrusted bytes.
 //!   Token discovery uses it for cluster-info (spec section 2.5): the chain is verified
-//!   afterwards with [`UnverifiedResponse::verify_for`] against the CA that the JWS and the pin
+//!   afterwards with `UnverifiedResponse::verify_for` against the CA that the JWS and the pin
 //!   vouched for, which proves what kubeadm's second, verified request would.
-//! - [`fetch_verified`] verifies the server's chain **during** the handshake against a
+//! - `fetch_verified` verifies the server's chain **during** the handshake against a
 //!   [`TrustAnchors`] (never empty) and only then sends credentials: a client certificate is sent
 //!   only after the server's certificate verified, a bearer token only inside the verified
 //!   connection. File discovery uses it (kubeadm builds its client from the file's CA before it
@@ -21,40 +21,92 @@
 //! hyper is used directly rather than reqwest because discovery must tell resolve, connect,
 //! TLS and HTTP failures apart and must use exactly one connection; reqwest hides both.
 
+mod admin;
 pub mod api;
+mod api_errors;
 pub mod exec;
+pub(crate) mod retry;
+mod tls;
+
+pub use tls::TrustAnchors;
+use tls::{chain_error, describe_leaf, verify_chain, Recorder};
+pub(crate) use tls::{server_name_for, verify_failure, ChainError};
 
 use crate::endpoint::Endpoint;
 use crate::error::{Code, Failure};
 use crate::report::Report;
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper::body::Bytes;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use secrecy::{ExposeSecret, SecretString};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::net::TcpStream;
 
+crate::stages! {
+    /// The stages of one fetch (`fetch_unverified`, `fetch_verified`), in order.
+    pub enum FetchStage {
+        /// The endpoint's name is resolved (an address literal passes at once).
+        Resolve = "resolve",
+        /// TCP connect, each address in turn.
+        Connect = "connect",
+        /// The TLS handshake; the server's chain is recorded.
+        TlsHandshake = "tls-handshake",
+        /// The chain verified against [`TrustAnchors`] (only `fetch_verified`).
+        TlsVerify = "tls-verify",
+        /// The one HTTP/1.1 GET.
+        HttpGet = "http-get",
+    }
+}
+
+crate::stages! {
+    /// The stages of the admin client ([`api::ApiClient`]).
+    pub enum ApiStage {
+        /// Finding, reading and using the kubeconfig.
+        Kubeconfig = "kubeconfig",
+        /// Getting the user's credentials (an exec plugin).
+        Credentials = "credentials",
+        /// An API request.
+        Api = "api",
+    }
+}
+
 /// The largest response body read (cluster-info is a few KiB).
-pub const MAX_BODY: usize = 8 << 20;
+pub(crate) const MAX_BODY: usize = 8 << 20;
 
 /// The crypto provider joinkit uses everywhere: rustls on ring.
 pub fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// Client credentials, presented only by [`fetch_verified`] (over a connection whose server
+/// Client credentials, presented only by `fetch_verified` (over a connection whose server
 /// chain verified against [`TrustAnchors`]). `Debug` never shows the secret.
 pub enum Credentials {
     /// `Authorization: Bearer <token>`.
     Bearer(SecretString),
     /// A TLS client certificate chain and its key.
     ClientCert(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>),
+}
+
+impl Credentials {
+    /// The credentials of an [`api::Identity`] (what the one credential loader,
+    /// [`crate::kubeconfig::load_credentials`], returns): `None` for anonymous; a client
+    /// certificate's PEM chain and key parsed. Errors: a readable reason, never the key.
+    pub(crate) fn from_identity(identity: api::Identity) -> Result<Option<Credentials>, String> {
+        use rustls::pki_types::pem::PemObject;
+        match identity {
+            api::Identity::Anonymous => Ok(None),
+            api::Identity::Bearer(t) => Ok(Some(Credentials::Bearer(t))),
+            api::Identity::ClientCert(cert, key) => {
+                let chain = crate::pin::read_certificates(&cert, "client certificate").map_err(|f| f.message)?;
+                let key = PrivateKeyDer::from_pem_slice(key.expose_secret())
+                    .map_err(|_| "client key: not a PEM private key".to_string())?;
+                Ok(Some(Credentials::ClientCert(chain, key)))
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for Credentials {
@@ -68,152 +120,9 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
-/// The CA certificates a server must chain to: never empty, every certificate usable as a
-/// trust anchor. Built from a pinned and JWS-verified cluster-info, a discovery file's or an
-/// admin kubeconfig's CA, or the system's roots; [`fetch_verified`] and the admin client
-/// ([`api::ApiClient`]) accept nothing else.
-#[derive(Clone)]
-pub struct TrustAnchors {
-    certs: Vec<CertificateDer<'static>>,
-    store: Arc<RootCertStore>,
-    source: String,
-}
-
-impl std::fmt::Debug for TrustAnchors {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "TrustAnchors({} certificate(s) from {})", self.certs.len(), self.source)
-    }
-}
-
-impl TrustAnchors {
-    /// Anchors from `certs` (DER); `source` names where they came from, for messages. Errors
-    /// (a readable reason) when `certs` is empty or a certificate cannot be a trust anchor.
-    pub fn new(certs: Vec<CertificateDer<'static>>, source: impl Into<String>) -> Result<TrustAnchors, String> {
-        let source = source.into();
-        if certs.is_empty() {
-            return Err(format!("{source} holds no CA certificate"));
-        }
-        let mut store = RootCertStore::empty();
-        for c in &certs {
-            store.add(c.clone()).map_err(|e| format!("a CA certificate in {source} cannot be a trust anchor: {e}"))?;
-        }
-        Ok(TrustAnchors { certs, store: Arc::new(store), source })
-    }
-
-    /// The system's trust store (`SSL_CERT_FILE`, `/etc/ssl/certs`), for https URLs that are
-    /// not API servers (a discovery file download). Errors when it holds no usable root.
-    pub fn system() -> Result<TrustAnchors, String> {
-        let certs = rustls_native_certs::load_native_certs().certs;
-        let mut store = RootCertStore::empty();
-        store.add_parsable_certificates(certs.iter().cloned());
-        if store.is_empty() {
-            return Err("the system trust store holds no usable CA certificate".into());
-        }
-        Ok(TrustAnchors { certs, store: Arc::new(store), source: "the system trust store".into() })
-    }
-
-    /// The certificates, DER, in the order given.
-    pub fn certs(&self) -> &[CertificateDer<'static>] {
-        &self.certs
-    }
-
-    /// Where the anchors came from.
-    pub fn source(&self) -> &str {
-        &self.source
-    }
-
-    /// A rustls client configuration builder that verifies servers against these anchors.
-    pub fn client_config_builder(
-        &self,
-    ) -> Result<rustls::ConfigBuilder<rustls::ClientConfig, rustls::client::WantsClientCert>, String> {
-        Ok(rustls::ClientConfig::builder_with_provider(provider())
-            .with_safe_default_protocol_versions()
-            .map_err(|e| format!("TLS configuration: {e}"))?
-            .with_root_certificates(self.store.clone()))
-    }
-
-    fn webpki_verifier(&self) -> Result<Arc<WebPkiServerVerifier>, ChainError> {
-        WebPkiServerVerifier::builder_with_provider(self.store.clone(), provider())
-            .build()
-            .map_err(|e| ChainError { reason: format!("verifier: {e}"), go_message: e.to_string() })
-    }
-}
-
-/// Records the chain the server presents and checks every handshake signature against the
-/// leaf's key. Without `webpki` (the unverified fetch) any chain is accepted and only recorded;
-/// with it (the verified fetch) the chain must verify against [`TrustAnchors`] for the server
-/// name, and a rejection (kept for the report) aborts the handshake before any client
-/// certificate or request is sent. One verifier for both, so the two fetches differ only in that.
-#[derive(Debug)]
-struct Recorder {
-    webpki: Option<Arc<WebPkiServerVerifier>>,
-    provider: Arc<CryptoProvider>,
-    chain: Mutex<Vec<CertificateDer<'static>>>,
-    error: Mutex<Option<rustls::Error>>,
-}
-
-impl Recorder {
-    fn new(webpki: Option<Arc<WebPkiServerVerifier>>, provider: Arc<CryptoProvider>) -> Recorder {
-        Recorder { webpki, provider, chain: Mutex::new(Vec::new()), error: Mutex::new(None) }
-    }
-
-    fn recorded(&self) -> Vec<CertificateDer<'static>> {
-        self.chain.lock().map(|g| g.clone()).unwrap_or_default()
-    }
-
-    fn rejection(&self) -> Option<rustls::Error> {
-        self.error.lock().ok().and_then(|g| g.clone())
-    }
-}
-
-impl ServerCertVerifier for Recorder {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        let mut chain = vec![end_entity.clone().into_owned()];
-        chain.extend(intermediates.iter().map(|c| c.clone().into_owned()));
-        if let Ok(mut g) = self.chain.lock() {
-            *g = chain;
-        }
-        let Some(webpki) = &self.webpki else { return Ok(ServerCertVerified::assertion()) };
-        let r = webpki.verify_server_cert(end_entity, intermediates, server_name, ocsp, now);
-        if let (Err(e), Ok(mut g)) = (&r, self.error.lock()) {
-            *g = Some(e.clone());
-        }
-        r
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider.signature_verification_algorithms.supported_schemes()
-    }
-}
-
 /// Timeouts for [`fetch_unverified`] and [`fetch_verified`]. Holds no credentials.
 #[derive(Debug, Clone, Copy)]
-pub struct FetchOptions {
+pub(crate) struct FetchOptions {
     /// Bound for the TCP connect and, separately, for the TLS handshake.
     pub connect_timeout: Duration,
     /// Absolute deadline for the whole exchange.
@@ -227,8 +136,7 @@ pub struct FetchOptions {
 /// [`UnverifiedResponse::verify_for`] accepted it. It cannot be turned into a
 /// [`VerifiedResponse`]; no credential was sent to get it.
 #[derive(Debug)]
-pub struct UnverifiedResponse {
-    peer: SocketAddr,
+pub(crate) struct UnverifiedResponse {
     presented_chain: Vec<CertificateDer<'static>>,
     status: u16,
     date: Option<SystemTime>,
@@ -236,10 +144,6 @@ pub struct UnverifiedResponse {
 }
 
 impl UnverifiedResponse {
-    /// The address connected to.
-    pub fn peer(&self) -> SocketAddr {
-        self.peer
-    }
     /// The HTTP status (untrusted).
     pub fn status(&self) -> u16 {
         self.status
@@ -252,10 +156,6 @@ impl UnverifiedResponse {
     pub fn untrusted_body(&self) -> &[u8] {
         &self.body
     }
-    /// The number of certificates the server presented.
-    pub fn chain_len(&self) -> usize {
-        self.presented_chain.len()
-    }
     /// Verifies the recorded chain (leaf first) against `anchors` for `name` at the current
     /// time, as a verified TLS connection would (WebPKI path building, signatures, validity,
     /// name). The handshake signature was already checked against the leaf's key.
@@ -267,19 +167,13 @@ impl UnverifiedResponse {
 /// An HTTP answer over a connection whose server chain verified against [`TrustAnchors`]
 /// during the handshake, before any credential was sent. Only [`fetch_verified`] makes one.
 #[derive(Debug)]
-pub struct VerifiedResponse {
-    peer: SocketAddr,
+pub(crate) struct VerifiedResponse {
     status: u16,
     date: Option<SystemTime>,
     body: Vec<u8>,
-    anchors_source: String,
 }
 
 impl VerifiedResponse {
-    /// The address connected to.
-    pub fn peer(&self) -> SocketAddr {
-        self.peer
-    }
     /// The HTTP status.
     pub fn status(&self) -> u16 {
         self.status
@@ -292,10 +186,6 @@ impl VerifiedResponse {
     pub fn body(&self) -> &[u8] {
         &self.body
     }
-    /// Where the anchors that verified the server came from.
-    pub fn verified_by(&self) -> &str {
-        &self.anchors_source
-    }
 }
 
 fn kubeadm_transport(what: &str, url: &str, err: &str) -> String {
@@ -306,7 +196,7 @@ fn remaining(deadline: Instant) -> Duration {
     deadline.saturating_duration_since(Instant::now())
 }
 
-fn timeout_failure(stage: &'static str, what: &str, url: &str, ep: &Endpoint, d: Duration) -> Failure {
+fn timeout_failure(stage: FetchStage, what: &str, url: &str, ep: &Endpoint, d: Duration) -> Failure {
     Failure::new(
         Code::RequestTimeout,
         stage,
@@ -324,7 +214,6 @@ enum Mode<'a> {
 }
 
 struct Exchange {
-    peer: SocketAddr,
     chain: Vec<CertificateDer<'static>>,
     status: u16,
     date: Option<SystemTime>,
@@ -335,21 +224,21 @@ struct Exchange {
 /// and GETs `path` from `ep` anonymously, adding one passing stage per step (`resolve`,
 /// `connect`, `tls-handshake`, `http-get`) to `report`; on error returns the failure of the
 /// step that broke (the caller records it). `path` starts with `/`.
-pub async fn fetch_unverified(
+pub(crate) async fn fetch_unverified(
     report: &mut Report,
     ep: &Endpoint,
     path: &str,
     opts: FetchOptions,
 ) -> Result<UnverifiedResponse, Failure> {
     let x = exchange(report, ep, path, opts, Mode::Record).await?;
-    Ok(UnverifiedResponse { peer: x.peer, presented_chain: x.chain, status: x.status, date: x.date, body: x.body })
+    Ok(UnverifiedResponse { presented_chain: x.chain, status: x.status, date: x.date, body: x.body })
 }
 
 /// Like [`fetch_unverified`], but the server's chain must verify against `anchors` for the
 /// endpoint's name during the handshake (stage `tls-verify`, code `tls-verify-failed`
 /// otherwise), and only then are `credentials` presented: the client certificate in the
 /// handshake after the server's certificate verified, the bearer token in the request.
-pub async fn fetch_verified(
+pub(crate) async fn fetch_verified(
     report: &mut Report,
     ep: &Endpoint,
     path: &str,
@@ -358,13 +247,7 @@ pub async fn fetch_verified(
     credentials: Option<Credentials>,
 ) -> Result<VerifiedResponse, Failure> {
     let x = exchange(report, ep, path, opts, Mode::Verify(anchors, credentials)).await?;
-    Ok(VerifiedResponse {
-        peer: x.peer,
-        status: x.status,
-        date: x.date,
-        body: x.body,
-        anchors_source: anchors.source().to_string(),
-    })
+    Ok(VerifiedResponse { status: x.status, date: x.date, body: x.body })
 }
 
 async fn exchange(
@@ -381,18 +264,18 @@ async fn exchange(
     report.start();
     let addrs: Vec<SocketAddr> = match ep.ip() {
         Some(ip) => {
-            report.pass("resolve", format!("{ip} is an address literal"));
+            report.pass(FetchStage::Resolve, format!("{ip} is an address literal"));
             vec![SocketAddr::new(ip, ep.port)]
         }
         None => {
             let lookup = tokio::net::lookup_host((ep.host.as_str(), ep.port));
             let res = tokio::time::timeout(remaining(opts.deadline), lookup).await;
             match res {
-                Err(_) => return Err(timeout_failure("resolve", what, &url, ep, remaining(opts.deadline))),
+                Err(_) => return Err(timeout_failure(FetchStage::Resolve, what, &url, ep, remaining(opts.deadline))),
                 Ok(Err(e)) => {
                     return Err(Failure::new(
                         Code::DnsFailure,
-                        "resolve",
+                        FetchStage::Resolve,
                         format!("expected {:?} to resolve to an address; the resolver said: {e}", ep.host),
                     )
                     .kubeadm(kubeadm_transport(what, &url, &format!("dial tcp: lookup {}: no such host", ep.host)))
@@ -405,13 +288,13 @@ async fn exchange(
                 Ok(Ok(it)) => {
                     let v: Vec<SocketAddr> = it.collect();
                     if v.is_empty() {
-                        return Err(Failure::new(Code::DnsFailure, "resolve", format!("{:?} resolved to no address", ep.host))
+                        return Err(Failure::new(Code::DnsFailure, FetchStage::Resolve, format!("{:?} resolved to no address", ep.host))
                             .kubeadm(kubeadm_transport(what, &url, &format!("dial tcp: lookup {}: no such host", ep.host)))
                             .cause("the DNS record exists but has no A/AAAA data")
                             .fix("fix the DNS record or use the control-plane IP address"));
                     }
                     report.pass(
-                        "resolve",
+                        FetchStage::Resolve,
                         format!("{} -> {}", ep.host, v.iter().map(|a| a.ip().to_string()).collect::<Vec<_>>().join(", ")),
                     );
                     v
@@ -441,7 +324,7 @@ async fn exchange(
                     first_err = Some(
                         Failure::new(
                             Code::ConnectTimeout,
-                            "connect",
+                            FetchStage::Connect,
                             format!("expected a TCP connection to {addr} within {budget:?}; no answer (SYN unanswered)"),
                         )
                         .kubeadm(kubeadm_transport(what, &url, &format!("dial tcp {addr}: i/o timeout")))
@@ -456,10 +339,12 @@ async fn exchange(
         }
     }
     let Some((tcp, peer)) = stream else {
-        return Err(first_err.unwrap_or_else(|| Failure::new(Code::Internal, "connect", "no address to connect to")));
+        return Err(
+            first_err.unwrap_or_else(|| Failure::new(Code::Internal, FetchStage::Connect, "no address to connect to"))
+        );
     };
     let _ = tcp.set_nodelay(true);
-    report.pass("connect", format!("TCP connected to {peer}"));
+    report.pass(FetchStage::Connect, format!("TCP connected to {peer}"));
 
     // tls-handshake (and, in verify mode, tls-verify inside it)
     report.start();
@@ -467,8 +352,9 @@ async fn exchange(
     let (webpki, anchors, bearer, client_cert) = match mode {
         Mode::Record => (None, None, None, None),
         Mode::Verify(anchors, creds) => {
-            let inner =
-                anchors.webpki_verifier().map_err(|e| Failure::new(Code::Internal, "tls-handshake", e.reason))?;
+            let inner = anchors
+                .webpki_verifier()
+                .map_err(|e| Failure::new(Code::Internal, FetchStage::TlsHandshake, e.reason))?;
             let (bearer, cert) = match creds {
                 None => (None, None),
                 Some(Credentials::Bearer(t)) => (Some(t), None),
@@ -480,7 +366,7 @@ async fn exchange(
     let recorder = Arc::new(Recorder::new(webpki, provider.clone()));
     let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| Failure::new(Code::Internal, "tls-handshake", format!("TLS configuration: {e}")))?
+        .map_err(|e| Failure::new(Code::Internal, FetchStage::TlsHandshake, format!("TLS configuration: {e}")))?
         .dangerous()
         .with_custom_certificate_verifier(recorder.clone());
     let mut config = match client_cert {
@@ -488,7 +374,7 @@ async fn exchange(
         Some((chain, key)) => builder.with_client_auth_cert(chain, key).map_err(|e| {
             Failure::new(
                 Code::BadInputFile,
-                "tls-handshake",
+                FetchStage::TlsHandshake,
                 format!("the client certificate and key do not fit together: {e}"),
             )
             .cause("the kubeconfig's client-certificate and client-key are not a pair")
@@ -499,7 +385,11 @@ async fn exchange(
     let server_name: ServerName<'static> = match ep.ip() {
         Some(ip) => ServerName::IpAddress(ip.into()),
         None => ServerName::try_from(ep.host.clone()).map_err(|_| {
-            Failure::new(Code::BadEndpoint, "tls-handshake", format!("{:?} is not a valid TLS server name", ep.host))
+            Failure::new(
+                Code::BadEndpoint,
+                FetchStage::TlsHandshake,
+                format!("{:?} is not a valid TLS server name", ep.host),
+            )
         })?,
     };
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
@@ -508,7 +398,7 @@ async fn exchange(
         Err(_) => {
             return Err(Failure::new(
                 Code::TlsHandshakeFailed,
-                "tls-handshake",
+                FetchStage::TlsHandshake,
                 format!("expected a TLS ServerHello from {peer} within {budget:?}; the port accepted TCP but sent nothing"),
             )
             .kubeadm(kubeadm_transport(what, &url, "net/http: TLS handshake timeout"))
@@ -521,7 +411,7 @@ async fn exchange(
             if let (Some(anchors), Some(err)) = (anchors, recorder.rejection()) {
                 let chain = recorder.recorded();
                 report.pass(
-                    "tls-handshake",
+                    FetchStage::TlsHandshake,
                     format!(
                         "server presented {} certificate(s): {}; joinkit stopped the handshake (see tls-verify)",
                         chain.len(),
@@ -540,13 +430,13 @@ async fn exchange(
     let (_, conn) = tls.get_ref();
     let version = conn.protocol_version().map(|v| format!("{v:?}")).unwrap_or_default();
     report.pass(
-        "tls-handshake",
+        FetchStage::TlsHandshake,
         format!("{version}, server presented {} certificate(s): {}", chain.len(), describe_leaf(&chain)),
     );
     if let Some(anchors) = anchors {
         report.start();
         report.pass(
-            "tls-verify",
+            FetchStage::TlsVerify,
             format!("the serving certificate chains to {} and is valid for {}", anchors.source(), ep.host),
         );
     }
@@ -571,11 +461,11 @@ async fn exchange(
         Ok::<_, hyper::Error>(resp)
     };
     let resp = match tokio::time::timeout(remaining(opts.deadline), exchange).await {
-        Err(_) => return Err(timeout_failure("http-get", what, &url, ep, remaining(opts.deadline))),
+        Err(_) => return Err(timeout_failure(FetchStage::HttpGet, what, &url, ep, remaining(opts.deadline))),
         Ok(Err(e)) => {
             return Err(Failure::new(
                 Code::ClusterInfoHttpError,
-                "http-get",
+                FetchStage::HttpGet,
                 format!("expected an HTTP/1.1 answer; the exchange failed: {e}"),
             )
             .kubeadm(kubeadm_transport(what, &url, &e.to_string()))
@@ -593,11 +483,11 @@ async fn exchange(
     let body = match tokio::time::timeout(remaining(opts.deadline), Limited::new(resp.into_body(), MAX_BODY).collect())
         .await
     {
-        Err(_) => return Err(timeout_failure("http-get", what, &url, ep, remaining(opts.deadline))),
+        Err(_) => return Err(timeout_failure(FetchStage::HttpGet, what, &url, ep, remaining(opts.deadline))),
         Ok(Err(e)) => {
             return Err(Failure::new(
                 Code::ClusterInfoHttpError,
-                "http-get",
+                FetchStage::HttpGet,
                 format!("reading the response body failed: {e}"),
             )
             .cause("the connection broke mid-answer or the body exceeds 8 MiB")
@@ -605,8 +495,8 @@ async fn exchange(
         }
         Ok(Ok(b)) => b.to_bytes().to_vec(),
     };
-    report.pass("http-get", format!("GET {path} -> HTTP {status}, {} bytes", body.len()));
-    Ok(Exchange { peer, chain, status, date, body })
+    report.pass(FetchStage::HttpGet, format!("GET {path} -> HTTP {status}, {} bytes", body.len()));
+    Ok(Exchange { chain, status, date, body })
 }
 
 fn connect_failure(e: &std::io::Error, addr: SocketAddr, ep: &Endpoint, what: &str, url: &str) -> Failure {
@@ -616,7 +506,7 @@ fn connect_failure(e: &std::io::Error, addr: SocketAddr, ep: &Endpoint, what: &s
     match (e.kind(), e.raw_os_error()) {
         (K::ConnectionRefused, _) => Failure::new(
             Code::ConnectionRefused,
-            "connect",
+            FetchStage::Connect,
             format!("expected a TCP listener on {addr}; the host answered with a reset (nothing listens there)"),
         )
         .kubeadm(kubeadm_transport(what, url, &format!("dial tcp {addr}: connect: connection refused")))
@@ -627,12 +517,12 @@ fn connect_failure(e: &std::io::Error, addr: SocketAddr, ep: &Endpoint, what: &s
         )),
         (K::NetworkUnreachable | K::HostUnreachable, _) | (_, Some(ENETUNREACH | EHOSTUNREACH)) => {
             let go = if e.raw_os_error() == Some(EHOSTUNREACH) { "no route to host" } else { "network is unreachable" };
-            Failure::new(Code::NoRoute, "connect", format!("expected a route to {addr}; the kernel says: {e}"))
+            Failure::new(Code::NoRoute, FetchStage::Connect, format!("expected a route to {addr}; the kernel says: {e}"))
                 .kubeadm(kubeadm_transport(what, url, &format!("dial tcp {addr}: connect: {go}")))
                 .cause("this node has no route to the control plane's network (no default route, a subnet without a route table entry or NAT gateway, or a host firewall sending ICMP unreachable)")
                 .fix("check `ip route get ADDRESS` on the node; add the missing route (cloud: subnet route table / NAT gateway) or fix the firewall")
         }
-        _ => Failure::new(Code::NoRoute, "connect", format!("expected a TCP connection to {addr}; it failed: {e}"))
+        _ => Failure::new(Code::NoRoute, FetchStage::Connect, format!("expected a TCP connection to {addr}; it failed: {e}"))
             .kubeadm(kubeadm_transport(what, url, &format!("dial tcp {addr}: connect: {e}")))
             .cause("the operating system refused the connection attempt")
             .fix("check the node's network configuration (`ip addr`, `ip route`)"),
@@ -662,123 +552,8 @@ fn tls_failure(e: &std::io::Error, peer: SocketAddr, what: &str, url: &str) -> F
             "the server does not offer a TLS version or cipher suite joinkit and the kubelet accept, or an interception proxy broke the handshake",
         )
     };
-    Failure::new(Code::TlsHandshakeFailed, "tls-handshake", format!("expected a TLS handshake; {seen}"))
+    Failure::new(Code::TlsHandshakeFailed, FetchStage::TlsHandshake, format!("expected a TLS handshake; {seen}"))
         .kubeadm(kubeadm_transport(what, url, &go))
         .cause(cause)
         .fix("point joinkit at the kube-apiserver's secure port (usually 6443); `openssl s_client -connect ENDPOINT` shows what the port speaks")
-}
-
-fn describe_leaf(chain: &[CertificateDer<'_>]) -> String {
-    use x509_parser::prelude::*;
-    chain
-        .first()
-        .and_then(|c| X509Certificate::from_der(c.as_ref()).ok())
-        .map(|(_, c)| format!("leaf {} issued by {}", c.subject(), c.issuer()))
-        .unwrap_or_else(|| "no leaf".into())
-}
-
-/// Why a recorded chain did not verify: a readable reason and Go's x509 wording.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChainError {
-    /// Readable reason.
-    pub reason: String,
-    /// What Go's crypto/x509 (the kubelet, kubeadm) says for the same fault.
-    pub go_message: String,
-}
-
-/// Verifies a recorded chain (leaf first) against `anchors` for `name` at the current time, as
-/// a verified TLS connection would (WebPKI path building, signature, validity, name match).
-fn verify_chain(
-    chain: &[CertificateDer<'static>],
-    anchors: &TrustAnchors,
-    name: &ServerName<'_>,
-) -> Result<(), ChainError> {
-    let Some((leaf, intermediates)) = chain.split_first() else {
-        return Err(ChainError {
-            reason: "the server presented no certificate".into(),
-            go_message: "tls: no certificates".into(),
-        });
-    };
-    let verifier = anchors.webpki_verifier()?;
-    verifier
-        .verify_server_cert(leaf, intermediates, name, &[], UnixTime::now())
-        .map(|_| ())
-        .map_err(|e| chain_error(&e, name))
-}
-
-/// Maps a rustls certificate error to a readable reason and Go's crypto/x509 wording.
-fn chain_error(e: &rustls::Error, name: &ServerName<'_>) -> ChainError {
-    use rustls::CertificateError as C;
-    let (reason, go) = match e {
-        rustls::Error::InvalidCertificate(C::UnknownIssuer) => (
-            "the serving certificate was not issued by the trusted CA".to_string(),
-            "x509: certificate signed by unknown authority".to_string(),
-        ),
-        rustls::Error::InvalidCertificate(C::NotValidForName)
-        | rustls::Error::InvalidCertificate(C::NotValidForNameContext { .. }) => (
-            format!("the serving certificate is not valid for {}", server_name_str(name)),
-            format!("x509: certificate is not valid for {}", server_name_str(name)),
-        ),
-        rustls::Error::InvalidCertificate(C::Expired) | rustls::Error::InvalidCertificate(C::ExpiredContext { .. }) => {
-            (
-                "the serving certificate has expired".to_string(),
-                "x509: certificate has expired or is not yet valid".to_string(),
-            )
-        }
-        rustls::Error::InvalidCertificate(C::NotValidYet)
-        | rustls::Error::InvalidCertificate(C::NotValidYetContext { .. }) => (
-            "the serving certificate is not valid yet".to_string(),
-            "x509: certificate has expired or is not yet valid".to_string(),
-        ),
-        rustls::Error::InvalidCertificate(C::BadSignature) => (
-            "a certificate signature in the chain does not verify".to_string(),
-            "x509: certificate signed by unknown authority".to_string(),
-        ),
-        other => (format!("{other}"), format!("x509: {other}")),
-    };
-    ChainError { reason, go_message: go }
-}
-
-/// The `tls-verify-failed` failure for a chain that did not verify against `anchors` when
-/// connecting to `ep` (one wording for token discovery, file discovery and downloads).
-pub fn verify_failure(e: &ChainError, ep: &Endpoint, anchors: &TrustAnchors, what: &str, url: &str) -> Failure {
-    let name_problem = e.go_message.contains("not valid for");
-    Failure::new(
-        Code::TlsVerifyFailed,
-        "tls-verify",
-        format!(
-            "expected the serving certificate of {ep} to chain to {} and be valid for {}; {}",
-            anchors.source(),
-            ep.host,
-            e.reason
-        ),
-    )
-    .kubeadm(kubeadm_transport(what, url, &format!("tls: failed to verify certificate: {}", e.go_message)))
-    .cause(if name_problem {
-        "the API server's serving certificate does not list this address or name in its SANs (joining through an address that was not in apiServer.certSANs)"
-    } else {
-        "the server on this address is not the API server of the trusted cluster: a TLS-terminating proxy or load balancer, or a man in the middle, or the API server's certificate was issued by another CA"
-    })
-    .fix(if name_problem {
-        "join through an address the certificate lists, or add it to apiServer.certSANs and regenerate the certificate (`kubeadm init phase certs apiserver`)"
-    } else {
-        "connect to the API server directly or make the load balancer pass TLS through (TCP mode); if no proxy should be there, treat this as an attack"
-    })
-}
-
-/// The server name as text (IP or DNS name).
-pub fn server_name_str(name: &ServerName<'_>) -> String {
-    match name {
-        ServerName::DnsName(d) => d.as_ref().to_string(),
-        ServerName::IpAddress(ip) => std::net::IpAddr::from(*ip).to_string(),
-        _ => "?".into(),
-    }
-}
-
-/// The TLS server name for an endpoint host (IP address or DNS name).
-pub fn server_name_for(host: &str) -> Option<ServerName<'static>> {
-    match host.parse::<std::net::IpAddr>() {
-        Ok(ip) => Some(ServerName::IpAddress(ip.into())),
-        Err(_) => ServerName::try_from(host.to_string()).ok(),
-    }
 }

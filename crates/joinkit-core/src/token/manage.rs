@@ -10,7 +10,7 @@ use crate::pin::Pin;
 use crate::report::Report;
 use serde::Serialize;
 use serde_json::Value;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// kubeadm's default group for node bootstrap tokens.
 pub const DEFAULT_GROUP: &str = "system:bootstrappers:kubeadm:default-node-token";
@@ -332,7 +332,8 @@ pub async fn wait_signed(
     token: &BootstrapToken,
     bound: Duration,
 ) -> Result<(bool, Vec<String>), Failure> {
-    let started = Instant::now();
+    let mut retry =
+        crate::client::retry::Retry::new(crate::client::retry::Policy::polling(Duration::from_millis(25), bound));
     loop {
         let (data, kc) = cluster_info(client).await?;
         let pins = kc.as_deref().map(pins_of_kubeconfig).unwrap_or_default();
@@ -343,10 +344,10 @@ pub async fn wait_signed(
                 return Ok((true, pins));
             }
         }
-        if started.elapsed() >= bound {
-            return Ok((false, pins));
+        match retry.pause_after(true, None) {
+            Some(pause) => tokio::time::sleep(pause).await,
+            None => return Ok((false, pins)),
         }
-        tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
 
