@@ -12,6 +12,7 @@ pub mod manage;
 pub mod secret;
 
 use crate::error::{Code, Failure};
+use crate::report::Common;
 use ring::rand::{SecureRandom, SystemRandom};
 use secrecy::{ExposeSecret, SecretString};
 use std::fmt;
@@ -63,7 +64,7 @@ impl BootstrapToken {
         }
         Err(Failure::new(
             Code::BadTokenFormat,
-            "input",
+            Common::Input,
             format!(
                 "expected a bootstrap token of the form <6 chars [a-z0-9]>.<16 chars [a-z0-9]>, got {}",
                 describe_bad_token(t)
@@ -184,7 +185,7 @@ pub fn resolve_token(flag: Option<&str>, file: Option<&std::path::Path>) -> Resu
     if let Some(path) = file {
         // A token file is tiny: 4 KiB is plenty and bounds /dev/zero and FIFOs at once.
         let text = crate::fsutil::read_bounded_string(path, 4096).map_err(|e| {
-            Failure::new(Code::InputUnreadable, "input", format!("cannot read the token file: {e}"))
+            Failure::new(Code::InputUnreadable, Common::Input, format!("cannot read the token file: {e}"))
                 .cause("the path is wrong, not readable by this user, not a regular file, or too large")
                 .fix("pass a readable file that holds only the token, or use the JOINKIT_TOKEN environment variable")
         })?;
