@@ -9,11 +9,23 @@ pub mod model;
 pub mod validate;
 
 use crate::error::{Code, Failure};
-use crate::report::{Report, Stage, Status};
+use crate::report::{Common, Report, Stage, Status};
 use crate::yaml;
 pub use model::{ApiVersion, JoinConfig, Secret, Taint};
 use serde::Serialize;
 pub use validate::{Problem, Severity};
+
+crate::stages! {
+    /// The stages of the config commands: `validate-config` records one `validate` per file,
+    /// `render-config` validates what it would write, `migrate-config` converts and validates.
+    /// Reading a file is [`Common::Read`], writing one [`Common::Write`].
+    pub enum ConfigStage {
+        /// A JoinConfiguration is checked against kubeadm's rules.
+        Validate = "validate",
+        /// A v1beta3 JoinConfiguration is converted to v1beta4.
+        Migrate = "migrate",
+    }
+}
 
 /// API versions kubeadm removed, with the last kubeadm release that reads them
 /// (`validateSupportedVersion` in kubeadm's config utilities).
@@ -255,7 +267,7 @@ pub fn report_for(command: &str, results: &[(String, FileResult)]) -> Report {
             let first = r.problems.iter().find(|p| p.severity == Severity::Error).expect("an error exists");
             let mut f = Failure::new(
                 code,
-                "validate",
+                ConfigStage::Validate,
                 format!(
                     "{}:{}:{}: {}{}",
                     first.file,
@@ -274,12 +286,12 @@ pub fn report_for(command: &str, results: &[(String, FileResult)]) -> Report {
             if report.failure().is_none() {
                 report.fail(f);
             } else {
-                report.push_stage(Stage::of_file("validate", file, Status::Fail, detail));
+                report.push_stage(Stage::of_file(ConfigStage::Validate, file, Status::Fail, detail));
             }
         } else if warnings > 0 {
-            report.push_stage(Stage::of_file("validate", file, Status::Warn, detail));
+            report.push_stage(Stage::of_file(ConfigStage::Validate, file, Status::Warn, detail));
         } else {
-            report.push_stage(Stage::of_file("validate", file, Status::Pass, detail));
+            report.push_stage(Stage::of_file(ConfigStage::Validate, file, Status::Pass, detail));
         }
         let shown = listed_problems(&r.problems);
         for p in &shown {
@@ -335,13 +347,13 @@ pub fn read_config(path: &std::path::Path) -> Result<String, Failure> {
                 "the file is far larger than any kubeadm configuration (a few KiB): probably the wrong file"
             }
         };
-        Failure::new(Code::InputUnreadable, "read", crate::report::truncate_for_display(&e.to_string(), 512))
+        Failure::new(Code::InputUnreadable, Common::Read, crate::report::truncate_for_display(&e.to_string(), 512))
             .in_file(&name)
             .cause(cause)
             .fix("pass the JoinConfiguration file (`-` reads standard input)")
     })?;
     String::from_utf8(bytes).map_err(|_| {
-        Failure::new(Code::InputUnreadable, "read", format!("cannot read {name}: not UTF-8 text"))
+        Failure::new(Code::InputUnreadable, Common::Read, format!("cannot read {name}: not UTF-8 text"))
             .in_file(&name)
             .cause("the file is binary or in another encoding; kubeadm configurations are UTF-8 YAML")
             .fix("pass the JoinConfiguration file (`-` reads standard input)")
@@ -417,7 +429,7 @@ pub fn migrate_text(name: &str, text: &str) -> Result<Migrated, MigrateError> {
     if let Some(p) = check.problems.iter().find(|p| p.severity == Severity::Error) {
         return Err(MigrateError::Internal(Failure::new(
             Code::Internal,
-            "migrate",
+            ConfigStage::Migrate,
             format!("the migrated file does not validate: {}", format_problem(p)),
         )));
     }

@@ -10,11 +10,20 @@
 //! regular files, pipes or FIFOs (`fsutil::open_stream`); devices and directories are refused.
 
 use crate::error::{Code, Domain, Failure};
-use crate::report::Report;
+use crate::report::{Common, Report};
 use regex::bytes::{Regex, RegexSet};
 use serde::{Deserialize, Serialize};
 use std::io::BufRead;
 use std::sync::OnceLock;
+
+crate::stages! {
+    /// The stages of `explain-log`: each input is read (a [`Common::Read`] record per file),
+    /// then the findings are matched to a root cause.
+    pub enum ExplainStage {
+        /// The findings decide the root cause (or the log is clean).
+        Match = "match",
+    }
+}
 
 /// The catalog source.
 pub const CATALOG_YAML: &str = include_str!("log-signatures.yaml");
@@ -369,7 +378,7 @@ pub fn explain(files: &[std::path::PathBuf]) -> Report {
         };
         if let Err(message) = res {
             report.fail(
-                Failure::new(Code::InputUnreadable, "read", message)
+                Failure::new(Code::InputUnreadable, Common::Read, message)
                     .in_file(name)
                     .cause("the path is wrong, not readable, or not a log (a device or a directory)")
                     .fix("pass a log file, or pipe the log into `joinkit explain-log -`"),
@@ -380,7 +389,7 @@ pub fn explain(files: &[std::path::PathBuf]) -> Report {
         let lines = scanner.lines - before;
         if cut > 0 {
             report.record_file(
-                "read",
+                Common::Read,
                 name,
                 crate::report::Status::Warn,
                 format!(
@@ -390,7 +399,7 @@ pub fn explain(files: &[std::path::PathBuf]) -> Report {
                 ),
             );
         } else {
-            report.record_file("read", name, crate::report::Status::Pass, format!("{lines} lines"));
+            report.record_file(Common::Read, name, crate::report::Status::Pass, format!("{lines} lines"));
         }
     }
     let findings = scanner.findings();
@@ -418,7 +427,7 @@ pub fn explain(files: &[std::path::PathBuf]) -> Report {
                 catalog().signatures.len()
             ),
         };
-        report.pass("match", detail);
+        report.pass(ExplainStage::Match, detail);
         match &joined_at {
             Some(j) if resolved.is_empty() => report.line(format!("clean: no known join failure in this log; {j}.")),
             Some(j) => {
@@ -461,7 +470,7 @@ pub fn explain(files: &[std::path::PathBuf]) -> Report {
     let after = joined_at.map(|j| format!(" (after {j})")).unwrap_or_default();
     let mut failure = Failure::new(
         Code::for_domain(root.domain.unwrap_or(Domain::ControlPlane)),
-        "match",
+        ExplainStage::Match,
         format!(
             "{} signature(s) matched; the root cause is {} at {at}{after}: {}",
             findings.len(),
