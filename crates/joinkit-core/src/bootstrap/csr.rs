@@ -41,15 +41,15 @@ pub fn request_der(csr: &Value) -> Option<Vec<u8>> {
 }
 
 /// A fresh key and the kubelet's CSR for `node`.
-pub(crate) struct NodeCsr {
+pub struct NodeCsr {
     /// The CSR, PEM.
-    pub(crate) csr_pem: String,
+    pub csr_pem: String,
     /// The private key, PEM.
-    pub(crate) key_pem: SecretString,
+    pub key_pem: SecretString,
     /// The key's DER SubjectPublicKeyInfo.
-    pub(crate) spki_der: Vec<u8>,
+    pub spki_der: Vec<u8>,
     /// `node-csr-...`.
-    pub(crate) name: String,
+    pub name: String,
 }
 
 impl NodeCsr {
@@ -87,7 +87,7 @@ pub fn csr_name(spki_der: &[u8], cn: &str, orgs: &[&str], usages: &[&str]) -> St
 }
 
 /// Makes a new ECDSA P-256 key and the kubelet's CSR for `node`.
-pub(crate) fn node_csr(node: &str) -> Result<NodeCsr, String> {
+pub fn node_csr(node: &str) -> Result<NodeCsr, String> {
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(|e| e.to_string())?;
     let mut params = rcgen::CertificateParams::default();
     let mut dn = rcgen::DistinguishedName::new();
