@@ -80,6 +80,20 @@ fn healthy_cluster_has_no_root_cause() {
     assert!(t.elapsed() < Duration::from_secs(5));
     // Every group of checks ran.
     let names: Vec<&str> = v["stages"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    // Each check the table declares is a stage name of the report's kind, with its domain.
+    use joinkit_core::diagnose::node::Check;
+    use joinkit_core::error::Domain;
+    use joinkit_core::report::StageId;
+    for (check, domain) in [
+        (Check::LocalLeftovers, Domain::NodeState),
+        (Check::LocalRoute, Domain::Network),
+        (Check::AdminBootstrapSigner, Domain::ControlPlane),
+        (Check::AdminRbac, Domain::Rbac),
+        (Check::AdminNode, Domain::NodeState),
+    ] {
+        assert!(names.contains(&check.name()), "{check:?}: {names:?}");
+        assert_eq!(check.domain(), domain, "{check:?}");
+    }
     for n in [
         "local/leftovers",
         "local/route",
@@ -249,7 +263,9 @@ fn local_state_root_causes() {
 fn route_table_parsing() {
     let dir = tempfile::tempdir().unwrap();
     let root = fake_root(dir.path());
-    assert!(joinkit_core::diagnose::network::route_to(&root, "10.0.3.4".parse().unwrap()).unwrap().contains("eth0 (/16)"));
+    assert!(joinkit_core::diagnose::network::route_to(&root, "10.0.3.4".parse().unwrap())
+        .unwrap()
+        .contains("eth0 (/16)"));
     assert!(joinkit_core::diagnose::network::route_to(&root, "192.0.2.1".parse().unwrap())
         .unwrap()
         .contains("default route"));

@@ -66,11 +66,7 @@ pub fn node_is_ready(node: &Node) -> bool {
 pub fn binding_grants(binding: &ClusterRoleBinding, role: &str, groups: &[String]) -> bool {
     binding.role_ref.kind == "ClusterRole"
         && binding.role_ref.name == role
-        && binding
-            .subjects
-            .iter()
-            .flatten()
-            .any(|s| s.kind == "Group" && groups.iter().any(|g| g == &s.name))
+        && binding.subjects.iter().flatten().any(|s| s.kind == "Group" && groups.iter().any(|g| g == &s.name))
 }
 
 /// The items of a list answer (a SecretList, a ClusterRoleBindingList, ...), each typed as `T`;

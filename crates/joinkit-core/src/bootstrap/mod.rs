@@ -21,8 +21,8 @@ use crate::report::{Common, Report};
 use crate::token::BootstrapToken;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-pub use csr::{csr_name, node_csr, request_der, NodeCsr, KUBELET_CLIENT_SIGNER, USAGES};
 use csr::verify_certificate;
+pub use csr::{csr_name, node_csr, request_der, NodeCsr, KUBELET_CLIENT_SIGNER, USAGES};
 use k8s_openapi::api::authentication::v1::SelfSubjectReview;
 use k8s_openapi::api::authorization::v1::{ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec};
 use k8s_openapi::api::core::v1::Node;
@@ -167,9 +167,13 @@ pub async fn run(opts: &BootstrapOptions) -> Report {
         _ => {
             let mut r = Report::new("bootstrap");
             r.fail(
-                Failure::new(Code::Usage, Common::Input, "joinkit bootstrap needs token discovery (ENDPOINT and a token)")
-                    .cause("file discovery and saved cluster-info files are not supported by bootstrap")
-                    .fix("pass ENDPOINT, the token and the pins"),
+                Failure::new(
+                    Code::Usage,
+                    Common::Input,
+                    "joinkit bootstrap needs token discovery (ENDPOINT and a token)",
+                )
+                .cause("file discovery and saved cluster-info files are not supported by bootstrap")
+                .fix("pass ENDPOINT, the token and the pins"),
             );
             return r;
         }
@@ -271,7 +275,9 @@ async fn steps(
     if can_get_nodes {
         let path = format!("/api/v1/nodes/{node}");
         match client.get_opt(&path).await? {
-            None => report.pass(BootstrapStage::NodeName, format!("{node} is a valid name and no Node of that name exists")),
+            None => {
+                report.pass(BootstrapStage::NodeName, format!("{node} is a valid name and no Node of that name exists"))
+            }
             Some(n) => {
                 let n: Node = typed(n, &format!("GET {path}")).map_err(|f| f.at(BootstrapStage::NodeName))?;
                 let ready = crate::k8s::node_ready_status(&n).unwrap_or("Unknown");
@@ -292,8 +298,10 @@ async fn steps(
     report.start();
     let csr = node_csr(&node).map_err(|e| Failure::new(Code::Internal, BootstrapStage::Csr, e))?;
     report.set("csrName", &csr.name);
-    report
-        .pass(BootstrapStage::Csr, format!("{} for CN=system:node:{node}, O=system:nodes, ECDSA P-256, usages {USAGES:?}", csr.name));
+    report.pass(
+        BootstrapStage::Csr,
+        format!("{} for CN=system:node:{node}, O=system:nodes, ECDSA P-256, usages {USAGES:?}", csr.name),
+    );
 
     // 6. submit + approval
     report.start();

@@ -13,7 +13,10 @@ use std::time::{Duration, Instant};
 const CSR_PATH: &str = "/apis/certificates.k8s.io/v1/certificatesigningrequests";
 
 /// The CSR's condition of type `t` (`Approved`, `Denied`, `Failed`), if any.
-pub(super) fn condition<'a>(csr: &'a CertificateSigningRequest, t: &str) -> Option<&'a CertificateSigningRequestCondition> {
+pub(super) fn condition<'a>(
+    csr: &'a CertificateSigningRequest,
+    t: &str,
+) -> Option<&'a CertificateSigningRequestCondition> {
     csr.status.as_ref()?.conditions.as_ref()?.iter().find(|c| c.type_ == t)
 }
 
@@ -96,8 +99,8 @@ pub(super) async fn watch_csr(
                 }
                 // An object that is not a CSR (a status.certificate that is not base64, a field
                 // of the wrong type) is an error now, not a wait until the bound.
-                let csr: CertificateSigningRequest =
-                    crate::k8s::typed(obj, &format!("watch of CSR {name}")).map_err(|f| f.at(BootstrapStage::Approval))?;
+                let csr: CertificateSigningRequest = crate::k8s::typed(obj, &format!("watch of CSR {name}"))
+                    .map_err(|f| f.at(BootstrapStage::Approval))?;
                 if let Some(out) = judge(&csr) {
                     return Ok((out, started.elapsed()));
                 }

@@ -278,8 +278,7 @@ pub(super) async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>)
     let valid: Vec<TokenSecret> =
         secrets.items::<Secret>().iter().filter_map(TokenSecret::of).filter(|t| t.signing && !t.expired(now)).collect();
     let signed_with = |t: &TokenSecret| {
-        data.get(&crate::discovery::jws_key(&t.id))
-            .is_some_and(|s| crate::jws::verify(kc, s, &t.id, &t.secret).is_ok())
+        data.get(&crate::discovery::jws_key(&t.id)).is_some_and(|s| crate::jws::verify(kc, s, &t.id, &t.secret).is_ok())
     };
     // This node's token first: when it is a valid signing token and unsigned, the bootstrapsigner
     // is not running, even if older tokens still carry signatures (a stopped controller-manager
@@ -404,14 +403,7 @@ pub(super) async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>)
     if let AdminRead::Unknown(d) = &csrs {
         add(&mut report, &mut found, Check::AdminPendingCsrs, Status::Warn, d.clone(), None);
     } else if pending.is_empty() {
-        add(
-            &mut report,
-            &mut found,
-            Check::AdminPendingCsrs,
-            Status::Pass,
-            format!("no Pending CSR for {cn}"),
-            None,
-        );
+        add(&mut report, &mut found, Check::AdminPendingCsrs, Status::Pass, format!("no Pending CSR for {cn}"), None);
     } else {
         add(
             &mut report,
@@ -425,14 +417,9 @@ pub(super) async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>)
     let what = format!("Node {node}");
     match admin_read(&client, &format!("/api/v1/nodes/{node}"), &what).await.typed::<Node>(&what) {
         AdminRead::Unknown(d) => add(&mut report, &mut found, Check::AdminNode, Status::Warn, d, None),
-        AdminRead::Absent => add(
-            &mut report,
-            &mut found,
-            Check::AdminNode,
-            Status::Pass,
-            format!("no Node named {node}"),
-            None,
-        ),
+        AdminRead::Absent => {
+            add(&mut report, &mut found, Check::AdminNode, Status::Pass, format!("no Node named {node}"), None)
+        }
         AdminRead::Found(n) => {
             let ready = crate::k8s::node_is_ready(&n);
             if ready {
@@ -479,7 +466,10 @@ mod tests {
         // A 404 on a list is no evidence of an empty list.
         assert!(matches!(AdminRead::list(Err(nf), "the Nodes"), AdminRead::Unknown(_)));
         for code in [Code::ApiForbidden, Code::RequestTimeout, Code::ApiError] {
-            let r = AdminRead::from_result(Err(Failure::new(code, crate::k8s::K8sStage::Api, "nope")), "the ClusterRoleBindings");
+            let r = AdminRead::from_result(
+                Err(Failure::new(code, crate::k8s::K8sStage::Api, "nope")),
+                "the ClusterRoleBindings",
+            );
             let AdminRead::Unknown(d) = r else { panic!("{code}: {r:?}") };
             assert_eq!(d, format!("could not read the ClusterRoleBindings: {code}: nope; not concluded"));
         }

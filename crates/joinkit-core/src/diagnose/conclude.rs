@@ -88,4 +88,3 @@ pub(super) fn conclude(report: &mut Report, found: Vec<Found>, node: &str) {
     }
     report.conclude(failure);
 }
-

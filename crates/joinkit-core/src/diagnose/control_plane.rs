@@ -52,14 +52,7 @@ pub(super) async fn control_plane_checks(report: &mut Report, found: &mut Vec<Fo
     ) {
         Ok(c) => c,
         Err(f) => {
-            return add(
-                report,
-                found,
-                Check::ControlPlaneKubeadmCerts,
-                Status::Fail,
-                f.message.clone(),
-                Some(f.into()),
-            )
+            return add(report, found, Check::ControlPlaneKubeadmCerts, Status::Fail, f.message.clone(), Some(f.into()))
         }
     };
     const PATH: &str = "/api/v1/namespaces/kube-system/secrets/kubeadm-certs";
@@ -159,4 +152,3 @@ pub(super) async fn control_plane_checks(report: &mut Report, found: &mut Vec<Fo
         }
     }
 }
-

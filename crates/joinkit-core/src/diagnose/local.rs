@@ -68,14 +68,7 @@ pub(super) fn local_checks(report: &mut Report, found: &mut Vec<Found>, root: &P
             )
             .collect();
     if leftovers.is_empty() {
-        add(
-            report,
-            found,
-            Check::LocalLeftovers,
-            Status::Pass,
-            "no files from an earlier join".into(),
-            None,
-        );
+        add(report, found, Check::LocalLeftovers, Status::Pass, "no files from an earlier join".into(), None);
     } else {
         let d = format!("an earlier join left {}", leftovers.join(", "));
         add(
@@ -172,4 +165,3 @@ pub(super) fn local_checks(report: &mut Report, found: &mut Vec<Found>, root: &P
         Err(e) => add(report, found, Check::LocalSwap, Status::Skip, e.reason(), None),
     }
 }
-

@@ -135,4 +135,3 @@ pub(super) async fn network_checks(report: &mut Report, found: &mut Vec<Found>, 
         }
     }
 }
-

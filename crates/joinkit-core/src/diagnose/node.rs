@@ -44,7 +44,6 @@ pub struct DiagnoseOptions {
     pub timeout: Duration,
 }
 
-
 /// Declares the diagnose checks in one table: each check's stage name and the failure domain a
 /// finding of it belongs to.
 macro_rules! checks {
@@ -221,3 +220,26 @@ pub async fn run(opts: &DiagnoseOptions) -> Report {
     report
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_check_table_names_each_check_once_but_cluster_info_s_two_halves() {
+        let names = Check::names();
+        for (i, n) in names.iter().enumerate() {
+            assert!(
+                n.starts_with("local/")
+                    || n.starts_with("admin/")
+                    || n.starts_with("control-plane/")
+                    || *n == "timeout",
+                "{n}"
+            );
+            let again = names.iter().skip(i + 1).any(|m| m == n);
+            assert_eq!(again, *n == "admin/cluster-info" && Check::ALL[i] == Check::AdminClusterInfo, "{n}");
+        }
+        assert_eq!(Check::AdminClusterInfo.domain(), Domain::ControlPlane);
+        assert_eq!(Check::AdminClusterInfoRbac.domain(), Domain::Rbac);
+        assert_eq!(Code::for_domain(Check::LocalDns.domain()), Code::RootCauseDns);
+    }
+}

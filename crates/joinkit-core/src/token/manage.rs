@@ -348,10 +348,14 @@ pub async fn create(client: &ApiClient, spec: &TokenSpec) -> Result<Secret, Fail
     spec.validate()?;
     let name = format!("bootstrap-token-{}", spec.token.id());
     let exists = || {
-        Failure::new(Code::ApiConflict, TokenStage::Create, format!("a token with id {:?} already exists", spec.token.id()))
-            .kubeadm_self()
-            .cause("the token ID is taken by an existing bootstrap token")
-            .fix("let joinkit generate a token, or delete the old one with `joinkit token delete ID`")
+        Failure::new(
+            Code::ApiConflict,
+            TokenStage::Create,
+            format!("a token with id {:?} already exists", spec.token.id()),
+        )
+        .kubeadm_self()
+        .cause("the token ID is taken by an existing bootstrap token")
+        .fix("let joinkit generate a token, or delete the old one with `joinkit token delete ID`")
     };
     if let Some(old) = client.get_opt(&format!("{SECRETS}/{name}")).await? {
         expect_kind(&old, &["Secret"], &format!("GET {SECRETS}/{name}"))?;
@@ -474,7 +478,10 @@ pub async fn describe(
     report.pass(TokenStage::Secret, format!("Secret kube-system/{name} exists"));
     if let Some(t) = given {
         if crate::jws::secrets_equal(t.secret().as_bytes(), ts.secret.as_bytes()) {
-            report.pass(TokenStage::TokenSecret, format!("the given token {} matches the Secret's token-secret", t.redacted()));
+            report.pass(
+                TokenStage::TokenSecret,
+                format!("the given token {} matches the Secret's token-secret", t.redacted()),
+            );
         } else {
             report.fail(
                 Failure::new(

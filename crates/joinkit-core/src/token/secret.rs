@@ -111,7 +111,10 @@ impl TokenSecret {
             groups: get("auth-extra-groups")
                 .map(|g| g.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
                 .unwrap_or_default(),
-            description: data.get("description").map(|d| String::from_utf8_lossy(&d.0).into_owned()).unwrap_or_default(),
+            description: data
+                .get("description")
+                .map(|d| String::from_utf8_lossy(&d.0).into_owned())
+                .unwrap_or_default(),
         })
     }
 
