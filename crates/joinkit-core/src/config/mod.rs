@@ -6,6 +6,7 @@
 //! errors (a value it cannot carry over) and validates what it writes.
 
 pub mod model;
+mod schema;
 pub mod validate;
 
 use crate::error::{Code, Failure};
