@@ -30,7 +30,7 @@ crate::stages! {
 /// Converts an API answer into the k8s-openapi type `T`; `what` names the object in the message
 /// (e.g. `GET .../secrets/bootstrap-token-abcdef`). Errors: `api-error` saying which object did
 /// not have the expected shape and why.
-pub fn typed<T: DeserializeOwned>(v: Value, what: &str) -> Result<T, Failure> {
+pub(crate) fn typed<T: DeserializeOwned>(v: Value, what: &str) -> Result<T, Failure> {
     serde_json::from_value(v).map_err(|e| {
         Failure::new(
             Code::ApiError,
@@ -53,17 +53,17 @@ fn short_type_name<T>() -> &'static str {
 }
 
 /// The status of the Node's `Ready` condition (`True`, `False`, `Unknown`), if it has one.
-pub fn node_ready_status(node: &Node) -> Option<&str> {
+pub(crate) fn node_ready_status(node: &Node) -> Option<&str> {
     node.status.as_ref()?.conditions.as_ref()?.iter().find(|c| c.type_ == "Ready").map(|c| c.status.as_str())
 }
 
 /// True when `node` has the condition `Ready` with status `True`.
-pub fn node_is_ready(node: &Node) -> bool {
+pub(crate) fn node_is_ready(node: &Node) -> bool {
     node_ready_status(node) == Some("True")
 }
 
 /// True when `binding` binds the ClusterRole `role` to a `Group` subject named in `groups`.
-pub fn binding_grants(binding: &ClusterRoleBinding, role: &str, groups: &[String]) -> bool {
+pub(crate) fn binding_grants(binding: &ClusterRoleBinding, role: &str, groups: &[String]) -> bool {
     binding.role_ref.kind == "ClusterRole"
         && binding.role_ref.name == role
         && binding.subjects.iter().flatten().any(|s| s.kind == "Group" && groups.iter().any(|g| g == &s.name))
@@ -72,7 +72,7 @@ pub fn binding_grants(binding: &ClusterRoleBinding, role: &str, groups: &[String
 /// The items of a list answer (a SecretList, a ClusterRoleBindingList, ...), each typed as `T`;
 /// items that do not parse as `T` are dropped (a list is evidence only of what it holds that
 /// can be read). The list itself is deliberately read as JSON: only its `items` matter.
-pub fn items<T: DeserializeOwned>(list: &Value) -> Vec<T> {
+pub(crate) fn items<T: DeserializeOwned>(list: &Value) -> Vec<T> {
     list.get("items")
         .and_then(Value::as_array)
         .into_iter()
@@ -82,7 +82,7 @@ pub fn items<T: DeserializeOwned>(list: &Value) -> Vec<T> {
 }
 
 /// `metadata.name` of a typed object, `?` when it has none.
-pub fn name_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> &str {
+pub(crate) fn name_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> &str {
     meta.name.as_deref().unwrap_or("?")
 }
 

@@ -69,7 +69,7 @@ impl NodeCsr {
 }
 
 /// The kubelet's CSR name for a public key, subject and usages (see module docs).
-pub fn csr_name(spki_der: &[u8], cn: &str, orgs: &[&str], usages: &[&str]) -> String {
+pub(crate) fn csr_name(spki_der: &[u8], cn: &str, orgs: &[&str], usages: &[&str]) -> String {
     let mut h = sha2::Sha512_256::new();
     let mut write = |d: &[u8]| {
         h.update(URL_SAFE_NO_PAD.encode(d).as_bytes());

@@ -22,7 +22,7 @@ use crate::token::BootstrapToken;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use csr::verify_certificate;
-pub use csr::{csr_name, node_csr, request_der, NodeCsr, KUBELET_CLIENT_SIGNER, USAGES};
+pub use csr::{node_csr, request_der, NodeCsr, KUBELET_CLIENT_SIGNER, USAGES};
 use k8s_openapi::api::authentication::v1::SelfSubjectReview;
 use k8s_openapi::api::authorization::v1::{ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec};
 use k8s_openapi::api::core::v1::Node;

@@ -30,7 +30,7 @@ crate::stages! {
 
 /// API versions kubeadm removed, with the last kubeadm release that reads them
 /// (`validateSupportedVersion` in kubeadm's config utilities).
-pub const REMOVED_VERSIONS: &[(&str, &str)] = &[
+pub(crate) const REMOVED_VERSIONS: &[(&str, &str)] = &[
     ("kubeadm.k8s.io/v1alpha1", "v1.11"),
     ("kubeadm.k8s.io/v1alpha2", "v1.12"),
     ("kubeadm.k8s.io/v1alpha3", "v1.14"),
@@ -39,7 +39,7 @@ pub const REMOVED_VERSIONS: &[(&str, &str)] = &[
 ];
 
 /// Kinds that may share a file with a JoinConfiguration; noted and skipped.
-pub const OTHER_KINDS: &[&str] = &[
+pub(crate) const OTHER_KINDS: &[&str] = &[
     "InitConfiguration",
     "ClusterConfiguration",
     "KubeletConfiguration",
@@ -249,7 +249,7 @@ pub fn format_problem(p: &Problem) -> String {
 
 /// The most problems listed per file, in text and in `-o json` `problems`; the rest are counted
 /// (`problemsOmitted`, per file) and the totals still count every problem.
-pub const MAX_PROBLEMS_PER_FILE: usize = 100;
+pub(crate) const MAX_PROBLEMS_PER_FILE: usize = 100;
 
 /// Builds the report for a set of checked files. At most [`MAX_PROBLEMS_PER_FILE`] problems are
 /// listed per file (errors first, then warnings, each in file order, so no error is hidden

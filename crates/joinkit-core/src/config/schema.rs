@@ -92,7 +92,7 @@ fn schema(version: ApiVersion) -> Ty {
 }
 
 /// v1beta4 `timeouts` fields with kubeadm's defaults.
-pub const TIMEOUTS: &[&str] = &[
+pub(crate) const TIMEOUTS: &[&str] = &[
     "controlPlaneComponentHealthCheck",
     "kubeletHealthCheck",
     "kubernetesAPICall",
@@ -103,7 +103,7 @@ pub const TIMEOUTS: &[&str] = &[
 ];
 
 /// Join phases kubeadm knows (for `skipPhases`).
-pub const JOIN_PHASES: &[&str] = &[
+pub(crate) const JOIN_PHASES: &[&str] = &[
     "preflight",
     "control-plane-prepare",
     "control-plane-prepare/download-certs",

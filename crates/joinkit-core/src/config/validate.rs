@@ -48,9 +48,9 @@ pub struct Problem {
 /// The most characters of a problem's message or fix (a safety net: echoed values are cut to
 /// [`crate::report::MAX_ECHO_CHARS`] where they are formatted; kubeadm's longest messages are
 /// about 350 characters).
-pub const MAX_MESSAGE_CHARS: usize = 1000;
+pub(crate) const MAX_MESSAGE_CHARS: usize = 1000;
 /// The most characters of a problem's field path.
-pub const MAX_PATH_CHARS: usize = 400;
+pub(crate) const MAX_PATH_CHARS: usize = 400;
 
 /// An input value as messages echo it: at most [`crate::report::MAX_ECHO_CHARS`] characters.
 pub(super) fn shown(s: &str) -> String {
@@ -58,7 +58,7 @@ pub(super) fn shown(s: &str) -> String {
 }
 
 /// Go's `net.SplitHostPort` error for `addr`, if any (kubeadm's endpoint rule).
-pub fn split_host_port_error(addr: &str) -> Option<String> {
+pub(crate) fn split_host_port_error(addr: &str) -> Option<String> {
     let err = |why: &str| Some(format!("address {addr}: {why}"));
     if let Some(rest) = addr.strip_prefix('[') {
         let Some(end) = rest.find(']') else {
@@ -84,7 +84,7 @@ pub fn split_host_port_error(addr: &str) -> Option<String> {
 }
 
 /// DNS-1123 subdomain (node names): kubeadm's message when it does not match.
-pub fn dns1123_subdomain_error(name: &str) -> Option<String> {
+pub(crate) fn dns1123_subdomain_error(name: &str) -> Option<String> {
     const MSG: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
     if name.len() > 253 {
         return Some("must be no more than 253 characters".into());
@@ -342,7 +342,7 @@ pub fn certificate_key_error(k: &str) -> Option<String> {
 }
 
 /// Checks one JoinConfiguration document; returns the problems and the extracted model.
-pub fn check_document(file: &str, root: &Node, version: ApiVersion) -> (Vec<Problem>, JoinConfig) {
+pub(crate) fn check_document(file: &str, root: &Node, version: ApiVersion) -> (Vec<Problem>, JoinConfig) {
     let mut c = Checker::check_shape(file, root, version);
     let model = extract(root, version);
     rules(&mut c, &model);

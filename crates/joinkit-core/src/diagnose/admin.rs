@@ -20,7 +20,7 @@ use serde_json::Value;
 /// warning, never a finding.
 /// `T` is the object's k8s-openapi type once [`AdminRead::typed`], JSON before.
 #[derive(Debug)]
-pub enum AdminRead<T = Value> {
+pub(crate) enum AdminRead<T = Value> {
     /// The object (or list) as read.
     Found(T),
     /// HTTP 404: the object does not exist.
@@ -31,7 +31,7 @@ pub enum AdminRead<T = Value> {
 
 impl AdminRead {
     /// Classifies the result of a GET of `what`.
-    pub fn from_result(r: Result<Value, Failure>, what: &str) -> AdminRead {
+    pub(crate) fn from_result(r: Result<Value, Failure>, what: &str) -> AdminRead {
         match r {
             Ok(v) => AdminRead::Found(v),
             Err(f) if f.code == Code::ApiNotFound => AdminRead::Absent,
@@ -44,7 +44,7 @@ impl AdminRead {
     }
 
     /// A list read: a 404 (the resource is not served) is as unknown as any other error.
-    pub fn list(r: Result<Value, Failure>, what: &str) -> AdminRead {
+    pub(crate) fn list(r: Result<Value, Failure>, what: &str) -> AdminRead {
         match AdminRead::from_result(r, what) {
             AdminRead::Absent => {
                 AdminRead::Unknown(format!("could not read {what}: the server does not serve it (404); not concluded"))
@@ -79,7 +79,7 @@ impl AdminRead {
 
 impl<T> AdminRead<T> {
     /// The found object, if any.
-    pub fn found(&self) -> Option<&T> {
+    pub(crate) fn found(&self) -> Option<&T> {
         match self {
             AdminRead::Found(v) => Some(v),
             _ => None,

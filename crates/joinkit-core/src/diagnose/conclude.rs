@@ -8,7 +8,7 @@ use crate::report::{Report, StageName};
 use serde_json::json;
 
 /// The failure domain of a failure code.
-pub fn domain_of(code: Code) -> Domain {
+pub(crate) fn domain_of(code: Code) -> Domain {
     use Code::*;
     match code {
         DnsFailure => Domain::Dns,

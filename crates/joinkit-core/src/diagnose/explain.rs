@@ -26,7 +26,7 @@ crate::stages! {
 }
 
 /// The catalog source.
-pub const CATALOG_YAML: &str = include_str!("log-signatures.yaml");
+pub(crate) const CATALOG_YAML: &str = include_str!("log-signatures.yaml");
 /// Lines kept per finding.
 pub const MAX_LINES_PER_FINDING: usize = 20;
 /// The most bytes of one log line that are kept and matched (64 KiB); the rest of a longer line
@@ -61,18 +61,18 @@ impl Signature {
 }
 
 /// `cause` and `symptom` are failures; `progress` and `success` are context.
-pub fn is_failure_role(role: &str) -> bool {
+pub(crate) fn is_failure_role(role: &str) -> bool {
     role == ROLE_CAUSE || role == ROLE_SYMPTOM
 }
 
 /// A root cause.
-pub const ROLE_CAUSE: &str = "cause";
+pub(crate) const ROLE_CAUSE: &str = "cause";
 /// A consequence pointing at a cause found elsewhere.
-pub const ROLE_SYMPTOM: &str = "symptom";
+pub(crate) const ROLE_SYMPTOM: &str = "symptom";
 /// A progress line every join prints: context, never a finding.
-pub const ROLE_PROGRESS: &str = "progress";
+pub(crate) const ROLE_PROGRESS: &str = "progress";
 /// kubeadm join's final message: the join succeeded.
-pub const ROLE_SUCCESS: &str = "success";
+pub(crate) const ROLE_SUCCESS: &str = "success";
 /// Every role the catalog may use.
 pub const ROLES: &[&str] = &[ROLE_CAUSE, ROLE_SYMPTOM, ROLE_PROGRESS, ROLE_SUCCESS];
 
@@ -148,7 +148,7 @@ pub struct Finding {
 /// The line that decided the root cause.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Decider {
+pub(crate) struct Decider {
     /// File name (`-` for stdin).
     pub source: String,
     /// 1-based line number.

@@ -49,11 +49,11 @@ crate::stages! {
 }
 
 /// kubeadm's default group for node bootstrap tokens.
-pub const DEFAULT_GROUP: &str = "system:bootstrappers:kubeadm:default-node-token";
+pub(crate) const DEFAULT_GROUP: &str = "system:bootstrappers:kubeadm:default-node-token";
 /// The group regex kubeadm prints in its message.
-pub const GROUP_PATTERN: &str = r"\Asystem:bootstrappers:[a-z0-9:-]{0,255}[a-z0-9]\z";
+pub(crate) const GROUP_PATTERN: &str = r"\Asystem:bootstrappers:[a-z0-9:-]{0,255}[a-z0-9]\z";
 /// The token ID pattern kubeadm prints.
-pub const ID_PATTERN: &str = r"\A([a-z0-9]{6})\z";
+pub(crate) const ID_PATTERN: &str = r"\A([a-z0-9]{6})\z";
 const SECRETS: &str = "/api/v1/namespaces/kube-system/secrets";
 const CLUSTER_INFO: &str = crate::discovery::CLUSTER_INFO_PATH;
 
@@ -92,7 +92,7 @@ impl KubeadmSelf for Failure {
 }
 
 /// True when `g` matches [`GROUP_PATTERN`].
-pub fn valid_group(g: &str) -> bool {
+pub(crate) fn valid_group(g: &str) -> bool {
     let Some(rest) = g.strip_prefix("system:bootstrappers:") else { return false };
     !rest.is_empty()
         && rest.len() <= 256
@@ -165,7 +165,7 @@ pub fn parse_given(s: &str) -> Result<(String, Option<BootstrapToken>), Failure>
 }
 
 /// kubeadm's `duration.ShortHumanDuration`.
-pub fn short_human(secs: i64) -> String {
+pub(crate) fn short_human(secs: i64) -> String {
     if secs < -1 {
         "<invalid>".into()
     } else if secs < 0 {
@@ -429,7 +429,7 @@ pub fn kubeconfig_pins(client: &ApiClient, fallback: &[String]) -> Vec<String> {
 }
 
 /// The bindings a join needs for a token group: (check, ClusterRole, what it allows).
-pub const JOIN_BINDINGS: &[(TokenStage, &str, &str)] = &[
+pub(crate) const JOIN_BINDINGS: &[(TokenStage, &str, &str)] = &[
     (TokenStage::RbacBootstrapper, "system:node-bootstrapper", "create CSRs (kubeadm:kubelet-bootstrap)"),
     (
         TokenStage::RbacAutoapprove,

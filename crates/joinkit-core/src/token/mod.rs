@@ -18,9 +18,9 @@ use secrecy::{ExposeSecret, SecretString};
 use std::fmt;
 
 /// kubeadm's token pattern, as printed in its error message.
-pub const TOKEN_PATTERN: &str = r"\A([a-z0-9]{6})\.([a-z0-9]{16})\z";
+pub(crate) const TOKEN_PATTERN: &str = r"\A([a-z0-9]{6})\.([a-z0-9]{16})\z";
 /// The alphabet bootstrap tokens are drawn from.
-pub const ALPHABET: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+pub(crate) const ALPHABET: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
 
 /// A syntactically valid bootstrap token `<id>.<secret>`. The secret is a
 /// [`secrecy::SecretString`] (zeroized on drop); `Debug` and `Display` show `<id>.<redacted>`,
@@ -48,7 +48,7 @@ fn is_token_chars(s: &str, len: usize) -> bool {
 }
 
 /// True if `id` is a valid token ID (`\A[a-z0-9]{6}\z`).
-pub fn is_valid_id(id: &str) -> bool {
+pub(crate) fn is_valid_id(id: &str) -> bool {
     is_token_chars(id, 6)
 }
 
@@ -80,7 +80,7 @@ impl BootstrapToken {
     }
 
     /// Builds a token from its parts, validating both.
-    pub fn from_parts(id: &str, secret: &str) -> Result<Self, Failure> {
+    pub(crate) fn from_parts(id: &str, secret: &str) -> Result<Self, Failure> {
         Self::parse(&format!("{id}.{secret}"))
     }
 

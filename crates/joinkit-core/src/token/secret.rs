@@ -10,7 +10,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// The Secret type of bootstrap tokens.
-pub const SECRET_TYPE: &str = "bootstrap.kubernetes.io/token";
+pub(crate) const SECRET_TYPE: &str = "bootstrap.kubernetes.io/token";
 
 /// Builds a bootstrap-token Secret exactly as kubeadm does (spec section 1): name
 /// `bootstrap-token-<id>`, namespace kube-system, type `bootstrap.kubernetes.io/token`, data
@@ -85,7 +85,7 @@ pub struct TokenSecret {
 impl TokenSecret {
     /// Reads a Secret; None unless it is a well-formed bootstrap token Secret named after its ID
     /// (the authenticator's and the bootstrapsigner's rule).
-    pub fn of(s: &Secret) -> Option<TokenSecret> {
+    pub(crate) fn of(s: &Secret) -> Option<TokenSecret> {
         if s.type_.as_deref() != Some(SECRET_TYPE) {
             return None;
         }
