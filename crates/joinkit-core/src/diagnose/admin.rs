@@ -12,7 +12,7 @@ use crate::token::manage::JOIN_BINDINGS;
 use crate::token::secret::TokenSecret;
 use k8s_openapi::api::certificates::v1::CertificateSigningRequest;
 use k8s_openapi::api::core::v1::{ConfigMap, Node, Secret};
-use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
+use k8s_openapi::api::rbac::v1::{ClusterRoleBinding, RoleBinding};
 use serde_json::Value;
 
 /// What one admin read saw. Only HTTP 404 means the object is absent; any other error (403 for
@@ -215,12 +215,14 @@ pub(super) async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>)
     }
     const CI: &str = "ConfigMap kube-public/cluster-info";
     let ci = admin_read(&client, crate::discovery::CLUSTER_INFO_PATH, CI).await.typed::<ConfigMap>(CI);
+    const RB: &str = "RoleBinding kube-public/kubeadm:bootstrap-signer-clusterinfo";
     let rb = admin_read(
         &client,
         "/apis/rbac.authorization.k8s.io/v1/namespaces/kube-public/rolebindings/kubeadm:bootstrap-signer-clusterinfo",
-        "RoleBinding kube-public/kubeadm:bootstrap-signer-clusterinfo",
+        RB,
     )
-    .await;
+    .await
+    .typed::<RoleBinding>(RB);
     match (&ci, &rb) {
         (AdminRead::Unknown(d), _) | (AdminRead::Found(_), AdminRead::Unknown(d)) => {
             add(&mut report, &mut found, Check::AdminClusterInfo, Status::Warn, d.clone(), None)
