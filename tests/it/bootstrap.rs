@@ -33,20 +33,26 @@ fn happy_path_issues_a_verifiable_certificate_and_cleans_up() {
     assert_eq!(r.code, 0, "{}", r.stdout);
     let v = r.json();
     let names: Vec<&str> = v["stages"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
-    for s in [
-        "authenticate",
-        "authorize",
-        "node-name",
-        "csr",
-        "submit",
-        "approval",
-        "certificate",
-        "node-identity",
-        "write",
-        "cleanup",
-    ] {
-        assert!(names.contains(&s), "{s}");
-    }
+    // The typed flow is the list of stages after discovery's, by these names, in this order.
+    use joinkit_core::report::StageId;
+    let flow: Vec<&str> = joinkit_core::bootstrap::BOOTSTRAP_FLOW.iter().map(|s| s.name()).collect();
+    assert_eq!(
+        flow,
+        [
+            "authenticate",
+            "authorize",
+            "node-name",
+            "csr",
+            "submit",
+            "approval",
+            "certificate",
+            "node-identity",
+            "write",
+            "cleanup",
+        ]
+    );
+    let after_discovery: Vec<&str> = names.iter().copied().filter(|n| flow.contains(n)).collect();
+    assert_eq!(after_discovery, flow, "every bootstrap stage, in the flow's order");
     assert!(
         v["stages"]
             .as_array()

@@ -80,6 +80,20 @@ fn healthy_cluster_has_no_root_cause() {
     assert!(t.elapsed() < Duration::from_secs(5));
     // Every group of checks ran.
     let names: Vec<&str> = v["stages"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    // Each check the table declares is a stage name of the report's kind, with its domain.
+    use joinkit_core::diagnose::node::Check;
+    use joinkit_core::error::Domain;
+    use joinkit_core::report::StageId;
+    for (check, domain) in [
+        (Check::LocalLeftovers, Domain::NodeState),
+        (Check::LocalRoute, Domain::Network),
+        (Check::AdminBootstrapSigner, Domain::ControlPlane),
+        (Check::AdminRbac, Domain::Rbac),
+        (Check::AdminNode, Domain::NodeState),
+    ] {
+        assert!(names.contains(&check.name()), "{check:?}: {names:?}");
+        assert_eq!(check.domain(), domain, "{check:?}");
+    }
     for n in [
         "local/leftovers",
         "local/route",
@@ -249,20 +263,22 @@ fn local_state_root_causes() {
 fn route_table_parsing() {
     let dir = tempfile::tempdir().unwrap();
     let root = fake_root(dir.path());
-    assert!(joinkit_core::diagnose::node::route_to(&root, "10.0.3.4".parse().unwrap()).unwrap().contains("eth0 (/16)"));
-    assert!(joinkit_core::diagnose::node::route_to(&root, "192.0.2.1".parse().unwrap())
+    assert!(joinkit_core::diagnose::network::route_to(&root, "10.0.3.4".parse().unwrap())
+        .unwrap()
+        .contains("eth0 (/16)"));
+    assert!(joinkit_core::diagnose::network::route_to(&root, "192.0.2.1".parse().unwrap())
         .unwrap()
         .contains("default route"));
     std::fs::write(root.join("proc/net/route"), "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\neth0\t00002A0A\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n").unwrap();
     // Seed 004: only the local 10.42.0.0/16 route, no default route.
-    assert!(joinkit_core::diagnose::node::route_to(&root, "10.42.1.1".parse().unwrap()).is_ok());
+    assert!(joinkit_core::diagnose::network::route_to(&root, "10.42.1.1".parse().unwrap()).is_ok());
     assert_eq!(
-        joinkit_core::diagnose::node::route_to(&root, "52.10.1.1".parse().unwrap()).unwrap_err().to_string(),
+        joinkit_core::diagnose::network::route_to(&root, "52.10.1.1".parse().unwrap()).unwrap_err().to_string(),
         "no route to 52.10.1.1 and no default route in /proc/net/route"
     );
     std::fs::write(root.join("proc/net/ipv6_route"), "fd000000000000000000000000000000 08 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000001 00000000 00000001     eth0\n").unwrap();
-    assert!(joinkit_core::diagnose::node::route_to(&root, "fd00::10".parse().unwrap()).is_ok());
-    assert!(joinkit_core::diagnose::node::route_to(&root, "2001:db8::1".parse().unwrap()).is_err());
+    assert!(joinkit_core::diagnose::network::route_to(&root, "fd00::10".parse().unwrap()).is_ok());
+    assert!(joinkit_core::diagnose::network::route_to(&root, "2001:db8::1".parse().unwrap()).is_err());
 }
 
 #[test]

@@ -221,6 +221,27 @@ fn list_describe_and_expiry() {
     assert_eq!(r.code, 0, "{}", r.stdout);
     let v = r.json();
     assert!(v["stages"].as_array().unwrap().iter().all(|s| s["status"] == "pass"), "{}", r.stdout);
+    // describe's stages are the CLI's `kubeconfig` then TokenStage's, in its order (no whole
+    // token given: no token-secret).
+    use joinkit_core::report::StageId;
+    use joinkit_core::token::manage::TokenStage;
+    let names: Vec<&str> = v["stages"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    let want: Vec<&str> = std::iter::once("kubeconfig")
+        .chain(
+            [
+                TokenStage::Secret,
+                TokenStage::Expiry,
+                TokenStage::Usages,
+                TokenStage::Signature,
+                TokenStage::RbacBootstrapper,
+                TokenStage::RbacAutoapprove,
+                TokenStage::RbacGetNodes,
+            ]
+            .iter()
+            .map(|s| s.name()),
+        )
+        .collect();
+    assert_eq!(names, want, "{}", r.stdout);
     // Without the auto-approval binding, describe says what the join will lack.
     a.lab.state.lock().unwrap().store.delete("clusterrolebindings", "", "kubeadm:node-autoapprove-bootstrap");
     let v = a.token(&["describe", &short_id, "-o", "json"]).json();

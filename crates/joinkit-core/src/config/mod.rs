@@ -6,18 +6,31 @@
 //! errors (a value it cannot carry over) and validates what it writes.
 
 pub mod model;
+mod schema;
 pub mod validate;
 
 use crate::error::{Code, Failure};
-use crate::report::{Report, Stage, Status};
+use crate::report::{Common, Report, Stage, Status};
 use crate::yaml;
 pub use model::{ApiVersion, JoinConfig, Secret, Taint};
 use serde::Serialize;
 pub use validate::{Problem, Severity};
 
+crate::stages! {
+    /// The stages of the config commands: `validate-config` records one `validate` per file,
+    /// `render-config` validates what it would write, `migrate-config` converts and validates.
+    /// Reading a file is [`Common::Read`], writing one [`Common::Write`].
+    pub enum ConfigStage {
+        /// A JoinConfiguration is checked against kubeadm's rules.
+        Validate = "validate",
+        /// A v1beta3 JoinConfiguration is converted to v1beta4.
+        Migrate = "migrate",
+    }
+}
+
 /// API versions kubeadm removed, with the last kubeadm release that reads them
 /// (`validateSupportedVersion` in kubeadm's config utilities).
-pub const REMOVED_VERSIONS: &[(&str, &str)] = &[
+pub(crate) const REMOVED_VERSIONS: &[(&str, &str)] = &[
     ("kubeadm.k8s.io/v1alpha1", "v1.11"),
     ("kubeadm.k8s.io/v1alpha2", "v1.12"),
     ("kubeadm.k8s.io/v1alpha3", "v1.14"),
@@ -26,7 +39,7 @@ pub const REMOVED_VERSIONS: &[(&str, &str)] = &[
 ];
 
 /// Kinds that may share a file with a JoinConfiguration; noted and skipped.
-pub const OTHER_KINDS: &[&str] = &[
+pub(crate) const OTHER_KINDS: &[&str] = &[
     "InitConfiguration",
     "ClusterConfiguration",
     "KubeletConfiguration",
@@ -236,7 +249,7 @@ pub fn format_problem(p: &Problem) -> String {
 
 /// The most problems listed per file, in text and in `-o json` `problems`; the rest are counted
 /// (`problemsOmitted`, per file) and the totals still count every problem.
-pub const MAX_PROBLEMS_PER_FILE: usize = 100;
+pub(crate) const MAX_PROBLEMS_PER_FILE: usize = 100;
 
 /// Builds the report for a set of checked files. At most [`MAX_PROBLEMS_PER_FILE`] problems are
 /// listed per file (errors first, then warnings, each in file order, so no error is hidden
@@ -255,7 +268,7 @@ pub fn report_for(command: &str, results: &[(String, FileResult)]) -> Report {
             let first = r.problems.iter().find(|p| p.severity == Severity::Error).expect("an error exists");
             let mut f = Failure::new(
                 code,
-                "validate",
+                ConfigStage::Validate,
                 format!(
                     "{}:{}:{}: {}{}",
                     first.file,
@@ -274,12 +287,12 @@ pub fn report_for(command: &str, results: &[(String, FileResult)]) -> Report {
             if report.failure().is_none() {
                 report.fail(f);
             } else {
-                report.push_stage(Stage::of_file("validate", file, Status::Fail, detail));
+                report.push_stage(Stage::of_file(ConfigStage::Validate, file, Status::Fail, detail));
             }
         } else if warnings > 0 {
-            report.push_stage(Stage::of_file("validate", file, Status::Warn, detail));
+            report.push_stage(Stage::of_file(ConfigStage::Validate, file, Status::Warn, detail));
         } else {
-            report.push_stage(Stage::of_file("validate", file, Status::Pass, detail));
+            report.push_stage(Stage::of_file(ConfigStage::Validate, file, Status::Pass, detail));
         }
         let shown = listed_problems(&r.problems);
         for p in &shown {
@@ -335,13 +348,13 @@ pub fn read_config(path: &std::path::Path) -> Result<String, Failure> {
                 "the file is far larger than any kubeadm configuration (a few KiB): probably the wrong file"
             }
         };
-        Failure::new(Code::InputUnreadable, "read", crate::report::truncate_for_display(&e.to_string(), 512))
+        Failure::new(Code::InputUnreadable, Common::Read, crate::report::truncate_for_display(&e.to_string(), 512))
             .in_file(&name)
             .cause(cause)
             .fix("pass the JoinConfiguration file (`-` reads standard input)")
     })?;
     String::from_utf8(bytes).map_err(|_| {
-        Failure::new(Code::InputUnreadable, "read", format!("cannot read {name}: not UTF-8 text"))
+        Failure::new(Code::InputUnreadable, Common::Read, format!("cannot read {name}: not UTF-8 text"))
             .in_file(&name)
             .cause("the file is binary or in another encoding; kubeadm configurations are UTF-8 YAML")
             .fix("pass the JoinConfiguration file (`-` reads standard input)")
@@ -417,7 +430,7 @@ pub fn migrate_text(name: &str, text: &str) -> Result<Migrated, MigrateError> {
     if let Some(p) = check.problems.iter().find(|p| p.severity == Severity::Error) {
         return Err(MigrateError::Internal(Failure::new(
             Code::Internal,
-            "migrate",
+            ConfigStage::Migrate,
             format!("the migrated file does not validate: {}", format_problem(p)),
         )));
     }

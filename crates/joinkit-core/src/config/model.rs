@@ -8,9 +8,6 @@
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Map, Value};
 
-/// The kubeadm API group.
-pub const GROUP: &str = "kubeadm.k8s.io";
-
 /// A JoinConfiguration API version joinkit reads and writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ApiVersion {
@@ -37,7 +34,7 @@ impl ApiVersion {
     }
 
     /// Parses `kubeadm.k8s.io/v1beta4|v1beta3`.
-    pub fn from_api_version(s: &str) -> Option<ApiVersion> {
+    pub(crate) fn from_api_version(s: &str) -> Option<ApiVersion> {
         match s {
             "kubeadm.k8s.io/v1beta4" => Some(ApiVersion::V1beta4),
             "kubeadm.k8s.io/v1beta3" => Some(ApiVersion::V1beta3),
@@ -183,7 +180,7 @@ fn list(v: &[String]) -> Option<Value> {
 }
 
 /// Sorts object keys at every level (kubeadm's printer goes through JSON with sorted keys).
-pub fn sorted(v: Value) -> Value {
+pub(crate) fn sorted(v: Value) -> Value {
     match v {
         Value::Object(m) => {
             let mut entries: Vec<(String, Value)> = m.into_iter().collect();
@@ -197,7 +194,7 @@ pub fn sorted(v: Value) -> Value {
 
 impl JoinConfig {
     /// The document as JSON for `version` (keys sorted, unset fields omitted).
-    pub fn to_value(&self, version: ApiVersion) -> Value {
+    pub(crate) fn to_value(&self, version: ApiVersion) -> Value {
         let v4 = version == ApiVersion::V1beta4;
         let mut root = Map::new();
         root.insert("apiVersion".into(), json!(version.api_version()));
@@ -308,4 +305,4 @@ pub fn cloud_init(config_yaml: &str) -> String {
 }
 
 /// Where the cloud-init document puts the JoinConfiguration.
-pub const CLOUD_INIT_CONFIG_PATH: &str = "/etc/kubernetes/joinkit/join.yaml";
+pub(crate) const CLOUD_INIT_CONFIG_PATH: &str = "/etc/kubernetes/joinkit/join.yaml";

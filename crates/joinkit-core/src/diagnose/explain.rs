@@ -10,14 +10,23 @@
 //! regular files, pipes or FIFOs (`fsutil::open_stream`); devices and directories are refused.
 
 use crate::error::{Code, Domain, Failure};
-use crate::report::Report;
+use crate::report::{Common, Report};
 use regex::bytes::{Regex, RegexSet};
 use serde::{Deserialize, Serialize};
 use std::io::BufRead;
 use std::sync::OnceLock;
 
+crate::stages! {
+    /// The stages of `explain-log`: each input is read (a [`Common::Read`] record per file),
+    /// then the findings are matched to a root cause.
+    pub enum ExplainStage {
+        /// The findings decide the root cause (or the log is clean).
+        Match = "match",
+    }
+}
+
 /// The catalog source.
-pub const CATALOG_YAML: &str = include_str!("log-signatures.yaml");
+pub(crate) const CATALOG_YAML: &str = include_str!("log-signatures.yaml");
 /// Lines kept per finding.
 pub const MAX_LINES_PER_FINDING: usize = 20;
 /// The most bytes of one log line that are kept and matched (64 KiB); the rest of a longer line
@@ -52,18 +61,18 @@ impl Signature {
 }
 
 /// `cause` and `symptom` are failures; `progress` and `success` are context.
-pub fn is_failure_role(role: &str) -> bool {
+pub(crate) fn is_failure_role(role: &str) -> bool {
     role == ROLE_CAUSE || role == ROLE_SYMPTOM
 }
 
 /// A root cause.
-pub const ROLE_CAUSE: &str = "cause";
+pub(crate) const ROLE_CAUSE: &str = "cause";
 /// A consequence pointing at a cause found elsewhere.
-pub const ROLE_SYMPTOM: &str = "symptom";
+pub(crate) const ROLE_SYMPTOM: &str = "symptom";
 /// A progress line every join prints: context, never a finding.
-pub const ROLE_PROGRESS: &str = "progress";
+pub(crate) const ROLE_PROGRESS: &str = "progress";
 /// kubeadm join's final message: the join succeeded.
-pub const ROLE_SUCCESS: &str = "success";
+pub(crate) const ROLE_SUCCESS: &str = "success";
 /// Every role the catalog may use.
 pub const ROLES: &[&str] = &[ROLE_CAUSE, ROLE_SYMPTOM, ROLE_PROGRESS, ROLE_SUCCESS];
 
@@ -139,7 +148,7 @@ pub struct Finding {
 /// The line that decided the root cause.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Decider {
+pub(crate) struct Decider {
     /// File name (`-` for stdin).
     pub source: String,
     /// 1-based line number.
@@ -369,7 +378,7 @@ pub fn explain(files: &[std::path::PathBuf]) -> Report {
         };
         if let Err(message) = res {
             report.fail(
-                Failure::new(Code::InputUnreadable, "read", message)
+                Failure::new(Code::InputUnreadable, Common::Read, message)
                     .in_file(name)
                     .cause("the path is wrong, not readable, or not a log (a device or a directory)")
                     .fix("pass a log file, or pipe the log into `joinkit explain-log -`"),
@@ -380,7 +389,7 @@ pub fn explain(files: &[std::path::PathBuf]) -> Report {
         let lines = scanner.lines - before;
         if cut > 0 {
             report.record_file(
-                "read",
+                Common::Read,
                 name,
                 crate::report::Status::Warn,
                 format!(
@@ -390,7 +399,7 @@ pub fn explain(files: &[std::path::PathBuf]) -> Report {
                 ),
             );
         } else {
-            report.record_file("read", name, crate::report::Status::Pass, format!("{lines} lines"));
+            report.record_file(Common::Read, name, crate::report::Status::Pass, format!("{lines} lines"));
         }
     }
     let findings = scanner.findings();
@@ -418,7 +427,7 @@ pub fn explain(files: &[std::path::PathBuf]) -> Report {
                 catalog().signatures.len()
             ),
         };
-        report.pass("match", detail);
+        report.pass(ExplainStage::Match, detail);
         match &joined_at {
             Some(j) if resolved.is_empty() => report.line(format!("clean: no known join failure in this log; {j}.")),
             Some(j) => {
@@ -461,7 +470,7 @@ pub fn explain(files: &[std::path::PathBuf]) -> Report {
     let after = joined_at.map(|j| format!(" (after {j})")).unwrap_or_default();
     let mut failure = Failure::new(
         Code::for_domain(root.domain.unwrap_or(Domain::ControlPlane)),
-        "match",
+        ExplainStage::Match,
         format!(
             "{} signature(s) matched; the root cause is {} at {at}{after}: {}",
             findings.len(),

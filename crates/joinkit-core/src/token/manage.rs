@@ -2,22 +2,58 @@
 //! plus `describe`: is the token valid, signed in cluster-info, and do the RBAC bindings a join
 //! needs exist for its groups (spec section 6)?
 
-use super::secret::{token_secret, TokenSecret};
+//!
+//! Objects are typed with k8s-openapi: the token Secrets, the cluster-info ConfigMap and the
+//! ClusterRoleBindings (converted at the boundary with [`crate::k8s::typed`]).
+
+use super::secret::{token_secret_object, TokenSecret};
 use super::BootstrapToken;
 use crate::client::api::{expect_kind, ApiClient};
 use crate::error::{Code, Failure};
+use crate::k8s::typed;
 use crate::pin::Pin;
-use crate::report::Report;
+use crate::report::{Common, Report};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
 use serde::Serialize;
-use serde_json::Value;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
+crate::stages! {
+    /// The stages of the token commands (`token create`, `list`, `describe`, `delete`); each
+    /// command records the ones it runs, `describe` in this order.
+    pub enum TokenStage {
+        /// `list`: the token Secrets are listed.
+        List = "list",
+        /// `create`: the token's Secret is created.
+        Create = "create",
+        /// `describe`: the token's Secret exists.
+        Secret = "secret",
+        /// `describe` with a whole token: its secret matches the Secret's.
+        TokenSecret = "token-secret",
+        /// `describe`: the token has not expired.
+        Expiry = "expiry",
+        /// `describe`: the token has both usages a join needs.
+        Usages = "usages",
+        /// `create`, `describe`: cluster-info carries a valid JWS for the token.
+        Signature = "signature",
+        /// `describe`: a binding lets the token's groups create CSRs.
+        RbacBootstrapper = "rbac-bootstrapper",
+        /// `describe`: a binding lets the token's groups have their CSR auto-approved.
+        RbacAutoapprove = "rbac-autoapprove",
+        /// `describe`: a binding lets the token's groups read Nodes.
+        RbacGetNodes = "rbac-get-nodes",
+        /// `delete`: one token is deleted.
+        Delete = "delete",
+    }
+}
+
 /// kubeadm's default group for node bootstrap tokens.
-pub const DEFAULT_GROUP: &str = "system:bootstrappers:kubeadm:default-node-token";
+pub(crate) const DEFAULT_GROUP: &str = "system:bootstrappers:kubeadm:default-node-token";
 /// The group regex kubeadm prints in its message.
-pub const GROUP_PATTERN: &str = r"\Asystem:bootstrappers:[a-z0-9:-]{0,255}[a-z0-9]\z";
+pub(crate) const GROUP_PATTERN: &str = r"\Asystem:bootstrappers:[a-z0-9:-]{0,255}[a-z0-9]\z";
 /// The token ID pattern kubeadm prints.
-pub const ID_PATTERN: &str = r"\A([a-z0-9]{6})\z";
+pub(crate) const ID_PATTERN: &str = r"\A([a-z0-9]{6})\z";
 const SECRETS: &str = "/api/v1/namespaces/kube-system/secrets";
 const CLUSTER_INFO: &str = crate::discovery::CLUSTER_INFO_PATH;
 
@@ -37,7 +73,7 @@ pub struct TokenSpec {
 }
 
 fn bad(msg: String, fix: &str) -> Failure {
-    Failure::new(Code::BadTokenOptions, "input", msg)
+    Failure::new(Code::BadTokenOptions, Common::Input, msg)
         .kubeadm_self()
         .cause("the token options break kubeadm's rules")
         .fix(fix.to_string())
@@ -56,7 +92,7 @@ impl KubeadmSelf for Failure {
 }
 
 /// True when `g` matches [`GROUP_PATTERN`].
-pub fn valid_group(g: &str) -> bool {
+pub(crate) fn valid_group(g: &str) -> bool {
     let Some(rest) = g.strip_prefix("system:bootstrappers:") else { return false };
     !rest.is_empty()
         && rest.len() <= 256
@@ -93,11 +129,11 @@ impl TokenSpec {
     }
 
     /// The Secret kubeadm would create now.
-    pub fn secret(&self) -> Value {
+    pub fn secret(&self) -> Secret {
         let exp = self.ttl.filter(|t| !t.is_zero()).map(|t| time::OffsetDateTime::now_utc() + t);
         let usages: Vec<&str> = self.usages.iter().map(String::as_str).collect();
         let groups: Vec<&str> = self.groups.iter().map(String::as_str).collect();
-        token_secret(&self.token, exp, &usages, &groups, &self.description)
+        token_secret_object(&self.token, exp, &usages, &groups, &self.description)
     }
 }
 
@@ -112,7 +148,7 @@ pub fn parse_id(s: &str) -> Result<String, Failure> {
     }
     Err(Failure::new(
         Code::BadTokenFormat,
-        "input",
+        Common::Input,
         format!("given token didn't match pattern {:?} or {:?}", ID_PATTERN, super::TOKEN_PATTERN),
     )
     .kubeadm_self()
@@ -129,7 +165,7 @@ pub fn parse_given(s: &str) -> Result<(String, Option<BootstrapToken>), Failure>
 }
 
 /// kubeadm's `duration.ShortHumanDuration`.
-pub fn short_human(secs: i64) -> String {
+pub(crate) fn short_human(secs: i64) -> String {
     if secs < -1 {
         "<invalid>".into()
     } else if secs < 0 {
@@ -173,13 +209,29 @@ pub struct TokenInfo {
     pub signature_valid: bool,
 }
 
-fn info_of(
-    s: &Value,
-    ts: &TokenSecret,
-    signed: &serde_json::Map<String, Value>,
-    kubeconfig: Option<&str>,
-    show: bool,
-) -> TokenInfo {
+/// What cluster-info holds: its data (the JWS signatures by key) and its kubeconfig.
+#[derive(Default)]
+struct ClusterInfo {
+    data: BTreeMap<String, String>,
+    kubeconfig: Option<String>,
+}
+
+impl ClusterInfo {
+    /// The JWS cluster-info carries for token ID `id`, if any.
+    fn signature(&self, id: &str) -> Option<&str> {
+        self.data.get(&crate::discovery::jws_key(id)).map(String::as_str)
+    }
+
+    /// True when cluster-info carries a JWS for `id` that verifies with `secret`.
+    fn verifies(&self, id: &str, secret: &str) -> bool {
+        match (self.signature(id), self.kubeconfig.as_deref()) {
+            (Some(sig), Some(kc)) => crate::jws::verify(kc, sig, id, secret).is_ok(),
+            _ => false,
+        }
+    }
+}
+
+fn info_of(ts: &TokenSecret, ci: &ClusterInfo, show: bool) -> TokenInfo {
     let now_utc = time::OffsetDateTime::now_utc();
     let now = now_utc.unix_timestamp();
     // Remaining time with sub-second precision, floored like Go's int(d.Hours()).
@@ -200,17 +252,6 @@ fn info_of(
     if ts.signing {
         usages.push("signing".to_string());
     }
-    let sig = signed.get(&crate::discovery::jws_key(&ts.id)).and_then(Value::as_str);
-    let signature_valid = match (sig, kubeconfig) {
-        (Some(sig), Some(kc)) => crate::jws::verify(kc, sig, &ts.id, &ts.secret).is_ok(),
-        _ => false,
-    };
-    let description = s
-        .pointer("/data/description")
-        .and_then(Value::as_str)
-        .and_then(|d| crate::kubeconfig::decode_b64(d).ok())
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default();
     TokenInfo {
         token: if show { format!("{}.{}", ts.id, ts.secret) } else { format!("{}.<redacted>", ts.id) },
         id: ts.id.clone(),
@@ -218,21 +259,20 @@ fn info_of(
         expires,
         expired: ts.expired(now),
         usages,
-        description,
+        description: ts.description.clone(),
         groups: ts.groups.clone(),
-        signed: sig.is_some(),
-        signature_valid,
+        signed: ci.signature(&ts.id).is_some(),
+        signature_valid: ci.verifies(&ts.id, &ts.secret),
     }
 }
 
-async fn cluster_info(client: &ApiClient) -> Result<(serde_json::Map<String, Value>, Option<String>), Failure> {
-    let ci = client.get_opt(CLUSTER_INFO).await?;
-    if let Some(c) = &ci {
-        expect_kind(c, &["ConfigMap"], &format!("GET {CLUSTER_INFO}"))?;
-    }
-    let data = ci.as_ref().and_then(|c| c.get("data")).and_then(Value::as_object).cloned().unwrap_or_default();
-    let kc = data.get("kubeconfig").and_then(Value::as_str).map(str::to_string);
-    Ok((data, kc))
+async fn cluster_info(client: &ApiClient) -> Result<ClusterInfo, Failure> {
+    let what = format!("GET {CLUSTER_INFO}");
+    let Some(c) = client.get_opt(CLUSTER_INFO).await? else { return Ok(ClusterInfo::default()) };
+    expect_kind(&c, &["ConfigMap"], &what)?;
+    let mut data = typed::<ConfigMap>(c, &what)?.data.unwrap_or_default();
+    let kubeconfig = data.remove("kubeconfig");
+    Ok(ClusterInfo { data, kubeconfig })
 }
 
 /// Every bootstrap token, sorted by ID.
@@ -240,15 +280,17 @@ pub async fn list(client: &ApiClient, show_secrets: bool) -> Result<(Vec<TokenIn
     let path = format!("{SECRETS}?fieldSelector=type%3Dbootstrap.kubernetes.io%2Ftoken");
     let v = client.get(&path).await?;
     expect_kind(&v, &["SecretList"], &format!("GET {path}"))?;
-    let (signed, kc) = cluster_info(client).await?;
+    let ci = cluster_info(client).await?;
     let mut out = Vec::new();
     let mut warnings = Vec::new();
-    for s in v.get("items").and_then(Value::as_array).cloned().unwrap_or_default() {
-        match TokenSecret::from_secret(&s) {
-            Some(ts) => out.push(info_of(&s, &ts, &signed, kc.as_deref(), show_secrets)),
+    // The list is read as JSON for its items only; each item is typed as a Secret.
+    for item in v.get("items").and_then(serde_json::Value::as_array).into_iter().flatten() {
+        let s: Option<Secret> = serde_json::from_value(item.clone()).ok();
+        match s.as_ref().and_then(TokenSecret::of) {
+            Some(ts) => out.push(info_of(&ts, &ci, show_secrets)),
             None => warnings.push(format!(
                 "Secret {} has the bootstrap token type but is malformed (bad token-id/token-secret or a name that does not match)",
-                s.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("?")
+                s.as_ref().map(|s| crate::k8s::name_of(&s.metadata)).unwrap_or("?")
             )),
         }
     }
@@ -300,29 +342,36 @@ pub fn list_table(tokens: &[TokenInfo]) -> String {
     s
 }
 
-/// Creates the token's Secret (failing if the ID exists, with kubeadm's message).
-pub async fn create(client: &ApiClient, spec: &TokenSpec) -> Result<Value, Failure> {
+/// Creates the token's Secret (failing if the ID exists, with kubeadm's message); returns the
+/// Secret the server created.
+pub async fn create(client: &ApiClient, spec: &TokenSpec) -> Result<Secret, Failure> {
     spec.validate()?;
     let name = format!("bootstrap-token-{}", spec.token.id());
     let exists = || {
-        Failure::new(Code::ApiConflict, "create", format!("a token with id {:?} already exists", spec.token.id()))
-            .kubeadm_self()
-            .cause("the token ID is taken by an existing bootstrap token")
-            .fix("let joinkit generate a token, or delete the old one with `joinkit token delete ID`")
+        Failure::new(
+            Code::ApiConflict,
+            TokenStage::Create,
+            format!("a token with id {:?} already exists", spec.token.id()),
+        )
+        .kubeadm_self()
+        .cause("the token ID is taken by an existing bootstrap token")
+        .fix("let joinkit generate a token, or delete the old one with `joinkit token delete ID`")
     };
     if let Some(old) = client.get_opt(&format!("{SECRETS}/{name}")).await? {
         expect_kind(&old, &["Secret"], &format!("GET {SECRETS}/{name}"))?;
         return Err(exists());
     }
-    let created = client.post(SECRETS, &spec.secret()).await.map_err(|f| {
+    let body = serde_json::to_value(spec.secret()).unwrap_or_default();
+    let created = client.post(SECRETS, &body).await.map_err(|f| {
         if f.code == Code::ApiConflict {
             exists()
         } else {
-            f.at("create")
+            f.at(TokenStage::Create)
         }
     })?;
-    expect_kind(&created, &["Secret"], &format!("POST {SECRETS}")).map_err(|f| f.at("create"))?;
-    Ok(created)
+    let what = format!("POST {SECRETS}");
+    expect_kind(&created, &["Secret"], &what).map_err(|f| f.at(TokenStage::Create))?;
+    typed(created, &what).map_err(|f| f.at(TokenStage::Create))
 }
 
 /// Waits (bounded) until cluster-info carries a valid signature for `token`. Returns whether it
@@ -335,14 +384,10 @@ pub async fn wait_signed(
     let mut retry =
         crate::client::retry::Retry::new(crate::client::retry::Policy::polling(Duration::from_millis(25), bound));
     loop {
-        let (data, kc) = cluster_info(client).await?;
-        let pins = kc.as_deref().map(pins_of_kubeconfig).unwrap_or_default();
-        if let (Some(sig), Some(kc)) =
-            (data.get(&crate::discovery::jws_key(token.id())).and_then(Value::as_str), kc.as_deref())
-        {
-            if crate::jws::verify(kc, sig, token.id(), token.secret()).is_ok() {
-                return Ok((true, pins));
-            }
+        let ci = cluster_info(client).await?;
+        let pins = ci.kubeconfig.as_deref().map(pins_of_kubeconfig).unwrap_or_default();
+        if ci.verifies(token.id(), token.secret()) {
+            return Ok((true, pins));
         }
         match retry.pause_after(true, None) {
             Some(pause) => tokio::time::sleep(pause).await,
@@ -384,15 +429,15 @@ pub fn kubeconfig_pins(client: &ApiClient, fallback: &[String]) -> Vec<String> {
     }
 }
 
-/// The bindings a join needs for a token group: (check name, ClusterRole, what it allows).
-pub const JOIN_BINDINGS: &[(&str, &str, &str)] = &[
-    ("rbac-bootstrapper", "system:node-bootstrapper", "create CSRs (kubeadm:kubelet-bootstrap)"),
+/// The bindings a join needs for a token group: (check, ClusterRole, what it allows).
+pub(crate) const JOIN_BINDINGS: &[(TokenStage, &str, &str)] = &[
+    (TokenStage::RbacBootstrapper, "system:node-bootstrapper", "create CSRs (kubeadm:kubelet-bootstrap)"),
     (
-        "rbac-autoapprove",
+        TokenStage::RbacAutoapprove,
         "system:certificates.k8s.io:certificatesigningrequests:nodeclient",
         "auto-approval of the node's CSR (kubeadm:node-autoapprove-bootstrap)",
     ),
-    ("rbac-get-nodes", "kubeadm:get-nodes", "read Nodes during join (kubeadm:get-nodes)"),
+    (TokenStage::RbacGetNodes, "kubeadm:get-nodes", "read Nodes during join (kubeadm:get-nodes)"),
 ];
 
 /// `describe`: the token's state as report stages. When `given` (a whole token) is passed, its
@@ -408,36 +453,41 @@ pub async fn describe(
 ) -> Result<Report, Failure> {
     let mut report = Report::new("token describe");
     let name = format!("bootstrap-token-{id}");
-    let Some(s) = client.get_opt(&format!("{SECRETS}/{name}")).await? else {
+    let path = format!("{SECRETS}/{name}");
+    let Some(s) = client.get_opt(&path).await? else {
         return Err(Failure::new(
             Code::ApiNotFound,
-            "secret",
+            TokenStage::Secret,
             format!("bootstrap token {id:?} not found (no Secret kube-system/{name})"),
         )
         .cause("the token was deleted, expired and was removed by the tokencleaner, or the ID is mistyped")
         .fix("list tokens with `joinkit token list`; create one with `joinkit token create`"));
     };
-    expect_kind(&s, &["Secret"], &format!("GET {SECRETS}/{name}"))?;
-    let Some(ts) = TokenSecret::from_secret(&s) else {
+    expect_kind(&s, &["Secret"], &format!("GET {path}"))?;
+    let s: Secret = typed(s, &format!("GET {path}"))?;
+    let Some(ts) = TokenSecret::of(&s) else {
         return Err(Failure::new(
             Code::ApiInvalid,
-            "secret",
+            TokenStage::Secret,
             format!("Secret kube-system/{name} is not a well-formed bootstrap token"),
         )
         .cause("its type, token-id, token-secret or name is wrong")
         .fix("delete it and create a new token"));
     };
-    let (signed, kc) = cluster_info(client).await?;
-    let info = info_of(&s, &ts, &signed, kc.as_deref(), show_secret);
-    report.pass("secret", format!("Secret kube-system/{name} exists"));
+    let ci = cluster_info(client).await?;
+    let info = info_of(&ts, &ci, show_secret);
+    report.pass(TokenStage::Secret, format!("Secret kube-system/{name} exists"));
     if let Some(t) = given {
         if crate::jws::secrets_equal(t.secret().as_bytes(), ts.secret.as_bytes()) {
-            report.pass("token-secret", format!("the given token {} matches the Secret's token-secret", t.redacted()));
+            report.pass(
+                TokenStage::TokenSecret,
+                format!("the given token {} matches the Secret's token-secret", t.redacted()),
+            );
         } else {
             report.fail(
                 Failure::new(
                     Code::BootstrapTokenRejected,
-                    "token-secret",
+                    TokenStage::TokenSecret,
                     format!(
                         "the given token {} does not match Secret kube-system/{name}: its secret differs from the Secret's token-secret",
                         t.redacted()
@@ -449,31 +499,30 @@ pub async fn describe(
         }
     }
     if info.expired {
-        report.warn("expiry", format!("EXPIRED at {} (the tokencleaner will delete it)", info.expires));
+        report.warn(TokenStage::Expiry, format!("EXPIRED at {} (the tokencleaner will delete it)", info.expires));
     } else {
-        report.pass("expiry", format!("valid; expires {} (TTL {})", info.expires, info.ttl));
+        report.pass(TokenStage::Expiry, format!("valid; expires {} (TTL {})", info.expires, info.ttl));
     }
     if ts.signing && ts.authentication {
-        report.pass("usages", info.usages.join(","));
+        report.pass(TokenStage::Usages, info.usages.join(","));
     } else {
         report.warn(
-            "usages",
+            TokenStage::Usages,
             format!(
                 "{}: a join needs both signing (discovery) and authentication (TLS bootstrap)",
                 info.usages.join(",")
             ),
         );
     }
-    let sig = signed.get(&crate::discovery::jws_key(id)).and_then(Value::as_str);
-    let given_verifies = match (given, sig, kc.as_deref()) {
-        (Some(t), Some(sig), Some(kc)) => Some(crate::jws::verify(kc, sig, t.id(), t.secret()).is_ok()),
+    let given_verifies = match (given, ci.signature(id), ci.kubeconfig.as_deref()) {
+        (Some(t), Some(_), Some(_)) => Some(ci.verifies(t.id(), t.secret())),
         _ => None,
     };
     match (info.signed, info.signature_valid) {
         (true, _) if given_verifies == Some(false) => report.fail(
             Failure::new(
                 Code::JwsInvalid,
-                "signature",
+                TokenStage::Signature,
                 format!("cluster-info's JWS for token ID {id} does not verify with the given token's secret over cluster-info's kubeconfig"),
             )
             .kubeadm("failed to verify JWS signature of received cluster info object, can't trust this API Server")
@@ -484,20 +533,20 @@ pub async fn describe(
             })
             .fix("use the token exactly as `joinkit token create` printed it, or create a new one"),
         ),
-        (true, true) => report.pass("signature", "cluster-info carries a valid JWS for this token"),
-        (true, false) => report.warn("signature", "cluster-info carries a JWS for this ID that does not verify with this token's secret"),
-        (false, _) => report.warn("signature", "cluster-info carries no JWS for this token: token discovery fails with jws-missing (no signing usage, expired, or the bootstrapsigner is not running)"),
+        (true, true) => report.pass(TokenStage::Signature, "cluster-info carries a valid JWS for this token"),
+        (true, false) => report.warn(TokenStage::Signature, "cluster-info carries a JWS for this ID that does not verify with this token's secret"),
+        (false, _) => report.warn(TokenStage::Signature, "cluster-info carries no JWS for this token: token discovery fails with jws-missing (no signing usage, expired, or the bootstrapsigner is not running)"),
     }
     const CRBS: &str = "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings";
     let crbs = client.get(CRBS).await?;
     expect_kind(&crbs, &["ClusterRoleBindingList"], &format!("GET {CRBS}"))?;
-    let items = crbs.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
+    let items: Vec<ClusterRoleBinding> = crate::k8s::items(&crbs);
     let mut groups = vec!["system:bootstrappers".to_string()];
     groups.extend(ts.groups.clone());
     for (check, role, what) in JOIN_BINDINGS {
         let found = items.iter().find(|b| crate::k8s::binding_grants(b, role, &groups));
         match found {
-            Some(b) => report.pass(*check, format!("ClusterRoleBinding {} grants {what}", b.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("?"))),
+            Some(b) => report.pass(*check, format!("ClusterRoleBinding {} grants {what}", crate::k8s::name_of(&b.metadata))),
             None => report.warn(*check, format!("no ClusterRoleBinding of {role} to the token's groups {:?}: the join will lack {what}; `kubeadm init phase bootstrap-token` recreates kubeadm's bindings", ts.groups)),
         }
     }
@@ -514,16 +563,16 @@ pub async fn delete(client: &ApiClient, ids: &[String]) -> Report {
         let deleted =
             client.delete(&path).await.and_then(|v| expect_kind(&v, &["Status", "Secret"], &format!("DELETE {path}")));
         match deleted {
-            Ok(()) => report.pass("delete", format!("bootstrap token {id:?} deleted")),
+            Ok(()) => report.pass(TokenStage::Delete, format!("bootstrap token {id:?} deleted")),
             Err(f) if f.code == Code::ApiNotFound => report.fail(
-                Failure::new(Code::ApiNotFound, "delete", format!("bootstrap token {id:?} not found"))
+                Failure::new(Code::ApiNotFound, TokenStage::Delete, format!("bootstrap token {id:?} not found"))
                     .kubeadm(format!(
                         "failed to delete bootstrap token {id:?}: secrets \"bootstrap-token-{id}\" not found"
                     ))
                     .cause("no such token: deleted already, removed by the tokencleaner after expiry, or mistyped")
                     .fix("list tokens with `joinkit token list`"),
             ),
-            Err(f) => report.fail(f.at("delete")),
+            Err(f) => report.fail(f.at(TokenStage::Delete)),
         }
     }
     report

@@ -12,14 +12,15 @@ pub mod manage;
 pub mod secret;
 
 use crate::error::{Code, Failure};
+use crate::report::Common;
 use ring::rand::{SecureRandom, SystemRandom};
 use secrecy::{ExposeSecret, SecretString};
 use std::fmt;
 
 /// kubeadm's token pattern, as printed in its error message.
-pub const TOKEN_PATTERN: &str = r"\A([a-z0-9]{6})\.([a-z0-9]{16})\z";
+pub(crate) const TOKEN_PATTERN: &str = r"\A([a-z0-9]{6})\.([a-z0-9]{16})\z";
 /// The alphabet bootstrap tokens are drawn from.
-pub const ALPHABET: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+pub(crate) const ALPHABET: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
 
 /// A syntactically valid bootstrap token `<id>.<secret>`. The secret is a
 /// [`secrecy::SecretString`] (zeroized on drop); `Debug` and `Display` show `<id>.<redacted>`,
@@ -47,7 +48,7 @@ fn is_token_chars(s: &str, len: usize) -> bool {
 }
 
 /// True if `id` is a valid token ID (`\A[a-z0-9]{6}\z`).
-pub fn is_valid_id(id: &str) -> bool {
+pub(crate) fn is_valid_id(id: &str) -> bool {
     is_token_chars(id, 6)
 }
 
@@ -63,7 +64,7 @@ impl BootstrapToken {
         }
         Err(Failure::new(
             Code::BadTokenFormat,
-            "input",
+            Common::Input,
             format!(
                 "expected a bootstrap token of the form <6 chars [a-z0-9]>.<16 chars [a-z0-9]>, got {}",
                 describe_bad_token(t)
@@ -79,7 +80,7 @@ impl BootstrapToken {
     }
 
     /// Builds a token from its parts, validating both.
-    pub fn from_parts(id: &str, secret: &str) -> Result<Self, Failure> {
+    pub(crate) fn from_parts(id: &str, secret: &str) -> Result<Self, Failure> {
         Self::parse(&format!("{id}.{secret}"))
     }
 
@@ -184,7 +185,7 @@ pub fn resolve_token(flag: Option<&str>, file: Option<&std::path::Path>) -> Resu
     if let Some(path) = file {
         // A token file is tiny: 4 KiB is plenty and bounds /dev/zero and FIFOs at once.
         let text = crate::fsutil::read_bounded_string(path, 4096).map_err(|e| {
-            Failure::new(Code::InputUnreadable, "input", format!("cannot read the token file: {e}"))
+            Failure::new(Code::InputUnreadable, Common::Input, format!("cannot read the token file: {e}"))
                 .cause("the path is wrong, not readable by this user, not a regular file, or too large")
                 .fix("pass a readable file that holds only the token, or use the JOINKIT_TOKEN environment variable")
         })?;

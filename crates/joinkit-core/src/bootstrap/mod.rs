@@ -4,54 +4,66 @@
 //! polled), the certificate, authentication with it, and clean-up. Nothing is left behind unless
 //! `--keep-csr` or `--write-dir` say so.
 //!
-//! The CSR is what the kubelet sends (`k8s.io/kubernetes/pkg/kubelet/certificate/bootstrap`):
-//! ECDSA P-256 key, subject `O=system:nodes, CN=system:node:<name>`, no SANs, signer
-//! `kubernetes.io/kube-apiserver-client-kubelet`, usages digital signature, key encipherment,
-//! client auth, named `node-csr-<digest>` where the digest is base64url (unpadded) of
-//! SHA-512/256 over `b64url(SPKI)|b64url(CN)|b64url(O)...|b64url(usage)...|`.
+//! Split in three: this module runs the stages, [`csr`] makes the kubelet's CSR and checks the
+//! certificate it gets back, `watch` waits for approval and issue. Kubernetes objects are typed
+//! with k8s-openapi (SelfSubjectReview, SelfSubjectAccessReview, CertificateSigningRequest,
+//! Node); the kubeconfigs written under `--write-dir` are built as JSON on purpose, they are
+//! written out verbatim as YAML.
+
+pub mod csr;
+mod watch;
 
 use crate::client::api::{ApiClient, Identity};
 use crate::discovery::{self, Options, TrustedClusterInfo};
 use crate::error::{Code, Failure};
-use crate::report::Report;
+use crate::k8s::typed;
+use crate::report::{Common, Report};
 use crate::token::BootstrapToken;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use csr::verify_certificate;
+pub use csr::{node_csr, request_der, NodeCsr, KUBELET_CLIENT_SIGNER, USAGES};
+use k8s_openapi::api::authentication::v1::SelfSubjectReview;
+use k8s_openapi::api::authorization::v1::{ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec};
+use k8s_openapi::api::core::v1::Node;
 use rustls::pki_types::CertificateDer;
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use serde_json::{json, Value};
-use sha2::Digest;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use watch::{condition, condition_text, issued_certificate, watch_csr, CsrOutcome};
 
-/// The usages the kubelet requests.
-pub const USAGES: &[&str] = &["digital signature", "key encipherment", "client auth"];
 const CSR_PATH: &str = "/apis/certificates.k8s.io/v1/certificatesigningrequests";
 
-/// The kubelet client signer.
-pub const KUBELET_CLIENT_SIGNER: &str = "kubernetes.io/kube-apiserver-client-kubelet";
-
-/// The DER of a CSR's `spec.request` (base64 of PEM).
-pub fn request_der(csr: &Value) -> Option<Vec<u8>> {
-    let b64 = csr.pointer("/spec/request")?.as_str()?;
-    let pem = crate::kubeconfig::decode_b64(b64).ok()?;
-    use rustls::pki_types::pem::PemObject;
-    rustls::pki_types::CertificateSigningRequestDer::from_pem_slice(&pem).ok().map(|d| d.as_ref().to_vec())
+crate::stages! {
+    /// The stages of `joinkit bootstrap` after discovery's, in the order they run (the flow
+    /// [`Report::skip_rest`] completes when one fails).
+    pub enum BootstrapStage {
+        /// The bootstrap token authenticates (SelfSubjectReview, or an access review before 1.28).
+        Authenticate = "authenticate",
+        /// RBAC lets the token create CSRs (and have them auto-approved, and read Nodes).
+        Authorize = "authorize",
+        /// The node name is valid and no Ready Node holds it.
+        NodeName = "node-name",
+        /// The kubelet's key and CSR are made.
+        Csr = "csr",
+        /// The CSR is created on the cluster.
+        Submit = "submit",
+        /// The CSR is approved and issued (watched).
+        Approval = "approval",
+        /// The issued certificate is checked.
+        Certificate = "certificate",
+        /// The certificate authenticates as `system:node:<name>`.
+        NodeIdentity = "node-identity",
+        /// The join's files are written (`--write-dir`).
+        Write = "write",
+        /// The CSR is deleted (unless `--keep-csr`).
+        Cleanup = "cleanup",
+    }
 }
 
 /// Every stage after discovery, in order.
-pub const BOOTSTRAP_STAGES: &[&str] = &[
-    "authenticate",
-    "authorize",
-    "node-name",
-    "csr",
-    "submit",
-    "approval",
-    "certificate",
-    "node-identity",
-    "write",
-    "cleanup",
-];
+pub const BOOTSTRAP_FLOW: &[BootstrapStage] = <BootstrapStage as crate::report::StageId>::ALL;
 
 /// Options for [`run`].
 #[derive(Debug, Clone)]
@@ -70,55 +82,8 @@ pub struct BootstrapOptions {
     pub admin: Option<crate::client::api::ApiOptions>,
 }
 
-/// A fresh key and the kubelet's CSR for `node`.
-pub struct NodeCsr {
-    /// The CSR, PEM.
-    pub csr_pem: String,
-    /// The private key, PEM.
-    pub key_pem: SecretString,
-    /// The key's DER SubjectPublicKeyInfo.
-    pub spki_der: Vec<u8>,
-    /// `node-csr-...`.
-    pub name: String,
-}
-
-/// The kubelet's CSR name for a public key, subject and usages (see module docs).
-pub fn csr_name(spki_der: &[u8], cn: &str, orgs: &[&str], usages: &[&str]) -> String {
-    let mut h = sha2::Sha512_256::new();
-    let mut write = |d: &[u8]| {
-        h.update(URL_SAFE_NO_PAD.encode(d).as_bytes());
-        h.update(b"|");
-    };
-    write(spki_der);
-    write(cn.as_bytes());
-    for o in orgs {
-        write(o.as_bytes());
-    }
-    for u in usages {
-        write(u.as_bytes());
-    }
-    format!("node-csr-{}", URL_SAFE_NO_PAD.encode(h.finalize()))
-}
-
-/// Makes a new ECDSA P-256 key and the kubelet's CSR for `node`.
-pub fn node_csr(node: &str) -> Result<NodeCsr, String> {
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(|e| e.to_string())?;
-    let mut params = rcgen::CertificateParams::default();
-    let mut dn = rcgen::DistinguishedName::new();
-    dn.push(rcgen::DnType::OrganizationName, "system:nodes");
-    dn.push(rcgen::DnType::CommonName, format!("system:node:{node}"));
-    params.distinguished_name = dn;
-    let csr = params.serialize_request(&key).map_err(|e| e.to_string())?;
-    let spki_der = rcgen::PublicKeyData::subject_public_key_info(&key);
-    let cn = format!("system:node:{node}");
-    Ok(NodeCsr {
-        csr_pem: csr.pem().map_err(|e| e.to_string())?,
-        key_pem: SecretString::from(key.serialize_pem()),
-        name: csr_name(&spki_der, &cn, &["system:nodes"], USAGES),
-        spki_der,
-    })
-}
-
+/// One SelfSubjectAccessReview: may these credentials `verb` the `resource` (`sub`resource) of
+/// `group`? Returns (allowed, the authorizer's reason).
 async fn ssar(
     client: &ApiClient,
     verb: &str,
@@ -126,31 +91,44 @@ async fn ssar(
     resource: &str,
     sub: &str,
 ) -> Result<(bool, String), Failure> {
-    let body = json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
-        "spec": {"resourceAttributes": {"verb": verb, "group": group, "resource": resource, "subresource": sub}}});
-    let v = client.post("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", &body).await?;
-    let allowed = v.pointer("/status/allowed").and_then(Value::as_bool).unwrap_or(false);
-    let reason = v.pointer("/status/reason").and_then(Value::as_str).unwrap_or("").to_string();
-    Ok((allowed, reason))
+    const PATH: &str = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews";
+    let review = SelfSubjectAccessReview {
+        spec: SelfSubjectAccessReviewSpec {
+            resource_attributes: Some(ResourceAttributes {
+                verb: Some(verb.into()),
+                group: Some(group.into()),
+                resource: Some(resource.into()),
+                subresource: Some(sub.into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let v = client.post(PATH, &to_json(&review)).await?;
+    let answer: SelfSubjectAccessReview = typed(v, &format!("POST {PATH}"))?;
+    let status = answer.status.unwrap_or_default();
+    Ok((status.allowed, status.reason.unwrap_or_default()))
 }
 
-/// Who the credentials are: SelfSubjectReview (1.28+), else `None` after a 404 (older servers).
-/// SelfSubjectReview (`authentication.k8s.io/v1`, GA in 1.28). `Ok(None)` when the server does
-/// not serve it: before 1.28 it answers 404 to `system:masters` and **403** to everyone else,
-/// bootstrap tokens included (RBAC refuses the unknown resource before routing; recorded from a
-/// real v1.24 server in `vectors/apiserver-v1.24/bootstrap/whoami_token_v1`). A 403 still proves
-/// the token authenticated (a rejected token is 401); callers confirm with an access review.
+/// A typed object as the JSON body the API client posts. k8s-openapi's types always serialise.
+fn to_json<T: serde::Serialize>(object: &T) -> Value {
+    serde_json::to_value(object).unwrap_or(Value::Null)
+}
+
+/// Who the credentials are: SelfSubjectReview (`authentication.k8s.io/v1`, GA in 1.28), as
+/// (username, groups). `Ok(None)` when the server does not serve it: before 1.28 it answers 404
+/// to `system:masters` and **403** to everyone else, bootstrap tokens included (RBAC refuses the
+/// unknown resource before routing; recorded from a real v1.24 server in
+/// `vectors/apiserver-v1.24/bootstrap/whoami_token_v1`). A 403 still proves the token
+/// authenticated (a rejected token is 401); callers confirm with an access review.
 async fn whoami(client: &ApiClient) -> Result<Option<(String, Vec<String>)>, Failure> {
-    let body = json!({"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"});
-    match client.post("/apis/authentication.k8s.io/v1/selfsubjectreviews", &body).await {
+    const PATH: &str = "/apis/authentication.k8s.io/v1/selfsubjectreviews";
+    match client.post(PATH, &to_json(&SelfSubjectReview::default())).await {
         Ok(v) => {
-            let name = v.pointer("/status/userInfo/username").and_then(Value::as_str).unwrap_or("").to_string();
-            let groups = v
-                .pointer("/status/userInfo/groups")
-                .and_then(Value::as_array)
-                .map(|g| g.iter().filter_map(Value::as_str).map(str::to_string).collect())
-                .unwrap_or_default();
-            Ok(Some((name, groups)))
+            let review: SelfSubjectReview = typed(v, &format!("POST {PATH}"))?;
+            let user = review.status.and_then(|s| s.user_info).unwrap_or_default();
+            Ok(Some((user.username.unwrap_or_default(), user.groups.unwrap_or_default())))
         }
         Err(f) if f.code == Code::ApiNotFound => Ok(None),
         Err(f) if f.code == Code::ApiForbidden && f.message.contains("selfsubjectreviews") => Ok(None),
@@ -158,129 +136,8 @@ async fn whoami(client: &ApiClient) -> Result<Option<(String, Vec<String>)>, Fai
     }
 }
 
-/// `reason (message)` of a CSR condition, for reports.
-fn condition_text(csr: &Value, t: &str) -> String {
-    let c = condition(csr, t);
-    let get = |k: &str| c.and_then(|c| c.get(k)).and_then(Value::as_str).unwrap_or("");
-    format!("{} ({})", get("reason"), get("message"))
-}
-
-fn condition<'a>(csr: &'a Value, t: &str) -> Option<&'a Value> {
-    csr.pointer("/status/conditions")?.as_array()?.iter().find(|c| c.get("type").and_then(Value::as_str) == Some(t))
-}
-
-/// What the watch saw last.
-enum CsrOutcome {
-    Issued(Value),
-    Denied(Value),
-    Failed(Value),
-    TimedOut(Option<Value>),
-}
-
-/// Watches one CSR until issued, denied, failed, or the timeout (a watch, not a poll).
-async fn watch_csr(client: &ApiClient, name: &str, timeout: Duration) -> Result<(CsrOutcome, Duration), Failure> {
-    let started = Instant::now();
-    let mut last: Option<Value> = None;
-    let judge = |o: &Value| -> Option<CsrOutcome> {
-        if condition(o, "Denied").is_some() {
-            Some(CsrOutcome::Denied(o.clone()))
-        } else if condition(o, "Failed").is_some() {
-            Some(CsrOutcome::Failed(o.clone()))
-        } else if condition(o, "Approved").is_some()
-            && o.pointer("/status/certificate").and_then(Value::as_str).is_some_and(|c| !c.is_empty())
-        {
-            Some(CsrOutcome::Issued(o.clone()))
-        } else {
-            None
-        }
-    };
-    while started.elapsed() < timeout {
-        let left = timeout.saturating_sub(started.elapsed());
-        let path = format!(
-            "{CSR_PATH}?watch=true&fieldSelector=metadata.name%3D{name}&timeoutSeconds={}",
-            left.as_secs().max(1)
-        );
-        let mut resp = match client.get_stream(&path, left + Duration::from_secs(1)).await {
-            Ok(r) => r,
-            Err(f) if matches!(f.code, Code::RequestTimeout) => break,
-            Err(f) => return Err(f),
-        };
-        let mut buf: Vec<u8> = Vec::new();
-        loop {
-            let left = timeout.saturating_sub(started.elapsed());
-            let chunk = match tokio::time::timeout(left, resp.chunk()).await {
-                Err(_) => return Ok((CsrOutcome::TimedOut(last), started.elapsed())),
-                Ok(Err(_)) | Ok(Ok(None)) => break,
-                Ok(Ok(Some(c))) => c,
-            };
-            buf.extend_from_slice(&chunk);
-            while let Some(i) = buf.iter().position(|b| *b == b'\n') {
-                let line: Vec<u8> = buf.drain(..=i).collect();
-                let Ok(ev) = serde_json::from_slice::<Value>(&line) else { continue };
-                let Some(obj) = ev.get("object") else { continue };
-                if ev.get("type").and_then(Value::as_str) == Some("DELETED") {
-                    return Err(Failure::new(
-                        Code::CsrFailed,
-                        "approval",
-                        format!("CSR {name} was deleted while waiting"),
-                    )
-                    .cause("someone or something deleted the CSR")
-                    .fix("retry"));
-                }
-                if let Some(out) = judge(obj) {
-                    return Ok((out, started.elapsed()));
-                }
-                last = Some(obj.clone());
-            }
-        }
-    }
-    Ok((CsrOutcome::TimedOut(last), started.elapsed()))
-}
-
-/// Checks the issued certificate: chains to the CA, subject and O, client auth, validity, key.
-fn verify_certificate(
-    cert_pem: &[u8],
-    ca: &[CertificateDer<'static>],
-    node: &str,
-    spki: &[u8],
-) -> Result<String, String> {
-    use x509_parser::prelude::*;
-    let certs = crate::pin::read_certificates(cert_pem, "issued certificate").map_err(|f| f.message)?;
-    let (_, cert) = X509Certificate::from_der(certs[0].as_ref()).map_err(|e| e.to_string())?;
-    let issuer_ok = ca.iter().any(|c| {
-        X509Certificate::from_der(c.as_ref())
-            .ok()
-            .is_some_and(|(_, ca)| cert.verify_signature(Some(ca.public_key())).is_ok())
-    });
-    if !issuer_ok {
-        return Err("it is not signed by the cluster CA".into());
-    }
-    let cn = cert.subject().iter_common_name().next().and_then(|c| c.as_str().ok()).unwrap_or("");
-    if cn != format!("system:node:{node}") {
-        return Err(format!("CN is {cn:?}, not system:node:{node}"));
-    }
-    let orgs: Vec<&str> = cert.subject().iter_organization().filter_map(|o| o.as_str().ok()).collect();
-    if orgs != ["system:nodes"] {
-        return Err(format!("O is {orgs:?}, not [system:nodes]"));
-    }
-    let client_auth = cert.extended_key_usage().ok().flatten().is_some_and(|e| e.value.client_auth);
-    if !client_auth {
-        return Err("it lacks the client auth extended key usage".into());
-    }
-    let now = ASN1Time::now();
-    if !cert.validity().is_valid_at(now) {
-        return Err(format!(
-            "it is not valid now (valid {} to {})",
-            cert.validity().not_before,
-            cert.validity().not_after
-        ));
-    }
-    if cert.public_key().raw != spki {
-        return Err("its public key is not the key of the CSR".into());
-    }
-    Ok(format!("{} issued by {}, valid until {}", cert.subject(), cert.issuer(), cert.validity().not_after))
-}
-
+/// A kubeconfig written out verbatim (YAML, kubeadm's layout): built as JSON on purpose, it is
+/// a file, not an API object.
 fn kubeconfig_yaml(server: &str, ca_pem: &str, user: &str, context: &str, cluster: &str, auth: Value) -> String {
     let v = json!({
         "apiVersion": "v1", "kind": "Config",
@@ -310,9 +167,13 @@ pub async fn run(opts: &BootstrapOptions) -> Report {
         _ => {
             let mut r = Report::new("bootstrap");
             r.fail(
-                Failure::new(Code::Usage, "input", "joinkit bootstrap needs token discovery (ENDPOINT and a token)")
-                    .cause("file discovery and saved cluster-info files are not supported by bootstrap")
-                    .fix("pass ENDPOINT, the token and the pins"),
+                Failure::new(
+                    Code::Usage,
+                    Common::Input,
+                    "joinkit bootstrap needs token discovery (ENDPOINT and a token)",
+                )
+                .cause("file discovery and saved cluster-info files are not supported by bootstrap")
+                .fix("pass ENDPOINT, the token and the pins"),
             );
             return r;
         }
@@ -320,7 +181,7 @@ pub async fn run(opts: &BootstrapOptions) -> Report {
     report.set_command("bootstrap");
     let Some(trusted) = trusted.filter(|_| report.ok()) else {
         report.skip_rest(discovery::NETWORK_STAGES);
-        report.skip_rest(BOOTSTRAP_STAGES);
+        report.skip_rest(BOOTSTRAP_FLOW);
         return report;
     };
     report.clear_lines();
@@ -335,7 +196,7 @@ pub async fn run(opts: &BootstrapOptions) -> Report {
     if let Err(f) = steps(&mut report, opts, &trusted, &token).await {
         report.fail(f);
     }
-    report.skip_rest(BOOTSTRAP_STAGES);
+    report.skip_rest(BOOTSTRAP_FLOW);
     report
 }
 
@@ -358,14 +219,14 @@ async fn steps(
     match &who {
         Some((name, groups)) => {
             report.set("bootstrapIdentity", json!({"username": name, "groups": groups}));
-            report.pass("authenticate", format!("{name} in {groups:?} (SelfSubjectReview)"));
+            report.pass(BootstrapStage::Authenticate, format!("{name} in {groups:?} (SelfSubjectReview)"));
         }
         None => {
             // Pre-1.28: no SelfSubjectReview; an SSAR proves the token authenticates.
             ssar(&client, "create", "certificates.k8s.io", "certificatesigningrequests", "")
                 .await
                 .map_err(|f| token_rejected(f, token))?;
-            report.pass("authenticate", format!("system:bootstrap:{} (this server does not serve SelfSubjectReview, a v1.27 or older API: 404, or 403 for non-admins; a SelfSubjectAccessReview authenticated)", token.id()));
+            report.pass(BootstrapStage::Authenticate, format!("system:bootstrap:{} (this server does not serve SelfSubjectReview, a v1.27 or older API: 404, or 403 for non-admins; a SelfSubjectAccessReview authenticated)", token.id()));
         }
     }
 
@@ -383,7 +244,7 @@ async fn steps(
     if !can_create {
         return Err(Failure::new(
             Code::CsrCreateForbidden,
-            "authorize",
+            BootstrapStage::Authorize,
             format!("expected system:bootstrap:{} to be allowed to create certificatesigningrequests; RBAC denies it", token.id()),
         )
         .kubeadm("certificatesigningrequests.certificates.k8s.io is forbidden: User \"system:bootstrap:<id>\" cannot create resource \"certificatesigningrequests\" in API group \"certificates.k8s.io\" at the cluster scope")
@@ -393,9 +254,9 @@ async fn steps(
     let mut detail = format!("may create CSRs ({why_create})");
     if can_autoapprove {
         detail.push_str("; auto-approval permitted");
-        report.pass("authorize", detail);
+        report.pass(BootstrapStage::Authorize, detail);
     } else {
-        report.warn("authorize", format!("{detail}; but NOT the nodeclient auto-approval permission: the CSR will stay Pending unless someone approves it"));
+        report.warn(BootstrapStage::Authorize, format!("{detail}; but NOT the nodeclient auto-approval permission: the CSR will stay Pending unless someone approves it"));
     }
     let _ = why_auto;
 
@@ -404,7 +265,7 @@ async fn steps(
     if let Some(e) = crate::config::validate::dns1123_subdomain_error(&node) {
         return Err(Failure::new(
             Code::BadNodeName,
-            "node-name",
+            BootstrapStage::NodeName,
             format!("expected a lowercase DNS-1123 subdomain as node name; got {node:?}: {e}"),
         )
         .kubeadm(e)
@@ -412,45 +273,46 @@ async fn steps(
         .fix("pass --node-name with a lowercase DNS name, e.g. worker-1"));
     }
     if can_get_nodes {
-        match client.get_opt(&format!("/api/v1/nodes/{node}")).await? {
-            None => report.pass("node-name", format!("{node} is a valid name and no Node of that name exists")),
+        let path = format!("/api/v1/nodes/{node}");
+        match client.get_opt(&path).await? {
+            None => {
+                report.pass(BootstrapStage::NodeName, format!("{node} is a valid name and no Node of that name exists"))
+            }
             Some(n) => {
-                let ready = crate::k8s::node_ready_status(&n).unwrap_or_else(|| "Unknown".into());
-                if ready == "True" {
-                    return Err(Failure::new(Code::NodeNameTaken, "node-name", format!("expected no Ready Node named {node:?}; one exists"))
+                let n: Node = typed(n, &format!("GET {path}")).map_err(|f| f.at(BootstrapStage::NodeName))?;
+                let ready = crate::k8s::node_ready_status(&n).unwrap_or("Unknown");
+                if crate::k8s::node_is_ready(&n) {
+                    return Err(Failure::new(Code::NodeNameTaken, BootstrapStage::NodeName, format!("expected no Ready Node named {node:?}; one exists"))
                         .kubeadm(format!("a Node with name {node:?} and status \"Ready\" already exists in the cluster. You must delete the existing Node or change the name of this new joining Node"))
                         .cause("another machine (or an earlier life of this one) registered with the same name")
                         .fix(format!("`kubectl delete node {node}` if it is gone for good, or join with another --node-name")));
                 }
-                report.warn("node-name", format!("a Node {node:?} exists with Ready={ready}; kubeadm allows the join and the kubelet will take it over"));
+                report.warn(BootstrapStage::NodeName, format!("a Node {node:?} exists with Ready={ready}; kubeadm allows the join and the kubelet will take it over"));
             }
         }
     } else {
-        report.warn("node-name", format!("{node} is a valid name; the token may not read Nodes, so an existing Node was not checked (kubeadm:get-nodes binding missing)"));
+        report.warn(BootstrapStage::NodeName, format!("{node} is a valid name; the token may not read Nodes, so an existing Node was not checked (kubeadm:get-nodes binding missing)"));
     }
 
     // 5. csr
     report.start();
-    let csr = node_csr(&node).map_err(|e| Failure::new(Code::Internal, "csr", e))?;
+    let csr = node_csr(&node).map_err(|e| Failure::new(Code::Internal, BootstrapStage::Csr, e))?;
     report.set("csrName", &csr.name);
-    report
-        .pass("csr", format!("{} for CN=system:node:{node}, O=system:nodes, ECDSA P-256, usages {USAGES:?}", csr.name));
+    report.pass(
+        BootstrapStage::Csr,
+        format!("{} for CN=system:node:{node}, O=system:nodes, ECDSA P-256, usages {USAGES:?}", csr.name),
+    );
 
     // 6. submit + approval
     report.start();
-    let body = json!({
-        "apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest",
-        "metadata": {"name": csr.name},
-        "spec": {"request": STANDARD.encode(&csr.csr_pem), "signerName": KUBELET_CLIENT_SIGNER, "usages": USAGES},
-    });
-    match client.post(CSR_PATH, &body).await {
-        Ok(_) => report.pass("submit", format!("created CertificateSigningRequest {}", csr.name)),
+    match client.post(CSR_PATH, &to_json(&csr.object())).await {
+        Ok(_) => report.pass(BootstrapStage::Submit, format!("created CertificateSigningRequest {}", csr.name)),
         Err(f) if f.code == Code::ApiForbidden => {
-            return Err(Failure::new(Code::CsrCreateForbidden, "submit", f.message.clone())
+            return Err(Failure::new(Code::CsrCreateForbidden, BootstrapStage::Submit, f.message.clone())
                 .cause("RBAC denied the CSR: the kubeadm:kubelet-bootstrap binding is missing")
                 .fix("`kubeadm init phase bootstrap-token` on a control-plane node recreates it"))
         }
-        Err(f) => return Err(f.at("submit")),
+        Err(f) => return Err(f.at(BootstrapStage::Submit)),
     }
     report.start();
     let (outcome, waited) = watch_csr(&client, &csr.name, opts.csr_timeout).await?;
@@ -459,7 +321,7 @@ async fn steps(
     // 10. cleanup (always attempted)
     report.start();
     if opts.keep_csr {
-        report.skip("cleanup", format!("--keep-csr: {} stays on the cluster", csr.name));
+        report.skip(BootstrapStage::Cleanup, format!("--keep-csr: {} stays on the cluster", csr.name));
     } else {
         let path = format!("{CSR_PATH}/{}", csr.name);
         let deleted = match &opts.admin {
@@ -470,15 +332,15 @@ async fn steps(
             None => client.delete(&path).await.map(|_| "with the bootstrap token"),
         };
         match deleted {
-            Ok(how) => report.pass("cleanup", format!("deleted {} {how}", csr.name)),
+            Ok(how) => report.pass(BootstrapStage::Cleanup, format!("deleted {} {how}", csr.name)),
             Err(f) if f.code == Code::ApiForbidden && opts.admin.is_none() => report.warn(
-                "cleanup",
+                BootstrapStage::Cleanup,
                 format!(
                     "{} was left on the cluster: bootstrap tokens may not delete CSRs (system:node-bootstrapper grants create/get/list/watch only). Pass --kubeconfig with an admin kubeconfig to delete it, or `kubectl delete csr {}`; the csrcleaner controller removes approved CSRs after one hour",
                     csr.name, csr.name
                 ),
             ),
-            Err(f) => report.warn("cleanup", format!("could not delete {}: {}", csr.name, f.message)),
+            Err(f) => report.warn(BootstrapStage::Cleanup, format!("could not delete {}: {}", csr.name, f.message)),
         }
     }
     result
@@ -486,12 +348,12 @@ async fn steps(
 
 fn token_rejected(f: Failure, token: &BootstrapToken) -> Failure {
     if f.code == Code::ApiUnauthorized {
-        return Failure::new(Code::BootstrapTokenRejected, "authenticate", format!("expected the API server to accept token {}; it answered 401 Unauthorized", token.redacted()))
+        return Failure::new(Code::BootstrapTokenRejected, BootstrapStage::Authenticate, format!("expected the API server to accept token {}; it answered 401 Unauthorized", token.redacted()))
             .kubeadm("Unauthorized")
             .cause("discovery found this token's signature, so its Secret exists with the signing usage; a 401 then means it lacks the \"authentication\" usage (usage-bootstrap-authentication), expired a moment ago, or the API server runs without --enable-bootstrap-token-auth")
             .fix("create a token with both usages: `joinkit token create` (defaults: signing,authentication)");
     }
-    f.at("authenticate")
+    f.at(BootstrapStage::Authenticate)
 }
 
 async fn finish_csr(
@@ -509,7 +371,7 @@ async fn finish_csr(
         CsrOutcome::Denied(o) => {
             return Err(Failure::new(
                 Code::CsrDenied,
-                "approval",
+                BootstrapStage::Approval,
                 format!("expected the CSR to be approved; it was Denied: {}", condition_text(&o, "Denied")),
             )
             .cause("an administrator or an approval policy denied the node's certificate request")
@@ -520,7 +382,7 @@ async fn finish_csr(
         CsrOutcome::Failed(o) => {
             return Err(Failure::new(
                 Code::CsrFailed,
-                "approval",
+                BootstrapStage::Approval,
                 format!("expected a certificate; the CSR Failed: {}", condition_text(&o, "Failed")),
             )
             .cause("the signer refused the request")
@@ -531,17 +393,17 @@ async fn finish_csr(
             let secs = waited.as_secs_f64();
             let kubeadm = "timed out waiting for the condition (kubeadm: \"Waiting for the kubelet to perform the TLS Bootstrap\")";
             return Err(if approved {
-                Failure::new(Code::CsrApprovedNotIssued, "approval", format!("expected a certificate within {secs:.1} s of approval; the CSR {} is Approved but has none", csr.name))
+                Failure::new(Code::CsrApprovedNotIssued, BootstrapStage::Approval, format!("expected a certificate within {secs:.1} s of approval; the CSR {} is Approved but has none", csr.name))
                     .kubeadm(kubeadm)
                     .cause("no signer issues kubelet client certificates: kube-controller-manager runs without --cluster-signing-cert-file/--cluster-signing-key-file (or the csrsigning controller is disabled)")
                     .fix("give kube-controller-manager the cluster CA (kubeadm sets --cluster-signing-cert-file=/etc/kubernetes/pki/ca.crt and --cluster-signing-key-file=/etc/kubernetes/pki/ca.key)")
             } else if !can_autoapprove {
-                Failure::new(Code::CsrPendingNoAutoapprove, "approval", format!("expected the CSR {} to be auto-approved; it stayed Pending for {secs:.1} s", csr.name))
+                Failure::new(Code::CsrPendingNoAutoapprove, BootstrapStage::Approval, format!("expected the CSR {} to be auto-approved; it stayed Pending for {secs:.1} s", csr.name))
                     .kubeadm(kubeadm)
                     .cause("the token's groups may not create certificatesigningrequests/nodeclient: the ClusterRoleBinding kubeadm:node-autoapprove-bootstrap is missing, so nothing approves the CSR")
                     .fix(format!("`kubectl certificate approve {}` now; for good: `kubectl create clusterrolebinding kubeadm:node-autoapprove-bootstrap --clusterrole=system:certificates.k8s.io:certificatesigningrequests:nodeclient --group=system:bootstrappers:kubeadm:default-node-token`", csr.name))
             } else {
-                Failure::new(Code::CsrPendingNoApprover, "approval", format!("expected the CSR {} to be auto-approved; it stayed Pending for {secs:.1} s although auto-approval is permitted", csr.name))
+                Failure::new(Code::CsrPendingNoApprover, BootstrapStage::Approval, format!("expected the CSR {} to be auto-approved; it stayed Pending for {secs:.1} s although auto-approval is permitted", csr.name))
                     .kubeadm(kubeadm)
                     .cause("the approver is not running: kube-controller-manager is down or runs without the csrapproving controller")
                     .fix("check kube-controller-manager (`kubectl -n kube-system get pods -l component=kube-controller-manager`, its logs, its --controllers flag)")
@@ -552,36 +414,29 @@ async fn finish_csr(
     // with the signer's own record of when it issued).
     report.set("certificateSeenAtUnixNs", time::OffsetDateTime::now_utc().unix_timestamp_nanos().to_string());
     report.pass(
-        "approval",
+        BootstrapStage::Approval,
         format!(
             "Approved ({}) and issued after {:.3} s, seen through a watch",
-            condition(&issued, "Approved").and_then(|c| c.get("reason")).and_then(Value::as_str).unwrap_or("?"),
+            condition(&issued, "Approved").and_then(|c| c.reason.as_deref()).unwrap_or("?"),
             waited.as_secs_f64()
         ),
     );
 
     // 7. certificate
     report.start();
-    let cert_pem = issued
-        .pointer("/status/certificate")
-        .and_then(Value::as_str)
-        .and_then(|c| STANDARD.decode(c).ok())
-        .ok_or_else(|| {
-            Failure::new(Code::CertificateInvalid, "certificate", "status.certificate is not base64 PEM")
-                .cause("the signer wrote garbage")
-                .fix("check the signer")
-        })?;
+    // The watch returns Issued only with a non-empty certificate (base64 decoded when typed).
+    let cert_pem = issued_certificate(&issued).map(<[u8]>::to_vec).unwrap_or_default();
     let detail = verify_certificate(&cert_pem, trusted.anchors().certs(), node, &csr.spki_der).map_err(|e| {
         Failure::new(
             Code::CertificateInvalid,
-            "certificate",
+            BootstrapStage::Certificate,
             format!("expected a client certificate for system:node:{node} from the cluster CA; {e}"),
         )
         .kubeadm("x509: certificate signed by unknown authority")
         .cause("the signer uses another CA than the one in cluster-info, or signs with the wrong subject or usages")
         .fix("make kube-controller-manager's --cluster-signing-cert-file the cluster CA (/etc/kubernetes/pki/ca.crt)")
     })?;
-    report.pass("certificate", detail);
+    report.pass(BootstrapStage::Certificate, detail);
 
     // 8. node-identity
     report.start();
@@ -592,14 +447,14 @@ async fn finish_csr(
     )?;
     let want = format!("system:node:{node}");
     match whoami(&node_client).await {
-        Ok(Some((name, groups))) if name == want => report.pass("node-identity", format!("the certificate authenticates as {name} in {groups:?}")),
+        Ok(Some((name, groups))) if name == want => report.pass(BootstrapStage::NodeIdentity, format!("the certificate authenticates as {name} in {groups:?}")),
         Ok(Some((name, _))) => {
-            return Err(Failure::new(Code::NodeCredentialRejected, "node-identity", format!("expected {want}; the server sees {name}"))
+            return Err(Failure::new(Code::NodeCredentialRejected, BootstrapStage::NodeIdentity, format!("expected {want}; the server sees {name}"))
                 .cause("the API server maps client certificates unusually")
                 .fix("check kube-apiserver's --client-ca-file"))
         }
         Ok(None) => match node_client.get_opt(&format!("/api/v1/nodes/{node}")).await {
-            Ok(_) => report.pass("node-identity", format!("the certificate authenticates (GET nodes/{node} allowed; this server has no SelfSubjectReview to show the name)")),
+            Ok(_) => report.pass(BootstrapStage::NodeIdentity, format!("the certificate authenticates (GET nodes/{node} allowed; this server has no SelfSubjectReview to show the name)")),
             Err(f) => return Err(node_rejected(f, &want)),
         },
         Err(f) => return Err(node_rejected(f, &want)),
@@ -608,7 +463,7 @@ async fn finish_csr(
     // 9. write
     report.start();
     match &opts.write_dir {
-        None => report.skip("write", "dry run: nothing written (use --write-dir DIR)"),
+        None => report.skip(BootstrapStage::Write, "dry run: nothing written (use --write-dir DIR)"),
         Some(dir) => {
             let ca = ca_pem(trusted.anchors().certs());
             let token = opts.discovery.tls_bootstrap_token.as_ref().or(opts.discovery.token.as_ref()).expect("token");
@@ -634,12 +489,12 @@ async fn finish_csr(
                 ("pki/ca.crt", ca.as_bytes()),
             ];
             crate::fsutil::write_all_or_none(dir, &files).map_err(|e| {
-                Failure::new(Code::OutputUnwritable, "write", e)
+                Failure::new(Code::OutputUnwritable, BootstrapStage::Write, e)
                     .cause("cannot write under --write-dir (permissions, a read-only or full file system, or a path that is not a directory)")
                     .fix("check --write-dir; nothing was left half-written")
             })?;
             report.pass(
-                "write",
+                BootstrapStage::Write,
                 format!(
                     "wrote bootstrap-kubelet.conf, kubelet.conf and pki/ca.crt under {} (files 0600, new directories 0700; all or none)",
                     dir.display()
@@ -651,7 +506,7 @@ async fn finish_csr(
 }
 
 fn node_rejected(f: Failure, want: &str) -> Failure {
-    Failure::new(Code::NodeCredentialRejected, "node-identity", format!("expected the new certificate to authenticate as {want}; {}", f.message))
+    Failure::new(Code::NodeCredentialRejected, BootstrapStage::NodeIdentity, format!("expected the new certificate to authenticate as {want}; {}", f.message))
         .cause("the API server does not trust the signer's CA for client certificates (--client-ca-file differs from --cluster-signing-cert-file)")
         .fix("make kube-apiserver's --client-ca-file the CA that signs kubelet certificates")
 }
