@@ -15,7 +15,7 @@ use std::time::Duration;
 /// `joinkit lab`.
 pub fn lab(a: LabArgs) -> i32 {
     match a.command {
-        Some(LabCommand::Demo { scenario, output }) => return lab_demo(scenario, output),
+        Some(LabCommand::Demo { scenario, out }) => return lab_demo(scenario, out.output),
         Some(LabCommand::Scenarios) => {
             for (_, name, help) in Scenario::ALL {
                 println!("{name:<22} {help}");
