@@ -2,35 +2,15 @@
 //! options, run the library and hand the [`Outcome`] to [`crate::output::emit`], the one place
 //! that prints and picks the exit code. Logic lives in joinkit-core; this is glue.
 
-use crate::cli::{CaHashArgs, Cli, Command, MigrateConfigArgs, OutputArg, TokenCommand};
+use crate::cli::{Cli, Command, MigrateConfigArgs, OutputArg, TokenCommand};
 use crate::output::{emit, Outcome};
+use crate::runtime::block_on;
 use joinkit_core::config::{self, derive};
 use joinkit_core::discovery;
-use joinkit_core::error::{Code, Failure};
-use joinkit_core::kubeconfig::Kubeconfig;
-use joinkit_core::pin;
-use joinkit_core::report::{Common, Report};
+use joinkit_core::error::Failure;
+use joinkit_core::report::Report;
 use joinkit_core::token::create::{self as token_create, TokenStage};
 use joinkit_core::token::{manage, BootstrapToken};
-use std::path::Path;
-
-/// A current-thread tokio runtime (the CLI runs one future at a time).
-pub(crate) fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a current-thread tokio runtime can always be built")
-}
-
-/// Runs `fut` to completion on a fresh runtime and then drops the runtime without waiting for
-/// its blocking threads: a resolver call (`getaddrinfo`) that never returns must not hold the
-/// process past `--timeout` (the future itself is bounded; only the abandoned thread is left).
-pub(crate) fn block_on<F: std::future::Future>(fut: F) -> F::Output {
-    let rt = runtime();
-    let out = rt.block_on(fut);
-    rt.shutdown_background();
-    out
-}
 
 /// Parses argv, runs the command, prints its outcome; returns the process exit code.
 pub fn main() -> i32 {
@@ -53,9 +33,9 @@ pub fn main() -> i32 {
 }
 
 /// Runs one parsed command line.
-pub fn run(cli: Cli) -> Outcome {
+pub(crate) fn run(cli: Cli) -> Outcome {
     match cli.command {
-        Command::CaHash(a) => ca_hash(&a),
+        Command::CaHash(a) => crate::ca_hash::run(&a),
         Command::VerifyDiscovery(a) => match a.options() {
             Ok(o) => Outcome::Report(block_on(discovery::run(&o)), a.out.output),
             Err(f) => {
@@ -116,7 +96,7 @@ pub fn run(cli: Cli) -> Outcome {
             clap_complete::generate(shell, &mut crate::cli::command(), "joinkit", &mut std::io::stdout());
             Outcome::Done(0)
         }
-        Command::GenerateMan { dir } => match generate_man(&dir) {
+        Command::GenerateMan { dir } => match crate::cli::generate_man(&dir) {
             Ok(()) => Outcome::Done(0),
             Err(e) => {
                 eprintln!("joinkit: {e}");
@@ -131,140 +111,6 @@ fn failed(command: &str, f: Failure) -> Report {
     let mut r = Report::new(command);
     r.fail(f);
     r
-}
-
-/// `joinkit ca-hash`: the pins in text (stdout, one a line), the report in json/yaml.
-fn ca_hash(a: &CaHashArgs) -> Outcome {
-    let mut report = Report::new("ca-hash");
-    let certs = match collect_certs(a, &mut report) {
-        Ok(c) => c,
-        Err(f) => {
-            report.fail(f);
-            return Outcome::Product(report, a.out.output, String::new());
-        }
-    };
-    let now =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-    for (src, c) in &certs {
-        if let Some(p) = c.validity_problem(now) {
-            report.push_warning(format!(
-                "{src}: certificate {} is {p} (valid {} to {}); its pin is printed anyway",
-                c.subject, c.not_before, c.not_after
-            ));
-        }
-        if !c.is_ca {
-            report.push_warning(format!(
-                "{src}: certificate {} is not a CA (basicConstraints CA:FALSE); kubeadm pins the cluster CA",
-                c.subject
-            ));
-        }
-    }
-    let list: Vec<serde_json::Value> = certs
-        .iter()
-        .map(|(src, c)| {
-            let mut v = serde_json::to_value(c).unwrap_or_default();
-            v["source"] = serde_json::json!(src);
-            v
-        })
-        .collect();
-    report.set("certificates", list);
-    report.set("pins", certs.iter().map(|(_, c)| c.pin.clone()).collect::<Vec<_>>());
-    let pins: String = certs.iter().map(|(_, c)| format!("{}\n", c.pin)).collect();
-    Outcome::Product(report, a.out.output, pins)
-}
-
-/// The certificates of ca-hash's inputs, in order, each with its source's name.
-fn collect_certs(a: &CaHashArgs, report: &mut Report) -> Result<Vec<(String, pin::CertInfo)>, Failure> {
-    report.start();
-    if a.files.is_empty() && a.kubeconfig.is_none() {
-        return Err(Failure::new(Code::Usage, Common::Input, "expected at least one FILE, `-` or --kubeconfig; got none")
-            .cause("nothing to hash")
-            .fix("e.g. `joinkit ca-hash /etc/kubernetes/pki/ca.crt` or `joinkit ca-hash --kubeconfig /etc/kubernetes/admin.conf`"));
-    }
-    let mut out = Vec::new();
-    let mut stdin_used = false;
-    for f in &a.files {
-        if f.as_os_str() == "-" && std::mem::replace(&mut stdin_used, true) {
-            return Err(Failure::new(Code::Usage, Common::Input, "`-` (standard input) given twice")
-                .cause("stdin can be read once")
-                .fix("pass `-` once"));
-        }
-        let name = f.display().to_string();
-        let data = joinkit_core::fsutil::read_path_or_stdin(f, joinkit_core::fsutil::MAX_INPUT_FILE).map_err(|e| {
-            Failure::new(Code::InputUnreadable, Common::Read, e.to_string())
-                .cause("the path is wrong, not readable by this user, not a regular file, or too large")
-                .fix("check the path and permissions (the CA is /etc/kubernetes/pki/ca.crt on a control-plane node)")
-        })?;
-        for der in pin::read_certificates(&data, &name)? {
-            out.push((name.clone(), pin::inspect(der.as_ref(), &name)?));
-        }
-    }
-    if let Some(k) = &a.kubeconfig {
-        let name = k.display().to_string();
-        let read = |code, e: String, cause: &str, fix: &str| Failure::new(code, Common::Read, e).cause(cause).fix(fix);
-        let kc = Kubeconfig::load(k).map_err(|e| {
-            let fix = "pass an admin kubeconfig such as /etc/kubernetes/admin.conf";
-            read(
-                Code::BadInputFile,
-                format!("expected a kubeconfig; {e}"),
-                "the file is not a readable kubeconfig",
-                fix,
-            )
-        })?;
-        let cluster = kc.cluster(a.cluster.as_deref()).map_err(|e| {
-            read(
-                Code::BadInputFile,
-                format!("{name}: {e}"),
-                "the kubeconfig has no such cluster",
-                "name one with --cluster",
-            )
-        })?;
-        let what = format!("{name} (cluster {:?})", cluster.name);
-        let ca = kc
-            .ca_bytes(&cluster.cluster)
-            .map_err(|e| {
-                let cause = "the CA data or file cannot be read";
-                read(Code::InputUnreadable, format!("{what}: {e}"), cause, "check certificate-authority(-data)")
-            })?
-            .ok_or_else(|| {
-                let e = format!("{what}: the cluster has neither certificate-authority-data nor certificate-authority");
-                let cause = "the kubeconfig trusts the system roots or skips verification";
-                read(Code::NoCertificate, e, cause, "pass the CA file itself")
-            })?;
-        for der in pin::read_certificates(&ca, &what)? {
-            out.push((what.clone(), pin::inspect(der.as_ref(), &what)?));
-        }
-    }
-    report.pass(Common::Read, format!("{} certificate(s)", out.len()));
-    Ok(out)
-}
-
-/// Writes one man page per command (joinkit.1, joinkit-ca-hash.1, ...) into `dir`.
-pub fn generate_man(dir: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let cmd = crate::cli::command();
-    let mut pages = vec![("joinkit".to_string(), cmd.clone())];
-    for sub in cmd.get_subcommands() {
-        if sub.is_hide_set() || sub.get_name() == "help" {
-            continue;
-        }
-        let name = format!("joinkit-{}", sub.get_name());
-        let c = sub.clone().name(name.clone()).after_long_help(joinkit_core::error::exit_code_table_text());
-        pages.push((name.clone(), c.clone()));
-        for subsub in sub.get_subcommands() {
-            if subsub.get_name() == "help" {
-                continue;
-            }
-            let n2 = format!("{name}-{}", subsub.get_name());
-            pages.push((n2.clone(), subsub.clone().name(n2)));
-        }
-    }
-    for (name, c) in pages {
-        let mut buf = Vec::new();
-        clap_mangen::Man::new(c).render(&mut buf).map_err(|e| e.to_string())?;
-        std::fs::write(dir.join(format!("{name}.1")), buf).map_err(|e| e.to_string())?;
-    }
-    Ok(())
 }
 
 /// `joinkit migrate-config`: the v1beta4 document, its notes on stderr; refused with errors.

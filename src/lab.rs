@@ -2,7 +2,7 @@
 //! API server on loopback, and verify discovery against it healthy and with a fault.
 
 use crate::cli::{LabArgs, LabCommand};
-use crate::commands::{block_on, runtime};
+use crate::runtime::{block_on, runtime};
 use joinkit_core::discovery::{self, Options, Source, Trust};
 use joinkit_core::endpoint::Endpoint;
 use joinkit_core::error::Code;

@@ -98,7 +98,7 @@ fn secret(s: &Option<SecretArg>) -> Option<Secret> {
 
 impl RenderConfigArgs {
     /// The library's render options (the token file is read when rendering).
-    pub fn options(&self) -> RenderOptions {
+    pub(crate) fn options(&self) -> RenderOptions {
         let token = match &self.token.token_file {
             Some(p) => Some(TokenInput::File(p.clone())),
             None => secret(&self.token.token).map(TokenInput::Value),

@@ -27,7 +27,7 @@ pub struct TokenSource {
 
 impl TokenSource {
     /// The token, parsed (`bad-token-format`) or read from its file (`input-unreadable`).
-    pub fn resolve(&self) -> Result<Option<BootstrapToken>, Failure> {
+    pub(crate) fn resolve(&self) -> Result<Option<BootstrapToken>, Failure> {
         token::resolve_token(self.token.as_ref().map(SecretArg::expose), self.token_file.as_deref())
     }
 }
@@ -45,13 +45,13 @@ pub struct TrustArgs {
 
 impl TrustArgs {
     /// The trust (None: neither pins nor the unsafe flag); a malformed pin is `bad-pin-format`.
-    pub fn trust(&self) -> Result<Option<Trust>, Failure> {
+    pub(crate) fn trust(&self) -> Result<Option<Trust>, Failure> {
         joinkit_core::config::derive::trust(&self.pins, self.unsafe_skip)
     }
 }
 
 /// The token and the trust of token discovery, in the order they are checked (token first).
-pub fn token_and_trust(
+pub(crate) fn token_and_trust(
     source: &TokenSource,
     trust: &TrustArgs,
 ) -> Result<(Option<BootstrapToken>, Option<Trust>), Failure> {
@@ -83,7 +83,7 @@ pub struct ApiArgs {
 
 impl ApiArgs {
     /// The library's API options.
-    pub fn options(&self) -> ApiOptions {
+    pub(crate) fn options(&self) -> ApiOptions {
         ApiOptions {
             kubeconfig: self.kubeconfig.clone(),
             context: self.context.clone(),

@@ -58,7 +58,7 @@ pub struct VerifyDiscoveryArgs {
 
 impl VerifyDiscoveryArgs {
     /// The discovery options; input errors (token, pins, endpoint) are failures at `input`.
-    pub fn options(&self) -> Result<Options, Failure> {
+    pub(crate) fn options(&self) -> Result<Options, Failure> {
         let (token, trust) = token_and_trust(&self.token, &self.trust)?;
         let source = if let Some(f) = &self.cluster_info_file {
             Source::ClusterInfoFile(f.clone())
@@ -179,7 +179,7 @@ impl BootstrapArgs {
     }
 
     /// The bootstrap options (discovery, node name, CSR wait, clean-up access).
-    pub fn options(&self) -> Result<BootstrapOptions, Failure> {
+    pub(crate) fn options(&self) -> Result<BootstrapOptions, Failure> {
         self.resolve().map(|(o, _)| o)
     }
 }
@@ -209,7 +209,7 @@ pub struct DiagnoseArgs {
 
 impl DiagnoseArgs {
     /// The diagnose options: bootstrap's, with diagnose's shorter CSR wait and bounds.
-    pub fn options(&self) -> Result<DiagnoseOptions, Failure> {
+    pub(crate) fn options(&self) -> Result<DiagnoseOptions, Failure> {
         let b = &self.bootstrap;
         let (mut opts, config_cri) = b.resolve()?;
         if b.timeout.is_none() {

@@ -18,7 +18,7 @@ pub use lab::{LabArgs, LabCommand};
 pub use token::{JoinFormat, TokenCommand, TokenCreateArgs};
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub(crate) const AFTER_HELP: &str =
     "Exit codes are listed in joinkit(1) and README.md; `-o json` prints the full report. \
@@ -176,6 +176,34 @@ pub fn command() -> clap::Command {
     Cli::command()
 }
 
+/// Writes one man page per command (joinkit.1, joinkit-ca-hash.1, ...) into `dir`.
+pub(crate) fn generate_man(dir: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let cmd = command();
+    let mut pages = vec![("joinkit".to_string(), cmd.clone())];
+    for sub in cmd.get_subcommands() {
+        if sub.is_hide_set() || sub.get_name() == "help" {
+            continue;
+        }
+        let name = format!("joinkit-{}", sub.get_name());
+        let c = sub.clone().name(name.clone()).after_long_help(joinkit_core::error::exit_code_table_text());
+        pages.push((name.clone(), c.clone()));
+        for subsub in sub.get_subcommands() {
+            if subsub.get_name() == "help" {
+                continue;
+            }
+            let n2 = format!("{name}-{}", subsub.get_name());
+            pages.push((n2.clone(), subsub.clone().name(n2)));
+        }
+    }
+    for (name, c) in pages {
+        let mut buf = Vec::new();
+        clap_mangen::Man::new(c).render(&mut buf).map_err(|e| e.to_string())?;
+        std::fs::write(dir.join(format!("{name}.1")), buf).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
 /// Secrets that have an environment variable or file alternative: (argument id, what to use
 /// instead). Given on the command line they are visible to every user (`ps`,
 /// `/proc/PID/cmdline`) and kept in shell history.
@@ -203,7 +231,7 @@ fn holds_token_secret(s: &str) -> bool {
 /// whose value came from argv, and one per positional argument of `token create|describe|delete`
 /// that holds a bootstrap token secret. clap merges the environment variable into the flag; its
 /// `ValueSource` tells them apart, so a value from the environment gets no warning.
-pub fn argv_secret_warnings(cmd: &clap::Command, m: &clap::ArgMatches) -> Vec<String> {
+pub(crate) fn argv_secret_warnings(cmd: &clap::Command, m: &clap::ArgMatches) -> Vec<String> {
     let mut out = Vec::new();
     let (mut cmd, mut m) = (cmd, m);
     let mut path: Vec<&str> = Vec::new();
@@ -240,7 +268,7 @@ pub fn argv_secret_warnings(cmd: &clap::Command, m: &clap::ArgMatches) -> Vec<St
 
 /// Parses argv: the command line, and one warning line per secret given in argv
 /// ([`argv_secret_warnings`]); clap's error (or help/version text) otherwise.
-pub fn parse() -> Result<(Cli, Vec<String>), clap::Error> {
+pub(crate) fn parse() -> Result<(Cli, Vec<String>), clap::Error> {
     use clap::FromArgMatches;
     let cmd = Cli::command();
     let m = cmd.clone().try_get_matches()?;
@@ -250,7 +278,7 @@ pub fn parse() -> Result<(Cli, Vec<String>), clap::Error> {
 
 /// A value parser over a domain enum's table of (value, name, help): the possible values, their
 /// help and completion come from the library's one list, so the domain types need no clap.
-pub fn choice<T: Copy + Send + Sync + 'static>(
+pub(crate) fn choice<T: Copy + Send + Sync + 'static>(
     all: &'static [(T, &'static str, &'static str)],
 ) -> impl clap::builder::TypedValueParser<Value = T> {
     use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};

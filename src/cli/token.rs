@@ -125,7 +125,7 @@ pub struct TokenCreateArgs {
 impl TokenCreateArgs {
     /// The create options, checked (`bad-token-format`, `bad-token-options`, at `input`); no
     /// TOKEN and no --token-file generates a random token.
-    pub fn options(&self) -> Result<CreateOptions, Failure> {
+    pub(crate) fn options(&self) -> Result<CreateOptions, Failure> {
         let token = match &self.token_file {
             Some(p) => token::resolve_token(None, Some(p))?,
             None => self.token.as_ref().map(SecretArg::expose).map(BootstrapToken::parse).transpose()?,
