@@ -8,7 +8,7 @@ use crate::runtime::block_on;
 use joinkit_core::config::{self, derive};
 use joinkit_core::discovery;
 use joinkit_core::error::Failure;
-use joinkit_core::report::Report;
+use joinkit_core::report::{Format, Report};
 use joinkit_core::token::create::{self as token_create, TokenStage};
 use joinkit_core::token::{manage, BootstrapToken};
 
@@ -93,8 +93,9 @@ pub(crate) fn run(cli: Cli) -> Outcome {
         #[cfg(feature = "lab")]
         Command::Lab(a) => Outcome::Done(crate::lab::lab(a)),
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut crate::cli::command(), "joinkit", &mut std::io::stdout());
-            Outcome::Done(0)
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut crate::cli::command(), "joinkit", &mut script);
+            Outcome::Product(Report::new("completions"), Format::Text, String::from_utf8_lossy(&script).into_owned())
         }
         Command::GenerateMan { dir } => match crate::cli::generate_man(&dir) {
             Ok(()) => Outcome::Done(0),
@@ -141,7 +142,7 @@ fn token(t: TokenCommand) -> Outcome {
     match t {
         TokenCommand::Generate => Outcome::Product(
             Report::new("token generate"),
-            Default::default(),
+            Format::Text,
             format!("{}\n", BootstrapToken::generate().expose()),
         ),
         TokenCommand::Create(a) => match a.options() {

@@ -289,3 +289,53 @@ pub fn render(o: &RenderOptions) -> Rendered {
     };
     Rendered { notes, result }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PIN: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+
+    #[test]
+    fn trust_unsafe_wins_and_no_pins_is_none() {
+        assert!(matches!(trust(&["not-a-pin".into()], true), Ok(Some(Trust::UnsafeSkip))));
+        assert!(matches!(trust(&[], false), Ok(None)));
+        assert!(matches!(trust(&[PIN.into()], false), Ok(Some(Trust::Pinned(_)))));
+        assert_eq!(trust(&["sha256:zz".into()], false).unwrap_err().code, Code::BadPinFormat);
+    }
+
+    #[test]
+    fn file_discovery_alone_drops_the_token_and_control_plane_flags_imply_a_control_plane_join() {
+        let o = RenderOptions {
+            token: Some(TokenInput::Value(Secret::from("abcdef.0123456789abcdef"))),
+            discovery_file: Some("/etc/kubernetes/discovery.conf".into()),
+            apiserver_bind_port: Some(6443),
+            ..RenderOptions::default()
+        };
+        let j = join_config(&o).unwrap();
+        assert!(j.token.is_none() && !j.has_bootstrap_token && j.has_file);
+        assert!(j.control_plane);
+    }
+
+    #[test]
+    fn malformed_flag_values_fail_at_input_with_a_fix() {
+        for o in [
+            RenderOptions { kubelet_args: vec!["node-ip".into()], ..RenderOptions::default() },
+            RenderOptions { kubelet_args: vec!["=x".into()], ..RenderOptions::default() },
+            RenderOptions { taints: vec!["no-effect".into()], ..RenderOptions::default() },
+        ] {
+            let f = join_config(&o).unwrap_err();
+            assert_eq!((f.code, f.stage.as_str()), (Code::ConfigInvalid, "input"), "{o:?}");
+            assert!(!f.fix.is_empty());
+        }
+    }
+
+    #[test]
+    fn render_refuses_an_invalid_result_at_validate() {
+        let o = RenderOptions { endpoint: Some("10.0.0.1:6443".into()), ..RenderOptions::default() };
+        let r = render(&o);
+        let f = r.result.unwrap_err();
+        assert_eq!((f.code, f.stage.as_str()), (Code::ConfigInvalid, "validate"));
+        assert!(r.notes.iter().any(|n| n.starts_with("error: ")), "{:?}", r.notes);
+    }
+}
