@@ -2,7 +2,7 @@
 //! API server on loopback, and verify discovery against it healthy and with a fault.
 
 use crate::cli::{LabArgs, LabCommand};
-use crate::commands::{block_on, runtime};
+use crate::runtime::{block_on, runtime};
 use joinkit_core::discovery::{self, Options, Source, Trust};
 use joinkit_core::endpoint::Endpoint;
 use joinkit_core::error::Code;
@@ -15,7 +15,7 @@ use std::time::Duration;
 /// `joinkit lab`.
 pub fn lab(a: LabArgs) -> i32 {
     match a.command {
-        Some(LabCommand::Demo { scenario, output }) => return lab_demo(scenario, output),
+        Some(LabCommand::Demo { scenario, out }) => return lab_demo(scenario, out.output),
         Some(LabCommand::Scenarios) => {
             for (_, name, help) in Scenario::ALL {
                 println!("{name:<22} {help}");

@@ -209,13 +209,66 @@ fn shell_examples_parse_and_pass_shellcheck() {
 
 #[test]
 fn every_environment_variable_is_documented() {
-    let cli = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/cli.rs")).unwrap();
-    let text = readme();
-    let mut n = 0;
-    for part in cli.split("env = \"").skip(1) {
-        let var = part.split('"').next().unwrap();
-        assert!(text.contains(var), "{var} is not in README.md");
-        n += 1;
+    // Every environment variable any argument of any command reads, from the clap definitions
+    // themselves (shared groups, and the variables render-config adds to them, included).
+    fn walk(cmd: &clap::Command, vars: &mut std::collections::BTreeSet<String>) {
+        for a in cmd.get_arguments() {
+            if let Some(v) = a.get_env() {
+                vars.insert(v.to_string_lossy().into_owned());
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            walk(sub, vars);
+        }
     }
-    assert!(n >= 20, "found only {n} environment variables");
+    let mut vars = std::collections::BTreeSet::new();
+    walk(&joinkit::cli::command(), &mut vars);
+    let text = readme();
+    for var in &vars {
+        assert!(text.contains(var.as_str()), "{var} is not in README.md");
+    }
+    assert!(vars.len() >= 20, "found only {} environment variables: {vars:?}", vars.len());
+    for var in ["JOINKIT_TOKEN", "JOINKIT_TOKEN_FILE", "JOINKIT_DISCOVERY_TOKEN_UNSAFE_SKIP_CA_VERIFICATION"] {
+        assert!(vars.contains(var), "{var} is read by no argument");
+    }
+}
+
+/// The shared argument groups are declared once: every command that takes a bootstrap token
+/// reads `--token`/JOINKIT_TOKEN and `--token-file`/JOINKIT_TOKEN_FILE, takes both trust flags,
+/// and every `-o` offers the same formats with the same default.
+#[test]
+fn shared_argument_groups_agree_everywhere() {
+    fn walk<'a>(path: String, cmd: &'a clap::Command, out: &mut Vec<(String, &'a clap::Command)>) {
+        out.push((path.clone(), cmd));
+        for sub in cmd.get_subcommands() {
+            walk(format!("{path} {}", sub.get_name()), sub, out);
+        }
+    }
+    let root = joinkit::cli::command();
+    let mut all = Vec::new();
+    walk("joinkit".into(), &root, &mut all);
+    let env = |c: &clap::Command, id: &str| {
+        c.get_arguments().find(|a| a.get_id() == id).and_then(|a| a.get_env()).map(|e| e.to_string_lossy().into_owned())
+    };
+    let mut token_commands = Vec::new();
+    let mut outputs = Vec::new();
+    for (path, c) in &all {
+        if env(c, "token").as_deref() == Some("JOINKIT_TOKEN") {
+            assert_eq!(env(c, "token_file").as_deref(), Some("JOINKIT_TOKEN_FILE"), "{path}");
+            for long in ["discovery-token-ca-cert-hash", "discovery-token-unsafe-skip-ca-verification"] {
+                assert!(c.get_arguments().any(|a| a.get_long() == Some(long)), "{path} lacks --{long}");
+            }
+            token_commands.push(path.clone());
+        }
+        if let Some(o) = c.get_arguments().find(|a| a.get_short() == Some('o')) {
+            let values: Vec<String> = o.get_possible_values().iter().map(|v| v.get_name().to_string()).collect();
+            assert_eq!(values, ["text", "json", "yaml"], "{path}");
+            assert_eq!(o.get_default_values(), ["text"], "{path}");
+            outputs.push(path.clone());
+        }
+    }
+    for cmd in ["verify-discovery", "render-config", "bootstrap", "diagnose"] {
+        assert!(token_commands.contains(&format!("joinkit {cmd}")), "{cmd}: {token_commands:?}");
+    }
+    assert!(outputs.len() >= 10, "{outputs:?}");
 }

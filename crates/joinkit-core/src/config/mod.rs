@@ -5,6 +5,7 @@
 //! checker as validate-config before writing anything, and migrate-config refuses input with
 //! errors (a value it cannot carry over) and validates what it writes.
 
+pub mod derive;
 pub mod model;
 mod schema;
 pub mod validate;

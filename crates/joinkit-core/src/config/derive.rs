@@ -1,0 +1,341 @@
+//! Derivation rules between `kubeadm join`'s flags and a JoinConfiguration, both ways:
+//! `render-config` (flags to a validated JoinConfiguration or cloud-init user-data, kubeadm's
+//! `cmd/kubeadm/app/cmd/join.go` flag names) and `bootstrap --config` (a JoinConfiguration's
+//! discovery section to the discovery inputs, as kubeadm's `discovery/token` reads it).
+
+use super::{JoinConfig, Secret, Severity, Taint};
+use crate::discovery::Trust;
+use crate::error::{Code, Failure};
+use crate::pin::{self, PinSet};
+use crate::report::Common;
+use crate::token::BootstrapToken;
+use std::path::{Path, PathBuf};
+
+crate::stages! {
+    /// render-config's own stage (its input and file stages are [`Common`]'s).
+    pub enum RenderStage {
+        /// The rendered JoinConfiguration is checked with validate-config's rules.
+        Validate = "validate",
+    }
+}
+
+/// The CA trust from kubeadm's two discovery settings: the unsafe flag wins (the pins are then
+/// not read); no pins and no flag is `None` (discovery refuses that later, with its fix).
+pub fn trust(pins: &[String], unsafe_skip: bool) -> Result<Option<Trust>, Failure> {
+    if unsafe_skip {
+        Ok(Some(Trust::UnsafeSkip))
+    } else {
+        Ok(PinSet::parse_all(pins)?.map(Trust::Pinned))
+    }
+}
+
+/// Token discovery's inputs as a JoinConfiguration gives them (`bootstrap --config`).
+#[derive(Debug, Clone)]
+pub struct ConfigDiscovery {
+    /// `discovery.bootstrapToken.apiServerEndpoint`.
+    pub endpoint: String,
+    /// `discovery.bootstrapToken.token`.
+    pub token: Option<BootstrapToken>,
+    /// `discovery.tlsBootstrapToken`, when it differs from the discovery token.
+    pub tls_bootstrap_token: Option<BootstrapToken>,
+    /// `caCertHashes` or `unsafeSkipCAVerification`.
+    pub trust: Option<Trust>,
+    /// `nodeRegistration.name`.
+    pub node_name: Option<String>,
+    /// `nodeRegistration.criSocket`.
+    pub cri_socket: Option<String>,
+}
+
+/// Reads a JoinConfiguration and takes token discovery's inputs from it. An invalid file, one
+/// without a JoinConfiguration or one using file discovery is refused at `input`.
+pub fn discovery_from_config(path: &Path) -> Result<ConfigDiscovery, Failure> {
+    let text = super::read_config(path)?;
+    let r = super::check_text(&path.display().to_string(), &text);
+    if let Some(p) = r.problems.iter().find(|p| p.severity == Severity::Error) {
+        return Err(Failure::new(r.code.unwrap_or(Code::ConfigInvalid), Common::Input, super::format_problem(p))
+            .cause("the JoinConfiguration is invalid")
+            .fix("run `joinkit validate-config` on it and fix what it reports"));
+    }
+    let (j, _, _) = r.join.ok_or_else(|| {
+        Failure::new(Code::ConfigNoJoinConfiguration, Common::Input, "no JoinConfiguration")
+            .cause("wrong file")
+            .fix("pass a JoinConfiguration")
+    })?;
+    if !j.has_bootstrap_token {
+        return Err(Failure::new(
+            Code::Usage,
+            Common::Input,
+            "the JoinConfiguration uses file discovery; joinkit bootstrap needs token discovery",
+        )
+        .cause("discovery.file is set")
+        .fix("use a token-discovery config"));
+    }
+    // kubeadm discovers with discovery.bootstrapToken.token and authenticates the TLS bootstrap
+    // with discovery.tlsBootstrapToken (which defaults to it).
+    let token = j.token.as_ref().map(Secret::expose).unwrap_or_default();
+    let tls_bootstrap_token = match j.tls_bootstrap_token.as_ref().map(Secret::expose) {
+        Some(t) if !t.is_empty() && t != token => Some(BootstrapToken::parse(t)?),
+        _ => None,
+    };
+    let trust = trust(&j.ca_cert_hashes, j.unsafe_skip_ca_verification == Some(true))?;
+    Ok(ConfigDiscovery {
+        endpoint: j.api_server_endpoint.clone().unwrap_or_default(),
+        token: Some(BootstrapToken::parse(token)?),
+        tls_bootstrap_token,
+        trust,
+        node_name: j.node_name.clone(),
+        cri_socket: j.cri_socket.clone(),
+    })
+}
+
+/// What render-config prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RenderFormat {
+    /// The JoinConfiguration YAML.
+    #[default]
+    Yaml,
+    /// #cloud-config user-data writing the config and running kubeadm join.
+    CloudInit,
+}
+
+/// Where render-config's bootstrap token comes from (written as given: validation checks it).
+#[derive(Debug, Clone)]
+pub enum TokenInput {
+    /// The value of `--token` or JOINKIT_TOKEN.
+    Value(Secret),
+    /// `--token-file`: the file's text, trimmed.
+    File(PathBuf),
+}
+
+/// render-config's inputs: `kubeadm join`'s flags, typed.
+#[derive(Debug, Clone, Default)]
+pub struct RenderOptions {
+    /// `discovery.bootstrapToken.apiServerEndpoint`.
+    pub endpoint: Option<String>,
+    /// The bootstrap token.
+    pub token: Option<TokenInput>,
+    /// `--discovery-token-ca-cert-hash`.
+    pub pins: Vec<String>,
+    /// `--ca-cert`: add the pins of this CA file.
+    pub ca_cert: Option<PathBuf>,
+    /// `--discovery-token-unsafe-skip-ca-verification`.
+    pub unsafe_skip: bool,
+    /// `--discovery-file`.
+    pub discovery_file: Option<String>,
+    /// `--tls-bootstrap-token`.
+    pub tls_bootstrap_token: Option<Secret>,
+    /// `--discovery-timeout`, a Go duration.
+    pub discovery_timeout: Option<String>,
+    /// `--node-name`.
+    pub node_name: Option<String>,
+    /// `--cri-socket`.
+    pub cri_socket: Option<String>,
+    /// `--kubelet-arg NAME=VALUE`.
+    pub kubelet_args: Vec<String>,
+    /// `--taint key[=value]:Effect`.
+    pub taints: Vec<String>,
+    /// `--ignore-preflight-errors`.
+    pub ignore_preflight_errors: Vec<String>,
+    /// `--skip-phases`.
+    pub skip_phases: Vec<String>,
+    /// `--patches`.
+    pub patches: Option<String>,
+    /// `--control-plane`.
+    pub control_plane: bool,
+    /// `--certificate-key`.
+    pub certificate_key: Option<Secret>,
+    /// `--apiserver-advertise-address`.
+    pub apiserver_advertise_address: Option<String>,
+    /// `--apiserver-bind-port`.
+    pub apiserver_bind_port: Option<i64>,
+    /// The JoinConfiguration API version written.
+    pub api_version: super::ApiVersion,
+    /// YAML or cloud-init.
+    pub format: RenderFormat,
+}
+
+fn read_input(path: &Path) -> Result<Vec<u8>, Failure> {
+    crate::fsutil::read_path_or_stdin(path, crate::fsutil::MAX_INPUT_FILE).map_err(|e| {
+        Failure::new(Code::InputUnreadable, Common::Read, e.to_string())
+            .cause("the path is wrong, not readable by this user, not a regular file, or too large")
+            .fix("check the path and permissions (the CA is /etc/kubernetes/pki/ca.crt on a control-plane node)")
+    })
+}
+
+/// Builds the JoinConfiguration model from render-config's flags (no validation here): the
+/// token from its file, the pins of `--ca-cert` added, `--kubelet-arg` and `--taint` parsed,
+/// token discovery unless only `--discovery-file` is given, a control-plane join when any
+/// control-plane flag is.
+pub fn join_config(o: &RenderOptions) -> Result<JoinConfig, Failure> {
+    let bad = |msg: String, fix: &str| {
+        Failure::new(Code::ConfigInvalid, Common::Input, msg).cause("a flag value is malformed").fix(fix.to_string())
+    };
+    let token = match &o.token {
+        Some(TokenInput::File(p)) => {
+            let data = read_input(p).map_err(|f| f.at(Common::Input))?;
+            let text = String::from_utf8(data).map_err(|_| {
+                Failure::new(
+                    Code::InputUnreadable,
+                    Common::Input,
+                    format!("cannot read {}: not UTF-8 text", p.display()),
+                )
+                .cause("the path is wrong or not readable by this user")
+                .fix("check the path and permissions (the CA is /etc/kubernetes/pki/ca.crt on a control-plane node)")
+            })?;
+            Some(Secret::from(text.trim()))
+        }
+        Some(TokenInput::Value(s)) => Some(s.clone()),
+        None => None,
+    };
+    let mut pins = o.pins.clone();
+    if let Some(ca) = &o.ca_cert {
+        let data = read_input(ca)?;
+        for p in pin::pins_of_pem(&data, &ca.display().to_string())? {
+            if !pins.contains(&p.to_string()) {
+                pins.push(p.to_string());
+            }
+        }
+    }
+    let mut kubelet_extra_args = Vec::new();
+    for kv in &o.kubelet_args {
+        let fix = "write e.g. --kubelet-arg node-ip=10.0.0.5";
+        let (k, v) = kv.split_once('=').ok_or_else(|| bad(format!("--kubelet-arg {kv:?} is not NAME=VALUE"), fix))?;
+        let k = k.trim_start_matches("--");
+        if k.is_empty() {
+            return Err(bad(format!("--kubelet-arg {kv:?} has an empty name"), fix));
+        }
+        kubelet_extra_args.push((k.to_string(), v.to_string()));
+    }
+    let taints = if o.taints.is_empty() {
+        None
+    } else {
+        let fix = "write key[=value]:Effect, e.g. dedicated=gpu:NoSchedule";
+        Some(o.taints.iter().map(|t| Taint::parse(t).map_err(|e| bad(e, fix))).collect::<Result<Vec<_>, _>>()?)
+    };
+    let file_only = o.discovery_file.is_some() && o.endpoint.is_none();
+    let token_discovery = o.endpoint.is_some() || token.is_some() || !pins.is_empty() || o.unsafe_skip;
+    Ok(JoinConfig {
+        token: if file_only { None } else { token },
+        api_server_endpoint: o.endpoint.clone(),
+        ca_cert_hashes: pins,
+        unsafe_skip_ca_verification: o.unsafe_skip.then_some(true),
+        has_bootstrap_token: token_discovery && !file_only,
+        discovery_file: o.discovery_file.clone(),
+        has_file: o.discovery_file.is_some(),
+        tls_bootstrap_token: o.tls_bootstrap_token.clone(),
+        discovery_timeout: o.discovery_timeout.clone(),
+        node_name: o.node_name.clone(),
+        cri_socket: o.cri_socket.clone(),
+        taints,
+        kubelet_extra_args,
+        ignore_preflight_errors: o.ignore_preflight_errors.clone(),
+        skip_phases: o.skip_phases.clone(),
+        patches_directory: o.patches.clone(),
+        control_plane: o.control_plane
+            || o.certificate_key.is_some()
+            || o.apiserver_advertise_address.is_some()
+            || o.apiserver_bind_port.is_some(),
+        advertise_address: o.apiserver_advertise_address.clone(),
+        bind_port: o.apiserver_bind_port,
+        certificate_key: o.certificate_key.clone(),
+        ..JoinConfig::default()
+    })
+}
+
+/// render-config's result: the lines for stderr (validation warnings and errors, in that
+/// order) and the document, or the failure (nothing is written then).
+#[derive(Debug)]
+pub struct Rendered {
+    /// `warning: ...` and `error: ...` lines.
+    pub notes: Vec<String>,
+    /// The YAML or cloud-init text, or why there is none.
+    pub result: Result<String, Failure>,
+}
+
+/// Renders the JoinConfiguration and validates exactly what will be written, with
+/// validate-config's rules: any error refuses the whole output (`config-invalid`, stage
+/// `validate`).
+pub fn render(o: &RenderOptions) -> Rendered {
+    let model = match join_config(o) {
+        Ok(m) => m,
+        Err(f) => return Rendered { notes: Vec::new(), result: Err(f) },
+    };
+    let yaml_text = model.to_yaml(o.api_version);
+    let checked = super::check_text("render-config", &yaml_text);
+    let mut notes = Vec::new();
+    for p in checked.problems.iter().filter(|p| p.severity == Severity::Warning) {
+        if p.path != "apiVersion" {
+            notes.push(format!("warning: {}: {} ({})", p.path, p.message, p.fix));
+        }
+    }
+    for p in checked.problems.iter().filter(|p| p.severity == Severity::Error) {
+        notes.push(format!("error: {}: {}", p.path, p.message));
+    }
+    let result = match checked.problems.iter().find(|p| p.severity == Severity::Error) {
+        Some(p) => {
+            let flag_hint = format!("fix the flag or environment variable that sets {} and run again", p.path);
+            let mut f = Failure::new(Code::ConfigInvalid, RenderStage::Validate, format!("{}: {}", p.path, p.message))
+                .cause(format!("the inputs would produce an invalid JoinConfiguration; nothing was written. {}", p.fix))
+                .fix(flag_hint);
+            if p.kubeadm_rule {
+                f = f.kubeadm(p.message.clone());
+            }
+            Err(f)
+        }
+        None => Ok(match o.format {
+            RenderFormat::Yaml => yaml_text,
+            RenderFormat::CloudInit => super::model::cloud_init(&yaml_text),
+        }),
+    };
+    Rendered { notes, result }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PIN: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+
+    #[test]
+    fn trust_unsafe_wins_and_no_pins_is_none() {
+        assert!(matches!(trust(&["not-a-pin".into()], true), Ok(Some(Trust::UnsafeSkip))));
+        assert!(matches!(trust(&[], false), Ok(None)));
+        assert!(matches!(trust(&[PIN.into()], false), Ok(Some(Trust::Pinned(_)))));
+        assert_eq!(trust(&["sha256:zz".into()], false).unwrap_err().code, Code::BadPinFormat);
+    }
+
+    #[test]
+    fn file_discovery_alone_drops_the_token_and_control_plane_flags_imply_a_control_plane_join() {
+        let o = RenderOptions {
+            token: Some(TokenInput::Value(Secret::from("abcdef.0123456789abcdef"))),
+            discovery_file: Some("/etc/kubernetes/discovery.conf".into()),
+            apiserver_bind_port: Some(6443),
+            ..RenderOptions::default()
+        };
+        let j = join_config(&o).unwrap();
+        assert!(j.token.is_none() && !j.has_bootstrap_token && j.has_file);
+        assert!(j.control_plane);
+    }
+
+    #[test]
+    fn malformed_flag_values_fail_at_input_with_a_fix() {
+        for o in [
+            RenderOptions { kubelet_args: vec!["node-ip".into()], ..RenderOptions::default() },
+            RenderOptions { kubelet_args: vec!["=x".into()], ..RenderOptions::default() },
+            RenderOptions { taints: vec!["no-effect".into()], ..RenderOptions::default() },
+        ] {
+            let f = join_config(&o).unwrap_err();
+            assert_eq!((f.code, f.stage.as_str()), (Code::ConfigInvalid, "input"), "{o:?}");
+            assert!(!f.fix.is_empty());
+        }
+    }
+
+    #[test]
+    fn render_refuses_an_invalid_result_at_validate() {
+        let o = RenderOptions { endpoint: Some("10.0.0.1:6443".into()), ..RenderOptions::default() };
+        let r = render(&o);
+        let f = r.result.unwrap_err();
+        assert_eq!((f.code, f.stage.as_str()), (Code::ConfigInvalid, "validate"));
+        assert!(r.notes.iter().any(|n| n.starts_with("error: ")), "{:?}", r.notes);
+    }
+}

@@ -1,0 +1,155 @@
+//! The arguments of the JoinConfiguration commands, `render-config`, `validate-config` and
+//! `migrate-config`; render-config's flags are `kubeadm join`'s and convert to
+//! [`joinkit_core::config::derive::RenderOptions`].
+
+use super::groups::{EndpointArg, OutputArg, TokenSource, TrustArgs};
+use super::{choice, SecretArg};
+use clap::Args;
+use joinkit_core::config::derive::{self, RenderOptions, TokenInput};
+use joinkit_core::config::Secret;
+use std::path::PathBuf;
+
+/// Output of render-config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum RenderFormat {
+    /// The JoinConfiguration YAML.
+    #[default]
+    Yaml,
+    /// #cloud-config user-data writing the config and running kubeadm join.
+    CloudInit,
+}
+
+/// `joinkit render-config`: every flag also reads JOINKIT_<FLAG>.
+#[derive(Debug, Args)]
+#[command(
+    mut_arg("endpoint", |a| a.env("JOINKIT_API_SERVER_ENDPOINT")),
+    mut_arg("pins", |a| a.env("JOINKIT_DISCOVERY_TOKEN_CA_CERT_HASH")),
+    mut_arg("unsafe_skip", |a| a.env("JOINKIT_DISCOVERY_TOKEN_UNSAFE_SKIP_CA_VERIFICATION"))
+)]
+pub struct RenderConfigArgs {
+    /// The endpoint for token discovery.
+    #[command(flatten)]
+    pub endpoint: EndpointArg,
+    /// The bootstrap token.
+    #[command(flatten)]
+    pub token: TokenSource,
+    /// The CA trust.
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    /// Compute the pins from this CA certificate file (PEM or DER)
+    #[arg(long, value_name = "FILE", env = "JOINKIT_CA_CERT")]
+    pub ca_cert: Option<PathBuf>,
+    /// File discovery: a kubeconfig path or https:// URL on the node
+    #[arg(long, value_name = "PATH|URL", env = "JOINKIT_DISCOVERY_FILE")]
+    pub discovery_file: Option<String>,
+    /// Token for the TLS bootstrap (file discovery)
+    #[arg(long, value_name = "TOKEN", env = "JOINKIT_TLS_BOOTSTRAP_TOKEN", hide_env_values = true)]
+    pub tls_bootstrap_token: Option<SecretArg>,
+    /// Discovery timeout (Go duration, e.g. 5m0s)
+    #[arg(long, value_name = "DURATION", env = "JOINKIT_DISCOVERY_TIMEOUT")]
+    pub discovery_timeout: Option<String>,
+    /// Node name (nodeRegistration.name)
+    #[arg(long, value_name = "NAME", env = "JOINKIT_NODE_NAME")]
+    pub node_name: Option<String>,
+    /// CRI socket, e.g. unix:///run/containerd/containerd.sock
+    #[arg(long, value_name = "SOCKET", env = "JOINKIT_CRI_SOCKET")]
+    pub cri_socket: Option<String>,
+    /// Kubelet flag NAME=VALUE (repeatable; JOINKIT_KUBELET_ARG holds one)
+    #[arg(long = "kubelet-arg", value_name = "NAME=VALUE", env = "JOINKIT_KUBELET_ARG")]
+    pub kubelet_args: Vec<String>,
+    /// Node taint key[=value]:Effect (repeatable or comma-separated)
+    #[arg(long = "taint", value_name = "TAINT", value_delimiter = ',', env = "JOINKIT_TAINT")]
+    pub taints: Vec<String>,
+    /// Preflight errors to ignore (comma-separated check names, or all)
+    #[arg(long, value_name = "CHECKS", value_delimiter = ',', env = "JOINKIT_IGNORE_PREFLIGHT_ERRORS")]
+    pub ignore_preflight_errors: Vec<String>,
+    /// Join phases to skip (comma-separated)
+    #[arg(long, value_name = "PHASES", value_delimiter = ',', env = "JOINKIT_SKIP_PHASES")]
+    pub skip_phases: Vec<String>,
+    /// Directory of kubeadm patches
+    #[arg(long, value_name = "DIR", env = "JOINKIT_PATCHES")]
+    pub patches: Option<String>,
+    /// Join as a control-plane node
+    #[arg(long, env = "JOINKIT_CONTROL_PLANE")]
+    pub control_plane: bool,
+    /// Key that decrypts the uploaded control-plane certificates (64 hex)
+    #[arg(long, value_name = "KEY", env = "JOINKIT_CERTIFICATE_KEY", hide_env_values = true)]
+    pub certificate_key: Option<SecretArg>,
+    /// Advertise address of this control-plane node's API server
+    #[arg(long, value_name = "IP", env = "JOINKIT_APISERVER_ADVERTISE_ADDRESS")]
+    pub apiserver_advertise_address: Option<String>,
+    /// Bind port of this control-plane node's API server
+    #[arg(long, value_name = "PORT", env = "JOINKIT_APISERVER_BIND_PORT")]
+    pub apiserver_bind_port: Option<i64>,
+    /// JoinConfiguration API version
+    #[arg(long, value_parser = choice(joinkit_core::config::ApiVersion::ALL), default_value = "v1beta4", env = "JOINKIT_API_VERSION")]
+    pub api_version: joinkit_core::config::ApiVersion,
+    /// What to print
+    #[arg(long, value_enum, default_value_t = RenderFormat::Yaml, env = "JOINKIT_FORMAT")]
+    pub format: RenderFormat,
+    /// Write to FILE atomically with mode 0600 instead of stdout
+    #[arg(long = "output", value_name = "FILE", env = "JOINKIT_OUTPUT")]
+    pub output: Option<PathBuf>,
+}
+
+fn secret(s: &Option<SecretArg>) -> Option<Secret> {
+    s.as_ref().map(|t| Secret::from(t.expose()))
+}
+
+impl RenderConfigArgs {
+    /// The library's render options (the token file is read when rendering).
+    pub(crate) fn options(&self) -> RenderOptions {
+        let token = match &self.token.token_file {
+            Some(p) => Some(TokenInput::File(p.clone())),
+            None => secret(&self.token.token).map(TokenInput::Value),
+        };
+        RenderOptions {
+            endpoint: self.endpoint.endpoint.clone(),
+            token,
+            pins: self.trust.pins.clone(),
+            ca_cert: self.ca_cert.clone(),
+            unsafe_skip: self.trust.unsafe_skip,
+            discovery_file: self.discovery_file.clone(),
+            tls_bootstrap_token: secret(&self.tls_bootstrap_token),
+            discovery_timeout: self.discovery_timeout.clone(),
+            node_name: self.node_name.clone(),
+            cri_socket: self.cri_socket.clone(),
+            kubelet_args: self.kubelet_args.clone(),
+            taints: self.taints.clone(),
+            ignore_preflight_errors: self.ignore_preflight_errors.clone(),
+            skip_phases: self.skip_phases.clone(),
+            patches: self.patches.clone(),
+            control_plane: self.control_plane,
+            certificate_key: secret(&self.certificate_key),
+            apiserver_advertise_address: self.apiserver_advertise_address.clone(),
+            apiserver_bind_port: self.apiserver_bind_port,
+            api_version: self.api_version,
+            format: match self.format {
+                RenderFormat::Yaml => derive::RenderFormat::Yaml,
+                RenderFormat::CloudInit => derive::RenderFormat::CloudInit,
+            },
+        }
+    }
+}
+
+/// `joinkit validate-config`.
+#[derive(Debug, Args)]
+pub struct ValidateConfigArgs {
+    /// Config files (multi-document YAML; `-` for stdin)
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// The output format.
+    #[command(flatten)]
+    pub out: OutputArg,
+}
+
+/// `joinkit migrate-config`.
+#[derive(Debug, Args)]
+pub struct MigrateConfigArgs {
+    /// The config file (`-` for stdin)
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Write to FILE atomically with mode 0600 instead of stdout
+    #[arg(long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}

@@ -1,0 +1,287 @@
+//! The typed argument layer: clap definitions (also the source of the man pages and
+//! completions), the shared groups declared once ([`groups`]) and each command's conversion of
+//! its arguments to the library's options. Nothing here runs a command ([`crate::commands`]
+//! does); flag names follow kubeadm and kubectl.
+
+pub mod config;
+pub mod groups;
+pub mod join;
+#[cfg(feature = "lab")]
+pub mod lab;
+pub mod token;
+
+pub use config::{MigrateConfigArgs, RenderConfigArgs, RenderFormat, ValidateConfigArgs};
+pub use groups::{ApiArgs, OutputArg};
+pub use join::{BootstrapArgs, DiagnoseArgs, VerifyDiscoveryArgs};
+#[cfg(feature = "lab")]
+pub use lab::{LabArgs, LabCommand};
+pub use token::{JoinFormat, TokenCommand, TokenCreateArgs};
+
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use std::path::{Path, PathBuf};
+
+pub(crate) const AFTER_HELP: &str =
+    "Exit codes are listed in joinkit(1) and README.md; `-o json` prints the full report. \
+Secrets: prefer JOINKIT_TOKEN, --token-file, JOINKIT_CERTIFICATE_KEY and JOINKIT_TLS_BOOTSTRAP_TOKEN to flags \
+(argv is visible to other users; joinkit warns). Input files must be regular files of at most 16 MiB; \
+the trust model and every bound are in SECURITY.md.";
+
+/// joinkit: verifiable, scriptable, debuggable kubeadm node joins.
+#[derive(Debug, Parser)]
+#[command(name = "joinkit", version, about, long_about = None, after_long_help = joinkit_core::error::exit_code_table_text())]
+#[command(propagate_version = true)]
+pub struct Cli {
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// joinkit's commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the CA public-key pin (sha256 of the DER SubjectPublicKeyInfo) of each certificate
+    #[command(after_long_help = AFTER_HELP, long_about = "Print the kubeadm CA public-key pin of every certificate in the inputs, in input order, one \
+`sha256:<hex>` per line: SHA-256 over the certificate's DER SubjectPublicKeyInfo, for RSA, ECDSA \
+and Ed25519 keys alike (kubeadm's pubkeypin). Inputs are PEM files (one or many certificates; \
+keys and other blocks are skipped) or DER files, `-` for standard input, or the CA of a kubeconfig \
+cluster. Warns on stderr about expired, not-yet-valid and non-CA certificates.")]
+    CaHash(CaHashArgs),
+    /// Check the node-trusts-control-plane half of a join (discovery), stage by stage
+    #[command(after_long_help = AFTER_HELP, long_about = "Check, stage by stage, that this node can trust the control plane the way `kubeadm join` \
+would: resolve, connect, TLS handshake, anonymous GET of cluster-info, its kubeconfig, the token's \
+JWS signature, the CA public-key pin, CA validity, the serving certificate against the discovered \
+CA, and the clock. Fails fast and names the broken link, the kubeadm message it matches, the cause \
+and the fix. One TCP connection and one TLS handshake.\n\nThe token may come from --token, \
+--token-file or the JOINKIT_TOKEN environment variable (preferred: keeps it out of argv).")]
+    VerifyDiscovery(VerifyDiscoveryArgs),
+    /// Write a kubeadm JoinConfiguration (or cloud-init user-data) from kubeadm's join flags
+    #[command(after_long_help = AFTER_HELP, long_about = "Write a kubeadm JoinConfiguration from kubeadm's `join` flag names, \
+validated with the same rules as validate-config before anything is written (invalid input is an error, \
+not a file). `--api-version v1beta4` (default) or `v1beta3`; unset fields are omitted. `--format cloud-init` \
+wraps it in #cloud-config user-data that writes /etc/kubernetes/joinkit/join.yaml (0600) and runs \
+`kubeadm join --config` on it. Every flag can come from an environment variable (JOINKIT_<FLAG>, e.g. \
+JOINKIT_TOKEN, JOINKIT_CERTIFICATE_KEY) so secrets stay out of argv and cloud-init logs.")]
+    RenderConfig(Box<RenderConfigArgs>),
+    /// Check JoinConfiguration files with kubeadm's rules and stricter ones
+    #[command(after_long_help = AFTER_HELP, long_about = "Check kubeadm JoinConfiguration files (v1beta4, v1beta3) with every kubeadm \
+validation rule and kubeadm's messages, plus stricter checks kubeadm defers to join time (CA pins, token and \
+certificate key format, endpoint syntax, unknown fields with the nearest known one, duplicate keys, types, \
+durations). Each problem has a severity, file:line:column, the field path, the message and a fix. Other \
+kinds in multi-document files are noted and skipped. Exit 0 when there are no errors.")]
+    ValidateConfig(ValidateConfigArgs),
+    /// Convert a v1beta3 JoinConfiguration to v1beta4, preserving every value
+    #[command(after_long_help = AFTER_HELP)]
+    MigrateConfig(MigrateConfigArgs),
+    /// Dry-run the TLS bootstrap: submit a real kubelet CSR and verify what comes back
+    #[command(after_long_help = AFTER_HELP, long_about = "Prove the control-plane-trusts-node half of a join before a kubelet runs: \
+discovery (as verify-discovery), authentication with the bootstrap token (SelfSubjectReview, or a \
+SelfSubjectAccessReview on servers older than 1.28), the RBAC the join needs, the node name, a CSR exactly \
+like the kubelet's, its approval and issue (watched), the certificate, authentication with it, and clean-up. \
+A dry run by default: the CSR is deleted and nothing is written unless --keep-csr or --write-dir.")]
+    Bootstrap(Box<BootstrapArgs>),
+    /// Find the root cause of a failed join from the node (and, with --kubeconfig, the cluster)
+    #[command(after_long_help = AFTER_HELP, long_about = "Walk the whole join path from this node: local preflight state (files left by an \
+earlier attempt, port 10250, the container runtime socket, ip_forward, swap) read under --root, name \
+resolution, a route to the endpoint (/proc/net/route, /proc/net/ipv6_route), discovery and a dry-run TLS \
+bootstrap; with --kubeconfig (admin) the token's Secret, cluster-info and its RBAC, the bootstrapsigner, \
+kubeadm's bindings, Pending CSRs and an existing Node; with --control-plane --certificate-key the uploaded \
+kubeadm-certs. The first broken link is the root cause, with its failure domain, evidence and mitigation \
+(-o json|yaml: root_cause, failure_domain, evidence[], mitigation). The exit code is the domain's.")]
+    Diagnose(Box<DiagnoseArgs>),
+    /// Explain a failed join from kubeadm, kubelet, cloud-init or journalctl logs
+    #[command(after_long_help = AFTER_HELP, long_about = "Match logs (files, or `-`/none for stdin) against joinkit's catalog of known \
+join-failure signatures (every kubeadm message of the protocol spec, kubelet registration and certificate \
+errors, preflight errors that mean reset first, the TLS-bootstrap timeout, EKS signatures) and print each \
+match with its line numbers, failure domain, meaning and fix, the earliest root cause first (decidedBy names \
+its line). Progress lines every join prints (the TLS-bootstrap wait) are context, never a root cause. A log that \
+reaches kubeadm join's \"This node has joined the cluster\" is a success: exit 0, failures before that line \
+listed as resolved, failures after it still count. A clean log says so and exits 0; otherwise the exit code is \
+the root cause's domain. Streams in bounded memory.")]
+    ExplainLog {
+        /// Log files; `-` or none reads standard input
+        #[arg(value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// The output format.
+        #[command(flatten)]
+        out: OutputArg,
+    },
+    /// Mint, list, describe and delete bootstrap tokens through the API (like kubeadm token)
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Run a loopback simulated control plane for trying joinkit (and for its tests)
+    #[command(after_long_help = AFTER_HELP, long_about = "Serve a simulated kube-apiserver and controller-manager on loopback: its own CA and serving \
+certificate, cluster-info signed by the bootstrapsigner, a bootstrap token, kubeadm's RBAC, and the \
+API server's exact 401/403/404 answers. Prints the endpoint, a token and the CA pin; --scenario \
+injects one fault. Runs until interrupted (or --exit-after).")]
+    #[cfg(feature = "lab")]
+    Lab(LabArgs),
+    /// Print a shell completion script
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages into DIR (used to regenerate man/)
+    #[command(hide = true)]
+    GenerateMan {
+        /// Target directory.
+        dir: PathBuf,
+    },
+}
+
+/// `joinkit ca-hash`.
+#[derive(Debug, Args)]
+pub struct CaHashArgs {
+    /// PEM or DER certificate files; `-` reads standard input
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Take the CA from this kubeconfig (certificate-authority-data or certificate-authority)
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig cluster to use (default: the current context's)
+    #[arg(long, value_name = "NAME", requires = "kubeconfig")]
+    pub cluster: Option<String>,
+    /// The output format.
+    #[command(flatten)]
+    pub out: OutputArg,
+}
+
+/// A secret given as a flag value or through its environment variable (a bootstrap token, a
+/// TLS bootstrap token, a certificate key): held as a [`secrecy::SecretString`] (zeroized on
+/// drop), shown as `<redacted>` by `Debug`, so the parsed arguments can be logged safely.
+#[derive(Clone)]
+pub struct SecretArg(secrecy::SecretString);
+
+impl SecretArg {
+    /// The value, for the code that must use it (parse a token, write a config the user asked for).
+    pub fn expose(&self) -> &str {
+        secrecy::ExposeSecret::expose_secret(&self.0)
+    }
+}
+
+impl std::str::FromStr for SecretArg {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(SecretArg(secrecy::SecretString::from(s.to_string())))
+    }
+}
+
+impl std::fmt::Debug for SecretArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// The clap command (for man pages and completions).
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+/// Writes one man page per command (joinkit.1, joinkit-ca-hash.1, ...) into `dir`.
+pub(crate) fn generate_man(dir: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let cmd = command();
+    let mut pages = vec![("joinkit".to_string(), cmd.clone())];
+    for sub in cmd.get_subcommands() {
+        if sub.is_hide_set() || sub.get_name() == "help" {
+            continue;
+        }
+        let name = format!("joinkit-{}", sub.get_name());
+        let c = sub.clone().name(name.clone()).after_long_help(joinkit_core::error::exit_code_table_text());
+        pages.push((name.clone(), c.clone()));
+        for subsub in sub.get_subcommands() {
+            if subsub.get_name() == "help" {
+                continue;
+            }
+            let n2 = format!("{name}-{}", subsub.get_name());
+            pages.push((n2.clone(), subsub.clone().name(n2)));
+        }
+    }
+    for (name, c) in pages {
+        let mut buf = Vec::new();
+        clap_mangen::Man::new(c).render(&mut buf).map_err(|e| e.to_string())?;
+        std::fs::write(dir.join(format!("{name}.1")), buf).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Secrets that have an environment variable or file alternative: (argument id, what to use
+/// instead). Given on the command line they are visible to every user (`ps`,
+/// `/proc/PID/cmdline`) and kept in shell history.
+const ARGV_SECRETS: &[(&str, &str)] = &[
+    ("token", "JOINKIT_TOKEN or --token-file"),
+    ("certificate_key", "JOINKIT_CERTIFICATE_KEY"),
+    ("tls_bootstrap_token", "JOINKIT_TLS_BOOTSTRAP_TOKEN"),
+];
+
+/// Positional arguments that may hold a whole bootstrap token: (command path, argument id,
+/// what to use instead). They have no environment variable, so the alternatives differ:
+/// `token create` reads `--token-file`; `describe` and `delete` need only the ID.
+const ARGV_POSITIONAL_SECRETS: &[(&str, &str, &str)] = &[
+    ("token create", "token", "--token-file (or no TOKEN: a random one is generated)"),
+    ("token describe", "id", "the token ID alone (the secret is then not checked)"),
+    ("token delete", "ids", "the token ID alone (delete needs no secret)"),
+];
+
+/// True when `s` contains a bootstrap token secret (`[a-z0-9]{6}.[a-z0-9]{16}`).
+fn holds_token_secret(s: &str) -> bool {
+    joinkit_core::redact::contains_token(s)
+}
+
+/// One warning line per secret flag (`--token`, `--certificate-key`, `--tls-bootstrap-token`)
+/// whose value came from argv, and one per positional argument of `token create|describe|delete`
+/// that holds a bootstrap token secret. clap merges the environment variable into the flag; its
+/// `ValueSource` tells them apart, so a value from the environment gets no warning.
+pub(crate) fn argv_secret_warnings(cmd: &clap::Command, m: &clap::ArgMatches) -> Vec<String> {
+    let mut out = Vec::new();
+    let (mut cmd, mut m) = (cmd, m);
+    let mut path: Vec<&str> = Vec::new();
+    loop {
+        let here = path.join(" ");
+        for (at, id, instead) in ARGV_POSITIONAL_SECRETS {
+            if *at != here || m.value_source(id) != Some(clap::parser::ValueSource::CommandLine) {
+                continue;
+            }
+            let secret = m.get_raw(id).into_iter().flatten().any(|v| v.to_str().is_some_and(holds_token_secret));
+            if secret {
+                out.push(format!(
+                    "warning: `{here}` was given a bootstrap token secret in argv (visible to other users in ps, kept in shell history); prefer {instead}"
+                ));
+            }
+        }
+        for (id, instead) in ARGV_SECRETS {
+            let Some(long) = cmd.get_arguments().find(|a| a.get_id() == *id).and_then(|a| a.get_long()) else {
+                continue;
+            };
+            if m.value_source(id) == Some(clap::parser::ValueSource::CommandLine) {
+                out.push(format!(
+                    "warning: --{long} puts a secret in argv (visible to other users in ps, kept in shell history); prefer {instead}"
+                ));
+            }
+        }
+        let Some((name, sub)) = m.subcommand() else { break };
+        let Some(sub_cmd) = cmd.find_subcommand(name) else { break };
+        path.push(sub_cmd.get_name());
+        (cmd, m) = (sub_cmd, sub);
+    }
+    out
+}
+
+/// Parses argv: the command line, and one warning line per secret given in argv
+/// ([`argv_secret_warnings`]); clap's error (or help/version text) otherwise.
+pub(crate) fn parse() -> Result<(Cli, Vec<String>), clap::Error> {
+    use clap::FromArgMatches;
+    let cmd = Cli::command();
+    let m = cmd.clone().try_get_matches()?;
+    let cli = Cli::from_arg_matches(&m)?;
+    Ok((cli, argv_secret_warnings(&cmd, &m)))
+}
+
+/// A value parser over a domain enum's table of (value, name, help): the possible values, their
+/// help and completion come from the library's one list, so the domain types need no clap.
+pub(crate) fn choice<T: Copy + Send + Sync + 'static>(
+    all: &'static [(T, &'static str, &'static str)],
+) -> impl clap::builder::TypedValueParser<Value = T> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    PossibleValuesParser::new(all.iter().map(|(_, name, help)| PossibleValue::new(*name).help(*help)))
+        .map(move |s| all.iter().find(|(_, name, _)| *name == s).map(|(v, _, _)| *v).unwrap_or(all[0].0))
+}
