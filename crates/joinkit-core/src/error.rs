@@ -9,7 +9,7 @@
 //! 4 unwritable output,
 //! 10-19 network and transport, 20-29 the cluster-info ConfigMap, 30-39 the token's JWS,
 //! 40-49 trust in the CA and the serving certificate, 50-59 configuration files, 60-69 the
-//! Kubernetes API as an admin, 70-79 the TLS bootstrap, 80-89 the root-cause domains of
+//! Kubernetes API as an admin, 70-79 the TLS bootstrap, 80-90 the root-cause domains of
 //! diagnose and explain-log.
 
 use crate::report::StageName;
@@ -174,18 +174,20 @@ codes! {
     /// Root cause: the CSR's approval or signing.
     RootCauseCsr = ("root-cause-csr", 85, "diagnose/explain-log root cause: CSR approval or signing"),
     /// Root cause: the node's own state.
-    RootCauseNodeState = ("root-cause-node-state", 86, "diagnose/explain-log root cause: node state (leftovers, kubelet, runtime, name)"),
+    RootCauseNodeState = ("root-cause-node-state", 86, "diagnose/explain-log root cause: node state (leftovers of an earlier join, ports, node name)"),
     /// Root cause: the clock.
     RootCauseClock = ("root-cause-clock", 87, "diagnose/explain-log root cause: clock"),
     /// Root cause: configuration.
     RootCauseConfig = ("root-cause-config", 88, "diagnose/explain-log root cause: configuration (flags, config file, kernel settings)"),
     /// Root cause: the control plane.
     RootCauseControlPlane = ("root-cause-control-plane", 89, "diagnose/explain-log root cause: control plane (cluster-info, kubeadm-certs, controllers)"),
+    /// Root cause: the container runtime or the kubelet's health on this node.
+    RootCauseRuntime = ("root-cause-runtime", 90, "diagnose/explain-log root cause: container runtime or kubelet health (CRI, cgroup driver, swap, sandbox image)"),
 }
 
 /// A failure domain: where a root cause lives. One list for explain-log's catalog
 /// (`domain:` in `log-signatures.yaml`), diagnose's findings and the root-cause exit codes
-/// ([`Code::for_domain`], 80-89). Serialised kebab-case (`node-state`, `control-plane`).
+/// ([`Code::for_domain`], 80-90). Serialised kebab-case (`node-state`, `control-plane`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Domain {
@@ -201,7 +203,7 @@ pub enum Domain {
     Rbac,
     /// CSR approval or signing.
     Csr,
-    /// The node's own state: leftovers, kubelet, runtime, name.
+    /// The node's own state: leftovers of an earlier join, ports in use, the node name.
     NodeState,
     /// The clock.
     Clock,
@@ -209,6 +211,9 @@ pub enum Domain {
     Config,
     /// The control plane: cluster-info, kubeadm-certs, controllers.
     ControlPlane,
+    /// The container runtime and the kubelet's health on the node: CRI socket and API version,
+    /// cgroup drivers, swap, the sandbox (pause) image, cgroup v1/v2.
+    Runtime,
 }
 
 impl Domain {
@@ -224,6 +229,7 @@ impl Domain {
         Domain::Clock,
         Domain::Config,
         Domain::ControlPlane,
+        Domain::Runtime,
     ];
 
     /// Looks a domain up by its kebab-case name.
@@ -244,6 +250,7 @@ impl Domain {
             Domain::Clock => "clock",
             Domain::Config => "config",
             Domain::ControlPlane => "control-plane",
+            Domain::Runtime => "runtime",
         }
     }
 }
@@ -255,7 +262,7 @@ impl fmt::Display for Domain {
 }
 
 impl Code {
-    /// The root-cause code (exit 80-89) of a failure domain.
+    /// The root-cause code (exit 80-90) of a failure domain.
     pub fn for_domain(domain: Domain) -> Code {
         match domain {
             Domain::Network => Code::RootCauseNetwork,
@@ -268,6 +275,7 @@ impl Code {
             Domain::Clock => Code::RootCauseClock,
             Domain::Config => Code::RootCauseConfig,
             Domain::ControlPlane => Code::RootCauseControlPlane,
+            Domain::Runtime => Code::RootCauseRuntime,
         }
     }
 }

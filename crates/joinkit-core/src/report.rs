@@ -120,14 +120,6 @@ impl<S: StageId> From<S> for StageName {
     }
 }
 
-impl From<&'static str> for StageName {
-    /// Transitional: a literal stage name, until every command declares its stages with
-    /// [`stages!`](crate::stages).
-    fn from(s: &'static str) -> Self {
-        StageName(s)
-    }
-}
-
 impl std::fmt::Display for StageName {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.0)
@@ -557,12 +549,16 @@ mod tests {
     #[test]
     fn text_output_has_no_control_bytes_from_content_but_keeps_its_own_colour() {
         let hostile = "secrets is forbidden: \x1b[2J\x1b[31mFAKE\x1b]0;title\x07 \u{9b}2J";
+        crate::stages! {
+            enum T { Connect = "connect", Api = "api", List = "list" }
+        }
+        // Stage names are typed constants, so only details, lines and failures carry content.
         let mut r = Report::new("token-list");
-        r.pass("connect\x1b[31m", "ok \x1b[1A");
-        r.warn("api", format!("server said {hostile}"));
+        r.pass(T::Connect, "ok \x1b[1A");
+        r.warn(T::Api, format!("server said {hostile}"));
         r.line(format!("line with {hostile}\nsecond line"));
         r.fail(
-            Failure::new(Code::ApiForbidden, "list", hostile)
+            Failure::new(Code::ApiForbidden, T::List, hostile)
                 .kubeadm(hostile)
                 .cause(format!("cause {hostile}"))
                 .fix(format!("fix {hostile}")),

@@ -1,6 +1,6 @@
 //! diagnose's conclusion: the root cause among the findings (server-side evidence refines what
 //! the node saw), in the shape on-call runbooks use (seed 003: `root_cause`, `failure_domain`,
-//! `evidence[]`, `mitigation {immediate, long_term}`), and the exit code of its domain (80-89).
+//! `evidence[]`, `mitigation {immediate, long_term}`), and the exit code of its domain (80-90).
 
 use super::node::{Check, Found};
 use crate::error::{Code, Domain, Failure};
@@ -38,6 +38,7 @@ fn long_term(domain: Domain) -> &'static str {
         Domain::Clock => "run time sync (chrony/systemd-timesyncd) on every node before joining",
         Domain::Config => "render join configs with `joinkit render-config` and check them with `joinkit validate-config`",
         Domain::ControlPlane => "monitor kube-controller-manager and the control plane's kubeadm objects (cluster-info, kubeadm-certs)",
+        Domain::Runtime => "bake the container runtime into the node image with the kubelet's cgroup driver (systemd), CRI v1 (containerd 1.6+), swap handled and the sandbox image pullable; check with `joinkit diagnose` before joining",
     }
 }
 
