@@ -3,7 +3,7 @@
 # read"), taken at two commits one after the other on this machine, printed as a markdown table
 # BEFORE vs AFTER:
 #   (a) clean `cargo build --release` wall time        (skipped with --quick)
-#   (b) clean `cargo test` build+run wall time          (skipped with --quick)
+#   (b) clean `cargo test` build (wall and CPU seconds), then its run (wall)  (skipped with --quick)
 #       (`cargo test --workspace` when Cargo.toml has [workspace]; the real-control-plane
 #       suite runs as in CI: JOINKIT_K8S_CONTROL_PLANE and a k8s cache shared by both runs)
 #   (c) release binary size                             (needs (a))
@@ -176,10 +176,23 @@ measure() {
     grep -q '^\[workspace\]' "$dir/Cargo.toml" && test_cmd=(cargo test --workspace)
     set_val "$vals" test_cmd "${test_cmd[*]}"
     set_val "$vals" load_test "$(cut -d ' ' -f 1-3 /proc/loadavg)"
+    # As that commit's CI builds: .ci/run may turn incremental compilation off (a clean build
+    # gains nothing from it).
+    local ci_env=()
+    grep -q '^export CARGO_INCREMENTAL=0' "$dir/.ci/run" 2>/dev/null && ci_env=(CARGO_INCREMENTAL=0)
+    set_val "$vals" test_env "${ci_env[*]:-(none)}"
+    # (b1) the clean build of the test suite alone: wall and CPU (user + sys) seconds; CPU time
+    # is the steadier number when other work shares the machine.
+    echo "structure.sh: $label: ${test_cmd[*]} --no-run" >&2
+    rc=0
+    (cd "$dir" && env "${ci_env[@]}" /usr/bin/time -f '%e %U %S' -o "$work/$label-test-build.time" \
+      "${test_cmd[@]}" --no-run) >"$work/$label-test-build.log" 2>&1 || rc=$?
+    set_val "$vals" test_build "$(awk '{ printf "%.1f wall, %.1f CPU", $1, $2 + $3 }' "$work/$label-test-build.time")$([ $rc -eq 0 ] || echo " (failed: exit $rc)")"
+    # (b2) running it (what was built is reused).
     echo "structure.sh: $label: ${test_cmd[*]}" >&2
     start=$(now)
     rc=0
-    (cd "$dir" && JOINKIT_K8S_CONTROL_PLANE="$control_plane" JOINKIT_K8S_CACHE="$k8s_cache" "${test_cmd[@]}") \
+    (cd "$dir" && env "${ci_env[@]}" JOINKIT_K8S_CONTROL_PLANE="$control_plane" JOINKIT_K8S_CACHE="$k8s_cache" "${test_cmd[@]}") \
       >"$work/$label-test.log" 2>&1 || rc=$?
     set_val "$vals" test "$(elapsed "$start" "$(now)")$([ $rc -eq 0 ] || echo " (failed: exit $rc)")"
     [ $rc -eq 0 ] || tail -n 30 "$work/$label-test.log" >&2
@@ -204,8 +217,10 @@ table() {
   if [ "$quick" -eq 0 ]; then
     row "clean \`cargo build --release\`, wall s" build_release
     row 'load average before the build' load_build
-    row 'clean test build + run, wall s' test
+    row "clean test build (\`--no-run\`), s" test_build
+    row 'test run after it, wall s' test
     row 'test command' test_cmd
+    row 'environment (from .ci/run)' test_env
     row 'tests' test_counts
     row 'load average before the tests' load_test
     row 'release binary size' binary_size

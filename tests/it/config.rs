@@ -168,7 +168,6 @@ fn render_rejects_invalid_input_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("join.yaml");
     let cases: Vec<(Vec<&str>, &str)> = vec![
-        (vec!["10.0.0.10"], "missing port in address"),
         (vec!["10.0.0.10:6443", "--discovery-token-ca-cert-hash", "sha256:abcd"], "expected a 32 byte SHA-256 hash"),
         (vec!["10.0.0.10:6443"], "using token-based discovery without caCertHashes can be unsafe"),
         (
@@ -211,6 +210,11 @@ fn render_rejects_invalid_input_and_writes_nothing() {
         assert!(!r.stderr.contains("0123456789abcdef"), "the token secret stays out of errors");
         assert!(!out.exists(), "{args:?}: a file was written");
     }
+    // The endpoint goes through the one endpoint parser, as for verify-discovery: bad-endpoint.
+    let r = render(&["10.0.0.10", "--output", out.to_str().unwrap()], &[("JOINKIT_TOKEN", TOKEN)]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("bad-endpoint") && r.stderr.contains("missing :port"), "{}", r.stderr);
+    assert!(!out.exists(), "a file was written");
     let r = render(&["10.0.0.10:6443", "--discovery-token-ca-cert-hash", PIN, "--token", "bad"], &[]);
     assert_eq!(r.code, 50);
     assert!(r.stderr.contains("the bootstrap token is invalid"), "{}", r.stderr);
@@ -648,4 +652,40 @@ fn many_problems_and_long_values_give_small_output_with_a_count() {
     assert_eq!(v["problemsOmitted"][f], 0);
     let m = v["problems"][0]["message"].as_str().unwrap();
     assert!(m.contains("… (1048576 bytes in all)") && m.len() < 1000, "{m}");
+}
+
+/// A failure about a file names the stage and the file separately (`failure.stage`,
+/// `failure.file`; the stage record carries the file too), for validate-config's per-file stage
+/// and for an unreadable input; render-config parses the endpoint with the one parser.
+#[test]
+fn failures_carry_stage_and_file_separately() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.yaml");
+    let bad = dir.path().join("bad.yaml");
+    let r = render(&["10.0.0.10:6443", "--token", TOKEN, "--discovery-token-ca-cert-hash", PIN], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    std::fs::write(&good, &r.stdout).unwrap();
+    std::fs::write(&bad, r.stdout.replace(TOKEN, "not-a-token")).unwrap();
+    let (g, b) = (good.to_str().unwrap(), bad.to_str().unwrap());
+    let r = run(&["validate-config", g, b, "-o", "json"]);
+    let v = common::assert_failure(&r, "config-invalid", "validate", r.code);
+    assert_eq!(v["failure"]["file"], b, "{}", r.stdout);
+    let stages = v["stages"].as_array().unwrap();
+    let files: Vec<(&str, &str)> =
+        stages.iter().map(|s| (s["name"].as_str().unwrap(), s["file"].as_str().unwrap_or(""))).collect();
+    assert_eq!(files, [("validate", g), ("validate", b)], "{}", r.stdout);
+
+    let missing = dir.path().join("missing.yaml");
+    let r = run(&["validate-config", missing.to_str().unwrap(), "-o", "json"]);
+    let v = common::assert_failure(&r, "input-unreadable", "read", r.code);
+    assert_eq!(v["failure"]["file"], missing.to_str().unwrap(), "{}", r.stdout);
+
+    // One endpoint parser: https://host:port is accepted as verify-discovery accepts it, and
+    // written as kubeadm's host:port; http:// is refused at input.
+    let r = render(&["https://10.0.0.10:6443", "--token", TOKEN, "--discovery-token-ca-cert-hash", PIN], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("apiServerEndpoint: 10.0.0.10:6443"), "{}", r.stdout);
+    let r = render(&["http://10.0.0.10:6443", "--token", TOKEN, "--discovery-token-ca-cert-hash", PIN], &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("bad-endpoint") && r.stdout.is_empty(), "{}\n{}", r.stdout, r.stderr);
 }

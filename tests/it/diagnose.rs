@@ -185,8 +185,16 @@ fn control_plane_join_certificates() {
     let dir = tempfile::tempdir().unwrap();
     let root = fake_root(dir.path());
     let key = l.info.certificate_key.clone();
+    // The control-plane check reuses bootstrap's discovery: it adds exactly one request (GET
+    // kubeadm-certs with the bootstrap token), not a second discovery (two cluster-info GETs).
+    let before = l.counters().requests;
+    let (r, _) = diagnose(&l, &root, &[]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let plain = l.counters().requests - before;
+    let before = l.counters().requests;
     let (r, v) = diagnose(&l, &root, &["--control-plane", "--certificate-key", &key]);
     assert_eq!(r.code, 0, "{}", r.stdout);
+    assert_eq!(l.counters().requests - before, plain + 1, "requests without/with --control-plane");
     assert!(v["stages"]
         .as_array()
         .unwrap()

@@ -162,6 +162,13 @@ fn ca_pem(ca: &[CertificateDer<'static>]) -> String {
 
 /// Runs the dry-run TLS bootstrap and returns the report.
 pub async fn run(opts: &BootstrapOptions) -> Report {
+    run_keeping_trust(opts).await.0
+}
+
+/// [`run`], also returning the cluster discovery trusted (`None` when discovery failed), so
+/// that a caller that needs the discovered control plane again (diagnose's control-plane
+/// check) reuses this verdict instead of running discovery a second time.
+pub async fn run_keeping_trust(opts: &BootstrapOptions) -> (Report, Option<TrustedClusterInfo>) {
     let (mut report, trusted) = match &opts.discovery.source {
         discovery::Source::Endpoint(ep) => discovery::run_token_with_wait(&opts.discovery, ep).await,
         _ => {
@@ -175,14 +182,14 @@ pub async fn run(opts: &BootstrapOptions) -> Report {
                 .cause("file discovery and saved cluster-info files are not supported by bootstrap")
                 .fix("pass ENDPOINT, the token and the pins"),
             );
-            return r;
+            return (r, None);
         }
     };
     report.set_command("bootstrap");
     let Some(trusted) = trusted.filter(|_| report.ok()) else {
         report.skip_rest(discovery::NETWORK_STAGES);
         report.skip_rest(BOOTSTRAP_FLOW);
-        return report;
+        return (report, None);
     };
     report.clear_lines();
     // The TLS bootstrap authenticates with discovery.tlsBootstrapToken when it differs from
@@ -197,7 +204,7 @@ pub async fn run(opts: &BootstrapOptions) -> Report {
         report.fail(f);
     }
     report.skip_rest(BOOTSTRAP_FLOW);
-    report
+    (report, Some(trusted))
 }
 
 async fn steps(

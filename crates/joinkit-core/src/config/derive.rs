@@ -212,11 +212,15 @@ pub fn join_config(o: &RenderOptions) -> Result<JoinConfig, Failure> {
         let fix = "write key[=value]:Effect, e.g. dedicated=gpu:NoSchedule";
         Some(o.taints.iter().map(|t| Taint::parse(t).map_err(|e| bad(e, fix))).collect::<Result<Vec<_>, _>>()?)
     };
+    // The one endpoint parser (crate::endpoint), as verify-discovery and bootstrap use it:
+    // `https://host:6443` is accepted there, so it is here, and written as kubeadm's host:port.
+    let endpoint =
+        o.endpoint.as_deref().map(|e| crate::endpoint::Endpoint::parse(e).map(|ep| ep.host_port())).transpose()?;
     let file_only = o.discovery_file.is_some() && o.endpoint.is_none();
     let token_discovery = o.endpoint.is_some() || token.is_some() || !pins.is_empty() || o.unsafe_skip;
     Ok(JoinConfig {
         token: if file_only { None } else { token },
-        api_server_endpoint: o.endpoint.clone(),
+        api_server_endpoint: endpoint,
         ca_cert_hashes: pins,
         unsafe_skip_ca_verification: o.unsafe_skip.then_some(true),
         has_bootstrap_token: token_discovery && !file_only,
@@ -337,5 +341,27 @@ mod tests {
         let f = r.result.unwrap_err();
         assert_eq!((f.code, f.stage.as_str()), (Code::ConfigInvalid, "validate"));
         assert!(r.notes.iter().any(|n| n.starts_with("error: ")), "{:?}", r.notes);
+    }
+
+    #[test]
+    fn endpoint_goes_through_the_one_parser() {
+        // verify-discovery and bootstrap accept https://host:6443; so does render-config, and it
+        // writes kubeadm's host:port.
+        for (given, written) in [
+            ("https://10.0.0.1:6443", "10.0.0.1:6443"),
+            ("https://cp.example.com:6443/", "cp.example.com:6443"),
+            ("10.0.0.1:6443", "10.0.0.1:6443"),
+            ("[fd00::1]:6443", "[fd00::1]:6443"),
+        ] {
+            let o = RenderOptions { endpoint: Some(given.into()), ..RenderOptions::default() };
+            assert_eq!(join_config(&o).unwrap().api_server_endpoint.as_deref(), Some(written), "{given}");
+            assert!(crate::endpoint::Endpoint::parse(given).is_ok(), "{given}");
+        }
+        for given in ["http://10.0.0.1:6443", "10.0.0.1", "https://10.0.0.1:6443/api"] {
+            let o = RenderOptions { endpoint: Some(given.into()), ..RenderOptions::default() };
+            let f = join_config(&o).unwrap_err();
+            assert_eq!((f.code, f.stage.as_str()), (Code::BadEndpoint, "input"), "{given}");
+            assert_eq!(crate::endpoint::Endpoint::parse(given).unwrap_err().code, Code::BadEndpoint, "{given}");
+        }
     }
 }

@@ -5,14 +5,21 @@
 
 use super::node::{add, fail, Check, DiagnoseOptions, Found};
 use crate::client::api::{ApiClient, Identity};
+use crate::discovery::TrustedClusterInfo;
 use crate::error::Code;
 use crate::report::{Report, Status};
 use k8s_openapi::api::core::v1::Secret;
 
-/// Fetches kubeadm-certs with the bootstrap token and checks the key decrypts every entry.
-pub(super) async fn control_plane_checks(report: &mut Report, found: &mut Vec<Found>, opts: &DiagnoseOptions) {
+/// Fetches kubeadm-certs with the bootstrap token from the control plane that bootstrap's
+/// discovery trusted (`trusted`: reused, not discovered again) and checks the key decrypts
+/// every entry.
+pub(super) async fn control_plane_checks(
+    report: &mut Report,
+    found: &mut Vec<Found>,
+    opts: &DiagnoseOptions,
+    trusted: Option<&TrustedClusterInfo>,
+) {
     let Some(key_hex) = opts.certificate_key.as_ref().map(secrecy::ExposeSecret::expose_secret) else { return };
-    let crate::discovery::Source::Endpoint(ep) = &opts.bootstrap.discovery.source else { return };
     let key = match crate::diagnose::certs::decode_key(key_hex) {
         Ok(k) => k,
         Err(e) => {
@@ -33,7 +40,6 @@ pub(super) async fn control_plane_checks(report: &mut Report, found: &mut Vec<Fo
             return;
         }
     };
-    let (_, trusted) = crate::discovery::run_token_with_wait(&opts.bootstrap.discovery, ep).await;
     let (Some(trusted), Some(token)) = (trusted, &opts.bootstrap.discovery.token) else {
         add(
             report,
@@ -46,7 +52,7 @@ pub(super) async fn control_plane_checks(report: &mut Report, found: &mut Vec<Fo
         return;
     };
     let client = match ApiClient::for_discovered(
-        &trusted,
+        trusted,
         Identity::Bearer(secrecy::SecretString::new(token.expose().into())),
         opts.bootstrap.discovery.timeout,
     ) {

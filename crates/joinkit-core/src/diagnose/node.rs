@@ -167,7 +167,8 @@ pub async fn run(opts: &DiagnoseOptions) -> Report {
     local_checks(&mut report, &mut found, &opts.root, opts.cri_socket.as_deref());
     let all = async {
         network_checks(&mut report, &mut found, opts).await;
-        let (boot, (admin_report, admin_found)) = tokio::join!(bootstrap::run(&opts.bootstrap), admin_checks(opts));
+        let ((boot, trusted), (admin_report, admin_found)) =
+            tokio::join!(bootstrap::run_keeping_trust(&opts.bootstrap), admin_checks(opts));
         for s in boot.stages().iter().filter(|s| s.status != Status::Skip || s.name == Common::Input.name()) {
             report.push_stage(s.clone());
         }
@@ -177,7 +178,7 @@ pub async fn run(opts: &DiagnoseOptions) -> Report {
         if let Some(f) = boot.failure() {
             found.push(Found { domain: domain_of(f.code), failure: f.clone() });
         }
-        control_plane_checks(&mut report, &mut found, opts).await;
+        control_plane_checks(&mut report, &mut found, opts, trusted.as_ref()).await;
         if boot.failure().is_none() && !admin_found.is_empty() {
             // The end-to-end checks passed: what the admin view says can refine a failure but
             // never become one. Its failing checks are shown as warnings.
