@@ -40,6 +40,43 @@ fn catalog_is_well_formed_and_every_example_matches_its_entry() {
             }
         }
     }
+    // Every signature says where its wordings come from, and its pattern matches each wording
+    // (Go verbs replaced by sample values); masks name real signatures.
+    assert!(cat.unknown_masks().is_empty(), "{:?}", cat.unknown_masks());
+    let mut sourced = 0;
+    for (i, s) in cat.signatures.iter().enumerate() {
+        sourced += usize::from(!s.sources.is_empty());
+        for src in &s.sources {
+            assert!(!src.file.is_empty() && !src.releases.is_empty() && !src.evidence.is_empty(), "{}: {src:?}", s.id);
+            let w = src
+                .wording
+                .replace("%q", "\"x\"")
+                .replace("%d", "1")
+                .replace("%#v", "x")
+                .replace("%s", "x")
+                .replace("%v", "x");
+            assert!(cat.matches(w.as_bytes()).contains(&i), "{}: wording not matched: {w}", s.id);
+        }
+    }
+    assert!(sourced >= 60, "{sourced} signatures with sources");
+    // The runtime domain has its signatures.
+    for id in [
+        "runtime-cgroup-driver-mismatch",
+        "runtime-docker-cgroupfs-warning",
+        "runtime-cri-v1-not-implemented",
+        "runtime-socket-missing",
+        "preflight-cri",
+        "kubeadm-kubelet-unhealthy",
+        "runtime-kubelet-swap-on",
+        "preflight-swap",
+        "preflight-swap-warning",
+        "runtime-sandbox-image-pull",
+        "runtime-cgroup-v1-refused",
+        "runtime-cgroup-v1-maintenance",
+    ] {
+        let s = cat.signatures.iter().find(|s| s.id == id).unwrap_or_else(|| panic!("no {id}"));
+        assert_eq!(s.domain.map(|d| d.as_str()), Some("runtime"), "{id}");
+    }
     // Every kubeadm message of the spec has a signature.
     for msg in [
         "could not find a JWS signature in the cluster-info ConfigMap for token ID \"abcdef\"",
@@ -308,7 +345,8 @@ To see the stack trace of this error execute with --v=5 or higher
     assert_eq!(v["ok"], true);
     assert!(v["rootCause"].is_null() && v["failure"].is_null(), "{v}");
     assert!(ids(&v, "findings").is_empty(), "{v}");
-    assert_eq!(ids(&v, "resolved"), vec!["kubeadm-jws-missing"], "{v}");
+    // The retry line is also kubeadm's generic "failed to request cluster-info" (a symptom).
+    assert_eq!(ids(&v, "resolved"), vec!["kubeadm-jws-missing", "kubeadm-cluster-info-request-failed"], "{v}");
     assert_eq!(v["resolved"][0]["count"], 2);
     assert_eq!(v["resolved"][0]["lines"][0]["line"], 2);
     assert_eq!(v["joined"]["line"], 17, "{v}");
@@ -349,10 +387,12 @@ To see the stack trace of this error execute with --v=5 or higher
     assert_eq!(v["decidedBy"].as_array().unwrap().len(), 1, "{v}");
     assert_eq!(v["decidedBy"][0]["line"], 4, "{v}");
     assert_eq!(v["decidedBy"][0]["signature"], "kubeadm-timed-out", "{v}");
-    assert_eq!(ids(&v, "findings"), vec!["kubeadm-timed-out"], "{v}");
+    // On one line, catalog order: the timeout first, the crisocket upload (runtime) after it.
+    assert_eq!(ids(&v, "findings"), vec!["kubeadm-timed-out", "kubeadm-crisocket-upload-failed"], "{v}");
     assert_eq!(ids(&v, "context"), vec!["kubeadm-tls-bootstrap-wait"], "{v}");
     assert!(v["joined"].is_null());
-    // The kubelet health check failing: kubeadm's own wording names the cause.
+    // The kubelet health check failing, and nothing more specific: the health check (a runtime
+    // symptom, the first one in the log) decides.
     let unhealthy = "[kubelet-start] Starting the kubelet
 [kubelet-start] Waiting for the kubelet to perform the TLS Bootstrap...
 [kubelet-check] Initial timeout of 40s passed.
@@ -361,7 +401,129 @@ error execution phase kubelet-start: error uploading crisocket: timed out waitin
 ";
     let v = explain(unhealthy);
     assert_eq!(v["rootCause"]["id"], "kubeadm-kubelet-unhealthy", "{v}");
-    assert_eq!(v["failure"]["exitCode"], 86);
-    assert_eq!(v["decidedBy"][0]["line"], 4, "{v}");
+    assert_eq!(v["rootCause"]["role"], "symptom", "{v}");
+    assert_eq!(v["failure"]["exitCode"], 90);
+    assert_eq!(v["failureDomain"], "runtime");
+    assert_eq!(v["decidedBy"][0]["line"], 3, "{v}");
+    assert_eq!(v["decidedBy"][1]["line"], 4, "{v}");
     assert_eq!(v["decidedBy"][0]["signature"], "kubeadm-kubelet-unhealthy", "{v}");
+}
+
+// ---- context rules (issue 12): each test fails if its rule is broken ----
+
+#[test]
+fn rule_progress_lines_are_never_causes() {
+    // Every progress example of the catalog in one log, without a success line: no finding.
+    let cat = catalog();
+    let log: String = cat
+        .signatures
+        .iter()
+        .filter(|s| s.role == "progress")
+        .flat_map(|s| s.examples.iter())
+        .map(|e| format!("{e}\n"))
+        .collect();
+    assert!(log.lines().count() >= 6, "{log}");
+    let r = run_with(&["explain-log", "-", "-o", "json"], &[], Some(log.as_bytes()));
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let v = r.json();
+    assert!(ids(&v, "findings").is_empty() && v["rootCause"].is_null(), "{v}");
+    assert!(ids(&v, "context").contains(&"kubeadm-kubelet-health-wait".to_string()), "{v}");
+}
+
+#[test]
+fn rule_repeated_symptoms_collapse_into_one_finding_with_a_count() {
+    let refused = "[kubelet-check] The HTTP call equal to 'curl -sSL http://localhost:10248/healthz' failed with error: Get \"http://localhost:10248/healthz\": dial tcp 127.0.0.1:10248: connect: connection refused.\n";
+    let seems = "[kubelet-check] It seems like the kubelet isn't running or healthy.\n";
+    let log = format!("[kubelet-check] Initial timeout of 40s passed.\n{}", format!("{seems}{refused}").repeat(4));
+    let v = explain(&log);
+    // One finding (the health check's three wordings are one signature), nine lines; the
+    // connection refused to localhost:10248 is the health check, not a network cause.
+    assert_eq!(ids(&v, "findings"), vec!["kubeadm-kubelet-unhealthy"], "{v}");
+    assert_eq!(v["rootCause"]["count"], 9, "{v}");
+    assert_eq!(v["failureDomain"], "runtime", "{v}");
+    // The deciding lines are the finding's first ones, with their text.
+    let d = v["decidedBy"].as_array().unwrap();
+    assert_eq!(d.len(), joinkit_core::diagnose::explain::MAX_TEXTS_PER_FINDING, "{v}");
+    assert_eq!(d[2]["line"], 3);
+    assert!(d[2]["text"].as_str().unwrap().contains("10248/healthz"), "{v}");
+    let r = run_with(&["explain-log"], &[], Some(log.as_bytes()));
+    assert!(r.stdout.contains("kubeadm-kubelet-unhealthy (root cause) x9"), "{}", r.stdout);
+}
+
+#[test]
+fn rule_a_cause_after_its_symptoms_still_wins() {
+    // kubeadm's output first (symptoms), the kubelet journal after it (the cause).
+    let log = "[kubelet-start] Waiting for the kubelet to perform the TLS Bootstrap...
+[kubelet-check] Initial timeout of 40s passed.
+[kubelet-check] It seems like the kubelet isn't running or healthy.
+error execution phase kubelet-start: error uploading crisocket: timed out waiting for the condition
+-- journalctl -u kubelet --
+Nov 21 09:00:00 worker-1 kubelet[1234]: E1121 09:00:00.000000    1234 server.go:302] \"Failed to run kubelet\" err=\"failed to run Kubelet: misconfiguration: kubelet cgroup driver: \\\"systemd\\\" is different from docker cgroup driver: \\\"cgroupfs\\\"\"
+Nov 21 09:00:00 worker-1 systemd[1]: kubelet.service: Main process exited, code=exited, status=1/FAILURE
+";
+    let v = explain(log);
+    assert_eq!(v["rootCause"]["id"], "runtime-cgroup-driver-mismatch", "{v}");
+    assert_eq!(v["decidedBy"][0]["line"], 6, "{v}");
+    assert_eq!(v["decidedBy"][0]["role"], "cause", "{v}");
+    assert_eq!(v["failure"]["exitCode"], 90);
+    let f = ids(&v, "findings");
+    assert_eq!(f[0], "kubeadm-kubelet-unhealthy", "symptoms stay listed, in order: {f:?}");
+    assert!(f.contains(&"kubelet-exited".to_string()), "{f:?}");
+    // Across domains too: runtime symptoms first, an RBAC cause last.
+    let log = "[kubelet-check] It seems like the kubelet isn't running or healthy.
+error execution phase kubelet-start: configmaps \"kubelet-config-1.15\" is forbidden: User \"system:bootstrap:abcdef\" cannot get resource \"configmaps\" in API group \"\" in the namespace \"kube-system\"
+";
+    let v = explain(log);
+    assert_eq!(v["rootCause"]["id"], "kubeadm-kubelet-config-forbidden", "{v}");
+    assert_eq!(v["failureDomain"], "rbac", "{v}");
+    assert!(
+        !ids(&v, "findings").contains(&"rbac-forbidden".to_string()),
+        "the specific entry masks the generic one: {v}"
+    );
+}
+
+#[test]
+fn rule_a_later_successful_retry_overrides_earlier_runtime_failures() {
+    let log = format!(
+        "[preflight] Running pre-flight checks
+error execution phase preflight: [preflight] Some fatal errors occurred:
+	[ERROR CRI]: container runtime is not running: output: time=\"2023-02-01T13:51:00-08:00\" level=fatal msg=\"validate service connection: CRI v1 runtime API is not implemented for endpoint \\\"unix:///var/run/containerd/containerd.sock\\\": rpc error: code = Unimplemented desc = unknown service runtime.v1.RuntimeService\"
+[preflight] If you know what you are doing, you can make a check non-fatal with `--ignore-preflight-errors=...`
+{JOIN_OK_V124}"
+    );
+    let r = run_with(&["explain-log", "-", "-o", "json"], &[], Some(log.as_bytes()));
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let v = r.json();
+    assert!(v["rootCause"].is_null(), "{v}");
+    // On the [ERROR CRI] line the specific signature masks the generic preflight-cri.
+    assert_eq!(ids(&v, "resolved"), vec!["runtime-cri-v1-not-implemented"], "{v}");
+    assert_eq!(v["joined"]["line"], 13, "{v}");
+}
+
+#[test]
+fn rule_the_report_says_which_lines_decided() {
+    // A sandbox-image pull that failed on a TLS timeout to the registry: runtime, not network
+    // (the pull entry masks the generic network entries on its line).
+    let log = "[kubelet-check] Initial timeout of 40s passed.
+E0701 remote_runtime.go:176] \"RunPodSandbox from runtime service failed\" err=\"rpc error: code = Unknown desc = failed to get sandbox image \\\"registry.k8s.io/pause:3.6\\\": failed to pull image \\\"registry.k8s.io/pause:3.6\\\": failed to do request: Head \\\"https://registry.k8s.io/v2/pause/manifests/3.6\\\": net/http: TLS handshake timeout\"
+";
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("init.log");
+    std::fs::write(&p, log).unwrap();
+    let path = p.to_str().unwrap();
+    let r = run_with(&["explain-log", path, "-o", "json"], &[], None);
+    let v = r.json();
+    assert_eq!(v["failureDomain"], "runtime", "{v}");
+    assert!(!ids(&v, "findings").contains(&"net-tls-handshake-timeout".to_string()), "{v}");
+    let d = &v["decidedBy"][0];
+    assert_eq!(d["source"], path);
+    assert_eq!(d["line"], 2);
+    assert_eq!(d["signature"], "runtime-sandbox-image-pull");
+    assert_eq!(d["reason"], "root cause");
+    assert!(d["text"].as_str().unwrap().contains("failed to get sandbox image"), "{d}");
+    // Text: "decided by:" then file:line, role, signature and the line.
+    let r = run_with(&["explain-log", path], &[], None);
+    let after = r.stdout.split("decided by:").nth(1).unwrap_or_else(|| panic!("{}", r.stdout));
+    assert!(after.contains(&format!("{path}:2  [cause] runtime-sandbox-image-pull (root cause)")), "{}", r.stdout);
+    assert!(after.contains("failed to get sandbox image"), "{}", r.stdout);
 }

@@ -19,6 +19,7 @@ mod config;
 mod diagnose;
 mod discovery_failures;
 mod docs;
+mod explain_corpus;
 mod explain_log;
 mod hostile;
 mod kubectl;

@@ -1,0 +1,339 @@
+//! `explain-log`: match kubeadm, kubelet, cloud-init or journalctl output against the catalog
+//! of known join-failure signatures (`log-signatures.yaml`, compiled in; [`catalog`]) and name
+//! the root cause, with the lines that decided it.
+//!
+//! Context rules (each has a test in `tests/it/explain_log.rs`):
+//! - Only failure signatures (role `cause` or `symptom`) are findings; `progress` lines, which
+//!   every join prints, are context and never a root cause.
+//! - A log that reaches kubeadm join's final message ("This node has joined the cluster", role
+//!   `success`) is a success: the failures before it were resolved by a later attempt (a retry
+//!   after `kubeadm reset`) and are listed as `resolved`; failures after it still count.
+//! - Repeated lines of one signature collapse into one finding with a count.
+//! - A cause wins over symptoms wherever it appears: the root cause is the earliest cause, and
+//!   only without any cause the earliest symptom (kubeadm's kubelet health check, a timeout).
+//! - On one line, a specific signature masks the generic ones it names (`masks`), and among
+//!   the rest the one written first in the catalog comes first.
+//! - The report lists the lines that decided the root cause (`decidedBy`: file, line, signature
+//!   and text), in JSON and in text.
+//!
+//! Streams line by line with a fixed buffer, so memory stays bounded whatever the log's size and
+//! however long its lines: at most [`MAX_LINE_BYTES`] of a line are kept and matched, the rest
+//! of an over-long line is skipped without buffering it, and the report says how many lines
+//! were cut. Matching is one `regex::bytes::RegexSet` pass per line. Inputs are regular files,
+//! pipes or FIFOs (`fsutil::open_stream`); devices and directories are refused.
+
+mod catalog;
+mod scan;
+
+pub use catalog::{catalog, Catalog, Signature, Source, ROLES};
+use catalog::{ROLE_CAUSE, ROLE_SYMPTOM};
+pub use scan::{
+    Finding, Joined, Location, Scanner, MAX_LINES_PER_FINDING, MAX_LINE_BYTES, MAX_TEXTS_PER_FINDING, MAX_TEXT_CHARS,
+};
+
+use crate::error::{Code, Domain, Failure};
+use crate::report::{Common, Report};
+use serde::Serialize;
+
+crate::stages! {
+    /// The stages of `explain-log`: each input is read (a [`Common::Read`] record per file),
+    /// then the findings are matched to a root cause.
+    pub enum ExplainStage {
+        /// The findings decide the root cause (or the log is clean).
+        Match = "match",
+    }
+}
+
+/// The most lines listed as deciding the root cause.
+pub const MAX_DECIDERS: usize = 12;
+
+/// A line that decided the root cause.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Decider {
+    /// File name (`-` for stdin).
+    pub source: String,
+    /// 1-based line number.
+    pub line: u64,
+    /// The signature that matched it.
+    pub signature: String,
+    /// Its role (`cause` or `symptom`).
+    pub role: String,
+    /// `root cause` (a line of the root-cause finding) or `same domain` (the first line of
+    /// another finding of the same domain and role, which supports the verdict).
+    pub reason: &'static str,
+    /// The line (at most [`MAX_TEXT_CHARS`] characters).
+    pub text: String,
+}
+
+/// The lines that decided the root cause: the root finding's first lines (with their text),
+/// then the first line of each other finding of the same domain and role.
+pub(crate) fn deciders(root: &Finding, findings: &[Finding]) -> Vec<Decider> {
+    let mut out: Vec<Decider> = root
+        .lines
+        .iter()
+        .zip(root.texts.iter())
+        .map(|(l, t)| Decider {
+            source: l.source.clone(),
+            line: l.line,
+            signature: root.id.clone(),
+            role: root.role.clone(),
+            reason: "root cause",
+            text: t.clone(),
+        })
+        .collect();
+    for f in findings.iter().filter(|f| f.id != root.id && f.domain == root.domain && f.role == root.role) {
+        let Some(l) = f.lines.first() else { continue };
+        out.push(Decider {
+            source: l.source.clone(),
+            line: l.line,
+            signature: f.id.clone(),
+            role: f.role.clone(),
+            reason: "same domain",
+            text: f.texts.first().cloned().unwrap_or_else(|| f.example.clone()),
+        });
+    }
+    out.truncate(MAX_DECIDERS);
+    out
+}
+
+/// "line N" (stdin) or "line N of FILE".
+fn at_line(source: &str, line: u64) -> String {
+    if source == "-" {
+        format!("line {line}")
+    } else {
+        format!("line {line} of {source}")
+    }
+}
+
+/// The root cause: the earliest cause, else the earliest symptom. Only failure findings count;
+/// progress and success lines never become the root cause, even if passed in.
+pub fn root_cause(findings: &[Finding]) -> Option<&Finding> {
+    findings.iter().find(|f| f.role == ROLE_CAUSE).or_else(|| findings.iter().find(|f| f.role == ROLE_SYMPTOM))
+}
+
+/// Runs explain-log over files (`-` or none: stdin) and builds the report.
+pub fn explain(files: &[std::path::PathBuf]) -> Report {
+    let mut report = Report::new("explain-log");
+    let mut scanner = Scanner::new();
+    let inputs: Vec<String> =
+        if files.is_empty() { vec!["-".into()] } else { files.iter().map(|p| p.display().to_string()).collect() };
+    for name in &inputs {
+        report.start();
+        let before = scanner.lines;
+        let cut_before = scanner.truncated;
+        let res = if name == "-" {
+            scanner
+                .scan(std::io::BufReader::with_capacity(1 << 20, std::io::stdin().lock()), name)
+                .map_err(|e| format!("cannot read {name}: {e}"))
+        } else {
+            match crate::fsutil::open_stream(std::path::Path::new(name)) {
+                Ok(f) => scanner
+                    .scan(std::io::BufReader::with_capacity(1 << 20, f), name)
+                    .map_err(|e| format!("cannot read {name}: {e}")),
+                Err(crate::fsutil::ReadError::NotRegular { path, kind }) => Err(format!(
+                    "expected a log file, a pipe or a FIFO at {path}; it is {kind}, which joinkit does not read"
+                )),
+                Err(e) => Err(e.to_string()),
+            }
+        };
+        if let Err(message) = res {
+            report.fail(
+                Failure::new(Code::InputUnreadable, Common::Read, message)
+                    .in_file(name)
+                    .cause("the path is wrong, not readable, or not a log (a device or a directory)")
+                    .fix("pass a log file, or pipe the log into `joinkit explain-log -`"),
+            );
+            return report;
+        }
+        let cut = scanner.truncated - cut_before;
+        let lines = scanner.lines - before;
+        if cut > 0 {
+            report.record_file(
+                Common::Read,
+                name,
+                crate::report::Status::Warn,
+                format!(
+                    "{lines} lines; {cut} longer than {}, matched on their first {} only",
+                    crate::fsutil::human_size(MAX_LINE_BYTES as u64),
+                    crate::fsutil::human_size(MAX_LINE_BYTES as u64)
+                ),
+            );
+        } else {
+            report.record_file(Common::Read, name, crate::report::Status::Pass, format!("{lines} lines"));
+        }
+    }
+    let findings = scanner.findings();
+    let resolved = scanner.resolved();
+    let context = scanner.context();
+    let joined = scanner.joined();
+    report.start();
+    report.set("lines", scanner.lines);
+    report.set("truncatedLines", scanner.truncated);
+    report.set("findings", &findings);
+    report.set("resolved", &resolved);
+    report.set("context", &context);
+    report.set("joined", joined);
+    let joined_at = joined.map(|j| format!("the join succeeded at {}", at_line(&j.source, j.line)));
+    let Some(root) = root_cause(&findings) else {
+        let detail = match &joined_at {
+            Some(j) if resolved.is_empty() => format!("{j}; no known join-failure signature after it"),
+            Some(j) => format!(
+                "{j}; {} earlier failure signature(s) before it, resolved by a later attempt; none after it",
+                resolved.len()
+            ),
+            None => format!(
+                "no known join-failure signature in {} lines ({} signatures checked)",
+                scanner.lines,
+                catalog().signatures.len()
+            ),
+        };
+        report.pass(ExplainStage::Match, detail);
+        match &joined_at {
+            Some(j) if resolved.is_empty() => report.line(format!("clean: no known join failure in this log; {j}.")),
+            Some(j) => {
+                report.line(format!(
+                    "ok: {j}; the failures before it were resolved by a later attempt (not a root cause):"
+                ));
+                for f in &resolved {
+                    report.line(finding_text(f, " (resolved)"));
+                }
+            }
+            None => report.line(
+                "clean: no known join failure in this log, and no success line either (if the join hung, it stopped after the last step the log shows).",
+            ),
+        }
+        return report;
+    };
+    let decided = deciders(root, &findings);
+    report.set("rootCause", root);
+    report.set("decidedBy", &decided);
+    for f in &resolved {
+        report.line(finding_text(f, " (resolved)"));
+    }
+    if let Some(j) = &joined_at {
+        report.line(format!("{j}, but failures follow it; they still count:"));
+    }
+    for f in &findings {
+        let tag = if std::ptr::eq(f, root) { " (root cause)" } else { "" };
+        report.line(finding_text(f, tag));
+    }
+    report.line("decided by:");
+    for d in &decided {
+        report.line(format!("  {}:{}  [{}] {} ({})\n    {}", d.source, d.line, d.role, d.signature, d.reason, d.text));
+    }
+    let at = root.lines.first().map(|l| format!("{}:{}", l.source, l.line)).unwrap_or_default();
+    let after = joined_at.map(|j| format!(" (after {j})")).unwrap_or_default();
+    let mut failure = Failure::new(
+        Code::for_domain(root.domain.unwrap_or(Domain::ControlPlane)),
+        ExplainStage::Match,
+        format!(
+            "{} signature(s) matched; the root cause is {} at {at}{after}: {}",
+            findings.len(),
+            root.id,
+            root.example
+        ),
+    )
+    .cause(root.meaning.clone())
+    .fix(root.fix.clone());
+    if root.id.starts_with("kubeadm-") || root.id.starts_with("preflight-") {
+        failure = failure.kubeadm(root.example.clone());
+    }
+    report.set("failureDomain", root.domain);
+    report.fail(failure);
+    report
+}
+
+/// One finding as report text.
+fn finding_text(f: &Finding, tag: &str) -> String {
+    let at = f.lines.first().map(|l| format!("{}:{}", l.source, l.line)).unwrap_or_default();
+    format!(
+        "{at}  [{}] {}{tag}{}\n    {}\n    meaning: {}\n    fix:     {}",
+        f.domain.map(Domain::as_str).unwrap_or("context"),
+        f.id,
+        if f.count > 1 { format!(" x{}", f.count) } else { String::new() },
+        f.example,
+        f.meaning,
+        f.fix
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scan::read_line_capped;
+    use super::*;
+
+    fn scan(log: &str) -> Scanner {
+        let mut s = Scanner::new();
+        s.scan(std::io::Cursor::new(log.to_string()), "t").unwrap();
+        s
+    }
+
+    #[test]
+    fn progress_lines_are_context_and_never_the_root_cause() {
+        let s = scan("[kubelet-start] Waiting for the kubelet to perform the TLS Bootstrap...\n");
+        assert!(s.findings().is_empty());
+        assert_eq!(s.context()[0].id, "kubeadm-tls-bootstrap-wait");
+        assert_eq!(s.context()[0].role, "progress");
+        // Even handed to root_cause directly, a progress line is no root cause.
+        assert!(root_cause(&s.context()).is_none());
+        assert!(s.joined().is_none());
+    }
+
+    #[test]
+    fn a_success_line_resolves_the_failures_before_it_and_only_those() {
+        let jws = "could not find a JWS signature in the cluster-info ConfigMap for token ID \"abcdef\"\n";
+        let ok = "This node has joined the cluster:\n";
+        // fail, fail, success, fail, success, fail: two attempts resolved, the last one open.
+        let s = scan(&format!("{jws}{jws}{ok}{jws}{ok}dial tcp 10.0.0.10:6443: connect: no route to host\n"));
+        let resolved = s.resolved();
+        assert_eq!(resolved.len(), 1);
+        assert_eq!(resolved[0].count, 3, "merged across attempts");
+        let lines: Vec<u64> = resolved[0].lines.iter().map(|l| l.line).collect();
+        assert_eq!(lines, [1, 2, 4]);
+        assert_eq!(s.joined().unwrap().line, 5, "the last success line");
+        let f = s.findings();
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].id, "net-no-route");
+        assert_eq!(root_cause(&f).unwrap().id, "net-no-route");
+    }
+
+    #[test]
+    fn resolved_lines_stay_bounded() {
+        let jws = "could not find a JWS signature in the cluster-info ConfigMap for token ID \"abcdef\"\n";
+        let log = format!("{}This node has joined the cluster:\n", jws.repeat(15)).repeat(3);
+        let s = scan(&log);
+        assert_eq!(s.resolved()[0].count, 45);
+        assert_eq!(s.resolved()[0].lines.len(), MAX_LINES_PER_FINDING);
+        assert!(s.findings().is_empty());
+    }
+
+    #[test]
+    fn lines_are_capped_without_buffering_the_rest() {
+        let read_all = |data: &[u8], max: usize| {
+            // A tiny buffer, so lines span many fill_buf calls.
+            let mut r = std::io::BufReader::with_capacity(3, data);
+            let mut out = Vec::new();
+            loop {
+                let mut buf = Vec::new();
+                let (n, cut) = read_line_capped(&mut r, &mut buf, max).unwrap();
+                if n == 0 {
+                    break;
+                }
+                assert!(buf.len() <= max);
+                out.push((String::from_utf8(buf).unwrap(), n, cut));
+            }
+            out
+        };
+        let got = read_all(b"abcd\nabcde\nabcdefgh\nab", 5);
+        assert_eq!(
+            got,
+            vec![
+                ("abcd\n".to_string(), 5, false),
+                ("abcde".to_string(), 6, false), // exactly the cap: only the newline is dropped
+                ("abcde".to_string(), 9, true),
+                ("ab".to_string(), 2, false),
+            ]
+        );
+    }
+}
