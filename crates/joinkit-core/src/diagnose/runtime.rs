@@ -92,7 +92,14 @@ async fn cri_checks(report: &mut Report, found: &mut Vec<Found>, root: &Path, cr
     add(report, found, Check::LocalCriSocket, Status::Pass, format!("container runtime socket {sock} present"), None);
     let runtime = runtime_of(&sock);
     let endpoint = format!("unix://{sock}");
-    match cri::version(&under(root, &sock), cri::CRI_TIMEOUT).await {
+    // Messages name the socket as the node sees it, not its path under --root.
+    let full = under(root, &sock);
+    let node_path = |m: String| m.replace(&full.display().to_string(), &sock);
+    match cri::version(&full, cri::CRI_TIMEOUT).await.map_err(|e| match e {
+        CriError::NotRunning(m) => CriError::NotRunning(node_path(m)),
+        CriError::Failed(m) => CriError::Failed(node_path(m)),
+        e => e,
+    }) {
         Ok(v) => {
             let d = format!(
                 "{} {} answers CRI v1 on {sock} (runtime API {}, kubelet API {})",
