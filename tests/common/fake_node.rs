@@ -20,7 +20,7 @@ pub enum Cri {
     /// v1 is Unimplemented; v1alpha2 answers as containerd 1.5.9.
     V1alpha2Only,
     /// Every CRI service is Unimplemented (the CRI plugin is disabled).
-    NoCri,
+    NoService,
     /// Accepts connections and never answers (not even the HTTP/2 preface).
     Silent,
 }

@@ -6,9 +6,9 @@
 //! NodeConfig, a NodeConfig whose CA does not verify the lab's endpoint). Each check can fail,
 //! and a failing runtime check is the root cause with exit code 90.
 
+use crate::common;
 use crate::diagnose::{diagnose, fake_root};
 use crate::fake_node::{refused_addr, serve_cri, serve_healthz, Cri};
-use crate::common;
 use common::lab;
 use joinkit_lab::{Lab, Scenario};
 use serde_json::Value;
@@ -41,8 +41,10 @@ fn write(root: &Path, p: &str, text: &str) {
 
 const KUBELET_SYSTEMD: &str =
     "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: systemd\n";
-const CONTAINERD_V2_CGROUPFS: &str = "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc.options]\n  SystemdCgroup = false\n";
-const CONTAINERD_V3_SYSTEMD: &str = "version = 3\n[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]\n  SystemdCgroup = true\n";
+const CONTAINERD_V2_CGROUPFS: &str =
+    "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc.options]\n  SystemdCgroup = false\n";
+const CONTAINERD_V3_SYSTEMD: &str =
+    "version = 3\n[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]\n  SystemdCgroup = true\n";
 
 #[test]
 fn cri_v1_answer_names_the_runtime_and_every_runtime_check_is_a_stage() {
@@ -92,7 +94,7 @@ fn cri_v1_unimplemented_missing_socket_and_stale_socket_are_runtime_root_causes(
     // No CRI at all, and containerd's config says why.
     let dir = tempfile::tempdir().unwrap();
     let root = fake_root(dir.path());
-    serve_cri(&sock(&root), Cri::NoCri);
+    serve_cri(&sock(&root), Cri::NoService);
     write(&root, "/etc/containerd/config.toml", "disabled_plugins = [\"cri\"]\n");
     let (r, v) = diagnose(&l, &root, &[]);
     let m = runtime_root_cause(&r, &v, "local/cri-version");
@@ -144,7 +146,10 @@ fn cgroup_driver_mismatch_is_a_runtime_root_cause() {
     write(&root, "/etc/containerd/config.toml", CONTAINERD_V2_CGROUPFS);
     let (r, v) = diagnose(&l, &root, &[]);
     let m = runtime_root_cause(&r, &v, "local/cgroup-driver");
-    assert!(m.contains("cgroup driver mismatch") && m.contains("systemd") && m.contains("SystemdCgroup = false"), "{m}");
+    assert!(
+        m.contains("cgroup driver mismatch") && m.contains("systemd") && m.contains("SystemdCgroup = false"),
+        "{m}"
+    );
     assert_eq!(
         v["failure"]["kubeadmMessage"],
         "misconfiguration: kubelet cgroup driver: \"systemd\" is different from docker cgroup driver: \"cgroupfs\""
@@ -178,7 +183,11 @@ fn swap_on_with_fail_swap_on_is_a_runtime_root_cause() {
     assert!(m.contains("/swapfile") && m.contains("failSwapOn"), "{m}");
     assert!(v["failure"]["kubeadmMessage"].as_str().unwrap().starts_with("running with swap on is not supported"));
     // failSwapOn: false lets the kubelet run with swap.
-    write(&root, "/var/lib/kubelet/config.yaml", &format!("{KUBELET_SYSTEMD}failSwapOn: false\nmemorySwap:\n  swapBehavior: LimitedSwap\n"));
+    write(
+        &root,
+        "/var/lib/kubelet/config.yaml",
+        &format!("{KUBELET_SYSTEMD}failSwapOn: false\nmemorySwap:\n  swapBehavior: LimitedSwap\n"),
+    );
     let (r, v) = diagnose(&l, &root, &[]);
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert!(stage(&v, "local/swap")["detail"].as_str().unwrap().contains("LimitedSwap"));
@@ -321,10 +330,17 @@ fn eks_nodes_bootstrap_sh_or_node_config_and_its_ca() {
     assert_eq!(stage(&v, "eks/endpoint")["status"], "pass", "{}", r.stdout);
     // A NodeConfig (a drop-in overriding the user data) with another CA: tls.
     let other = lab(Scenario::Healthy);
-    write(&root, "/etc/eks/nodeadm.d/10-ca.yaml", &format!("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  cluster:\n    certificateAuthority: {}\n", {
-        use base64::Engine;
-        base64::engine::general_purpose::STANDARD.encode(&other.info.ca_cert_pem)
-    }));
+    write(
+        &root,
+        "/etc/eks/nodeadm.d/10-ca.yaml",
+        &format!(
+            "apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  cluster:\n    certificateAuthority: {}\n",
+            {
+                use base64::Engine;
+                base64::engine::general_purpose::STANDARD.encode(&other.info.ca_cert_pem)
+            }
+        ),
+    );
     let (r, v) = eks_diagnose(&l, &root);
     assert_eq!(v["failure_domain"], "tls", "{}", r.stdout);
     assert_eq!(r.code, 82);
@@ -332,7 +348,11 @@ fn eks_nodes_bootstrap_sh_or_node_config_and_its_ca() {
     assert!(v["failure"]["message"].as_str().unwrap().contains("tls-verify"), "{}", v["failure"]);
     // An incomplete NodeConfig: nodeadm's own message.
     std::fs::remove_file(root.join("etc/eks/nodeadm.d/10-ca.yaml")).unwrap();
-    write(&root, "/var/lib/cloud/instance/user-data.txt", "apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  cluster:\n    name: my-cluster\n");
+    write(
+        &root,
+        "/var/lib/cloud/instance/user-data.txt",
+        "apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  cluster:\n    name: my-cluster\n",
+    );
     let (r, v) = eks_diagnose(&l, &root);
     assert_eq!(v["failure"]["stage"], "eks/node-config", "{}", r.stdout);
     assert_eq!(v["failure"]["kubeadmMessage"], "Apiserver endpoint is missing in cluster configuration");

@@ -72,9 +72,15 @@ fn node_configs(text: &str) -> Vec<serde_json::Value> {
 }
 
 fn merge(into: &mut Cluster, v: &serde_json::Value, source: &str) {
-    let get = |k: &str| v.pointer(&format!("/spec/cluster/{k}")).and_then(|x| x.as_str()).unwrap_or("").trim().to_string();
+    let get =
+        |k: &str| v.pointer(&format!("/spec/cluster/{k}")).and_then(|x| x.as_str()).unwrap_or("").trim().to_string();
     let mut any = false;
-    for (field, key) in [(&mut into.name, "name"), (&mut into.endpoint, "apiServerEndpoint"), (&mut into.ca, "certificateAuthority"), (&mut into.cidr, "cidr")] {
+    for (field, key) in [
+        (&mut into.name, "name"),
+        (&mut into.endpoint, "apiServerEndpoint"),
+        (&mut into.ca, "certificateAuthority"),
+        (&mut into.cidr, "cidr"),
+    ] {
         let x = get(key);
         if !x.is_empty() {
             *field = x;
@@ -162,7 +168,18 @@ pub(super) async fn eks_checks(report: &mut Report, found: &mut Vec<Found>, opts
         return;
     }
     let shown_ep = crate::redact::truncate(&cl.endpoint, 200);
-    add(report, found, Check::EksNodeConfig, Status::Pass, format!("NodeConfig ({from}): cluster {}, endpoint {shown_ep}, service CIDR {}", crate::redact::truncate(&cl.name, 100), crate::redact::truncate(&cl.cidr, 50)), None);
+    add(
+        report,
+        found,
+        Check::EksNodeConfig,
+        Status::Pass,
+        format!(
+            "NodeConfig ({from}): cluster {}, endpoint {shown_ep}, service CIDR {}",
+            crate::redact::truncate(&cl.name, 100),
+            crate::redact::truncate(&cl.cidr, 50)
+        ),
+        None,
+    );
     // The CA: base64 of a PEM chain.
     let ca_err = |report: &mut Report, found: &mut Vec<Found>, d: String| {
         add(report, found, Check::EksCa, Status::Fail, d.clone(), fail(Code::BadCertificate, d, "spec.cluster.certificateAuthority must be the base64 of the cluster's CA certificate (PEM), as `aws eks describe-cluster --query cluster.certificateAuthority.data` prints it", "copy certificateAuthority.data from describe-cluster into the NodeConfig"));
@@ -180,7 +197,14 @@ pub(super) async fn eks_checks(report: &mut Report, found: &mut Vec<Found>, opts
     let infos: Vec<crate::pin::CertInfo> =
         certs.iter().filter_map(|c| crate::pin::inspect(c.as_ref(), "the NodeConfig's CA").ok()).collect();
     if infos.iter().all(|i| !i.is_ca) {
-        return ca_err(report, found, format!("the NodeConfig's certificateAuthority holds no CA certificate (basicConstraints CA:TRUE): {}", infos.iter().map(|i| i.subject.clone()).collect::<Vec<_>>().join(", ")));
+        return ca_err(
+            report,
+            found,
+            format!(
+                "the NodeConfig's certificateAuthority holds no CA certificate (basicConstraints CA:TRUE): {}",
+                infos.iter().map(|i| i.subject.clone()).collect::<Vec<_>>().join(", ")
+            ),
+        );
     }
     let pins: Vec<String> = infos.iter().filter(|i| i.is_ca).map(|i| format!("{} ({})", i.pin, i.subject)).collect();
     add(report, found, Check::EksCa, Status::Pass, format!("the NodeConfig's CA parses: {}", pins.join(", ")), None);
@@ -189,7 +213,19 @@ pub(super) async fn eks_checks(report: &mut Report, found: &mut Vec<Found>, opts
         Ok(ep) => ep,
         Err(e) => {
             let d = format!("the NodeConfig's apiServerEndpoint: {e}");
-            return add(report, found, Check::EksEndpoint, Status::Fail, d.clone(), fail(Code::BadEndpoint, d, "the endpoint must be the cluster's https:// API server URL", "copy the endpoint from `aws eks describe-cluster --query cluster.endpoint`"));
+            return add(
+                report,
+                found,
+                Check::EksEndpoint,
+                Status::Fail,
+                d.clone(),
+                fail(
+                    Code::BadEndpoint,
+                    d,
+                    "the endpoint must be the cluster's https:// API server URL",
+                    "copy the endpoint from `aws eks describe-cluster --query cluster.endpoint`",
+                ),
+            );
         }
     };
     let anchors = match TrustAnchors::new(certs, "the NodeConfig's CA") {
@@ -197,10 +233,24 @@ pub(super) async fn eks_checks(report: &mut Report, found: &mut Vec<Found>, opts
         Err(e) => return ca_err(report, found, e),
     };
     let d = &opts.bootstrap.discovery;
-    let fetch = FetchOptions { connect_timeout: d.connect_timeout, deadline: Instant::now() + d.timeout, what: "the EKS API server's /version" };
+    let fetch = FetchOptions {
+        connect_timeout: d.connect_timeout,
+        deadline: Instant::now() + d.timeout,
+        what: "the EKS API server's /version",
+    };
     let mut sub = Report::new("fetch");
     match client::fetch_verified(&mut sub, &ep, "/version", fetch, &anchors, None).await {
-        Ok(r) => add(report, found, Check::EksEndpoint, Status::Pass, format!("{shown_ep} answers (HTTP {} for /version) and its serving certificate chains to the NodeConfig's CA", r.status()), None),
+        Ok(r) => add(
+            report,
+            found,
+            Check::EksEndpoint,
+            Status::Pass,
+            format!(
+                "{shown_ep} answers (HTTP {} for /version) and its serving certificate chains to the NodeConfig's CA",
+                r.status()
+            ),
+            None,
+        ),
         Err(f) => {
             let domain = domain_of(f.code);
             let msg = format!("{shown_ep} ({}): {}", f.stage, f.message);
@@ -225,7 +275,10 @@ mod tests {
         assert_eq!(v.len(), 1, "{v:?}");
         let mut c = Cluster::default();
         merge(&mut c, &v[0], "user-data");
-        assert_eq!((c.name.as_str(), c.endpoint.as_str(), c.cidr.as_str()), ("my-cluster", "https://example.com", "10.100.0.0/16"));
+        assert_eq!(
+            (c.name.as_str(), c.endpoint.as_str(), c.cidr.as_str()),
+            ("my-cluster", "https://example.com", "10.100.0.0/16")
+        );
         let json = r#"{"metadata":{"creationTimestamp":null},"spec":{"cluster":{"name":"other","apiServerEndpoint":"https://x.eks.amazonaws.com","certificateAuthority":"QQ==","cidr":"172.20.0.0/16"}}}"#;
         let v = node_configs(json);
         assert_eq!(v.len(), 1);

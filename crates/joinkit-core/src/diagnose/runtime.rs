@@ -15,7 +15,9 @@ use super::cri::{self, CriError};
 use super::explain;
 use super::local::under;
 use super::node::{add, fail, Check, DiagnoseOptions, Found};
-use super::runtime_files::{containerd_driver, crio_driver, kubelet_config, KubeletConfig, RuntimeDriver, KUBELET_CONFIG};
+use super::runtime_files::{
+    containerd_driver, crio_driver, kubelet_config, KubeletConfig, RuntimeDriver, KUBELET_CONFIG,
+};
 use crate::error::{Code, Domain, Failure};
 use crate::report::{Report, Status};
 use std::io::Read;
@@ -68,7 +70,11 @@ struct Answer {
 
 /// Runs the runtime checks (each a row of [`Check`] with domain `runtime`). The journal's finding
 /// is returned, not added: it is history, so the caller ranks it after every live check.
-pub(super) async fn runtime_checks(report: &mut Report, found: &mut Vec<Found>, opts: &DiagnoseOptions) -> Option<Found> {
+pub(super) async fn runtime_checks(
+    report: &mut Report,
+    found: &mut Vec<Found>,
+    opts: &DiagnoseOptions,
+) -> Option<Found> {
     let root = &opts.root;
     let answer = cri_checks(report, found, root, opts.cri_socket.as_deref()).await;
     let kubelet = kubelet_config(root);
@@ -131,7 +137,14 @@ async fn cri_checks(report: &mut Report, found: &mut Vec<Found>, root: &Path, cr
                 ),
             };
             let k = format!("[ERROR CRI]: container runtime is not running: output: validate service connection: CRI v1 runtime API is not implemented for endpoint \"{endpoint}\": rpc error: code = Unimplemented desc = unknown service runtime.v1.RuntimeService");
-            add(report, found, Check::LocalCriVersion, Status::Fail, d.clone(), fail(Code::RootCauseRuntime, d, cause, fix).map(|f| f.kubeadm(k)));
+            add(
+                report,
+                found,
+                Check::LocalCriVersion,
+                Status::Fail,
+                d.clone(),
+                fail(Code::RootCauseRuntime, d, cause, fix).map(|f| f.kubeadm(k)),
+            );
             Some(Answer { runtime, version: None })
         }
         Err(CriError::NotRunning(why)) => {
@@ -141,13 +154,28 @@ async fn cri_checks(report: &mut Report, found: &mut Vec<Found>, root: &Path, cr
             Some(Answer { runtime, version: None })
         }
         Err(CriError::Timeout(t)) => {
-            let d = format!("the container runtime on {sock} did not answer CRI Version within {}", crate::duration::format(t));
+            let d = format!(
+                "the container runtime on {sock} did not answer CRI Version within {}",
+                crate::duration::format(t)
+            );
             add(report, found, Check::LocalCriVersion, Status::Fail, d.clone(), fail(Code::RootCauseRuntime, d, "the runtime is hung or overloaded, or the socket is not a gRPC endpoint", "`systemctl status containerd`, `crictl --runtime-endpoint unix://SOCKET version`; restart the runtime"));
             Some(Answer { runtime, version: None })
         }
         Err(CriError::Failed(e)) => {
             let d = format!("CRI Version on {sock} failed: {e}");
-            add(report, found, Check::LocalCriVersion, Status::Fail, d.clone(), fail(Code::RootCauseRuntime, d, "the socket is not a CRI endpoint, or joinkit may not open it (run as root)", "`crictl --runtime-endpoint unix://SOCKET version`; check --cri-socket"));
+            add(
+                report,
+                found,
+                Check::LocalCriVersion,
+                Status::Fail,
+                d.clone(),
+                fail(
+                    Code::RootCauseRuntime,
+                    d,
+                    "the socket is not a CRI endpoint, or joinkit may not open it (run as root)",
+                    "`crictl --runtime-endpoint unix://SOCKET version`; check --cri-socket",
+                ),
+            );
             Some(Answer { runtime, version: None })
         }
     }
@@ -199,15 +227,28 @@ fn cgroup_check(
     let rt: Result<RuntimeDriver, String> = match runtime {
         Runtime::Containerd => containerd_driver(root),
         Runtime::Crio => crio_driver(root),
-        Runtime::Other => return add(report, found, c, Status::Skip, "the runtime is neither containerd nor CRI-O: its cgroup driver is not read".into(), None),
+        Runtime::Other => {
+            return add(
+                report,
+                found,
+                c,
+                Status::Skip,
+                "the runtime is neither containerd nor CRI-O: its cgroup driver is not read".into(),
+                None,
+            )
+        }
     };
     let name = if runtime == Runtime::Containerd { "containerd" } else { "CRI-O" };
     let rt = match rt {
         Ok(r) => r,
-        Err(e) => return add(report, found, c, Status::Warn, format!("{e}: the cgroup drivers were not compared"), None),
+        Err(e) => {
+            return add(report, found, c, Status::Warn, format!("{e}: the cgroup drivers were not compared"), None)
+        }
     };
     let k = match kubelet {
-        Err(e) => return add(report, found, c, Status::Warn, format!("{e}: the cgroup drivers were not compared"), None),
+        Err(e) => {
+            return add(report, found, c, Status::Warn, format!("{e}: the cgroup drivers were not compared"), None)
+        }
         Ok(None) => {
             // Before a join: kubeadm (1.22+) writes cgroupDriver: systemd unless the cluster's
             // kubelet-config says otherwise.
@@ -221,20 +262,42 @@ fn cgroup_check(
         Ok(Some(k)) => k,
     };
     let kd = k.cgroup_driver.clone().unwrap_or_else(|| "cgroupfs".into());
-    let kfrom = if k.cgroup_driver.is_some() { format!("cgroupDriver: {kd} in {KUBELET_CONFIG}") } else { format!("{KUBELET_CONFIG} sets no cgroupDriver (kubelet default cgroupfs)") };
+    let kfrom = if k.cgroup_driver.is_some() {
+        format!("cgroupDriver: {kd} in {KUBELET_CONFIG}")
+    } else {
+        format!("{KUBELET_CONFIG} sets no cgroupDriver (kubelet default cgroupfs)")
+    };
     if kd == rt.driver {
-        return add(report, found, c, Status::Pass, format!("kubelet and {name} both use {kd} ({kfrom}; {})", rt.from), None);
+        return add(
+            report,
+            found,
+            c,
+            Status::Pass,
+            format!("kubelet and {name} both use {kd} ({kfrom}; {})", rt.from),
+            None,
+        );
     }
-    let d = format!("cgroup driver mismatch: the kubelet uses {kd} ({kfrom}) but {name} uses {} ({})", rt.driver, rt.from);
+    let d =
+        format!("cgroup driver mismatch: the kubelet uses {kd} ({kfrom}) but {name} uses {} ({})", rt.driver, rt.from);
     if answer.as_ref().is_some_and(driver_from_cri) {
-        let w = format!("{d}; a kubelet 1.31+ takes the driver from containerd 2.x (CRI RuntimeConfig), older kubelets fail");
+        let w = format!(
+            "{d}; a kubelet 1.31+ takes the driver from containerd 2.x (CRI RuntimeConfig), older kubelets fail"
+        );
         return add(report, found, c, Status::Warn, w, None);
     }
-    let kubeadm = format!("misconfiguration: kubelet cgroup driver: \"{kd}\" is different from docker cgroup driver: \"{}\"", rt.driver);
+    let kubeadm = format!(
+        "misconfiguration: kubelet cgroup driver: \"{kd}\" is different from docker cgroup driver: \"{}\"",
+        rt.driver
+    );
     add(report, found, c, Status::Fail, d.clone(), fail(Code::RootCauseRuntime, d, "the kubelet and the runtime must manage pod cgroups the same way: with different drivers pod sandboxes fail (runc: expected cgroupsPath to be of format \"slice:prefix:name\" for systemd cgroups) or the kubelet never becomes healthy", "use systemd on both: SystemdCgroup = true in the runc options of /etc/containerd/config.toml (then `systemctl restart containerd`) and cgroupDriver: systemd in the KubeletConfiguration").map(|f| f.kubeadm(kubeadm)));
 }
 
-fn swap_check(report: &mut Report, found: &mut Vec<Found>, root: &Path, kubelet: &Result<Option<KubeletConfig>, String>) {
+fn swap_check(
+    report: &mut Report,
+    found: &mut Vec<Found>,
+    root: &Path,
+    kubelet: &Result<Option<KubeletConfig>, String>,
+) {
     let c = Check::LocalSwap;
     let swaps = match super::local::read_under(root, "/proc/swaps", super::local::PROC_TABLE_LIMIT) {
         Ok(t) => t,
@@ -287,18 +350,32 @@ async fn healthz_check(report: &mut Report, found: &mut Vec<Found>, root: &Path,
     let joined = under(root, "/etc/kubernetes/kubelet.conf").exists();
     let r = match tokio::time::timeout(HEALTHZ_TIMEOUT, healthz(addr)).await {
         Ok(r) => r,
-        Err(_) => Err(std::io::Error::new(std::io::ErrorKind::TimedOut, format!("no answer within {}", crate::duration::format(HEALTHZ_TIMEOUT)))),
+        Err(_) => Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!("no answer within {}", crate::duration::format(HEALTHZ_TIMEOUT)),
+        )),
     };
     let broken = match r {
         Ok((200, body)) => {
-            return add(report, found, c, Status::Pass, format!("the kubelet is healthy (http://{addr}/healthz: 200 {})", crate::redact::truncate(&body, 40)), None)
+            return add(
+                report,
+                found,
+                c,
+                Status::Pass,
+                format!("the kubelet is healthy (http://{addr}/healthz: 200 {})", crate::redact::truncate(&body, 40)),
+                None,
+            )
         }
-        Ok((code, body)) => format!("the kubelet answers http://{addr}/healthz with {code} {}", crate::redact::truncate(&body, 100)),
+        Ok((code, body)) => {
+            format!("the kubelet answers http://{addr}/healthz with {code} {}", crate::redact::truncate(&body, 100))
+        }
         Err(e) if !joined => {
             let d = format!("the kubelet is not running (http://{addr}/healthz: {e}): normal before a join, `kubeadm join` starts it");
             return add(report, found, c, Status::Pass, d, None);
         }
-        Err(e) => format!("the kubelet is not healthy: http://{addr}/healthz: {e}, while /etc/kubernetes/kubelet.conf exists"),
+        Err(e) => {
+            format!("the kubelet is not healthy: http://{addr}/healthz: {e}, while /etc/kubernetes/kubelet.conf exists")
+        }
     };
     let kubeadm = format!("[kubelet-check] The HTTP call equal to 'curl -sSL http://localhost:10248/healthz' failed with error: Get \"http://{addr}/healthz\": dial tcp {addr}: connect: connection refused.");
     add(report, found, c, Status::Fail, broken.clone(), fail(Code::RootCauseRuntime, broken, "the kubelet is stopped or crash-looping (cgroup driver, swap, its config, the runtime): its own errors say why", "`systemctl status kubelet` and `journalctl -u kubelet -n 100 --no-pager` (local/kubelet-journal reads it); fix what it reports, then `systemctl restart kubelet`").map(|f| f.kubeadm(kubeadm)));
@@ -352,7 +429,9 @@ fn read_journal(program: &Path) -> Result<(Vec<u8>, bool), String> {
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    got.map_err(|_| format!("{} gave no end of output within {}", program.display(), crate::duration::format(JOURNAL_TIMEOUT)))
+    got.map_err(|_| {
+        format!("{} gave no end of output within {}", program.display(), crate::duration::format(JOURNAL_TIMEOUT))
+    })
 }
 
 async fn journal_check(report: &mut Report, root: &Path) -> Option<Found> {
@@ -384,7 +463,8 @@ async fn journal_check(report: &mut Report, root: &Path) -> Option<Found> {
         add(report, found, c, Status::Warn, format!("the kubelet's journal was not read: {e}"), None);
         return None;
     }
-    let cut = if more { format!(" (first {} kept)", crate::fsutil::human_size(JOURNAL_LIMIT as u64)) } else { String::new() };
+    let cut =
+        if more { format!(" (first {} kept)", crate::fsutil::human_size(JOURNAL_LIMIT as u64)) } else { String::new() };
     let findings = scanner.findings();
     let Some(f) = explain::root_cause(&findings) else {
         let d = format!("the kubelet's journal ({} lines{cut}) has no failure signature of the catalog", scanner.lines);

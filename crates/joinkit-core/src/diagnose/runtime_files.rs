@@ -101,7 +101,8 @@ pub(super) fn containerd_driver(root: &Path) -> Result<RuntimeDriver, String> {
         });
     };
     let cri_disabled = t.get("disabled_plugins").and_then(|d| d.as_array()).is_some_and(|a| {
-        a.iter().any(|p| matches!(p.as_str(), Some("cri" | "io.containerd.grpc.v1.cri" | "io.containerd.cri.v1.runtime")))
+        a.iter()
+            .any(|p| matches!(p.as_str(), Some("cri" | "io.containerd.grpc.v1.cri" | "io.containerd.cri.v1.runtime")))
     });
     // (config version, the CRI runtime plugin's table) for versions 3, 2 and 1.
     let layouts: [(&str, &[&str]); 3] = [
@@ -149,7 +150,11 @@ pub(super) fn crio_driver(root: &Path) -> Result<RuntimeDriver, String> {
         names.sort();
         files.extend(names.into_iter().take(100).map(|n| format!("/etc/crio/crio.conf.d/{n}")));
     }
-    let mut found = RuntimeDriver { driver: "systemd", from: "CRI-O's default (cgroup_manager = \"systemd\")".into(), cri_disabled: false };
+    let mut found = RuntimeDriver {
+        driver: "systemd",
+        from: "CRI-O's default (cgroup_manager = \"systemd\")".into(),
+        cri_disabled: false,
+    };
     for f in files {
         let Some(t) = toml_under(root, &f)? else { continue };
         if let Some(m) = path(&t, &["crio", "runtime", "cgroup_manager"]).and_then(|v| v.as_str()) {
@@ -181,9 +186,13 @@ mod tests {
         let v1 = "[plugins.cri]\n  systemd_cgroup = true\n";
         let off = "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc.options]\n  SystemdCgroup = false\n";
         let docker = "disabled_plugins = [\"cri\"]\n";
-        for (text, want, disabled) in
-            [(v2, "systemd", false), (v3, "systemd", false), (v1, "systemd", false), (off, "cgroupfs", false), (docker, "cgroupfs", true)]
-        {
+        for (text, want, disabled) in [
+            (v2, "systemd", false),
+            (v3, "systemd", false),
+            (v1, "systemd", false),
+            (off, "cgroupfs", false),
+            (docker, "cgroupfs", true),
+        ] {
             let r = root_with(&[(CONTAINERD_CONFIG, text)]);
             let d = containerd_driver(r.path()).unwrap();
             assert_eq!((d.driver, d.cri_disabled), (want, disabled), "{text}: {}", d.from);
