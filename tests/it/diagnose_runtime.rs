@@ -211,6 +211,12 @@ fn kubelet_health_counts_once_the_kubelet_should_run() {
     let m = runtime_root_cause(&r, &v, "local/kubelet-health");
     assert!(m.contains("not healthy"), "{m}");
     assert!(v["failure"]["kubeadmMessage"].as_str().unwrap().contains("curl -sSL http://localhost:10248/healthz"));
+    // bootstrap-kubelet.conf alone (kubeadm join's kubelet-start ran): the kubelet should answer too.
+    std::fs::remove_file(root.join("etc/kubernetes/kubelet.conf")).unwrap();
+    write(&root, "/etc/kubernetes/bootstrap-kubelet.conf", "x");
+    let (r, v) = diagnose(&l, &root, &["--kubelet-healthz", &refused]);
+    let m = runtime_root_cause(&r, &v, "local/kubelet-health");
+    assert!(m.contains("bootstrap-kubelet.conf exists"), "{m}");
     // A kubelet answering 500: unhealthy whatever the files say.
     let sick = serve_healthz(500, "[-]syncloop failed");
     let (r, v) = diagnose(&l, &root, &["--kubelet-healthz", &sick]);

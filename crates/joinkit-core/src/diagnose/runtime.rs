@@ -347,7 +347,11 @@ async fn healthz_check(report: &mut Report, found: &mut Vec<Found>, root: &Path,
     let Some(addr) = addr else {
         return add(report, found, c, Status::Skip, "kubelet health not checked (--kubelet-healthz off)".into(), None);
     };
-    let joined = under(root, "/etc/kubernetes/kubelet.conf").exists();
+    // kubelet.conf (joined) or bootstrap-kubelet.conf (kubeadm join's kubelet-start phase ran and
+    // started the kubelet): from then on the kubelet should answer.
+    let started = ["/etc/kubernetes/kubelet.conf", "/etc/kubernetes/bootstrap-kubelet.conf"]
+        .into_iter()
+        .find(|p| under(root, p).exists());
     let r = match tokio::time::timeout(HEALTHZ_TIMEOUT, healthz(addr)).await {
         Ok(r) => r,
         Err(_) => Err(std::io::Error::new(
@@ -369,12 +373,15 @@ async fn healthz_check(report: &mut Report, found: &mut Vec<Found>, root: &Path,
         Ok((code, body)) => {
             format!("the kubelet answers http://{addr}/healthz with {code} {}", crate::redact::truncate(&body, 100))
         }
-        Err(e) if !joined => {
+        Err(e) if started.is_none() => {
             let d = format!("the kubelet is not running (http://{addr}/healthz: {e}): normal before a join, `kubeadm join` starts it");
             return add(report, found, c, Status::Pass, d, None);
         }
         Err(e) => {
-            format!("the kubelet is not healthy: http://{addr}/healthz: {e}, while /etc/kubernetes/kubelet.conf exists")
+            format!(
+                "the kubelet is not healthy: http://{addr}/healthz: {e}, while {} exists",
+                started.unwrap_or_default()
+            )
         }
     };
     let kubeadm = format!("[kubelet-check] The HTTP call equal to 'curl -sSL http://localhost:10248/healthz' failed with error: Get \"http://{addr}/healthz\": dial tcp {addr}: connect: connection refused.");
