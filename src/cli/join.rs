@@ -199,9 +199,12 @@ pub struct DiagnoseArgs {
     /// Root of the node's filesystem for the local checks
     #[arg(long, value_name = "DIR", default_value = "/")]
     pub root: PathBuf,
-    /// CRI socket to look for (default: the config's, else the usual ones)
+    /// CRI socket to look for and ask for its CRI version (default: the config's, else the usual ones)
     #[arg(long, value_name = "SOCKET")]
     pub cri_socket: Option<String>,
+    /// The kubelet's health endpoint to check (host:port), or `off`
+    #[arg(long, value_name = "ADDR", default_value = joinkit_core::diagnose::runtime::KUBELET_HEALTHZ)]
+    pub kubelet_healthz: String,
     /// Bound for the whole run
     #[arg(long = "diagnose-timeout", value_name = "DURATION", default_value = "30s", value_parser = joinkit_core::duration::clap_parse)]
     pub diagnose_timeout: Duration,
@@ -233,6 +236,7 @@ impl DiagnoseArgs {
             certificate_key,
             root: self.root.clone(),
             cri_socket: self.cri_socket.clone().or(config_cri),
+            kubelet_healthz: (self.kubelet_healthz != "off").then(|| self.kubelet_healthz.clone()),
             timeout: self.diagnose_timeout,
         })
     }

@@ -80,10 +80,12 @@ like the kubelet's, its approval and issue (watched), the certificate, authentic
 A dry run by default: the CSR is deleted and nothing is written unless --keep-csr or --write-dir.")]
     Bootstrap(Box<BootstrapArgs>),
     /// Find the root cause of a failed join from the node (and, with --kubeconfig, the cluster)
-    #[command(after_long_help = AFTER_HELP, long_about = "Walk the whole join path from this node: local preflight state (files left by an \
-earlier attempt, port 10250, the container runtime socket, ip_forward, swap) read under --root, name \
-resolution, a route to the endpoint (/proc/net/route, /proc/net/ipv6_route), discovery and a dry-run TLS \
-bootstrap; with --kubeconfig (admin) the token's Secret, cluster-info and its RBAC, the bootstrapsigner, \
+    #[command(after_long_help = AFTER_HELP, long_about = "Walk the whole join path from this node: the container runtime and the kubelet (the \
+CRI socket and its CRI v1 Version answer, the kubelet's and the runtime's cgroup drivers, swap versus \
+failSwapOn, the kubelet's health on 127.0.0.1:10248 and, with --root /, its journal), local preflight \
+state (files left by an earlier attempt, port 10250, ip_forward) read under --root, name \
+resolution, a route to the endpoint (/proc/net/route, /proc/net/ipv6_route), on EKS nodes bootstrap.sh or \
+nodeadm's NodeConfig and its CA and endpoint, discovery and a dry-run TLS bootstrap; with --kubeconfig (admin) the token's Secret, cluster-info and its RBAC, the bootstrapsigner, \
 kubeadm's bindings, Pending CSRs and an existing Node; with --control-plane --certificate-key the uploaded \
 kubeadm-certs. The first broken link is the root cause, with its failure domain, evidence and mitigation \
 (-o json|yaml: root_cause, failure_domain, evidence[], mitigation). The exit code is the domain's.")]

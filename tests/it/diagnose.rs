@@ -9,8 +9,9 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// A healthy node's filesystem: a default route, ip_forward on, no swap, a containerd socket.
-fn fake_root(dir: &Path) -> PathBuf {
+/// A healthy node's filesystem: a default route, ip_forward on, no swap, a containerd socket
+/// that answers CRI v1 (tests/common/fake_node.rs).
+pub(crate) fn fake_root(dir: &Path) -> PathBuf {
     let r = dir.join("root");
     for d in ["proc/net", "proc/sys/net/ipv4", "run/containerd", "etc/kubernetes/manifests"] {
         std::fs::create_dir_all(r.join(d)).unwrap();
@@ -20,11 +21,14 @@ fn fake_root(dir: &Path) -> PathBuf {
     std::fs::write(r.join("proc/net/tcp"), "  sl  local_address rem_address   st tx_queue rx_queue\n   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000\n").unwrap();
     std::fs::write(r.join("proc/sys/net/ipv4/ip_forward"), "1\n").unwrap();
     std::fs::write(r.join("proc/swaps"), "Filename\tType\tSize\tUsed\tPriority\n").unwrap();
-    std::fs::write(r.join("run/containerd/containerd.sock"), "").unwrap();
+    crate::fake_node::serve_cri(
+        &r.join("run/containerd/containerd.sock"),
+        crate::fake_node::Cri::V1("containerd", "v1.7.13"),
+    );
     r
 }
 
-fn diagnose(l: &Lab, root: &Path, extra: &[&str]) -> (common::Run, Value) {
+pub(crate) fn diagnose(l: &Lab, root: &Path, extra: &[&str]) -> (common::Run, Value) {
     let dir = root.parent().unwrap();
     let admin = dir.join("admin.conf");
     std::fs::write(&admin, &l.info.admin_kubeconfig).unwrap();
@@ -44,6 +48,10 @@ fn diagnose(l: &Lab, root: &Path, extra: &[&str]) -> (common::Run, Value) {
         "-o",
         "json",
     ];
+    if !extra.contains(&"--kubelet-healthz") {
+        // No real kubelet decides these tests (tests/it/diagnose_runtime.rs checks the kubelet).
+        args.extend_from_slice(&["--kubelet-healthz", "off"]);
+    }
     args.extend_from_slice(extra);
     let r = run_with(&args, &[("JOINKIT_TOKEN", &l.info.token)], None);
     let v = r.json();
@@ -241,7 +249,7 @@ fn local_state_root_causes() {
         (
             "local/cri-socket",
             Box::new(|r: &Path| std::fs::remove_file(r.join("run/containerd/containerd.sock")).unwrap()),
-            "node-state",
+            "runtime",
         ),
         (
             "local/ip-forward",

@@ -5,6 +5,8 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+#[path = "../common/fake_node.rs"]
+mod fake_node;
 #[path = "../common/hostile.rs"]
 mod hostile_fixture;
 #[path = "../common/k8s.rs"]
@@ -17,6 +19,7 @@ mod bootstrap;
 mod ca_hash;
 mod config;
 mod diagnose;
+mod diagnose_runtime;
 mod discovery_failures;
 mod docs;
 mod explain_corpus;

@@ -610,7 +610,10 @@ fn fake_root(dir: &Path) -> PathBuf {
     std::fs::write(r.join("proc/net/tcp"), "  sl  local_address rem_address   st tx_queue rx_queue\n").unwrap();
     std::fs::write(r.join("proc/sys/net/ipv4/ip_forward"), "1\n").unwrap();
     std::fs::write(r.join("proc/swaps"), "Filename\tType\tSize\tUsed\tPriority\n").unwrap();
-    std::fs::write(r.join("run/containerd/containerd.sock"), "").unwrap();
+    crate::fake_node::serve_cri(
+        &r.join("run/containerd/containerd.sock"),
+        crate::fake_node::Cri::V1("containerd", "v1.7.13"),
+    );
     r
 }
 

@@ -1,6 +1,7 @@
 //! diagnose's local checks: kubeadm join's preflight state read under `--root` (leftovers of an
-//! earlier join, port 10250, the container runtime socket, ip_forward, swap), as kubeadm's
-//! `preflight/checks.go` checks them. Files are read bounded, regular files only.
+//! earlier join, port 10250, ip_forward), as kubeadm's `preflight/checks.go` checks them; the
+//! runtime socket, swap and the kubelet are `runtime`'s. Files are read bounded, regular files
+//! only.
 
 use super::node::{add, fail, Check, Found};
 use crate::error::Code;
@@ -54,7 +55,7 @@ impl ReadFailure {
 }
 
 /// kubeadm's preflight checks that matter for a join, read under `root`.
-pub(super) fn local_checks(report: &mut Report, found: &mut Vec<Found>, root: &Path, cri: Option<&str>) {
+pub(super) fn local_checks(report: &mut Report, found: &mut Vec<Found>, root: &Path) {
     let leftovers: Vec<String> =
         ["/etc/kubernetes/kubelet.conf", "/etc/kubernetes/bootstrap-kubelet.conf", "/etc/kubernetes/pki/ca.crt"]
             .iter()
@@ -123,32 +124,6 @@ pub(super) fn local_checks(report: &mut Report, found: &mut Vec<Found>, root: &P
     } else {
         add(report, found, Check::LocalPort10250, Status::Pass, "port 10250 is free".into(), None);
     }
-    let candidates: Vec<String> = match cri {
-        Some(s) => vec![s.trim_start_matches("unix://").to_string()],
-        None => [
-            "/var/run/containerd/containerd.sock",
-            "/run/containerd/containerd.sock",
-            "/var/run/crio/crio.sock",
-            "/var/run/cri-dockerd.sock",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect(),
-    };
-    match candidates.iter().find(|c| under(root, c).exists()) {
-        Some(c) => add(
-            report,
-            found,
-            Check::LocalCriSocket,
-            Status::Pass,
-            format!("container runtime socket {c} present"),
-            None,
-        ),
-        None => {
-            let d = format!("no container runtime socket ({})", candidates.join(", "));
-            add(report, found, Check::LocalCriSocket, Status::Fail, d.clone(), fail(Code::RootCauseNodeState, d, "the container runtime is not installed or not running, or listens elsewhere", "start containerd or CRI-O (`systemctl enable --now containerd`), or set nodeRegistration.criSocket").map(|f| f.kubeadm("[ERROR CRI]: container runtime is not running")));
-        }
-    }
     match read_under(root, "/proc/sys/net/ipv4/ip_forward", FILE_LIMIT) {
         Ok(v) if v.trim() == "1" => {
             add(report, found, Check::LocalIpForward, Status::Pass, "net.ipv4.ip_forward = 1".into(), None)
@@ -158,10 +133,5 @@ pub(super) fn local_checks(report: &mut Report, found: &mut Vec<Found>, root: &P
             add(report, found, Check::LocalIpForward, Status::Fail, d.clone(), fail(Code::RootCauseConfig, d, "kubeadm preflight requires IPv4 forwarding", "`sysctl -w net.ipv4.ip_forward=1` and persist it in /etc/sysctl.d/k8s.conf").map(|f| f.kubeadm("[ERROR FileContent--proc-sys-net-ipv4-ip_forward]: /proc/sys/net/ipv4/ip_forward contents are not set to 1")));
         }
         Err(e) => add(report, found, Check::LocalIpForward, Status::Skip, e.reason(), None),
-    }
-    match read_under(root, "/proc/swaps", PROC_TABLE_LIMIT) {
-        Ok(t) if t.lines().count() > 1 => add(report, found, Check::LocalSwap, Status::Warn, "swap is on: the kubelet refuses to start unless it is configured for swap (kubeadm preflight [ERROR Swap] / warning)".into(), None),
-        Ok(_) => add(report, found, Check::LocalSwap, Status::Pass, "swap is off".into(), None),
-        Err(e) => add(report, found, Check::LocalSwap, Status::Skip, e.reason(), None),
     }
 }

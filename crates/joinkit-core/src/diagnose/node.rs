@@ -2,24 +2,29 @@
 //! link with its failure domain, evidence and fix, in the shape on-call runbooks use (seed 003:
 //! `root_cause`, `failure_domain`, `evidence[]`, `mitigation {immediate, long_term}`).
 //!
-//! Order follows `kubeadm join`: local preflight state (leftovers of an earlier attempt, port
-//! 10250, the container runtime socket, kernel settings), then the network (name, route, TCP),
-//! discovery and a dry-run TLS bootstrap; with an admin kubeconfig, server-side evidence (the
+//! Order: the container runtime and the kubelet first (seeds 000 and 002 check them first, and a
+//! broken runtime is why an earlier attempt left files behind): the CRI socket and its CRI v1
+//! answer, the cgroup drivers, swap, the kubelet's health and journal; then kubeadm join's
+//! preflight state (leftovers of an earlier attempt, port 10250, kernel settings), the network
+//! (name, route, TCP), on EKS nodes the bootstrap.sh/NodeConfig and its cluster, discovery and a dry-run TLS bootstrap; with an admin kubeconfig, server-side evidence (the
 //! token's Secret, cluster-info and its RBAC, the bootstrapsigner, kubeadm's bindings, pending
 //! CSRs, an existing Node) runs concurrently and refines the root cause; with
 //! `--control-plane --certificate-key`, the uploaded certificates are fetched with the
 //! bootstrap token and decrypted. Files are read under `--root` so tests use a fake tree.
 //!
 //! This module holds the options, the one table of checks ([`Check`]: each check's stage name
-//! and failure domain) and the run; the checks live beside it: `local` (preflight state),
-//! [`network`] (name and route), `admin` (server-side evidence), `control_plane`
+//! and failure domain) and the run; the checks live beside it: [`runtime`] (the runtime and the
+//! kubelet, with [`cri`] for the CRI call), `local` (preflight state), [`network`] (name and
+//! route), `eks` (EKS nodes), `admin` (server-side evidence), `control_plane`
 //! (kubeadm-certs) and `conclude` (the root cause).
 
 use super::admin::admin_checks;
 use super::conclude::{conclude, domain_of};
 use super::control_plane::control_plane_checks;
+use super::eks::eks_checks;
 use super::local::local_checks;
 use super::network::network_checks;
+use super::runtime::runtime_checks;
 use crate::bootstrap::{self, BootstrapOptions};
 use crate::client::api::ApiOptions;
 use crate::error::{Code, Domain, Failure};
@@ -40,6 +45,9 @@ pub struct DiagnoseOptions {
     pub root: PathBuf,
     /// The CRI socket from the config, if any.
     pub cri_socket: Option<String>,
+    /// The kubelet's health endpoint (`host:port`, [`super::runtime::KUBELET_HEALTHZ`]);
+    /// `None` skips the check.
+    pub kubelet_healthz: Option<String>,
     /// Bound for the whole run.
     pub timeout: Duration,
 }
@@ -65,20 +73,37 @@ macro_rules! checks {
 }
 
 checks! {
+    /// A container runtime socket exists (`--cri-socket`, the config's, or the usual ones).
+    LocalCriSocket = ("local/cri-socket", Runtime),
+    /// The runtime answers CRI v1 `RuntimeService/Version` on it (name, version, API version).
+    LocalCriVersion = ("local/cri-version", Runtime),
+    /// The kubelet's cgroup driver (its config.yaml) and the runtime's (containerd's
+    /// `SystemdCgroup`, CRI-O's `cgroup_manager`) agree.
+    LocalCgroupDriver = ("local/cgroup-driver", Runtime),
+    /// Swap is off, or the kubelet allows it (`failSwapOn: false`).
+    LocalSwap = ("local/swap", Runtime),
+    /// The kubelet answers 127.0.0.1:10248/healthz once it should be running (kubelet.conf).
+    LocalKubeletHealth = ("local/kubelet-health", Runtime),
+    /// The kubelet's recent journal through explain-log's catalog (the finding's domain is the
+    /// catalog entry's; only with `--root /`).
+    LocalKubeletJournal = ("local/kubelet-journal", Runtime),
     /// Files of an earlier join (kubelet.conf, bootstrap-kubelet.conf, pki/ca.crt, manifests).
     LocalLeftovers = ("local/leftovers", NodeState),
     /// Port 10250 is free.
     LocalPort10250 = ("local/port-10250", NodeState),
-    /// A container runtime socket exists.
-    LocalCriSocket = ("local/cri-socket", NodeState),
     /// net.ipv4.ip_forward is 1.
     LocalIpForward = ("local/ip-forward", Config),
-    /// Swap is off.
-    LocalSwap = ("local/swap", Config),
     /// The endpoint's name resolves.
     LocalDns = ("local/dns", Dns),
     /// The routing table has a route to the endpoint.
     LocalRoute = ("local/route", Network),
+    /// EKS nodes: `/etc/eks/bootstrap.sh` (AL2) or a nodeadm NodeConfig (AL2023) is there.
+    EksNodeConfig = ("eks/node-config", Config),
+    /// EKS nodes: the NodeConfig's certificateAuthority parses and holds a CA.
+    EksCa = ("eks/ca", Tls),
+    /// EKS nodes: the NodeConfig's endpoint answers and its chain verifies against that CA
+    /// (a transport failure takes its own domain, network or dns).
+    EksEndpoint = ("eks/endpoint", Tls),
     /// The uploaded certificates' key is well-formed.
     ControlPlaneCertificateKey = ("control-plane/certificate-key", Config),
     /// The key decrypts Secret kube-system/kubeadm-certs.
@@ -164,9 +189,11 @@ pub(super) fn fail(code: Code, msg: String, cause: &str, fix: &str) -> Option<Br
 pub async fn run(opts: &DiagnoseOptions) -> Report {
     let mut report = Report::new("diagnose");
     let mut found: Vec<Found> = Vec::new();
-    local_checks(&mut report, &mut found, &opts.root, opts.cri_socket.as_deref());
+    let journal = runtime_checks(&mut report, &mut found, opts).await;
+    local_checks(&mut report, &mut found, &opts.root);
     let all = async {
         network_checks(&mut report, &mut found, opts).await;
+        eks_checks(&mut report, &mut found, opts).await;
         let ((boot, trusted), (admin_report, admin_found)) =
             tokio::join!(bootstrap::run_keeping_trust(&opts.bootstrap), admin_checks(opts));
         for s in boot.stages().iter().filter(|s| s.status != Status::Skip || s.name == Common::Input.name()) {
@@ -217,6 +244,8 @@ pub async fn run(opts: &DiagnoseOptions) -> Report {
             }),
         );
     }
+    // The kubelet's journal is history: every live check ranks before it.
+    found.extend(journal);
     conclude(&mut report, found, &opts.bootstrap.node_name);
     report
 }
@@ -231,6 +260,7 @@ mod tests {
         for (i, n) in names.iter().enumerate() {
             assert!(
                 n.starts_with("local/")
+                    || n.starts_with("eks/")
                     || n.starts_with("admin/")
                     || n.starts_with("control-plane/")
                     || *n == "timeout",
@@ -242,5 +272,15 @@ mod tests {
         assert_eq!(Check::AdminClusterInfo.domain(), Domain::ControlPlane);
         assert_eq!(Check::AdminClusterInfoRbac.domain(), Domain::Rbac);
         assert_eq!(Code::for_domain(Check::LocalDns.domain()), Code::RootCauseDns);
+        for c in [
+            Check::LocalCriSocket,
+            Check::LocalCriVersion,
+            Check::LocalCgroupDriver,
+            Check::LocalSwap,
+            Check::LocalKubeletHealth,
+            Check::LocalKubeletJournal,
+        ] {
+            assert_eq!(Code::for_domain(c.domain()), Code::RootCauseRuntime, "{c:?}");
+        }
     }
 }

@@ -1,0 +1,290 @@
+//! diagnose on EKS worker nodes (seed 003: "Bootstrap script not found: AMI may not be
+//! EKS-optimized", "nodeadm|NodeConfig|node.eks.aws"): AL2 nodes join with
+//! `/etc/eks/bootstrap.sh`, AL2023 nodes with nodeadm and a `NodeConfig`
+//! (awslabs/amazon-eks-ami `nodeadm/`: `apiVersion: node.eks.aws/v1alpha1`, `kind: NodeConfig`,
+//! `spec.cluster.{name, apiServerEndpoint, certificateAuthority, cidr}`; validation messages
+//! from `nodeadm/internal/api/validation.go`). The NodeConfig is read where nodeadm leaves it on
+//! the node: the EC2 user data as cloud-init saved it (`/var/lib/cloud/instance/user-data.txt`,
+//! plain or MIME multi-part), the drop-ins in `/etc/eks/nodeadm.d/` and nodeadm's resolved
+//! config cache (`/run/eks/nodeadm/config.json`), later ones overriding. Its cluster goes
+//! through the same discovery checks as a kubeadm join: the CA parses and is a CA (its pin is
+//! shown), the endpoint is https and answers, and its serving chain verifies against that CA
+//! (`client::fetch_verified`, anonymous: no credential is sent).
+
+use super::conclude::domain_of;
+use super::local::{read_under, under, ReadFailure, FILE_LIMIT};
+use super::node::{add, fail, Check, DiagnoseOptions, Found};
+use crate::client::{self, FetchOptions, TrustAnchors};
+use crate::endpoint::Endpoint;
+use crate::error::{Code, Failure};
+use crate::report::{Report, Status};
+use base64::Engine;
+use std::path::Path;
+use std::time::Instant;
+
+/// AL2's bootstrap script (gone on AL2023).
+pub const BOOTSTRAP_SH: &str = "/etc/eks/bootstrap.sh";
+/// The EC2 user data as cloud-init saved it.
+pub const USER_DATA: &str = "/var/lib/cloud/instance/user-data.txt";
+/// nodeadm's drop-in directory.
+pub const NODEADM_DROP_INS: &str = "/etc/eks/nodeadm.d";
+/// nodeadm's resolved configuration cache.
+pub const NODEADM_CACHE: &str = "/run/eks/nodeadm/config.json";
+
+/// The cluster part of a NodeConfig, merged over its sources.
+#[derive(Debug, Default, Clone)]
+struct Cluster {
+    name: String,
+    endpoint: String,
+    ca: String,
+    cidr: String,
+    sources: Vec<String>,
+}
+
+/// The NodeConfig documents in `text` (YAML or JSON, possibly inside MIME parts).
+fn node_configs(text: &str) -> Vec<serde_json::Value> {
+    let mut chunks: Vec<String> = vec![String::new()];
+    for line in text.lines() {
+        let t = line.trim_end();
+        if t == "---" || (t.starts_with("--") && !t.starts_with("---") && !t.contains(' ')) {
+            chunks.push(String::new());
+            continue;
+        }
+        if let Some(c) = chunks.last_mut() {
+            c.push_str(line);
+            c.push('\n');
+        }
+    }
+    chunks
+        .into_iter()
+        .filter(|c| c.contains("node.eks.aws") || c.contains("\"spec\""))
+        .filter_map(|c| {
+            // MIME part headers end at the first blank line.
+            let body = if c.trim_start().to_ascii_lowercase().starts_with("content-type") {
+                c.split_once("\n\n").map(|(_, b)| b.to_string()).unwrap_or_default()
+            } else {
+                c
+            };
+            serde_saphyr::from_str::<serde_json::Value>(&body).ok()
+        })
+        .filter(|v| v.get("kind").and_then(|k| k.as_str()).is_none_or(|k| k == "NodeConfig") && v.get("spec").is_some())
+        .collect()
+}
+
+fn merge(into: &mut Cluster, v: &serde_json::Value, source: &str) {
+    let get =
+        |k: &str| v.pointer(&format!("/spec/cluster/{k}")).and_then(|x| x.as_str()).unwrap_or("").trim().to_string();
+    let mut any = false;
+    for (field, key) in [
+        (&mut into.name, "name"),
+        (&mut into.endpoint, "apiServerEndpoint"),
+        (&mut into.ca, "certificateAuthority"),
+        (&mut into.cidr, "cidr"),
+    ] {
+        let x = get(key);
+        if !x.is_empty() {
+            *field = x;
+            any = true;
+        }
+    }
+    if any && !into.sources.iter().any(|s| s == source) {
+        into.sources.push(source.to_string());
+    }
+}
+
+/// The NodeConfig's cluster under `root`, if any source holds a NodeConfig.
+fn read_cluster(root: &Path) -> (Option<Cluster>, Vec<String>) {
+    let mut files = vec![USER_DATA.to_string()];
+    if let Ok(d) = std::fs::read_dir(under(root, NODEADM_DROP_INS)) {
+        let mut names: Vec<String> = d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        files.extend(names.into_iter().take(100).map(|n| format!("{NODEADM_DROP_INS}/{n}")));
+    }
+    files.push(NODEADM_CACHE.to_string());
+    let mut c = Cluster::default();
+    let mut seen = false;
+    let mut problems = Vec::new();
+    for f in &files {
+        let text = match read_under(root, f, FILE_LIMIT) {
+            Ok(t) => t,
+            Err(ReadFailure::Missing(_)) => continue,
+            Err(e) => {
+                problems.push(e.reason());
+                continue;
+            }
+        };
+        for v in node_configs(&text) {
+            seen = true;
+            merge(&mut c, &v, f);
+        }
+    }
+    (seen.then_some(c), problems)
+}
+
+/// Whether this looks like an EKS node: `/etc/eks`, nodeadm's drop-ins or cache.
+fn is_eks(root: &Path) -> bool {
+    ["/etc/eks", NODEADM_CACHE, "/usr/bin/nodeadm"].iter().any(|p| under(root, p).exists())
+}
+
+/// The EKS checks: `eks/node-config`, `eks/ca`, `eks/endpoint`.
+pub(super) async fn eks_checks(report: &mut Report, found: &mut Vec<Found>, opts: &DiagnoseOptions) {
+    let root = &opts.root;
+    if !is_eks(root) {
+        for c in [Check::EksNodeConfig, Check::EksCa, Check::EksEndpoint] {
+            add(report, found, c, Status::Skip, "not an EKS node (no /etc/eks, no nodeadm)".into(), None);
+        }
+        return;
+    }
+    let (cluster, problems) = read_cluster(root);
+    let bootstrap_sh = under(root, BOOTSTRAP_SH).exists();
+    let Some(cl) = cluster else {
+        let skip = |report: &mut Report, found: &mut Vec<Found>, why: &str| {
+            for c in [Check::EksCa, Check::EksEndpoint] {
+                add(report, found, c, Status::Skip, why.into(), None);
+            }
+        };
+        if bootstrap_sh {
+            add(report, found, Check::EksNodeConfig, Status::Pass, format!("AL2-style node: {BOOTSTRAP_SH} present (the user data passes the cluster name, --apiserver-endpoint and --b64-cluster-ca to it)"), None);
+            return skip(report, found, "no NodeConfig to read the cluster from");
+        }
+        let read = if problems.is_empty() { String::new() } else { format!(" ({})", problems.join("; ")) };
+        let d = format!("EKS node without {BOOTSTRAP_SH} and without a nodeadm NodeConfig ({USER_DATA}, {NODEADM_DROP_INS}/, {NODEADM_CACHE}){read}: on AL2023 nodeadm replaced bootstrap.sh and needs a NodeConfig");
+        add(report, found, Check::EksNodeConfig, Status::Fail, d.clone(), fail(Code::RootCauseConfig, d, "the user data calls /etc/eks/bootstrap.sh (AL2) on an AL2023 AMI, or gives nodeadm no NodeConfig (a custom AMI gets no cluster details injected)", "give the node a NodeConfig (apiVersion: node.eks.aws/v1alpha1, kind: NodeConfig, spec.cluster name, apiServerEndpoint, certificateAuthority, cidr) in its user data (MIME part Content-Type: application/node.eks.aws), or use an AL2 AMI with bootstrap.sh").map(|f| f.kubeadm("/etc/eks/bootstrap.sh: No such file or directory")));
+        return skip(report, found, "no NodeConfig");
+    };
+    let from = cl.sources.join(", ");
+    let missing = [
+        (cl.name.is_empty(), "Name is missing in cluster configuration"),
+        (cl.endpoint.is_empty(), "Apiserver endpoint is missing in cluster configuration"),
+        (cl.ca.is_empty(), "Certificate authority is missing in cluster configuration"),
+        (cl.cidr.is_empty(), "CIDR is missing in cluster configuration"),
+    ];
+    if let Some((_, msg)) = missing.iter().find(|(m, _)| *m) {
+        let d = format!("the NodeConfig ({from}) is incomplete: {msg}");
+        add(report, found, Check::EksNodeConfig, Status::Fail, d.clone(), fail(Code::RootCauseConfig, d, "nodeadm refuses a NodeConfig without spec.cluster name, apiServerEndpoint, certificateAuthority and cidr (a launch template with a custom ImageId gets none injected)", "add the missing field from `aws eks describe-cluster` to the NodeConfig in the user data").map(|f| f.kubeadm(*msg)));
+        for c in [Check::EksCa, Check::EksEndpoint] {
+            add(report, found, c, Status::Skip, "the NodeConfig is incomplete".into(), None);
+        }
+        return;
+    }
+    let shown_ep = crate::redact::truncate(&cl.endpoint, 200);
+    add(
+        report,
+        found,
+        Check::EksNodeConfig,
+        Status::Pass,
+        format!(
+            "NodeConfig ({from}): cluster {}, endpoint {shown_ep}, service CIDR {}",
+            crate::redact::truncate(&cl.name, 100),
+            crate::redact::truncate(&cl.cidr, 50)
+        ),
+        None,
+    );
+    // The CA: base64 of a PEM chain.
+    let ca_err = |report: &mut Report, found: &mut Vec<Found>, d: String| {
+        add(report, found, Check::EksCa, Status::Fail, d.clone(), fail(Code::BadCertificate, d, "spec.cluster.certificateAuthority must be the base64 of the cluster's CA certificate (PEM), as `aws eks describe-cluster --query cluster.certificateAuthority.data` prints it", "copy certificateAuthority.data from describe-cluster into the NodeConfig"));
+        add(report, found, Check::EksEndpoint, Status::Skip, "no usable CA".into(), None);
+    };
+    let compact: String = cl.ca.split_whitespace().collect();
+    let pem = match base64::engine::general_purpose::STANDARD.decode(compact.as_bytes()) {
+        Ok(p) => p,
+        Err(e) => return ca_err(report, found, format!("the NodeConfig's certificateAuthority is not base64: {e}")),
+    };
+    let certs = match crate::pin::read_certificates(&pem, "the NodeConfig's certificateAuthority") {
+        Ok(c) => c,
+        Err(f) => return ca_err(report, found, f.message),
+    };
+    let infos: Vec<crate::pin::CertInfo> =
+        certs.iter().filter_map(|c| crate::pin::inspect(c.as_ref(), "the NodeConfig's CA").ok()).collect();
+    if infos.iter().all(|i| !i.is_ca) {
+        return ca_err(
+            report,
+            found,
+            format!(
+                "the NodeConfig's certificateAuthority holds no CA certificate (basicConstraints CA:TRUE): {}",
+                infos.iter().map(|i| i.subject.clone()).collect::<Vec<_>>().join(", ")
+            ),
+        );
+    }
+    let pins: Vec<String> = infos.iter().filter(|i| i.is_ca).map(|i| format!("{} ({})", i.pin, i.subject)).collect();
+    add(report, found, Check::EksCa, Status::Pass, format!("the NodeConfig's CA parses: {}", pins.join(", ")), None);
+    // The endpoint: https, answers, and its chain verifies against that CA.
+    let ep = match Endpoint::from_server_url(&cl.endpoint) {
+        Ok(ep) => ep,
+        Err(e) => {
+            let d = format!("the NodeConfig's apiServerEndpoint: {e}");
+            return add(
+                report,
+                found,
+                Check::EksEndpoint,
+                Status::Fail,
+                d.clone(),
+                fail(
+                    Code::BadEndpoint,
+                    d,
+                    "the endpoint must be the cluster's https:// API server URL",
+                    "copy the endpoint from `aws eks describe-cluster --query cluster.endpoint`",
+                ),
+            );
+        }
+    };
+    let anchors = match TrustAnchors::new(certs, "the NodeConfig's CA") {
+        Ok(a) => a,
+        Err(e) => return ca_err(report, found, e),
+    };
+    let d = &opts.bootstrap.discovery;
+    let fetch = FetchOptions {
+        connect_timeout: d.connect_timeout,
+        deadline: Instant::now() + d.timeout,
+        what: "the EKS API server's /version",
+    };
+    let mut sub = Report::new("fetch");
+    match client::fetch_verified(&mut sub, &ep, "/version", fetch, &anchors, None).await {
+        Ok(r) => add(
+            report,
+            found,
+            Check::EksEndpoint,
+            Status::Pass,
+            format!(
+                "{shown_ep} answers (HTTP {} for /version) and its serving certificate chains to the NodeConfig's CA",
+                r.status()
+            ),
+            None,
+        ),
+        Err(f) => {
+            let domain = domain_of(f.code);
+            let msg = format!("{shown_ep} ({}): {}", f.stage, f.message);
+            report.push_stage(crate::report::Stage::new(Check::EksEndpoint, Status::Fail, msg.clone()));
+            let mut failure = Failure::new(f.code, Check::EksEndpoint, msg).cause(f.cause.clone()).fix(f.fix.clone());
+            if let Some(k) = &f.kubeadm_message {
+                failure = failure.kubeadm(k.clone());
+            }
+            found.push(Found { domain, failure });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_configs_in_mime_user_data_and_json_cache() {
+        let mime = "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"BOUNDARY\"\n\n--BOUNDARY\nContent-Type: application/node.eks.aws\n\n---\napiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  cluster:\n    name: my-cluster\n    apiServerEndpoint: https://example.com\n    certificateAuthority: Y2VydGlmaWNhdGVBdXRob3JpdHk=\n    cidr: 10.100.0.0/16\n\n--BOUNDARY\nContent-Type: text/x-shellscript\n\n#!/bin/bash\necho hi\n--BOUNDARY--\n";
+        let v = node_configs(mime);
+        assert_eq!(v.len(), 1, "{v:?}");
+        let mut c = Cluster::default();
+        merge(&mut c, &v[0], "user-data");
+        assert_eq!(
+            (c.name.as_str(), c.endpoint.as_str(), c.cidr.as_str()),
+            ("my-cluster", "https://example.com", "10.100.0.0/16")
+        );
+        let json = r#"{"metadata":{"creationTimestamp":null},"spec":{"cluster":{"name":"other","apiServerEndpoint":"https://x.eks.amazonaws.com","certificateAuthority":"QQ==","cidr":"172.20.0.0/16"}}}"#;
+        let v = node_configs(json);
+        assert_eq!(v.len(), 1);
+        merge(&mut c, &v[0], "cache");
+        assert_eq!(c.name, "other");
+        assert_eq!(c.sources, ["user-data", "cache"]);
+        assert!(node_configs("#!/bin/bash\n/etc/eks/bootstrap.sh my-cluster\n").is_empty());
+    }
+}
