@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 
 pub mod bootstrap;
+pub mod ca_hash;
 pub mod client;
 pub mod config;
 pub mod diagnose;
