@@ -2,7 +2,7 @@
 //! options, run the library and hand the [`Outcome`] to [`crate::output::emit`], the one place
 //! that prints and picks the exit code. Logic lives in joinkit-core; this is glue.
 
-use crate::cli::{Cli, Command, MigrateConfigArgs, OutputArg, TokenCommand};
+use crate::cli::{Cli, Command, CsrCommand, DecideArgs, MigrateConfigArgs, OutputArg, TokenCommand};
 use crate::output::{emit, Outcome};
 use crate::runtime::block_on;
 use joinkit_core::config::{self, derive};
@@ -90,6 +90,7 @@ pub(crate) fn run(cli: Cli) -> Outcome {
             Outcome::Report(joinkit_core::diagnose::explain::explain(&files), out.output)
         }
         Command::Token(t) => token(t),
+        Command::Csr(c) => csr(c),
         #[cfg(feature = "lab")]
         Command::Lab(a) => Outcome::Done(crate::lab::lab(a)),
         Command::Completions { shell } => {
@@ -205,4 +206,72 @@ fn token(t: TokenCommand) -> Outcome {
             Outcome::Report(report, out.output)
         }
     }
+}
+
+/// `joinkit csr ...`.
+fn csr(c: CsrCommand) -> Outcome {
+    use joinkit_core::csr;
+    match c {
+        CsrCommand::List { checks, out: OutputArg { output }, api } => {
+            let opts = match checks.options() {
+                Ok(o) => o,
+                Err(f) => return Outcome::refused("csr list", f),
+            };
+            let mut report = Report::new("csr list");
+            let mut table = String::new();
+            block_on(async {
+                let Some(client) = csr::connect(&api.options(), &mut report).await else { return };
+                report.start();
+                match csr::fetch(&client).await {
+                    Ok(cluster) => {
+                        let rows = csr::rows(&cluster, &opts);
+                        report.pass(csr::CsrStage::List, format!("{} CSR(s)", rows.len()));
+                        table = csr::table(&rows);
+                        report.set("csrs", &rows);
+                    }
+                    Err(f) => report.fail(f),
+                }
+            });
+            Outcome::Product(report, output, table)
+        }
+        CsrCommand::Explain { name, checks, out, api } => {
+            let opts = match checks.options() {
+                Ok(o) => o,
+                Err(f) => return Outcome::refused("csr explain", f),
+            };
+            let mut report = Report::new("csr explain");
+            block_on(async {
+                let Some(client) = csr::connect(&api.options(), &mut report).await else { return };
+                csr::explain(&client, &name, &opts, &mut report).await;
+            });
+            Outcome::Report(report, out.output)
+        }
+        CsrCommand::Approve(a) => decide("csr approve", &a, csr::Decision::Approve(a.reason.clone())),
+        CsrCommand::Deny(a) => match a.reason.clone().filter(|r| !r.trim().is_empty()) {
+            Some(r) => decide("csr deny", &a, csr::Decision::Deny(r)),
+            None => Outcome::refused(
+                "csr deny",
+                Failure::new(
+                    joinkit_core::error::Code::Usage,
+                    joinkit_core::report::Common::Input,
+                    "csr deny needs --reason TEXT",
+                )
+                .fix("say why, e.g. --reason 'IP SAN of another node'; it is recorded in the Denied condition"),
+            ),
+        },
+    }
+}
+
+/// `csr approve|deny`: each named CSR is checked, then decided (or not, with --dry-run).
+fn decide(command: &str, a: &DecideArgs, decision: joinkit_core::csr::Decision) -> Outcome {
+    let opts = match a.checks.options() {
+        Ok(o) => o,
+        Err(f) => return Outcome::refused(command, f),
+    };
+    let mut report = Report::new(command);
+    block_on(async {
+        let Some(client) = joinkit_core::csr::connect(&a.api.options(), &mut report).await else { return };
+        joinkit_core::csr::decide(&client, &a.names, &decision, &opts, a.dry_run, &mut report).await;
+    });
+    Outcome::Report(report, a.out.output)
 }

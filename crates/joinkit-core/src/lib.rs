@@ -17,6 +17,7 @@
 pub mod bootstrap;
 pub mod client;
 pub mod config;
+pub mod csr;
 pub mod diagnose;
 pub mod discovery;
 pub mod duration;
