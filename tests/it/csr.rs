@@ -297,3 +297,49 @@ fn csr_list_json_and_text() {
     let r = c.joinkit(&["list", "--allowed-cidr", "10.0.0.0", "-o", "json"]);
     assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
 }
+
+#[test]
+fn csr_the_lab_refuses_approved_and_denied_together_as_the_api_server_does() {
+    let c = Cluster::new();
+    c.serving("s", "n1", &["IP:10.0.0.11"]);
+    let mut obj = c.stored("s");
+    obj["status"]["conditions"] = json!([{"type": "Approved", "status": "True", "reason": "A"}, {"type": "Denied", "status": "True", "reason": "D"}]);
+    let auth = format!("Bearer {}", c.lab.info.admin_token);
+    let path = "/apis/certificates.k8s.io/v1/certificatesigningrequests/s/approval";
+    let put = |body: &Value| {
+        crate::common::https(
+            c.lab.endpoint(),
+            &c.lab.info.ca_cert_pem,
+            "PUT",
+            path,
+            &[("authorization", &auth), ("content-type", "application/json")],
+            Some(&body.to_string()),
+        )
+    };
+    let r = put(&obj);
+    assert_eq!(r.status, 422, "{}", String::from_utf8_lossy(&r.body));
+    let v = r.json();
+    assert_eq!(v["reason"], "Invalid");
+    assert_eq!(v["details"]["causes"][0]["field"], "status.conditions[1].type");
+    assert_eq!(
+        v["message"],
+        "CertificateSigningRequest.certificates.k8s.io \"s\" is invalid: status.conditions[1].type: Invalid value: \"Denied\": Approved and Denied conditions are mutually exclusive"
+    );
+    obj["status"]["conditions"] =
+        json!([{"type": "Approved", "status": "True"}, {"type": "Approved", "status": "True"}]);
+    let r = put(&obj);
+    assert_eq!(r.status, 422);
+    assert_eq!(r.json()["details"]["causes"][0]["reason"], "FieldValueDuplicate");
+    assert_eq!(c.stored("s")["status"], json!({}), "nothing stored");
+    // A CSR that does not exist is a 404 Status.
+    let r = crate::common::https(
+        c.lab.endpoint(),
+        &c.lab.info.ca_cert_pem,
+        "PUT",
+        "/apis/certificates.k8s.io/v1/certificatesigningrequests/nosuch/approval",
+        &[("authorization", &auth)],
+        Some("{}"),
+    );
+    assert_eq!(r.status, 404);
+    assert_eq!(r.json()["reason"], "NotFound");
+}

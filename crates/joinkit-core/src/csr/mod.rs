@@ -7,6 +7,7 @@
 //! The objects are typed with k8s-openapi at the one boundary ([`crate::k8s::typed`]).
 
 pub mod checks;
+mod options;
 #[cfg(test)]
 mod tests;
 
