@@ -6,7 +6,7 @@
 //! applies (kubelet serving CSRs are left to the cluster's own approver), and the kubelet
 //! client auto-approval rules of kube-controller-manager's csrapproving controller
 //! (`pkg/controller/certificates/approver/sarapprove.go`: `nodeclient` for bootstrappers,
-//! `selfnodeclient` for renewals), with the RBAC bindings matched by [`crate::k8s::binding_grants`]
+//! `selfnodeclient` for renewals), with the RBAC bindings matched by `crate::k8s::binding_grants`
 //! as `token describe` and `diagnose` match them.
 
 use crate::bootstrap::KUBELET_CLIENT_SIGNER;

@@ -360,7 +360,7 @@ pub async fn decide(
         let mut result = json!({"name": name, "verdict": &v, "condition": {"type": type_, "status": "True", "reason": reason, "message": message}});
         let opposite = if type_ == "Approved" { "Denied" } else { "Approved" };
         let action = if current.split(',').any(|c| c == type_) {
-            report.record_file(stage, name, Status::Skip, format!("already {type_}: unchanged"));
+            report.record_file(stage, name, Status::Skip, format!("{name}: already {type_}, unchanged"));
             "unchanged"
         } else if current.split(',').any(|c| c == opposite || c == "Failed") {
             report.fail(
@@ -382,7 +382,7 @@ pub async fn decide(
                 stage,
                 name,
                 Status::Skip,
-                format!("dry run: would set {type_} (reason {reason}, message {message:?})"),
+                format!("{name}: dry run: would set {type_} (reason {reason}, message {message:?})"),
             );
             if type_ == "Approved" {
                 "would-approve"
@@ -392,7 +392,7 @@ pub async fn decide(
         } else {
             match put_condition(client, csr, type_, &reason, &message).await {
                 Ok(()) => {
-                    report.record_file(stage, name, Status::Pass, format!("{type_} (reason {reason})"));
+                    report.record_file(stage, name, Status::Pass, format!("{name}: {type_} (reason {reason})"));
                     if type_ == "Approved" {
                         "approved"
                     } else {
