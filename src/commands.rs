@@ -2,7 +2,7 @@
 //! options, run the library and hand the [`Outcome`] to [`crate::output::emit`], the one place
 //! that prints and picks the exit code. Logic lives in joinkit-core; this is glue.
 
-use crate::cli::{Cli, Command, CsrCommand, DecideArgs, MigrateConfigArgs, OutputArg, TokenCommand};
+use crate::cli::{Cli, Command, CsrCommand, MigrateConfigArgs, OutputArg, TokenCommand};
 use crate::output::{emit, Outcome};
 use crate::runtime::block_on;
 use joinkit_core::config::{self, derive};
@@ -208,19 +208,45 @@ fn token(t: TokenCommand) -> Outcome {
     }
 }
 
-/// `joinkit csr ...`.
+/// `joinkit csr ...`: one future for every subcommand (one runtime instantiation, boxed, keeps
+/// the binary small).
 fn csr(c: CsrCommand) -> Outcome {
     use joinkit_core::csr;
-    match c {
-        CsrCommand::List { checks, out: OutputArg { output }, api } => {
-            let opts = match checks.options() {
-                Ok(o) => o,
-                Err(f) => return Outcome::refused("csr list", f),
-            };
-            let mut report = Report::new("csr list");
-            let mut table = String::new();
-            block_on(async {
-                let Some(client) = csr::connect(&api.options(), &mut report).await else { return };
+    let (command, checks, output, api) = match &c {
+        CsrCommand::List { checks, out, api } => ("csr list", checks, out.output, api),
+        CsrCommand::Explain { checks, out, api, .. } => ("csr explain", checks, out.output, api),
+        CsrCommand::Approve(a) => ("csr approve", &a.checks, a.out.output, &a.api),
+        CsrCommand::Deny(a) => ("csr deny", &a.checks, a.out.output, &a.api),
+    };
+    let opts = match checks.options() {
+        Ok(o) => o,
+        Err(f) => return Outcome::refused(command, f),
+    };
+    let decision = match &c {
+        CsrCommand::Approve(a) => Some(csr::Decision::Approve(a.reason.clone())),
+        CsrCommand::Deny(a) => match a.reason.clone().filter(|r| !r.trim().is_empty()) {
+            Some(r) => Some(csr::Decision::Deny(r)),
+            None => {
+                return Outcome::refused(
+                    command,
+                    Failure::new(
+                        joinkit_core::error::Code::Usage,
+                        joinkit_core::report::Common::Input,
+                        "csr deny needs --reason TEXT",
+                    )
+                    .fix("say why, e.g. --reason 'IP SAN of another node'; it is recorded in the Denied condition"),
+                )
+            }
+        },
+        _ => None,
+    };
+    let api = api.options();
+    let mut report = Report::new(command);
+    let mut table = String::new();
+    let fut: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + '_>> = Box::pin(async {
+        let Some(client) = csr::connect(&api, &mut report).await else { return };
+        match (&c, &decision) {
+            (CsrCommand::List { .. }, _) => {
                 report.start();
                 match csr::fetch(&client).await {
                     Ok(cluster) => {
@@ -231,47 +257,17 @@ fn csr(c: CsrCommand) -> Outcome {
                     }
                     Err(f) => report.fail(f),
                 }
-            });
-            Outcome::Product(report, output, table)
+            }
+            (CsrCommand::Explain { name, .. }, _) => csr::explain(&client, name, &opts, &mut report).await,
+            (CsrCommand::Approve(a) | CsrCommand::Deny(a), Some(d)) => {
+                csr::decide(&client, &a.names, d, &opts, a.dry_run, &mut report).await
+            }
+            _ => {}
         }
-        CsrCommand::Explain { name, checks, out, api } => {
-            let opts = match checks.options() {
-                Ok(o) => o,
-                Err(f) => return Outcome::refused("csr explain", f),
-            };
-            let mut report = Report::new("csr explain");
-            block_on(async {
-                let Some(client) = csr::connect(&api.options(), &mut report).await else { return };
-                csr::explain(&client, &name, &opts, &mut report).await;
-            });
-            Outcome::Report(report, out.output)
-        }
-        CsrCommand::Approve(a) => decide("csr approve", &a, csr::Decision::Approve(a.reason.clone())),
-        CsrCommand::Deny(a) => match a.reason.clone().filter(|r| !r.trim().is_empty()) {
-            Some(r) => decide("csr deny", &a, csr::Decision::Deny(r)),
-            None => Outcome::refused(
-                "csr deny",
-                Failure::new(
-                    joinkit_core::error::Code::Usage,
-                    joinkit_core::report::Common::Input,
-                    "csr deny needs --reason TEXT",
-                )
-                .fix("say why, e.g. --reason 'IP SAN of another node'; it is recorded in the Denied condition"),
-            ),
-        },
-    }
-}
-
-/// `csr approve|deny`: each named CSR is checked, then decided (or not, with --dry-run).
-fn decide(command: &str, a: &DecideArgs, decision: joinkit_core::csr::Decision) -> Outcome {
-    let opts = match a.checks.options() {
-        Ok(o) => o,
-        Err(f) => return Outcome::refused(command, f),
-    };
-    let mut report = Report::new(command);
-    block_on(async {
-        let Some(client) = joinkit_core::csr::connect(&a.api.options(), &mut report).await else { return };
-        joinkit_core::csr::decide(&client, &a.names, &decision, &opts, a.dry_run, &mut report).await;
     });
-    Outcome::Report(report, a.out.output)
+    block_on(fut);
+    match c {
+        CsrCommand::List { .. } => Outcome::Product(report, output, table),
+        _ => Outcome::Report(report, output),
+    }
 }
