@@ -2,7 +2,7 @@
 //! options, run the library and hand the [`Outcome`] to [`crate::output::emit`], the one place
 //! that prints and picks the exit code. Logic lives in joinkit-core; this is glue.
 
-use crate::cli::{Cli, Command, MigrateConfigArgs, OutputArg, TokenCommand};
+use crate::cli::{Cli, Command, CsrCommand, MigrateConfigArgs, OutputArg, TokenCommand};
 use crate::output::{emit, Outcome};
 use crate::runtime::block_on;
 use joinkit_core::config::{self, derive};
@@ -90,6 +90,7 @@ pub(crate) fn run(cli: Cli) -> Outcome {
             Outcome::Report(joinkit_core::diagnose::explain::explain(&files), out.output)
         }
         Command::Token(t) => token(t),
+        Command::Csr(c) => csr(c),
         #[cfg(feature = "lab")]
         Command::Lab(a) => Outcome::Done(crate::lab::lab(a)),
         Command::Completions { shell } => {
@@ -204,5 +205,69 @@ fn token(t: TokenCommand) -> Outcome {
             });
             Outcome::Report(report, out.output)
         }
+    }
+}
+
+/// `joinkit csr ...`: one future for every subcommand (one runtime instantiation, boxed, keeps
+/// the binary small).
+fn csr(c: CsrCommand) -> Outcome {
+    use joinkit_core::csr;
+    let (command, checks, output, api) = match &c {
+        CsrCommand::List { checks, out, api } => ("csr list", checks, out.output, api),
+        CsrCommand::Explain { checks, out, api, .. } => ("csr explain", checks, out.output, api),
+        CsrCommand::Approve(a) => ("csr approve", &a.checks, a.out.output, &a.api),
+        CsrCommand::Deny(a) => ("csr deny", &a.checks, a.out.output, &a.api),
+    };
+    let opts = match checks.options() {
+        Ok(o) => o,
+        Err(f) => return Outcome::refused(command, f),
+    };
+    let decision = match &c {
+        CsrCommand::Approve(a) => Some(csr::Decision::Approve(a.reason.clone())),
+        CsrCommand::Deny(a) => match a.reason.clone().filter(|r| !r.trim().is_empty()) {
+            Some(r) => Some(csr::Decision::Deny(r)),
+            None => {
+                return Outcome::refused(
+                    command,
+                    Failure::new(
+                        joinkit_core::error::Code::Usage,
+                        joinkit_core::report::Common::Input,
+                        "csr deny needs --reason TEXT",
+                    )
+                    .fix("say why, e.g. --reason 'IP SAN of another node'; it is recorded in the Denied condition"),
+                )
+            }
+        },
+        _ => None,
+    };
+    let api = api.options();
+    let mut report = Report::new(command);
+    let mut table = String::new();
+    let fut: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + '_>> = Box::pin(async {
+        let Some(client) = csr::connect(&api, &mut report).await else { return };
+        match (&c, &decision) {
+            (CsrCommand::List { .. }, _) => {
+                report.start();
+                match csr::fetch(&client).await {
+                    Ok(cluster) => {
+                        let rows = csr::rows(&cluster, &opts);
+                        report.pass(csr::CsrStage::List, format!("{} CSR(s)", rows.len()));
+                        table = csr::table(&rows);
+                        report.set("csrs", &rows);
+                    }
+                    Err(f) => report.fail(f),
+                }
+            }
+            (CsrCommand::Explain { name, .. }, _) => csr::explain(&client, name, &opts, &mut report).await,
+            (CsrCommand::Approve(a) | CsrCommand::Deny(a), Some(d)) => {
+                csr::decide(&client, &a.names, d, &opts, a.dry_run, &mut report).await
+            }
+            _ => {}
+        }
+    });
+    block_on(fut);
+    match c {
+        CsrCommand::List { .. } => Outcome::Product(report, output, table),
+        _ => Outcome::Report(report, output),
     }
 }

@@ -4,6 +4,7 @@
 //! does); flag names follow kubeadm and kubectl.
 
 pub mod config;
+pub mod csr;
 pub mod groups;
 pub mod join;
 #[cfg(feature = "lab")]
@@ -11,6 +12,7 @@ pub mod lab;
 pub mod token;
 
 pub use config::{MigrateConfigArgs, RenderConfigArgs, RenderFormat, ValidateConfigArgs};
+pub use csr::{CheckArgs, CsrCommand, DecideArgs};
 pub use groups::{ApiArgs, OutputArg};
 pub use join::{BootstrapArgs, DiagnoseArgs, VerifyDiscoveryArgs};
 #[cfg(feature = "lab")]
@@ -110,6 +112,20 @@ the root cause's domain. Streams in bounded memory.")]
     /// Mint, list, describe and delete bootstrap tokens through the API (like kubeadm token)
     #[command(subcommand)]
     Token(TokenCommand),
+    /// List, explain, approve and deny CSRs, approving only those that pass joinkit's checks
+    #[command(
+        subcommand,
+        long_about = "Judge CertificateSigningRequests before anyone approves them. For \
+kubernetes.io/kubelet-serving: the requestor is system:node:<n> in system:nodes, CN is the requestor, O is exactly \
+system:nodes, usages are exactly digital signature and server auth (key encipherment only for RSA keys), no URI or \
+email SANs, every DNS and IP SAN is one of the Node's .status.addresses (and matches --dns-regex, is within \
+--allowed-cidr when given), the Node exists, expirationSeconds is within --max-expiration, the key is RSA >= 2048, \
+ECDSA P-256/P-384 or Ed25519, and no other pending CSR of the node asks for different SANs. For \
+kubernetes.io/kube-apiserver-client-kubelet: kube-controller-manager's auto-approval rules and the \
+ClusterRoleBinding that allows or blocks it. `approve` writes Approved only for CSRs that pass every check \
+(reason JoinkitApproved, the checks in the message); `deny` needs --reason; --dry-run writes nothing."
+    )]
+    Csr(CsrCommand),
     /// Run a loopback simulated control plane for trying joinkit (and for its tests)
     #[command(after_long_help = AFTER_HELP, long_about = "Serve a simulated kube-apiserver and controller-manager on loopback: its own CA and serving \
 certificate, cluster-info signed by the bootstrapsigner, a bootstrap token, kubeadm's RBAC, and the \

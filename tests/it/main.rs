@@ -18,6 +18,7 @@ mod api_bounds;
 mod bootstrap;
 mod ca_hash;
 mod config;
+mod csr;
 mod diagnose;
 mod diagnose_runtime;
 mod discovery_failures;

@@ -183,6 +183,10 @@ codes! {
     RootCauseControlPlane = ("root-cause-control-plane", 89, "diagnose/explain-log root cause: control plane (cluster-info, kubeadm-certs, controllers)"),
     /// Root cause: the container runtime or the kubelet's health on this node.
     RootCauseRuntime = ("root-cause-runtime", 90, "diagnose/explain-log root cause: container runtime or kubelet health (CRI, cgroup driver, swap, sandbox image)"),
+    /// `csr approve`: a check of the CSR fails, so joinkit refuses to approve it.
+    CsrCheckFailed = ("csr-check-failed", 91, "csr approve/explain: a check of the CSR fails (requestor, subject, usages, SANs, Node, key), so joinkit does not approve it"),
+    /// `csr approve|deny`: the CSR was already decided the other way.
+    CsrAlreadyDecided = ("csr-already-decided", 92, "csr approve/deny: the CSR is already denied, approved or failed the other way"),
 }
 
 /// A failure domain: where a root cause lives. One list for explain-log's catalog

@@ -18,6 +18,7 @@ pub mod bootstrap;
 pub mod ca_hash;
 pub mod client;
 pub mod config;
+pub mod csr;
 pub mod diagnose;
 pub mod discovery;
 pub mod duration;

@@ -213,6 +213,11 @@ impl ApiClient {
         self.request(reqwest::Method::POST, path, Some(body)).await
     }
 
+    /// PUT `body` to `path` (a whole object: the CSR `/approval` subresource).
+    pub async fn put(&self, path: &str, body: &Value) -> Result<Value, Failure> {
+        self.request(reqwest::Method::PUT, path, Some(body)).await
+    }
+
     /// DELETE `path`.
     pub async fn delete(&self, path: &str) -> Result<Value, Failure> {
         self.request(reqwest::Method::DELETE, path, None).await

@@ -231,6 +231,9 @@ pub(super) fn route_full(req: Req, cert_user: Option<UserInfo>, state: &Mutex<La
                     c["lastTransitionTime"] = json!(now);
                 }
             }
+            if let Some(invalid) = invalid_conditions(&ctx, &a.name, &conds) {
+                return invalid;
+            }
             obj["status"]["conditions"] = Value::Array(conds);
             let stored = st.store.put(&a.resource, "", &a.name, obj);
             st.reconcile();
@@ -386,4 +389,34 @@ fn stale(ctx: &Ctx, a: &Attributes, stored: &Value, body: &Value) -> Option<Resp
         a.name
     );
     Some(status(ctx, StatusCode::CONFLICT, "Conflict", &msg, Some(details(a))))
+}
+
+/// The API server's validation of a CSR's conditions on `/approval`
+/// (`pkg/apis/certificates/validation`): one condition per type, and Approved and Denied
+/// exclusive; a 422 Invalid Status naming the field, as the API server answers.
+fn invalid_conditions(ctx: &Ctx, name: &str, conds: &[Value]) -> Option<Response<Full<Bytes>>> {
+    let types: Vec<&str> = conds.iter().map(|c| c.get("type").and_then(Value::as_str).unwrap_or("")).collect();
+    let (i, cause) = types.iter().enumerate().find_map(|(i, t)| {
+        if types[..i].contains(t) {
+            Some((i, format!("Duplicate value: {t:?}")))
+        } else if (*t == "Denied" && types[..i].contains(&"Approved"))
+            || (*t == "Approved" && types[..i].contains(&"Denied"))
+        {
+            Some((i, format!("Invalid value: {t:?}: Approved and Denied conditions are mutually exclusive")))
+        } else {
+            None
+        }
+    })?;
+    let field = format!("status.conditions[{i}].type");
+    let msg = format!("CertificateSigningRequest.certificates.k8s.io {name:?} is invalid: {field}: {cause}");
+    let reason = if cause.starts_with("Duplicate") { "FieldValueDuplicate" } else { "FieldValueInvalid" };
+    Some(status(
+        ctx,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "Invalid",
+        &msg,
+        Some(
+            json!({"name": name, "group": "certificates.k8s.io", "kind": "CertificateSigningRequest", "causes": [{"reason": reason, "message": cause, "field": field}]}),
+        ),
+    ))
 }

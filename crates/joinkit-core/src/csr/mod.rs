@@ -1,0 +1,439 @@
+//! `joinkit csr list|explain|approve|deny`: CertificateSigningRequests judged before anyone
+//! approves them (issue 13, section 1). `kubectl certificate approve` approves whatever it is
+//! given; joinkit approves only a CSR whose every check passes ([`checks`]) and records the
+//! checks in the condition it writes through the `/approval` subresource, as
+//! `kubectl certificate approve|deny` does (`staging/src/k8s.io/kubectl/pkg/cmd/certificates`).
+//!
+//! The objects are typed with k8s-openapi at the one boundary ([`crate::k8s::typed`]).
+
+pub mod checks;
+mod options;
+#[cfg(test)]
+mod tests;
+
+pub use checks::{verdict, CheckOptions, Cidr, Context, CsrCheck, Verdict, KUBELET_SERVING_SIGNER};
+
+use crate::client::api::{expect_kind, ApiClient, ApiOptions};
+use crate::error::{Code, Failure};
+use crate::report::{Report, Stage, StageId, Status};
+use k8s_openapi::api::certificates::v1::CertificateSigningRequest;
+use k8s_openapi::api::core::v1::Node;
+use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+crate::stages! {
+    /// The stages of the `csr` commands, in the order they run.
+    pub enum CsrStage {
+        /// The admin kubeconfig is loaded.
+        Kubeconfig = "kubeconfig",
+        /// The CSRs, Nodes and ClusterRoleBindings are listed.
+        List = "list",
+        /// The named CSR exists.
+        Get = "get",
+        /// Every check passed (or which failed).
+        Verdict = "verdict",
+        /// `approve`: the Approved condition is written.
+        Approve = "approve",
+        /// `deny`: the Denied condition is written.
+        Deny = "deny",
+    }
+}
+
+/// The CSR collection's path.
+pub const CSRS: &str = "/apis/certificates.k8s.io/v1/certificatesigningrequests";
+const NODES: &str = "/api/v1/nodes";
+const CRBS: &str = "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings";
+/// The condition reason joinkit writes when approving (unless the user gives one).
+pub const APPROVED_REASON: &str = "JoinkitApproved";
+/// The condition reason joinkit writes when denying (unless the user's reason is one word).
+pub const DENIED_REASON: &str = "JoinkitDenied";
+
+/// What the checks are made against: every CSR, Node and ClusterRoleBinding.
+#[derive(Debug, Clone, Default)]
+pub struct Cluster {
+    /// The CSRs.
+    pub csrs: Vec<CertificateSigningRequest>,
+    /// The Nodes.
+    pub nodes: Vec<Node>,
+    /// The ClusterRoleBindings.
+    pub bindings: Vec<ClusterRoleBinding>,
+}
+
+impl Cluster {
+    /// The checks' context.
+    pub fn context(&self) -> Context<'_> {
+        Context { nodes: &self.nodes, csrs: &self.csrs, bindings: &self.bindings }
+    }
+
+    /// The CSR named `name`.
+    pub fn find(&self, name: &str) -> Option<&CertificateSigningRequest> {
+        self.csrs.iter().find(|c| c.metadata.name.as_deref() == Some(name))
+    }
+}
+
+/// Connects with the admin kubeconfig (stage `kubeconfig`).
+pub async fn connect(api: &ApiOptions, report: &mut Report) -> Option<ApiClient> {
+    report.start();
+    match ApiClient::connect(api).await {
+        Ok(c) => {
+            for w in &c.warnings {
+                report.warn(CsrStage::Kubeconfig, w.clone());
+            }
+            report.pass(CsrStage::Kubeconfig, format!("API server {}", c.server));
+            Some(c)
+        }
+        Err(f) => {
+            report.fail(f);
+            None
+        }
+    }
+}
+
+/// Lists the CSRs, Nodes and ClusterRoleBindings (stage `list`).
+pub async fn fetch(client: &ApiClient) -> Result<Cluster, Failure> {
+    let mut lists = Vec::new();
+    for (path, kind) in [(CSRS, "CertificateSigningRequestList"), (NODES, "NodeList"), (CRBS, "ClusterRoleBindingList")]
+    {
+        let v = client.get(path).await.map_err(|f| f.at(CsrStage::List))?;
+        expect_kind(&v, &[kind], &format!("GET {path}")).map_err(|f| f.at(CsrStage::List))?;
+        lists.push(v);
+    }
+    Ok(Cluster {
+        csrs: crate::k8s::items(&lists[0]),
+        nodes: crate::k8s::items(&lists[1]),
+        bindings: crate::k8s::items(&lists[2]),
+    })
+}
+
+/// `Pending`, `Approved`, `Approved,Issued`, `Denied`, `Failed` (kubectl's CONDITION column).
+pub fn condition(csr: &CertificateSigningRequest) -> String {
+    let mut out: Vec<&str> = csr
+        .status
+        .iter()
+        .flat_map(|s| s.conditions.iter().flatten())
+        .filter(|c| c.status == "True")
+        .map(|c| c.type_.as_str())
+        .collect();
+    if csr.status.as_ref().and_then(|s| s.certificate.as_ref()).is_some_and(|c| !c.0.is_empty()) {
+        out.push("Issued");
+    }
+    if out.is_empty() {
+        "Pending".into()
+    } else {
+        out.join(",")
+    }
+}
+
+/// One row of `csr list`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CsrRow {
+    /// Name.
+    pub name: String,
+    /// `spec.signerName`.
+    pub signer: String,
+    /// `spec.username`.
+    pub requestor: String,
+    /// `CN=..., O=...` of the request ("" when it does not parse).
+    pub subject: String,
+    /// `DNS:x`, `IP:y`, ...
+    pub sans: Vec<String>,
+    /// Age (`5m`, `2d`).
+    pub age: String,
+    /// kubectl's CONDITION.
+    pub condition: String,
+    /// `approvable` or `fails: ...`.
+    pub verdict: String,
+    /// Every check.
+    pub checks: Verdict,
+}
+
+fn age(csr: &CertificateSigningRequest) -> String {
+    let created = serde_json::to_value(&csr.metadata.creation_timestamp).ok();
+    let t = created
+        .as_ref()
+        .and_then(Value::as_str)
+        .and_then(|s| time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok());
+    match t {
+        Some(t) => crate::token::manage::short_human((time::OffsetDateTime::now_utc() - t).whole_seconds()),
+        None => "<unknown>".into(),
+    }
+}
+
+/// The rows of `csr list`, in the API's order.
+pub fn rows(cluster: &Cluster, opts: &CheckOptions) -> Vec<CsrRow> {
+    cluster
+        .csrs
+        .iter()
+        .map(|c| {
+            let req = checks::parse_request(c).ok();
+            let v = verdict(c, cluster.context(), opts);
+            CsrRow {
+                name: v.name.clone(),
+                signer: v.signer.clone(),
+                requestor: v.requestor.clone(),
+                subject: req.as_ref().map(checks::Request::subject).unwrap_or_default(),
+                sans: req.as_ref().map(checks::Request::sans).unwrap_or_default(),
+                age: age(c),
+                condition: condition(c),
+                verdict: v.summary(),
+                checks: v,
+            }
+        })
+        .collect()
+}
+
+/// The text table of `csr list` (escaped: the values come from the cluster).
+pub fn table(rows: &[CsrRow]) -> String {
+    let header = ["NAME", "AGE", "SIGNER", "REQUESTOR", "SUBJECT", "SANS", "CONDITION", "VERDICT"];
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.name.clone(),
+                r.age.clone(),
+                r.signer.clone(),
+                r.requestor.clone(),
+                r.subject.clone(),
+                if r.sans.is_empty() { "<none>".into() } else { r.sans.join(",") },
+                r.condition.clone(),
+                r.verdict.clone(),
+            ]
+            .into_iter()
+            .map(|s| crate::report::escape_controls(&s).into_owned())
+            .collect()
+        })
+        .collect();
+    let mut width: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in &cells {
+        for (w, c) in width.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in std::iter::once(header.iter().map(|s| s.to_string()).collect::<Vec<_>>()).chain(cells) {
+        let line: Vec<String> = row.iter().zip(&width).map(|(c, w)| format!("{c:<w$}")).collect();
+        out.push_str(line.join("   ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// Records every check of `v` as a stage, then the `verdict` stage (failing with
+/// `csr-check-failed` when a check failed).
+pub fn record_verdict(report: &mut Report, v: &Verdict) {
+    for c in &v.checks {
+        let status = if c.passed { Status::Pass } else { Status::Fail };
+        if let Some(id) = CsrCheck::ALL.iter().copied().find(|x| x.name() == c.check) {
+            report.push_stage(Stage::of_file(id, &v.name, status, c.why.clone()));
+        }
+    }
+    if v.passed {
+        report.pass(CsrStage::Verdict, format!("{}: all {} checks pass", v.name, v.checks.len()));
+    } else {
+        report.fail(check_failed(v));
+    }
+}
+
+/// `csr-check-failed` for a verdict with failing checks.
+fn check_failed(v: &Verdict) -> Failure {
+    let failed = v.failed();
+    Failure::new(
+        Code::CsrCheckFailed,
+        CsrStage::Verdict,
+        format!(
+            "{}: {} of {} checks fail: {}",
+            v.name,
+            failed.len(),
+            v.checks.len(),
+            failed.iter().map(|c| format!("{} ({})", c.check, c.why)).collect::<Vec<_>>().join("; ")
+        ),
+    )
+    .in_file(&v.name)
+    .cause("the CSR asks for more than its requestor may have, or for a node that is not what the cluster knows")
+    .fix("do not approve it; `joinkit csr deny NAME --reason ...` records why (or fix the Node's addresses / the options if the checks are wrong)")
+}
+
+/// `csr explain NAME`: every check of one CSR.
+pub async fn explain(client: &ApiClient, name: &str, opts: &CheckOptions, report: &mut Report) {
+    report.start();
+    let cluster = match fetch(client).await {
+        Ok(c) => c,
+        Err(f) => return report.fail(f),
+    };
+    report.pass(CsrStage::List, counts(&cluster));
+    let Some(csr) = cluster.find(name) else { return report.fail(not_found(name)) };
+    report.pass(CsrStage::Get, format!("CSR {name}: {}", condition(csr)));
+    let v = verdict(csr, cluster.context(), opts);
+    if let Ok(req) = checks::parse_request(csr) {
+        report.set("subject", req.subject());
+        report.set("sans", req.sans());
+    }
+    report.set("condition", condition(csr));
+    report.set("csr", &v);
+    record_verdict(report, &v);
+}
+
+fn counts(c: &Cluster) -> String {
+    format!("{} CSR(s), {} Node(s), {} ClusterRoleBinding(s)", c.csrs.len(), c.nodes.len(), c.bindings.len())
+}
+
+fn not_found(name: &str) -> Failure {
+    Failure::new(Code::ApiNotFound, CsrStage::Get, format!("certificatesigningrequests.certificates.k8s.io {name:?} not found"))
+        .cause("no CSR of that name: mistyped, or deleted (the csrcleaner removes decided CSRs after an hour, pending ones after a day)")
+        .fix("`joinkit csr list` shows the CSRs")
+}
+
+/// What `approve` or `deny` does.
+#[derive(Debug, Clone)]
+pub enum Decision {
+    /// Approve, only if every check passes; an optional reason of the user's.
+    Approve(Option<String>),
+    /// Deny, with the user's reason (required).
+    Deny(String),
+}
+
+/// The condition joinkit writes: `(type, reason, message)`.
+pub fn condition_for(decision: &Decision, v: &Verdict) -> (&'static str, String, String) {
+    let one_word = |r: &str| {
+        !r.is_empty()
+            && r.len() <= 128
+            && r.chars().all(|c| c.is_ascii_alphanumeric())
+            && r.starts_with(|c: char| c.is_ascii_uppercase())
+    };
+    let checks = if v.passed {
+        format!(
+            "all {} checks passed ({})",
+            v.checks.len(),
+            v.checks.iter().map(|c| c.check).collect::<Vec<_>>().join(", ")
+        )
+    } else {
+        format!("failed checks: {}", v.failed().iter().map(|c| c.check).collect::<Vec<_>>().join(", "))
+    };
+    match decision {
+        Decision::Approve(r) => {
+            let reason = r.as_deref().filter(|r| one_word(r)).unwrap_or(APPROVED_REASON).to_string();
+            let said = r.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
+            ("Approved", reason, format!("approved by joinkit{said}; {checks}"))
+        }
+        Decision::Deny(r) => {
+            let reason = if one_word(r) { r.clone() } else { DENIED_REASON.to_string() };
+            ("Denied", reason, format!("denied by joinkit: {r}; {checks}"))
+        }
+    }
+}
+
+/// `csr approve|deny NAME...`: each CSR is checked; approve writes `Approved` only when every
+/// check passes (else `csr-check-failed`, nothing written for it), deny writes `Denied` with the
+/// reason. A CSR already decided the other way is `csr-already-decided`. With `dry_run` nothing
+/// is written: the stage says what would be.
+pub async fn decide(
+    client: &ApiClient,
+    names: &[String],
+    decision: &Decision,
+    opts: &CheckOptions,
+    dry_run: bool,
+    report: &mut Report,
+) {
+    report.start();
+    let cluster = match fetch(client).await {
+        Ok(c) => c,
+        Err(f) => return report.fail(f),
+    };
+    report.pass(CsrStage::List, counts(&cluster));
+    let stage = match decision {
+        Decision::Approve(_) => CsrStage::Approve,
+        Decision::Deny(_) => CsrStage::Deny,
+    };
+    let mut results = Vec::new();
+    for name in names {
+        report.start();
+        let Some(csr) = cluster.find(name) else {
+            report.fail(not_found(name).in_file(name));
+            results.push(json!({"name": name, "action": "not-found"}));
+            continue;
+        };
+        let v = verdict(csr, cluster.context(), opts);
+        let (type_, reason, message) = condition_for(decision, &v);
+        let current = condition(csr);
+        let mut result = json!({"name": name, "verdict": &v, "condition": {"type": type_, "status": "True", "reason": reason, "message": message}});
+        let opposite = if type_ == "Approved" { "Denied" } else { "Approved" };
+        let action = if current.split(',').any(|c| c == type_) {
+            report.record_file(stage, name, Status::Skip, format!("{name}: already {type_}, unchanged"));
+            "unchanged"
+        } else if current.split(',').any(|c| c == opposite || c == "Failed") {
+            report.fail(
+                Failure::new(
+                    Code::CsrAlreadyDecided,
+                    stage,
+                    format!("{name} is already {current}: it cannot also be {type_}"),
+                )
+                .in_file(name)
+                .cause("a CSR is decided once: the API server refuses Approved and Denied together")
+                .fix("create a new CSR (the kubelet does when its request is denied) and decide that one"),
+            );
+            "refused"
+        } else if type_ == "Approved" && !v.passed {
+            report.fail(check_failed(&v).at(stage).in_file(name));
+            "refused"
+        } else if dry_run {
+            report.record_file(
+                stage,
+                name,
+                Status::Skip,
+                format!("{name}: dry run: would set {type_} (reason {reason}, message {message:?})"),
+            );
+            if type_ == "Approved" {
+                "would-approve"
+            } else {
+                "would-deny"
+            }
+        } else {
+            match put_condition(client, csr, type_, &reason, &message).await {
+                Ok(()) => {
+                    report.record_file(stage, name, Status::Pass, format!("{name}: {type_} (reason {reason})"));
+                    if type_ == "Approved" {
+                        "approved"
+                    } else {
+                        "denied"
+                    }
+                }
+                Err(f) => {
+                    report.fail(f.at(stage).in_file(name));
+                    "failed"
+                }
+            }
+        };
+        result["action"] = json!(action);
+        results.push(result);
+    }
+    report.set("dryRun", dry_run);
+    report.set("csrs", results);
+}
+
+/// PUTs the CSR to its `/approval` subresource with one more condition (kubectl's way; the
+/// resourceVersion makes a concurrent change a 409, never a silent overwrite).
+async fn put_condition(
+    client: &ApiClient,
+    csr: &CertificateSigningRequest,
+    type_: &str,
+    reason: &str,
+    message: &str,
+) -> Result<(), Failure> {
+    let name = crate::k8s::name_of(&csr.metadata);
+    let mut body =
+        serde_json::to_value(csr).map_err(|e| Failure::new(Code::Internal, CsrStage::Approve, e.to_string()))?;
+    let now = crate::duration::rfc3339(time::OffsetDateTime::now_utc());
+    let cond = json!({"type": type_, "status": "True", "reason": reason, "message": message, "lastUpdateTime": now});
+    if !body["status"].is_object() {
+        body["status"] = json!({});
+    }
+    match body["status"]["conditions"].as_array_mut() {
+        Some(a) => a.push(cond),
+        None => body["status"]["conditions"] = json!([cond]),
+    }
+    let path = format!("{CSRS}/{name}/approval");
+    let v = client.put(&path, &body).await?;
+    expect_kind(&v, &["CertificateSigningRequest"], &format!("PUT {path}"))
+}

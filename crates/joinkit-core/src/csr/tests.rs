@@ -1,0 +1,304 @@
+//! Unit tests of the CSR checks (`checks.rs`), with requests made by rcgen the way the kubelet
+//! makes them (`k8s.io/client-go/util/certificate/csr`): CN `system:node:<n>`, O
+//! `system:nodes`, DNS and IP SANs. Every check is shown passing and failing.
+
+use super::checks::*;
+use super::{condition_for, Decision};
+use k8s_openapi::api::certificates::v1::CertificateSigningRequest;
+use k8s_openapi::api::core::v1::Node;
+use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
+use serde_json::json;
+
+/// A PEM CSR with `cn`, `orgs` and `sans` (`DNS:`, `IP:`, `URI:`, `email:`), key `alg`.
+fn pem(cn: &str, orgs: &[&str], sans: &[&str], alg: &'static rcgen::SignatureAlgorithm) -> String {
+    let key = rcgen::KeyPair::generate_for(alg).unwrap();
+    let mut params = rcgen::CertificateParams::default();
+    let mut dn = rcgen::DistinguishedName::new();
+    for o in orgs {
+        dn.push(rcgen::DnType::OrganizationName, *o);
+    }
+    dn.push(rcgen::DnType::CommonName, cn);
+    params.distinguished_name = dn;
+    for s in sans {
+        let (t, v) = s.split_once(':').unwrap();
+        params.subject_alt_names.push(match t {
+            "DNS" => rcgen::SanType::DnsName(v.try_into().unwrap()),
+            "IP" => rcgen::SanType::IpAddress(v.parse().unwrap()),
+            "URI" => rcgen::SanType::URI(v.try_into().unwrap()),
+            _ => rcgen::SanType::Rfc822Name(v.try_into().unwrap()),
+        });
+    }
+    params.serialize_request(&key).unwrap().pem().unwrap()
+}
+
+fn csr(
+    name: &str,
+    signer: &str,
+    user: &str,
+    groups: &[&str],
+    usages: &[&str],
+    request: &str,
+) -> CertificateSigningRequest {
+    serde_json::from_value(json!({"apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest",
+        "metadata": {"name": name},
+        "spec": {"signerName": signer, "username": user, "groups": groups, "usages": usages,
+            "request": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, request)}}))
+    .unwrap()
+}
+
+const SERVING: &[&str] = &["digital signature", "server auth"];
+
+fn serving(name: &str, node: &str, sans: &[&str]) -> CertificateSigningRequest {
+    let user = format!("system:node:{node}");
+    let p = pem(&user, &["system:nodes"], sans, &rcgen::PKCS_ECDSA_P256_SHA256);
+    csr(name, KUBELET_SERVING_SIGNER, &user, &["system:nodes", "system:authenticated"], SERVING, &p)
+}
+
+fn node(name: &str, addrs: &[(&str, &str)]) -> Node {
+    let a: Vec<_> = addrs.iter().map(|(t, v)| json!({"type": t, "address": v})).collect();
+    serde_json::from_value(json!({"kind": "Node", "metadata": {"name": name}, "status": {"addresses": a}})).unwrap()
+}
+
+fn nodes() -> Vec<Node> {
+    vec![
+        node("n1", &[("InternalIP", "10.0.0.11"), ("Hostname", "n1"), ("InternalDNS", "n1.internal")]),
+        node("n2", &[("InternalIP", "10.0.0.12"), ("Hostname", "n2")]),
+    ]
+}
+
+fn run(c: &CertificateSigningRequest, others: &[CertificateSigningRequest], opts: &CheckOptions) -> Verdict {
+    let n = nodes();
+    verdict(c, Context { nodes: &n, csrs: others, bindings: &[] }, opts)
+}
+
+fn failed(v: &Verdict) -> Vec<&'static str> {
+    v.failed().iter().map(|c| c.check).collect()
+}
+
+#[test]
+fn a_kubelet_serving_csr_passes_every_check() {
+    let c = serving("csr-ok", "n1", &["DNS:n1", "DNS:n1.internal", "IP:10.0.0.11"]);
+    let v = run(&c, std::slice::from_ref(&c), &CheckOptions::default());
+    assert!(v.passed, "{v:#?}");
+    let names: Vec<&str> = v.checks.iter().map(|c| c.check).collect();
+    assert_eq!(
+        names,
+        [
+            "signer",
+            "request",
+            "requestor",
+            "common-name",
+            "organization",
+            "usages",
+            "san-types",
+            "san-node",
+            "dns-regex",
+            "ip-cidrs",
+            "node-exists",
+            "expiration",
+            "key",
+            "pending-conflict"
+        ]
+    );
+    assert_eq!(v.summary(), "approvable");
+    let (t, reason, msg) = condition_for(&Decision::Approve(None), &v);
+    assert_eq!((t, reason.as_str()), ("Approved", "JoinkitApproved"));
+    assert!(msg.starts_with("approved by joinkit; all 14 checks passed (signer, request"), "{msg}");
+}
+
+#[test]
+fn each_serving_attack_fails_its_check() {
+    let o = CheckOptions::default();
+    // Another node's IP.
+    assert_eq!(failed(&run(&serving("a", "n1", &["DNS:n1", "IP:10.0.0.12"]), &[], &o)), ["san-node"]);
+    // A DNS name not on the Node.
+    let v = run(&serving("a", "n1", &["DNS:n1", "DNS:kubernetes.default"]), &[], &o);
+    assert_eq!(failed(&v), ["san-node"]);
+    assert!(
+        v.failed()[0].why.contains("DNS:kubernetes.default not among Node n1's addresses"),
+        "{}",
+        v.failed()[0].why
+    );
+    // CN differs from the requestor.
+    let p = pem("system:node:n2", &["system:nodes"], &["IP:10.0.0.11"], &rcgen::PKCS_ECDSA_P256_SHA256);
+    let c = csr("a", KUBELET_SERVING_SIGNER, "system:node:n1", &["system:nodes"], SERVING, &p);
+    assert_eq!(failed(&run(&c, &[], &o)), ["common-name"]);
+    // system:masters in O.
+    let p =
+        pem("system:node:n1", &["system:nodes", "system:masters"], &["IP:10.0.0.11"], &rcgen::PKCS_ECDSA_P256_SHA256);
+    let c = csr("a", KUBELET_SERVING_SIGNER, "system:node:n1", &["system:nodes"], SERVING, &p);
+    let v = run(&c, &[], &o);
+    assert_eq!(failed(&v), ["organization"]);
+    assert!(v.failed()[0].why.contains("system:masters"));
+    // Client auth usage.
+    let p = pem("system:node:n1", &["system:nodes"], &["IP:10.0.0.11"], &rcgen::PKCS_ECDSA_P256_SHA256);
+    let c = csr(
+        "a",
+        KUBELET_SERVING_SIGNER,
+        "system:node:n1",
+        &["system:nodes"],
+        &["digital signature", "server auth", "client auth"],
+        &p,
+    );
+    assert_eq!(failed(&run(&c, &[], &o)), ["usages"]);
+    // Key encipherment with an ECDSA key.
+    let c = csr(
+        "a",
+        KUBELET_SERVING_SIGNER,
+        "system:node:n1",
+        &["system:nodes"],
+        &["digital signature", "key encipherment", "server auth"],
+        &p,
+    );
+    assert_eq!(failed(&run(&c, &[], &o)), ["usages"]);
+    // A non-node user asks for a node's serving certificate.
+    let c = csr("a", KUBELET_SERVING_SIGNER, "mallory", &["system:authenticated"], SERVING, &p);
+    assert_eq!(failed(&run(&c, &[], &o)), ["requestor", "common-name"]);
+    // A node user without the group.
+    let c = csr("a", KUBELET_SERVING_SIGNER, "system:node:n1", &["system:authenticated"], SERVING, &p);
+    assert_eq!(failed(&run(&c, &[], &o)), ["requestor"]);
+    // A node that does not exist.
+    assert_eq!(failed(&run(&serving("a", "ghost", &["DNS:ghost"]), &[], &o)), ["san-node", "node-exists"]);
+    // URI and email SANs.
+    assert_eq!(failed(&run(&serving("a", "n1", &["DNS:n1", "URI:spiffe://x/y"]), &[], &o)), ["san-types"]);
+    assert_eq!(failed(&run(&serving("a", "n1", &["DNS:n1", "email:a@b.c"]), &[], &o)), ["san-types"]);
+    // No SAN at all.
+    assert_eq!(failed(&run(&serving("a", "n1", &[]), &[], &o)), ["san-types"]);
+    // A signer joinkit does not judge.
+    let c = csr("a", "example.com/other", "system:node:n1", &["system:nodes"], SERVING, &p);
+    assert_eq!(failed(&run(&c, &[], &o)), ["signer"]);
+    // Not a PEM request.
+    let c = csr("a", KUBELET_SERVING_SIGNER, "system:node:n1", &["system:nodes"], SERVING, "junk");
+    assert_eq!(failed(&run(&c, &[], &o)), ["request"]);
+}
+
+#[test]
+fn the_configured_rules_can_fail() {
+    let c = serving("a", "n1", &["DNS:n1.internal", "IP:10.0.0.11"]);
+    let o = CheckOptions {
+        dns_regex: Some(regex::Regex::new(r"\A[a-z0-9]+\.internal\z").unwrap()),
+        allowed_cidrs: vec![Cidr::parse("10.0.0.0/24").unwrap()],
+        max_expiration_seconds: Some(86400),
+    };
+    assert!(run(&c, &[], &o).passed);
+    let o2 = CheckOptions {
+        dns_regex: Some(regex::Regex::new(r"\A[a-z0-9]+\.corp\z").unwrap()),
+        allowed_cidrs: vec![Cidr::parse("192.168.0.0/16").unwrap(), Cidr::parse("fd00::/8").unwrap()],
+        max_expiration_seconds: Some(3600),
+    };
+    let mut long = c.clone();
+    long.spec.expiration_seconds = Some(7200);
+    assert_eq!(failed(&run(&long, &[], &o2)), ["dns-regex", "ip-cidrs", "expiration"]);
+    assert!(expiration(Some(3600), &o2).is_ok());
+    assert!(expiration(None, &o2).is_ok());
+    // CIDRs.
+    let c4 = Cidr::parse("10.1.0.0/16").unwrap();
+    assert!(c4.contains("10.1.255.3".parse().unwrap()));
+    assert!(!c4.contains("10.2.0.1".parse().unwrap()));
+    assert!(c4.contains("::ffff:10.1.0.1".parse().unwrap()));
+    assert!(!c4.contains("fd00::1".parse().unwrap()));
+    assert!(Cidr::parse("0.0.0.0/0").unwrap().contains("8.8.8.8".parse().unwrap()));
+    assert!(Cidr::parse("fd00::/8").unwrap().contains("fd12::1".parse().unwrap()));
+    for bad in ["10.0.0.0", "10.0.0.0/33", "x/8", "fd00::/129"] {
+        assert!(Cidr::parse(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn keys_are_judged_by_type_and_size() {
+    for alg in [&rcgen::PKCS_ECDSA_P256_SHA256, &rcgen::PKCS_ECDSA_P384_SHA384, &rcgen::PKCS_ED25519] {
+        let p = pem("system:node:n1", &["system:nodes"], &["IP:10.0.0.11"], alg);
+        let c = csr("a", KUBELET_SERVING_SIGNER, "system:node:n1", &["system:nodes"], SERVING, &p);
+        let r = parse_request(&c).unwrap();
+        assert!(key_check(&r.key).is_ok(), "{:?}", r.key);
+    }
+    assert_eq!(key_check(&KeyKind::Rsa(2048)), Ok("RSA 2048 bits".into()));
+    assert!(key_check(&KeyKind::Rsa(1024)).unwrap_err().contains("at least 2048"));
+    assert!(key_check(&KeyKind::Ecdsa("1.3.132.0.35".into())).is_err());
+    assert!(key_check(&KeyKind::Other("1.2.3".into())).is_err());
+    assert!(serving_usages(
+        &["digital signature".into(), "key encipherment".into(), "server auth".into()],
+        &KeyKind::Rsa(2048)
+    )
+    .is_ok());
+}
+
+#[test]
+fn another_pending_csr_of_the_node_with_other_sans_conflicts() {
+    let c = serving("a", "n1", &["DNS:n1"]);
+    let same = serving("b", "n1", &["DNS:n1"]);
+    let other = serving("c", "n1", &["DNS:n1", "IP:10.0.0.11"]);
+    let o = CheckOptions::default();
+    assert!(run(&c, &[c.clone(), same], &o).passed);
+    let v = run(&c, &[c.clone(), other.clone()], &o);
+    assert_eq!(failed(&v), ["pending-conflict"]);
+    assert!(v.failed()[0].why.ends_with(": c"));
+    // Once decided, it no longer conflicts.
+    let mut decided = other;
+    decided.status = serde_json::from_value(json!({"conditions": [{"type": "Denied", "status": "True"}]})).unwrap();
+    assert!(run(&c, &[decided], &o).passed);
+}
+
+fn binding(name: &str, role: &str, group: &str) -> ClusterRoleBinding {
+    serde_json::from_value(json!({"kind": "ClusterRoleBinding", "metadata": {"name": name},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+        "subjects": [{"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": group}]}))
+    .unwrap()
+}
+
+#[test]
+fn kubelet_client_csrs_follow_the_auto_approval_rules() {
+    let bindings = vec![
+        binding(
+            "kubeadm:node-autoapprove-bootstrap",
+            NODECLIENT_ROLE,
+            "system:bootstrappers:kubeadm:default-node-token",
+        ),
+        binding("kubeadm:node-autoapprove-certificate-rotation", SELFNODECLIENT_ROLE, "system:nodes"),
+    ];
+    let judge = |c: &CertificateSigningRequest, b: &[ClusterRoleBinding]| {
+        verdict(c, Context { nodes: &[], csrs: &[], bindings: b }, &CheckOptions::default())
+    };
+    let client = crate::bootstrap::USAGES;
+    let p = pem("system:node:n3", &["system:nodes"], &[], &rcgen::PKCS_ECDSA_P256_SHA256);
+    let boot = ["system:bootstrappers", "system:bootstrappers:kubeadm:default-node-token"];
+    let c = csr("node-csr-x", crate::bootstrap::KUBELET_CLIENT_SIGNER, "system:bootstrap:abcdef", &boot, client, &p);
+    let v = judge(&c, &bindings);
+    assert!(v.passed, "{v:#?}");
+    assert!(v.checks.last().unwrap().why.contains("kubeadm:node-autoapprove-bootstrap"));
+    // Without kubeadm's binding the controller would not approve it.
+    let v = judge(&c, &bindings[1..]);
+    assert_eq!(failed(&v), ["autoapprove-binding"]);
+    // Renewal by the node itself: selfnodeclient.
+    let c = csr("r", crate::bootstrap::KUBELET_CLIENT_SIGNER, "system:node:n3", &["system:nodes"], client, &p);
+    assert!(judge(&c, &bindings).passed);
+    assert_eq!(failed(&judge(&c, &bindings[..1])), ["autoapprove-binding"]);
+    // Another user for a node's identity.
+    let c = csr("m", crate::bootstrap::KUBELET_CLIENT_SIGNER, "mallory", &["system:authenticated"], client, &p);
+    assert_eq!(failed(&judge(&c, &bindings)), ["requestor", "autoapprove-binding"]);
+    // SANs, server auth, a wrong CN.
+    let p2 = pem("system:node:n3", &["system:nodes"], &["DNS:n3"], &rcgen::PKCS_ECDSA_P256_SHA256);
+    let c = csr(
+        "s",
+        crate::bootstrap::KUBELET_CLIENT_SIGNER,
+        "system:bootstrap:abcdef",
+        &boot,
+        &["digital signature", "server auth"],
+        &p2,
+    );
+    assert_eq!(failed(&judge(&c, &bindings)), ["usages", "san-types"]);
+    let p3 = pem("admin", &["system:nodes"], &[], &rcgen::PKCS_ECDSA_P256_SHA256);
+    let c = csr("s", crate::bootstrap::KUBELET_CLIENT_SIGNER, "system:bootstrap:abcdef", &boot, client, &p3);
+    assert_eq!(failed(&judge(&c, &bindings)), ["common-name"]);
+}
+
+#[test]
+fn deny_records_the_users_reason() {
+    let c = serving("a", "n1", &["DNS:n1", "IP:10.0.0.12"]);
+    let v = run(&c, &[], &CheckOptions::default());
+    let (t, reason, msg) = condition_for(&Decision::Deny("IP of another node".into()), &v);
+    assert_eq!((t, reason.as_str()), ("Denied", "JoinkitDenied"));
+    assert_eq!(msg, "denied by joinkit: IP of another node; failed checks: san-node");
+    let (_, reason, _) = condition_for(&Decision::Deny("StolenAddress".into()), &v);
+    assert_eq!(reason, "StolenAddress");
+}
