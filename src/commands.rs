@@ -9,7 +9,8 @@ use joinkit_core::config::{self, derive};
 use joinkit_core::discovery;
 use joinkit_core::error::Failure;
 use joinkit_core::report::{Format, Report};
-use joinkit_core::token::create::{self as token_create, TokenStage};
+use joinkit_core::token::admin as token_admin;
+use joinkit_core::token::create as token_create;
 use joinkit_core::token::{manage, BootstrapToken};
 
 /// Parses argv, runs the command, prints its outcome; returns the process exit code.
@@ -154,56 +155,21 @@ fn token(t: TokenCommand) -> Outcome {
             Err(f) => Outcome::refused("token create", f),
         },
         TokenCommand::List { show_secrets, out: OutputArg { output }, api } => {
-            let mut report = Report::new("token list");
-            let mut table = String::new();
-            block_on(async {
-                let Some(client) = token_create::connect(&api.options(), &mut report).await else { return };
-                report.start();
-                match manage::list(&client, show_secrets).await {
-                    Ok((tokens, warnings)) => {
-                        for w in warnings {
-                            report.warn(TokenStage::List, w);
-                        }
-                        report.pass(TokenStage::List, format!("{} bootstrap token(s)", tokens.len()));
-                        table = manage::list_table(&tokens);
-                        report.set("tokens", &tokens);
-                    }
-                    Err(f) => report.fail(f),
-                }
-            });
+            let (report, table) = block_on(token_admin::list(&api.options(), show_secrets));
             Outcome::Product(report, output, table)
         }
-        TokenCommand::Describe { id, show_secret, out, api } => {
-            let (id, given) = match manage::parse_given(id.expose()) {
-                Ok(g) => g,
-                Err(f) => return Outcome::refused("token describe", f),
-            };
-            let mut report = Report::new("token describe");
-            block_on(async {
-                let Some(client) = token_create::connect(&api.options(), &mut report).await else { return };
-                match manage::describe(&client, &id, given.as_ref(), show_secret).await {
-                    Ok(mut r) => {
-                        r.prepend_stages(&report);
-                        report = r;
-                    }
-                    Err(f) => report.fail(f),
-                }
-            });
-            Outcome::Report(report, out.output)
-        }
+        TokenCommand::Describe { id, show_secret, out, api } => match manage::parse_given(id.expose()) {
+            Ok((id, given)) => Outcome::Report(
+                block_on(token_admin::describe(&api.options(), &id, given.as_ref(), show_secret)),
+                out.output,
+            ),
+            Err(f) => Outcome::refused("token describe", f),
+        },
         TokenCommand::Delete { ids, out, api } => {
-            let parsed = match ids.iter().map(|i| manage::parse_id(i.expose())).collect::<Result<Vec<_>, _>>() {
-                Ok(p) => p,
-                Err(f) => return Outcome::refused("token delete", f),
-            };
-            let mut report = Report::new("token delete");
-            block_on(async {
-                let Some(client) = token_create::connect(&api.options(), &mut report).await else { return };
-                let mut r = manage::delete(&client, &parsed).await;
-                r.prepend_stages(&report);
-                report = r;
-            });
-            Outcome::Report(report, out.output)
+            match ids.iter().map(|i| manage::parse_id(i.expose())).collect::<Result<Vec<_>, _>>() {
+                Ok(ids) => Outcome::Report(block_on(token_admin::delete(&api.options(), &ids)), out.output),
+                Err(f) => Outcome::refused("token delete", f),
+            }
         }
     }
 }
@@ -240,32 +206,18 @@ fn csr(c: CsrCommand) -> Outcome {
         },
         _ => None,
     };
-    let api = api.options();
-    let mut report = Report::new(command);
-    let mut table = String::new();
-    let fut: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + '_>> = Box::pin(async {
-        let Some(client) = csr::connect(&api, &mut report).await else { return };
-        match (&c, &decision) {
-            (CsrCommand::List { .. }, _) => {
-                report.start();
-                match csr::fetch(&client).await {
-                    Ok(cluster) => {
-                        let rows = csr::rows(&cluster, &opts);
-                        report.pass(csr::CsrStage::List, format!("{} CSR(s)", rows.len()));
-                        table = csr::table(&rows);
-                        report.set("csrs", &rows);
-                    }
-                    Err(f) => report.fail(f),
-                }
-            }
-            (CsrCommand::Explain { name, .. }, _) => csr::explain(&client, name, &opts, &mut report).await,
-            (CsrCommand::Approve(a) | CsrCommand::Deny(a), Some(d)) => {
-                csr::decide(&client, &a.names, d, &opts, a.dry_run, &mut report).await
-            }
-            _ => {}
+    let request = match (&c, decision) {
+        (CsrCommand::Explain { name, .. }, _) => csr::Request::Explain(name.clone()),
+        (CsrCommand::Approve(a) | CsrCommand::Deny(a), Some(decision)) => {
+            csr::Request::Decide { names: a.names.clone(), decision, dry_run: a.dry_run }
         }
-    });
-    block_on(fut);
+        _ => csr::Request::List,
+    };
+    // One boxed future for every subcommand (one runtime instantiation keeps the binary small).
+    let api = api.options();
+    let fut: std::pin::Pin<Box<dyn std::future::Future<Output = (Report, String)> + '_>> =
+        Box::pin(csr::run(&api, command, &request, &opts));
+    let (report, table) = block_on(fut);
     match c {
         CsrCommand::List { .. } => Outcome::Product(report, output, table),
         _ => Outcome::Report(report, output),

@@ -437,3 +437,48 @@ async fn put_condition(
     let v = client.put(&path, &body).await?;
     expect_kind(&v, &["CertificateSigningRequest"], &format!("PUT {path}"))
 }
+
+/// One `joinkit csr` request.
+#[derive(Debug, Clone)]
+pub enum Request {
+    /// `list`: every CSR with joinkit's verdict.
+    List,
+    /// `explain NAME`: every check of one CSR.
+    Explain(String),
+    /// `approve|deny NAME...`, optionally as a dry run.
+    Decide {
+        /// The CSRs.
+        names: Vec<String>,
+        /// Approve or deny (with its reason).
+        decision: Decision,
+        /// Write nothing; say what would be written.
+        dry_run: bool,
+    },
+}
+
+/// Runs one `joinkit csr` request with the admin options: the report (stage `kubeconfig`
+/// first) and, for `list`, the table text output prints.
+pub async fn run(api: &ApiOptions, command: &str, request: &Request, opts: &CheckOptions) -> (Report, String) {
+    let mut report = Report::new(command);
+    let mut table = String::new();
+    let Some(client) = connect(api, &mut report).await else { return (report, table) };
+    match request {
+        Request::List => {
+            report.start();
+            match fetch(&client).await {
+                Ok(cluster) => {
+                    let rows = rows(&cluster, opts);
+                    report.pass(CsrStage::List, format!("{} CSR(s)", rows.len()));
+                    table = self::table(&rows);
+                    report.set("csrs", &rows);
+                }
+                Err(f) => report.fail(f),
+            }
+        }
+        Request::Explain(name) => explain(&client, name, opts, &mut report).await,
+        Request::Decide { names, decision, dry_run } => {
+            decide(&client, names, decision, opts, *dry_run, &mut report).await
+        }
+    }
+    (report, table)
+}

@@ -8,6 +8,7 @@
 //! [`BootstrapToken`] never prints its secret through `Debug` or `Display`; the secret is only
 //! reachable through [`BootstrapToken::secret`] and [`BootstrapToken::expose`].
 
+pub mod admin;
 pub mod create;
 pub mod manage;
 pub mod secret;
