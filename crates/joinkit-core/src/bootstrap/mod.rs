@@ -82,6 +82,15 @@ pub struct BootstrapOptions {
     pub admin: Option<crate::client::api::ApiOptions>,
 }
 
+impl BootstrapOptions {
+    /// The token the TLS bootstrap authenticates with: discovery.tlsBootstrapToken when it
+    /// differs from the discovery token (kubeadm's TLSBootstrapToken, defaulted to the
+    /// discovery token). `None` only when neither is set (discovery refuses that at `input`).
+    pub fn tls_bootstrap_token(&self) -> Option<&BootstrapToken> {
+        self.discovery.tls_bootstrap_token.as_ref().or(self.discovery.token.as_ref())
+    }
+}
+
 /// One SelfSubjectAccessReview: may these credentials `verb` the `resource` (`sub`resource) of
 /// `group`? Returns (allowed, the authorizer's reason).
 async fn ssar(
@@ -192,15 +201,8 @@ pub async fn run_keeping_trust(opts: &BootstrapOptions) -> (Report, Option<Trust
         return (report, None);
     };
     report.clear_lines();
-    // The TLS bootstrap authenticates with discovery.tlsBootstrapToken when it differs from
-    // the discovery token (kubeadm's TLSBootstrapToken, defaulted to the discovery token).
-    let token = opts
-        .discovery
-        .tls_bootstrap_token
-        .clone()
-        .or_else(|| opts.discovery.token.clone())
-        .expect("discovery checked the token");
-    if let Err(f) = steps(&mut report, opts, &trusted, &token).await {
+    let token = opts.tls_bootstrap_token().expect("discovery checked the token");
+    if let Err(f) = steps(&mut report, opts, &trusted, token).await {
         report.fail(f);
     }
     report.skip_rest(BOOTSTRAP_FLOW);
@@ -473,7 +475,7 @@ async fn finish_csr(
         None => report.skip(BootstrapStage::Write, "dry run: nothing written (use --write-dir DIR)"),
         Some(dir) => {
             let ca = ca_pem(trusted.anchors().certs());
-            let token = opts.discovery.tls_bootstrap_token.as_ref().or(opts.discovery.token.as_ref()).expect("token");
+            let token = opts.tls_bootstrap_token().expect("discovery checked the token");
             let bootstrap = kubeconfig_yaml(
                 trusted.api_server(),
                 &ca,
