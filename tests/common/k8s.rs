@@ -381,3 +381,94 @@ pub fn shared(version: Version, ca: CaAlgo) -> Option<&'static Shared> {
     };
     cell.get_or_init(|| Cluster::up(version, ca).map(|cluster| Shared { cluster, lock: Mutex::new(()) })).as_ref()
 }
+
+// ---------------------------------------------------------------------------------------------
+// Acting as a node, and kubelet-serving CSRs (tests/it/csr_approver.rs)
+
+/// kubectl with another kubeconfig (a node's `kubelet.conf` from `joinkit bootstrap
+/// --write-dir`): the API server sees that identity, so a node creates its own Node and CSRs as
+/// the kubelet does. Its output whatever the exit status.
+pub fn kubectl_as(kubeconfig: &Path, home: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    AdminKubectl { kubeconfig: kubeconfig.into(), cache: home.join("kube-cache"), home: home.into() }.run(args, stdin)
+}
+
+/// [`kubectl_as`]; panics unless it succeeds; stdout.
+pub fn kubectl_as_ok(kubeconfig: &Path, home: &Path, args: &[&str], stdin: Option<&str>) -> String {
+    let o = kubectl_as(kubeconfig, home, args, stdin);
+    assert!(
+        o.status.success(),
+        "kubectl --kubeconfig {} {args:?} failed: {}",
+        kubeconfig.display(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A kubelet-serving CSR object named `name` for a PEM request and these usages.
+pub fn serving_csr_object(name: &str, usages: &[&str], request_pem: &str) -> Value {
+    use base64::Engine;
+    serde_json::json!({
+        "apiVersion": "certificates.k8s.io/v1",
+        "kind": "CertificateSigningRequest",
+        "metadata": {"name": name},
+        "spec": {
+            "signerName": "kubernetes.io/kubelet-serving",
+            "usages": usages,
+            "request": base64::engine::general_purpose::STANDARD.encode(request_pem),
+        },
+    })
+}
+
+impl Cluster {
+    /// Registers Node `name` the way a kubelet does, with the node's own credentials
+    /// (`kubeconfig`): POST the Node (the Node authorizer and NodeRestriction let a node create
+    /// its own), then PUT `/status` with `addresses` as (type, address). `kubectl patch
+    /// --subresource=status` is not used: kubectl GETs `nodes/status` first, which the Node
+    /// authorizer refuses a node (403 on 1.24). Returns the Node as stored.
+    pub fn register_node_as(&self, kubeconfig: &Path, home: &Path, name: &str, addresses: &[(&str, &str)]) -> Value {
+        let node = serde_json::json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name}});
+        kubectl_as_ok(kubeconfig, home, &["create", "-f", "-"], Some(&node.to_string()));
+        let addrs: Vec<Value> = addresses.iter().map(|(t, a)| serde_json::json!({"type": t, "address": a})).collect();
+        let status = serde_json::json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name},
+            "status": {"addresses": addrs}});
+        let f = home.join(format!("node-{name}-status.json"));
+        std::fs::write(&f, status.to_string()).unwrap();
+        let out = kubectl_as_ok(
+            kubeconfig,
+            home,
+            &["replace", "--raw", &format!("/api/v1/nodes/{name}/status"), "-f", f.to_str().unwrap()],
+            None,
+        );
+        let stored: Value = serde_json::from_str(&out).expect("the Node as JSON");
+        assert_eq!(stored["status"]["addresses"], Value::Array(addrs), "{}: Node {name}'s addresses", self.label());
+        stored
+    }
+
+    /// Creates a kubelet-serving CSR with `kubeconfig`'s identity (the API server fills in
+    /// `spec.username` and `spec.groups` from it); returns the CSR as stored.
+    pub fn create_serving_csr_as(
+        &self,
+        kubeconfig: &Path,
+        home: &Path,
+        name: &str,
+        usages: &[&str],
+        request_pem: &str,
+    ) -> Value {
+        let obj = serving_csr_object(name, usages, request_pem);
+        let out = kubectl_as_ok(kubeconfig, home, &["create", "-f", "-", "-o", "json"], Some(&obj.to_string()));
+        serde_json::from_str(&out).expect("the CSR as JSON")
+    }
+
+    /// events.k8s.io Events in `ns` regarding the object named `name` (any kind).
+    pub fn events_regarding(&self, ns: &str, name: &str) -> Vec<Value> {
+        let out = self.kubectl(&["get", "events.events.k8s.io", "-n", ns, "-o", "json"]);
+        let v: Value = serde_json::from_str(&out).expect("event list as JSON");
+        v["items"].as_array().into_iter().flatten().filter(|e| e["regarding"]["name"] == name).cloned().collect()
+    }
+
+    /// A CSR's condition of this type (`Approved`, `Denied`, `Failed`), when it has one.
+    pub fn csr_condition(&self, name: &str, type_: &str) -> Option<Value> {
+        let csr = self.get("csr", None, name)?;
+        csr["status"]["conditions"].as_array().into_iter().flatten().find(|c| c["type"] == type_).cloned()
+    }
+}

@@ -1,0 +1,566 @@
+//! `joinkit csr approver` against a real control plane (`../shared/k8s/control-plane`, v1.36
+//! and v1.24; see tests/common/k8s.rs): real kube-apiserver, NodeRestriction, Node authorizer and
+//! kube-controller-manager signer. Node identities come from `joinkit bootstrap --write-dir`
+//! (a real kubelet client certificate per node); each node registers its own Node and makes its
+//! serving CSR with those credentials, so the API server itself fills in `spec.username` and
+//! `spec.groups`, as for a kubelet. The CSRs are made as the kubelet makes them
+//! (k8s.io/client-go/util/certificate and pkg/kubelet/certificate: an ECDSA P-256 key, CN
+//! `system:node:<name>`, O `system:nodes`, the Node's hostnames and IPs as SANs; usages digital
+//! signature + server auth, plus key encipherment on kubelets before 1.27, which set it for every
+//! key type).
+//!
+//! What is shown: the correct CSR is approved by joinkit and then issued by the real signer;
+//! each attack stays pending with the failed check named, and a `CsrCheckFailed` Event; the
+//! metrics and readiness endpoints; `--on-failure deny`; two replicas share one Lease and only
+//! the leader acts, and the other takes over when the leader dies. Without the control-plane
+//! script the tests are skipped with a notice (a failure under CI).
+
+use crate::common;
+use crate::k8s;
+
+use k8s::{CaAlgo, Cluster, Version};
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures: node identities, Nodes and CSRs made as the kubelet makes them
+
+/// A node's identity from `joinkit bootstrap --write-dir`: its kubelet.conf (client certificate
+/// CN `system:node:<name>`, O `system:nodes`, issued by the real controller-manager).
+struct NodeId {
+    name: String,
+    kubeconfig: PathBuf,
+    home: PathBuf,
+}
+
+/// Bootstraps node `name` with the cluster's token, writing under `work/name`, exactly as
+/// real_control_plane.rs `write_dir_and_kubectl` does.
+fn node_identity(c: &Cluster, work: &Path, name: &str) -> NodeId {
+    let home = work.join(format!("home-{name}"));
+    std::fs::create_dir_all(&home).unwrap();
+    let out = work.join(name);
+    let r = common::run_with(
+        &[
+            "bootstrap",
+            c.endpoint(),
+            "--discovery-token-ca-cert-hash",
+            c.pin(),
+            "--node-name",
+            name,
+            "--write-dir",
+            out.to_str().unwrap(),
+            "--kubeconfig",
+            c.admin(),
+            "-o",
+            "json",
+        ],
+        &[("JOINKIT_TOKEN", c.token()), ("HOME", home.to_str().unwrap())],
+        None,
+    );
+    assert_eq!(r.code, 0, "{}: bootstrap {name}: {}{}", c.label(), r.stdout, r.stderr);
+    let kubeconfig = out.join("kubelet.conf");
+    assert!(kubeconfig.is_file(), "{}: {} written", c.label(), kubeconfig.display());
+    NodeId { name: name.into(), kubeconfig, home }
+}
+
+/// A PKCS#10 request as the kubelet makes its serving one: a new ECDSA P-256 key (client-go's
+/// certificate manager generates one per request), subject O then CN, DNS and IP SANs.
+fn request(cn: &str, orgs: &[&str], sans: &[&str]) -> String {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let mut params = rcgen::CertificateParams::default();
+    let mut dn = rcgen::DistinguishedName::new();
+    for o in orgs {
+        dn.push(rcgen::DnType::OrganizationName, *o);
+    }
+    dn.push(rcgen::DnType::CommonName, cn);
+    params.distinguished_name = dn;
+    for s in sans {
+        params.subject_alt_names.push(match s.split_once(':').unwrap() {
+            ("DNS", v) => rcgen::SanType::DnsName(v.try_into().unwrap()),
+            (_, v) => rcgen::SanType::IpAddress(v.parse().unwrap()),
+        });
+    }
+    params.serialize_request(&key).unwrap().pem().unwrap()
+}
+
+/// The usages a kubelet of this version puts on its (ECDSA) serving CSR: pkg/kubelet/certificate
+/// (kubelet.go) set key encipherment for every key until the Usages function of v1.27 limited
+/// it to RSA keys; the v1.24 signer (pkg/apis/certificates/v1/helpers.go
+/// ValidateKubeletServingCSR) requires exactly that set and marks anything else Failed
+/// (SignerValidationFailure: "usages did not match [digital signature key encipherment server
+/// auth]"), checked on this control plane.
+fn kubelet_usages(v: Version) -> &'static [&'static str] {
+    match v {
+        Version::V124 => &["digital signature", "key encipherment", "server auth"],
+        Version::V136 => &["digital signature", "server auth"],
+    }
+}
+
+const SERVING: &[&str] = &["digital signature", "server auth"];
+
+/// The node's serving CSR as its kubelet would make it, created as the node.
+fn kubelet_csr(c: &Cluster, n: &NodeId, csr: &str, sans: &[&str]) -> Value {
+    let cn = format!("system:node:{}", n.name);
+    c.create_serving_csr_as(
+        &n.kubeconfig,
+        &n.home,
+        csr,
+        kubelet_usages(c.version),
+        &request(&cn, &["system:nodes"], sans),
+    )
+}
+
+/// Nodes n1 (10.0.0.11, n1) and n2 (10.0.0.12, n2), each registered by itself, and the identity
+/// of "ghost", a node with a valid client certificate and no Node object.
+struct Fixture {
+    _work: tempfile::TempDir,
+    n1: NodeId,
+    n2: NodeId,
+    ghost: NodeId,
+}
+
+fn fixture(c: &Cluster) -> Fixture {
+    let work = tempfile::tempdir().unwrap();
+    let n1 = node_identity(c, work.path(), "n1");
+    let n2 = node_identity(c, work.path(), "n2");
+    let ghost = node_identity(c, work.path(), "ghost");
+    c.register_node_as(&n1.kubeconfig, &n1.home, "n1", &[("InternalIP", "10.0.0.11"), ("Hostname", "n1")]);
+    c.register_node_as(&n2.kubeconfig, &n2.home, "n2", &[("InternalIP", "10.0.0.12"), ("Hostname", "n2")]);
+    assert!(c.get("node", None, "ghost").is_none(), "{}: no Node ghost", c.label());
+    Fixture { _work: work, n1, n2, ghost }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The approver as a child process
+
+#[derive(Default)]
+struct Lines {
+    stdout: Vec<Value>,
+    stderr: String,
+    closed: bool,
+}
+
+/// `joinkit csr approver` running; its JSON lines collected by a thread. Dropping it kills it.
+struct Approver {
+    child: Child,
+    lines: Arc<(Mutex<Lines>, Condvar)>,
+    label: String,
+}
+
+impl Approver {
+    fn start(c: &Cluster, extra: &[&str]) -> Approver {
+        let mut cmd = Command::new(common::bin());
+        cmd.args(["csr", "approver", "--kubeconfig", c.admin(), "-o", "json"])
+            .args(["--metrics-bind-address", "127.0.0.1:0", "--health-probe-bind-address", "127.0.0.1:0"])
+            .args(["--leader-elect-resource-namespace", "kube-system"])
+            .args(extra)
+            .env_remove("KUBECONFIG")
+            .env_remove("KUBERNETES_SERVICE_HOST")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn joinkit csr approver");
+        let lines: Arc<(Mutex<Lines>, Condvar)> = Arc::default();
+        let out = child.stdout.take().unwrap();
+        let l = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                // A line that is not JSON is kept as a string: the assertions then show it.
+                let v = serde_json::from_str(&line).unwrap_or(Value::String(line));
+                l.0.lock().unwrap().stdout.push(v);
+                l.1.notify_all();
+            }
+            l.0.lock().unwrap().closed = true;
+            l.1.notify_all();
+        });
+        let mut err = child.stderr.take().unwrap();
+        let l = lines.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = err.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                l.0.lock().unwrap().stderr.push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        let id = extra.windows(2).find(|w| w[0] == "--leader-elect-identity").map(|w| w[1]).unwrap_or("approver");
+        Approver { child, lines, label: format!("{} {id}", c.label()) }
+    }
+
+    fn lines(&self) -> Vec<Value> {
+        self.lines.0.lock().unwrap().stdout.clone()
+    }
+
+    fn dump(&self) -> String {
+        let l = self.lines.0.lock().unwrap();
+        let out: Vec<String> = l.stdout.iter().map(Value::to_string).collect();
+        format!("stdout:\n{}\nstderr:\n{}", out.join("\n"), l.stderr)
+    }
+
+    /// The first line matching `f`, waiting up to `limit`.
+    fn wait(&self, what: &str, limit: Duration, f: impl Fn(&Value) -> bool) -> Value {
+        let t = Instant::now();
+        let mut g = self.lines.0.lock().unwrap();
+        loop {
+            if let Some(v) = g.stdout.iter().find(|v| f(v)) {
+                return v.clone();
+            }
+            let left = limit.checked_sub(t.elapsed());
+            if left.is_none() || g.closed {
+                drop(g);
+                panic!(
+                    "{}: no line for {what} after {:?} (closed: {})\n{}",
+                    self.label,
+                    t.elapsed(),
+                    self.closed(),
+                    self.dump()
+                );
+            }
+            g = self.lines.1.wait_timeout(g, left.unwrap().min(Duration::from_millis(200))).unwrap().0;
+        }
+    }
+
+    fn closed(&self) -> bool {
+        self.lines.0.lock().unwrap().closed
+    }
+
+    fn event(&self, name: &str, limit: Duration) -> Value {
+        self.wait(name, limit, |v| v["event"] == name)
+    }
+
+    /// The decision line of this CSR.
+    fn decision(&self, csr: &str, limit: Duration) -> Value {
+        self.wait(&format!("the decision on {csr}"), limit, |v| v["event"] == "decision" && v["csr"] == csr)
+    }
+
+    fn decisions(&self) -> Vec<Value> {
+        self.lines().into_iter().filter(|v| v["event"] == "decision").collect()
+    }
+
+    fn is_leader(&self) -> bool {
+        self.lines().iter().any(|v| v["event"] == "leader" && v["leader"] == true)
+    }
+
+    /// SIGTERM, then its exit status (SIGKILL after 20 s).
+    fn terminate(&mut self) -> ExitStatus {
+        // SAFETY: signalling our own child by its PID.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(20) {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        panic!("{}: still running 20 s after SIGTERM\n{}", self.label, self.dump());
+    }
+
+    /// SIGKILL: no chance to release the Lease.
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Approver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// GET http://ADDR/PATH: status and body.
+fn http_get(addr: &str, path: &str) -> (u16, String) {
+    let mut s = std::net::TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).unwrap();
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or_else(|| panic!("GET {path}: {text}"));
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    (status, body)
+}
+
+/// The value of one Prometheus sample line (`name{labels} value`), when present.
+fn sample(metrics: &str, series: &str) -> Option<f64> {
+    metrics.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+fn address(started: &Value, key: &str) -> String {
+    started[key].as_str().unwrap_or_else(|| panic!("started line without {key}: {started}")).to_string()
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array().into_iter().flatten().filter_map(|s| s.as_str().map(String::from)).collect()
+}
+
+const DECIDE: Duration = Duration::from_secs(30);
+
+/// Waits until the CSR has a certificate from the real signer; panics on a Failed condition.
+fn wait_issued(c: &Cluster, name: &str) -> Value {
+    let t = Instant::now();
+    loop {
+        let csr = c.get("csr", None, name).unwrap_or_else(|| panic!("{}: CSR {name} exists", c.label()));
+        if csr["status"]["certificate"].as_str().is_some_and(|s| !s.is_empty()) {
+            return csr;
+        }
+        let failed =
+            csr["status"]["conditions"].as_array().into_iter().flatten().find(|c| c["type"] == "Failed").cloned();
+        assert!(failed.is_none(), "{}: the signer refused {name}: {}", c.label(), failed.unwrap());
+        assert!(t.elapsed() < DECIDE, "{}: {name} not issued after {:?}: {csr}", c.label(), t.elapsed());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One approver: the correct CSR, each attack, metrics, health, --on-failure deny
+
+fn approver_on_real(version: Version) {
+    let Some(c) = Cluster::up(version, CaAlgo::Ecdsa) else { return };
+    let label = c.label();
+    let f = fixture(&c);
+    let mut a = Approver::start(&c, &["--leader-elect-identity", "jk-one"]);
+    let started = a.event("started", Duration::from_secs(30));
+    assert_eq!(started["identity"], "jk-one", "{label}: {started}");
+    assert_eq!(started["leaderElection"], true, "{label}: {started}");
+    let metrics = address(&started, "metricsAddress");
+    let health = address(&started, "healthAddress");
+    assert!(metrics.starts_with("127.0.0.1:") && health.starts_with("127.0.0.1:"), "{label}: {started}");
+    a.wait("leader:true", Duration::from_secs(30), |v| v["event"] == "leader" && v["leader"] == true);
+    assert_eq!(http_get(&health, "/healthz"), (200, "ok".into()), "{label}");
+    c.wait_for("/readyz 200", DECIDE, || http_get(&health, "/readyz").0 == 200);
+
+    // The correct CSR: approved by joinkit, then issued by the real controller-manager.
+    let created = kubelet_csr(&c, &f.n1, "jk-serving-n1", &["DNS:n1", "IP:10.0.0.11"]);
+    assert_eq!(created["spec"]["username"], "system:node:n1", "{label}: the API server filled in the requestor");
+    assert!(strings(&created["spec"]["groups"]).contains(&"system:nodes".to_string()), "{label}: {created}");
+    let d = a.decision("jk-serving-n1", DECIDE);
+    assert_eq!(d["decision"], "approved", "{label}: {d}\n{}", a.dump());
+    assert_eq!(d["node"], "n1", "{label}: {d}");
+    assert_eq!(d["failedChecks"].as_array().map_or(0, Vec::len), 0, "{label}: {d}");
+    let issued = wait_issued(&c, "jk-serving-n1");
+    let approved = issued["status"]["conditions"].as_array().unwrap().iter().find(|c| c["type"] == "Approved").cloned();
+    let approved = approved.unwrap_or_else(|| panic!("{label}: {issued}"));
+    assert_eq!(approved["reason"], "JoinkitApproved", "{label}: {approved}");
+    assert!(approved["message"].as_str().unwrap().starts_with("approved by joinkit; all "), "{label}: {approved}");
+
+    // The attacks: each stays pending, with the check that catches it named.
+    let (n1, n2, ghost) = (&f.n1, &f.n2, &f.ghost);
+    let admin = PathBuf::from(c.admin());
+    let admin_home = c.dir.clone();
+    let cn1 = "system:node:n1";
+    let nodes = &["system:nodes"][..];
+    let ip11 = &["IP:10.0.0.11"][..];
+    // (CSR, who creates it, usages, request, the check that must fail)
+    let attacks: Vec<(&str, (&Path, &Path), &[&str], String, &str)> = vec![
+        (
+            "jk-attack-other-nodes-ip",
+            (&n1.kubeconfig, &n1.home),
+            SERVING,
+            request(cn1, nodes, &["DNS:n1", "IP:10.0.0.12"]),
+            "san-node",
+        ),
+        (
+            "jk-attack-dns-not-on-node",
+            (&n1.kubeconfig, &n1.home),
+            SERVING,
+            request(cn1, nodes, &["DNS:n1", "DNS:kubernetes.default.svc"]),
+            "san-node",
+        ),
+        (
+            "jk-attack-cn-of-n2",
+            (&n1.kubeconfig, &n1.home),
+            SERVING,
+            request("system:node:n2", nodes, &["IP:10.0.0.12"]),
+            "common-name",
+        ),
+        (
+            "jk-attack-system-masters",
+            (&n1.kubeconfig, &n1.home),
+            SERVING,
+            request(cn1, &["system:nodes", "system:masters"], ip11),
+            "organization",
+        ),
+        (
+            "jk-attack-client-auth",
+            (&n1.kubeconfig, &n1.home),
+            &["digital signature", "server auth", "client auth"],
+            request(cn1, nodes, ip11),
+            "usages",
+        ),
+        ("jk-attack-not-a-node", (&admin, &admin_home), SERVING, request(cn1, nodes, ip11), "requestor"),
+        (
+            "jk-attack-ghost",
+            (&ghost.kubeconfig, &ghost.home),
+            SERVING,
+            request("system:node:ghost", nodes, &["DNS:ghost"]),
+            "node-exists",
+        ),
+    ];
+    for (name, (kc, home), usages, req, check) in &attacks {
+        let created = c.create_serving_csr_as(kc, home, name, usages, req);
+        let d = a.decision(name, DECIDE);
+        assert_eq!(d["decision"], "left", "{label}: {name}: {d}");
+        let failed = strings(&d["failedChecks"]);
+        assert!(
+            failed.contains(&check.to_string()),
+            "{label}: {name}: {check} not in {failed:?} (requestor {})",
+            created["spec"]["username"]
+        );
+    }
+    // The non-node CSR really came from a non-node, and the ghost's from the ghost itself.
+    let not_a_node = c.get("csr", None, "jk-attack-not-a-node").unwrap();
+    assert!(!not_a_node["spec"]["username"].as_str().unwrap().starts_with("system:node:"), "{label}: {not_a_node}");
+    assert_eq!(c.get("csr", None, "jk-attack-ghost").unwrap()["spec"]["username"], "system:node:ghost");
+    // Still pending a moment later (no late approval), each with a CsrCheckFailed Event.
+    std::thread::sleep(Duration::from_secs(2));
+    for (name, ..) in &attacks {
+        let csr = c.get("csr", None, name).unwrap();
+        let conds = csr["status"]["conditions"].as_array().cloned().unwrap_or_default();
+        assert!(conds.is_empty(), "{label}: {name} is not pending: {conds:?}");
+        assert!(csr["status"]["certificate"].is_null(), "{label}: {name}");
+        let events = c.events_regarding("default", name);
+        let ev = events.iter().find(|e| e["reason"] == "CsrCheckFailed");
+        let ev = ev.unwrap_or_else(|| panic!("{label}: no CsrCheckFailed Event regarding {name}: {events:?}"));
+        assert_eq!(ev["type"], "Warning", "{label}: {ev}");
+        assert_eq!(ev["reportingController"], "joinkit-csr-approver", "{label}: {ev}");
+        assert_eq!(ev["regarding"]["kind"], "CertificateSigningRequest", "{label}: {ev}");
+    }
+    let approved_events = c.events_regarding("default", "jk-serving-n1");
+    assert!(approved_events.iter().any(|e| e["reason"] == "CsrApproved"), "{label}: {approved_events:?}");
+    // n2 never asked: nothing about it. One decision per CSR so far.
+    assert_eq!(a.decisions().len(), 1 + attacks.len(), "{label}: {}", a.dump());
+
+    // Metrics and health.
+    let (status, text) = http_get(&metrics, "/metrics");
+    assert_eq!(status, 200, "{label}: {text}");
+    assert_eq!(
+        sample(&text, r#"joinkit_csr_approver_decisions_total{decision="approved"}"#),
+        Some(1.0),
+        "{label}:\n{text}"
+    );
+    assert_eq!(
+        sample(&text, r#"joinkit_csr_approver_decisions_total{decision="left"}"#),
+        Some(attacks.len() as f64),
+        "{label}:\n{text}"
+    );
+    assert_eq!(sample(&text, "joinkit_csr_approver_leader"), Some(1.0), "{label}:\n{text}");
+    assert!(
+        sample(&text, r#"joinkit_csr_approver_check_failures_total{check="san-node"}"#).unwrap_or(0.0) >= 2.0,
+        "{label}:\n{text}"
+    );
+    assert!(text.contains("joinkit_csr_approver_decision_latency_seconds_bucket"), "{label}:\n{text}");
+    assert_eq!(http_get(&health, "/readyz").0, 200, "{label}");
+
+    // SIGTERM: exit 0, Lease released.
+    let st = a.terminate();
+    assert!(st.success(), "{label}: exit {st:?}\n{}", a.dump());
+    let lease = c.get("lease", Some("kube-system"), "joinkit-csr-approver").expect("the Lease exists");
+    assert_ne!(lease["spec"]["holderIdentity"], "jk-one", "{label}: released on SIGTERM: {lease}");
+
+    // --on-failure deny: a new failing CSR is Denied with JoinkitDenied (and the attacks left
+    // pending by the first run are now denied too: a new leader judges every pending CSR).
+    let b = Approver::start(&c, &["--leader-elect-identity", "jk-deny", "--on-failure", "deny"]);
+    b.wait("leader:true", Duration::from_secs(30), |v| v["event"] == "leader" && v["leader"] == true);
+    c.create_serving_csr_as(
+        &n2.kubeconfig,
+        &n2.home,
+        "jk-deny-n2-with-n1-ip",
+        SERVING,
+        &request("system:node:n2", nodes, ip11),
+    );
+    let d = b.decision("jk-deny-n2-with-n1-ip", DECIDE);
+    assert_eq!(d["decision"], "denied", "{label}: {d}");
+    assert!(strings(&d["failedChecks"]).contains(&"san-node".to_string()), "{label}: {d}");
+    let denied = c.csr_condition("jk-deny-n2-with-n1-ip", "Denied").unwrap_or_else(|| panic!("{label}: not Denied"));
+    assert_eq!(denied["reason"], "JoinkitDenied", "{label}: {denied}");
+    assert!(c.csr_condition("jk-deny-n2-with-n1-ip", "Approved").is_none(), "{label}");
+    let events = c.events_regarding("default", "jk-deny-n2-with-n1-ip");
+    assert!(events.iter().any(|e| e["reason"] == "CsrDenied" && e["type"] == "Warning"), "{label}: {events:?}");
+    for (name, ..) in &attacks {
+        let d = b.decision(name, DECIDE);
+        assert_eq!(d["decision"], "denied", "{label}: {name}: {d}");
+        assert!(c.csr_condition(name, "Denied").is_some(), "{label}: {name}");
+    }
+    // The approved one is not judged again.
+    assert!(b.decisions().iter().all(|d| d["csr"] != "jk-serving-n1"), "{label}: {}", b.dump());
+}
+
+#[test]
+fn approver_on_real_v1_36() {
+    approver_on_real(Version::V136);
+}
+
+#[test]
+fn approver_on_real_v1_24() {
+    approver_on_real(Version::V124);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Two replicas: one leader; the other takes over when it dies
+
+#[test]
+fn approver_two_replicas_one_leader_on_real_v1_36() {
+    let Some(c) = Cluster::up(Version::V136, CaAlgo::Ecdsa) else { return };
+    let label = c.label();
+    let f = fixture(&c);
+    let lease_args = ["--leader-elect-lease-duration", "5s"];
+    let mut reps: Vec<Approver> = ["jk-a", "jk-b"]
+        .iter()
+        .map(|id| {
+            let mut args = vec!["--leader-elect-identity", *id];
+            args.extend(lease_args);
+            Approver::start(&c, &args)
+        })
+        .collect();
+    for r in &reps {
+        r.event("started", Duration::from_secs(30));
+    }
+    let t = Instant::now();
+    c.wait_for("a leader", Duration::from_secs(30), || reps.iter().any(Approver::is_leader));
+    // Give the other time to (wrongly) claim it too: longer than the lease.
+    std::thread::sleep(Duration::from_secs(6).saturating_sub(t.elapsed()).max(Duration::from_secs(2)));
+    let leaders: Vec<usize> = (0..2).filter(|i| reps[*i].is_leader()).collect();
+    assert_eq!(leaders.len(), 1, "{label}: exactly one leader\n{}\n{}", reps[0].dump(), reps[1].dump());
+    let (l, o) = (leaders[0], 1 - leaders[0]);
+    let leader_id = ["jk-a", "jk-b"][l];
+    let lease = c.get("lease", Some("kube-system"), "joinkit-csr-approver").expect("the Lease");
+    assert_eq!(lease["spec"]["holderIdentity"], leader_id, "{label}: {lease}");
+
+    kubelet_csr(&c, &f.n1, "jk-rep-n1", &["DNS:n1", "IP:10.0.0.11"]);
+    kubelet_csr(&c, &f.n2, "jk-rep-n2", &["DNS:n2", "IP:10.0.0.12"]);
+    for csr in ["jk-rep-n1", "jk-rep-n2"] {
+        assert_eq!(reps[l].decision(csr, DECIDE)["decision"], "approved", "{label}: {csr}\n{}", reps[l].dump());
+        wait_issued(&c, csr);
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(reps[o].decisions().is_empty(), "{label}: the follower decided\n{}", reps[o].dump());
+    assert_eq!(reps[l].decisions().len(), 2, "{label}: {}", reps[l].dump());
+
+    // Kill the leader (SIGKILL: it cannot release the Lease): the follower takes over once the
+    // Lease has expired.
+    reps[l].kill();
+    let killed = Instant::now();
+    reps[o].wait("leader:true after the leader died", Duration::from_secs(5 + 10), |v| {
+        v["event"] == "leader" && v["leader"] == true
+    });
+    let took = killed.elapsed();
+    assert!(took <= Duration::from_secs(5 + 5), "{label}: took over after {took:?}");
+    let follower_id = ["jk-a", "jk-b"][o];
+    let lease = c.get("lease", Some("kube-system"), "joinkit-csr-approver").unwrap();
+    assert_eq!(lease["spec"]["holderIdentity"], follower_id, "{label}: {lease}");
+    kubelet_csr(&c, &f.n2, "jk-rep-n2-after", &["DNS:n2", "IP:10.0.0.12"]);
+    assert_eq!(reps[o].decision("jk-rep-n2-after", DECIDE)["decision"], "approved", "{label}");
+    wait_issued(&c, "jk-rep-n2-after");
+    eprintln!("{label}: leader {leader_id} killed; {follower_id} took over after {:.1} s", took.as_secs_f64());
+    assert!(reps[o].terminate().success(), "{label}");
+}
