@@ -303,6 +303,9 @@ fn strings(v: &Value) -> Vec<String> {
     v.as_array().into_iter().flatten().filter_map(|s| s.as_str().map(String::from)).collect()
 }
 
+/// Whose credentials create a CSR: (kubeconfig, HOME for kubectl).
+type Creds<'a> = (&'a Path, &'a Path);
+
 const DECIDE: Duration = Duration::from_secs(30);
 
 /// Waits until the CSR has a certificate from the real signer; panics on a Failed condition.
@@ -361,7 +364,7 @@ fn approver_on_real(version: Version) {
     let nodes = &["system:nodes"][..];
     let ip11 = &["IP:10.0.0.11"][..];
     // (CSR, who creates it, usages, request, the check that must fail)
-    let attacks: Vec<(&str, (&Path, &Path), &[&str], String, &str)> = vec![
+    let attacks: Vec<(&str, Creds, &[&str], String, &str)> = vec![
         (
             "jk-attack-other-nodes-ip",
             (&n1.kubeconfig, &n1.home),
