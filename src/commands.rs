@@ -178,11 +178,15 @@ fn token(t: TokenCommand) -> Outcome {
 /// the binary small).
 fn csr(c: CsrCommand) -> Outcome {
     use joinkit_core::csr;
+    if let CsrCommand::Approver(a) = c {
+        return approver(&a);
+    }
     let (command, checks, output, api) = match &c {
         CsrCommand::List { checks, out, api } => ("csr list", checks, out.output, api),
         CsrCommand::Explain { checks, out, api, .. } => ("csr explain", checks, out.output, api),
         CsrCommand::Approve(a) => ("csr approve", &a.checks, a.out.output, &a.api),
         CsrCommand::Deny(a) => ("csr deny", &a.checks, a.out.output, &a.api),
+        CsrCommand::Approver(_) => unreachable!("handled above"),
     };
     let opts = match checks.options() {
         Ok(o) => o,
@@ -221,5 +225,36 @@ fn csr(c: CsrCommand) -> Outcome {
     match c {
         CsrCommand::List { .. } => Outcome::Product(report, output, table),
         _ => Outcome::Report(report, output),
+    }
+}
+
+/// `joinkit csr approver`: connects (kubeconfig or in-cluster), then runs the controller until
+/// SIGTERM or Ctrl-C, printing one line (text) or object (json/yaml) per event on stdout.
+/// Exit 0 after a clean stop; a failure to start is reported like any command's.
+fn approver(a: &crate::cli::csr::ApproverArgs) -> Outcome {
+    let command = "csr approver";
+    let format = a.out.output;
+    let result = block_on(async {
+        let (client, namespace) = joinkit_approver::connect(&a.api.options(), &a.serviceaccount_dir).await?;
+        for w in &client.warnings {
+            eprintln!("warning: {w}");
+        }
+        let opts = a.options(namespace)?;
+        let sink: joinkit_approver::Sink = std::sync::Arc::new(move |e: joinkit_approver::LogEvent| {
+            use std::io::Write;
+            let line = match format {
+                Format::Text => e.text(),
+                Format::Json => serde_json::to_string(&e).unwrap_or_default(),
+                Format::Yaml => format!("---\n{}", serde_saphyr::to_string(&e).unwrap_or_default().trim_end()),
+            };
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{line}");
+            let _ = out.flush();
+        });
+        joinkit_approver::run(client, opts, sink, crate::runtime::terminated()).await
+    });
+    match result {
+        Ok(()) => Outcome::Done(0),
+        Err(f) => Outcome::Report(failed(command, f), format),
     }
 }

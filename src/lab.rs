@@ -85,18 +85,8 @@ pub fn lab(a: LabArgs) -> i32 {
                 None => std::future::pending::<()>().await,
             }
         };
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        let terminated = async {
-            match term.as_mut() {
-                Some(t) => {
-                    t.recv().await;
-                }
-                None => std::future::pending::<()>().await,
-            }
-        };
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => {},
-            _ = terminated => {},
+            _ = crate::runtime::terminated() => {},
             _ = stop => {},
         }
     });

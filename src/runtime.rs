@@ -18,3 +18,21 @@ pub(crate) fn block_on<F: std::future::Future>(fut: F) -> F::Output {
     rt.shutdown_background();
     out
 }
+
+/// Completes on Ctrl-C (SIGINT) or SIGTERM: how long-running commands (`lab`, `csr approver`)
+/// are stopped.
+pub(crate) async fn terminated() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let terminated = async {
+        match term.as_mut() {
+            Some(t) => {
+                t.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        _ = terminated => {},
+    }
+}

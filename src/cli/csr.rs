@@ -3,7 +3,10 @@
 //! [`joinkit_core::csr::CheckOptions`].
 
 use super::groups::{ApiArgs, OutputArg};
-use super::AFTER_HELP;
+use super::{choice, AFTER_HELP};
+use joinkit_approver::{ApproverOptions, LeaderElection, OnFailure};
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use joinkit_core::csr::CheckOptions;
 use joinkit_core::error::Failure;
@@ -68,6 +71,9 @@ pub enum CsrCommand {
     /// Deny CSRs, recording --reason (required) and the checks in the condition
     #[command(after_long_help = AFTER_HELP)]
     Deny(DecideArgs),
+    /// Run the approver: watch kubelet-serving CSRs and approve those that pass every check (in a cluster or with a kubeconfig)
+    #[command(after_long_help = AFTER_HELP)]
+    Approver(Box<ApproverArgs>),
 }
 
 /// `csr approve|deny NAME...`.
@@ -91,4 +97,95 @@ pub struct DecideArgs {
     /// API access.
     #[command(flatten)]
     pub api: ApiArgs,
+}
+
+/// `--metrics-bind-address` / `--health-probe-bind-address`: `HOST:PORT`, `:PORT` (every
+/// interface, as controller-runtime reads it) or `0` (off).
+fn bind_address(s: &str) -> Result<Option<SocketAddr>, String> {
+    let s = s.trim();
+    if s == "0" {
+        return Ok(None);
+    }
+    let full = if s.starts_with(':') { format!("0.0.0.0{s}") } else { s.to_string() };
+    full.parse::<SocketAddr>()
+        .map(Some)
+        .map_err(|_| format!("{s:?} is not HOST:PORT, :PORT or 0 (off); a host must be an IP address"))
+}
+
+/// `joinkit csr approver`: the controller (crate joinkit-approver).
+#[derive(Debug, Args)]
+pub struct ApproverArgs {
+    /// What to do with a kubelet-serving CSR that fails a check: leave it pending (with a Warning Event) or deny it
+    #[arg(long, value_name = "ACTION", value_parser = choice(OnFailure::ALL), default_value = "leave")]
+    pub on_failure: OnFailure,
+    /// Elect one acting replica through a coordination.k8s.io Lease (false: this process always acts)
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub leader_elect: bool,
+    /// The Lease's name
+    #[arg(long, value_name = "NAME", default_value = "joinkit-csr-approver")]
+    pub leader_elect_resource_name: String,
+    /// The Lease's namespace (default: the pod's namespace in a cluster, else kube-system)
+    #[arg(long, value_name = "NAMESPACE")]
+    pub leader_elect_resource_namespace: Option<String>,
+    /// This replica's identity in the Lease and in Events (default: $POD_NAME, else HOSTNAME_RANDOM)
+    #[arg(long, value_name = "ID")]
+    pub leader_elect_identity: Option<String>,
+    /// How long a Lease lasts without renewal; a standby takes over after it
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = joinkit_core::duration::clap_parse)]
+    pub leader_elect_lease_duration: Duration,
+    /// Where to serve /metrics: HOST:PORT, :PORT (every interface) or 0 (off)
+    #[arg(long, value_name = "ADDR", default_value = ":8080", value_parser = bind_address)]
+    pub metrics_bind_address: Option<SocketAddr>,
+    /// Where to serve /healthz and /readyz: HOST:PORT, :PORT or 0 (off)
+    #[arg(long, value_name = "ADDR", default_value = ":8081", value_parser = bind_address)]
+    pub health_probe_bind_address: Option<SocketAddr>,
+    /// The service account directory used in a pod (for tests)
+    #[arg(long, value_name = "DIR", hide = true, default_value = joinkit_core::client::in_cluster::SERVICE_ACCOUNT_DIR)]
+    pub serviceaccount_dir: PathBuf,
+    /// The checks' rules.
+    #[command(flatten)]
+    pub checks: CheckArgs,
+    /// The output format of the log lines (json/yaml: one object per decision)
+    #[command(flatten)]
+    pub out: OutputArg,
+    /// API access (no --kubeconfig, no KUBECONFIG and KUBERNETES_SERVICE_HOST set: in-cluster).
+    #[command(flatten)]
+    pub api: ApiArgs,
+}
+
+impl ApproverArgs {
+    /// The identity: `--leader-elect-identity`, else `$POD_NAME` (deploy/ sets it from the
+    /// downward API), else the host name and a random suffix (client-go's convention).
+    pub(crate) fn identity(&self) -> String {
+        if let Some(i) = self.leader_elect_identity.clone().filter(|s| !s.is_empty()) {
+            return i;
+        }
+        if let Some(p) = std::env::var("POD_NAME").ok().filter(|s| !s.is_empty()) {
+            return p;
+        }
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default().trim().to_string();
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+        format!("{}_{:08x}", if host.is_empty() { "joinkit" } else { &host }, nanos ^ std::process::id().rotate_left(16))
+    }
+
+    /// The library's options, with the namespace found by the connection (in a pod).
+    pub(crate) fn options(&self, pod_namespace: Option<String>) -> Result<ApproverOptions, Failure> {
+        let le = self.leader_elect.then(|| LeaderElection {
+            namespace: self
+                .leader_elect_resource_namespace
+                .clone()
+                .or(pod_namespace)
+                .unwrap_or_else(|| "kube-system".to_string()),
+            name: self.leader_elect_resource_name.clone(),
+            lease_duration: self.leader_elect_lease_duration,
+        });
+        Ok(ApproverOptions {
+            checks: self.checks.options()?,
+            on_failure: self.on_failure,
+            leader_election: le,
+            identity: self.identity(),
+            metrics_addr: self.metrics_bind_address,
+            health_addr: self.health_probe_bind_address,
+        })
+    }
 }

@@ -19,6 +19,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use serde_json::Value;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How to find and use the admin kubeconfig.
@@ -35,8 +36,10 @@ pub struct ApiOptions {
 /// A connected admin client.
 pub struct ApiClient {
     http: reqwest::Client,
+    /// The same TLS configuration without a total request timeout, for [`ApiClient::transport`].
+    long: reqwest::Client,
     base: String,
-    bearer: Option<SecretString>,
+    bearer: Option<Arc<Bearer>>,
     /// The server URL from the kubeconfig.
     pub server: String,
     /// The kubeconfig's CA certificates (DER), empty when it names none.
@@ -83,12 +86,15 @@ impl std::fmt::Debug for Identity {
 /// The HTTP client over a verifying rustls configuration: https only (a plain-HTTP URL is
 /// refused before connecting), no redirects (a redirect never carries credentials elsewhere or
 /// downgrades to http), no proxy.
+/// Returns two clients over one rustls configuration: one whose requests end after `timeout`,
+/// and one for long-lived requests (watches) with no total bound but [`LONG_READ_TIMEOUT`]
+/// between reads.
 fn build_http(
     builder: rustls::ConfigBuilder<rustls::ClientConfig, rustls::client::WantsClientCert>,
     identity: Option<(Vec<u8>, SecretSlice<u8>)>,
     timeout: Duration,
     source: &str,
-) -> Result<reqwest::Client, Failure> {
+) -> Result<(reqwest::Client, reqwest::Client), Failure> {
     let mut config = match identity {
         Some((cert, key)) => {
             let chain: Vec<CertificateDer<'static>> =
@@ -105,16 +111,55 @@ fn build_http(
         None => builder.with_no_client_auth(),
     };
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    reqwest::Client::builder()
-        .use_preconfigured_tls(config)
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(timeout)
-        .user_agent(concat!("joinkit/", env!("CARGO_PKG_VERSION")))
-        .no_proxy()
-        .https_only(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| Failure::new(Code::Internal, ApiStage::Kubeconfig, format!("HTTP client: {e}")))
+    let base = || {
+        reqwest::Client::builder()
+            .use_preconfigured_tls(config.clone())
+            .connect_timeout(Duration::from_secs(5))
+            .user_agent(concat!("joinkit/", env!("CARGO_PKG_VERSION")))
+            .no_proxy()
+            .https_only(true)
+            .redirect(reqwest::redirect::Policy::none())
+    };
+    let err = |e: reqwest::Error| Failure::new(Code::Internal, ApiStage::Kubeconfig, format!("HTTP client: {e}"));
+    Ok((base().timeout(timeout).build().map_err(err)?, base().read_timeout(LONG_READ_TIMEOUT).build().map_err(err)?))
+}
+
+/// The longest silence [`ApiClient::transport`] accepts between two reads of a response: 330
+/// s, above the 290 s a watch lasts by default (kube-rs's `watcher::Config` timeout, as
+/// client-go's reflector picks 5-10 minutes) and the API server's bookmarks.
+pub const LONG_READ_TIMEOUT: Duration = Duration::from_secs(330);
+
+/// Where a bearer token comes from. `Debug` never shows it.
+pub(crate) enum Bearer {
+    /// A token from the kubeconfig or an exec plugin.
+    Fixed(SecretString),
+    /// A projected service-account token, which the kubelet rotates: re-read (bounded) once it
+    /// is a minute old, as client-go's `CachedFileTokenSource` does; a failed re-read keeps the
+    /// last token.
+    File {
+        /// The token file.
+        path: PathBuf,
+        /// The last token read and when.
+        cached: std::sync::Mutex<(SecretString, std::time::Instant)>,
+    },
+}
+
+impl Bearer {
+    /// The token to send now.
+    pub(crate) fn current(&self) -> SecretString {
+        match self {
+            Bearer::Fixed(t) => t.clone(),
+            Bearer::File { path, cached } => {
+                let mut c = cached.lock().unwrap_or_else(|e| e.into_inner());
+                if c.1.elapsed() >= Duration::from_secs(60) {
+                    if let Ok(t) = super::in_cluster::read_token(path) {
+                        *c = (t, std::time::Instant::now());
+                    }
+                }
+                c.0.clone()
+            }
+        }
+    }
 }
 
 impl ApiClient {
@@ -160,12 +205,13 @@ impl ApiClient {
             Identity::Bearer(t) => (Some(t), None),
             Identity::ClientCert(c, k) => (None, Some((c, k))),
         };
-        let http = build_http(builder, id, timeout, source)?;
+        let (http, long) = build_http(builder, id, timeout, source)?;
         let server = server.trim_end_matches('/').to_string();
         Ok(ApiClient {
             http,
+            long,
             base: server.clone(),
-            bearer,
+            bearer: bearer.map(|t| Arc::new(Bearer::Fixed(t))),
             server,
             ca: Vec::new(),
             warnings: Vec::new(),
@@ -179,7 +225,7 @@ impl ApiClient {
         let mut req =
             self.http.get(format!("{}{path}", self.base)).header("accept", "application/json").timeout(timeout);
         if let Some(t) = &self.bearer {
-            req = req.bearer_auth(t.expose_secret());
+            req = req.bearer_auth(t.current().expose_secret());
         }
         let mut resp = req.send().await.map_err(|e| transport_failure(&e, &self.server, "GET", path))?;
         let status = resp.status().as_u16();
@@ -192,6 +238,17 @@ impl ApiClient {
             Err(BodyError::Transport(_)) => Vec::new(),
         };
         Err(api_failure(status, &error_body(&bytes), "GET", path, 1))
+    }
+
+    /// The connection as a transport for a long-running client (the approver's kube-rs
+    /// client): the same verified TLS configuration and credentials, no total timeout. See
+    /// [`ApiTransport`].
+    pub fn transport(&self) -> ApiTransport {
+        ApiTransport { http: self.long.clone(), base: self.base.clone(), bearer: self.bearer.clone() }
+    }
+
+    pub(super) fn set_bearer(&mut self, bearer: Bearer) {
+        self.bearer = Some(Arc::new(bearer));
     }
 
     /// GET `path` as JSON.
@@ -229,7 +286,7 @@ impl ApiClient {
             let mut req =
                 self.http.request(method.clone(), format!("{}{path}", self.base)).header("accept", "application/json");
             if let Some(t) = &self.bearer {
-                req = req.bearer_auth(t.expose_secret());
+                req = req.bearer_auth(t.current().expose_secret());
             }
             if let Some(b) = body {
                 req = req.json(b);
@@ -259,6 +316,44 @@ impl ApiClient {
                 None => return Err(api_failure(status, &v, method.as_str(), path, attempt)),
             }
         }
+    }
+}
+
+/// An [`ApiClient`]'s connection for another HTTP client stack: requests go to the client's
+/// API server only (the request URI's path and query are appended to its https base URL; a
+/// request cannot name another host), over the TLS configuration that verified it, with its
+/// credentials (a client certificate in the handshake, a bearer token added here, after the
+/// server's certificate is verified). No redirects, no proxy, a read timeout of
+/// [`LONG_READ_TIMEOUT`]. Cheap to clone.
+#[derive(Clone)]
+pub struct ApiTransport {
+    http: reqwest::Client,
+    base: String,
+    bearer: Option<Arc<Bearer>>,
+}
+
+impl std::fmt::Debug for ApiTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiTransport").field("base", &self.base).finish_non_exhaustive()
+    }
+}
+
+impl ApiTransport {
+    /// Sends one request (method, path and query, headers, body) to the API server. The
+    /// response body streams (a watch); bounding it is the caller's. Errors: reqwest's
+    /// (connection, TLS, read timeout).
+    pub async fn send(
+        &self,
+        req: http::Request<hyper::body::Bytes>,
+    ) -> Result<http::Response<reqwest::Body>, reqwest::Error> {
+        let (parts, body) = req.into_parts();
+        let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+        let mut rb = self.http.request(parts.method, format!("{}{path}", self.base)).headers(parts.headers);
+        if let Some(t) = &self.bearer {
+            rb = rb.bearer_auth(t.current().expose_secret());
+        }
+        let resp = rb.body(body).send().await?;
+        Ok(resp.into())
     }
 }
 

@@ -22,6 +22,7 @@
 //! TLS and HTTP failures apart and must use exactly one connection; reqwest hides both.
 
 mod admin;
+pub mod in_cluster;
 pub mod api;
 mod api_errors;
 pub mod exec;

@@ -413,8 +413,9 @@ pub async fn decide(
 }
 
 /// PUTs the CSR to its `/approval` subresource with one more condition (kubectl's way; the
-/// resourceVersion makes a concurrent change a 409, never a silent overwrite).
-async fn put_condition(
+/// resourceVersion makes a concurrent change a 409 `api-conflict`, never a silent overwrite).
+/// `joinkit csr approve|deny` and the approver write decisions only through here.
+pub async fn put_condition(
     client: &ApiClient,
     csr: &CertificateSigningRequest,
     type_: &str,
@@ -436,6 +437,41 @@ async fn put_condition(
     let path = format!("{CSRS}/{name}/approval");
     let v = client.put(&path, &body).await?;
     expect_kind(&v, &["CertificateSigningRequest"], &format!("PUT {path}"))
+}
+
+/// The Node `name` (`Ok(None)` when it does not exist). `name` comes from a CSR (its requestor
+/// or CN): anything that is not a DNS-1123 subdomain (at most 253 of `a-z0-9.-`) is not looked
+/// up and is `Ok(None)`, so an untrusted name never shapes the request path.
+pub async fn get_node(client: &ApiClient, name: &str) -> Result<Option<Node>, Failure> {
+    let valid = !name.is_empty()
+        && name.len() <= 253
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && !name.starts_with(['-', '.'])
+        && !name.ends_with(['-', '.']);
+    if !valid {
+        return Ok(None);
+    }
+    match client.get_opt(&format!("{NODES}/{name}")).await? {
+        None => Ok(None),
+        Some(v) => crate::k8s::typed(v, &format!("Node {name}")).map(Some),
+    }
+}
+
+/// The Nodes a serving CSR's checks may look at: the requestor's `system:node:<name>` and the
+/// request's CN without that prefix (the checks compare the two, and take the Node of the
+/// requestor, else of the CN), without duplicates. Empty when neither names a node.
+pub fn node_names(csr: &CertificateSigningRequest) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(n) = csr.spec.username.as_deref().and_then(|u| u.strip_prefix("system:node:")) {
+        out.push(n.to_string());
+    }
+    if let Ok(req) = checks::parse_request(csr) {
+        let n = req.cn.strip_prefix("system:node:").unwrap_or(&req.cn).to_string();
+        if !out.contains(&n) {
+            out.push(n);
+        }
+    }
+    out
 }
 
 /// One `joinkit csr` request.

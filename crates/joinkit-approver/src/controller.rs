@@ -1,0 +1,353 @@
+//! The controller: kube-runtime's [`Controller`] over `kubernetes.io/kubelet-serving` CSRs
+//! (watch with a `spec.signerName` field selector, a reflector store, one reconcile per CSR at
+//! a time, retries), leadership from `kube_lease_manager`, decisions by
+//! [`joinkit_core::csr::verdict`] and written by [`joinkit_core::csr::put_condition`].
+//!
+//! Per CSR: not the leader, another signer, or already decided → nothing. Otherwise the Nodes it
+//! names are read (GET, fresh: a kubelet asks for its serving certificate right after it
+//! registers, before a cache would have the Node), the other serving CSRs of the same
+//! requestor come from the store, and the verdict is made. Pass → `Approved` + a Normal Event
+//! `CsrApproved`. Fail → with `--on-failure deny`, `Denied` + a Warning `CsrDenied`; with
+//! `leave`, a Warning `CsrCheckFailed`, once per distinct set of failed checks, and, when a
+//! failed check depends on the Node (it may not be registered or have its addresses yet), a
+//! re-check after 15 s, 30 s, ... up to 5 minutes between checks. A CSR's spec is immutable, so
+//! nothing else changes the verdict.
+
+use crate::metrics::Metrics;
+use crate::{stage_name, ApproverOptions, ApproverStage, LogEvent, OnFailure, Sink};
+use futures::StreamExt;
+use joinkit_core::client::api::ApiClient;
+use joinkit_core::csr::checks::CheckResult;
+use joinkit_core::csr::{self, Context, Decision, Verdict, KUBELET_SERVING_SIGNER};
+use joinkit_core::error::{Code, Failure};
+use k8s_openapi::api::certificates::v1::CertificateSigningRequest;
+use kube_client::api::Api;
+use kube_client::core::Resource;
+use kube_lease_manager::{LeaseCreateMode, LeaseManagerBuilder};
+use kube_runtime::controller::{Action, Controller};
+use kube_runtime::events::{Event, EventType, Recorder, Reporter};
+use kube_runtime::watcher;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Everything a reconcile needs.
+struct Ctx {
+    api: ApiClient,
+    store: kube_runtime::reflector::Store<CertificateSigningRequest>,
+    recorder: Recorder,
+    opts: ApproverOptions,
+    leader: AtomicBool,
+    metrics: Arc<Metrics>,
+    sink: Sink,
+    /// CSR name → (failed checks last reported, re-checks so far), for `leave`.
+    left: Mutex<HashMap<String, (Vec<&'static str>, u32)>>,
+}
+
+/// A reconcile error: retried after 5 s.
+#[derive(Debug)]
+struct ReconcileError(Failure, ApproverStage);
+
+impl std::fmt::Display for ReconcileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0.message)
+    }
+}
+
+impl std::error::Error for ReconcileError {}
+
+/// Checks that depend on the Node (or on other CSRs), which may still change.
+const NODE_CHECKS: &[&str] = &["san-node", "node-exists", "pending-conflict"];
+
+/// Seconds from the CSR's creationTimestamp to now (0 when it has none).
+fn age_seconds(csr: &CertificateSigningRequest) -> f64 {
+    let created = serde_json::to_value(&csr.metadata.creation_timestamp)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .and_then(|s| time::OffsetDateTime::parse(&s, &time::format_description::well_known::Rfc3339).ok());
+    match created {
+        Some(t) => ((time::OffsetDateTime::now_utc() - t).as_seconds_f64()).max(0.0),
+        None => 0.0,
+    }
+}
+
+/// The Event note: the failed checks and why, at most 1 KiB (the Events API's limit).
+fn note(prefix: &str, failed: &[&CheckResult]) -> String {
+    let mut s = format!(
+        "{prefix}: {}",
+        failed.iter().map(|c| format!("{}: {}", c.check, c.why)).collect::<Vec<_>>().join("; ")
+    );
+    if s.len() > 1024 {
+        let mut end = 1021;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+        s.push_str("...");
+    }
+    s
+}
+
+async fn reconcile(csr: Arc<CertificateSigningRequest>, ctx: Arc<Ctx>) -> Result<Action, ReconcileError> {
+    if !ctx.leader.load(Ordering::SeqCst)
+        || csr.spec.signer_name != KUBELET_SERVING_SIGNER
+        || csr::checks::decided(&csr)
+    {
+        return Ok(Action::await_change());
+    }
+    let name = csr.metadata.name.clone().unwrap_or_default();
+    {
+        // Bounded memory: forget CSRs that are gone (the csrcleaner deletes pending ones after
+        // a day) once many are remembered.
+        let mut left = ctx.left.lock().unwrap_or_else(|e| e.into_inner());
+        if left.len() > 10_000 {
+            let live: std::collections::HashSet<String> =
+                ctx.store.state().iter().filter_map(|o| o.metadata.name.clone()).collect();
+            left.retain(|k, _| live.contains(k));
+        }
+    }
+    let mut nodes = Vec::new();
+    for n in csr::node_names(&csr) {
+        match csr::get_node(&ctx.api, &n).await {
+            Ok(Some(node)) => nodes.push(node),
+            Ok(None) => {}
+            Err(f) => return Err(ReconcileError(f, ApproverStage::Node)),
+        }
+    }
+    let siblings: Vec<CertificateSigningRequest> = ctx
+        .store
+        .state()
+        .into_iter()
+        .filter(|o| o.spec.username == csr.spec.username && o.metadata.name != csr.metadata.name)
+        .map(|o| (*o).clone())
+        .collect();
+    let v = csr::verdict(&csr, Context { nodes: &nodes, csrs: &siblings, bindings: &[] }, &ctx.opts.checks);
+    let node = csr::node_names(&csr).into_iter().next().unwrap_or_default();
+    let failed: Vec<&'static str> = v.failed().iter().map(|c| c.check).collect();
+    let (decision, event) = if v.passed {
+        ("approved", Some(Decision::Approve(None)))
+    } else if ctx.opts.on_failure == OnFailure::Deny {
+        ("denied", Some(Decision::Deny("failed joinkit's checks".into())))
+    } else {
+        ("left", None)
+    };
+    if let Some(d) = &event {
+        write(&ctx, &csr, d, &v).await?;
+        ctx.left.lock().unwrap_or_else(|e| e.into_inner()).remove(&name);
+    } else {
+        let (changed, rechecks) = {
+            let mut left = ctx.left.lock().unwrap_or_else(|e| e.into_inner());
+            let entry = left.entry(name.clone()).or_insert_with(|| (Vec::new(), 0));
+            let changed = entry.0 != failed;
+            entry.0 = failed.clone();
+            entry.1 += 1;
+            (changed, entry.1)
+        };
+        if changed {
+            report(&ctx, &csr, &v, &node, decision, &failed).await;
+        }
+        return Ok(if failed.iter().any(|c| NODE_CHECKS.contains(c)) {
+            Action::requeue(Duration::from_secs((15u64 << rechecks.min(5).saturating_sub(1)).min(300)))
+        } else {
+            Action::await_change()
+        });
+    }
+    report(&ctx, &csr, &v, &node, decision, &failed).await;
+    Ok(Action::await_change())
+}
+
+/// Writes the decision (the same condition `joinkit csr approve|deny` writes).
+async fn write(
+    ctx: &Ctx,
+    csr: &CertificateSigningRequest,
+    d: &Decision,
+    v: &Verdict,
+) -> Result<(), ReconcileError> {
+    let (type_, reason, message) = csr::condition_for(d, v);
+    csr::put_condition(&ctx.api, csr, type_, &reason, &message)
+        .await
+        .map_err(|f| ReconcileError(f, ApproverStage::Decide))
+}
+
+/// Logs, counts and publishes an Event for a decision.
+async fn report(
+    ctx: &Ctx,
+    csr: &CertificateSigningRequest,
+    v: &Verdict,
+    node: &str,
+    decision: &'static str,
+    failed: &[&'static str],
+) {
+    let age = age_seconds(csr);
+    ctx.metrics.decision(decision, failed, age);
+    let failed_results = v.failed();
+    (ctx.sink)(LogEvent::Decision {
+        csr: v.name.clone(),
+        node: node.to_string(),
+        decision,
+        failed_checks: failed.to_vec(),
+        why: failed_results.iter().map(|c| format!("{}: {}", c.check, c.why)).collect(),
+        latency_ms: (age * 1000.0) as u64,
+    });
+    let (type_, reason, action, text) = match decision {
+        "approved" => (EventType::Normal, "CsrApproved", "Approve", format!("approved: all {} checks passed", v.checks.len())),
+        "denied" => (EventType::Warning, "CsrDenied", "Deny", note("denied", &failed_results)),
+        _ => (EventType::Warning, "CsrCheckFailed", "Check", note("left pending", &failed_results)),
+    };
+    let ev = Event { type_, reason: reason.into(), note: Some(text), action: action.into(), secondary: None };
+    if let Err(e) = ctx.recorder.publish(&ev, &csr.object_ref(&())).await {
+        ctx.metrics.error(stage_name(ApproverStage::Event));
+        (ctx.sink)(LogEvent::Error {
+            stage: stage_name(ApproverStage::Event),
+            message: joinkit_core::redact::redact(&format!("Event for {}: {e}", v.name)),
+        });
+    }
+}
+
+fn error_policy(_: Arc<CertificateSigningRequest>, e: &ReconcileError, ctx: Arc<Ctx>) -> Action {
+    ctx.metrics.error(stage_name(e.1));
+    (ctx.sink)(LogEvent::Error { stage: stage_name(e.1), message: e.0.message.clone() });
+    Action::requeue(Duration::from_secs(if e.0.code == Code::ApiConflict { 1 } else { 5 }))
+}
+
+/// Runs the controller and, if configured, leader election, until `shutdown`.
+pub(crate) async fn run(
+    api: ApiClient,
+    kube: kube_client::Client,
+    opts: ApproverOptions,
+    metrics: Arc<Metrics>,
+    sink: Sink,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), Failure> {
+    let (trigger_tx, trigger_rx) = futures::channel::mpsc::unbounded::<()>();
+    // Leadership: a Lease, or always the leader.
+    let lease = match &opts.leader_election {
+        None => None,
+        Some(le) => {
+            let manager = LeaseManagerBuilder::new(kube.clone(), &le.name)
+                .with_namespace(&le.namespace)
+                .with_identity(&opts.identity)
+                .with_duration(le.lease_duration.as_secs().max(2))
+                .with_grace((le.lease_duration.as_secs() / 3).max(1))
+                .with_create_mode(LeaseCreateMode::AutoCreate)
+                .with_field_manager("joinkit-csr-approver")
+                .build()
+                .await
+                .map_err(|e| lease_failure(le, &e.to_string()))?;
+            Some(manager.watch().await)
+        }
+    };
+    let recorder = Recorder::new(
+        kube.clone(),
+        Reporter { controller: "joinkit-csr-approver".into(), instance: Some(opts.identity.clone()) },
+    );
+    let csrs: Api<CertificateSigningRequest> = Api::all(kube.clone());
+    let config = watcher::Config::default().fields(&format!("spec.signerName={KUBELET_SERVING_SIGNER}"));
+    let controller = Controller::new(csrs, config);
+    let store = controller.store();
+    let ctx = Arc::new(Ctx {
+        api,
+        store: store.clone(),
+        recorder,
+        opts: opts.clone(),
+        leader: AtomicBool::new(lease.is_none()),
+        metrics: metrics.clone(),
+        sink: sink.clone(),
+        left: Mutex::new(HashMap::new()),
+    });
+    if lease.is_none() {
+        metrics.set_leader(true);
+    }
+    // Readiness: the store has listed once.
+    {
+        let metrics = metrics.clone();
+        let store = store.clone();
+        tokio::spawn(async move {
+            if store.wait_until_ready().await.is_ok() {
+                metrics.set_ready();
+            }
+        });
+    }
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let leader_task = lease.map(|(mut rx, task)| {
+        let ctx = ctx.clone();
+        let trigger = trigger_tx.clone();
+        tokio::spawn(async move {
+            let mut stop_rx = stop_rx;
+            let mut last = None;
+            loop {
+                let now = *rx.borrow_and_update();
+                if last != Some(now) {
+                    last = Some(now);
+                    ctx.leader.store(now, Ordering::SeqCst);
+                    ctx.metrics.set_leader(now);
+                    (ctx.sink)(LogEvent::Leader { identity: ctx.opts.identity.clone(), leader: now });
+                    if now {
+                        // Pending CSRs seen while another replica led are judged now.
+                        let _ = trigger.unbounded_send(());
+                    }
+                }
+                tokio::select! {
+                    changed = rx.changed() => if changed.is_err() { break },
+                    _ = &mut stop_rx => break,
+                }
+            }
+            // Dropping the receiver makes the manager release the Lease and end.
+            drop(rx);
+            let _ = task.await;
+        })
+    });
+    let (shut_tx, shut_rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = shut_tx.send(());
+    });
+    controller
+        .reconcile_all_on(trigger_rx)
+        .graceful_shutdown_on(async move {
+            let _ = shut_rx.await;
+        })
+        .run(reconcile, error_policy, ctx.clone())
+        .for_each(|r| {
+            let ctx = ctx.clone();
+            async move {
+                if let Err(kube_runtime::controller::Error::ObjectNotFound(_)) | Ok(_) = &r {
+                    return;
+                }
+                if let Err(e) = r {
+                    if !matches!(e, kube_runtime::controller::Error::ReconcilerFailed(..)) {
+                        ctx.metrics.error(stage_name(ApproverStage::Watch));
+                        (ctx.sink)(LogEvent::Error {
+                            stage: stage_name(ApproverStage::Watch),
+                            message: joinkit_core::redact::redact(&e.to_string()),
+                        });
+                    }
+                }
+            }
+        })
+        .await;
+    drop(trigger_tx);
+    let _ = stop_tx.send(());
+    if let Some(h) = leader_task {
+        let _ = tokio::time::timeout(Duration::from_secs(5), h).await;
+    }
+    ctx.metrics.set_leader(false);
+    Ok(())
+}
+
+/// A Lease that cannot be read or created.
+fn lease_failure(le: &crate::LeaderElection, e: &str) -> Failure {
+    let forbidden = e.contains("403") || e.contains("forbidden");
+    Failure::new(
+        if forbidden { Code::ApiForbidden } else { Code::ApiError },
+        ApproverStage::LeaderElection,
+        format!("Lease {}/{}: {}", le.namespace, le.name, joinkit_core::redact::redact(e)),
+    )
+    .cause(if forbidden {
+        "the approver's identity may not get/patch (or create) that Lease"
+    } else {
+        "the API server refused or could not be reached"
+    })
+    .fix("apply deploy/ (it creates the Lease and the Role for it), or pass --leader-elect-resource-namespace/-name, or --leader-elect=false for a single replica")
+}
