@@ -4,12 +4,12 @@
 
 use super::groups::{ApiArgs, OutputArg};
 use super::{choice, AFTER_HELP};
-use joinkit_approver::{ApproverOptions, LeaderElection, OnFailure};
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use clap::{Args, Subcommand};
+use joinkit_approver::{ApproverOptions, LeaderElection, OnFailure};
 use joinkit_core::csr::CheckOptions;
 use joinkit_core::error::Failure;
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// The rules of the checks, shared by every `csr` subcommand.
@@ -164,8 +164,13 @@ impl ApproverArgs {
             return p;
         }
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default().trim().to_string();
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-        format!("{}_{:08x}", if host.is_empty() { "joinkit" } else { &host }, nanos ^ std::process::id().rotate_left(16))
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+        format!(
+            "{}_{:08x}",
+            if host.is_empty() { "joinkit" } else { &host },
+            nanos ^ std::process::id().rotate_left(16)
+        )
     }
 
     /// The library's options, with the namespace found by the connection (in a pod).

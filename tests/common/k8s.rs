@@ -422,26 +422,43 @@ pub fn serving_csr_object(name: &str, usages: &[&str], request_pem: &str) -> Val
 impl Cluster {
     /// Registers Node `name` the way a kubelet does, with the node's own credentials
     /// (`kubeconfig`): POST the Node (the Node authorizer and NodeRestriction let a node create
-    /// its own), then PUT `/status` with `addresses` as (type, address). `kubectl patch
-    /// --subresource=status` is not used: kubectl GETs `nodes/status` first, which the Node
-    /// authorizer refuses a node (403 on 1.24). Returns the Node as stored.
+    /// its own), then GET it and PUT it back to `/status` with `addresses` as (type, address),
+    /// retried on a conflict. `kubectl patch --subresource=status` is not used: kubectl GETs
+    /// `nodes/status` first, which the Node authorizer refuses a node (403 on 1.24); and the PUT
+    /// carries the Node as read, because the node lifecycle controller may have tainted it
+    /// meanwhile and NodeRestriction refuses a node's update that drops a taint ("not allowed to
+    /// modify taints", 1.36). Returns the Node as stored.
     pub fn register_node_as(&self, kubeconfig: &Path, home: &Path, name: &str, addresses: &[(&str, &str)]) -> Value {
         let node = serde_json::json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name}});
         kubectl_as_ok(kubeconfig, home, &["create", "-f", "-"], Some(&node.to_string()));
         let addrs: Vec<Value> = addresses.iter().map(|(t, a)| serde_json::json!({"type": t, "address": a})).collect();
-        let status = serde_json::json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name},
-            "status": {"addresses": addrs}});
+        let path = format!("/api/v1/nodes/{name}");
         let f = home.join(format!("node-{name}-status.json"));
-        std::fs::write(&f, status.to_string()).unwrap();
-        let out = kubectl_as_ok(
-            kubeconfig,
-            home,
-            &["replace", "--raw", &format!("/api/v1/nodes/{name}/status"), "-f", f.to_str().unwrap()],
-            None,
-        );
-        let stored: Value = serde_json::from_str(&out).expect("the Node as JSON");
-        assert_eq!(stored["status"]["addresses"], Value::Array(addrs), "{}: Node {name}'s addresses", self.label());
-        stored
+        for attempt in 0.. {
+            let mut current: Value =
+                serde_json::from_str(&kubectl_as_ok(kubeconfig, home, &["get", "--raw", &path], None)).unwrap();
+            current["status"]["addresses"] = Value::Array(addrs.clone());
+            std::fs::write(&f, current.to_string()).unwrap();
+            let o = kubectl_as(
+                kubeconfig,
+                home,
+                &["replace", "--raw", &format!("{path}/status"), "-f", f.to_str().unwrap()],
+                None,
+            );
+            let err = String::from_utf8_lossy(&o.stderr);
+            if o.status.success() {
+                let stored: Value = serde_json::from_slice(&o.stdout).expect("the Node as JSON");
+                assert_eq!(
+                    stored["status"]["addresses"],
+                    Value::Array(addrs),
+                    "{}: Node {name}'s addresses",
+                    self.label()
+                );
+                return stored;
+            }
+            assert!(attempt < 5 && err.contains("Conflict"), "{}: PUT {path}/status as the node: {err}", self.label());
+        }
+        unreachable!()
     }
 
     /// Creates a kubelet-serving CSR with `kubeconfig`'s identity (the API server fills in

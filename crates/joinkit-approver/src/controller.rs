@@ -158,12 +158,7 @@ async fn reconcile(csr: Arc<CertificateSigningRequest>, ctx: Arc<Ctx>) -> Result
 }
 
 /// Writes the decision (the same condition `joinkit csr approve|deny` writes).
-async fn write(
-    ctx: &Ctx,
-    csr: &CertificateSigningRequest,
-    d: &Decision,
-    v: &Verdict,
-) -> Result<(), ReconcileError> {
+async fn write(ctx: &Ctx, csr: &CertificateSigningRequest, d: &Decision, v: &Verdict) -> Result<(), ReconcileError> {
     let (type_, reason, message) = csr::condition_for(d, v);
     csr::put_condition(&ctx.api, csr, type_, &reason, &message)
         .await
@@ -191,7 +186,9 @@ async fn report(
         latency_ms: (age * 1000.0) as u64,
     });
     let (type_, reason, action, text) = match decision {
-        "approved" => (EventType::Normal, "CsrApproved", "Approve", format!("approved: all {} checks passed", v.checks.len())),
+        "approved" => {
+            (EventType::Normal, "CsrApproved", "Approve", format!("approved: all {} checks passed", v.checks.len()))
+        }
         "denied" => (EventType::Warning, "CsrDenied", "Deny", note("denied", &failed_results)),
         _ => (EventType::Warning, "CsrCheckFailed", "Check", note("left pending", &failed_results)),
     };
