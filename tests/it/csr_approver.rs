@@ -7,7 +7,7 @@
 //! (k8s.io/client-go/util/certificate and pkg/kubelet/certificate: an ECDSA P-256 key, CN
 //! `system:node:<name>`, O `system:nodes`, the Node's hostnames and IPs as SANs; usages digital
 //! signature + server auth, plus key encipherment on kubelets before 1.27, which set it for every
-//! key type).
+//! key type: see `kubelet_usages`).
 //!
 //! What is shown: the correct CSR is approved by joinkit and then issued by the real signer;
 //! each attack stays pending with the failed check named, and a `CsrCheckFailed` Event; the
@@ -88,11 +88,12 @@ fn request(cn: &str, orgs: &[&str], sans: &[&str]) -> String {
 }
 
 /// The usages a kubelet of this version puts on its (ECDSA) serving CSR: pkg/kubelet/certificate
-/// (kubelet.go) set key encipherment for every key until the Usages function of v1.27 limited
-/// it to RSA keys; the v1.24 signer (pkg/apis/certificates/v1/helpers.go
-/// ValidateKubeletServingCSR) requires exactly that set and marks anything else Failed
-/// (SignerValidationFailure: "usages did not match [digital signature key encipherment server
-/// auth]"), checked on this control plane.
+/// (kubelet.go) set key encipherment for every key type until kubernetes/kubernetes#111660
+/// ("Key encipherment usage v1.27") made it RSA-only; the v1.24 signer
+/// (pkg/apis/certificates/v1/helpers.go ValidateKubeletServingCSR) requires exactly that set and
+/// marks anything else Failed (SignerValidationFailure: "usages did not match [digital signature
+/// key encipherment server auth]"; checked on this control plane), while later signers accept
+/// either set for any key.
 fn kubelet_usages(v: Version) -> &'static [&'static str] {
     match v {
         Version::V124 => &["digital signature", "key encipherment", "server auth"],
