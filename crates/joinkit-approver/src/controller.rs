@@ -158,12 +158,7 @@ async fn reconcile(csr: Arc<CertificateSigningRequest>, ctx: Arc<Ctx>) -> Result
 }
 
 /// Writes the decision (the same condition `joinkit csr approve|deny` writes).
-async fn write(
-    ctx: &Ctx,
-    csr: &CertificateSigningRequest,
-    d: &Decision,
-    v: &Verdict,
-) -> Result<(), ReconcileError> {
+async fn write(ctx: &Ctx, csr: &CertificateSigningRequest, d: &Decision, v: &Verdict) -> Result<(), ReconcileError> {
     let (type_, reason, message) = csr::condition_for(d, v);
     csr::put_condition(&ctx.api, csr, type_, &reason, &message)
         .await
@@ -191,7 +186,9 @@ async fn report(
         latency_ms: (age * 1000.0) as u64,
     });
     let (type_, reason, action, text) = match decision {
-        "approved" => (EventType::Normal, "CsrApproved", "Approve", format!("approved: all {} checks passed", v.checks.len())),
+        "approved" => {
+            (EventType::Normal, "CsrApproved", "Approve", format!("approved: all {} checks passed", v.checks.len()))
+        }
         "denied" => (EventType::Warning, "CsrDenied", "Deny", note("denied", &failed_results)),
         _ => (EventType::Warning, "CsrCheckFailed", "Check", note("left pending", &failed_results)),
     };
@@ -264,8 +261,14 @@ pub(crate) async fn run(
         let metrics = metrics.clone();
         let store = store.clone();
         tokio::spawn(async move {
-            if store.wait_until_ready().await.is_ok() {
-                metrics.set_ready();
+            // Re-polled with a bound: a single `wait_until_ready().await` was seen never to wake
+            // on this runtime although the store had listed.
+            loop {
+                match tokio::time::timeout(Duration::from_millis(250), store.wait_until_ready()).await {
+                    Ok(Ok(())) => return metrics.set_ready(),
+                    Ok(Err(_)) => return,
+                    Err(_) => {}
+                }
             }
         });
     }

@@ -48,19 +48,20 @@ impl ApiClient {
             ));
         }
         // client-go: net.JoinHostPort, so an IPv6 service address gets brackets.
-        let server = if host.contains(':') { format!("https://[{host}]:{port}") } else { format!("https://{host}:{port}") };
+        let server =
+            if host.contains(':') { format!("https://[{host}]:{port}") } else { format!("https://{host}:{port}") };
         let token_path = dir.join("token");
         let token = read_token(&token_path).map_err(|e| unusable(format!("in-cluster configuration: {e}"), fix))?;
         let ca_path = dir.join("ca.crt");
-        let ca = read_bounded(&ca_path, 1 << 20)
-            .map_err(|e| unusable(format!("in-cluster configuration: {e}"), fix))?;
-        let certs = crate::pin::read_certificates(&ca, "ca.crt").map_err(|f| {
-            unusable(format!("in-cluster configuration: {}: {}", ca_path.display(), f.message), fix)
-        })?;
+        let ca =
+            read_bounded(&ca_path, 1 << 20).map_err(|e| unusable(format!("in-cluster configuration: {e}"), fix))?;
+        let certs = crate::pin::read_certificates(&ca, "ca.crt")
+            .map_err(|f| unusable(format!("in-cluster configuration: {}: {}", ca_path.display(), f.message), fix))?;
         let anchors = TrustAnchors::new(certs, ca_path.display().to_string())
             .map_err(|e| unusable(format!("in-cluster configuration: {}: {e}", ca_path.display()), fix))?;
-        let builder =
-            anchors.client_config_builder().map_err(|e| Failure::new(Code::Internal, super::ApiStage::Kubeconfig, e))?;
+        let builder = anchors
+            .client_config_builder()
+            .map_err(|e| Failure::new(Code::Internal, super::ApiStage::Kubeconfig, e))?;
         let mut client = ApiClient::with_anchors_builder(
             builder,
             &server,

@@ -22,10 +22,10 @@
 //! TLS and HTTP failures apart and must use exactly one connection; reqwest hides both.
 
 mod admin;
-pub mod in_cluster;
 pub mod api;
 mod api_errors;
 pub mod exec;
+pub mod in_cluster;
 pub(crate) mod retry;
 mod tls;
 
