@@ -99,16 +99,20 @@ pub struct DecideArgs {
     pub api: ApiArgs,
 }
 
+/// A listener address, `None` when off.
+#[derive(Debug, Clone, Copy)]
+pub struct BindAddress(pub Option<SocketAddr>);
+
 /// `--metrics-bind-address` / `--health-probe-bind-address`: `HOST:PORT`, `:PORT` (every
 /// interface, as controller-runtime reads it) or `0` (off).
-fn bind_address(s: &str) -> Result<Option<SocketAddr>, String> {
+fn bind_address(s: &str) -> Result<BindAddress, String> {
     let s = s.trim();
     if s == "0" {
-        return Ok(None);
+        return Ok(BindAddress(None));
     }
     let full = if s.starts_with(':') { format!("0.0.0.0{s}") } else { s.to_string() };
     full.parse::<SocketAddr>()
-        .map(Some)
+        .map(|a| BindAddress(Some(a)))
         .map_err(|_| format!("{s:?} is not HOST:PORT, :PORT or 0 (off); a host must be an IP address"))
 }
 
@@ -135,10 +139,10 @@ pub struct ApproverArgs {
     pub leader_elect_lease_duration: Duration,
     /// Where to serve /metrics: HOST:PORT, :PORT (every interface) or 0 (off)
     #[arg(long, value_name = "ADDR", default_value = ":8080", value_parser = bind_address)]
-    pub metrics_bind_address: Option<SocketAddr>,
+    pub metrics_bind_address: BindAddress,
     /// Where to serve /healthz and /readyz: HOST:PORT, :PORT or 0 (off)
     #[arg(long, value_name = "ADDR", default_value = ":8081", value_parser = bind_address)]
-    pub health_probe_bind_address: Option<SocketAddr>,
+    pub health_probe_bind_address: BindAddress,
     /// The service account directory used in a pod (for tests)
     #[arg(long, value_name = "DIR", hide = true, default_value = joinkit_core::client::in_cluster::SERVICE_ACCOUNT_DIR)]
     pub serviceaccount_dir: PathBuf,
@@ -189,8 +193,8 @@ impl ApproverArgs {
             on_failure: self.on_failure,
             leader_election: le,
             identity: self.identity(),
-            metrics_addr: self.metrics_bind_address,
-            health_addr: self.health_probe_bind_address,
+            metrics_addr: self.metrics_bind_address.0,
+            health_addr: self.health_probe_bind_address.0,
         })
     }
 }

@@ -261,8 +261,14 @@ pub(crate) async fn run(
         let metrics = metrics.clone();
         let store = store.clone();
         tokio::spawn(async move {
-            if store.wait_until_ready().await.is_ok() {
-                metrics.set_ready();
+            // Re-polled with a bound: a single `wait_until_ready().await` was seen never to wake
+            // on this runtime although the store had listed.
+            loop {
+                match tokio::time::timeout(Duration::from_millis(250), store.wait_until_ready()).await {
+                    Ok(Ok(())) => return metrics.set_ready(),
+                    Ok(Err(_)) => return,
+                    Err(_) => {}
+                }
             }
         });
     }

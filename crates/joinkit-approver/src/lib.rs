@@ -162,7 +162,11 @@ impl LogEvent {
                 if *leader_election { "on" } else { "off" }
             ),
             LogEvent::Leader { identity, leader } => {
-                format!("{identity} {} the leader", if *leader { "is now" } else { "is no longer" })
+                if *leader {
+                    format!("{identity} is the leader: it acts")
+                } else {
+                    format!("{identity} is not the leader: standing by")
+                }
             }
             LogEvent::Decision { csr, node, decision, failed_checks, why, latency_ms } => {
                 if failed_checks.is_empty() {
