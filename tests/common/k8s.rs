@@ -423,7 +423,7 @@ impl Cluster {
     /// Registers Node `name` the way a kubelet does, with the node's own credentials
     /// (`kubeconfig`): POST the Node (the Node authorizer and NodeRestriction let a node create
     /// its own), then GET it and PUT it back to `/status` with `addresses` as (type, address),
-    /// retried on a conflict. `kubectl patch --subresource=status` is not used: kubectl GETs
+    /// read and retried when the Node changed in between. `kubectl patch --subresource=status` is not used: kubectl GETs
     /// `nodes/status` first, which the Node authorizer refuses a node (403 on 1.24); and the PUT
     /// carries the Node as read, because the node lifecycle controller may have tainted it
     /// meanwhile and NodeRestriction refuses a node's update that drops a taint ("not allowed to
@@ -456,7 +456,11 @@ impl Cluster {
                 );
                 return stored;
             }
-            assert!(attempt < 5 && err.contains("Conflict"), "{}: PUT {path}/status as the node: {err}", self.label());
+            // A taint added between the GET and the PUT: NodeRestriction compares with the Node
+            // as stored and refuses before the resourceVersion conflict is seen. Read again.
+            let raced = err.contains("Conflict") || err.contains("not allowed to modify taints");
+            assert!(attempt < 10 && raced, "{}: PUT {path}/status as the node: {err}", self.label());
+            std::thread::sleep(Duration::from_millis(200));
         }
         unreachable!()
     }

@@ -340,7 +340,8 @@ fn approver_on_real(version: Version) {
     let health = address(&started, "healthAddress");
     assert!(metrics.starts_with("127.0.0.1:") && health.starts_with("127.0.0.1:"), "{label}: {started}");
     a.wait("leader:true", Duration::from_secs(30), |v| v["event"] == "leader" && v["leader"] == true);
-    assert_eq!(http_get(&health, "/healthz"), (200, "ok".into()), "{label}");
+    let (status, body) = http_get(&health, "/healthz");
+    assert_eq!((status, body.trim()), (200, "ok"), "{label}");
     c.wait_for("/readyz 200", DECIDE, || http_get(&health, "/readyz").0 == 200);
 
     // The correct CSR: approved by joinkit, then issued by the real controller-manager.
@@ -410,8 +411,25 @@ fn approver_on_real(version: Version) {
             "node-exists",
         ),
     ];
+    let mut refused_by_apiserver = vec![];
     for (name, (kc, home), usages, req, check) in &attacks {
-        let created = c.create_serving_csr_as(kc, home, name, usages, req);
+        let obj = k8s::serving_csr_object(name, usages, req);
+        let o = k8s::kubectl_as(kc, home, &["create", "-f", "-", "-o", "json"], Some(&obj.to_string()));
+        let err = String::from_utf8_lossy(&o.stderr);
+        if *name == "jk-attack-cn-of-n2" && version == Version::V136 {
+            // NodeRestriction on 1.36 refuses a node's CSR for another node's name before any
+            // approver sees it; on 1.24 it is created and the approver must catch it.
+            assert!(
+                !o.status.success()
+                    && err.contains("Forbidden")
+                    && err.contains("can only create a node CSR with CN=system:node:n1"),
+                "{label}: {name}: {err}"
+            );
+            refused_by_apiserver.push(*name);
+            continue;
+        }
+        assert!(o.status.success(), "{label}: creating {name}: {err}");
+        let created: Value = serde_json::from_slice(&o.stdout).unwrap();
         let d = a.decision(name, DECIDE);
         assert_eq!(d["decision"], "left", "{label}: {name}: {d}");
         let failed = strings(&d["failedChecks"]);
@@ -421,6 +439,7 @@ fn approver_on_real(version: Version) {
             created["spec"]["username"]
         );
     }
+    let attacks: Vec<_> = attacks.into_iter().filter(|a| !refused_by_apiserver.contains(&a.0)).collect();
     // The non-node CSR really came from a non-node, and the ghost's from the ghost itself.
     let not_a_node = c.get("csr", None, "jk-attack-not-a-node").unwrap();
     assert!(!not_a_node["spec"]["username"].as_str().unwrap().starts_with("system:node:"), "{label}: {not_a_node}");
@@ -497,6 +516,9 @@ fn approver_on_real(version: Version) {
     }
     // The approved one is not judged again.
     assert!(b.decisions().iter().all(|d| d["csr"] != "jk-serving-n1"), "{label}: {}", b.dump());
+    for d in a.decisions().iter().chain(&b.decisions()) {
+        eprintln!("{label}: {} {} {} {}ms", d["csr"], d["decision"], d["failedChecks"], d["latencyMs"]);
+    }
 }
 
 #[test]
