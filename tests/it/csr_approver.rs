@@ -24,7 +24,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures: node identities, Nodes and CSRs made as the kubelet makes them
@@ -141,6 +141,8 @@ fn fixture(c: &Cluster) -> Fixture {
 #[derive(Default)]
 struct Lines {
     stdout: Vec<Value>,
+    /// When each stdout line was read (wall clock, to compare with a Lease's renewTime).
+    read_at: Vec<SystemTime>,
     stderr: String,
     closed: bool,
 }
@@ -174,7 +176,10 @@ impl Approver {
                 let Ok(line) = line else { break };
                 // A line that is not JSON is kept as a string: the assertions then show it.
                 let v = serde_json::from_str(&line).unwrap_or(Value::String(line));
-                l.0.lock().unwrap().stdout.push(v);
+                let mut g = l.0.lock().unwrap();
+                g.stdout.push(v);
+                g.read_at.push(SystemTime::now());
+                drop(g);
                 l.1.notify_all();
             }
             l.0.lock().unwrap().closed = true;
@@ -207,11 +212,16 @@ impl Approver {
 
     /// The first line matching `f`, waiting up to `limit`.
     fn wait(&self, what: &str, limit: Duration, f: impl Fn(&Value) -> bool) -> Value {
+        self.wait_timed(what, limit, f).0
+    }
+
+    /// The first line matching `f` and when it was read, waiting up to `limit`.
+    fn wait_timed(&self, what: &str, limit: Duration, f: impl Fn(&Value) -> bool) -> (Value, SystemTime) {
         let t = Instant::now();
         let mut g = self.lines.0.lock().unwrap();
         loop {
-            if let Some(v) = g.stdout.iter().find(|v| f(v)) {
-                return v.clone();
+            if let Some(i) = g.stdout.iter().position(&f) {
+                return (g.stdout[i].clone(), g.read_at[i]);
             }
             let left = limit.checked_sub(t.elapsed());
             if left.is_none() || g.closed {
@@ -619,9 +629,25 @@ fn approver_two_replicas_one_leader_on_real_v1_36() {
     // Lease has expired.
     reps[l].kill();
     let killed = Instant::now();
-    reps[o].wait("leader:true after the leader died", Duration::from_secs(5 + 10), |v| {
+    // The Lease as the dead leader left it: nobody may hold it before renewTime +
+    // leaseDurationSeconds.
+    let lease = c.get("lease", Some("kube-system"), "joinkit-csr-approver").unwrap();
+    assert_eq!(lease["spec"]["holderIdentity"], leader_id, "{label}: {lease}");
+    let renew = lease["spec"]["renewTime"].as_str().unwrap_or_else(|| panic!("{label}: renewTime: {lease}"));
+    let renew = time::OffsetDateTime::parse(renew, &time::format_description::well_known::Rfc3339).unwrap();
+    let secs = lease["spec"]["leaseDurationSeconds"].as_i64().unwrap();
+    assert!(secs >= 5, "{label}: leaseDurationSeconds {secs} for --leader-elect-lease-duration 5s: {lease}");
+    let expires = SystemTime::from(renew) + Duration::from_secs(secs as u64);
+    let (_, took_over_at) = reps[o].wait_timed("leader:true after the leader died", Duration::from_secs(5 + 10), |v| {
         v["event"] == "leader" && v["leader"] == true
     });
+    // Read after the follower said so, so a takeover before the expiry is two leaders at once.
+    assert!(
+        took_over_at >= expires,
+        "{label}: {} took over {:?} before the dead leader's Lease expired: {lease}",
+        ["jk-a", "jk-b"][o],
+        expires.duration_since(took_over_at).unwrap_or_default()
+    );
     let took = killed.elapsed();
     assert!(took <= Duration::from_secs(5 + 5), "{label}: took over after {took:?}");
     let follower_id = ["jk-a", "jk-b"][o];
@@ -630,6 +656,10 @@ fn approver_two_replicas_one_leader_on_real_v1_36() {
     kubelet_csr(&c, &f.n2, "jk-rep-n2-after", &["DNS:n2", "IP:10.0.0.12"]);
     assert_eq!(reps[o].decision("jk-rep-n2-after", DECIDE)["decision"], "approved", "{label}");
     wait_issued(&c, "jk-rep-n2-after");
-    eprintln!("{label}: leader {leader_id} killed; {follower_id} took over after {:.1} s", took.as_secs_f64());
+    eprintln!(
+        "{label}: leader {leader_id} killed; {follower_id} took over after {:.1} s, {:.1} s after the Lease expired",
+        took.as_secs_f64(),
+        took_over_at.duration_since(expires).unwrap_or_default().as_secs_f64()
+    );
     assert!(reps[o].terminate().success(), "{label}");
 }
