@@ -48,6 +48,8 @@ ap.add_argument("--rate", type=float, default=0, help="CSRs per second in total 
 ap.add_argument("--timeout", type=float, default=600, help="seconds to wait for every approval")
 ap.add_argument("--control-plane", default=os.environ.get("JOINKIT_K8S_CONTROL_PLANE")
                 or os.path.join(ROOT, "../shared/k8s/control-plane"))
+ap.add_argument("--backlog", action="store_true",
+                help="create every CSR first, then start the approver (its throughput on a backlog)")
 ap.add_argument("--approver-args", default="", help="extra approver arguments, space-separated")
 ap.add_argument("--out")
 args = ap.parse_args()
@@ -157,36 +159,7 @@ def main():
     log(f"{len(nodes)} node identities and Nodes, {len(csrs)} CSRs prepared in {time.perf_counter() - t:.1f} s")
 
     # The approver.
-    cmd = [BIN, "csr", "approver", "--kubeconfig", E["ADMIN_KUBECONFIG"], "-o", "json",
-           "--metrics-bind-address", "127.0.0.1:0", "--health-probe-bind-address", "127.0.0.1:0",
-           "--leader-elect-resource-namespace", "kube-system", "--leader-elect-identity", "bench"]
-    cmd += args.approver_args.split()
-    aenv = {k: v for k, v in os.environ.items() if k not in ("KUBECONFIG", "KUBERNETES_SERVICE_HOST")}
-    t_start = time.perf_counter()
-    approver = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=open(os.path.join(work, "approver.err"), "w"),
-                                env=dict(aenv, NO_COLOR="1"), text=True)
-    lines, leader = [], threading.Event()
-    started = {}
-
-    def read_stdout():
-        for line in approver.stdout:
-            try:
-                v = json.loads(line)
-            except ValueError:
-                v = {"raw": line}
-            v["_t"] = time.perf_counter()
-            lines.append(v)
-            if v.get("event") == "started":
-                started.update(v)
-            if v.get("event") == "leader" and v.get("leader"):
-                leader.set()
-
-    threading.Thread(target=read_stdout, daemon=True).start()
-    t = time.perf_counter()
-    while not leader.wait(0.1):
-        if approver.poll() is not None or time.perf_counter() - t > 60:
-            err = open(os.path.join(work, "approver.err")).read()
-            raise RuntimeError(f"approver not leading (exit {approver.poll()}): {lines}\n{err}")
+    lines, leader, started, timing = [], threading.Event(), {}, {}
 
     def http_get(addr, path):
         h, p = addr.rsplit(":", 1)
@@ -195,35 +168,89 @@ def main():
         r = c.getresponse()
         return r.status, r.read().decode()
 
-    while http_get(started["healthAddress"], "/readyz")[0] != 200:
-        time.sleep(0.05)
-    ready = time.perf_counter() - t_start
-    log(f"approver leading and ready {ready:.2f} s after start")
+    def start_approver():
+        global approver
+        cmd = [BIN, "csr", "approver", "--kubeconfig", E["ADMIN_KUBECONFIG"], "-o", "json",
+               "--metrics-bind-address", "127.0.0.1:0", "--health-probe-bind-address", "127.0.0.1:0",
+               "--leader-elect-resource-namespace", "kube-system", "--leader-elect-identity", "bench"]
+        cmd += args.approver_args.split()
+        aenv = {k: v for k, v in os.environ.items() if k not in ("KUBECONFIG", "KUBERNETES_SERVICE_HOST")}
+        t_start = time.perf_counter()
+        approver = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=open(os.path.join(work, "approver.err"), "w"),
+                                    env=dict(aenv, NO_COLOR="1"), text=True)
+
+        def read_stdout():
+            for line in approver.stdout:
+                try:
+                    v = json.loads(line)
+                except ValueError:
+                    v = {"raw": line}
+                v["_t"] = time.perf_counter()
+                lines.append(v)
+                if v.get("event") == "started":
+                    started.update(v)
+                if v.get("event") == "leader" and v.get("leader"):
+                    leader.set()
+
+        threading.Thread(target=read_stdout, daemon=True).start()
+        t = time.perf_counter()
+        while not leader.wait(0.1):
+            if approver.poll() is not None or time.perf_counter() - t > 60:
+                err = open(os.path.join(work, "approver.err")).read()
+                raise RuntimeError(f"approver not leading (exit {approver.poll()}): {lines}\n{err}")
+
+        while http_get(started["healthAddress"], "/readyz")[0] != 200:
+            time.sleep(0.05)
+        ready = time.perf_counter() - t_start
+        log(f"approver leading and ready {ready:.2f} s after start")
+        timing.update(start=t_start, ready=ready, cmd=cmd)
 
     # The watch: the first event showing each CSR Approved (or Denied/Failed).
     approved_at, denied, failed_sign, watching = {}, set(), set(), threading.Event()
 
+    watch_errors, watch_done = [], threading.Event()
+
     def watch():
-        c = http.client.HTTPSConnection(host, int(port), context=admin_ctx, timeout=None)
-        c.request("GET", f"/apis/certificates.k8s.io/v1/certificatesigningrequests?watch=1&resourceVersion={rv}"
-                  "&allowWatchBookmarks=false")
-        r = c.getresponse()
-        watching.set()
-        for line in r:
-            now = time.perf_counter()
-            ev = json.loads(line)
-            obj = ev.get("object", {})
-            name = obj.get("metadata", {}).get("name", "")
-            for cond in (obj.get("status") or {}).get("conditions") or []:
-                if cond.get("type") == "Approved" and name not in approved_at:
-                    approved_at[name] = now
-                elif cond.get("type") == "Denied":
-                    denied.add(name)
-                elif cond.get("type") == "Failed":
-                    failed_sign.add(name)
+        last = rv
+        while True:
+            try:
+                c = http.client.HTTPSConnection(host, int(port), context=admin_ctx, timeout=None)
+                c.request("GET", f"/apis/certificates.k8s.io/v1/certificatesigningrequests?watch=1"
+                          f"&resourceVersion={last}&allowWatchBookmarks=true")
+                r = c.getresponse()
+                if r.status != 200:
+                    raise RuntimeError(f"watch: {r.status} {r.read()[:300]!r}")
+                watching.set()
+                while True:
+                    line = r.readline()
+                    if not line:
+                        raise RuntimeError("watch ended")
+                    now = time.perf_counter()
+                    ev = json.loads(line)
+                    obj = ev.get("object", {})
+                    if ev.get("type") == "ERROR":
+                        raise RuntimeError(f"watch error event: {obj}")
+                    last = obj.get("metadata", {}).get("resourceVersion", last)
+                    name = obj.get("metadata", {}).get("name", "")
+                    for cond in (obj.get("status") or {}).get("conditions") or []:
+                        if cond.get("type") == "Approved" and name not in approved_at:
+                            approved_at[name] = now
+                        elif cond.get("type") == "Denied":
+                            denied.add(name)
+                        elif cond.get("type") == "Failed":
+                            failed_sign.add(name)
+            except Exception as e:  # reconnect from the last resourceVersion seen
+                if watch_done.is_set():
+                    return
+                watch_errors.append(repr(e))
+                log(f"watch: {e!r}; resuming from resourceVersion {last}")
+                time.sleep(0.2)
 
     threading.Thread(target=watch, daemon=True).start()
     watching.wait(30)
+
+    if not args.backlog:
+        start_approver()
 
     # POST the CSRs as their nodes.
     ctxs = {n: context(crt, key) for n, crt, key in nodes}
@@ -254,9 +281,16 @@ def main():
             f.result()
     posted = time.perf_counter() - t0
     log(f"{len(created_at)} CSRs created in {posted:.2f} s ({len(created_at) / posted:.0f}/s)")
+    if args.backlog:
+        start_approver()
     deadline = time.perf_counter() + args.timeout
     names = [o["metadata"]["name"] for _, o in csrs]
     while time.perf_counter() < deadline and not all(n in approved_at or n in denied for n in names):
+        if approver.poll() is not None:
+            err = open(os.path.join(work, "approver.err")).read()
+            tail = [v for v in lines if v.get("event") != "decision"][-5:] + lines[-3:]
+            raise RuntimeError(f"the approver exited ({approver.returncode}) after {len(approved_at)} approvals; "
+                               f"last lines: {tail}\nstderr: {err[-3000:]}")
         time.sleep(0.05)
     time.sleep(1)  # the last decision lines
 
@@ -267,14 +301,18 @@ def main():
     cpu = (int(stat[11]) + int(stat[12])) / tick
     hwm = int(re.search(r"VmHWM:\s+(\d+)", open(f"/proc/{pid}/status").read()).group(1)) // 1024
     _, metrics = http_get(started["metricsAddress"], "/metrics")
+    watch_done.set()
     approver.send_signal(signal.SIGTERM)
     rc = approver.wait(30)
 
     lat = sorted((approved_at[n] - created_at[n]) * 1000 for n in names if n in approved_at)
     got = len(lat)
-    first = min(created_at.values())
+    # Throughput from the first POST returned, or with --backlog from the approver's start.
+    first = timing["start"] if args.backlog else min(created_at.values())
     last = max(approved_at[n] for n in names if n in approved_at) if got else first
     span = last - first
+    approvals = sorted(approved_at[n] for n in names if n in approved_at)
+    steady = (len(approvals) - 1) / (approvals[-1] - approvals[0]) if len(approvals) > 1 else None
     decisions = [v for v in lines if v.get("event") == "decision"]
     own = sorted(v.get("latencyMs", 0) for v in decisions)
 
@@ -291,23 +329,26 @@ def main():
         "denied": len(denied), "signerFailed": len(failed_sign & set(names)),
         "postSeconds": round(posted, 3), "postPerSecond": round(TOTAL / posted, 1),
         "spanSeconds": round(span, 3), "decisionsPerSecond": round(got / span, 1) if span > 0 else None,
+        "decisionsPerSecondFirstToLast": round(steady, 1) if steady else None,
         "latencyMs": {"p50": round(pct(lat, 50), 1) if lat else None, "p90": round(pct(lat, 90), 1) if lat else None,
                       "p99": round(pct(lat, 99), 1) if lat else None, "max": round(lat[-1], 1) if lat else None,
                       "mean": round(statistics.mean(lat), 1) if lat else None},
         "approverLatencyMs": {"p50": pct(own, 50), "p99": pct(own, 99), "note": "creationTimestamp (1 s) to decision"},
-        "approverDecisionLines": len(decisions),
+        "approverDecisionLines": len(decisions), "watchErrors": watch_errors,
         "metricsApproved": metric('joinkit_csr_approver_decisions_total{decision="approved"}'),
-        "approverCpuSeconds": round(cpu, 2), "approverPeakRssMiB": hwm, "approverReadySeconds": round(ready, 2),
+        "approverCpuSeconds": round(cpu, 2), "approverPeakRssMiB": hwm, "approverReadySeconds": round(timing["ready"], 2), "backlog": args.backlog,
         "approverExit": rc, "controlPlaneUpSeconds": round(cp_up, 1), "machineCpus": os.cpu_count(),
-        "approverArgs": cmd[2:],
+        "approverArgs": timing["cmd"][2:],
     }
     os.makedirs(os.path.dirname(os.path.abspath(OUT)), exist_ok=True)
     json.dump(res, open(OUT, "w"), indent=2)
     rows = [
         ("kube-apiserver", res["version"]), ("CSRs (nodes x per node)", f"{TOTAL} ({args.nodes} x {args.per_node})"),
         ("POST threads / rate", f"{args.threads} / {args.rate or 'max'}"),
+        ("mode", "backlog (approver started after every POST)" if args.backlog else "live (approver running)"),
         ("created in", f"{posted:.2f} s ({res['postPerSecond']}/s)"), ("approved", f"{got} of {TOTAL}"),
-        ("decisions/s", res["decisionsPerSecond"]),
+        ("decisions/s (first POST or approver start -> last)", res["decisionsPerSecond"]),
+        ("decisions/s (first approval -> last)", res["decisionsPerSecondFirstToLast"]),
         ("latency p50 / p90 / p99 / max", " / ".join(f"{res['latencyMs'][k]} ms" for k in ("p50", "p90", "p99", "max"))),
         ("approver latencyMs p50 / p99", f"{res['approverLatencyMs']['p50']} / {res['approverLatencyMs']['p99']}"),
         ("metrics approved", res["metricsApproved"]),
