@@ -484,7 +484,7 @@ fn approver_on_real(version: Version, usages: &[&str], signer: Signer) {
     assert_eq!(c.get("csr", None, "jk-attack-ghost").unwrap()["spec"]["username"], "system:node:ghost");
     // Still pending a moment later (no late approval), each with a CsrCheckFailed Event.
     std::thread::sleep(Duration::from_secs(2));
-    for (name, ..) in &attacks {
+    for (name, _, _, _, check) in &attacks {
         let csr = c.get("csr", None, name).unwrap();
         let conds = csr["status"]["conditions"].as_array().cloned().unwrap_or_default();
         assert!(conds.is_empty(), "{label}: {name} is not pending: {conds:?}");
@@ -495,10 +495,11 @@ fn approver_on_real(version: Version, usages: &[&str], signer: Signer) {
         assert_eq!(ev["type"], "Warning", "{label}: {ev}");
         assert_eq!(ev["reportingController"], "joinkit-csr-approver", "{label}: {ev}");
         assert_eq!(ev["regarding"]["kind"], "CertificateSigningRequest", "{label}: {ev}");
+        assert!(ev["note"].as_str().is_some_and(|n| n.contains(check)), "{label}: the note names {check}: {ev}");
     }
     let approved_events = c.events_regarding("default", "jk-serving-n1");
     assert!(approved_events.iter().any(|e| e["reason"] == "CsrApproved"), "{label}: {approved_events:?}");
-    // n2 never asked: nothing about it. One decision per CSR so far.
+    // One decision per CSR so far.
     assert_eq!(a.decisions().len(), 1 + attacks.len(), "{label}: {}", a.dump());
 
     // Metrics and health.
