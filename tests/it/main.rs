@@ -19,6 +19,7 @@ mod bootstrap;
 mod ca_hash;
 mod config;
 mod csr;
+mod deploy_manifests;
 mod diagnose;
 mod diagnose_runtime;
 mod discovery_failures;
