@@ -642,6 +642,81 @@ fn deploy_on_real(version: Version) {
     apply_deploy(&c);
     let lease = c.get("lease", Some(NS), NAME).unwrap();
     assert_eq!(lease["spec"]["holderIdentity"], "jk-test-pod", "{label}: re-applying deploy/ reset the Lease");
+
+    // 4. The approver itself, as in a pod: no kubeconfig, KUBERNETES_SERVICE_HOST/PORT and the
+    // ServiceAccount's token, ca.crt and namespace (a TokenRequest token, as the kubelet
+    // projects it). deploy/'s RBAC is enough for it to take the Lease, approve a correct
+    // serving CSR and record the Event.
+    in_cluster_approver(&c, &label);
+}
+
+/// Runs `joinkit csr approver` with the in-cluster configuration of deploy/'s ServiceAccount.
+fn in_cluster_approver(c: &Cluster, label: &str) {
+    let sa = tempfile::tempdir().unwrap();
+    let token = c.kubectl(&["create", "token", NAME, "-n", NS, "--duration", "10m"]);
+    std::fs::write(sa.path().join("token"), token.trim()).unwrap();
+    std::fs::write(sa.path().join("ca.crt"), c.ca_pem()).unwrap();
+    std::fs::write(sa.path().join("namespace"), NS).unwrap();
+    let node = "jk-deploy-node";
+    c.kubectl_stdin(
+        &["create", "-f", "-"],
+        Some(&json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": node}}).to_string()),
+    );
+    c.kubectl(&[
+        "patch", "node", node, "--subresource=status", "--type=merge", "-p",
+        r#"{"status":{"addresses":[{"type":"Hostname","address":"jk-deploy-node"},{"type":"InternalIP","address":"10.0.0.21"}]}}"#,
+    ]);
+    // The serving CSR, created by the node (impersonated: the API server records
+    // system:node:jk-deploy-node in system:nodes as the requestor).
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(request_pem(node));
+    let csr = json!({"apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest", "metadata": {"name": "jk-in-cluster"},
+        "spec": {"request": b64, "signerName": SERVING, "usages": ["digital signature", "server auth"]}});
+    let o = c.kubectl_out(
+        &["create", "-f", "-", "--as", &format!("system:node:{node}"), "--as-group", "system:nodes"],
+        Some(&csr.to_string()),
+    );
+    assert_ok(&o, "create a serving CSR as the node", label);
+    let home = tempfile::tempdir().unwrap();
+    let mut child = Command::new(crate::common::bin())
+        .args(["csr", "approver", "-o", "json", "--metrics-bind-address", "0", "--health-probe-bind-address", "0"])
+        .arg("--serviceaccount-dir")
+        .arg(sa.path())
+        .env_remove("KUBECONFIG")
+        .env("HOME", home.path())
+        .env("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+        .env("KUBERNETES_SERVICE_PORT", c.var("API_PORT"))
+        .env("POD_NAME", "jk-pod-a")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let approved = (0..120).any(|_| {
+        std::thread::sleep(Duration::from_millis(250));
+        condition(c, "jk-in-cluster").is_some() || child.try_wait().unwrap().is_some()
+    });
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let log = format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(approved, "{label}: the in-cluster approver decided nothing in 30 s:\n{log}");
+    let v = c.get("csr", None, "jk-in-cluster").unwrap();
+    let cond = &v["status"]["conditions"][0];
+    assert_eq!(
+        (cond["type"].as_str(), cond["reason"].as_str()),
+        (Some("Approved"), Some("JoinkitApproved")),
+        "{label}: {v}\n{log}"
+    );
+    assert!(log.contains(r#""server":"https://127.0.0.1:"#), "{label}: in-cluster server: {log}");
+    let lease = c.get("lease", Some(NS), NAME).unwrap();
+    assert_eq!(lease["spec"]["holderIdentity"], "jk-pod-a", "{label}: the approver holds deploy/'s Lease\n{log}");
+    let events = c.kubectl(&["get", "events.events.k8s.io", "-n", "default", "-o", "json"]);
+    let events: Value = serde_json::from_str(&events).unwrap();
+    assert!(
+        events["items"].as_array().unwrap().iter().any(|e| e["reason"] == "CsrApproved"
+            && e["regarding"]["name"] == "jk-in-cluster"
+            && e["reportingInstance"] == "jk-pod-a"),
+        "{label}: no CsrApproved Event from jk-pod-a: {events}"
+    );
 }
 
 #[test]
