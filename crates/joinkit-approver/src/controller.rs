@@ -60,6 +60,16 @@ impl std::error::Error for ReconcileError {}
 /// Checks that depend on the Node (or on other CSRs), which may still change.
 const NODE_CHECKS: &[&str] = &["san-node", "node-exists", "pending-conflict"];
 
+/// When a left CSR is checked again: only when a failed check depends on the Node or on other
+/// CSRs (the CSR's own spec is immutable); after 15 s, then 30, 60, 120, 240, then every 300 s.
+/// `rechecks` counts the checks so far (1 after the first).
+fn recheck_after(failed: &[&str], rechecks: u32) -> Option<Duration> {
+    failed
+        .iter()
+        .any(|c| NODE_CHECKS.contains(c))
+        .then(|| Duration::from_secs((15u64 << rechecks.clamp(1, 6).saturating_sub(1)).min(300)))
+}
+
 /// Seconds from the CSR's creationTimestamp to now (0 when it has none).
 fn age_seconds(csr: &CertificateSigningRequest) -> f64 {
     let created = serde_json::to_value(&csr.metadata.creation_timestamp)
@@ -147,10 +157,9 @@ async fn reconcile(csr: Arc<CertificateSigningRequest>, ctx: Arc<Ctx>) -> Result
         if changed {
             report(&ctx, &csr, &v, &node, decision, &failed).await;
         }
-        return Ok(if failed.iter().any(|c| NODE_CHECKS.contains(c)) {
-            Action::requeue(Duration::from_secs((15u64 << rechecks.min(5).saturating_sub(1)).min(300)))
-        } else {
-            Action::await_change()
+        return Ok(match recheck_after(&failed, rechecks) {
+            Some(d) => Action::requeue(d),
+            None => Action::await_change(),
         });
     }
     report(&ctx, &csr, &v, &node, decision, &failed).await;
@@ -353,4 +362,38 @@ fn lease_failure(le: &crate::LeaderElection, e: &str) -> Failure {
         "the API server refused or could not be reached"
     })
     .fix("apply deploy/ (it creates the Lease and the Role for it), or pass --leader-elect-resource-namespace/-name, or --leader-elect=false for a single replica")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_node_dependent_failures_are_rechecked_with_a_growing_bounded_pause() {
+        assert_eq!(recheck_after(&["common-name", "usages"], 1), None, "an immutable spec is not re-checked");
+        let secs = |n| recheck_after(&["organization", "node-exists"], n).unwrap().as_secs();
+        assert_eq!((1..=8).map(secs).collect::<Vec<_>>(), vec![15, 30, 60, 120, 240, 300, 300, 300]);
+        assert_eq!(recheck_after(&["pending-conflict"], 1), Some(Duration::from_secs(15)));
+        assert_eq!(recheck_after(&["san-node"], 0), Some(Duration::from_secs(15)));
+    }
+
+    #[test]
+    fn event_notes_name_each_failed_check_within_the_events_api_limit() {
+        let short = CheckResult { check: "san-node", passed: false, why: "IP 10.0.0.12 is not on Node n1".into() };
+        assert_eq!(note("left pending", &[&short]), "left pending: san-node: IP 10.0.0.12 is not on Node n1");
+        let long = CheckResult { check: "request", passed: false, why: "é".repeat(2000) };
+        let n = note("denied", &[&short, &long]);
+        assert!(n.len() <= 1024 && n.ends_with("...") && n.contains("san-node"), "{} bytes", n.len());
+    }
+
+    #[test]
+    fn latency_is_measured_from_the_creation_timestamp() {
+        let mut csr = CertificateSigningRequest::default();
+        assert_eq!(age_seconds(&csr), 0.0, "no timestamp: 0");
+        let ten_ago = time::OffsetDateTime::now_utc() - time::Duration::seconds(10);
+        let text = ten_ago.format(&time::format_description::well_known::Rfc3339).unwrap();
+        csr.metadata.creation_timestamp = serde_json::from_value(serde_json::json!(text)).unwrap();
+        let age = age_seconds(&csr);
+        assert!((9.0..12.0).contains(&age), "{age}");
+    }
 }
