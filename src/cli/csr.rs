@@ -134,7 +134,7 @@ pub struct ApproverArgs {
     /// This replica's identity in the Lease and in Events (default: $POD_NAME, else HOSTNAME_RANDOM)
     #[arg(long, value_name = "ID")]
     pub leader_elect_identity: Option<String>,
-    /// How long a Lease lasts without renewal; a standby takes over after it
+    /// How long a Lease lasts without renewal (at least 4s); a standby takes over after it
     #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = joinkit_core::duration::clap_parse)]
     pub leader_elect_lease_duration: Duration,
     /// Where to serve /metrics: HOST:PORT, :PORT (every interface) or 0 (off)
@@ -179,6 +179,14 @@ impl ApproverArgs {
 
     /// The library's options, with the namespace found by the connection (in a pod).
     pub(crate) fn options(&self, pod_namespace: Option<String>) -> Result<ApproverOptions, Failure> {
+        if self.leader_elect && self.leader_elect_lease_duration < Duration::from_secs(4) {
+            return Err(Failure::new(
+                joinkit_core::error::Code::Usage,
+                joinkit_core::report::Common::Input,
+                "--leader-elect-lease-duration must be at least 4s",
+            )
+            .fix("the leader renews every half duration and stops acting when it cannot: shorter Leases flap"));
+        }
         let le = self.leader_elect.then(|| LeaderElection {
             namespace: self
                 .leader_elect_resource_namespace
