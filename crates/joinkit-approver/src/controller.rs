@@ -61,6 +61,9 @@ impl std::fmt::Display for ReconcileError {
 
 impl std::error::Error for ReconcileError {}
 
+/// How many CSRs are judged at once.
+const CONCURRENCY: u16 = 8;
+
 /// Checks that depend on the Node (or on other CSRs), which may still change.
 const NODE_CHECKS: &[&str] = &["san-node", "node-exists", "pending-conflict"];
 
@@ -336,7 +339,10 @@ pub(crate) async fn run(
             let _ = shut_tx.send(());
         });
     }
+    // At most 8 CSRs judged at once (each is a Node GET, an /approval PUT and an Event): client-go
+    // controllers run a handful of workers; the API server is not flooded by a burst of joins.
     controller
+        .with_config(kube_runtime::controller::Config::default().concurrency(CONCURRENCY))
         .reconcile_all_on(trigger_rx)
         .graceful_shutdown_on(async move {
             let _ = shut_rx.await;
