@@ -178,15 +178,13 @@ fn token(t: TokenCommand) -> Outcome {
 /// the binary small).
 fn csr(c: CsrCommand) -> Outcome {
     use joinkit_core::csr;
-    if let CsrCommand::Approver(a) = c {
-        return approver(&a);
-    }
     let (command, checks, output, api) = match &c {
         CsrCommand::List { checks, out, api } => ("csr list", checks, out.output, api),
         CsrCommand::Explain { checks, out, api, .. } => ("csr explain", checks, out.output, api),
         CsrCommand::Approve(a) => ("csr approve", &a.checks, a.out.output, &a.api),
         CsrCommand::Deny(a) => ("csr deny", &a.checks, a.out.output, &a.api),
-        CsrCommand::Approver(_) => unreachable!("handled above"),
+        #[cfg(feature = "approver")]
+        CsrCommand::Approver(a) => return approver(a),
     };
     let opts = match checks.options() {
         Ok(o) => o,
@@ -228,6 +226,7 @@ fn csr(c: CsrCommand) -> Outcome {
     }
 }
 
+#[cfg(feature = "approver")]
 /// `joinkit csr approver`: connects (kubeconfig or in-cluster), then runs the controller until
 /// SIGTERM or Ctrl-C, printing one line (text) or object (json/yaml) per event on stdout.
 /// Exit 0 after a clean stop; a failure to start is reported like any command's.

@@ -2,13 +2,18 @@
 //! and `get csr`, with joinkit's checks) and their conversion to
 //! [`joinkit_core::csr::CheckOptions`].
 
+#[cfg(feature = "approver")]
+use super::choice;
 use super::groups::{ApiArgs, OutputArg};
-use super::{choice, AFTER_HELP};
+use super::AFTER_HELP;
 use clap::{Args, Subcommand};
+#[cfg(feature = "approver")]
 use joinkit_approver::{ApproverOptions, LeaderElection, OnFailure};
 use joinkit_core::csr::CheckOptions;
 use joinkit_core::error::Failure;
+#[cfg(feature = "approver")]
 use std::net::SocketAddr;
+#[cfg(feature = "approver")]
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -73,6 +78,7 @@ pub enum CsrCommand {
     Deny(DecideArgs),
     /// Run the approver: watch kubelet-serving CSRs and approve those that pass every check (in a cluster or with a kubeconfig)
     #[command(after_long_help = AFTER_HELP)]
+    #[cfg(feature = "approver")]
     Approver(Box<ApproverArgs>),
 }
 
@@ -100,11 +106,13 @@ pub struct DecideArgs {
 }
 
 /// A listener address, `None` when off.
+#[cfg(feature = "approver")]
 #[derive(Debug, Clone, Copy)]
 pub struct BindAddress(pub Option<SocketAddr>);
 
 /// `--metrics-bind-address` / `--health-probe-bind-address`: `HOST:PORT`, `:PORT` (every
 /// interface, as controller-runtime reads it) or `0` (off).
+#[cfg(feature = "approver")]
 fn bind_address(s: &str) -> Result<BindAddress, String> {
     let s = s.trim();
     if s == "0" {
@@ -117,6 +125,7 @@ fn bind_address(s: &str) -> Result<BindAddress, String> {
 }
 
 /// `joinkit csr approver`: the controller (crate joinkit-approver).
+#[cfg(feature = "approver")]
 #[derive(Debug, Args)]
 pub struct ApproverArgs {
     /// What to do with a kubelet-serving CSR that fails a check: leave it pending (with a Warning Event) or deny it
@@ -157,6 +166,7 @@ pub struct ApproverArgs {
     pub api: ApiArgs,
 }
 
+#[cfg(feature = "approver")]
 impl ApproverArgs {
     /// The identity: `--leader-elect-identity`, else `$POD_NAME` (deploy/ sets it from the
     /// downward API), else the host name and a random suffix (client-go's convention).
