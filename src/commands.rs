@@ -178,15 +178,13 @@ fn token(t: TokenCommand) -> Outcome {
 /// the binary small).
 fn csr(c: CsrCommand) -> Outcome {
     use joinkit_core::csr;
-    if let CsrCommand::Approver(a) = c {
-        return approver(&a);
-    }
     let (command, checks, output, api) = match &c {
         CsrCommand::List { checks, out, api } => ("csr list", checks, out.output, api),
         CsrCommand::Explain { checks, out, api, .. } => ("csr explain", checks, out.output, api),
         CsrCommand::Approve(a) => ("csr approve", &a.checks, a.out.output, &a.api),
         CsrCommand::Deny(a) => ("csr deny", &a.checks, a.out.output, &a.api),
-        CsrCommand::Approver(_) => unreachable!("handled above"),
+        #[cfg(feature = "approver")]
+        CsrCommand::Approver(a) => return approver(a),
     };
     let opts = match checks.options() {
         Ok(o) => o,
@@ -228,6 +226,7 @@ fn csr(c: CsrCommand) -> Outcome {
     }
 }
 
+#[cfg(feature = "approver")]
 /// `joinkit csr approver`: connects (kubeconfig or in-cluster), then runs the controller until
 /// SIGTERM or Ctrl-C, printing one line (text) or object (json/yaml) per event on stdout.
 /// Exit 0 after a clean stop; a failure to start is reported like any command's.
@@ -242,10 +241,23 @@ fn approver(a: &crate::cli::csr::ApproverArgs) -> Outcome {
         let opts = a.options(namespace)?;
         let sink: joinkit_approver::Sink = std::sync::Arc::new(move |e: joinkit_approver::LogEvent| {
             use std::io::Write;
+            // Millisecond timestamps (RFC 3339, UTC), as controllers' logs have.
+            let t = time::OffsetDateTime::now_utc();
+            let now = t
+                .replace_nanosecond(t.millisecond() as u32 * 1_000_000)
+                .unwrap_or(t)
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default();
+            let mut v = serde_json::json!({"time": now});
+            if let (Some(m), serde_json::Value::Object(e)) =
+                (v.as_object_mut(), serde_json::to_value(&e).unwrap_or_default())
+            {
+                m.extend(e);
+            }
             let line = match format {
-                Format::Text => e.text(),
-                Format::Json => serde_json::to_string(&e).unwrap_or_default(),
-                Format::Yaml => format!("---\n{}", serde_saphyr::to_string(&e).unwrap_or_default().trim_end()),
+                Format::Text => format!("{now} {}", e.text()),
+                Format::Json => serde_json::to_string(&v).unwrap_or_default(),
+                Format::Yaml => format!("---\n{}", serde_saphyr::to_string(&v).unwrap_or_default().trim_end()),
             };
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "{line}");

@@ -21,6 +21,7 @@ pub(crate) fn block_on<F: std::future::Future>(fut: F) -> F::Output {
 
 /// Completes on Ctrl-C (SIGINT) or SIGTERM: how long-running commands (`lab`, `csr approver`)
 /// are stopped.
+#[cfg(any(feature = "lab", feature = "approver"))]
 pub(crate) async fn terminated() {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     let terminated = async {

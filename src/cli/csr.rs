@@ -2,13 +2,18 @@
 //! and `get csr`, with joinkit's checks) and their conversion to
 //! [`joinkit_core::csr::CheckOptions`].
 
+#[cfg(feature = "approver")]
+use super::choice;
 use super::groups::{ApiArgs, OutputArg};
-use super::{choice, AFTER_HELP};
+use super::AFTER_HELP;
 use clap::{Args, Subcommand};
+#[cfg(feature = "approver")]
 use joinkit_approver::{ApproverOptions, LeaderElection, OnFailure};
 use joinkit_core::csr::CheckOptions;
 use joinkit_core::error::Failure;
+#[cfg(feature = "approver")]
 use std::net::SocketAddr;
+#[cfg(feature = "approver")]
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -73,6 +78,7 @@ pub enum CsrCommand {
     Deny(DecideArgs),
     /// Run the approver: watch kubelet-serving CSRs and approve those that pass every check (in a cluster or with a kubeconfig)
     #[command(after_long_help = AFTER_HELP)]
+    #[cfg(feature = "approver")]
     Approver(Box<ApproverArgs>),
 }
 
@@ -100,11 +106,13 @@ pub struct DecideArgs {
 }
 
 /// A listener address, `None` when off.
+#[cfg(feature = "approver")]
 #[derive(Debug, Clone, Copy)]
 pub struct BindAddress(pub Option<SocketAddr>);
 
 /// `--metrics-bind-address` / `--health-probe-bind-address`: `HOST:PORT`, `:PORT` (every
 /// interface, as controller-runtime reads it) or `0` (off).
+#[cfg(feature = "approver")]
 fn bind_address(s: &str) -> Result<BindAddress, String> {
     let s = s.trim();
     if s == "0" {
@@ -117,6 +125,7 @@ fn bind_address(s: &str) -> Result<BindAddress, String> {
 }
 
 /// `joinkit csr approver`: the controller (crate joinkit-approver).
+#[cfg(feature = "approver")]
 #[derive(Debug, Args)]
 pub struct ApproverArgs {
     /// What to do with a kubelet-serving CSR that fails a check: leave it pending (with a Warning Event) or deny it
@@ -134,7 +143,7 @@ pub struct ApproverArgs {
     /// This replica's identity in the Lease and in Events (default: $POD_NAME, else HOSTNAME_RANDOM)
     #[arg(long, value_name = "ID")]
     pub leader_elect_identity: Option<String>,
-    /// How long a Lease lasts without renewal; a standby takes over after it
+    /// How long a Lease lasts without renewal (at least 4s); a standby takes over after it
     #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = joinkit_core::duration::clap_parse)]
     pub leader_elect_lease_duration: Duration,
     /// Where to serve /metrics: HOST:PORT, :PORT (every interface) or 0 (off)
@@ -157,6 +166,7 @@ pub struct ApproverArgs {
     pub api: ApiArgs,
 }
 
+#[cfg(feature = "approver")]
 impl ApproverArgs {
     /// The identity: `--leader-elect-identity`, else `$POD_NAME` (deploy/ sets it from the
     /// downward API), else the host name and a random suffix (client-go's convention).
@@ -179,6 +189,14 @@ impl ApproverArgs {
 
     /// The library's options, with the namespace found by the connection (in a pod).
     pub(crate) fn options(&self, pod_namespace: Option<String>) -> Result<ApproverOptions, Failure> {
+        if self.leader_elect && self.leader_elect_lease_duration < Duration::from_secs(4) {
+            return Err(Failure::new(
+                joinkit_core::error::Code::Usage,
+                joinkit_core::report::Common::Input,
+                "--leader-elect-lease-duration must be at least 4s",
+            )
+            .fix("the leader renews every half duration and stops acting when it cannot: shorter Leases flap"));
+        }
         let le = self.leader_elect.then(|| LeaderElection {
             namespace: self
                 .leader_elect_resource_namespace

@@ -343,3 +343,28 @@ fn csr_the_lab_refuses_approved_and_denied_together_as_the_api_server_does() {
     assert_eq!(r.status, 404);
     assert_eq!(r.json()["reason"], "NotFound");
 }
+
+#[test]
+fn csr_the_approve_example_approves_the_good_and_leaves_the_bad() {
+    let c = Cluster::new();
+    c.serving("good", "n1", &["DNS:n1", "IP:10.0.0.11"]);
+    c.serving("stray", "n2", &["IP:10.0.0.11"]);
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_joinkit")).parent().unwrap().to_path_buf();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let out = std::process::Command::new("bash")
+        .arg(root.join("examples/approve-kubelet-serving.sh"))
+        .env("PATH", path)
+        .env("KUBECONFIG", c.kc())
+        .current_dir(c.dir.path())
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    // The pending serving CSRs: good passes and is approved; stray (n2 asking for n1's IP) is
+    // left and explained.
+    assert_eq!(out.status.code(), Some(91), "{stdout}\n{stderr}");
+    assert!(stdout.contains("approved good"), "{stdout}");
+    assert!(stderr.contains("LEFT stray") && stderr.contains("san-node"), "{stderr}");
+    assert_eq!(c.stored("good")["status"]["conditions"][0]["reason"], "JoinkitApproved");
+    assert!(c.stored("stray")["status"]["conditions"].is_null());
+}

@@ -38,7 +38,11 @@ struct Ctx {
     store: kube_runtime::reflector::Store<CertificateSigningRequest>,
     recorder: Recorder,
     opts: ApproverOptions,
+    /// True while this replica acts: elected by the Lease manager and its renewals seen
+    /// (see [`guard`]), or always without leader election.
     leader: AtomicBool,
+    /// What the Lease manager last said.
+    elected: AtomicBool,
     metrics: Arc<Metrics>,
     sink: Sink,
     /// CSR name → (failed checks last reported, re-checks so far), for `leave`.
@@ -57,8 +61,21 @@ impl std::fmt::Display for ReconcileError {
 
 impl std::error::Error for ReconcileError {}
 
+/// How many CSRs are judged at once.
+const CONCURRENCY: u16 = 8;
+
 /// Checks that depend on the Node (or on other CSRs), which may still change.
 const NODE_CHECKS: &[&str] = &["san-node", "node-exists", "pending-conflict"];
+
+/// When a left CSR is checked again: only when a failed check depends on the Node or on other
+/// CSRs (the CSR's own spec is immutable); after 15 s, then 30, 60, 120, 240, then every 300 s.
+/// `rechecks` counts the checks so far (1 after the first).
+fn recheck_after(failed: &[&str], rechecks: u32) -> Option<Duration> {
+    failed
+        .iter()
+        .any(|c| NODE_CHECKS.contains(c))
+        .then(|| Duration::from_secs((15u64 << rechecks.clamp(1, 6).saturating_sub(1)).min(300)))
+}
 
 /// Seconds from the CSR's creationTimestamp to now (0 when it has none).
 fn age_seconds(csr: &CertificateSigningRequest) -> f64 {
@@ -147,10 +164,9 @@ async fn reconcile(csr: Arc<CertificateSigningRequest>, ctx: Arc<Ctx>) -> Result
         if changed {
             report(&ctx, &csr, &v, &node, decision, &failed).await;
         }
-        return Ok(if failed.iter().any(|c| NODE_CHECKS.contains(c)) {
-            Action::requeue(Duration::from_secs((15u64 << rechecks.min(5).saturating_sub(1)).min(300)))
-        } else {
-            Action::await_change()
+        return Ok(match recheck_after(&failed, rechecks) {
+            Some(d) => Action::requeue(d),
+            None => Action::await_change(),
         });
     }
     report(&ctx, &csr, &v, &node, decision, &failed).await;
@@ -226,7 +242,7 @@ pub(crate) async fn run(
                 .with_namespace(&le.namespace)
                 .with_identity(&opts.identity)
                 .with_duration(le.lease_duration.as_secs().max(2))
-                .with_grace((le.lease_duration.as_secs() / 3).max(1))
+                .with_grace((le.lease_duration.as_secs() / 2).max(1))
                 .with_create_mode(LeaseCreateMode::AutoCreate)
                 .with_field_manager("joinkit-csr-approver")
                 .build()
@@ -249,6 +265,7 @@ pub(crate) async fn run(
         recorder,
         opts: opts.clone(),
         leader: AtomicBool::new(lease.is_none()),
+        elected: AtomicBool::new(false),
         metrics: metrics.clone(),
         sink: sink.clone(),
         left: Mutex::new(HashMap::new()),
@@ -273,40 +290,59 @@ pub(crate) async fn run(
         });
     }
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    // Leader election that ends on its own (the Lease manager failed) stops the approver, as
+    // client-go's leader election ends a controller: acting without a Lease could make two
+    // leaders. The error is returned (exit code of `api-error`).
+    let (lost_tx, lost_rx) = tokio::sync::oneshot::channel::<String>();
     let leader_task = lease.map(|(mut rx, task)| {
         let ctx = ctx.clone();
         let trigger = trigger_tx.clone();
         tokio::spawn(async move {
             let mut stop_rx = stop_rx;
-            let mut last = None;
-            loop {
-                let now = *rx.borrow_and_update();
-                if last != Some(now) {
-                    last = Some(now);
-                    ctx.leader.store(now, Ordering::SeqCst);
-                    ctx.metrics.set_leader(now);
-                    (ctx.sink)(LogEvent::Leader { identity: ctx.opts.identity.clone(), leader: now });
-                    if now {
-                        // Pending CSRs seen while another replica led are judged now.
-                        let _ = trigger.unbounded_send(());
-                    }
-                }
+            let stopped = loop {
+                ctx.elected.store(*rx.borrow_and_update(), Ordering::SeqCst);
                 tokio::select! {
-                    changed = rx.changed() => if changed.is_err() { break },
-                    _ = &mut stop_rx => break,
+                    changed = rx.changed() => if changed.is_err() { break false },
+                    _ = &mut stop_rx => break true,
                 }
-            }
+            };
+            ctx.elected.store(false, Ordering::SeqCst);
+            set_acting(&ctx, &trigger, false);
             // Dropping the receiver makes the manager release the Lease and end.
             drop(rx);
-            let _ = task.await;
+            let ended = task.await;
+            if !stopped {
+                let why = match ended {
+                    Ok(Err(e)) => e.to_string(),
+                    Ok(Ok(_)) => "the Lease manager ended".to_string(),
+                    Err(e) => e.to_string(),
+                };
+                let _ = lost_tx.send(joinkit_core::redact::redact(&why));
+            }
         })
     });
+    if opts.leader_election.is_some() {
+        sink(LogEvent::Leader { identity: opts.identity.clone(), leader: false });
+    }
+    let guard_task = opts.leader_election.clone().map(|le| tokio::spawn(guard(ctx.clone(), le, trigger_tx.clone())));
     let (shut_tx, shut_rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        shutdown.await;
-        let _ = shut_tx.send(());
-    });
+    let lost = Arc::new(Mutex::new(None::<String>));
+    {
+        let lost = lost.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = shutdown => {},
+                Ok(why) = lost_rx => {
+                    *lost.lock().unwrap_or_else(|e| e.into_inner()) = Some(why);
+                }
+            }
+            let _ = shut_tx.send(());
+        });
+    }
+    // At most 8 CSRs judged at once (each is a Node GET, an /approval PUT and an Event): client-go
+    // controllers run a handful of workers; the API server is not flooded by a burst of joins.
     controller
+        .with_config(kube_runtime::controller::Config::default().concurrency(CONCURRENCY))
         .reconcile_all_on(trigger_rx)
         .graceful_shutdown_on(async move {
             let _ = shut_rx.await;
@@ -331,12 +367,89 @@ pub(crate) async fn run(
         })
         .await;
     drop(trigger_tx);
+    if let Some(g) = guard_task {
+        g.abort();
+    }
+    ctx.leader.store(false, Ordering::SeqCst);
     let _ = stop_tx.send(());
     if let Some(h) = leader_task {
         let _ = tokio::time::timeout(Duration::from_secs(5), h).await;
     }
     ctx.metrics.set_leader(false);
-    Ok(())
+    let lost = lost.lock().unwrap_or_else(|e| e.into_inner()).take();
+    match (lost, &opts.leader_election) {
+        (Some(why), Some(le)) => Err(Failure::new(
+            Code::ApiError,
+            ApproverStage::LeaderElection,
+            format!("leader election on Lease {}/{} stopped: {why}", le.namespace, le.name),
+        )
+        .cause("the API server could not be reached or refused the Lease for longer than the Lease manager retries")
+        .fix("the approver stops rather than act without the Lease; restart it (a Deployment does) once the API server answers")),
+        _ => Ok(()),
+    }
+}
+
+/// Sets whether this replica acts, reporting a change (a log line, the gauge) and, on
+/// becoming the actor, judging every pending CSR (seen while another replica acted).
+fn set_acting(ctx: &Ctx, trigger: &futures::channel::mpsc::UnboundedSender<()>, acting: bool) {
+    if ctx.leader.swap(acting, Ordering::SeqCst) != acting {
+        ctx.metrics.set_leader(acting);
+        (ctx.sink)(LogEvent::Leader { identity: ctx.opts.identity.clone(), leader: acting });
+        if acting {
+            let _ = trigger.unbounded_send(());
+        }
+    }
+}
+
+/// How often [`guard`] reads the Lease, and how long it lets a renewal go unseen before this
+/// replica stops acting, for a Lease of `duration`: every `duration / 10` (at least 0.5 s), and
+/// `duration - 2 × that`. The Lease manager renews every `duration / 2` (its grace is half the
+/// duration), so a working leader always shows a renewal within `duration / 2 + poll`, well
+/// inside the deadline; a leader whose renewals fail stops acting by `renewTime + poll +
+/// deadline < renewTime + duration`, before another replica may take the Lease.
+pub(crate) fn guard_timing(duration: Duration) -> (Duration, Duration) {
+    let poll = (duration / 10).max(Duration::from_millis(500));
+    (poll, duration.saturating_sub(poll * 2))
+}
+
+/// client-go's rule that a leader stops leading once it cannot renew (its `RenewDeadline`),
+/// which kube-lease-manager does not apply (it keeps reporting leadership while its renewals
+/// fail): this replica acts only while the manager says it leads **and** the Lease, read
+/// through the verified connection, shows this identity as holder with a `renewTime` that
+/// changed within the deadline of [`guard_timing`].
+async fn guard(ctx: Arc<Ctx>, le: crate::LeaderElection, trigger: futures::channel::mpsc::UnboundedSender<()>) {
+    let (poll, deadline) = guard_timing(le.lease_duration);
+    let path = format!("/apis/coordination.k8s.io/v1/namespaces/{}/leases/{}", le.namespace, le.name);
+    let mut seen: Option<String> = None;
+    let mut renewed: Option<std::time::Instant> = None;
+    let mut reported = false;
+    loop {
+        match tokio::time::timeout(poll, ctx.api.get(&path)).await {
+            Ok(Ok(v)) => {
+                reported = false;
+                let spec = &v["spec"];
+                if spec["holderIdentity"].as_str() == Some(ctx.opts.identity.as_str()) {
+                    let renew = spec["renewTime"].as_str().map(str::to_string);
+                    if renew.is_some() && renew != seen {
+                        seen = renew;
+                        renewed = Some(std::time::Instant::now());
+                    }
+                } else {
+                    seen = None;
+                    renewed = None;
+                }
+            }
+            Ok(Err(f)) if !reported => {
+                reported = true;
+                ctx.metrics.error(stage_name(ApproverStage::LeaderElection));
+                (ctx.sink)(LogEvent::Error { stage: stage_name(ApproverStage::LeaderElection), message: f.message });
+            }
+            _ => {}
+        }
+        let fresh = renewed.is_some_and(|t| t.elapsed() < deadline);
+        set_acting(&ctx, &trigger, ctx.elected.load(Ordering::SeqCst) && fresh);
+        tokio::time::sleep(poll).await;
+    }
 }
 
 /// A Lease that cannot be read or created.
@@ -353,4 +466,50 @@ fn lease_failure(le: &crate::LeaderElection, e: &str) -> Failure {
         "the API server refused or could not be reached"
     })
     .fix("apply deploy/ (it creates the Lease and the Role for it), or pass --leader-elect-resource-namespace/-name, or --leader-elect=false for a single replica")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_node_dependent_failures_are_rechecked_with_a_growing_bounded_pause() {
+        assert_eq!(recheck_after(&["common-name", "usages"], 1), None, "an immutable spec is not re-checked");
+        let secs = |n| recheck_after(&["organization", "node-exists"], n).unwrap().as_secs();
+        assert_eq!((1..=8).map(secs).collect::<Vec<_>>(), vec![15, 30, 60, 120, 240, 300, 300, 300]);
+        assert_eq!(recheck_after(&["pending-conflict"], 1), Some(Duration::from_secs(15)));
+        assert_eq!(recheck_after(&["san-node"], 0), Some(Duration::from_secs(15)));
+    }
+
+    #[test]
+    fn a_leader_stops_acting_before_its_lease_can_be_taken() {
+        for secs in [4u64, 5, 15, 60] {
+            let d = Duration::from_secs(secs);
+            let (poll, deadline) = guard_timing(d);
+            // Renewals every d/2 are always seen in time (no flapping)...
+            assert!(d / 2 + poll < deadline, "{secs}s: renewals every {:?} outlast {deadline:?}", d / 2);
+            // ...and a leader that cannot renew stops before the Lease expires for the others.
+            assert!(poll + deadline < d, "{secs}s: stops at {:?} after the last renewal", poll + deadline);
+        }
+    }
+
+    #[test]
+    fn event_notes_name_each_failed_check_within_the_events_api_limit() {
+        let short = CheckResult { check: "san-node", passed: false, why: "IP 10.0.0.12 is not on Node n1".into() };
+        assert_eq!(note("left pending", &[&short]), "left pending: san-node: IP 10.0.0.12 is not on Node n1");
+        let long = CheckResult { check: "request", passed: false, why: "é".repeat(2000) };
+        let n = note("denied", &[&short, &long]);
+        assert!(n.len() <= 1024 && n.ends_with("...") && n.contains("san-node"), "{} bytes", n.len());
+    }
+
+    #[test]
+    fn latency_is_measured_from_the_creation_timestamp() {
+        let mut csr = CertificateSigningRequest::default();
+        assert_eq!(age_seconds(&csr), 0.0, "no timestamp: 0");
+        let ten_ago = time::OffsetDateTime::now_utc() - time::Duration::seconds(10);
+        let text = ten_ago.format(&time::format_description::well_known::Rfc3339).unwrap();
+        csr.metadata.creation_timestamp = serde_json::from_value(serde_json::json!(text)).unwrap();
+        let age = age_seconds(&csr);
+        assert!((9.0..12.0).contains(&age), "{age}");
+    }
 }

@@ -141,6 +141,8 @@ pub(crate) enum Bearer {
         path: PathBuf,
         /// The last token read and when.
         cached: std::sync::Mutex<(SecretString, std::time::Instant)>,
+        /// How old the cached token may get before the file is read again (a minute).
+        refresh: Duration,
     },
 }
 
@@ -149,9 +151,9 @@ impl Bearer {
     pub(crate) fn current(&self) -> SecretString {
         match self {
             Bearer::Fixed(t) => t.clone(),
-            Bearer::File { path, cached } => {
+            Bearer::File { path, cached, refresh } => {
                 let mut c = cached.lock().unwrap_or_else(|e| e.into_inner());
-                if c.1.elapsed() >= Duration::from_secs(60) {
+                if c.1.elapsed() >= *refresh {
                     if let Ok(t) = super::in_cluster::read_token(path) {
                         *c = (t, std::time::Instant::now());
                     }
@@ -411,4 +413,33 @@ async fn read_body(resp: &mut reqwest::Response, limit: usize) -> Result<Vec<u8>
         out.extend_from_slice(&c);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_file_is_re_read_once_the_cached_token_is_old_and_kept_when_unreadable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "first\n").unwrap();
+        let first = super::super::in_cluster::read_token(&path).unwrap();
+        assert_eq!(first.expose_secret(), "first");
+        let at = std::time::Instant::now();
+        let fresh = Bearer::File {
+            path: path.clone(),
+            cached: std::sync::Mutex::new((first.clone(), at)),
+            refresh: Duration::from_secs(3600),
+        };
+        let stale =
+            Bearer::File { path: path.clone(), cached: std::sync::Mutex::new((first, at)), refresh: Duration::ZERO };
+        std::fs::write(&path, "rotated").unwrap();
+        assert_eq!(fresh.current().expose_secret(), "first", "within the refresh interval the cache is used");
+        assert_eq!(stale.current().expose_secret(), "rotated", "an old cache is re-read (the kubelet rotated it)");
+        std::fs::write(&path, "").unwrap();
+        assert_eq!(stale.current().expose_secret(), "rotated", "an empty file keeps the last token");
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(stale.current().expose_secret(), "rotated", "a missing file keeps the last token");
+    }
 }

@@ -69,7 +69,11 @@ impl ApiClient {
             timeout.unwrap_or(Duration::from_secs(15)),
             "in-cluster configuration",
         )?;
-        client.set_bearer(Bearer::File { path: token_path, cached: std::sync::Mutex::new((token, Instant::now())) });
+        client.set_bearer(Bearer::File {
+            path: token_path,
+            cached: std::sync::Mutex::new((token, Instant::now())),
+            refresh: Duration::from_secs(60),
+        });
         client.ca = anchors.certs().to_vec();
         let namespace = read_bounded_string(&dir.join("namespace"), 64 << 10)
             .ok()

@@ -269,18 +269,28 @@ fn sorted(usages: &[String]) -> Vec<&str> {
     u
 }
 
-/// Serving usages: digital signature and server auth, plus key encipherment only for RSA keys.
+/// Serving usages: exactly {digital signature, server auth} or {digital signature, key
+/// encipherment, server auth}, whatever the key. The second set is what kubelets before v1.27
+/// ask for with their ECDSA key and what the v1.24-v1.26 `kubelet-serving` signer requires
+/// (measured on v1.24.0: a CSR without key encipherment is approved, then `Failed` by the
+/// signer); kubernetes#111660 (v1.27) stopped asking for it with non-RSA keys, and the signer
+/// has accepted both sets since (`pkg/apis/certificates/v1/helpers.go`,
+/// `ValidateKubeletServingCSR`). Key encipherment grants nothing to an ECDSA key; anything else
+/// (client auth, signing, ...) fails. `key` is named in the detail.
 pub fn serving_usages(usages: &[String], key: &KeyKind) -> Result<String, String> {
     let u = sorted(usages);
+    let ok = u == ["digital signature", "server auth"] || u == ["digital signature", "key encipherment", "server auth"];
     let rsa = matches!(key, KeyKind::Rsa(_));
-    let ok = u == ["digital signature", "server auth"]
-        || (rsa && u == ["digital signature", "key encipherment", "server auth"]);
     if ok {
-        Ok(format!("usages {u:?}"))
+        let note = if !rsa && u.len() == 3 {
+            " (key encipherment with a non-RSA key: what kubelets before v1.27 ask for, kubernetes#111660)"
+        } else {
+            ""
+        };
+        Ok(format!("usages {u:?}{note}"))
     } else {
         Err(format!(
-            "usages {u:?}: expected exactly digital signature and server auth{}",
-            if rsa { " (and key encipherment for this RSA key)" } else { " (key encipherment only for RSA keys)" }
+            "usages {u:?}: expected exactly digital signature and server auth, optionally with key encipherment (kubelet-serving signer, pkg/apis/certificates/v1/helpers.go)"
         ))
     }
 }

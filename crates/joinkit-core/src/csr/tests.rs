@@ -141,7 +141,8 @@ fn each_serving_attack_fails_its_check() {
         &p,
     );
     assert_eq!(failed(&run(&c, &[], &o)), ["usages"]);
-    // Key encipherment with an ECDSA key.
+    // Key encipherment with an ECDSA key: what a v1.24-v1.26 kubelet asks for (and that
+    // signer requires): it passes, and the detail says why.
     let c = csr(
         "a",
         KUBELET_SERVING_SIGNER,
@@ -150,7 +151,18 @@ fn each_serving_attack_fails_its_check() {
         &["digital signature", "key encipherment", "server auth"],
         &p,
     );
-    assert_eq!(failed(&run(&c, &[], &o)), ["usages"]);
+    let v = run(&c, &[], &o);
+    assert_eq!(failed(&v), Vec::<&str>::new());
+    assert!(v.checks.iter().any(|c| c.check == "usages" && c.why.contains("kubernetes#111660")), "{v:?}");
+    // Server auth alone, or signing usages, fail.
+    for bad in [
+        &["server auth"][..],
+        &["digital signature", "server auth", "signing"],
+        &["digital signature", "key encipherment"],
+    ] {
+        let c = csr("a", KUBELET_SERVING_SIGNER, "system:node:n1", &["system:nodes"], bad, &p);
+        assert_eq!(failed(&run(&c, &[], &o)), ["usages"], "{bad:?}");
+    }
     // A non-node user asks for a node's serving certificate.
     let c = csr("a", KUBELET_SERVING_SIGNER, "mallory", &["system:authenticated"], SERVING, &p);
     assert_eq!(failed(&run(&c, &[], &o)), ["requestor", "common-name"]);
