@@ -335,6 +335,44 @@ fn wait_issued(c: &Cluster, name: &str) -> Value {
     }
 }
 
+/// The issued certificate is the cluster CA's, for this CN and exactly these SANs, for server
+/// auth.
+fn assert_issued_for(c: &Cluster, csr: &Value, cn: &str, dns: &[&str], ips: &[&str]) {
+    use base64::Engine;
+    use x509_parser::prelude::*;
+    let label = c.label();
+    let pem = base64::engine::general_purpose::STANDARD.decode(csr["status"]["certificate"].as_str().unwrap()).unwrap();
+    let der = rustls::pki_types::pem::PemObject::from_pem_slice(&pem)
+        .map(|c: rustls::pki_types::CertificateDer| c.to_vec())
+        .unwrap();
+    let (_, cert) = parse_x509_certificate(&der).unwrap();
+    assert_eq!(cert.subject().iter_common_name().next().and_then(|a| a.as_str().ok()), Some(cn), "{label}");
+    let ca_pem = c.ca_pem();
+    let ca_der = rustls::pki_types::pem::PemObject::from_pem_slice(ca_pem.as_bytes())
+        .map(|c: rustls::pki_types::CertificateDer| c.to_vec())
+        .unwrap();
+    let (_, ca) = parse_x509_certificate(&ca_der).unwrap();
+    assert_eq!(cert.issuer(), ca.subject(), "{label}: issued by the cluster CA");
+    cert.verify_signature(Some(ca.public_key())).unwrap_or_else(|e| panic!("{label}: CA signature: {e}"));
+    let (mut got_dns, mut got_ips) = (vec![], vec![]);
+    for n in &cert.subject_alternative_name().unwrap().expect("SANs").value.general_names {
+        match n {
+            GeneralName::DNSName(d) => got_dns.push(d.to_string()),
+            GeneralName::IPAddress(b) if b.len() == 4 => {
+                got_ips.push(std::net::Ipv4Addr::from(<[u8; 4]>::try_from(*b).unwrap()).to_string())
+            }
+            other => panic!("{label}: unexpected SAN {other:?}"),
+        }
+    }
+    assert_eq!(
+        (got_dns, got_ips),
+        (dns.iter().map(|s| s.to_string()).collect(), ips.iter().map(|s| s.to_string()).collect()),
+        "{label}"
+    );
+    let eku = cert.extended_key_usage().unwrap().expect("extended key usage").value;
+    assert!(eku.server_auth && !eku.client_auth, "{label}: {eku:?}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // One approver: the correct CSR, each attack, metrics, health, --on-failure deny
 
@@ -380,7 +418,11 @@ fn approver_on_real(version: Version, usages: &[&str], signer: Signer) {
     assert_eq!(d["node"], "n1", "{label}: {d}");
     assert_eq!(d["failedChecks"].as_array().map_or(0, Vec::len), 0, "{label}: {d}");
     let issued = match signer {
-        Signer::Issues => wait_issued(&c, "jk-serving-n1"),
+        Signer::Issues => {
+            let issued = wait_issued(&c, "jk-serving-n1");
+            assert_issued_for(&c, &issued, "system:node:n1", &["n1"], &["10.0.0.11"]);
+            issued
+        }
         Signer::Fails(reason) => {
             let mut failed = None;
             c.wait_for("the signer's Failed condition", DECIDE, || {
@@ -618,9 +660,9 @@ fn approver_two_replicas_one_leader_on_real_v1_36() {
 
     kubelet_csr(&c, &f.n1, "jk-rep-n1", &["DNS:n1", "IP:10.0.0.11"]);
     kubelet_csr(&c, &f.n2, "jk-rep-n2", &["DNS:n2", "IP:10.0.0.12"]);
-    for csr in ["jk-rep-n1", "jk-rep-n2"] {
+    for (csr, n, ip) in [("jk-rep-n1", "n1", "10.0.0.11"), ("jk-rep-n2", "n2", "10.0.0.12")] {
         assert_eq!(reps[l].decision(csr, DECIDE)["decision"], "approved", "{label}: {csr}\n{}", reps[l].dump());
-        wait_issued(&c, csr);
+        assert_issued_for(&c, &wait_issued(&c, csr), &format!("system:node:{n}"), &[n], &[ip]);
     }
     std::thread::sleep(Duration::from_secs(1));
     assert!(reps[o].decisions().is_empty(), "{label}: the follower decided\n{}", reps[o].dump());
@@ -656,7 +698,7 @@ fn approver_two_replicas_one_leader_on_real_v1_36() {
     assert_eq!(lease["spec"]["holderIdentity"], follower_id, "{label}: {lease}");
     kubelet_csr(&c, &f.n2, "jk-rep-n2-after", &["DNS:n2", "IP:10.0.0.12"]);
     assert_eq!(reps[o].decision("jk-rep-n2-after", DECIDE)["decision"], "approved", "{label}");
-    wait_issued(&c, "jk-rep-n2-after");
+    assert_issued_for(&c, &wait_issued(&c, "jk-rep-n2-after"), "system:node:n2", &["n2"], &["10.0.0.12"]);
     eprintln!(
         "{label}: leader {leader_id} killed; {follower_id} took over after {:.1} s, {:.1} s after the Lease expired",
         took.as_secs_f64(),
