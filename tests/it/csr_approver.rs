@@ -608,12 +608,9 @@ fn approver_on_real_v1_36() {
 }
 
 /// The v1.24 kubelet's serving CSR (ECDSA key with key encipherment, which the v1.24 signer
-/// requires) must be approved and issued. joinkit's usages check (joinkit-core csr/checks.rs
-/// `serving_usages`) allows key encipherment only for RSA keys and leaves it pending ("left",
-/// failed check usages), so no v1.24 kubelet gets a serving certificate through joinkit yet;
-/// upstream's ValidateKubeletServingCSR accepts either usage set for any key type.
+/// requires) is approved and issued. (Until joinkit-core 5eb4641 the usages check allowed key
+/// encipherment only with RSA keys and left this CSR pending: found here.)
 #[test]
-#[ignore = "joinkit refuses the v1.24 kubelet's ECDSA serving CSR (key encipherment): usages check too strict"]
 fn approver_on_real_v1_24() {
     approver_on_real(Version::V124, kubelet_usages(Version::V124), Signer::Issues);
 }
