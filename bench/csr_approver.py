@@ -1,7 +1,7 @@
 """Throughput and latency of `joinkit csr approver` against a real kube-apiserver.
 
     python3 bench/csr_approver.py target/release/joinkit [--version 1.36|1.24] [--ca ecdsa|rsa]
-        [--nodes 50] [--per-node 20] [--threads 8] [--rate 0] [--out FILE.json]
+        [--nodes 50] [--per-node 20] [--threads 8] [--rate 0] [--backlog] [--out FILE.json]
 
 Starts a control plane with ../shared/k8s/control-plane (real etcd, kube-apiserver and
 kube-controller-manager on loopback; `--control-plane PATH` or $JOINKIT_K8S_CONTROL_PLANE to
@@ -22,7 +22,8 @@ use another), then:
   total with --rate) so the API server records the node as the requestor;
 - latency of each CSR = the time the watch shows its Approved condition minus the time its POST
   returned (client side, one monotonic clock). Throughput = approved CSRs / (last approval -
-  first POST returned). The approver's own latencyMs (creationTimestamp, 1 s resolution ->
+  first POST returned), and from the first approval to the last. With --backlog every CSR is
+  POSTed first and the approver started afterwards: throughput then counts from its start. The approver's own latencyMs (creationTimestamp, 1 s resolution ->
   decision) and its /metrics are reported alongside, as is its CPU time and peak RSS.
 
 Prints a table and writes JSON (--out, default target/bench-csr-approver-VERSION.json).
