@@ -43,6 +43,8 @@ struct Ctx {
     leader: AtomicBool,
     /// What the Lease manager last said.
     elected: AtomicBool,
+    /// Wakes [`guard`] when `elected` changes (so a new leader acts at once).
+    elected_changed: tokio::sync::Notify,
     metrics: Arc<Metrics>,
     sink: Sink,
     /// CSR name → (failed checks last reported, re-checks so far), for `leave`.
@@ -61,8 +63,9 @@ impl std::fmt::Display for ReconcileError {
 
 impl std::error::Error for ReconcileError {}
 
-/// How many CSRs are judged at once.
-const CONCURRENCY: u16 = 8;
+/// How many CSRs are judged at once (bench/csr_approver.py: 8 gave 217 decisions/s on a
+/// 1,000-CSR backlog, no bound 515/s with 90 MiB peak).
+const CONCURRENCY: u16 = 32;
 
 /// Checks that depend on the Node (or on other CSRs), which may still change.
 const NODE_CHECKS: &[&str] = &["san-node", "node-exists", "pending-conflict"];
@@ -266,6 +269,7 @@ pub(crate) async fn run(
         opts: opts.clone(),
         leader: AtomicBool::new(lease.is_none()),
         elected: AtomicBool::new(false),
+        elected_changed: tokio::sync::Notify::new(),
         metrics: metrics.clone(),
         sink: sink.clone(),
         left: Mutex::new(HashMap::new()),
@@ -301,6 +305,7 @@ pub(crate) async fn run(
             let mut stop_rx = stop_rx;
             let stopped = loop {
                 ctx.elected.store(*rx.borrow_and_update(), Ordering::SeqCst);
+                ctx.elected_changed.notify_one();
                 tokio::select! {
                     changed = rx.changed() => if changed.is_err() { break false },
                     _ = &mut stop_rx => break true,
@@ -339,8 +344,8 @@ pub(crate) async fn run(
             let _ = shut_tx.send(());
         });
     }
-    // At most 8 CSRs judged at once (each is a Node GET, an /approval PUT and an Event): client-go
-    // controllers run a handful of workers; the API server is not flooded by a burst of joins.
+    // At most CONCURRENCY CSRs judged at once (each is a Node GET, an /approval PUT and an
+    // Event): a burst of joins does not flood the API server or the approver's memory.
     controller
         .with_config(kube_runtime::controller::Config::default().concurrency(CONCURRENCY))
         .reconcile_all_on(trigger_rx)
@@ -448,7 +453,10 @@ async fn guard(ctx: Arc<Ctx>, le: crate::LeaderElection, trigger: futures::chann
         }
         let fresh = renewed.is_some_and(|t| t.elapsed() < deadline);
         set_acting(&ctx, &trigger, ctx.elected.load(Ordering::SeqCst) && fresh);
-        tokio::time::sleep(poll).await;
+        tokio::select! {
+            _ = tokio::time::sleep(poll) => {},
+            _ = ctx.elected_changed.notified() => {},
+        }
     }
 }
 
