@@ -189,7 +189,7 @@ impl ApproverArgs {
 
     /// The library's options, with the namespace found by the connection (in a pod).
     pub(crate) fn options(&self, pod_namespace: Option<String>) -> Result<ApproverOptions, Failure> {
-        if self.leader_elect && self.leader_elect_lease_duration < Duration::from_secs(4) {
+        if self.leader_elect && self.leader_elect_lease_duration.as_secs() < 4 {
             return Err(Failure::new(
                 joinkit_core::error::Code::Usage,
                 joinkit_core::report::Common::Input,
@@ -204,7 +204,8 @@ impl ApproverArgs {
                 .or(pod_namespace)
                 .unwrap_or_else(|| "kube-system".to_string()),
             name: self.leader_elect_resource_name.clone(),
-            lease_duration: self.leader_elect_lease_duration,
+            // Whole seconds: the Lease's leaseDurationSeconds and the renewal guard agree.
+            lease_duration: Duration::from_secs(self.leader_elect_lease_duration.as_secs()),
         });
         Ok(ApproverOptions {
             checks: self.checks.options()?,

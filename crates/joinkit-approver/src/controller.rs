@@ -63,6 +63,14 @@ impl std::fmt::Display for ReconcileError {
 
 impl std::error::Error for ReconcileError {}
 
+/// How long in-flight decisions may finish after a shutdown signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// The longest one CSR's judgement may take (Node reads, the decision, its Event); beyond it the
+/// reconcile is abandoned and retried. Shorter than any Lease's renewal deadline is not needed:
+/// leadership is checked again right before the decision is written.
+const RECONCILE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// How many CSRs are judged at once. bench/csr_approver.py on a 1,000-CSR backlog (2 cores
 /// shared with the API server): 8 gave 217 decisions/s, 32 gave 319/s, 64 gives 383/s at 23 MiB
 /// peak, no bound 515/s at 90 MiB.
@@ -110,7 +118,19 @@ fn note(prefix: &str, failed: &[&CheckResult]) -> String {
     s
 }
 
+/// [`judge`] within [`RECONCILE_TIMEOUT`].
 async fn reconcile(csr: Arc<CertificateSigningRequest>, ctx: Arc<Ctx>) -> Result<Action, ReconcileError> {
+    match tokio::time::timeout(RECONCILE_TIMEOUT, judge(csr, ctx)).await {
+        Ok(r) => r,
+        Err(_) => Err(ReconcileError(
+            Failure::new(Code::RequestTimeout, ApproverStage::Decide, format!("judging the CSR took over {RECONCILE_TIMEOUT:?}")),
+            ApproverStage::Decide,
+        )),
+    }
+}
+
+/// Judges one CSR (see the module docs).
+async fn judge(csr: Arc<CertificateSigningRequest>, ctx: Arc<Ctx>) -> Result<Action, ReconcileError> {
     if !ctx.leader.load(Ordering::SeqCst)
         || csr.spec.signer_name != KUBELET_SERVING_SIGNER
         || csr::checks::decided(&csr)
@@ -154,6 +174,10 @@ async fn reconcile(csr: Arc<CertificateSigningRequest>, ctx: Arc<Ctx>) -> Result
         ("left", None)
     };
     if let Some(d) = &event {
+        // Leadership may have moved while the Nodes were read.
+        if !ctx.leader.load(Ordering::SeqCst) {
+            return Ok(Action::await_change());
+        }
         write(&ctx, &csr, d, &v).await?;
         ctx.left.lock().unwrap_or_else(|e| e.into_inner()).remove(&name);
     } else {
@@ -248,7 +272,9 @@ pub(crate) async fn run(
                 .with_duration(le.lease_duration.as_secs().max(2))
                 .with_grace((le.lease_duration.as_secs() / 2).max(1))
                 .with_create_mode(LeaseCreateMode::AutoCreate)
-                .with_field_manager("joinkit-csr-approver")
+                // The library's default field manager, `kube-lease-manager-<identity>`: a
+                // per-replica manager is what makes two replicas' server-side applies of a
+                // free Lease conflict (a shared one lets both take it).
                 .build()
                 .await
                 .map_err(|e| lease_failure(le, &e.to_string()))?;
@@ -331,7 +357,10 @@ pub(crate) async fn run(
         sink(LogEvent::Leader { identity: opts.identity.clone(), leader: false });
     }
     let guard_task = opts.leader_election.clone().map(|le| tokio::spawn(guard(ctx.clone(), le, trigger_tx.clone())));
-    let (shut_tx, shut_rx) = tokio::sync::oneshot::channel::<()>();
+    // Shutdown (SIGTERM, Ctrl-C, or the Lease manager gone) is broadcast: the controller drains
+    // gracefully, but for at most SHUTDOWN_GRACE (kube-runtime holds its queue until the first
+    // list succeeds, so an API server that never answered would otherwise hold the process).
+    let (shut_tx, shut_rx) = tokio::sync::watch::channel(false);
     let lost = Arc::new(Mutex::new(None::<String>));
     {
         let lost = lost.clone();
@@ -342,17 +371,20 @@ pub(crate) async fn run(
                     *lost.lock().unwrap_or_else(|e| e.into_inner()) = Some(why);
                 }
             }
-            let _ = shut_tx.send(());
+            let _ = shut_tx.send(true);
+            // Keep the sender (and so the receivers' value) until the process ends.
+            std::future::pending::<()>().await;
         });
     }
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
     // At most CONCURRENCY CSRs judged at once (each is a Node GET, an /approval PUT and an
     // Event): a burst of joins does not flood the API server or the approver's memory.
-    controller
+    let run = controller
         .with_config(kube_runtime::controller::Config::default().concurrency(CONCURRENCY))
         .reconcile_all_on(trigger_rx)
-        .graceful_shutdown_on(async move {
-            let _ = shut_rx.await;
-        })
+        .graceful_shutdown_on(stopped(shut_rx.clone()))
         .run(reconcile, error_policy, ctx.clone())
         .for_each(|r| {
             let ctx = ctx.clone();
@@ -370,8 +402,16 @@ pub(crate) async fn run(
                     }
                 }
             }
-        })
-        .await;
+        });
+    tokio::select! {
+        _ = run => {},
+        _ = async {
+            stopped(shut_rx.clone()).await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => {},
+    }
+    // No decision after this point, whatever is still in flight.
+    ctx.leader.store(false, Ordering::SeqCst);
     drop(trigger_tx);
     if let Some(g) = guard_task {
         g.abort();
@@ -408,14 +448,21 @@ fn set_acting(ctx: &Ctx, trigger: &futures::channel::mpsc::UnboundedSender<()>, 
 }
 
 /// How often [`guard`] reads the Lease, and how long it lets a renewal go unseen before this
-/// replica stops acting, for a Lease of `duration`: every `duration / 10` (at least 0.5 s), and
-/// `duration - 2 × that`. The Lease manager renews every `duration / 2` (its grace is half the
-/// duration), so a working leader always shows a renewal within `duration / 2 + poll`, well
-/// inside the deadline; a leader whose renewals fail stops acting by `renewTime + poll +
-/// deadline < renewTime + duration`, before another replica may take the Lease.
+/// replica stops acting, for a Lease of `duration`: every `duration / 20` (at least 0.2 s), and
+/// `duration - 3 × that`.
+///
+/// Why: a renewal at `R` is credited to the send time of the previous read, which still showed
+/// the old value, so it is credited no later than `R`; staleness is noticed at the next read
+/// (at most one interval plus one read, itself bounded by an interval), so a leader whose
+/// renewals fail stops acting by `R + deadline + 2 × poll = R + duration - poll`, before another
+/// replica may take the Lease at `R + duration`. The Lease manager renews every `duration / 2`
+/// (its grace is half the duration), and a renewal is credited at most `poll` plus a read's
+/// latency early, so a working leader's last credited renewal is never older than
+/// `duration / 2 + 2 × poll` plus two read latencies: inside the deadline while a read takes
+/// under `duration / 8` (about 2 s for 15 s Leases).
 pub(crate) fn guard_timing(duration: Duration) -> (Duration, Duration) {
-    let poll = (duration / 10).max(Duration::from_millis(500));
-    (poll, duration.saturating_sub(poll * 2))
+    let poll = (duration / 20).max(Duration::from_millis(200));
+    (poll, duration.saturating_sub(poll * 3))
 }
 
 /// client-go's rule that a leader stops leading once it cannot renew (its `RenewDeadline`),
@@ -428,8 +475,11 @@ async fn guard(ctx: Arc<Ctx>, le: crate::LeaderElection, trigger: futures::chann
     let path = format!("/apis/coordination.k8s.io/v1/namespaces/{}/leases/{}", le.namespace, le.name);
     let mut seen: Option<String> = None;
     let mut renewed: Option<std::time::Instant> = None;
+    // When the last read that answered was sent.
+    let mut previous_send: Option<std::time::Instant> = None;
     let mut reported = false;
     loop {
+        let sent = std::time::Instant::now();
         match tokio::time::timeout(poll, ctx.api.get(&path)).await {
             Ok(Ok(v)) => {
                 reported = false;
@@ -438,12 +488,15 @@ async fn guard(ctx: Arc<Ctx>, le: crate::LeaderElection, trigger: futures::chann
                     let renew = spec["renewTime"].as_str().map(str::to_string);
                     if renew.is_some() && renew != seen {
                         seen = renew;
-                        renewed = Some(std::time::Instant::now());
+                        // Credited to the previous read, which did not see it yet (never
+                        // later than the renewal itself); none yet: not credited.
+                        renewed = previous_send;
                     }
                 } else {
                     seen = None;
                     renewed = None;
                 }
+                previous_send = Some(sent);
             }
             Ok(Err(f)) if !reported => {
                 reported = true;
@@ -492,13 +545,16 @@ mod tests {
 
     #[test]
     fn a_leader_stops_acting_before_its_lease_can_be_taken() {
-        for secs in [4u64, 5, 15, 60] {
+        for secs in [4u64, 5, 15, 60, 3600] {
             let d = Duration::from_secs(secs);
             let (poll, deadline) = guard_timing(d);
-            // Renewals every d/2 are always seen in time (no flapping)...
-            assert!(d / 2 + poll < deadline, "{secs}s: renewals every {:?} outlast {deadline:?}", d / 2);
-            // ...and a leader that cannot renew stops before the Lease expires for the others.
-            assert!(poll + deadline < d, "{secs}s: stops at {:?} after the last renewal", poll + deadline);
+            // A renewal is credited up to one read early and noticed missing up to two reads
+            // late: a leader that cannot renew stops before the Lease expires for the others.
+            assert!(deadline + poll * 2 < d, "{secs}s: acts until {:?} after the last renewal", deadline + poll * 2);
+            // Renewals every d/2, credited up to poll + a read (here d/16) early, are seen in time
+            // (no flapping).
+            let read = d / 16;
+            assert!(d / 2 + poll * 2 + read * 2 < deadline, "{secs}s: renewals every {:?} outlast {deadline:?}", d / 2);
         }
     }
 
