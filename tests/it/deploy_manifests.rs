@@ -139,7 +139,7 @@ fn spec_rules() -> Vec<(&'static str, &'static str, &'static str, Vec<Rule>)> {
             "Role",
             NS,
             "joinkit:csr-approver-lease",
-            vec![r(&["coordination.k8s.io"], &["leases"], &[NAME], &["get", "patch", "update"])],
+            vec![r(&["coordination.k8s.io"], &["leases"], &[NAME], &["get", "patch"])],
         ),
     ]
 }
@@ -405,7 +405,7 @@ fn access_table() -> Vec<Access> {
         ("watch", CERTS, "certificatesigningrequests", "", "", "", true),
         ("get", "", "nodes", "", "worker-1", "", true),
         ("get", co, "leases", "", NAME, NS, true),
-        ("update", co, "leases", "", NAME, NS, true),
+        ("update", co, "leases", "", NAME, NS, false),
         ("patch", co, "leases", "", NAME, NS, true),
         ("create", e, "events", "", "", "default", true),
         ("patch", e, "events", "", "csr-abc12.1", "default", true),

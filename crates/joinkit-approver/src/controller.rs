@@ -123,7 +123,11 @@ async fn reconcile(csr: Arc<CertificateSigningRequest>, ctx: Arc<Ctx>) -> Result
     match tokio::time::timeout(RECONCILE_TIMEOUT, judge(csr, ctx)).await {
         Ok(r) => r,
         Err(_) => Err(ReconcileError(
-            Failure::new(Code::RequestTimeout, ApproverStage::Decide, format!("judging the CSR took over {RECONCILE_TIMEOUT:?}")),
+            Failure::new(
+                Code::RequestTimeout,
+                ApproverStage::Decide,
+                format!("judging the CSR took over {RECONCILE_TIMEOUT:?}"),
+            ),
             ApproverStage::Decide,
         )),
     }
@@ -156,11 +160,16 @@ async fn judge(csr: Arc<CertificateSigningRequest>, ctx: Arc<Ctx>) -> Result<Act
             Err(f) => return Err(ReconcileError(f, ApproverStage::Node)),
         }
     }
+    // The other pending CSRs of the same requestor (the store holds only kubelet-serving ones):
+    // filtered on the shared copies, and at most one more than the checks compare is cloned.
     let siblings: Vec<CertificateSigningRequest> = ctx
         .store
         .state()
         .into_iter()
-        .filter(|o| o.spec.username == csr.spec.username && o.metadata.name != csr.metadata.name)
+        .filter(|o| {
+            o.spec.username == csr.spec.username && o.metadata.name != csr.metadata.name && !csr::checks::decided(o)
+        })
+        .take(csr::checks::MAX_PENDING_SIBLINGS + 1)
         .map(|o| (*o).clone())
         .collect();
     let v = csr::verdict(&csr, Context { nodes: &nodes, csrs: &siblings, bindings: &[] }, &ctx.opts.checks);
@@ -236,7 +245,8 @@ async fn report(
         "denied" => (EventType::Warning, "CsrDenied", "Deny", note("denied", &failed_results)),
         _ => (EventType::Warning, "CsrCheckFailed", "Check", note("left pending", &failed_results)),
     };
-    let ev = Event { type_, reason: reason.into(), note: Some(text), action: action.into(), secondary: None };
+    let ev =
+        Event { type_, reason: reason.into(), note: Some(text), action: event_action(action, failed), secondary: None };
     if let Err(e) = ctx.recorder.publish(&ev, &csr.object_ref(&())).await {
         ctx.metrics.error(stage_name(ApproverStage::Event));
         (ctx.sink)(LogEvent::Error {
@@ -244,6 +254,16 @@ async fn report(
             message: joinkit_core::redact::redact(&format!("Event for {}: {e}", v.name)),
         });
     }
+}
+
+/// The Event's `action`: `base`, then the failed checks (`Check:san-node,node-exists`), at
+/// most 128 bytes (the Events API's limit). kube-runtime's Recorder folds Events with the same
+/// type, reason, action and object into one series that keeps the first note; with the failed
+/// checks in the action, a CSR whose failures change gets a new Event naming the new ones.
+fn event_action(base: &str, failed: &[&str]) -> String {
+    let mut a = if failed.is_empty() { base.to_string() } else { format!("{base}:{}", failed.join(",")) };
+    a.truncate(128);
+    a
 }
 
 fn error_policy(_: Arc<CertificateSigningRequest>, e: &ReconcileError, ctx: Arc<Ctx>) -> Action {
@@ -556,6 +576,15 @@ mod tests {
             let read = d / 16;
             assert!(d / 2 + poll * 2 + read * 2 < deadline, "{secs}s: renewals every {:?} outlast {deadline:?}", d / 2);
         }
+    }
+
+    #[test]
+    fn event_actions_differ_when_the_failed_checks_do() {
+        assert_eq!(event_action("Approve", &[]), "Approve");
+        assert_eq!(event_action("Check", &["san-node", "node-exists"]), "Check:san-node,node-exists");
+        assert_ne!(event_action("Check", &["requestor"]), event_action("Check", &["requestor", "san-node"]));
+        let all = ["pending-conflict"; 20];
+        assert_eq!(event_action("Check", &all).len(), 128);
     }
 
     #[test]

@@ -151,9 +151,32 @@ pub enum LogEvent {
     },
 }
 
+/// The longest text log line (bytes); the rest is cut with `...`.
+const MAX_TEXT_LINE: usize = 4096;
+
+/// Text from a CSR or the API (a CN, a SAN, a message) made safe for a one-line log: control
+/// characters escaped (`\x1b`, newlines and tabs too), so a CSR cannot forge log lines.
+fn one_line(s: &str) -> String {
+    joinkit_core::report::escape_controls(s).replace('\n', "\\n").replace('\t', "\\t")
+}
+
 impl LogEvent {
-    /// The text form: one line.
+    /// The text form: one line, at most 4 KiB, with CSR- and API-supplied text escaped
+    /// ([`one_line`]). JSON escapes by itself.
     pub fn text(&self) -> String {
+        let mut line = self.text_unbounded();
+        if line.len() > MAX_TEXT_LINE {
+            let mut end = MAX_TEXT_LINE - 3;
+            while !line.is_char_boundary(end) {
+                end -= 1;
+            }
+            line.truncate(end);
+            line.push_str("...");
+        }
+        line
+    }
+
+    fn text_unbounded(&self) -> String {
         match self {
             LogEvent::Started { identity, server, metrics_address, health_address, leader_election } => format!(
                 "started: identity {identity}, API server {server}, metrics {}, health {}, leader election {}",
@@ -169,13 +192,15 @@ impl LogEvent {
                 }
             }
             LogEvent::Decision { csr, node, decision, failed_checks, why, latency_ms } => {
+                let (csr, node) = (one_line(csr), one_line(node));
+                let why: Vec<String> = why.iter().map(|w| one_line(w)).collect();
                 if failed_checks.is_empty() {
                     format!("{csr} (node {node}): {decision} after {latency_ms} ms: every check passed")
                 } else {
                     format!("{csr} (node {node}): {decision}: failed {}: {}", failed_checks.join(", "), why.join("; "))
                 }
             }
-            LogEvent::Error { stage, message } => format!("error at {stage}: {message}"),
+            LogEvent::Error { stage, message } => format!("error at {stage}: {}", one_line(message)),
         }
     }
 }
@@ -246,4 +271,25 @@ pub async fn run(
 /// A stage's name, for log lines.
 pub(crate) fn stage_name(s: ApproverStage) -> &'static str {
     StageId::name(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_csr_cannot_forge_or_flood_text_log_lines() {
+        let forged = LogEvent::Decision {
+            csr: "evil".into(),
+            node: "x\n2026-12-02T20:44:00.000Z csr-q (node n9): approved\x1b[2J".into(),
+            decision: "left",
+            failed_checks: vec!["requestor"],
+            why: vec!["requestor: \"x\n...\" is not a node".into(), "a".repeat(10_000)],
+            latency_ms: 1,
+        };
+        let line = forged.text();
+        assert!(!line.contains('\n') && !line.contains('\x1b'), "{line}");
+        assert!(line.contains("\\n2026-12-02") && line.contains("\\x1b[2J"), "{line}");
+        assert!(line.len() <= MAX_TEXT_LINE && line.ends_with("..."), "{} bytes", line.len());
+    }
 }

@@ -102,7 +102,11 @@ mod tests {
         let _ = extra.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await;
         let mut buf = Vec::new();
         let n = tokio::time::timeout(Duration::from_secs(5), extra.read_to_end(&mut buf)).await;
-        assert!(matches!(n, Ok(Ok(0)) | Ok(Err(_))), "the 17th connection was served: {:?}", String::from_utf8_lossy(&buf));
+        assert!(
+            matches!(n, Ok(Ok(0)) | Ok(Err(_))),
+            "the 17th connection was served: {:?}",
+            String::from_utf8_lossy(&buf)
+        );
         drop(held);
         tokio::time::sleep(Duration::from_millis(200)).await;
         // A request head beyond the 8 KiB buffer is refused, not buffered.

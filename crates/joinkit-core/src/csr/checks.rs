@@ -123,7 +123,7 @@ pub enum KeyKind {
 /// What a PKCS#10 request asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
-    /// The subject's first CN ("" when none).
+    /// The subject's CN ("" when none; a subject with several is refused).
     pub cn: String,
     /// The subject's O values.
     pub orgs: Vec<String>,
@@ -173,6 +173,15 @@ pub fn parse_request(csr: &CertificateSigningRequest) -> Result<Request, String>
     let (_, req) =
         X509CertificationRequest::from_der(&der).map_err(|e| format!("spec.request is not a PKCS#10 request: {e}"))?;
     let info = &req.certification_request_info;
+    // One CN at most: with several, readers disagree on which counts (x509-parser's iterator
+    // starts with the first, Go's pkix.Name, and so kube-apiserver, keeps the last), so a
+    // checked name could differ from the one the cluster sees.
+    let cns = info.subject.iter_common_name().count();
+    if cns > 1 {
+        return Err(format!(
+            "the subject has {cns} CNs: ambiguous (Go's crypto/x509 takes the last, other readers the first)"
+        ));
+    }
     let cn = info.subject.iter_common_name().next().and_then(|c| c.as_str().ok()).unwrap_or("").to_string();
     let orgs = info.subject.iter_organization().map(|o| o.as_str().unwrap_or("?").to_string()).collect();
     let (mut dns, mut ips, mut uris, mut emails, mut other_sans) = (vec![], vec![], vec![], vec![], 0);
@@ -404,7 +413,13 @@ pub fn decided(csr: &CertificateSigningRequest) -> bool {
         .any(|c| c.status == "True" && ["Approved", "Denied", "Failed"].contains(&c.type_.as_str()))
 }
 
-/// No other pending serving CSR of the same requestor asks for different SANs.
+/// At most this many other pending CSRs of one requestor are compared (each is parsed); more is
+/// a `pending-conflict` failure by itself: a kubelet has one or two pending at a time, and a
+/// requestor with hundreds must not make every verdict parse them all.
+pub const MAX_PENDING_SIBLINGS: usize = 64;
+
+/// No other pending serving CSR of the same requestor asks for different SANs (at most
+/// [`MAX_PENDING_SIBLINGS`] are compared).
 pub fn pending_conflict(
     csr: &CertificateSigningRequest,
     req: &Request,
@@ -415,10 +430,19 @@ pub fn pending_conflict(
         s.sort();
         s
     };
-    let conflicting: Vec<String> = others
+    let pending: Vec<&CertificateSigningRequest> = others
         .iter()
         .filter(|o| o.metadata.name != csr.metadata.name && !decided(o))
         .filter(|o| o.spec.signer_name == csr.spec.signer_name && o.spec.username == csr.spec.username)
+        .collect();
+    if pending.len() > MAX_PENDING_SIBLINGS {
+        return Err(format!(
+            "{} other pending CSRs of the same requestor (more than {MAX_PENDING_SIBLINGS}): not compared; a kubelet has one or two",
+            pending.len()
+        ));
+    }
+    let conflicting: Vec<String> = pending
+        .into_iter()
         .filter(|o| {
             parse_request(o)
                 .map(|r| {

@@ -185,6 +185,24 @@ fn each_serving_attack_fails_its_check() {
 }
 
 #[test]
+fn a_subject_with_two_cns_is_refused() {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let mut params = rcgen::CertificateParams::new(vec!["n1".to_string()]).unwrap();
+    // rcgen keeps one value per attribute type; a second CN goes in as a custom attribute with
+    // the CN OID (2.5.4.3).
+    let mut dn = rcgen::DistinguishedName::new();
+    dn.push(rcgen::DnType::OrganizationName, "system:nodes");
+    dn.push(rcgen::DnType::CommonName, "system:node:n1");
+    dn.push(rcgen::DnType::CustomDnType(vec![2, 5, 4, 3]), "system:node:x");
+    params.distinguished_name = dn;
+    let two = params.serialize_request(&key).unwrap().pem().unwrap();
+    let c = csr("a", KUBELET_SERVING_SIGNER, "system:node:n1", &["system:nodes"], SERVING, &two);
+    let v = run(&c, &[], &CheckOptions::default());
+    assert_eq!(failed(&v), ["request"], "{v:?}");
+    assert!(v.failed()[0].why.contains("2 CNs"), "{v:?}");
+}
+
+#[test]
 fn the_configured_rules_can_fail() {
     let c = serving("a", "n1", &["DNS:n1.internal", "IP:10.0.0.11"]);
     let o = CheckOptions {
@@ -249,6 +267,12 @@ fn another_pending_csr_of_the_node_with_other_sans_conflicts() {
     let mut decided = other;
     decided.status = serde_json::from_value(json!({"conditions": [{"type": "Denied", "status": "True"}]})).unwrap();
     assert!(run(&c, &[decided], &o).passed);
+    // Up to MAX_PENDING_SIBLINGS identical pending ones are compared; one more fails by itself.
+    let many = |n: usize| (0..n).map(|i| serving(&format!("s{i}"), "n1", &["DNS:n1"])).collect::<Vec<_>>();
+    assert!(run(&c, &many(crate::csr::checks::MAX_PENDING_SIBLINGS), &o).passed);
+    let v = run(&c, &many(crate::csr::checks::MAX_PENDING_SIBLINGS + 1), &o);
+    assert_eq!(failed(&v), ["pending-conflict"]);
+    assert!(v.failed()[0].why.contains("not compared"), "{v:?}");
 }
 
 fn binding(name: &str, role: &str, group: &str) -> ClusterRoleBinding {
