@@ -45,6 +45,8 @@ said; release binaries; two runs each, both shown; run 2026-12-02):
 | at most 32 at once | backlog | 659 | 313 / 319 | 2.3 / 4.4 s | 20 MiB | 0.61 s |
 | at most 64 at once (the shipped setting) | live | 252 | 252 / 253 (keeps up: POST-bound) | 99 / 223 ms | 20 MiB | 0.59 s |
 | at most 64 at once (the shipped setting) | backlog | - | 374 / 383 | 2.0 / 3.7 s | 23 MiB | 0.53 s |
+| 2bcf910 (after the review fixes: sibling cap, renewal guard, bounded shutdown) | live | 247 | 246 / 246 (keeps up) | 100 / 204 ms | 17 MiB | 0.57 s |
+| 2bcf910 | backlog | - | 351 / 367 | 2.3 / 4.0 s | 21 MiB | 0.60 s |
 
 The cap of 8 cost ~2.4x of backlog throughput (515 -> 217 decisions/s first->last) and saved
 ~70 MiB of peak RSS on a 1,000-CSR backlog; the shipped cap of 64 keeps 383/s at 23 MiB. 2153eea
