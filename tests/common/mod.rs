@@ -245,3 +245,24 @@ pub fn run_bounded(args: &[&str], secs: u64) -> Bounded {
         .unwrap_or(ru.ru_maxrss);
     Bounded { code, stdout: t_out.join().unwrap(), stderr: t_err.join().unwrap(), wall, max_rss_kib }
 }
+
+/// A PEM PKCS#10 request as the kubelet makes its serving one: a new ECDSA P-256 key
+/// (client-go's certificate manager generates one per request), subject O values then CN, and
+/// `DNS:name` / `IP:addr` SANs.
+pub fn kubelet_csr_pem(cn: &str, orgs: &[&str], sans: &[&str]) -> String {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let mut params = rcgen::CertificateParams::default();
+    let mut dn = rcgen::DistinguishedName::new();
+    for o in orgs {
+        dn.push(rcgen::DnType::OrganizationName, *o);
+    }
+    dn.push(rcgen::DnType::CommonName, cn);
+    params.distinguished_name = dn;
+    for s in sans {
+        params.subject_alt_names.push(match s.split_once(':').unwrap() {
+            ("DNS", v) => rcgen::SanType::DnsName(v.try_into().unwrap()),
+            (_, v) => rcgen::SanType::IpAddress(v.parse().unwrap()),
+        });
+    }
+    params.serialize_request(&key).unwrap().pem().unwrap()
+}

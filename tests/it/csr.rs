@@ -3,7 +3,7 @@
 //! attack fails its own check and approve refuses it; `--dry-run` writes nothing; deny records
 //! the reason; the `-o json` shape.
 
-use crate::common::{assert_failure, lab, run};
+use crate::common::{assert_failure, kubelet_csr_pem, lab, run};
 use joinkit_lab::{Lab, Scenario};
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -14,24 +14,6 @@ struct Cluster {
 }
 
 const SERVING: &[&str] = &["digital signature", "server auth"];
-
-fn pem(cn: &str, orgs: &[&str], sans: &[&str]) -> String {
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
-    let mut params = rcgen::CertificateParams::default();
-    let mut dn = rcgen::DistinguishedName::new();
-    for o in orgs {
-        dn.push(rcgen::DnType::OrganizationName, *o);
-    }
-    dn.push(rcgen::DnType::CommonName, cn);
-    params.distinguished_name = dn;
-    for s in sans {
-        params.subject_alt_names.push(match s.split_once(':').unwrap() {
-            ("DNS", v) => rcgen::SanType::DnsName(v.try_into().unwrap()),
-            (_, v) => rcgen::SanType::IpAddress(v.parse().unwrap()),
-        });
-    }
-    params.serialize_request(&key).unwrap().pem().unwrap()
-}
 
 impl Cluster {
     /// The lab with Nodes n1 (10.0.0.11, n1.internal) and n2 (10.0.0.12).
@@ -64,7 +46,13 @@ impl Cluster {
     /// A kubelet's serving CSR for `node` with `sans`.
     fn serving(&self, name: &str, node: &str, sans: &[&str]) {
         let user = format!("system:node:{node}");
-        self.csr(name, &user, &["system:nodes", "system:authenticated"], SERVING, &pem(&user, &["system:nodes"], sans));
+        self.csr(
+            name,
+            &user,
+            &["system:nodes", "system:authenticated"],
+            SERVING,
+            &kubelet_csr_pem(&user, &["system:nodes"], sans),
+        );
     }
     fn stored(&self, name: &str) -> Value {
         self.lab.state.lock().unwrap().store.get("certificatesigningrequests", "", name).cloned().unwrap()
@@ -141,7 +129,7 @@ fn csr_a_kubelet_serving_csr_passes_and_is_approved_with_joinkits_condition() {
 #[test]
 fn csr_each_attack_fails_its_check_and_approve_refuses() {
     let c = Cluster::new();
-    let p = |sans: &[&str]| pem("system:node:n1", &["system:nodes"], sans);
+    let p = |sans: &[&str]| kubelet_csr_pem("system:node:n1", &["system:nodes"], sans);
     type Setup = Box<dyn Fn(&Cluster, &str)>;
     let cases: Vec<(&str, Setup, &[&str])> = vec![
         (
@@ -162,7 +150,7 @@ fn csr_each_attack_fails_its_check_and_approve_refuses() {
                     "system:node:n1",
                     &["system:nodes"],
                     SERVING,
-                    &pem("system:node:n2", &["system:nodes"], &["IP:10.0.0.11"]),
+                    &kubelet_csr_pem("system:node:n2", &["system:nodes"], &["IP:10.0.0.11"]),
                 )
             }),
             &["common-name"],
@@ -175,7 +163,7 @@ fn csr_each_attack_fails_its_check_and_approve_refuses() {
                     "system:node:n1",
                     &["system:nodes"],
                     SERVING,
-                    &pem("system:node:n1", &["system:nodes", "system:masters"], &["IP:10.0.0.11"]),
+                    &kubelet_csr_pem("system:node:n1", &["system:nodes", "system:masters"], &["IP:10.0.0.11"]),
                 )
             }),
             &["organization"],

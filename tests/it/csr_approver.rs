@@ -67,26 +67,6 @@ fn node_identity(c: &Cluster, work: &Path, name: &str) -> NodeId {
     NodeId { name: name.into(), kubeconfig, home }
 }
 
-/// A PKCS#10 request as the kubelet makes its serving one: a new ECDSA P-256 key (client-go's
-/// certificate manager generates one per request), subject O then CN, DNS and IP SANs.
-fn request(cn: &str, orgs: &[&str], sans: &[&str]) -> String {
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
-    let mut params = rcgen::CertificateParams::default();
-    let mut dn = rcgen::DistinguishedName::new();
-    for o in orgs {
-        dn.push(rcgen::DnType::OrganizationName, *o);
-    }
-    dn.push(rcgen::DnType::CommonName, cn);
-    params.distinguished_name = dn;
-    for s in sans {
-        params.subject_alt_names.push(match s.split_once(':').unwrap() {
-            ("DNS", v) => rcgen::SanType::DnsName(v.try_into().unwrap()),
-            (_, v) => rcgen::SanType::IpAddress(v.parse().unwrap()),
-        });
-    }
-    params.serialize_request(&key).unwrap().pem().unwrap()
-}
-
 /// The usages a kubelet of this version puts on its (ECDSA) serving CSR: pkg/kubelet/certificate
 /// (kubelet.go) set key encipherment for every key type until kubernetes/kubernetes#111660
 /// ("Key encipherment usage v1.27") made it RSA-only; the v1.24 signer
@@ -111,7 +91,7 @@ fn kubelet_csr(c: &Cluster, n: &NodeId, csr: &str, sans: &[&str]) -> Value {
         &n.home,
         csr,
         kubelet_usages(c.version),
-        &request(&cn, &["system:nodes"], sans),
+        &common::kubelet_csr_pem(&cn, &["system:nodes"], sans),
     )
 }
 
@@ -409,7 +389,7 @@ fn approver_on_real(version: Version, usages: &[&str], signer: Signer) {
         &f.n1.home,
         "jk-serving-n1",
         usages,
-        &request(cn, &["system:nodes"], &["DNS:n1", "IP:10.0.0.11"]),
+        &common::kubelet_csr_pem(cn, &["system:nodes"], &["DNS:n1", "IP:10.0.0.11"]),
     );
     assert_eq!(created["spec"]["username"], "system:node:n1", "{label}: the API server filled in the requestor");
     assert!(strings(&created["spec"]["groups"]).contains(&"system:nodes".to_string()), "{label}: {created}");
@@ -451,43 +431,49 @@ fn approver_on_real(version: Version, usages: &[&str], signer: Signer) {
             "jk-attack-other-nodes-ip",
             (&n1.kubeconfig, &n1.home),
             SERVING,
-            request(cn1, nodes, &["DNS:n1", "IP:10.0.0.12"]),
+            common::kubelet_csr_pem(cn1, nodes, &["DNS:n1", "IP:10.0.0.12"]),
             "san-node",
         ),
         (
             "jk-attack-dns-not-on-node",
             (&n1.kubeconfig, &n1.home),
             SERVING,
-            request(cn1, nodes, &["DNS:n1", "DNS:kubernetes.default.svc"]),
+            common::kubelet_csr_pem(cn1, nodes, &["DNS:n1", "DNS:kubernetes.default.svc"]),
             "san-node",
         ),
         (
             "jk-attack-cn-of-n2",
             (&n1.kubeconfig, &n1.home),
             SERVING,
-            request("system:node:n2", nodes, &["IP:10.0.0.12"]),
+            common::kubelet_csr_pem("system:node:n2", nodes, &["IP:10.0.0.12"]),
             "common-name",
         ),
         (
             "jk-attack-system-masters",
             (&n1.kubeconfig, &n1.home),
             SERVING,
-            request(cn1, &["system:nodes", "system:masters"], ip11),
+            common::kubelet_csr_pem(cn1, &["system:nodes", "system:masters"], ip11),
             "organization",
         ),
         (
             "jk-attack-client-auth",
             (&n1.kubeconfig, &n1.home),
             &["digital signature", "server auth", "client auth"],
-            request(cn1, nodes, ip11),
+            common::kubelet_csr_pem(cn1, nodes, ip11),
             "usages",
         ),
-        ("jk-attack-not-a-node", (&admin, &admin_home), SERVING, request(cn1, nodes, ip11), "requestor"),
+        (
+            "jk-attack-not-a-node",
+            (&admin, &admin_home),
+            SERVING,
+            common::kubelet_csr_pem(cn1, nodes, ip11),
+            "requestor",
+        ),
         (
             "jk-attack-ghost",
             (&ghost.kubeconfig, &ghost.home),
             SERVING,
-            request("system:node:ghost", nodes, &["DNS:ghost"]),
+            common::kubelet_csr_pem("system:node:ghost", nodes, &["DNS:ghost"]),
             "node-exists",
         ),
     ];
@@ -580,7 +566,7 @@ fn approver_on_real(version: Version, usages: &[&str], signer: Signer) {
         &n2.home,
         "jk-deny-n2-with-n1-ip",
         SERVING,
-        &request("system:node:n2", nodes, ip11),
+        &common::kubelet_csr_pem("system:node:n2", nodes, ip11),
     );
     let d = b.decision("jk-deny-n2-with-n1-ip", DECIDE);
     assert_eq!(d["decision"], "denied", "{label}: {d}");

@@ -510,20 +510,13 @@ fn check_by_can_i(c: &Cluster, table: &[Access]) -> Vec<String> {
     bad
 }
 
-/// A PEM PKCS#10 request as a kubelet makes one (ECDSA P-256), for `node`.
-fn request_pem(node: &str) -> String {
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
-    let mut params = rcgen::CertificateParams::new(vec![node.to_string()]).unwrap();
-    let mut dn = rcgen::DistinguishedName::new();
-    dn.push(rcgen::DnType::OrganizationName, "system:nodes");
-    dn.push(rcgen::DnType::CommonName, format!("system:node:{node}"));
-    params.distinguished_name = dn;
-    params.serialize_request(&key).unwrap().pem().unwrap()
-}
-
 fn create_csr(c: &Cluster, name: &str, signer: &str, usages: &[&str]) {
     use base64::Engine;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(request_pem("jk-deploy-node"));
+    let b64 = base64::engine::general_purpose::STANDARD.encode(crate::common::kubelet_csr_pem(
+        "system:node:jk-deploy-node",
+        &["system:nodes"],
+        &["DNS:jk-deploy-node"],
+    ));
     let csr = json!({"apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest", "metadata": {"name": name},
         "spec": {"request": b64, "signerName": signer, "usages": usages}});
     c.kubectl_stdin(&["create", "-f", "-"], Some(&csr.to_string()));
@@ -669,7 +662,11 @@ fn in_cluster_approver(c: &Cluster, label: &str) {
     // The serving CSR, created by the node (impersonated: the API server records
     // system:node:jk-deploy-node in system:nodes as the requestor).
     use base64::Engine;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(request_pem(node));
+    let b64 = base64::engine::general_purpose::STANDARD.encode(crate::common::kubelet_csr_pem(
+        &format!("system:node:{node}"),
+        &["system:nodes"],
+        &[&format!("DNS:{node}")],
+    ));
     let csr = json!({"apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest", "metadata": {"name": "jk-in-cluster"},
         "spec": {"request": b64, "signerName": SERVING, "usages": ["digital signature", "server auth"]}});
     let o = c.kubectl_out(

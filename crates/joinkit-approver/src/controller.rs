@@ -14,12 +14,13 @@
 //! nothing else changes the verdict.
 
 use crate::metrics::Metrics;
-use crate::{stage_name, ApproverOptions, ApproverStage, LogEvent, OnFailure, Sink};
+use crate::{ApproverOptions, ApproverStage, LogEvent, OnFailure, Sink};
 use futures::StreamExt;
 use joinkit_core::client::api::ApiClient;
 use joinkit_core::csr::checks::CheckResult;
 use joinkit_core::csr::{self, Context, Decision, Verdict, KUBELET_SERVING_SIGNER};
 use joinkit_core::error::{Code, Failure};
+use joinkit_core::report::StageId;
 use k8s_openapi::api::certificates::v1::CertificateSigningRequest;
 use kube_client::api::Api;
 use kube_client::core::Resource;
@@ -49,6 +50,14 @@ struct Ctx {
     sink: Sink,
     /// CSR name → (failed checks last reported, re-checks so far), for `leave`.
     left: Mutex<HashMap<String, (Vec<&'static str>, u32)>>,
+}
+
+impl Ctx {
+    /// An error the approver goes on from: counted (`errors_total{stage}`) and logged.
+    fn error(&self, stage: ApproverStage, message: String) {
+        self.metrics.error(StageId::name(stage));
+        (self.sink)(LogEvent::Error { stage: StageId::name(stage), message });
+    }
 }
 
 /// A reconcile error: retried after 5 s.
@@ -248,11 +257,7 @@ async fn report(
     let ev =
         Event { type_, reason: reason.into(), note: Some(text), action: event_action(action, failed), secondary: None };
     if let Err(e) = ctx.recorder.publish(&ev, &csr.object_ref(&())).await {
-        ctx.metrics.error(stage_name(ApproverStage::Event));
-        (ctx.sink)(LogEvent::Error {
-            stage: stage_name(ApproverStage::Event),
-            message: joinkit_core::redact::redact(&format!("Event for {}: {e}", v.name)),
-        });
+        ctx.error(ApproverStage::Event, joinkit_core::redact::redact(&format!("Event for {}: {e}", v.name)));
     }
 }
 
@@ -267,8 +272,7 @@ fn event_action(base: &str, failed: &[&str]) -> String {
 }
 
 fn error_policy(_: Arc<CertificateSigningRequest>, e: &ReconcileError, ctx: Arc<Ctx>) -> Action {
-    ctx.metrics.error(stage_name(e.1));
-    (ctx.sink)(LogEvent::Error { stage: stage_name(e.1), message: e.0.message.clone() });
+    ctx.error(e.1, e.0.message.clone());
     Action::requeue(Duration::from_secs(if e.0.code == Code::ApiConflict { 1 } else { 5 }))
 }
 
@@ -297,7 +301,7 @@ pub(crate) async fn run(
                 // free Lease conflict (a shared one lets both take it).
                 .build()
                 .await
-                .map_err(|e| lease_failure(le, &e.to_string()))?;
+                .map_err(|e| lease_failure(le, &e))?;
             Some(manager.watch().await)
         }
     };
@@ -414,11 +418,7 @@ pub(crate) async fn run(
                 }
                 if let Err(e) = r {
                     if !matches!(e, kube_runtime::controller::Error::ReconcilerFailed(..)) {
-                        ctx.metrics.error(stage_name(ApproverStage::Watch));
-                        (ctx.sink)(LogEvent::Error {
-                            stage: stage_name(ApproverStage::Watch),
-                            message: joinkit_core::redact::redact(&e.to_string()),
-                        });
+                        ctx.error(ApproverStage::Watch, joinkit_core::redact::redact(&e.to_string()));
                     }
                 }
             }
@@ -436,7 +436,6 @@ pub(crate) async fn run(
     if let Some(g) = guard_task {
         g.abort();
     }
-    ctx.leader.store(false, Ordering::SeqCst);
     let _ = stop_tx.send(());
     if let Some(h) = leader_task {
         let _ = tokio::time::timeout(Duration::from_secs(5), h).await;
@@ -449,7 +448,7 @@ pub(crate) async fn run(
             ApproverStage::LeaderElection,
             format!("leader election on Lease {}/{} stopped: {why}", le.namespace, le.name),
         )
-        .cause("the API server could not be reached or refused the Lease for longer than the Lease manager retries")
+        .cause("the Lease manager's task ended (it retries API errors itself, so this is not a refused request)")
         .fix("the approver stops rather than act without the Lease; restart it (a Deployment does) once the API server answers")),
         _ => Ok(()),
     }
@@ -520,8 +519,7 @@ async fn guard(ctx: Arc<Ctx>, le: crate::LeaderElection, trigger: futures::chann
             }
             Ok(Err(f)) if !reported => {
                 reported = true;
-                ctx.metrics.error(stage_name(ApproverStage::LeaderElection));
-                (ctx.sink)(LogEvent::Error { stage: stage_name(ApproverStage::LeaderElection), message: f.message });
+                ctx.error(ApproverStage::LeaderElection, f.message);
             }
             _ => {}
         }
@@ -535,12 +533,13 @@ async fn guard(ctx: Arc<Ctx>, le: crate::LeaderElection, trigger: futures::chann
 }
 
 /// A Lease that cannot be read or created.
-fn lease_failure(le: &crate::LeaderElection, e: &str) -> Failure {
-    let forbidden = e.contains("403") || e.contains("forbidden");
+fn lease_failure(le: &crate::LeaderElection, e: &kube_lease_manager::LeaseManagerError) -> Failure {
+    let forbidden =
+        matches!(e, kube_lease_manager::LeaseManagerError::KubeError(kube_client::Error::Api(s)) if s.code == 403);
     Failure::new(
         if forbidden { Code::ApiForbidden } else { Code::ApiError },
         ApproverStage::LeaderElection,
-        format!("Lease {}/{}: {}", le.namespace, le.name, joinkit_core::redact::redact(e)),
+        format!("Lease {}/{}: {}", le.namespace, le.name, joinkit_core::redact::redact(&e.to_string())),
     )
     .cause(if forbidden {
         "the approver's identity may not get/patch (or create) that Lease"

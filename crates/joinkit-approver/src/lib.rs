@@ -25,7 +25,6 @@ mod transport;
 use joinkit_core::client::api::{ApiClient, ApiOptions};
 use joinkit_core::csr::CheckOptions;
 use joinkit_core::error::{Code, Failure};
-use joinkit_core::report::StageId;
 use serde::Serialize;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -266,11 +265,6 @@ pub async fn run(
     });
     let kube = transport::kube_client(&client);
     controller::run(client, kube, opts, metrics, sink, shutdown).await
-}
-
-/// A stage's name, for log lines.
-pub(crate) fn stage_name(s: ApproverStage) -> &'static str {
-    StageId::name(s)
 }
 
 #[cfg(test)]
