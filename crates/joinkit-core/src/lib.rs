@@ -28,6 +28,7 @@ pub mod fsutil;
 pub mod jws;
 pub mod k8s;
 pub mod kubeconfig;
+pub mod pem;
 pub mod pin;
 pub mod redact;
 pub mod report;

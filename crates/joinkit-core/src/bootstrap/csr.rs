@@ -21,10 +21,11 @@ pub const USAGES: &[&str] = &["digital signature", "key encipherment", "client a
 /// The kubelet client signer.
 pub const KUBELET_CLIENT_SIGNER: &str = "kubernetes.io/kube-apiserver-client-kubelet";
 
-/// The DER of a PEM certificate request (a CSR's `spec.request`, base64-decoded).
+/// The DER of a PEM certificate request (a CSR's `spec.request`, base64-decoded): the one
+/// strict block [`crate::pem::one_block`] accepts, so every reader of a CSR in joinkit reads the
+/// block the signer reads.
 fn pem_request_der(pem: &[u8]) -> Option<Vec<u8>> {
-    use rustls::pki_types::pem::PemObject;
-    rustls::pki_types::CertificateSigningRequestDer::from_pem_slice(pem).ok().map(|d| d.as_ref().to_vec())
+    crate::pem::one_block(pem, "CERTIFICATE REQUEST").ok()
 }
 
 /// The DER of a typed CSR's `spec.request`.

@@ -18,7 +18,6 @@ use std::net::IpAddr;
 
 use super::options::canonical;
 pub use super::options::{CheckOptions, Cidr};
-use x509_parser::prelude::*;
 
 /// The kubelet serving signer.
 pub const KUBELET_SERVING_SIGNER: &str = "kubernetes.io/kubelet-serving";
@@ -107,126 +106,16 @@ impl Verdict {
     }
 }
 
-/// The key of a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KeyKind {
-    /// RSA with this many modulus bits.
-    Rsa(usize),
-    /// ECDSA on the curve with this OID.
-    Ecdsa(String),
-    /// Ed25519.
-    Ed25519,
-    /// Anything else: the algorithm OID.
-    Other(String),
-}
-
-/// What a PKCS#10 request asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Request {
-    /// The subject's CN ("" when none; a subject with several is refused).
-    pub cn: String,
-    /// The subject's O values.
-    pub orgs: Vec<String>,
-    /// DNS SANs.
-    pub dns: Vec<String>,
-    /// IP SANs.
-    pub ips: Vec<IpAddr>,
-    /// URI SANs.
-    pub uris: Vec<String>,
-    /// Email SANs.
-    pub emails: Vec<String>,
-    /// SANs of any other type (directory names, other names, ...).
-    pub other_sans: usize,
-    /// The key.
-    pub key: KeyKind,
-}
-
-impl Request {
-    /// The SANs as `DNS:x` / `IP:y` / `URI:z` / `email:w`.
-    pub fn sans(&self) -> Vec<String> {
-        let mut v: Vec<String> = self.dns.iter().map(|d| format!("DNS:{d}")).collect();
-        v.extend(self.ips.iter().map(|i| format!("IP:{i}")));
-        v.extend(self.uris.iter().map(|u| format!("URI:{u}")));
-        v.extend(self.emails.iter().map(|e| format!("email:{e}")));
-        v
-    }
-
-    /// `CN=..., O=...`.
-    pub fn subject(&self) -> String {
-        let mut s = format!("CN={}", self.cn);
-        for o in &self.orgs {
-            s.push_str(&format!(", O={o}"));
-        }
-        s
-    }
-}
+pub use super::request::{KeyKind, Request};
 
 const OID_P256: &str = "1.2.840.10045.3.1.7";
 const OID_P384: &str = "1.3.132.0.34";
-const OID_EC: &str = "1.2.840.10045.2.1";
-const OID_RSA: &str = "1.2.840.113549.1.1.1";
-const OID_ED25519: &str = "1.3.101.112";
 
-/// Parses `spec.request` (PEM PKCS#10). Errors: why it is not a request.
+/// Reads `spec.request` as the signer does ([`super::request::read`]: one strict PEM block,
+/// canonical DER, one extensionRequest, no duplicate extension, at most
+/// [`super::request::MAX_SANS`] SANs). Errors: why it is not judged.
 pub fn parse_request(csr: &CertificateSigningRequest) -> Result<Request, String> {
-    let der = crate::bootstrap::csr::typed_request_der(csr).ok_or("spec.request is not a PEM CERTIFICATE REQUEST")?;
-    let (_, req) =
-        X509CertificationRequest::from_der(&der).map_err(|e| format!("spec.request is not a PKCS#10 request: {e}"))?;
-    let info = &req.certification_request_info;
-    // One CN at most: with several, readers disagree on which counts (x509-parser's iterator
-    // starts with the first, Go's pkix.Name, and so kube-apiserver, keeps the last), so a
-    // checked name could differ from the one the cluster sees.
-    let cns = info.subject.iter_common_name().count();
-    if cns > 1 {
-        return Err(format!(
-            "the subject has {cns} CNs: ambiguous (Go's crypto/x509 takes the last, other readers the first)"
-        ));
-    }
-    let cn = info.subject.iter_common_name().next().and_then(|c| c.as_str().ok()).unwrap_or("").to_string();
-    let orgs = info.subject.iter_organization().map(|o| o.as_str().unwrap_or("?").to_string()).collect();
-    let (mut dns, mut ips, mut uris, mut emails, mut other_sans) = (vec![], vec![], vec![], vec![], 0);
-    for e in req.requested_extensions().into_iter().flatten() {
-        if let ParsedExtension::SubjectAlternativeName(san) = e {
-            for n in &san.general_names {
-                match n {
-                    GeneralName::DNSName(d) => dns.push(d.to_string()),
-                    GeneralName::IPAddress(b) => match b.len() {
-                        4 => ips.push(IpAddr::from(<[u8; 4]>::try_from(*b).unwrap_or_default())),
-                        16 => ips.push(IpAddr::from(<[u8; 16]>::try_from(*b).unwrap_or_default())),
-                        _ => other_sans += 1,
-                    },
-                    GeneralName::URI(u) => uris.push(u.to_string()),
-                    GeneralName::RFC822Name(m) => emails.push(m.to_string()),
-                    _ => other_sans += 1,
-                }
-            }
-        }
-    }
-    let spki = &info.subject_pki;
-    let alg = spki.algorithm.algorithm.to_id_string();
-    let key = match alg.as_str() {
-        OID_RSA => match spki.parsed() {
-            Ok(x509_parser::public_key::PublicKey::RSA(rsa)) => KeyKind::Rsa(modulus_bits(rsa.modulus)),
-            _ => KeyKind::Rsa(0),
-        },
-        OID_EC => KeyKind::Ecdsa(
-            spki.algorithm
-                .parameters
-                .as_ref()
-                .and_then(|p| p.as_oid().ok())
-                .map(|o| o.to_id_string())
-                .unwrap_or_default(),
-        ),
-        OID_ED25519 => KeyKind::Ed25519,
-        other => KeyKind::Other(other.to_string()),
-    };
-    Ok(Request { cn, orgs, dns, ips, uris, emails, other_sans, key })
-}
-
-/// The bit length of a big-endian modulus.
-fn modulus_bits(m: &[u8]) -> usize {
-    let m = &m[m.iter().position(|b| *b != 0).unwrap_or(m.len())..];
-    m.first().map(|b| m.len() * 8 - b.leading_zeros() as usize).unwrap_or(0)
+    super::request::read(&csr.spec.request.0)
 }
 
 /// Is the key a sound type and size (RSA >= 2048, ECDSA P-256/P-384, Ed25519)?

@@ -8,6 +8,7 @@
 
 pub mod checks;
 mod options;
+pub mod request;
 #[cfg(test)]
 mod tests;
 
