@@ -86,6 +86,7 @@ impl ApiClient {
         let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
             .map_err(|e| internal(e.to_string()))?;
+        let mut served = None;
         let (builder, ca) = if cfg.accept_invalid_certs {
             warnings
                 .push(format!("{source}: insecure-skip-tls-verify is set: the API server's identity is not checked"));
@@ -109,7 +110,9 @@ impl ApiClient {
                                 "fix certificate-authority(-data)",
                             )
                         })?;
-                    (anchors.client_config_builder().map_err(internal)?, anchors.certs().to_vec())
+                    let (builder, recorder) = anchors.client_config_builder().map_err(internal)?;
+                    served = Some(recorder);
+                    (builder, anchors.certs().to_vec())
                 }
                 None => {
                     let anchors = TrustAnchors::system().map_err(|e| {
@@ -118,7 +121,9 @@ impl ApiClient {
                             "add certificate-authority-data to the kubeconfig",
                         )
                     })?;
-                    (anchors.client_config_builder().map_err(internal)?, Vec::new())
+                    let (builder, recorder) = anchors.client_config_builder().map_err(internal)?;
+                    served = Some(recorder);
+                    (builder, Vec::new())
                 }
             }
         };
@@ -146,6 +151,9 @@ impl ApiClient {
         let mut client = ApiClient::with_anchors_builder(builder, &server, identity, timeout, &source)?;
         client.ca = ca;
         client.warnings = warnings;
+        if let Some(r) = served {
+            client.set_served(r);
+        }
         Ok(client)
     }
 }

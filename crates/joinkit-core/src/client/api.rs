@@ -48,6 +48,8 @@ pub struct ApiClient {
     pub warnings: Vec<String>,
     /// Bound for retries of 429/5xx.
     pub retry_budget: Duration,
+    /// The verifier that records the server's chain (none with insecure-skip-tls-verify).
+    served: Option<Arc<super::tls::Recorder>>,
 }
 
 impl std::fmt::Debug for ApiClient {
@@ -183,10 +185,11 @@ impl ApiClient {
         identity: Identity,
         timeout: Duration,
     ) -> Result<ApiClient, Failure> {
-        let builder =
+        let (builder, recorder) =
             anchors.client_config_builder().map_err(|e| Failure::new(Code::Internal, ApiStage::Kubeconfig, e))?;
         let mut client = Self::with_anchors_builder(builder, server, identity, timeout, server)?;
         client.ca = anchors.certs().to_vec();
+        client.served = Some(recorder);
         Ok(client)
     }
 
@@ -218,7 +221,18 @@ impl ApiClient {
             ca: Vec::new(),
             warnings: Vec::new(),
             retry_budget: Duration::from_secs(10),
+            served: None,
         })
+    }
+
+    pub(super) fn set_served(&mut self, recorder: Arc<super::tls::Recorder>) {
+        self.served = Some(recorder);
+    }
+
+    /// The API server's serving certificate (DER) as verified on the last connection, once a
+    /// request has been made; `None` before, or with insecure-skip-tls-verify.
+    pub fn served_certificate(&self) -> Option<CertificateDer<'static>> {
+        self.served.as_ref().and_then(|r| r.recorded().into_iter().next())
     }
 
     /// Sends a GET and returns the response as a [`WatchStream`] when it is 2xx (for watches);
@@ -282,7 +296,53 @@ impl ApiClient {
         self.request(reqwest::Method::DELETE, path, None).await
     }
 
+    /// Lists the collection at `path` (whose list kind is `kind`) page by page, as kubectl's
+    /// `--chunk-size` does (`limit` and `continue`: `k8s.io/apimachinery` list chunking), so
+    /// that no single answer has to hold every object: pages of [`LIST_PAGE_LIMIT`] objects, and
+    /// a page whose body exceeds [`MAX_RESPONSE_BODY`] is asked again with half the limit, down
+    /// to one object. Returns the items. Errors: the API's, a body over the bound even for one
+    /// object, or an answer of another kind.
+    pub async fn list(&self, path: &str, kind: &str) -> Result<Vec<Value>, Failure> {
+        let mut items = Vec::new();
+        let mut cont: Option<String> = None;
+        let mut limit = LIST_PAGE_LIMIT;
+        loop {
+            let mut page_path = format!("{path}?limit={limit}");
+            if let Some(c) = &cont {
+                page_path.push_str("&continue=");
+                page_path.push_str(&percent_encode(c));
+            }
+            let mut v = match self.request_bounded(reqwest::Method::GET, &page_path, None).await {
+                Ok(v) => v,
+                Err((_, true)) if limit > 1 => {
+                    limit = (limit / 2).max(1);
+                    continue;
+                }
+                Err((f, _)) => return Err(f),
+            };
+            expect_kind(&v, &[kind], &format!("GET {path}"))?;
+            if let Some(a) = v.get_mut("items").and_then(Value::as_array_mut) {
+                items.append(a);
+            }
+            cont = v.pointer("/metadata/continue").and_then(Value::as_str).filter(|c| !c.is_empty()).map(str::to_string);
+            if cont.is_none() {
+                return Ok(items);
+            }
+        }
+    }
+
     async fn request(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> Result<Value, Failure> {
+        self.request_bounded(method, path, body).await.map_err(|(f, _)| f)
+    }
+
+    /// One request (retried on 429/5xx); the error says whether the body was over
+    /// [`MAX_RESPONSE_BODY`].
+    async fn request_bounded(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, (Failure, bool)> {
         let mut retry = Retry::new(Policy::api(self.retry_budget));
         loop {
             let mut req =
@@ -293,7 +353,8 @@ impl ApiClient {
             if let Some(b) = body {
                 req = req.json(b);
             }
-            let mut resp = req.send().await.map_err(|e| transport_failure(&e, &self.server, method.as_str(), path))?;
+            let mut resp =
+                req.send().await.map_err(|e| (transport_failure(&e, &self.server, method.as_str(), path), false))?;
             let status = resp.status().as_u16();
             let retry_after = resp
                 .headers()
@@ -304,18 +365,20 @@ impl ApiClient {
                 resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
             let bytes = match read_body(&mut resp, MAX_RESPONSE_BODY).await {
                 Ok(b) => b,
-                Err(BodyError::TooLarge) => return Err(too_large(status, method.as_str(), path)),
-                Err(BodyError::Transport(e)) => return Err(transport_failure(&e, &self.server, method.as_str(), path)),
+                Err(BodyError::TooLarge) => return Err((too_large(status, method.as_str(), path), true)),
+                Err(BodyError::Transport(e)) => {
+                    return Err((transport_failure(&e, &self.server, method.as_str(), path), false))
+                }
             };
             if (200..300).contains(&status) {
                 return serde_json::from_slice(&bytes)
-                    .map_err(|_| not_json(status, &content_type, &bytes, method.as_str(), path));
+                    .map_err(|_| (not_json(status, &content_type, &bytes, method.as_str(), path), false));
             }
             let v = error_body(&bytes);
             let attempt = retry.attempts();
             match retry.pause_after(status == 429 || status >= 500, retry_after.map(Duration::from_secs)) {
                 Some(pause) => tokio::time::sleep(pause).await,
-                None => return Err(api_failure(status, &v, method.as_str(), path, attempt)),
+                None => return Err((api_failure(status, &v, method.as_str(), path, attempt), false)),
             }
         }
     }
@@ -365,6 +428,20 @@ impl ApiTransport {
 /// `api-error` as soon as the bound is crossed, so memory stays bounded. For watches
 /// ([`WatchStream`]) the bound applies to each event line.
 pub(crate) const MAX_RESPONSE_BODY: usize = 16 << 20;
+
+/// Objects per page of [`ApiClient::list`] (kubectl's default `--chunk-size` is 500).
+pub const LIST_PAGE_LIMIT: usize = 500;
+
+/// A `continue` token for a query string (RFC 3986 unreserved characters kept, the rest
+/// percent-encoded).
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
 
 /// A 2xx watch response. [`WatchStream::chunk`] hands out the body as reqwest does, but ends the
 /// stream once more than [`MAX_RESPONSE_BODY`] bytes arrive without a newline (a watch event is

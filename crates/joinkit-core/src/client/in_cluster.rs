@@ -59,7 +59,7 @@ impl ApiClient {
             .map_err(|f| unusable(format!("in-cluster configuration: {}: {}", ca_path.display(), f.message), fix))?;
         let anchors = TrustAnchors::new(certs, ca_path.display().to_string())
             .map_err(|e| unusable(format!("in-cluster configuration: {}: {e}", ca_path.display()), fix))?;
-        let builder = anchors
+        let (builder, recorder) = anchors
             .client_config_builder()
             .map_err(|e| Failure::new(Code::Internal, super::ApiStage::Kubeconfig, e))?;
         let mut client = ApiClient::with_anchors_builder(
@@ -75,6 +75,7 @@ impl ApiClient {
             refresh: Duration::from_secs(60),
         });
         client.ca = anchors.certs().to_vec();
+        client.set_served(recorder);
         let namespace = read_bounded_string(&dir.join("namespace"), 64 << 10)
             .ok()
             .map(|s| s.trim().to_string())

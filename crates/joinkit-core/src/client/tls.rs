@@ -67,14 +67,22 @@ impl TrustAnchors {
         &self.source
     }
 
-    /// A rustls client configuration builder that verifies servers against these anchors.
+    /// A rustls client configuration builder that verifies servers against these anchors
+    /// (WebPKI, as `with_root_certificates` would) through the recording verifier, which also
+    /// keeps the last verified chain (`ApiClient::served_certificate`: the API server's own
+    /// names, which `joinkit csr` never approves for a node).
     pub(crate) fn client_config_builder(
         &self,
-    ) -> Result<rustls::ConfigBuilder<rustls::ClientConfig, rustls::client::WantsClientCert>, String> {
-        Ok(rustls::ClientConfig::builder_with_provider(provider())
+    ) -> Result<(rustls::ConfigBuilder<rustls::ClientConfig, rustls::client::WantsClientCert>, Arc<Recorder>), String>
+    {
+        let webpki = self.webpki_verifier().map_err(|e| format!("TLS configuration: {}", e.reason))?;
+        let recorder = Arc::new(Recorder::new(Some(webpki), provider()));
+        let builder = rustls::ClientConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
             .map_err(|e| format!("TLS configuration: {e}"))?
-            .with_root_certificates(self.store.clone()))
+            .dangerous()
+            .with_custom_certificate_verifier(recorder.clone());
+        Ok((builder, recorder))
     }
 
     pub(super) fn webpki_verifier(&self) -> Result<Arc<WebPkiServerVerifier>, ChainError> {
@@ -90,7 +98,7 @@ impl TrustAnchors {
 /// name, and a rejection (kept for the report) aborts the handshake before any client
 /// certificate or request is sent. One verifier for both, so the two fetches differ only in that.
 #[derive(Debug)]
-pub(super) struct Recorder {
+pub struct Recorder {
     webpki: Option<Arc<WebPkiServerVerifier>>,
     provider: Arc<CryptoProvider>,
     chain: Mutex<Vec<CertificateDer<'static>>>,
@@ -102,7 +110,9 @@ impl Recorder {
         Recorder { webpki, provider, chain: Mutex::new(Vec::new()), error: Mutex::new(None) }
     }
 
-    pub(super) fn recorded(&self) -> Vec<CertificateDer<'static>> {
+    /// The chain of the last handshake (leaf first), after verification when the recorder
+    /// verifies.
+    pub(crate) fn recorded(&self) -> Vec<CertificateDer<'static>> {
         self.chain.lock().map(|g| g.clone()).unwrap_or_default()
     }
 

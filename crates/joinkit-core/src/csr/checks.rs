@@ -14,6 +14,7 @@ use k8s_openapi::api::certificates::v1::CertificateSigningRequest;
 use k8s_openapi::api::core::v1::Node;
 use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
 use serde::Serialize;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 
 use super::options::canonical;
@@ -44,10 +45,18 @@ crate::stages! {
         Usages = "usages",
         /// Serving: only DNS and IP SANs (no URI, email or other names); client: no SANs at all.
         SanTypes = "san-types",
-        /// Serving: every DNS and IP SAN is one of the Node's `.status.addresses`.
+        /// Serving: every DNS and IP SAN is one of the Node's `.status.addresses` (at most
+        /// [`MAX_NODE_ADDRESSES`] are read).
         SanNode = "san-node",
-        /// Serving, with `--dns-regex`: every DNS SAN matches it.
-        DnsRegex = "dns-regex",
+        /// Serving: no SAN is a name or address the cluster itself uses or that no node can own
+        /// (the API server's names and addresses, Service names and addresses, wildcards,
+        /// loopback, link-local, unspecified, multicast).
+        SanReserved = "san-reserved",
+        /// Serving: no SAN is also an address of another Node.
+        SanUnique = "san-unique",
+        /// Serving: every DNS SAN is the node's name or one of its Hostname addresses, or, with
+        /// `--dns-regex`, matches it.
+        DnsNames = "dns-names",
         /// Serving, with `--allowed-cidr`: every IP SAN is within one of them.
         IpCidrs = "ip-cidrs",
         /// Serving: the Node exists.
@@ -228,34 +237,241 @@ pub fn no_sans(req: &Request) -> Result<String, String> {
     }
 }
 
-/// Every DNS and IP SAN is one of the Node's `.status.addresses`.
-pub fn sans_on_node(req: &Request, node: Option<&Node>, node_name: &str) -> Result<String, String> {
-    let Some(node) = node else { return Err(format!("no Node {node_name:?} to compare the SANs with")) };
-    let addrs: Vec<&str> =
-        node.status.iter().flat_map(|s| s.addresses.iter().flatten()).map(|a| a.address.as_str()).collect();
-    let node_ips: Vec<IpAddr> = addrs.iter().filter_map(|a| a.parse::<IpAddr>().ok()).map(canonical).collect();
-    let mut stray: Vec<String> = req
-        .dns
-        .iter()
-        .filter(|d| !addrs.iter().any(|a| a.eq_ignore_ascii_case(d)))
-        .map(|d| format!("DNS:{d}"))
-        .collect();
-    stray.extend(req.ips.iter().filter(|i| !node_ips.contains(&canonical(**i))).map(|i| format!("IP:{i}")));
-    if stray.is_empty() {
-        Ok(format!("every SAN is an address of Node {node_name} ({})", addrs.join(", ")))
-    } else {
-        Err(format!("{} not among Node {node_name}'s addresses [{}]", stray.join(", "), addrs.join(", ")))
+/// At most this many `.status.addresses` of a Node are read (a node has a handful: hostname,
+/// internal and external IPs and DNS names, both families). A Node reporting more fails
+/// `san-node`; the address index ([`NodeAddresses`]) keeps only the first this many.
+pub const MAX_NODE_ADDRESSES: usize = 128;
+
+/// An address as the checks compare it: an IP in canonical form (IPv4-mapped IPv6 as IPv4),
+/// anything else lower case without one trailing dot (DNS names are case-insensitive).
+pub fn address_key(a: &str) -> String {
+    match a.parse::<IpAddr>() {
+        Ok(ip) => canonical(ip).to_string(),
+        Err(_) => a.strip_suffix('.').unwrap_or(a).to_ascii_lowercase(),
     }
 }
 
-/// With `--dns-regex`, every DNS SAN matches it.
-pub fn dns_regex(req: &Request, opts: &CheckOptions) -> Result<String, String> {
-    let Some(re) = &opts.dns_regex else { return Ok("no --dns-regex given".into()) };
-    let bad: Vec<&String> = req.dns.iter().filter(|d| !re.is_match(d)).collect();
-    if bad.is_empty() {
-        Ok(format!("every DNS SAN matches {}", re.as_str()))
+/// Each SAN as `DNS:x`/`IP:y` with its [`address_key`].
+fn san_keys(req: &Request) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = req.dns.iter().map(|d| (format!("DNS:{d}"), address_key(d))).collect();
+    v.extend(req.ips.iter().map(|i| (format!("IP:{i}"), canonical(*i).to_string())));
+    v
+}
+
+/// The Node's addresses `(type, address)`, or how many it has when over [`MAX_NODE_ADDRESSES`].
+fn node_addresses(node: &Node) -> Result<Vec<(&str, &str)>, usize> {
+    let all = node.status.as_ref().and_then(|s| s.addresses.as_ref());
+    let n = all.map_or(0, Vec::len);
+    if n > MAX_NODE_ADDRESSES {
+        return Err(n);
+    }
+    Ok(all.into_iter().flatten().map(|a| (a.type_.as_str(), a.address.as_str())).collect())
+}
+
+/// Every DNS and IP SAN is one of the Node's `.status.addresses` (a set lookup per SAN).
+pub fn sans_on_node(req: &Request, node: Option<&Node>, node_name: &str) -> Result<String, String> {
+    let Some(node) = node else { return Err(format!("no Node {node_name:?} to compare the SANs with")) };
+    let addrs = node_addresses(node)
+        .map_err(|n| format!("Node {node_name} reports {n} addresses: more than {MAX_NODE_ADDRESSES}, not compared"))?;
+    let keys: HashSet<String> = addrs.iter().map(|(_, a)| address_key(a)).collect();
+    let list = || addrs.iter().map(|(_, a)| *a).collect::<Vec<_>>().join(", ");
+    let stray: Vec<String> = san_keys(req).into_iter().filter(|(_, k)| !keys.contains(k)).map(|(s, _)| s).collect();
+    if stray.is_empty() {
+        Ok(format!("every SAN is an address of Node {node_name} ({})", list()))
     } else {
-        Err(format!("DNS SANs {bad:?} do not match --dns-regex {}", re.as_str()))
+        Err(format!("{} not among Node {node_name}'s addresses [{}]", stray.join(", "), list()))
+    }
+}
+
+/// What the cluster itself uses, which no node's serving certificate may name: read from the
+/// API server's own serving certificate and kubeadm's ClusterConfiguration (`kubeadm-config`)
+/// by `csr::cluster_names`.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterNames {
+    /// The API server's DNS names ([`address_key`] form): its serving certificate's DNS SANs and
+    /// the host of `controlPlaneEndpoint`.
+    pub dns: HashSet<String>,
+    /// The API server's addresses: its serving certificate's IP SANs, the `controlPlaneEndpoint`
+    /// host when it is an IP.
+    pub ips: HashSet<IpAddr>,
+    /// The Service CIDRs (`networking.serviceSubnet`, comma-separated for dual-stack).
+    pub service_cidrs: Vec<Cidr>,
+    /// The cluster's DNS domain (`networking.dnsDomain`), when known; `cluster.local` is always
+    /// refused besides.
+    pub dns_domain: Option<String>,
+    /// Where the above came from, or why a source could not be read (for the check's detail).
+    pub sources: Vec<String>,
+}
+
+/// Why a DNS name is one no node can own, if it is (`name` in [`address_key`] form).
+fn reserved_dns(name: &str, cluster: &ClusterNames) -> Option<String> {
+    let under = |suffix: &str| name == suffix || name.ends_with(&format!(".{suffix}"));
+    if name.contains('*') {
+        Some("a wildcard".into())
+    } else if under("localhost") {
+        Some("a loopback name".into())
+    } else if name == "kubernetes" || name.starts_with("kubernetes.default") {
+        Some("the API server's Service name".into())
+    } else if cluster.dns.contains(name) {
+        Some("a name of the API server (its serving certificate or controlPlaneEndpoint)".into())
+    } else if name.ends_with(".svc") || name.contains(".svc.") || under("cluster.local") {
+        Some("a Service name (*.svc, *.cluster.local)".into())
+    } else if let Some(d) = cluster.dns_domain.as_deref().filter(|d| under(&d.to_ascii_lowercase())) {
+        Some(format!("a name in the cluster's DNS domain {d}"))
+    } else {
+        None
+    }
+}
+
+/// Why an IP is one no node can own, if it is.
+fn reserved_ip(ip: IpAddr, cluster: &ClusterNames) -> Option<String> {
+    let ip = canonical(ip);
+    let link_local = match ip {
+        IpAddr::V4(v) => v.is_link_local(),
+        IpAddr::V6(v) => (v.segments()[0] & 0xffc0) == 0xfe80,
+    };
+    let broadcast = matches!(ip, IpAddr::V4(v) if v.is_broadcast());
+    if ip.is_loopback() {
+        Some("a loopback address".into())
+    } else if ip.is_unspecified() {
+        Some("the unspecified address".into())
+    } else if link_local {
+        Some("a link-local address".into())
+    } else if ip.is_multicast() || broadcast {
+        Some("a multicast or broadcast address".into())
+    } else if cluster.ips.contains(&ip) {
+        Some("an address of the API server (its serving certificate or controlPlaneEndpoint)".into())
+    } else if let Some(c) = cluster.service_cidrs.iter().find(|c| c.contains(ip)) {
+        Some(format!("in the Service CIDR {c}"))
+    } else {
+        None
+    }
+}
+
+/// No SAN is a name or address the cluster itself uses, or that no node can own (see
+/// [`CsrCheck::SanReserved`]). A node can write any address into its own Node status
+/// (NodeRestriction lets it), so `san-node` alone would let it claim these.
+pub fn reserved_sans(req: &Request, cluster: &ClusterNames) -> Result<String, String> {
+    let mut bad: Vec<String> = req
+        .dns
+        .iter()
+        .filter_map(|d| reserved_dns(&address_key(d), cluster).map(|w| format!("DNS:{d} ({w})")))
+        .collect();
+    bad.extend(req.ips.iter().filter_map(|i| reserved_ip(*i, cluster).map(|w| format!("IP:{i} ({w})"))));
+    let from = if cluster.sources.is_empty() {
+        String::new()
+    } else {
+        format!("; cluster names from {}", cluster.sources.join(", "))
+    };
+    if bad.is_empty() {
+        Ok(format!("no SAN is a cluster name or an address no node can own{from}"))
+    } else {
+        Err(format!("{}: a node's serving certificate may not name it{from}", bad.join(", ")))
+    }
+}
+
+/// Which Nodes report which address: an index built once per list (or kept up to date by the
+/// approver's Node watch), so "is this address another Node's?" is one lookup per SAN.
+#[derive(Debug, Clone, Default)]
+pub struct NodeAddresses {
+    by_address: HashMap<String, BTreeSet<String>>,
+    by_node: HashMap<String, Vec<String>>,
+}
+
+impl NodeAddresses {
+    /// The index of `nodes`.
+    pub fn from_nodes(nodes: &[Node]) -> NodeAddresses {
+        let mut ix = NodeAddresses::default();
+        for n in nodes {
+            ix.upsert(n);
+        }
+        ix
+    }
+
+    /// Adds or replaces a Node's addresses (the first [`MAX_NODE_ADDRESSES`]).
+    pub fn upsert(&mut self, node: &Node) {
+        let name = crate::k8s::name_of(&node.metadata).to_string();
+        self.remove(&name);
+        let keys: Vec<String> = node
+            .status
+            .iter()
+            .flat_map(|s| s.addresses.iter().flatten())
+            .take(MAX_NODE_ADDRESSES)
+            .map(|a| address_key(&a.address))
+            .collect();
+        for k in &keys {
+            self.by_address.entry(k.clone()).or_default().insert(name.clone());
+        }
+        self.by_node.insert(name, keys);
+    }
+
+    /// Forgets a Node.
+    pub fn remove(&mut self, name: &str) {
+        for k in self.by_node.remove(name).unwrap_or_default() {
+            if let Some(set) = self.by_address.get_mut(&k) {
+                set.remove(name);
+                if set.is_empty() {
+                    self.by_address.remove(&k);
+                }
+            }
+        }
+    }
+
+    /// The Nodes other than `node` that report `key` ([`address_key`] form).
+    pub fn others<'a>(&'a self, key: &str, node: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.by_address.get(key).into_iter().flatten().map(String::as_str).filter(move |n| *n != node)
+    }
+
+    /// How many Nodes are indexed.
+    pub fn len(&self) -> usize {
+        self.by_node.len()
+    }
+
+    /// True when no Node is indexed.
+    pub fn is_empty(&self) -> bool {
+        self.by_node.is_empty()
+    }
+}
+
+/// No SAN is also an address of another Node: two nodes reporting one address means at least
+/// one of them is not its owner, and the certificate would let this node serve as the other.
+pub fn unique_sans(req: &Request, node_name: &str, index: &NodeAddresses) -> Result<String, String> {
+    let clash: Vec<String> = san_keys(req)
+        .into_iter()
+        .filter_map(|(s, k)| {
+            let others: Vec<&str> = index.others(&k, node_name).take(3).collect();
+            (!others.is_empty()).then(|| format!("{s} (also reported by Node {})", others.join(", ")))
+        })
+        .collect();
+    if clash.is_empty() {
+        Ok(format!("no SAN is an address of another of the {} Node(s)", index.len()))
+    } else {
+        Err(format!("{}: an address two Nodes report is not this node's alone", clash.join(", ")))
+    }
+}
+
+/// DNS SANs: without `--dns-regex`, each is the node's name or one of the Node's `Hostname`
+/// addresses; with it, each matches it (whole name).
+pub fn dns_names(req: &Request, node_name: &str, node: Option<&Node>, opts: &CheckOptions) -> Result<String, String> {
+    if let Some(re) = &opts.dns_regex {
+        let bad: Vec<&String> = req.dns.iter().filter(|d| !re.is_match(d)).collect();
+        return if bad.is_empty() {
+            Ok(format!("every DNS SAN matches --dns-regex {}", re.as_str()))
+        } else {
+            Err(format!("DNS SANs {bad:?} do not match --dns-regex {}", re.as_str()))
+        };
+    }
+    let mut own: HashSet<String> = HashSet::from([address_key(node_name)]);
+    if let Some(Ok(addrs)) = node.map(node_addresses) {
+        own.extend(addrs.iter().filter(|(t, _)| *t == "Hostname").map(|(_, a)| address_key(a)));
+    }
+    let bad: Vec<&String> = req.dns.iter().filter(|d| !own.contains(&address_key(d))).collect();
+    if bad.is_empty() {
+        Ok("every DNS SAN is the node's name or hostname".into())
+    } else {
+        Err(format!(
+            "DNS SANs {bad:?} are neither the node's name {node_name:?} nor its Hostname address (other names need --dns-regex)"
+        ))
     }
 }
 
@@ -323,11 +539,11 @@ pub fn pending_conflict(
         .iter()
         .filter(|o| o.metadata.name != csr.metadata.name && !decided(o))
         .filter(|o| o.spec.signer_name == csr.spec.signer_name && o.spec.username == csr.spec.username)
+        .take(MAX_PENDING_SIBLINGS + 1)
         .collect();
     if pending.len() > MAX_PENDING_SIBLINGS {
         return Err(format!(
-            "{} other pending CSRs of the same requestor (more than {MAX_PENDING_SIBLINGS}): not compared; a kubelet has one or two",
-            pending.len()
+            "more than {MAX_PENDING_SIBLINGS} other pending CSRs of the same requestor: not compared; a kubelet has one or two"
         ));
     }
     let conflicting: Vec<String> = pending
@@ -397,6 +613,10 @@ pub struct Context<'a> {
     pub csrs: &'a [CertificateSigningRequest],
     /// Every ClusterRoleBinding.
     pub bindings: &'a [ClusterRoleBinding],
+    /// Which Node reports which address (every Node, not only those in `nodes`).
+    pub addresses: &'a NodeAddresses,
+    /// The names and addresses the cluster itself uses.
+    pub cluster: &'a ClusterNames,
 }
 
 /// Runs every check that applies to `csr`'s signer.
@@ -439,8 +659,11 @@ pub fn verdict(csr: &CertificateSigningRequest, ctx: Context<'_>, opts: &CheckOp
                     add(CsrCheck::Usages, serving_usages(&usages, &req.key));
                     add(CsrCheck::SanTypes, serving_san_types(&req));
                     let found = node_exists(ctx.nodes, &node_name);
-                    add(CsrCheck::SanNode, sans_on_node(&req, found.as_ref().ok().copied(), &node_name));
-                    add(CsrCheck::DnsRegex, dns_regex(&req, opts));
+                    let node = found.as_ref().ok().copied();
+                    add(CsrCheck::SanNode, sans_on_node(&req, node, &node_name));
+                    add(CsrCheck::SanReserved, reserved_sans(&req, ctx.cluster));
+                    add(CsrCheck::SanUnique, unique_sans(&req, &node_name, ctx.addresses));
+                    add(CsrCheck::DnsNames, dns_names(&req, &node_name, node, opts));
                     add(CsrCheck::IpCidrs, ip_cidrs(&req, opts));
                     add(CsrCheck::NodeExists, found.map(|_| format!("Node {node_name} exists")));
                     add(CsrCheck::Expiration, expiration(spec.expiration_seconds, opts));

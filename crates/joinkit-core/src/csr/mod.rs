@@ -12,7 +12,9 @@ pub mod request;
 #[cfg(test)]
 mod tests;
 
-pub use checks::{verdict, CheckOptions, Cidr, Context, CsrCheck, Verdict, KUBELET_SERVING_SIGNER};
+pub use checks::{
+    verdict, CheckOptions, Cidr, ClusterNames, Context, CsrCheck, NodeAddresses, Verdict, KUBELET_SERVING_SIGNER,
+};
 
 use crate::client::api::{expect_kind, ApiClient, ApiOptions};
 use crate::error::{Code, Failure};
@@ -50,21 +52,33 @@ pub const APPROVED_REASON: &str = "JoinkitApproved";
 /// The condition reason joinkit writes when denying (unless the user's reason is one word).
 pub const DENIED_REASON: &str = "JoinkitDenied";
 
-/// What the checks are made against: every CSR, Node and ClusterRoleBinding.
+/// What the checks are made against: every CSR, Node and ClusterRoleBinding, the Nodes'
+/// addresses, and the names the cluster itself uses.
 #[derive(Debug, Clone, Default)]
 pub struct Cluster {
-    /// The CSRs.
+    /// The CSRs (each `spec.request` cut to [`crate::pem::MAX_PEM_BYTES`] + 1 bytes, which
+    /// fails the `request` check as it would whole; annotations and managed fields dropped).
     pub csrs: Vec<CertificateSigningRequest>,
     /// The Nodes.
     pub nodes: Vec<Node>,
     /// The ClusterRoleBindings.
     pub bindings: Vec<ClusterRoleBinding>,
+    /// Which Node reports which address.
+    pub addresses: NodeAddresses,
+    /// The names and addresses the cluster itself uses.
+    pub names: ClusterNames,
 }
 
 impl Cluster {
     /// The checks' context.
     pub fn context(&self) -> Context<'_> {
-        Context { nodes: &self.nodes, csrs: &self.csrs, bindings: &self.bindings }
+        Context {
+            nodes: &self.nodes,
+            csrs: &self.csrs,
+            bindings: &self.bindings,
+            addresses: &self.addresses,
+            cluster: &self.names,
+        }
     }
 
     /// The CSR named `name`.
@@ -91,20 +105,115 @@ pub async fn connect(api: &ApiOptions, report: &mut Report) -> Option<ApiClient>
     }
 }
 
-/// Lists the CSRs, Nodes and ClusterRoleBindings (stage `list`).
+/// Lists the CSRs, Nodes and ClusterRoleBindings page by page ([`ApiClient::list`]: one
+/// requestor's many or large CSRs cannot make the list fail for everyone), and reads the names
+/// the cluster uses ([`cluster_names`]) (stage `list`).
 pub async fn fetch(client: &ApiClient) -> Result<Cluster, Failure> {
-    let mut lists = Vec::new();
-    for (path, kind) in [(CSRS, "CertificateSigningRequestList"), (NODES, "NodeList"), (CRBS, "ClusterRoleBindingList")]
-    {
-        let v = client.get(path).await.map_err(|f| f.at(CsrStage::List))?;
-        expect_kind(&v, &[kind], &format!("GET {path}")).map_err(|f| f.at(CsrStage::List))?;
-        lists.push(v);
+    let list = |path: &'static str, kind: &'static str| async move {
+        client.list(path, kind).await.map_err(|f| f.at(CsrStage::List))
+    };
+    let csrs: Vec<CertificateSigningRequest> =
+        typed_items(list(CSRS, "CertificateSigningRequestList").await?).into_iter().map(shrink).collect();
+    let nodes: Vec<Node> = typed_items(list(NODES, "NodeList").await?);
+    let bindings = typed_items(list(CRBS, "ClusterRoleBindingList").await?);
+    let names = cluster_names(client).await;
+    Ok(Cluster { addresses: NodeAddresses::from_nodes(&nodes), csrs, nodes, bindings, names })
+}
+
+fn typed_items<T: serde::de::DeserializeOwned>(items: Vec<Value>) -> Vec<T> {
+    items.into_iter().filter_map(|i| serde_json::from_value(i).ok()).collect()
+}
+
+/// A CSR as the checks need it, bounded: `spec.request` cut to one byte over
+/// [`crate::pem::MAX_PEM_BYTES`] (the `request` check refuses it either way), annotations and
+/// managed fields dropped.
+pub fn shrink(mut csr: CertificateSigningRequest) -> CertificateSigningRequest {
+    csr.spec.request.0.truncate(crate::pem::MAX_PEM_BYTES + 1);
+    csr.metadata.annotations = None;
+    csr.metadata.managed_fields = None;
+    csr
+}
+
+/// The kubeadm ClusterConfiguration fields that name what the cluster uses.
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct KubeadmClusterConfiguration {
+    control_plane_endpoint: String,
+    networking: KubeadmNetworking,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct KubeadmNetworking {
+    service_subnet: String,
+    dns_domain: String,
+}
+
+/// Where kubeadm keeps its ClusterConfiguration (`kubeadm init` uploads it:
+/// `cmd/kubeadm/app/phases/uploadconfig`).
+pub const KUBEADM_CONFIG: &str = "/api/v1/namespaces/kube-system/configmaps/kubeadm-config";
+
+/// The names and addresses the cluster itself uses: the API server's serving certificate's
+/// DNS and IP SANs (as verified on `client`'s connection, so a request must have been made), and
+/// from kubeadm's ClusterConfiguration ([`KUBEADM_CONFIG`]) the Service CIDRs, the DNS domain and
+/// the `controlPlaneEndpoint` host. Never fails: a source that cannot be read is named in
+/// `sources` (the fixed rules of `san-reserved` apply regardless).
+pub async fn cluster_names(client: &ApiClient) -> ClusterNames {
+    let mut names = ClusterNames::default();
+    match client.served_certificate().and_then(|c| sans_of(c.as_ref())) {
+        Some((dns, ips)) => {
+            names.dns.extend(dns.iter().map(|d| checks::address_key(d)));
+            names.ips.extend(ips);
+            names.sources.push("the API server's serving certificate".into());
+        }
+        None => names.sources.push("not the API server's certificate (not seen)".into()),
     }
-    Ok(Cluster {
-        csrs: crate::k8s::items(&lists[0]),
-        nodes: crate::k8s::items(&lists[1]),
-        bindings: crate::k8s::items(&lists[2]),
-    })
+    let cfg = match client.get_opt(KUBEADM_CONFIG).await {
+        Ok(Some(cm)) => cm.pointer("/data/ClusterConfiguration").and_then(Value::as_str).map(|y| {
+            serde_saphyr::from_str::<KubeadmClusterConfiguration>(y).map_err(|_| "kubeadm-config: ClusterConfiguration does not parse".to_string())
+        }),
+        Ok(None) => Some(Err("no kubeadm-config (not a kubeadm cluster?): Service CIDR unknown".into())),
+        Err(f) => Some(Err(format!("kubeadm-config not readable ({}): Service CIDR unknown", f.code.as_str()))),
+    };
+    match cfg {
+        Some(Ok(c)) => {
+            names.service_cidrs =
+                c.networking.service_subnet.split(',').filter_map(|s| Cidr::parse(s.trim()).ok()).collect();
+            names.dns_domain = Some(c.networking.dns_domain).filter(|d| !d.is_empty());
+            if let Ok(ep) = crate::endpoint::Endpoint::parse(&c.control_plane_endpoint) {
+                match ep.ip() {
+                    Some(ip) => {
+                        names.ips.insert(ip);
+                    }
+                    None => {
+                        names.dns.insert(checks::address_key(&ep.host));
+                    }
+                }
+            }
+            names.sources.push("kubeadm-config".into());
+        }
+        Some(Err(why)) => names.sources.push(why),
+        None => names.sources.push("kubeadm-config has no ClusterConfiguration".into()),
+    }
+    names
+}
+
+/// The DNS and IP SANs of a DER certificate.
+fn sans_of(der: &[u8]) -> Option<(Vec<String>, Vec<std::net::IpAddr>)> {
+    use x509_parser::prelude::*;
+    let (_, cert) = X509Certificate::from_der(der).ok()?;
+    let (mut dns, mut ips) = (Vec::new(), Vec::new());
+    if let Ok(Some(san)) = cert.subject_alternative_name() {
+        for n in &san.value.general_names {
+            match n {
+                GeneralName::DNSName(d) => dns.push(d.to_string()),
+                GeneralName::IPAddress(b) if b.len() == 4 => ips.push(<[u8; 4]>::try_from(*b).ok()?.into()),
+                GeneralName::IPAddress(b) if b.len() == 16 => ips.push(<[u8; 16]>::try_from(*b).ok()?.into()),
+                _ => {}
+            }
+        }
+    }
+    Some((dns, ips))
 }
 
 /// `Pending`, `Approved`, `Approved,Issued`, `Denied`, `Failed` (kubectl's CONDITION column).
@@ -162,14 +271,21 @@ fn age(csr: &CertificateSigningRequest) -> String {
     }
 }
 
-/// The rows of `csr list`, in the API's order.
+/// The rows of `csr list`, in the API's order. Each verdict sees only the pending CSRs of its
+/// own signer and requestor (grouped once), so the whole list is linear in the CSRs.
 pub fn rows(cluster: &Cluster, opts: &CheckOptions) -> Vec<CsrRow> {
+    let key = |c: &CertificateSigningRequest| (c.spec.signer_name.clone(), c.spec.username.clone());
+    let mut pending: std::collections::HashMap<_, Vec<CertificateSigningRequest>> = Default::default();
+    for c in cluster.csrs.iter().filter(|c| !checks::decided(c)) {
+        pending.entry(key(c)).or_default().push(c.clone());
+    }
     cluster
         .csrs
         .iter()
         .map(|c| {
             let req = checks::parse_request(c).ok();
-            let v = verdict(c, cluster.context(), opts);
+            let siblings = pending.get(&key(c)).map(Vec::as_slice).unwrap_or(&[]);
+            let v = verdict(c, Context { csrs: siblings, ..cluster.context() }, opts);
             CsrRow {
                 name: v.name.clone(),
                 signer: v.signer.clone(),
@@ -185,7 +301,31 @@ pub fn rows(cluster: &Cluster, opts: &CheckOptions) -> Vec<CsrRow> {
         .collect()
 }
 
-/// The text table of `csr list` (escaped: the values come from the cluster).
+/// At most this many characters of a `csr list` cell (the rest is `...`); the SANS cell shows
+/// the first three SANs and how many more. `-o json|yaml` carry every value.
+pub const MAX_CELL_CHARS: usize = 64;
+
+/// A table cell: control characters escaped, at most [`MAX_CELL_CHARS`] characters.
+fn cell(s: &str) -> String {
+    let s = crate::report::escape_controls(s);
+    if s.chars().count() <= MAX_CELL_CHARS {
+        return s.into_owned();
+    }
+    let mut out: String = s.chars().take(MAX_CELL_CHARS - 3).collect();
+    out.push_str("...");
+    out
+}
+
+/// The SANS cell: the first three SANs and `(+N more)`.
+fn sans_cell(sans: &[String]) -> String {
+    match sans.len() {
+        0 => "<none>".into(),
+        n if n <= 3 => sans.join(","),
+        n => format!("{} (+{} more)", sans[..3].join(","), n - 3),
+    }
+}
+
+/// The text table of `csr list` (escaped and bounded: the values come from the cluster).
 pub fn table(rows: &[CsrRow]) -> String {
     let header = ["NAME", "AGE", "SIGNER", "REQUESTOR", "SUBJECT", "SANS", "CONDITION", "VERDICT"];
     let cells: Vec<Vec<String>> = rows
@@ -197,12 +337,12 @@ pub fn table(rows: &[CsrRow]) -> String {
                 r.signer.clone(),
                 r.requestor.clone(),
                 r.subject.clone(),
-                if r.sans.is_empty() { "<none>".into() } else { r.sans.join(",") },
+                sans_cell(&r.sans),
                 r.condition.clone(),
                 r.verdict.clone(),
             ]
             .into_iter()
-            .map(|s| crate::report::escape_controls(&s).into_owned())
+            .map(|s| cell(&s))
             .collect()
         })
         .collect();

@@ -66,9 +66,21 @@ fn nodes() -> Vec<Node> {
     ]
 }
 
+/// What a kubeadm cluster's API server and kubeadm-config name.
+fn cluster() -> ClusterNames {
+    ClusterNames {
+        dns: ["kubernetes", "kubernetes.default", "cp-1", "api.example.com"].map(String::from).into(),
+        ips: ["10.96.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap()].into(),
+        service_cidrs: vec![Cidr::parse("10.96.0.0/12").unwrap()],
+        dns_domain: Some("corp.internal".into()),
+        sources: vec!["test".into()],
+    }
+}
+
 fn run(c: &CertificateSigningRequest, others: &[CertificateSigningRequest], opts: &CheckOptions) -> Verdict {
     let n = nodes();
-    verdict(c, Context { nodes: &n, csrs: others, bindings: &[] }, opts)
+    let ix = NodeAddresses::from_nodes(&n);
+    verdict(c, Context { nodes: &n, csrs: others, bindings: &[], addresses: &ix, cluster: &cluster() }, opts)
 }
 
 fn failed(v: &Verdict) -> Vec<&'static str> {
@@ -77,7 +89,7 @@ fn failed(v: &Verdict) -> Vec<&'static str> {
 
 #[test]
 fn a_kubelet_serving_csr_passes_every_check() {
-    let c = serving("csr-ok", "n1", &["DNS:n1", "DNS:n1.internal", "IP:10.0.0.11"]);
+    let c = serving("csr-ok", "n1", &["DNS:n1", "IP:10.0.0.11"]);
     let v = run(&c, std::slice::from_ref(&c), &CheckOptions::default());
     assert!(v.passed, "{v:#?}");
     let names: Vec<&str> = v.checks.iter().map(|c| c.check).collect();
@@ -92,7 +104,9 @@ fn a_kubelet_serving_csr_passes_every_check() {
             "usages",
             "san-types",
             "san-node",
-            "dns-regex",
+            "san-reserved",
+            "san-unique",
+            "dns-names",
             "ip-cidrs",
             "node-exists",
             "expiration",
@@ -103,17 +117,17 @@ fn a_kubelet_serving_csr_passes_every_check() {
     assert_eq!(v.summary(), "approvable");
     let (t, reason, msg) = condition_for(&Decision::Approve(None), &v);
     assert_eq!((t, reason.as_str()), ("Approved", "JoinkitApproved"));
-    assert!(msg.starts_with("approved by joinkit; all 14 checks passed (signer, request"), "{msg}");
+    assert!(msg.starts_with("approved by joinkit; all 16 checks passed (signer, request"), "{msg}");
 }
 
 #[test]
 fn each_serving_attack_fails_its_check() {
     let o = CheckOptions::default();
     // Another node's IP.
-    assert_eq!(failed(&run(&serving("a", "n1", &["DNS:n1", "IP:10.0.0.12"]), &[], &o)), ["san-node"]);
+    assert_eq!(failed(&run(&serving("a", "n1", &["DNS:n1", "IP:10.0.0.12"]), &[], &o)), ["san-node", "san-unique"]);
     // A DNS name not on the Node.
     let v = run(&serving("a", "n1", &["DNS:n1", "DNS:kubernetes.default"]), &[], &o);
-    assert_eq!(failed(&v), ["san-node"]);
+    assert_eq!(failed(&v), ["san-node", "san-reserved", "dns-names"]);
     assert!(
         v.failed()[0].why.contains("DNS:kubernetes.default not among Node n1's addresses"),
         "{}",
@@ -171,6 +185,8 @@ fn each_serving_attack_fails_its_check() {
     assert_eq!(failed(&run(&c, &[], &o)), ["requestor"]);
     // A node that does not exist.
     assert_eq!(failed(&run(&serving("a", "ghost", &["DNS:ghost"]), &[], &o)), ["san-node", "node-exists"]);
+    // A DNS name the Node reports as InternalDNS: not the node's name or hostname.
+    assert_eq!(failed(&run(&serving("a", "n1", &["DNS:n1.internal"]), &[], &o)), ["dns-names"]);
     // URI and email SANs.
     assert_eq!(failed(&run(&serving("a", "n1", &["DNS:n1", "URI:spiffe://x/y"]), &[], &o)), ["san-types"]);
     assert_eq!(failed(&run(&serving("a", "n1", &["DNS:n1", "email:a@b.c"]), &[], &o)), ["san-types"]);
@@ -218,7 +234,7 @@ fn the_configured_rules_can_fail() {
     };
     let mut long = c.clone();
     long.spec.expiration_seconds = Some(7200);
-    assert_eq!(failed(&run(&long, &[], &o2)), ["dns-regex", "ip-cidrs", "expiration"]);
+    assert_eq!(failed(&run(&long, &[], &o2)), ["dns-names", "ip-cidrs", "expiration"]);
     assert!(expiration(Some(3600), &o2).is_ok());
     assert!(expiration(None, &o2).is_ok());
     // CIDRs.
@@ -293,7 +309,12 @@ fn kubelet_client_csrs_follow_the_auto_approval_rules() {
         binding("kubeadm:node-autoapprove-certificate-rotation", SELFNODECLIENT_ROLE, "system:nodes"),
     ];
     let judge = |c: &CertificateSigningRequest, b: &[ClusterRoleBinding]| {
-        verdict(c, Context { nodes: &[], csrs: &[], bindings: b }, &CheckOptions::default())
+        let (ix, names) = (NodeAddresses::default(), ClusterNames::default());
+        verdict(
+            c,
+            Context { nodes: &[], csrs: &[], bindings: b, addresses: &ix, cluster: &names },
+            &CheckOptions::default(),
+        )
     };
     let client = crate::bootstrap::USAGES;
     let p = pem("system:node:n3", &["system:nodes"], &[], &rcgen::PKCS_ECDSA_P256_SHA256);
@@ -334,7 +355,93 @@ fn deny_records_the_users_reason() {
     let v = run(&c, &[], &CheckOptions::default());
     let (t, reason, msg) = condition_for(&Decision::Deny("IP of another node".into()), &v);
     assert_eq!((t, reason.as_str()), ("Denied", "JoinkitDenied"));
-    assert_eq!(msg, "denied by joinkit: IP of another node; failed checks: san-node");
+    assert_eq!(msg, "denied by joinkit: IP of another node; failed checks: san-node, san-unique");
     let (_, reason, _) = condition_for(&Decision::Deny("StolenAddress".into()), &v);
     assert_eq!(reason, "StolenAddress");
+}
+
+/// A node that writes names and addresses into its own Node status (NodeRestriction lets it)
+/// still gets none of the cluster's: each is refused by `san-reserved`, `san-unique` or
+/// `dns-names`, with no flag set.
+#[test]
+fn safe_by_default_names_a_node_can_report_but_never_own() {
+    let o = CheckOptions::default();
+    let claims: &[(&str, &[&str])] = &[
+        ("DNS:kubernetes.default.svc", &["san-reserved", "dns-names"]),
+        ("DNS:kubernetes.default.svc.cluster.local", &["san-reserved", "dns-names"]),
+        ("DNS:kubernetes", &["san-reserved", "dns-names"]),
+        ("DNS:cp-1", &["san-reserved", "dns-names"]),
+        ("DNS:API.example.com.", &["san-reserved", "dns-names"]),
+        ("DNS:web.default.svc", &["san-reserved", "dns-names"]),
+        ("DNS:db.prod.svc.corp.internal", &["san-reserved", "dns-names"]),
+        ("DNS:x.corp.internal", &["san-reserved", "dns-names"]),
+        ("DNS:*.example.org", &["san-reserved", "dns-names"]),
+        ("DNS:localhost", &["san-reserved", "dns-names"]),
+        ("IP:127.0.0.1", &["san-reserved"]),
+        ("IP:::1", &["san-reserved"]),
+        ("IP:0.0.0.0", &["san-reserved"]),
+        ("IP:169.254.169.254", &["san-reserved"]),
+        ("IP:fe80::1", &["san-reserved"]),
+        ("IP:224.0.0.1", &["san-reserved"]),
+        ("IP:10.96.0.1", &["san-reserved"]),
+        ("IP:10.100.3.4", &["san-reserved"]),
+        ("IP:10.0.0.2", &["san-reserved"]),
+        ("IP:10.0.0.12", &["san-unique"]),
+        ("IP:::ffff:10.0.0.12", &["san-unique"]),
+    ];
+    for (san, expected) in claims {
+        // The node reports the name itself, so san-node passes: the defaults must still refuse.
+        let (t, v) = san.split_once(':').unwrap();
+        let kind = if t == "DNS" { "Hostname" } else { "InternalIP" };
+        let n1 = node("n1", &[("InternalIP", "10.0.0.11"), ("Hostname", "n1"), (kind, v.trim_end_matches('.'))]);
+        let all = vec![n1, nodes().remove(1)];
+        let ix = NodeAddresses::from_nodes(&all);
+        let names = cluster();
+        let c = serving("a", "n1", &["DNS:n1", san]);
+        let ctx = Context { nodes: &all, csrs: &[], bindings: &[], addresses: &ix, cluster: &names };
+        let v = verdict(&c, ctx, &o);
+        let mut want: Vec<&str> = expected.to_vec();
+        if *kind == *"Hostname" {
+            // A Hostname address makes the name the node's own for `dns-names`.
+            want.retain(|c| *c != "dns-names");
+        }
+        assert_eq!(failed(&v), want, "{san}: {v:#?}");
+    }
+    // --dns-regex widens the node's own names, never to the cluster's.
+    let wide = CheckOptions { dns_regex: Some(regex::Regex::new(r"\A.*\z").unwrap()), ..Default::default() };
+    assert_eq!(failed(&run(&serving("a", "n1", &["DNS:n1.internal"]), &[], &wide)), Vec::<&str>::new());
+    let n1 = node("n1", &[("InternalIP", "10.0.0.11"), ("Hostname", "n1"), ("InternalDNS", "kubernetes.default.svc")]);
+    let ix = NodeAddresses::from_nodes(std::slice::from_ref(&n1));
+    let names = cluster();
+    let c = serving("a", "n1", &["DNS:kubernetes.default.svc"]);
+    let ctx = Context { nodes: std::slice::from_ref(&n1), csrs: &[], bindings: &[], addresses: &ix, cluster: &names };
+    assert_eq!(failed(&verdict(&c, ctx, &wide)), ["san-reserved"]);
+}
+
+/// Checks are set lookups and a Node's addresses are capped: a Node reporting more than
+/// MAX_NODE_ADDRESSES fails `san-node` without comparing them, and the index keeps at most that
+/// many per Node.
+#[test]
+fn node_addresses_are_capped_and_indexed() {
+    let many: Vec<(String, String)> =
+        (0..=MAX_NODE_ADDRESSES).map(|i| ("InternalIP".to_string(), format!("10.9.{}.{}", i / 250, i % 250))).collect();
+    let refs: Vec<(&str, &str)> = many.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    let big = node("n1", &refs);
+    let ix = NodeAddresses::from_nodes(std::slice::from_ref(&big));
+    assert_eq!(ix.others("10.9.0.0", "n2").collect::<Vec<_>>(), ["n1"]);
+    assert_eq!(ix.others(&address_key(&many[MAX_NODE_ADDRESSES].1), "n2").count(), 0, "capped");
+    let names = ClusterNames::default();
+    let c = serving("a", "n1", &["IP:10.9.0.0"]);
+    let ctx = Context { nodes: std::slice::from_ref(&big), csrs: &[], bindings: &[], addresses: &ix, cluster: &names };
+    let v = verdict(&c, ctx, &CheckOptions::default());
+    assert_eq!(failed(&v), ["san-node"]);
+    assert!(v.failed()[0].why.contains("more than 128"), "{v:?}");
+    // Updating and removing a Node keeps the index exact.
+    let mut ix = NodeAddresses::from_nodes(&nodes());
+    assert_eq!(ix.others("10.0.0.12", "n1").collect::<Vec<_>>(), ["n2"]);
+    ix.upsert(&node("n2", &[("InternalIP", "10.0.0.13")]));
+    assert_eq!(ix.others("10.0.0.12", "n1").count(), 0);
+    ix.remove("n2");
+    assert_eq!(ix.others("10.0.0.13", "n1").count(), 0);
+    assert_eq!(ix.len(), 1);
 }
