@@ -6,7 +6,10 @@
 //! Per CSR: not the leader, another signer, or already decided → nothing. Otherwise the Nodes it
 //! names are read (GET, fresh: a kubelet asks for its serving certificate right after it
 //! registers, before a cache would have the Node), the other serving CSRs of the same
-//! requestor come from the store, and the verdict is made. Pass → `Approved` + a Normal Event
+//! requestor come from the store, every other Node's addresses from an index kept by a Node
+//! watch (`san-unique`), the cluster's own names from [`csr::cluster_names`] (read at start and
+//! every [`NAMES_REFRESH`]), and the verdict is made on a blocking thread (bounded work, but
+//! never on the async workers that answer the probes and the other CSRs). Pass → `Approved` + a Normal Event
 //! `CsrApproved`. Fail → with `--on-failure deny`, `Denied` + a Warning `CsrDenied`; with
 //! `leave`, a Warning `CsrCheckFailed`, once per distinct set of failed checks, and, when a
 //! failed check depends on the Node (it may not be registered or have its addresses yet), a
@@ -18,19 +21,21 @@ use crate::{ApproverOptions, ApproverStage, LogEvent, OnFailure, Sink};
 use futures::StreamExt;
 use joinkit_core::client::api::ApiClient;
 use joinkit_core::csr::checks::CheckResult;
-use joinkit_core::csr::{self, Context, Decision, Verdict, KUBELET_SERVING_SIGNER};
+use joinkit_core::csr::{self, ClusterNames, Context, Decision, NodeAddresses, Verdict, KUBELET_SERVING_SIGNER};
 use joinkit_core::error::{Code, Failure};
 use joinkit_core::report::StageId;
 use k8s_openapi::api::certificates::v1::CertificateSigningRequest;
+use k8s_openapi::api::core::v1::Node;
 use kube_client::api::Api;
 use kube_client::core::Resource;
 use kube_lease_manager::{LeaseCreateMode, LeaseManagerBuilder};
 use kube_runtime::controller::{Action, Controller};
 use kube_runtime::events::{Event, EventType, Recorder, Reporter};
 use kube_runtime::watcher;
+use kube_runtime::WatchStreamExt;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 /// Everything a reconcile needs.
@@ -50,6 +55,12 @@ struct Ctx {
     sink: Sink,
     /// CSR name → (failed checks last reported, re-checks so far), for `leave`.
     left: Mutex<HashMap<String, (Vec<&'static str>, u32)>>,
+    /// Every Node's addresses, from the Node watch.
+    addresses: RwLock<NodeAddresses>,
+    /// True once the Node watch has listed every Node (no verdict before).
+    nodes_synced: AtomicBool,
+    /// The names and addresses the cluster itself uses.
+    names: RwLock<Arc<ClusterNames>>,
 }
 
 impl Ctx {
@@ -85,8 +96,11 @@ const RECONCILE_TIMEOUT: Duration = Duration::from_secs(30);
 /// peak, no bound 515/s at 90 MiB.
 const CONCURRENCY: u16 = 64;
 
-/// Checks that depend on the Node (or on other CSRs), which may still change.
-const NODE_CHECKS: &[&str] = &["san-node", "node-exists", "pending-conflict"];
+/// Checks that depend on the Node (or on other CSRs or Nodes), which may still change.
+const NODE_CHECKS: &[&str] = &["san-node", "node-exists", "pending-conflict", "san-unique", "dns-names"];
+
+/// How often the cluster's own names ([`csr::cluster_names`]) are read again.
+pub(crate) const NAMES_REFRESH: Duration = Duration::from_secs(300);
 
 /// When a left CSR is checked again: only when a failed check depends on the Node or on other
 /// CSRs (the CSR's own spec is immutable); after 15 s, then 30, 60, 120, 240, then every 300 s.
@@ -161,10 +175,17 @@ async fn judge(csr: Arc<CertificateSigningRequest>, ctx: Arc<Ctx>) -> Result<Act
             left.retain(|k, _| live.contains(k));
         }
     }
+    if !ctx.nodes_synced.load(Ordering::SeqCst) {
+        // No verdict without every Node's addresses (san-unique).
+        return Ok(Action::requeue(Duration::from_secs(1)));
+    }
     let mut nodes = Vec::new();
     for n in csr::node_names(&csr) {
         match csr::get_node(&ctx.api, &n).await {
-            Ok(Some(node)) => nodes.push(node),
+            Ok(Some(node)) => {
+                ctx.addresses.write().unwrap_or_else(|e| e.into_inner()).upsert(&node);
+                nodes.push(node)
+            }
             Ok(None) => {}
             Err(f) => return Err(ReconcileError(f, ApproverStage::Node)),
         }
@@ -181,7 +202,22 @@ async fn judge(csr: Arc<CertificateSigningRequest>, ctx: Arc<Ctx>) -> Result<Act
         .take(csr::checks::MAX_PENDING_SIBLINGS + 1)
         .map(|o| (*o).clone())
         .collect();
-    let v = csr::verdict(&csr, Context { nodes: &nodes, csrs: &siblings, bindings: &[] }, &ctx.opts.checks);
+    // The verdict on a blocking thread: every check is linear and capped (at most 64 SANs, 128
+    // addresses per Node, 64 siblings parsed), and the async workers stay free for the probes,
+    // the watches and other CSRs while it runs.
+    let v = {
+        let (ctx, csr) = (ctx.clone(), csr.clone());
+        tokio::task::spawn_blocking(move || {
+            let names = ctx.names.read().unwrap_or_else(|e| e.into_inner()).clone();
+            let index = ctx.addresses.read().unwrap_or_else(|e| e.into_inner());
+            let cx = Context { nodes: &nodes, csrs: &siblings, bindings: &[], addresses: &index, cluster: &names };
+            csr::verdict(&csr, cx, &ctx.opts.checks)
+        })
+        .await
+        .map_err(|e| {
+            ReconcileError(Failure::new(Code::Internal, ApproverStage::Decide, e.to_string()), ApproverStage::Decide)
+        })?
+    };
     let node = csr::node_names(&csr).into_iter().next().unwrap_or_default();
     let failed: Vec<&'static str> = v.failed().iter().map(|c| c.check).collect();
     let (decision, event) = if v.passed {
@@ -313,6 +349,7 @@ pub(crate) async fn run(
     let config = watcher::Config::default().fields(&format!("spec.signerName={KUBELET_SERVING_SIGNER}"));
     let controller = Controller::new(csrs, config);
     let store = controller.store();
+    let names = csr::cluster_names(&api).await;
     let ctx = Arc::new(Ctx {
         api,
         store: store.clone(),
@@ -324,24 +361,43 @@ pub(crate) async fn run(
         metrics: metrics.clone(),
         sink: sink.clone(),
         left: Mutex::new(HashMap::new()),
+        addresses: RwLock::new(NodeAddresses::default()),
+        nodes_synced: AtomicBool::new(false),
+        names: RwLock::new(Arc::new(names)),
     });
+    tokio::spawn(watch_nodes(ctx.clone(), kube.clone()));
+    {
+        let ctx = ctx.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(NAMES_REFRESH).await;
+                let names = csr::cluster_names(&ctx.api).await;
+                *ctx.names.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(names);
+            }
+        });
+    }
     if lease.is_none() {
         metrics.set_leader(true);
     }
-    // Readiness: the store has listed once.
+    // Readiness: the CSR store and the Node index have listed once.
     {
         let metrics = metrics.clone();
         let store = store.clone();
+        let ctx = ctx.clone();
         tokio::spawn(async move {
             // Re-polled with a bound: a single `wait_until_ready().await` was seen never to wake
             // on this runtime although the store had listed.
             loop {
                 match tokio::time::timeout(Duration::from_millis(250), store.wait_until_ready()).await {
-                    Ok(Ok(())) => return metrics.set_ready(),
+                    Ok(Ok(())) => break,
                     Ok(Err(_)) => return,
                     Err(_) => {}
                 }
             }
+            while !ctx.nodes_synced.load(Ordering::SeqCst) {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            metrics.set_ready()
         });
     }
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -451,6 +507,38 @@ pub(crate) async fn run(
         .cause("the Lease manager's task ended (it retries API errors itself, so this is not a refused request)")
         .fix("the approver stops rather than act without the Lease; restart it (a Deployment does) once the API server answers")),
         _ => Ok(()),
+    }
+}
+
+/// Keeps `ctx.addresses` equal to every Node's addresses: a Node watch (list, then watch, with
+/// kube-runtime's backoff on errors) of which only the addresses are kept
+/// ([`NodeAddresses`]); `nodes_synced` once the first list is in.
+async fn watch_nodes(ctx: Arc<Ctx>, kube: kube_client::Client) {
+    let nodes: Api<Node> = Api::all(kube);
+    let mut events = watcher(nodes, watcher::Config::default()).default_backoff().boxed();
+    let mut fresh: Option<NodeAddresses> = None;
+    while let Some(ev) = events.next().await {
+        match ev {
+            Ok(watcher::Event::Init) => fresh = Some(NodeAddresses::default()),
+            Ok(watcher::Event::InitApply(n)) => {
+                if let Some(f) = fresh.as_mut() {
+                    f.upsert(&n);
+                }
+            }
+            Ok(watcher::Event::InitDone) => {
+                if let Some(f) = fresh.take() {
+                    *ctx.addresses.write().unwrap_or_else(|e| e.into_inner()) = f;
+                }
+                ctx.nodes_synced.store(true, Ordering::SeqCst);
+            }
+            Ok(watcher::Event::Apply(n)) => ctx.addresses.write().unwrap_or_else(|e| e.into_inner()).upsert(&n),
+            Ok(watcher::Event::Delete(n)) => ctx
+                .addresses
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(n.metadata.name.as_deref().unwrap_or_default()),
+            Err(e) => ctx.error(ApproverStage::Watch, joinkit_core::redact::redact(&format!("Node watch: {e}"))),
+        }
     }
 }
 

@@ -160,6 +160,8 @@ pub const KUBEADM_CONFIG: &str = "/api/v1/namespaces/kube-system/configmaps/kube
 /// `sources` (the fixed rules of `san-reserved` apply regardless).
 pub async fn cluster_names(client: &ApiClient) -> ClusterNames {
     let mut names = ClusterNames::default();
+    // The request first: it is what makes the connection whose certificate is read below.
+    let cm = client.get_opt(KUBEADM_CONFIG).await;
     match client.served_certificate().and_then(|c| sans_of(c.as_ref())) {
         Some((dns, ips)) => {
             names.dns.extend(dns.iter().map(|d| checks::address_key(d)));
@@ -168,7 +170,7 @@ pub async fn cluster_names(client: &ApiClient) -> ClusterNames {
         }
         None => names.sources.push("not the API server's certificate (not seen)".into()),
     }
-    let cfg = match client.get_opt(KUBEADM_CONFIG).await {
+    let cfg = match cm {
         Ok(Some(cm)) => cm.pointer("/data/ClusterConfiguration").and_then(Value::as_str).map(|y| {
             serde_saphyr::from_str::<KubeadmClusterConfiguration>(y).map_err(|_| "kubeadm-config: ClusterConfiguration does not parse".to_string())
         }),
