@@ -79,7 +79,7 @@ fn failed_checks(v: &Value) -> Vec<String> {
 #[test]
 fn csr_a_kubelet_serving_csr_passes_and_is_approved_with_joinkits_condition() {
     let c = Cluster::new();
-    c.serving("serving-n1", "n1", &["DNS:n1", "DNS:n1.internal", "IP:10.0.0.11"]);
+    c.serving("serving-n1", "n1", &["DNS:n1", "IP:10.0.0.11"]);
     let r = c.joinkit(&["explain", "serving-n1", "-o", "json"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     let v = r.json();
@@ -95,6 +95,9 @@ fn csr_a_kubelet_serving_csr_passes_and_is_approved_with_joinkits_condition() {
         "usages",
         "san-types",
         "san-node",
+        "san-reserved",
+        "san-unique",
+        "dns-names",
         "node-exists",
         "key",
         "pending-conflict",
@@ -118,7 +121,7 @@ fn csr_a_kubelet_serving_csr_passes_and_is_approved_with_joinkits_condition() {
     assert_eq!(cond["status"], "True");
     assert_eq!(cond["reason"], "JoinkitApproved");
     let msg = cond["message"].as_str().unwrap();
-    assert!(msg.starts_with("approved by joinkit; all 14 checks passed (signer, request, requestor"), "{msg}");
+    assert!(msg.starts_with("approved by joinkit; all 16 checks passed (signer, request, requestor"), "{msg}");
     // Approving again changes nothing.
     let r = c.joinkit(&["approve", "serving-n1", "-o", "json"]);
     assert_eq!(r.code, 0);
@@ -135,12 +138,56 @@ fn csr_each_attack_fails_its_check_and_approve_refuses() {
         (
             "other-nodes-ip",
             Box::new(|c: &Cluster, n: &str| c.serving(n, "n1", &["DNS:n1", "IP:10.0.0.12"])),
-            &["san-node"],
+            &["san-node", "san-unique"],
         ),
         (
             "dns-not-on-node",
             Box::new(|c: &Cluster, n: &str| c.serving(n, "n1", &["DNS:n1", "DNS:kubernetes.default.svc"])),
-            &["san-node"],
+            &["san-node", "san-reserved", "dns-names"],
+        ),
+        (
+            // A node that writes the API server's name, its Service IP and another node's IP
+            // into its own Node status: san-node passes, the defaults refuse each.
+            "claims-written-into-its-own-node",
+            Box::new(|c: &Cluster, n: &str| {
+                c.node(
+                    "n3",
+                    &[
+                        ("InternalIP", "10.0.0.13"),
+                        ("Hostname", "n3"),
+                        ("Hostname", "kubernetes.default.svc"),
+                        ("InternalIP", "10.96.0.1"),
+                        ("InternalIP", "10.0.0.12"),
+                        ("InternalIP", "127.0.0.1"),
+                        ("Hostname", "*.example.com"),
+                    ],
+                );
+                c.serving(
+                    n,
+                    "n3",
+                    &[
+                        "DNS:n3",
+                        "DNS:kubernetes.default.svc",
+                        "DNS:*.example.com",
+                        "IP:10.96.0.1",
+                        "IP:10.0.0.12",
+                        "IP:127.0.0.1",
+                    ],
+                )
+            }),
+            &["san-reserved", "san-unique"],
+        ),
+        (
+            // The request the signer reads is not the one first in spec.request: two PEM
+            // blocks (Go's pem.Decode skips the first when text follows its END line).
+            "two-pem-blocks",
+            Box::new(|c: &Cluster, n: &str| {
+                let good = kubelet_csr_pem("system:node:n1", &["system:nodes"], &["IP:10.0.0.11"]);
+                let evil = kubelet_csr_pem("system:node:n1", &["system:nodes"], &["DNS:kubernetes.default.svc"]);
+                let two = format!("{}x\n{evil}", good.trim_end());
+                c.csr(n, "system:node:n1", &["system:nodes"], SERVING, &two)
+            }),
+            &["request"],
         ),
         (
             "cn-mismatch",
@@ -205,6 +252,7 @@ fn csr_each_attack_fails_its_check_and_approve_refuses() {
         assert!(v["failure"]["message"].as_str().unwrap().contains(checks[0]), "{}", r.stdout);
         assert_eq!(c.stored(name)["status"], json!({}), "{name}: nothing written");
         c.lab.state.lock().unwrap().store.delete("certificatesigningrequests", "", name);
+        c.lab.state.lock().unwrap().store.delete("nodes", "", "n3");
     }
     // Two at once: the good one is approved, the bad one refused.
     c.serving("good", "n2", &["IP:10.0.0.12"]);
@@ -246,7 +294,7 @@ fn csr_deny_records_the_reason_and_needs_one() {
     let cond = &c.stored("bad")["status"]["conditions"][0];
     assert_eq!(cond["type"], "Denied");
     assert_eq!(cond["reason"], "JoinkitDenied");
-    assert_eq!(cond["message"], "denied by joinkit: IP SAN of node n2; failed checks: san-node");
+    assert_eq!(cond["message"], "denied by joinkit: IP SAN of node n2; failed checks: san-node, san-unique");
     // A denied CSR is not approved afterwards.
     let r = c.joinkit(&["approve", "bad", "-o", "json"]);
     assert_failure(&r, "csr-already-decided", "approve", 92);
@@ -277,11 +325,11 @@ fn csr_list_json_and_text() {
     // Two pending CSRs of n1 with different SANs: each conflicts with the other.
     assert_eq!(ok["verdict"], "fails: pending-conflict");
     let stray = rows.iter().find(|r| r["name"] == "stray").unwrap();
-    assert_eq!(stray["verdict"], "fails: san-node, pending-conflict");
+    assert_eq!(stray["verdict"], "fails: san-node, san-unique, pending-conflict");
     let text = c.joinkit(&["list"]);
     assert_eq!(text.code, 0);
     assert!(text.stdout.starts_with("NAME"), "{}", text.stdout);
-    assert!(text.stdout.contains("fails: san-node, pending-conflict"), "{}", text.stdout);
+    assert!(text.stdout.contains("fails: san-node, san-unique, pending-conflict"), "{}", text.stdout);
     let r = c.joinkit(&["list", "--allowed-cidr", "10.0.0.0", "-o", "json"]);
     assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
 }

@@ -45,7 +45,7 @@ impl std::fmt::Display for PemError {
 pub fn one_block(input: &[u8], label: &str) -> Result<Vec<u8>, PemError> {
     let err = |m: String| Err(PemError(m));
     if input.len() > MAX_PEM_BYTES {
-        return err(format!("{} bytes of PEM: at most {MAX_PEM_BYTES}", input.len()));
+        return err(format!("more than {MAX_PEM_BYTES} bytes of PEM (a kubelet's request is under 1 KiB)"));
     }
     let begin = format!("-----BEGIN {label}-----");
     let end = format!("-----END {label}-----");
@@ -184,6 +184,6 @@ mod tests {
         refused(pem("AAEC").trim_end().trim_end_matches('-').to_string(), "");
         refused(format!("-----BEGIN {L}-----\nAAEC"), "ends without");
         refused(String::new(), "no PEM block");
-        refused(format!("{}{}", "\n".repeat(MAX_PEM_BYTES), pem("AAEC")), "at most");
+        refused(format!("{}{}", "\n".repeat(MAX_PEM_BYTES), pem("AAEC")), "more than 16384 bytes");
     }
 }

@@ -324,7 +324,8 @@ impl ApiClient {
             if let Some(a) = v.get_mut("items").and_then(Value::as_array_mut) {
                 items.append(a);
             }
-            cont = v.pointer("/metadata/continue").and_then(Value::as_str).filter(|c| !c.is_empty()).map(str::to_string);
+            cont =
+                v.pointer("/metadata/continue").and_then(Value::as_str).filter(|c| !c.is_empty()).map(str::to_string);
             if cont.is_none() {
                 return Ok(items);
             }

@@ -288,10 +288,27 @@ pub(super) fn route_full(req: Req, cert_user: Option<UserInfo>, state: &Mutex<La
                 .filter(|o| a.name.is_empty() || o.pointer("/metadata/name").and_then(Value::as_str) == Some(&a.name))
                 .map(strip_type_meta)
                 .collect();
+            // List chunking as kube-apiserver does it (`limit`, `continue`; the lab's continue
+            // token is the offset of the next item).
+            let param = |k: &str| {
+                req.query
+                    .split('&')
+                    .find_map(|q| q.strip_prefix(k).and_then(|v| v.strip_prefix('=')))
+                    .map(str::to_string)
+            };
+            let start = param("continue").and_then(|c| c.parse::<usize>().ok()).unwrap_or(0).min(items.len());
+            let limit = param("limit").and_then(|l| l.parse::<usize>().ok()).filter(|l| *l > 0).unwrap_or(usize::MAX);
+            let end = start.saturating_add(limit).min(items.len());
+            let mut meta = json!({"resourceVersion": st.store.resource_version().to_string()});
+            if end < items.len() {
+                meta["continue"] = json!(end.to_string());
+                meta["remainingItemCount"] = json!(items.len() - end);
+            }
+            let page: Vec<Value> = items.into_iter().skip(start).take(end - start).collect();
             reply_json(
                 &ctx,
                 StatusCode::OK,
-                &json!({"kind": kind, "apiVersion": api_version, "metadata": {"resourceVersion": st.store.resource_version().to_string()}, "items": items}),
+                &json!({"kind": kind, "apiVersion": api_version, "metadata": meta, "items": page}),
             )
         }
         "create" => {
