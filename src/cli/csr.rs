@@ -20,7 +20,8 @@ use std::time::Duration;
 /// The rules of the checks, shared by every `csr` subcommand.
 #[derive(Debug, Args, Clone)]
 pub struct CheckArgs {
-    /// Every DNS SAN of a kubelet-serving CSR must also match this regex (whole name)
+    /// DNS SANs of a kubelet-serving CSR may be any name matching this regex (whole name), not
+    /// only the node's name or hostname; the cluster's own names stay refused
     #[arg(long, value_name = "REGEX")]
     pub dns_regex: Option<String>,
     /// Every IP SAN of a kubelet-serving CSR must be within one of these CIDRs (repeatable)

@@ -117,10 +117,13 @@ the root cause's domain. Streams in bounded memory.")]
         subcommand,
         long_about = "Judge CertificateSigningRequests before anyone approves them. For \
 kubernetes.io/kubelet-serving: the requestor is system:node:<n> in system:nodes, CN is the requestor, O is exactly \
-system:nodes, usages are exactly digital signature and server auth (key encipherment only for RSA keys), no URI or \
-email SANs, every DNS and IP SAN is one of the Node's .status.addresses (and matches --dns-regex, is within \
---allowed-cidr when given), the Node exists, expirationSeconds is within --max-expiration, the key is RSA >= 2048, \
-ECDSA P-256/P-384 or Ed25519, and no other pending CSR of the node asks for different SANs. For \
+system:nodes, usages are exactly digital signature and server auth (optionally key encipherment), no URI or \
+email SANs, every DNS and IP SAN is one of the Node's .status.addresses, none is a name or address of the cluster \
+itself (the API server's, Service names and CIDR, wildcards, loopback, link-local) or another Node's address, DNS \
+SANs are the node's name or hostname (or match --dns-regex), IPs are within --allowed-cidr when given, the Node \
+exists, expirationSeconds is within --max-expiration, the key is RSA >= 2048, ECDSA P-256/P-384 or Ed25519, and no \
+other pending CSR of the node asks for different SANs. spec.request must read the same way in Go and in joinkit \
+(one strict PEM block, canonical DER, one extensionRequest, at most 64 SANs). For \
 kubernetes.io/kube-apiserver-client-kubelet: kube-controller-manager's auto-approval rules and the \
 ClusterRoleBinding that allows or blocks it. `approve` writes Approved only for CSRs that pass every check \
 (reason JoinkitApproved, the checks in the message); `deny` needs --reason; --dry-run writes nothing."

@@ -80,6 +80,8 @@ const SPEC_OBJECTS: &[(&str, &str, &str, &str)] = &[
     ("rbac.authorization.k8s.io/v1", "RoleBinding", "default", "joinkit:csr-approver-events"),
     ("rbac.authorization.k8s.io/v1", "Role", NS, "joinkit:csr-approver-lease"),
     ("rbac.authorization.k8s.io/v1", "RoleBinding", NS, "joinkit:csr-approver-lease"),
+    ("rbac.authorization.k8s.io/v1", "Role", "kube-system", "joinkit:csr-approver-kubeadm-config"),
+    ("rbac.authorization.k8s.io/v1", "RoleBinding", "kube-system", "joinkit:csr-approver-kubeadm-config"),
     ("coordination.k8s.io/v1", "Lease", NS, NAME),
     ("apps/v1", "Deployment", NS, NAME),
 ];
@@ -124,7 +126,7 @@ fn spec_rules() -> Vec<(&'static str, &'static str, &'static str, Vec<Rule>)> {
         r(&[CERTS], &["certificatesigningrequests"], &[], &["get", "list", "watch"]),
         r(&[CERTS], &["certificatesigningrequests/approval"], &[], &["update"]),
         r(&[CERTS], &["signers"], &[SERVING], &["approve"]),
-        r(&[""], &["nodes"], &[], &["get"]),
+        r(&[""], &["nodes"], &[], &["get", "list", "watch"]),
     ];
     cluster.sort();
     vec![
@@ -140,6 +142,12 @@ fn spec_rules() -> Vec<(&'static str, &'static str, &'static str, Vec<Rule>)> {
             NS,
             "joinkit:csr-approver-lease",
             vec![r(&["coordination.k8s.io"], &["leases"], &[NAME], &["get", "patch"])],
+        ),
+        (
+            "Role",
+            "kube-system",
+            "joinkit:csr-approver-kubeadm-config",
+            vec![r(&[""], &["configmaps"], &["kubeadm-config"], &["get"])],
         ),
     ]
 }
@@ -298,6 +306,7 @@ fn deploy_rbac_is_exactly_the_specs_and_nothing_broader() {
         ("ClusterRoleBinding", "", "joinkit:csr-approver", "ClusterRole"),
         ("RoleBinding", "default", "joinkit:csr-approver-events", "Role"),
         ("RoleBinding", NS, "joinkit:csr-approver-lease", "Role"),
+        ("RoleBinding", "kube-system", "joinkit:csr-approver-kubeadm-config", "Role"),
     ] {
         let b = find(&objs, kind, ns, name);
         assert_eq!(
@@ -309,7 +318,7 @@ fn deploy_rbac_is_exactly_the_specs_and_nothing_broader() {
     }
     // No other role or binding (checked by the object list too, stated here for RBAC).
     let rbac: Vec<_> = objs.iter().filter(|(_, v)| v["kind"].as_str().unwrap().contains("Role")).collect();
-    assert_eq!(rbac.len(), 6);
+    assert_eq!(rbac.len(), 8);
 }
 
 #[test]
@@ -404,6 +413,9 @@ fn access_table() -> Vec<Access> {
         ("list", CERTS, "certificatesigningrequests", "", "", "", true),
         ("watch", CERTS, "certificatesigningrequests", "", "", "", true),
         ("get", "", "nodes", "", "worker-1", "", true),
+        ("list", "", "nodes", "", "", "", true),
+        ("watch", "", "nodes", "", "", "", true),
+        ("get", "", "configmaps", "", "kubeadm-config", "kube-system", true),
         ("get", co, "leases", "", NAME, NS, true),
         ("update", co, "leases", "", NAME, NS, false),
         ("patch", co, "leases", "", NAME, NS, true),
@@ -424,9 +436,7 @@ fn access_table() -> Vec<Access> {
         ("delete", CERTS, "certificatesigningrequests", "", "csr-abc12", "", false),
         ("patch", CERTS, "certificatesigningrequests", "", "csr-abc12", "", false),
         ("update", CERTS, "certificatesigningrequests", "", "csr-abc12", "", false),
-        // Nodes: get one by name, nothing else.
-        ("list", "", "nodes", "", "", "", false),
-        ("watch", "", "nodes", "", "", "", false),
+        // Nodes: read, never written.
         ("update", "", "nodes", "", "worker-1", "", false),
         ("patch", "", "nodes", "", "worker-1", "", false),
         ("patch", "", "nodes", "status", "worker-1", "", false),
@@ -447,6 +457,9 @@ fn access_table() -> Vec<Access> {
         ("get", "", "secrets", "", "", NS, false),
         ("list", "", "secrets", "", "", "kube-system", false),
         ("get", "", "configmaps", "", "", NS, false),
+        ("get", "", "configmaps", "", "kube-proxy", "kube-system", false),
+        ("list", "", "configmaps", "", "", "kube-system", false),
+        ("update", "", "configmaps", "", "kubeadm-config", "kube-system", false),
         ("create", "", "pods", "", "", NS, false),
         ("impersonate", "", "users", "", "", "", false),
         ("escalate", "rbac.authorization.k8s.io", "clusterroles", "", "", "", false),
@@ -604,11 +617,17 @@ fn deploy_on_real(version: Version) {
         assert_eq!(condition(&c, csr), None, "{label}: {csr}");
     }
     assert_forbidden(&as_sa(&c, &["delete", "csr", "jk-client"], None), "delete a CSR", &label);
-    // Nodes: get by name reaches the API (there are no Nodes here: NotFound, not Forbidden);
-    // list is refused.
+    // Nodes: get by name and list reach the API (there are no Nodes here: NotFound, not
+    // Forbidden); kubeadm-config is readable, other ConfigMaps are not.
     let o = as_sa(&c, &["get", "node", "jk-deploy-node"], None);
     assert!(text(&o).contains("NotFound") && !text(&o).contains("forbidden"), "{label}: get node: {}", text(&o));
-    assert_forbidden(&as_sa(&c, &["get", "nodes"], None), "list nodes", &label);
+    assert_ok(&as_sa(&c, &["get", "nodes"], None), "list nodes", &label);
+    assert_ok(
+        &as_sa(&c, &["get", "configmap", "kubeadm-config", "-n", "kube-system"], None),
+        "get kubeadm-config",
+        &label,
+    );
+    assert_forbidden(&as_sa(&c, &["get", "configmaps", "-n", "kube-system"], None), "list ConfigMaps", &label);
     assert_forbidden(&as_sa(&c, &["get", "secrets", "-n", NS], None), "list secrets", &label);
     // An events.k8s.io/v1 Event about a CSR, in default, as the approver writes it.
     // eventTime is a MicroTime: RFC 3339 with exactly six fractional digits.
