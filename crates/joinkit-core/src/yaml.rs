@@ -275,11 +275,15 @@ pub fn check_line_breaks(text: &str) -> Result<(), SyntaxError> {
             '\r' if chars.peek().is_some_and(|&(_, n)| n == '\n') => {}
             '\r' | '\u{0085}' | '\u{2028}' | '\u{2029}' => {
                 let name = YAML11_ONLY_BREAKS.iter().find(|(b, _)| *b == c).map_or("", |(_, n)| n);
+                let why = if c == '\r' {
+                    "go-yaml starts a new line here, but kubeadm splits a file into documents at line feeds only, \
+                     so kubeadm and joinkit would read different documents from this file; joinkit refuses it"
+                } else {
+                    "kubeadm's YAML 1.1 reader (go-yaml) starts a new line here and joinkit's YAML 1.2 reader does not, \
+                     so kubeadm would read keys that joinkit never saw; joinkit refuses it"
+                };
                 return Err(SyntaxError {
-                    message: format!(
-                        "{name}: kubeadm's YAML 1.1 reader (go-yaml) starts a new line here and joinkit's YAML 1.2 reader \
-                         does not, so the two would read different keys or documents from this file; joinkit refuses it"
-                    ),
+                    message: format!("{name}: {why}"),
                     pos: Pos { line, col },
                     fix: Some(LINE_BREAK_FIX),
                 });
@@ -587,7 +591,7 @@ mod tests {
             let e = parse(&hidden_key(c)).unwrap_err();
             assert_eq!(e.pos, Pos { line: 4, col: 39 }, "{name}: {e:?}");
             assert!(e.message.starts_with(name), "{e:?}");
-            assert!(e.message.contains("YAML 1.1") && e.fix.is_some(), "{e:?}");
+            assert!(e.message.contains("go-yaml") && e.message.contains("joinkit refuses it") && e.fix.is_some(), "{e:?}");
             assert_eq!(e.to_string(), format!("{} at line 4, column 39", e.message));
             // The serde entry point applies the same rule.
             let e = from_str::<serde_json::Value>(&hidden_key(c)).unwrap_err();
