@@ -279,8 +279,8 @@ pub fn check_line_breaks(text: &str) -> Result<(), SyntaxError> {
                     "go-yaml starts a new line here, but kubeadm splits a file into documents at line feeds only, \
                      so kubeadm and joinkit would read different documents from this file; joinkit refuses it"
                 } else {
-                    "kubeadm's YAML 1.1 reader (go-yaml) starts a new line here and joinkit's YAML 1.2 reader does not, \
-                     so kubeadm would read keys that joinkit never saw; joinkit refuses it"
+                    "kubeadm's YAML 1.1 reader (go-yaml, also the kubelet's and client-go's) starts a new line here and \
+                     joinkit's YAML 1.2 reader does not, so kubeadm would read keys that joinkit never saw; joinkit refuses it"
                 };
                 return Err(SyntaxError {
                     message: format!("{name}: {why}"),
