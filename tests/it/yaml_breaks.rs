@@ -57,7 +57,10 @@ fn the_real_kubeadm_reads_keys_behind_yaml11_breaks() {
         let hidden = write(&dir, &format!("field-{tag}.yaml"), &hidden_unknown_field(br).0);
         let o = k.run(&["config", "validate", "--config", &hidden]);
         let err = String::from_utf8_lossy(&o.stderr);
-        assert!(!o.status.success() && err.contains("strict decoding error: unknown field \"bogusField\""), "{tag}: {err}");
+        assert!(
+            !o.status.success() && err.contains("strict decoding error: unknown field \"bogusField\""),
+            "{tag}: {err}"
+        );
         let control = write(&dir, &format!("field-{tag}-control.yaml"), &hidden_unknown_field(' ').0);
         let o = k.run(&["config", "validate", "--config", &control]);
         assert!(o.status.success(), "{tag} control: {}", String::from_utf8_lossy(&o.stderr));
@@ -92,7 +95,10 @@ fn the_real_kubeadm_splits_documents_at_line_feeds_only() {
     // joinkit refuses the first lone CR, at the end of line 1.
     let r = run(&["validate-config", "-o", "json", &cr]);
     assert_eq!(r.code, 51, "{}", r.stdout);
-    assert_eq!((r.json()["problems"][0]["line"].as_u64(), r.json()["problems"][0]["column"].as_u64()), (Some(1), Some(42)));
+    assert_eq!(
+        (r.json()["problems"][0]["line"].as_u64(), r.json()["problems"][0]["column"].as_u64()),
+        (Some(1), Some(42))
+    );
 }
 
 /// validate-config, migrate-config and the `--config` of bootstrap and diagnose refuse each
@@ -123,7 +129,12 @@ fn every_config_reader_refuses_them_with_line_and_column() {
             for cmd in ["bootstrap", "diagnose"] {
                 let r = run(&[cmd, "--config", &f, "-o", "json"]);
                 let v = r.json();
-                assert_eq!((v["failure"]["code"].as_str(), v["failure"]["stage"].as_str()), (Some("config-yaml-syntax"), Some("input")), "{cmd} {tag}: {}", r.stdout);
+                assert_eq!(
+                    (v["failure"]["code"].as_str(), v["failure"]["stage"].as_str()),
+                    (Some("config-yaml-syntax"), Some("input")),
+                    "{cmd} {tag}: {}",
+                    r.stdout
+                );
                 let m = v["failure"]["message"].as_str().unwrap();
                 assert!(m.starts_with(&at) && m.contains(name), "{cmd} {tag}: {m}");
                 assert!(!m.contains("0123456789abcdef"), "the token is never quoted: {m}");

@@ -322,7 +322,6 @@ pub(crate) fn kubeconfig_error(e: &KubeconfigError) -> String {
     }
 }
 
-
 /// cluster-info's kubeconfig after its JWS verified: the server and the CA bundle bytes.
 #[derive(Debug, Clone)]
 pub(crate) struct ClusterInfoKubeconfig {

@@ -476,8 +476,7 @@ pub fn parse(text: &str) -> Result<Vec<Document>, SyntaxError> {
                 attach(&mut stack, &mut root, node, p, cost)?;
             }
             Event::Alias(id) => {
-                let (node, cost) =
-                    anchors.get(&id).ok_or_else(|| SyntaxError::new("unknown alias", p))?;
+                let (node, cost) = anchors.get(&id).ok_or_else(|| SyntaxError::new("unknown alias", p))?;
                 // Charge before copying: the budget is what keeps the copy small.
                 budget.charge(*cost, p)?;
                 let (node, cost) = (Node { pos: p, ..node.clone() }, *cost);
@@ -591,7 +590,10 @@ mod tests {
             let e = parse(&hidden_key(c)).unwrap_err();
             assert_eq!(e.pos, Pos { line: 4, col: 39 }, "{name}: {e:?}");
             assert!(e.message.starts_with(name), "{e:?}");
-            assert!(e.message.contains("go-yaml") && e.message.contains("joinkit refuses it") && e.fix.is_some(), "{e:?}");
+            assert!(
+                e.message.contains("go-yaml") && e.message.contains("joinkit refuses it") && e.fix.is_some(),
+                "{e:?}"
+            );
             assert_eq!(e.to_string(), format!("{} at line 4, column 39", e.message));
             // The serde entry point applies the same rule.
             let e = from_str::<serde_json::Value>(&hidden_key(c)).unwrap_err();

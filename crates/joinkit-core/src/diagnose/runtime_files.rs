@@ -228,7 +228,10 @@ mod tests {
         assert_eq!(k.swap_behavior.as_deref(), Some("LimitedSwap"));
         // The kubelet (go-yaml v2) would read `failSwapOn: false` after the NEL; joinkit says why
         // it does not read the file instead of judging swap without it.
-        let r = root_with(&[(KUBELET_CONFIG, "kind: KubeletConfiguration\ncgroupDriver: systemd # x\u{85}failSwapOn: false\n")]);
+        let r = root_with(&[(
+            KUBELET_CONFIG,
+            "kind: KubeletConfiguration\ncgroupDriver: systemd # x\u{85}failSwapOn: false\n",
+        )]);
         let e = kubelet_config(r.path()).unwrap_err();
         assert!(e.contains("U+0085 NEXT LINE (NEL)") && e.ends_with("at line 2, column 26"), "{e}");
     }
