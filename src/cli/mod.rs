@@ -69,7 +69,9 @@ JOINKIT_TOKEN, JOINKIT_CERTIFICATE_KEY) so secrets stay out of argv and cloud-in
 validation rule and kubeadm's messages, plus stricter checks kubeadm defers to join time (CA pins, token and \
 certificate key format, endpoint syntax, unknown fields with the nearest known one, duplicate keys, types, \
 durations). Each problem has a severity, file:line:column, the field path, the message and a fix. Other \
-kinds in multi-document files are noted and skipped. Exit 0 when there are no errors.")]
+kinds in multi-document files are noted and skipped. A character kubeadm's YAML reader takes as a line break \
+and joinkit's does not (NEL U+0085, LS U+2028, PS U+2029, a CR without LF) is an error at its line:column, \
+here and wherever joinkit reads YAML. Exit 0 when there are no errors.")]
     ValidateConfig(ValidateConfigArgs),
     /// Convert a v1beta3 JoinConfiguration to v1beta4, preserving every value
     #[command(after_long_help = AFTER_HELP)]

@@ -11,6 +11,8 @@ mod fake_node;
 mod hostile_fixture;
 #[path = "../common/k8s.rs"]
 mod k8s;
+#[path = "../common/kubeadm.rs"]
+mod kubeadm;
 #[path = "../common/libapi.rs"]
 mod libapi;
 
@@ -38,3 +40,4 @@ mod token;
 mod transcripts_offline;
 mod trust_bounds;
 mod vectors_jws;
+mod yaml_breaks;

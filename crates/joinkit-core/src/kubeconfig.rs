@@ -19,7 +19,10 @@
 //!   verified, data only (a `certificate-authority` path is refused, never opened) and https only;
 //!   a document from the network names no local path and no command (`Kubeconfig::refuse_local_references`).
 //! - Parse errors never quote the document: a kubeconfig holds tokens and keys, so messages give
-//!   the position and the parser's reason only (`yaml_error`).
+//!   the position and the parser's reason only (`crate::yaml::saphyr_error`).
+//! - Line breaks as client-go reads them: a character go-yaml v2 takes as a line break and YAML
+//!   1.2 does not (NEL, LS, PS, a lone CR) is refused before parsing
+//!   (`crate::yaml::check_line_breaks`).
 
 use crate::client::api::Identity;
 use crate::error::Failure;
@@ -58,11 +61,15 @@ pub struct SelectedUser<'a> {
 
 impl Kubeconfig {
     /// Parses kubeconfig YAML (or JSON, which is YAML; several documents merge). Errors say what
-    /// is wrong without quoting the document. Relative paths stay as written.
+    /// is wrong without quoting the document. Relative paths stay as written. A character that
+    /// YAML 1.1 takes as a line break (client-go reads kubeconfigs with go-yaml v2) is refused
+    /// with its position ([`crate::yaml::check_line_breaks`]): kubectl or kubeadm could read a
+    /// key there, such as a `certificate-authority` path or an `exec` plugin, that joinkit never saw.
     pub fn parse(text: &str) -> Result<Kubeconfig, String> {
         if text.trim().is_empty() {
             return Err("the kubeconfig is empty".into());
         }
+        crate::yaml::check_line_breaks(text).map_err(|e| format!("not a valid kubeconfig: {e}"))?;
         let doc = kube_client::config::Kubeconfig::from_yaml(text)
             .map_err(|e| format!("not a valid kubeconfig: {}", kubeconfig_error(&e)))?;
         Ok(Kubeconfig { doc })
@@ -305,25 +312,14 @@ pub(crate) async fn load_credentials(
     })
 }
 
-/// A kube-client kubeconfig error as text: a YAML error without its snippet ([`yaml_error`]),
+/// A kube-client kubeconfig error as text: a YAML error without its snippet
+/// ([`crate::yaml::saphyr_error`]),
 /// anything else redacted.
 pub(crate) fn kubeconfig_error(e: &KubeconfigError) -> String {
     match e {
-        KubeconfigError::Parse(pe) => yaml_error(pe),
+        KubeconfigError::Parse(pe) => crate::yaml::saphyr_error(pe),
         other => crate::redact::redact(&other.to_string()),
     }
-}
-
-/// A YAML parse error as text without the source snippet serde-saphyr adds (the snippet would
-/// quote the document, and a kubeconfig holds secrets): the position and reason, with
-/// anything shaped like a secret redacted and the length capped.
-pub(crate) fn yaml_error(e: &serde_saphyr::Error) -> String {
-    let inner = e.without_snippet();
-    let mut text = crate::redact::redact(&inner.to_string());
-    if text.chars().count() > 300 {
-        text = text.chars().take(300).collect::<String>() + "…";
-    }
-    text
 }
 
 /// cluster-info's kubeconfig after its JWS verified: the server and the CA bundle bytes.
@@ -417,6 +413,16 @@ mod tests {
         let path = "clusters:\n- name: \"\"\n  cluster: {server: https://a:6443, certificate-authority: /dev/zero}\n";
         let e = parse_cluster_info(path).unwrap_err();
         assert!(e.contains("never opened"), "{e}");
+    }
+
+    #[test]
+    fn a_yaml11_line_break_is_refused_where_client_go_would_read_a_key() {
+        // client-go (go-yaml v2) ends the comment at U+2028 and reads a certificate-authority path
+        // that joinkit's data-only rule for documents from the network would never see.
+        let text = "clusters:\n- name: \"\"\n  cluster:\n    server: https://a:6443 # ok\u{2028}    certificate-authority: /etc/shadow\n";
+        let e = Kubeconfig::parse(text).unwrap_err();
+        assert!(e.contains("U+2028 LINE SEPARATOR") && e.ends_with("at line 4, column 32"), "{e}");
+        assert!(parse_cluster_info(text).unwrap_err().contains("U+2028"));
     }
 
     #[test]

@@ -10,6 +10,10 @@
 //!   (`name: 123` fails to decode into a string field); [`Scalar::kind`] types plain scalars
 //!   the same way.
 //! - Duplicate keys are kept here in order, so validation can report each one.
+//! - go-yaml v2 takes NEL (U+0085), LS (U+2028), PS (U+2029) and a lone CR as line breaks;
+//!   YAML 1.2 (this parser) reads the first three as ordinary characters, and kubeadm splits
+//!   documents at LF only. [`check_line_breaks`] refuses all four, in [`parse`] and
+//!   [`from_str`], the two ways joinkit reads YAML, so no caller can skip it.
 
 use granit_parser::{Event, Parser, ScalarStyle};
 
@@ -208,6 +212,108 @@ pub struct SyntaxError {
     pub message: String,
     /// Where.
     pub pos: Pos,
+    /// How to fix it, when more can be said than "fix the syntax here".
+    pub fix: Option<&'static str>,
+}
+
+impl SyntaxError {
+    fn new(message: impl Into<String>, pos: Pos) -> SyntaxError {
+        SyntaxError { message: message.into(), pos, fix: None }
+    }
+}
+
+/// `MESSAGE at line L, column C`, the form serde-saphyr's own errors take.
+impl std::fmt::Display for SyntaxError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} at line {}, column {}", self.message, self.pos.line, self.pos.col)
+    }
+}
+
+/// The characters that go-yaml v2 (kubeadm's and the kubelet's YAML reader: `sigs.k8s.io/yaml`
+/// over its `goyaml.v2` fork) takes as line breaks and joinkit's YAML 1.2 reader does not: its
+/// `is_break` (`yamlprivateh.go`, used throughout `scannerc.go`) is CR, LF, NEL U+0085,
+/// LS U+2028 and PS U+2029, while YAML 1.2 (spec 1.2.2, 5.4 "Line Break Characters") breaks lines
+/// only at LF, CR LF and CR. The lone CR is here too: go-yaml and granit-parser both break the
+/// line there, but kubeadm first splits a file into documents with
+/// `k8s.io/apimachinery/pkg/util/yaml`'s `YAMLReader`, which reads LF-terminated lines, so a
+/// `---` after a lone CR starts a document for joinkit and none for kubeadm (checked with
+/// kubeadm v1.36.2: it then never reads the second document).
+pub const YAML11_ONLY_BREAKS: &[(char, &str)] = &[
+    ('\u{0085}', "U+0085 NEXT LINE (NEL)"),
+    ('\u{2028}', "U+2028 LINE SEPARATOR (LS)"),
+    ('\u{2029}', "U+2029 PARAGRAPH SEPARATOR (PS)"),
+    ('\r', "a carriage return (CR, U+000D) not followed by a line feed"),
+];
+
+/// The fix for a [`check_line_breaks`] error.
+const LINE_BREAK_FIX: &str = "replace the character with a line feed (LF) where a new line is meant, or delete it; \
+     inside a double-quoted string write it as an escape (\\N, \\L, \\P, \\r)";
+
+/// Refuses a YAML text that a YAML 1.1 reader would split into other lines than joinkit's
+/// reader does: the first raw NEL (U+0085), LS (U+2028), PS (U+2029) or CR not followed by LF,
+/// anywhere (in a comment, a scalar or a block scalar alike; escapes such as `"\L"` are text,
+/// not these characters, and are fine). kubeadm reads such a file with go-yaml v2, which breaks
+/// the line there, so a key "hidden" in a comment after the character is a key for kubeadm and
+/// not for joinkit (for example `caCertHashes: [...] # pinned<LS>    unsafeSkipCAVerification:
+/// true`); see [`YAML11_ONLY_BREAKS`] for the upstream rules.
+///
+/// The error's position is the character's: line from 1 (lines end at LF or CR LF, as in every
+/// other joinkit YAML error: none of the four can come before it), column from 1 in characters
+/// (a leading byte-order mark is not counted, as granit-parser does not count it). Its message
+/// names the character; `fix` says how to remove it. O(n) over the text, no allocation.
+pub fn check_line_breaks(text: &str) -> Result<(), SyntaxError> {
+    let (mut line, mut col) = (1usize, 1usize);
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\n' => {
+                line += 1;
+                col = 1;
+                continue;
+            }
+            '\u{FEFF}' if i == 0 => continue,
+            '\r' if chars.peek().is_some_and(|&(_, n)| n == '\n') => {}
+            '\r' | '\u{0085}' | '\u{2028}' | '\u{2029}' => {
+                let name = YAML11_ONLY_BREAKS.iter().find(|(b, _)| *b == c).map_or("", |(_, n)| n);
+                let why = if c == '\r' {
+                    "go-yaml starts a new line here, but kubeadm splits a file into documents at line feeds only, \
+                     so kubeadm and joinkit would read different documents from this file; joinkit refuses it"
+                } else {
+                    "kubeadm's YAML 1.1 reader (go-yaml, also the kubelet's and client-go's) starts a new line here and \
+                     joinkit's YAML 1.2 reader does not, so kubeadm would read keys that joinkit never saw; joinkit refuses it"
+                };
+                return Err(SyntaxError {
+                    message: format!("{name}: {why}"),
+                    pos: Pos { line, col },
+                    fix: Some(LINE_BREAK_FIX),
+                });
+            }
+            _ => {}
+        }
+        col += 1;
+    }
+    Ok(())
+}
+
+/// Deserializes one YAML document with serde-saphyr, after [`check_line_breaks`]: the one way
+/// joinkit reads YAML into a serde type (kubelet configurations, cluster-info ConfigMaps,
+/// nodeadm NodeConfigs, its own catalogs). Errors are text with the position (`... at line L,
+/// column C`) and without a quote of the document ([`saphyr_error`]).
+pub fn from_str<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
+    check_line_breaks(text).map_err(|e| e.to_string())?;
+    serde_saphyr::from_str(text).map_err(|e| saphyr_error(&e))
+}
+
+/// A serde-saphyr error as text without the source snippet it adds (the snippet would quote the
+/// document, and a kubeconfig holds secrets): the position and reason, with anything shaped like
+/// a secret redacted and the length capped at 300 characters.
+pub(crate) fn saphyr_error(e: &serde_saphyr::Error) -> String {
+    let inner = e.without_snippet();
+    let mut text = crate::redact::redact(&inner.to_string());
+    if text.chars().count() > 300 {
+        text = text.chars().take(300).collect::<String>() + "…";
+    }
+    text
 }
 
 fn pos(m: &granit_parser::Marker) -> Pos {
@@ -248,14 +354,14 @@ impl CopyBudget {
     fn charge(&mut self, c: Cost, p: Pos) -> Result<(), SyntaxError> {
         self.0.add(c);
         if self.0.nodes > MAX_ALIAS_NODES || self.0.bytes > MAX_ALIAS_BYTES {
-            return Err(SyntaxError {
-                message: format!(
+            return Err(SyntaxError::new(
+                format!(
                     "anchors and aliases expand to more than {MAX_ALIAS_NODES} nodes or {} of text; \
                      joinkit refuses such a document (an alias bomb, or aliases far beyond what a kubeadm config needs)",
                     crate::fsutil::human_size(MAX_ALIAS_BYTES)
                 ),
-                pos: p,
-            });
+                p,
+            ));
         }
         Ok(())
     }
@@ -266,9 +372,11 @@ enum Frame {
     Seq(Vec<Node>, Pos, usize, Cost),
 }
 
-/// Parses a YAML stream into documents. Anchors and aliases are resolved by copying, within
+/// Parses a YAML stream into documents. A character YAML 1.1 takes as a line break is refused
+/// first ([`check_line_breaks`]). Anchors and aliases are resolved by copying, within
 /// `MAX_ALIAS_NODES` and `MAX_ALIAS_BYTES` copied per stream (more is a [`SyntaxError`]).
 pub fn parse(text: &str) -> Result<Vec<Document>, SyntaxError> {
+    check_line_breaks(text)?;
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
     let mut anchors: std::collections::HashMap<usize, (Node, Cost)> = std::collections::HashMap::new();
@@ -304,7 +412,7 @@ pub fn parse(text: &str) -> Result<Vec<Document>, SyntaxError> {
                         *pending = Some(Key { name: s.value, pos: key_pos });
                         Ok(())
                     }
-                    _ => Err(SyntaxError { message: "a mapping key must be a scalar here".into(), pos: node.pos }),
+                    _ => Err(SyntaxError::new("a mapping key must be a scalar here", node.pos)),
                 },
                 Some(k) => {
                     c.add(cost);
@@ -315,7 +423,7 @@ pub fn parse(text: &str) -> Result<Vec<Document>, SyntaxError> {
         }
     }
     for ev in Parser::new_from_str(text) {
-        let (event, span) = ev.map_err(|e| SyntaxError { message: e.info(), pos: pos(e.marker()) })?;
+        let (event, span) = ev.map_err(|e| SyntaxError::new(e.info(), pos(e.marker())))?;
         let p = pos(&span.start);
         match event {
             Event::DocumentStart(..) => {
@@ -348,7 +456,7 @@ pub fn parse(text: &str) -> Result<Vec<Document>, SyntaxError> {
                     Some(Frame::Seq(items, start, anchor, cost)) => {
                         (Node { value: Value::Seq(items), pos: start }, anchor, cost)
                     }
-                    None => return Err(SyntaxError { message: "unbalanced collection end".into(), pos: p }),
+                    None => return Err(SyntaxError::new("unbalanced collection end", p)),
                 };
                 if anchor != 0 {
                     budget.charge(cost, node.pos)?;
@@ -368,8 +476,7 @@ pub fn parse(text: &str) -> Result<Vec<Document>, SyntaxError> {
                 attach(&mut stack, &mut root, node, p, cost)?;
             }
             Event::Alias(id) => {
-                let (node, cost) =
-                    anchors.get(&id).ok_or_else(|| SyntaxError { message: "unknown alias".into(), pos: p })?;
+                let (node, cost) = anchors.get(&id).ok_or_else(|| SyntaxError::new("unknown alias", p))?;
                 // Charge before copying: the budget is what keeps the copy small.
                 budget.charge(*cost, p)?;
                 let (node, cost) = (Node { pos: p, ..node.clone() }, *cost);
@@ -462,6 +569,90 @@ mod tests {
         assert!(parse(&ok).is_ok());
         let over = format!("a: &a [{items}]\nb: [{}]\n", vec!["*a"; 1000].join(","));
         assert!(parse(&over).is_err());
+    }
+
+    /// A JoinConfiguration whose comment after `caCertHashes` holds `br`: for go-yaml v2 the
+    /// comment ends there and `unsafeSkipCAVerification: true` is a key of `bootstrapToken`.
+    fn hidden_key(br: char) -> String {
+        format!(
+            "kind: JoinConfiguration\ndiscovery:\n  bootstrapToken:\n    caCertHashes: [sha256:00] # pinned{br}    unsafeSkipCAVerification: true\n"
+        )
+    }
+
+    #[test]
+    fn yaml11_line_breaks_are_errors_with_their_position() {
+        for &(c, name) in YAML11_ONLY_BREAKS {
+            // What YAML 1.1 reads: the character as a line break reveals the hidden key.
+            let as_go_yaml = parse(&hidden_key(c).replace(c, "\n")).unwrap();
+            let bt = as_go_yaml[0].root.as_ref().unwrap().get("discovery").unwrap().get("bootstrapToken").unwrap();
+            assert_eq!(bt.get("unsafeSkipCAVerification").unwrap().str(), Some("true"));
+            // joinkit refuses the file instead of reading it without that key.
+            let e = parse(&hidden_key(c)).unwrap_err();
+            assert_eq!(e.pos, Pos { line: 4, col: 39 }, "{name}: {e:?}");
+            assert!(e.message.starts_with(name), "{e:?}");
+            assert!(
+                e.message.contains("go-yaml") && e.message.contains("joinkit refuses it") && e.fix.is_some(),
+                "{e:?}"
+            );
+            assert_eq!(e.to_string(), format!("{} at line 4, column 39", e.message));
+            // The serde entry point applies the same rule.
+            let e = from_str::<serde_json::Value>(&hidden_key(c)).unwrap_err();
+            assert!(e.contains(name) && e.ends_with("at line 4, column 39"), "{e}");
+        }
+    }
+
+    #[test]
+    fn line_break_positions_count_characters_like_the_parser() {
+        // Columns are characters (not bytes) after LF and CR LF line ends, and a leading BOM does
+        // not count: the break stands where the parser puts a scalar written in its place.
+        let text = "\u{feff}a: b\r\nc: [\"é中\", Z]\r\n";
+        let docs = parse(text).unwrap();
+        let z = docs[0].root.as_ref().unwrap().get("c").unwrap().items()[1].pos;
+        assert_eq!(z, Pos { line: 2, col: 11 });
+        for &(c, _) in YAML11_ONLY_BREAKS {
+            assert_eq!(parse(&text.replace('Z', &format!("{c}{c}"))).unwrap_err().pos, z, "{c:?}");
+        }
+        let e = check_line_breaks("a\rb").unwrap_err();
+        assert_eq!(e.pos, Pos { line: 1, col: 2 });
+        assert!(e.message.starts_with("a carriage return"));
+        assert_eq!(check_line_breaks("a\r").unwrap_err().pos, Pos { line: 1, col: 2 });
+    }
+
+    #[test]
+    fn escapes_and_ordinary_text_are_fine() {
+        // Escapes are text for both readers: the characters they stand for are not raw breaks.
+        let docs = parse("a: \"x\\Ly\\Nz\\P\\r\"\nb: 'é中 — ok'\r\nc: |\r\n  line\r\n").unwrap();
+        assert_eq!(docs[0].root.as_ref().unwrap().get("a").unwrap().str(), Some("x\u{2028}y\u{85}z\u{2029}\r"));
+        assert!(check_line_breaks("").is_ok());
+        assert!(from_str::<serde_json::Value>("a: 1\r\n").is_ok());
+    }
+
+    proptest::proptest! {
+        /// For any text of ordinary lines (LF or CR LF ends, multi-byte characters), the rule
+        /// passes; with one break-like character inserted, it fails exactly there.
+        #[test]
+        fn the_first_yaml11_break_is_reported_where_it_stands(
+            lines in proptest::collection::vec(("[a-z:# é中\u{1F600}-]{0,12}", proptest::bool::ANY), 1..8),
+            at in 0usize..200,
+            which in 0usize..4,
+        ) {
+            let text: String = lines.iter().map(|(l, crlf)| format!("{l}{}", if *crlf { "\r\n" } else { "\n" })).collect();
+            proptest::prop_assert!(check_line_breaks(&text).is_ok());
+            let offsets: Vec<usize> = text.char_indices().map(|(i, _)| i).chain([text.len()]).collect();
+            let i = offsets[at % offsets.len()];
+            // Not between CR and LF: a CR inserted there would not be lone, an LS would split CR LF.
+            proptest::prop_assume!(!(text[..i].ends_with('\r')));
+            let c = YAML11_ONLY_BREAKS[which].0;
+            let mut bad = text.clone();
+            bad.insert(i, c);
+            // A CR inserted before an LF is a CR LF line end, not an error.
+            proptest::prop_assume!(!(c == '\r' && text[i..].starts_with('\n')));
+            let before = &text[..i];
+            let line = before.matches('\n').count() + 1;
+            let col = before.rsplit('\n').next().unwrap().chars().count() + 1;
+            let e = check_line_breaks(&bad).unwrap_err();
+            proptest::prop_assert_eq!(e.pos, Pos { line, col });
+        }
     }
 
     #[test]

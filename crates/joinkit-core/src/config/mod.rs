@@ -116,7 +116,7 @@ pub fn check_text(name: &str, text: &str) -> FileResult {
                 "",
                 format!("YAML syntax error: {}", e.message),
                 false,
-                "fix the YAML syntax at this position",
+                e.fix.unwrap_or("fix the YAML syntax at this position"),
             ));
             r.code = Some(Code::ConfigYamlSyntax);
             return r;

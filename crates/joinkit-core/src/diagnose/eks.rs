@@ -65,7 +65,7 @@ fn node_configs(text: &str) -> Vec<serde_json::Value> {
             } else {
                 c
             };
-            serde_saphyr::from_str::<serde_json::Value>(&body).ok()
+            crate::yaml::from_str::<serde_json::Value>(&body).ok()
         })
         .filter(|v| v.get("kind").and_then(|k| k.as_str()).is_none_or(|k| k == "NodeConfig") && v.get("spec").is_some())
         .collect()

@@ -40,7 +40,7 @@ pub(super) fn kubelet_config(root: &Path) -> Result<Option<KubeletConfig>, Strin
         Err(e) => return Err(e.reason()),
     };
     let v: serde_json::Value =
-        serde_saphyr::from_str(&text).map_err(|e| format!("{KUBELET_CONFIG} is not valid YAML: {e}"))?;
+        crate::yaml::from_str(&text).map_err(|e| format!("{KUBELET_CONFIG} is not valid YAML: {e}"))?;
     let mut k = KubeletConfig {
         cgroup_driver: v.get("cgroupDriver").and_then(|d| d.as_str()).map(str::to_string),
         fail_swap_on: v.get("failSwapOn").and_then(|d| d.as_bool()),
@@ -226,5 +226,13 @@ mod tests {
         assert_eq!(k.cgroup_driver.as_deref(), Some("systemd"));
         assert_eq!(k.fail_swap_on, Some(false));
         assert_eq!(k.swap_behavior.as_deref(), Some("LimitedSwap"));
+        // The kubelet (go-yaml v2) would read `failSwapOn: false` after the NEL; joinkit says why
+        // it does not read the file instead of judging swap without it.
+        let r = root_with(&[(
+            KUBELET_CONFIG,
+            "kind: KubeletConfiguration\ncgroupDriver: systemd # x\u{85}failSwapOn: false\n",
+        )]);
+        let e = kubelet_config(r.path()).unwrap_err();
+        assert!(e.contains("U+0085 NEXT LINE (NEL)") && e.ends_with("at line 2, column 26"), "{e}");
     }
 }

@@ -128,8 +128,7 @@ impl UntrustedClusterInfo {
         let v: Value = if text.trim_start().starts_with('{') {
             serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?
         } else {
-            serde_saphyr::from_str(text)
-                .map_err(|e| format!("not valid YAML: {}", crate::kubeconfig::yaml_error(&e)))?
+            crate::yaml::from_str(text).map_err(|e| format!("not valid YAML: {e}"))?
         };
         Self::from_value(&v)
     }

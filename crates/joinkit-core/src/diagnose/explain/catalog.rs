@@ -92,7 +92,7 @@ pub fn catalog() -> &'static Catalog {
     static C: OnceLock<Catalog> = OnceLock::new();
     C.get_or_init(|| {
         let signatures: Vec<Signature> =
-            serde_saphyr::from_str(CATALOG_YAML).expect("log-signatures.yaml parses (tested)");
+            crate::yaml::from_str(CATALOG_YAML).expect("log-signatures.yaml parses (tested)");
         let set =
             RegexSet::new(signatures.iter().map(|s| s.pattern.as_str())).expect("catalog patterns compile (tested)");
         let regexes = signatures.iter().map(|s| Regex::new(&s.pattern).expect("pattern compiles")).collect();
