@@ -214,6 +214,24 @@ fn pos(m: &granit_parser::Marker) -> Pos {
     Pos { line: m.line(), col: m.col() + 1 }
 }
 
+/// Where serde-saphyr places an error (1-based line and column), when it knows: for messages
+/// that must give the position without the text ([`crate::redact::parse_error`]).
+pub(crate) fn saphyr_pos(e: &serde_saphyr::Error) -> Option<Pos> {
+    e.location().map(|l| Pos { line: l.line() as usize, col: l.column() as usize })
+}
+
+/// The 1-based line and column (in characters) of byte `offset` of `text`, for parsers that
+/// report byte spans (toml); an offset past the end is the end.
+pub(crate) fn pos_at(text: &str, offset: usize) -> Pos {
+    let mut end = offset.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let before = &text[..end];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    Pos { line: before.matches('\n').count() + 1, col: before[line_start..].chars().count() + 1 }
+}
+
 /// The most nodes that anchors and aliases may copy in one stream (each anchored node is copied
 /// once when defined and once per alias that names it, counting every node of the copied
 /// subtree). A real kubeadm config copies a few dozen; a "billion laughs" alias bomb would copy
