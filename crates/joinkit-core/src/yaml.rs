@@ -483,6 +483,25 @@ mod tests {
     }
 
     #[test]
+    fn positions_of_byte_offsets_and_of_serde_saphyr_errors() {
+        let t = "a = 1\nbé = [\n";
+        assert_eq!(pos_at(t, 0), Pos { line: 1, col: 1 });
+        assert_eq!(pos_at(t, 6), Pos { line: 2, col: 1 });
+        // Columns count characters: `é` (column 2) is two bytes; an offset inside it is it.
+        assert_eq!(pos_at(t, 9), Pos { line: 2, col: 3 });
+        assert_eq!(pos_at(t, 7), Pos { line: 2, col: 2 });
+        assert_eq!(pos_at(t, 8), Pos { line: 2, col: 2 });
+        assert_eq!(pos_at(t, 999), Pos { line: 3, col: 1 });
+        let e = toml::from_str::<toml::Table>(t).unwrap_err();
+        assert_eq!(e.span().map(|s| pos_at(t, s.start)).map(|p| p.line), Some(2));
+        let e = serde_saphyr::from_str::<serde_json::Value>("a: 1\nb: [x, SECRET\n").unwrap_err();
+        assert_eq!(saphyr_pos(&e).map(|p| p.line), Some(2));
+        let m = crate::redact::parse_error("/f", "YAML", saphyr_pos(&e));
+        assert!(m.starts_with("expected YAML; /f does not parse at line 2, column "), "{m}");
+        assert!(!m.contains("SECRET"));
+    }
+
+    #[test]
     fn scalar_kinds_like_go_yaml_v2() {
         let s = |v: &str, q: bool| Scalar { value: v.into(), quoted: q };
         assert_eq!(s("123", false).kind(), ScalarKind::Int);
