@@ -765,7 +765,9 @@ fn diagnose_parse_errors_under_root_quote_no_content() {
     };
     write(
         "var/lib/kubelet/config.yaml",
-        &format!("apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: [systemd, {MARKER}\n"),
+        &format!(
+            "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: [systemd, {MARKER}\n"
+        ),
     );
     write("etc/containerd/config.toml", &format!("version = 2\n[plugins.{MARKER}\nSystemdCgroup = \"{MARKER}\n"));
     // Swap on: local/swap shows the kubelet config's error.
@@ -807,7 +809,10 @@ fn diagnose_root_cri_socket_links_stay_inside() {
     let (r, v) = diagnose(&l, &root, &[]);
     assert_eq!(r.code, 0, "{}", r.stdout);
     let cri = stage_of(&v, "local/cri-version");
-    assert!(cri["detail"].as_str().unwrap().contains("v1.7.99 answers CRI v1 on /run/containerd/containerd.sock"), "{cri}");
+    assert!(
+        cri["detail"].as_str().unwrap().contains("v1.7.99 answers CRI v1 on /run/containerd/containerd.sock"),
+        "{cri}"
+    );
     // A runtime outside the root.
     let outside = dir.path().join("host-run");
     std::fs::create_dir_all(&outside).unwrap();

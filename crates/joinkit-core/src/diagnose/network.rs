@@ -44,8 +44,7 @@ fn route_in(fs: &NodeFs, ip: IpAddr) -> Result<String, RouteError> {
     }
     match ip {
         IpAddr::V4(v4) => {
-            let text = fs.read("/proc/net/route", PROC_TABLE_LIMIT)
-                .map_err(|e| RouteError::Unreadable(e.reason()))?;
+            let text = fs.read("/proc/net/route", PROC_TABLE_LIMIT).map_err(|e| RouteError::Unreadable(e.reason()))?;
             let addr = u32::from(v4);
             let mut best: Option<(u32, String, bool)> = None;
             for l in text.lines().skip(1) {
@@ -65,8 +64,8 @@ fn route_in(fs: &NodeFs, ip: IpAddr) -> Result<String, RouteError> {
             }
         }
         IpAddr::V6(v6) => {
-            let text = fs.read("/proc/net/ipv6_route", PROC_TABLE_LIMIT)
-                .map_err(|e| RouteError::Unreadable(e.reason()))?;
+            let text =
+                fs.read("/proc/net/ipv6_route", PROC_TABLE_LIMIT).map_err(|e| RouteError::Unreadable(e.reason()))?;
             let addr = u128::from(v6);
             for l in text.lines() {
                 let c: Vec<&str> = l.split_whitespace().collect();

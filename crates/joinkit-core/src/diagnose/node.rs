@@ -265,7 +265,10 @@ fn root_check(report: &mut Report, found: &mut Vec<Found>, fs: &NodeFs) {
     } else {
         match fs.refused() {
             r if r.is_empty() => (Status::Pass, format!("every path read stayed inside --root {dir}")),
-            r => (Status::Warn, format!("{} path(s) under --root {dir} not followed: {}. To fix: {ROOT_FIX}", r.len(), r.join("; "))),
+            r => (
+                Status::Warn,
+                format!("{} path(s) under --root {dir} not followed: {}. To fix: {ROOT_FIX}", r.len(), r.join("; ")),
+            ),
         }
     };
     add(report, found, Check::LocalRoot, status, d, None);

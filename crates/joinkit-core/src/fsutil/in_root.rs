@@ -34,6 +34,10 @@ use std::rc::Rc;
 /// `include/linux/namei.h`); more is [`ReadError::TooManyLinks`].
 pub const MAX_LINK_HOPS: u32 = 40;
 
+/// A component still to walk, with the link (its path inside the root, its target as shown)
+/// whose target it came from, if any.
+type Pending = (Vec<u8>, Option<Rc<(String, String)>>);
+
 /// The most characters of a link's target shown in [`ReadError::LeavesRoot`].
 const SHOWN_TARGET: usize = 120;
 
@@ -229,8 +233,7 @@ impl Root {
         let mut w = Walked { stack: vec![(root, Vec::new())], leaf: None };
         // Components still to walk, the next one last, each with the link (its path inside the
         // root and its target) whose target it came from, if any.
-        let mut todo: Vec<(Vec<u8>, Option<Rc<(String, String)>>)> =
-            components(p.as_bytes()).into_iter().map(|c| (c, None)).collect();
+        let mut todo: Vec<Pending> = components(p.as_bytes()).into_iter().map(|c| (c, None)).collect();
         let mut hops = 0u32;
         while let Some((c, from)) = todo.pop() {
             if w.leaf.is_some() {
@@ -331,7 +334,6 @@ fn kind_name(ft: FileType) -> &'static str {
 fn io(p: &str, e: rustix::io::Errno) -> ReadError {
     ReadError::Io { path: p.into(), error: e.into() }
 }
-
 
 #[cfg(test)]
 mod tests {
