@@ -894,6 +894,109 @@ def s_write_dir_partial(H):
 # ---------------------------------------------------------------------------------------------
 
 
+ROOT_MARKER = "JOINKIT-ROOT-MARKER-5e8b"
+
+
+def root_secret():
+    """/etc/shadow-like text with the marker, neither valid YAML nor valid TOML."""
+    return f"root:$6${ROOT_MARKER}:19000:0:99999:7:::\n[{ROOT_MARKER} {{ {ROOT_MARKER}\n"
+
+
+def fake_node_root(H):
+    """A node's filesystem under a directory: a default route, ip_forward on, no swap."""
+    root = os.path.dirname(H.path("x")) + "/root"
+    for d in ("proc/net", "proc/sys/net/ipv4", "etc/kubernetes/manifests"):
+        os.makedirs(os.path.join(root, d), exist_ok=True)
+    files = {
+        "proc/net/route": "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
+                          "eth0\t00000000\t0100000A\t0003\t0\t0\t0\t00000000\t0\t0\t0\n",
+        "proc/sys/net/ipv4/ip_forward": "1\n",
+        "proc/swaps": "Filename\tType\tSize\tUsed\tPriority\n",
+    }
+    for rel, text in files.items():
+        with open(os.path.join(root, rel), "w") as f:
+            f.write(text)
+    return root
+
+
+def root_link(root, rel, target):
+    p = os.path.join(root, rel)
+    os.makedirs(os.path.dirname(p), exist_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(p)
+    os.symlink(target, p)
+
+
+def climb_to(abs_path):
+    """`..` enough to reach / from anywhere under the root, then ABS_PATH (the kernel clamps `..`
+    at /, so on the host this is ABS_PATH)."""
+    return "../" * 40 + abs_path.lstrip("/")
+
+
+def diagnose_root_rows(H, name, root):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    closed = f"127.0.0.1:{s.getsockname()[1]}"
+    s.close()
+    env = H.env({"JOINKIT_TOKEN": TOKEN})
+    for out in ("text", "json", "yaml"):
+        r = H.run(["diagnose", closed, "--discovery-token-ca-cert-hash", ZERO_PIN, "--root", root,
+                   "--kubelet-healthz", "off", "--diagnose-timeout", "10s", "-o", out], env=env)
+        where = [w for w, b in (("stdout", r.out), ("stderr", r.err)) if ROOT_MARKER.encode() in b]
+        seen = ""
+        if out == "json":
+            v = r.json() or {}
+            st = {x["name"]: x for x in v.get("stages", [])}
+            lr = st.get("local/root")
+            seen = f"; local/root {lr['status']}" if lr else "; no local/root stage"
+        H.row(f"{name} (-o {out})", r, f"marker printed: {yn(where)}{' (' + '+'.join(where) + ')' if where else ''}{seen}")
+
+
+@scenario("diagnose-root-escape")
+def s_diagnose_root_escape(H):
+    """diagnose --root DIR whose files are links out of DIR: `..` over the top, an absolute link to
+    the host's secret, a chain, a loop, a FIFO and /dev/zero outside."""
+    root = fake_node_root(H)
+    outside = os.path.dirname(root) + "/outside"
+    os.makedirs(outside, exist_ok=True)
+    secret = outside + "/shadow"
+    with open(secret, "w") as f:
+        f.write(root_secret())
+    os.mkfifo(outside + "/fifo")
+    root_link(root, "var/lib/kubelet/config.yaml", climb_to(secret))
+    root_link(root, "etc/containerd/config.toml", secret)
+    root_link(root, "etc/kubernetes/kubelet.conf", "/etc/kubernetes/next")
+    root_link(root, "etc/kubernetes/next", climb_to(secret))
+    root_link(root, "proc/net/tcp6", "/proc/net/again")
+    root_link(root, "proc/net/again", "tcp6")
+    root_link(root, "proc/swaps", climb_to(outside + "/fifo"))
+    root_link(root, "proc/sys/net/ipv4/ip_forward", climb_to("/dev/zero"))
+    os.makedirs(os.path.join(root, "etc/eks"), exist_ok=True)
+    root_link(root, "var/lib/cloud/instance/user-data.txt", climb_to(secret))
+    diagnose_root_rows(H, "diagnose-root-escape", root)
+
+
+@scenario("diagnose-root-malformed")
+def s_diagnose_root_malformed(H):
+    """diagnose --root DIR with malformed kubelet, containerd and NodeConfig files holding a marker:
+    parse errors must give positions, not text."""
+    root = fake_node_root(H)
+    for rel, text in (
+        ("var/lib/kubelet/config.yaml", f"kind: KubeletConfiguration\ncgroupDriver: [systemd, {ROOT_MARKER}\n"),
+        ("etc/containerd/config.toml", f"version = 2\n[plugins.{ROOT_MARKER}\n"),
+        ("proc/swaps", "Filename\tType\tSize\tUsed\tPriority\n/swapfile file 1024 0 -2\n"),
+        ("var/lib/cloud/instance/user-data.txt",
+         "apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  cluster:\n    name: c\n"
+         f"    apiServerEndpoint: https://127.0.0.1:1\n    certificateAuthority: {ROOT_MARKER}\n    cidr: 10.0.0.0/16\n"),
+    ):
+        p = os.path.join(root, rel)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, "w") as f:
+            f.write(text)
+    os.makedirs(os.path.join(root, "etc/eks"), exist_ok=True)
+    diagnose_root_rows(H, "diagnose-root-malformed", root)
+
+
 def cell(s):
     return str(s).replace("|", "\\|").replace("\n", " ").replace("\x1b", "\\x1b")
 

@@ -196,7 +196,8 @@ pub struct DiagnoseArgs {
     /// The certificate key for --control-plane (or JOINKIT_CERTIFICATE_KEY)
     #[arg(long, value_name = "KEY", env = "JOINKIT_CERTIFICATE_KEY", hide_env_values = true)]
     pub certificate_key: Option<SecretArg>,
-    /// Root of the node's filesystem for the local checks
+    /// Root of the node's filesystem for the local checks: paths and links are resolved inside
+    /// it (an absolute link from DIR, as on the node); a link that leaves it is not followed
     #[arg(long, value_name = "DIR", default_value = "/")]
     pub root: PathBuf,
     /// CRI socket to look for and ask for its CRI version (default: the config's, else the usual ones)

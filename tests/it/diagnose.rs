@@ -29,6 +29,13 @@ pub(crate) fn fake_root(dir: &Path) -> PathBuf {
 }
 
 pub(crate) fn diagnose(l: &Lab, root: &Path, extra: &[&str]) -> (common::Run, Value) {
+    let r = diagnose_as(l, root, extra, "json");
+    let v = r.json();
+    (r, v)
+}
+
+/// [`diagnose`] printing `-o output` (text, json or yaml).
+pub(crate) fn diagnose_as(l: &Lab, root: &Path, extra: &[&str], output: &str) -> common::Run {
     let dir = root.parent().unwrap();
     let admin = dir.join("admin.conf");
     std::fs::write(&admin, &l.info.admin_kubeconfig).unwrap();
@@ -46,16 +53,14 @@ pub(crate) fn diagnose(l: &Lab, root: &Path, extra: &[&str]) -> (common::Run, Va
         "--kubeconfig",
         admin.to_str().unwrap(),
         "-o",
-        "json",
+        output,
     ];
     if !extra.contains(&"--kubelet-healthz") {
         // No real kubelet decides these tests (tests/it/diagnose_runtime.rs checks the kubelet).
         args.extend_from_slice(&["--kubelet-healthz", "off"]);
     }
     args.extend_from_slice(extra);
-    let r = run_with(&args, &[("JOINKIT_TOKEN", &l.info.token)], None);
-    let v = r.json();
-    (r, v)
+    run_with(&args, &[("JOINKIT_TOKEN", &l.info.token)], None)
 }
 
 fn expect(s: Scenario, domain: &str, at: &str) {
@@ -278,7 +283,7 @@ fn local_state_root_causes() {
 #[test]
 fn route_table_parsing() {
     let dir = tempfile::tempdir().unwrap();
-    let root = fake_root(dir.path());
+    let root = joinkit_core::fsutil::Root::new(fake_root(dir.path()));
     assert!(joinkit_core::diagnose::network::route_to(&root, "10.0.3.4".parse().unwrap())
         .unwrap()
         .contains("eth0 (/16)"));
@@ -457,10 +462,12 @@ fn hanging_exec_plugin_is_bounded_by_diagnose_timeout() {
     assert!(left.is_empty(), "the plugin's processes outlived joinkit: {shown:?}");
 }
 
-/// Files under --root are read bounded: a FIFO at proc/swaps must not hang diagnose and a
-/// symlink to /dev/zero at proc/net/route must not grow memory; both checks say the file is not
-/// a regular file. Before the fix `read_to_string` blocked on the FIFO until --diagnose-timeout
-/// and read /dev/zero without end.
+/// Files under --root are read bounded: a FIFO at proc/swaps must not hang diagnose (the check
+/// says it is not a regular file), and a symlink to /dev/zero at proc/net/route must not grow
+/// memory: an absolute one is read inside the root, where there is no /dev/zero (one that climbs
+/// out is in `diagnose_root_does_not_follow_links_out_of_the_root`). Before the first fix `read_to_string` blocked on the FIFO until
+/// --diagnose-timeout and read /dev/zero without end; before the second the absolute link was
+/// followed to the host's /dev/zero (refused only as a character device).
 #[test]
 fn hostile_files_under_root_are_refused() {
     let dir = tempfile::tempdir().unwrap();
@@ -512,8 +519,7 @@ fn hostile_files_under_root_are_refused() {
     assert!(swap["detail"].as_str().unwrap().contains("FIFO"), "{swap}");
     let route = stage("local/route");
     assert_ne!(route["status"], "pass", "{route}");
-    assert!(route["detail"].as_str().unwrap().contains("not a regular file"), "{route}");
-    assert!(route["detail"].as_str().unwrap().contains("character device"), "{route}");
+    assert!(route["detail"].as_str().unwrap().contains("cannot read /proc/net/route: No such file"), "{route}");
 }
 
 /// A limited admin (may read secrets, configmaps, rolebindings, CSRs and nodes, but gets 403 on
@@ -627,4 +633,196 @@ fn explicit_csr_timeout_is_kept_even_when_it_equals_the_default() {
     let r = run_with(&base, &[("JOINKIT_TOKEN", &l.info.token)], None);
     let v = r.json();
     assert_eq!(v["underlying_code"], "csr-pending-no-approver", "{}", r.stdout);
+}
+
+/// A marker that only the secret file beside the fake root (or a malformed file inside it)
+/// holds: it must never reach diagnose's output.
+const MARKER: &str = "JOINKIT-LEAK-MARKER-91c2";
+
+/// `/etc/shadow`-like text with the marker that is neither valid YAML nor valid TOML, so every
+/// parser that sees it fails (and serde-saphyr's and toml's messages would quote it).
+fn secret_text() -> String {
+    format!("root:$6${MARKER}:19000:0:99999:7:::\n[{MARKER} {{ {MARKER}\n")
+}
+
+/// `..` enough to reach `/` from anywhere under the fake root, then `abs`: on the host (the
+/// kernel clamps `..` at `/`) this is `abs`.
+fn climb_to(abs: &Path) -> String {
+    format!("{}{}", "../".repeat(40), abs.display().to_string().trim_start_matches('/'))
+}
+
+fn link(root: &Path, p: &str, target: &str) {
+    let p = root.join(p);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    let _ = std::fs::remove_file(&p);
+    std::os::unix::fs::symlink(target, p).unwrap();
+}
+
+fn stage_of<'a>(v: &'a Value, name: &str) -> &'a Value {
+    v["stages"].as_array().unwrap().iter().find(|s| s["name"] == name).unwrap_or_else(|| panic!("no {name}: {v}"))
+}
+
+/// Runs diagnose on `root` with -o text, json and yaml: the marker appears in none of them (nor
+/// on stderr), and all exit alike. Returns the JSON report.
+fn no_marker_in_any_output(l: &Lab, root: &Path) -> (i32, Value) {
+    let mut code = None;
+    let mut json = Value::Null;
+    for output in ["text", "json", "yaml"] {
+        let r = diagnose_as(l, root, &[], output);
+        assert!(!r.stdout.contains(MARKER), "-o {output}: the marker leaked:\n{}", r.stdout);
+        assert!(!r.stderr.contains(MARKER), "-o {output}: the marker leaked:\n{}", r.stderr);
+        assert_eq!(*code.get_or_insert(r.code), r.code, "-o {output}");
+        match output {
+            "json" => json = r.json(),
+            "text" => assert!(r.stdout.contains("local/root"), "{}", r.stdout),
+            _ => {
+                let y: Value = serde_saphyr::from_str(&r.stdout).unwrap();
+                assert!(y["stages"].is_array(), "{}", r.stdout);
+            }
+        }
+    }
+    (code.unwrap(), json)
+}
+
+/// `--root` stays inside the root: links out of it by `..` (directly, at the end of a chain, for
+/// a directory), to a FIFO and to a device outside, and a loop are not followed, each is named
+/// with the check that wanted it and listed by `local/root` with the fix; an absolute link to
+/// the host's secret is read inside the root (where it is absent); and no byte of the secret
+/// reaches the output in any format. Before, diagnose followed them and its YAML and TOML parse
+/// errors quoted the secret's lines.
+#[test]
+fn diagnose_root_does_not_follow_links_out_of_the_root() {
+    let l = lab(Scenario::Healthy);
+    let dir = tempfile::tempdir().unwrap();
+    let root = fake_root(dir.path());
+    let outside = dir.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    let secret = outside.join("shadow");
+    std::fs::write(&secret, secret_text()).unwrap();
+    let fifo = outside.join("fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    // `..` over the top of the root.
+    link(&root, "var/lib/kubelet/config.yaml", &climb_to(&secret));
+    // Absolute: the host's path of the secret, which on the node means DIR/<that path>.
+    link(&root, "etc/containerd/config.toml", secret.to_str().unwrap());
+    // A chain whose second link leaves.
+    link(&root, "etc/kubernetes/kubelet.conf", "/etc/kubernetes/next");
+    link(&root, "etc/kubernetes/next", &climb_to(&secret));
+    // A directory that leaves.
+    std::fs::remove_dir_all(root.join("etc/kubernetes/manifests")).unwrap();
+    link(&root, "etc/kubernetes/manifests", &climb_to(&outside));
+    // A loop.
+    link(&root, "proc/net/tcp6", "/proc/net/again");
+    link(&root, "proc/net/again", "tcp6");
+    // A FIFO and a device outside.
+    link(&root, "proc/swaps", &climb_to(&fifo));
+    link(&root, "proc/sys/net/ipv4/ip_forward", &climb_to(Path::new("/dev/zero")));
+    let t = Instant::now();
+    let (code, v) = no_marker_in_any_output(&l, &root);
+    assert!(t.elapsed() < Duration::from_secs(30), "no hang on the FIFO");
+    // The refusals are warnings: the healthy cluster still has no root cause.
+    assert_eq!(code, 0, "{v}");
+    let detail = |name: &str| stage_of(&v, name)["detail"].as_str().unwrap().to_string();
+    let all = stage_of(&v, "local/root");
+    assert_eq!(all["status"], "warn", "{all}");
+    let d = detail("local/root");
+    for want in [
+        "/var/lib/kubelet/config.yaml is a symlink that leaves --root (-> ../ ×40 tmp/",
+        "/etc/kubernetes/kubelet.conf: /etc/kubernetes/next is a symlink that leaves --root",
+        "/proc/net/tcp6: more than 40 symbolic links to follow (a loop): not followed",
+        "/etc/kubernetes/manifests is a symlink that leaves --root",
+        "/proc/swaps is a symlink that leaves --root",
+        "/proc/sys/net/ipv4/ip_forward is a symlink that leaves --root",
+        "To fix: remove or correct each link",
+    ] {
+        assert!(d.contains(want), "{want}: {d}");
+    }
+    // Each check that wanted a file says why it has none.
+    assert!(detail("local/cgroup-driver").contains("/var/lib/kubelet/config.yaml is a symlink that leaves --root"));
+    assert_eq!(stage_of(&v, "local/leftovers")["status"], "warn");
+    assert!(detail("local/leftovers").contains("/etc/kubernetes/next is a symlink that leaves --root"));
+    assert!(detail("local/swap").contains("/proc/swaps is a symlink that leaves --root"));
+    assert!(detail("local/ip-forward").contains("ip_forward is a symlink that leaves --root"));
+    assert!(detail("local/leftovers").contains("/etc/kubernetes/manifests is a symlink that leaves --root"));
+    assert!(detail("local/port-10250").contains("/proc/net/tcp6: more than 40 symbolic links"));
+    // The absolute link was read inside the root: no containerd config there.
+    assert!(detail("local/cgroup-driver").contains("the cgroup drivers were not compared"));
+}
+
+/// Malformed files inside the root: the errors name the file, the line and column and what
+/// was expected, never the text (serde-saphyr's and toml's messages quote the lines, base64's
+/// the byte).
+#[test]
+fn diagnose_parse_errors_under_root_quote_no_content() {
+    let l = lab(Scenario::Healthy);
+    let dir = tempfile::tempdir().unwrap();
+    let root = fake_root(dir.path());
+    let write = |p: &str, text: &str| {
+        let p = root.join(p);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    write(
+        "var/lib/kubelet/config.yaml",
+        &format!(
+            "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: [systemd, {MARKER}\n"
+        ),
+    );
+    write("etc/containerd/config.toml", &format!("version = 2\n[plugins.{MARKER}\nSystemdCgroup = \"{MARKER}\n"));
+    // Swap on: local/swap shows the kubelet config's error.
+    write("proc/swaps", "Filename\tType\tSize\tUsed\tPriority\n/swapfile file 1024 0 -2\n");
+    // An EKS NodeConfig whose CA is not base64 (the marker's `-` is not a base64 character).
+    std::fs::create_dir_all(root.join("etc/eks")).unwrap();
+    write(
+        "var/lib/cloud/instance/user-data.txt",
+        &format!("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  cluster:\n    name: c\n    apiServerEndpoint: https://127.0.0.1:1\n    certificateAuthority: {MARKER}\n    cidr: 10.100.0.0/16\n"),
+    );
+    let (_, v) = no_marker_in_any_output(&l, &root);
+    let detail = |name: &str| stage_of(&v, name)["detail"].as_str().unwrap().to_string();
+    let cg = detail("local/cgroup-driver");
+    assert!(cg.contains("expected TOML; /etc/containerd/config.toml does not parse at line 2, column"), "{cg}");
+    let swap = detail("local/swap");
+    assert!(
+        swap.contains("expected a YAML KubeletConfiguration; /var/lib/kubelet/config.yaml does not parse at line"),
+        "{swap}"
+    );
+    let ca = detail("eks/ca");
+    assert!(ca.contains("not base64: an invalid character at offset 7"), "{ca}");
+    assert_eq!(stage_of(&v, "local/root")["status"], "pass");
+}
+
+/// The CRI socket is looked up inside `--root` too: an absolute link to a socket elsewhere in
+/// the root (k3s style) is followed there and the runtime answers; a link that climbs out to a
+/// runtime outside the root is not followed, and that runtime is never asked. Before, the first
+/// found no socket (the host has no /run/k3s) and the second asked the runtime outside.
+#[test]
+fn diagnose_root_cri_socket_links_stay_inside() {
+    use crate::fake_node::{serve_cri, Cri};
+    let l = lab(Scenario::Healthy);
+    let dir = tempfile::tempdir().unwrap();
+    let root = fake_root(dir.path());
+    let sock = "run/containerd/containerd.sock";
+    std::fs::create_dir_all(root.join("run/k3s/containerd")).unwrap();
+    serve_cri(&root.join("run/k3s/containerd/containerd.sock"), Cri::V1("containerd", "v1.7.99"));
+    link(&root, sock, "/run/k3s/containerd/containerd.sock");
+    let (r, v) = diagnose(&l, &root, &[]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let cri = stage_of(&v, "local/cri-version");
+    assert!(
+        cri["detail"].as_str().unwrap().contains("v1.7.99 answers CRI v1 on /run/containerd/containerd.sock"),
+        "{cri}"
+    );
+    // A runtime outside the root.
+    let outside = dir.path().join("host-run");
+    std::fs::create_dir_all(&outside).unwrap();
+    serve_cri(&outside.join("containerd.sock"), Cri::V1("containerd", "v9.9.9-outside"));
+    link(&root, sock, &climb_to(&outside.join("containerd.sock")));
+    let (r, v) = diagnose(&l, &root, &[]);
+    assert!(!r.stdout.contains("v9.9.9-outside"), "{}", r.stdout);
+    let st = stage_of(&v, "local/cri-socket");
+    assert_eq!(st["status"], "warn", "{st}");
+    assert!(st["detail"].as_str().unwrap().contains("/run/containerd/containerd.sock is a symlink that leaves --root"));
+    assert_eq!(stage_of(&v, "local/cri-version")["status"], "skip");
+    assert_eq!(stage_of(&v, "local/root")["status"], "warn");
 }

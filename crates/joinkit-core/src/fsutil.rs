@@ -8,6 +8,11 @@
 //! for certificates, kubeconfigs, configs, token files and saved cluster-info; explain-log streams
 //! its logs line by line instead (bounded per line in `diagnose::explain`).
 //!
+//! Under a root directory (`diagnose --root DIR`): [`Root`] reads the same way, and resolves
+//! every path and symbolic link inside the root (absolute links from the root, as the node sees
+//! them); a link that climbs out is refused, never followed (`fsutil/in_root.rs`,
+//! docs/diagnose-root.md).
+//!
 //! Writing: files that may hold secrets (tokens, keys, kubeconfigs) are written to a temporary
 //! file in the target directory with mode 0600, flushed, and renamed over the target, so a
 //! reader never sees a half-written file.
@@ -16,6 +21,9 @@ use std::fmt;
 use std::io::{Read, Write};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
+
+mod in_root;
+pub use in_root::{Kind, Root, MAX_LINK_HOPS};
 
 /// The size limit for one input file: certificates, kubeconfigs, JoinConfigurations, token
 /// files, discovery files and saved cluster-info (16 MiB; real ones are a few KiB).
@@ -45,6 +53,21 @@ pub enum ReadError {
         /// The limit in bytes.
         limit: u64,
     },
+    /// Under a [`Root`]: resolving the path would climb above the root (`..` at the root), so
+    /// it was not followed.
+    LeavesRoot {
+        /// The path as given (as the node sees it).
+        path: String,
+        /// The symbolic link whose target climbs out (its path inside the root), if a link did.
+        link: Option<String>,
+        /// That link's target (shortened).
+        target: String,
+    },
+    /// Under a [`Root`]: more than [`MAX_LINK_HOPS`] symbolic links (a loop).
+    TooManyLinks {
+        /// The path as given.
+        path: String,
+    },
 }
 
 impl fmt::Display for ReadError {
@@ -56,6 +79,18 @@ impl fmt::Display for ReadError {
             }
             ReadError::TooLarge { path, limit } => {
                 write!(f, "expected at most {} at {path}; it holds more", human_size(*limit))
+            }
+            ReadError::LeavesRoot { path, link: Some(link), target } if link == path => {
+                write!(f, "{path} is a symlink that leaves --root (-> {target}): not followed")
+            }
+            ReadError::LeavesRoot { path, link: Some(link), target } => {
+                write!(f, "{path}: {link} is a symlink that leaves --root (-> {target}): not followed")
+            }
+            ReadError::LeavesRoot { path, link: None, .. } => {
+                write!(f, "{path} climbs above --root (..): not followed")
+            }
+            ReadError::TooManyLinks { path } => {
+                write!(f, "{path}: more than {MAX_LINK_HOPS} symbolic links to follow (a loop): not followed")
             }
         }
     }

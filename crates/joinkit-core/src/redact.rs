@@ -58,6 +58,17 @@ pub fn truncate(text: &str, max_chars: usize) -> String {
     }
 }
 
+/// The one message for a file that does not parse, quoting none of its text: `expected
+/// {expected}; {file} does not parse at line L, column C` (1-based, from the parser's position
+/// when it has one). Used for every file diagnose parses under `--root` (the kubelet's config,
+/// containerd's and CRI-O's configs, the EKS NodeConfig's CA).
+pub fn parse_error(file: &str, expected: &str, at: Option<crate::yaml::Pos>) -> String {
+    match at {
+        Some(p) => format!("expected {expected}; {file} does not parse at line {}, column {}", p.line, p.col),
+        None => format!("expected {expected}; {file} does not parse"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

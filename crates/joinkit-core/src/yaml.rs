@@ -320,6 +320,24 @@ fn pos(m: &granit_parser::Marker) -> Pos {
     Pos { line: m.line(), col: m.col() + 1 }
 }
 
+/// Where serde-saphyr places an error (1-based line and column), when it knows: for messages
+/// that must give the position without the text ([`crate::redact::parse_error`]).
+pub(crate) fn saphyr_pos(e: &serde_saphyr::Error) -> Option<Pos> {
+    e.location().map(|l| Pos { line: l.line() as usize, col: l.column() as usize })
+}
+
+/// The 1-based line and column (in characters) of byte `offset` of `text`, for parsers that
+/// report byte spans (toml); an offset past the end is the end.
+pub(crate) fn pos_at(text: &str, offset: usize) -> Pos {
+    let mut end = offset.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let before = &text[..end];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    Pos { line: before.matches('\n').count() + 1, col: before[line_start..].chars().count() + 1 }
+}
+
 /// The most nodes that anchors and aliases may copy in one stream (each anchored node is copied
 /// once when defined and once per alias that names it, counting every node of the copied
 /// subtree). A real kubeadm config copies a few dozen; a "billion laughs" alias bomb would copy
@@ -653,6 +671,25 @@ mod tests {
             let e = check_line_breaks(&bad).unwrap_err();
             proptest::prop_assert_eq!(e.pos, Pos { line, col });
         }
+    }
+
+    #[test]
+    fn positions_of_byte_offsets_and_of_serde_saphyr_errors() {
+        let t = "a = 1\nbé = [\n";
+        assert_eq!(pos_at(t, 0), Pos { line: 1, col: 1 });
+        assert_eq!(pos_at(t, 6), Pos { line: 2, col: 1 });
+        // Columns count characters: `é` (column 2) is two bytes; an offset inside it is it.
+        assert_eq!(pos_at(t, 9), Pos { line: 2, col: 3 });
+        assert_eq!(pos_at(t, 7), Pos { line: 2, col: 2 });
+        assert_eq!(pos_at(t, 8), Pos { line: 2, col: 2 });
+        assert_eq!(pos_at(t, 999), Pos { line: 3, col: 1 });
+        let e = toml::from_str::<toml::Table>(t).unwrap_err();
+        assert_eq!(e.span().map(|s| pos_at(t, s.start)).map(|p| p.line), Some(2));
+        let e = serde_saphyr::from_str::<serde_json::Value>("a: 1\nb: [x, SECRET\n").unwrap_err();
+        assert_eq!(saphyr_pos(&e).map(|p| p.line), Some(2));
+        let m = crate::redact::parse_error("/f", "YAML", saphyr_pos(&e));
+        assert!(m.starts_with("expected YAML; /f does not parse at line 2, column "), "{m}");
+        assert!(!m.contains("SECRET"));
     }
 
     #[test]

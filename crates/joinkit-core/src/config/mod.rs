@@ -348,6 +348,10 @@ pub fn read_config(path: &std::path::Path) -> Result<String, Failure> {
             crate::fsutil::ReadError::TooLarge { .. } => {
                 "the file is far larger than any kubeadm configuration (a few KiB): probably the wrong file"
             }
+            // Only reads under an `fsutil::Root` (diagnose --root) give these; --config is a host path.
+            crate::fsutil::ReadError::LeavesRoot { .. } | crate::fsutil::ReadError::TooManyLinks { .. } => {
+                "a symbolic link on the way was not followed"
+            }
         };
         Failure::new(Code::InputUnreadable, Common::Read, crate::report::truncate_for_display(&e.to_string(), 512))
             .in_file(&name)

@@ -172,7 +172,7 @@ pub async fn cluster_names(client: &ApiClient) -> ClusterNames {
     }
     let cfg = match cm {
         Ok(Some(cm)) => cm.pointer("/data/ClusterConfiguration").and_then(Value::as_str).map(|y| {
-            serde_saphyr::from_str::<KubeadmClusterConfiguration>(y)
+            crate::yaml::from_str::<KubeadmClusterConfiguration>(y)
                 .map_err(|_| "kubeadm-config: ClusterConfiguration does not parse".to_string())
         }),
         Ok(None) => Some(Err("no kubeadm-config (not a kubeadm cluster?): Service CIDR unknown".into())),

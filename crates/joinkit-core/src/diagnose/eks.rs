@@ -12,14 +12,13 @@
 //! (`client::fetch_verified`, anonymous: no credential is sent).
 
 use super::conclude::domain_of;
-use super::local::{read_under, under, ReadFailure, FILE_LIMIT};
+use super::local::{NodeFs, ReadFailure, FILE_LIMIT};
 use super::node::{add, fail, Check, DiagnoseOptions, Found};
 use crate::client::{self, FetchOptions, TrustAnchors};
 use crate::endpoint::Endpoint;
 use crate::error::{Code, Failure};
 use crate::report::{Report, Status};
 use base64::Engine;
-use std::path::Path;
 use std::time::Instant;
 
 /// AL2's bootstrap script (gone on AL2023).
@@ -71,6 +70,17 @@ fn node_configs(text: &str) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// A base64 error by position only (the decoder's message quotes the offending byte).
+fn base64_error(e: &base64::DecodeError) -> String {
+    use base64::DecodeError as E;
+    let what = "the NodeConfig's certificateAuthority is not base64";
+    match e {
+        E::InvalidByte(at, _) | E::InvalidLastSymbol(at, _) => format!("{what}: an invalid character at offset {at}"),
+        E::InvalidLength(n) => format!("{what}: {n} base64 characters is not a valid length"),
+        E::InvalidPadding => format!("{what}: invalid padding"),
+    }
+}
+
 fn merge(into: &mut Cluster, v: &serde_json::Value, source: &str) {
     let get =
         |k: &str| v.pointer(&format!("/spec/cluster/{k}")).and_then(|x| x.as_str()).unwrap_or("").trim().to_string();
@@ -92,20 +102,21 @@ fn merge(into: &mut Cluster, v: &serde_json::Value, source: &str) {
     }
 }
 
-/// The NodeConfig's cluster under `root`, if any source holds a NodeConfig.
-fn read_cluster(root: &Path) -> (Option<Cluster>, Vec<String>) {
+/// The NodeConfig's cluster under `--root`, if any source holds a NodeConfig, and why sources
+/// were not read.
+fn read_cluster(fs: &NodeFs) -> (Option<Cluster>, Vec<String>) {
     let mut files = vec![USER_DATA.to_string()];
-    if let Ok(d) = std::fs::read_dir(under(root, NODEADM_DROP_INS)) {
-        let mut names: Vec<String> = d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
-        names.sort();
-        files.extend(names.into_iter().take(100).map(|n| format!("{NODEADM_DROP_INS}/{n}")));
+    let mut problems = Vec::new();
+    match fs.list(NODEADM_DROP_INS) {
+        Ok(names) => files.extend(names.into_iter().take(100).map(|n| format!("{NODEADM_DROP_INS}/{n}"))),
+        Err(ReadFailure::Outside(r)) => problems.push(r),
+        Err(_) => {}
     }
     files.push(NODEADM_CACHE.to_string());
     let mut c = Cluster::default();
     let mut seen = false;
-    let mut problems = Vec::new();
     for f in &files {
-        let text = match read_under(root, f, FILE_LIMIT) {
+        let text = match fs.read(f, FILE_LIMIT) {
             Ok(t) => t,
             Err(ReadFailure::Missing(_)) => continue,
             Err(e) => {
@@ -121,22 +132,22 @@ fn read_cluster(root: &Path) -> (Option<Cluster>, Vec<String>) {
     (seen.then_some(c), problems)
 }
 
-/// Whether this looks like an EKS node: `/etc/eks`, nodeadm's drop-ins or cache.
-fn is_eks(root: &Path) -> bool {
-    ["/etc/eks", NODEADM_CACHE, "/usr/bin/nodeadm"].iter().any(|p| under(root, p).exists())
+/// Whether this looks like an EKS node: `/etc/eks`, nodeadm's drop-ins or cache (one behind a
+/// link that leaves `--root` does not count; `local/root` names the link).
+fn is_eks(fs: &NodeFs) -> bool {
+    ["/etc/eks", NODEADM_CACHE, "/usr/bin/nodeadm"].iter().any(|p| fs.exists(p).unwrap_or(false))
 }
 
 /// The EKS checks: `eks/node-config`, `eks/ca`, `eks/endpoint`.
-pub(super) async fn eks_checks(report: &mut Report, found: &mut Vec<Found>, opts: &DiagnoseOptions) {
-    let root = &opts.root;
-    if !is_eks(root) {
+pub(super) async fn eks_checks(report: &mut Report, found: &mut Vec<Found>, opts: &DiagnoseOptions, fs: &NodeFs) {
+    if !is_eks(fs) {
         for c in [Check::EksNodeConfig, Check::EksCa, Check::EksEndpoint] {
             add(report, found, c, Status::Skip, "not an EKS node (no /etc/eks, no nodeadm)".into(), None);
         }
         return;
     }
-    let (cluster, problems) = read_cluster(root);
-    let bootstrap_sh = under(root, BOOTSTRAP_SH).exists();
+    let (cluster, problems) = read_cluster(fs);
+    let bootstrap_sh = fs.exists(BOOTSTRAP_SH).unwrap_or(false);
     let Some(cl) = cluster else {
         let skip = |report: &mut Report, found: &mut Vec<Found>, why: &str| {
             for c in [Check::EksCa, Check::EksEndpoint] {
@@ -188,7 +199,7 @@ pub(super) async fn eks_checks(report: &mut Report, found: &mut Vec<Found>, opts
     let compact: String = cl.ca.split_whitespace().collect();
     let pem = match base64::engine::general_purpose::STANDARD.decode(compact.as_bytes()) {
         Ok(p) => p,
-        Err(e) => return ca_err(report, found, format!("the NodeConfig's certificateAuthority is not base64: {e}")),
+        Err(e) => return ca_err(report, found, base64_error(&e)),
     };
     let certs = match crate::pin::read_certificates(&pem, "the NodeConfig's certificateAuthority") {
         Ok(c) => c,

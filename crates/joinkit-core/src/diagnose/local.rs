@@ -5,12 +5,10 @@
 
 use super::node::{add, fail, Check, Found};
 use crate::error::Code;
+use crate::fsutil::{ReadError, Root};
 use crate::report::{Report, Status};
 use std::path::{Path, PathBuf};
-
-pub(super) fn under(root: &Path, p: &str) -> PathBuf {
-    root.join(p.trim_start_matches('/'))
-}
+use std::sync::Mutex;
 
 /// Bytes read from a kernel table under `--root` (`/proc/net/tcp{,6}`, `/proc/net/route`,
 /// `/proc/net/ipv6_route`, `/proc/swaps`): about 28,000 sockets of /proc/net/tcp. A bigger
@@ -19,23 +17,98 @@ pub(crate) const PROC_TABLE_LIMIT: u64 = 4 << 20;
 /// Bytes read from any other file under `--root` (`/proc/sys/net/ipv4/ip_forward`, ...).
 pub(crate) const FILE_LIMIT: u64 = 1 << 20;
 
-/// Reads `p` under `root` bounded by `limit`: regular files only, opened non-blocking (a FIFO,
-/// a device such as /dev/zero, a socket or a directory is refused; /proc files that report
-/// size 0 are still read). The error says why, naming `p` as the node sees it.
-pub(super) fn read_under(root: &Path, p: &str, limit: u64) -> Result<String, ReadFailure> {
-    use crate::fsutil::ReadError;
-    crate::fsutil::read_bounded_string(&under(root, p), limit).map_err(|e| match e {
-        ReadError::Io { error, .. } if error.kind() == std::io::ErrorKind::NotFound => {
-            ReadFailure::Missing(format!("cannot read {p}: {error}"))
+/// What `local/root` says to do about a link that leaves `--root` (or loops).
+pub(super) const ROOT_FIX: &str = "remove or correct each link (an absolute target is read from --root, as on the node), or point --root at the node's whole filesystem: diagnose reads only inside --root";
+
+/// The node's files as diagnose sees them: every path under `--root` is read, listed or probed
+/// through [`Root`] (resolved inside the root, links that leave it not followed; with `--root
+/// /` the host's own paths, as before), and each refusal is remembered for `local/root`.
+/// Errors name the path as the node sees it (`/var/lib/kubelet/config.yaml`), never content.
+pub(crate) struct NodeFs {
+    root: Root,
+    refused: Mutex<Vec<String>>,
+}
+
+impl NodeFs {
+    /// The node's files under `dir` (`--root`).
+    pub(crate) fn new(dir: &Path) -> NodeFs {
+        NodeFs::of(Root::new(dir))
+    }
+
+    /// The node's files under `root`.
+    pub(crate) fn of(root: Root) -> NodeFs {
+        NodeFs { root, refused: Mutex::new(Vec::new()) }
+    }
+
+    /// The root as given.
+    pub(super) fn root(&self) -> &Root {
+        &self.root
+    }
+
+    /// Whether `--root` is `/` (the node itself).
+    pub(super) fn is_host(&self) -> bool {
+        self.root.is_host()
+    }
+
+    /// Reads `p` under the root bounded by `limit`: regular files only (a FIFO, a device such
+    /// as /dev/zero, a socket or a directory is refused before it is opened for reading; /proc
+    /// files that report size 0 are still read), links resolved inside the root. The error
+    /// says why, naming `p` as the node sees it.
+    pub(crate) fn read(&self, p: &str, limit: u64) -> Result<String, ReadFailure> {
+        self.root.read_string(p, limit).map_err(|e| self.failure(p, e))
+    }
+
+    /// Whether `p` exists under the root (links resolved inside it; what cannot be looked at,
+    /// such as EACCES, does not, as for `Path::exists`). `Err`: a link on the way leaves the
+    /// root or links loop, with the reason.
+    pub(super) fn exists(&self, p: &str) -> Result<bool, String> {
+        match self.root.kind(p) {
+            Ok(k) => Ok(k.is_some()),
+            Err(e) => match self.failure(p, e) {
+                ReadFailure::Outside(r) => Err(r),
+                _ => Ok(false),
+            },
         }
-        ReadError::Io { error, .. } => ReadFailure::Refused(format!("cannot read {p}: {error}")),
-        ReadError::NotRegular { kind, .. } => {
-            ReadFailure::Refused(format!("{p} is not a regular file but {kind}; not read"))
+    }
+
+    /// The sorted entry names of directory `p` under the root.
+    pub(super) fn list(&self, p: &str) -> Result<Vec<String>, ReadFailure> {
+        self.root.list(p).map_err(|e| self.failure(p, e))
+    }
+
+    /// The host path to connect to for the socket `p` (links resolved inside the root).
+    pub(super) fn socket(&self, p: &str) -> Result<PathBuf, String> {
+        self.root.resolve(p).map_err(|e| self.failure(p, e).reason())
+    }
+
+    /// The refusals so far (links that leave the root, loops), each once.
+    pub(super) fn refused(&self) -> Vec<String> {
+        self.refused.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    fn failure(&self, p: &str, e: ReadError) -> ReadFailure {
+        match e {
+            ReadError::Io { error, .. } if error.kind() == std::io::ErrorKind::NotFound => {
+                ReadFailure::Missing(format!("cannot read {p}: {error}"))
+            }
+            ReadError::Io { error, .. } => ReadFailure::Refused(format!("cannot read {p}: {error}")),
+            ReadError::NotRegular { kind, .. } => {
+                ReadFailure::Refused(format!("{p} is not a regular file but {kind}; not read"))
+            }
+            ReadError::TooLarge { limit, .. } => {
+                ReadFailure::Refused(format!("{p} is larger than {}; not read", crate::fsutil::human_size(limit)))
+            }
+            e @ (ReadError::LeavesRoot { .. } | ReadError::TooManyLinks { .. }) => {
+                let r = e.to_string();
+                if let Ok(mut all) = self.refused.lock() {
+                    if !all.contains(&r) {
+                        all.push(r.clone());
+                    }
+                }
+                ReadFailure::Outside(r)
+            }
         }
-        ReadError::TooLarge { limit, .. } => {
-            ReadFailure::Refused(format!("{p} is larger than {}; not read", crate::fsutil::human_size(limit)))
-        }
-    })
+    }
 }
 
 /// Why a file under `--root` was not read.
@@ -44,34 +117,44 @@ pub(super) enum ReadFailure {
     Missing(String),
     /// It exists but could not or would not be read (not a regular file, too large, EACCES, ...).
     Refused(String),
+    /// A symbolic link on the way leaves `--root`, or links loop: not followed.
+    Outside(String),
 }
 
 impl ReadFailure {
+    /// The reason, naming the path as the node sees it.
     pub(super) fn reason(self) -> String {
         match self {
-            ReadFailure::Missing(r) | ReadFailure::Refused(r) => r,
+            ReadFailure::Missing(r) | ReadFailure::Refused(r) | ReadFailure::Outside(r) => r,
         }
     }
 }
 
-/// kubeadm's preflight checks that matter for a join, read under `root`.
-pub(super) fn local_checks(report: &mut Report, found: &mut Vec<Found>, root: &Path) {
-    let leftovers: Vec<String> =
-        ["/etc/kubernetes/kubelet.conf", "/etc/kubernetes/bootstrap-kubelet.conf", "/etc/kubernetes/pki/ca.crt"]
-            .iter()
-            .filter(|p| under(root, p).exists())
-            .map(|p| p.to_string())
-            .chain(
-                std::fs::read_dir(under(root, "/etc/kubernetes/manifests"))
-                    .ok()
-                    .and_then(|mut d| d.next())
-                    .map(|_| "/etc/kubernetes/manifests (not empty)".to_string()),
-            )
-            .collect();
-    if leftovers.is_empty() {
+/// kubeadm's preflight checks that matter for a join, read under `--root`.
+pub(super) fn local_checks(report: &mut Report, found: &mut Vec<Found>, fs: &NodeFs) {
+    let mut unknown = Vec::new();
+    let mut leftovers = Vec::new();
+    for p in ["/etc/kubernetes/kubelet.conf", "/etc/kubernetes/bootstrap-kubelet.conf", "/etc/kubernetes/pki/ca.crt"] {
+        match fs.exists(p) {
+            Ok(true) => leftovers.push(p.to_string()),
+            Ok(false) => {}
+            Err(r) => unknown.push(r),
+        }
+    }
+    match fs.list("/etc/kubernetes/manifests") {
+        Ok(names) if !names.is_empty() => leftovers.push("/etc/kubernetes/manifests (not empty)".to_string()),
+        // Missing, not a directory or unreadable: no leftover (as before --root was enforced).
+        Ok(_) | Err(ReadFailure::Missing(_) | ReadFailure::Refused(_)) => {}
+        Err(ReadFailure::Outside(r)) => unknown.push(r),
+    }
+    if leftovers.is_empty() && unknown.is_empty() {
         add(report, found, Check::LocalLeftovers, Status::Pass, "no files from an earlier join".into(), None);
+    } else if leftovers.is_empty() {
+        let d = format!("{}: leftovers of an earlier join not checked there", unknown.join("; "));
+        add(report, found, Check::LocalLeftovers, Status::Warn, d, None);
     } else {
-        let d = format!("an earlier join left {}", leftovers.join(", "));
+        let also = if unknown.is_empty() { String::new() } else { format!(" ({})", unknown.join("; ")) };
+        let d = format!("an earlier join left {}{also}", leftovers.join(", "));
         add(
             report,
             found,
@@ -85,13 +168,13 @@ pub(super) fn local_checks(report: &mut Report, found: &mut Vec<Found>, root: &P
     // Port 10250 in LISTEN (state 0A) in /proc/net/tcp{,6}. A missing table (no IPv6) is no
     // socket; a table that cannot be read leaves the check open.
     let mut refused = Vec::new();
-    let listening = ["/proc/net/tcp", "/proc/net/tcp6"].iter().any(|p| match read_under(root, p, PROC_TABLE_LIMIT) {
+    let listening = ["/proc/net/tcp", "/proc/net/tcp6"].iter().any(|p| match fs.read(p, PROC_TABLE_LIMIT) {
         Ok(t) => t.lines().skip(1).any(|l| {
             let cols: Vec<&str> = l.split_whitespace().collect();
             cols.len() > 3 && cols[1].rsplit(':').next() == Some("280A") && cols[3] == "0A"
         }),
         Err(ReadFailure::Missing(_)) => false,
-        Err(ReadFailure::Refused(r)) => {
+        Err(ReadFailure::Refused(r) | ReadFailure::Outside(r)) => {
             refused.push(r);
             false
         }
@@ -124,7 +207,7 @@ pub(super) fn local_checks(report: &mut Report, found: &mut Vec<Found>, root: &P
     } else {
         add(report, found, Check::LocalPort10250, Status::Pass, "port 10250 is free".into(), None);
     }
-    match read_under(root, "/proc/sys/net/ipv4/ip_forward", FILE_LIMIT) {
+    match fs.read("/proc/sys/net/ipv4/ip_forward", FILE_LIMIT) {
         Ok(v) if v.trim() == "1" => {
             add(report, found, Check::LocalIpForward, Status::Pass, "net.ipv4.ip_forward = 1".into(), None)
         }

@@ -2,12 +2,11 @@
 //! tables (`/proc/net/route`, `/proc/net/ipv6_route` under `--root`) route to it (seed 004: "no
 //! route and no default route").
 
-use super::local::{read_under, PROC_TABLE_LIMIT};
+use super::local::{NodeFs, PROC_TABLE_LIMIT};
 use super::node::{add, fail, Check, DiagnoseOptions, Found};
 use crate::error::Code;
 use crate::report::{Report, Status};
 use std::net::IpAddr;
-use std::path::Path;
 use std::time::Duration;
 
 /// /proc/net/route prints addresses in host (little-endian) byte order.
@@ -34,15 +33,18 @@ impl std::fmt::Display for RouteError {
 
 /// Whether the routing tables under `root` have a route to `ip` (seed 004's failure is "no
 /// route and no default route"). Loopback always routes. The tables are read bounded
-/// ([`PROC_TABLE_LIMIT`], regular files only).
-pub fn route_to(root: &Path, ip: IpAddr) -> Result<String, RouteError> {
+/// ([`PROC_TABLE_LIMIT`], regular files only) and inside the root ([`crate::fsutil::Root`]).
+pub fn route_to(root: &crate::fsutil::Root, ip: IpAddr) -> Result<String, RouteError> {
+    route_in(&NodeFs::of(root.clone()), ip)
+}
+
+fn route_in(fs: &NodeFs, ip: IpAddr) -> Result<String, RouteError> {
     if ip.is_loopback() {
         return Ok(format!("{ip} is loopback"));
     }
     match ip {
         IpAddr::V4(v4) => {
-            let text = read_under(root, "/proc/net/route", PROC_TABLE_LIMIT)
-                .map_err(|e| RouteError::Unreadable(e.reason()))?;
+            let text = fs.read("/proc/net/route", PROC_TABLE_LIMIT).map_err(|e| RouteError::Unreadable(e.reason()))?;
             let addr = u32::from(v4);
             let mut best: Option<(u32, String, bool)> = None;
             for l in text.lines().skip(1) {
@@ -62,8 +64,8 @@ pub fn route_to(root: &Path, ip: IpAddr) -> Result<String, RouteError> {
             }
         }
         IpAddr::V6(v6) => {
-            let text = read_under(root, "/proc/net/ipv6_route", PROC_TABLE_LIMIT)
-                .map_err(|e| RouteError::Unreadable(e.reason()))?;
+            let text =
+                fs.read("/proc/net/ipv6_route", PROC_TABLE_LIMIT).map_err(|e| RouteError::Unreadable(e.reason()))?;
             let addr = u128::from(v6);
             for l in text.lines() {
                 let c: Vec<&str> = l.split_whitespace().collect();
@@ -83,7 +85,7 @@ pub fn route_to(root: &Path, ip: IpAddr) -> Result<String, RouteError> {
     }
 }
 
-pub(super) async fn network_checks(report: &mut Report, found: &mut Vec<Found>, opts: &DiagnoseOptions) {
+pub(super) async fn network_checks(report: &mut Report, found: &mut Vec<Found>, opts: &DiagnoseOptions, fs: &NodeFs) {
     let crate::discovery::Source::Endpoint(ep) = &opts.bootstrap.discovery.source else { return };
     let addrs: Vec<IpAddr> = match ep.ip() {
         Some(ip) => vec![ip],
@@ -121,7 +123,7 @@ pub(super) async fn network_checks(report: &mut Report, found: &mut Vec<Found>, 
         }
     };
     for ip in addrs.iter().take(1) {
-        match route_to(&opts.root, *ip) {
+        match route_in(fs, *ip) {
             Ok(d) => add(report, found, Check::LocalRoute, Status::Pass, d, None),
             Err(RouteError::Unreadable(d)) => add(
                 report,

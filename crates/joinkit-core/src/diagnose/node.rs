@@ -22,7 +22,7 @@ use super::admin::admin_checks;
 use super::conclude::{conclude, domain_of};
 use super::control_plane::control_plane_checks;
 use super::eks::eks_checks;
-use super::local::local_checks;
+use super::local::{local_checks, NodeFs, ROOT_FIX};
 use super::network::network_checks;
 use super::runtime::runtime_checks;
 use crate::bootstrap::{self, BootstrapOptions};
@@ -127,6 +127,10 @@ checks! {
     AdminNode = ("admin/node", NodeState),
     /// The whole run finished within `--timeout`.
     Timeout = ("timeout", Network),
+    /// Every path read under `--root` stayed inside it: a symbolic link that leaves it (`..`
+    /// above the root) or a loop is not followed, and listed here with the fix (a warning,
+    /// never a root cause; skipped with `--root /`).
+    LocalRoot = ("local/root", NodeState),
 }
 
 /// A broken link found by a check: its domain and the failure (whose stage is the check's).
@@ -189,11 +193,13 @@ pub(super) fn fail(code: Code, msg: String, cause: &str, fix: &str) -> Option<Br
 pub async fn run(opts: &DiagnoseOptions) -> Report {
     let mut report = Report::new("diagnose");
     let mut found: Vec<Found> = Vec::new();
-    let journal = runtime_checks(&mut report, &mut found, opts).await;
-    local_checks(&mut report, &mut found, &opts.root);
+    // Every file under --root is read through this (fsutil::Root: inside the root only).
+    let fs = NodeFs::new(&opts.root);
+    let journal = runtime_checks(&mut report, &mut found, opts, &fs).await;
+    local_checks(&mut report, &mut found, &fs);
     let all = async {
-        network_checks(&mut report, &mut found, opts).await;
-        eks_checks(&mut report, &mut found, opts).await;
+        network_checks(&mut report, &mut found, opts, &fs).await;
+        eks_checks(&mut report, &mut found, opts, &fs).await;
         let ((boot, trusted), (admin_report, admin_found)) =
             tokio::join!(bootstrap::run_keeping_trust(&opts.bootstrap), admin_checks(opts));
         for s in boot.stages().iter().filter(|s| s.status != Status::Skip || s.name == Common::Input.name()) {
@@ -244,10 +250,28 @@ pub async fn run(opts: &DiagnoseOptions) -> Report {
             }),
         );
     }
+    root_check(&mut report, &mut found, &fs);
     // The kubelet's journal is history: every live check ranks before it.
     found.extend(journal);
     conclude(&mut report, found, &opts.bootstrap.node_name);
     report
+}
+
+/// `local/root`: the links under `--root` that were not followed (every read is done by then).
+fn root_check(report: &mut Report, found: &mut Vec<Found>, fs: &NodeFs) {
+    let dir = fs.root().dir().display().to_string();
+    let (status, d) = if fs.is_host() {
+        (Status::Skip, "--root /: the node's own files, resolved by the kernel".to_string())
+    } else {
+        match fs.refused() {
+            r if r.is_empty() => (Status::Pass, format!("every path read stayed inside --root {dir}")),
+            r => (
+                Status::Warn,
+                format!("{} path(s) under --root {dir} not followed: {}. To fix: {ROOT_FIX}", r.len(), r.join("; ")),
+            ),
+        }
+    };
+    add(report, found, Check::LocalRoot, status, d, None);
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@
 
 use super::cri::{self, CriError};
 use super::explain;
-use super::local::under;
+use super::local::NodeFs;
 use super::node::{add, fail, Check, DiagnoseOptions, Found};
 use super::runtime_files::{
     containerd_driver, crio_driver, kubelet_config, KubeletConfig, RuntimeDriver, KUBELET_CONFIG,
@@ -74,22 +74,42 @@ pub(super) async fn runtime_checks(
     report: &mut Report,
     found: &mut Vec<Found>,
     opts: &DiagnoseOptions,
+    fs: &NodeFs,
 ) -> Option<Found> {
-    let root = &opts.root;
-    let answer = cri_checks(report, found, root, opts.cri_socket.as_deref()).await;
-    let kubelet = kubelet_config(root);
-    cgroup_check(report, found, root, &answer, &kubelet);
-    swap_check(report, found, root, &kubelet);
-    healthz_check(report, found, root, opts.kubelet_healthz.as_deref()).await;
-    journal_check(report, root).await
+    let answer = cri_checks(report, found, fs, opts.cri_socket.as_deref()).await;
+    let kubelet = kubelet_config(fs);
+    cgroup_check(report, found, fs, &answer, &kubelet);
+    swap_check(report, found, fs, &kubelet);
+    healthz_check(report, found, fs, opts.kubelet_healthz.as_deref()).await;
+    journal_check(report, fs).await
 }
 
-async fn cri_checks(report: &mut Report, found: &mut Vec<Found>, root: &Path, cri: Option<&str>) -> Option<Answer> {
+async fn cri_checks(report: &mut Report, found: &mut Vec<Found>, fs: &NodeFs, cri: Option<&str>) -> Option<Answer> {
     let candidates: Vec<String> = match cri {
         Some(s) => vec![s.trim_start_matches("unix://").to_string()],
         None => CRI_SOCKETS.iter().map(|s| s.to_string()).collect(),
     };
-    let Some(sock) = candidates.iter().find(|c| under(root, c).exists()).cloned() else {
+    // The first candidate that exists; one behind a link that leaves --root is not followed.
+    let mut outside = Vec::new();
+    let mut there = None;
+    for c in &candidates {
+        match fs.exists(c).and_then(|e| if e { fs.socket(c).map(Some) } else { Ok(None) }) {
+            Ok(Some(full)) => {
+                there = Some((c.clone(), full));
+                break;
+            }
+            Ok(None) => {}
+            Err(r) => outside.push(r),
+        }
+    }
+    let Some((sock, full)) = there else {
+        if !outside.is_empty() {
+            // No evidence either way: a warning naming the link, not a runtime finding.
+            let d = format!("{}: the container runtime socket is not checked", outside.join("; "));
+            add(report, found, Check::LocalCriSocket, Status::Warn, d, None);
+            add(report, found, Check::LocalCriVersion, Status::Skip, "no socket to ask".into(), None);
+            return None;
+        }
         let d = format!("no container runtime socket ({})", candidates.join(", "));
         add(report, found, Check::LocalCriSocket, Status::Fail, d.clone(), fail(Code::RootCauseRuntime, d, "the container runtime is not installed or not running, or listens elsewhere", "start containerd or CRI-O (`systemctl enable --now containerd`), or set nodeRegistration.criSocket / --cri-socket").map(|f| f.kubeadm("[ERROR CRI]: container runtime is not running")));
         add(report, found, Check::LocalCriVersion, Status::Skip, "no socket to ask".into(), None);
@@ -99,7 +119,6 @@ async fn cri_checks(report: &mut Report, found: &mut Vec<Found>, root: &Path, cr
     let runtime = runtime_of(&sock);
     let endpoint = format!("unix://{sock}");
     // Messages name the socket as the node sees it, not its path under --root.
-    let full = under(root, &sock);
     let node_path = |m: String| m.replace(&full.display().to_string(), &sock);
     match cri::version(&full, cri::CRI_TIMEOUT).await.map_err(|e| match e {
         CriError::NotRunning(m) => CriError::NotRunning(node_path(m)),
@@ -118,7 +137,7 @@ async fn cri_checks(report: &mut Report, found: &mut Vec<Found>, root: &Path, cr
             Some(Answer { runtime: runtime_of(&v.runtime_name).or(runtime), version: Some(v) })
         }
         Err(CriError::V1Unimplemented { message, v1alpha2 }) => {
-            let disabled = runtime == Runtime::Containerd && containerd_driver(root).is_ok_and(|d| d.cri_disabled);
+            let disabled = runtime == Runtime::Containerd && containerd_driver(fs).is_ok_and(|d| d.cri_disabled);
             let (d, cause, fix) = match (&v1alpha2, disabled) {
                 (Some(v), _) => (
                     format!("CRI v1 not implemented: {} {} on {sock} serves only CRI {} (runtime.v1.RuntimeService: {message})", shown(&v.runtime_name), shown(&v.runtime_version), shown(&v.runtime_api_version)),
@@ -214,19 +233,20 @@ fn driver_from_cri(a: &Answer) -> bool {
 fn cgroup_check(
     report: &mut Report,
     found: &mut Vec<Found>,
-    root: &Path,
+    fs: &NodeFs,
     answer: &Option<Answer>,
     kubelet: &Result<Option<KubeletConfig>, String>,
 ) {
     let c = Check::LocalCgroupDriver;
     let runtime = match answer {
         Some(a) => a.runtime,
-        None if under(root, super::runtime_files::CONTAINERD_CONFIG).exists() => Runtime::Containerd,
+        // A config behind a link that leaves --root: its read below says so.
+        None if fs.exists(super::runtime_files::CONTAINERD_CONFIG).unwrap_or(true) => Runtime::Containerd,
         None => return add(report, found, c, Status::Skip, "no container runtime found".into(), None),
     };
     let rt: Result<RuntimeDriver, String> = match runtime {
-        Runtime::Containerd => containerd_driver(root),
-        Runtime::Crio => crio_driver(root),
+        Runtime::Containerd => containerd_driver(fs),
+        Runtime::Crio => crio_driver(fs),
         Runtime::Other => {
             return add(
                 report,
@@ -295,11 +315,11 @@ fn cgroup_check(
 fn swap_check(
     report: &mut Report,
     found: &mut Vec<Found>,
-    root: &Path,
+    fs: &NodeFs,
     kubelet: &Result<Option<KubeletConfig>, String>,
 ) {
     let c = Check::LocalSwap;
-    let swaps = match super::local::read_under(root, "/proc/swaps", super::local::PROC_TABLE_LIMIT) {
+    let swaps = match fs.read("/proc/swaps", super::local::PROC_TABLE_LIMIT) {
         Ok(t) => t,
         Err(e) => return add(report, found, c, Status::Skip, e.reason(), None),
     };
@@ -342,7 +362,7 @@ async fn healthz(addr: &str) -> Result<(u16, String), std::io::Error> {
     Ok((code, body))
 }
 
-async fn healthz_check(report: &mut Report, found: &mut Vec<Found>, root: &Path, addr: Option<&str>) {
+async fn healthz_check(report: &mut Report, found: &mut Vec<Found>, fs: &NodeFs, addr: Option<&str>) {
     let c = Check::LocalKubeletHealth;
     let Some(addr) = addr else {
         return add(report, found, c, Status::Skip, "kubelet health not checked (--kubelet-healthz off)".into(), None);
@@ -351,7 +371,8 @@ async fn healthz_check(report: &mut Report, found: &mut Vec<Found>, root: &Path,
     // started the kubelet): from then on the kubelet should answer.
     let started = ["/etc/kubernetes/kubelet.conf", "/etc/kubernetes/bootstrap-kubelet.conf"]
         .into_iter()
-        .find(|p| under(root, p).exists());
+        // One behind a link that leaves --root counts as absent (local/root reports the link).
+        .find(|p| fs.exists(p).unwrap_or(false));
     let r = match tokio::time::timeout(HEALTHZ_TIMEOUT, healthz(addr)).await {
         Ok(r) => r,
         Err(_) => Err(std::io::Error::new(
@@ -441,11 +462,11 @@ fn read_journal(program: &Path) -> Result<(Vec<u8>, bool), String> {
     })
 }
 
-async fn journal_check(report: &mut Report, root: &Path) -> Option<Found> {
+async fn journal_check(report: &mut Report, fs: &NodeFs) -> Option<Found> {
     let c = Check::LocalKubeletJournal;
     let mut none = Vec::new();
     let found = &mut none;
-    if root != Path::new("/") {
+    if !fs.is_host() {
         add(report, found, c, Status::Skip, "the journal is only read on the node itself (--root /)".into(), None);
         return None;
     }

@@ -8,8 +8,9 @@
 //! the default runtime, `disabled_plugins`; containerd `docs/cri/config.md`) and CRI-O's
 //! (`cgroup_manager` in `[crio.runtime]`, default systemd; cri-o `docs/crio.conf.5.md`).
 
-use super::local::{read_under, under, ReadFailure, FILE_LIMIT};
-use std::path::Path;
+use super::local::{NodeFs, ReadFailure, FILE_LIMIT};
+use crate::redact::parse_error;
+use crate::yaml::{pos_at, saphyr_pos};
 
 /// The kubelet's configuration file, written by `kubeadm join` from the kubelet-config ConfigMap.
 pub(super) const KUBELET_CONFIG: &str = "/var/lib/kubelet/config.yaml";
@@ -31,16 +32,20 @@ pub(super) struct KubeletConfig {
     pub(super) swap_behavior: Option<String>,
 }
 
-/// Reads the kubelet's configuration under `root`: `Ok(None)` when it is not there (before a
-/// join), `Err` when it is there but unreadable or not YAML.
-pub(super) fn kubelet_config(root: &Path) -> Result<Option<KubeletConfig>, String> {
-    let text = match read_under(root, KUBELET_CONFIG, FILE_LIMIT) {
+/// Reads the kubelet's configuration under `--root`: `Ok(None)` when it is not there (before a
+/// join), `Err` when it is there but unreadable or not YAML (the position only, never its text).
+pub(super) fn kubelet_config(fs: &NodeFs) -> Result<Option<KubeletConfig>, String> {
+    let text = match fs.read(KUBELET_CONFIG, FILE_LIMIT) {
         Ok(t) => t,
         Err(ReadFailure::Missing(_)) => return Ok(None),
         Err(e) => return Err(e.reason()),
     };
-    let v: serde_json::Value =
-        crate::yaml::from_str(&text).map_err(|e| format!("{KUBELET_CONFIG} is not valid YAML: {e}"))?;
+    // The YAML 1.1 line-break rule first (the kubelet reads this file with go-yaml), then the
+    // parse; neither message quotes the file.
+    crate::yaml::check_line_breaks(&text)
+        .map_err(|e| format!("{KUBELET_CONFIG}: {} at line {}, column {}", e.message, e.pos.line, e.pos.col))?;
+    let v: serde_json::Value = serde_saphyr::from_str(&text)
+        .map_err(|e| parse_error(KUBELET_CONFIG, "a YAML KubeletConfiguration", saphyr_pos(&e)))?;
     let mut k = KubeletConfig {
         cgroup_driver: v.get("cgroupDriver").and_then(|d| d.as_str()).map(str::to_string),
         fail_swap_on: v.get("failSwapOn").and_then(|d| d.as_bool()),
@@ -49,7 +54,7 @@ pub(super) fn kubelet_config(root: &Path) -> Result<Option<KubeletConfig>, Strin
     };
     // A flag overrides the file (kubeadm-flags.env, then KUBELET_EXTRA_ARGS).
     for f in ["/var/lib/kubelet/kubeadm-flags.env", "/etc/default/kubelet", "/etc/sysconfig/kubelet"] {
-        let Ok(t) = read_under(root, f, FILE_LIMIT) else { continue };
+        let Ok(t) = fs.read(f, FILE_LIMIT) else { continue };
         for word in t.split(|c: char| c.is_whitespace() || c == '"' || c == '\'') {
             if let Some(v) = word.strip_prefix("--fail-swap-on=") {
                 k.fail_swap_on = Some(v != "false");
@@ -73,9 +78,13 @@ pub(super) struct RuntimeDriver {
     pub(super) cri_disabled: bool,
 }
 
-fn toml_under(root: &Path, p: &str) -> Result<Option<toml::Table>, String> {
-    match read_under(root, p, FILE_LIMIT) {
-        Ok(t) => toml::from_str::<toml::Table>(&t).map(Some).map_err(|e| format!("{p} is not valid TOML: {e}")),
+/// The TOML file `p` under `--root`: `Ok(None)` when it is not there; a syntax error gives the
+/// position only (toml's message quotes the line).
+fn toml_under(fs: &NodeFs, p: &str) -> Result<Option<toml::Table>, String> {
+    match fs.read(p, FILE_LIMIT) {
+        Ok(t) => toml::from_str::<toml::Table>(&t)
+            .map(Some)
+            .map_err(|e| parse_error(p, "TOML", e.span().map(|s| pos_at(&t, s.start)))),
         Err(ReadFailure::Missing(_)) => Ok(None),
         Err(e) => Err(e.reason()),
     }
@@ -90,10 +99,10 @@ fn path<'a>(t: &'a toml::Table, keys: &[&str]) -> Option<&'a toml::Value> {
     cur.get(*last)
 }
 
-/// containerd's cgroup driver from its config under `root` (absent file: containerd's built-in
+/// containerd's cgroup driver from its config under `--root` (absent file: containerd's built-in
 /// default, `SystemdCgroup = false`).
-pub(super) fn containerd_driver(root: &Path) -> Result<RuntimeDriver, String> {
-    let Some(t) = toml_under(root, CONTAINERD_CONFIG)? else {
+pub(super) fn containerd_driver(fs: &NodeFs) -> Result<RuntimeDriver, String> {
+    let Some(t) = toml_under(fs, CONTAINERD_CONFIG)? else {
         return Ok(RuntimeDriver {
             driver: "cgroupfs",
             from: format!("no {CONTAINERD_CONFIG}: containerd's built-in default (SystemdCgroup = false)"),
@@ -143,12 +152,12 @@ pub(super) fn containerd_driver(root: &Path) -> Result<RuntimeDriver, String> {
 
 /// CRI-O's cgroup manager from `crio.conf` and its drop-ins (in name order, the last wins;
 /// default systemd).
-pub(super) fn crio_driver(root: &Path) -> Result<RuntimeDriver, String> {
+pub(super) fn crio_driver(fs: &NodeFs) -> Result<RuntimeDriver, String> {
     let mut files = vec![CRIO_CONFIG.to_string()];
-    if let Ok(d) = std::fs::read_dir(under(root, "/etc/crio/crio.conf.d")) {
-        let mut names: Vec<String> = d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
-        names.sort();
-        files.extend(names.into_iter().take(100).map(|n| format!("/etc/crio/crio.conf.d/{n}")));
+    match fs.list("/etc/crio/crio.conf.d") {
+        Ok(names) => files.extend(names.into_iter().take(100).map(|n| format!("/etc/crio/crio.conf.d/{n}"))),
+        Err(ReadFailure::Outside(r)) => return Err(r),
+        Err(_) => {}
     }
     let mut found = RuntimeDriver {
         driver: "systemd",
@@ -156,7 +165,7 @@ pub(super) fn crio_driver(root: &Path) -> Result<RuntimeDriver, String> {
         cri_disabled: false,
     };
     for f in files {
-        let Some(t) = toml_under(root, &f)? else { continue };
+        let Some(t) = toml_under(fs, &f)? else { continue };
         if let Some(m) = path(&t, &["crio", "runtime", "cgroup_manager"]).and_then(|v| v.as_str()) {
             found.driver = if m == "cgroupfs" { "cgroupfs" } else { "systemd" };
             found.from = format!("cgroup_manager = \"{m}\" in {f}");
@@ -172,7 +181,7 @@ mod tests {
     fn root_with(files: &[(&str, &str)]) -> tempfile::TempDir {
         let d = tempfile::tempdir().unwrap();
         for (p, text) in files {
-            let p = under(d.path(), p);
+            let p = d.path().join(p.trim_start_matches('/'));
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
             std::fs::write(p, text).unwrap();
         }
@@ -194,35 +203,35 @@ mod tests {
             (docker, "cgroupfs", true),
         ] {
             let r = root_with(&[(CONTAINERD_CONFIG, text)]);
-            let d = containerd_driver(r.path()).unwrap();
+            let d = containerd_driver(&NodeFs::new(r.path())).unwrap();
             assert_eq!((d.driver, d.cri_disabled), (want, disabled), "{text}: {}", d.from);
         }
         let r = root_with(&[]);
-        assert_eq!(containerd_driver(r.path()).unwrap().driver, "cgroupfs");
+        assert_eq!(containerd_driver(&NodeFs::new(r.path())).unwrap().driver, "cgroupfs");
         let r = root_with(&[(CONTAINERD_CONFIG, "version = [")]);
-        assert!(containerd_driver(r.path()).is_err());
+        assert!(containerd_driver(&NodeFs::new(r.path())).is_err());
     }
 
     #[test]
     fn crio_drop_ins_override_and_default_is_systemd() {
         let r = root_with(&[]);
-        assert_eq!(crio_driver(r.path()).unwrap().driver, "systemd");
+        assert_eq!(crio_driver(&NodeFs::new(r.path())).unwrap().driver, "systemd");
         let r = root_with(&[
             (CRIO_CONFIG, "[crio.runtime]\ncgroup_manager = \"systemd\"\n"),
             ("/etc/crio/crio.conf.d/10-cgroupfs.conf", "[crio.runtime]\ncgroup_manager = \"cgroupfs\"\n"),
         ]);
-        assert_eq!(crio_driver(r.path()).unwrap().driver, "cgroupfs");
+        assert_eq!(crio_driver(&NodeFs::new(r.path())).unwrap().driver, "cgroupfs");
     }
 
     #[test]
     fn kubelet_config_defaults_and_flags() {
         let r = root_with(&[]);
-        assert!(kubelet_config(r.path()).unwrap().is_none());
+        assert!(kubelet_config(&NodeFs::new(r.path())).unwrap().is_none());
         let r = root_with(&[
             (KUBELET_CONFIG, "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: systemd\nmemorySwap:\n  swapBehavior: LimitedSwap\n"),
             ("/etc/default/kubelet", "KUBELET_EXTRA_ARGS=\"--fail-swap-on=false\"\n"),
         ]);
-        let k = kubelet_config(r.path()).unwrap().unwrap();
+        let k = kubelet_config(&NodeFs::new(r.path())).unwrap().unwrap();
         assert_eq!(k.cgroup_driver.as_deref(), Some("systemd"));
         assert_eq!(k.fail_swap_on, Some(false));
         assert_eq!(k.swap_behavior.as_deref(), Some("LimitedSwap"));
