@@ -241,7 +241,7 @@ mod tests {
             KUBELET_CONFIG,
             "kind: KubeletConfiguration\ncgroupDriver: systemd # x\u{85}failSwapOn: false\n",
         )]);
-        let e = kubelet_config(r.path()).unwrap_err();
+        let e = kubelet_config(&NodeFs::new(r.path())).unwrap_err();
         assert!(e.contains("U+0085 NEXT LINE (NEL)") && e.ends_with("at line 2, column 26"), "{e}");
     }
 }
