@@ -20,6 +20,7 @@ mod ca_hash;
 mod config;
 mod csr;
 mod csr_approver;
+mod csr_differential;
 mod deploy_manifests;
 mod diagnose;
 mod diagnose_runtime;
