@@ -22,6 +22,7 @@ mod ca_hash;
 mod config;
 mod csr;
 mod csr_approver;
+mod csr_differential;
 mod csr_hostile;
 mod deploy_manifests;
 mod diagnose;
