@@ -387,7 +387,8 @@ fn safe_by_default_names_a_node_can_report_but_never_own() {
         ("IP:10.100.3.4", &["san-reserved"]),
         ("IP:10.0.0.2", &["san-reserved"]),
         ("IP:10.0.0.12", &["san-unique"]),
-        ("IP:::ffff:10.0.0.12", &["san-unique"]),
+        // An IPv4-mapped IPv6 SAN: Go 1.27 refuses it, older Go read it as IPv4 (request.rs).
+        ("IP:::ffff:10.0.0.12", &["request"]),
     ];
     for (san, expected) in claims {
         // The node reports the name itself, so san-node passes: the defaults must still refuse.
