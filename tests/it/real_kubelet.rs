@@ -1,0 +1,191 @@
+//! The real kubelet (v1.36.2 and v1.24.0, each on a control plane of its own version) against
+//! what joinkit writes and what it checks: tests/common/kubelet.rs starts it with a containerd
+//! of its own, as `../shared/k8s/README.md` ("Real clients") describes; docs/real-kubelet.md
+//! explains the results.
+//!
+//! - `joinkit bootstrap --write-dir`'s `bootstrap-kubelet.conf` takes the real kubelet through
+//!   its TLS bootstrap and Node registration.
+//! - joinkit's dry-run CSR and the real kubelet's client CSR, field by field.
+//! - With `serverTLSBootstrap: true`, the real kubelet's serving CSR judged by `joinkit csr
+//!   explain`, approved by `joinkit csr approve` and by `joinkit csr approver`, issued, and
+//!   served on the kubelet's port with a certificate that verifies for the node's address.
+//!
+//! Skipped with a notice without the control-plane script, the kubelet archives or containerd
+//! (a failure under CI). Timings are printed (`--nocapture`).
+
+use crate::common;
+use crate::k8s::{self, CaAlgo, Cluster, Version};
+use crate::kubelet::{Kubelet, KubeletSpec};
+use serde_json::Value;
+use std::path::Path;
+use std::time::{Duration, Instant};
+use x509_parser::prelude::*;
+
+/// The clusters of this module (one per version): its tests create Nodes and CSRs, and must not
+/// run while another module's test has stopped the controller-manager.
+fn cluster(v: Version) -> Option<&'static k8s::Shared> {
+    k8s::shared_in("real-kubelet", v, CaAlgo::Ecdsa)
+}
+
+fn tag(v: Version) -> &'static str {
+    match v {
+        Version::V124 => "v124",
+        Version::V136 => "v136",
+    }
+}
+
+const JOIN: Duration = Duration::from_secs(90);
+
+/// The DER certificates of a PEM bundle (keys and other blocks skipped).
+fn pem_certs(pem: &[u8]) -> Vec<Vec<u8>> {
+    use rustls::pki_types::pem::PemObject;
+    rustls::pki_types::CertificateDer::pem_slice_iter(pem).map(|c| c.unwrap().to_vec()).collect()
+}
+
+/// Asserts `der` is signed by the cluster's CA and names `cn` in O `system:nodes`; returns
+/// its extended key usages (server auth, client auth).
+fn assert_from_cluster_ca(c: &Cluster, der: &[u8], cn: &str, what: &str) -> (bool, bool) {
+    let label = c.label();
+    let ca_pem = c.ca_pem();
+    let ca_der = pem_certs(ca_pem.as_bytes()).remove(0);
+    let (_, ca) = parse_x509_certificate(&ca_der).unwrap();
+    let (_, cert) = parse_x509_certificate(der).unwrap();
+    assert_eq!(cert.issuer(), ca.subject(), "{label}: {what} issued by the cluster CA");
+    cert.verify_signature(Some(ca.public_key())).unwrap_or_else(|e| panic!("{label}: {what}: CA signature: {e}"));
+    assert_eq!(cert.subject().iter_common_name().next().and_then(|a| a.as_str().ok()), Some(cn), "{label}: {what}");
+    let orgs: Vec<&str> = cert.subject().iter_organization().filter_map(|o| o.as_str().ok()).collect();
+    assert_eq!(orgs, ["system:nodes"], "{label}: {what}");
+    let eku = cert.extended_key_usage().unwrap().expect("extended key usage").value;
+    (eku.server_auth, eku.client_auth)
+}
+
+/// `joinkit bootstrap` against `c` as node `node` with `extra` arguments; the JSON report.
+fn joinkit_bootstrap(c: &Cluster, home: &Path, node: &str, extra: &[&str]) -> (Value, Duration) {
+    let mut args =
+        vec!["bootstrap", c.endpoint(), "--discovery-token-ca-cert-hash", c.pin(), "--node-name", node, "-o", "json"];
+    args.extend(extra);
+    let t = Instant::now();
+    let r = common::run_with(&args, &[("JOINKIT_TOKEN", c.token()), ("HOME", home.to_str().unwrap())], None);
+    let took = t.elapsed();
+    assert_eq!(r.code, 0, "{}: joinkit bootstrap {node}: {}{}", c.label(), r.stdout, r.stderr);
+    (r.json(), took)
+}
+
+/// The kube-apiserver-client-kubelet CSRs requested for `node` (by CN), as stored.
+fn client_csrs_for(c: &Cluster, node: &str) -> Vec<Value> {
+    let list: Value = serde_json::from_str(&c.kubectl(&["get", "csr", "-o", "json"])).unwrap();
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["spec"]["signerName"] == "kubernetes.io/kube-apiserver-client-kubelet")
+        .filter(|o| request_cn(o).as_deref() == Some(&format!("system:node:{node}")))
+        .cloned()
+        .collect()
+}
+
+/// The DER of a CSR object's `spec.request`.
+fn request_der(csr: &Value) -> Vec<u8> {
+    use base64::Engine;
+    let pem = base64::engine::general_purpose::STANDARD.decode(csr["spec"]["request"].as_str().unwrap()).unwrap();
+    let block = String::from_utf8(pem).unwrap();
+    let b64: String = block.lines().filter(|l| !l.starts_with("-----")).collect();
+    base64::engine::general_purpose::STANDARD.decode(b64).unwrap()
+}
+
+fn request_cn(csr: &Value) -> Option<String> {
+    let der = request_der(csr);
+    let (_, req) = X509CertificationRequest::from_der(&der).ok()?;
+    let cn = req.certification_request_info.subject.iter_common_name().next()?.as_str().ok()?.to_string();
+    Some(cn)
+}
+
+fn issued_der(csr: &Value) -> Vec<u8> {
+    use base64::Engine;
+    let pem = base64::engine::general_purpose::STANDARD.decode(csr["status"]["certificate"].as_str().unwrap()).unwrap();
+    pem_certs(&pem).remove(0)
+}
+
+// ---------------------------------------------------------------------------------------------
+// a. joinkit's bootstrap-kubelet.conf takes the real kubelet through its TLS bootstrap
+
+fn joins_with_joinkit_bootstrap_kubeconfig(version: Version) {
+    let Some(s) = cluster(version) else { return };
+    let c = &s.cluster;
+    let label = c.label();
+    let work = tempfile::tempdir().unwrap();
+    let node = format!("jk-kubelet-join-{}", tag(version));
+    let out = work.path().join("etc-kubernetes");
+    let (report, joinkit_took) =
+        joinkit_bootstrap(c, work.path(), &node, &["--write-dir", out.to_str().unwrap(), "--kubeconfig", c.admin()]);
+    assert_eq!(report["ok"], true, "{label}: {report}");
+    let bootstrap = out.join("bootstrap-kubelet.conf");
+    assert!(bootstrap.is_file(), "{label}: joinkit wrote {}", bootstrap.display());
+
+    let spec = KubeletSpec {
+        version,
+        node_name: node.clone(),
+        bootstrap_kubeconfig: bootstrap.clone(),
+        server_tls_bootstrap: false,
+    };
+    let Some(mut k) = Kubelet::start(spec) else { return };
+    let conf = k.kubeconfig();
+    let to_conf = k.wait_for("kubelet.conf (TLS bootstrap done)", JOIN, || conf.is_file());
+    let to_node = k.wait_for("its Node", JOIN, || c.get("node", None, &node).is_some());
+    eprintln!(
+        "{label}: joinkit bootstrap --write-dir {:.2} s; real kubelet v{} from its bootstrap-kubelet.conf: kubelet.conf after {:.2} s, Node after {:.2} s (containerd up in {:.2} s)",
+        joinkit_took.as_secs_f64(),
+        version.as_str(),
+        to_conf.as_secs_f64(),
+        to_node.as_secs_f64(),
+        k.containerd().start_time.as_secs_f64()
+    );
+
+    // The Node is the kubelet's: its version, its address, its runtime.
+    let n = c.get("node", None, &node).unwrap();
+    let want_version = crate::kubelet::RELEASES.iter().find(|r| r.version == version).unwrap().git_version;
+    assert_eq!(n["status"]["nodeInfo"]["kubeletVersion"], want_version, "{label}: {n}");
+    let addrs = &n["status"]["addresses"];
+    assert!(
+        addrs
+            .as_array()
+            .is_some_and(|a| a.iter().any(|x| x["type"] == "InternalIP" && x["address"] == k.node_ip.to_string())),
+        "{label}: {addrs}"
+    );
+    assert!(
+        n["status"]["nodeInfo"]["containerRuntimeVersion"].as_str().unwrap().starts_with("containerd://"),
+        "{label}: {n}"
+    );
+
+    // The client certificate the kubelet got: from the cluster CA, for system:node:<node>.
+    let client = std::fs::read(k.cert_dir().join("kubelet-client-current.pem")).unwrap();
+    let der = pem_certs(&client).remove(0);
+    let eku = assert_from_cluster_ca(c, &der, &format!("system:node:{node}"), "kubelet client certificate");
+    assert_eq!(eku, (false, true), "{label}: client auth only");
+    // Its kubelet.conf names that certificate and authenticates as the node.
+    let kubelet_conf = std::fs::read_to_string(&conf).unwrap();
+    assert!(kubelet_conf.contains("kubelet-client-current.pem"), "{label}: {kubelet_conf}");
+    let got = k8s::kubectl_as_ok(&conf, work.path(), &["get", "node", &node, "-o", "jsonpath={.metadata.name}"], None);
+    assert_eq!(got, node, "{label}");
+
+    // Its CSR was made with the token of joinkit's file, and auto-approved by the controller-manager.
+    let csrs = client_csrs_for(c, &node);
+    let kubelet_csr = csrs
+        .iter()
+        .find(|o| o["metadata"]["name"] != report["csrName"])
+        .unwrap_or_else(|| panic!("{label}: the kubelet's own client CSR among {csrs:?}"));
+    assert_eq!(kubelet_csr["spec"]["username"], format!("system:bootstrap:{}", c.token_id()), "{label}");
+    let approved = kubelet_csr["status"]["conditions"].as_array().unwrap().iter().find(|x| x["type"] == "Approved");
+    assert_eq!(approved.unwrap()["reason"], "AutoApproved", "{label}: {kubelet_csr}");
+    assert_eq!(issued_der(kubelet_csr), der, "{label}: the kubelet uses the certificate issued for its CSR");
+}
+
+#[test]
+fn joinkit_bootstrap_kubeconfig_joins_the_real_kubelet_v1_36() {
+    joins_with_joinkit_bootstrap_kubeconfig(Version::V136);
+}
+
+#[test]
+fn joinkit_bootstrap_kubeconfig_joins_the_real_kubelet_v1_24() {
+    joins_with_joinkit_bootstrap_kubeconfig(Version::V124);
+}
