@@ -26,8 +26,9 @@
 //!   stops its containerd and removes its address from `lo` if it added it. Both children get
 //!   SIGKILL if the test thread that started them dies (`PR_SET_PDEATHSIG`).
 //! - Each address is claimed with a file lock (`$JOINKIT_K8S_CACHE/kubelet/lo/<ip>.lock`), so
-//!   parallel tests and test binaries never share one; an address already on `lo` (a developer
-//!   following that README) is used and left there.
+//!   parallel tests and test binaries never share one, and is not used twice by one process
+//!   (its clusters keep the Nodes); an address already on `lo` (a developer following that
+//!   README) is used and left there.
 //!
 //! Absent (no archive, no containerd on `PATH`, not root), [`Kubelet::start`] and
 //! [`Containerd::start`] print a notice and return None, except under `CI`, where that is a
@@ -318,12 +319,16 @@ pub struct LoAddress {
 
 impl LoAddress {
     /// The first free address of 192.0.2.11..=192.0.2.110 (192.0.2.10 is the one README tells
-    /// developers to add by hand).
+    /// developers to add by hand) that this process has not used before: a stopped kubelet's
+    /// Node keeps its addresses on the cluster, and a second Node reporting one of them makes
+    /// joinkit's `san-unique` check fail the new kubelet's serving CSR, rightly.
     pub fn claim() -> LoAddress {
         use std::os::unix::io::AsRawFd;
+        static USED: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+        let mut used = USED.lock().unwrap_or_else(|e| e.into_inner());
         let dir = cache().join("kubelet").join("lo");
         std::fs::create_dir_all(&dir).unwrap();
-        for n in 11..=110u8 {
+        for n in (11..=110u8).filter(|n| !used.contains(n)) {
             let ip = Ipv4Addr::new(192, 0, 2, n);
             let lock =
                 std::fs::OpenOptions::new().create(true).append(true).open(dir.join(format!("{ip}.lock"))).unwrap();
@@ -337,9 +342,10 @@ impl LoAddress {
                 let o = o.expect("run ip (iproute2)");
                 assert!(o.status.success(), "ip addr add {ip}/32 dev lo: {}", String::from_utf8_lossy(&o.stderr));
             }
+            used.push(n);
             return LoAddress { ip, added, _lock: lock };
         }
-        panic!("no free address in 192.0.2.11-110 (100 kubelets running?)");
+        panic!("no free address in 192.0.2.11-110 that this process has not used (100 kubelets?)");
     }
 }
 

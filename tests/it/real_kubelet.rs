@@ -374,3 +374,192 @@ fn dry_run_csr_is_the_real_kubelets_v1_36() {
 fn dry_run_csr_is_the_real_kubelets_v1_24() {
     dry_run_csr_is_the_real_kubelets(Version::V124);
 }
+
+// ---------------------------------------------------------------------------------------------
+// c. the real kubelet's serving CSR: judged, approved by joinkit, issued, served
+
+/// The kubelet-serving CSR requested by `node`, once it exists.
+fn serving_csr_of(c: &Cluster, node: &str) -> Option<Value> {
+    let list: Value = serde_json::from_str(&c.kubectl(&["get", "csr", "-o", "json"])).unwrap();
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| {
+            o["spec"]["signerName"] == "kubernetes.io/kubelet-serving"
+                && o["spec"]["username"] == format!("system:node:{node}")
+        })
+        .cloned()
+}
+
+/// The failed checks of a `csr explain -o json` report: (check, detail).
+fn failed_checks(report: &Value) -> Vec<(String, String)> {
+    report["stages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| s["status"] == "fail")
+        .map(|s| (s["name"].as_str().unwrap_or("?").to_string(), s["detail"].as_str().unwrap_or("").to_string()))
+        .collect()
+}
+
+/// A TLS handshake with `addr`, verifying its certificate against `ca_pem` for the IP address
+/// `name` (rustls, the provider joinkit uses); the leaf it served.
+fn served_leaf(addr: std::net::SocketAddr, ca_pem: &str, name: std::net::Ipv4Addr) -> Result<Vec<u8>, String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, ServerName};
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(CertificateDer::from_pem_slice(ca_pem.as_bytes()).unwrap()).unwrap();
+    let cfg = rustls::ClientConfig::builder_with_provider(joinkit_core::client::provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let mut conn = rustls::ClientConnection::new(std::sync::Arc::new(cfg), ServerName::IpAddress(name.into()))
+        .map_err(|e| e.to_string())?;
+    let mut tcp = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5)).map_err(|e| e.to_string())?;
+    tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    tcp.set_write_timeout(Some(Duration::from_secs(5))).unwrap();
+    while conn.is_handshaking() {
+        conn.complete_io(&mut tcp).map_err(|e| e.to_string())?;
+    }
+    Ok(conn.peer_certificates().ok_or("no peer certificate")?[0].to_vec())
+}
+
+/// How the serving CSR gets its approval.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Approval {
+    /// `joinkit csr approve NAME`, after `joinkit csr explain NAME`.
+    Cli,
+    /// `joinkit csr approver`, running before the kubelet starts.
+    Approver,
+}
+
+/// Starts a kubelet with `serverTLSBootstrap: true` as `node`, has its serving CSR approved
+/// `how`, and checks the certificate it then serves. Returns the timings line.
+fn serving_certificate(
+    c: &Cluster,
+    work: &Path,
+    node: &str,
+    how: Approval,
+    approver: Option<&crate::csr_approver::Approver>,
+) -> String {
+    let label = format!("{} {node}", c.label());
+    let version = c.version;
+    let bootstrap = work.join(format!("{node}-bootstrap-kubelet.conf"));
+    crate::kubelet::write_bootstrap_kubeconfig(&bootstrap, c.server(), &c.ca_pem(), c.token());
+    let spec = KubeletSpec {
+        version,
+        node_name: node.to_string(),
+        bootstrap_kubeconfig: bootstrap,
+        server_tls_bootstrap: true,
+    };
+    let Some(mut k) = Kubelet::start(spec) else { return String::new() };
+    let mut csr = Value::Null;
+    let to_csr = k.wait_for("its kubelet-serving CSR", JOIN, || serving_csr_of(c, node).map(|o| csr = o).is_some());
+    let name = csr["metadata"]["name"].as_str().unwrap().to_string();
+    let ip = k.node_ip.to_string();
+
+    // What joinkit reads in it, and every check: a failure here is a finding about joinkit's
+    // checks against a real kubelet, reported with the check and its reason.
+    let explain = common::run(&["csr", "explain", &name, "--kubeconfig", c.admin(), "-o", "json"]);
+    let report = explain.json();
+    let failed = failed_checks(&report);
+    assert!(
+        failed.is_empty() && explain.code == 0,
+        "{label}: joinkit csr explain fails the real kubelet's serving CSR {name} (exit {}): {failed:?}\n{}",
+        explain.code,
+        explain.stdout
+    );
+    assert_eq!(report["subject"], format!("CN=system:node:{node}, O=system:nodes"), "{label}: {report}");
+    let sans: Vec<&str> = report["sans"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+    assert_eq!(sans, [format!("DNS:{node}"), format!("IP:{ip}")], "{label}: the kubelet asks for its name and node IP");
+
+    match how {
+        Approval::Cli => {
+            let r = common::run(&["csr", "approve", &name, "--kubeconfig", c.admin(), "-o", "json"]);
+            assert_eq!(r.code, 0, "{label}: joinkit csr approve {name}: {}{}", r.stdout, r.stderr);
+        }
+        Approval::Approver => {
+            let a = approver.expect("an approver");
+            let d = a.decision(&name, JOIN);
+            assert_eq!(d["decision"], "approved", "{label}: {d}\n{}", a.dump());
+            assert_eq!(d["failedChecks"].as_array().map_or(0, Vec::len), 0, "{label}: {d}");
+        }
+    }
+    let mut cond = None;
+    let to_approved = k.wait_for("the Approved condition", JOIN, || {
+        cond = c.csr_condition(&name, "Approved");
+        cond.is_some()
+    });
+    assert_eq!(cond.unwrap()["reason"], "JoinkitApproved", "{label}");
+
+    // Issued by the real signer, and served by the kubelet on its address.
+    let mut issued = Value::Null;
+    let to_issued = k.wait_for("the certificate issued", JOIN, || {
+        let o = c.get("csr", None, &name).unwrap();
+        let done = o["status"]["certificate"].is_string();
+        issued = o;
+        done
+    });
+    let cert = issued_der(&issued);
+    let eku = assert_from_cluster_ca(c, &cert, &format!("system:node:{node}"), "kubelet serving certificate");
+    assert_eq!(eku, (true, false), "{label}: server auth only");
+    let ca = c.ca_pem();
+    let addr = k.server_addr();
+    let mut served = Err(String::new());
+    let to_served = k.wait_for("the kubelet serving its issued certificate", JOIN, || {
+        served = served_leaf(addr, &ca, k_ip(addr));
+        served.as_ref().is_ok_and(|leaf| *leaf == cert)
+    });
+    // The same certificate is refused for another address: the verification above checked the name.
+    let other = std::net::Ipv4Addr::new(192, 0, 2, 254);
+    let wrong = served_leaf(addr, &ca, other);
+    assert!(wrong.is_err(), "{label}: the certificate verified for {other} too");
+    k.stop();
+    format!(
+        "{label}: after the kubelet's start: serving CSR {name} at {:.2} s, Approved by joinkit ({how:?}, after csr explain) at {:.2} s, issued at {:.2} s, served on {addr} (verified for {ip}) at {:.2} s",
+        to_csr.as_secs_f64(),
+        to_approved.as_secs_f64(),
+        to_issued.as_secs_f64(),
+        to_served.as_secs_f64()
+    )
+}
+
+fn k_ip(addr: std::net::SocketAddr) -> std::net::Ipv4Addr {
+    match addr.ip() {
+        std::net::IpAddr::V4(v4) => v4,
+        std::net::IpAddr::V6(_) => unreachable!("the harness gives IPv4 addresses"),
+    }
+}
+
+fn serving_csr_approved_and_served(version: Version) {
+    let Some(s) = cluster(version) else { return };
+    let c = &s.cluster;
+    let work = tempfile::tempdir().unwrap();
+    // First by hand (explain, approve) with no approver running, then by the approver.
+    let cli = serving_certificate(c, work.path(), &format!("jk-serving-cli-{}", tag(version)), Approval::Cli, None);
+    if cli.is_empty() {
+        return; // skipped
+    }
+    let a = crate::csr_approver::Approver::start(c, &["--leader-elect=false"]);
+    a.event("started", JOIN);
+    let by_approver = serving_certificate(
+        c,
+        work.path(),
+        &format!("jk-serving-approver-{}", tag(version)),
+        Approval::Approver,
+        Some(&a),
+    );
+    eprintln!("{cli}\n{by_approver}");
+}
+
+#[test]
+fn real_kubelet_serving_csr_approved_by_joinkit_and_served_v1_36() {
+    serving_csr_approved_and_served(Version::V136);
+}
+
+#[test]
+fn real_kubelet_serving_csr_approved_by_joinkit_and_served_v1_24() {
+    serving_csr_approved_and_served(Version::V124);
+}
