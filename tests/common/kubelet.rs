@@ -171,10 +171,12 @@ fn free_port(ip: Ipv4Addr) -> u16 {
 // ---------------------------------------------------------------------------------------------
 // containerd
 
-/// A containerd of one's own; dropping it stops it and removes its directory.
+/// A containerd of one's own; dropping it stops it and removes its directory (when the harness
+/// made it).
 pub struct Containerd {
     child: Option<Child>,
-    dir: tempfile::TempDir,
+    tmp: Option<tempfile::TempDir>,
+    base: PathBuf,
     /// The CRI (and containerd API) socket.
     pub socket: PathBuf,
     /// Its log (stdout and stderr).
@@ -183,6 +185,18 @@ pub struct Containerd {
     pub config: PathBuf,
     /// Wall time until the socket accepted a connection.
     pub start_time: Duration,
+}
+
+/// Where one containerd keeps what it writes.
+struct Layout {
+    config: PathBuf,
+    socket: PathBuf,
+    root: PathBuf,
+    state: PathBuf,
+    opt: PathBuf,
+    cni_bin: PathBuf,
+    cni_conf: PathBuf,
+    log: PathBuf,
 }
 
 impl Containerd {
@@ -195,18 +209,76 @@ impl Containerd {
     /// [`Containerd::start`] with `top_level` TOML inserted before the tables (for example
     /// `disabled_plugins = ["cri"]`).
     pub fn start_with(top_level: &str) -> Option<Containerd> {
+        containerd_binary()?;
+        let tmp = tempfile::Builder::new().prefix("joinkit-containerd-").tempdir().expect("temp dir");
+        let d = tmp.path().to_path_buf();
+        let layout = Layout {
+            config: d.join("config.toml"),
+            socket: d.join("containerd.sock"),
+            root: d.join("root"),
+            state: d.join("state"),
+            opt: d.join("opt"),
+            cni_bin: d.join("cni/bin"),
+            cni_conf: d.join("cni/net.d"),
+            log: d.join("containerd.log"),
+        };
+        Containerd::launch(Some(tmp), d, layout, top_level, 2)
+    }
+
+    /// containerd laid out as on a node, inside `node_root` (a `diagnose --root` tree):
+    /// `/etc/containerd/config.toml`, `/run/containerd/containerd.sock`, `/var/lib/containerd`,
+    /// `/run/containerd` (state), `/opt/containerd`, `/opt/cni/bin`, `/etc/cni/net.d`, log in
+    /// `/var/log/containerd.log`. `node_root` stays when it is dropped.
+    pub fn start_in_root(node_root: &Path, top_level: &str) -> Option<Containerd> {
+        Containerd::in_root(node_root, top_level, 2)
+    }
+
+    /// [`Containerd::start_in_root`] with a version 1 config (no `version` key: the layout of
+    /// Docker's containerd.io package, whose config has `disabled_plugins = ["cri"]`; a
+    /// version 2 config must name plugins by URI, `io.containerd.grpc.v1.cri`, and containerd
+    /// 1.6 refuses to start with the short name there).
+    pub fn start_in_root_v1(node_root: &Path, top_level: &str) -> Option<Containerd> {
+        Containerd::in_root(node_root, top_level, 1)
+    }
+
+    fn in_root(node_root: &Path, top_level: &str, version: u8) -> Option<Containerd> {
+        containerd_binary()?;
+        let r = node_root;
+        let layout = Layout {
+            config: r.join("etc/containerd/config.toml"),
+            socket: r.join("run/containerd/containerd.sock"),
+            root: r.join("var/lib/containerd"),
+            state: r.join("run/containerd"),
+            opt: r.join("opt/containerd"),
+            cni_bin: r.join("opt/cni/bin"),
+            cni_conf: r.join("etc/cni/net.d"),
+            log: r.join("var/log/containerd.log"),
+        };
+        Containerd::launch(None, r.to_path_buf(), layout, top_level, version)
+    }
+
+    fn launch(
+        tmp: Option<tempfile::TempDir>,
+        base: PathBuf,
+        l: Layout,
+        top_level: &str,
+        version: u8,
+    ) -> Option<Containerd> {
         let bin = containerd_binary()?;
-        let dir = tempfile::Builder::new().prefix("joinkit-containerd-").tempdir().expect("temp dir");
-        let d = dir.path();
-        let socket = d.join("containerd.sock");
-        let config = d.join("config.toml");
-        // Every path containerd writes is inside `d` (`containerd config default` lists them):
+        for p in [&l.config, &l.socket, &l.log] {
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        }
+        // Every path containerd writes is named here (`containerd config default` lists them):
         // root, state, the ttrpc socket, the opt plugin's directory and the CRI plugin's CNI
-        // directories (containerd creates conf_dir: /etc/cni/net.d by default).
+        // directories (containerd creates conf_dir: /etc/cni/net.d by default). Plugins are
+        // named by URI in a version 2 config and by short name in a version 1 config.
+        let (version_line, opt, cri) = match version {
+            1 => ("", "opt", "cri"),
+            _ => ("version = 2\n", "\"io.containerd.internal.v1.opt\"", "\"io.containerd.grpc.v1.cri\""),
+        };
         let toml = format!(
-            r#"version = 2
-root = "{d}/root"
-state = "{d}/state"
+            r#"{version_line}root = "{root}"
+state = "{state}"
 {top_level}
 
 [grpc]
@@ -215,30 +287,33 @@ state = "{d}/state"
 [ttrpc]
   address = "{sock}.ttrpc"
 
-[plugins."io.containerd.internal.v1.opt"]
-  path = "{d}/opt"
+[plugins.{opt}]
+  path = "{opt_path}"
 
-[plugins."io.containerd.grpc.v1.cri"]
+[plugins.{cri}]
   stream_server_address = "127.0.0.1"
   stream_server_port = "0"
   disable_tcp_service = true
 
-[plugins."io.containerd.grpc.v1.cri".containerd]
+[plugins.{cri}.containerd]
   snapshotter = "native"
 
-[plugins."io.containerd.grpc.v1.cri".cni]
-  bin_dir = "{d}/cni/bin"
-  conf_dir = "{d}/cni/net.d"
+[plugins.{cri}.cni]
+  bin_dir = "{cni_bin}"
+  conf_dir = "{cni_conf}"
 "#,
-            d = d.display(),
-            sock = socket.display()
+            root = l.root.display(),
+            state = l.state.display(),
+            sock = l.socket.display(),
+            opt_path = l.opt.display(),
+            cni_bin = l.cni_bin.display(),
+            cni_conf = l.cni_conf.display(),
         );
-        std::fs::write(&config, toml).unwrap();
-        let log = d.join("containerd.log");
-        let out = File::create(&log).unwrap();
+        std::fs::write(&l.config, toml).unwrap();
+        let out = File::create(&l.log).unwrap();
         let mut cmd = Command::new(bin);
         cmd.arg("--config")
-            .arg(&config)
+            .arg(&l.config)
             .stdin(Stdio::null())
             .stdout(out.try_clone().unwrap())
             .stderr(out)
@@ -247,7 +322,15 @@ state = "{d}/state"
         die_with_parent(&mut cmd);
         let t = Instant::now();
         let child = cmd.spawn().expect("spawn containerd");
-        let mut c = Containerd { child: Some(child), dir, socket, log, config, start_time: Duration::ZERO };
+        let mut c = Containerd {
+            child: Some(child),
+            tmp,
+            base,
+            socket: l.socket,
+            log: l.log,
+            config: l.config,
+            start_time: Duration::ZERO,
+        };
         loop {
             if std::os::unix::net::UnixStream::connect(&c.socket).is_ok() {
                 break;
@@ -269,7 +352,7 @@ state = "{d}/state"
 
     /// The directory holding everything of this containerd.
     pub fn dir(&self) -> &Path {
-        self.dir.path()
+        &self.base
     }
 
     /// Stops it with SIGTERM (it removes its socket).

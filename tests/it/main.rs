@@ -38,6 +38,7 @@ mod kubectl;
 mod lab_bootstrap_transcripts;
 mod lab_transcripts;
 mod mitm_wait_file;
+mod real_containerd;
 mod real_control_plane;
 mod real_kubelet;
 mod token;
