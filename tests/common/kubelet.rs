@@ -230,7 +230,13 @@ impl Containerd {
     /// `/run/containerd` (state), `/opt/containerd`, `/opt/cni/bin`, `/etc/cni/net.d`, log in
     /// `/var/log/containerd.log`. `node_root` stays when it is dropped.
     pub fn start_in_root(node_root: &Path, top_level: &str) -> Option<Containerd> {
-        Containerd::in_root(node_root, top_level, 2)
+        Containerd::in_root(node_root, top_level, 2, "run/containerd/containerd.sock")
+    }
+
+    /// [`Containerd::start_in_root`] listening on `socket` (relative to `node_root`) instead of
+    /// the default socket.
+    pub fn start_in_root_at(node_root: &Path, socket: &str) -> Option<Containerd> {
+        Containerd::in_root(node_root, "", 2, socket.trim_start_matches('/'))
     }
 
     /// [`Containerd::start_in_root`] with a version 1 config (no `version` key: the layout of
@@ -238,15 +244,15 @@ impl Containerd {
     /// version 2 config must name plugins by URI, `io.containerd.grpc.v1.cri`, and containerd
     /// 1.6 refuses to start with the short name there).
     pub fn start_in_root_v1(node_root: &Path, top_level: &str) -> Option<Containerd> {
-        Containerd::in_root(node_root, top_level, 1)
+        Containerd::in_root(node_root, top_level, 1, "run/containerd/containerd.sock")
     }
 
-    fn in_root(node_root: &Path, top_level: &str, version: u8) -> Option<Containerd> {
+    fn in_root(node_root: &Path, top_level: &str, version: u8, socket: &str) -> Option<Containerd> {
         containerd_binary()?;
         let r = node_root;
         let layout = Layout {
             config: r.join("etc/containerd/config.toml"),
-            socket: r.join("run/containerd/containerd.sock"),
+            socket: r.join(socket),
             root: r.join("var/lib/containerd"),
             state: r.join("run/containerd"),
             opt: r.join("opt/containerd"),

@@ -99,3 +99,27 @@ fn cri_disabled(docker: bool) {
     let k = v["failure"]["kubeadmMessage"].as_str().unwrap_or_default();
     assert!(k.contains("unknown service runtime.v1.RuntimeService"), "{k}");
 }
+
+/// A containerd on another socket, named by the kubelet's `containerRuntimeEndpoint` (the
+/// kubelet's config, as kubeadm v1.27+ writes it): diagnose asks that socket, not the defaults.
+#[test]
+fn the_kubelets_container_runtime_endpoint_is_the_socket_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = fake_root_without_runtime(dir.path());
+    let Some(_c) = Containerd::start_in_root_at(&root, "/run/k8s-cri/containerd.sock") else { return };
+    let kubelet = root.join("var/lib/kubelet");
+    std::fs::create_dir_all(&kubelet).unwrap();
+    std::fs::write(
+        kubelet.join("config.yaml"),
+        "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: cgroupfs\n\
+         containerRuntimeEndpoint: unix:///run/k8s-cri/containerd.sock\n",
+    )
+    .unwrap();
+    let (r, v) = run(&root);
+    let s = stage(&v, "local/cri-socket");
+    assert_eq!(s["status"], "pass", "{}", r.stdout);
+    assert!(s["detail"].as_str().unwrap().contains("/run/k8s-cri/containerd.sock"), "{s}");
+    let d = stage(&v, "local/cri-version")["detail"].as_str().unwrap().to_string();
+    assert!(d.starts_with("containerd 1.6.") && d.contains("answers CRI v1 on /run/k8s-cri/containerd.sock"), "{d}");
+    assert_eq!(r.code, 0, "{}", r.stdout);
+}
