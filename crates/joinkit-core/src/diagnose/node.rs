@@ -189,7 +189,10 @@ pub(super) fn fail(code: Code, msg: String, cause: &str, fix: &str) -> Option<Br
 pub async fn run(opts: &DiagnoseOptions) -> Report {
     let mut report = Report::new("diagnose");
     let mut found: Vec<Found> = Vec::new();
-    let journal = runtime_checks(&mut report, &mut found, opts).await;
+    // The run's deadline (a --diagnose-timeout too large for the clock is a year).
+    let now = std::time::Instant::now();
+    let deadline = now.checked_add(opts.timeout).unwrap_or(now + Duration::from_secs(365 * 24 * 3600));
+    let journal = runtime_checks(&mut report, &mut found, opts, deadline).await;
     local_checks(&mut report, &mut found, &opts.root);
     let all = async {
         network_checks(&mut report, &mut found, opts).await;
