@@ -297,6 +297,100 @@ fn kubelet_journal_goes_through_the_catalog() {
     assert_eq!(stage(&v, "local/kubelet-journal")["status"], "skip");
 }
 
+/// A fake `journalctl` in `bin` that runs `body` (sh).
+fn fake_journalctl(bin: &Path, body: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(bin).unwrap();
+    let script = bin.join("journalctl");
+    std::fs::write(&script, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// `diagnose --root /` with `bin` first on PATH and `--diagnose-timeout timeout`, against a
+/// port nothing listens on (the journal is read before the network checks); how long it took.
+fn diagnose_journal(bin: &Path, timeout: &str) -> (common::Run, Value, Duration) {
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let pin = format!("sha256:{}", "ab".repeat(32));
+    let t = Instant::now();
+    let r = common::run_with(
+        &[
+            "diagnose",
+            &refused_addr(),
+            "--discovery-token-ca-cert-hash",
+            &pin,
+            "--node-name",
+            "worker-1",
+            "--root",
+            "/",
+            "--kubelet-healthz",
+            "off",
+            "--diagnose-timeout",
+            timeout,
+            "-o",
+            "json",
+        ],
+        &[("JOINKIT_TOKEN", "abcdef.0123456789abcdef"), ("PATH", &path)],
+        None,
+    );
+    let took = t.elapsed();
+    let v = r.json();
+    (r, v, took)
+}
+
+/// `--diagnose-timeout` bounds the journal's scan: a journal that never ends (a line every
+/// 20 ms) is scanned until the run's deadline, and the stage says the scan was cut short and
+/// after how many lines; a huge journal of non-ASCII lines that each match a signature (slow to
+/// scan before: 0.3 MB/s, 13 s for its 4 MiB) is scanned to the 4 MiB limit well within the
+/// bound. The bound asserted is the timeout plus 5 s, for a loaded machine. Before the fix the
+/// first journal was read for 5 s whatever the timeout and then dropped unscanned ("gave no end
+/// of output"), and the second took 13 s.
+#[test]
+fn diagnose_timeout_bounds_the_journal_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    let timeout = Duration::from_secs(2);
+    let bound = timeout + Duration::from_secs(5);
+    let trickle = dir.path().join("trickle");
+    fake_journalctl(&trickle, "while :; do echo 'I0415 10:00:00.000000    1234 kubelet.go:1] still starting'; sleep 0.02; done");
+    let (r, v, took) = diagnose_journal(&trickle, "2s");
+    assert!(took < bound, "diagnose took {took:?} with --diagnose-timeout 2s: {}", r.stdout);
+    let s = stage(&v, "local/kubelet-journal");
+    assert_eq!(s["status"], "warn", "{}", r.stdout);
+    let d = s["detail"].as_str().unwrap();
+    let (_, after) = d.split_once("the scan was cut short at --diagnose-timeout after ").unwrap_or_else(|| panic!("{d}"));
+    let lines: u64 = after.split(' ').next().unwrap().parse().unwrap_or_else(|_| panic!("{d}"));
+    assert!(after.starts_with(&format!("{lines} lines (")), "{d}");
+    let warned = v["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains("cut short"));
+    assert!(warned, "{}", r.stdout);
+    // A huge journal: 1 MiB of non-ASCII, signature-dense kubelet lines, over and over.
+    let huge = dir.path().join("huge");
+    let line = "E0415 10:00:00.000000    1234 kubelet.go:2424] wörker-1 节点 \"Error getting node\" err=\"node \\\"wörker-1\\\" not found\"\n";
+    let chunk = dir.path().join("chunk.log");
+    std::fs::write(&chunk, line.repeat((1 << 20) / line.len())).unwrap();
+    fake_journalctl(&huge, &format!("while :; do cat '{}'; done", chunk.display()));
+    let (r, v, took) = diagnose_journal(&huge, "2s");
+    assert!(took < bound, "diagnose took {took:?} with --diagnose-timeout 2s: {}", r.stdout);
+    let d = stage(&v, "local/kubelet-journal")["detail"].as_str().unwrap().to_string();
+    assert!(d.contains("first 4 MiB kept") && d.contains("[kubelet-node-not-found]"), "{d}");
+    assert!(!d.contains("cut short"), "the whole 4 MiB is scanned in time: {d}");
+}
+
+/// The journal's lines end at `\n`, `\r\n` or a lone `\r`: a journal with CR endings has its two
+/// lines and the same finding as with LF endings.
+#[test]
+fn journal_lines_end_at_cr_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = ["E0415 10:00:00.000000    1234 run.go:74] \"command failed\" err=\"failed to run Kubelet: running with swap on is not supported, please disable swap!\"", "I0415 10:00:01.000000    1234 server.go:1] starting"];
+    for (name, ending) in [("lf", "\n"), ("cr", "\r"), ("crlf", "\r\n")] {
+        let log = dir.path().join(format!("{name}.log"));
+        std::fs::write(&log, lines.map(|l| format!("{l}{ending}")).concat()).unwrap();
+        let bin = dir.path().join(name);
+        fake_journalctl(&bin, &format!("cat '{}'", log.display()));
+        let (r, v, _) = diagnose_journal(&bin, "10s");
+        let d = stage(&v, "local/kubelet-journal")["detail"].as_str().unwrap().to_string();
+        assert!(d.contains("kubelet's journal (2 lines)") && d.contains("[runtime-kubelet-swap-on]"), "{name}: {d}\n{}", r.stdout);
+    }
+}
+
 fn eks_diagnose(l: &Lab, root: &Path) -> (common::Run, Value) {
     diagnose(l, root, &[])
 }

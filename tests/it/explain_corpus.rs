@@ -128,3 +128,36 @@ fn the_text_report_names_the_deciding_line() {
     assert!(after.contains("-:2  [cause] runtime-sandbox-image-pull (root cause)"), "{}", r.stdout);
     assert!(after.contains("failed to get sandbox image"), "{}", r.stdout);
 }
+
+/// The parts of a verdict that must not depend on the log's line endings.
+fn endings_verdict(body: &[u8]) -> Value {
+    let r = run_with(&["explain-log", "-", "-o", "json"], &[], Some(body));
+    let v = r.json();
+    let keys = ["lines", "truncatedLines", "failureDomain", "rootCause", "decidedBy", "findings", "resolved", "context", "joined"];
+    let mut out: serde_json::Map<String, Value> = keys.iter().map(|k| (k.to_string(), v[*k].clone())).collect();
+    out.insert("exit".into(), r.code.into());
+    Value::Object(out)
+}
+
+/// Every real log with CR-only endings (old Mac text, some terminal captures) and with mixed
+/// endings (`\n`, `\r\n` and `\r` in turn) gives the verdict of its LF version: the same root
+/// cause, the same line numbers in `decidedBy`, the same findings. A CR-only log used to be
+/// one line, cut at 64 KiB, and matched as one.
+#[test]
+fn every_real_log_gives_the_same_verdict_with_cr_or_mixed_line_endings() {
+    use crate::explain_log::{with_endings, ENDINGS};
+    for c in cases() {
+        let lf = c.body.as_bytes();
+        let want = endings_verdict(lf);
+        for (name, log) in [("CR-only", with_endings(lf, |_| ENDINGS[2])), ("mixed", with_endings(lf, |i| ENDINGS[i % 3]))]
+        {
+            assert_eq!(endings_verdict(&log), want, "{}: {name} endings", c.name);
+        }
+    }
+    // One in detail: the sandbox-image case names its root cause on line 2 with either ending.
+    let c = cases().into_iter().find(|c| c.name.starts_with("034-")).unwrap();
+    let v = endings_verdict(&with_endings(c.body.as_bytes(), |_| ENDINGS[2]));
+    assert_eq!(v["rootCause"]["id"], "runtime-sandbox-image-pull", "{v}");
+    assert_eq!(v["decidedBy"][0]["line"], 2, "{v}");
+    assert_eq!(v["exit"], 90, "{v}");
+}

@@ -4,6 +4,7 @@
 use crate::common;
 use common::{run, run_bounded, run_with};
 use joinkit_core::diagnose::explain::{catalog, Scanner, ROLES};
+use proptest::prelude::*;
 
 #[test]
 fn catalog_is_well_formed_and_every_example_matches_its_entry() {
@@ -526,4 +527,122 @@ E0701 remote_runtime.go:176] \"RunPodSandbox from runtime service failed\" err=\
     let after = r.stdout.split("decided by:").nth(1).unwrap_or_else(|| panic!("{}", r.stdout));
     assert!(after.contains(&format!("{path}:2  [cause] runtime-sandbox-image-pull (root cause)")), "{}", r.stdout);
     assert!(after.contains("failed to get sandbox image"), "{}", r.stdout);
+}
+
+// ---- line endings and bytes ----
+
+/// The line endings a log may use.
+pub(crate) const ENDINGS: [&[u8]; 3] = [b"\n", b"\r\n", b"\r"];
+
+/// `lf` (a log with `\n` endings) with the ending of line `i` replaced by `pick(i)`. A lone
+/// `\r` followed by an empty line's `\n` would read as one `\r\n` ending, so that `\n` becomes
+/// `\r\n` (a log that means two lines there writes them so).
+pub(crate) fn with_endings(lf: &[u8], pick: impl Fn(usize) -> &'static [u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(lf.len() + lf.len() / 8);
+    let mut after_cr = false;
+    for (i, line) in lf.split_inclusive(|&b| b == b'\n').enumerate() {
+        let Some(body) = line.strip_suffix(b"\n") else {
+            out.extend_from_slice(line);
+            break;
+        };
+        out.extend_from_slice(body);
+        let mut e = pick(i);
+        if e == b"\n" && after_cr && body.is_empty() {
+            e = b"\r\n";
+        }
+        out.extend_from_slice(e);
+        after_cr = e == b"\r";
+    }
+    out
+}
+
+/// What the scanner concludes about `log`: everything a report is built from.
+fn scan_verdict(log: &[u8]) -> serde_json::Value {
+    let mut s = Scanner::new();
+    s.scan(log, "p").unwrap();
+    let findings = s.findings();
+    serde_json::json!({
+        "lines": s.lines,
+        "truncated": s.truncated,
+        "root": joinkit_core::diagnose::explain::root_cause(&findings).map(|f| f.id.clone()),
+        "findings": findings,
+        "resolved": s.resolved(),
+        "context": s.context(),
+        "joined": s.joined(),
+    })
+}
+
+/// One log line: a catalog example (a failure, progress or success line), random bytes (any
+/// but line endings, so invalid UTF-8 too), random text, or an empty line.
+fn log_line() -> impl Strategy<Value = Vec<u8>> {
+    let examples: Vec<Vec<u8>> =
+        catalog().signatures.iter().flat_map(|s| s.examples.iter().map(|e| e.as_bytes().to_vec())).collect();
+    prop_oneof![
+        4 => proptest::sample::select(examples),
+        2 => proptest::collection::vec(any::<u8>().prop_filter("no line ending", |b| *b != b'\n' && *b != b'\r'), 0..80),
+        1 => "[^\r\n]{0,40}".prop_map(String::into_bytes),
+        1 => Just(Vec::new()),
+    ]
+}
+
+/// Randomised: the same log with LF, CRLF, CR-only or mixed line endings has the same lines and
+/// the same verdict (findings with their line numbers and texts, resolved, context, joined).
+#[test]
+fn converting_line_endings_does_not_change_the_verdict() {
+    use proptest::test_runner::{Config, FileFailurePersistence, TestRunner};
+    let mut runner = TestRunner::new(Config {
+        cases: 256,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
+            "tests/proptest-regressions/explain-line-endings.txt",
+        ))),
+        ..Config::default()
+    });
+    let input = (proptest::collection::vec(log_line(), 0..40), proptest::collection::vec(0..3usize, 1..8), any::<bool>());
+    runner
+        .run(&input, |(lines, picks, ended)| {
+            let mut lf = lines.join(&b'\n');
+            if ended && !lines.is_empty() {
+                lf.push(b'\n');
+            }
+            let want = scan_verdict(&lf);
+            // One line per line, but an empty last line without an ending is no line.
+            let n = lines.len() - usize::from(!ended && lines.last().is_some_and(Vec::is_empty));
+            prop_assert_eq!(&want["lines"], &serde_json::json!(n), "one line per line");
+            for (name, got) in [
+                ("CRLF", with_endings(&lf, |_| ENDINGS[1])),
+                ("CR", with_endings(&lf, |_| ENDINGS[2])),
+                ("mixed", with_endings(&lf, |i| ENDINGS[picks[i % picks.len()]])),
+            ] {
+                prop_assert_eq!(&scan_verdict(&got), &want, "{} endings of {:?}", name, String::from_utf8_lossy(&got));
+            }
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// Patterns are matched on bytes: a line whose quoted name holds a Latin-1 byte (invalid
+/// UTF-8) or non-ASCII letters is still recognised. With Unicode mode, `.` and `[^"]` matched no
+/// invalid byte, so these lines were missed; the catalog's patterns are all ASCII, so matching
+/// bytes changes nothing else.
+#[test]
+fn invalid_utf8_and_non_ascii_inside_a_line_do_not_hide_its_signature() {
+    for s in &catalog().signatures {
+        assert!(s.pattern.is_ascii(), "{}: the pattern is matched on bytes, so it must be ASCII", s.id);
+    }
+    let cases: [(&[u8], &str); 5] = [
+        (b"error execution phase kubelet-start: a Node with name \"w\xf6rker-1\" and status \"Ready\" already exists in the cluster. You must delete the existing Node or change the name of this new joining Node", "kubeadm-node-exists"),
+        (b"E1121 09:00:01.000000 1234 kubelet.go:2424] \"Error getting node\" err=\"node \\\"w\xf6rker-1\\\" not found\"", "kubelet-node-not-found"),
+        ("E1121 09:00:01.000000 1234 kubelet.go:2424] \"Error getting node\" err=\"node \\\"wörker-1\\\" not found\"".as_bytes(), "kubelet-node-not-found"),
+        (b"couldn't validate the identity of the API Server: cluster CA found in cluster-info ConfigMap is invalid: none of the public keys \"sha256:ab\xe9\" are pinned", "kubeadm-pin-mismatch"),
+        (b"\xff\xfe\x00 binary junk, then: dial tcp 10.0.0.10:6443: connect: no route to host \xc3\x28", "net-no-route"),
+    ];
+    for (line, id) in cases {
+        let mut log = b"\xe8\x8a\x82\xe7\x82\xb9 \xc0\xaf starting\n".to_vec();
+        log.extend_from_slice(line);
+        log.push(b'\n');
+        let r = run_with(&["explain-log", "-", "-o", "json"], &[], Some(&log));
+        let v = r.json();
+        assert_eq!(v["rootCause"]["id"], id, "{}: {v}", String::from_utf8_lossy(line));
+        assert_eq!(v["rootCause"]["lines"][0]["line"], 2, "{v}");
+    }
 }

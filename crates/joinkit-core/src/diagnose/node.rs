@@ -195,7 +195,10 @@ pub async fn run(opts: &DiagnoseOptions) -> Report {
     let mut found: Vec<Found> = Vec::new();
     // Every file under --root is read through this (fsutil::Root: inside the root only).
     let fs = NodeFs::new(&opts.root);
-    let journal = runtime_checks(&mut report, &mut found, opts, &fs).await;
+    // The run's deadline (a --diagnose-timeout too large for the clock is a year).
+    let now = std::time::Instant::now();
+    let deadline = now.checked_add(opts.timeout).unwrap_or(now + Duration::from_secs(365 * 24 * 3600));
+    let journal = runtime_checks(&mut report, &mut found, opts, &fs, deadline).await;
     local_checks(&mut report, &mut found, &fs);
     let all = async {
         network_checks(&mut report, &mut found, opts, &fs).await;

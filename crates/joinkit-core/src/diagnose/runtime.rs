@@ -29,7 +29,8 @@ use std::time::{Duration, Instant};
 pub const KUBELET_HEALTHZ: &str = "127.0.0.1:10248";
 /// The bound for the kubelet health request.
 pub const HEALTHZ_TIMEOUT: Duration = Duration::from_secs(2);
-/// The bound for `journalctl`.
+/// The bound for reading and scanning `journalctl`'s output (the run's `--diagnose-timeout`
+/// bounds it too).
 pub const JOURNAL_TIMEOUT: Duration = Duration::from_secs(5);
 /// The most journal bytes read (2,000 lines of kubelet output are well under this).
 pub const JOURNAL_LIMIT: usize = 4 << 20;
@@ -70,12 +71,14 @@ struct Answer {
 }
 
 /// Runs the runtime checks (each a row of [`Check`] with domain `runtime`). The journal's finding
-/// is returned, not added: it is history, so the caller ranks it after every live check.
+/// is returned, not added: it is history, so the caller ranks it after every live check. The
+/// journal's scan stops at `deadline` (the run's, from `--diagnose-timeout`).
 pub(super) async fn runtime_checks(
     report: &mut Report,
     found: &mut Vec<Found>,
     opts: &DiagnoseOptions,
     fs: &NodeFs,
+    deadline: Instant,
 ) -> Option<Found> {
     let kubelet = kubelet_config(fs);
     let kubelets = kubelet.as_ref().ok().and_then(Option::as_ref).and_then(|k| {
@@ -85,7 +88,7 @@ pub(super) async fn runtime_checks(
     cgroup_check(report, found, fs, &answer, &kubelet);
     swap_check(report, found, fs, &kubelet);
     healthz_check(report, found, fs, opts.kubelet_healthz.as_deref()).await;
-    journal_check(report, fs).await
+    journal_check(report, fs, deadline).await
 }
 
 /// A CRI endpoint on a unix socket (`unix:///path` or a bare absolute path), the only kind
@@ -449,9 +452,78 @@ fn find_journalctl() -> Option<PathBuf> {
         .find(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
 }
 
-/// Runs `program -u kubelet --no-pager -n 2000 -o cat` in its own process group: stdout kept up
-/// to [`JOURNAL_LIMIT`] bytes, the whole within [`JOURNAL_TIMEOUT`] (then the group is killed).
-fn read_journal(program: &Path) -> Result<(Vec<u8>, bool), String> {
+/// A child's output pipe read until a deadline and up to a byte limit: a read that would wait
+/// past the deadline ends the input instead (`timed_out`), and so does the limit (`more` says
+/// whether output was left). Waiting is `poll(2)` on the pipe, so a writer that stalls, or a
+/// process outside the group that keeps the pipe open, cannot hold the reader.
+struct DeadlinePipe {
+    pipe: std::process::ChildStdout,
+    deadline: Instant,
+    left: u64,
+    more: bool,
+    timed_out: bool,
+}
+
+impl DeadlinePipe {
+    /// Waits until the pipe can be read (data or end of file): false when the deadline comes first.
+    fn wait(&self) -> std::io::Result<bool> {
+        use std::os::fd::AsRawFd;
+        loop {
+            let left = self.deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(false);
+            }
+            // Rounded up, so the wait never ends just before the deadline and spins.
+            let ms = left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
+            let mut p = libc::pollfd { fd: self.pipe.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+            // SAFETY: poll on one valid pollfd for a descriptor this struct owns.
+            match unsafe { libc::poll(&mut p, 1, ms) } {
+                n if n > 0 => return Ok(true),
+                0 => continue,
+                _ => {
+                    let e = std::io::Error::last_os_error();
+                    if e.kind() != std::io::ErrorKind::Interrupted {
+                        return Err(e);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Read for DeadlinePipe {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.timed_out || buf.is_empty() {
+            return Ok(0);
+        }
+        if !self.wait()? {
+            self.timed_out = true;
+            return Ok(0);
+        }
+        if self.left == 0 {
+            // At the limit: one byte more tells whether output was left, and the input ends.
+            self.more |= self.pipe.read(&mut [0u8])? > 0;
+            return Ok(0);
+        }
+        let n = buf.len().min(self.left as usize);
+        let n = self.pipe.read(&mut buf[..n])?;
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+/// The kubelet's journal, scanned: the findings, whether output was left past
+/// [`JOURNAL_LIMIT`], and whether the deadline cut the scan short.
+struct Journal {
+    scanner: explain::Scanner,
+    more: bool,
+    cut_short: bool,
+}
+
+/// Runs `program -u kubelet --no-pager -n 2000 -o cat` in its own process group and scans its
+/// output through explain-log's catalog as it comes: at most [`JOURNAL_LIMIT`] bytes, until
+/// `deadline` (reading and scanning alike); then the group is killed.
+fn scan_journal(program: &Path, deadline: Instant) -> Result<Journal, String> {
     use std::os::unix::process::CommandExt;
     use std::process::{Command, Stdio};
     let mut child = Command::new(program)
@@ -463,38 +535,38 @@ fn read_journal(program: &Path) -> Result<(Vec<u8>, bool), String> {
         .spawn()
         .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
     let pgid = child.id() as libc::pid_t;
-    let out = child.stdout.take();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let mut more = false;
-        if let Some(o) = out {
-            let mut o = o.take(JOURNAL_LIMIT as u64 + 1);
-            let _ = o.read_to_end(&mut buf);
-            more = buf.len() > JOURNAL_LIMIT;
-            buf.truncate(JOURNAL_LIMIT);
+    let mut scanner = explain::Scanner::new();
+    let scanned = match child.stdout.take() {
+        Some(pipe) => {
+            let mut pipe = DeadlinePipe { pipe, deadline, left: JOURNAL_LIMIT as u64, more: false, timed_out: false };
+            let end = scanner.scan_until(
+                std::io::BufReader::with_capacity(64 << 10, &mut pipe),
+                "journalctl -u kubelet",
+                Some(deadline),
+            );
+            end.map(|end| (pipe.more, end == explain::ScanEnd::CutShort || pipe.timed_out))
         }
-        let _ = tx.send((buf, more));
-    });
-    let deadline = Instant::now() + JOURNAL_TIMEOUT;
-    let got = rx.recv_timeout(JOURNAL_TIMEOUT);
+        None => Ok((false, false)),
+    };
     // The output is read (or the time is up): the process group goes either way.
     // SAFETY: kill(2) on a process group this function created; no memory is involved.
     unsafe {
         libc::kill(-pgid, libc::SIGKILL);
     }
-    while Instant::now() < deadline + Duration::from_millis(500) {
+    let reap = Instant::now() + Duration::from_millis(500);
+    while Instant::now() < reap {
         if matches!(child.try_wait(), Ok(Some(_)) | Err(_)) {
             break;
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    got.map_err(|_| {
-        format!("{} gave no end of output within {}", program.display(), crate::duration::format(JOURNAL_TIMEOUT))
-    })
+    let (more, cut_short) = scanned.map_err(|e| format!("cannot read the output of {}: {e}", program.display()))?;
+    Ok(Journal { scanner, more, cut_short })
 }
 
-async fn journal_check(report: &mut Report, fs: &NodeFs) -> Option<Found> {
+/// The kubelet's journal through explain-log's catalog, read and scanned until `deadline` (the
+/// run's, from `--diagnose-timeout`) and for at most [`JOURNAL_TIMEOUT`].
+async fn journal_check(report: &mut Report, fs: &NodeFs, deadline: Instant) -> Option<Found> {
     let c = Check::LocalKubeletJournal;
     let mut none = Vec::new();
     let found = &mut none;
@@ -506,9 +578,15 @@ async fn journal_check(report: &mut Report, fs: &NodeFs) -> Option<Found> {
         add(report, found, c, Status::Skip, "no journalctl on PATH".into(), None);
         return None;
     };
-    let read = tokio::task::spawn_blocking(move || read_journal(&program)).await;
-    let (bytes, more) = match read {
-        Ok(Ok(r)) => r,
+    let own = Instant::now() + JOURNAL_TIMEOUT;
+    let bound = if own < deadline {
+        format!("the journal's own bound of {}", crate::duration::format(JOURNAL_TIMEOUT))
+    } else {
+        "--diagnose-timeout".to_string()
+    };
+    let read = tokio::task::spawn_blocking(move || scan_journal(&program, own.min(deadline))).await;
+    let Journal { scanner, more, cut_short } = match read {
+        Ok(Ok(j)) => j,
         Ok(Err(e)) => {
             add(report, found, c, Status::Warn, format!("the kubelet's journal was not read: {e}"), None);
             return None;
@@ -518,25 +596,38 @@ async fn journal_check(report: &mut Report, fs: &NodeFs) -> Option<Found> {
             return None;
         }
     };
-    let mut scanner = explain::Scanner::new();
-    if let Err(e) = scanner.scan(&bytes[..], "journalctl -u kubelet") {
-        add(report, found, c, Status::Warn, format!("the kubelet's journal was not read: {e}"), None);
-        return None;
-    }
     let cut =
         if more { format!(" (first {} kept)", crate::fsutil::human_size(JOURNAL_LIMIT as u64)) } else { String::new() };
+    // A scan cut short says so, and how far it got; what it read still counts.
+    let short = cut_short.then(|| {
+        format!(
+            "the scan was cut short at {bound} after {} lines ({}); the rest of the journal was not read",
+            scanner.lines,
+            crate::fsutil::human_size(scanner.bytes)
+        )
+    });
     let findings = scanner.findings();
     let Some(f) = explain::root_cause(&findings) else {
-        let d = format!("the kubelet's journal ({} lines{cut}) has no failure signature of the catalog", scanner.lines);
-        add(report, found, c, Status::Pass, d, None);
+        let (status, d) = match &short {
+            Some(s) => (Status::Warn, format!("the kubelet's journal: {s}; no failure signature of the catalog in what was read")),
+            None => (
+                Status::Pass,
+                format!("the kubelet's journal ({} lines{cut}) has no failure signature of the catalog", scanner.lines),
+            ),
+        };
+        add(report, found, c, status, d, None);
         return None;
     };
     let domain = f.domain.unwrap_or(Domain::Runtime);
     let example = crate::redact::truncate(&crate::redact::redact(&f.example), 200);
-    let d = format!(
+    let mut d = format!(
         "the kubelet's journal ({} lines{cut}): {} [{}] ({} line(s), e.g. \"{example}\")",
         scanner.lines, f.meaning, f.id, f.count
     );
+    if let Some(s) = &short {
+        d.push_str(&format!("; {s}"));
+        report.push_warning(format!("{}: {s}", crate::report::StageId::name(c)));
+    }
     report.push_stage(crate::report::Stage::new(c, Status::Fail, d.clone()));
     let failure = Failure::new(Code::for_domain(domain), c, d)
         .cause(format!("the kubelet logged it: {}", f.meaning))

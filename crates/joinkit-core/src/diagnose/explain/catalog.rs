@@ -1,10 +1,37 @@
 //! explain-log's catalog: the signatures of `log-signatures.yaml` (compiled in), each with the
 //! upstream sources of its wordings (kubeadm and the kubelet in kubernetes/kubernetes, client-go,
-//! Go's crypto/x509 and net, containerd, podman, amazon-eks-ami), compiled once into one
-//! `regex::bytes::RegexSet`.
+//! Go's crypto/x509 and net, containerd, podman, amazon-eks-ami), compiled once.
+//!
+//! **How a line is matched.** Each pattern is compiled on its own, and each has *required
+//! literals*: strings one of which every match contains, read from the pattern's syntax tree
+//! ([`required_literals`]; e.g. `[Rr]unning with swap on is not supported` requires "unning
+//! with swap on is not supported"). Their first [`LITERAL_PREFIX`] bytes go into one
+//! Aho-Corasick automaton (a DFA built once, its size bounded by the literals). A line is
+//! scanned once by that automaton; only the signatures whose literal it contains are then run,
+//! each its own regex, on that line. Most lines contain no literal and cost one DFA pass; a
+//! line that matches costs one pass more per candidate. No signature is lost: a line matches
+//! a pattern only if it contains one of the pattern's literals, so the candidates include every
+//! match (a randomised test compares with running every pattern on every line).
+//!
+//! Why not one `RegexSet`: its lazy DFA combines the partial matches of all 69 patterns, and a
+//! log where every line matches some signature creates more DFA states than its cache holds;
+//! regex-automata then gives up on the lazy DFA and falls back to the PikeVM (`hybrid::dfa`,
+//! `Config::minimum_cache_clear_count`), at 0.1-0.3 MB/s.
+//!
+//! **Bytes, not Unicode.** Patterns are matched on bytes with Unicode mode off (`UNICODE`): `.`
+//! is any byte but `\n`, and `\w`, `\s`, `\S` and `\b` are their ASCII classes. With Unicode
+//! mode on, a Unicode `\b` makes the lazy DFA give up at the first non-ASCII byte (regex-automata,
+//! `hybrid::dfa::Config::unicode_word_boundary`), and the search falls back to the PikeVM:
+//! explain-log read non-ASCII text, invalid UTF-8 and binary input at 0.1-0.3 MB/s instead of
+//! 200 MB/s (`bench/explain_inputs.py`). Every pattern is ASCII (a test checks), so the literal
+//! parts match the same bytes; a line with invalid UTF-8 now matches where its text does
+//! (Unicode `.` and `[^"]` never matched an invalid byte), and `\s`, `\w` no longer match
+//! non-ASCII spaces and letters, which no catalog wording relies on.
 
 use crate::error::Domain;
-use regex::bytes::{Regex, RegexSet};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use regex::bytes::{Regex, RegexBuilder};
+use regex_syntax::hir::{Hir, HirKind};
 use serde::{Deserialize, Serialize};
 use std::sync::OnceLock;
 
@@ -80,11 +107,53 @@ pub const ROLES: &[&str] = &[ROLE_CAUSE, ROLE_SYMPTOM, ROLE_PROGRESS, ROLE_SUCCE
 pub struct Catalog {
     /// The signatures, in file order.
     pub signatures: Vec<Signature>,
-    pub(crate) set: RegexSet,
+    /// Each signature's pattern, compiled.
     regexes: Vec<Regex>,
+    /// The required literals of every signature (their first [`LITERAL_PREFIX`] bytes).
+    literals: AhoCorasick,
+    /// For each literal of `literals`, the signature that requires it.
+    literal_owner: Vec<usize>,
+    /// Signatures without a required literal: run on every line (a test keeps this empty).
+    unfiltered: Vec<usize>,
     /// For each signature, the indexes of the signatures it masks on the same line.
     masks: Vec<Vec<usize>>,
 }
+
+/// How many bytes of a required literal go into the automaton: a prefix of a required literal
+/// is required too, and shorter literals keep the automaton small (about 0.7 MB for the
+/// catalog) and quick to build, at the price of a few more candidates to run.
+pub const LITERAL_PREFIX: usize = 16;
+
+/// Literals of which every match of `hir` contains at least one, or `None` when the pattern has
+/// none (an empty literal counts as none). Sound, not complete: a literal is required by a
+/// concatenation if one part requires it (the part whose shortest literal is longest is
+/// taken), by an alternation if every branch requires one of the set (their union), and by a
+/// repetition that matches at least once or a group if the inside requires it; classes,
+/// look-arounds and optional parts require nothing. (regex-syntax's `hir::literal` extracts
+/// prefixes and suffixes only, which `^\s*Port` or `\\?"` at either end leave empty.)
+pub fn required_literals(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+    let set = match hir.kind() {
+        HirKind::Literal(l) => vec![l.0.to_vec()],
+        HirKind::Capture(c) => required_literals(&c.sub)?,
+        HirKind::Repetition(r) if r.min >= 1 => required_literals(&r.sub)?,
+        HirKind::Concat(subs) => subs
+            .iter()
+            .filter_map(required_literals)
+            .max_by_key(|set| set.iter().map(Vec::len).min().unwrap_or(0))?,
+        HirKind::Alternation(subs) => {
+            let mut all = Vec::new();
+            for sub in subs {
+                all.extend(required_literals(sub)?);
+            }
+            all
+        }
+        _ => return None,
+    };
+    (!set.iter().any(Vec::is_empty)).then_some(set)
+}
+
+/// Unicode mode for the catalog's patterns: off (the module docs say why).
+const UNICODE: bool = false;
 
 /// The catalog, parsed and compiled once. Panics only if the compiled-in file is broken,
 /// which a test rules out.
@@ -93,15 +162,40 @@ pub fn catalog() -> &'static Catalog {
     C.get_or_init(|| {
         let signatures: Vec<Signature> =
             crate::yaml::from_str(CATALOG_YAML).expect("log-signatures.yaml parses (tested)");
-        let set =
-            RegexSet::new(signatures.iter().map(|s| s.pattern.as_str())).expect("catalog patterns compile (tested)");
-        let regexes = signatures.iter().map(|s| Regex::new(&s.pattern).expect("pattern compiles")).collect();
+        let regexes: Vec<Regex> = signatures
+            .iter()
+            .map(|s| RegexBuilder::new(&s.pattern).unicode(UNICODE).build().expect("pattern compiles (tested)"))
+            .collect();
+        let (mut literals, mut literal_owner, mut unfiltered) = (Vec::new(), Vec::new(), Vec::new());
+        for (i, s) in signatures.iter().enumerate() {
+            // The same syntax as the regex's (bytes, Unicode mode off).
+            let hir = regex_syntax::ParserBuilder::new()
+                .unicode(UNICODE)
+                .utf8(false)
+                .build()
+                .parse(&s.pattern)
+                .expect("pattern parses (tested)");
+            match required_literals(&hir) {
+                Some(set) => {
+                    for l in set {
+                        literals.push(l[..l.len().min(LITERAL_PREFIX)].to_vec());
+                        literal_owner.push(i);
+                    }
+                }
+                None => unfiltered.push(i),
+            }
+        }
+        let literals = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&literals)
+            .expect("the catalog's literals fit an Aho-Corasick DFA (tested)");
         // An unknown id in `masks` masks nothing (a test rules it out).
         let masks = signatures
             .iter()
             .map(|s| s.masks.iter().filter_map(|m| signatures.iter().position(|o| &o.id == m)).collect())
             .collect();
-        Catalog { signatures, set, regexes, masks }
+        Catalog { signatures, regexes, literals, literal_owner, unfiltered, masks }
     })
 }
 
@@ -109,12 +203,38 @@ impl Catalog {
     /// Indexes of the signatures matching `line`, in catalog order, without those masked by a
     /// more specific signature that matches the same line.
     pub fn matches(&self, line: &[u8]) -> Vec<usize> {
-        let mut m: Vec<usize> = self.set.matches(line).into_iter().collect();
-        if m.len() > 1 {
-            let masked: Vec<usize> = m.iter().flat_map(|&i| self.masks[i].iter().copied()).collect();
-            m.retain(|i| !masked.contains(i));
-        }
+        let mut m = Vec::new();
+        self.matches_into(line, &mut m);
         m
+    }
+
+    /// [`Catalog::matches`] into `out` (cleared first), so a scan reuses one buffer: one pass of
+    /// the literal automaton over `line`, then the regex of each signature whose literal is in
+    /// it.
+    pub(crate) fn matches_into(&self, line: &[u8], out: &mut Vec<usize>) {
+        out.clear();
+        for m in self.literals.find_overlapping_iter(line) {
+            let i = self.literal_owner[m.pattern().as_usize()];
+            if !out.contains(&i) {
+                out.push(i);
+            }
+        }
+        out.extend(self.unfiltered.iter().copied());
+        if out.is_empty() {
+            return;
+        }
+        out.sort_unstable();
+        out.dedup();
+        out.retain(|&i| self.regexes[i].is_match(line));
+        if out.len() > 1 && out.iter().any(|&i| !self.masks[i].is_empty()) {
+            let matched = out.clone();
+            out.retain(|i| !matched.iter().any(|&j| self.masks[j].contains(i)));
+        }
+    }
+
+    /// Signatures without a required literal, which run on every line (none in the catalog).
+    pub fn unfiltered(&self) -> Vec<String> {
+        self.unfiltered.iter().map(|&i| self.signatures[i].id.clone()).collect()
     }
 
     /// The matched text of signature `i` in `line`.
@@ -130,5 +250,76 @@ impl Catalog {
             .filter(|m| !self.signatures.iter().any(|o| &&o.id == m))
             .cloned()
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn required(pattern: &str) -> Option<Vec<String>> {
+        let hir = regex_syntax::ParserBuilder::new().unicode(UNICODE).utf8(false).build().parse(pattern).unwrap();
+        required_literals(&hir).map(|s| s.into_iter().map(|l| String::from_utf8(l).unwrap()).collect())
+    }
+
+    #[test]
+    fn required_literals_are_read_from_the_pattern() {
+        assert_eq!(required("[Rr]unning with swap on").unwrap(), ["unning with swap on"]);
+        assert_eq!(required(r"\[ERROR Port-[0-9]+\]|^\s*Port [0-9]+ is in use").unwrap(), ["[ERROR Port-", " is in use"]);
+        assert_eq!(required(r#"nodes? \\?"[^"\\]+\\?" not found"#).unwrap(), ["\" not found"]);
+        assert_eq!(required("(connect|getsockopt): connection refused").unwrap(), [": connection refused"]);
+        assert_eq!(required(r"\bUnauthorized\b|asked for credentials").unwrap(), ["Unauthorized", "asked for credentials"]);
+        // Nothing required: an optional part, a class, a branch without a literal, case folding.
+        for p in ["(abc)?", "[a-z]+", "abc|[0-9]", "(?i)abc", ""] {
+            assert_eq!(required(p), None, "{p}");
+        }
+    }
+
+    /// Every signature has required literals (none runs on every line), and they are long
+    /// enough to be selective.
+    #[test]
+    fn every_signature_is_filtered_by_its_literals() {
+        let cat = catalog();
+        assert!(cat.unfiltered().is_empty(), "{:?}", cat.unfiltered());
+        for s in &cat.signatures {
+            let hir = regex_syntax::ParserBuilder::new().unicode(UNICODE).utf8(false).build().parse(&s.pattern).unwrap();
+            let set = required_literals(&hir).unwrap();
+            assert!(set.iter().all(|l| l.len() >= 5), "{}: {set:?}", s.id);
+        }
+    }
+
+    /// Every signature matching `line`, by running every pattern on it (then masks): what
+    /// `matches` must return.
+    fn every_pattern(cat: &Catalog, line: &[u8]) -> Vec<usize> {
+        let m: Vec<usize> = (0..cat.signatures.len()).filter(|&i| cat.regexes[i].is_match(line)).collect();
+        m.iter().copied().filter(|i| !m.iter().any(|&j| cat.masks[j].contains(i))).collect()
+    }
+
+    /// A line: pieces of catalog examples (cut anywhere) and random bytes, in any order.
+    fn line() -> impl Strategy<Value = Vec<u8>> {
+        let examples: Vec<Vec<u8>> =
+            catalog().signatures.iter().flat_map(|s| s.examples.iter().map(|e| e.as_bytes().to_vec())).collect();
+        let piece = prop_oneof![
+            3 => (proptest::sample::select(examples), any::<proptest::sample::Index>(), any::<proptest::sample::Index>())
+                .prop_map(|(e, a, b)| {
+                    let (a, b) = (a.index(e.len() + 1), b.index(e.len() + 1));
+                    if a <= b { e } else { e[b..a].to_vec() }
+                }),
+            1 => proptest::collection::vec(any::<u8>(), 0..24),
+        ];
+        proptest::collection::vec(piece, 0..6).prop_map(|p| p.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        /// Randomised: the literal filter never loses a match; the result is exactly that of
+        /// running every pattern on the line.
+        #[test]
+        fn the_literal_filter_never_loses_a_match(line in line()) {
+            let cat = catalog();
+            prop_assert_eq!(cat.matches(&line), every_pattern(cat, &line));
+        }
     }
 }

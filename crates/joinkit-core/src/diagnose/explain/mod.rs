@@ -19,7 +19,10 @@
 //! Streams line by line with a fixed buffer, so memory stays bounded whatever the log's size and
 //! however long its lines: at most [`MAX_LINE_BYTES`] of a line are kept and matched, the rest
 //! of an over-long line is skipped without buffering it, and the report says how many lines
-//! were cut. Matching is one `regex::bytes::RegexSet` pass per line. Inputs are regular files,
+//! were cut. A line ends at `\n`, `\r\n` or a lone `\r`, so line numbers and verdicts do not
+//! depend on the log's line endings. Matching is one `regex::bytes::RegexSet` pass per line,
+//! on bytes with Unicode mode off ([`catalog`]), so non-ASCII text, invalid UTF-8 and binary
+//! input are read as fast as ASCII (`bench/explain_inputs.py`). Inputs are regular files,
 //! pipes or FIFOs (`fsutil::open_stream`); devices and directories are refused.
 
 mod catalog;
@@ -28,7 +31,8 @@ mod scan;
 pub use catalog::{catalog, Catalog, Signature, Source, ROLES};
 use catalog::{ROLE_CAUSE, ROLE_SYMPTOM};
 pub use scan::{
-    Finding, Joined, Location, Scanner, MAX_LINES_PER_FINDING, MAX_LINE_BYTES, MAX_TEXTS_PER_FINDING, MAX_TEXT_CHARS,
+    Finding, Joined, Location, ScanEnd, Scanner, MAX_LINES_PER_FINDING, MAX_LINE_BYTES, MAX_TEXTS_PER_FINDING,
+    MAX_TEXT_CHARS,
 };
 
 use crate::error::{Code, Domain, Failure};
@@ -260,7 +264,7 @@ fn finding_text(f: &Finding, tag: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::scan::read_line_capped;
+    use super::scan::for_each_line;
     use super::*;
 
     fn scan(log: &str) -> Scanner {
@@ -308,32 +312,64 @@ mod tests {
         assert!(s.findings().is_empty());
     }
 
+    /// Every line of `data` as `for_each_line` passes it, read through a `cap`-byte buffer.
+    fn split(data: &[u8], max: usize, cap: usize) -> Vec<(String, bool, u64)> {
+        let mut r = std::io::BufReader::with_capacity(cap, data);
+        let mut out = Vec::new();
+        let read = for_each_line(&mut r, max, |line, cut, read| {
+            assert!(line.len() <= max);
+            out.push((String::from_utf8(line.to_vec()).unwrap(), cut, read));
+            std::ops::ControlFlow::Continue(())
+        })
+        .unwrap();
+        assert_eq!(read, data.len() as u64);
+        out
+    }
+
     #[test]
     fn lines_are_capped_without_buffering_the_rest() {
-        let read_all = |data: &[u8], max: usize| {
-            // A tiny buffer, so lines span many fill_buf calls.
-            let mut r = std::io::BufReader::with_capacity(3, data);
-            let mut out = Vec::new();
-            loop {
-                let mut buf = Vec::new();
-                let (n, cut) = read_line_capped(&mut r, &mut buf, max).unwrap();
-                if n == 0 {
-                    break;
-                }
-                assert!(buf.len() <= max);
-                out.push((String::from_utf8(buf).unwrap(), n, cut));
-            }
-            out
-        };
-        let got = read_all(b"abcd\nabcde\nabcdefgh\nab", 5);
-        assert_eq!(
-            got,
-            vec![
-                ("abcd\n".to_string(), 5, false),
-                ("abcde".to_string(), 6, false), // exactly the cap: only the newline is dropped
-                ("abcde".to_string(), 9, true),
-                ("ab".to_string(), 2, false),
-            ]
-        );
+        let want = vec![
+            ("abcd".to_string(), false, 5),
+            ("abcde".to_string(), false, 11), // exactly the cap: only the line ending is dropped
+            ("abcde".to_string(), true, 20),
+            ("ab".to_string(), false, 22),
+        ];
+        // A tiny buffer, so lines span many refills, and a large one, so they lie in one.
+        for cap in [3, 1 << 10] {
+            assert_eq!(split(b"abcd\nabcde\nabcdefgh\nab", 5, cap), want, "buffer {cap}");
+        }
+    }
+
+    #[test]
+    fn lf_crlf_and_lone_cr_each_end_one_line() {
+        let lines = |data: &[u8], cap| -> Vec<String> { split(data, 64, cap).into_iter().map(|l| l.0).collect() };
+        for cap in [1, 2, 3, 1 << 10] {
+            // `\r\n` is one ending even when a refill ends between `\r` and `\n`.
+            assert_eq!(lines(b"a\nb\r\nc\rd", cap), ["a", "b", "c", "d"], "buffer {cap}");
+            assert_eq!(lines(b"a\r\r\nb\n\rc\r", cap), ["a", "", "b", "", "c"], "buffer {cap}");
+            assert_eq!(lines(b"\r\n\r\n", cap), ["", ""], "buffer {cap}");
+            assert!(lines(b"", cap).is_empty());
+        }
+        // A cut line ends at a lone `\r` too, and the next line is whole.
+        let got: Vec<(String, bool)> = split(b"abcdefgh\rxy\r\n", 5, 3).into_iter().map(|l| (l.0, l.1)).collect();
+        assert_eq!(got, [("abcde".to_string(), true), ("xy".to_string(), false)]);
+    }
+
+    #[test]
+    fn a_scan_stops_at_its_deadline_and_says_how_far_it_got() {
+        let line = "I0101 kubelet is starting\n";
+        let log = line.repeat(5000) + "dial tcp 10.0.0.10:6443: connect: no route to host\n";
+        let mut s = Scanner::new();
+        let past = std::time::Instant::now();
+        let end = s.scan_until(std::io::Cursor::new(log.as_bytes()), "t", Some(past)).unwrap();
+        assert_eq!(end, ScanEnd::CutShort);
+        // The clock is read every 1,024 lines: the lines before that one were scanned.
+        assert_eq!((s.lines, s.bytes), (1023, 1023 * line.len() as u64));
+        assert!(s.findings().is_empty(), "the line after the deadline was not read");
+        let mut s = Scanner::new();
+        let later = std::time::Instant::now() + std::time::Duration::from_secs(3600);
+        let end = s.scan_until(std::io::Cursor::new(log.as_bytes()), "t", Some(later)).unwrap();
+        assert_eq!((end, s.lines, s.bytes), (ScanEnd::Complete, 5001, log.len() as u64));
+        assert_eq!(s.findings()[0].id, "net-no-route");
     }
 }

@@ -1,12 +1,16 @@
 //! explain-log's scanner: reads a log line by line with a fixed buffer and collects, per catalog
 //! signature, one finding with a count (repeated lines collapse), the first lines where it
 //! matched, and the text of the first few; a success line (kubeadm join's final message) moves
-//! the failures seen so far to `resolved`.
+//! the failures seen so far to `resolved`. Lines end at `\n`, `\r\n` or a lone `\r`
+//! ([`for_each_line`]); a line is matched where it lies in the read buffer, without copying,
+//! and nothing is allocated per line (a matching line allocates only while its finding keeps
+//! fewer than [`MAX_TEXTS_PER_FINDING`] texts).
 
 use super::catalog::{catalog, ROLE_SUCCESS};
 use crate::error::Domain;
 use serde::Serialize;
 use std::io::BufRead;
+use std::ops::ControlFlow;
 
 /// Lines kept per finding.
 pub const MAX_LINES_PER_FINDING: usize = 20;
@@ -71,94 +75,162 @@ pub struct Joined {
     pub text: String,
 }
 
+/// How a scan of one input ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanEnd {
+    /// The input was read to its end.
+    Complete,
+    /// The deadline passed first: the scan stopped after the lines counted so far
+    /// ([`Scanner::lines`], [`Scanner::bytes`]); the findings cover those lines only.
+    CutShort,
+}
+
+/// How often a scan with a deadline looks at the clock: after this many lines or bytes since
+/// the last look, whichever comes first (lines are at most [`MAX_LINE_BYTES`], so a look is at
+/// most 1 MiB + 64 KiB of matching away).
+const CLOCK_EVERY_LINES: u32 = 1024;
+const CLOCK_EVERY_BYTES: u64 = 1 << 20;
+
+/// One signature's tally in the input: the parts of a [`Finding`] that depend on the lines
+/// (the rest comes from the catalog when the finding is built).
+#[derive(Debug, Clone)]
+struct Tally {
+    count: u64,
+    /// (input index, 1-based line number), the first [`MAX_LINES_PER_FINDING`].
+    lines: Vec<(usize, u64)>,
+    /// The text of the first [`MAX_TEXTS_PER_FINDING`] lines (the first is the example).
+    texts: Vec<String>,
+    order: (usize, u64),
+}
+
 /// Scans inputs in order (as one log), collecting findings. A success line moves the failures
 /// seen so far to `resolved`, so `findings` holds only the failures after the last success.
+/// Lines end at `\n`, `\r\n` or a lone `\r` ([`for_each_line`]).
 #[derive(Default)]
 pub struct Scanner {
-    findings: Vec<Option<Finding>>,
-    resolved: Vec<Option<Finding>>,
-    context: Vec<Option<Finding>>,
+    /// Per catalog signature: failures since the last success line, and context lines.
+    active: Vec<Option<Tally>>,
+    /// Per catalog signature: failures before the last success line.
+    resolved: Vec<Option<Tally>>,
     joined: Option<Joined>,
+    /// Input names, by input index.
+    sources: Vec<String>,
+    /// The signatures matching the current line (reused).
+    hits: Vec<usize>,
     /// Lines read.
     pub lines: u64,
     /// Bytes read.
     pub bytes: u64,
     /// Lines longer than [`MAX_LINE_BYTES`], matched on their first [`MAX_LINE_BYTES`] only.
     pub truncated: u64,
-    source_index: usize,
 }
 
 impl Scanner {
     /// A scanner over the catalog.
     pub fn new() -> Self {
         let n = catalog().signatures.len();
-        Scanner { findings: vec![None; n], resolved: vec![None; n], context: vec![None; n], ..Default::default() }
+        Scanner { active: vec![None; n], resolved: vec![None; n], ..Default::default() }
     }
 
     /// Reads one input to its end. `source` names it in locations.
-    pub fn scan<R: BufRead>(&mut self, mut r: R, source: &str) -> std::io::Result<()> {
+    pub fn scan<R: BufRead>(&mut self, r: R, source: &str) -> std::io::Result<()> {
+        self.scan_until(r, source, None).map(|_| ())
+    }
+
+    /// Reads one input to its end or until `deadline` (checked every 1,024 lines or 1 MiB),
+    /// whichever comes first. `source` names it in locations. A read error ends the scan with
+    /// the error; what was scanned before it is kept.
+    pub fn scan_until<R: BufRead>(
+        &mut self,
+        mut r: R,
+        source: &str,
+        deadline: Option<std::time::Instant>,
+    ) -> std::io::Result<ScanEnd> {
         let cat = catalog();
-        let mut buf = Vec::with_capacity(8192);
-        let mut line_no = 0u64;
-        loop {
-            buf.clear();
-            let (n, cut) = read_line_capped(&mut r, &mut buf, MAX_LINE_BYTES)?;
-            if n == 0 {
-                break;
+        let src = self.sources.len();
+        self.sources.push(source.to_string());
+        let (mut line_no, mut done, mut lines_left, mut bytes_at_look) = (0u64, 0u64, CLOCK_EVERY_LINES, 0u64);
+        let mut end = ScanEnd::Complete;
+        let mut hits = std::mem::take(&mut self.hits);
+        let read = for_each_line(&mut r, MAX_LINE_BYTES, |line, cut, read| {
+            if let Some(deadline) = deadline {
+                lines_left -= 1;
+                if lines_left == 0 || read - bytes_at_look >= CLOCK_EVERY_BYTES {
+                    (lines_left, bytes_at_look) = (CLOCK_EVERY_LINES, read);
+                    if std::time::Instant::now() >= deadline {
+                        // This line is not matched, so not counted either.
+                        end = ScanEnd::CutShort;
+                        return ControlFlow::Break(());
+                    }
+                }
             }
-            line_no += 1;
-            self.bytes += n;
+            (line_no, done) = (line_no + 1, read);
             self.truncated += u64::from(cut);
-            let line = &buf[..];
-            if !cat.set.is_match(line) {
-                continue;
+            cat.matches_into(line, &mut hits);
+            if !hits.is_empty() {
+                self.record(&hits, line, src, line_no);
             }
-            let mut success = None;
-            for i in cat.matches(line) {
-                let s = &cat.signatures[i];
-                let slot = if s.is_failure() { &mut self.findings[i] } else { &mut self.context[i] };
-                let f = slot.get_or_insert_with(|| Finding {
-                    id: s.id.clone(),
-                    domain: s.domain,
-                    role: s.role.clone(),
-                    meaning: s.meaning.clone(),
-                    fix: s.fix.clone(),
-                    count: 0,
-                    lines: Vec::new(),
-                    example: trimmed(line),
-                    texts: Vec::new(),
-                    order: (self.source_index, line_no),
-                });
-                f.count += 1;
-                if f.lines.len() < MAX_LINES_PER_FINDING {
-                    f.lines.push(Location { source: source.to_string(), line: line_no });
-                }
-                if f.texts.len() < MAX_TEXTS_PER_FINDING {
-                    f.texts.push(trimmed_to(line, MAX_TEXT_CHARS));
-                }
-                if s.role == ROLE_SUCCESS {
-                    success = Some(i);
-                }
+            ControlFlow::Continue(())
+        });
+        self.hits = hits;
+        self.lines += line_no;
+        // The bytes of the lines counted (a scan cut short read one line more).
+        self.bytes += match (&read, end) {
+            (Ok(all), ScanEnd::Complete) => *all,
+            _ => done,
+        };
+        read.map(|_| end)
+    }
+
+    /// Records the signatures `hits` (catalog indexes) matched on line `line_no` of input `src`.
+    fn record(&mut self, hits: &[usize], line: &[u8], src: usize, line_no: u64) {
+        let cat = catalog();
+        let mut success = None;
+        for &i in hits {
+            let t = self.active[i].get_or_insert_with(|| Tally {
+                count: 0,
+                lines: Vec::new(),
+                texts: Vec::new(),
+                order: (src, line_no),
+            });
+            t.count += 1;
+            if t.lines.len() < MAX_LINES_PER_FINDING {
+                t.lines.push((src, line_no));
             }
-            if let Some(i) = success {
-                // The failures so far were resolved: a later attempt got through.
-                self.resolve();
-                self.joined = Some(Joined {
-                    source: source.to_string(),
-                    line: line_no,
-                    signature: cat.signatures[i].id.clone(),
-                    text: trimmed(line),
-                });
+            if t.texts.len() < MAX_TEXTS_PER_FINDING {
+                t.texts.push(trimmed_to(line, MAX_TEXT_CHARS));
+            }
+            if cat.signatures[i].role == ROLE_SUCCESS {
+                success = Some(i);
             }
         }
-        self.lines += line_no;
-        self.source_index += 1;
-        Ok(())
+        if let Some(i) = success {
+            // The failures so far were resolved: a later attempt got through.
+            self.resolve();
+            // The last success line is kept, in place (a log may have one on every line).
+            let j = self.joined.get_or_insert_with(|| Joined {
+                source: String::new(),
+                line: 0,
+                signature: String::new(),
+                text: String::new(),
+            });
+            j.source.clear();
+            j.source.push_str(&self.sources[src]);
+            j.line = line_no;
+            j.signature.clear();
+            j.signature.push_str(&cat.signatures[i].id);
+            j.text.clear();
+            j.text.extend(String::from_utf8_lossy(line).trim_end().chars().take(400));
+        }
     }
 
     /// Moves the active failures into `resolved`, merging with earlier resolved ones.
     fn resolve(&mut self) {
-        for (active, done) in self.findings.iter_mut().zip(self.resolved.iter_mut()) {
+        let cat = catalog();
+        for (i, (active, done)) in self.active.iter_mut().zip(self.resolved.iter_mut()).enumerate() {
+            if !cat.signatures[i].is_failure() {
+                continue;
+            }
             let Some(f) = active.take() else { continue };
             match done {
                 Some(d) => {
@@ -176,36 +248,56 @@ impl Scanner {
     /// Failure findings after the last success line (all of them if there is none), in order
     /// of first appearance (on one line, in catalog order).
     pub fn findings(&self) -> Vec<Finding> {
-        sorted(&self.findings)
+        self.sorted(&self.active, true)
     }
 
     /// Failure findings before the last success line: resolved by a later attempt.
     pub fn resolved(&self) -> Vec<Finding> {
-        sorted(&self.resolved)
+        self.sorted(&self.resolved, true)
     }
 
     /// Progress and success lines, in order of first appearance: context, never a root cause.
     pub fn context(&self) -> Vec<Finding> {
-        sorted(&self.context)
+        self.sorted(&self.active, false)
     }
 
     /// The last success line, if the log reaches one.
     pub fn joined(&self) -> Option<&Joined> {
         self.joined.as_ref()
     }
-}
 
-/// Findings in order of first appearance; the sort is stable, so findings first seen on the
-/// same line keep catalog order.
-fn sorted(v: &[Option<Finding>]) -> Vec<Finding> {
-    let mut v: Vec<Finding> = v.iter().flatten().cloned().collect();
-    v.sort_by_key(|f| f.order);
-    v
-}
-
-/// A line as text, without its line ending, at most 400 characters.
-pub(crate) fn trimmed(line: &[u8]) -> String {
-    trimmed_to(line, 400)
+    /// The findings of failure (or context) signatures in `v`, in order of first appearance;
+    /// the sort is stable, so findings first seen on the same line keep catalog order.
+    fn sorted(&self, v: &[Option<Tally>], failures: bool) -> Vec<Finding> {
+        let cat = catalog();
+        let mut out: Vec<Finding> = v
+            .iter()
+            .zip(&cat.signatures)
+            .filter(|(_, s)| s.is_failure() == failures)
+            .filter_map(|(t, s)| {
+                let t = t.as_ref()?;
+                Some(Finding {
+                    id: s.id.clone(),
+                    domain: s.domain,
+                    role: s.role.clone(),
+                    meaning: s.meaning.clone(),
+                    fix: s.fix.clone(),
+                    count: t.count,
+                    lines: t
+                        .lines
+                        .iter()
+                        .map(|&(src, line)| Location { source: self.sources[src].clone(), line })
+                        .collect(),
+                    // The first line's text, as `trimmed` gives it (400 of its 1,000 characters).
+                    example: t.texts.first().map(|x| x.chars().take(400).collect()).unwrap_or_default(),
+                    texts: t.texts.clone(),
+                    order: t.order,
+                })
+            })
+            .collect();
+        out.sort_by_key(|f| f.order);
+        out
+    }
 }
 
 /// A line as text, without its line ending, at most `max` characters.
@@ -213,11 +305,27 @@ fn trimmed_to(line: &[u8], max: usize) -> String {
     String::from_utf8_lossy(line).trim_end().chars().take(max).collect()
 }
 
-/// Reads one line (through `\n`) into `buf`, keeping at most `max` bytes of it and consuming
-/// the rest without buffering it. Returns the bytes consumed (0 at the end of input) and
-/// whether the line was cut.
-pub(crate) fn read_line_capped<R: BufRead>(r: &mut R, buf: &mut Vec<u8>, max: usize) -> std::io::Result<(u64, bool)> {
-    let (mut consumed, mut cut) = (0u64, false);
+/// Splits `r` into lines and calls `f(line, cut, read)` for each, in order, until the input
+/// ends or `f` breaks. A line ends at `\n`, at `\r\n` (one line ending, not two) or at a lone
+/// `\r` (classic Mac OS text, and terminals that redraw a line with a carriage return), so a
+/// log has the same lines whatever its line endings; the ending is not part of `line`. A last
+/// line without an ending is a line too; an input that ends with a line ending has no empty
+/// line after it. At most `max` bytes of a line are passed (`cut` says the line was longer);
+/// the rest is read and dropped without buffering it. `read` is the number of bytes of the
+/// input read so far. Lines that lie in `r`'s buffer are passed without copying; a line that
+/// spans two refills is copied (at most `max` bytes). Returns the bytes read. (`read` counts a
+/// line's ending, except the `\n` of a `\r\n` split between two refills, which counts with
+/// the next line.)
+pub(crate) fn for_each_line<R: BufRead>(
+    r: &mut R,
+    max: usize,
+    mut f: impl FnMut(&[u8], bool, u64) -> ControlFlow<()>,
+) -> std::io::Result<u64> {
+    // A line that started in an earlier refill: its kept bytes, whether it was cut.
+    let (mut buf, mut started, mut cut) = (Vec::new(), false, false);
+    // The previous refill ended with `\r`: a `\n` first in this one belongs to it.
+    let mut after_cr = false;
+    let mut read = 0u64;
     loop {
         let avail = match r.fill_buf() {
             Ok(a) => a,
@@ -225,22 +333,54 @@ pub(crate) fn read_line_capped<R: BufRead>(r: &mut R, buf: &mut Vec<u8>, max: us
             Err(e) => return Err(e),
         };
         if avail.is_empty() {
-            return Ok((consumed, cut));
+            if started {
+                let _ = f(&buf, cut, read);
+            }
+            return Ok(read);
         }
-        let (take, done) = match avail.iter().position(|&b| b == b'\n') {
-            Some(i) => (i + 1, true),
-            None => (avail.len(), false),
-        };
-        let room = max.saturating_sub(buf.len());
-        if take > room {
-            // A newline beyond the cap is not part of what is kept; anything else is cut.
-            cut |= !(done && take == room + 1);
+        let mut i = 0;
+        if std::mem::take(&mut after_cr) && avail[0] == b'\n' {
+            i = 1;
         }
-        buf.extend_from_slice(&avail[..take.min(room)]);
-        r.consume(take);
-        consumed += take as u64;
-        if done {
-            return Ok((consumed, cut));
+        let mut flow = ControlFlow::Continue(());
+        while i < avail.len() && flow.is_continue() {
+            let rest = &avail[i..];
+            let Some(k) = memchr::memchr2(b'\n', b'\r', rest) else {
+                // The line goes on in the next refill: keep what fits, drop the rest.
+                let room = max.saturating_sub(buf.len());
+                cut |= rest.len() > room;
+                buf.extend_from_slice(&rest[..rest.len().min(room)]);
+                started = true;
+                i = avail.len();
+                break;
+            };
+            let mut next = i + k + 1;
+            if avail[i + k] == b'\r' {
+                match avail.get(next) {
+                    Some(b'\n') => next += 1,
+                    Some(_) => {}
+                    None => after_cr = true,
+                }
+            }
+            let seg = &rest[..k];
+            let read_now = read + next as u64;
+            flow = if started {
+                let room = max.saturating_sub(buf.len());
+                let c = cut || seg.len() > room;
+                buf.extend_from_slice(&seg[..seg.len().min(room)]);
+                let flow = f(&buf, c, read_now);
+                buf.clear();
+                (started, cut) = (false, false);
+                flow
+            } else {
+                f(&seg[..seg.len().min(max)], seg.len() > max, read_now)
+            };
+            i = next;
+        }
+        read += i as u64;
+        r.consume(i);
+        if flow.is_break() {
+            return Ok(read);
         }
     }
 }
