@@ -367,8 +367,11 @@ fn diagnose_timeout_bounds_the_journal_scan() {
     let chunk = dir.path().join("chunk.log");
     std::fs::write(&chunk, line.repeat((1 << 20) / line.len())).unwrap();
     fake_journalctl(&huge, &format!("while :; do cat '{}'; done", chunk.display()));
-    let (r, v, took) = diagnose_journal(&huge, "2s");
-    assert!(took < bound, "diagnose took {took:?} with --diagnose-timeout 2s: {}", r.stdout);
+    // A debug build on a loaded 2-core machine: 10 s for the run, so that the whole 4 MiB is
+    // scanned (it takes well under a second in a release build, bench/explain_inputs.py).
+    let (r, v, took) = diagnose_journal(&huge, "10s");
+    let bound = Duration::from_secs(15);
+    assert!(took < bound, "diagnose took {took:?} with --diagnose-timeout 10s: {}", r.stdout);
     let d = stage(&v, "local/kubelet-journal")["detail"].as_str().unwrap().to_string();
     assert!(d.contains("first 4 MiB kept") && d.contains("[kubelet-node-not-found]"), "{d}");
     assert!(!d.contains("cut short"), "the whole 4 MiB is scanned in time: {d}");
