@@ -175,11 +175,17 @@ pub(crate) enum FindingKind {
     Yaml11Break,
     /// A part holds more than one YAML document; kubeadm reads the first.
     IgnoredDocument,
+    /// A `---` line followed by text (kubeadm: `invalid Yaml document separator`).
+    Separator,
 }
 
-/// The parts of `text` as kubeadm's `YAMLReader` splits it: (first line, text), separators
-/// left out.
-pub(crate) fn parts(text: &str) -> Vec<(usize, String)> {
+/// The parts of `text` as kubeadm's `YAMLReader` splits it: (first line, text). A line
+/// starting with `---` ends a part (and is dropped) when one is open; before any content it
+/// opens the next part and stays in it (so `---` twice at the start, or at the end, makes a
+/// part without content). A line `---` followed by anything but spaces or a `#` comment is
+/// YAMLReader's `invalid Yaml document separator`: reading stops there, and its line and the
+/// text after `---` come second.
+pub(crate) fn parts(text: &str) -> (Vec<(usize, String)>, Option<(usize, String)>) {
     let mut out = Vec::new();
     let mut buf = String::new();
     let mut start = 1;
@@ -187,10 +193,11 @@ pub(crate) fn parts(text: &str) -> Vec<(usize, String)> {
         let no = i + 1;
         if let Some(rest) = line.strip_prefix("---") {
             let rest = rest.trim();
-            if rest.is_empty() || rest.starts_with('#') {
-                if !buf.is_empty() {
-                    out.push((start, std::mem::take(&mut buf)));
-                }
+            if !rest.is_empty() && !rest.starts_with('#') {
+                return (out, Some((no, rest.to_string())));
+            }
+            if !buf.is_empty() {
+                out.push((start, std::mem::take(&mut buf)));
                 continue;
             }
         }
@@ -202,7 +209,7 @@ pub(crate) fn parts(text: &str) -> Vec<(usize, String)> {
     if !buf.is_empty() {
         out.push((start, buf));
     }
-    out
+    (out, None)
 }
 
 /// A part's text with go-yaml's extra line breaks (lone CR, NEL, LS, PS) turned into LF, and
@@ -310,7 +317,15 @@ pub(crate) fn read(text: &str) -> (Vec<Part>, Vec<Finding>) {
     let mut out = Vec::new();
     let mut findings = Vec::new();
     let mut kinds_seen: Vec<String> = Vec::new();
-    for (index, (first_line, part_text)) in parts(text).into_iter().enumerate() {
+    let (parts, bad_separator) = parts(text);
+    if let Some((line, rest)) = bad_separator {
+        findings.push(Finding {
+            pos: Pos { line, col: 1 },
+            what: FindingKind::Separator,
+            message: format!("invalid Yaml document separator: {rest}"),
+        });
+    }
+    for (index, (first_line, part_text)) in parts.into_iter().enumerate() {
         let n = normalize(first_line, &part_text);
         let pos = Pos { line: first_line, col: 1 };
         for (p, c) in &n.breaks {
@@ -416,11 +431,19 @@ mod tests {
 
     #[test]
     fn parts_follow_yaml_reader() {
-        let p = parts("# c\n---\na: 1\n--- # x\n---\nb: 2\n----\nc: 3\n");
-        assert_eq!(p, vec![(1, "# c\n".to_string()), (3, "a: 1\n".to_string()), (6, "b: 2\n----\nc: 3\n".to_string())]);
-        assert_eq!(parts("a: 1\n---\n"), vec![(1, "a: 1\n".to_string())]);
-        assert_eq!(parts("a: 1\n---\n\n").len(), 2);
-        assert!(parts("").is_empty());
+        let (p, bad) = parts("# c\n---\na: 1\n--- # x\n---\nb: 2\n");
+        assert_eq!(p, vec![(1, "# c\n".to_string()), (3, "a: 1\n".to_string()), (5, "---\nb: 2\n".to_string())]);
+        assert!(bad.is_none());
+        assert_eq!(parts("a: 1\n---\n").0, vec![(1, "a: 1\n".to_string())]);
+        assert_eq!(parts("a: 1\n---\n\n").0.len(), 2);
+        assert_eq!(parts("---\n---\na: 1\n").0, vec![(1, "---\n".to_string()), (3, "a: 1\n".to_string())]);
+        assert_eq!(parts("a: 1\n---\n---\n").0.len(), 2);
+        assert_eq!(parts("a: 1\n----\n"), (vec![], Some((2, "-".to_string()))));
+        assert_eq!(
+            parts("a: 1\n---\nb: 1\n--- foo\n"),
+            (vec![(1, "a: 1\n".to_string())], Some((4, "foo".to_string())))
+        );
+        assert!(parts("").0.is_empty());
     }
 
     #[test]

@@ -125,6 +125,12 @@ pub fn check_text_with(name: &str, text: &str, o: &CheckOptions) -> FileResult {
                 "give every document apiVersion (group/version) and kind; kubeadm refuses a document holding only comments or blank lines, also before the first ---",
             ),
             FindingKind::DuplicateKind => (Origin::Kubeadm, Code::ConfigInvalid, "kind", "keep one document of each kind"),
+            FindingKind::Separator => (
+                Origin::Kubeadm,
+                Code::ConfigYamlSyntax,
+                "",
+                "a line starting with --- separates documents: nothing but a # comment may follow it",
+            ),
             FindingKind::Yaml11Break => (Origin::BeyondKubeadm, Code::ConfigYamlSyntax, "", yaml::LINE_BREAK_FIX),
             FindingKind::IgnoredDocument => (
                 Origin::BeyondKubeadm,
@@ -255,7 +261,15 @@ pub fn check_text_with(name: &str, text: &str, o: &CheckOptions) -> FileResult {
                         key_pos("kind"),
                         Origin::Kubeadm,
                         "kind",
-                        format!("converting ({kind}) to the {} component configuration: unknown conversion: beside an Init- or ClusterConfiguration kubeadm loads every document of this group as its component configuration", gvk.group),
+                        format!(
+                            "converting ({kind}) to the {} component configuration: unknown conversion: beside an Init- or ClusterConfiguration kubeadm loads a document of this group as its component configuration{}",
+                            gvk.group,
+                            if kinds.iter().any(|k| matches!(*k, "KubeletConfiguration" | "KubeProxyConfiguration")) {
+                                " (it takes one of the group's documents in Go's random map order, so kubeadm fails on some runs and passes on others)"
+                            } else {
+                                ""
+                            }
+                        ),
                         Code::ConfigInvalid,
                         "remove the document, or keep only KubeletConfiguration / KubeProxyConfiguration of this group",
                     ));
@@ -304,7 +318,8 @@ pub fn check_text_with(name: &str, text: &str, o: &CheckOptions) -> FileResult {
     }
     // Whether a file without a readable JoinConfiguration has one cannot be said when a
     // document did not parse.
-    if r.join.is_none() && parts.iter().all(|p| p.gvk.is_some()) {
+    let unreadable = r.problems.iter().any(|p| p.code == Code::ConfigYamlSyntax && p.origin == Origin::Kubeadm);
+    if r.join.is_none() && !unreadable && parts.iter().all(|p| p.gvk.is_some()) {
         r.problems.push(problem(
             name,
             yaml::Pos { line: 1, col: 1 },

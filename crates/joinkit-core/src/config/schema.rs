@@ -649,40 +649,39 @@ impl<'a> Checker<'a> {
         self.push(Origin::Kubeadm, path, pos, message, false, fix);
     }
 
-    /// go-yaml's strict mode refuses a key given twice in one mapping, at any depth.
+    /// go-yaml's strict mode refuses a key given twice in one mapping, at any depth: an error
+    /// at each repetition. Returns, for each entry, whether it is the last of its key (the one
+    /// Go's JSON decoding keeps, and that kubeadm goes on to check).
     fn duplicate_keys(&mut self, entries: &[(Key, Node)], path: &str) -> Vec<bool> {
-        let mut seen: HashMap<&str, Pos> = HashMap::new();
-        let mut dup = Vec::with_capacity(entries.len());
-        for (k, _) in entries {
-            let child = if path.is_empty() { k.name.clone() } else { format!("{path}.{}", k.name) };
-            if let Some(first) = seen.get(k.name.as_str()) {
+        let mut first: HashMap<&str, Pos> = HashMap::new();
+        let mut last: HashMap<&str, usize> = HashMap::new();
+        for (i, (k, _)) in entries.iter().enumerate() {
+            last.insert(k.name.as_str(), i);
+            if let Some(p) = first.get(k.name.as_str()) {
+                let child = if path.is_empty() { k.name.clone() } else { format!("{path}.{}", k.name) };
+                let line = p.line;
                 self.error_at(
                     &child,
                     k.pos,
                     format!(
-                        "key {:?} already set in map (first at line {}): kubeadm config validate rejects it (strict decoding); kubeadm join and init only warn and keep one of them",
-                        shown(&k.name),
-                        first.line
+                        "key {:?} already set in map (first at line {line}): kubeadm config validate rejects it (strict decoding); kubeadm join and init only warn and keep the last",
+                        shown(&k.name)
                     ),
                     "remove one of the two entries",
                 );
-                dup.push(true);
             } else {
-                seen.insert(&k.name, k.pos);
-                dup.push(false);
+                first.insert(k.name.as_str(), k.pos);
             }
         }
-        dup
+        entries.iter().enumerate().map(|(i, (k, _))| last.get(k.name.as_str()) == Some(&i)).collect()
     }
 
     fn walk_any(&mut self, node: &Node, path: &str) {
         match &node.value {
             Value::Map(entries) => {
-                let dup = self.duplicate_keys(entries, path);
-                for ((k, v), d) in entries.iter().zip(dup) {
-                    if !d {
-                        self.walk_any(v, &format!("{path}.{}", k.name));
-                    }
+                self.duplicate_keys(entries, path);
+                for (k, v) in entries {
+                    self.walk_any(v, &format!("{path}.{}", k.name));
                 }
             }
             Value::Seq(items) => {
@@ -705,11 +704,12 @@ impl<'a> Checker<'a> {
                 let Value::Map(entries) = &node.value else {
                     return self.type_error(node, path, "a mapping");
                 };
-                let dup = self.duplicate_keys(entries, path);
-                for ((k, v), d) in entries.iter().zip(dup) {
+                let last = self.duplicate_keys(entries, path);
+                for ((k, v), is_last) in entries.iter().zip(last) {
                     let child = if path.is_empty() { k.name.clone() } else { format!("{path}.{}", k.name) };
                     self.positions.entry(child.clone()).or_insert(k.pos);
-                    if d {
+                    if !is_last {
+                        self.walk_any(v, &child);
                         continue;
                     }
                     match fields.iter().find(|f| f.name == k.name) {
@@ -762,12 +762,12 @@ impl<'a> Checker<'a> {
                         if matches!(ty, Ty::StrMap) { "a map of strings" } else { "a map of booleans" },
                     );
                 };
-                let dup = self.duplicate_keys(entries, path);
+                let last = self.duplicate_keys(entries, path);
                 let value_ty = if matches!(ty, Ty::StrMap) { Ty::Str } else { Ty::Bool };
-                for ((k, v), d) in entries.iter().zip(dup) {
+                for ((k, v), is_last) in entries.iter().zip(last) {
                     let child = format!("{path}.{}", k.name);
                     self.positions.entry(child.clone()).or_insert(k.pos);
-                    if !d {
+                    if is_last {
                         self.walk(v, &value_ty, &child);
                     }
                 }
