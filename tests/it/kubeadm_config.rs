@@ -731,6 +731,10 @@ fn apply(docs: &mut Vec<Doc>, (what, at, choice): Step, keys: &[String]) {
     }
 }
 
+/// One variant against one release: (variant, release index, kubeadm accepts, joinkit
+/// accepts, kubeadm's error or why the meanings differ).
+type Outcome = (usize, usize, bool, bool, Option<String>);
+
 fn variant_strategy(n_seeds: usize) -> impl Strategy<Value = (usize, Vec<Step>)> {
     (0..n_seeds, proptest::collection::vec((0u8..11, any::<u32>(), any::<u32>()), 1..4))
 }
@@ -779,7 +783,7 @@ fn validate_config_agrees_with_kubeadm_on_generated_variants() {
         .flat_map(|i| releases.iter().enumerate().filter(move |(r, _)| *r == 0 || i % 4 == 0).map(move |(r, _)| (i, r)))
         .collect();
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<(usize, usize, bool, bool, Option<String>)>> = Mutex::new(Vec::new());
+    let results: Mutex<Vec<Outcome>> = Mutex::new(Vec::new());
     let flipped: Mutex<Vec<(usize, usize)>> = Mutex::new(Vec::new());
     let started = Instant::now();
     std::thread::scope(|s| {

@@ -43,11 +43,11 @@ fn arg_value(root: &Node, path: &str, name: &str) -> Option<String> {
     match at(root, path).map(|n| &n.value) {
         Some(Value::Seq(items)) => items
             .iter()
-            .filter(|i| text(i, "name") == Some(name))
-            .last()
+            .rev()
+            .find(|i| text(i, "name") == Some(name))
             .map(|i| text(i, "value").unwrap_or("").to_string()),
         Some(Value::Map(m)) => {
-            m.iter().filter(|(k, _)| k.name == name).last().and_then(|(_, v)| v.str().map(str::to_string))
+            m.iter().rev().find(|(k, _)| k.name == name).and_then(|(_, v)| v.str().map(str::to_string))
         }
         _ => None,
     }

@@ -179,13 +179,16 @@ pub(crate) enum FindingKind {
     Separator,
 }
 
+/// A text and the line it starts on.
+pub(crate) type Numbered = (usize, String);
+
 /// The parts of `text` as kubeadm's `YAMLReader` splits it: (first line, text). A line
 /// starting with `---` ends a part (and is dropped) when one is open; before any content it
 /// opens the next part and stays in it (so `---` twice at the start, or at the end, makes a
 /// part without content). A line `---` followed by anything but spaces or a `#` comment is
 /// YAMLReader's `invalid Yaml document separator`: reading stops there, and its line and the
 /// text after `---` come second.
-pub(crate) fn parts(text: &str) -> (Vec<(usize, String)>, Option<(usize, String)>) {
+pub(crate) fn parts(text: &str) -> (Vec<Numbered>, Option<Numbered>) {
     let mut out = Vec::new();
     let mut buf = String::new();
     let mut start = 1;

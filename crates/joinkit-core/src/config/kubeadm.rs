@@ -193,13 +193,9 @@ fn release_like(s: &str) -> bool {
 fn release_label(s: &str) -> Option<Option<u64>> {
     let mut rest = s;
     let mut words = 0;
-    loop {
-        if let Some(r) = rest.strip_prefix("latest").or_else(|| rest.strip_prefix("stable")) {
-            rest = r;
-            words += 1;
-        } else {
-            break;
-        }
+    while let Some(r) = rest.strip_prefix("latest").or_else(|| rest.strip_prefix("stable")) {
+        rest = r;
+        words += 1;
     }
     if words == 0 {
         return None;
