@@ -200,7 +200,7 @@ pub struct DiagnoseArgs {
     /// it (an absolute link from DIR, as on the node); a link that leaves it is not followed
     #[arg(long, value_name = "DIR", default_value = "/")]
     pub root: PathBuf,
-    /// CRI socket to look for and ask for its CRI version (default: the config's, else the usual ones)
+    /// CRI socket to look for and ask for its CRI version (default: the config's, else the kubelet's containerRuntimeEndpoint, else the usual ones)
     #[arg(long, value_name = "SOCKET")]
     pub cri_socket: Option<String>,
     /// The kubelet's health endpoint to check (host:port), or `off`

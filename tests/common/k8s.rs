@@ -342,7 +342,7 @@ impl Shared {
     }
 }
 
-type Registry = Mutex<HashMap<(Version, CaAlgo), &'static OnceLock<Option<Shared>>>>;
+type Registry = Mutex<HashMap<(&'static str, Version, CaAlgo), &'static OnceLock<Option<Shared>>>>;
 
 fn registry() -> &'static Registry {
     static R: OnceLock<Registry> = OnceLock::new();
@@ -368,6 +368,13 @@ extern "C" fn stop_shared_clusters() {
 
 /// The binary's cluster of this version and CA, started on first use (None: skipped).
 pub fn shared(version: Version, ca: CaAlgo) -> Option<&'static Shared> {
+    shared_in("", version, ca)
+}
+
+/// A cluster shared by the tests of one `group` only (a module whose tests must not meet the
+/// cluster-wide faults other modules inject into [`shared`]'s, nor hold its lock for long),
+/// started on first use and stopped at exit like [`shared`]'s (None: skipped).
+pub fn shared_in(group: &'static str, version: Version, ca: CaAlgo) -> Option<&'static Shared> {
     control_plane_script()?;
     let cell: &'static OnceLock<Option<Shared>> = {
         let mut r = registry().lock().unwrap_or_else(|e| e.into_inner());
@@ -377,7 +384,7 @@ pub fn shared(version: Version, ca: CaAlgo) -> Option<&'static Shared> {
                 libc::atexit(stop_shared_clusters);
             }
         }
-        r.entry((version, ca)).or_insert_with(|| Box::leak(Box::new(OnceLock::new())))
+        r.entry((group, version, ca)).or_insert_with(|| Box::leak(Box::new(OnceLock::new())))
     };
     cell.get_or_init(|| Cluster::up(version, ca).map(|cluster| Shared { cluster, lock: Mutex::new(()) })).as_ref()
 }

@@ -71,14 +71,17 @@ fn manifest() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn dist() -> PathBuf {
+/// The directory holding `v1.24/`, `v1.36/` and `kubeadm/`: `JOINKIT_K8S_DIST`, else
+/// `../shared/k8s`.
+pub fn dist() -> PathBuf {
     match std::env::var_os("JOINKIT_K8S_DIST") {
         Some(d) if !d.is_empty() => PathBuf::from(d),
         _ => manifest().join("../shared/k8s"),
     }
 }
 
-fn cache() -> PathBuf {
+/// Where binaries are unpacked once per machine: `JOINKIT_K8S_CACHE`, else `target/k8s-cache`.
+pub fn cache() -> PathBuf {
     match std::env::var_os("JOINKIT_K8S_CACHE") {
         Some(d) if !d.is_empty() => PathBuf::from(d),
         _ => manifest().join("target/k8s-cache"),
@@ -99,8 +102,8 @@ fn reported_version(path: &Path) -> Result<String, String> {
 }
 
 /// Unpacks `archive` to `dest` unless there, under `dest`'s directory's `.lock` (flock), through
-/// a temporary file renamed into place.
-fn unpack_once(archive: &Path, dest: &Path) -> Result<(), String> {
+/// a temporary file renamed into place. Also used for the kubelet (`kubelet.rs`).
+pub fn unpack_once(archive: &Path, dest: &Path) -> Result<(), String> {
     use std::os::unix::io::AsRawFd;
     let dir = dest.parent().expect("dest has a directory");
     std::fs::create_dir_all(dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
@@ -116,7 +119,8 @@ fn unpack_once(archive: &Path, dest: &Path) -> Result<(), String> {
     if dest.is_file() {
         return Ok(()); // unpacked by a parallel run while this one waited
     }
-    let tmp = dir.join(format!(".kubeadm.tmp.{}", std::process::id()));
+    let name = dest.file_name().and_then(|n| n.to_str()).unwrap_or("binary");
+    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
     let file = std::fs::File::create(&tmp).map_err(|e| format!("create {}: {e}", tmp.display()))?;
     let status = Command::new("xz")
         .arg("-dc")

@@ -128,14 +128,15 @@ struct Lines {
 }
 
 /// `joinkit csr approver` running; its JSON lines collected by a thread. Dropping it kills it.
-struct Approver {
+/// Also used by real_kubelet.rs.
+pub(crate) struct Approver {
     child: Child,
     lines: Arc<(Mutex<Lines>, Condvar)>,
     label: String,
 }
 
 impl Approver {
-    fn start(c: &Cluster, extra: &[&str]) -> Approver {
+    pub(crate) fn start(c: &Cluster, extra: &[&str]) -> Approver {
         let mut cmd = Command::new(common::bin());
         cmd.args(["csr", "approver", "--kubeconfig", c.admin(), "-o", "json"])
             .args(["--metrics-bind-address", "127.0.0.1:0", "--health-probe-bind-address", "127.0.0.1:0"])
@@ -184,14 +185,14 @@ impl Approver {
         self.lines.0.lock().unwrap().stdout.clone()
     }
 
-    fn dump(&self) -> String {
+    pub(crate) fn dump(&self) -> String {
         let l = self.lines.0.lock().unwrap();
         let out: Vec<String> = l.stdout.iter().map(Value::to_string).collect();
         format!("stdout:\n{}\nstderr:\n{}", out.join("\n"), l.stderr)
     }
 
     /// The first line matching `f`, waiting up to `limit`.
-    fn wait(&self, what: &str, limit: Duration, f: impl Fn(&Value) -> bool) -> Value {
+    pub(crate) fn wait(&self, what: &str, limit: Duration, f: impl Fn(&Value) -> bool) -> Value {
         self.wait_timed(what, limit, f).0
     }
 
@@ -222,12 +223,12 @@ impl Approver {
         self.lines.0.lock().unwrap().closed
     }
 
-    fn event(&self, name: &str, limit: Duration) -> Value {
+    pub(crate) fn event(&self, name: &str, limit: Duration) -> Value {
         self.wait(name, limit, |v| v["event"] == name)
     }
 
     /// The decision line of this CSR.
-    fn decision(&self, csr: &str, limit: Duration) -> Value {
+    pub(crate) fn decision(&self, csr: &str, limit: Duration) -> Value {
         self.wait(&format!("the decision on {csr}"), limit, |v| v["event"] == "decision" && v["csr"] == csr)
     }
 

@@ -471,7 +471,8 @@ struct Tbs {
 
 impl Tbs {
     /// The way a kubelet asks: O=system:nodes (and any other O), CN=system:node:<name>, the
-    /// SANs in one extensionRequest; strings as UTF8String (as Go's crypto/x509 writes them).
+    /// SANs in one extensionRequest; strings as UTF8String (other string types are a mutation of
+    /// their own; the real kubelet writes PrintableString, `docs/real-kubelet.md`).
     fn kubelet(n: &Names) -> Tbs {
         let mut subject: Vec<Vec<D>> = n.orgs.iter().map(|o| vec![atv(OID_O, UTF8, o.as_bytes())]).collect();
         subject.push(vec![atv(OID_CN, UTF8, n.cn().as_bytes())]);

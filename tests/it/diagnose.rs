@@ -12,6 +12,17 @@ use std::time::{Duration, Instant};
 /// A healthy node's filesystem: a default route, ip_forward on, no swap, a containerd socket
 /// that answers CRI v1 (tests/common/fake_node.rs).
 pub(crate) fn fake_root(dir: &Path) -> PathBuf {
+    let r = fake_root_without_runtime(dir);
+    crate::fake_node::serve_cri(
+        &r.join("run/containerd/containerd.sock"),
+        crate::fake_node::Cri::V1("containerd", "v1.7.13"),
+    );
+    r
+}
+
+/// [`fake_root`] without the CRI socket (tests/it/real_containerd.rs runs a real containerd
+/// in it).
+pub(crate) fn fake_root_without_runtime(dir: &Path) -> PathBuf {
     let r = dir.join("root");
     for d in ["proc/net", "proc/sys/net/ipv4", "run/containerd", "etc/kubernetes/manifests"] {
         std::fs::create_dir_all(r.join(d)).unwrap();
@@ -21,10 +32,6 @@ pub(crate) fn fake_root(dir: &Path) -> PathBuf {
     std::fs::write(r.join("proc/net/tcp"), "  sl  local_address rem_address   st tx_queue rx_queue\n   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000\n").unwrap();
     std::fs::write(r.join("proc/sys/net/ipv4/ip_forward"), "1\n").unwrap();
     std::fs::write(r.join("proc/swaps"), "Filename\tType\tSize\tUsed\tPriority\n").unwrap();
-    crate::fake_node::serve_cri(
-        &r.join("run/containerd/containerd.sock"),
-        crate::fake_node::Cri::V1("containerd", "v1.7.13"),
-    );
     r
 }
 

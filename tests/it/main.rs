@@ -13,6 +13,8 @@ mod hostile_fixture;
 mod k8s;
 #[path = "../common/kubeadm.rs"]
 mod kubeadm;
+#[path = "../common/kubelet.rs"]
+mod kubelet;
 #[path = "../common/libapi.rs"]
 mod libapi;
 
@@ -37,7 +39,9 @@ mod kubectl;
 mod lab_bootstrap_transcripts;
 mod lab_transcripts;
 mod mitm_wait_file;
+mod real_containerd;
 mod real_control_plane;
+mod real_kubelet;
 mod token;
 mod transcripts_offline;
 mod trust_bounds;

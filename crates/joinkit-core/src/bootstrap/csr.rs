@@ -87,13 +87,25 @@ pub(crate) fn csr_name(spki_der: &[u8], cn: &str, orgs: &[&str], usages: &[&str]
     format!("node-csr-{}", URL_SAFE_NO_PAD.encode(h.finalize()))
 }
 
+/// A subject value encoded as the kubelet's Go encodes it: `crypto/x509`
+/// `CreateCertificateRequest` marshals `pkix.Name` strings with `encoding/asn1`, which writes a
+/// PrintableString when every character is in that set (as in `system:node:<DNS name>`) and a
+/// UTF8String otherwise (`encoding/asn1/marshal.go`, `makeField`). rcgen writes UTF8String by
+/// default; docs/real-kubelet.md compares the two CSRs.
+fn go_string(s: &str) -> rcgen::DnValue {
+    match rcgen::string::PrintableString::try_from(s) {
+        Ok(p) => rcgen::DnValue::PrintableString(p),
+        Err(_) => rcgen::DnValue::Utf8String(s.to_string()),
+    }
+}
+
 /// Makes a new ECDSA P-256 key and the kubelet's CSR for `node`.
 pub fn node_csr(node: &str) -> Result<NodeCsr, String> {
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(|e| e.to_string())?;
     let mut params = rcgen::CertificateParams::default();
     let mut dn = rcgen::DistinguishedName::new();
-    dn.push(rcgen::DnType::OrganizationName, "system:nodes");
-    dn.push(rcgen::DnType::CommonName, format!("system:node:{node}"));
+    dn.push(rcgen::DnType::OrganizationName, go_string("system:nodes"));
+    dn.push(rcgen::DnType::CommonName, go_string(&format!("system:node:{node}")));
     params.distinguished_name = dn;
     let csr = params.serialize_request(&key).map_err(|e| e.to_string())?;
     let spki_der = rcgen::PublicKeyData::subject_public_key_info(&key);
@@ -165,5 +177,27 @@ mod tests {
         assert_eq!(v["spec"]["usages"], serde_json::json!(USAGES));
         assert_eq!(request_der(&v), typed_request_der(&csr.object()));
         assert!(request_der(&v).is_some());
+    }
+
+    #[test]
+    fn the_subject_strings_are_encoded_as_go_encodes_them() {
+        use x509_parser::der_parser::asn1_rs::Tag;
+        use x509_parser::prelude::*;
+        let tags = |node: &str| -> Vec<(String, Tag)> {
+            let der = request_der(&serde_json::to_value(node_csr(node).unwrap().object()).unwrap()).unwrap();
+            let (_, req) = X509CertificationRequest::from_der(&der).unwrap();
+            let subject = &req.certification_request_info.subject;
+            subject.iter_attributes().map(|a| (a.as_str().unwrap().to_string(), a.attr_value().tag())).collect()
+        };
+        // O first, then CN, both PrintableString, as the real kubelet's (docs/real-kubelet.md).
+        assert_eq!(
+            tags("worker-1.example"),
+            [
+                ("system:nodes".to_string(), Tag::PrintableString),
+                ("system:node:worker-1.example".into(), Tag::PrintableString)
+            ]
+        );
+        // A character outside PrintableString: UTF8String, as Go falls back.
+        assert_eq!(tags("w_1")[1], ("system:node:w_1".to_string(), Tag::Utf8String));
     }
 }

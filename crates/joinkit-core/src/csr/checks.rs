@@ -316,10 +316,9 @@ fn reserved_dns(name: &str, cluster: &ClusterNames) -> Option<String> {
         Some("a name of the API server (its serving certificate or controlPlaneEndpoint)".into())
     } else if name.ends_with(".svc") || name.contains(".svc.") || under("cluster.local") {
         Some("a Service name (*.svc, *.cluster.local)".into())
-    } else if let Some(d) = cluster.dns_domain.as_deref().filter(|d| under(&d.to_ascii_lowercase())) {
-        Some(format!("a name in the cluster's DNS domain {d}"))
     } else {
-        None
+        let domain = cluster.dns_domain.as_deref().filter(|d| under(&d.to_ascii_lowercase()));
+        domain.map(|d| format!("a name in the cluster's DNS domain {d}"))
     }
 }
 
@@ -341,10 +340,8 @@ fn reserved_ip(ip: IpAddr, cluster: &ClusterNames) -> Option<String> {
         Some("a multicast or broadcast address".into())
     } else if cluster.ips.contains(&ip) {
         Some("an address of the API server (its serving certificate or controlPlaneEndpoint)".into())
-    } else if let Some(c) = cluster.service_cidrs.iter().find(|c| c.contains(ip)) {
-        Some(format!("in the Service CIDR {c}"))
     } else {
-        None
+        cluster.service_cidrs.iter().find(|c| c.contains(ip)).map(|c| format!("in the Service CIDR {c}"))
     }
 }
 

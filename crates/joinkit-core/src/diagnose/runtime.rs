@@ -1,7 +1,8 @@
 //! diagnose's runtime checks (failure domain `runtime`, exit code 90): what kubeadm's preflight
 //! and the kubelet need from the node's container runtime and what keeps the kubelet from
 //! becoming healthy (seeds 000 and 002 list the runtime and the kubelet among the first things
-//! to check). In order: the CRI socket exists; it answers CRI v1 `RuntimeService/Version`
+//! to check). In order: the CRI socket exists (`--cri-socket`, else the kubelet's
+//! `containerRuntimeEndpoint` or `--container-runtime-endpoint`, else kubeadm's usual ones); it answers CRI v1 `RuntimeService/Version`
 //! (kubeadm `app/util/runtime`, crictl "validate service connection"); the kubelet's and the
 //! runtime's cgroup drivers agree (the kubelet's dockershim said "misconfiguration: kubelet
 //! cgroup driver: \"systemd\" is different from docker cgroup driver: \"cgroupfs\"",
@@ -76,19 +77,43 @@ pub(super) async fn runtime_checks(
     opts: &DiagnoseOptions,
     fs: &NodeFs,
 ) -> Option<Found> {
-    let answer = cri_checks(report, found, fs, opts.cri_socket.as_deref()).await;
     let kubelet = kubelet_config(fs);
+    let kubelets = kubelet.as_ref().ok().and_then(Option::as_ref).and_then(|k| {
+        k.runtime_endpoint.as_deref().filter(|e| is_unix(e)).map(|e| (e.to_string(), k.runtime_endpoint_from.clone()))
+    });
+    let answer = cri_checks(report, found, fs, opts.cri_socket.as_deref(), kubelets).await;
     cgroup_check(report, found, fs, &answer, &kubelet);
     swap_check(report, found, fs, &kubelet);
     healthz_check(report, found, fs, opts.kubelet_healthz.as_deref()).await;
     journal_check(report, fs).await
 }
 
-async fn cri_checks(report: &mut Report, found: &mut Vec<Found>, fs: &NodeFs, cri: Option<&str>) -> Option<Answer> {
-    let candidates: Vec<String> = match cri {
-        Some(s) => vec![s.trim_start_matches("unix://").to_string()],
-        None => CRI_SOCKETS.iter().map(|s| s.to_string()).collect(),
+/// A CRI endpoint on a unix socket (`unix:///path` or a bare absolute path), the only kind
+/// diagnose asks; a `tcp://` or `npipe://` endpoint leaves the usual sockets to look for.
+fn is_unix(endpoint: &str) -> bool {
+    endpoint.starts_with("unix://") || endpoint.starts_with('/')
+}
+
+/// The CRI checks. The socket: `--cri-socket` (or the JoinConfiguration's criSocket), else the
+/// one the kubelet is configured with (`kubelet`: its endpoint and where it was set), else the
+/// usual ones.
+async fn cri_checks(
+    report: &mut Report,
+    found: &mut Vec<Found>,
+    fs: &NodeFs,
+    cri: Option<&str>,
+    kubelet: Option<(String, String)>,
+) -> Option<Answer> {
+    let mut named_by = None;
+    let candidates: Vec<String> = match (cri, kubelet) {
+        (Some(s), _) => vec![s.trim_start_matches("unix://").to_string()],
+        (None, Some((e, from))) => {
+            named_by = Some(from);
+            vec![e.trim_start_matches("unix://").to_string()]
+        }
+        (None, None) => CRI_SOCKETS.iter().map(|s| s.to_string()).collect(),
     };
+    let named = named_by.map(|f| format!(" (the kubelet's, {f})")).unwrap_or_default();
     // The first candidate that exists; one behind a link that leaves --root is not followed.
     let mut outside = Vec::new();
     let mut there = None;
@@ -110,12 +135,19 @@ async fn cri_checks(report: &mut Report, found: &mut Vec<Found>, fs: &NodeFs, cr
             add(report, found, Check::LocalCriVersion, Status::Skip, "no socket to ask".into(), None);
             return None;
         }
-        let d = format!("no container runtime socket ({})", candidates.join(", "));
+        let d = format!("no container runtime socket ({}){named}", candidates.join(", "));
         add(report, found, Check::LocalCriSocket, Status::Fail, d.clone(), fail(Code::RootCauseRuntime, d, "the container runtime is not installed or not running, or listens elsewhere", "start containerd or CRI-O (`systemctl enable --now containerd`), or set nodeRegistration.criSocket / --cri-socket").map(|f| f.kubeadm("[ERROR CRI]: container runtime is not running")));
         add(report, found, Check::LocalCriVersion, Status::Skip, "no socket to ask".into(), None);
         return None;
     };
-    add(report, found, Check::LocalCriSocket, Status::Pass, format!("container runtime socket {sock} present"), None);
+    add(
+        report,
+        found,
+        Check::LocalCriSocket,
+        Status::Pass,
+        format!("container runtime socket {sock} present{named}"),
+        None,
+    );
     let runtime = runtime_of(&sock);
     let endpoint = format!("unix://{sock}");
     // Messages name the socket as the node sees it, not its path under --root.

@@ -30,6 +30,13 @@ pub(super) struct KubeletConfig {
     pub(super) fail_swap_on_from: String,
     /// `memorySwap.swapBehavior`.
     pub(super) swap_behavior: Option<String>,
+    /// The CRI endpoint the kubelet uses: `containerRuntimeEndpoint` (a KubeletConfiguration
+    /// field since v1.27, `staging/src/k8s.io/kubelet/config/v1beta1/types.go`), or
+    /// `--container-runtime-endpoint=` in its extra flags (the flag before that,
+    /// `cmd/kubelet/app/options/container_runtime.go`, which kubeadm put in kubeadm-flags.env).
+    pub(super) runtime_endpoint: Option<String>,
+    /// Where the endpoint was set.
+    pub(super) runtime_endpoint_from: String,
 }
 
 /// Reads the kubelet's configuration under `--root`: `Ok(None)` when it is not there (before a
@@ -51,6 +58,12 @@ pub(super) fn kubelet_config(fs: &NodeFs) -> Result<Option<KubeletConfig>, Strin
         fail_swap_on: v.get("failSwapOn").and_then(|d| d.as_bool()),
         fail_swap_on_from: KUBELET_CONFIG.to_string(),
         swap_behavior: v.pointer("/memorySwap/swapBehavior").and_then(|d| d.as_str()).map(str::to_string),
+        runtime_endpoint: v
+            .get("containerRuntimeEndpoint")
+            .and_then(|d| d.as_str())
+            .filter(|e| !e.is_empty())
+            .map(str::to_string),
+        runtime_endpoint_from: format!("containerRuntimeEndpoint in {KUBELET_CONFIG}"),
     };
     // A flag overrides the file (kubeadm-flags.env, then KUBELET_EXTRA_ARGS).
     for f in ["/var/lib/kubelet/kubeadm-flags.env", "/etc/default/kubelet", "/etc/sysconfig/kubelet"] {
@@ -61,6 +74,9 @@ pub(super) fn kubelet_config(fs: &NodeFs) -> Result<Option<KubeletConfig>, Strin
                 k.fail_swap_on_from = format!("--fail-swap-on={v} in {f}");
             } else if let Some(v) = word.strip_prefix("--cgroup-driver=") {
                 k.cgroup_driver = Some(v.to_string());
+            } else if let Some(v) = word.strip_prefix("--container-runtime-endpoint=").filter(|v| !v.is_empty()) {
+                k.runtime_endpoint = Some(v.to_string());
+                k.runtime_endpoint_from = format!("--container-runtime-endpoint in {f}");
             }
         }
     }
@@ -235,6 +251,22 @@ mod tests {
         assert_eq!(k.cgroup_driver.as_deref(), Some("systemd"));
         assert_eq!(k.fail_swap_on, Some(false));
         assert_eq!(k.swap_behavior.as_deref(), Some("LimitedSwap"));
+        assert_eq!(k.runtime_endpoint, None);
+        // The runtime endpoint: the config's field, overridden by the flag (kubeadm before v1.27).
+        let conf = "kind: KubeletConfiguration\ncontainerRuntimeEndpoint: unix:///run/k8s/cri.sock\n";
+        let r = root_with(&[(KUBELET_CONFIG, conf)]);
+        let k = kubelet_config(&NodeFs::new(r.path())).unwrap().unwrap();
+        assert_eq!(k.runtime_endpoint.as_deref(), Some("unix:///run/k8s/cri.sock"));
+        assert_eq!(k.runtime_endpoint_from, format!("containerRuntimeEndpoint in {KUBELET_CONFIG}"));
+        let r = root_with(&[
+            (KUBELET_CONFIG, conf),
+            ("/var/lib/kubelet/kubeadm-flags.env", "KUBELET_KUBEADM_ARGS=\"--container-runtime-endpoint=unix:///run/crio/crio.sock --pod-infra-container-image=x\"\n"),
+        ]);
+        let k = kubelet_config(&NodeFs::new(r.path())).unwrap().unwrap();
+        assert_eq!(k.runtime_endpoint.as_deref(), Some("unix:///run/crio/crio.sock"));
+        assert!(k
+            .runtime_endpoint_from
+            .starts_with("--container-runtime-endpoint in /var/lib/kubelet/kubeadm-flags.env"));
         // The kubelet (go-yaml v2) would read `failSwapOn: false` after the NEL; joinkit says why
         // it does not read the file instead of judging swap without it.
         let r = root_with(&[(
