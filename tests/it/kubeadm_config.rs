@@ -14,8 +14,8 @@
 //!
 //! The parity tables go to stderr (`cargo test --test it kubeadm_config:: -- --nocapture`).
 //! Variants: `PROPTEST_CASES` (default 1000), seed `JOINKIT_PARITY_SEED` (printed; random by
-//! default); kubeadm runs two at a time. Disagreeing variants are written to
-//! `$TMPDIR/joinkit-kubeadm-parity/` and listed. Without the kubeadm archives these tests print a
+//! default); kubeadm runs two at a time. The variants are written to
+//! `$TMPDIR/joinkit-kubeadm-parity/`, kept when one disagrees or `JOINKIT_PARITY_KEEP` is set. Without the kubeadm archives these tests print a
 //! notice and pass, except under `CI`.
 
 use crate::common::{run, run_with};
@@ -874,7 +874,9 @@ fn validate_config_agrees_with_kubeadm_on_generated_variants() {
         dir.display(),
         shown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n\n")
     );
-    let _ = std::fs::remove_dir_all(&dir);
+    if std::env::var_os("JOINKIT_PARITY_KEEP").is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
 
 /// The emitter writes what it was given: every seed, written back, reads as the same tree.
