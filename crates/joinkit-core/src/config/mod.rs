@@ -83,7 +83,7 @@ pub struct CheckOptions {
 
 fn problem(file: &str, pos: yaml::Pos, origin: Origin, path: &str, message: String, code: Code, fix: &str) -> Problem {
     Problem {
-        severity: if origin == Origin::Kubeadm { Severity::Error } else { Severity::Warning },
+        severity: if matches!(origin, Origin::Kubeadm | Origin::Joinkit) { Severity::Error } else { Severity::Warning },
         origin,
         machine_dependent: false,
         file: file.to_string(),
@@ -131,7 +131,7 @@ pub fn check_text_with(name: &str, text: &str, o: &CheckOptions) -> FileResult {
                 "",
                 "a line starting with --- separates documents: nothing but a # comment may follow it",
             ),
-            FindingKind::Yaml11Break => (Origin::BeyondKubeadm, Code::ConfigYamlSyntax, "", yaml::LINE_BREAK_FIX),
+            FindingKind::Yaml11Break => (Origin::Joinkit, Code::ConfigYamlSyntax, "", yaml::LINE_BREAK_FIX),
             FindingKind::IgnoredDocument => (
                 Origin::BeyondKubeadm,
                 Code::ConfigInvalid,
@@ -141,9 +141,11 @@ pub fn check_text_with(name: &str, text: &str, o: &CheckOptions) -> FileResult {
         };
         let message = match f.what {
             FindingKind::Syntax => format!("YAML syntax error: {}", f.message),
-            FindingKind::Yaml11Break | FindingKind::IgnoredDocument => {
-                format!("{}; kubeadm config validate accepts the file", f.message)
-            }
+            FindingKind::Yaml11Break => format!(
+                "{}; kubeadm config validate accepts the file and reads it with this line break; joinkit refuses it (a knowing difference)",
+                f.message
+            ),
+            FindingKind::IgnoredDocument => format!("{}; kubeadm config validate accepts the file", f.message),
             _ => f.message,
         };
         r.problems.push(problem(name, f.pos, origin, path, message, code, fix));
@@ -351,6 +353,7 @@ pub fn format_problem(p: &Problem) -> String {
     let mut origin = match p.origin {
         Origin::Kubeadm if p.kubeadm_rule => " [kubeadm]",
         Origin::BeyondKubeadm => " [beyond kubeadm config validate]",
+        Origin::Joinkit => " [joinkit refuses what kubeadm config validate accepts]",
         _ => "",
     }
     .to_string();

@@ -44,6 +44,11 @@ pub enum Origin {
     BeyondKubeadm,
     /// Advice (deprecated forms, an unpinned CA): always a warning.
     Advice,
+    /// `kubeadm config validate` accepts this and joinkit refuses it by design, always an
+    /// error: a knowing difference (docs/kubeadm-config-parity.md). The line breaks only
+    /// YAML 1.1 honours (NEL, U+2028, U+2029, a lone CR): kubeadm reads keys there that YAML 1.2
+    /// tools do not see, so the file means different things to different readers.
+    Joinkit,
 }
 
 /// One problem in a config file.
