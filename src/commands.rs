@@ -56,7 +56,7 @@ pub(crate) fn run(cli: Cli) -> Outcome {
             }
         }
         Command::ValidateConfig(a) => {
-            let report = match config::check_files(&a.files) {
+            let report = match config::check_files(&a.files, &a.options()) {
                 Ok(results) => config::report_for("validate-config", &results),
                 Err(f) => failed("validate-config", f),
             };

@@ -96,6 +96,13 @@ fn secret(s: &Option<SecretArg>) -> Option<Secret> {
     s.as_ref().map(|t| Secret::from(t.expose()))
 }
 
+impl ValidateConfigArgs {
+    /// The check's options.
+    pub(crate) fn options(&self) -> joinkit_core::config::CheckOptions {
+        joinkit_core::config::CheckOptions { kubeadm: self.kubeadm_version, strict: self.strict }
+    }
+}
+
 impl RenderConfigArgs {
     /// The library's render options (the token file is read when rendering).
     pub(crate) fn options(&self) -> RenderOptions {
@@ -138,6 +145,12 @@ pub struct ValidateConfigArgs {
     /// Config files (multi-document YAML; `-` for stdin)
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<PathBuf>,
+    /// The kubeadm release whose `kubeadm config validate` verdict to reproduce
+    #[arg(long, value_name = "MINOR", value_parser = choice(joinkit_core::config::KubeadmVersion::ALL), default_value = "1.36", env = "JOINKIT_KUBEADM_VERSION")]
+    pub kubeadm_version: joinkit_core::config::KubeadmVersion,
+    /// Also fail on what joinkit finds beyond kubeadm config validate (warnings otherwise)
+    #[arg(long, env = "JOINKIT_STRICT")]
+    pub strict: bool,
     /// The output format.
     #[command(flatten)]
     pub out: OutputArg,

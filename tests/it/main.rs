@@ -34,6 +34,7 @@ mod docs;
 mod explain_corpus;
 mod explain_log;
 mod hostile;
+mod kubeadm_config;
 mod kubectl;
 mod lab_bootstrap_transcripts;
 mod lab_transcripts;

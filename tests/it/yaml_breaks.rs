@@ -92,18 +92,41 @@ fn the_real_kubeadm_splits_documents_at_line_feeds_only() {
     let cr = write(&dir, "cr.yaml", &lf.replace('\n', "\r"));
     let o = k.run(&["config", "validate", "--config", &cr]);
     assert!(o.status.success(), "kubeadm never reads the second document: {}", String::from_utf8_lossy(&o.stderr));
-    // joinkit refuses the first lone CR, at the end of line 1.
+    // validate-config reads the file as kubeadm does (one document) and refuses it at the
+    // first lone CR, the end of line 1: a knowing difference (origin `joinkit`), with or
+    // without --strict.
     let r = run(&["validate-config", "-o", "json", &cr]);
     assert_eq!(r.code, 51, "{}", r.stdout);
+    let v = r.json();
+    let p = v["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["message"].as_str().unwrap().contains("carriage return"))
+        .cloned();
+    let p = p.unwrap_or_else(|| panic!("no error for the lone CR: {}", r.stdout));
     assert_eq!(
-        (r.json()["problems"][0]["line"].as_u64(), r.json()["problems"][0]["column"].as_u64()),
-        (Some(1), Some(42))
+        (p["line"].as_u64(), p["column"].as_u64(), p["severity"].as_str(), p["origin"].as_str()),
+        (Some(1), Some(42), Some("error"), Some("joinkit"))
     );
+    let r = run(&["validate-config", "--strict", "-o", "json", &cr]);
+    assert_ne!(r.code, 0, "{}", r.stdout);
+    let v = r.json();
+    let p = v["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["message"].as_str().unwrap().contains("carriage return"))
+        .cloned()
+        .unwrap();
+    assert_eq!((p["line"].as_u64(), p["column"].as_u64(), p["severity"].as_str()), (Some(1), Some(42), Some("error")));
 }
 
-/// validate-config, migrate-config and the `--config` of bootstrap and diagnose refuse each
-/// character with `config-yaml-syntax` (exit 51), its name and its line:column; migrate-config
-/// writes nothing.
+/// validate-config reads each character as kubeadm does (a line break) and refuses it at its
+/// line:column, naming it: `config-yaml-syntax` (exit 51), with or without `--strict` (a
+/// knowing difference from kubeadm, origin `joinkit`).
+/// migrate-config and the `--config` of bootstrap and diagnose refuse it (exit 51), and
+/// migrate-config writes nothing.
 #[test]
 fn every_config_reader_refuses_them_with_line_and_column() {
     let dir = tempfile::tempdir().unwrap();
@@ -111,12 +134,19 @@ fn every_config_reader_refuses_them_with_line_and_column() {
         for (kind, (text, (line, col))) in [("field", hidden_unknown_field(br)), ("skip", hidden_unsafe_skip(br))] {
             let f = write(&dir, &format!("{kind}-{tag}.yaml"), &text);
             let at = format!("{f}:{line}:{col}: ");
+            // As kubeadm: the hidden unknown field is an error, the hidden unsafeSkipCAVerification valid.
             let r = run(&["validate-config", &f]);
             assert_eq!(r.code, 51, "{tag}: {}", r.stdout);
-            assert!(r.stdout.contains(&format!("{at}error: YAML syntax error: {name}: ")), "{tag}: {}", r.stdout);
-            let v = run(&["validate-config", "-o", "json", &f]).json();
+            assert!(r.stdout.contains(&format!("{at}error: {name}: ")), "{tag}: {}", r.stdout);
+            if kind == "field" {
+                assert!(r.stdout.contains("unknown field \"bogusField\""), "{tag}: {}", r.stdout);
+            }
+            let r = run(&["validate-config", "--strict", &f]);
+            assert_eq!(r.code, 51, "{tag}: {}", r.stdout);
+            assert!(r.stdout.contains(&format!("{at}error: {name}: ")), "{tag}: {}", r.stdout);
+            let v = run(&["validate-config", "--strict", "-o", "json", &f]).json();
             assert_eq!(v["failure"]["code"], "config-yaml-syntax");
-            let p = &v["problems"][0];
+            let p = v["problems"].as_array().unwrap().iter().find(|p| p["severity"] == "error").unwrap().clone();
             assert_eq!((p["line"].as_u64(), p["column"].as_u64()), (Some(line as u64), Some(col as u64)), "{tag}");
             assert!(p["fix"].as_str().unwrap().contains("line feed"), "{p}");
 

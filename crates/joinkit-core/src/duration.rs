@@ -6,49 +6,120 @@
 
 use std::time::Duration;
 
-/// Parses a Go duration. Errors with a message naming the bad value.
+/// Parses a Go duration for a joinkit setting: surrounding white space is trimmed and a
+/// negative duration is refused; otherwise [`parse_go`]'s rules and messages.
 pub fn parse(s: &str) -> Result<Duration, String> {
-    let orig = s;
-    let s = s.trim();
-    let s = s.strip_prefix('+').unwrap_or(s);
-    if s.starts_with('-') {
-        return Err(format!("invalid duration {orig:?}: must not be negative"));
+    let nanos = parse_go(s.trim())?;
+    if nanos < 0 {
+        return Err(format!("invalid duration {s:?}: must not be negative"));
     }
-    if s == "0" {
-        return Ok(Duration::ZERO);
-    }
-    if s.is_empty() {
-        return Err(format!("invalid duration {orig:?}"));
-    }
-    let mut total: f64 = 0.0;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
-        let num = &rest[..num_len];
-        if num.is_empty() || num == "." || num.matches('.').count() > 1 {
-            return Err(format!("invalid duration {orig:?}"));
+    Ok(Duration::from_nanos(nanos.unsigned_abs()))
+}
+
+/// Go's `time.ParseDuration`, exactly (`[-+]?([0-9]*(\.[0-9]*)?[a-z]+)+`, `0` alone, at most
+/// 2^63-1 ns): the signed number of nanoseconds, or Go's error text (`time: invalid duration
+/// "5"`, `time: missing unit in duration "5"`, `time: unknown unit "q" in duration "5q"`). This
+/// is how kubeadm's `metav1.Duration` fields read their strings. No white space is trimmed.
+pub fn parse_go(s: &str) -> Result<i64, String> {
+    let quote = |v: &str| format!("{v:?}");
+    let invalid = || format!("time: invalid duration {}", quote(s));
+    let mut rest = s.as_bytes();
+    let mut neg = false;
+    if let Some((&c, r)) = rest.split_first() {
+        if c == b'-' || c == b'+' {
+            neg = c == b'-';
+            rest = r;
         }
-        let value: f64 = num.parse().map_err(|_| format!("invalid duration {orig:?}"))?;
-        rest = &rest[num_len..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
-        let unit = &rest[..unit_len];
-        let nanos_per = match unit {
-            "ns" => 1.0,
-            "us" | "µs" | "μs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            "" => return Err(format!("invalid duration {orig:?}: missing unit in duration")),
-            u => return Err(format!("invalid duration {orig:?}: unknown unit {u:?}")),
+    }
+    if rest == b"0" {
+        return Ok(0);
+    }
+    if rest.is_empty() {
+        return Err(invalid());
+    }
+    let mut d: u64 = 0;
+    while !rest.is_empty() {
+        if !(rest[0] == b'.' || rest[0].is_ascii_digit()) {
+            return Err(invalid());
+        }
+        // leadingInt
+        let n = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        let mut v: u64 = 0;
+        for &b in &rest[..n] {
+            if v > (1u64 << 63) / 10 {
+                return Err(invalid());
+            }
+            v = v * 10 + u64::from(b - b'0');
+            if v > 1u64 << 63 {
+                return Err(invalid());
+            }
+        }
+        let pre = n > 0;
+        rest = &rest[n..];
+        let (mut f, mut scale, mut post) = (0u64, 1f64, false);
+        if rest.first() == Some(&b'.') {
+            rest = &rest[1..];
+            let m = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+            let mut overflow = false;
+            for &b in &rest[..m] {
+                if overflow {
+                    continue;
+                }
+                if f > ((1u64 << 63) - 1) / 10 {
+                    overflow = true;
+                    continue;
+                }
+                let y = f * 10 + u64::from(b - b'0');
+                if y > 1u64 << 63 {
+                    overflow = true;
+                    continue;
+                }
+                f = y;
+                scale *= 10.0;
+            }
+            post = m > 0;
+            rest = &rest[m..];
+        }
+        if !pre && !post {
+            return Err(invalid());
+        }
+        let i = rest.iter().position(|b| *b == b'.' || b.is_ascii_digit()).unwrap_or(rest.len());
+        if i == 0 {
+            return Err(format!("time: missing unit in duration {}", quote(s)));
+        }
+        let unit_text = String::from_utf8_lossy(&rest[..i]).into_owned();
+        rest = &rest[i..];
+        let unit: u64 = match unit_text.as_str() {
+            "ns" => 1,
+            "us" | "\u{b5}s" | "\u{3bc}s" => 1_000,
+            "ms" => 1_000_000,
+            "s" => 1_000_000_000,
+            "m" => 60_000_000_000,
+            "h" => 3_600_000_000_000,
+            _ => return Err(format!("time: unknown unit {} in duration {}", quote(&unit_text), quote(s))),
         };
-        total += value * nanos_per;
-        rest = &rest[unit_len..];
+        if v > (1u64 << 63) / unit {
+            return Err(invalid());
+        }
+        v *= unit;
+        if f > 0 {
+            v += (f as f64 * (unit as f64 / scale)) as u64;
+            if v > 1u64 << 63 {
+                return Err(invalid());
+            }
+        }
+        d += v;
+        if d > 1u64 << 63 {
+            return Err(invalid());
+        }
     }
-    if total > (i64::MAX as f64) {
-        return Err(format!("invalid duration {orig:?}: too large"));
+    if neg {
+        return Ok((d as i128).wrapping_neg() as i64);
     }
-    Ok(Duration::from_nanos(total.round() as u64))
+    if d > (1u64 << 63) - 1 {
+        return Err(invalid());
+    }
+    Ok(d as i64)
 }
 
 /// Formats a duration the way Go prints it (`1m30s`, `24h0m0s`, `500ms`, `0s`).
@@ -115,6 +186,16 @@ mod tests {
         for bad in ["", "5", "5x", "-1s", "1..5s", "s"] {
             assert!(parse(bad).is_err(), "{bad}");
         }
+        // Go's own texts and limits.
+        assert_eq!(parse_go("-5m"), Ok(-300_000_000_000));
+        assert_eq!(parse_go("5"), Err("time: missing unit in duration \"5\"".into()));
+        assert_eq!(parse_go("5q"), Err("time: unknown unit \"q\" in duration \"5q\"".into()));
+        assert_eq!(parse_go(""), Err("time: invalid duration \"\"".into()));
+        assert_eq!(parse_go(" 5s"), Err("time: invalid duration \" 5s\"".into()));
+        assert_eq!(parse_go("5.s"), Ok(5_000_000_000));
+        assert_eq!(parse_go("1.5\u{b5}s"), Ok(1_500));
+        assert!(parse_go("9223372036854775807ns").is_ok() && parse_go("9223372036854775808ns").is_err());
+        assert_eq!(parse_go("-9223372036854775808ns"), Ok(i64::MIN));
         assert_eq!(format(Duration::from_secs(86400)), "24h0m0s");
         assert_eq!(format(Duration::from_secs(90)), "1m30s");
         assert_eq!(format(Duration::from_millis(300)), "300ms");

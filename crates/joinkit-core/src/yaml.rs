@@ -246,7 +246,8 @@ pub const YAML11_ONLY_BREAKS: &[(char, &str)] = &[
 ];
 
 /// The fix for a [`check_line_breaks`] error.
-const LINE_BREAK_FIX: &str = "replace the character with a line feed (LF) where a new line is meant, or delete it; \
+pub(crate) const LINE_BREAK_FIX: &str =
+    "replace the character with a line feed (LF) where a new line is meant, or delete it; \
      inside a double-quoted string write it as an escape (\\N, \\L, \\P, \\r)";
 
 /// Refuses a YAML text that a YAML 1.1 reader would split into other lines than joinkit's

@@ -50,7 +50,20 @@ pub struct ConfigDiscovery {
 /// without a JoinConfiguration or one using file discovery is refused at `input`.
 pub fn discovery_from_config(path: &Path) -> Result<ConfigDiscovery, Failure> {
     let text = super::read_config(path)?;
-    let r = super::check_text(&path.display().to_string(), &text);
+    let name = path.display().to_string();
+    // kubeadm reads go-yaml's extra line breaks; a config joinkit acts on must read the same
+    // in every YAML reader, so they are refused here (validate-config only warns).
+    if let Err(e) = crate::yaml::check_line_breaks(&text) {
+        return Err(Failure::new(
+            Code::ConfigYamlSyntax,
+            Common::Input,
+            format!("{name}:{}:{}: error: YAML syntax error: {}", e.pos.line, e.pos.col, e.message),
+        )
+        .cause("the JoinConfiguration is invalid")
+        .fix("run `joinkit validate-config` on it and fix what it reports"));
+    }
+    // Strict: what joinkit knows would fail the join refuses it here.
+    let r = super::check_text_with(&name, &text, &super::CheckOptions { strict: true, ..Default::default() });
     if let Some(p) = r.problems.iter().find(|p| p.severity == Severity::Error) {
         return Err(Failure::new(r.code.unwrap_or(Code::ConfigInvalid), Common::Input, super::format_problem(p))
             .cause("the JoinConfiguration is invalid")
@@ -265,7 +278,12 @@ pub fn render(o: &RenderOptions) -> Rendered {
         Err(f) => return Rendered { notes: Vec::new(), result: Err(f) },
     };
     let yaml_text = model.to_yaml(o.api_version);
-    let checked = super::check_text("render-config", &yaml_text);
+    // Strict: the output must pass kubeadm and joinkit's checks beyond it.
+    let checked = super::check_text_with(
+        "render-config",
+        &yaml_text,
+        &super::CheckOptions { strict: true, ..Default::default() },
+    );
     let mut notes = Vec::new();
     for p in checked.problems.iter().filter(|p| p.severity == Severity::Warning) {
         if p.path != "apiVersion" {

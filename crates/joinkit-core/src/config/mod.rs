@@ -5,7 +5,11 @@
 //! checker as validate-config before writing anything, and migrate-config refuses input with
 //! errors (a value it cannot carry over) and validates what it writes.
 
+mod cluster;
 pub mod derive;
+mod documents;
+mod golang;
+pub mod kubeadm;
 pub mod model;
 mod schema;
 pub mod validate;
@@ -13,43 +17,27 @@ pub mod validate;
 use crate::error::{Code, Failure};
 use crate::report::{Common, Report, Stage, Status};
 use crate::yaml;
+use documents::{Component, FindingKind, Known};
+pub use kubeadm::KubeadmVersion;
 pub use model::{ApiVersion, JoinConfig, Secret, Taint};
+use schema::{Checker, Decoding};
 use serde::Serialize;
-pub use validate::{Problem, Severity};
+pub use validate::{Origin, Problem, Severity};
 
 crate::stages! {
     /// The stages of the config commands: `validate-config` records one `validate` per file,
     /// `render-config` validates what it would write, `migrate-config` converts and validates.
     /// Reading a file is [`Common::Read`], writing one [`Common::Write`].
     pub enum ConfigStage {
-        /// A JoinConfiguration is checked against kubeadm's rules.
+        /// A configuration file is checked as `kubeadm config validate` checks it.
         Validate = "validate",
         /// A v1beta3 JoinConfiguration is converted to v1beta4.
         Migrate = "migrate",
     }
 }
 
-/// API versions kubeadm removed, with the last kubeadm release that reads them
-/// (`validateSupportedVersion` in kubeadm's config utilities).
-pub(crate) const REMOVED_VERSIONS: &[(&str, &str)] = &[
-    ("kubeadm.k8s.io/v1alpha1", "v1.11"),
-    ("kubeadm.k8s.io/v1alpha2", "v1.12"),
-    ("kubeadm.k8s.io/v1alpha3", "v1.14"),
-    ("kubeadm.k8s.io/v1beta1", "v1.15"),
-    ("kubeadm.k8s.io/v1beta2", "v1.22"),
-];
-
-/// Kinds that may share a file with a JoinConfiguration; noted and skipped.
-pub(crate) const OTHER_KINDS: &[&str] = &[
-    "InitConfiguration",
-    "ClusterConfiguration",
-    "KubeletConfiguration",
-    "KubeProxyConfiguration",
-    "ResetConfiguration",
-    "UpgradeConfiguration",
-];
-
-/// What validate found in one document.
+/// What validate found in one document (one part of the file between `---` lines, as
+/// kubeadm splits it).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DocumentInfo {
@@ -63,7 +51,8 @@ pub struct DocumentInfo {
     pub kind: String,
     /// `apiVersion`.
     pub api_version: String,
-    /// `checked`, `skipped` or `empty`.
+    /// `checked` (kubeadm decodes and validates it), `ignored` (`kubeadm config validate`
+    /// does not read it in this file) or `invalid` (its apiVersion or kind is refused).
     pub action: String,
 }
 
@@ -78,162 +67,279 @@ pub struct FileResult {
     pub code: Option<Code>,
     /// The JoinConfiguration's model and version, if one was read.
     pub join: Option<(JoinConfig, ApiVersion, usize)>,
-    /// The parsed documents (for migrate).
+    /// The documents as kubeadm splits the file (for migrate).
     pub docs: Vec<yaml::Document>,
 }
 
-fn problem(
-    file: &str,
-    pos: yaml::Pos,
-    sev: Severity,
-    path: &str,
-    message: String,
-    kubeadm_rule: bool,
-    fix: &str,
-) -> Problem {
+/// What a check follows: the kubeadm release and whether findings beyond kubeadm are errors.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CheckOptions {
+    /// The kubeadm release whose `kubeadm config validate` the verdict reproduces
+    /// (`--kubeadm-version`; default the newest joinkit knows).
+    pub kubeadm: KubeadmVersion,
+    /// `--strict`: findings of origin [`Origin::BeyondKubeadm`] are errors.
+    pub strict: bool,
+}
+
+fn problem(file: &str, pos: yaml::Pos, origin: Origin, path: &str, message: String, code: Code, fix: &str) -> Problem {
     Problem {
-        severity: sev,
+        severity: if matches!(origin, Origin::Kubeadm | Origin::Joinkit) { Severity::Error } else { Severity::Warning },
+        origin,
+        machine_dependent: false,
         file: file.to_string(),
         line: pos.line,
         column: pos.col,
         path: crate::report::truncate_for_display(path, validate::MAX_PATH_CHARS),
         message: crate::report::truncate_for_display(&message, validate::MAX_MESSAGE_CHARS),
-        kubeadm_rule,
+        kubeadm_rule: origin == Origin::Kubeadm && code != Code::ConfigYamlSyntax,
         fix: crate::report::truncate_for_display(fix, validate::MAX_MESSAGE_CHARS),
+        code,
     }
 }
 
-/// Checks the text of one file (`name` is used in positions).
+/// Checks the text of one file (`name` is used in positions) as the newest kubeadm's
+/// `kubeadm config validate` does ([`check_text_with`] with the default options).
 pub fn check_text(name: &str, text: &str) -> FileResult {
+    check_text_with(name, text, &CheckOptions::default())
+}
+
+/// Checks the text of one file as `kubeadm config validate` of `o.kubeadm` does
+/// (`ValidateConfig` in kubeadm's `cmd/kubeadm/app/util/config/common.go`): the documents are
+/// split, typed and sorted as [`documents`] describes; a file with an Init- or
+/// ClusterConfiguration has every document decoded strictly and the cluster rules applied
+/// ([`cluster`]); a JoinConfiguration, ResetConfiguration and (from kubeadm v1.36)
+/// UpgradeConfiguration are decoded strictly and validated on their own. Errors are what
+/// kubeadm rejects; what joinkit finds beyond that is a warning (an error with `o.strict`).
+/// A file without a JoinConfiguration is such a finding: `kubeadm join --config` needs one.
+pub fn check_text_with(name: &str, text: &str, o: &CheckOptions) -> FileResult {
+    let kv = o.kubeadm;
     let mut r = FileResult::default();
-    let docs = match yaml::parse(text) {
-        Ok(d) => d,
-        Err(e) => {
-            r.problems.push(problem(
-                name,
-                e.pos,
-                Severity::Error,
+    let (parts, findings) = documents::read(text);
+    for f in findings {
+        let (origin, code, path, fix) = match f.what {
+            FindingKind::Syntax => (Origin::Kubeadm, Code::ConfigYamlSyntax, "", "fix the YAML syntax at this position"),
+            FindingKind::TypeMeta => (
+                Origin::Kubeadm,
+                Code::ConfigInvalid,
+                "apiVersion",
+                "give every document apiVersion (group/version) and kind; kubeadm refuses a document holding only comments or blank lines, also before the first ---",
+            ),
+            FindingKind::DuplicateKind => (Origin::Kubeadm, Code::ConfigInvalid, "kind", "keep one document of each kind"),
+            FindingKind::Separator => (
+                Origin::Kubeadm,
+                Code::ConfigYamlSyntax,
                 "",
-                format!("YAML syntax error: {}", e.message),
-                false,
-                e.fix.unwrap_or("fix the YAML syntax at this position"),
-            ));
-            r.code = Some(Code::ConfigYamlSyntax);
-            return r;
-        }
-    };
-    let mut join_count = 0;
-    for (i, d) in docs.iter().enumerate() {
-        let Some(root) = &d.root else {
-            r.documents.push(DocumentInfo {
-                file: name.into(),
-                index: i,
-                line: d.pos.line,
-                kind: String::new(),
-                api_version: String::new(),
-                action: "empty".into(),
-            });
-            continue;
+                "a line starting with --- separates documents: nothing but a # comment may follow it",
+            ),
+            FindingKind::Yaml11Break => (Origin::Joinkit, Code::ConfigYamlSyntax, "", yaml::LINE_BREAK_FIX),
+            FindingKind::IgnoredDocument => (
+                Origin::BeyondKubeadm,
+                Code::ConfigInvalid,
+                "",
+                "separate documents with a line that is exactly ---",
+            ),
         };
-        let kind = root.get("kind").and_then(|n| n.str()).unwrap_or("").to_string();
-        let api = root.get("apiVersion").and_then(|n| n.str()).unwrap_or("").to_string();
+        let message = match f.what {
+            FindingKind::Syntax => format!("YAML syntax error: {}", f.message),
+            FindingKind::Yaml11Break => format!(
+                "{}; kubeadm config validate accepts the file and reads it with this line break; joinkit refuses it (a knowing difference)",
+                f.message
+            ),
+            FindingKind::IgnoredDocument => format!("{}; kubeadm config validate accepts the file", f.message),
+            _ => f.message,
+        };
+        r.problems.push(problem(name, f.pos, origin, path, message, code, fix));
+    }
+    let kinds: Vec<&str> = parts.iter().filter_map(|p| p.gvk.as_ref()).map(|g| g.kind.as_str()).collect();
+    // kubeadm loads every document strictly when the file has an Init- or ClusterConfiguration.
+    let init_path = kinds.contains(&"InitConfiguration") || kinds.contains(&"ClusterConfiguration");
+    let mut init_seen = false;
+    let mut cluster_pos = None;
+    for part in &parts {
         let mut info = DocumentInfo {
             file: name.into(),
-            index: i,
-            line: d.pos.line,
-            kind: kind.clone(),
-            api_version: api.clone(),
-            action: "skipped".into(),
+            index: part.index,
+            line: part.pos.line,
+            kind: part.kind.clone(),
+            api_version: part.api_version.clone(),
+            action: "invalid".into(),
         };
-        if kind != "JoinConfiguration" {
-            if !OTHER_KINDS.contains(&kind.as_str()) {
-                let pos = root.get("kind").map(|n| n.pos).unwrap_or(root.pos);
-                r.problems.push(problem(
-                    name,
-                    pos,
-                    Severity::Warning,
-                    "kind",
-                    format!("document {i} has kind {:?}, which is not a kubeadm or component configuration; kubeadm rejects unknown kinds", crate::report::truncate_for_display(&kind, crate::report::MAX_ECHO_CHARS)),
-                    false,
-                    "remove the document or fix its kind",
-                ));
-            }
+        let (Some(gvk), Some(root)) = (&part.gvk, &part.root) else {
             r.documents.push(info);
             continue;
-        }
-        join_count += 1;
-        let apos = root.get("apiVersion").map(|n| n.pos).unwrap_or(root.pos);
-        if join_count > 1 {
-            r.problems.push(problem(
-                name,
-                root.pos,
-                Severity::Error,
-                "",
-                "more than one JoinConfiguration in the file; kubeadm uses one".into(),
-                false,
-                "keep one JoinConfiguration",
-            ));
-            r.documents.push(info);
-            continue;
-        }
-        let version = match ApiVersion::from_api_version(&api) {
-            Some(v) => v,
-            None => {
-                let (msg, fix) = match REMOVED_VERSIONS.iter().find(|(v, _)| *v == api) {
-                    Some((_, last)) => (
-                        format!("your configuration file uses an old API spec: {api:?} (kind: \"JoinConfiguration\"). Please use kubeadm {last} instead and run 'kubeadm config migrate --old-config old.yaml --new-config new.yaml', which will write the new, similar spec using a newer API version."),
-                        format!("{api} was removed after kubeadm {last}; rewrite the file for kubeadm.k8s.io/v1beta4 (joinkit render-config), or migrate it with kubeadm {last} first"),
-                    ),
-                    None => (format!("unknown apiVersion {api:?} for JoinConfiguration"), "use apiVersion: kubeadm.k8s.io/v1beta4".to_string()),
+        };
+        let key_pos = |k: &str| {
+            let Some(yaml::Value::Map(m)) = Some(&root.value) else { return root.pos };
+            m.iter().rev().find(|(key, _)| key.name.eq_ignore_ascii_case(k)).map_or(root.pos, |(key, _)| key.pos)
+        };
+        let kind = gvk.kind.as_str();
+        match gvk.known(kv) {
+            Known::Unknown => {
+                let code = if gvk.group == documents::KUBEADM_GROUP {
+                    Code::ConfigVersionUnsupported
+                } else {
+                    Code::ConfigInvalid
                 };
                 r.problems.push(problem(
                     name,
-                    apos,
-                    Severity::Error,
+                    key_pos("apiVersion"),
+                    Origin::Kubeadm,
                     "apiVersion",
-                    msg,
-                    REMOVED_VERSIONS.iter().any(|(v, _)| *v == api),
-                    &fix,
+                    format!("unknown configuration APIs: []schema.GroupVersionKind{{{}}}", gvk.go_syntax()),
+                    code,
+                    "use a kind kubeadm knows: kubeadm.k8s.io/v1beta4 Init-, Cluster-, Join-, Reset- or UpgradeConfiguration, kubelet.config.k8s.io/v1beta1 KubeletConfiguration, kubeproxy.config.k8s.io/v1alpha1 KubeProxyConfiguration",
                 ));
-                r.code.get_or_insert(Code::ConfigVersionUnsupported);
-                r.documents.push(info);
-                continue;
             }
-        };
-        if version == ApiVersion::V1beta3 {
-            r.problems.push(problem(
-                name,
-                apos,
-                Severity::Warning,
-                "apiVersion",
-                "your configuration file uses a deprecated API spec: \"kubeadm.k8s.io/v1beta3\" (kind: \"JoinConfiguration\"). Please use 'kubeadm config migrate --old-config old.yaml --new-config new.yaml', which will write the new, similar spec using a newer API version. (v1beta3 is deprecated since kubeadm 1.31 and removed in the newest releases.)".into(),
-                true,
-                "run `joinkit migrate-config FILE` to convert it to v1beta4",
-            ));
+            Known::Removed(last) => {
+                let read = init_path
+                    || matches!(kind, "JoinConfiguration" | "ResetConfiguration")
+                    || (kind == "UpgradeConfiguration" && kv.validates_upgrade_configuration());
+                if read {
+                    let api = &part.api_version;
+                    r.problems.push(problem(
+                        name,
+                        key_pos("apiVersion"),
+                        Origin::Kubeadm,
+                        "apiVersion",
+                        format!("your configuration file uses an old API spec: {api:?} (kind: {kind:?}). Please use kubeadm {last} instead and run 'kubeadm config migrate --old-config old-config-file --new-config new-config-file', which will write the new, similar spec using a newer API version."),
+                        Code::ConfigVersionUnsupported,
+                        &format!("{api} was removed after kubeadm {last}; rewrite the file for kubeadm.k8s.io/v1beta4 (joinkit render-config), or migrate it with kubeadm {last} first"),
+                    ));
+                } else {
+                    info.action = "ignored".into();
+                }
+            }
+            Known::Kubeadm(api) => {
+                let decoding = match kind {
+                    "UpgradeConfiguration" if !kv.validates_upgrade_configuration() => {
+                        init_path.then_some(Decoding::FieldsOnly)
+                    }
+                    _ => Some(Decoding::Full),
+                };
+                let Some(decoding) = decoding else {
+                    info.action = "ignored".into();
+                    r.documents.push(info);
+                    continue;
+                };
+                info.action = "checked".into();
+                if api == ApiVersion::V1beta3 {
+                    r.problems.push(problem(
+                        name,
+                        key_pos("apiVersion"),
+                        Origin::Advice,
+                        "apiVersion",
+                        format!("your configuration file uses a deprecated API spec: \"kubeadm.k8s.io/v1beta3\" (kind: {kind:?}). Please use 'kubeadm config migrate --old-config old.yaml --new-config new.yaml', which will write the new, similar spec using a newer API version. (v1beta3 is deprecated since kubeadm 1.31{}.)", if kv.deprecates_v1beta3() { "; kubeadm 1.36 warns about it" } else { "" }),
+                        Code::ConfigInvalid,
+                        "run `joinkit migrate-config FILE` to convert a JoinConfiguration to v1beta4",
+                    ));
+                }
+                let ty = schema::schema(kind, api, kv).expect("every kubeadm kind has a schema");
+                let mut c = Checker::check_shape(name, root, api, &ty, decoding);
+                match kind {
+                    "JoinConfiguration" => {
+                        let model = validate::join_rules(&mut c, root, api);
+                        r.join = Some((model, api, part.index));
+                    }
+                    "InitConfiguration" => {
+                        init_seen = true;
+                        cluster::init_rules(&mut c, Some(root));
+                    }
+                    "ClusterConfiguration" => {
+                        cluster_pos = Some(root.pos);
+                        cluster::cluster_rules(&mut c, root, kv);
+                    }
+                    "ResetConfiguration" => cluster::reset_rules(&mut c, root),
+                    "UpgradeConfiguration" if decoding == Decoding::Full => cluster::upgrade_rules(&mut c, root),
+                    _ => {}
+                }
+                r.problems.extend(c.problems);
+            }
+            Known::Component(comp) => {
+                if !init_path {
+                    info.action = "ignored".into();
+                } else if comp == Component::OtherOfGroup {
+                    r.problems.push(problem(
+                        name,
+                        key_pos("kind"),
+                        Origin::Kubeadm,
+                        "kind",
+                        format!(
+                            "converting ({kind}) to the {} component configuration: unknown conversion: beside an Init- or ClusterConfiguration kubeadm loads a document of this group as its component configuration{}",
+                            gvk.group,
+                            if kinds.iter().any(|k| matches!(*k, "KubeletConfiguration" | "KubeProxyConfiguration")) {
+                                " (it takes one of the group's documents in Go's random map order, so kubeadm fails on some runs and passes on others)"
+                            } else {
+                                ""
+                            }
+                        ),
+                        Code::ConfigInvalid,
+                        "remove the document, or keep only KubeletConfiguration / KubeProxyConfiguration of this group",
+                    ));
+                } else {
+                    info.action = "checked".into();
+                    let ty = schema::schema(kind, ApiVersion::V1beta4, kv).expect("component schema");
+                    let c = Checker::check_shape(name, root, ApiVersion::V1beta4, &ty, Decoding::Full);
+                    r.problems.extend(c.problems);
+                }
+            }
+            Known::Meta { without_type_meta } => {
+                if !init_path {
+                    info.action = "ignored".into();
+                } else {
+                    info.action = "checked".into();
+                    if let yaml::Value::Map(m) = &root.value {
+                        for (k, _) in m {
+                            if without_type_meta || !matches!(k.name.as_str(), "apiVersion" | "kind") {
+                                r.problems.push(problem(
+                                    name,
+                                    k.pos,
+                                    Origin::Kubeadm,
+                                    &k.name,
+                                    format!("unknown field {:?}: beside an Init- or ClusterConfiguration kubeadm decodes every document strictly, and a {kind} has no such field", validate::shown(&k.name)),
+                                    Code::ConfigInvalid,
+                                    "remove the document",
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
         }
-        info.action = "checked".into();
         r.documents.push(info);
-        let (problems, model) = validate::check_document(name, root, version);
-        r.problems.extend(problems);
-        r.join = Some((model, version, i));
     }
-    if join_count == 0 {
+    if init_path && !init_seen {
+        // kubeadm defaults the InitConfiguration: its node registration is this machine's.
+        let mut c = Checker::new(
+            name,
+            ApiVersion::V1beta4,
+            cluster_pos.unwrap_or(yaml::Pos { line: 1, col: 1 }),
+            Decoding::Full,
+        );
+        cluster::init_rules(&mut c, None);
+        r.problems.extend(c.problems);
+    }
+    // Whether a file without a readable JoinConfiguration has one cannot be said when a
+    // document did not parse.
+    let unreadable = r.problems.iter().any(|p| p.code == Code::ConfigYamlSyntax && p.origin == Origin::Kubeadm);
+    if r.join.is_none() && !unreadable && parts.iter().all(|p| p.gvk.is_some()) {
         r.problems.push(problem(
             name,
             yaml::Pos { line: 1, col: 1 },
-            Severity::Error,
+            Origin::BeyondKubeadm,
             "",
-            "no JoinConfiguration in this file (kubeadm join --config needs one)".into(),
-            false,
+            "no JoinConfiguration in this file: kubeadm config validate accepts that, but `kubeadm join --config` fails (no JoinConfiguration found in the supplied config)".into(),
+            Code::ConfigNoJoinConfiguration,
             "add a document with apiVersion: kubeadm.k8s.io/v1beta4 and kind: JoinConfiguration (joinkit render-config writes one)",
         ));
-        r.code.get_or_insert(Code::ConfigNoJoinConfiguration);
+    }
+    if o.strict {
+        for p in r.problems.iter_mut().filter(|p| p.origin == Origin::BeyondKubeadm) {
+            p.severity = Severity::Error;
+        }
     }
     r.problems.sort_by_key(|p| (p.line, p.column));
-    if r.code.is_none() && r.problems.iter().any(|p| p.severity == Severity::Error) {
-        r.code = Some(Code::ConfigInvalid);
-    }
-    r.docs = docs;
+    r.code = r.problems.iter().find(|p| p.severity == Severity::Error).map(|p| p.code);
+    r.docs = parts.into_iter().map(|p| yaml::Document { root: p.root, pos: p.pos, text: p.text }).collect();
     r
 }
 
@@ -244,7 +350,16 @@ pub fn format_problem(p: &Problem) -> String {
         Severity::Warning => "warning",
     };
     let path = if p.path.is_empty() { String::new() } else { format!("{}: ", p.path) };
-    let origin = if p.kubeadm_rule { " [kubeadm]" } else { "" };
+    let mut origin = match p.origin {
+        Origin::Kubeadm if p.kubeadm_rule => " [kubeadm]",
+        Origin::BeyondKubeadm => " [beyond kubeadm config validate]",
+        Origin::Joinkit => " [joinkit refuses what kubeadm config validate accepts]",
+        _ => "",
+    }
+    .to_string();
+    if p.machine_dependent {
+        origin.push_str(" [machine-dependent: checked on this machine]");
+    }
     format!("{}:{}:{}: {sev}: {path}{}{origin}\n    fix: {}", p.file, p.line, p.column, p.message, p.fix)
 }
 
@@ -366,13 +481,13 @@ pub fn read_config(path: &std::path::Path) -> Result<String, Failure> {
     })
 }
 
-/// Reads and checks files (`-` is stdin), each with [`read_config`].
-pub fn check_files(paths: &[std::path::PathBuf]) -> Result<Vec<(String, FileResult)>, Failure> {
+/// Reads and checks files (`-` is stdin), each with [`read_config`] and [`check_text_with`].
+pub fn check_files(paths: &[std::path::PathBuf], o: &CheckOptions) -> Result<Vec<(String, FileResult)>, Failure> {
     let mut out = Vec::with_capacity(paths.len());
     for p in paths {
         let name = p.display().to_string();
         let text = read_config(p)?;
-        let r = check_text(&name, &text);
+        let r = check_text_with(&name, &text, o);
         out.push((name, r));
     }
     Ok(out)
@@ -399,7 +514,10 @@ pub enum MigrateError {
 /// Migrates the text of a file: the JoinConfiguration goes to v1beta4, other documents are
 /// kept as they are. Errors when the input has errors.
 pub fn migrate_text(name: &str, text: &str) -> Result<Migrated, MigrateError> {
-    let r = check_text(name, text);
+    // A character go-yaml breaks lines at (and YAML 1.2 readers do not) is refused here, not
+    // only warned about: the file written would mean different things to different readers.
+    let strict = yaml::check_line_breaks(text).is_err();
+    let r = check_text_with(name, text, &CheckOptions { strict, ..CheckOptions::default() });
     if r.problems.iter().any(|p| p.severity == Severity::Error) {
         return Err(MigrateError::Invalid(Box::new(r)));
     }

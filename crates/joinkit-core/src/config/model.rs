@@ -32,15 +32,6 @@ impl ApiVersion {
             ApiVersion::V1beta3 => "kubeadm.k8s.io/v1beta3",
         }
     }
-
-    /// Parses `kubeadm.k8s.io/v1beta4|v1beta3`.
-    pub(crate) fn from_api_version(s: &str) -> Option<ApiVersion> {
-        match s {
-            "kubeadm.k8s.io/v1beta4" => Some(ApiVersion::V1beta4),
-            "kubeadm.k8s.io/v1beta3" => Some(ApiVersion::V1beta3),
-            _ => None,
-        }
-    }
 }
 
 /// A node taint (`key[=value]:Effect`).
