@@ -102,7 +102,8 @@ match with its line numbers, failure domain, meaning and fix, the earliest root 
 its line). Progress lines every join prints (the TLS-bootstrap wait) are context, never a root cause. A log that \
 reaches kubeadm join's \"This node has joined the cluster\" is a success: exit 0, failures before that line \
 listed as resolved, failures after it still count. A clean log says so and exits 0; otherwise the exit code is \
-the root cause's domain. Streams in bounded memory.")]
+the root cause's domain. A line ends at \\n, \\r\\n or a lone \\r. Streams in bounded memory, at the same \
+speed on any bytes (non-ASCII text, invalid UTF-8, binary).")]
     ExplainLog {
         /// Log files; `-` or none reads standard input
         #[arg(value_name = "FILE")]

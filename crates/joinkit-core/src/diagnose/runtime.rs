@@ -465,27 +465,34 @@ struct DeadlinePipe {
 }
 
 impl DeadlinePipe {
-    /// Waits until the pipe can be read (data or end of file): false when the deadline comes first.
-    fn wait(&self) -> std::io::Result<bool> {
+    /// Whether the pipe can be read (data or end of file) within `ms` milliseconds.
+    fn ready(&self, ms: i32) -> std::io::Result<bool> {
         use std::os::fd::AsRawFd;
+        let mut p = libc::pollfd { fd: self.pipe.as_raw_fd(), events: libc::POLLIN, revents: 0 };
         loop {
-            let left = self.deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Ok(false);
-            }
-            // Rounded up, so the wait never ends just before the deadline and spins.
-            let ms = left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
-            let mut p = libc::pollfd { fd: self.pipe.as_raw_fd(), events: libc::POLLIN, revents: 0 };
             // SAFETY: poll on one valid pollfd for a descriptor this struct owns.
             match unsafe { libc::poll(&mut p, 1, ms) } {
-                n if n > 0 => return Ok(true),
-                0 => continue,
+                n if n >= 0 => return Ok(n > 0),
                 _ => {
                     let e = std::io::Error::last_os_error();
                     if e.kind() != std::io::ErrorKind::Interrupted {
                         return Err(e);
                     }
                 }
+            }
+        }
+    }
+
+    /// Waits until the pipe can be read: false when the deadline comes first.
+    fn wait(&self) -> std::io::Result<bool> {
+        loop {
+            let left = self.deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(false);
+            }
+            // Rounded up, so the wait never ends just before the deadline and spins.
+            if self.ready(left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32)? {
+                return Ok(true);
             }
         }
     }
@@ -496,13 +503,15 @@ impl Read for DeadlinePipe {
         if self.timed_out || buf.is_empty() {
             return Ok(0);
         }
-        if !self.wait()? {
-            self.timed_out = true;
+        if self.left == 0 {
+            // At the limit the input ends; output ready at once means some was left.
+            if !self.more && self.ready(0)? {
+                self.more = self.pipe.read(&mut [0u8])? > 0;
+            }
             return Ok(0);
         }
-        if self.left == 0 {
-            // At the limit: one byte more tells whether output was left, and the input ends.
-            self.more |= self.pipe.read(&mut [0u8])? > 0;
+        if !self.wait()? {
+            self.timed_out = true;
             return Ok(0);
         }
         let n = buf.len().min(self.left as usize);

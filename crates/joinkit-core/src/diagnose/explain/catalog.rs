@@ -29,7 +29,8 @@
 //! non-ASCII spaces and letters, which no catalog wording relies on.
 
 use crate::error::Domain;
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::automaton::Automaton;
+use aho_corasick::{dfa::DFA, Anchored, MatchKind};
 use regex::bytes::{Regex, RegexBuilder};
 use regex_syntax::hir::{Hir, HirKind};
 use serde::{Deserialize, Serialize};
@@ -109,12 +110,19 @@ pub struct Catalog {
     pub signatures: Vec<Signature>,
     /// Each signature's pattern, compiled.
     regexes: Vec<Regex>,
-    /// The required literals of every signature (their first [`LITERAL_PREFIX`] bytes).
-    literals: AhoCorasick,
+    /// The required literals of every signature (their first [`LITERAL_PREFIX`] bytes), as an
+    /// Aho-Corasick DFA with standard match semantics (a match state lists every literal that
+    /// ends there, so one walk finds them all, overlapping or not).
+    literals: DFA,
+    /// Its unanchored start state.
+    start: aho_corasick::automaton::StateID,
     /// For each literal of `literals`, the signature that requires it.
     literal_owner: Vec<usize>,
     /// Signatures without a required literal: run on every line (a test keeps this empty).
     unfiltered: Vec<usize>,
+    /// Signatures whose pattern is a set of plain strings ([`exact_literals`]), all of them in
+    /// `literals` whole: a literal found is a match, and the regex is not run.
+    exact: Vec<bool>,
     /// For each signature, the indexes of the signatures it masks on the same line.
     masks: Vec<Vec<usize>>,
 }
@@ -123,6 +131,41 @@ pub struct Catalog {
 /// is required too, and shorter literals keep the automaton small (about 0.7 MB for the
 /// catalog) and quick to build, at the price of a few more candidates to run.
 pub const LITERAL_PREFIX: usize = 16;
+
+/// The most strings, and the longest, a pattern may stand for to be matched by the literal
+/// automaton alone ([`exact_literals`]).
+const EXACT_MAX_STRINGS: usize = 16;
+const EXACT_MAX_LEN: usize = 64;
+
+/// The strings `hir` matches, when it is a plain string or an alternation or concatenation of
+/// them (no class, repetition or look-around), at most [`EXACT_MAX_STRINGS`] of at most
+/// [`EXACT_MAX_LEN`] bytes; such a pattern matches a line exactly when one of them is in it.
+pub fn exact_literals(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+    let set = match hir.kind() {
+        HirKind::Literal(l) => vec![l.0.to_vec()],
+        HirKind::Capture(c) => exact_literals(&c.sub)?,
+        HirKind::Alternation(subs) => {
+            let mut all = Vec::new();
+            for sub in subs {
+                all.extend(exact_literals(sub)?);
+            }
+            all
+        }
+        HirKind::Concat(subs) => {
+            let mut all = vec![Vec::new()];
+            for sub in subs {
+                let next = exact_literals(sub)?;
+                if all.len() * next.len() > EXACT_MAX_STRINGS {
+                    return None;
+                }
+                all = all.iter().flat_map(|a| next.iter().map(move |b| [a.as_slice(), b].concat())).collect();
+            }
+            all
+        }
+        _ => return None,
+    };
+    (set.len() <= EXACT_MAX_STRINGS && set.iter().all(|l| !l.is_empty() && l.len() <= EXACT_MAX_LEN)).then_some(set)
+}
 
 /// Literals of which every match of `hir` contains at least one, or `None` when the pattern has
 /// none (an empty literal counts as none). Sound, not complete: a literal is required by a
@@ -166,6 +209,7 @@ pub fn catalog() -> &'static Catalog {
             .map(|s| RegexBuilder::new(&s.pattern).unicode(UNICODE).build().expect("pattern compiles (tested)"))
             .collect();
         let (mut literals, mut literal_owner, mut unfiltered) = (Vec::new(), Vec::new(), Vec::new());
+        let mut exact = vec![false; signatures.len()];
         for (i, s) in signatures.iter().enumerate() {
             // The same syntax as the regex's (bytes, Unicode mode off).
             let hir = regex_syntax::ParserBuilder::new()
@@ -174,27 +218,36 @@ pub fn catalog() -> &'static Catalog {
                 .build()
                 .parse(&s.pattern)
                 .expect("pattern parses (tested)");
-            match required_literals(&hir) {
+            // A set of plain strings goes in whole; otherwise the first bytes of the required
+            // literals, and the regex confirms.
+            let (set, whole) = match exact_literals(&hir) {
+                Some(set) => (Some(set), true),
+                None => (required_literals(&hir), false),
+            };
+            exact[i] = whole;
+            match set {
                 Some(set) => {
                     for l in set {
-                        literals.push(l[..l.len().min(LITERAL_PREFIX)].to_vec());
+                        let keep = if whole { l.len() } else { l.len().min(LITERAL_PREFIX) };
+                        literals.push(l[..keep].to_vec());
                         literal_owner.push(i);
                     }
                 }
                 None => unfiltered.push(i),
             }
         }
-        let literals = AhoCorasick::builder()
+        let literals = aho_corasick::dfa::Builder::new()
             .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
+            .prefilter(false)
             .build(&literals)
             .expect("the catalog's literals fit an Aho-Corasick DFA (tested)");
+        let start = literals.start_state(Anchored::No).expect("the DFA is built for unanchored searches");
         // An unknown id in `masks` masks nothing (a test rules it out).
         let masks = signatures
             .iter()
             .map(|s| s.masks.iter().filter_map(|m| signatures.iter().position(|o| &o.id == m)).collect())
             .collect();
-        Catalog { signatures, regexes, literals, literal_owner, unfiltered, masks }
+        Catalog { signatures, regexes, literals, start, literal_owner, unfiltered, exact, masks }
     })
 }
 
@@ -212,10 +265,18 @@ impl Catalog {
     /// it.
     pub(crate) fn matches_into(&self, line: &[u8], out: &mut Vec<usize>) {
         out.clear();
-        for m in self.literals.find_overlapping_iter(line) {
-            let i = self.literal_owner[m.pattern().as_usize()];
-            if !out.contains(&i) {
-                out.push(i);
+        // The DFA walk, by hand: a table lookup per byte, and a look at the state's match list
+        // only in a match state (rare).
+        let (a, mut sid) = (&self.literals, self.start);
+        for &b in line {
+            sid = a.next_state(Anchored::No, sid, b);
+            if a.is_special(sid) && a.is_match(sid) {
+                for k in 0..a.match_len(sid) {
+                    let i = self.literal_owner[a.match_pattern(sid, k).as_usize()];
+                    if !out.contains(&i) {
+                        out.push(i);
+                    }
+                }
             }
         }
         out.extend(self.unfiltered.iter().copied());
@@ -224,7 +285,7 @@ impl Catalog {
         }
         out.sort_unstable();
         out.dedup();
-        out.retain(|&i| self.regexes[i].is_match(line));
+        out.retain(|&i| self.exact[i] || self.regexes[i].is_match(line));
         if out.len() > 1 && out.iter().any(|&i| !self.masks[i].is_empty()) {
             let matched = out.clone();
             out.retain(|i| !matched.iter().any(|&j| self.masks[j].contains(i)));

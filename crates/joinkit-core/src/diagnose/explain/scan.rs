@@ -92,15 +92,77 @@ const CLOCK_EVERY_LINES: u32 = 1024;
 const CLOCK_EVERY_BYTES: u64 = 1 << 20;
 
 /// One signature's tally in the input: the parts of a [`Finding`] that depend on the lines
-/// (the rest comes from the catalog when the finding is built).
-#[derive(Debug, Clone)]
+/// (the rest comes from the catalog when the finding is built). A tally is cleared, not
+/// dropped, when a success line resolves it, so its buffers serve the next attempt: a log with
+/// a success line every few lines allocates nothing per line.
+#[derive(Debug, Clone, Default)]
 struct Tally {
+    /// Lines matched (0: none, and the rest is empty).
     count: u64,
     /// (input index, 1-based line number), the first [`MAX_LINES_PER_FINDING`].
     lines: Vec<(usize, u64)>,
-    /// The text of the first [`MAX_TEXTS_PER_FINDING`] lines (the first is the example).
+    /// Text buffers; the first `texts_used` hold the text of the first lines in `lines` (the
+    /// first is the example).
     texts: Vec<String>,
+    texts_used: usize,
+    /// Where it first matched (input index, line number).
     order: (usize, u64),
+}
+
+impl Tally {
+    /// The texts kept (at most [`MAX_TEXTS_PER_FINDING`]).
+    fn texts(&self) -> &[String] {
+        &self.texts[..self.texts_used]
+    }
+
+    /// A text slot, if fewer than [`MAX_TEXTS_PER_FINDING`] are kept: a cleared buffer.
+    fn text_slot(&mut self) -> Option<&mut String> {
+        if self.texts_used == MAX_TEXTS_PER_FINDING {
+            return None;
+        }
+        if self.texts_used == self.texts.len() {
+            self.texts.push(String::new());
+        }
+        self.texts_used += 1;
+        let t = &mut self.texts[self.texts_used - 1];
+        t.clear();
+        Some(t)
+    }
+
+    /// Counts line `at` (input index, line number), whose text is `line`.
+    fn add(&mut self, at: (usize, u64), line: &[u8]) {
+        if self.count == 0 {
+            self.order = at;
+        }
+        self.count += 1;
+        if self.lines.len() < MAX_LINES_PER_FINDING {
+            self.lines.push(at);
+        }
+        if let Some(t) = self.text_slot() {
+            push_text(t, line, MAX_TEXT_CHARS);
+        }
+    }
+
+    /// Adds `later`'s lines and texts (which come after this tally's), within the bounds.
+    fn merge(&mut self, later: &Tally) {
+        if self.count == 0 {
+            self.order = later.order;
+        }
+        self.count += later.count;
+        let room = MAX_LINES_PER_FINDING.saturating_sub(self.lines.len());
+        self.lines.extend(later.lines.iter().take(room));
+        for text in later.texts() {
+            let Some(t) = self.text_slot() else { break };
+            t.push_str(text);
+        }
+    }
+
+    /// Back to no line, keeping the buffers.
+    fn clear(&mut self) {
+        self.count = 0;
+        self.lines.clear();
+        self.texts_used = 0;
+    }
 }
 
 /// Scans inputs in order (as one log), collecting findings. A success line moves the failures
@@ -109,9 +171,9 @@ struct Tally {
 #[derive(Default)]
 pub struct Scanner {
     /// Per catalog signature: failures since the last success line, and context lines.
-    active: Vec<Option<Tally>>,
+    active: Vec<Tally>,
     /// Per catalog signature: failures before the last success line.
-    resolved: Vec<Option<Tally>>,
+    resolved: Vec<Tally>,
     joined: Option<Joined>,
     /// Input names, by input index.
     sources: Vec<String>,
@@ -129,7 +191,7 @@ impl Scanner {
     /// A scanner over the catalog.
     pub fn new() -> Self {
         let n = catalog().signatures.len();
-        Scanner { active: vec![None; n], resolved: vec![None; n], ..Default::default() }
+        Scanner { active: vec![Tally::default(); n], resolved: vec![Tally::default(); n], ..Default::default() }
     }
 
     /// Reads one input to its end. `source` names it in locations.
@@ -187,19 +249,7 @@ impl Scanner {
         let cat = catalog();
         let mut success = None;
         for &i in hits {
-            let t = self.active[i].get_or_insert_with(|| Tally {
-                count: 0,
-                lines: Vec::new(),
-                texts: Vec::new(),
-                order: (src, line_no),
-            });
-            t.count += 1;
-            if t.lines.len() < MAX_LINES_PER_FINDING {
-                t.lines.push((src, line_no));
-            }
-            if t.texts.len() < MAX_TEXTS_PER_FINDING {
-                t.texts.push(trimmed_to(line, MAX_TEXT_CHARS));
-            }
+            self.active[i].add((src, line_no), line);
             if cat.signatures[i].role == ROLE_SUCCESS {
                 success = Some(i);
             }
@@ -220,7 +270,7 @@ impl Scanner {
             j.signature.clear();
             j.signature.push_str(&cat.signatures[i].id);
             j.text.clear();
-            j.text.extend(String::from_utf8_lossy(line).trim_end().chars().take(400));
+            push_text(&mut j.text, line, 400);
         }
     }
 
@@ -228,19 +278,9 @@ impl Scanner {
     fn resolve(&mut self) {
         let cat = catalog();
         for (i, (active, done)) in self.active.iter_mut().zip(self.resolved.iter_mut()).enumerate() {
-            if !cat.signatures[i].is_failure() {
-                continue;
-            }
-            let Some(f) = active.take() else { continue };
-            match done {
-                Some(d) => {
-                    d.count += f.count;
-                    let room = MAX_LINES_PER_FINDING.saturating_sub(d.lines.len());
-                    d.lines.extend(f.lines.into_iter().take(room));
-                    let room = MAX_TEXTS_PER_FINDING.saturating_sub(d.texts.len());
-                    d.texts.extend(f.texts.into_iter().take(room));
-                }
-                None => *done = Some(f),
+            if active.count > 0 && cat.signatures[i].is_failure() {
+                done.merge(active);
+                active.clear();
             }
         }
     }
@@ -268,31 +308,24 @@ impl Scanner {
 
     /// The findings of failure (or context) signatures in `v`, in order of first appearance;
     /// the sort is stable, so findings first seen on the same line keep catalog order.
-    fn sorted(&self, v: &[Option<Tally>], failures: bool) -> Vec<Finding> {
+    fn sorted(&self, v: &[Tally], failures: bool) -> Vec<Finding> {
         let cat = catalog();
         let mut out: Vec<Finding> = v
             .iter()
             .zip(&cat.signatures)
-            .filter(|(_, s)| s.is_failure() == failures)
-            .filter_map(|(t, s)| {
-                let t = t.as_ref()?;
-                Some(Finding {
-                    id: s.id.clone(),
-                    domain: s.domain,
-                    role: s.role.clone(),
-                    meaning: s.meaning.clone(),
-                    fix: s.fix.clone(),
-                    count: t.count,
-                    lines: t
-                        .lines
-                        .iter()
-                        .map(|&(src, line)| Location { source: self.sources[src].clone(), line })
-                        .collect(),
-                    // The first line's text, as `trimmed` gives it (400 of its 1,000 characters).
-                    example: t.texts.first().map(|x| x.chars().take(400).collect()).unwrap_or_default(),
-                    texts: t.texts.clone(),
-                    order: t.order,
-                })
+            .filter(|(t, s)| t.count > 0 && s.is_failure() == failures)
+            .map(|(t, s)| Finding {
+                id: s.id.clone(),
+                domain: s.domain,
+                role: s.role.clone(),
+                meaning: s.meaning.clone(),
+                fix: s.fix.clone(),
+                count: t.count,
+                lines: t.lines.iter().map(|&(src, line)| Location { source: self.sources[src].clone(), line }).collect(),
+                // The first line's text, as the report shows it (400 of its 1,000 characters).
+                example: t.texts().first().map(|x| first_chars(x, 400).to_string()).unwrap_or_default(),
+                texts: t.texts().to_vec(),
+                order: t.order,
             })
             .collect();
         out.sort_by_key(|f| f.order);
@@ -300,9 +333,22 @@ impl Scanner {
     }
 }
 
-/// A line as text, without its line ending, at most `max` characters.
-fn trimmed_to(line: &[u8], max: usize) -> String {
-    String::from_utf8_lossy(line).trim_end().chars().take(max).collect()
+/// Appends `line` as text to `out`: invalid UTF-8 replaced (U+FFFD), trailing whitespace and
+/// the line ending dropped, at most `max` characters.
+fn push_text(out: &mut String, line: &[u8], max: usize) {
+    // `from_utf8` first: its check is much quicker than the lossy conversion's, and most lines pass.
+    match std::str::from_utf8(line) {
+        Ok(text) => out.push_str(first_chars(text.trim_end(), max)),
+        Err(_) => out.push_str(first_chars(String::from_utf8_lossy(line).trim_end(), max)),
+    }
+}
+
+/// The first `max` characters of `text` (all of it when shorter), without copying.
+fn first_chars(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    text.char_indices().nth(max).map_or(text, |(i, _)| &text[..i])
 }
 
 /// Splits `r` into lines and calls `f(line, cut, read)` for each, in order, until the input
