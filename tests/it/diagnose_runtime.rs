@@ -350,13 +350,17 @@ fn diagnose_timeout_bounds_the_journal_scan() {
     let timeout = Duration::from_secs(2);
     let bound = timeout + Duration::from_secs(5);
     let trickle = dir.path().join("trickle");
-    fake_journalctl(&trickle, "while :; do echo 'I0415 10:00:00.000000    1234 kubelet.go:1] still starting'; sleep 0.02; done");
+    fake_journalctl(
+        &trickle,
+        "while :; do echo 'I0415 10:00:00.000000    1234 kubelet.go:1] still starting'; sleep 0.02; done",
+    );
     let (r, v, took) = diagnose_journal(&trickle, "2s");
     assert!(took < bound, "diagnose took {took:?} with --diagnose-timeout 2s: {}", r.stdout);
     let s = stage(&v, "local/kubelet-journal");
     assert_eq!(s["status"], "warn", "{}", r.stdout);
     let d = s["detail"].as_str().unwrap();
-    let (_, after) = d.split_once("the scan was cut short at --diagnose-timeout after ").unwrap_or_else(|| panic!("{d}"));
+    let (_, after) =
+        d.split_once("the scan was cut short at --diagnose-timeout after ").unwrap_or_else(|| panic!("{d}"));
     let lines: u64 = after.split(' ').next().unwrap().parse().unwrap_or_else(|_| panic!("{d}"));
     assert!(after.starts_with(&format!("{lines} lines (")), "{d}");
     let warned = v["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains("cut short"));
@@ -387,7 +391,11 @@ fn journal_lines_end_at_cr_too() {
         fake_journalctl(&bin, &format!("cat '{}'", log.display()));
         let (r, v, _) = diagnose_journal(&bin, "10s");
         let d = stage(&v, "local/kubelet-journal")["detail"].as_str().unwrap().to_string();
-        assert!(d.contains("kubelet's journal (2 lines)") && d.contains("[runtime-kubelet-swap-on]"), "{name}: {d}\n{}", r.stdout);
+        assert!(
+            d.contains("kubelet's journal (2 lines)") && d.contains("[runtime-kubelet-swap-on]"),
+            "{name}: {d}\n{}",
+            r.stdout
+        );
     }
 }
 

@@ -133,7 +133,17 @@ fn the_text_report_names_the_deciding_line() {
 fn endings_verdict(body: &[u8]) -> Value {
     let r = run_with(&["explain-log", "-", "-o", "json"], &[], Some(body));
     let v = r.json();
-    let keys = ["lines", "truncatedLines", "failureDomain", "rootCause", "decidedBy", "findings", "resolved", "context", "joined"];
+    let keys = [
+        "lines",
+        "truncatedLines",
+        "failureDomain",
+        "rootCause",
+        "decidedBy",
+        "findings",
+        "resolved",
+        "context",
+        "joined",
+    ];
     let mut out: serde_json::Map<String, Value> = keys.iter().map(|k| (k.to_string(), v[*k].clone())).collect();
     out.insert("exit".into(), r.code.into());
     Value::Object(out)
@@ -149,7 +159,8 @@ fn every_real_log_gives_the_same_verdict_with_cr_or_mixed_line_endings() {
     for c in cases() {
         let lf = c.body.as_bytes();
         let want = endings_verdict(lf);
-        for (name, log) in [("CR-only", with_endings(lf, |_| ENDINGS[2])), ("mixed", with_endings(lf, |i| ENDINGS[i % 3]))]
+        for (name, log) in
+            [("CR-only", with_endings(lf, |_| ENDINGS[2])), ("mixed", with_endings(lf, |i| ENDINGS[i % 3]))]
         {
             assert_eq!(endings_verdict(&log), want, "{}: {name} endings", c.name);
         }

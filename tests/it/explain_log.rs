@@ -597,7 +597,8 @@ fn converting_line_endings_does_not_change_the_verdict() {
         ))),
         ..Config::default()
     });
-    let input = (proptest::collection::vec(log_line(), 0..40), proptest::collection::vec(0..3usize, 1..8), any::<bool>());
+    let input =
+        (proptest::collection::vec(log_line(), 0..40), proptest::collection::vec(0..3usize, 1..8), any::<bool>());
     runner
         .run(&input, |(lines, picks, ended)| {
             let mut lf = lines.join(&b'\n');

@@ -565,7 +565,10 @@ async fn journal_check(report: &mut Report, root: &Path, deadline: Instant) -> O
     let findings = scanner.findings();
     let Some(f) = explain::root_cause(&findings) else {
         let (status, d) = match &short {
-            Some(s) => (Status::Warn, format!("the kubelet's journal: {s}; no failure signature of the catalog in what was read")),
+            Some(s) => (
+                Status::Warn,
+                format!("the kubelet's journal: {s}; no failure signature of the catalog in what was read"),
+            ),
             None => (
                 Status::Pass,
                 format!("the kubelet's journal ({} lines{cut}) has no failure signature of the catalog", scanner.lines),

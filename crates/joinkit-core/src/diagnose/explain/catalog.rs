@@ -179,10 +179,9 @@ pub fn required_literals(hir: &Hir) -> Option<Vec<Vec<u8>>> {
         HirKind::Literal(l) => vec![l.0.to_vec()],
         HirKind::Capture(c) => required_literals(&c.sub)?,
         HirKind::Repetition(r) if r.min >= 1 => required_literals(&r.sub)?,
-        HirKind::Concat(subs) => subs
-            .iter()
-            .filter_map(required_literals)
-            .max_by_key(|set| set.iter().map(Vec::len).min().unwrap_or(0))?,
+        HirKind::Concat(subs) => {
+            subs.iter().filter_map(required_literals).max_by_key(|set| set.iter().map(Vec::len).min().unwrap_or(0))?
+        }
         HirKind::Alternation(subs) => {
             let mut all = Vec::new();
             for sub in subs {
@@ -327,10 +326,16 @@ mod tests {
     #[test]
     fn required_literals_are_read_from_the_pattern() {
         assert_eq!(required("[Rr]unning with swap on").unwrap(), ["unning with swap on"]);
-        assert_eq!(required(r"\[ERROR Port-[0-9]+\]|^\s*Port [0-9]+ is in use").unwrap(), ["[ERROR Port-", " is in use"]);
+        assert_eq!(
+            required(r"\[ERROR Port-[0-9]+\]|^\s*Port [0-9]+ is in use").unwrap(),
+            ["[ERROR Port-", " is in use"]
+        );
         assert_eq!(required(r#"nodes? \\?"[^"\\]+\\?" not found"#).unwrap(), ["\" not found"]);
         assert_eq!(required("(connect|getsockopt): connection refused").unwrap(), [": connection refused"]);
-        assert_eq!(required(r"\bUnauthorized\b|asked for credentials").unwrap(), ["Unauthorized", "asked for credentials"]);
+        assert_eq!(
+            required(r"\bUnauthorized\b|asked for credentials").unwrap(),
+            ["Unauthorized", "asked for credentials"]
+        );
         // Nothing required: an optional part, a class, a branch without a literal, case folding.
         for p in ["(abc)?", "[a-z]+", "abc|[0-9]", "(?i)abc", ""] {
             assert_eq!(required(p), None, "{p}");
@@ -344,7 +349,8 @@ mod tests {
         let cat = catalog();
         assert!(cat.unfiltered().is_empty(), "{:?}", cat.unfiltered());
         for s in &cat.signatures {
-            let hir = regex_syntax::ParserBuilder::new().unicode(UNICODE).utf8(false).build().parse(&s.pattern).unwrap();
+            let hir =
+                regex_syntax::ParserBuilder::new().unicode(UNICODE).utf8(false).build().parse(&s.pattern).unwrap();
             let set = required_literals(&hir).unwrap();
             assert!(set.iter().all(|l| l.len() >= 5), "{}: {set:?}", s.id);
         }

@@ -321,7 +321,11 @@ impl Scanner {
                 meaning: s.meaning.clone(),
                 fix: s.fix.clone(),
                 count: t.count,
-                lines: t.lines.iter().map(|&(src, line)| Location { source: self.sources[src].clone(), line }).collect(),
+                lines: t
+                    .lines
+                    .iter()
+                    .map(|&(src, line)| Location { source: self.sources[src].clone(), line })
+                    .collect(),
                 // The first line's text, as the report shows it (400 of its 1,000 characters).
                 example: t.texts().first().map(|x| first_chars(x, 400).to_string()).unwrap_or_default(),
                 texts: t.texts().to_vec(),
