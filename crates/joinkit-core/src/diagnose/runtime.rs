@@ -84,7 +84,7 @@ pub(super) async fn runtime_checks(
     cgroup_check(report, found, root, &answer, &kubelet);
     swap_check(report, found, root, &kubelet);
     healthz_check(report, found, root, opts.kubelet_healthz.as_deref()).await;
-    journal_check(report, root, deadline).await
+    journal_check(report, root, deadline, opts.timeout).await
 }
 
 async fn cri_checks(report: &mut Report, found: &mut Vec<Found>, root: &Path, cri: Option<&str>) -> Option<Answer> {
@@ -521,8 +521,8 @@ fn scan_journal(program: &Path, deadline: Instant) -> Result<Journal, String> {
 }
 
 /// The kubelet's journal through explain-log's catalog, read and scanned until `deadline` (the
-/// run's, from `--diagnose-timeout`) and for at most [`JOURNAL_TIMEOUT`].
-async fn journal_check(report: &mut Report, root: &Path, deadline: Instant) -> Option<Found> {
+/// run's, `timeout` from its start: `--diagnose-timeout`) and for at most [`JOURNAL_TIMEOUT`].
+async fn journal_check(report: &mut Report, root: &Path, deadline: Instant, timeout: Duration) -> Option<Found> {
     let c = Check::LocalKubeletJournal;
     let mut none = Vec::new();
     let found = &mut none;
@@ -538,7 +538,7 @@ async fn journal_check(report: &mut Report, root: &Path, deadline: Instant) -> O
     let bound = if own < deadline {
         format!("the journal's own bound of {}", crate::duration::format(JOURNAL_TIMEOUT))
     } else {
-        "--diagnose-timeout".to_string()
+        format!("--diagnose-timeout {}", crate::duration::format(timeout))
     };
     let read = tokio::task::spawn_blocking(move || scan_journal(&program, own.min(deadline))).await;
     let Journal { scanner, more, cut_short } = match read {
