@@ -360,7 +360,7 @@ fn diagnose_timeout_bounds_the_journal_scan() {
     assert_eq!(s["status"], "warn", "{}", r.stdout);
     let d = s["detail"].as_str().unwrap();
     let (_, after) =
-        d.split_once("the scan was cut short at --diagnose-timeout after ").unwrap_or_else(|| panic!("{d}"));
+        d.split_once("the scan was cut short at --diagnose-timeout 2s after ").unwrap_or_else(|| panic!("{d}"));
     let lines: u64 = after.split(' ').next().unwrap().parse().unwrap_or_else(|_| panic!("{d}"));
     assert!(after.starts_with(&format!("{lines} lines (")), "{d}");
     let warned = v["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains("cut short"));

@@ -88,7 +88,7 @@ pub(super) async fn runtime_checks(
     cgroup_check(report, found, fs, &answer, &kubelet);
     swap_check(report, found, fs, &kubelet);
     healthz_check(report, found, fs, opts.kubelet_healthz.as_deref()).await;
-    journal_check(report, fs, deadline).await
+    journal_check(report, fs, deadline, opts.timeout).await
 }
 
 /// A CRI endpoint on a unix socket (`unix:///path` or a bare absolute path), the only kind
@@ -574,8 +574,8 @@ fn scan_journal(program: &Path, deadline: Instant) -> Result<Journal, String> {
 }
 
 /// The kubelet's journal through explain-log's catalog, read and scanned until `deadline` (the
-/// run's, from `--diagnose-timeout`) and for at most [`JOURNAL_TIMEOUT`].
-async fn journal_check(report: &mut Report, fs: &NodeFs, deadline: Instant) -> Option<Found> {
+/// run's, `timeout` from its start: `--diagnose-timeout`) and for at most [`JOURNAL_TIMEOUT`].
+async fn journal_check(report: &mut Report, fs: &NodeFs, deadline: Instant, timeout: Duration) -> Option<Found> {
     let c = Check::LocalKubeletJournal;
     let mut none = Vec::new();
     let found = &mut none;
@@ -591,7 +591,7 @@ async fn journal_check(report: &mut Report, fs: &NodeFs, deadline: Instant) -> O
     let bound = if own < deadline {
         format!("the journal's own bound of {}", crate::duration::format(JOURNAL_TIMEOUT))
     } else {
-        "--diagnose-timeout".to_string()
+        format!("--diagnose-timeout {}", crate::duration::format(timeout))
     };
     let read = tokio::task::spawn_blocking(move || scan_journal(&program, own.min(deadline))).await;
     let Journal { scanner, more, cut_short } = match read {
