@@ -4,7 +4,8 @@
 //! explains the results.
 //!
 //! - `joinkit bootstrap --write-dir`'s `bootstrap-kubelet.conf` takes the real kubelet through
-//!   its TLS bootstrap and Node registration.
+//!   its TLS bootstrap and Node registration, from flags and from a JoinConfiguration written by
+//!   `joinkit render-config` (`bootstrap --config`).
 //! - joinkit's dry-run CSR and the real kubelet's client CSR, field by field.
 //! - With `serverTLSBootstrap: true`, the real kubelet's serving CSR judged by `joinkit csr
 //!   explain`, approved by `joinkit csr approve` and by `joinkit csr approver`, issued, and
@@ -109,15 +110,80 @@ fn issued_der(csr: &Value) -> Vec<u8> {
 // ---------------------------------------------------------------------------------------------
 // a. joinkit's bootstrap-kubelet.conf takes the real kubelet through its TLS bootstrap
 
-fn joins_with_joinkit_bootstrap_kubeconfig(version: Version) {
+/// Where `joinkit bootstrap` takes its inputs from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum From {
+    /// Flags (endpoint, pin, node name) and JOINKIT_TOKEN.
+    Flags,
+    /// A JoinConfiguration written by `joinkit render-config` (the API version kubeadm of the
+    /// cluster's release writes: v1beta4 for v1.36, v1beta3 for v1.24), given as `--config`.
+    RenderConfig,
+}
+
+/// `joinkit render-config` for `c` and `node` into `dir/join.yaml`, then `joinkit bootstrap
+/// --config` on it; the bootstrap report, its time, and the node name read back from the file.
+fn joinkit_bootstrap_rendered(
+    c: &Cluster,
+    home: &Path,
+    node: &str,
+    version: Version,
+    extra: &[&str],
+) -> (Value, Duration, String) {
+    let api = match version {
+        Version::V124 => "v1beta3",
+        Version::V136 => "v1beta4",
+    };
+    let file = home.join("join.yaml");
+    let env = [("JOINKIT_TOKEN", c.token()), ("HOME", home.to_str().unwrap())];
+    let r = common::run_with(
+        &[
+            "render-config",
+            c.endpoint(),
+            "--discovery-token-ca-cert-hash",
+            c.pin(),
+            "--node-name",
+            node,
+            "--api-version",
+            api,
+            "--output",
+            file.to_str().unwrap(),
+        ],
+        &env,
+        None,
+    );
+    assert_eq!(r.code, 0, "{}: render-config: {}{}", c.label(), r.stdout, r.stderr);
+    let rendered = std::fs::read_to_string(&file).unwrap();
+    assert!(rendered.contains(&format!("apiVersion: kubeadm.k8s.io/{api}")), "{rendered}");
+    // The node name the kubelet is started with is the one the file holds, as kubeadm passes
+    // nodeRegistration.name to the kubelet (--hostname-override in kubeadm-flags.env).
+    let doc: Value = serde_saphyr::from_str(&rendered).unwrap();
+    let name = doc["nodeRegistration"]["name"].as_str().expect("nodeRegistration.name").to_string();
+    let mut args = vec!["bootstrap", "--config", file.to_str().unwrap(), "-o", "json"];
+    args.extend(extra);
+    let t = Instant::now();
+    let r = common::run_with(&args, &[("HOME", home.to_str().unwrap())], None);
+    let took = t.elapsed();
+    assert_eq!(r.code, 0, "{}: joinkit bootstrap --config (rendered): {}{}\n{rendered}", c.label(), r.stdout, r.stderr);
+    (r.json(), took, name)
+}
+
+fn joins_with_joinkit_bootstrap_kubeconfig(version: Version, from: From) {
     let Some(s) = cluster(version) else { return };
     let c = &s.cluster;
     let label = c.label();
     let work = tempfile::tempdir().unwrap();
-    let node = format!("jk-kubelet-join-{}", tag(version));
     let out = work.path().join("etc-kubernetes");
-    let (report, joinkit_took) =
-        joinkit_bootstrap(c, work.path(), &node, &["--write-dir", out.to_str().unwrap(), "--kubeconfig", c.admin()]);
+    let write = ["--write-dir", out.to_str().unwrap(), "--kubeconfig", c.admin()];
+    let (report, joinkit_took, node) = match from {
+        From::Flags => {
+            let node = format!("jk-kubelet-join-{}", tag(version));
+            let (r, t) = joinkit_bootstrap(c, work.path(), &node, &write);
+            (r, t, node)
+        }
+        From::RenderConfig => {
+            joinkit_bootstrap_rendered(c, work.path(), &format!("jk-kubelet-render-{}", tag(version)), version, &write)
+        }
+    };
     assert_eq!(report["ok"], true, "{label}: {report}");
     let bootstrap = out.join("bootstrap-kubelet.conf");
     assert!(bootstrap.is_file(), "{label}: joinkit wrote {}", bootstrap.display());
@@ -133,7 +199,7 @@ fn joins_with_joinkit_bootstrap_kubeconfig(version: Version) {
     let to_conf = k.wait_for("kubelet.conf (TLS bootstrap done)", JOIN, || conf.is_file());
     let to_node = k.wait_for("its Node", JOIN, || c.get("node", None, &node).is_some());
     eprintln!(
-        "{label}: joinkit bootstrap --write-dir {:.2} s; real kubelet v{} from its bootstrap-kubelet.conf: kubelet.conf after {:.2} s, Node after {:.2} s (containerd up in {:.2} s)",
+        "{label} ({from:?}): joinkit bootstrap --write-dir {:.2} s; real kubelet v{} from its bootstrap-kubelet.conf: kubelet.conf after {:.2} s, Node after {:.2} s (containerd up in {:.2} s)",
         joinkit_took.as_secs_f64(),
         version.as_str(),
         to_conf.as_secs_f64(),
@@ -182,12 +248,27 @@ fn joins_with_joinkit_bootstrap_kubeconfig(version: Version) {
 
 #[test]
 fn joinkit_bootstrap_kubeconfig_joins_the_real_kubelet_v1_36() {
-    joins_with_joinkit_bootstrap_kubeconfig(Version::V136);
+    joins_with_joinkit_bootstrap_kubeconfig(Version::V136, From::Flags);
 }
 
 #[test]
 fn joinkit_bootstrap_kubeconfig_joins_the_real_kubelet_v1_24() {
-    joins_with_joinkit_bootstrap_kubeconfig(Version::V124);
+    joins_with_joinkit_bootstrap_kubeconfig(Version::V124, From::Flags);
+}
+
+/// A kubelet started from render-config's values: the JoinConfiguration render-config writes
+/// (v1beta4) drives `joinkit bootstrap --config`, whose bootstrap-kubelet.conf and node name
+/// take the real kubelet v1.36.2 through its TLS bootstrap to its Node.
+#[test]
+fn render_config_values_join_the_real_kubelet_v1_36() {
+    joins_with_joinkit_bootstrap_kubeconfig(Version::V136, From::RenderConfig);
+}
+
+/// The same with a v1beta3 JoinConfiguration (what kubeadm of the v1.24 era writes) and the
+/// real kubelet v1.24.0.
+#[test]
+fn render_config_values_join_the_real_kubelet_v1_24() {
+    joins_with_joinkit_bootstrap_kubeconfig(Version::V124, From::RenderConfig);
 }
 
 // ---------------------------------------------------------------------------------------------
