@@ -234,8 +234,10 @@ impl ClusterInfo {
 fn info_of(ts: &TokenSecret, ci: &ClusterInfo, show: bool) -> TokenInfo {
     let now_utc = time::OffsetDateTime::now_utc();
     let now = now_utc.unix_timestamp();
-    // Remaining time with sub-second precision, floored like Go's int(d.Hours()).
-    let remaining = |e: i64| ((e as f64) - (now_utc.unix_timestamp_nanos() as f64 / 1e9)).floor() as i64;
+    // Remaining whole seconds, truncated toward zero like Go's int(d.Seconds()) in
+    // ShortHumanDuration (k8s.io/apimachinery/pkg/util/duration): 1.5 s past expiry is "0s",
+    // only from 2 s past it is "<invalid>".
+    let remaining = |e: i64| ((e as f64) - (now_utc.unix_timestamp_nanos() as f64 / 1e9)).trunc() as i64;
     let (ttl, expires) = match ts.expiration {
         Some(e) => (
             short_human(remaining(e)),
@@ -298,6 +300,16 @@ pub async fn list(client: &ApiClient, show_secrets: bool) -> Result<(Vec<TokenIn
     Ok((out, warnings))
 }
 
+/// kubeadm's `<none>` for an empty cell (formatBootstrapToken in cmd/kubeadm/app/cmd/token.go:
+/// usages, description and extra groups).
+fn none_if_empty(s: String) -> String {
+    if s.is_empty() {
+        "<none>".into()
+    } else {
+        s
+    }
+}
+
 /// kubeadm's `token list` table plus a SIGNED column. Cells are escaped
 /// ([`crate::report::escape_controls`]) and cut at 120 characters.
 pub fn list_table(tokens: &[TokenInfo]) -> String {
@@ -309,9 +321,9 @@ pub fn list_table(tokens: &[TokenInfo]) -> String {
             t.token.clone(),
             t.ttl.clone(),
             t.expires.clone(),
-            t.usages.join(","),
-            if t.description.is_empty() { "<none>".into() } else { t.description.clone() },
-            t.groups.join(","),
+            none_if_empty(t.usages.join(",")),
+            none_if_empty(t.description.clone()),
+            none_if_empty(t.groups.join(",")),
             (if t.signed {
                 if t.signature_valid {
                     "yes"
@@ -405,15 +417,22 @@ fn pins_of_kubeconfig(kc: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// kubeadm's join command: `kubeadm join <server without https://> --token <token>
-/// --discovery-token-ca-cert-hash <pin>...` [`--control-plane --certificate-key K`].
+/// kubeadm's join command, byte for byte as `kubeadm token create --print-join-command` prints
+/// it (without the newline). kubeadm renders `joinCommandTemplate`
+/// (cmd/kubeadm/app/cmd/util/join.go) and then deletes every backslash-newline and tab
+/// (cmd/kubeadm/app/cmd/token.go, RunCreateToken), which leaves: `kubeadm join <server without
+/// https://> --token <token> ` + `--discovery-token-ca-cert-hash <pin> ` per pin, then, for a
+/// control-plane join, `--control-plane --certificate-key <key>`. So a worker's command ends
+/// with a space (after the last pin) and a control-plane one does not; both were compared with
+/// the real kubeadm v1.36.2 (tests/it/kubeadm_tokens.rs, docs/kubeadm-token-parity.md).
 pub fn join_command(server: &str, token: &BootstrapToken, pins: &[String], certificate_key: Option<&str>) -> String {
-    let mut s = format!("kubeadm join {} --token {}", server.trim_start_matches("https://"), token.expose());
+    // kubeadm: strings.Replace(server, "https://", "", -1).
+    let mut s = format!("kubeadm join {} --token {} ", server.replace("https://", ""), token.expose());
     for p in pins {
-        s.push_str(&format!(" --discovery-token-ca-cert-hash {p}"));
+        s.push_str(&format!("--discovery-token-ca-cert-hash {p} "));
     }
     if let Some(k) = certificate_key {
-        s.push_str(&format!(" --control-plane --certificate-key {k}"));
+        s.push_str(&format!("--control-plane --certificate-key {k}"));
     }
     s
 }
