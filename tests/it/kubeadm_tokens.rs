@@ -258,6 +258,14 @@ fn print_join_command_is_kubeadms() {
         out.replacen(tok, "<TOKEN>", 1)
     };
     let mut rows = String::new();
+    // The token alone: one line, the token and a newline, from both.
+    let kubeadm_out = kubeadm_ok(&k, c, &["token", "create"]);
+    let r = joinkit_token(c, home.path(), &["create", "--no-wait"], &[]);
+    for out in [&kubeadm_out, &r.stdout] {
+        let t = out.strip_suffix('\n').unwrap_or_else(|| panic!("{out:?}"));
+        assert!(joinkit_core::token::BootstrapToken::parse(t).is_ok_and(|b| b.expose() == t), "{out:?}");
+        delete.push(t[..6].to_string());
+    }
     for (name, kubeadm_extra, env) in [
         ("worker", vec![], vec![]),
         (
@@ -417,6 +425,18 @@ fn control_plane_join_reads_kubeadms_upload() {
     }
     let owner = secret["metadata"]["ownerReferences"][0]["name"].as_str().unwrap().to_string();
     assert!(owner.starts_with("bootstrap-token-"), "{secret}");
+    // Its owner, kubeadm's "Proxy for managing TTL" token (no usages, no groups, 2 h): joinkit
+    // lists it with kubeadm's cells, `<none>` included.
+    let id = owner.trim_start_matches("bootstrap-token-");
+    let home = dir.path().join("home");
+    let kubeadm_row = rows_by_id(&kubeadm_ok(&k, c, &["token", "list"])).remove(id).expect("owner token listed").1;
+    let r = joinkit_token(c, &home, &["list", "--show-secrets"], &[]);
+    let joinkit_row = rows_by_id(&r.stdout).remove(id).expect("owner token listed by joinkit").1;
+    assert_eq!(
+        kubeadm_row[1..],
+        ["1h", &kubeadm_row[2], "<none>", "Proxy for managing TTL for the kubeadm-certs secret", "<none>"]
+    );
+    assert_eq!(joinkit_row[..6], kubeadm_row[..], "joinkit token list: kubeadm's upload-certs token");
 
     // The right key: diagnose passes (the whole run: root cause none).
     let v = diagnose_control_plane(c, dir.path(), &root, "jk-kubeadm-certs", &key);
