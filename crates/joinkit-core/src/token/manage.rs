@@ -183,6 +183,16 @@ pub(crate) fn short_human(secs: i64) -> String {
     }
 }
 
+/// kubeadm's TTL cell for an expiry at `expiration` (Unix seconds) seen at `now_nanos` (Unix
+/// nanoseconds): `duration.ShortHumanDuration(time.Until(expires))` (formatBootstrapToken,
+/// cmd/kubeadm/app/cmd/token.go). The remaining time is truncated toward zero like Go's
+/// `int(d.Seconds())` (k8s.io/apimachinery/pkg/util/duration): 1.5 s past expiry is `0s`, only
+/// from 2 s past it is `<invalid>`.
+fn ttl_cell(expiration: i64, now_nanos: i128) -> String {
+    let remaining_nanos = i128::from(expiration) * 1_000_000_000 - now_nanos;
+    short_human(i64::try_from(remaining_nanos / 1_000_000_000).unwrap_or(i64::MIN))
+}
+
 /// A token as `list` and `describe` show it. The secret is included only on request.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -234,13 +244,9 @@ impl ClusterInfo {
 fn info_of(ts: &TokenSecret, ci: &ClusterInfo, show: bool) -> TokenInfo {
     let now_utc = time::OffsetDateTime::now_utc();
     let now = now_utc.unix_timestamp();
-    // Remaining whole seconds, truncated toward zero like Go's int(d.Seconds()) in
-    // ShortHumanDuration (k8s.io/apimachinery/pkg/util/duration): 1.5 s past expiry is "0s",
-    // only from 2 s past it is "<invalid>".
-    let remaining = |e: i64| ((e as f64) - (now_utc.unix_timestamp_nanos() as f64 / 1e9)).trunc() as i64;
     let (ttl, expires) = match ts.expiration {
         Some(e) => (
-            short_human(remaining(e)),
+            ttl_cell(e, now_utc.unix_timestamp_nanos()),
             crate::duration::rfc3339(
                 time::OffsetDateTime::from_unix_timestamp(e).unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
             ),
@@ -595,4 +601,60 @@ pub async fn delete(client: &ApiClient, ids: &[String]) -> Report {
         }
     }
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttl_cell_truncates_like_go() {
+        const S: i128 = 1_000_000_000;
+        let e = 1_000_000;
+        let at = |nanos_before_expiry: i128| ttl_cell(e, i128::from(e) * S - nanos_before_expiry);
+        // kubeadm: 2 h minus a moment is "1h"; 90 s is "1m"; 59.9 s is "59s".
+        assert_eq!(at(2 * 3600 * S - 1), "1h");
+        assert_eq!(at(90 * S), "1m");
+        assert_eq!(at(59 * S + S * 9 / 10), "59s");
+        // Past expiry: int(-1.5) is -1 in Go, so "0s"; from -2 s "<invalid>".
+        assert_eq!(at(-S / 2), "0s");
+        assert_eq!(at(-S * 3 / 2), "0s");
+        assert_eq!(at(-2 * S), "<invalid>");
+        assert_eq!(at(400 * 86400 * S), "1y");
+        assert_eq!(ttl_cell(i64::MIN, 0), "<invalid>");
+    }
+
+    #[test]
+    fn empty_cells_are_none_as_kubeadm_prints_them() {
+        let t = TokenInfo {
+            token: "abcdef.<redacted>".into(),
+            id: "abcdef".into(),
+            ttl: "1h".into(),
+            expires: "2026-01-01T00:00:00Z".into(),
+            expired: false,
+            usages: vec![],
+            description: String::new(),
+            groups: vec![],
+            signed: false,
+            signature_valid: false,
+        };
+        let table = list_table(&[t]);
+        let row: Vec<&str> =
+            table.lines().nth(1).unwrap().split("   ").map(str::trim).filter(|c| !c.is_empty()).collect();
+        assert_eq!(row, ["abcdef.<redacted>", "1h", "2026-01-01T00:00:00Z", "<none>", "<none>", "<none>", "no"]);
+    }
+
+    #[test]
+    fn join_command_is_kubeadms_template() {
+        let t = BootstrapToken::parse("abcdef.0123456789abcdef").unwrap();
+        let pins = ["sha256:aa".to_string(), "sha256:bb".to_string()];
+        assert_eq!(
+            join_command("https://10.0.0.1:6443", &t, &pins, None),
+            "kubeadm join 10.0.0.1:6443 --token abcdef.0123456789abcdef --discovery-token-ca-cert-hash sha256:aa --discovery-token-ca-cert-hash sha256:bb "
+        );
+        assert_eq!(
+            join_command("https://10.0.0.1:6443", &t, &pins[..1], Some("k")),
+            "kubeadm join 10.0.0.1:6443 --token abcdef.0123456789abcdef --discovery-token-ca-cert-hash sha256:aa --control-plane --certificate-key k"
+        );
+    }
 }
