@@ -102,7 +102,7 @@ pub struct TokenCreateArgs {
     /// Print the full `kubeadm join` command instead of the token
     #[arg(long)]
     pub print_join_command: bool,
-    /// With --print-join-command: a control-plane join with this certificate key (or JOINKIT_CERTIFICATE_KEY)
+    /// With --print-join-command (required, as kubeadm): a control-plane join with this certificate key (or JOINKIT_CERTIFICATE_KEY)
     #[arg(long, value_name = "KEY", env = "JOINKIT_CERTIFICATE_KEY", hide_env_values = true)]
     pub certificate_key: Option<SecretArg>,
     /// With --print-join-command: print a command line or a JoinConfiguration

@@ -8,7 +8,7 @@
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -142,4 +142,20 @@ pub fn refused_addr() -> String {
     let a = l.local_addr().unwrap().to_string();
     drop(l);
     a
+}
+
+/// A healthy node's filesystem under `dir/root` for `diagnose --root` (as tests/it/diagnose.rs
+/// makes one): a default route, ip_forward on, no swap, a fake containerd socket.
+pub fn healthy_root(dir: &Path) -> PathBuf {
+    let r = dir.join("root");
+    for d in ["proc/net", "proc/sys/net/ipv4", "run/containerd", "etc/kubernetes/manifests"] {
+        std::fs::create_dir_all(r.join(d)).unwrap();
+    }
+    std::fs::write(r.join("proc/net/route"), "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\neth0\t00000000\t0100000A\t0003\t0\t0\t0\t00000000\t0\t0\t0\n").unwrap();
+    std::fs::write(r.join("proc/net/ipv6_route"), "").unwrap();
+    std::fs::write(r.join("proc/net/tcp"), "  sl  local_address rem_address   st tx_queue rx_queue\n").unwrap();
+    std::fs::write(r.join("proc/sys/net/ipv4/ip_forward"), "1\n").unwrap();
+    std::fs::write(r.join("proc/swaps"), "Filename\tType\tSize\tUsed\tPriority\n").unwrap();
+    serve_cri(&r.join("run/containerd/containerd.sock"), Cri::V1("containerd", "v1.7.13"));
+    r
 }

@@ -222,7 +222,10 @@ fn control_plane_join_certificates() {
         .any(|s| s["name"] == "control-plane/kubeadm-certs" && s["status"] == "pass"));
     let (r, v) = diagnose(&l, &root, &["--control-plane", "--certificate-key", &"0f".repeat(32)]);
     assert_eq!(r.code, 89, "{}", r.stdout);
-    assert_eq!(v["failure"]["kubeadmMessage"], "error decoding secret data with provided key");
+    assert_eq!(
+        v["failure"]["kubeadmMessage"],
+        "error decoding secret data with provided key: cipher: message authentication failed"
+    );
     let l = lab(Scenario::KubeadmCertsMissing);
     let (r, v) = diagnose(&l, &root, &["--control-plane", "--certificate-key", &key]);
     assert_eq!(r.code, 89);

@@ -35,6 +35,7 @@ mod explain_corpus;
 mod explain_log;
 mod hostile;
 mod kubeadm_config;
+mod kubeadm_tokens;
 mod kubectl;
 mod lab_bootstrap_transcripts;
 mod lab_transcripts;

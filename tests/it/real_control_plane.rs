@@ -598,23 +598,9 @@ impl Drop for Ctx<'_> {
     }
 }
 
-/// A healthy node's filesystem (as tests/it/diagnose.rs): a default route, ip_forward on, no
-/// swap, a containerd socket.
+/// A healthy node's filesystem ([`crate::fake_node::healthy_root`]).
 fn fake_root(dir: &Path) -> PathBuf {
-    let r = dir.join("root");
-    for d in ["proc/net", "proc/sys/net/ipv4", "run/containerd", "etc/kubernetes/manifests"] {
-        std::fs::create_dir_all(r.join(d)).unwrap();
-    }
-    std::fs::write(r.join("proc/net/route"), "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\neth0\t00000000\t0100000A\t0003\t0\t0\t0\t00000000\t0\t0\t0\n").unwrap();
-    std::fs::write(r.join("proc/net/ipv6_route"), "").unwrap();
-    std::fs::write(r.join("proc/net/tcp"), "  sl  local_address rem_address   st tx_queue rx_queue\n").unwrap();
-    std::fs::write(r.join("proc/sys/net/ipv4/ip_forward"), "1\n").unwrap();
-    std::fs::write(r.join("proc/swaps"), "Filename\tType\tSize\tUsed\tPriority\n").unwrap();
-    crate::fake_node::serve_cri(
-        &r.join("run/containerd/containerd.sock"),
-        crate::fake_node::Cri::V1("containerd", "v1.7.13"),
-    );
-    r
+    crate::fake_node::healthy_root(dir)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -84,9 +84,11 @@ pub(super) async fn control_plane_checks(
         Ok(Some(s)) => {
             let data = s.data.unwrap_or_default();
             let mut bad = Vec::new();
+            let mut kubeadm_error = None;
             for (name, sealed) in &data {
-                if crate::diagnose::certs::open(&key, &sealed.0).is_err() {
+                if let Err(e) = crate::diagnose::certs::open(&key, &sealed.0) {
                     bad.push(name.clone());
+                    kubeadm_error.get_or_insert(e);
                 }
             }
             if bad.is_empty() {
@@ -117,7 +119,13 @@ pub(super) async fn control_plane_checks(
                         "the key belongs to another upload (each `upload-certs --upload-certs` makes a new key)",
                         "use the key printed by the latest `kubeadm init phase upload-certs --upload-certs`",
                     )
-                    .map(|f| f.kubeadm("error decoding secret data with provided key")),
+                    // kubeadm stops at the first entry that does not open and prints
+                    // `error execution phase control-plane-prepare/download-certs: error
+                    // downloading certs: ` + this (seen from the real kubeadm v1.36.2 join,
+                    // tests/it/kubeadm_tokens.rs).
+                    .map(|f| {
+                        f.kubeadm(kubeadm_error.unwrap_or_else(|| crate::diagnose::certs::DECODE_ERROR.to_string()))
+                    }),
                 );
             }
         }

@@ -57,6 +57,20 @@ impl CreateOptions {
     /// kubeadm's checks of the options, before any API call (`bad-token-options` at `input`).
     pub fn validate(&self) -> Result<(), Failure> {
         self.spec.validate()?;
+        // kubeadm's RunCreateToken (cmd/kubeadm/app/cmd/token.go): a certificate key only
+        // makes sense in a control-plane join command; printing the token alone with one given
+        // is refused, not silently ignored. JOINKIT_CERTIFICATE_KEY counts as the flag.
+        if self.certificate_key.is_some() && self.print == Print::Token {
+            let k = "cannot use --certificate-key without --print-join-command";
+            return Err(Failure::new(
+                Code::BadTokenOptions,
+                Common::Input,
+                "--certificate-key (or JOINKIT_CERTIFICATE_KEY) was given without --print-join-command: the token alone carries no certificate key",
+            )
+            .kubeadm(k)
+            .cause("a certificate key belongs in a control-plane join command; without --print-join-command only the token is printed")
+            .fix("add --print-join-command for a control-plane join command, or drop --certificate-key / unset JOINKIT_CERTIFICATE_KEY"));
+        }
         if let Some(k) = &self.certificate_key {
             if let Some(e) = config::validate::certificate_key_error(k.expose_secret()) {
                 return Err(Failure::new(Code::BadTokenOptions, Common::Input, e.clone())

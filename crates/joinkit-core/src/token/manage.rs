@@ -183,6 +183,16 @@ pub(crate) fn short_human(secs: i64) -> String {
     }
 }
 
+/// kubeadm's TTL cell for an expiry at `expiration` (Unix seconds) seen at `now_nanos` (Unix
+/// nanoseconds): `duration.ShortHumanDuration(time.Until(expires))` (formatBootstrapToken,
+/// cmd/kubeadm/app/cmd/token.go). The remaining time is truncated toward zero like Go's
+/// `int(d.Seconds())` (k8s.io/apimachinery/pkg/util/duration): 1.5 s past expiry is `0s`, only
+/// from 2 s past it is `<invalid>`.
+fn ttl_cell(expiration: i64, now_nanos: i128) -> String {
+    let remaining_nanos = i128::from(expiration) * 1_000_000_000 - now_nanos;
+    short_human(i64::try_from(remaining_nanos / 1_000_000_000).unwrap_or(i64::MIN))
+}
+
 /// A token as `list` and `describe` show it. The secret is included only on request.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -234,11 +244,9 @@ impl ClusterInfo {
 fn info_of(ts: &TokenSecret, ci: &ClusterInfo, show: bool) -> TokenInfo {
     let now_utc = time::OffsetDateTime::now_utc();
     let now = now_utc.unix_timestamp();
-    // Remaining time with sub-second precision, floored like Go's int(d.Hours()).
-    let remaining = |e: i64| ((e as f64) - (now_utc.unix_timestamp_nanos() as f64 / 1e9)).floor() as i64;
     let (ttl, expires) = match ts.expiration {
         Some(e) => (
-            short_human(remaining(e)),
+            ttl_cell(e, now_utc.unix_timestamp_nanos()),
             crate::duration::rfc3339(
                 time::OffsetDateTime::from_unix_timestamp(e).unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
             ),
@@ -298,6 +306,16 @@ pub async fn list(client: &ApiClient, show_secrets: bool) -> Result<(Vec<TokenIn
     Ok((out, warnings))
 }
 
+/// kubeadm's `<none>` for an empty cell (formatBootstrapToken in cmd/kubeadm/app/cmd/token.go:
+/// usages, description and extra groups).
+fn none_if_empty(s: String) -> String {
+    if s.is_empty() {
+        "<none>".into()
+    } else {
+        s
+    }
+}
+
 /// kubeadm's `token list` table plus a SIGNED column. Cells are escaped
 /// ([`crate::report::escape_controls`]) and cut at 120 characters.
 pub fn list_table(tokens: &[TokenInfo]) -> String {
@@ -309,9 +327,9 @@ pub fn list_table(tokens: &[TokenInfo]) -> String {
             t.token.clone(),
             t.ttl.clone(),
             t.expires.clone(),
-            t.usages.join(","),
-            if t.description.is_empty() { "<none>".into() } else { t.description.clone() },
-            t.groups.join(","),
+            none_if_empty(t.usages.join(",")),
+            none_if_empty(t.description.clone()),
+            none_if_empty(t.groups.join(",")),
             (if t.signed {
                 if t.signature_valid {
                     "yes"
@@ -405,15 +423,22 @@ fn pins_of_kubeconfig(kc: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// kubeadm's join command: `kubeadm join <server without https://> --token <token>
-/// --discovery-token-ca-cert-hash <pin>...` [`--control-plane --certificate-key K`].
+/// kubeadm's join command, byte for byte as `kubeadm token create --print-join-command` prints
+/// it (without the newline). kubeadm renders `joinCommandTemplate`
+/// (cmd/kubeadm/app/cmd/util/join.go) and then deletes every backslash-newline and tab
+/// (cmd/kubeadm/app/cmd/token.go, RunCreateToken), which leaves: `kubeadm join <server without
+/// https://> --token <token> ` + `--discovery-token-ca-cert-hash <pin> ` per pin, then, for a
+/// control-plane join, `--control-plane --certificate-key <key>`. So a worker's command ends
+/// with a space (after the last pin) and a control-plane one does not; both were compared with
+/// the real kubeadm v1.36.2 (tests/it/kubeadm_tokens.rs, docs/kubeadm-token-parity.md).
 pub fn join_command(server: &str, token: &BootstrapToken, pins: &[String], certificate_key: Option<&str>) -> String {
-    let mut s = format!("kubeadm join {} --token {}", server.trim_start_matches("https://"), token.expose());
+    // kubeadm: strings.Replace(server, "https://", "", -1).
+    let mut s = format!("kubeadm join {} --token {} ", server.replace("https://", ""), token.expose());
     for p in pins {
-        s.push_str(&format!(" --discovery-token-ca-cert-hash {p}"));
+        s.push_str(&format!("--discovery-token-ca-cert-hash {p} "));
     }
     if let Some(k) = certificate_key {
-        s.push_str(&format!(" --control-plane --certificate-key {k}"));
+        s.push_str(&format!("--control-plane --certificate-key {k}"));
     }
     s
 }
@@ -576,4 +601,60 @@ pub async fn delete(client: &ApiClient, ids: &[String]) -> Report {
         }
     }
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttl_cell_truncates_like_go() {
+        const S: i128 = 1_000_000_000;
+        let e = 1_000_000;
+        let at = |nanos_before_expiry: i128| ttl_cell(e, i128::from(e) * S - nanos_before_expiry);
+        // kubeadm: 2 h minus a moment is "1h"; 90 s is "1m"; 59.9 s is "59s".
+        assert_eq!(at(2 * 3600 * S - 1), "1h");
+        assert_eq!(at(90 * S), "1m");
+        assert_eq!(at(59 * S + S * 9 / 10), "59s");
+        // Past expiry: int(-1.5) is -1 in Go, so "0s"; from -2 s "<invalid>".
+        assert_eq!(at(-S / 2), "0s");
+        assert_eq!(at(-S * 3 / 2), "0s");
+        assert_eq!(at(-2 * S), "<invalid>");
+        assert_eq!(at(400 * 86400 * S), "1y");
+        assert_eq!(ttl_cell(i64::MIN, 0), "<invalid>");
+    }
+
+    #[test]
+    fn empty_cells_are_none_as_kubeadm_prints_them() {
+        let t = TokenInfo {
+            token: "abcdef.<redacted>".into(),
+            id: "abcdef".into(),
+            ttl: "1h".into(),
+            expires: "2026-01-01T00:00:00Z".into(),
+            expired: false,
+            usages: vec![],
+            description: String::new(),
+            groups: vec![],
+            signed: false,
+            signature_valid: false,
+        };
+        let table = list_table(&[t]);
+        let row: Vec<&str> =
+            table.lines().nth(1).unwrap().split("   ").map(str::trim).filter(|c| !c.is_empty()).collect();
+        assert_eq!(row, ["abcdef.<redacted>", "1h", "2026-01-01T00:00:00Z", "<none>", "<none>", "<none>", "no"]);
+    }
+
+    #[test]
+    fn join_command_is_kubeadms_template() {
+        let t = BootstrapToken::parse("abcdef.0123456789abcdef").unwrap();
+        let pins = ["sha256:aa".to_string(), "sha256:bb".to_string()];
+        assert_eq!(
+            join_command("https://10.0.0.1:6443", &t, &pins, None),
+            "kubeadm join 10.0.0.1:6443 --token abcdef.0123456789abcdef --discovery-token-ca-cert-hash sha256:aa --discovery-token-ca-cert-hash sha256:bb "
+        );
+        assert_eq!(
+            join_command("https://10.0.0.1:6443", &t, &pins[..1], Some("k")),
+            "kubeadm join 10.0.0.1:6443 --token abcdef.0123456789abcdef --discovery-token-ca-cert-hash sha256:aa --control-plane --certificate-key k"
+        );
+    }
 }
