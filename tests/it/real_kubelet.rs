@@ -516,14 +516,103 @@ fn serving_certificate(
     let other = std::net::Ipv4Addr::new(192, 0, 2, 254);
     let wrong = served_leaf(addr, &ca, other);
     assert!(wrong.is_err(), "{label}: the certificate verified for {other} too");
+    let usages = if how == Approval::Cli { key_encipherment_by_version(c, &k, work) } else { String::new() };
     k.stop();
     format!(
-        "{label}: after the kubelet's start: serving CSR {name} at {:.2} s, Approved by joinkit ({how:?}, after csr explain) at {:.2} s, issued at {:.2} s, served on {addr} (verified for {ip}) at {:.2} s",
+        "{label}: after the kubelet's start: serving CSR {name} at {:.2} s, Approved by joinkit ({how:?}, after csr explain) at {:.2} s, issued at {:.2} s, served on {addr} (verified for {ip}) at {:.2} s{usages}",
         to_csr.as_secs_f64(),
         to_approved.as_secs_f64(),
         to_issued.as_secs_f64(),
         to_served.as_secs_f64()
     )
+}
+
+/// A serving CSR without key encipherment (an ECDSA key, usages digital signature and server
+/// auth: what a v1.27+ kubelet asks for), made with the running kubelet's own credentials for
+/// its name and address. On v1.24 `joinkit csr approve` refuses it with the `usages` check
+/// naming the server's version, and the same CSR approved by `kubectl certificate approve`
+/// stays Approved but is never issued: the v1.24.0 signer marks it Failed
+/// (`SignerValidationFailure`). On v1.36 `joinkit csr approve` approves it and the signer
+/// issues it. The timings line.
+fn key_encipherment_by_version(c: &Cluster, k: &Kubelet, work: &Path) -> String {
+    use base64::Engine;
+    let node = &k.spec.node_name;
+    let label = format!("{} {node}", c.label());
+    let user = format!("system:node:{node}");
+    let pem =
+        common::kubelet_csr_pem(&user, &["system:nodes"], &[&format!("DNS:{node}"), &format!("IP:{}", k.node_ip)]);
+    let name = format!("{node}-no-key-encipherment");
+    let yaml = format!(
+        "apiVersion: certificates.k8s.io/v1\nkind: CertificateSigningRequest\nmetadata:\n  name: {name}\nspec:\n  signerName: kubernetes.io/kubelet-serving\n  usages: [digital signature, server auth]\n  request: {}\n",
+        base64::engine::general_purpose::STANDARD.encode(&pem)
+    );
+    k8s::kubectl_as_ok(&k.kubeconfig(), work, &["create", "-f", "-"], Some(&yaml));
+    let t = Instant::now();
+    let r = common::run(&["csr", "approve", &name, "--kubeconfig", c.admin(), "-o", "json"]);
+    let v = r.json();
+    let wait = |what: &str, f: &dyn Fn(&Value) -> bool| -> Value {
+        let t = Instant::now();
+        loop {
+            let o = c.get("csr", None, &name).unwrap();
+            if f(&o) {
+                return o;
+            }
+            assert!(t.elapsed() < Duration::from_secs(20), "{label}: {name}: no {what} after 20 s: {o}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let has = |o: &Value, t: &str| o["status"]["conditions"].as_array().into_iter().flatten().any(|x| x["type"] == t);
+    match c.version {
+        Version::V124 => {
+            assert_ne!(r.code, 0, "{label}: joinkit csr approve {name} on v1.24: {}", r.stdout);
+            assert_eq!(v["csrs"][0]["action"], "refused", "{label}: {}", r.stdout);
+            let failed: Vec<&Value> =
+                v["csrs"][0]["verdict"]["checks"].as_array().unwrap().iter().filter(|x| x["passed"] == false).collect();
+            assert_eq!(failed.len(), 1, "{label}: only the usages check fails: {}", r.stdout);
+            assert_eq!(failed[0]["check"], "usages", "{label}");
+            let why = failed[0]["why"].as_str().unwrap();
+            assert!(
+                why.contains("the API server is v1.24.0+0")
+                    && why.contains("requires exactly digital signature, key encipherment and server auth"),
+                "{label}: {why}"
+            );
+            assert!(
+                r.stdout.contains("csr-check-failed") || v["failure"]["code"] == "csr-check-failed",
+                "{label}: {}",
+                r.stdout
+            );
+            let refused = t.elapsed();
+            // What joinkit prevents: approved by kubectl, then failed by the real signer.
+            c.kubectl(&["certificate", "approve", &name]);
+            let o = wait("Failed condition", &|o| has(o, "Failed"));
+            let f =
+                o["status"]["conditions"].as_array().unwrap().iter().find(|x| x["type"] == "Failed").unwrap().clone();
+            assert_eq!(f["reason"], "SignerValidationFailure", "{label}: {o}");
+            assert_eq!(
+                f["message"], "usages did not match [digital signature key encipherment server auth]",
+                "{label}: {o}"
+            );
+            assert!(
+                has(&o, "Approved") && o["status"]["certificate"].is_null(),
+                "{label}: approved, never issued: {o}"
+            );
+            format!(
+                "; a serving CSR without key encipherment: refused by joinkit csr approve in {:.2} s (usages: {why}); approved by kubectl instead, Failed by the v1.24 signer after {:.2} s",
+                refused.as_secs_f64(),
+                t.elapsed().as_secs_f64()
+            )
+        }
+        Version::V136 => {
+            assert_eq!(r.code, 0, "{label}: joinkit csr approve {name} on v1.36: {}{}", r.stdout, r.stderr);
+            assert_eq!(v["csrs"][0]["action"], "approved", "{label}: {}", r.stdout);
+            let o = wait("certificate", &|o| o["status"]["certificate"].is_string() || has(o, "Failed"));
+            assert!(o["status"]["certificate"].is_string(), "{label}: issued: {o}");
+            format!(
+                "; a serving CSR without key encipherment: approved by joinkit and issued after {:.2} s",
+                t.elapsed().as_secs_f64()
+            )
+        }
+    }
 }
 
 fn k_ip(addr: std::net::SocketAddr) -> std::net::Ipv4Addr {

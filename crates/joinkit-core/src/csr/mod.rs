@@ -13,7 +13,8 @@ pub mod request;
 mod tests;
 
 pub use checks::{
-    verdict, CheckOptions, Cidr, ClusterNames, Context, CsrCheck, NodeAddresses, Verdict, KUBELET_SERVING_SIGNER,
+    verdict, CheckOptions, Cidr, ClusterNames, Context, CsrCheck, NodeAddresses, ServerVersion, Verdict,
+    KUBELET_SERVING_SIGNER,
 };
 
 use crate::client::api::{expect_kind, ApiClient, ApiOptions};
@@ -157,11 +158,28 @@ pub const KUBEADM_CONFIG: &str = "/api/v1/namespaces/kube-system/configmaps/kube
 /// DNS and IP SANs (as verified on `client`'s connection, so a request must have been made), and
 /// from kubeadm's ClusterConfiguration ([`KUBEADM_CONFIG`]) the Service CIDRs, the DNS domain and
 /// the `controlPlaneEndpoint` host. Never fails: a source that cannot be read is named in
-/// `sources` (the fixed rules of `san-reserved` apply regardless).
+/// `sources` (the fixed rules of `san-reserved` apply regardless). Also the API server's
+/// version from `/version` (readable by every authenticated user: `system:public-info-viewer`),
+/// for the signers' usage rules (`checks::ServerVersion`); unread, the v1.27+ rules apply.
 pub async fn cluster_names(client: &ApiClient) -> ClusterNames {
     let mut names = ClusterNames::default();
     // The request first: it is what makes the connection whose certificate is read below.
     let cm = client.get_opt(KUBEADM_CONFIG).await;
+    match client.get_opt("/version").await {
+        Ok(Some(v)) => match checks::ServerVersion::from_version_body(&v) {
+            Some(sv) => {
+                names.sources.push(format!("/version ({})", crate::report::escape_controls(&sv.git_version)));
+                names.version = Some(sv);
+            }
+            None => {
+                names.sources.push("/version without a numeric major and minor: the v1.27+ usage rules apply".into())
+            }
+        },
+        Ok(None) => names.sources.push("no /version: the v1.27+ usage rules apply".into()),
+        Err(f) => {
+            names.sources.push(format!("/version not readable ({}): the v1.27+ usage rules apply", f.code.as_str()))
+        }
+    }
     match client.served_certificate().and_then(|c| sans_of(c.as_ref())) {
         Some((dns, ips)) => {
             names.dns.extend(dns.iter().map(|d| checks::address_key(d)));
