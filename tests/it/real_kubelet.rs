@@ -10,20 +10,29 @@
 //!   explain`, approved by `joinkit csr approve` and by `joinkit csr approver`, issued, and
 //!   served on the kubelet's port with a certificate that verifies for the node's address.
 //!
+//! - Under a fault (the systemd cgroup driver beside containerd's cgroupfs on this systemd-less
+//!   host; with tests/it/real_containerd.rs, containerd killed with its socket left and
+//!   containerd with its CRI plugin disabled) the real kubelet fails, `joinkit diagnose` names
+//!   the cgroup driver mismatch, and `joinkit explain-log` on the kubelet's own log names the
+//!   runtime cause ([`fault_log`]); with `JOINKIT_REGENERATE_LOGS=1` those logs are written to
+//!   `tests/logs/generated/kubelet-<fault>-v<version>.log` (the test names are in
+//!   `tests/logs/generated/kubelet-tests.txt`).
+//!
 //! Skipped with a notice without the control-plane script, the kubelet archives or containerd
 //! (a failure under CI). Timings are printed (`--nocapture`).
 
 use crate::common;
 use crate::k8s::{self, CaAlgo, Cluster, Version};
-use crate::kubelet::{Kubelet, KubeletSpec};
+use crate::kubelet::{CgroupSetup, Kubelet, KubeletSpec};
 use serde_json::Value;
 use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 use x509_parser::prelude::*;
 
 /// The clusters of this module (one per version): its tests create Nodes and CSRs, and must not
 /// run while another module's test has stopped the controller-manager.
-fn cluster(v: Version) -> Option<&'static k8s::Shared> {
+pub(crate) fn cluster(v: Version) -> Option<&'static k8s::Shared> {
     k8s::shared_in("real-kubelet", v, CaAlgo::Ecdsa)
 }
 
@@ -127,6 +136,7 @@ fn joins_with_joinkit_bootstrap_kubeconfig(version: Version) {
         node_name: node.clone(),
         bootstrap_kubeconfig: bootstrap.clone(),
         server_tls_bootstrap: false,
+        cgroups: CgroupSetup::HOST,
     };
     let Some(mut k) = Kubelet::start(spec) else { return };
     let conf = k.kubeconfig();
@@ -325,8 +335,7 @@ fn dry_run_csr_is_the_real_kubelets(version: Version) {
     // The real kubelet's, from a bootstrap kubeconfig as kubeadm writes it, with the same token.
     let bootstrap = work.path().join("bootstrap-kubelet.conf");
     crate::kubelet::write_bootstrap_kubeconfig(&bootstrap, c.server(), &c.ca_pem(), c.token());
-    let spec =
-        KubeletSpec { version, node_name: knode.clone(), bootstrap_kubeconfig: bootstrap, server_tls_bootstrap: false };
+    let spec = KubeletSpec::new(version, &knode, bootstrap);
     let Some(mut k) = Kubelet::start(spec) else { return };
     let mut kubelet_csr = Value::Null;
     let issued = k.wait_for("its client CSR issued", JOIN, || {
@@ -453,6 +462,7 @@ fn serving_certificate(
         node_name: node.to_string(),
         bootstrap_kubeconfig: bootstrap,
         server_tls_bootstrap: true,
+        cgroups: CgroupSetup::HOST,
     };
     let Some(mut k) = Kubelet::start(spec) else { return String::new() };
     let mut csr = Value::Null;
@@ -651,4 +661,149 @@ fn real_kubelet_serving_csr_approved_by_joinkit_and_served_v1_36() {
 #[test]
 fn real_kubelet_serving_csr_approved_by_joinkit_and_served_v1_24() {
     serving_csr_approved_and_served(Version::V124);
+}
+
+// ---------------------------------------------------------------------------------------------
+// d. the real kubelet under runtime faults: its log, explained
+
+/// A bootstrap kubeconfig for `node` on `c` in `dir` (kubeadm's layout).
+pub(crate) fn bootstrap_for(c: &Cluster, dir: &Path, node: &str) -> std::path::PathBuf {
+    let p = dir.join(format!("{node}-bootstrap-kubelet.conf"));
+    crate::kubelet::write_bootstrap_kubeconfig(&p, c.server(), &c.ca_pem(), c.token());
+    p
+}
+
+/// YAML single-quoted scalar.
+fn yq(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// The real kubelet's log under `fault`: `joinkit explain-log` must give the failure domain
+/// `runtime` with `root_cause_id` as its root cause and list a line containing `evidence` among
+/// those that decided it (what `explain_corpus::generated_corpus` asks of every generated log).
+/// With `JOINKIT_REGENERATE_LOGS=1` the log is written, with the front matter of
+/// `tests/logs/*.log`, to `tests/logs/generated/kubelet-<fault>-v<1.36|1.24>.log`; `test` names
+/// the test that writes it. Returns explain-log's report.
+pub(crate) fn fault_log(
+    k: &Kubelet,
+    fault: &str,
+    root_cause_id: &str,
+    evidence: &str,
+    root_cause: &str,
+    test: &str,
+) -> Value {
+    let label = k.label();
+    let body = std::fs::read_to_string(k.log_path()).unwrap();
+    let r = common::run_with(&["explain-log", "-", "-o", "json"], &[], Some(body.as_bytes()));
+    let v = r.json();
+    assert_eq!(v["failureDomain"], "runtime", "{label} ({fault}): explain-log on the kubelet's log: {v}\n{body}");
+    assert_eq!(v["rootCause"]["id"], root_cause_id, "{label} ({fault}): {v}");
+    assert_ne!(r.code, 0, "{label} ({fault})");
+    let decided: Vec<&str> = v["decidedBy"].as_array().unwrap().iter().filter_map(|d| d["text"].as_str()).collect();
+    assert!(decided.iter().any(|t| t.contains(evidence)), "{label} ({fault}): {evidence:?} not among {decided:?}");
+    if std::env::var("JOINKIT_REGENERATE_LOGS").is_ok_and(|x| x == "1") {
+        let git = crate::kubelet::RELEASES.iter().find(|r| r.version == k.spec.version).unwrap().git_version;
+        let containerd = Command::new("containerd")
+            .arg("--version")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).split_whitespace().nth(2).unwrap_or("?").to_string())
+            .unwrap_or_default();
+        let short = containerd.split('~').next().unwrap_or(&containerd).to_string();
+        let front = format!(
+            "---\nsource: {}\nrepository: joinkit\nkind: kubelet\ntest: {}\nversions: {}\ndomain: runtime\nroot_cause: {}\nevidence: {}\nredactions: none (a test's own kubelet: temporary paths, TEST-NET addresses)\n---\n",
+            yq(&format!("generated by tests/logs/generated/regenerate.sh from kubelet {git} with containerd {short}")),
+            yq(test),
+            yq(&format!("kubelet {git}, control plane v{}, containerd {containerd}", k.spec.version.as_str())),
+            yq(root_cause),
+            yq(evidence),
+        );
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/logs/generated");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("kubelet-{fault}-v{}.log", k.spec.version.as_str()));
+        std::fs::write(&path, format!("{front}{body}")).unwrap();
+        eprintln!("wrote {}", path.display());
+    }
+    v
+}
+
+/// The kubeadm default driver, systemd, with the kubelet's default QoS cgroups, beside
+/// containerd on cgroupfs (its default: no `SystemdCgroup = true`), containerd 1.6 laid out in a
+/// `diagnose --root` tree. containerd 1.6 does not implement CRI `RuntimeConfig`, so the kubelet
+/// cannot learn containerd's driver and uses its own; on this systemd-less host it then fails
+/// to make its first cgroup ("systemd not running on this host, cannot use systemd cgroups
+/// manager") and exits after its TLS bootstrap. `joinkit diagnose --root` names the mismatch
+/// from the kubelet's config and containerd's; `joinkit explain-log` names the cause from the
+/// kubelet's log.
+fn cgroup_driver_systemd(version: Version, test: &str) {
+    let Some(s) = cluster(version) else { return };
+    let c = &s.cluster;
+    let dir = tempfile::tempdir().unwrap();
+    let root = crate::diagnose::fake_root_without_runtime(dir.path());
+    let Some(containerd) = crate::kubelet::Containerd::start_in_root(&root, "") else { return };
+    let node = format!("jk-cgroup-systemd-{}", tag(version));
+    let spec = KubeletSpec {
+        cgroups: CgroupSetup::SYSTEMD_WITH_QOS,
+        ..KubeletSpec::new(version, &node, bootstrap_for(c, dir.path(), &node))
+    };
+    let Some(mut k) = Kubelet::start_on(spec, &containerd.endpoint()) else { return };
+    let (status, took) = k.wait_exit(JOIN);
+    let label = k.label();
+    assert!(!status.success(), "{label}: the kubelet exits with an error: {status}");
+    assert!(k.kubeconfig().is_file(), "{label}: it joined (TLS bootstrap) before failing:\n{}", k.log_tail(30));
+
+    // diagnose, with the kubelet's config where a node has it (its runtime endpoint as seen
+    // inside the root: the socket at /run/containerd/containerd.sock).
+    let cfg = std::fs::read_to_string(k.config_path())
+        .unwrap()
+        .replace(&containerd.endpoint(), "unix:///run/containerd/containerd.sock");
+    assert!(cfg.contains("cgroupDriver: systemd"), "{cfg}");
+    std::fs::create_dir_all(root.join("var/lib/kubelet")).unwrap();
+    std::fs::write(root.join("var/lib/kubelet/config.yaml"), cfg).unwrap();
+    let l = common::lab(joinkit_lab::Scenario::Healthy);
+    let (r, d) = crate::diagnose::diagnose(&l, &root, &[]);
+    let stage = d["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["name"] == "local/cgroup-driver")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(stage["status"], "fail", "{label}: diagnose: {}", r.stdout);
+    let detail = stage["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.starts_with("cgroup driver mismatch: the kubelet uses systemd (cgroupDriver: systemd in /var/lib/kubelet/config.yaml) but containerd uses cgroupfs"),
+        "{label}: {detail}"
+    );
+    assert_eq!(d["failure_domain"], "runtime", "{label}: {}", r.stdout);
+
+    let v = fault_log(
+        &k,
+        "cgroup-driver-systemd",
+        "runtime-cgroup-driver-systemd-absent",
+        r#""Failed to start ContainerManager" err="systemd not running on this host, cannot use systemd cgroups manager""#,
+        "the kubelet's cgroupDriver is systemd (cgroupsPerQOS on), containerd 1.6 uses cgroupfs and cannot tell the kubelet its driver (no CRI RuntimeConfig), and systemd does not run on this host: the kubelet fails to create its kubepods cgroup and exits after its TLS bootstrap",
+        test,
+    );
+    eprintln!(
+        "{label}: cgroupDriver systemd beside containerd cgroupfs: exited ({status}) {:.2} s after start; diagnose: {detail}; explain-log: {} ({})",
+        took.as_secs_f64(),
+        v["rootCause"]["id"],
+        v["failureDomain"]
+    );
+}
+
+#[test]
+fn real_kubelet_with_the_systemd_cgroup_driver_beside_cgroupfs_containerd_v1_36() {
+    cgroup_driver_systemd(
+        Version::V136,
+        "real_kubelet::real_kubelet_with_the_systemd_cgroup_driver_beside_cgroupfs_containerd_v1_36",
+    );
+}
+
+#[test]
+fn real_kubelet_with_the_systemd_cgroup_driver_beside_cgroupfs_containerd_v1_24() {
+    cgroup_driver_systemd(
+        Version::V124,
+        "real_kubelet::real_kubelet_with_the_systemd_cgroup_driver_beside_cgroupfs_containerd_v1_24",
+    );
 }
