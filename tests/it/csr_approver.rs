@@ -68,9 +68,8 @@ fn node_identity(c: &Cluster, work: &Path, name: &str) -> NodeId {
 }
 
 /// The usages a kubelet of this version puts on its (ECDSA) serving CSR: pkg/kubelet/certificate
-/// (kubelet.go) set key encipherment for every key type until kubernetes/kubernetes#111660
-/// ("Key encipherment usage v1.27") made it RSA-only; the v1.24 signer
-/// (pkg/apis/certificates/v1/helpers.go ValidateKubeletServingCSR) requires exactly that set and
+/// (kubelet.go) set key encipherment for every key type until v1.27 made it RSA-only; the v1.24
+/// signer (pkg/apis/certificates/helpers.go ValidateKubeletServingCSR) requires exactly that set and
 /// marks anything else Failed (SignerValidationFailure: "usages did not match [digital signature
 /// key encipherment server auth]"; checked on this control plane), while later signers accept
 /// either set for any key.

@@ -526,7 +526,10 @@ fn serving_certificate(
     let other = std::net::Ipv4Addr::new(192, 0, 2, 254);
     let wrong = served_leaf(addr, &ca, other);
     assert!(wrong.is_err(), "{label}: the certificate verified for {other} too");
-    let usages = if how == Approval::Cli { key_encipherment_by_version(c, &k, work) } else { String::new() };
+    let usages = match (how, approver) {
+        (Approval::Approver, Some(a)) => approver_by_version(c, &k, work, a),
+        _ => key_encipherment_by_version(c, &k, work),
+    };
     k.stop();
     format!(
         "{label}: after the kubelet's start: serving CSR {name} at {:.2} s, Approved by joinkit ({how:?}, after csr explain) at {:.2} s, issued at {:.2} s, served on {addr} (verified for {ip}) at {:.2} s{usages}",
@@ -534,6 +537,56 @@ fn serving_certificate(
         to_approved.as_secs_f64(),
         to_issued.as_secs_f64(),
         to_served.as_secs_f64()
+    )
+}
+
+/// Creates, with the kubelet's own credentials, a serving CSR for its name and address with an
+/// ECDSA key and the usages digital signature and server auth (no key encipherment); its name.
+fn create_without_key_encipherment(k: &Kubelet, work: &Path) -> String {
+    use base64::Engine;
+    let node = &k.spec.node_name;
+    let user = format!("system:node:{node}");
+    let pem =
+        common::kubelet_csr_pem(&user, &["system:nodes"], &[&format!("DNS:{node}"), &format!("IP:{}", k.node_ip)]);
+    let name = format!("{node}-no-key-encipherment");
+    let yaml = format!(
+        "apiVersion: certificates.k8s.io/v1\nkind: CertificateSigningRequest\nmetadata:\n  name: {name}\nspec:\n  signerName: kubernetes.io/kubelet-serving\n  usages: [digital signature, server auth]\n  request: {}\n",
+        base64::engine::general_purpose::STANDARD.encode(&pem)
+    );
+    k8s::kubectl_as_ok(&k.kubeconfig(), work, &["create", "-f", "-"], Some(&yaml));
+    name
+}
+
+/// The same CSR as [`key_encipherment_by_version`] with `joinkit csr approver` running: on
+/// v1.24 its decision is not to approve, with `usages` the only failed check (the same verdict
+/// function as `csr approve`); on v1.36 it approves and the signer issues. The timings line.
+fn approver_by_version(c: &Cluster, k: &Kubelet, work: &Path, a: &crate::csr_approver::Approver) -> String {
+    let label = format!("{} {}", c.label(), k.spec.node_name);
+    let name = create_without_key_encipherment(k, work);
+    let t = Instant::now();
+    let d = a.decision(&name, JOIN);
+    let took = t.elapsed();
+    let failed: Vec<&str> = d["failedChecks"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    match c.version {
+        Version::V124 => {
+            assert_ne!(d["decision"], "approved", "{label}: {d}");
+            assert_eq!(failed, ["usages"], "{label}: {d}");
+            assert!(d.to_string().contains("the API server is v1.24.0+0"), "{label}: {d}");
+            assert!(c.csr_condition(&name, "Approved").is_none(), "{label}: not approved");
+        }
+        Version::V136 => {
+            assert_eq!(d["decision"], "approved", "{label}: {d}");
+            let t = Instant::now();
+            while c.get("csr", None, &name).unwrap()["status"]["certificate"].is_null() {
+                assert!(t.elapsed() < Duration::from_secs(20), "{label}: {name} not issued");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+    format!(
+        "; a serving CSR without key encipherment: the approver's decision {} ({failed:?}) after {:.2} s",
+        d["decision"],
+        took.as_secs_f64()
     )
 }
 
@@ -545,18 +598,8 @@ fn serving_certificate(
 /// (`SignerValidationFailure`). On v1.36 `joinkit csr approve` approves it and the signer
 /// issues it. The timings line.
 fn key_encipherment_by_version(c: &Cluster, k: &Kubelet, work: &Path) -> String {
-    use base64::Engine;
-    let node = &k.spec.node_name;
-    let label = format!("{} {node}", c.label());
-    let user = format!("system:node:{node}");
-    let pem =
-        common::kubelet_csr_pem(&user, &["system:nodes"], &[&format!("DNS:{node}"), &format!("IP:{}", k.node_ip)]);
-    let name = format!("{node}-no-key-encipherment");
-    let yaml = format!(
-        "apiVersion: certificates.k8s.io/v1\nkind: CertificateSigningRequest\nmetadata:\n  name: {name}\nspec:\n  signerName: kubernetes.io/kubelet-serving\n  usages: [digital signature, server auth]\n  request: {}\n",
-        base64::engine::general_purpose::STANDARD.encode(&pem)
-    );
-    k8s::kubectl_as_ok(&k.kubeconfig(), work, &["create", "-f", "-"], Some(&yaml));
+    let label = format!("{} {}", c.label(), k.spec.node_name);
+    let name = create_without_key_encipherment(k, work);
     let t = Instant::now();
     let r = common::run(&["csr", "approve", &name, "--kubeconfig", c.admin(), "-o", "json"]);
     let v = r.json();
