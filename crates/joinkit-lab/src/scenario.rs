@@ -59,7 +59,7 @@ pub enum Scenario {
     ReadyNodeExists,
     /// The uploaded control-plane certificates (Secret kubeadm-certs) expired and are gone.
     KubeadmCertsMissing,
-    /// A pre-1.28 API server answering as the recorded v1.24.0: SelfSubjectReview refused by RBAC (403; 404 for cluster admins), kubelet client CSRs need key encipherment.
+    /// A pre-1.28 API server answering as the recorded v1.24.0: SelfSubjectReview refused by RBAC (403; 404 for cluster admins), kubelet client and serving CSRs need key encipherment (its signer fails them without).
     Pre128,
 }
 
