@@ -818,6 +818,7 @@ fn cgroup_driver_systemd(version: Version, test: &str) {
         detail.starts_with("cgroup driver mismatch: the kubelet uses systemd (cgroupDriver: systemd in /var/lib/kubelet/config.yaml) but containerd uses cgroupfs"),
         "{label}: {detail}"
     );
+    assert!(detail.contains("systemd does not run on this node"), "{label}: {detail}");
     assert_eq!(d["failure_domain"], "runtime", "{label}: {}", r.stdout);
 
     let v = fault_log(
