@@ -279,11 +279,13 @@ pub fn serving_usages(usages: &[String], key: &KeyKind, version: Option<&ServerV
     let rsa = matches!(key, KeyKind::Rsa(_));
     let note = match version {
         Some(v) if v.requires_key_encipherment() => format!(" (what the signer of {} requires)", v.shown()),
-        _ if !rsa && u.len() == 3 => {
-            " (key encipherment with a non-RSA key: what kubelets before v1.27 ask for)".to_string()
-        }
+        Some(v) if !rsa && u.len() == 3 => format!(
+            " (key encipherment with a non-RSA key: what kubelets before v1.27 ask for; the signer of {} accepts both sets)",
+            v.shown()
+        ),
+        Some(v) => format!(" (the signer of {} accepts both sets)", v.shown()),
+        None if !rsa && u.len() == 3 => " (key encipherment with a non-RSA key: what kubelets before v1.27 ask for; API server version unknown: the v1.27+ rule)".to_string(),
         None => " (API server version unknown: the v1.27+ rule)".to_string(),
-        _ => String::new(),
     };
     Ok(format!("usages {u:?}{note}"))
 }

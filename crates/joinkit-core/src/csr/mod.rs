@@ -165,21 +165,12 @@ pub async fn cluster_names(client: &ApiClient) -> ClusterNames {
     let mut names = ClusterNames::default();
     // The request first: it is what makes the connection whose certificate is read below.
     let cm = client.get_opt(KUBEADM_CONFIG).await;
-    match client.get_opt("/version").await {
-        Ok(Some(v)) => match checks::ServerVersion::from_version_body(&v) {
-            Some(sv) => {
-                names.sources.push(format!("/version ({})", crate::report::escape_controls(&sv.git_version)));
-                names.version = Some(sv);
-            }
-            None => {
-                names.sources.push("/version without a numeric major and minor: the v1.27+ usage rules apply".into())
-            }
-        },
-        Ok(None) => names.sources.push("no /version: the v1.27+ usage rules apply".into()),
-        Err(f) => {
-            names.sources.push(format!("/version not readable ({}): the v1.27+ usage rules apply", f.code.as_str()))
-        }
-    }
+    // Unread (an error, or no numeric major and minor): None, and the usages check says the
+    // v1.27+ rule applied because the version is unknown.
+    names.version = match client.get_opt("/version").await {
+        Ok(Some(v)) => checks::ServerVersion::from_version_body(&v),
+        _ => None,
+    };
     match client.served_certificate().and_then(|c| sans_of(c.as_ref())) {
         Some((dns, ips)) => {
             names.dns.extend(dns.iter().map(|d| checks::address_key(d)));
