@@ -58,7 +58,7 @@ approver's reaction time. The apiserver, controller-manager (which signs every a
 the Python client and the approver share the two cores.
 
 The CSRs' usages are those of a kubelet of the cluster's version: v1.24 kubelets add key
-encipherment to ECDSA requests (kubernetes#111660 dropped it for v1.27), and the v1.24 signer
+encipherment to ECDSA requests (v1.27 kubelets ask for it only with RSA keys), and the v1.24 signer
 requires it. --ca only changes the cluster's PKI; the CSR keys stay P-256.
 """
 import argparse, base64, math, concurrent.futures, http.client, json, os, re, shutil, signal, socket, ssl

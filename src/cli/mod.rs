@@ -120,7 +120,7 @@ speed on any bytes (non-ASCII text, invalid UTF-8, binary).")]
         subcommand,
         long_about = "Judge CertificateSigningRequests before anyone approves them. For \
 kubernetes.io/kubelet-serving: the requestor is system:node:<n> in system:nodes, CN is the requestor, O is exactly \
-system:nodes, usages are exactly digital signature and server auth (optionally key encipherment), no URI or \
+system:nodes, usages are exactly digital signature and server auth (optionally key encipherment; required when /version says the API server is older than v1.27, whose signer fails a CSR without it), no URI or \
 email SANs, every DNS and IP SAN is one of the Node's .status.addresses, none is a name or address of the cluster \
 itself (the API server's, Service names and CIDR, wildcards, loopback, link-local) or another Node's address, DNS \
 SANs are the node's name or hostname (or match --dns-regex), IPs are within --allowed-cidr when given, the Node \

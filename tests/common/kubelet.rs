@@ -465,6 +465,42 @@ pub struct KubeletSpec {
     /// `serverTLSBootstrap`: a `kubernetes.io/kubelet-serving` CSR instead of a self-signed
     /// serving certificate.
     pub server_tls_bootstrap: bool,
+    /// `cgroupDriver`, and whether `cgroupsPerQOS` is on (with `enforceNodeAllocatable:
+    /// [pods]`, the kubelet's defaults) or off (with `[]`, what this machine kind needs).
+    /// [`CgroupSetup::HOST`] by default ([`KubeletSpec::new`]).
+    pub cgroups: CgroupSetup,
+}
+
+/// The kubelet's cgroup settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CgroupSetup {
+    /// `cgroupDriver`: `cgroupfs` or `systemd`.
+    pub driver: &'static str,
+    /// `cgroupsPerQOS`.
+    pub per_qos: bool,
+}
+
+impl CgroupSetup {
+    /// What runs on this machine kind: cgroupfs, no QoS cgroups (../shared/k8s/README.md).
+    pub const HOST: CgroupSetup = CgroupSetup { driver: "cgroupfs", per_qos: false };
+    /// The kubeadm default driver with the kubelet's default QoS cgroups: on this systemd-less
+    /// host the kubelet fails to start its ContainerManager ("systemd not running on this host,
+    /// cannot use systemd cgroups manager") and exits, after its TLS bootstrap. Nothing is
+    /// created under /sys/fs/cgroup (the first cgroup it makes fails).
+    pub const SYSTEMD_WITH_QOS: CgroupSetup = CgroupSetup { driver: "systemd", per_qos: true };
+}
+
+impl KubeletSpec {
+    /// A spec with the host's cgroup settings and no serving CSR.
+    pub fn new(version: Version, node_name: &str, bootstrap_kubeconfig: PathBuf) -> KubeletSpec {
+        KubeletSpec {
+            version,
+            node_name: node_name.to_string(),
+            bootstrap_kubeconfig,
+            server_tls_bootstrap: false,
+            cgroups: CgroupSetup::HOST,
+        }
+    }
 }
 
 /// A running kubelet with its containerd and address. Dropping it stops and cleans up all three.
@@ -479,15 +515,30 @@ pub struct Kubelet {
     /// When it was started.
     pub started: Instant,
     dir: tempfile::TempDir,
-    containerd: Containerd,
+    /// Its own containerd ([`Kubelet::start`]), or None when started on another's endpoint.
+    containerd: Option<Containerd>,
     address: LoAddress,
 }
 
 impl Kubelet {
     /// Starts containerd and the kubelet; None (with a notice) when either is unavailable.
     pub fn start(spec: KubeletSpec) -> Option<Kubelet> {
-        let bin = kubelet_binary(spec.version)?;
+        kubelet_binary(spec.version)?;
         let containerd = Containerd::start()?;
+        let endpoint = containerd.endpoint();
+        Kubelet::launch(spec, &endpoint, Some(containerd))
+    }
+
+    /// Starts the kubelet on the runtime endpoint `endpoint` (`unix://...`) of a containerd the
+    /// caller keeps (running, killed or misconfigured); None (with a notice) when the kubelet is
+    /// unavailable.
+    pub fn start_on(spec: KubeletSpec, endpoint: &str) -> Option<Kubelet> {
+        kubelet_binary(spec.version)?;
+        Kubelet::launch(spec, endpoint, None)
+    }
+
+    fn launch(spec: KubeletSpec, endpoint: &str, containerd: Option<Containerd>) -> Option<Kubelet> {
+        let bin = kubelet_binary(spec.version)?;
         let address = LoAddress::claim();
         let ip = address.ip;
         let dir = tempfile::Builder::new().prefix("joinkit-kubelet-").tempdir().expect("temp dir");
@@ -497,15 +548,17 @@ impl Kubelet {
         // The settings ../shared/k8s/README.md ("Real clients") lists for this machine kind.
         let mut config = String::from("apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n");
         if v136 {
-            config.push_str(&format!("failCgroupV1: false\ncontainerRuntimeEndpoint: {}\n", containerd.endpoint()));
+            config.push_str(&format!("failCgroupV1: false\ncontainerRuntimeEndpoint: {endpoint}\n"));
         }
+        let g = spec.cgroups;
+        let enforce = if g.per_qos { "[pods]" } else { "[]" };
         config.push_str(&format!(
-            "cgroupsPerQOS: false\nenforceNodeAllocatable: []\ncgroupDriver: cgroupfs\nfailSwapOn: false\n\
+            "cgroupsPerQOS: {}\nenforceNodeAllocatable: {enforce}\ncgroupDriver: {}\nfailSwapOn: false\n\
              address: {ip}\nport: {port}\nhealthzBindAddress: 127.0.0.1\nhealthzPort: {healthz_port}\nreadOnlyPort: 0\n\
              serverTLSBootstrap: {}\n\
              authentication:\n  anonymous:\n    enabled: false\n  webhook:\n    enabled: true\n\
              authorization:\n  mode: Webhook\n",
-            spec.server_tls_bootstrap
+            g.per_qos, g.driver, spec.server_tls_bootstrap
         ));
         let config_path = d.join("config.yaml");
         std::fs::write(&config_path, config).unwrap();
@@ -535,8 +588,7 @@ impl Kubelet {
             .arg("--node-ip")
             .arg(ip.to_string());
         if !v136 {
-            cmd.arg("--container-runtime=remote")
-                .arg(format!("--container-runtime-endpoint={}", containerd.endpoint()));
+            cmd.arg("--container-runtime=remote").arg(format!("--container-runtime-endpoint={endpoint}"));
         }
         cmd.stdin(Stdio::null()).stdout(out.try_clone().unwrap()).stderr(out).env_remove("KUBECONFIG");
         no_proxy(&mut cmd);
@@ -569,8 +621,27 @@ impl Kubelet {
         tail(&self.log_path(), n)
     }
 
+    /// Its own containerd (panics for a kubelet started with [`Kubelet::start_on`]).
     pub fn containerd(&self) -> &Containerd {
-        &self.containerd
+        self.containerd.as_ref().expect("a kubelet started with its own containerd")
+    }
+
+    /// The KubeletConfiguration it runs with.
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("config.yaml")
+    }
+
+    /// Waits until the kubelet exits (it fails at start under a fault); its exit status and the
+    /// time since it started. Panics after `limit`, with its log.
+    pub fn wait_exit(&mut self, limit: Duration) -> (std::process::ExitStatus, Duration) {
+        let t = Instant::now();
+        loop {
+            if let Some(s) = self.child.as_mut().and_then(|c| c.try_wait().unwrap()) {
+                return (s, self.started.elapsed());
+            }
+            assert!(t.elapsed() < limit, "{}: still running after {limit:?}:\n{}", self.label(), self.log_tail(40));
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// `NODE_IP:PORT` of its HTTPS server.
@@ -594,7 +665,7 @@ impl Kubelet {
                     "{}: timed out after {limit:?} waiting for {what}:\n{}\ncontainerd:\n{}",
                     self.label(),
                     self.log_tail(40),
-                    self.containerd.log_tail(10)
+                    self.containerd.as_ref().map(|c| c.log_tail(10)).unwrap_or_default()
                 );
             }
             std::thread::sleep(Duration::from_millis(100));

@@ -18,7 +18,11 @@ const SERVING: &[&str] = &["digital signature", "server auth"];
 impl Cluster {
     /// The lab with Nodes n1 (10.0.0.11, n1.internal) and n2 (10.0.0.12).
     fn new() -> Cluster {
-        let lab = lab(Scenario::Healthy);
+        Cluster::with(Scenario::Healthy)
+    }
+    /// [`Cluster::new`] in another scenario.
+    fn with(scenario: Scenario) -> Cluster {
+        let lab = lab(scenario);
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("admin.conf"), &lab.info.admin_kubeconfig).unwrap();
         let c = Cluster { lab, dir };
@@ -403,4 +407,64 @@ fn csr_the_approve_example_approves_the_good_and_leaves_the_bad() {
     assert!(stderr.contains("LEFT stray") && stderr.contains("san-node"), "{stderr}");
     assert_eq!(c.stored("good")["status"]["conditions"][0]["reason"], "JoinkitApproved");
     assert!(c.stored("stray")["status"]["conditions"].is_null());
+}
+
+/// On a v1.24 API server (the lab's `Pre128` scenario serves v1.24.0's `/version` and runs its
+/// signer's rule) a serving CSR without key encipherment is refused by `csr approve` with the
+/// `usages` check naming the version; the lab's signer, like v1.24's, fails it once approved by
+/// anyone else; with key encipherment it is approved and issued. tests/it/real_kubelet.rs shows
+/// the same on the real v1.24.0 and v1.36.2.
+#[test]
+fn csr_approve_refuses_what_a_pre_1_27_signer_would_fail() {
+    let c = Cluster::with(Scenario::Pre128);
+    let user = "system:node:n1";
+    let req = kubelet_csr_pem(user, &["system:nodes"], &["DNS:n1", "IP:10.0.0.11"]);
+    c.csr("no-ke", user, &["system:nodes", "system:authenticated"], SERVING, &req);
+    let r = c.joinkit(&["approve", "no-ke", "-o", "json"]);
+    assert_ne!(r.code, 0, "{}", r.stdout);
+    let v = r.json();
+    assert_eq!(v["csrs"][0]["action"], "refused", "{}", r.stdout);
+    let checks = &v["csrs"][0]["verdict"]["checks"];
+    let failed: Vec<&Value> = checks.as_array().unwrap().iter().filter(|c| c["passed"] == false).collect();
+    assert_eq!(failed.len(), 1, "{checks}");
+    assert_eq!(failed[0]["check"], "usages");
+    let why = failed[0]["why"].as_str().unwrap();
+    assert!(why.contains("the API server is v1.24.0+0") && why.contains("key encipherment"), "{why}");
+    assert!(c.stored("no-ke")["status"]["conditions"].is_null(), "nothing written");
+
+    // Approved by someone else anyway: the signer fails it (the lab's, as v1.24.0's).
+    {
+        let mut st = c.lab.state.lock().unwrap();
+        let mut o = st.store.get("certificatesigningrequests", "", "no-ke").cloned().unwrap();
+        o["status"]["conditions"] =
+            json!([{"type": "Approved", "status": "True", "reason": "KubectlApprove", "message": "by hand"}]);
+        st.store.put("certificatesigningrequests", "", "no-ke", o);
+    }
+    let failed_cond = wait_condition(&c, "no-ke", "Failed");
+    assert_eq!(failed_cond["reason"], "SignerValidationFailure");
+    assert_eq!(failed_cond["message"], "usages did not match [digital signature key encipherment server auth]");
+    assert!(c.stored("no-ke")["status"]["certificate"].is_null());
+
+    // With key encipherment (what a v1.24 kubelet asks for): approved and issued.
+    let req = kubelet_csr_pem(user, &["system:nodes"], &["DNS:n1", "IP:10.0.0.11"]);
+    c.csr("with-ke", user, &["system:nodes"], &["digital signature", "key encipherment", "server auth"], &req);
+    let r = c.joinkit(&["approve", "with-ke", "-o", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let t = std::time::Instant::now();
+    while c.stored("with-ke")["status"]["certificate"].is_null() {
+        assert!(t.elapsed() < std::time::Duration::from_secs(10), "not issued: {}", c.stored("with-ke"));
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+fn wait_condition(c: &Cluster, name: &str, type_: &str) -> Value {
+    let t = std::time::Instant::now();
+    loop {
+        let o = c.stored(name);
+        if let Some(x) = o["status"]["conditions"].as_array().and_then(|a| a.iter().find(|x| x["type"] == type_)) {
+            return x.clone();
+        }
+        assert!(t.elapsed() < std::time::Duration::from_secs(10), "no {type_} condition: {o}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }

@@ -10,9 +10,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// A healthy node's filesystem: a default route, ip_forward on, no swap, a containerd socket
-/// that answers CRI v1 (tests/common/fake_node.rs).
+/// that answers CRI v1 (tests/common/fake_node.rs), systemd running (`/run/systemd/system`).
 pub(crate) fn fake_root(dir: &Path) -> PathBuf {
     let r = fake_root_without_runtime(dir);
+    std::fs::create_dir_all(r.join("run/systemd/system")).unwrap();
     crate::fake_node::serve_cri(
         &r.join("run/containerd/containerd.sock"),
         crate::fake_node::Cri::V1("containerd", "v1.7.13"),

@@ -154,6 +154,15 @@ fn cgroup_driver_mismatch_is_a_runtime_root_cause() {
         v["failure"]["kubeadmMessage"],
         "misconfiguration: kubelet cgroup driver: \"systemd\" is different from docker cgroup driver: \"cgroupfs\""
     );
+    assert!(!m.contains("systemd does not run"), "{m}");
+    // The same on a node where systemd does not run (no /run/systemd/system, the runtime
+    // answering): the kubelet's systemd driver cannot work at all, and the fix is cgroupfs.
+    std::fs::remove_dir(root.join("run/systemd/system")).unwrap();
+    let (r, v) = diagnose(&l, &root, &[]);
+    let m = runtime_root_cause(&r, &v, "local/cgroup-driver");
+    assert!(m.contains("cgroup driver mismatch") && m.contains("systemd does not run on this node"), "{m}");
+    assert!(v["failure"]["fix"].as_str().unwrap_or_default().starts_with("use cgroupfs on both"), "{}", v["failure"]);
+    std::fs::create_dir_all(root.join("run/systemd/system")).unwrap();
     // Config version 3 with SystemdCgroup = true: they agree.
     write(&root, "/etc/containerd/config.toml", CONTAINERD_V3_SYSTEMD);
     let (r, v) = diagnose(&l, &root, &[]);

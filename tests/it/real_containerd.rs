@@ -5,11 +5,17 @@
 //! killed, it leaves its socket behind with nothing listening; with `disabled_plugins = ["cri"]`
 //! (as Docker's containerd.io package ships its config) it serves its own API but not CRI. The
 //! fake runtimes of tests/it/diagnose_runtime.rs imitate these three; here they are real.
+//! Killed, and with CRI disabled, the real kubelet v1.36.2 and v1.24.0 are also started on it
+//! (each joining the real control plane of its version, tests/it/real_kubelet.rs): they fail at
+//! start, and `joinkit explain-log` on their logs names the runtime cause
+//! (`real_kubelet::fault_log`, which also writes `tests/logs/generated/kubelet-<fault>-*.log`
+//! with `JOINKIT_REGENERATE_LOGS=1`).
 //! Skipped with a notice without containerd (a failure under CI).
 
 use crate::common::{self, lab};
 use crate::diagnose::{diagnose, fake_root_without_runtime};
-use crate::kubelet::Containerd;
+use crate::k8s::Version;
+use crate::kubelet::{Containerd, Kubelet, KubeletSpec};
 use joinkit_lab::Scenario;
 use serde_json::Value;
 use std::time::Instant;
@@ -64,6 +70,59 @@ fn a_killed_containerd_leaves_its_socket_and_is_not_running() {
     assert!(m.contains("container runtime not running: connection refused"), "{m}");
     let k = v["failure"]["kubeadmMessage"].as_str().unwrap_or_default();
     assert!(k.contains("connection error"), "{k}");
+    real_kubelets_fail_on(
+        &c,
+        "containerd-killed",
+        "runtime-socket-missing",
+        &[
+            (Version::V136, "failed to run Kubelet: validate service connection: validate CRI v1 runtime API for endpoint"),
+            (Version::V124, "failed to run Kubelet: unable to determine runtime API version: rpc error: code = Unavailable desc = connection error"),
+        ],
+        "containerd was killed (SIGKILL): its socket file is left with nothing listening, so the kubelet's CRI connection is refused and it exits at start",
+        "real_containerd::a_killed_containerd_leaves_its_socket_and_is_not_running",
+    );
+}
+
+/// The real kubelet of each version, joining the real control plane of its version, started
+/// on `c`'s socket under `fault`: it exits at start, and explain-log on its log gives the
+/// domain runtime with `id` as the root cause, decided by a line containing that version's
+/// evidence.
+fn real_kubelets_fail_on(
+    c: &Containerd,
+    fault: &str,
+    id: &str,
+    evidence: &[(Version, &str)],
+    root_cause: &str,
+    test: &str,
+) {
+    // The clusters first, on this thread; then both kubelets at once (a v1.24 kubelet takes
+    // about 3 s to give up on the runtime, a v1.36 one under 1 s).
+    let mut runs = Vec::new();
+    for &(version, ev) in evidence {
+        let Some(s) = crate::real_kubelet::cluster(version) else { return };
+        runs.push((version, ev, &s.cluster));
+    }
+    std::thread::scope(|scope| {
+        for (version, ev, cluster) in runs {
+            scope.spawn(move || {
+                let dir = tempfile::tempdir().unwrap();
+                let node = format!("jk-{fault}-{}", version.as_str().replace('.', ""));
+                let bootstrap = crate::real_kubelet::bootstrap_for(cluster, dir.path(), &node);
+                let spec = KubeletSpec::new(version, &node, bootstrap);
+                let Some(mut k) = Kubelet::start_on(spec, &c.endpoint()) else { return };
+                let (status, took) = k.wait_exit(std::time::Duration::from_secs(60));
+                assert!(!status.success(), "{}: exits with an error: {status}", k.label());
+                let v = crate::real_kubelet::fault_log(&k, fault, id, ev, root_cause, test);
+                eprintln!(
+                    "{} on {fault}: exited ({status}) after {:.2} s; explain-log: {} ({})",
+                    k.label(),
+                    took.as_secs_f64(),
+                    v["rootCause"]["id"],
+                    v["failureDomain"]
+                );
+            });
+        }
+    });
 }
 
 /// CRI disabled as Docker's containerd.io package ships the config (version 1, `"cri"`).
@@ -98,6 +157,19 @@ fn cri_disabled(docker: bool) {
     );
     let k = v["failure"]["kubeadmMessage"].as_str().unwrap_or_default();
     assert!(k.contains("unknown service runtime.v1.RuntimeService"), "{k}");
+    if docker {
+        real_kubelets_fail_on(
+            &c,
+            "cri-disabled",
+            "runtime-cri-v1-not-implemented",
+            &[
+                (Version::V136, "rpc error: code = Unimplemented desc = unknown service runtime.v1.RuntimeService"),
+                (Version::V124, "rpc error: code = Unimplemented desc = unknown service runtime.v1alpha2.RuntimeService"),
+            ],
+            "containerd runs with disabled_plugins = [\"cri\"] (the config Docker's containerd.io package ships): it serves its own API but not CRI, so the kubelet's runtime service calls are Unimplemented and it exits at start",
+            "real_containerd::a_containerd_with_cri_disabled_as_docker_ships_it_is_named",
+        );
+    }
 }
 
 /// A containerd on another socket, named by the kubelet's `containerRuntimeEndpoint` (the

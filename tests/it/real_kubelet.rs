@@ -11,20 +11,29 @@
 //!   explain`, approved by `joinkit csr approve` and by `joinkit csr approver`, issued, and
 //!   served on the kubelet's port with a certificate that verifies for the node's address.
 //!
+//! - Under a fault (the systemd cgroup driver beside containerd's cgroupfs on this systemd-less
+//!   host; with tests/it/real_containerd.rs, containerd killed with its socket left and
+//!   containerd with its CRI plugin disabled) the real kubelet fails, `joinkit diagnose` names
+//!   the cgroup driver mismatch, and `joinkit explain-log` on the kubelet's own log names the
+//!   runtime cause ([`fault_log`]); with `JOINKIT_REGENERATE_LOGS=1` those logs are written to
+//!   `tests/logs/generated/kubelet-<fault>-v<version>.log` (the test names are in
+//!   `tests/logs/generated/kubelet-tests.txt`).
+//!
 //! Skipped with a notice without the control-plane script, the kubelet archives or containerd
 //! (a failure under CI). Timings are printed (`--nocapture`).
 
 use crate::common;
 use crate::k8s::{self, CaAlgo, Cluster, Version};
-use crate::kubelet::{Kubelet, KubeletSpec};
+use crate::kubelet::{CgroupSetup, Kubelet, KubeletSpec};
 use serde_json::Value;
 use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 use x509_parser::prelude::*;
 
 /// The clusters of this module (one per version): its tests create Nodes and CSRs, and must not
 /// run while another module's test has stopped the controller-manager.
-fn cluster(v: Version) -> Option<&'static k8s::Shared> {
+pub(crate) fn cluster(v: Version) -> Option<&'static k8s::Shared> {
     k8s::shared_in("real-kubelet", v, CaAlgo::Ecdsa)
 }
 
@@ -193,6 +202,7 @@ fn joins_with_joinkit_bootstrap_kubeconfig(version: Version, from: From) {
         node_name: node.clone(),
         bootstrap_kubeconfig: bootstrap.clone(),
         server_tls_bootstrap: false,
+        cgroups: CgroupSetup::HOST,
     };
     let Some(mut k) = Kubelet::start(spec) else { return };
     let conf = k.kubeconfig();
@@ -406,8 +416,7 @@ fn dry_run_csr_is_the_real_kubelets(version: Version) {
     // The real kubelet's, from a bootstrap kubeconfig as kubeadm writes it, with the same token.
     let bootstrap = work.path().join("bootstrap-kubelet.conf");
     crate::kubelet::write_bootstrap_kubeconfig(&bootstrap, c.server(), &c.ca_pem(), c.token());
-    let spec =
-        KubeletSpec { version, node_name: knode.clone(), bootstrap_kubeconfig: bootstrap, server_tls_bootstrap: false };
+    let spec = KubeletSpec::new(version, &knode, bootstrap);
     let Some(mut k) = Kubelet::start(spec) else { return };
     let mut kubelet_csr = Value::Null;
     let issued = k.wait_for("its client CSR issued", JOIN, || {
@@ -534,6 +543,7 @@ fn serving_certificate(
         node_name: node.to_string(),
         bootstrap_kubeconfig: bootstrap,
         server_tls_bootstrap: true,
+        cgroups: CgroupSetup::HOST,
     };
     let Some(mut k) = Kubelet::start(spec) else { return String::new() };
     let mut csr = Value::Null;
@@ -597,14 +607,146 @@ fn serving_certificate(
     let other = std::net::Ipv4Addr::new(192, 0, 2, 254);
     let wrong = served_leaf(addr, &ca, other);
     assert!(wrong.is_err(), "{label}: the certificate verified for {other} too");
+    let usages = match (how, approver) {
+        (Approval::Approver, Some(a)) => approver_by_version(c, &k, work, a),
+        _ => key_encipherment_by_version(c, &k, work),
+    };
     k.stop();
     format!(
-        "{label}: after the kubelet's start: serving CSR {name} at {:.2} s, Approved by joinkit ({how:?}, after csr explain) at {:.2} s, issued at {:.2} s, served on {addr} (verified for {ip}) at {:.2} s",
+        "{label}: after the kubelet's start: serving CSR {name} at {:.2} s, Approved by joinkit ({how:?}, after csr explain) at {:.2} s, issued at {:.2} s, served on {addr} (verified for {ip}) at {:.2} s{usages}",
         to_csr.as_secs_f64(),
         to_approved.as_secs_f64(),
         to_issued.as_secs_f64(),
         to_served.as_secs_f64()
     )
+}
+
+/// Creates, with the kubelet's own credentials, a serving CSR for its name and address with an
+/// ECDSA key and the usages digital signature and server auth (no key encipherment); its name.
+fn create_without_key_encipherment(k: &Kubelet, work: &Path) -> String {
+    use base64::Engine;
+    let node = &k.spec.node_name;
+    let user = format!("system:node:{node}");
+    let pem =
+        common::kubelet_csr_pem(&user, &["system:nodes"], &[&format!("DNS:{node}"), &format!("IP:{}", k.node_ip)]);
+    let name = format!("{node}-no-key-encipherment");
+    let yaml = format!(
+        "apiVersion: certificates.k8s.io/v1\nkind: CertificateSigningRequest\nmetadata:\n  name: {name}\nspec:\n  signerName: kubernetes.io/kubelet-serving\n  usages: [digital signature, server auth]\n  request: {}\n",
+        base64::engine::general_purpose::STANDARD.encode(&pem)
+    );
+    k8s::kubectl_as_ok(&k.kubeconfig(), work, &["create", "-f", "-"], Some(&yaml));
+    name
+}
+
+/// The same CSR as [`key_encipherment_by_version`] with `joinkit csr approver` running: on
+/// v1.24 its decision is not to approve, with `usages` the only failed check (the same verdict
+/// function as `csr approve`); on v1.36 it approves and the signer issues. The timings line.
+fn approver_by_version(c: &Cluster, k: &Kubelet, work: &Path, a: &crate::csr_approver::Approver) -> String {
+    let label = format!("{} {}", c.label(), k.spec.node_name);
+    let name = create_without_key_encipherment(k, work);
+    let t = Instant::now();
+    let d = a.decision(&name, JOIN);
+    let took = t.elapsed();
+    let failed: Vec<&str> = d["failedChecks"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    match c.version {
+        Version::V124 => {
+            assert_ne!(d["decision"], "approved", "{label}: {d}");
+            assert_eq!(failed, ["usages"], "{label}: {d}");
+            assert!(d.to_string().contains("the API server is v1.24.0+0"), "{label}: {d}");
+            assert!(c.csr_condition(&name, "Approved").is_none(), "{label}: not approved");
+        }
+        Version::V136 => {
+            assert_eq!(d["decision"], "approved", "{label}: {d}");
+            let t = Instant::now();
+            while c.get("csr", None, &name).unwrap()["status"]["certificate"].is_null() {
+                assert!(t.elapsed() < Duration::from_secs(20), "{label}: {name} not issued");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+    format!(
+        "; a serving CSR without key encipherment: the approver's decision {} ({failed:?}) after {:.2} s",
+        d["decision"],
+        took.as_secs_f64()
+    )
+}
+
+/// A serving CSR without key encipherment (an ECDSA key, usages digital signature and server
+/// auth: what a v1.27+ kubelet asks for), made with the running kubelet's own credentials for
+/// its name and address. On v1.24 `joinkit csr approve` refuses it with the `usages` check
+/// naming the server's version, and the same CSR approved by `kubectl certificate approve`
+/// stays Approved but is never issued: the v1.24.0 signer marks it Failed
+/// (`SignerValidationFailure`). On v1.36 `joinkit csr approve` approves it and the signer
+/// issues it. The timings line.
+fn key_encipherment_by_version(c: &Cluster, k: &Kubelet, work: &Path) -> String {
+    let label = format!("{} {}", c.label(), k.spec.node_name);
+    let name = create_without_key_encipherment(k, work);
+    let t = Instant::now();
+    let r = common::run(&["csr", "approve", &name, "--kubeconfig", c.admin(), "-o", "json"]);
+    let v = r.json();
+    let wait = |what: &str, f: &dyn Fn(&Value) -> bool| -> Value {
+        let t = Instant::now();
+        loop {
+            let o = c.get("csr", None, &name).unwrap();
+            if f(&o) {
+                return o;
+            }
+            assert!(t.elapsed() < Duration::from_secs(20), "{label}: {name}: no {what} after 20 s: {o}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let has = |o: &Value, t: &str| o["status"]["conditions"].as_array().into_iter().flatten().any(|x| x["type"] == t);
+    match c.version {
+        Version::V124 => {
+            assert_ne!(r.code, 0, "{label}: joinkit csr approve {name} on v1.24: {}", r.stdout);
+            assert_eq!(v["csrs"][0]["action"], "refused", "{label}: {}", r.stdout);
+            let failed: Vec<&Value> =
+                v["csrs"][0]["verdict"]["checks"].as_array().unwrap().iter().filter(|x| x["passed"] == false).collect();
+            assert_eq!(failed.len(), 1, "{label}: only the usages check fails: {}", r.stdout);
+            assert_eq!(failed[0]["check"], "usages", "{label}");
+            let why = failed[0]["why"].as_str().unwrap();
+            assert!(
+                why.contains("the API server is v1.24.0+0")
+                    && why.contains("requires exactly digital signature, key encipherment and server auth"),
+                "{label}: {why}"
+            );
+            assert!(
+                r.stdout.contains("csr-check-failed") || v["failure"]["code"] == "csr-check-failed",
+                "{label}: {}",
+                r.stdout
+            );
+            let refused = t.elapsed();
+            // What joinkit prevents: approved by kubectl, then failed by the real signer.
+            c.kubectl(&["certificate", "approve", &name]);
+            let o = wait("Failed condition", &|o| has(o, "Failed"));
+            let f =
+                o["status"]["conditions"].as_array().unwrap().iter().find(|x| x["type"] == "Failed").unwrap().clone();
+            assert_eq!(f["reason"], "SignerValidationFailure", "{label}: {o}");
+            assert_eq!(
+                f["message"], "usages did not match [digital signature key encipherment server auth]",
+                "{label}: {o}"
+            );
+            assert!(
+                has(&o, "Approved") && o["status"]["certificate"].is_null(),
+                "{label}: approved, never issued: {o}"
+            );
+            format!(
+                "; a serving CSR without key encipherment: refused by joinkit csr approve in {:.2} s (usages: {why}); approved by kubectl instead, Failed by the v1.24 signer after {:.2} s",
+                refused.as_secs_f64(),
+                t.elapsed().as_secs_f64()
+            )
+        }
+        Version::V136 => {
+            assert_eq!(r.code, 0, "{label}: joinkit csr approve {name} on v1.36: {}{}", r.stdout, r.stderr);
+            assert_eq!(v["csrs"][0]["action"], "approved", "{label}: {}", r.stdout);
+            let o = wait("certificate", &|o| o["status"]["certificate"].is_string() || has(o, "Failed"));
+            assert!(o["status"]["certificate"].is_string(), "{label}: issued: {o}");
+            format!(
+                "; a serving CSR without key encipherment: approved by joinkit and issued after {:.2} s",
+                t.elapsed().as_secs_f64()
+            )
+        }
+    }
 }
 
 fn k_ip(addr: std::net::SocketAddr) -> std::net::Ipv4Addr {
@@ -643,4 +785,151 @@ fn real_kubelet_serving_csr_approved_by_joinkit_and_served_v1_36() {
 #[test]
 fn real_kubelet_serving_csr_approved_by_joinkit_and_served_v1_24() {
     serving_csr_approved_and_served(Version::V124);
+}
+
+// ---------------------------------------------------------------------------------------------
+// d. the real kubelet under runtime faults: its log, explained
+
+/// A bootstrap kubeconfig for `node` on `c` in `dir` (kubeadm's layout).
+pub(crate) fn bootstrap_for(c: &Cluster, dir: &Path, node: &str) -> std::path::PathBuf {
+    let p = dir.join(format!("{node}-bootstrap-kubelet.conf"));
+    crate::kubelet::write_bootstrap_kubeconfig(&p, c.server(), &c.ca_pem(), c.token());
+    p
+}
+
+/// YAML single-quoted scalar.
+fn yq(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// The real kubelet's log under `fault`: `joinkit explain-log` must give the failure domain
+/// `runtime` with `root_cause_id` as its root cause and list a line containing `evidence` among
+/// those that decided it (what `explain_corpus::generated_corpus` asks of every generated log).
+/// With `JOINKIT_REGENERATE_LOGS=1` the log is written, with the front matter of
+/// `tests/logs/*.log`, to `tests/logs/generated/kubelet-<fault>-v<1.36|1.24>.log`; `test` names
+/// the test that writes it. Returns explain-log's report.
+pub(crate) fn fault_log(
+    k: &Kubelet,
+    fault: &str,
+    root_cause_id: &str,
+    evidence: &str,
+    root_cause: &str,
+    test: &str,
+) -> Value {
+    let label = k.label();
+    let body = std::fs::read_to_string(k.log_path()).unwrap();
+    let r = common::run_with(&["explain-log", "-", "-o", "json"], &[], Some(body.as_bytes()));
+    let v = r.json();
+    assert_eq!(v["failureDomain"], "runtime", "{label} ({fault}): explain-log on the kubelet's log: {v}\n{body}");
+    assert_eq!(v["rootCause"]["id"], root_cause_id, "{label} ({fault}): {v}");
+    assert_ne!(r.code, 0, "{label} ({fault})");
+    let decided: Vec<&str> = v["decidedBy"].as_array().unwrap().iter().filter_map(|d| d["text"].as_str()).collect();
+    assert!(decided.iter().any(|t| t.contains(evidence)), "{label} ({fault}): {evidence:?} not among {decided:?}");
+    if std::env::var("JOINKIT_REGENERATE_LOGS").is_ok_and(|x| x == "1") {
+        let git = crate::kubelet::RELEASES.iter().find(|r| r.version == k.spec.version).unwrap().git_version;
+        let containerd = Command::new("containerd")
+            .arg("--version")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).split_whitespace().nth(2).unwrap_or("?").to_string())
+            .unwrap_or_default();
+        let short = containerd.split('~').next().unwrap_or(&containerd).to_string();
+        let front = format!(
+            "---\nsource: {}\nrepository: joinkit\nkind: kubelet\ntest: {}\nversions: {}\ndomain: runtime\nroot_cause: {}\nevidence: {}\nredactions: {}\n---\n",
+            yq(&format!("generated by tests/logs/generated/regenerate.sh from kubelet {git} with containerd {short}")),
+            yq(test),
+            yq(&format!("kubelet {git}, control plane v{}, containerd {containerd}", k.spec.version.as_str())),
+            yq(root_cause),
+            yq(evidence),
+            yq("none (a test's own kubelet: temporary paths, TEST-NET addresses)"),
+        );
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/logs/generated");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("kubelet-{fault}-v{}.log", k.spec.version.as_str()));
+        std::fs::write(&path, format!("{front}{body}")).unwrap();
+        eprintln!("wrote {}", path.display());
+    }
+    v
+}
+
+/// The kubeadm default driver, systemd, with the kubelet's default QoS cgroups, beside
+/// containerd on cgroupfs (its default: no `SystemdCgroup = true`), containerd 1.6 laid out in a
+/// `diagnose --root` tree. containerd 1.6 does not implement CRI `RuntimeConfig`, so the kubelet
+/// cannot learn containerd's driver and uses its own; on this systemd-less host it then fails
+/// to make its first cgroup ("systemd not running on this host, cannot use systemd cgroups
+/// manager") and exits after its TLS bootstrap. `joinkit diagnose --root` names the mismatch
+/// from the kubelet's config and containerd's; `joinkit explain-log` names the cause from the
+/// kubelet's log.
+fn cgroup_driver_systemd(version: Version, test: &str) {
+    let Some(s) = cluster(version) else { return };
+    let c = &s.cluster;
+    let dir = tempfile::tempdir().unwrap();
+    let root = crate::diagnose::fake_root_without_runtime(dir.path());
+    let Some(containerd) = crate::kubelet::Containerd::start_in_root(&root, "") else { return };
+    let node = format!("jk-cgroup-systemd-{}", tag(version));
+    let spec = KubeletSpec {
+        cgroups: CgroupSetup::SYSTEMD_WITH_QOS,
+        ..KubeletSpec::new(version, &node, bootstrap_for(c, dir.path(), &node))
+    };
+    let Some(mut k) = Kubelet::start_on(spec, &containerd.endpoint()) else { return };
+    let (status, took) = k.wait_exit(JOIN);
+    let label = k.label();
+    assert!(!status.success(), "{label}: the kubelet exits with an error: {status}");
+    assert!(k.kubeconfig().is_file(), "{label}: it joined (TLS bootstrap) before failing:\n{}", k.log_tail(30));
+
+    // diagnose, with the kubelet's config where a node has it (its runtime endpoint as seen
+    // inside the root: the socket at /run/containerd/containerd.sock).
+    let cfg = std::fs::read_to_string(k.config_path())
+        .unwrap()
+        .replace(&containerd.endpoint(), "unix:///run/containerd/containerd.sock");
+    assert!(cfg.contains("cgroupDriver: systemd"), "{cfg}");
+    std::fs::create_dir_all(root.join("var/lib/kubelet")).unwrap();
+    std::fs::write(root.join("var/lib/kubelet/config.yaml"), cfg).unwrap();
+    let l = common::lab(joinkit_lab::Scenario::Healthy);
+    let (r, d) = crate::diagnose::diagnose(&l, &root, &[]);
+    let stage = d["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["name"] == "local/cgroup-driver")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(stage["status"], "fail", "{label}: diagnose: {}", r.stdout);
+    let detail = stage["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.starts_with("cgroup driver mismatch: the kubelet uses systemd (cgroupDriver: systemd in /var/lib/kubelet/config.yaml) but containerd uses cgroupfs"),
+        "{label}: {detail}"
+    );
+    assert!(detail.contains("systemd does not run on this node"), "{label}: {detail}");
+    assert_eq!(d["failure_domain"], "runtime", "{label}: {}", r.stdout);
+
+    let v = fault_log(
+        &k,
+        "cgroup-driver-systemd",
+        "runtime-cgroup-driver-systemd-absent",
+        r#""Failed to start ContainerManager" err="systemd not running on this host, cannot use systemd cgroups manager""#,
+        "the kubelet's cgroupDriver is systemd (cgroupsPerQOS on), containerd 1.6 uses cgroupfs and cannot tell the kubelet its driver (no CRI RuntimeConfig), and systemd does not run on this host: the kubelet fails to create its kubepods cgroup and exits after its TLS bootstrap",
+        test,
+    );
+    eprintln!(
+        "{label}: cgroupDriver systemd beside containerd cgroupfs: exited ({status}) {:.2} s after start; diagnose: {detail}; explain-log: {} ({})",
+        took.as_secs_f64(),
+        v["rootCause"]["id"],
+        v["failureDomain"]
+    );
+}
+
+#[test]
+fn real_kubelet_with_the_systemd_cgroup_driver_beside_cgroupfs_containerd_v1_36() {
+    cgroup_driver_systemd(
+        Version::V136,
+        "real_kubelet::real_kubelet_with_the_systemd_cgroup_driver_beside_cgroupfs_containerd_v1_36",
+    );
+}
+
+#[test]
+fn real_kubelet_with_the_systemd_cgroup_driver_beside_cgroupfs_containerd_v1_24() {
+    cgroup_driver_systemd(
+        Version::V124,
+        "real_kubelet::real_kubelet_with_the_systemd_cgroup_driver_beside_cgroupfs_containerd_v1_24",
+    );
 }

@@ -28,13 +28,25 @@ fn sorted_usages(csr: &Value) -> Vec<String> {
     usages
 }
 
+/// The usages v1.24's signer requires of a kubelet serving CSR, with any key, sorted as it
+/// prints them (`kubeletServingRequiredUsages`, pkg/apis/certificates/helpers.go before v1.27).
+pub(crate) const V1_24_KUBELET_SERVING_USAGES: &[&str] = &["digital signature", "key encipherment", "server auth"];
+
 /// What the signer checks before issuing: on v1.24 a kubelet client certificate must have
 /// exactly the usages of [`V1_24_KUBELET_CLIENT_USAGES`] (recorded message: `usages did not
-/// match [client auth digital signature key encipherment]`).
+/// match [client auth digital signature key encipherment]`), and a kubelet serving one exactly
+/// those of [`V1_24_KUBELET_SERVING_USAGES`] (the real v1.24.0 signer's message, seen by
+/// tests/it/real_kubelet.rs: `usages did not match [digital signature key encipherment server
+/// auth]`).
 pub(crate) fn validate_for_signer(csr: &Value, v1_24: bool) -> Result<(), String> {
-    let kubelet = csr.pointer("/spec/signerName").and_then(Value::as_str) == Some(KUBELET_CLIENT_SIGNER);
-    if v1_24 && kubelet && sorted_usages(csr) != V1_24_KUBELET_CLIENT_USAGES {
-        return Err(format!("usages did not match [{}]", V1_24_KUBELET_CLIENT_USAGES.join(" ")));
+    let signer = csr.pointer("/spec/signerName").and_then(Value::as_str);
+    let required = match signer {
+        Some(KUBELET_CLIENT_SIGNER) => V1_24_KUBELET_CLIENT_USAGES,
+        Some("kubernetes.io/kubelet-serving") => V1_24_KUBELET_SERVING_USAGES,
+        _ => return Ok(()),
+    };
+    if v1_24 && sorted_usages(csr) != required {
+        return Err(format!("usages did not match [{}]", required.join(" ")));
     }
     Ok(())
 }

@@ -59,7 +59,7 @@ pub enum Scenario {
     ReadyNodeExists,
     /// The uploaded control-plane certificates (Secret kubeadm-certs) expired and are gone.
     KubeadmCertsMissing,
-    /// A pre-1.28 API server answering as the recorded v1.24.0: SelfSubjectReview refused by RBAC (403; 404 for cluster admins), kubelet client CSRs need key encipherment.
+    /// A pre-1.28 API server answering as the recorded v1.24.0: SelfSubjectReview refused by RBAC (403; 404 for cluster admins), kubelet client and serving CSRs need key encipherment (its signer fails them without).
     Pre128,
 }
 
@@ -89,7 +89,7 @@ impl Scenario {
         (Scenario::CsrDenied, "csr-denied", "Node-client CSRs are denied"),
         (Scenario::ReadyNodeExists, "ready-node-exists", "A Ready Node named worker-1 already exists"),
         (Scenario::KubeadmCertsMissing, "kubeadm-certs-missing", "The uploaded control-plane certificates (Secret kubeadm-certs) expired and are gone"),
-        (Scenario::Pre128, "pre-1-28", "A pre-1.28 API server answering as the recorded v1.24.0: SelfSubjectReview refused by RBAC (403; 404 for cluster admins), kubelet client CSRs need key encipherment"),
+        (Scenario::Pre128, "pre-1-28", "A pre-1.28 API server answering as the recorded v1.24.0: SelfSubjectReview refused by RBAC (403; 404 for cluster admins), kubelet client and serving CSRs need key encipherment"),
     ];
 
     /// The kebab-case name, e.g. `token-expired`.

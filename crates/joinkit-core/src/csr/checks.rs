@@ -176,41 +176,126 @@ fn sorted(usages: &[String]) -> Vec<&str> {
     u
 }
 
-/// Serving usages: exactly {digital signature, server auth} or {digital signature, key
-/// encipherment, server auth}, whatever the key. The second set is what kubelets before v1.27
-/// ask for with their ECDSA key and what the v1.24-v1.26 `kubelet-serving` signer requires
-/// (measured on v1.24.0: a CSR without key encipherment is approved, then `Failed` by the
-/// signer); kubernetes#111660 (v1.27) stopped asking for it with non-RSA keys, and the signer
-/// has accepted both sets since (`pkg/apis/certificates/v1/helpers.go`,
-/// `ValidateKubeletServingCSR`). Key encipherment grants nothing to an ECDSA key; anything else
-/// (client auth, signing, ...) fails. `key` is named in the detail.
-pub fn serving_usages(usages: &[String], key: &KeyKind) -> Result<String, String> {
-    let u = sorted(usages);
-    let ok = u == ["digital signature", "server auth"] || u == ["digital signature", "key encipherment", "server auth"];
-    let rsa = matches!(key, KeyKind::Rsa(_));
-    if ok {
-        let note = if !rsa && u.len() == 3 {
-            " (key encipherment with a non-RSA key: what kubelets before v1.27 ask for, kubernetes#111660)"
-        } else {
-            ""
+/// The API server's version as its `/version` reports it (`major`, `minor`; a provider's
+/// `"24+"` is read as 24), read by `csr::cluster_names`: the signers' usage rules changed in
+/// v1.27.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerVersion {
+    /// `major`.
+    pub major: u32,
+    /// `minor`, without a trailing `+`.
+    pub minor: u32,
+    /// `gitVersion` (`v1.24.0+0`), as shown in the checks' details.
+    pub git_version: String,
+}
+
+impl ServerVersion {
+    /// Reads a `/version` body; None when `major` or `minor` is not a number (then the v1.27+
+    /// rules apply, and the checks say the version is unknown).
+    pub fn from_version_body(v: &serde_json::Value) -> Option<ServerVersion> {
+        let num = |k: &str| -> Option<u32> {
+            let s = v.get(k)?.as_str()?;
+            let digits: &str = s.trim_end_matches('+');
+            (!digits.is_empty() && digits.len() <= 4 && digits.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| digits.parse().ok())
+                .flatten()
         };
-        Ok(format!("usages {u:?}{note}"))
-    } else {
-        Err(format!(
-            "usages {u:?}: expected exactly digital signature and server auth, optionally with key encipherment (kubelet-serving signer, pkg/apis/certificates/v1/helpers.go)"
-        ))
+        let git: String = v.get("gitVersion").and_then(|g| g.as_str()).unwrap_or("").chars().take(64).collect();
+        Some(ServerVersion { major: num("major")?, minor: num("minor")?, git_version: git })
+    }
+
+    /// True before v1.27: the `kubernetes.io/kubelet-serving` and
+    /// `kubernetes.io/kube-apiserver-client-kubelet` signers (and the latter's auto-approver)
+    /// accept only the usage set with key encipherment, whatever the key.
+    pub fn requires_key_encipherment(&self) -> bool {
+        (self.major, self.minor) < (1, 27)
+    }
+
+    fn shown(&self) -> String {
+        if self.git_version.is_empty() {
+            format!("v{}.{}", self.major, self.minor)
+        } else {
+            crate::report::escape_controls(&self.git_version).into_owned()
+        }
     }
 }
 
-/// Client usages: {digital signature, key encipherment, client auth} or {digital signature,
-/// client auth} (the csrapproving controller's rule).
-pub fn client_usages(usages: &[String]) -> Result<String, String> {
+/// The usage sets a kubelet signer accepts, with the API server's version: `{digital signature,
+/// key encipherment, <eku>}` alone before v1.27, also `{digital signature, <eku>}` since, for
+/// every key type. Upstream (`pkg/apis/certificates/helpers.go`, `ValidateKubeletServingCSR`
+/// and `ValidateKubeletClientCSR`, which the signer runs before it signs,
+/// `pkg/controller/certificates/signer/signer.go`, and the client auto-approver too,
+/// `pkg/controller/certificates/approver/sarapprove.go`): up to v1.26 the usages must equal
+/// `kubeletServingRequiredUsages` (digital signature, key encipherment, server auth), else the
+/// signer sets `Failed` (`SignerValidationFailure`, "usages did not match [digital signature
+/// key encipherment server auth]") on an approved CSR and never issues it; v1.27 added
+/// `kubeletServingRequiredUsagesNoRSA` (digital signature, server auth) as an alternative,
+/// still for any key, when the kubelet stopped asking for key encipherment with non-RSA keys
+/// (`pkg/kubelet/certificate/kubelet.go`). Measured on v1.24.0 and v1.36.2
+/// (tests/it/real_kubelet.rs, docs/real-kubelet.md). Returns `Err` with the reason naming the
+/// version when `usages` (sorted, deduplicated) is not accepted.
+fn signer_usages(
+    usages: &[String],
+    eku: &str,
+    signer: &str,
+    version: Option<&ServerVersion>,
+) -> Result<Vec<String>, String> {
     let u = sorted(usages);
-    if u == ["client auth", "digital signature", "key encipherment"] || u == ["client auth", "digital signature"] {
-        Ok(format!("usages {u:?}"))
-    } else {
-        Err(format!("usages {u:?}: expected client auth and digital signature (and optionally key encipherment)"))
+    let mut with_ke = vec!["digital signature", "key encipherment", eku];
+    with_ke.sort_unstable();
+    let mut without = vec!["digital signature", eku];
+    without.sort_unstable();
+    let owned = || u.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    match version {
+        Some(v) if v.requires_key_encipherment() => {
+            if u == with_ke {
+                Ok(owned())
+            } else if u == without {
+                Err(format!(
+                    "usages {u:?}: the API server is {}, whose {signer} signer (before v1.27) requires exactly digital signature, key encipherment and {eku} with any key type; an approved CSR without key encipherment is marked Failed by kube-controller-manager (SignerValidationFailure: usages did not match [digital signature key encipherment {eku}]) and never issued",
+                    v.shown()
+                ))
+            } else {
+                Err(format!(
+                    "usages {u:?}: expected exactly digital signature, key encipherment and {eku} (the {signer} signer of {}, before v1.27)",
+                    v.shown()
+                ))
+            }
+        }
+        _ if u == with_ke || u == without => Ok(owned()),
+        _ => Err(format!(
+            "usages {u:?}: expected exactly digital signature and {eku}, optionally with key encipherment ({signer} signer, pkg/apis/certificates/helpers.go)"
+        )),
     }
+}
+
+/// Serving usages: exactly {digital signature, server auth} or {digital signature, key
+/// encipherment, server auth}, whatever the key, on an API server v1.27+ (or of unknown
+/// version); only the second before v1.27 ([`signer_usages`]: that signer fails the first).
+/// Key encipherment grants nothing to an ECDSA key; anything else (client auth, signing, ...)
+/// fails. `key` and the version are named in the detail.
+pub fn serving_usages(usages: &[String], key: &KeyKind, version: Option<&ServerVersion>) -> Result<String, String> {
+    let u = signer_usages(usages, "server auth", KUBELET_SERVING_SIGNER, version)?;
+    let rsa = matches!(key, KeyKind::Rsa(_));
+    let note = match version {
+        Some(v) if v.requires_key_encipherment() => format!(" (what the signer of {} requires)", v.shown()),
+        Some(v) if !rsa && u.len() == 3 => format!(
+            " (key encipherment with a non-RSA key: what kubelets before v1.27 ask for; the signer of {} accepts both sets)",
+            v.shown()
+        ),
+        Some(v) => format!(" (the signer of {} accepts both sets)", v.shown()),
+        None if !rsa && u.len() == 3 => " (key encipherment with a non-RSA key: what kubelets before v1.27 ask for; API server version unknown: the v1.27+ rule)".to_string(),
+        None => " (API server version unknown: the v1.27+ rule)".to_string(),
+    };
+    Ok(format!("usages {u:?}{note}"))
+}
+
+/// Client usages: {digital signature, key encipherment, client auth} or {digital signature,
+/// client auth} (the csrapproving controller's and the signer's rule, [`signer_usages`]), only
+/// the first before v1.27.
+pub fn client_usages(usages: &[String], version: Option<&ServerVersion>) -> Result<String, String> {
+    let u = signer_usages(usages, "client auth", KUBELET_CLIENT_SIGNER, version)?;
+    Ok(format!("usages {u:?}"))
 }
 
 /// Serving SAN types: DNS and IP only, and at least one of them.
@@ -285,7 +370,8 @@ pub fn sans_on_node(req: &Request, node: Option<&Node>, node_name: &str) -> Resu
 
 /// What the cluster itself uses, which no node's serving certificate may name: read from the
 /// API server's own serving certificate and kubeadm's ClusterConfiguration (`kubeadm-config`)
-/// by `csr::cluster_names`.
+/// by `csr::cluster_names`; and the API server's version (`/version`), on which the signers'
+/// usage rules depend.
 #[derive(Debug, Clone, Default)]
 pub struct ClusterNames {
     /// The API server's DNS names ([`address_key`] form): its serving certificate's DNS SANs and
@@ -301,6 +387,8 @@ pub struct ClusterNames {
     pub dns_domain: Option<String>,
     /// Where the above came from, or why a source could not be read (for the check's detail).
     pub sources: Vec<String>,
+    /// The API server's `/version`, when read: the signers' usage rules depend on it.
+    pub version: Option<ServerVersion>,
 }
 
 /// Why a DNS name is one no node can own, if it is (`name` in [`address_key`] form).
@@ -653,7 +741,7 @@ pub fn verdict(csr: &CertificateSigningRequest, ctx: Context<'_>, opts: &CheckOp
                     add(CsrCheck::Requestor, node.map(|n| format!("node {n} ({username} in system:nodes)")));
                     add(CsrCheck::CommonName, common_name_is(&req, &username));
                     add(CsrCheck::Organization, organization(&req));
-                    add(CsrCheck::Usages, serving_usages(&usages, &req.key));
+                    add(CsrCheck::Usages, serving_usages(&usages, &req.key, ctx.cluster.version.as_ref()));
                     add(CsrCheck::SanTypes, serving_san_types(&req));
                     let found = node_exists(ctx.nodes, &node_name);
                     let node = found.as_ref().ok().copied();
@@ -670,7 +758,7 @@ pub fn verdict(csr: &CertificateSigningRequest, ctx: Context<'_>, opts: &CheckOp
                     add(CsrCheck::Requestor, client_requestor(&req, &username, &groups));
                     add(CsrCheck::CommonName, client_common_name(&req));
                     add(CsrCheck::Organization, organization(&req));
-                    add(CsrCheck::Usages, client_usages(&usages));
+                    add(CsrCheck::Usages, client_usages(&usages, ctx.cluster.version.as_ref()));
                     add(CsrCheck::SanTypes, no_sans(&req));
                     add(CsrCheck::Expiration, expiration(spec.expiration_seconds, opts));
                     add(CsrCheck::Key, key_check(&req.key));

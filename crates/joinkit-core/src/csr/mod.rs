@@ -13,7 +13,8 @@ pub mod request;
 mod tests;
 
 pub use checks::{
-    verdict, CheckOptions, Cidr, ClusterNames, Context, CsrCheck, NodeAddresses, Verdict, KUBELET_SERVING_SIGNER,
+    verdict, CheckOptions, Cidr, ClusterNames, Context, CsrCheck, NodeAddresses, ServerVersion, Verdict,
+    KUBELET_SERVING_SIGNER,
 };
 
 use crate::client::api::{expect_kind, ApiClient, ApiOptions};
@@ -157,11 +158,19 @@ pub const KUBEADM_CONFIG: &str = "/api/v1/namespaces/kube-system/configmaps/kube
 /// DNS and IP SANs (as verified on `client`'s connection, so a request must have been made), and
 /// from kubeadm's ClusterConfiguration ([`KUBEADM_CONFIG`]) the Service CIDRs, the DNS domain and
 /// the `controlPlaneEndpoint` host. Never fails: a source that cannot be read is named in
-/// `sources` (the fixed rules of `san-reserved` apply regardless).
+/// `sources` (the fixed rules of `san-reserved` apply regardless). Also the API server's
+/// version from `/version` (readable by every authenticated user: `system:public-info-viewer`),
+/// for the signers' usage rules (`checks::ServerVersion`); unread, the v1.27+ rules apply.
 pub async fn cluster_names(client: &ApiClient) -> ClusterNames {
     let mut names = ClusterNames::default();
     // The request first: it is what makes the connection whose certificate is read below.
     let cm = client.get_opt(KUBEADM_CONFIG).await;
+    // Unread (an error, or no numeric major and minor): None, and the usages check says the
+    // v1.27+ rule applied because the version is unknown.
+    names.version = match client.get_opt("/version").await {
+        Ok(Some(v)) => checks::ServerVersion::from_version_body(&v),
+        _ => None,
+    };
     match client.served_certificate().and_then(|c| sans_of(c.as_ref())) {
         Some((dns, ips)) => {
             names.dns.extend(dns.iter().map(|d| checks::address_key(d)));

@@ -74,6 +74,7 @@ fn cluster() -> ClusterNames {
         service_cidrs: vec![Cidr::parse("10.96.0.0/12").unwrap()],
         dns_domain: Some("corp.internal".into()),
         sources: vec!["test".into()],
+        version: None,
     }
 }
 
@@ -167,7 +168,10 @@ fn each_serving_attack_fails_its_check() {
     );
     let v = run(&c, &[], &o);
     assert_eq!(failed(&v), Vec::<&str>::new());
-    assert!(v.checks.iter().any(|c| c.check == "usages" && c.why.contains("kubernetes#111660")), "{v:?}");
+    assert!(
+        v.checks.iter().any(|c| c.check == "usages" && c.why.contains("what kubelets before v1.27 ask for")),
+        "{v:?}"
+    );
     // Server auth alone, or signing usages, fail.
     for bad in [
         &["server auth"][..],
@@ -264,7 +268,8 @@ fn keys_are_judged_by_type_and_size() {
     assert!(key_check(&KeyKind::Other("1.2.3".into())).is_err());
     assert!(serving_usages(
         &["digital signature".into(), "key encipherment".into(), "server auth".into()],
-        &KeyKind::Rsa(2048)
+        &KeyKind::Rsa(2048),
+        None
     )
     .is_ok());
 }
@@ -445,4 +450,51 @@ fn node_addresses_are_capped_and_indexed() {
     ix.remove("n2");
     assert_eq!(ix.others("10.0.0.13", "n1").count(), 0);
     assert_eq!(ix.len(), 1);
+}
+
+/// The signers' usage rules by API server version (`checks::signer_usages`): before v1.27 only
+/// the set with key encipherment, whatever the key; since, also the one without.
+#[test]
+fn usage_rules_follow_the_api_servers_version() {
+    let v = |body: serde_json::Value| ServerVersion::from_version_body(&body).unwrap();
+    let v124 = v(serde_json::json!({"major": "1", "minor": "24", "gitVersion": "v1.24.0+0"}));
+    let v126 = v(serde_json::json!({"major": "1", "minor": "26+", "gitVersion": "v1.26.3-eks-1"}));
+    let v127 = v(serde_json::json!({"major": "1", "minor": "27"}));
+    assert!(v124.requires_key_encipherment() && v126.requires_key_encipherment());
+    assert!(!v127.requires_key_encipherment());
+    assert_eq!(ServerVersion::from_version_body(&serde_json::json!({"major": "1", "minor": "x"})), None);
+    let two: Vec<String> = vec!["server auth".into(), "digital signature".into()];
+    let three: Vec<String> = vec!["digital signature".into(), "key encipherment".into(), "server auth".into()];
+    let ec = KeyKind::Ecdsa("1.2.840.10045.3.1.7".into());
+    for key in [&ec, &KeyKind::Rsa(2048)] {
+        let e = serving_usages(&two, key, Some(&v124)).unwrap_err();
+        assert!(
+            e.contains("v1.24.0+0")
+                && e.contains("requires exactly digital signature, key encipherment and server auth")
+                && e.contains("SignerValidationFailure"),
+            "{e}"
+        );
+        assert!(serving_usages(&three, key, Some(&v124)).unwrap().contains("what the signer of v1.24.0+0 requires"));
+        assert!(serving_usages(&two, key, Some(&v127)).is_ok());
+        assert!(serving_usages(&three, key, Some(&v127)).is_ok());
+        assert!(serving_usages(&two, key, None).unwrap().contains("version unknown"));
+    }
+    assert!(serving_usages(&two, &ec, Some(&v126)).unwrap_err().contains("v1.26.3-eks-1"));
+    let client_two: Vec<String> = vec!["digital signature".into(), "client auth".into()];
+    assert!(client_usages(&client_two, Some(&v124))
+        .unwrap_err()
+        .contains("requires exactly digital signature, key encipherment and client auth"));
+    assert!(client_usages(&client_two, Some(&v127)).is_ok());
+    // The verdict takes the version from the cluster's names.
+    let p = pem("system:node:n1", &["system:nodes"], &["IP:10.0.0.11"], &rcgen::PKCS_ECDSA_P256_SHA256);
+    let c = csr("a", KUBELET_SERVING_SIGNER, "system:node:n1", &["system:nodes"], SERVING, &p);
+    let n = nodes();
+    let ix = NodeAddresses::from_nodes(&n);
+    let names = ClusterNames { version: Some(v124), ..cluster() };
+    let verdict = verdict(
+        &c,
+        Context { nodes: &n, csrs: &[], bindings: &[], addresses: &ix, cluster: &names },
+        &CheckOptions::default(),
+    );
+    assert_eq!(failed(&verdict), ["usages"]);
 }

@@ -344,6 +344,14 @@ fn cgroup_check(
         "misconfiguration: kubelet cgroup driver: \"{kd}\" is different from docker cgroup driver: \"{}\"",
         rt.driver
     );
+    // systemd as PID 1 leaves /run/systemd/system (libcontainer's IsRunningSystemd reads it).
+    // Read only where /run is the node's live /run: the runtime answered CRI on its socket.
+    let live = answer.as_ref().is_some_and(|a| a.version.is_some());
+    if live && fs.exists("/run/systemd/system") == Ok(false) {
+        let d = format!("{d}; and systemd does not run on this node (no /run/systemd/system while the runtime answers), so the side using systemd cannot make its cgroups: the kubelet exits with \"Failed to start ContainerManager\" err=\"systemd not running on this host, cannot use systemd cgroups manager\" (real kubelet v1.24.0 and v1.36.2, docs/real-kubelet.md)");
+        add(report, found, c, Status::Fail, d.clone(), fail(Code::RootCauseRuntime, d, "the kubelet and the runtime must use the same cgroup driver, and the systemd driver needs systemd as PID 1: without it the kubelet fails to start its ContainerManager and exits, and runc fails every container", "use cgroupfs on both on a node without systemd: cgroupDriver: cgroupfs in the KubeletConfiguration (/var/lib/kubelet/config.yaml) and no SystemdCgroup = true in /etc/containerd/config.toml; then restart both").map(|f| f.kubeadm(kubeadm)));
+        return;
+    }
     add(report, found, c, Status::Fail, d.clone(), fail(Code::RootCauseRuntime, d, "the kubelet and the runtime must manage pod cgroups the same way: with different drivers pod sandboxes fail (runc: expected cgroupsPath to be of format \"slice:prefix:name\" for systemd cgroups) or the kubelet never becomes healthy", "use systemd on both: SystemdCgroup = true in the runc options of /etc/containerd/config.toml (then `systemctl restart containerd`) and cgroupDriver: systemd in the KubeletConfiguration").map(|f| f.kubeadm(kubeadm)));
 }
 
