@@ -65,6 +65,8 @@ pub struct JoinInput {
     pub discovery_timeout: Duration,
     /// `nodeRegistration.name` (else kubeadm takes the host name).
     pub node_name: Option<String>,
+    /// `discovery.tlsBootstrapToken` (else the discovery token).
+    pub tls_bootstrap_token: Option<String>,
 }
 
 impl JoinInput {
@@ -82,6 +84,9 @@ impl JoinInput {
             for p in &self.pins {
                 s.push_str(&format!("    - \"{p}\"\n"));
             }
+        }
+        if let Some(t) = &self.tls_bootstrap_token {
+            s.push_str(&format!("  tlsBootstrapToken: \"{t}\"\n"));
         }
         s.push_str(&format!("timeouts:\n  discovery: {}ms\nnodeRegistration:\n", self.discovery_timeout.as_millis()));
         if let Some(n) = &self.node_name {
