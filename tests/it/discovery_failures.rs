@@ -589,7 +589,7 @@ fn kubeadm_parity_for_endpoint_failures() {
         // the transport's; a kubeadm line with the client's wording counts as the same fault.
         let client_timeout =
             "net/http: request canceled while waiting for connection (Client.Timeout exceeded while awaiting headers)";
-        let same_race = *row == "stalled-listener"
+        let same_race = **row == "stalled-listener"
             && theirs.ends_with(client_timeout)
             && ours.ends_with("net/http: TLS handshake timeout")
             && theirs.trim_end_matches(client_timeout) == ours.trim_end_matches("net/http: TLS handshake timeout");

@@ -1143,6 +1143,24 @@ fn every_lab_scenario_is_in_the_table() {
         if let RealHow::None(why) = c.real {
             assert!(!why.is_empty(), "{}", c.name);
         }
+        // Every row a real v1.36 control plane produces with a discovery or bootstrap failure
+        // is run through the real kubeadm join; every other says why not.
+        let real_v136 = matches!(c.real, RealHow::Setup(_))
+            || matches!(c.real, RealHow::Only(vs, _) if vs.contains(&Version::V136));
+        let join_failure =
+            c.want.iter().any(|(cmd, w)| matches!(cmd, Cmd::Discovery | Cmd::Bootstrap) && matches!(w, Want::Fail(..)));
+        match c.kubeadm {
+            Kubeadm::NotRun(why) => {
+                assert!(!why.is_empty(), "{}", c.name);
+                assert!(
+                    !(real_v136 && join_failure),
+                    "{}: a real v1.36 join failure must be run through kubeadm",
+                    c.name
+                );
+            }
+            Kubeadm::Waits(why) | Kubeadm::Passes(why) => assert!(!why.is_empty() && real_v136, "{}", c.name),
+            Kubeadm::Error => assert!(real_v136 && join_failure, "{}", c.name),
+        }
     }
 }
 
@@ -1534,4 +1552,113 @@ fn write_dir_kubeconfigs_work_with_kubectl_on_real_v1_24() {
 #[test]
 fn write_dir_kubeconfigs_work_with_kubectl_on_real_v1_36() {
     write_dir_and_kubectl(Version::V136);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The real kubeadm join with what joinkit writes and prints
+
+/// `kubeadm join ARGS --ignore-preflight-errors=all` through the runner, stopped after
+/// discovery; bounded by the runner's limit (kubeadm's default discovery timeout is 5 minutes).
+fn kubeadm_discovery_with(k: &crate::kubeadm::Kubeadm, args: &[&str]) -> kubeadm_join::JoinRun {
+    let mut a = args.to_vec();
+    a.push("--ignore-preflight-errors=all");
+    kubeadm_join::run_args(k, &a, kubeadm_join::StopAt::Discovery, Duration::from_secs(30))
+}
+
+/// Every JoinConfiguration render-config writes for a real v1.36 cluster (v1beta4 and
+/// v1beta3; plain YAML and the one cloud-init's `write_files` carries; pinned by
+/// `--discovery-token-ca-cert-hash`, by `--ca-cert`, and unpinned) takes the real
+/// `kubeadm join --config FILE` v1.36.2 past discovery.
+#[test]
+fn render_config_passes_real_kubeadm_discovery_on_real_v1_36() {
+    let Some(s) = shared(Version::V136, CaAlgo::Ecdsa) else { return };
+    let Some(k) = kubeadm_join::kubeadm() else { return };
+    let c = &s.cluster;
+    let _g = s.lock();
+    let t = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let combos: Vec<(&str, Vec<&str>)> = vec![
+        ("pin", vec![c.endpoint(), "--discovery-token-ca-cert-hash", c.pin()]),
+        ("ca-cert", vec![c.endpoint(), "--ca-cert", c.var("CA_CERT")]),
+        ("unsafe-skip", vec![c.endpoint(), "--discovery-token-unsafe-skip-ca-verification"]),
+    ];
+    let mut files = Vec::new();
+    for (name, combo) in &combos {
+        for v in ["v1beta4", "v1beta3"] {
+            for format in ["yaml", "cloud-init"] {
+                let mut args = vec!["render-config"];
+                args.extend(combo.iter().copied());
+                args.extend(["--api-version", v, "--format", format]);
+                let r = run_with(&args, &[("JOINKIT_TOKEN", c.token())], None);
+                assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+                let text = if format == "yaml" {
+                    r.stdout.clone()
+                } else {
+                    let doc: Value = serde_saphyr::from_str(&r.stdout).expect("cloud-init output parses as YAML");
+                    doc["write_files"][0]["content"].as_str().unwrap().to_string()
+                };
+                let p = dir.path().join(format!("{name}-{v}-{format}.yaml"));
+                std::fs::write(&p, &text).unwrap();
+                files.push((format!("{name} {v} {format}"), p, text));
+            }
+        }
+    }
+    let runs: Vec<(String, kubeadm_join::JoinRun, String)> = std::thread::scope(|sc| {
+        let hs: Vec<_> = files
+            .iter()
+            .map(|(label, p, text)| {
+                let k = &k;
+                sc.spawn(move || {
+                    (label.clone(), kubeadm_discovery_with(k, &["--config", p.to_str().unwrap()]), text.clone())
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut bad = Vec::new();
+    for (label, r, text) in &runs {
+        println!(
+            "render-config {label:<28} kubeadm discovery {} in {:.1} s",
+            if r.discovery_passed { "passed" } else { "FAILED" },
+            r.elapsed.as_secs_f64()
+        );
+        if !r.discovery_passed {
+            bad.push(format!("{label}: kubeadm did not pass discovery\nconfig:\n{text}\nkubeadm:\n{}", r.output));
+        }
+    }
+    println!("{} configurations through kubeadm join in {:.1} s", runs.len(), t.elapsed().as_secs_f64());
+    assert_eq!(runs.len(), 12);
+    assert!(bad.is_empty(), "{}", bad.join("\n\n"));
+}
+
+/// `joinkit token create --print-join-command` on a real v1.36 cluster: the printed
+/// `kubeadm join ...` words, run by the real kubeadm v1.36.2, pass discovery.
+#[test]
+fn print_join_command_passes_real_kubeadm_discovery_on_real_v1_36() {
+    let Some(s) = shared(Version::V136, CaAlgo::Ecdsa) else { return };
+    let Some(k) = kubeadm_join::kubeadm() else { return };
+    let c = &s.cluster;
+    let _g = s.lock();
+    let home = tempfile::tempdir().unwrap();
+    let r = run_with(
+        &["token", "create", "--print-join-command", "--kubeconfig", c.admin()],
+        &[("HOME", home.path().to_str().unwrap())],
+        None,
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let cmd = r.stdout.trim().to_string();
+    let words: Vec<&str> = cmd.split_whitespace().collect();
+    assert_eq!(&words[..2], &["kubeadm", "join"], "{cmd}");
+    let token = words[words.iter().position(|w| *w == "--token").unwrap() + 1];
+    let id = token[..6].to_string();
+    c.wait_signed(&id, true);
+    let run = kubeadm_discovery_with(&k, &words[2..]);
+    c.delete("secret", Some("kube-system"), &format!("bootstrap-token-{id}"));
+    assert!(
+        run.discovery_passed,
+        "kubeadm join with the printed command did not pass discovery ({:.1} s):\n{}",
+        run.elapsed.as_secs_f64(),
+        run.output
+    );
+    println!("printed join command: kubeadm discovery passed in {:.1} s", run.elapsed.as_secs_f64());
 }
