@@ -132,7 +132,10 @@ pub fn run_config(k: &Kubeadm, input: &JoinInput, stop: StopAt) -> JoinRun {
     let cfg = dir.path().join("join.yaml");
     std::fs::write(&cfg, input.config()).unwrap();
     let limit = input.discovery_timeout * 2 + Duration::from_secs(25);
-    run_args(k, &["--config", cfg.to_str().unwrap()], stop, limit)
+    let mut run = run_args(k, &["--config", cfg.to_str().unwrap()], stop, limit);
+    // The temporary path, made stable for the corpus.
+    run.output = run.output.replace(cfg.to_str().unwrap(), "/tmp/joinkit-kubeadm-join/join.yaml");
+    run
 }
 
 /// `kubeadm join ARGS --v=1` in the private namespace, stopped at `stop`, killed after `limit`.
