@@ -947,7 +947,7 @@ fn table_on_real(version: Version, ca: CaAlgo) {
 
 /// `timeouts.discovery` for the kubeadm runs: long enough for a retry to be logged, short
 /// enough to keep the suite fast (kubeadm's default is 5 minutes).
-const KUBEADM_DISCOVERY_TIMEOUT: Duration = Duration::from_secs(2);
+const KUBEADM_DISCOVERY_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// One row of the parity table: what kubeadm printed, what joinkit says kubeadm prints.
 struct Parity {
