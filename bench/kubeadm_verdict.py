@@ -279,7 +279,7 @@ def main():
     print("| row | joinkit verdict | joinkit s | kubeadm verdict | kubeadm s | kubeadm / joinkit |")
     print("|---|---|---|---|---|---|")
     for name, jv, js, kv, ks, kerr in results:
-        print("| %s | %s | %.2f | %s | %.1f | %.0fx |" % (name, jv, js, kv, ks, ks / js if js > 0 else 0))
+        print("| %s | %s | %.2f | %s | %.1f | %.1fx |" % (name, jv, js, kv, ks, ks / js if js > 0 else 0))
     print("\nkubeadm's error lines:")
     for name, _, _, _, _, kerr in results:
         print("- %s: %s" % (name, kerr or "(none)"))
