@@ -583,16 +583,22 @@ fn kubeadm_parity_for_endpoint_failures() {
             .and_then(|v| v["failure"]["kubeadmMessage"].as_str().map(str::to_string))
             .unwrap_or_else(|| "(none)".into());
         let theirs = kr.error_line.clone().unwrap_or_else(|| "(no error line)".into());
-        // The stalled handshake is a race inside kubeadm's client: its 10 s client timeout
-        // (started before the dial) and the transport's 10 s TLS handshake timeout (started
-        // after it) fire together, and either wording comes out (both seen). joinkit's line is
-        // the transport's; a kubeadm line with the client's wording counts as the same fault.
-        let client_timeout =
-            "net/http: request canceled while waiting for connection (Client.Timeout exceeded while awaiting headers)";
+        // The stalled handshake is a race inside kubeadm's client: three 10 s timers expire
+        // together (the request's context deadline and http.Client's timeout, both from
+        // kubeadm's 10 s client timeout, started before the dial; the transport's TLS handshake
+        // timeout, started after it), and each wording comes out (all three seen). joinkit's
+        // line is the transport's; a kubeadm line with another of the three counts as the same
+        // fault.
+        const HANDSHAKE: &str = "net/http: TLS handshake timeout";
+        const SAME_TIMEOUT: [&str; 2] = [
+            "net/http: request canceled while waiting for connection (Client.Timeout exceeded while awaiting headers)",
+            "context deadline exceeded",
+        ];
         let same_race = **row == "stalled-listener"
-            && theirs.ends_with(client_timeout)
-            && ours.ends_with("net/http: TLS handshake timeout")
-            && theirs.trim_end_matches(client_timeout) == ours.trim_end_matches("net/http: TLS handshake timeout");
+            && ours.ends_with(HANDSHAKE)
+            && SAME_TIMEOUT
+                .iter()
+                .any(|w| theirs.ends_with(w) && theirs.trim_end_matches(w) == ours.trim_end_matches(HANDSHAKE));
         let equal = ours == theirs || same_race;
         table.push_str(&format!(
             "| {row} | `{theirs}` | `{ours}` | {} | {} | {:.1} |\n",
