@@ -172,3 +172,41 @@ fn every_real_log_gives_the_same_verdict_with_cr_or_mixed_line_endings() {
     assert_eq!(v["decidedBy"][0]["line"], 2, "{v}");
     assert_eq!(v["exit"], 90, "{v}");
 }
+
+/// The logs generated from real programs: every `*.log` in `tests/logs/generated/` (kubeadm's
+/// `kubeadm-join-*.log` from `tests/logs/generated/regenerate.sh`, the kubelet's `kubelet-*.log`)
+/// has the front matter of `tests/logs/*.log` (`source`, `domain`, `root_cause`, `evidence`),
+/// its evidence line is in the log, and `joinkit explain-log` gives the expected domain and
+/// lists the evidence line among the lines that decided it. Generic over the directory: a new
+/// file is a new case.
+#[test]
+fn generated_corpus() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/logs/generated");
+    let mut paths: Vec<PathBuf> = match std::fs::read_dir(&dir) {
+        Ok(d) => d.map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "log")).collect(),
+        Err(_) => Vec::new(),
+    };
+    paths.sort();
+    let mut failures = Vec::new();
+    for p in &paths {
+        let name = p.file_name().unwrap().to_string_lossy().to_string();
+        let text = std::fs::read_to_string(p).unwrap();
+        let rest = text.strip_prefix("---\n").unwrap_or_else(|| panic!("{name}: no front matter"));
+        let (front, body) = rest.split_once("\n---\n").unwrap_or_else(|| panic!("{name}: front matter not closed"));
+        let m: Value = serde_saphyr::from_str(front).unwrap_or_else(|e| panic!("{name}: {e}"));
+        for k in ["source", "domain", "root_cause", "evidence"] {
+            assert!(s(&m, k).is_some_and(|v| !v.is_empty()), "{name}: front matter lacks {k}");
+        }
+        let evidence = s(&m, "evidence").unwrap();
+        assert!(body.contains(evidence), "{name}: evidence is not in the log");
+        let want = s(&m, "domain").unwrap();
+        let (got, decided, v) = verdict(body);
+        if got != want {
+            failures.push(format!("{name}: expected {want}, joinkit says {got}: {}", v["rootCause"]["id"]));
+        } else if want != "success" && want != "clean" && !decided.iter().any(|t| t.contains(evidence)) {
+            failures.push(format!("{name}: evidence {evidence:?} not among the deciding lines {decided:?}"));
+        }
+    }
+    println!("generated corpus: {} logs, {} wrong", paths.len(), failures.len());
+    assert!(failures.is_empty(), "{} generated log(s) wrong:\n{}", failures.len(), failures.join("\n"));
+}

@@ -13,6 +13,8 @@ mod hostile_fixture;
 mod k8s;
 #[path = "../common/kubeadm.rs"]
 mod kubeadm;
+#[path = "../common/kubeadm_join.rs"]
+mod kubeadm_join;
 #[path = "../common/kubelet.rs"]
 mod kubelet;
 #[path = "../common/libapi.rs"]

@@ -12,6 +12,7 @@
 
 use crate::common;
 use crate::k8s;
+use crate::kubeadm_join;
 
 use common::{run_with, Run};
 use joinkit_lab::{Lab, Scenario};
@@ -67,12 +68,38 @@ enum RealHow {
     None(&'static str),
 }
 
+/// What the real `kubeadm join` (v1.36.2) does with the row's inputs (endpoint, token, pin,
+/// node name) on the real v1.36 control plane; run by `table_on_real` (v1.36, ECDSA) through
+/// tests/common/kubeadm_join.rs, which defines "the error line" (the text after
+/// `error: error execution phase PHASE: `).
+///
+/// The rule for joinkit's `failure.kubeadmMessage` (of the row's Discovery or Bootstrap
+/// failure): for `Error` and `Waits` it equals kubeadm's error line byte for byte. kubeadm
+/// prints no generic timeout line of its own when discovery runs out of time: it prints the
+/// last try's error, so a fault kubeadm retries still has a kubeadm message, and it is that
+/// line; `Waits` says why kubeadm waits (joinkit reports at once).
+#[derive(Debug, Clone, Copy)]
+enum Kubeadm {
+    /// Fails at its first try; its error line equals kubeadmMessage.
+    Error,
+    /// Retries until `timeouts.discovery` (5 minutes by default), then prints the last try's
+    /// error, which equals kubeadmMessage.
+    Waits(&'static str),
+    /// kubeadm's discovery passes: the fault is beyond what kubeadm checks; what it does then.
+    /// kubeadm is stopped at `[kubelet-check]` and must not have failed by then.
+    Passes(&'static str),
+    /// Not run, and why.
+    NotRun(&'static str),
+}
+
 struct Case {
     name: &'static str,
     lab: LabHow,
     real: RealHow,
     /// Run on RSA CAs too (else ECDSA only).
     all_cas: bool,
+    /// What the real kubeadm join does (run on v1.36 ECDSA).
+    kubeadm: Kubeadm,
     want: &'static [(Cmd, Want)],
 }
 
@@ -85,6 +112,7 @@ fn table() -> Vec<Case> {
             lab: LabHow::Scenario(Scenario::Healthy),
             real: RealHow::Setup(|_, _| {}),
             all_cas: true,
+            kubeadm: Kubeadm::Passes("discovery and kubelet-start pass; kubeadm then waits for a kubelet at [kubelet-check]"),
             want: &[(Discovery, Ok), (Bootstrap, Ok), (Diagnose, Ok), (DiagnoseNoAdmin, Ok)],
         },
         Case {
@@ -94,6 +122,7 @@ fn table() -> Vec<Case> {
             lab: LabHow::Scenario(Scenario::Pre128),
             real: RealHow::Only(&[Version::V124], |_, _| {}),
             all_cas: true,
+            kubeadm: Kubeadm::NotRun("a v1.24 row; kubeadm v1.36 is run against the v1.36 control plane only"),
             want: &[(Bootstrap, Ok), (Diagnose, Ok)],
         },
         Case {
@@ -110,6 +139,7 @@ fn table() -> Vec<Case> {
                 c.wait_signed(&id, false);
             }),
             all_cas: false,
+            kubeadm: Kubeadm::Waits("no JWS signature for the token ID in cluster-info: kubeadm retries every try until timeouts.discovery, then prints the last try's error"),
             want: &[
                 (Discovery, Fail("jws-missing", "jws-present", 30)),
                 (Diagnose, Domain("token", "admin/token-secret")),
@@ -127,6 +157,7 @@ fn table() -> Vec<Case> {
                 x.token = t;
             }),
             all_cas: false,
+            kubeadm: Kubeadm::Waits("no JWS signature for the token ID in cluster-info: kubeadm retries every try until timeouts.discovery, then prints the last try's error"),
             want: &[
                 (Discovery, Fail("jws-missing", "jws-present", 30)),
                 (Diagnose, Domain("token", "admin/token-secret")),
@@ -138,6 +169,7 @@ fn table() -> Vec<Case> {
             lab: LabHow::Scenario(Scenario::TokenNoSigning),
             real: RealHow::Setup(|c, x| x.token = c.new_token(&["--usages", "authentication"])),
             all_cas: false,
+            kubeadm: Kubeadm::Waits("no JWS signature for the token ID in cluster-info: kubeadm retries every try until timeouts.discovery, then prints the last try's error"),
             want: &[
                 (Discovery, Fail("jws-missing", "jws-present", 30)),
                 (Diagnose, Domain("token", "admin/token-secret")),
@@ -165,6 +197,7 @@ fn table() -> Vec<Case> {
                 x.token = c.new_token(&[]);
             }),
             all_cas: false,
+            kubeadm: Kubeadm::Waits("no JWS signature for the token ID in cluster-info: kubeadm retries every try until timeouts.discovery, then prints the last try's error"),
             want: &[
                 (Discovery, Fail("jws-missing", "jws-present", 30)),
                 (Diagnose, Domain("control-plane", "admin/bootstrap-signer")),
@@ -195,6 +228,7 @@ fn table() -> Vec<Case> {
                 x.token = c.new_token(&[]);
             }),
             all_cas: false,
+            kubeadm: Kubeadm::Waits("no JWS signature for the token ID in cluster-info: kubeadm retries every try until timeouts.discovery, then prints the last try's error"),
             want: &[
                 (Discovery, Fail("jws-missing", "jws-present", 30)),
                 (Diagnose, Domain("control-plane", "admin/bootstrap-signer")),
@@ -207,6 +241,7 @@ fn table() -> Vec<Case> {
                 take_away(c, x, "rolebinding", Some("kube-public"), "kubeadm:bootstrap-signer-clusterinfo")
             }),
             all_cas: false,
+            kubeadm: Kubeadm::Waits("a 403 from cluster-info is a failed GET: retried until timeouts.discovery, then the last try's error"),
             want: &[
                 (Discovery, Fail("cluster-info-forbidden", "cluster-info", 20)),
                 (Diagnose, Domain("rbac", "admin/cluster-info")),
@@ -219,6 +254,7 @@ fn table() -> Vec<Case> {
                 "needs kube-apiserver restarted with --anonymous-auth=false; control-plane cannot change apiserver flags",
             ),
             all_cas: false,
+            kubeadm: Kubeadm::NotRun("no real way to the fault (see real)"),
             want: &[
                 (Discovery, Fail("cluster-info-forbidden", "cluster-info", 20)),
                 (Diagnose, Domain("rbac", "cluster-info")),
@@ -231,6 +267,7 @@ fn table() -> Vec<Case> {
                 take_away(c, x, "configmap", Some("kube-public"), "cluster-info");
             }),
             all_cas: false,
+            kubeadm: Kubeadm::Waits("a 404 from cluster-info is a failed GET: retried until timeouts.discovery, then the last try's error"),
             want: &[
                 (Discovery, Fail("cluster-info-not-found", "cluster-info", 21)),
                 (Diagnose, Domain("control-plane", "admin/cluster-info")),
@@ -254,6 +291,7 @@ fn table() -> Vec<Case> {
                 ]);
             }),
             all_cas: false,
+            kubeadm: Kubeadm::Error,
             want: &[
                 (Discovery, Fail("kubeconfig-missing", "kubeconfig", 23)),
                 (Diagnose, Domain("control-plane", "kubeconfig")),
@@ -264,6 +302,7 @@ fn table() -> Vec<Case> {
             lab: LabHow::Scenario(Scenario::TamperedSignature),
             real: RealHow::Setup(|c, x| set_signature(c, x, |kubeconfig, id| joinkit_core::jws::sign_detached(kubeconfig, id, "tamperedtampered"))),
             all_cas: false,
+            kubeadm: Kubeadm::Error,
             want: &[(Discovery, Fail("jws-invalid", "jws-verify", 32)), (Diagnose, Domain("token", "jws-verify"))],
         },
         Case {
@@ -273,6 +312,7 @@ fn table() -> Vec<Case> {
             lab: LabHow::Scenario(Scenario::JwsEmpty),
             real: RealHow::Setup(|c, x| set_signature(c, x, |_, _| String::new())),
             all_cas: false,
+            kubeadm: Kubeadm::Error,
             want: &[(Discovery, Fail("jws-empty", "jws-present", 31)), (Diagnose, Domain("token", "jws-present"))],
         },
         Case {
@@ -280,6 +320,7 @@ fn table() -> Vec<Case> {
             lab: LabHow::Custom(Scenario::Healthy, |l, x| x.token = format!("{}.0000000000000000", l.token().id())),
             real: RealHow::Setup(|c, x| x.token = format!("{}.0000000000000000", c.token_id())),
             all_cas: false,
+            kubeadm: Kubeadm::Error,
             want: &[(Discovery, Fail("jws-invalid", "jws-verify", 32))],
         },
         Case {
@@ -287,6 +328,7 @@ fn table() -> Vec<Case> {
             lab: LabHow::Custom(Scenario::Healthy, |_, x| x.pin = OTHER_PIN.into()),
             real: RealHow::Setup(|_, x| x.pin = OTHER_PIN.into()),
             all_cas: false,
+            kubeadm: Kubeadm::Error,
             want: &[(Discovery, Fail("pin-mismatch", "ca-pin", 40))],
         },
         Case {
@@ -301,6 +343,7 @@ fn table() -> Vec<Case> {
                 x.keep.push(Box::new(p));
             }),
             all_cas: false,
+            kubeadm: Kubeadm::Waits("the first, insecure GET passes (JWS and pin hold: the proxy forwards the real cluster-info); the second, verified GET fails TLS verification and is retried until timeouts.discovery"),
             want: &[(Discovery, Fail("tls-verify-failed", "tls-verify", 41)), (Diagnose, Domain("tls", "tls-verify"))],
         },
         Case {
@@ -315,6 +358,7 @@ fn table() -> Vec<Case> {
                 x.keep.push(Box::new(p));
             }),
             all_cas: false,
+            kubeadm: Kubeadm::Waits("the first, insecure GET passes; the second, verified GET fails the name check and is retried until timeouts.discovery"),
             want: &[(Discovery, Fail("tls-verify-failed", "tls-verify", 41)), (Diagnose, Domain("tls", "tls-verify"))],
         },
         Case {
@@ -322,6 +366,7 @@ fn table() -> Vec<Case> {
             lab: LabHow::Scenario(Scenario::CaNotYetValid),
             real: RealHow::None("control-plane makes its CA at `up`, valid from now for 10 years"),
             all_cas: false,
+            kubeadm: Kubeadm::NotRun("no real way to the fault (see real)"),
             want: &[(Discovery, Fail("ca-not-yet-valid", "ca-validity", 43)), (Diagnose, Domain("clock", "ca-validity"))],
         },
         Case {
@@ -329,6 +374,7 @@ fn table() -> Vec<Case> {
             lab: LabHow::Scenario(Scenario::CaExpired),
             real: RealHow::None("control-plane makes its CA at `up`, valid from now for 10 years"),
             all_cas: false,
+            kubeadm: Kubeadm::NotRun("no real way to the fault (see real)"),
             want: &[(Discovery, Fail("ca-expired", "ca-validity", 42)), (Diagnose, Domain("tls", "ca-validity"))],
         },
         Case {
@@ -336,6 +382,7 @@ fn table() -> Vec<Case> {
             lab: LabHow::Scenario(Scenario::ClockSkew),
             real: RealHow::None("the real apiserver's Date is this machine's clock"),
             all_cas: false,
+            kubeadm: Kubeadm::NotRun("no real way to the fault (see real)"),
             want: &[(Discovery, Fail("clock-skew", "clock", 44)), (Diagnose, Domain("clock", "clock"))],
         },
         Case {
@@ -345,6 +392,7 @@ fn table() -> Vec<Case> {
                 take_away(c, x, "clusterrolebinding", None, "kubeadm:node-autoapprove-bootstrap")
             }),
             all_cas: false,
+            kubeadm: Kubeadm::Passes("the CSR is the kubelet's TLS bootstrap, after kubeadm's kubelet-start phase: kubeadm's discovery and kubelet-start pass, then it waits for a kubelet at [kubelet-check]"),
             want: &[
                 (Bootstrap, Fail("csr-pending-no-autoapprove", "approval", 73)),
                 (Diagnose, Domain("rbac", "admin/rbac")),
@@ -355,6 +403,7 @@ fn table() -> Vec<Case> {
             lab: LabHow::Scenario(Scenario::NoBootstrapperBinding),
             real: RealHow::Setup(|c, x| take_away(c, x, "clusterrolebinding", None, "kubeadm:kubelet-bootstrap")),
             all_cas: false,
+            kubeadm: Kubeadm::Passes("the CSR is the kubelet's TLS bootstrap, after kubeadm's kubelet-start phase: kubeadm's discovery and kubelet-start pass, then it waits for a kubelet at [kubelet-check]"),
             want: &[
                 (Bootstrap, Fail("csr-create-forbidden", "authorize", 71)),
                 (Diagnose, Domain("rbac", "admin/rbac")),
@@ -368,6 +417,7 @@ fn table() -> Vec<Case> {
                 x.restore(move || c.controllers(None));
             }),
             all_cas: false,
+            kubeadm: Kubeadm::Passes("the CSR is the kubelet's TLS bootstrap, after kubeadm's kubelet-start phase: kubeadm's discovery and kubelet-start pass, then it waits for a kubelet at [kubelet-check]"),
             want: &[
                 (Bootstrap, Fail("csr-pending-no-approver", "approval", 74)),
                 (Diagnose, Domain("control-plane", "approval")),
@@ -381,6 +431,7 @@ fn table() -> Vec<Case> {
                 x.restore(move || c.controllers(None));
             }),
             all_cas: false,
+            kubeadm: Kubeadm::Passes("the CSR is the kubelet's TLS bootstrap, after kubeadm's kubelet-start phase: kubeadm's discovery and kubelet-start pass, then it waits for a kubelet at [kubelet-check]"),
             want: &[
                 (Bootstrap, Fail("csr-approved-not-issued", "approval", 75)),
                 (Diagnose, Domain("control-plane", "approval")),
@@ -405,6 +456,7 @@ fn table() -> Vec<Case> {
                 });
             }),
             all_cas: false,
+            kubeadm: Kubeadm::Passes("the CSR is the kubelet's TLS bootstrap, after kubeadm's kubelet-start phase: kubeadm's discovery and kubelet-start pass, then it waits for a kubelet at [kubelet-check]"),
             want: &[(Bootstrap, Fail("csr-denied", "approval", 76)), (Diagnose, Domain("csr", "approval"))],
         },
         Case {
@@ -421,6 +473,7 @@ fn table() -> Vec<Case> {
                 c.kubectl(&["patch", "node", &x.node, "--subresource=status", "--type=strategic", "-p", &patch.to_string()]);
             }),
             all_cas: false,
+            kubeadm: Kubeadm::Error,
             want: &[
                 (Bootstrap, Fail("node-name-taken", "node-name", 72)),
                 (Diagnose, Domain("node-state", "node-name")),
@@ -438,6 +491,7 @@ fn table() -> Vec<Case> {
                 x.certificate_key = key;
             }),
             all_cas: false,
+            kubeadm: Kubeadm::NotRun("diagnose --control-plane only; no discovery or bootstrap failure"),
             want: &[(DiagnoseControlPlane, Ok)],
         },
         Case {
@@ -452,6 +506,7 @@ fn table() -> Vec<Case> {
                 x.certificate_key = joinkit_core::token::random_hex(32);
             }),
             all_cas: false,
+            kubeadm: Kubeadm::NotRun("diagnose --control-plane only; no discovery or bootstrap failure"),
             want: &[(DiagnoseControlPlane, Domain("control-plane", "control-plane/kubeadm-certs"))],
         },
         Case {
@@ -469,6 +524,7 @@ fn table() -> Vec<Case> {
                 x.certificate_key = joinkit_core::token::random_hex(32);
             }),
             all_cas: false,
+            kubeadm: Kubeadm::NotRun("diagnose --control-plane only; no discovery or bootstrap failure"),
             want: &[(DiagnoseControlPlane, Domain("control-plane", "control-plane/kubeadm-certs"))],
         },
         Case {
@@ -492,6 +548,7 @@ fn table() -> Vec<Case> {
             }),
             real: RealHow::Setup(|c, x| x.tls_bootstrap_token = Some(c.new_token(&["--usages", "authentication"]))),
             all_cas: true,
+            kubeadm: Kubeadm::Passes("discovery with the signing token passes; kubeadm reads kubeadm-config with the TLS bootstrap token and waits for a kubelet"),
             want: &[(Bootstrap, Ok)],
         },
         Case {
@@ -509,6 +566,7 @@ fn table() -> Vec<Case> {
                 x.admin = p;
             }),
             all_cas: true,
+            kubeadm: Kubeadm::NotRun("diagnose's admin kubeconfig; kubeadm join takes none"),
             want: &[(Diagnose, Ok)],
         },
         Case {
@@ -524,6 +582,7 @@ fn table() -> Vec<Case> {
                 x.admin = p;
             }),
             all_cas: false,
+            kubeadm: Kubeadm::NotRun("diagnose's admin kubeconfig; kubeadm join takes none"),
             want: &[(Diagnose, Ok)],
         },
     ]
@@ -822,6 +881,9 @@ fn table_on_real(version: Version, ca: CaAlgo) {
     let c = &s.cluster;
     let t = Instant::now();
     let mut outcomes = Vec::new();
+    // The real kubeadm join runs beside joinkit on the v1.36 ECDSA control plane.
+    let kubeadm = (version == Version::V136 && ca == CaAlgo::Ecdsa).then(kubeadm_join::kubeadm).flatten();
+    let mut parity: Vec<Parity> = Vec::new();
     for case in table() {
         let setup = match case.real {
             RealHow::Setup(f) => f,
@@ -835,10 +897,18 @@ fn table_on_real(version: Version, ca: CaAlgo) {
         let t0 = Instant::now();
         let node = format!("jk-{}", case.name);
         let admin_conf = std::fs::read_to_string(c.admin()).unwrap();
+        let with_kubeadm = kubeadm.as_ref().filter(|_| !matches!(case.kubeadm, Kubeadm::NotRun(_)));
         let result = catch(|| {
             let mut x = Ctx::new(c.endpoint(), c.pin(), c.token(), &node, &admin_conf, REAL_TIMEOUT);
             setup(c, &mut x);
-            run_row(&x, &case)
+            match with_kubeadm {
+                None => run_row(&x, &case),
+                Some(k) => {
+                    let (errs, p) = run_row_with_kubeadm(&x, &case, k);
+                    parity.push(p);
+                    errs
+                }
+            }
         });
         // The next row starts from a healthy cluster: the default token verifies again.
         let healthy = catch(|| {
@@ -855,7 +925,170 @@ fn table_on_real(version: Version, ca: CaAlgo) {
         };
         outcomes.push(Outcome { row: case.name, result, secs: t0.elapsed().as_secs_f64() });
     }
+    if !parity.is_empty() {
+        print_parity(&parity);
+    }
     report(&format!("real {}", c.label()), &outcomes, t.elapsed());
+}
+
+/// `timeouts.discovery` for the kubeadm runs: long enough for a retry to be logged, short
+/// enough to keep the suite fast (kubeadm's default is 5 minutes).
+const KUBEADM_DISCOVERY_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// One row of the parity table: what kubeadm printed, what joinkit says kubeadm prints.
+struct Parity {
+    row: &'static str,
+    kubeadm: Kubeadm,
+    /// kubeadm's error line (after `error: error execution phase PHASE: `), or what it did.
+    theirs: String,
+    /// joinkit's `failure.kubeadmMessage` of the row's Discovery or Bootstrap failure.
+    ours: String,
+    equal: bool,
+    retries: usize,
+    secs: f64,
+}
+
+/// Runs the row's joinkit commands while the real kubeadm join runs with the same inputs, and
+/// compares kubeadm's error line with joinkit's kubeadmMessage ([`Kubeadm`]'s rule).
+fn run_row_with_kubeadm(x: &Ctx, case: &Case, k: &crate::kubeadm::Kubeadm) -> (Vec<String>, Parity) {
+    let input = kubeadm_join::JoinInput {
+        endpoint: x.endpoint.clone(),
+        token: x.token.clone(),
+        pins: vec![x.pin.clone()],
+        discovery_timeout: KUBEADM_DISCOVERY_TIMEOUT,
+        node_name: Some(x.node.clone()),
+        tls_bootstrap_token: x.tls_bootstrap_token.clone(),
+    };
+    // Bootstrap rows and passing rows go on through kubelet-start (it checks for a Ready Node
+    // of the same name); discovery rows stop after discovery.
+    let bootstrap_row = case.want.iter().any(|(c, _)| *c == Cmd::Bootstrap);
+    let stop = if bootstrap_row || matches!(case.kubeadm, Kubeadm::Passes(_)) {
+        kubeadm_join::StopAt::KubeletStart
+    } else {
+        kubeadm_join::StopAt::Discovery
+    };
+    let (mut errs, runs, kr) = std::thread::scope(|sc| {
+        let h = sc.spawn(|| kubeadm_join::run_config(k, &input, stop));
+        let mut errs = Vec::new();
+        let mut runs = Vec::new();
+        for (cmd, want) in case.want {
+            let r = run_cmd(x, *cmd);
+            if let Err(e) = check(&r, *cmd, *want) {
+                errs.push(e);
+            }
+            runs.push((*cmd, *want, r));
+        }
+        (errs, runs, h.join().expect("the kubeadm runner"))
+    });
+    let ours = runs
+        .iter()
+        .find(|(c, w, _)| matches!(c, Cmd::Discovery | Cmd::Bootstrap) && matches!(w, Want::Fail(..)))
+        .and_then(|(_, _, r)| serde_json::from_str::<Value>(&r.stdout).ok())
+        .and_then(|v| v["failure"]["kubeadmMessage"].as_str().map(str::to_string));
+    let mut bad = |why: String| errs.push(format!("kubeadm: {why}\nkubeadm's output:\n{}", kr.output));
+    if kr.hung {
+        bad(format!("kubeadm join did not finish within the runner's limit ({:.1} s)", kr.elapsed.as_secs_f64()));
+    }
+    let theirs = match case.kubeadm {
+        Kubeadm::Error | Kubeadm::Waits(_) => {
+            let line = kr.error_line.clone().unwrap_or_default();
+            if kr.error_line.is_none() {
+                bad("no error line".into());
+            }
+            if ours.as_deref() != Some(line.as_str()) {
+                bad(format!(
+                    "kubeadm's error line differs from joinkit's kubeadmMessage:\n  kubeadm: {line}\n  joinkit: {}",
+                    ours.as_deref().unwrap_or("(none)")
+                ));
+            }
+            match case.kubeadm {
+                Kubeadm::Waits(_) if kr.retries() == 0 || kr.elapsed < KUBEADM_DISCOVERY_TIMEOUT => bad(format!(
+                    "expected retries until timeouts.discovery; {} retries in {:.1} s",
+                    kr.retries(),
+                    kr.elapsed.as_secs_f64()
+                )),
+                Kubeadm::Error if kr.retries() != 0 => bad(format!("expected no retry; {} retries", kr.retries())),
+                _ => {}
+            }
+            line
+        }
+        Kubeadm::Passes(_) => {
+            if !(kr.discovery_passed && kr.kubelet_start_done && kr.error_line.is_none()) {
+                bad("expected discovery and kubelet-start to pass".into());
+            }
+            "(discovery passed; stopped at [kubelet-check])".into()
+        }
+        Kubeadm::NotRun(_) => unreachable!("not run"),
+    };
+    if matches!(case.kubeadm, Kubeadm::Error | Kubeadm::Waits(_)) {
+        if let Some((domain, cause)) = corpus_meta(case.name) {
+            let evidence = format!(
+                "{}{}: {}",
+                kubeadm_join::PHASE_ERROR_PREFIX,
+                kr.phase.as_deref().unwrap_or("preflight"),
+                theirs
+            );
+            kubeadm_join::write_corpus_log(case.name, domain, cause, &evidence, &kr);
+        }
+    }
+    let equal = ours.as_deref() == Some(theirs.as_str());
+    let p = Parity {
+        row: case.name,
+        kubeadm: case.kubeadm,
+        theirs,
+        ours: ours.unwrap_or_else(|| "(none)".into()),
+        equal,
+        retries: kr.retries(),
+        secs: kr.elapsed.as_secs_f64(),
+    };
+    (errs, p)
+}
+
+/// Prints the parity table (Markdown; docs/kubeadm-join-parity.md has the last one).
+fn print_parity(rows: &[Parity]) {
+    let mut s = String::from("\nkubeadm join v1.36.2 vs joinkit on real v1.36 (ECDSA):\n");
+    s.push_str("| row | kubeadm | kubeadm's line | joinkit's kubeadmMessage | equal | retries | kubeadm s |\n|---|---|---|---|---|---|---|\n");
+    for p in rows {
+        let kind = match p.kubeadm {
+            Kubeadm::Error => "Error",
+            Kubeadm::Waits(_) => "Waits",
+            Kubeadm::Passes(_) => "Passes",
+            Kubeadm::NotRun(_) => "NotRun",
+        };
+        let eq = match p.kubeadm {
+            Kubeadm::Passes(_) => "n/a",
+            _ if p.equal => "yes",
+            _ => "NO",
+        };
+        s.push_str(&format!(
+            "| {} | {kind} | `{}` | `{}` | {eq} | {} | {:.1} |\n",
+            p.row, p.theirs, p.ours, p.retries, p.secs
+        ));
+    }
+    println!("{s}");
+}
+
+/// The corpus entry of a row kubeadm fails (tests/logs/generated/kubeadm-join-ROW.log): the
+/// failure domain its output shows, and the root cause.
+fn corpus_meta(row: &str) -> Option<(&'static str, &'static str)> {
+    Some(match row {
+        "token-expired" => ("token", "the bootstrap token expired and the token cleaner deleted it; its signature left cluster-info"),
+        "token-deleted" => ("token", "the bootstrap token's Secret was deleted; the bootstrapsigner removed its signature from cluster-info"),
+        "token-no-signing" => ("token", "the token lacks the signing usage, so the bootstrapsigner never signs cluster-info for it"),
+        "signer-stopped" => ("token", "the bootstrapsigner (kube-controller-manager) is stopped and no signature is left in cluster-info; kubeadm's output alone shows only the missing signature"),
+        "signer-stopped-after-signing" => ("token", "kube-controller-manager's bootstrapsigner stopped before this token was created, so it was never signed; kubeadm's output alone shows only the missing signature"),
+        "anonymous-revoked" => ("rbac", "the RoleBinding kubeadm:bootstrap-signer-clusterinfo that lets system:anonymous read cluster-info was deleted"),
+        "cluster-info-missing" => ("control-plane", "the cluster-info ConfigMap in kube-public was deleted"),
+        "kubeconfig-missing" => ("control-plane", "the kubeconfig key was removed from the cluster-info ConfigMap"),
+        "tampered-signature" => ("token", "the JWS signature in cluster-info was made with another secret"),
+        "jws-empty" => ("token", "the token's JWS signature in cluster-info is empty"),
+        "wrong-token-secret" => ("token", "the token's ID is right but its secret is wrong"),
+        "pin-mismatch" => ("tls", "--discovery-token-ca-cert-hash names another CA's public key"),
+        "mitm" => ("tls", "a TLS proxy with a certificate from another CA sits between the node and the API server"),
+        "wrong-san" => ("tls", "the API server's serving certificate does not name the endpoint's address"),
+        "ready-node-exists" => ("node-state", "a Ready Node with the joining node's name exists"),
+        _ => return None,
+    })
 }
 
 #[test]
@@ -895,6 +1128,24 @@ fn every_lab_scenario_is_in_the_table() {
     for c in &t {
         if let RealHow::None(why) = c.real {
             assert!(!why.is_empty(), "{}", c.name);
+        }
+        // Every row a real v1.36 control plane produces with a discovery or bootstrap failure
+        // is run through the real kubeadm join; every other says why not.
+        let real_v136 = matches!(c.real, RealHow::Setup(_))
+            || matches!(c.real, RealHow::Only(vs, _) if vs.contains(&Version::V136));
+        let join_failure =
+            c.want.iter().any(|(cmd, w)| matches!(cmd, Cmd::Discovery | Cmd::Bootstrap) && matches!(w, Want::Fail(..)));
+        match c.kubeadm {
+            Kubeadm::NotRun(why) => {
+                assert!(!why.is_empty(), "{}", c.name);
+                assert!(
+                    !(real_v136 && join_failure),
+                    "{}: a real v1.36 join failure must be run through kubeadm",
+                    c.name
+                );
+            }
+            Kubeadm::Waits(why) | Kubeadm::Passes(why) => assert!(!why.is_empty() && real_v136, "{}", c.name),
+            Kubeadm::Error => assert!(real_v136 && join_failure, "{}", c.name),
         }
     }
 }
@@ -1287,4 +1538,113 @@ fn write_dir_kubeconfigs_work_with_kubectl_on_real_v1_24() {
 #[test]
 fn write_dir_kubeconfigs_work_with_kubectl_on_real_v1_36() {
     write_dir_and_kubectl(Version::V136);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The real kubeadm join with what joinkit writes and prints
+
+/// `kubeadm join ARGS --ignore-preflight-errors=all` through the runner, stopped after
+/// discovery; bounded by the runner's limit (kubeadm's default discovery timeout is 5 minutes).
+fn kubeadm_discovery_with(k: &crate::kubeadm::Kubeadm, args: &[&str]) -> kubeadm_join::JoinRun {
+    let mut a = args.to_vec();
+    a.push("--ignore-preflight-errors=all");
+    kubeadm_join::run_args(k, &a, kubeadm_join::StopAt::Discovery, Duration::from_secs(30))
+}
+
+/// Every JoinConfiguration render-config writes for a real v1.36 cluster (v1beta4 and
+/// v1beta3; plain YAML and the one cloud-init's `write_files` carries; pinned by
+/// `--discovery-token-ca-cert-hash`, by `--ca-cert`, and unpinned) takes the real
+/// `kubeadm join --config FILE` v1.36.2 past discovery.
+#[test]
+fn render_config_passes_real_kubeadm_discovery_on_real_v1_36() {
+    let Some(s) = shared(Version::V136, CaAlgo::Ecdsa) else { return };
+    let Some(k) = kubeadm_join::kubeadm() else { return };
+    let c = &s.cluster;
+    let _g = s.lock();
+    let t = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let combos: Vec<(&str, Vec<&str>)> = vec![
+        ("pin", vec![c.endpoint(), "--discovery-token-ca-cert-hash", c.pin()]),
+        ("ca-cert", vec![c.endpoint(), "--ca-cert", c.var("CA_CERT")]),
+        ("unsafe-skip", vec![c.endpoint(), "--discovery-token-unsafe-skip-ca-verification"]),
+    ];
+    let mut files = Vec::new();
+    for (name, combo) in &combos {
+        for v in ["v1beta4", "v1beta3"] {
+            for format in ["yaml", "cloud-init"] {
+                let mut args = vec!["render-config"];
+                args.extend(combo.iter().copied());
+                args.extend(["--api-version", v, "--format", format]);
+                let r = run_with(&args, &[("JOINKIT_TOKEN", c.token())], None);
+                assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+                let text = if format == "yaml" {
+                    r.stdout.clone()
+                } else {
+                    let doc: Value = serde_saphyr::from_str(&r.stdout).expect("cloud-init output parses as YAML");
+                    doc["write_files"][0]["content"].as_str().unwrap().to_string()
+                };
+                let p = dir.path().join(format!("{name}-{v}-{format}.yaml"));
+                std::fs::write(&p, &text).unwrap();
+                files.push((format!("{name} {v} {format}"), p, text));
+            }
+        }
+    }
+    let runs: Vec<(String, kubeadm_join::JoinRun, String)> = std::thread::scope(|sc| {
+        let hs: Vec<_> = files
+            .iter()
+            .map(|(label, p, text)| {
+                let k = &k;
+                sc.spawn(move || {
+                    (label.clone(), kubeadm_discovery_with(k, &["--config", p.to_str().unwrap()]), text.clone())
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut bad = Vec::new();
+    for (label, r, text) in &runs {
+        println!(
+            "render-config {label:<28} kubeadm discovery {} in {:.1} s",
+            if r.discovery_passed { "passed" } else { "FAILED" },
+            r.elapsed.as_secs_f64()
+        );
+        if !r.discovery_passed {
+            bad.push(format!("{label}: kubeadm did not pass discovery\nconfig:\n{text}\nkubeadm:\n{}", r.output));
+        }
+    }
+    println!("{} configurations through kubeadm join in {:.1} s", runs.len(), t.elapsed().as_secs_f64());
+    assert_eq!(runs.len(), 12);
+    assert!(bad.is_empty(), "{}", bad.join("\n\n"));
+}
+
+/// `joinkit token create --print-join-command` on a real v1.36 cluster: the printed
+/// `kubeadm join ...` words, run by the real kubeadm v1.36.2, pass discovery.
+#[test]
+fn print_join_command_passes_real_kubeadm_discovery_on_real_v1_36() {
+    let Some(s) = shared(Version::V136, CaAlgo::Ecdsa) else { return };
+    let Some(k) = kubeadm_join::kubeadm() else { return };
+    let c = &s.cluster;
+    let _g = s.lock();
+    let home = tempfile::tempdir().unwrap();
+    let r = run_with(
+        &["token", "create", "--print-join-command", "--kubeconfig", c.admin()],
+        &[("HOME", home.path().to_str().unwrap())],
+        None,
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let cmd = r.stdout.trim().to_string();
+    let words: Vec<&str> = cmd.split_whitespace().collect();
+    assert_eq!(&words[..2], &["kubeadm", "join"], "{cmd}");
+    let token = words[words.iter().position(|w| *w == "--token").unwrap() + 1];
+    let id = token[..6].to_string();
+    c.wait_signed(&id, true);
+    let run = kubeadm_discovery_with(&k, &words[2..]);
+    c.delete("secret", Some("kube-system"), &format!("bootstrap-token-{id}"));
+    assert!(
+        run.discovery_passed,
+        "kubeadm join with the printed command did not pass discovery ({:.1} s):\n{}",
+        run.elapsed.as_secs_f64(),
+        run.output
+    );
+    println!("printed join command: kubeadm discovery passed in {:.1} s", run.elapsed.as_secs_f64());
 }

@@ -128,8 +128,30 @@ pub(crate) struct FetchOptions {
     pub connect_timeout: Duration,
     /// Absolute deadline for the whole exchange.
     pub deadline: Instant,
-    /// Names the request in kubeadm-style messages ("the cluster-info ConfigMap").
+    /// How kubeadm words a failure of the same request.
+    pub what: KubeadmRequest,
+}
+
+/// How kubeadm words a failed request, so that a transport failure carries kubeadm's line for
+/// the same fault: `{prefix}failed to request {what}: Get "{url}{query}": {Go's error}`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct KubeadmRequest {
+    /// What kubeadm calls the object ("the cluster-info ConfigMap").
     pub what: &'static str,
+    /// What kubeadm's client-go appends to the URL (`?timeout=10s`: kubeadm's clients have a
+    /// 10 s timeout, `cmd/kubeadm/app/util/kubeconfig` `ToClientSet`, and client-go sends it
+    /// as the `timeout` query parameter), or "".
+    pub query: &'static str,
+    /// What kubeadm wraps the error in ("couldn't validate the identity of the API Server: "
+    /// for discovery), or "".
+    pub prefix: &'static str,
+}
+
+impl KubeadmRequest {
+    /// A request kubeadm names `what`, with no query and no wrapping.
+    pub(crate) const fn plain(what: &'static str) -> KubeadmRequest {
+        KubeadmRequest { what, query: "", prefix: "" }
+    }
 }
 
 /// An HTTP answer over a connection whose server chain has NOT been verified. Nothing in it
@@ -189,15 +211,15 @@ impl VerifiedResponse {
     }
 }
 
-fn kubeadm_transport(what: &str, url: &str, err: &str) -> String {
-    format!("failed to request {what}: Get \"{url}\": {err}")
+fn kubeadm_transport(what: KubeadmRequest, url: &str, err: &str) -> String {
+    format!("{}failed to request {}: Get \"{url}{}\": {err}", what.prefix, what.what, what.query)
 }
 
 fn remaining(deadline: Instant) -> Duration {
     deadline.saturating_duration_since(Instant::now())
 }
 
-fn timeout_failure(stage: FetchStage, what: &str, url: &str, ep: &Endpoint, d: Duration) -> Failure {
+fn timeout_failure(stage: FetchStage, what: KubeadmRequest, url: &str, ep: &Endpoint, d: Duration) -> Failure {
     Failure::new(
         Code::RequestTimeout,
         stage,
@@ -395,6 +417,8 @@ async fn exchange(
     };
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let budget = opts.connect_timeout.min(remaining(opts.deadline));
+    let tcp = FirstBytes::new(tcp);
+    let head = tcp.head.clone();
     let tls = match tokio::time::timeout(budget, connector.connect(server_name.clone(), tcp)).await {
         Err(_) => {
             return Err(Failure::new(
@@ -420,10 +444,11 @@ async fn exchange(
                     ),
                 );
                 report.start();
-                let ce = chain_error(&err, &server_name);
+                let ce = chain_error(&err, &server_name, chain.first());
                 return Err(verify_failure(&ce, ep, anchors, what, &url));
             }
-            return Err(tls_failure(&e, peer, what, &url));
+            let head = head.lock().map(|h| h.clone()).unwrap_or_default();
+            return Err(tls_failure(&e, peer, what, &url, &head));
         }
         Ok(Ok(s)) => s,
     };
@@ -500,7 +525,7 @@ async fn exchange(
     Ok(Exchange { chain, status, date, body })
 }
 
-fn connect_failure(e: &std::io::Error, addr: SocketAddr, ep: &Endpoint, what: &str, url: &str) -> Failure {
+fn connect_failure(e: &std::io::Error, addr: SocketAddr, ep: &Endpoint, what: KubeadmRequest, url: &str) -> Failure {
     use std::io::ErrorKind as K;
     const ENETUNREACH: i32 = 101;
     const EHOSTUNREACH: i32 = 113;
@@ -530,14 +555,86 @@ fn connect_failure(e: &std::io::Error, addr: SocketAddr, ep: &Endpoint, what: &s
     }
 }
 
-fn tls_failure(e: &std::io::Error, peer: SocketAddr, what: &str, url: &str) -> Failure {
+/// A stream that keeps the first five bytes the server sent (a TLS record header's length), so
+/// that a failed handshake can be worded as Go's net/http words it.
+struct FirstBytes<S> {
+    inner: S,
+    head: Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+impl<S> FirstBytes<S> {
+    fn new(inner: S) -> Self {
+        FirstBytes { inner, head: Arc::new(std::sync::Mutex::new(Vec::with_capacity(5))) }
+    }
+}
+
+impl<S: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for FirstBytes<S> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let r = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let std::task::Poll::Ready(Ok(())) = r {
+            let new = &buf.filled()[before..];
+            if let Ok(mut h) = self.head.lock() {
+                let take = (5 - h.len().min(5)).min(new.len());
+                h.extend_from_slice(&new[..take]);
+            }
+        }
+        r
+    }
+}
+
+impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for FirstBytes<S> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+/// `head`: the first bytes the server sent. Go's net/http turns a TLS record-header error whose
+/// five bytes are `HTTP/` into "http: server gave HTTP response to HTTPS client"
+/// (`net/http/transport.go`, `persistConn.addTLS`); other non-TLS answers keep crypto/tls's
+/// "tls: first record does not look like a TLS handshake".
+fn tls_failure(e: &std::io::Error, peer: SocketAddr, what: KubeadmRequest, url: &str, head: &[u8]) -> Failure {
     let inner = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>());
     let not_tls = matches!(inner, Some(rustls::Error::InvalidMessage(_)));
     let eof = e.kind() == std::io::ErrorKind::UnexpectedEof;
     let (seen, go, cause) = if not_tls {
         (
             format!("the server on {peer} answered with something that is not TLS ({e})"),
-            "tls: first record does not look like a TLS handshake".to_string(),
+            if head == b"HTTP/" {
+                "http: server gave HTTP response to HTTPS client".to_string()
+            } else {
+                "tls: first record does not look like a TLS handshake".to_string()
+            },
             "this port does not speak TLS: it is plain HTTP (e.g. an insecure port, a health-check port or a proxy), or another service",
         )
     } else if eof {

@@ -201,11 +201,57 @@ pub(super) fn verify_chain(
     verifier
         .verify_server_cert(leaf, intermediates, name, &[], UnixTime::now())
         .map(|_| ())
-        .map_err(|e| chain_error(&e, name))
+        .map_err(|e| chain_error(&e, name, Some(leaf)))
+}
+
+/// Go's `x509.HostnameError` text for `leaf` and the name asked for (`crypto/x509/verify.go`,
+/// `HostnameError.Error`): the legacy Common Name note, "cannot validate certificate for IP
+/// because it doesn't contain any IP SANs", "certificate is not valid for any names, but wanted
+/// to match NAME", or "certificate is valid for SAN, SAN, not NAME" (IP SANs for an IP address,
+/// DNS SANs for a name).
+fn go_hostname_error(leaf: &CertificateDer<'_>, host: &str, is_ip: bool) -> Option<String> {
+    use x509_parser::extensions::GeneralName;
+    use x509_parser::prelude::*;
+    let (_, c) = X509Certificate::from_der(leaf.as_ref()).ok()?;
+    let san = c.subject_alternative_name().ok().flatten();
+    let names: Vec<&GeneralName<'_>> = san.as_ref().map(|s| s.value.general_names.iter().collect()).unwrap_or_default();
+    if san.is_none() {
+        let cn = c.subject().iter_common_name().next().and_then(|a| a.as_str().ok());
+        if cn.is_some_and(|cn| cn.eq_ignore_ascii_case(host)) {
+            return Some("x509: certificate relies on legacy Common Name field, use SANs instead".into());
+        }
+    }
+    let valid: Vec<String> = if is_ip {
+        let ips: Vec<String> = names
+            .iter()
+            .filter_map(|n| match n {
+                GeneralName::IPAddress(b) if b.len() == 4 => {
+                    Some(std::net::Ipv4Addr::from(<[u8; 4]>::try_from(*b).ok()?).to_string())
+                }
+                GeneralName::IPAddress(b) if b.len() == 16 => {
+                    Some(std::net::Ipv6Addr::from(<[u8; 16]>::try_from(*b).ok()?).to_string())
+                }
+                _ => None,
+            })
+            .collect();
+        if ips.is_empty() {
+            return Some(format!(
+                "x509: cannot validate certificate for {host} because it doesn't contain any IP SANs"
+            ));
+        }
+        ips
+    } else {
+        names.iter().filter_map(|n| if let GeneralName::DNSName(d) = n { Some(d.to_string()) } else { None }).collect()
+    };
+    if valid.is_empty() {
+        return Some(format!("x509: certificate is not valid for any names, but wanted to match {host}"));
+    }
+    Some(format!("x509: certificate is valid for {}, not {host}", valid.join(", ")))
 }
 
 /// Maps a rustls certificate error to a readable reason and Go's crypto/x509 wording.
-pub(super) fn chain_error(e: &rustls::Error, name: &ServerName<'_>) -> ChainError {
+/// `leaf`, when known, gives Go's exact wording for a name mismatch.
+pub(super) fn chain_error(e: &rustls::Error, name: &ServerName<'_>, leaf: Option<&CertificateDer<'_>>) -> ChainError {
     use rustls::CertificateError as C;
     let (reason, go) = match e {
         rustls::Error::InvalidCertificate(C::UnknownIssuer) => (
@@ -215,7 +261,8 @@ pub(super) fn chain_error(e: &rustls::Error, name: &ServerName<'_>) -> ChainErro
         rustls::Error::InvalidCertificate(C::NotValidForName)
         | rustls::Error::InvalidCertificate(C::NotValidForNameContext { .. }) => (
             format!("the serving certificate is not valid for {}", server_name_str(name)),
-            format!("x509: certificate is not valid for {}", server_name_str(name)),
+            leaf.and_then(|l| go_hostname_error(l, &server_name_str(name), matches!(name, ServerName::IpAddress(_))))
+                .unwrap_or_else(|| format!("x509: certificate is not valid for {}", server_name_str(name))),
         ),
         rustls::Error::InvalidCertificate(C::Expired) | rustls::Error::InvalidCertificate(C::ExpiredContext { .. }) => {
             (
@@ -239,8 +286,15 @@ pub(super) fn chain_error(e: &rustls::Error, name: &ServerName<'_>) -> ChainErro
 
 /// The `tls-verify-failed` failure for a chain that did not verify against `anchors` when
 /// connecting to `ep` (one wording for token discovery, file discovery and downloads).
-pub(crate) fn verify_failure(e: &ChainError, ep: &Endpoint, anchors: &TrustAnchors, what: &str, url: &str) -> Failure {
-    let name_problem = e.go_message.contains("not valid for");
+pub(crate) fn verify_failure(
+    e: &ChainError,
+    ep: &Endpoint,
+    anchors: &TrustAnchors,
+    what: super::KubeadmRequest,
+    url: &str,
+) -> Failure {
+    let name_problem =
+        e.go_message.contains("valid for") || e.go_message.contains("IP SANs") || e.go_message.contains("Common Name");
     Failure::new(
         Code::TlsVerifyFailed,
         FetchStage::TlsVerify,

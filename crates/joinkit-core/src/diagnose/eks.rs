@@ -247,7 +247,7 @@ pub(super) async fn eks_checks(report: &mut Report, found: &mut Vec<Found>, opts
     let fetch = FetchOptions {
         connect_timeout: d.connect_timeout,
         deadline: Instant::now() + d.timeout,
-        what: "the EKS API server's /version",
+        what: client::KubeadmRequest::plain("the EKS API server's /version"),
     };
     let mut sub = Report::new("fetch");
     match client::fetch_verified(&mut sub, &ep, "/version", fetch, &anchors, None).await {

@@ -21,8 +21,17 @@ use std::time::SystemTime;
 
 /// The cluster-info path (spec section 2.1).
 pub(crate) const CLUSTER_INFO_PATH: &str = "/api/v1/namespaces/kube-public/configmaps/cluster-info";
-/// Prefix kubeadm puts before identity errors.
+/// Prefix kubeadm puts before identity errors (`cmd/kubeadm/app/discovery/discovery.go`,
+/// `For`: every discovery error is wrapped in it).
 pub(crate) const KUBEADM_PREFIX: &str = "couldn't validate the identity of the API Server: ";
+
+/// How kubeadm's token discovery words a failed GET of cluster-info
+/// (`cmd/kubeadm/app/discovery/token`, `getClusterInfo`: "failed to request the cluster-info
+/// ConfigMap", with kubeadm's 10 s client timeout in the URL, wrapped in [`KUBEADM_PREFIX`]).
+/// Checked against the real kubeadm v1.36.2 (tests/it/real_control_plane.rs,
+/// docs/kubeadm-join-parity.md).
+pub(crate) const CLUSTER_INFO_REQUEST: client::KubeadmRequest =
+    client::KubeadmRequest { what: "the cluster-info ConfigMap", query: "?timeout=10s", prefix: KUBEADM_PREFIX };
 
 /// A cluster-info ConfigMap as received: nothing in it is trusted yet. Its `kubeconfig` is
 /// raw text until the JWS over exactly that text verified ([`check_cluster_info`]).
@@ -441,7 +450,7 @@ pub(super) fn verify_serving(
     })?;
     let url = format!("{}{}", ep.url(), CLUSTER_INFO_PATH);
     if let Err(e) = f.verify_for(auth.anchors(), &name) {
-        return Err(client::verify_failure(&e, ep, auth.anchors(), "the cluster-info ConfigMap", &url));
+        return Err(client::verify_failure(&e, ep, auth.anchors(), CLUSTER_INFO_REQUEST, &url));
     }
     let mut detail = format!("serving certificate chains to the discovered CA and is valid for {}", ep.host);
     let mut warning = None;

@@ -82,8 +82,11 @@ pub(super) async fn run_discovery_file(opts: &Options, file: &str) -> Report {
 
     // The server must verify against the file's CA during the handshake before the file's
     // credentials are presented (kubeadm builds its client from the file's CA first).
-    let fetch_opts =
-        FetchOptions { connect_timeout: opts.connect_timeout, deadline, what: "the cluster-info ConfigMap" };
+    let fetch_opts = FetchOptions {
+        connect_timeout: opts.connect_timeout,
+        deadline,
+        what: client::KubeadmRequest::plain("the cluster-info ConfigMap"),
+    };
     let fetched = match client::fetch_verified(&mut report, &ep, CLUSTER_INFO_PATH, fetch_opts, &anchors, creds).await {
         Ok(f) => f,
         Err(f) => {
@@ -107,7 +110,7 @@ pub(super) async fn run_discovery_file(opts: &Options, file: &str) -> Report {
                 // The connection verified against the file's CA, so cluster-info is as trusted
                 // as the file (kubeadm's file discovery does not check a JWS); it is still read
                 // data only and https only.
-                let ci = cluster_info_from_response(&mut report, status, fetched.body(), &ep)?;
+                let ci = cluster_info_from_response(&mut report, status, fetched.body(), &ep, "")?;
                 report.start();
                 let parsed = parse_kubeconfig(raw_kubeconfig(&ci)?)?;
                 report.pass(S::Kubeconfig, format!("using cluster-info's kubeconfig: server {}", parsed.server));
@@ -205,7 +208,11 @@ async fn fetch_url_kubeconfig(
         &mut sub,
         &ep,
         &path,
-        FetchOptions { connect_timeout: opts.connect_timeout, deadline, what: "the discovery file" },
+        FetchOptions {
+            connect_timeout: opts.connect_timeout,
+            deadline,
+            what: client::KubeadmRequest::plain("the discovery file"),
+        },
         &anchors,
         None,
     )

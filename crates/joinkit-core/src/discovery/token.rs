@@ -53,7 +53,7 @@ async fn run_token_once(opts: &Options, ep: &Endpoint) -> (Report, Option<Truste
     let fetch_opts = FetchOptions {
         connect_timeout: opts.connect_timeout,
         deadline: Instant::now() + opts.timeout,
-        what: "the cluster-info ConfigMap",
+        what: super::cluster_info::CLUSTER_INFO_REQUEST,
     };
     // Anonymous by construction: fetch_unverified has no way to send a credential.
     let fetched = match client::fetch_unverified(&mut report, ep, CLUSTER_INFO_PATH, fetch_opts).await {
@@ -65,13 +65,19 @@ async fn run_token_once(opts: &Options, ep: &Endpoint) -> (Report, Option<Truste
         }
     };
     let skew = fetched.date().map(skew_seconds);
-    let result = cluster_info_from_response(&mut report, fetched.status(), fetched.untrusted_body(), ep)
-        .and_then(|ci| check_cluster_info(&mut report, &ci, &token, &trust, skew))
-        .and_then(|auth| {
-            let trusted = verify_serving(&mut report, &fetched, auth, ep)?;
-            clock_stage(&mut report, fetched.date(), opts.max_clock_skew)?;
-            Ok(trusted)
-        });
+    let result = cluster_info_from_response(
+        &mut report,
+        fetched.status(),
+        fetched.untrusted_body(),
+        ep,
+        super::cluster_info::KUBEADM_PREFIX,
+    )
+    .and_then(|ci| check_cluster_info(&mut report, &ci, &token, &trust, skew))
+    .and_then(|auth| {
+        let trusted = verify_serving(&mut report, &fetched, auth, ep)?;
+        clock_stage(&mut report, fetched.date(), opts.max_clock_skew)?;
+        Ok(trusted)
+    });
     let trusted = match result {
         Ok(t) => {
             summarise(&mut report, t.authenticated(), Some(ep));
@@ -99,11 +105,16 @@ pub(super) fn skew_seconds(server: SystemTime) -> i64 {
 /// Reads the answer to the cluster-info GET: the HTTP status (`cluster-info-forbidden`,
 /// `cluster-info-not-found`, `cluster-info-http-error`) and a ConfigMap body. Quoted server
 /// text is shortened and redacted.
+///
+/// `kubeadm_prefix` is what kubeadm wraps the failed GET in: token discovery's
+/// [`super::cluster_info::KUBEADM_PREFIX`] (client-go's error for a Status answer is the
+/// Status's message), "" where kubeadm's wording differs (file discovery).
 pub(super) fn cluster_info_from_response(
     report: &mut Report,
     status: u16,
     body: &[u8],
     ep: &Endpoint,
+    kubeadm_prefix: &str,
 ) -> Result<UntrustedClusterInfo, Failure> {
     report.start();
     let url = format!("{}{}", ep.url(), CLUSTER_INFO_PATH);
@@ -120,7 +131,7 @@ pub(super) fn cluster_info_from_response(
                 S::ClusterInfo,
                 format!("expected the anonymous GET of cluster-info to be allowed; HTTP 401: {status_msg}"),
             )
-            .kubeadm(format!("failed to request the cluster-info ConfigMap: Unauthorized (GET {url})"))
+            .kubeadm(format!("{kubeadm_prefix}failed to request the cluster-info ConfigMap: Unauthorized (GET {url})"))
             .cause("the API server runs with --anonymous-auth=false, so the unauthenticated discovery request is rejected")
             .fix("enable anonymous auth on kube-apiserver (--anonymous-auth=true, the kubeadm default; RBAC still limits what anonymous can read), or use file discovery (--discovery-file)"))
         }
@@ -130,7 +141,7 @@ pub(super) fn cluster_info_from_response(
                 S::ClusterInfo,
                 format!("expected the anonymous GET of cluster-info to be allowed; HTTP 403: {status_msg}"),
             )
-            .kubeadm(format!("failed to request the cluster-info ConfigMap: {status_msg}"))
+            .kubeadm(format!("{kubeadm_prefix}failed to request the cluster-info ConfigMap: {status_msg}"))
             .cause("the RBAC Role/RoleBinding kubeadm:bootstrap-signer-clusterinfo in kube-public that lets system:anonymous get cluster-info is missing")
             .fix("on a control-plane node: `kubeadm init phase bootstrap-token` recreates it; or `kubectl -n kube-public create role kubeadm:bootstrap-signer-clusterinfo --verb=get --resource=configmaps --resource-name=cluster-info && kubectl -n kube-public create rolebinding kubeadm:bootstrap-signer-clusterinfo --role=kubeadm:bootstrap-signer-clusterinfo --user=system:anonymous`"))
         }
@@ -140,7 +151,7 @@ pub(super) fn cluster_info_from_response(
                 S::ClusterInfo,
                 format!("expected a ConfigMap cluster-info in kube-public; HTTP 404: {status_msg}"),
             )
-            .kubeadm("failed to request the cluster-info ConfigMap: configmaps \"cluster-info\" not found".to_string())
+            .kubeadm(format!("{kubeadm_prefix}failed to request the cluster-info ConfigMap: configmaps \"cluster-info\" not found"))
             .cause("the cluster was not created by kubeadm, `kubeadm init phase bootstrap-token` never ran, or cluster-info was deleted")
             .fix("on a control-plane node run `kubeadm init phase bootstrap-token` (it recreates cluster-info and its RBAC), or use file discovery (--discovery-file)"))
         }
@@ -150,7 +161,7 @@ pub(super) fn cluster_info_from_response(
                 S::ClusterInfo,
                 format!("expected HTTP 200 for cluster-info; got HTTP {s}: {status_msg}"),
             )
-            .kubeadm(format!("failed to request the cluster-info ConfigMap: {status_msg}"))
+            .kubeadm(format!("{kubeadm_prefix}failed to request the cluster-info ConfigMap: {status_msg}"))
             .cause(if s == 429 || s >= 500 { "the API server is overloaded or unhealthy (or a proxy in front of it fails)" } else { "the endpoint is not a kube-apiserver, or a proxy rewrites the request" })
             .fix("check `curl -k https://ENDPOINT/readyz?verbose` and the API server's logs; retry with --wait"))
         }

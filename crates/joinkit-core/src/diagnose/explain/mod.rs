@@ -111,9 +111,31 @@ fn at_line(source: &str, line: u64) -> String {
 }
 
 /// The root cause: the earliest cause, else the earliest symptom. Only failure findings count;
-/// progress and success lines never become the root cause, even if passed in.
+/// progress and success lines never become the root cause, even if passed in. A cause seen
+/// only on lines where kubeadm says it went on ([`is_passed_warning`]: a preflight check it let
+/// pass, a configuration it continued without) yields to a cause seen on any other line: what
+/// stopped the join came later.
 pub fn root_cause(findings: &[Finding]) -> Option<&Finding> {
-    findings.iter().find(|f| f.role == ROLE_CAUSE).or_else(|| findings.iter().find(|f| f.role == ROLE_SYMPTOM))
+    let causes = || findings.iter().filter(|f| f.role == ROLE_CAUSE);
+    let only_warnings = |f: &Finding| !f.texts.is_empty() && f.texts.iter().all(|t| is_passed_warning(t));
+    causes()
+        .find(|f| !only_warnings(f))
+        .or_else(|| causes().next())
+        .or_else(|| findings.iter().find(|f| f.role == ROLE_SYMPTOM))
+}
+
+/// A line where kubeadm reports an error it went on past: a preflight warning,
+/// `[WARNING CheckName]: ...` (`cmd/kubeadm/app/preflight/checks.go` `RunChecks`:
+/// `\t[WARNING %s]: %v\n`, for a warning and for an error named in
+/// `--ignore-preflight-errors`), or a component configuration it could not read
+/// (`cmd/kubeadm/app/componentconfigs/configset.go`: `Warning: No %s config is loaded.
+/// Continuing without it: %v`).
+pub(crate) fn is_passed_warning(line: &str) -> bool {
+    let preflight = line
+        .trim_start()
+        .strip_prefix("[WARNING ")
+        .is_some_and(|rest| rest.split_once("]:").is_some_and(|(name, _)| !name.contains(' ')));
+    preflight || (line.contains("Warning: No ") && line.contains(" config is loaded. Continuing without it: "))
 }
 
 /// Runs explain-log over files (`-` or none: stdin) and builds the report.
@@ -271,6 +293,26 @@ mod tests {
         let mut s = Scanner::new();
         s.scan(std::io::Cursor::new(log.to_string()), "t").unwrap();
         s
+    }
+
+    #[test]
+    fn a_cause_seen_only_on_preflight_warnings_yields_to_a_later_cause() {
+        // kubeadm v1.36 with --ignore-preflight-errors=all: the CRI check is only a warning;
+        // the join stopped at discovery.
+        let warning = "\t[WARNING CRI]: could not connect to the container runtime: failed to create new CRI runtime service: validate service connection: validate CRI v1 runtime API for endpoint \"unix:///var/run/containerd/containerd.sock\": rpc error: code = Unavailable desc = connection error: desc = \"transport: Error while dialing: dial unix /var/run/containerd/containerd.sock: connect: no such file or directory\"\n";
+        let error = "error: error execution phase preflight: couldn't validate the identity of the API Server: could not find a JWS signature in the cluster-info ConfigMap for token ID \"abcdef\"\n";
+        let f = scan(&format!("{warning}{error}")).findings();
+        assert_eq!(root_cause(&f).unwrap().id, "kubeadm-jws-missing");
+        // Alone, the warning is still the root cause; the same text outside a warning is too.
+        assert_eq!(root_cause(&scan(warning).findings()).unwrap().id, "runtime-socket-missing");
+        let plain = warning.replace("\t[WARNING CRI]: ", "E0101 run.go:74] ");
+        assert_eq!(root_cause(&scan(&format!("{plain}{error}")).findings()).unwrap().id, "runtime-socket-missing");
+        assert!(is_passed_warning("\t[WARNING FileContent--proc-sys-net-ipv4-ip_forward]: /proc/sys/net/ipv4/ip_forward contents are not set to 1"));
+        assert!(!is_passed_warning("[WARNING] something"));
+        // kubeadm v1.36 without a readable kube-proxy ConfigMap: it goes on to kubelet-start.
+        let proxy = "W1207 15:09:02.861541   17424 configset.go:77] Warning: No kubeproxy.config.k8s.io/v1alpha1 config is loaded. Continuing without it: configmaps \"kube-proxy\" is forbidden: User \"system:bootstrap:abcdef\" cannot get resource \"configmaps\" in API group \"\" in the namespace \"kube-system\"\n";
+        let node = "error: error execution phase kubelet-start: a Node with name \"n1\" and status \"Ready\" already exists in the cluster. You must delete the existing Node or change the name of this new joining Node\n";
+        assert_eq!(root_cause(&scan(&format!("{proxy}{node}")).findings()).unwrap().id, "kubeadm-node-exists");
     }
 
     #[test]
