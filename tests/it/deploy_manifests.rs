@@ -686,8 +686,10 @@ fn in_cluster_approver(c: &Cluster, label: &str) {
         &["system:nodes"],
         &[&format!("DNS:{node}")],
     ));
+    // With key encipherment, as the kubelet asks: the v1.24 signer requires it (before v1.27;
+    // docs/csr-approver.md), so the approver leaves a CSR without it pending there.
     let csr = json!({"apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest", "metadata": {"name": "jk-in-cluster"},
-        "spec": {"request": b64, "signerName": SERVING, "usages": ["digital signature", "server auth"]}});
+        "spec": {"request": b64, "signerName": SERVING, "usages": ["digital signature", "key encipherment", "server auth"]}});
     let o = c.kubectl_out(
         &["create", "-f", "-", "--as", &format!("system:node:{node}"), "--as-group", "system:nodes"],
         Some(&csr.to_string()),
