@@ -186,7 +186,12 @@ fn cloud_init_examples_render_and_validate() {
 #[test]
 fn shell_examples_parse_and_pass_shellcheck() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    for f in ["examples/join-with-retry.sh", "examples/verify-before-join.sh", "examples/approve-kubelet-serving.sh"] {
+    for f in [
+        "examples/join-with-retry.sh",
+        "examples/verify-before-join.sh",
+        "examples/approve-kubelet-serving.sh",
+        "examples/check-config-with-kubeadm.sh",
+    ] {
         let o = std::process::Command::new("bash").arg("-n").arg(root.join(f)).output().unwrap();
         assert!(o.status.success(), "{f}: {}", String::from_utf8_lossy(&o.stderr));
         if let Some(sc) = tool("shellcheck") {

@@ -1139,3 +1139,68 @@ fn render_config_output_passes_kubeadm() {
     assert_eq!(n, combos.len() * 4);
     assert!(diffs.is_empty(), "{}", diffs.join("\n\n"));
 }
+
+/// `examples/check-config-with-kubeadm.sh` with each real kubeadm: a file both accept (exit 0),
+/// a file both reject (exit 1), the known difference (a YAML 1.1 line break: joinkit refuses,
+/// kubeadm accepts; exit 2, `DIFFER`), and with a kubeadm stand-in that accepts everything, a
+/// disagreement on a file joinkit rejects (exit 2). Without kubeadm on the path it says `absent`.
+#[test]
+fn check_config_example_compares_with_the_real_kubeadm() {
+    let releases = releases();
+    if releases.is_empty() {
+        return;
+    }
+    let script = root().join("examples/check-config-with-kubeadm.sh");
+    let corpus = root().join("tests/corpus/join-config");
+    let run_script = |kubeadm: &Path, files: &[&str]| -> (i32, String) {
+        let mut c = std::process::Command::new("bash");
+        c.arg(&script).env("JOINKIT", crate::common::bin()).env("KUBEADM", kubeadm).env_remove("KUBECONFIG");
+        for f in files {
+            c.arg(corpus.join(f));
+        }
+        let o = c.output().unwrap();
+        (
+            o.status.code().unwrap_or(-1),
+            format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)),
+        )
+    };
+    let accept = "parity-accept-tcp-cri-socket.yaml";
+    let reject = "parity-reject-kind-twice.yaml";
+    for (k, _) in &releases {
+        let minor = k.release.minor;
+        let (code, out) = run_script(&k.path, &[accept]);
+        assert_eq!(code, 0, "kubeadm {minor}: {out}");
+        assert!(out.contains("joinkit=ok kubeadm=ok"), "kubeadm {minor}: {out}");
+        let (code, out) = run_script(&k.path, &[accept, reject]);
+        assert_eq!(code, 1, "kubeadm {minor}: {out}");
+        assert!(out.contains(&format!("{reject} joinkit=invalid kubeadm=invalid")), "kubeadm {minor}: {out}");
+        assert!(
+            !out.contains("DIFFER") && !out.contains("note:"),
+            "kubeadm {minor}: joinkit knows this release: {out}"
+        );
+    }
+    // The one known difference, with the newest kubeadm: a key behind U+2028.
+    let (newest, _) = &releases[0];
+    let tmp = tempfile::tempdir().unwrap();
+    let ls = tmp.path().join("ls.yaml");
+    std::fs::write(
+        &ls,
+        "apiVersion: kubeadm.k8s.io/v1beta4\nkind: JoinConfiguration\ndiscovery:\n  bootstrapToken:\n    apiServerEndpoint: 10.0.0.1:6443\n    token: abcdef.0123456789abcdef\n    unsafeSkipCAVerification: true\u{2028}nodeRegistration: {}\n",
+    )
+    .unwrap();
+    let (code, out) = run_script(&newest.path, &[ls.to_str().unwrap()]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("joinkit=invalid kubeadm=ok DIFFER"), "{out}");
+    // A kubeadm that accepts everything: the script reports the disagreement.
+    let fake = tmp.path().join("kubeadm");
+    std::fs::write(&fake, "#!/bin/sh\n[ \"$1\" = version ] && echo v1.36.9\nexit 0\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (code, out) = run_script(&fake, &[reject]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains(&format!("{reject} joinkit=invalid kubeadm=ok DIFFER")), "{out}");
+    // No kubeadm: joinkit alone.
+    let (code, out) = run_script(&tmp.path().join("no-such-kubeadm"), &[accept]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("joinkit=ok kubeadm=absent"), "{out}");
+}
