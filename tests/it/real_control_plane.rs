@@ -947,7 +947,7 @@ const KUBEADM_KUBELET_WAIT: kubeadm_join::KubeletWait =
     kubeadm_join::KubeletWait { health_timeout: Duration::from_secs(1), tls_bootstrap_timeout: Duration::from_secs(1) };
 
 /// Why the TLS-bootstrap rows are [`Kubeadm::TimesOut`].
-const TLS_BOOTSTRAP_NEVER_DONE: &str = "the CSR is the kubelet's TLS bootstrap, which kubeadm never sees: kubeadm waits for /etc/kubernetes/kubelet.conf (kubelet-wait-bootstrap), which the kubelet writes only with an issued certificate, until timeouts.tlsBootstrap";
+const TLS_BOOTSTRAP_NEVER_DONE: &str = "the CSR is the kubelet's TLS bootstrap, which kubeadm never sees: kubeadm waits (kubelet-wait-bootstrap) until /etc/kubernetes/kubelet.conf and the client certificate it names load, which needs the issued certificate, or until timeouts.tlsBootstrap";
 
 /// The phase a [`Kubeadm::TimesOut`] row fails in.
 const KUBELET_WAIT_PHASE: &str = "kubelet-wait-bootstrap";
