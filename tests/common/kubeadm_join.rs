@@ -8,8 +8,9 @@
 //! which kubeadm only warns about. Discovery is bounded by `timeouts.discovery` in a v1beta4
 //! JoinConfiguration ([`JoinInput::config`]); the process is killed once it prints the line
 //! that follows discovery ([`DISCOVERY_PASSED`]) or the one that follows the kubelet-start
-//! phase ([`KUBELET_CHECK`]), and in any case after a hard limit, so a hung kubeadm never hangs
-//! the suite.
+//! phase ([`KUBELET_CHECK`]), or runs to its end through the `kubelet-wait-bootstrap` phase with
+//! a stand-in for the kubelet's healthz and short timeouts ([`StopAt::End`], [`KubeletWait`]),
+//! and in any case after a hard limit, so a hung kubeadm never hangs the suite.
 //!
 //! "The error line": kubeadm v1.36 ends a failed phase with
 //! `error: error execution phase PHASE: MESSAGE` on stderr (`cmd/kubeadm/app/cmd/phases/workflow`
@@ -42,6 +43,11 @@ pub const DISCOVERY_PASSED: &str = "[preflight] Reading configuration from the \
 /// (`cmd/kubeadm/app/phases/kubelet`, `[kubelet-check]`).
 pub const KUBELET_CHECK: &str = "[kubelet-check] Waiting for a healthy kubelet";
 
+/// The line kubeadm v1.36 prints when the kubelet answered its health check and it starts
+/// waiting for `/etc/kubernetes/kubelet.conf` (the `kubelet-wait-bootstrap` phase,
+/// `cmd/kubeadm/app/cmd/phases/join/kubelet.go`, `waitForTLSBootstrappedClient`).
+pub const TLS_BOOTSTRAP_WAIT: &str = "[kubelet-start] Waiting for the kubelet to perform the TLS Bootstrap";
+
 /// The prefix of kubeadm's failed-phase line.
 pub const PHASE_ERROR_PREFIX: &str = "error: error execution phase ";
 
@@ -53,6 +59,29 @@ pub enum StopAt {
     /// At [`KUBELET_CHECK`]: the kubelet-start phase ran (it checks for a Ready Node of the same
     /// name, writes the kubelet's files, fails to start it through systemd).
     KubeletStart,
+    /// Not stopped: kubeadm runs to its end (it needs [`JoinInput::kubelet_wait`]). In the
+    /// `kubelet-wait-bootstrap` phase kubeadm polls the kubelet's healthz (answered by a
+    /// stand-in, see [`KubeletWait`]), then waits for `/etc/kubernetes/kubelet.conf`, which
+    /// nothing writes: what kubeadm sees when the kubelet's CSR is never issued.
+    End,
+}
+
+/// The `kubelet-wait-bootstrap` phase run to its end, with short timeouts.
+///
+/// kubeadm v1.36 (`cmd/kubeadm/app/cmd/phases/join/kubelet.go`, `runKubeletWaitBootstrapPhase`)
+/// first polls `http://HEALTHZ_BIND_ADDRESS:HEALTHZ_PORT/healthz` of the KubeletConfiguration it
+/// wrote (`cmd/kubeadm/app/util/apiclient/wait.go`, `WaitForKubelet`), bounded by
+/// `timeouts.kubeletHealthCheck`, then polls for a usable `/etc/kubernetes/kubelet.conf`
+/// (`waitForTLSBootstrappedClient`), bounded by `timeouts.tlsBootstrap`. The port comes from a
+/// kubeletconfiguration patch (`patches.directory`; kubeadm applies patches to the in-memory
+/// KubeletConfiguration before the health check), so each run has its own free port and no
+/// run needs 127.0.0.1:10248.
+#[derive(Debug, Clone, Copy)]
+pub struct KubeletWait {
+    /// `timeouts.kubeletHealthCheck`.
+    pub health_timeout: Duration,
+    /// `timeouts.tlsBootstrap`.
+    pub tls_bootstrap_timeout: Duration,
 }
 
 /// What a join is given.
@@ -67,12 +96,19 @@ pub struct JoinInput {
     pub node_name: Option<String>,
     /// `discovery.tlsBootstrapToken` (else the discovery token).
     pub tls_bootstrap_token: Option<String>,
+    /// Run the kubelet wait to its end ([`StopAt::End`]).
+    pub kubelet_wait: Option<KubeletWait>,
 }
 
 impl JoinInput {
     /// A v1beta4 JoinConfiguration with these inputs, `timeouts.discovery` and every preflight
-    /// error ignored.
+    /// error ignored (with [`Self::kubelet_wait`], see [`Self::config_with_patches`]).
     pub fn config(&self) -> String {
+        self.config_with_patches(None)
+    }
+
+    /// [`Self::config`], with the kubelet-wait timeouts and `patches.directory: DIR` when given.
+    pub fn config_with_patches(&self, patches: Option<&Path>) -> String {
         let mut s = format!(
             "apiVersion: kubeadm.k8s.io/v1beta4\nkind: JoinConfiguration\ndiscovery:\n  bootstrapToken:\n    apiServerEndpoint: \"{}\"\n    token: \"{}\"\n",
             self.endpoint, self.token
@@ -88,7 +124,18 @@ impl JoinInput {
         if let Some(t) = &self.tls_bootstrap_token {
             s.push_str(&format!("  tlsBootstrapToken: \"{t}\"\n"));
         }
-        s.push_str(&format!("timeouts:\n  discovery: {}ms\nnodeRegistration:\n", self.discovery_timeout.as_millis()));
+        s.push_str(&format!("timeouts:\n  discovery: {}ms\n", self.discovery_timeout.as_millis()));
+        if let Some(w) = &self.kubelet_wait {
+            s.push_str(&format!(
+                "  kubeletHealthCheck: {}ms\n  tlsBootstrap: {}ms\n",
+                w.health_timeout.as_millis(),
+                w.tls_bootstrap_timeout.as_millis()
+            ));
+        }
+        if let Some(d) = patches {
+            s.push_str(&format!("patches:\n  directory: \"{}\"\n", d.display()));
+        }
+        s.push_str("nodeRegistration:\n");
         if let Some(n) = &self.node_name {
             s.push_str(&format!("  name: \"{n}\"\n"));
         }
@@ -114,6 +161,10 @@ pub struct JoinRun {
     pub discovery_passed: bool,
     /// kubeadm printed [`KUBELET_CHECK`].
     pub kubelet_start_done: bool,
+    /// kubeadm printed [`TLS_BOOTSTRAP_WAIT`] (its kubelet health check passed).
+    pub tls_bootstrap_waited: bool,
+    /// Requests the healthz stand-in answered (0 without one).
+    pub healthz_requests: usize,
     /// Killed at the hard limit: a hang.
     pub hung: bool,
     pub elapsed: Duration,
@@ -130,12 +181,97 @@ impl JoinRun {
 pub fn run_config(k: &Kubeadm, input: &JoinInput, stop: StopAt) -> JoinRun {
     let dir = tempfile::Builder::new().prefix("joinkit-kubeadm-join-").tempdir().expect("temp dir");
     let cfg = dir.path().join("join.yaml");
-    std::fs::write(&cfg, input.config()).unwrap();
-    let limit = input.discovery_timeout * 2 + Duration::from_secs(25);
+    let mut limit = input.discovery_timeout * 2 + Duration::from_secs(25);
+    let healthz = match (stop, input.kubelet_wait) {
+        (StopAt::End, Some(w)) => {
+            let h = HealthzStandIn::start();
+            let patches = dir.path().join("patches");
+            std::fs::create_dir_all(&patches).unwrap();
+            // kubeadm's patch target for the KubeletConfiguration (`cmd/kubeadm/app/util/patches`):
+            // a strategic merge patch named kubeletconfiguration.yaml.
+            std::fs::write(
+                patches.join("kubeletconfiguration.yaml"),
+                format!("healthzBindAddress: 127.0.0.1\nhealthzPort: {}\n", h.port),
+            )
+            .unwrap();
+            std::fs::write(&cfg, input.config_with_patches(Some(&patches))).unwrap();
+            limit += w.health_timeout + w.tls_bootstrap_timeout;
+            Some(h)
+        }
+        (StopAt::End, None) => panic!("StopAt::End needs JoinInput::kubelet_wait"),
+        _ => {
+            std::fs::write(&cfg, input.config()).unwrap();
+            None
+        }
+    };
     let mut run = run_args(k, &["--config", cfg.to_str().unwrap()], stop, limit);
-    // The temporary path, made stable for the corpus.
+    // The temporary paths and the stand-in's port, made stable for the corpus.
     run.output = run.output.replace(cfg.to_str().unwrap(), "/tmp/joinkit-kubeadm-join/join.yaml");
+    let patches = dir.path().join("patches");
+    run.output = run.output.replace(patches.to_str().unwrap(), "/tmp/joinkit-kubeadm-join/patches");
+    if let Some(h) = healthz {
+        run.healthz_requests = h.stop();
+    }
     run
+}
+
+/// A stand-in for a healthy kubelet's healthz: answers every HTTP request on 127.0.0.1:PORT (a
+/// free port) with `200 ok`, as the kubelet's healthz handler does, until dropped.
+struct HealthzStandIn {
+    port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<usize>>,
+}
+
+impl HealthzStandIn {
+    fn start() -> Self {
+        use std::io::{Read, Write};
+        use std::sync::atomic::Ordering;
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+        l.set_nonblocking(true).unwrap();
+        let port = l.local_addr().unwrap().port();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let s = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut served = 0;
+            while !s.load(Ordering::SeqCst) {
+                match l.accept() {
+                    Ok((mut c, _)) => {
+                        let _ = c.set_nonblocking(false);
+                        let _ = c.set_read_timeout(Some(Duration::from_secs(2)));
+                        let mut buf = [0u8; 4096];
+                        let mut req = Vec::new();
+                        while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                            match c.read(&mut buf) {
+                                Ok(0) | Err(_) => break,
+                                Ok(n) => req.extend_from_slice(&buf[..n]),
+                            }
+                        }
+                        let _ = c.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+                        served += 1;
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
+                }
+            }
+            served
+        });
+        HealthzStandIn { port, stop, thread: Some(thread) }
+    }
+
+    /// Stops it; the number of requests it answered.
+    fn stop(mut self) -> usize {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.thread.take().map(|t| t.join().unwrap_or(0)).unwrap_or(0)
+    }
+}
+
+impl Drop for HealthzStandIn {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 /// `kubeadm join ARGS --v=1` in the private namespace, stopped at `stop`, killed after `limit`.
@@ -182,8 +318,9 @@ pub fn run_args(k: &Kubeadm, args: &[&str], stop: StopAt, limit: Duration) -> Jo
         }
     });
     let marker = match stop {
-        StopAt::Discovery => DISCOVERY_PASSED,
-        StopAt::KubeletStart => KUBELET_CHECK,
+        StopAt::Discovery => Some(DISCOVERY_PASSED),
+        StopAt::KubeletStart => Some(KUBELET_CHECK),
+        StopAt::End => None,
     };
     let mut lines = Vec::new();
     let mut hung = false;
@@ -192,7 +329,7 @@ pub fn run_args(k: &Kubeadm, args: &[&str], stop: StopAt, limit: Duration) -> Jo
         let left = limit.saturating_sub(start.elapsed());
         match rx.recv_timeout(left.min(Duration::from_millis(200))) {
             Ok(l) => {
-                let hit = l.contains(marker);
+                let hit = marker.is_some_and(|m| l.contains(m));
                 lines.push(l);
                 if hit {
                     stopped = true;
@@ -236,6 +373,8 @@ fn parse(lines: Vec<String>, status: Option<i32>, hung: bool, elapsed: Duration)
         discovery_lines: lines.iter().filter(|l| l.contains("[discovery]")).cloned().collect(),
         discovery_passed: lines.iter().any(|l| l.contains(DISCOVERY_PASSED)),
         kubelet_start_done: lines.iter().any(|l| l.contains(KUBELET_CHECK)),
+        tls_bootstrap_waited: lines.iter().any(|l| l.contains(TLS_BOOTSTRAP_WAIT)),
+        healthz_requests: 0,
         output: lines.join("\n"),
         phase,
         error_line,

@@ -132,18 +132,24 @@ fn scenario(s: Scenario, node: &str, code: &str, stage: &str, exit: i32) -> Valu
 fn each_failure_has_its_own_code_and_fix() {
     let v = scenario(Scenario::NoAutoapproveBinding, "n1", "csr-pending-no-autoapprove", "approval", 73);
     assert!(v["failure"]["fix"].as_str().unwrap().contains("kubeadm:node-autoapprove-bootstrap"));
-    assert!(v["failure"]["kubeadmMessage"]
-        .as_str()
-        .unwrap()
-        .contains("Waiting for the kubelet to perform the TLS Bootstrap"));
+    // kubeadm v1.36 never sees the CSR: whatever stops the kubelet's TLS bootstrap, its line is
+    // the kubelet-wait-bootstrap timeout (observed: real_control_plane's TimesOut rows).
+    let tls_timeout = "failed while waiting for TLS bootstrap: context deadline exceeded";
+    assert_eq!(v["failure"]["kubeadmMessage"], tls_timeout);
     let v = scenario(Scenario::ApproverDown, "n1", "csr-pending-no-approver", "approval", 74);
     assert!(v["failure"]["cause"].as_str().unwrap().contains("controller-manager"));
+    assert_eq!(v["failure"]["kubeadmMessage"], tls_timeout);
     let v = scenario(Scenario::CsrSignerDown, "n1", "csr-approved-not-issued", "approval", 75);
     assert!(v["failure"]["cause"].as_str().unwrap().contains("--cluster-signing-cert-file"));
+    assert_eq!(v["failure"]["kubeadmMessage"], tls_timeout);
     let v = scenario(Scenario::CsrDenied, "n1", "csr-denied", "approval", 76);
     assert!(v["failure"]["message"].as_str().unwrap().contains("Denied"));
+    assert_eq!(v["failure"]["kubeadmMessage"], tls_timeout);
     let v = scenario(Scenario::NoBootstrapperBinding, "n1", "csr-create-forbidden", "authorize", 71);
     assert!(v["failure"]["fix"].as_str().unwrap().contains("kubeadm:kubelet-bootstrap"));
+    // The API server's 403 is what the kubelet logs, not kubeadm's line.
+    assert_eq!(v["failure"]["kubeadmMessage"], tls_timeout);
+    assert!(v["failure"]["cause"].as_str().unwrap().contains("cannot create resource \"certificatesigningrequests\""));
     let v = scenario(Scenario::ReadyNodeExists, "worker-1", "node-name-taken", "node-name", 72);
     assert_eq!(
         v["failure"]["kubeadmMessage"],

@@ -566,6 +566,7 @@ fn kubeadm_parity_for_endpoint_failures() {
                         discovery_timeout: Duration::from_secs(2),
                         node_name: None,
                         tls_bootstrap_token: None,
+                        kubelet_wait: None,
                     };
                     let kr = kubeadm_join::run_config(k, &input, StopAt::Discovery);
                     let r = vd(ep, extra);

@@ -88,6 +88,12 @@ enum Kubeadm {
     /// kubeadm's discovery passes: the fault is beyond what kubeadm checks; what it does then.
     /// kubeadm is stopped at `[kubelet-check]` and must not have failed by then.
     Passes(&'static str),
+    /// kubeadm's discovery and kubelet-start pass; the fault is in the kubelet's TLS bootstrap
+    /// (its CSR), which kubeadm never sees: its `kubelet-wait-bootstrap` phase finds the
+    /// kubelet healthy (a stand-in answers healthz) and waits for `/etc/kubernetes/kubelet.conf`
+    /// until `timeouts.tlsBootstrap`, then prints its timeout line, which equals
+    /// kubeadmMessage. The test also checks the phase, the health check and the time.
+    TimesOut(&'static str),
     /// Not run, and why.
     NotRun(&'static str),
 }
@@ -392,7 +398,7 @@ fn table() -> Vec<Case> {
                 take_away(c, x, "clusterrolebinding", None, "kubeadm:node-autoapprove-bootstrap")
             }),
             all_cas: false,
-            kubeadm: Kubeadm::Passes("the CSR is the kubelet's TLS bootstrap, after kubeadm's kubelet-start phase: kubeadm's discovery and kubelet-start pass, then it waits for a kubelet at [kubelet-check]"),
+            kubeadm: Kubeadm::TimesOut(TLS_BOOTSTRAP_NEVER_DONE),
             want: &[
                 (Bootstrap, Fail("csr-pending-no-autoapprove", "approval", 73)),
                 (Diagnose, Domain("rbac", "admin/rbac")),
@@ -403,7 +409,7 @@ fn table() -> Vec<Case> {
             lab: LabHow::Scenario(Scenario::NoBootstrapperBinding),
             real: RealHow::Setup(|c, x| take_away(c, x, "clusterrolebinding", None, "kubeadm:kubelet-bootstrap")),
             all_cas: false,
-            kubeadm: Kubeadm::Passes("the CSR is the kubelet's TLS bootstrap, after kubeadm's kubelet-start phase: kubeadm's discovery and kubelet-start pass, then it waits for a kubelet at [kubelet-check]"),
+            kubeadm: Kubeadm::TimesOut(TLS_BOOTSTRAP_NEVER_DONE),
             want: &[
                 (Bootstrap, Fail("csr-create-forbidden", "authorize", 71)),
                 (Diagnose, Domain("rbac", "admin/rbac")),
@@ -417,7 +423,7 @@ fn table() -> Vec<Case> {
                 x.restore(move || c.controllers(None));
             }),
             all_cas: false,
-            kubeadm: Kubeadm::Passes("the CSR is the kubelet's TLS bootstrap, after kubeadm's kubelet-start phase: kubeadm's discovery and kubelet-start pass, then it waits for a kubelet at [kubelet-check]"),
+            kubeadm: Kubeadm::TimesOut(TLS_BOOTSTRAP_NEVER_DONE),
             want: &[
                 (Bootstrap, Fail("csr-pending-no-approver", "approval", 74)),
                 (Diagnose, Domain("control-plane", "approval")),
@@ -431,7 +437,7 @@ fn table() -> Vec<Case> {
                 x.restore(move || c.controllers(None));
             }),
             all_cas: false,
-            kubeadm: Kubeadm::Passes("the CSR is the kubelet's TLS bootstrap, after kubeadm's kubelet-start phase: kubeadm's discovery and kubelet-start pass, then it waits for a kubelet at [kubelet-check]"),
+            kubeadm: Kubeadm::TimesOut(TLS_BOOTSTRAP_NEVER_DONE),
             want: &[
                 (Bootstrap, Fail("csr-approved-not-issued", "approval", 75)),
                 (Diagnose, Domain("control-plane", "approval")),
@@ -456,7 +462,7 @@ fn table() -> Vec<Case> {
                 });
             }),
             all_cas: false,
-            kubeadm: Kubeadm::Passes("the CSR is the kubelet's TLS bootstrap, after kubeadm's kubelet-start phase: kubeadm's discovery and kubelet-start pass, then it waits for a kubelet at [kubelet-check]"),
+            kubeadm: Kubeadm::TimesOut(TLS_BOOTSTRAP_NEVER_DONE),
             want: &[(Bootstrap, Fail("csr-denied", "approval", 76)), (Diagnose, Domain("csr", "approval"))],
         },
         Case {
@@ -935,6 +941,17 @@ fn table_on_real(version: Version, ca: CaAlgo) {
 /// enough to keep the suite fast (kubeadm's default is 5 minutes).
 const KUBEADM_DISCOVERY_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// `timeouts.kubeletHealthCheck` and `timeouts.tlsBootstrap` for the [`Kubeadm::TimesOut`]
+/// runs (kubeadm's defaults: 4 and 5 minutes).
+const KUBEADM_KUBELET_WAIT: kubeadm_join::KubeletWait =
+    kubeadm_join::KubeletWait { health_timeout: Duration::from_secs(1), tls_bootstrap_timeout: Duration::from_secs(1) };
+
+/// Why the TLS-bootstrap rows are [`Kubeadm::TimesOut`].
+const TLS_BOOTSTRAP_NEVER_DONE: &str = "the CSR is the kubelet's TLS bootstrap, which kubeadm never sees: kubeadm waits (kubelet-wait-bootstrap) until /etc/kubernetes/kubelet.conf and the client certificate it names load, which needs the issued certificate, or until timeouts.tlsBootstrap";
+
+/// The phase a [`Kubeadm::TimesOut`] row fails in.
+const KUBELET_WAIT_PHASE: &str = "kubelet-wait-bootstrap";
+
 /// One row of the parity table: what kubeadm printed, what joinkit says kubeadm prints.
 struct Parity {
     row: &'static str,
@@ -958,11 +975,14 @@ fn run_row_with_kubeadm(x: &Ctx, case: &Case, k: &crate::kubeadm::Kubeadm) -> (V
         discovery_timeout: KUBEADM_DISCOVERY_TIMEOUT,
         node_name: Some(x.node.clone()),
         tls_bootstrap_token: x.tls_bootstrap_token.clone(),
+        kubelet_wait: matches!(case.kubeadm, Kubeadm::TimesOut(_)).then_some(KUBEADM_KUBELET_WAIT),
     };
     // Bootstrap rows and passing rows go on through kubelet-start (it checks for a Ready Node
     // of the same name); discovery rows stop after discovery.
     let bootstrap_row = case.want.iter().any(|(c, _)| *c == Cmd::Bootstrap);
-    let stop = if bootstrap_row || matches!(case.kubeadm, Kubeadm::Passes(_)) {
+    let stop = if matches!(case.kubeadm, Kubeadm::TimesOut(_)) {
+        kubeadm_join::StopAt::End
+    } else if bootstrap_row || matches!(case.kubeadm, Kubeadm::Passes(_)) {
         kubeadm_join::StopAt::KubeletStart
     } else {
         kubeadm_join::StopAt::Discovery
@@ -990,7 +1010,7 @@ fn run_row_with_kubeadm(x: &Ctx, case: &Case, k: &crate::kubeadm::Kubeadm) -> (V
         bad(format!("kubeadm join did not finish within the runner's limit ({:.1} s)", kr.elapsed.as_secs_f64()));
     }
     let theirs = match case.kubeadm {
-        Kubeadm::Error | Kubeadm::Waits(_) => {
+        Kubeadm::Error | Kubeadm::Waits(_) | Kubeadm::TimesOut(_) => {
             let line = kr.error_line.clone().unwrap_or_default();
             if kr.error_line.is_none() {
                 bad("no error line".into());
@@ -1008,6 +1028,23 @@ fn run_row_with_kubeadm(x: &Ctx, case: &Case, k: &crate::kubeadm::Kubeadm) -> (V
                     kr.elapsed.as_secs_f64()
                 )),
                 Kubeadm::Error if kr.retries() != 0 => bad(format!("expected no retry; {} retries", kr.retries())),
+                Kubeadm::TimesOut(_) => {
+                    let ok = kr.phase.as_deref() == Some(KUBELET_WAIT_PHASE)
+                        && kr.discovery_passed
+                        && kr.kubelet_start_done
+                        && kr.tls_bootstrap_waited
+                        && kr.healthz_requests > 0
+                        && kr.elapsed >= KUBEADM_KUBELET_WAIT.tls_bootstrap_timeout;
+                    if !ok {
+                        bad(format!(
+                            "expected phase {KUBELET_WAIT_PHASE} to time out after a healthy kubelet check (phase {:?}, healthz answered {} times, waited for the TLS bootstrap: {}, {:.1} s)",
+                            kr.phase,
+                            kr.healthz_requests,
+                            kr.tls_bootstrap_waited,
+                            kr.elapsed.as_secs_f64()
+                        ));
+                    }
+                }
                 _ => {}
             }
             line
@@ -1020,7 +1057,7 @@ fn run_row_with_kubeadm(x: &Ctx, case: &Case, k: &crate::kubeadm::Kubeadm) -> (V
         }
         Kubeadm::NotRun(_) => unreachable!("not run"),
     };
-    if matches!(case.kubeadm, Kubeadm::Error | Kubeadm::Waits(_)) {
+    if matches!(case.kubeadm, Kubeadm::Error | Kubeadm::Waits(_) | Kubeadm::TimesOut(_)) {
         if let Some((domain, cause)) = corpus_meta(case.name) {
             let evidence = format!(
                 "{}{}: {}",
@@ -1028,7 +1065,13 @@ fn run_row_with_kubeadm(x: &Ctx, case: &Case, k: &crate::kubeadm::Kubeadm) -> (V
                 kr.phase.as_deref().unwrap_or("preflight"),
                 theirs
             );
-            kubeadm_join::write_corpus_log(case.name, domain, cause, &evidence, &kr);
+            let cause = match case.kubeadm {
+                Kubeadm::TimesOut(_) => {
+                    format!("{cause} (no kubelet ran: a stand-in answered kubeadm's kubelet health check)")
+                }
+                _ => cause.to_string(),
+            };
+            kubeadm_join::write_corpus_log(case.name, domain, &cause, &evidence, &kr);
         }
     }
     let equal = ours.as_deref() == Some(theirs.as_str());
@@ -1053,6 +1096,7 @@ fn print_parity(rows: &[Parity]) {
             Kubeadm::Error => "Error",
             Kubeadm::Waits(_) => "Waits",
             Kubeadm::Passes(_) => "Passes",
+            Kubeadm::TimesOut(_) => "TimesOut",
             Kubeadm::NotRun(_) => "NotRun",
         };
         let eq = match p.kubeadm {
@@ -1087,6 +1131,11 @@ fn corpus_meta(row: &str) -> Option<(&'static str, &'static str)> {
         "mitm" => ("tls", "a TLS proxy with a certificate from another CA sits between the node and the API server"),
         "wrong-san" => ("tls", "the API server's serving certificate does not name the endpoint's address"),
         "ready-node-exists" => ("node-state", "a Ready Node with the joining node's name exists"),
+        "no-autoapprove-binding" => ("csr", "the ClusterRoleBinding kubeadm:node-autoapprove-bootstrap is missing, so nothing approves the kubelet's CSR; kubeadm's output alone shows only the TLS-bootstrap timeout"),
+        "no-bootstrapper-binding" => ("csr", "the ClusterRoleBinding kubeadm:kubelet-bootstrap is missing, so the kubelet may not create its CSR; kubeadm's output alone shows only the TLS-bootstrap timeout"),
+        "approver-down" => ("csr", "kube-controller-manager runs without the CSR approver, so the kubelet's CSR stays Pending; kubeadm's output alone shows only the TLS-bootstrap timeout"),
+        "csr-signer-down" => ("csr", "kube-controller-manager runs without the CSR signer, so the kubelet's CSR is Approved but never issued; kubeadm's output alone shows only the TLS-bootstrap timeout"),
+        "csr-denied" => ("csr", "an administrator denies the kubelet's CSR; kubeadm's output alone shows only the TLS-bootstrap timeout"),
         _ => return None,
     })
 }
@@ -1145,6 +1194,7 @@ fn every_lab_scenario_is_in_the_table() {
                 );
             }
             Kubeadm::Waits(why) | Kubeadm::Passes(why) => assert!(!why.is_empty() && real_v136, "{}", c.name),
+            Kubeadm::TimesOut(why) => assert!(!why.is_empty() && real_v136 && join_failure, "{}", c.name),
             Kubeadm::Error => assert!(real_v136 && join_failure, "{}", c.name),
         }
     }

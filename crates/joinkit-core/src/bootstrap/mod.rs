@@ -35,6 +35,20 @@ use watch::{condition, condition_text, issued_certificate, watch_csr, CsrOutcome
 
 const CSR_PATH: &str = "/apis/certificates.k8s.io/v1/certificatesigningrequests";
 
+/// kubeadm v1.36's error line when the kubelet's TLS bootstrap never completes, whatever stops
+/// it (a CSR that stays Pending, is Denied or Failed, is Approved but never issued, or that the
+/// kubelet may not create): kubeadm never sees the CSR. Its `kubelet-wait-bootstrap` phase
+/// (`cmd/kubeadm/app/cmd/phases/join/kubelet.go`, `runKubeletWaitBootstrapPhase`) checks the
+/// kubelet's healthz, then polls for a usable `/etc/kubernetes/kubelet.conf`
+/// (`waitForTLSBootstrappedClient`, `wait.PollUntilContextTimeout`, bounded by
+/// `timeouts.tlsBootstrap`, 5 minutes by default) and wraps the context's error as
+/// `failed while waiting for TLS bootstrap`. Observed with the real kubeadm v1.36.2
+/// (docs/kubeadm-join-parity.md): `error: error execution phase kubelet-wait-bootstrap: ` then
+/// this line. Older kubeadm releases (`wait.Poll`'s `ErrWaitTimeout`, in the kubelet-start
+/// phase) printed `timed out waiting for the condition`; the release that changed it was not
+/// checked.
+pub const KUBEADM_TLS_BOOTSTRAP_TIMEOUT: &str = "failed while waiting for TLS bootstrap: context deadline exceeded";
+
 crate::stages! {
     /// The stages of `joinkit bootstrap` after discovery's, in the order they run (the flow
     /// [`Report::skip_rest`] completes when one fails).
@@ -256,8 +270,8 @@ async fn steps(
             BootstrapStage::Authorize,
             format!("expected system:bootstrap:{} to be allowed to create certificatesigningrequests; RBAC denies it", token.id()),
         )
-        .kubeadm("certificatesigningrequests.certificates.k8s.io is forbidden: User \"system:bootstrap:<id>\" cannot create resource \"certificatesigningrequests\" in API group \"certificates.k8s.io\" at the cluster scope")
-        .cause("the ClusterRoleBinding kubeadm:kubelet-bootstrap (ClusterRole system:node-bootstrapper for group system:bootstrappers:kubeadm:default-node-token) is missing, or the token has other groups")
+        .kubeadm(KUBEADM_TLS_BOOTSTRAP_TIMEOUT)
+        .cause(format!("the ClusterRoleBinding kubeadm:kubelet-bootstrap (ClusterRole system:node-bootstrapper for group system:bootstrappers:kubeadm:default-node-token) is missing, or the token has other groups; the kubelet's log shows the API server's refusal (certificatesigningrequests.certificates.k8s.io is forbidden: User \"system:bootstrap:{}\" cannot create resource \"certificatesigningrequests\" ...), kubeadm only times out", token.id()))
         .fix("on a control-plane node: `kubeadm init phase bootstrap-token` recreates the bindings, or `kubectl create clusterrolebinding kubeadm:kubelet-bootstrap --clusterrole=system:node-bootstrapper --group=system:bootstrappers:kubeadm:default-node-token`"));
     }
     let mut detail = format!("may create CSRs ({why_create})");
@@ -318,6 +332,7 @@ async fn steps(
         Ok(_) => report.pass(BootstrapStage::Submit, format!("created CertificateSigningRequest {}", csr.name)),
         Err(f) if f.code == Code::ApiForbidden => {
             return Err(Failure::new(Code::CsrCreateForbidden, BootstrapStage::Submit, f.message.clone())
+                .kubeadm(KUBEADM_TLS_BOOTSTRAP_TIMEOUT)
                 .cause("RBAC denied the CSR: the kubeadm:kubelet-bootstrap binding is missing")
                 .fix("`kubeadm init phase bootstrap-token` on a control-plane node recreates it"))
         }
@@ -383,6 +398,7 @@ async fn finish_csr(
                 BootstrapStage::Approval,
                 format!("expected the CSR to be approved; it was Denied: {}", condition_text(&o, "Denied")),
             )
+            .kubeadm(KUBEADM_TLS_BOOTSTRAP_TIMEOUT)
             .cause("an administrator or an approval policy denied the node's certificate request")
             .fix(
                 "find out who denies node CSRs (`kubectl get csr`, admission or approver policies) and retry the join",
@@ -394,13 +410,14 @@ async fn finish_csr(
                 BootstrapStage::Approval,
                 format!("expected a certificate; the CSR Failed: {}", condition_text(&o, "Failed")),
             )
+            .kubeadm(KUBEADM_TLS_BOOTSTRAP_TIMEOUT)
             .cause("the signer refused the request")
             .fix("check kube-controller-manager's logs for the csrsigning controller"));
         }
         CsrOutcome::TimedOut(last) => {
             let approved = last.as_ref().is_some_and(|o| condition(o, "Approved").is_some());
             let secs = waited.as_secs_f64();
-            let kubeadm = "timed out waiting for the condition (kubeadm: \"Waiting for the kubelet to perform the TLS Bootstrap\")";
+            let kubeadm = KUBEADM_TLS_BOOTSTRAP_TIMEOUT;
             return Err(if approved {
                 Failure::new(Code::CsrApprovedNotIssued, BootstrapStage::Approval, format!("expected a certificate within {secs:.1} s of approval; the CSR {} is Approved but has none", csr.name))
                     .kubeadm(kubeadm)
