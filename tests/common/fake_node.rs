@@ -136,6 +136,38 @@ pub fn serve_healthz(status: u16, body: &'static str) -> String {
     addr
 }
 
+/// A loopback port nothing listens on and no one else can take while the guard lives: a TCP
+/// socket bound to it without `listen(2)`, so a connection is refused (RST) every time. A port
+/// merely freed (`refused_addr`) can be taken by a parallel test between two connection
+/// attempts; a client that retries (kubeadm) then sees "connection reset by peer".
+pub fn closed_port() -> (std::os::fd::OwnedFd, std::net::SocketAddr) {
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain socket calls on a descriptor this function owns; the sockaddr_in is fully
+    // initialised and its size passed.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+        let fd = std::os::fd::OwnedFd::from_raw_fd(fd);
+        let mut sa: libc::sockaddr_in = std::mem::zeroed();
+        sa.sin_family = libc::AF_INET as libc::sa_family_t;
+        sa.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
+        sa.sin_port = 0;
+        let raw = std::os::fd::AsRawFd::as_raw_fd(&fd);
+        let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        assert_eq!(
+            libc::bind(raw, &sa as *const _ as *const libc::sockaddr, len),
+            0,
+            "bind: {}",
+            std::io::Error::last_os_error()
+        );
+        let mut got: libc::sockaddr_in = std::mem::zeroed();
+        let mut glen = len;
+        assert_eq!(libc::getsockname(raw, &mut got as *mut _ as *mut libc::sockaddr, &mut glen), 0);
+        let port = u16::from_be(got.sin_port);
+        (fd, std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, port)))
+    }
+}
+
 /// A local address where nothing listens (a port bound and released).
 pub fn refused_addr() -> String {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

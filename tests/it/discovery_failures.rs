@@ -507,10 +507,9 @@ fn http_500_forever() -> std::net::SocketAddr {
 fn kubeadm_parity_for_endpoint_failures() {
     use crate::kubeadm_join::{self, JoinInput, StopAt};
     let Some(k) = kubeadm_join::kubeadm() else { return };
-    let closed = {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap()
-    };
+    // Bound, never listening: refused on every try, and no parallel test can take the port
+    // between kubeadm's tries.
+    let (_closed_guard, closed) = crate::fake_node::closed_port();
     let plain_http = serve_forever(|mut s| {
         let mut buf = [0u8; 512];
         let _ = s.read(&mut buf);
