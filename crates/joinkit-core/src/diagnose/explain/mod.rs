@@ -137,13 +137,19 @@ pub fn root_cause(findings: &[Finding]) -> Option<&Finding> {
 /// `\t[WARNING %s]: %v\n`, for a warning and for an error named in
 /// `--ignore-preflight-errors`), or a component configuration it could not read
 /// (`cmd/kubeadm/app/componentconfigs/configset.go`: `Warning: No %s config is loaded.
-/// Continuing without it: %v`).
+/// Continuing without it: %v`), or a `[preflight] WARNING: ` line (kubeadm <= 1.8's preflight
+/// warnings, `fmt.Sprintf("[preflight] WARNING: %v\n", w)` in `RunChecks`, and ~1.12-1.34's
+/// `[preflight] WARNING: Couldn't create the interface used for talking to the container
+/// runtime: %v`, after which kubeadm skips the CRI check and goes on; `preflight-checks.yaml`'s
+/// header).
 pub(crate) fn is_passed_warning(line: &str) -> bool {
     let preflight = line
         .trim_start()
         .strip_prefix("[WARNING ")
         .is_some_and(|rest| rest.split_once("]:").is_some_and(|(name, _)| !name.contains(' ')));
-    preflight || (line.contains("Warning: No ") && line.contains(" config is loaded. Continuing without it: "))
+    preflight
+        || line.contains("[preflight] WARNING: ")
+        || (line.contains("Warning: No ") && line.contains(" config is loaded. Continuing without it: "))
 }
 
 /// Runs explain-log over files (`-` or none: stdin) and builds the report.
@@ -317,6 +323,12 @@ mod tests {
         assert_eq!(root_cause(&scan(&format!("{plain}{error}")).findings()).unwrap().id, "runtime-socket-missing");
         assert!(is_passed_warning("\t[WARNING FileContent--proc-sys-net-ipv4-ip_forward]: /proc/sys/net/ipv4/ip_forward contents are not set to 1"));
         assert!(!is_passed_warning("[WARNING] something"));
+        // kubeadm <= 1.8's form, and the CRI interface warning (kubeadm goes on without it).
+        assert!(is_passed_warning("[preflight] WARNING: hostname \"n\" lookup n on 10.0.0.2:53: no such host"));
+        let cri = "W0118 18:06:11.658689    1072 checks.go:1022] [preflight] WARNING: Couldn't create the interface used for talking to the container runtime: crictl is required by the container runtime: exec: \"crictl\": executable file not found in %PATH%\n";
+        let exists = "\t[ERROR FileAvailable--etc-kubernetes-pki-ca.crt]: /etc/kubernetes/pki/ca.crt already exists\n";
+        assert_eq!(root_cause(&scan(&format!("{cri}{exists}")).findings()).unwrap().id, "preflight-ca-crt-exists");
+        assert_eq!(root_cause(&scan(cri).findings()).unwrap().id, "preflight-cri");
         // kubeadm v1.36 without a readable kube-proxy ConfigMap: it goes on to kubelet-start.
         let proxy = "W1207 15:09:02.861541   17424 configset.go:77] Warning: No kubeproxy.config.k8s.io/v1alpha1 config is loaded. Continuing without it: configmaps \"kube-proxy\" is forbidden: User \"system:bootstrap:abcdef\" cannot get resource \"configmaps\" in API group \"\" in the namespace \"kube-system\"\n";
         let node = "error: error execution phase kubelet-start: a Node with name \"n1\" and status \"Ready\" already exists in the cluster. You must delete the existing Node or change the name of this new joining Node\n";
@@ -373,13 +385,23 @@ mod tests {
     fn kubeadm_1_8_unnamed_preflight_lines_are_recognised_by_their_wording() {
         let log = "[preflight] Running pre-flight checks\n\
 [preflight] WARNING: hostname \"node-1\" could not be reached\n\
+[preflight] WARNING: hostname \"node-1\" lookup node-1 on 192.168.122.1:53: no such host\n\
 [preflight] Some fatal errors occurred:\n\
 \t/proc/sys/net/bridge/bridge-nf-call-iptables contents are not set to 1\n\
 \tsomething no wording of the table says\n\
 [preflight] If you know what you are doing, you can skip pre-flight checks with `--skip-preflight-checks`\n";
         let f = scan(log).findings();
         let ids: Vec<&str> = f.iter().map(|f| f.id.as_str()).collect();
-        assert_eq!(ids, ["preflight-warning-hostname", "preflight-check-filecontent-path", "preflight-check-unnamed"]);
+        assert_eq!(
+            ids,
+            [
+                "preflight-warning-hostname",
+                "dns-no-such-host",
+                "preflight-check-filecontent-path",
+                "preflight-check-unnamed"
+            ]
+        );
+        // The DNS cause is only on a `[preflight] WARNING:` line, which kubeadm went on past.
         let r = root_cause(&f).unwrap();
         assert_eq!((r.id.as_str(), r.domain), ("preflight-check-filecontent-path", Some(Domain::Config)));
         // Outside the block, an indented line is nothing.
