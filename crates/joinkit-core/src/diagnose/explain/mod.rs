@@ -13,6 +13,10 @@
 //!   only without any cause the earliest symptom (kubeadm's kubelet health check, a timeout).
 //! - On one line, a specific signature masks the generic ones it names (`masks`), and among
 //!   the rest the one written first in the catalog comes first.
+//! - Every kubeadm preflight check is recognised by its name (`[ERROR <name>]`,
+//!   `[WARNING <name>]`) through `preflight-checks.yaml` ([`preflight`](Table)), on lines no
+//!   catalog failure signature matched; kubeadm <= 1.8's unnamed lines by the table's wordings.
+//!   A named preflight warning (`preflight-warning-*`) yields to any other cause or symptom.
 //! - The report lists the lines that decided the root cause (`decidedBy`: file, line, signature
 //!   and text), in JSON and in text.
 //!
