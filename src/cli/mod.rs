@@ -97,7 +97,9 @@ kubeadm-certs. The first broken link is the root cause, with its failure domain,
     /// Explain a failed join from kubeadm, kubelet, cloud-init or journalctl logs
     #[command(after_long_help = AFTER_HELP, long_about = "Match logs (files, or `-`/none for stdin) against joinkit's catalog of known \
 join-failure signatures (every kubeadm message of the protocol spec, kubelet registration and certificate \
-errors, preflight errors that mean reset first, the TLS-bootstrap timeout, EKS signatures) and print each \
+errors, preflight errors that mean reset first, the TLS-bootstrap timeout, EKS signatures; every kubeadm preflight \
+check by its name in [ERROR <name>] / [WARNING <name>] lines, looked up in the table of kubeadm 1.10-1.36's check \
+names read from kubeadm's source (cmd/kubeadm/app/preflight/checks.go), an unknown name still a preflight failure) and print each \
 match with its line numbers, failure domain, meaning and fix, the earliest root cause first (decidedBy names \
 its line). Progress lines every join prints (the TLS-bootstrap wait) are context, never a root cause. A log that \
 reaches kubeadm join's \"This node has joined the cluster\" is a success: exit 0, failures before that line \

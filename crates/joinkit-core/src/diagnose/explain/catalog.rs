@@ -36,6 +36,8 @@ use regex_syntax::hir::{Hir, HirKind};
 use serde::{Deserialize, Serialize};
 use std::sync::OnceLock;
 
+use super::preflight::{named, Table, UNKNOWN_ERROR, UNKNOWN_WARNING, UNNAMED};
+
 /// The catalog source.
 pub(crate) const CATALOG_YAML: &str = include_str!("../log-signatures.yaml");
 
@@ -125,7 +127,27 @@ pub struct Catalog {
     exact: Vec<bool>,
     /// For each signature, the indexes of the signatures it masks on the same line.
     masks: Vec<Vec<usize>>,
+    /// kubeadm's preflight checks by name ([`super::preflight`]).
+    pub preflight_table: Table,
+    /// The findings' signatures of the preflight checks, after `signatures` in index order
+    /// ([`Table::signatures`]): index `signatures.len() + k`.
+    pub preflight: Vec<Signature>,
 }
+
+/// Literals of the preflight rules in the automaton, owned by these sentinel owners: a named
+/// check (`[ERROR ` / `[WARNING `), kubeadm <= 1.8's `[preflight] WARNING: `, and the start of
+/// a fatal block (`Some fatal errors occurred:`, kubeadm <= 1.8 lists unnamed lines after it).
+const PREFLIGHT_LITERALS: [(&[u8], u8); 4] = [
+    (b"[ERROR ", FLAG_NAMED),
+    (b"[WARNING ", FLAG_NAMED),
+    (b"[preflight] WARNING: ", FLAG_OLD_WARNING),
+    (b"Some fatal errors occurred:", FLAG_OLD_BLOCK),
+];
+const FLAG_NAMED: u8 = 1;
+const FLAG_OLD_WARNING: u8 = 2;
+const FLAG_OLD_BLOCK: u8 = 4;
+/// Owners at or above this are [`PREFLIGHT_LITERALS`] flags (`SENTINEL + flag`).
+const SENTINEL: usize = usize::MAX - 255;
 
 /// How many bytes of a required literal go into the automaton: a prefix of a required literal
 /// is required too, and shorter literals keep the automaton small (about 0.7 MB for the
@@ -236,6 +258,10 @@ pub fn catalog() -> &'static Catalog {
                 None => unfiltered.push(i),
             }
         }
+        for (lit, flag) in PREFLIGHT_LITERALS {
+            literals.push(lit[..lit.len().min(LITERAL_PREFIX)].to_vec());
+            literal_owner.push(SENTINEL + usize::from(flag));
+        }
         let literals = aho_corasick::dfa::Builder::new()
             .match_kind(MatchKind::Standard)
             .prefilter(false)
@@ -247,24 +273,122 @@ pub fn catalog() -> &'static Catalog {
             .iter()
             .map(|s| s.masks.iter().filter_map(|m| signatures.iter().position(|o| &o.id == m)).collect())
             .collect();
-        Catalog { signatures, regexes, literals, start, literal_owner, unfiltered, exact, masks }
+        let preflight_table =
+            Table::parse(super::preflight::PREFLIGHT_YAML).expect("preflight-checks.yaml parses (tested)");
+        let preflight = preflight_table.signatures();
+        Catalog {
+            signatures,
+            regexes,
+            literals,
+            start,
+            literal_owner,
+            unfiltered,
+            exact,
+            masks,
+            preflight_table,
+            preflight,
+        }
     })
 }
 
 impl Catalog {
     /// Indexes of the signatures matching `line`, in catalog order, without those masked by a
     /// more specific signature that matches the same line.
+    /// A named preflight line (`[ERROR <name>]`, `[WARNING <name>]`) no catalog failure
+    /// signature matched adds its check's signature (an index after `signatures`).
     pub fn matches(&self, line: &[u8]) -> Vec<usize> {
         let mut m = Vec::new();
-        self.matches_into(line, &mut m);
+        self.matches_line(line, &mut m, &mut false);
         m
+    }
+
+    /// Every signature, the catalog's then the preflight checks' ([`Catalog::preflight`]).
+    pub fn signature(&self, i: usize) -> &Signature {
+        match self.signatures.get(i) {
+            Some(s) => s,
+            None => &self.preflight[i - self.signatures.len()],
+        }
+    }
+
+    /// How many signatures [`Catalog::signature`] indexes.
+    pub fn len(&self) -> usize {
+        self.signatures.len() + self.preflight.len()
+    }
+
+    /// Never empty (the catalog has signatures); for clippy's `len_without_is_empty`.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The index of preflight signature `k` ([`Table::signatures`] order).
+    fn preflight_index(&self, k: usize) -> usize {
+        self.signatures.len() + k
+    }
+
+    /// The index of a generic preflight signature (offset after the per-check ones).
+    fn generic_index(&self, offset: usize) -> usize {
+        self.preflight_index(2 * self.preflight_table.checks.len() + offset)
+    }
+
+    /// [`Catalog::matches`] into `out`, with the preflight rules, for one line of a log:
+    /// `old_block` says the lines before were kubeadm <= 1.8's fatal block
+    /// (`[preflight] Some fatal errors occurred:` then `\t<message>` lines without a name), and
+    /// is updated. The preflight rules only add a finding to a line no catalog failure
+    /// signature matched, so the catalog's specific preflight entries keep precedence.
+    pub(crate) fn matches_line(&self, line: &[u8], out: &mut Vec<usize>, old_block: &mut bool) {
+        let flags = self.matches_into(line, out);
+        if flags == 0 && !*old_block {
+            return;
+        }
+        let failure = out.iter().any(|&i| self.signatures[i].is_failure());
+        if *old_block {
+            let message = line.trim_ascii();
+            let indented = line.first().is_some_and(|b| *b == b'\t' || *b == b' ');
+            if indented && flags & FLAG_NAMED == 0 && !message.is_empty() && !message.starts_with(b"[") {
+                if !failure {
+                    out.push(match self.preflight_table.by_wording(message) {
+                        Some(k) => self.preflight_index(2 * k),
+                        None => self.generic_index(UNNAMED),
+                    });
+                }
+                return;
+            }
+            *old_block = false;
+        }
+        if flags & FLAG_OLD_BLOCK != 0 {
+            *old_block = true;
+        }
+        if failure {
+            return;
+        }
+        if flags & FLAG_NAMED != 0 {
+            if let Some((warning, name)) = named(line) {
+                out.push(match self.preflight_table.by_name(name) {
+                    Some(k) => self.preflight_index(2 * k + usize::from(warning)),
+                    None => self.generic_index(if warning { UNKNOWN_WARNING } else { UNKNOWN_ERROR }),
+                });
+                return;
+            }
+        }
+        if flags & FLAG_OLD_WARNING != 0 {
+            let tag: &[u8] = b"[preflight] WARNING: ";
+            if let Some(k) = memchr::memmem::find(line, tag) {
+                // kubeadm <= 1.8's warning: the check only where a wording matches (other
+                // `[preflight] WARNING:` lines are not checks, e.g. "Unable to start the kubelet").
+                if let Some(c) = self.preflight_table.by_wording(line[k + tag.len()..].trim_ascii()) {
+                    out.push(self.preflight_index(2 * c + 1));
+                }
+            }
+        }
     }
 
     /// [`Catalog::matches`] into `out` (cleared first), so a scan reuses one buffer: one pass of
     /// the literal automaton over `line`, then the regex of each signature whose literal is in
     /// it.
-    pub(crate) fn matches_into(&self, line: &[u8], out: &mut Vec<usize>) {
+    /// Returns the preflight flags of [`PREFLIGHT_LITERALS`] found in the line.
+    fn matches_into(&self, line: &[u8], out: &mut Vec<usize>) -> u8 {
         out.clear();
+        let mut flags = 0u8;
         // The DFA walk, by hand: a table lookup per byte, and a look at the state's match list
         // only in a match state (rare).
         let (a, mut sid) = (&self.literals, self.start);
@@ -273,7 +397,9 @@ impl Catalog {
             if a.is_special(sid) && a.is_match(sid) {
                 for k in 0..a.match_len(sid) {
                     let i = self.literal_owner[a.match_pattern(sid, k).as_usize()];
-                    if !out.contains(&i) {
+                    if i >= SENTINEL {
+                        flags |= (i - SENTINEL) as u8;
+                    } else if !out.contains(&i) {
                         out.push(i);
                     }
                 }
@@ -281,7 +407,7 @@ impl Catalog {
         }
         out.extend(self.unfiltered.iter().copied());
         if out.is_empty() {
-            return;
+            return flags;
         }
         out.sort_unstable();
         out.dedup();
@@ -290,6 +416,7 @@ impl Catalog {
             let matched = out.clone();
             out.retain(|i| !matched.iter().any(|&j| self.masks[j].contains(i)));
         }
+        flags
     }
 
     /// Signatures without a required literal, which run on every line (none in the catalog).
@@ -360,7 +487,15 @@ mod tests {
     /// `matches` must return.
     fn every_pattern(cat: &Catalog, line: &[u8]) -> Vec<usize> {
         let m: Vec<usize> = (0..cat.signatures.len()).filter(|&i| cat.regexes[i].is_match(line)).collect();
-        m.iter().copied().filter(|i| !m.iter().any(|&j| cat.masks[j].contains(i))).collect()
+        let mut m: Vec<usize> = m.iter().copied().filter(|i| !m.iter().any(|&j| cat.masks[j].contains(i))).collect();
+        // The named preflight rule, on a line no catalog failure matched.
+        if !m.iter().any(|&i| cat.signatures[i].is_failure()) {
+            if let Some((warning, name)) = named(line) {
+                let k = cat.preflight_table.by_name(name).map(|k| 2 * k + usize::from(warning));
+                m.push(cat.signatures.len() + k.unwrap_or(2 * cat.preflight_table.checks.len() + usize::from(warning)));
+            }
+        }
+        m
     }
 
     /// A line: pieces of catalog examples (cut anywhere) and random bytes, in any order.

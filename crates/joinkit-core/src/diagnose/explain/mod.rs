@@ -13,6 +13,10 @@
 //!   only without any cause the earliest symptom (kubeadm's kubelet health check, a timeout).
 //! - On one line, a specific signature masks the generic ones it names (`masks`), and among
 //!   the rest the one written first in the catalog comes first.
+//! - Every kubeadm preflight check is recognised by its name (`[ERROR <name>]`,
+//!   `[WARNING <name>]`) through `preflight-checks.yaml` ([`preflight`](Table)), on lines no
+//!   catalog failure signature matched; kubeadm <= 1.8's unnamed lines by the table's wordings.
+//!   A named preflight warning (`preflight-warning-*`) yields to any other cause or symptom.
 //! - The report lists the lines that decided the root cause (`decidedBy`: file, line, signature
 //!   and text), in JSON and in text.
 //!
@@ -26,10 +30,12 @@
 //! pipes or FIFOs (`fsutil::open_stream`); devices and directories are refused.
 
 mod catalog;
+mod preflight;
 mod scan;
 
 pub use catalog::{catalog, Catalog, Signature, Source, ROLES};
 use catalog::{ROLE_CAUSE, ROLE_SYMPTOM};
+pub use preflight::{Check, Table, UNKNOWN_DOMAIN};
 pub use scan::{
     Finding, Joined, Location, ScanEnd, Scanner, MAX_LINES_PER_FINDING, MAX_LINE_BYTES, MAX_TEXTS_PER_FINDING,
     MAX_TEXT_CHARS,
@@ -115,13 +121,19 @@ fn at_line(source: &str, line: u64) -> String {
 /// only on lines where kubeadm says it went on ([`is_passed_warning`]: a preflight check it let
 /// pass, a configuration it continued without) yields to a cause seen on any other line: what
 /// stopped the join came later.
+///
+/// A preflight warning recognised only by its check's name (`preflight-warning-*`: kubeadm went
+/// on past it, and `[WARNING Service-Kubelet]` or `[WARNING SystemVerification]` are in most
+/// joins) yields to symptoms too: it is the root cause only of a log with nothing else.
 pub fn root_cause(findings: &[Finding]) -> Option<&Finding> {
     let causes = || findings.iter().filter(|f| f.role == ROLE_CAUSE);
     let only_warnings = |f: &Finding| !f.texts.is_empty() && f.texts.iter().all(|t| is_passed_warning(t));
+    let named_warning = |f: &Finding| f.id.starts_with("preflight-warning-");
     causes()
-        .find(|f| !only_warnings(f))
-        .or_else(|| causes().next())
+        .find(|f| !only_warnings(f) && !named_warning(f))
+        .or_else(|| causes().find(|f| !named_warning(f)))
         .or_else(|| findings.iter().find(|f| f.role == ROLE_SYMPTOM))
+        .or_else(|| causes().next())
 }
 
 /// A line where kubeadm reports an error it went on past: a preflight warning,
@@ -129,13 +141,19 @@ pub fn root_cause(findings: &[Finding]) -> Option<&Finding> {
 /// `\t[WARNING %s]: %v\n`, for a warning and for an error named in
 /// `--ignore-preflight-errors`), or a component configuration it could not read
 /// (`cmd/kubeadm/app/componentconfigs/configset.go`: `Warning: No %s config is loaded.
-/// Continuing without it: %v`).
+/// Continuing without it: %v`), or a `[preflight] WARNING: ` line (kubeadm <= 1.8's preflight
+/// warnings, `fmt.Sprintf("[preflight] WARNING: %v\n", w)` in `RunChecks`, and ~1.12-1.34's
+/// `[preflight] WARNING: Couldn't create the interface used for talking to the container
+/// runtime: %v`, after which kubeadm skips the CRI check and goes on; `preflight-checks.yaml`'s
+/// header).
 pub(crate) fn is_passed_warning(line: &str) -> bool {
     let preflight = line
         .trim_start()
         .strip_prefix("[WARNING ")
         .is_some_and(|rest| rest.split_once("]:").is_some_and(|(name, _)| !name.contains(' ')));
-    preflight || (line.contains("Warning: No ") && line.contains(" config is loaded. Continuing without it: "))
+    preflight
+        || line.contains("[preflight] WARNING: ")
+        || (line.contains("Warning: No ") && line.contains(" config is loaded. Continuing without it: "))
 }
 
 /// Runs explain-log over files (`-` or none: stdin) and builds the report.
@@ -309,10 +327,105 @@ mod tests {
         assert_eq!(root_cause(&scan(&format!("{plain}{error}")).findings()).unwrap().id, "runtime-socket-missing");
         assert!(is_passed_warning("\t[WARNING FileContent--proc-sys-net-ipv4-ip_forward]: /proc/sys/net/ipv4/ip_forward contents are not set to 1"));
         assert!(!is_passed_warning("[WARNING] something"));
+        // kubeadm <= 1.8's form, and the CRI interface warning (kubeadm goes on without it).
+        assert!(is_passed_warning("[preflight] WARNING: hostname \"n\" lookup n on 10.0.0.2:53: no such host"));
+        let cri = "W0118 18:06:11.658689    1072 checks.go:1022] [preflight] WARNING: Couldn't create the interface used for talking to the container runtime: crictl is required by the container runtime: exec: \"crictl\": executable file not found in %PATH%\n";
+        let exists = "\t[ERROR FileAvailable--etc-kubernetes-pki-ca.crt]: /etc/kubernetes/pki/ca.crt already exists\n";
+        assert_eq!(root_cause(&scan(&format!("{cri}{exists}")).findings()).unwrap().id, "preflight-ca-crt-exists");
+        assert_eq!(root_cause(&scan(cri).findings()).unwrap().id, "preflight-cri");
         // kubeadm v1.36 without a readable kube-proxy ConfigMap: it goes on to kubelet-start.
         let proxy = "W1207 15:09:02.861541   17424 configset.go:77] Warning: No kubeproxy.config.k8s.io/v1alpha1 config is loaded. Continuing without it: configmaps \"kube-proxy\" is forbidden: User \"system:bootstrap:abcdef\" cannot get resource \"configmaps\" in API group \"\" in the namespace \"kube-system\"\n";
         let node = "error: error execution phase kubelet-start: a Node with name \"n1\" and status \"Ready\" already exists in the cluster. You must delete the existing Node or change the name of this new joining Node\n";
         assert_eq!(root_cause(&scan(&format!("{proxy}{node}")).findings()).unwrap().id, "kubeadm-node-exists");
+    }
+
+    /// The root finding of `log`: (id, domain).
+    fn root(log: &str) -> (String, Option<&'static str>) {
+        let f = scan(log).findings();
+        let r = root_cause(&f).unwrap_or_else(|| panic!("no root cause in {log:?}"));
+        (r.id.clone(), r.domain.map(Domain::as_str))
+    }
+
+    #[test]
+    fn preflight_checks_are_recognised_by_name() {
+        // One line per kind of name: plain, Service-, Port-, File*/Dir* paths, executables.
+        for (line, id, domain) in [
+            ("\t[ERROR NumCPU]: the number of available CPUs 1 is less than the required 2", "preflight-check-numcpu", "node-state"),
+            ("\t[ERROR Mem]: the system RAM (972 MB) is less than the minimum 1700 MB", "preflight-check-mem", "node-state"),
+            ("\t[ERROR IsPrivilegedUser]: user is not running as root", "preflight-check-isprivilegeduser", "config"),
+            ("\t[ERROR Service-Docker]: docker service is not active, please run 'systemctl start docker.service'", "preflight-check-service-service", "runtime"),
+            ("\t[ERROR Port-2379]: Port 2379 is in use", "preflight-port-in-use", "node-state"),
+            ("\t[ERROR DirAvailable--var-lib-etcd]: /var/lib/etcd is not empty", "preflight-check-diravailable-path", "node-state"),
+            ("\t[ERROR FileContent--proc-sys-net-bridge-bridge-nf-call-iptables]: /proc/sys/net/bridge/bridge-nf-call-iptables does not exist", "preflight-check-filecontent-path", "config"),
+            ("\t[ERROR FileExisting-conntrack]: conntrack not found in system path", "preflight-check-fileexisting-executable", "node-state"),
+            ("\t[ERROR SystemVerification]: missing required cgroups: memory", "preflight-check-systemverification", "runtime"),
+            ("\t[ERROR KubeletVersion]: the kubelet version is higher than the control plane version. This is not a supported version skew and may lead to a malfunctional cluster. Kubelet version: \"1.30.0\" Control plane version: \"1.29.0\"", "preflight-check-kubeletversion", "config"),
+            ("\t[ERROR ImagePull]: failed to pull image registry.k8s.io/pause:3.10: exit status 1", "preflight-check-imagepull", "runtime"),
+            ("I1207 10:00:00.000000    1234 checks.go:1] \t[ERROR Hostname]: hostname \"\" could not be reached", "preflight-check-hostname", "dns"),
+            // The catalog's specific entry keeps precedence.
+            ("\t[ERROR Swap]: running with swap on is not supported. Please disable swap", "preflight-swap", "runtime"),
+        ] {
+            let got = root(&format!("[preflight] Running pre-flight checks\nerror execution phase preflight: [preflight] Some fatal errors occurred:\n{line}\n[preflight] If you know what you are doing, you can make a check non-fatal with `--ignore-preflight-errors=...`\n"));
+            assert_eq!((got.0.as_str(), got.1), (id, Some(domain)), "{line}");
+        }
+        // The finding names the check and what it checks, and quotes the line.
+        let f = scan("\t[ERROR NumCPU]: the number of available CPUs 1 is less than the required 2\n").findings();
+        assert!(f[0].meaning.contains("NumCPU") && f[0].meaning.contains("CPU"), "{}", f[0].meaning);
+        assert!(f[0].example.contains("the number of available CPUs 1"), "{}", f[0].example);
+        assert!(!f[0].fix.is_empty());
+    }
+
+    #[test]
+    fn an_unknown_check_name_is_still_a_preflight_failure() {
+        let (id, domain) = root("\t[ERROR LoadKernelModule]: module br_netfilter not loaded\n");
+        assert_eq!((id.as_str(), domain), ("preflight-check-unknown", Some(UNKNOWN_DOMAIN.as_str())));
+        let f = scan("\t[ERROR LoadKernelModule]: module br_netfilter not loaded\n").findings();
+        assert!(f[0].example.contains("LoadKernelModule"));
+        let (id, _) = root("\t[WARNING LoadKernelModule]: module br_netfilter not loaded\n");
+        assert_eq!(id, "preflight-warning-unknown");
+    }
+
+    #[test]
+    fn kubeadm_1_8_unnamed_preflight_lines_are_recognised_by_their_wording() {
+        let log = "[preflight] Running pre-flight checks\n\
+[preflight] WARNING: hostname \"node-1\" could not be reached\n\
+[preflight] WARNING: hostname \"node-1\" lookup node-1 on 192.168.122.1:53: no such host\n\
+[preflight] Some fatal errors occurred:\n\
+\t/proc/sys/net/bridge/bridge-nf-call-iptables contents are not set to 1\n\
+\tsomething no wording of the table says\n\
+[preflight] If you know what you are doing, you can skip pre-flight checks with `--skip-preflight-checks`\n";
+        let f = scan(log).findings();
+        let ids: Vec<&str> = f.iter().map(|f| f.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "preflight-warning-hostname",
+                "dns-no-such-host",
+                "preflight-check-filecontent-path",
+                "preflight-check-unnamed"
+            ]
+        );
+        // The DNS cause is only on a `[preflight] WARNING:` line, which kubeadm went on past.
+        let r = root_cause(&f).unwrap();
+        assert_eq!((r.id.as_str(), r.domain), ("preflight-check-filecontent-path", Some(Domain::Config)));
+        // Outside the block, an indented line is nothing.
+        assert!(scan("\t/proc/sys/net/bridge/bridge-nf-call-iptables contents are not set to 1\n")
+            .findings()
+            .is_empty());
+    }
+
+    #[test]
+    fn a_named_preflight_warning_yields_to_a_later_cause_and_to_symptoms() {
+        let warn = "\t[WARNING Service-Kubelet]: kubelet service is not enabled, please run 'systemctl enable kubelet.service'\n";
+        let error = "error execution phase preflight: couldn't validate the identity of the API Server: could not find a JWS signature in the cluster-info ConfigMap for token ID \"abcdef\"\n";
+        assert_eq!(root(&format!("{warn}{error}")).0, "kubeadm-jws-missing");
+        let (id, domain) = root(warn);
+        assert_eq!((id.as_str(), domain), ("preflight-warning-service-service", Some("runtime")));
+        // A warning of a check named in --ignore-preflight-errors, then the real failure.
+        let ignored = "\t[WARNING FileAvailable--etc-kubernetes-manifests-kube-apiserver.yaml]: /etc/kubernetes/manifests/kube-apiserver.yaml already exists\n";
+        assert_eq!(root(&format!("{ignored}{error}")).0, "kubeadm-jws-missing");
+        let f = scan(&format!("{warn}{error}")).findings();
+        assert!(f.iter().any(|f| f.id == "preflight-warning-service-service"), "still listed");
     }
 
     #[test]

@@ -190,7 +190,7 @@ pub struct Scanner {
 impl Scanner {
     /// A scanner over the catalog.
     pub fn new() -> Self {
-        let n = catalog().signatures.len();
+        let n = catalog().len();
         Scanner { active: vec![Tally::default(); n], resolved: vec![Tally::default(); n], ..Default::default() }
     }
 
@@ -214,6 +214,8 @@ impl Scanner {
         let (mut line_no, mut done, mut lines_left, mut bytes_at_look) = (0u64, 0u64, CLOCK_EVERY_LINES, 0u64);
         let mut end = ScanEnd::Complete;
         let mut hits = std::mem::take(&mut self.hits);
+        // Inside kubeadm <= 1.8's fatal preflight block (`Catalog::matches_line`).
+        let mut old_block = false;
         let read = for_each_line(&mut r, MAX_LINE_BYTES, |line, cut, read| {
             if let Some(deadline) = deadline {
                 lines_left -= 1;
@@ -228,7 +230,7 @@ impl Scanner {
             }
             (line_no, done) = (line_no + 1, read);
             self.truncated += u64::from(cut);
-            cat.matches_into(line, &mut hits);
+            cat.matches_line(line, &mut hits, &mut old_block);
             if !hits.is_empty() {
                 self.record(&hits, line, src, line_no);
             }
@@ -250,7 +252,7 @@ impl Scanner {
         let mut success = None;
         for &i in hits {
             self.active[i].add((src, line_no), line);
-            if cat.signatures[i].role == ROLE_SUCCESS {
+            if cat.signature(i).role == ROLE_SUCCESS {
                 success = Some(i);
             }
         }
@@ -268,7 +270,7 @@ impl Scanner {
             j.source.push_str(&self.sources[src]);
             j.line = line_no;
             j.signature.clear();
-            j.signature.push_str(&cat.signatures[i].id);
+            j.signature.push_str(&cat.signature(i).id);
             j.text.clear();
             push_text(&mut j.text, line, 400);
         }
@@ -278,7 +280,7 @@ impl Scanner {
     fn resolve(&mut self) {
         let cat = catalog();
         for (i, (active, done)) in self.active.iter_mut().zip(self.resolved.iter_mut()).enumerate() {
-            if active.count > 0 && cat.signatures[i].is_failure() {
+            if active.count > 0 && cat.signature(i).is_failure() {
                 done.merge(active);
                 active.clear();
             }
@@ -312,7 +314,8 @@ impl Scanner {
         let cat = catalog();
         let mut out: Vec<Finding> = v
             .iter()
-            .zip(&cat.signatures)
+            .enumerate()
+            .map(|(i, t)| (t, cat.signature(i)))
             .filter(|(t, s)| t.count > 0 && s.is_failure() == failures)
             .map(|(t, s)| Finding {
                 id: s.id.clone(),
