@@ -2,8 +2,8 @@
 """Time to verdict, joinkit vs the real `kubeadm join` v1.36.2, per failure row.
 
 The rows are those of tests/it/real_control_plane.rs that a real v1.36 control plane produces
-(each set up as that table's `RealHow::Setup` sets it up), plus the endpoint faults of
-tests/it/discovery_failures.rs (`kubeadm_parity_for_endpoint_failures`).
+(each set up as that table's `RealHow::Setup` sets it up), plus an unknown token ID and the
+endpoint faults of tests/it/discovery_failures.rs (`kubeadm_parity_for_endpoint_failures`).
 Both tools run with their DEFAULT timeouts:
 
 - Discovery rows: `joinkit verify-discovery` (--timeout 15s, --connect-timeout 5s) and `kubeadm
@@ -637,6 +637,8 @@ def measure(name, cmd, stop, setup, cluster, kubeadm, joinkit, log):
             (jv, js) = j.result()
             log("%s: joinkit %s in %.2f s; kubeadm still running" % (name, jv, js))
             (kv, ks, kerr, notes) = k.result()
+            log("%s: kubeadm %s in %.1f s: %s%s" % (name, kv, ks, kerr or "(no error line)",
+                                                  " [%s]" % "; ".join(notes) if notes else ""))
     finally:
         for f in reversed(x.restores):
             try:
