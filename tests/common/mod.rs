@@ -116,17 +116,10 @@ pub fn https(
 ) -> Http {
     use http_body_util::{BodyExt, Full};
     use hyper::body::Bytes;
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, ServerName};
+    use rustls::pki_types::ServerName;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.add(CertificateDer::from_pem_slice(ca_pem.as_bytes()).unwrap()).unwrap();
-        let cfg = rustls::ClientConfig::builder_with_provider(joinkit_core::client::provider())
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+        let cfg = client_tls_config(ca_pem);
         let tcp = tokio::net::TcpStream::connect(endpoint).await.unwrap();
         let host = endpoint.rsplit_once(':').unwrap().0.trim_matches(|c| c == '[' || c == ']').to_string();
         let name = ServerName::try_from(host).unwrap();
@@ -265,4 +258,18 @@ pub fn kubelet_csr_pem(cn: &str, orgs: &[&str], sans: &[&str]) -> String {
         });
     }
     params.serialize_request(&key).unwrap().pem().unwrap()
+}
+
+/// A client TLS configuration trusting only the CA in `ca_pem` (its first certificate), with
+/// joinkit's crypto provider and no client certificate.
+pub fn client_tls_config(ca_pem: &str) -> rustls::ClientConfig {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(CertificateDer::from_pem_slice(ca_pem.as_bytes()).unwrap()).unwrap();
+    rustls::ClientConfig::builder_with_provider(joinkit_core::client::provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth()
 }

@@ -268,8 +268,9 @@ fn stalled_listener() {
     keep.join().unwrap();
 }
 
-/// A TLS server with a throwaway CA that runs `answer` on each accepted TLS stream.
-fn tls_server(answer: fn(&mut rustls::StreamOwned<rustls::ServerConnection, TcpStream>)) -> std::net::SocketAddr {
+/// A server TLS configuration for 127.0.0.1 from a throwaway CA (ECDSA), with joinkit's
+/// crypto provider.
+fn throwaway_tls_config() -> std::sync::Arc<rustls::ServerConfig> {
     use joinkit_lab::pki::{Ca, CaValidity, KeyKind};
     let ca = Ca::new("test", KeyKind::Ecdsa, CaValidity::Normal).unwrap();
     let leaf = ca.serving_cert(&["127.0.0.1"], KeyKind::Ecdsa).unwrap();
@@ -279,7 +280,12 @@ fn tls_server(answer: fn(&mut rustls::StreamOwned<rustls::ServerConnection, TcpS
         .with_no_client_auth()
         .with_single_cert(vec![leaf.cert_der.clone()], leaf.private_key())
         .unwrap();
-    let cfg = std::sync::Arc::new(cfg);
+    std::sync::Arc::new(cfg)
+}
+
+/// A TLS server with a throwaway CA that runs `answer` on each accepted TLS stream.
+fn tls_server(answer: fn(&mut rustls::StreamOwned<rustls::ServerConnection, TcpStream>)) -> std::net::SocketAddr {
+    let cfg = throwaway_tls_config();
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap();
     std::thread::spawn(move || {
@@ -463,16 +469,7 @@ fn serve_forever(answer: fn(TcpStream)) -> std::net::SocketAddr {
 
 /// A TLS stand-in (throwaway CA) answering every request with HTTP 500 and a Status body.
 fn http_500_forever() -> std::net::SocketAddr {
-    use joinkit_lab::pki::{Ca, CaValidity, KeyKind};
-    let ca = Ca::new("test", KeyKind::Ecdsa, CaValidity::Normal).unwrap();
-    let leaf = ca.serving_cert(&["127.0.0.1"], KeyKind::Ecdsa).unwrap();
-    let cfg = rustls::ServerConfig::builder_with_provider(joinkit_core::client::provider())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![leaf.cert_der.clone()], leaf.private_key())
-        .unwrap();
-    let cfg = std::sync::Arc::new(cfg);
+    let cfg = throwaway_tls_config();
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap();
     std::thread::spawn(move || {

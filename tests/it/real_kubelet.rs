@@ -496,15 +496,8 @@ fn failed_checks(report: &Value) -> Vec<(String, String)> {
 /// A TLS handshake with `addr`, verifying its certificate against `ca_pem` for the IP address
 /// `name` (rustls, the provider joinkit uses); the leaf it served.
 fn served_leaf(addr: std::net::SocketAddr, ca_pem: &str, name: std::net::Ipv4Addr) -> Result<Vec<u8>, String> {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, ServerName};
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(CertificateDer::from_pem_slice(ca_pem.as_bytes()).unwrap()).unwrap();
-    let cfg = rustls::ClientConfig::builder_with_provider(joinkit_core::client::provider())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    use rustls::pki_types::ServerName;
+    let cfg = common::client_tls_config(ca_pem);
     let mut conn = rustls::ClientConnection::new(std::sync::Arc::new(cfg), ServerName::IpAddress(name.into()))
         .map_err(|e| e.to_string())?;
     let mut tcp = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5)).map_err(|e| e.to_string())?;
