@@ -99,6 +99,24 @@ fn is_int(v: &str) -> bool {
         || d.strip_prefix("0o").is_some_and(|o| !o.is_empty() && o.bytes().all(|b| (b'0'..=b'7').contains(&b)))
 }
 
+/// The value of a scalar [`is_int`] accepts, in the same forms (decimal with `_`, `0x` hex,
+/// `0o` octal, a sign), as Go's YAML reader gives it to kubeadm; None when it overflows i64.
+fn int_value(v: &str) -> Option<i64> {
+    let (neg, d) = match v.as_bytes().first() {
+        Some(b'-') => (true, &v[1..]),
+        Some(b'+') => (false, &v[1..]),
+        _ => (false, v),
+    };
+    let n = if let Some(h) = d.strip_prefix("0x") {
+        i128::from_str_radix(h, 16).ok()?
+    } else if let Some(o) = d.strip_prefix("0o") {
+        i128::from_str_radix(o, 8).ok()?
+    } else {
+        d.replace('_', "").parse::<i128>().ok()?
+    };
+    i64::try_from(if neg { -n } else { n }).ok()
+}
+
 fn is_float(v: &str) -> bool {
     matches!(v, ".inf" | "-.inf" | "+.inf" | ".Inf" | ".nan" | ".NaN")
         || (v.parse::<f64>().is_ok() && v.bytes().any(|b| b.is_ascii_digit()) && !v.contains(['i', 'I', 'n', 'N']))
@@ -178,9 +196,7 @@ impl Node {
             Value::Scalar(s) => match s.kind() {
                 ScalarKind::Null => J::Null,
                 ScalarKind::Bool => J::Bool(s.as_bool().unwrap_or(false)),
-                ScalarKind::Int => {
-                    s.value.replace('_', "").parse::<i64>().map(J::from).unwrap_or_else(|_| J::String(s.value.clone()))
-                }
+                ScalarKind::Int => int_value(&s.value).map(J::from).unwrap_or_else(|| J::String(s.value.clone())),
                 ScalarKind::Float => s
                     .value
                     .parse::<f64>()
@@ -525,6 +541,15 @@ pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn integers_convert_in_every_form_is_int_accepts() {
+        for (v, want) in [("31", 31), ("0x1F", 31), ("-0x1f", -31), ("0o17", 15), ("+1_000", 1000), ("-5", -5)] {
+            assert!(is_int(v), "{v}");
+            assert_eq!(int_value(v), Some(want), "{v}");
+        }
+        assert_eq!(int_value("0x8000000000000000"), None, "overflows i64: kept as a string");
+    }
 
     #[test]
     fn positions_duplicates_and_documents() {
