@@ -170,7 +170,8 @@ pub fn parse(line: &[u8]) -> Option<StatusError<'_>> {
         e.reason = nonempty(p.get(3));
         return Some(e);
     }
-    for (re, kind) in [(&r.not_found, Kind::NotFound), (&r.exists, Kind::AlreadyExists), (&r.conflict, Kind::Conflict)] {
+    for (re, kind) in [(&r.not_found, Kind::NotFound), (&r.exists, Kind::AlreadyExists), (&r.conflict, Kind::Conflict)]
+    {
         if let Some(c) = re.captures(line) {
             let mut e = none(kind);
             let qualified = c.get(1).map_or("", |m| m.as_str());
@@ -226,7 +227,10 @@ pub fn classify(e: &StatusError<'_>, line: &[u8]) -> Option<Class> {
         Kind::Forbidden => {
             let reason = e.reason.unwrap_or("");
             let node = e.subject.and_then(|s| s.strip_prefix("system:node:"));
-            let other = r.modify.captures(line).map(|c| (c.get(1).map_or("", |m| m.as_str()), c.get(2).map_or("", |m| m.as_str())));
+            let other = r
+                .modify
+                .captures(line)
+                .map(|c| (c.get(1).map_or("", |m| m.as_str()), c.get(2).map_or("", |m| m.as_str())));
             if other.is_some_and(|(a, b)| a != b)
                 || r.relationship.is_match(line)
                 || reason.contains("can only access node lease with the same name")
@@ -234,7 +238,8 @@ pub fn classify(e: &StatusError<'_>, line: &[u8]) -> Option<Class> {
                 return Some(Class::NodeIdentity);
             }
             if let Some(node) = node {
-                let node_object = matches!(e.resource, Some("nodes" | "nodes/status" | "leases" | "pods" | "pods/status"));
+                let node_object =
+                    matches!(e.resource, Some("nodes" | "nodes/status" | "leases" | "pods" | "pods/status"));
                 if node_object && e.name.is_some_and(|n| n != node && !n.is_empty()) {
                     return Some(Class::NodeIdentity);
                 }
@@ -307,7 +312,8 @@ pub(crate) const LITERALS: [&[u8]; 3] = [b"is forbidden: ", b" cannot ", b"Unaut
 pub(crate) const SUPERSEDES: [&str; 2] = ["rbac-forbidden", "kubelet-unauthorized"];
 
 const F_ERRORS: &str = "kubernetes/kubernetes staging/src/k8s.io/apimachinery/pkg/api/errors/errors.go";
-const F_FORBIDDEN: &str = "kubernetes/kubernetes staging/src/k8s.io/apiserver/pkg/endpoints/handlers/responsewriters/errors.go";
+const F_FORBIDDEN: &str =
+    "kubernetes/kubernetes staging/src/k8s.io/apiserver/pkg/endpoints/handlers/responsewriters/errors.go";
 const F_NODE: &str = "kubernetes/kubernetes plugin/pkg/auth/authorizer/node/node_authorizer.go";
 const F_RESTRICT: &str = "kubernetes/kubernetes plugin/pkg/admission/noderestriction/admission.go";
 
@@ -377,7 +383,9 @@ mod tests {
 
     #[test]
     fn forbidden_1_11_namespaced_and_cluster_scoped() {
-        let e = p(r#"[discovery] Failed to request cluster-info, will try again: configmaps "cluster-info" is forbidden: User "system:anonymous" cannot get resource "configmaps" in API group "" in the namespace "kube-public""#);
+        let e = p(
+            r#"[discovery] Failed to request cluster-info, will try again: configmaps "cluster-info" is forbidden: User "system:anonymous" cannot get resource "configmaps" in API group "" in the namespace "kube-public""#,
+        );
         assert_eq!(
             e,
             StatusError {
@@ -391,8 +399,18 @@ mod tests {
                 reason: None
             }
         );
-        let e = p(r#"certificatesigningrequests.certificates.k8s.io is forbidden: User "system:bootstrap:abcdef" cannot create resource "certificatesigningrequests" in API group "certificates.k8s.io" at the cluster scope"#);
-        assert_eq!((e.subject, e.verb, e.resource, e.group), (Some("system:bootstrap:abcdef"), Some("create"), Some("certificatesigningrequests"), Some("certificates.k8s.io")));
+        let e = p(
+            r#"certificatesigningrequests.certificates.k8s.io is forbidden: User "system:bootstrap:abcdef" cannot create resource "certificatesigningrequests" in API group "certificates.k8s.io" at the cluster scope"#,
+        );
+        assert_eq!(
+            (e.subject, e.verb, e.resource, e.group),
+            (
+                Some("system:bootstrap:abcdef"),
+                Some("create"),
+                Some("certificatesigningrequests"),
+                Some("certificates.k8s.io")
+            )
+        );
         assert_eq!((e.namespace, e.name, e.reason), (None, None, None));
     }
 
@@ -400,24 +418,55 @@ mod tests {
     fn forbidden_with_an_authorizer_reason_and_escaped_quotes() {
         let line = r#"E0101 kubelet.go:1] "Failed to update lease" err="leases.coordination.k8s.io \"w2\" is forbidden: User \"system:node:w1\" cannot update resource \"leases\" in API group \"coordination.k8s.io\" in the namespace \"kube-node-lease\": can only access node lease with the same name as the requesting node""#;
         let e = p(line);
-        assert_eq!((e.subject, e.verb, e.resource, e.name), (Some("system:node:w1"), Some("update"), Some("leases"), Some("w2")));
+        assert_eq!(
+            (e.subject, e.verb, e.resource, e.name),
+            (Some("system:node:w1"), Some("update"), Some("leases"), Some("w2"))
+        );
         assert_eq!(e.namespace, Some("kube-node-lease"));
         assert!(e.reason.unwrap().starts_with("can only access node lease with the same name"), "{e:?}");
-        let e = p(r#"pods "x" is forbidden: User "system:node:a" cannot get resource "pods" in API group "" in the namespace "default": no relationship found between node 'a' and this object"#);
+        let e = p(
+            r#"pods "x" is forbidden: User "system:node:a" cannot get resource "pods" in API group "" in the namespace "default": no relationship found between node 'a' and this object"#,
+        );
         assert_eq!(e.reason, Some("no relationship found between node 'a' and this object"));
     }
 
     #[test]
     fn forbidden_pre_1_11_wording_and_unquoted_parts() {
-        let e = p(r#"configmaps "kubelet-config-1.12" is forbidden: User "system:bootstrap:4ipkdk" cannot get configmaps in the namespace "kube-system""#);
-        assert_eq!((e.subject, e.verb, e.resource, e.group, e.namespace, e.name), (Some("system:bootstrap:4ipkdk"), Some("get"), Some("configmaps"), Some(""), Some("kube-system"), Some("kubelet-config-1.12")));
-        let e = p(r#"certificatesigningrequests.certificates.k8s.io is forbidden: User "kubelet-bootstrap" cannot create certificatesigningrequests.certificates.k8s.io at the cluster scope"#);
-        assert_eq!((e.subject, e.verb, e.resource, e.group, e.namespace), (Some("kubelet-bootstrap"), Some("create"), Some("certificatesigningrequests"), Some("certificates.k8s.io"), None));
+        let e = p(
+            r#"configmaps "kubelet-config-1.12" is forbidden: User "system:bootstrap:4ipkdk" cannot get configmaps in the namespace "kube-system""#,
+        );
+        assert_eq!(
+            (e.subject, e.verb, e.resource, e.group, e.namespace, e.name),
+            (
+                Some("system:bootstrap:4ipkdk"),
+                Some("get"),
+                Some("configmaps"),
+                Some(""),
+                Some("kube-system"),
+                Some("kubelet-config-1.12")
+            )
+        );
+        let e = p(
+            r#"certificatesigningrequests.certificates.k8s.io is forbidden: User "kubelet-bootstrap" cannot create certificatesigningrequests.certificates.k8s.io at the cluster scope"#,
+        );
+        assert_eq!(
+            (e.subject, e.verb, e.resource, e.group, e.namespace),
+            (
+                Some("kubelet-bootstrap"),
+                Some("create"),
+                Some("certificatesigningrequests"),
+                Some("certificates.k8s.io"),
+                None
+            )
+        );
         // An unquoted user; a namespace cut at the end of the line; the User clause alone.
         let e = p(r#"User system:anonymous cannot get configmaps in the namespace "kube-public"#);
         assert_eq!((e.subject, e.namespace), (Some("system:anonymous"), Some("kube-public")));
         let e = p(r#"    User "system:anonymous" cannot get resource "configmaps" in API group "" "#);
-        assert_eq!((e.subject, e.resource, e.name, e.namespace), (Some("system:anonymous"), Some("configmaps"), None, None));
+        assert_eq!(
+            (e.subject, e.resource, e.name, e.namespace),
+            (Some("system:anonymous"), Some("configmaps"), None, None)
+        );
     }
 
     #[test]
@@ -431,7 +480,10 @@ mod tests {
         let e = p(r#"etcdmembers "m1" already exists"#);
         assert_eq!((e.kind, e.name), (Kind::AlreadyExists, Some("m1")));
         let e = p(r#"Operation cannot be fulfilled on nodes "w1": the object has been modified"#);
-        assert_eq!((e.kind, e.resource, e.name, e.reason), (Kind::Conflict, Some("nodes"), Some("w1"), Some("the object has been modified")));
+        assert_eq!(
+            (e.kind, e.resource, e.name, e.reason),
+            (Kind::Conflict, Some("nodes"), Some("w1"), Some("the object has been modified"))
+        );
         assert!(parse(b"UnauthorizedAccess is not a status").is_none());
         assert!(parse(b"nothing here").is_none());
     }
@@ -439,21 +491,66 @@ mod tests {
     #[test]
     fn who_was_refused_what_decides_the_class() {
         let c = |l: &str| class_of(l.as_bytes());
-        assert_eq!(c(r#"configmaps "cluster-info" is forbidden: User "system:anonymous" cannot get resource "configmaps" in API group "" in the namespace "kube-public""#), Some(Class::AnonymousClusterInfo));
-        assert_eq!(c(r#"    User "system:anonymous" cannot get resource "configmaps" in API group "" "#), Some(Class::AnonymousClusterInfo));
-        assert_eq!(c("error execution phase preflight: couldn't validate the identity of the API Server: Unauthorized"), Some(Class::AnonymousAuthOff));
-        assert_eq!(c("[discovery] Failed to request cluster info, will try again: [Unauthorized]"), Some(Class::AnonymousAuthOff));
+        assert_eq!(
+            c(
+                r#"configmaps "cluster-info" is forbidden: User "system:anonymous" cannot get resource "configmaps" in API group "" in the namespace "kube-public""#
+            ),
+            Some(Class::AnonymousClusterInfo)
+        );
+        assert_eq!(
+            c(r#"    User "system:anonymous" cannot get resource "configmaps" in API group "" "#),
+            Some(Class::AnonymousClusterInfo)
+        );
+        assert_eq!(
+            c("error execution phase preflight: couldn't validate the identity of the API Server: Unauthorized"),
+            Some(Class::AnonymousAuthOff)
+        );
+        assert_eq!(
+            c("[discovery] Failed to request cluster info, will try again: [Unauthorized]"),
+            Some(Class::AnonymousAuthOff)
+        );
         // A 401 elsewhere is left to the catalog (a token or certificate problem).
         assert_eq!(c("error: You must be logged in to the server (Unauthorized)"), None);
-        assert_eq!(c(r#"certificatesigningrequests.certificates.k8s.io is forbidden: User "system:bootstrap:5s9ry0" cannot create resource "certificatesigningrequests" in API group "certificates.k8s.io" at the cluster scope"#), Some(Class::BootstrapCsr));
+        assert_eq!(
+            c(
+                r#"certificatesigningrequests.certificates.k8s.io is forbidden: User "system:bootstrap:5s9ry0" cannot create resource "certificatesigningrequests" in API group "certificates.k8s.io" at the cluster scope"#
+            ),
+            Some(Class::BootstrapCsr)
+        );
         // A node refused another node's lease / node; the node authorizer; its own lease.
-        assert_eq!(c(r#"leases.coordination.k8s.io "w2" is forbidden: User "system:node:w1" cannot get resource "leases" in API group "coordination.k8s.io" in the namespace "kube-node-lease""#), Some(Class::NodeIdentity));
-        assert_eq!(c(r#"nodes "w2" is forbidden: node "w1" is not allowed to modify node "w2""#), Some(Class::NodeIdentity));
-        assert_eq!(c(r#"pods "x" is forbidden: User "system:node:a" cannot get resource "pods" in API group "" in the namespace "default": no relationship found between node 'a' and this object"#), Some(Class::NodeIdentity));
-        assert_eq!(c(r#"leases.coordination.k8s.io "w1" is forbidden: User "system:node:w1" cannot update resource "leases" in API group "coordination.k8s.io" in the namespace "kube-node-lease""#), Some(Class::NodeIdentity));
+        assert_eq!(
+            c(
+                r#"leases.coordination.k8s.io "w2" is forbidden: User "system:node:w1" cannot get resource "leases" in API group "coordination.k8s.io" in the namespace "kube-node-lease""#
+            ),
+            Some(Class::NodeIdentity)
+        );
+        assert_eq!(
+            c(r#"nodes "w2" is forbidden: node "w1" is not allowed to modify node "w2""#),
+            Some(Class::NodeIdentity)
+        );
+        assert_eq!(
+            c(
+                r#"pods "x" is forbidden: User "system:node:a" cannot get resource "pods" in API group "" in the namespace "default": no relationship found between node 'a' and this object"#
+            ),
+            Some(Class::NodeIdentity)
+        );
+        assert_eq!(
+            c(
+                r#"leases.coordination.k8s.io "w1" is forbidden: User "system:node:w1" cannot update resource "leases" in API group "coordination.k8s.io" in the namespace "kube-node-lease""#
+            ),
+            Some(Class::NodeIdentity)
+        );
         // A node refused something else, another subject: RBAC.
-        assert_eq!(c(r#"User "system:node:w1" cannot list resource "secrets" in API group "" at the cluster scope"#), Some(Class::Rbac));
-        assert_eq!(c(r#"deployments.apps "web" is forbidden: User "alice" cannot patch resource "deployments" in API group "apps" in the namespace "prod""#), Some(Class::Rbac));
+        assert_eq!(
+            c(r#"User "system:node:w1" cannot list resource "secrets" in API group "" at the cluster scope"#),
+            Some(Class::Rbac)
+        );
+        assert_eq!(
+            c(
+                r#"deployments.apps "web" is forbidden: User "alice" cannot patch resource "deployments" in API group "apps" in the namespace "prod""#
+            ),
+            Some(Class::Rbac)
+        );
         // A 403 with no user or node clause (quota, admission webhook), a 404: not decided here.
         assert_eq!(c(r#"pods "p" is forbidden: exceeded quota: compute"#), None);
         assert_eq!(c(r#"nodes "w1" not found"#), None);
@@ -461,7 +558,13 @@ mod tests {
 
     #[test]
     fn the_meaning_names_who_was_refused_what() {
-        let m = meaning(Class::Rbac, r#"deployments.apps "web" is forbidden: User "alice" cannot patch resource "deployments" in API group "apps" in the namespace "prod""#);
-        assert!(m.starts_with(r#""alice" may not patch deployments (group apps) "web" in namespace "prod": RBAC"#), "{m}");
+        let m = meaning(
+            Class::Rbac,
+            r#"deployments.apps "web" is forbidden: User "alice" cannot patch resource "deployments" in API group "apps" in the namespace "prod""#,
+        );
+        assert!(
+            m.starts_with(r#""alice" may not patch deployments (group apps) "web" in namespace "prod": RBAC"#),
+            "{m}"
+        );
     }
 }
