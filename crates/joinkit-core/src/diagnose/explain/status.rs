@@ -5,7 +5,9 @@
 //!   `%s %q is forbidden: %v` (qualified resource, name, reason), `%s is forbidden: %v` without a
 //!   name; `NewNotFound` `%s %q not found`; `NewAlreadyExists` `%s %q already exists`;
 //!   `NewConflict` `Operation cannot be fulfilled on %s %q: %v`; `NewUnauthorized` prints its
-//!   reason, `Unauthorized` when none is given (the authentication filter's 401).
+//!   reason (`not authorized` when empty), and the API server's authentication filter
+//!   (`staging/src/k8s.io/apiserver/pkg/endpoints/filters/authentication.go`) gives it
+//!   `Unauthorized`: every 401 reads `Unauthorized`.
 //! - `staging/src/k8s.io/apiserver/pkg/endpoints/handlers/responsewriters/errors.go`
 //!   (`forbiddenMessage`, 1.11+): `User %q cannot %s resource %q in API group %q in the
 //!   namespace %q` or `... at the cluster scope`, then `: <authorizer reason>` when the
@@ -387,7 +389,7 @@ pub(crate) fn signatures() -> &'static [Signature] {
             sig("status-anonymous-auth-off", Domain::ControlPlane, r"\bUnauthorized\b",
                 "token discovery's cluster-info request carries no credentials and the API server answered 401 Unauthorized: anonymous authentication is off (--anonymous-auth=false), so no token can fix it",
                 "enable anonymous auth on the API server (--anonymous-auth=true; kubeadm's RBAC lets anonymous read only cluster-info), or use file discovery (--discovery-file)",
-                vec![src(F_ERRORS, "1.x-1.36", "Unauthorized", "index-id 71127907405 (NewUnauthorized(\"Unauthorized\") of the authentication filter)")]),
+                vec![src(F_ERRORS, "1.x-1.36", "Unauthorized", "index-id 62584807 (NewUnauthorized: the message is the reason); index-id 39745555788 (notes quoting the authentication filter's NewUnauthorized(\"Unauthorized\"); weaker)")]),
             sig("status-bootstrap-csr-forbidden", Domain::Rbac, r"cannot create (resource \\?.)?certificatesigningrequests",
                 "RBAC refuses the bootstrap identity the creation of its CertificateSigningRequest: the kubeadm:kubelet-bootstrap ClusterRoleBinding (group system:bootstrappers to system:node-bootstrapper) is missing, or the identity is not in that group",
                 "run kubeadm init phase bootstrap-token on a control-plane node (it recreates the binding); for a hand-made bootstrap user, bind it to system:node-bootstrapper",
