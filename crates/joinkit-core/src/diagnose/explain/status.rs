@@ -138,10 +138,20 @@ pub fn parse(line: &[u8]) -> Option<StatusError<'_>> {
     fn opt<'t>(m: Option<regex::Match<'t>>) -> Option<&'t str> {
         m.map(|m| m.as_str())
     }
-    fn nonempty<'t>(m: Option<regex::Match<'t>>) -> Option<&'t str> {
-        opt(m).filter(|s| !s.trim().is_empty())
+    // A reason runs to the end of the line, or in a structured log line (klog's
+    // `err="...: reason" key=value`, inner quotes escaped) to the first unescaped quote.
+    fn reason_of<'t>(m: Option<regex::Match<'t>>, structured: bool) -> Option<&'t str> {
+        let r = opt(m)?;
+        let b = r.as_bytes();
+        let end = match structured {
+            true => (0..b.len()).find(|&k| b[k] == b'"' && (k == 0 || b[k - 1] != b'\\')).unwrap_or(b.len()),
+            false => b.len(),
+        };
+        Some(r[..end].trim_end_matches('\\').trim_end()).filter(|s| !s.is_empty())
     }
     let line = text(line);
+    let structured = line.contains("\\\"");
+    let nonempty = |m| reason_of(m, structured);
     let r = res();
     let none = |kind| StatusError {
         kind,
@@ -456,7 +466,7 @@ mod tests {
             (Some("system:node:w1"), Some("update"), Some("leases"), Some("w2"))
         );
         assert_eq!(e.namespace, Some("kube-node-lease"));
-        assert!(e.reason.unwrap().starts_with("can only access node lease with the same name"), "{e:?}");
+        assert_eq!(e.reason, Some("can only access node lease with the same name as the requesting node"));
         let e = p(
             r#"pods "x" is forbidden: User "system:node:a" cannot get resource "pods" in API group "" in the namespace "default": no relationship found between node 'a' and this object"#,
         );
