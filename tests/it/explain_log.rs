@@ -3,7 +3,7 @@
 
 use crate::common;
 use common::{run, run_bounded, run_with};
-use joinkit_core::diagnose::explain::{catalog, Scanner, ROLES};
+use joinkit_core::diagnose::explain::{catalog, status, Scanner, ROLES};
 use proptest::prelude::*;
 
 #[test]
@@ -20,6 +20,15 @@ fn catalog_is_well_formed_and_every_example_matches_its_entry() {
         assert!(!s.examples.is_empty() && !s.meaning.is_empty() && !s.fix.is_empty(), "{}", s.id);
         for ex in &s.examples {
             let m = cat.matches(ex.as_bytes());
+            // A generic entry's example that the status-error rule decides by its structure
+            // goes to the rule's signature instead (`explain::status`).
+            let superseded_by = status::class_of(ex.as_bytes())
+                .filter(|_| cat.is_superseded(i))
+                .map(|c| (cat.status_index(c), cat.signature(cat.status_index(c)).id.clone()));
+            if let Some((k, _)) = &superseded_by {
+                assert!(m.contains(k) && !m.contains(&i), "{}: example not taken by the status rule: {ex}", s.id);
+                continue;
+            }
             assert!(m.contains(&i), "{}: example not matched: {ex}", s.id);
             // Through the binary too, as a one-line log: failures are findings (and decide a
             // non-zero exit); progress and success lines are context only (exit 0).
@@ -56,7 +65,12 @@ fn catalog_is_well_formed_and_every_example_matches_its_entry() {
                 .replace("%#v", "x")
                 .replace("%s", "x")
                 .replace("%v", "x");
-            assert!(cat.matches(w.as_bytes()).contains(&i), "{}: wording not matched: {w}", s.id);
+            // (A wording the status-error rule decides goes to its signature, as examples do.)
+            let want = match status::class_of(w.as_bytes()).filter(|_| cat.is_superseded(i)) {
+                Some(c) => cat.status_index(c),
+                None => i,
+            };
+            assert!(cat.matches(w.as_bytes()).contains(&want), "{}: wording not matched: {w}", s.id);
         }
     }
     assert!(sourced >= 60, "{sourced} signatures with sources");
@@ -645,5 +659,65 @@ fn invalid_utf8_and_non_ascii_inside_a_line_do_not_hide_its_signature() {
         let v = r.json();
         assert_eq!(v["rootCause"]["id"], id, "{}: {v}", String::from_utf8_lossy(line));
         assert_eq!(v["rootCause"]["lines"][0]["line"], 2, "{v}");
+    }
+}
+
+/// Status errors are read by their structure (`explain::status`): who was refused what decides
+/// the domain, the meaning names them, and a more specific catalog cause keeps its line.
+#[test]
+fn status_errors_are_classified_by_subject_and_object() {
+    let cases = [
+        // A kubelet whose credential names another node: node identity, not RBAC.
+        (
+            r#"E1207 10:00:00.000000    1234 controller.go:145] "Failed to ensure lease exists, will retry" err="leases.coordination.k8s.io \"worker-2\" is forbidden: User \"system:node:worker-1\" cannot get resource \"leases\" in API group \"coordination.k8s.io\" in the namespace \"kube-node-lease\": can only access node lease with the same name as the requesting node" interval="7s""#,
+            "status-node-identity",
+            "node-state",
+            "\"system:node:worker-1\" may not get leases",
+        ),
+        (
+            r#"E1207 10:00:00.000000    1234 kubelet_node_status.go:96] "Unable to register node with API server" err="nodes \"worker-2\" is forbidden: node \"worker-1\" is not allowed to modify node \"worker-2\"" node="worker-2""#,
+            "status-node-identity",
+            "node-state",
+            "nodes \"worker-2\"",
+        ),
+        // Token discovery's anonymous request refused with a 401: anonymous auth is off.
+        (
+            "error execution phase preflight: couldn't validate the identity of the API Server: Unauthorized",
+            "status-anonymous-auth-off",
+            "control-plane",
+            "anonymous authentication is off",
+        ),
+        // Anonymous refused cluster-info: kubeadm's RBAC for it is missing.
+        (
+            r#"[discovery] Failed to request cluster-info, will try again: configmaps "cluster-info" is forbidden: User "system:anonymous" cannot get resource "configmaps" in API group "" in the namespace "kube-public""#,
+            "status-anonymous-cluster-info-forbidden",
+            "rbac",
+            "\"system:anonymous\" may not get configmaps \"cluster-info\" in namespace \"kube-public\"",
+        ),
+        // Anyone else: RBAC, naming who was refused what.
+        (
+            r#"error execution phase upload-config/kubelet: configmaps is forbidden: User "system:node:worker-1" cannot create resource "configmaps" in API group "" in the namespace "kube-system""#,
+            "status-rbac-forbidden",
+            "rbac",
+            "\"system:node:worker-1\" may not create configmaps",
+        ),
+        // A 401 outside discovery stays a credentials problem (the catalog's entry).
+        ("error: You must be logged in to the server (Unauthorized)", "kubelet-unauthorized", "token", "credentials"),
+        // The specific catalog cause keeps its line.
+        (
+            r#"error execution phase kubelet-start: configmaps "kubelet-config-1.15" is forbidden: User "system:bootstrap:g0toug" cannot get resource "configmaps" in API group "" in the namespace "kube-system""#,
+            "kubeadm-kubelet-config-forbidden",
+            "rbac",
+            "kubelet-config-1.X",
+        ),
+    ];
+    for (line, id, domain, meaning) in cases {
+        let r = run_with(&["explain-log", "-", "-o", "json"], &[], Some(format!("{line}\n").as_bytes()));
+        let v = r.json();
+        assert_eq!(v["rootCause"]["id"], id, "{line}: {v}");
+        assert_eq!(v["failureDomain"], domain, "{line}: {v}");
+        assert!(v["rootCause"]["meaning"].as_str().unwrap().contains(meaning), "{line}: {v}");
+        let f = ids(&v, "findings");
+        assert!(!f.contains(&"rbac-forbidden".to_string()) || id == "rbac-forbidden", "superseded: {f:?}");
     }
 }

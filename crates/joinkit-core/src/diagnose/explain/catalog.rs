@@ -37,6 +37,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::OnceLock;
 
 use super::preflight::{named, Table, UNKNOWN_ERROR, UNKNOWN_WARNING, UNNAMED};
+use super::status;
 
 /// The catalog source.
 pub(crate) const CATALOG_YAML: &str = include_str!("../log-signatures.yaml");
@@ -132,6 +133,8 @@ pub struct Catalog {
     /// The findings' signatures of the preflight checks, after `signatures` in index order
     /// ([`Table::signatures`]): index `signatures.len() + k`.
     pub preflight: Vec<Signature>,
+    /// The catalog signatures the status-error rule supersedes ([`status::SUPERSEDES`]).
+    superseded: Vec<usize>,
 }
 
 /// Literals of the preflight rules in the automaton, owned by these sentinel owners: a named
@@ -146,6 +149,8 @@ const PREFLIGHT_LITERALS: [(&[u8], u8); 4] = [
 const FLAG_NAMED: u8 = 1;
 const FLAG_OLD_WARNING: u8 = 2;
 const FLAG_OLD_BLOCK: u8 = 4;
+/// A status-error literal ([`status::LITERALS`]): the line goes through [`status::parse`].
+const FLAG_STATUS: u8 = 8;
 /// Owners at or above this are [`PREFLIGHT_LITERALS`] flags (`SENTINEL + flag`).
 const SENTINEL: usize = usize::MAX - 255;
 
@@ -258,7 +263,8 @@ pub fn catalog() -> &'static Catalog {
                 None => unfiltered.push(i),
             }
         }
-        for (lit, flag) in PREFLIGHT_LITERALS {
+        let status_literals = status::LITERALS.iter().map(|l| (*l, FLAG_STATUS));
+        for (lit, flag) in PREFLIGHT_LITERALS.into_iter().chain(status_literals) {
             literals.push(lit[..lit.len().min(LITERAL_PREFIX)].to_vec());
             literal_owner.push(SENTINEL + usize::from(flag));
         }
@@ -276,6 +282,8 @@ pub fn catalog() -> &'static Catalog {
         let preflight_table =
             Table::parse(super::preflight::PREFLIGHT_YAML).expect("preflight-checks.yaml parses (tested)");
         let preflight = preflight_table.signatures();
+        let superseded =
+            status::SUPERSEDES.iter().filter_map(|id| signatures.iter().position(|s| s.id == *id)).collect();
         Catalog {
             signatures,
             regexes,
@@ -287,6 +295,7 @@ pub fn catalog() -> &'static Catalog {
             masks,
             preflight_table,
             preflight,
+            superseded,
         }
     })
 }
@@ -302,17 +311,54 @@ impl Catalog {
         m
     }
 
-    /// Every signature, the catalog's then the preflight checks' ([`Catalog::preflight`]).
+    /// Every signature: the catalog's, then the preflight checks' ([`Catalog::preflight`]),
+    /// then the status-error rule's ([`status::Class`] order).
     pub fn signature(&self, i: usize) -> &Signature {
-        match self.signatures.get(i) {
-            Some(s) => s,
-            None => &self.preflight[i - self.signatures.len()],
+        let (n, p) = (self.signatures.len(), self.preflight.len());
+        if i < n {
+            &self.signatures[i]
+        } else if i < n + p {
+            &self.preflight[i - n]
+        } else {
+            &status::signatures()[i - n - p]
         }
     }
 
     /// How many signatures [`Catalog::signature`] indexes.
     pub fn len(&self) -> usize {
-        self.signatures.len() + self.preflight.len()
+        self.signatures.len() + self.preflight.len() + status::signatures().len()
+    }
+
+    /// The index of the status-error rule's signature of class `c`.
+    pub fn status_index(&self, c: status::Class) -> usize {
+        self.signatures.len() + self.preflight.len() + c as usize
+    }
+
+    /// The class of status error signature `i` stands for, if it is one of the rule's.
+    pub fn status_class(&self, i: usize) -> Option<status::Class> {
+        use status::Class::*;
+        let k = i.checked_sub(self.signatures.len() + self.preflight.len())?;
+        [AnonymousClusterInfo, AnonymousAuthOff, BootstrapCsr, NodeIdentity, Rbac].get(k).copied()
+    }
+
+    /// Whether catalog signature `i` yields to the status-error rule on a line it decides.
+    pub fn is_superseded(&self, i: usize) -> bool {
+        self.superseded.contains(&i)
+    }
+
+    /// The status-error rule ([`status`]) on a line with one of its literals: where the line
+    /// is a status error whose structure decides its class, and no catalog cause matched but
+    /// the generic ones it supersedes, those are dropped and its signature added. A more
+    /// specific catalog cause (e.g. `kubeadm-kubelet-config-forbidden`) keeps the line; a
+    /// symptom on it (e.g. kubeadm's "Failed to request cluster info" wrapper, which says the
+    /// reason follows) stays listed, and the rule's cause decides.
+    pub(crate) fn status_rule(&self, line: &[u8], out: &mut Vec<usize>) {
+        if out.iter().any(|&i| self.signatures[i].role == ROLE_CAUSE && !self.is_superseded(i)) {
+            return;
+        }
+        let Some(c) = status::class_of(line) else { return };
+        out.retain(|&i| !self.is_superseded(i));
+        out.push(self.status_index(c));
     }
 
     /// Never empty (the catalog has signatures); for clippy's `len_without_is_empty`.
@@ -337,10 +383,13 @@ impl Catalog {
     /// signature matched, so the catalog's specific preflight entries keep precedence.
     pub(crate) fn matches_line(&self, line: &[u8], out: &mut Vec<usize>, old_block: &mut bool) {
         let flags = self.matches_into(line, out);
-        if flags == 0 && !*old_block {
+        if flags & FLAG_STATUS != 0 {
+            self.status_rule(line, out);
+        }
+        if flags & !FLAG_STATUS == 0 && !*old_block {
             return;
         }
-        let failure = out.iter().any(|&i| self.signatures[i].is_failure());
+        let failure = out.iter().any(|&i| self.signature(i).is_failure());
         if *old_block {
             let message = line.trim_ascii();
             let indented = line.first().is_some_and(|b| *b == b'\t' || *b == b' ');
@@ -488,8 +537,15 @@ mod tests {
     fn every_pattern(cat: &Catalog, line: &[u8]) -> Vec<usize> {
         let m: Vec<usize> = (0..cat.signatures.len()).filter(|&i| cat.regexes[i].is_match(line)).collect();
         let mut m: Vec<usize> = m.iter().copied().filter(|i| !m.iter().any(|&j| cat.masks[j].contains(i))).collect();
+        // The status-error rule, on a line where no other catalog cause matched.
+        if !m.iter().any(|&i| cat.signatures[i].role == ROLE_CAUSE && !cat.is_superseded(i)) {
+            if let Some(c) = status::class_of(line) {
+                m.retain(|&i| !cat.is_superseded(i));
+                m.push(cat.status_index(c));
+            }
+        }
         // The named preflight rule, on a line no catalog failure matched.
-        if !m.iter().any(|&i| cat.signatures[i].is_failure()) {
+        if !m.iter().any(|&i| cat.signature(i).is_failure()) {
             if let Some((warning, name)) = named(line) {
                 let k = cat.preflight_table.by_name(name).map(|k| 2 * k + usize::from(warning));
                 m.push(cat.signatures.len() + k.unwrap_or(2 * cat.preflight_table.checks.len() + usize::from(warning)));

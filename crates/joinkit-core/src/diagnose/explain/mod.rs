@@ -17,6 +17,14 @@
 //!   `[WARNING <name>]`) through `preflight-checks.yaml` ([`preflight`](Table)), on lines no
 //!   catalog failure signature matched; kubeadm <= 1.8's unnamed lines by the table's wordings.
 //!   A named preflight warning (`preflight-warning-*`) yields to any other cause or symptom.
+//! - The API server's status errors (`... is forbidden: User "X" cannot VERB resource ...`,
+//!   the pre-1.11 `User "X" cannot VERB R in the namespace "NS"`, the node authorizer's and
+//!   NodeRestriction's reasons, `Unauthorized`) are read by their structure ([`status`]): the
+//!   subject and the object decide the domain (anonymous refused cluster-info: rbac; a 401 on
+//!   token discovery: anonymous auth off, control-plane; a refused CSR creation: rbac; a node
+//!   refused another node's object or its lease: node identity, node-state; anyone else: rbac,
+//!   naming who was refused what). The rule supersedes the generic `rbac-forbidden` and
+//!   `kubelet-unauthorized`, never a more specific catalog cause.
 //! - The report lists the lines that decided the root cause (`decidedBy`: file, line, signature
 //!   and text), in JSON and in text.
 //!
@@ -32,6 +40,7 @@
 mod catalog;
 mod preflight;
 mod scan;
+pub mod status;
 
 pub use catalog::{catalog, Catalog, Signature, Source, ROLES};
 use catalog::{ROLE_CAUSE, ROLE_SYMPTOM};

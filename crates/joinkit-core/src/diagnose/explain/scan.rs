@@ -315,13 +315,17 @@ impl Scanner {
         let mut out: Vec<Finding> = v
             .iter()
             .enumerate()
-            .map(|(i, t)| (t, cat.signature(i)))
-            .filter(|(t, s)| t.count > 0 && s.is_failure() == failures)
-            .map(|(t, s)| Finding {
+            .map(|(i, t)| (i, t, cat.signature(i)))
+            .filter(|(_, t, s)| t.count > 0 && s.is_failure() == failures)
+            .map(|(i, t, s)| Finding {
                 id: s.id.clone(),
                 domain: s.domain,
                 role: s.role.clone(),
-                meaning: s.meaning.clone(),
+                // The status-error rule's meaning names who was refused what (its first line).
+                meaning: match (cat.status_class(i), t.texts().first()) {
+                    (Some(c), Some(text)) => super::status::meaning(c, text),
+                    _ => s.meaning.clone(),
+                },
                 fix: s.fix.clone(),
                 count: t.count,
                 lines: t
