@@ -48,10 +48,11 @@ def score(names):
         meta = yaml.safe_load(front)
         p = subprocess.run([BIN, "explain-log", "-", "-o", "json"], input=body.encode(), capture_output=True)
         v = json.loads(p.stdout)
-        got = v.get("failureDomain") or ("success" if v.get("joined") else "clean")
+        got = v.get("failureDomain") or (
+            "undecidable" if v.get("verdict") == "undecidable" else "success" if v.get("joined") else "clean")
         want = meta["domain"]
         rc = v.get("rootCause") or {}
-        rows.append((name, want, got, rc.get("id", "-"), rc.get("confidence", "-")))
+        rows.append((name, want, got, rc.get("id", "-"), (v.get("confidence") or {}).get("level", "-")))
         n, ok = by.get(want, (0, 0))
         by[want] = (n + 1, ok + (got == want))
     return rows, by

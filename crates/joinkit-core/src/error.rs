@@ -187,6 +187,9 @@ codes! {
     CsrCheckFailed = ("csr-check-failed", 91, "csr approve/explain: a check of the CSR fails (requestor, subject, usages, SANs, Node, key), so joinkit does not approve it"),
     /// `csr approve|deny`: the CSR was already decided the other way.
     CsrAlreadyDecided = ("csr-already-decided", 92, "csr approve/deny: the CSR is already denied, approved or failed the other way"),
+    /// explain-log: the log has failure lines but cannot tell which domain caused them (the
+    /// report lists the candidates and what would tell them apart).
+    RootCauseUndecidable = ("root-cause-undecidable", 93, "explain-log: the log shows failures but cannot tell their cause; the candidates and what tells them apart are listed"),
 }
 
 /// A failure domain: where a root cause lives. One list for explain-log's catalog

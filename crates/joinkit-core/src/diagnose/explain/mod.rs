@@ -41,6 +41,7 @@ mod catalog;
 mod preflight;
 mod scan;
 pub mod status;
+pub mod unmatched;
 
 pub use catalog::{catalog, Catalog, Signature, Source, ROLES};
 use catalog::{ROLE_CAUSE, ROLE_SYMPTOM};
@@ -114,6 +115,178 @@ pub(crate) fn deciders(root: &Finding, findings: &[Finding]) -> Vec<Decider> {
     }
     out.truncate(MAX_DECIDERS);
     out
+}
+
+/// How sure the verdict is: `high`, `medium` or `low`, and why ([`confidence`]).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Confidence {
+    /// `high`, `medium` or `low`.
+    pub level: &'static str,
+    /// Why, in one sentence.
+    pub reason: String,
+}
+
+/// Another possible cause: a domain the log also points at, the line that points there, and
+/// what would tell it from the verdict ([`unmatched::tell_apart`]).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Candidate {
+    /// The domain.
+    pub domain: Domain,
+    /// The signature that points there (`unmatched-failure-line` for a failure line no
+    /// signature knows, which points there by its words).
+    pub signature: String,
+    /// File name (`-` for stdin).
+    pub source: String,
+    /// 1-based line number.
+    pub line: u64,
+    /// The line (at most [`MAX_TEXT_CHARS`] characters).
+    pub text: String,
+    /// The check that confirms or rules this candidate out.
+    pub tell_apart: &'static str,
+}
+
+/// The signature id of a verdict drawn from failure lines no signature knows.
+pub const UNMATCHED_ID: &str = "unmatched-failure-line";
+
+/// Whether a finding is weak evidence on its own: a preflight warning recognised only by its
+/// check's name, a preflight check the table does not know, or a cause seen only on lines
+/// kubeadm went on past ([`is_passed_warning`]).
+fn weak(f: &Finding) -> bool {
+    f.id.starts_with("preflight-warning-")
+        || f.id == "preflight-check-unknown"
+        || (!f.texts.is_empty() && f.texts.iter().all(|t| is_passed_warning(t)))
+}
+
+/// The other findings that could be the cause, one per other domain (the earliest): causes in
+/// other domains (not weak ones), and, for a symptom, symptoms in other domains too. Then the
+/// domains that unmatched failure lines point at, by their words.
+fn candidates(root: &Finding, findings: &[Finding], un: &unmatched::Unmatched, sc: &Scanner) -> Vec<Candidate> {
+    let mut out: Vec<Candidate> = Vec::new();
+    let mut seen: Vec<Option<Domain>> = vec![root.domain];
+    for f in findings {
+        let counts = (f.role == ROLE_CAUSE && !weak(f)) || (root.role == ROLE_SYMPTOM && f.role == ROLE_SYMPTOM);
+        if !counts || seen.contains(&f.domain) {
+            continue;
+        }
+        let (Some(d), Some(l)) = (f.domain, f.lines.first()) else { continue };
+        seen.push(f.domain);
+        out.push(Candidate {
+            domain: d,
+            signature: f.id.clone(),
+            source: l.source.clone(),
+            line: l.line,
+            text: f.texts.first().cloned().unwrap_or_else(|| f.example.clone()),
+            tell_apart: unmatched::tell_apart(d),
+        });
+    }
+    // Unmatched failure lines count only against a symptom or weak evidence: a cause the
+    // catalog knows explains the unknown lines around it.
+    if root.role == ROLE_SYMPTOM || weak(root) {
+        for (d, _) in un.ranked() {
+            if seen.contains(&Some(d)) {
+                continue;
+            }
+            seen.push(Some(d));
+            if let Some(c) = unmatched_candidate(d, un, sc) {
+                out.push(c);
+            }
+        }
+    }
+    out.truncate(MAX_DECIDERS);
+    out
+}
+
+/// The first kept unmatched failure line that voted for `d`, as a candidate.
+fn unmatched_candidate(d: Domain, un: &unmatched::Unmatched, sc: &Scanner) -> Option<Candidate> {
+    let i = Domain::ALL.iter().position(|x| *x == d)?;
+    let (src, line, text, _) = &un.lines[un.first[i]?];
+    Some(Candidate {
+        domain: d,
+        signature: UNMATCHED_ID.into(),
+        source: sc.source_name(*src).to_string(),
+        line: *line,
+        text: text.clone(),
+        tell_apart: unmatched::tell_apart(d),
+    })
+}
+
+/// The confidence of a verdict whose root cause is `root` with `candidates` beside it:
+/// - `high`: a cause signature (not weak evidence) and no cause in another domain;
+/// - `medium`: a cause with causes in other domains beside it (the earliest decides; the others
+///   are candidates), or a symptom (it points at a cause the log does not show);
+/// - `low`: weak evidence only (a preflight warning, an unknown check, a warning kubeadm went on
+///   past), or a verdict drawn from failure lines no signature knows.
+fn confidence(root: &Finding, candidates: &[Candidate]) -> Confidence {
+    if root.id == UNMATCHED_ID {
+        return Confidence {
+            level: "low",
+            reason:
+                "no known signature matched; the domain is the one most unmatched failure lines point at by their words"
+                    .into(),
+        };
+    }
+    if weak(root) {
+        return Confidence {
+            level: "low",
+            reason:
+                "the only evidence is a preflight warning, an unknown preflight check or a warning kubeadm went on past"
+                    .into(),
+        };
+    }
+    if root.role == ROLE_SYMPTOM {
+        return Confidence {
+            level: "medium",
+            reason: format!(
+                "a symptom ({}): it points at a cause the log does not show{}",
+                root.id,
+                if candidates.is_empty() { String::new() } else { "; see the candidates".into() }
+            ),
+        };
+    }
+    if candidates.is_empty() {
+        Confidence { level: "high", reason: format!("a known cause ({}) and no cause in another domain", root.id) }
+    } else {
+        Confidence {
+            level: "medium",
+            reason: format!(
+                "a known cause ({}), the earliest of causes in {} domains; the others are candidates",
+                root.id,
+                candidates.len() + 1
+            ),
+        }
+    }
+}
+
+/// The verdict drawn from unmatched failure lines when no signature decides: the domain most
+/// of them point at (a finding `unmatched-failure-line`), or none when no domain's words occur
+/// or two domains tie (then the log cannot tell: undecidable).
+fn unmatched_verdict(un: &unmatched::Unmatched, sc: &Scanner) -> Option<Finding> {
+    let ranked = un.ranked();
+    let (d, n) = *ranked.first()?;
+    if ranked.get(1).is_some_and(|(_, m)| *m == n) {
+        return None;
+    }
+    let i = Domain::ALL.iter().position(|x| *x == d)?;
+    let voted: Vec<&(usize, u64, String, u16)> = un.lines.iter().filter(|l| l.3 & (1 << i) != 0).collect();
+    let first = voted.first()?;
+    Some(Finding {
+        id: UNMATCHED_ID.into(),
+        domain: Some(d),
+        role: ROLE_SYMPTOM.into(),
+        meaning: format!(
+            "no known signature matched; {n} of {} failure line(s) no signature knows use the words of {} faults",
+            un.count,
+            d.as_str()
+        ),
+        fix: unmatched::tell_apart(d).into(),
+        count: n,
+        lines: voted.iter().map(|l| Location { source: sc.source_name(l.0).to_string(), line: l.1 }).collect(),
+        example: first.2.chars().take(400).collect(),
+        texts: voted.iter().take(MAX_TEXTS_PER_FINDING).map(|l| l.2.clone()).collect(),
+        order: (first.0, first.1),
+    })
 }
 
 /// "line N" (stdin) or "line N of FILE".
@@ -228,7 +401,21 @@ pub fn explain(files: &[std::path::PathBuf]) -> Report {
     report.set("context", &context);
     report.set("joined", joined);
     let joined_at = joined.map(|j| format!("the join succeeded at {}", at_line(&j.source, j.line)));
-    let Some(root) = root_cause(&findings) else {
+    let un = &scanner.unmatched;
+    if un.count > 0 {
+        let lines: Vec<serde_json::Value> = un
+            .lines
+            .iter()
+            .map(|(src, line, text, _)| serde_json::json!({"source": scanner.source_name(*src), "line": line, "text": text}))
+            .collect();
+        report.set("unmatchedFailureLines", serde_json::json!({"count": un.count, "first": lines}));
+    }
+    let fallback = if root_cause(&findings).is_none() { unmatched_verdict(un, &scanner) } else { None };
+    if root_cause(&findings).is_none() && fallback.is_none() && un.count > 0 {
+        return undecidable(report, un, &scanner, &resolved, joined_at);
+    }
+    let Some(root) = root_cause(&findings).or(fallback.as_ref()) else {
+        report.set("verdict", "clean");
         let detail = match &joined_at {
             Some(j) if resolved.is_empty() => format!("{j}; no known join-failure signature after it"),
             Some(j) => format!(
@@ -259,7 +446,12 @@ pub fn explain(files: &[std::path::PathBuf]) -> Report {
         return report;
     };
     let decided = deciders(root, &findings);
+    let cands = candidates(root, &findings, un, &scanner);
+    let conf = confidence(root, &cands);
+    report.set("verdict", "root-cause");
     report.set("rootCause", root);
+    report.set("confidence", &conf);
+    report.set("candidates", &cands);
     report.set("decidedBy", &decided);
     for f in &resolved {
         report.line(finding_text(f, " (resolved)"));
@@ -274,6 +466,13 @@ pub fn explain(files: &[std::path::PathBuf]) -> Report {
     report.line("decided by:");
     for d in &decided {
         report.line(format!("  {}:{}  [{}] {} ({})\n    {}", d.source, d.line, d.role, d.signature, d.reason, d.text));
+    }
+    report.line(format!("confidence: {} ({})", conf.level, conf.reason));
+    if !cands.is_empty() {
+        report.line("other candidates:");
+        for c in &cands {
+            report.line(candidate_text(c));
+        }
     }
     let at = root.lines.first().map(|l| format!("{}:{}", l.source, l.line)).unwrap_or_default();
     let after = joined_at.map(|j| format!(" (after {j})")).unwrap_or_default();
@@ -294,6 +493,82 @@ pub fn explain(files: &[std::path::PathBuf]) -> Report {
     }
     report.set("failureDomain", root.domain);
     report.fail(failure);
+    report
+}
+
+/// One candidate as report text.
+fn candidate_text(c: &Candidate) -> String {
+    format!(
+        "  {}:{}  [{}] {}\n    {}\n    tell apart: {}",
+        c.source,
+        c.line,
+        c.domain.as_str(),
+        c.signature,
+        c.text.chars().take(400).collect::<String>(),
+        c.tell_apart
+    )
+}
+
+/// The report of a log with failure lines that no signature knows and whose words point at no
+/// domain, or at two or more equally: exit `root-cause-undecidable`, with the candidates (the
+/// domains the lines point at) and what would tell them apart.
+fn undecidable(
+    mut report: Report,
+    un: &unmatched::Unmatched,
+    sc: &Scanner,
+    resolved: &[Finding],
+    joined_at: Option<String>,
+) -> Report {
+    let ranked = un.ranked();
+    let top = ranked.first().map(|r| r.1).unwrap_or(0);
+    let cands: Vec<Candidate> =
+        ranked.iter().filter(|r| r.1 == top).filter_map(|(d, _)| unmatched_candidate(*d, un, sc)).collect();
+    let conf = Confidence {
+        level: "low",
+        reason: if cands.is_empty() {
+            "failure lines no signature knows, and their words name no domain".into()
+        } else {
+            format!("failure lines no signature knows point at {} domains equally", cands.len())
+        },
+    };
+    report.set("verdict", "undecidable");
+    report.set("confidence", &conf);
+    report.set("candidates", &cands);
+    for f in resolved {
+        report.line(finding_text(f, " (resolved)"));
+    }
+    if let Some(j) = &joined_at {
+        report.line(format!("{j}, but failures follow it; they still count:"));
+    }
+    report.line(format!("undecidable: {} failure line(s) that no known signature matches; {}", un.count, conf.reason));
+    for (src, line, text, _) in &un.lines {
+        report.line(format!("  {}:{}  {}", sc.source_name(*src), line, text.chars().take(400).collect::<String>()));
+    }
+    if !cands.is_empty() {
+        report.line("candidates:");
+        for c in &cands {
+            report.line(candidate_text(c));
+        }
+    }
+    let first =
+        un.lines.first().map(|(src, line, ..)| format!("{}:{}", sc.source_name(*src), line)).unwrap_or_default();
+    let seen = if cands.is_empty() {
+        "no domain's words".to_string()
+    } else {
+        cands.iter().map(|c| c.domain.as_str()).collect::<Vec<_>>().join(", ")
+    };
+    report.fail(
+        Failure::new(
+            Code::RootCauseUndecidable,
+            ExplainStage::Match,
+            format!(
+                "{} failure line(s) from {first} on, but no known join-failure signature: the log cannot tell the cause (its words point at: {seen})",
+                un.count
+            ),
+        )
+        .cause("a failure this catalog has no signature for, in a log that does not say which part of the join broke")
+        .fix("run the candidates' checks (listed), or `joinkit diagnose` on the node for live checks; a longer log (kubeadm with --v=5, journalctl -u kubelet) often names the cause"),
+    );
     report
 }
 
@@ -359,14 +634,14 @@ mod tests {
     fn preflight_checks_are_recognised_by_name() {
         // One line per kind of name: plain, Service-, Port-, File*/Dir* paths, executables.
         for (line, id, domain) in [
-            ("\t[ERROR NumCPU]: the number of available CPUs 1 is less than the required 2", "preflight-check-numcpu", "node-state"),
-            ("\t[ERROR Mem]: the system RAM (972 MB) is less than the minimum 1700 MB", "preflight-check-mem", "node-state"),
+            ("\t[ERROR NumCPU]: the number of available CPUs 1 is less than the required 2", "preflight-check-numcpu", "config"),
+            ("\t[ERROR Mem]: the system RAM (972 MB) is less than the minimum 1700 MB", "preflight-check-mem", "config"),
             ("\t[ERROR IsPrivilegedUser]: user is not running as root", "preflight-check-isprivilegeduser", "config"),
             ("\t[ERROR Service-Docker]: docker service is not active, please run 'systemctl start docker.service'", "preflight-check-service-service", "runtime"),
             ("\t[ERROR Port-2379]: Port 2379 is in use", "preflight-port-in-use", "node-state"),
             ("\t[ERROR DirAvailable--var-lib-etcd]: /var/lib/etcd is not empty", "preflight-check-diravailable-path", "node-state"),
             ("\t[ERROR FileContent--proc-sys-net-bridge-bridge-nf-call-iptables]: /proc/sys/net/bridge/bridge-nf-call-iptables does not exist", "preflight-check-filecontent-path", "config"),
-            ("\t[ERROR FileExisting-conntrack]: conntrack not found in system path", "preflight-check-fileexisting-executable", "node-state"),
+            ("\t[ERROR FileExisting-conntrack]: conntrack not found in system path", "preflight-check-fileexisting-executable", "config"),
             ("\t[ERROR SystemVerification]: missing required cgroups: memory", "preflight-check-systemverification", "runtime"),
             ("\t[ERROR KubeletVersion]: the kubelet version is higher than the control plane version. This is not a supported version skew and may lead to a malfunctional cluster. Kubelet version: \"1.30.0\" Control plane version: \"1.29.0\"", "preflight-check-kubeletversion", "config"),
             ("\t[ERROR ImagePull]: failed to pull image registry.k8s.io/pause:3.10: exit status 1", "preflight-check-imagepull", "runtime"),

@@ -185,6 +185,8 @@ pub struct Scanner {
     pub bytes: u64,
     /// Lines longer than [`MAX_LINE_BYTES`], matched on their first [`MAX_LINE_BYTES`] only.
     pub truncated: u64,
+    /// Failure lines no signature matched, since the last success line ([`super::unmatched`]).
+    pub(crate) unmatched: super::unmatched::Unmatched,
 }
 
 impl Scanner {
@@ -233,6 +235,8 @@ impl Scanner {
             cat.matches_line(line, &mut hits, &mut old_block);
             if !hits.is_empty() {
                 self.record(&hits, line, src, line_no);
+            } else {
+                self.unmatched.add((src, line_no), line, MAX_TEXT_CHARS);
             }
             ControlFlow::Continue(())
         });
@@ -259,6 +263,7 @@ impl Scanner {
         if let Some(i) = success {
             // The failures so far were resolved: a later attempt got through.
             self.resolve();
+            self.unmatched.clear();
             // The last success line is kept, in place (a log may have one on every line).
             let j = self.joined.get_or_insert_with(|| Joined {
                 source: String::new(),
@@ -308,6 +313,11 @@ impl Scanner {
         self.joined.as_ref()
     }
 
+    /// The name of input `src` (`-` for stdin).
+    pub(crate) fn source_name(&self, src: usize) -> &str {
+        &self.sources[src]
+    }
+
     /// The findings of failure (or context) signatures in `v`, in order of first appearance;
     /// the sort is stable, so findings first seen on the same line keep catalog order.
     fn sorted(&self, v: &[Tally], failures: bool) -> Vec<Finding> {
@@ -346,7 +356,7 @@ impl Scanner {
 
 /// Appends `line` as text to `out`: invalid UTF-8 replaced (U+FFFD), trailing whitespace and
 /// the line ending dropped, at most `max` characters.
-fn push_text(out: &mut String, line: &[u8], max: usize) {
+pub(crate) fn push_text(out: &mut String, line: &[u8], max: usize) {
     // `from_utf8` first: its check is much quicker than the lossy conversion's, and most lines pass.
     match std::str::from_utf8(line) {
         Ok(text) => out.push_str(first_chars(text.trim_end(), max)),
