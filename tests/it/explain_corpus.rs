@@ -274,6 +274,20 @@ fn recall_on_kept_and_held_out() {
     let (_, held_ok) =
         print_recall("explain-log recall, held-out part (scored, never read while writing rules):", &held);
     print_recall("explain-log recall, held-out files no rule was ever written against (045 and up):", &unseen);
+    // The real programs' own output (tests/logs/generated/, each case also required by
+    // `generated_corpus`).
+    let mut generated = Recall::new();
+    for p in generated_paths() {
+        let text = std::fs::read_to_string(&p).unwrap();
+        let (front, body) = text.strip_prefix("---\n").and_then(|r| r.split_once("\n---\n")).unwrap();
+        let m: Value = serde_saphyr::from_str(front).unwrap();
+        let want = s(&m, "domain").unwrap().to_string();
+        let (got, ..) = verdict(body);
+        let e = generated.entry(want.clone()).or_default();
+        e.0 += 1;
+        e.1 += u32::from(got == want);
+    }
+    print_recall("explain-log recall, logs made by the real kubeadm and kubelet (tests/logs/generated):", &generated);
     println!("\nheld-out misses:\n{}", misses.join("\n"));
     assert!(
         held_ok >= HELD_OUT_FLOOR,
@@ -345,12 +359,7 @@ fn every_real_log_gives_the_same_verdict_with_cr_or_mixed_line_endings() {
 /// file is a new case.
 #[test]
 fn generated_corpus() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/logs/generated");
-    let mut paths: Vec<PathBuf> = match std::fs::read_dir(&dir) {
-        Ok(d) => d.map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "log")).collect(),
-        Err(_) => Vec::new(),
-    };
-    paths.sort();
+    let paths = generated_paths();
     let mut failures = Vec::new();
     for p in &paths {
         let name = p.file_name().unwrap().to_string_lossy().to_string();
@@ -373,4 +382,15 @@ fn generated_corpus() {
     }
     println!("generated corpus: {} logs, {} wrong", paths.len(), failures.len());
     assert!(failures.is_empty(), "{} generated log(s) wrong:\n{}", failures.len(), failures.join("\n"));
+}
+
+/// The `*.log` files of `tests/logs/generated/`, sorted.
+fn generated_paths() -> Vec<PathBuf> {
+    let dir = logs_dir().join("generated");
+    let mut paths: Vec<PathBuf> = match std::fs::read_dir(&dir) {
+        Ok(d) => d.map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "log")).collect(),
+        Err(_) => Vec::new(),
+    };
+    paths.sort();
+    paths
 }

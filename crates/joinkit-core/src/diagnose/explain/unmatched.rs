@@ -188,14 +188,36 @@ fn klog_severity(line: &[u8]) -> Option<u8> {
     header(line).or_else(|| memchr::memmem::find(line, b"]: ").and_then(|i| header(&line[i + 3..])))
 }
 
-/// Whether `line` is a failure line: a klog error or fatal line (`E`/`F` severity), or a line
-/// with one of [`FAILURE_WORDS`] that is not a klog informational line (`I`).
+/// The level of a logrus line (`level=info`, containerd's and CRI-O's `time="..." level=...
+/// msg="..."`; sirupsen/logrus `TextFormatter`): `Some(true)` for error/fatal/panic,
+/// `Some(false)` for info/debug/trace, `None` for warning or no level.
+fn logrus_failure(line: &[u8]) -> Option<bool> {
+    let i = memchr::memmem::find(line, b"level=")?;
+    let rest = &line[i + 6..];
+    let rest = rest.strip_prefix(b"\"").unwrap_or(rest);
+    if rest.starts_with(b"error") || rest.starts_with(b"fatal") || rest.starts_with(b"panic") {
+        Some(true)
+    } else if rest.starts_with(b"info") || rest.starts_with(b"debug") || rest.starts_with(b"trace") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// Whether `line` is a failure line: a klog error or fatal line (`E`/`F` severity), a logrus
+/// error/fatal/panic line, or a line with one of [`FAILURE_WORDS`] that is not a klog or
+/// logrus informational line (klog `I`; logrus info/debug/trace). The severity is read first:
+/// it is one look at the line's start, and it spares most lines of a journal the word search.
 pub fn is_failure_line(line: &[u8]) -> bool {
     match klog_severity(line) {
-        Some(b'E' | b'F') => true,
-        Some(b'I') => false,
-        _ => automata().failure.is_match(line),
+        Some(b'E' | b'F') => return true,
+        Some(b'I') => return false,
+        _ => {}
     }
+    if let Some(failure) = logrus_failure(line) {
+        return failure;
+    }
+    automata().failure.is_match(line)
 }
 
 /// The domains whose vocabulary `line` uses, as a bit set over [`Domain::ALL`] indexes.
@@ -295,6 +317,11 @@ mod tests {
         }
         assert!(is_failure_line(b"E1207 10:00:00.000000 1 x.go:1] something broke"));
         assert!(!is_failure_line(b"W1207 10:00:00.000000 1 x.go:1] something odd"));
+        // logrus (containerd, CRI-O): the level decides.
+        assert!(is_failure_line(b"time=\"2026-12-07T10:00:00Z\" level=error msg=\"boom\""));
+        assert!(is_failure_line(b"time=\"2026-12-07T10:00:00Z\" level=fatal msg=\"boom\""));
+        assert!(!is_failure_line(b"time=\"2026-12-07T10:00:00Z\" level=info msg=\"error count 0\""));
+        assert!(is_failure_line(b"time=\"2026-12-07T10:00:00Z\" level=warning msg=\"failed to load plugin\""));
         // Short lines and empty ones after a journald prefix are read without panicking.
         for l in ["", "E", "x]: ", "x]: E12", "E1207 10:0"] {
             assert!(!is_failure_line(l.as_bytes()), "{l}");
