@@ -35,6 +35,7 @@ mod discovery_failures;
 mod docs;
 mod explain_corpus;
 mod explain_log;
+mod explain_verdict;
 mod hostile;
 mod kubeadm_config;
 mod kubeadm_tokens;
