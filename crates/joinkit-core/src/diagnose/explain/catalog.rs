@@ -82,6 +82,17 @@ pub struct Signature {
     pub sources: Vec<Source>,
     /// Real example lines.
     pub examples: Vec<String>,
+    /// Ids of the findings this cause explains (its consequences): when both are in a log,
+    /// this one is the root cause even where the other came first (an expired client
+    /// certificate explains the refusals and the fallback to the bootstrap kubeconfig that
+    /// follow it).
+    #[serde(default)]
+    pub explains: Vec<String>,
+    /// A line that is the normal state after a successful join (kubeadm removes the bootstrap
+    /// kubeconfig once the kubelet has its certificate): after a success line it is not a
+    /// failure.
+    #[serde(default)]
+    pub normal_after_join: bool,
 }
 
 impl Signature {
@@ -309,6 +320,11 @@ impl Catalog {
         let mut m = Vec::new();
         self.matches_line(line, &mut m, &mut false);
         m
+    }
+
+    /// The catalog entry (of `log-signatures.yaml`) with this id, if any.
+    pub fn by_id(&self, id: &str) -> Option<&Signature> {
+        self.signatures.iter().find(|s| s.id == id)
     }
 
     /// Every signature: the catalog's, then the preflight checks' ([`Catalog::preflight`]),

@@ -307,15 +307,26 @@ fn at_line(source: &str, line: u64) -> String {
 /// A preflight warning recognised only by its check's name (`preflight-warning-*`: kubeadm went
 /// on past it, and `[WARNING Service-Kubelet]` or `[WARNING SystemVerification]` are in most
 /// joins) yields to symptoms too: it is the root cause only of a log with nothing else.
+///
+/// A cause that another finding of the log explains (the other's catalog entry lists it in
+/// `explains`: an expired client certificate explains the kubelet's refusals and its fallback
+/// to the bootstrap kubeconfig) is a consequence: the explaining cause is the root cause even
+/// where the consequence came first.
 pub fn root_cause(findings: &[Finding]) -> Option<&Finding> {
-    let causes = || findings.iter().filter(|f| f.role == ROLE_CAUSE);
+    let cat = catalog();
+    let explained = |f: &Finding| {
+        findings.iter().any(|g| g.id != f.id && cat.by_id(&g.id).is_some_and(|s| s.explains.contains(&f.id)))
+    };
+    let unexplained: Vec<&Finding> = findings.iter().filter(|f| !explained(f)).collect();
+    let causes = || unexplained.iter().copied().filter(|f| f.role == ROLE_CAUSE);
     let only_warnings = |f: &Finding| !f.texts.is_empty() && f.texts.iter().all(|t| is_passed_warning(t));
     let named_warning = |f: &Finding| f.id.starts_with("preflight-warning-");
     causes()
         .find(|f| !only_warnings(f) && !named_warning(f))
         .or_else(|| causes().find(|f| !named_warning(f)))
-        .or_else(|| findings.iter().find(|f| f.role == ROLE_SYMPTOM))
+        .or_else(|| unexplained.iter().copied().find(|f| f.role == ROLE_SYMPTOM))
         .or_else(|| causes().next())
+        .or_else(|| findings.iter().find(|f| catalog::is_failure_role(&f.role)))
 }
 
 /// A line where kubeadm reports an error it went on past: a preflight warning,
@@ -710,6 +721,44 @@ mod tests {
         assert_eq!(root(&format!("{ignored}{error}")).0, "kubeadm-jws-missing");
         let f = scan(&format!("{warn}{error}")).findings();
         assert!(f.iter().any(|f| f.id == "preflight-warning-service-service"), "still listed");
+    }
+
+    #[test]
+    fn a_cause_beats_the_consequences_it_explains_even_when_they_come_first() {
+        let bootstrap = "E1207 10:00:00.000000 1 run.go:74] \"command failed\" err=\"failed to run Kubelet: unable to load bootstrap kubeconfig: stat /etc/kubernetes/bootstrap-kubelet.conf: no such file or directory\"\n";
+        let expired = "E1207 10:00:01.000000 1 certificate_manager.go:1] Failed while requesting a signed certificate: Get \"https://10.0.0.1:6443\": x509: certificate has expired or is not yet valid\n";
+        assert_eq!(root(&format!("{bootstrap}{expired}")).0, "x509-expired-or-not-yet-valid");
+        // Alone, the consequence is a symptom, still reported.
+        let (id, domain) = root(bootstrap);
+        assert_eq!((id.as_str(), domain), ("kubelet-bootstrap-kubeconfig-missing", Some("config")));
+        // The API server failing to make the bootstrap signer's Role explains the missing JWS.
+        let jws = "error execution phase preflight: couldn't validate the identity of the API Server: could not find a JWS signature in the cluster-info ConfigMap for token ID \"abcdef\"\n";
+        let rbac = "E0704 22:35:57.681740       1 storage_rbac.go:235] unable to reconcile role.rbac.authorization.k8s.io/system:controller:bootstrap-signer in kube-public: namespaces \"kube-public\" not found\n";
+        assert_eq!(root(&format!("{jws}{rbac}")).0, "apiserver-rbac-bootstrap-failed");
+        // Without the explaining cause, the earliest cause decides as before.
+        assert_eq!(root(jws).0, "kubeadm-jws-missing");
+    }
+
+    #[test]
+    fn the_bootstrap_kubeconfig_gone_after_a_successful_join_is_normal() {
+        let log = "This node has joined the cluster:\nE1207 10:00:00.000000 1 run.go:74] \"command failed\" err=\"failed to run Kubelet: unable to load bootstrap kubeconfig: stat /etc/kubernetes/bootstrap-kubelet.conf: no such file or directory\"\n";
+        let s = scan(log);
+        assert!(s.findings().is_empty(), "{:?}", s.findings());
+        assert!(s.joined().is_some());
+    }
+
+    #[test]
+    fn every_explains_id_names_a_signature() {
+        let cat = catalog();
+        let all: Vec<String> = (0..cat.len()).map(|i| cat.signature(i).id.clone()).collect();
+        for s in &cat.signatures {
+            for e in &s.explains {
+                assert!(all.contains(e), "{}: explains unknown {e}", s.id);
+                assert_ne!(e, &s.id);
+            }
+            assert!(!s.normal_after_join || s.is_failure(), "{}", s.id);
+            assert!(s.explains.is_empty() || s.role == ROLE_CAUSE, "{}: only a cause explains", s.id);
+        }
     }
 
     #[test]

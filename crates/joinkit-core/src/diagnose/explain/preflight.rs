@@ -215,6 +215,8 @@ impl Table {
                 fix: c.fix.clone(),
                 sources: sources.clone(),
                 examples: Vec::new(),
+                explains: Vec::new(),
+                normal_after_join: false,
             };
             out.push(sig(
                 format!("preflight-check-{slug}"),
@@ -242,6 +244,8 @@ impl Table {
             fix: "read the check's message on the line; fix what it names on this node, or skip the check with --ignore-preflight-errors=<name> if it does not apply".into(),
             sources: Vec::new(),
             examples: Vec::new(),
+            explains: Vec::new(),
+            normal_after_join: false,
         }
         };
         out.push(generic("preflight-check-unknown", "a kubeadm preflight check failed whose name explain-log's table (preflight-checks.yaml, kubeadm 1.10-1.36) does not know; the line names the check and quotes its message"));

@@ -255,6 +255,10 @@ impl Scanner {
         let cat = catalog();
         let mut success = None;
         for &i in hits {
+            if self.joined.is_some() && cat.signature(i).normal_after_join {
+                // The normal state after a successful join (kubeadm removed the file).
+                continue;
+            }
             self.active[i].add((src, line_no), line);
             if cat.signature(i).role == ROLE_SUCCESS {
                 success = Some(i);

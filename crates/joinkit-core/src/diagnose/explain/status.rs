@@ -403,7 +403,7 @@ pub(crate) fn signatures() -> &'static [Signature] {
             src(F_ERRORS, "1.x-1.36", "%s %q is forbidden: %v", "index-id 62584807 (NewForbidden)"),
             src(F_FORBIDDEN, "~1.11-1.36", "User %q cannot %s resource %q in API group %q in the namespace %q", "index-id 197599860 (forbiddenMessage)"),
             src(F_FORBIDDEN, "~1.11-1.36", "User %q cannot %s resource %q in API group %q at the cluster scope", "index-id 197599860 (forbiddenMessage)"),
-            src(F_FORBIDDEN, "<=1.10", "User %q cannot %s %s in the namespace %q", "tests/logs/incoming/141 (kubeadm 1.12 against an older server)"),
+            src(F_FORBIDDEN, "<=1.10", "User %q cannot %s %s in the namespace %q", "tests/logs/141-* (kubeadm 1.12 against an older server)"),
         ];
         let sig = |id: &str, domain: Domain, pattern: &str, meaning: &str, fix: &str, sources: Vec<Source>| Signature {
             id: id.into(),
@@ -415,6 +415,8 @@ pub(crate) fn signatures() -> &'static [Signature] {
             fix: fix.into(),
             sources,
             examples: Vec::new(),
+            explains: Vec::new(),
+            normal_after_join: false,
         };
         let mut node = forbidden.clone();
         node.push(src(F_NODE, "~1.8-1.36", "no relationship found between node '%s' and this object", "index-id 126241418"));
