@@ -38,9 +38,11 @@
 //! pipes or FIFOs (`fsutil::open_stream`); devices and directories are refused.
 
 mod catalog;
+mod consequence;
 mod preflight;
 mod scan;
 pub mod status;
+pub mod transport;
 
 pub use catalog::{catalog, Catalog, Signature, Source, ROLES};
 use catalog::{ROLE_CAUSE, ROLE_SYMPTOM};
@@ -135,7 +137,8 @@ fn at_line(source: &str, line: u64) -> String {
 /// on past it, and `[WARNING Service-Kubelet]` or `[WARNING SystemVerification]` are in most
 /// joins) yields to symptoms too: it is the root cause only of a log with nothing else.
 pub fn root_cause(findings: &[Finding]) -> Option<&Finding> {
-    let causes = || findings.iter().filter(|f| f.role == ROLE_CAUSE);
+    // A cause another finding explains (`consequence`) is no root cause.
+    let causes = || findings.iter().filter(|f| f.role == ROLE_CAUSE && !consequence::explained(f, findings));
     let only_warnings = |f: &Finding| !f.texts.is_empty() && f.texts.iter().all(|t| is_passed_warning(t));
     let named_warning = |f: &Finding| f.id.starts_with("preflight-warning-");
     causes()
