@@ -137,7 +137,7 @@ pub struct Catalog {
     /// The catalog signatures the status-error rule supersedes ([`status::SUPERSEDES`]).
     superseded: Vec<usize>,
     /// Per transport class, the catalog signatures it supersedes
-    /// ([`transport::Class::supersedes`]).
+    /// ([`transport::Class::supersedes`]), then their union ([`transport::SUPERSEDED_ANY`]).
     transport_superseded: Vec<Vec<usize>>,
 }
 
@@ -292,8 +292,10 @@ pub fn catalog() -> &'static Catalog {
         let preflight = preflight_table.signatures();
         let position = |id: &&str| signatures.iter().position(|s| s.id == *id);
         let superseded = status::SUPERSEDES.iter().filter_map(position).collect();
-        let transport_superseded =
+        // Per class, then (last) the union of them all.
+        let mut transport_superseded: Vec<Vec<usize>> =
             transport::CLASSES.iter().map(|c| c.supersedes().iter().filter_map(position).collect()).collect();
+        transport_superseded.push(transport::SUPERSEDED_ANY.iter().filter_map(position).collect());
         Catalog {
             signatures,
             regexes,
@@ -364,7 +366,16 @@ impl Catalog {
     /// supersedes, those are dropped and its signature added. A gap-filling class
     /// ([`transport::Class::Dial`]) yields to any catalog failure on the line.
     pub(crate) fn transport_rule(&self, line: &[u8], out: &mut Vec<usize>) {
-        let Some(c) = transport::class_of(line) else { return };
+        // The quick ways out, before any regex: another catalog cause keeps the line whatever
+        // its class, and a line with a catalog failure is no gap for `Dial`.
+        let other_cause = |i: usize| {
+            self.signature(i).role == ROLE_CAUSE && !self.transport_superseded.last().is_some_and(|u| u.contains(&i))
+        };
+        if out.iter().any(|&i| other_cause(i)) {
+            return;
+        }
+        let failure = out.iter().any(|&i| self.signature(i).is_failure());
+        let Some(c) = transport::class_in(line, !failure) else { return };
         let gap_only = c.supersedes().is_empty();
         let keeps = |i: usize| {
             let s = self.signature(i);

@@ -77,6 +77,10 @@ impl Class {
     }
 }
 
+/// Every catalog id some class supersedes: a line with another catalog cause is no candidate.
+pub(crate) const SUPERSEDED_ANY: [&str; 5] =
+    ["x509-expired-or-not-yet-valid", "dns-no-such-host", "net-io-timeout", "net-connection-refused", "net-no-route"];
+
 /// The literals that make a line a candidate for the rule (the catalog's automaton finds
 /// them; [`class_of`] decides).
 pub(crate) const LITERALS: [&[u8]; 11] = [
@@ -126,17 +130,51 @@ fn text(line: &[u8]) -> &str {
     }
 }
 
-fn has(line: &[u8], lit: &str) -> bool {
-    memchr::memmem::find(line, lit.as_bytes()).is_some()
+/// Substring searchers for the literals, built once (a `memmem::find` builds one per call).
+struct Finders {
+    go_validity: memchr::memmem::Finder<'static>,
+    not_yet: memchr::memmem::Finder<'static>,
+    expired: memchr::memmem::Finder<'static>,
+    lookup: memchr::memmem::Finder<'static>,
+    proxy: [memchr::memmem::Finder<'static>; 2],
+    dial: [memchr::memmem::Finder<'static>; 5],
+}
+
+fn finders() -> &'static Finders {
+    static F: OnceLock<Finders> = OnceLock::new();
+    F.get_or_init(|| {
+        let f = memchr::memmem::Finder::new;
+        Finders {
+            go_validity: f("not yet valid: current time "),
+            not_yet: f("the certificate is not valid yet"),
+            expired: f("the certificate has expired"),
+            lookup: f("lookup "),
+            proxy: [f("proxyconnect tcp"), f("Proxy Authentication Required")],
+            dial: [f("dial tcp"), f("read tcp"), f("write tcp"), f("dial udp"), f("read udp")],
+        }
+    })
 }
 
 /// The class of `line`, if it is a transport error the rule decides by its structure.
 pub fn class_of(line: &[u8]) -> Option<Class> {
-    validity(line)
-        .map(|v| v.class)
-        .or_else(|| proxy(line).then_some(Class::Proxy))
-        .or_else(|| (has(line, "lookup ") && res().lookup.is_match(text(line))).then_some(Class::Lookup))
-        .or_else(|| dial(line).map(|_| Class::Dial))
+    class_in(line, true)
+}
+
+/// [`class_of`], with [`Class::Dial`] (which only fills gaps) looked for only if `gap`: a line
+/// the catalog already gives a failure is no gap, and a dial's regex is the costly part.
+pub(crate) fn class_in(line: &[u8], gap: bool) -> Option<Class> {
+    let f = finders();
+    if let Some(v) = validity(line) {
+        return Some(v.class);
+    }
+    if f.proxy.iter().any(|p| p.find(line).is_some()) {
+        return Some(Class::Proxy);
+    }
+    if f.lookup.find(line).is_some() && res().lookup.is_match(text(line)) {
+        return Some(Class::Lookup);
+    }
+    let dial = gap && f.dial.iter().any(|d| d.find(line).is_some()) && res().dial.is_match(text(line));
+    dial.then_some(Class::Dial)
 }
 
 /// A certificate validity error taken apart.
@@ -156,7 +194,8 @@ pub struct Validity<'a> {
 /// B`, or kubeadm's `the certificate is not valid yet: ...` / `the certificate has expired:
 /// ...` (their NotBefore or NotAfter as the bound).
 pub fn validity(line: &[u8]) -> Option<Validity<'_>> {
-    if has(line, "not yet valid: current time ") {
+    let f = finders();
+    if f.go_validity.find(line).is_some() {
         let t = text(line);
         let c = res().validity.captures(t)?;
         let (now, word, bound) = (c.get(1)?.as_str(), c.get(2)?.as_str(), c.get(3)?.as_str());
@@ -165,24 +204,18 @@ pub fn validity(line: &[u8]) -> Option<Validity<'_>> {
         let delta = rfc3339(now).zip(rfc3339(bound)).map(|(n, b)| n - b);
         return Some(Validity { class, now: Some(now), bound: Some(bound), delta });
     }
-    let kubeadm = |lit: &str, class: Class, field: &str| -> Option<Validity<'_>> {
-        let at = memchr::memmem::find(line, lit.as_bytes())?;
+    let kubeadm = |lit: &memchr::memmem::Finder<'static>, class: Class, field: &str| -> Option<Validity<'_>> {
+        let at = lit.find(line)?;
         let rest = text(&line[at..]);
         let bound = rest.split_once(field).map(|(_, b)| b.split(", ").next().unwrap_or(b).trim());
         Some(Validity { class, now: None, bound, delta: None })
     };
-    kubeadm("the certificate is not valid yet", Class::NotYetValid, "NotBefore: ")
-        .or_else(|| kubeadm("the certificate has expired", Class::Expired, "NotAfter: "))
-}
-
-/// A line where an HTTP(S) proxy is in the way.
-fn proxy(line: &[u8]) -> bool {
-    has(line, "proxyconnect tcp") || has(line, "Proxy Authentication Required")
+    kubeadm(&f.not_yet, Class::NotYetValid, "NotBefore: ").or_else(|| kubeadm(&f.expired, Class::Expired, "NotAfter: "))
 }
 
 /// A TCP/UDP `OpError` in `line`: (address, errno text).
 pub fn dial(line: &[u8]) -> Option<(&str, &str)> {
-    if !["dial tcp", "read tcp", "write tcp", "dial udp", "read udp"].iter().any(|l| has(line, l)) {
+    if !finders().dial.iter().any(|d| d.find(line).is_some()) {
         return None;
     }
     let c = res().dial.captures(text(line))?;
@@ -368,6 +401,24 @@ pub(crate) fn signatures() -> &'static [Signature] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn superseded_any_is_the_union_of_the_classes_and_names_catalog_entries() {
+        let mut union: Vec<&str> = CLASSES.iter().flat_map(|c| c.supersedes().iter().copied()).collect();
+        union.sort_unstable();
+        union.dedup();
+        let mut any = SUPERSEDED_ANY.to_vec();
+        any.sort_unstable();
+        assert_eq!(union, any);
+        let cat = super::super::catalog::catalog();
+        for id in SUPERSEDED_ANY {
+            assert!(cat.signatures.iter().any(|s| s.id == id), "{id}");
+        }
+        for (i, c) in CLASSES.iter().enumerate() {
+            assert_eq!(*c as usize, i);
+            assert_eq!(cat.transport_class(cat.transport_index(*c)), Some(*c));
+        }
+    }
 
     #[test]
     fn rfc3339_as_go_prints_it() {
