@@ -155,9 +155,9 @@ const FLAG_OLD_WARNING: u8 = 2;
 const FLAG_OLD_BLOCK: u8 = 4;
 /// A status-error literal ([`status::LITERALS`]): the line goes through [`status::parse`].
 const FLAG_STATUS: u8 = 8;
-/// A transport-error literal ([`transport::LITERALS`]): the line goes through
-/// [`transport::class_of`].
-const FLAG_TRANSPORT: u8 = 16;
+/// Transport-error literals ([`transport::LITERALS`]): their groups, shifted by 4 (16, 32, 64,
+/// 128); the line goes through [`transport::class_in`] for those groups.
+const FLAG_TRANSPORT: u8 = transport::G_ALL << 4;
 /// Owners at or above this are [`PREFLIGHT_LITERALS`] flags (`SENTINEL + flag`).
 const SENTINEL: usize = usize::MAX - 255;
 
@@ -271,7 +271,7 @@ pub fn catalog() -> &'static Catalog {
             }
         }
         let status_literals = status::LITERALS.iter().map(|l| (*l, FLAG_STATUS));
-        let transport_literals = transport::LITERALS.iter().map(|l| (*l, FLAG_TRANSPORT));
+        let transport_literals = transport::LITERALS.iter().map(|(l, group)| (*l, group << 4));
         for (lit, flag) in PREFLIGHT_LITERALS.into_iter().chain(status_literals).chain(transport_literals) {
             literals.push(lit[..lit.len().min(LITERAL_PREFIX)].to_vec());
             literal_owner.push(SENTINEL + usize::from(flag));
@@ -365,7 +365,8 @@ impl Catalog {
     /// structure decides a class and no catalog cause matched but the generic ones the class
     /// supersedes, those are dropped and its signature added. A gap-filling class
     /// ([`transport::Class::Dial`]) yields to any catalog failure on the line.
-    pub(crate) fn transport_rule(&self, line: &[u8], out: &mut Vec<usize>) {
+    /// `groups`: the groups of the transport literals the line has ([`transport::LITERALS`]).
+    pub(crate) fn transport_rule(&self, line: &[u8], out: &mut Vec<usize>, groups: u8) {
         // The quick ways out, before any regex: another catalog cause keeps the line whatever
         // its class, and a line with a catalog failure is no gap for `Dial`.
         let other_cause = |i: usize| {
@@ -375,7 +376,7 @@ impl Catalog {
             return;
         }
         let failure = out.iter().any(|&i| self.signature(i).is_failure());
-        let Some(c) = transport::class_in(line, !failure) else { return };
+        let Some(c) = transport::class_in(line, groups, !failure) else { return };
         let gap_only = c.supersedes().is_empty();
         let keeps = |i: usize| {
             let s = self.signature(i);
@@ -446,7 +447,7 @@ impl Catalog {
             self.status_rule(line, out);
         }
         if flags & FLAG_TRANSPORT != 0 {
-            self.transport_rule(line, out);
+            self.transport_rule(line, out, flags >> 4);
         }
         if flags & !(FLAG_STATUS | FLAG_TRANSPORT) == 0 && !*old_block {
             return;

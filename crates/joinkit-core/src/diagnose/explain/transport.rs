@@ -81,20 +81,31 @@ impl Class {
 pub(crate) const SUPERSEDED_ANY: [&str; 5] =
     ["x509-expired-or-not-yet-valid", "dns-no-such-host", "net-io-timeout", "net-connection-refused", "net-no-route"];
 
-/// The literals that make a line a candidate for the rule (the catalog's automaton finds
-/// them; [`class_of`] decides).
-pub(crate) const LITERALS: [&[u8]; 11] = [
-    b"not yet valid: current time ",
-    b"the certificate is not valid yet",
-    b"the certificate has expired",
-    b"lookup ",
-    b"dial tcp",
-    b"read tcp",
-    b"write tcp",
-    b"dial udp",
-    b"read udp",
-    b"proxyconnect tcp",
-    b"Proxy Authentication Required",
+/// Groups of literals ([`LITERALS`]): which checks of [`class_in`] a line needs.
+pub(crate) const G_CERT: u8 = 1;
+/// A proxy's literal.
+pub(crate) const G_PROXY: u8 = 2;
+/// `lookup `.
+pub(crate) const G_LOOKUP: u8 = 4;
+/// A dial's literal.
+pub(crate) const G_DIAL: u8 = 8;
+/// Every group.
+pub(crate) const G_ALL: u8 = G_CERT | G_PROXY | G_LOOKUP | G_DIAL;
+
+/// The literals that make a line a candidate for the rule, with their group (the catalog's
+/// automaton finds them and says which groups; [`class_in`] decides).
+pub(crate) const LITERALS: [(&[u8], u8); 11] = [
+    (b"not yet valid: current time ", G_CERT),
+    (b"the certificate is not valid yet", G_CERT),
+    (b"the certificate has expired", G_CERT),
+    (b"lookup ", G_LOOKUP),
+    (b"dial tcp", G_DIAL),
+    (b"read tcp", G_DIAL),
+    (b"write tcp", G_DIAL),
+    (b"dial udp", G_DIAL),
+    (b"read udp", G_DIAL),
+    (b"proxyconnect tcp", G_PROXY),
+    (b"Proxy Authentication Required", G_PROXY),
 ];
 
 /// The inner errors of a `DNSError` and of an `OpError` that the rule reads (Go's
@@ -157,23 +168,30 @@ fn finders() -> &'static Finders {
 
 /// The class of `line`, if it is a transport error the rule decides by its structure.
 pub fn class_of(line: &[u8]) -> Option<Class> {
-    class_in(line, true)
+    class_in(line, G_ALL, true)
 }
 
-/// [`class_of`], with [`Class::Dial`] (which only fills gaps) looked for only if `gap`: a line
-/// the catalog already gives a failure is no gap, and a dial's regex is the costly part.
-pub(crate) fn class_in(line: &[u8], gap: bool) -> Option<Class> {
+/// [`class_of`], looking only at the checks of `groups` (the groups of the literals the line
+/// has: a literal's first bytes are in it, or the check cannot succeed), and for
+/// [`Class::Dial`] (which only fills gaps) only if `gap`: a line the catalog already gives a
+/// failure is no gap, and a dial's regex is the costly part.
+pub(crate) fn class_in(line: &[u8], groups: u8, gap: bool) -> Option<Class> {
     let f = finders();
-    if let Some(v) = validity(line) {
-        return Some(v.class);
+    if groups & G_CERT != 0 {
+        if let Some(v) = validity(line) {
+            return Some(v.class);
+        }
     }
-    if f.proxy.iter().any(|p| p.find(line).is_some()) {
+    if groups & G_PROXY != 0 && f.proxy.iter().any(|p| p.find(line).is_some()) {
         return Some(Class::Proxy);
     }
-    if f.lookup.find(line).is_some() && res().lookup.is_match(text(line)) {
+    if groups & G_LOOKUP != 0 && f.lookup.find(line).is_some() && res().lookup.is_match(text(line)) {
         return Some(Class::Lookup);
     }
-    let dial = gap && f.dial.iter().any(|d| d.find(line).is_some()) && res().dial.is_match(text(line));
+    let dial = gap
+        && groups & G_DIAL != 0
+        && f.dial.iter().any(|d| d.find(line).is_some())
+        && res().dial.is_match(text(line));
     dial.then_some(Class::Dial)
 }
 
