@@ -819,13 +819,25 @@ fn x509_before_is_the_clock_and_after_is_an_expired_certificate() {
     let before = "E1121 09:00:02.000000    1234 certificate_manager.go:471] kubernetes.io/kube-apiserver-client-kubelet: Failed while requesting a signed certificate from the control plane: cannot create certificate signing request: Post \"https://10.0.0.10:6443/apis/certificates.k8s.io/v1/certificatesigningrequests\": x509: certificate has expired or is not yet valid: current time 2026-11-21T07:00:00Z is before 2026-11-21T08:00:00Z\n";
     let (id, domain, meaning) = verdict(before);
     assert_eq!((id.as_str(), domain.as_str()), ("x509-not-yet-valid", "clock"));
-    assert!(meaning.starts_with("the clock read 2026-11-21T07:00:00Z, 1 hour before the certificate's NotBefore 2026-11-21T08:00:00Z"), "{meaning}");
-    let after = before.replace("is before 2026-11-21T08:00:00Z", "is after 2026-11-21T08:00:00Z").replace("T07:00:00Z", "T09:30:00Z");
+    assert!(
+        meaning.starts_with(
+            "the clock read 2026-11-21T07:00:00Z, 1 hour before the certificate's NotBefore 2026-11-21T08:00:00Z"
+        ),
+        "{meaning}"
+    );
+    let after = before
+        .replace("is before 2026-11-21T08:00:00Z", "is after 2026-11-21T08:00:00Z")
+        .replace("T07:00:00Z", "T09:30:00Z");
     let (id, domain, meaning) = verdict(&after);
     assert_eq!((id.as_str(), domain.as_str()), ("x509-expired", "tls"));
-    assert!(meaning.contains("NotAfter is 2026-11-21T08:00:00Z; the clock read 2026-11-21T09:30:00Z, 1 hour 30 minutes later"), "{meaning}");
+    assert!(
+        meaning
+            .contains("NotAfter is 2026-11-21T08:00:00Z; the clock read 2026-11-21T09:30:00Z, 1 hour 30 minutes later"),
+        "{meaning}"
+    );
     // Without the time clause the line cannot tell; the meaning says so.
-    let (id, domain, meaning) = verdict("Unable to connect to the server: x509: certificate has expired or is not yet valid\n");
+    let (id, domain, meaning) =
+        verdict("Unable to connect to the server: x509: certificate has expired or is not yet valid\n");
     assert_eq!((id.as_str(), domain.as_str()), ("x509-expired-or-not-yet-valid", "clock"));
     assert!(meaning.contains("does not say which side"), "{meaning}");
     // A specific catalog cause keeps its line (the sandbox image could not be pulled).
@@ -844,7 +856,11 @@ fn an_expired_kubelet_client_certificate_explains_unauthorized_and_the_missing_b
     let unauthorized = "E1207 09:59:00.000000    1457 reflector.go:138] k8s.io/client-go/informers/factory.go:134: Failed to watch *v1.Node: failed to list *v1.Node: Unauthorized\n";
     let expired = "E1207 10:00:00.000000    1457 bootstrap.go:265] part of the existing bootstrap client certificate in /etc/kubernetes/kubelet.conf is expired: 2026-11-21 08:00:00 +0000 UTC\n";
     let missing = "F1207 10:00:00.000100    1457 server.go:271] failed to run Kubelet: unable to load bootstrap kubeconfig: stat /etc/kubernetes/bootstrap-kubelet.conf: no such file or directory\n";
-    for log in [format!("{expired}{missing}"), format!("{unauthorized}{expired}{missing}"), format!("{unauthorized}{missing}{expired}")] {
+    for log in [
+        format!("{expired}{missing}"),
+        format!("{unauthorized}{expired}{missing}"),
+        format!("{unauthorized}{missing}{expired}"),
+    ] {
         let v = explain(&log);
         assert_eq!(v["rootCause"]["id"], "kubelet-client-cert-expired", "{log}: {v}");
         assert_eq!(v["failureDomain"], "tls", "{v}");

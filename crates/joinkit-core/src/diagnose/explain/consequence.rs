@@ -19,7 +19,5 @@ pub(crate) const EXPLAINS: &[(&str, &[&str])] =
 
 /// Whether `f` is explained by another finding of `findings` ([`EXPLAINS`]).
 pub(crate) fn explained(f: &Finding, findings: &[Finding]) -> bool {
-    EXPLAINS
-        .iter()
-        .any(|(cause, effects)| effects.contains(&f.id.as_str()) && findings.iter().any(|g| g.id == *cause))
+    EXPLAINS.iter().any(|(cause, effects)| effects.contains(&f.id.as_str()) && findings.iter().any(|g| g.id == *cause))
 }

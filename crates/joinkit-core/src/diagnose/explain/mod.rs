@@ -25,6 +25,14 @@
 //!   refused another node's object or its lease: node identity, node-state; anyone else: rbac,
 //!   naming who was refused what). The rule supersedes the generic `rbac-forbidden` and
 //!   `kubelet-unauthorized`, never a more specific catalog cause.
+//! - Go's transport errors are read by their structure too ([`transport`]): x509's validity
+//!   error with its times (`current time T is before NotBefore`: the clock; `is after
+//!   NotAfter`: an expired certificate, tls), kubeadm's own wording of the same, a DNS lookup
+//!   whatever its inner error (dns), a TCP dial the catalog does not name (network), a proxy
+//!   in the way (network), in every Go release's wording and wrapper.
+//! - A cause another finding explains is no root cause (`consequence`): the kubelet's expired
+//!   client certificate explains the missing bootstrap kubeconfig and the `Unauthorized` lines,
+//!   before or after it.
 //! - The report lists the lines that decided the root cause (`decidedBy`: file, line, signature
 //!   and text), in JSON and in text.
 //!

@@ -126,9 +126,10 @@ fn res() -> &'static Res {
         Res {
             validity: re(r"not yet valid: current time (\S+) is (before|after) (\S+)".into()),
             lookup: re(format!(r"\blookup ([A-Za-z0-9_.\-]+)(?: on (\S+?))?: (?:{NET_ERRORS})")),
-            dial: re(format!(
+            dial: re(
                 r"\b(dial|read|write) (tcp|tcp4|tcp6|udp|udp4|udp6) (?:(\S+)->)?(\S+): (?:(connect|getsockopt|read|write): )?(connection refused|connection reset by peer|no route to host|network is unreachable|i/o timeout|connection timed out|broken pipe|host is down|operation timed out)"
-            )),
+                .into(),
+            ),
         }
     })
 }
@@ -188,10 +189,8 @@ pub(crate) fn class_in(line: &[u8], groups: u8, gap: bool) -> Option<Class> {
     if groups & G_LOOKUP != 0 && f.lookup.find(line).is_some() && res().lookup.is_match(text(line)) {
         return Some(Class::Lookup);
     }
-    let dial = gap
-        && groups & G_DIAL != 0
-        && f.dial.iter().any(|d| d.find(line).is_some())
-        && res().dial.is_match(text(line));
+    let dial =
+        gap && groups & G_DIAL != 0 && f.dial.iter().any(|d| d.find(line).is_some()) && res().dial.is_match(text(line));
     dial.then_some(Class::Dial)
 }
 
@@ -315,10 +314,9 @@ pub fn meaning(c: Class, line: &str) -> String {
     let b = line.as_bytes();
     let detail = match c {
         Class::NotYetValid | Class::Expired => validity(b).and_then(|v| match (v.now, v.bound, v.delta) {
-            (Some(now), Some(bound), Some(d)) if c == Class::NotYetValid => Some(format!(
-                "the clock read {now}, {} before the certificate's NotBefore {bound}",
-                human(d)
-            )),
+            (Some(now), Some(bound), Some(d)) if c == Class::NotYetValid => {
+                Some(format!("the clock read {now}, {} before the certificate's NotBefore {bound}", human(d)))
+            }
             (Some(now), Some(bound), Some(d)) => {
                 Some(format!("the certificate's NotAfter is {bound}; the clock read {now}, {} later", human(d)))
             }
@@ -479,7 +477,8 @@ mod tests {
         assert_eq!((v.class, v.bound), (Class::Expired, Some("2020-01-01 00:00:00 +0000 UTC")));
         let k = "the certificate is not valid yet: NotBefore: 2030-01-01 00:00:00 +0000 UTC, NotAfter: 2031-01-01 00:00:00 +0000 UTC";
         assert_eq!(class_of(k.as_bytes()), Some(Class::NotYetValid));
-        assert!(meaning(Class::NotYetValid, before).starts_with("the clock read 2021-04-01T14:43:32+02:00, 2 hours 47 minutes before"));
+        assert!(meaning(Class::NotYetValid, before)
+            .starts_with("the clock read 2021-04-01T14:43:32+02:00, 2 hours 47 minutes before"));
         assert!(meaning(Class::Expired, after).contains("16 days 2 hours later"), "{}", meaning(Class::Expired, after));
     }
 
@@ -503,13 +502,20 @@ mod tests {
         ] {
             assert_eq!(class_of(l.as_bytes()), Some(Class::Dial), "{l}");
         }
-        assert_eq!(dial(b"read tcp 10.0.0.5:51234->10.0.0.10:6443: read: connection reset by peer"), Some(("10.0.0.10:6443", "connection reset by peer")));
+        assert_eq!(
+            dial(b"read tcp 10.0.0.5:51234->10.0.0.10:6443: read: connection reset by peer"),
+            Some(("10.0.0.10:6443", "connection reset by peer"))
+        );
         assert_eq!(class_of(b"dial unix /run/containerd/containerd.sock: connect: no such file or directory"), None);
         assert_eq!(
             class_of(b"Get \"https://10.0.0.10:6443/api\": proxyconnect tcp: dial tcp 10.0.0.1:3128: connect: connection refused"),
             Some(Class::Proxy)
         );
-        assert_eq!(class_of(b"Get \"https://10.0.0.10:6443/version\": Proxy Authentication Required"), Some(Class::Proxy));
-        assert!(meaning(Class::Lookup, "dial tcp: lookup cp on 10.0.0.2:53: no such host").starts_with("\"cp\" did not resolve (DNS server 10.0.0.2:53)"));
+        assert_eq!(
+            class_of(b"Get \"https://10.0.0.10:6443/version\": Proxy Authentication Required"),
+            Some(Class::Proxy)
+        );
+        assert!(meaning(Class::Lookup, "dial tcp: lookup cp on 10.0.0.2:53: no such host")
+            .starts_with("\"cp\" did not resolve (DNS server 10.0.0.2:53)"));
     }
 }
