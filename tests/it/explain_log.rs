@@ -783,6 +783,8 @@ fn the_same_transport_fault_gives_the_same_domain_in_every_go_wording() {
                 "dial tcp 10.0.0.10:6443: connect: no route to host".into(),
                 "Get \"https://10.0.0.10:6443/api/v1/nodes\": read tcp 10.0.0.5:51234->10.0.0.10:6443: read: connection reset by peer".into(),
                 "Get \"https://10.0.0.10:6443/version\": net/http: TLS handshake timeout".into(),
+                "error execution phase preflight: couldn't validate the identity of the API Server: Get \"https://10.0.0.10:6443/api/v1/namespaces/kube-public/configmaps/cluster-info?timeout=10s\": context deadline exceeded".into(),
+                "Get \"https://10.0.0.10:6443/version\": net/http: request canceled while waiting for connection (Client.Timeout exceeded while awaiting headers)".into(),
             ],
         ),
         (

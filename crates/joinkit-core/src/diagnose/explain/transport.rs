@@ -94,7 +94,7 @@ pub(crate) const G_ALL: u8 = G_CERT | G_PROXY | G_LOOKUP | G_DIAL;
 
 /// The literals that make a line a candidate for the rule, with their group (the catalog's
 /// automaton finds them and says which groups; [`class_in`] decides).
-pub(crate) const LITERALS: [(&[u8], u8); 11] = [
+pub(crate) const LITERALS: [(&[u8], u8); 12] = [
     (b"not yet valid: current time ", G_CERT),
     (b"the certificate is not valid yet", G_CERT),
     (b"the certificate has expired", G_CERT),
@@ -104,6 +104,7 @@ pub(crate) const LITERALS: [(&[u8], u8); 11] = [
     (b"write tcp", G_DIAL),
     (b"dial udp", G_DIAL),
     (b"read udp", G_DIAL),
+    (b"context deadline exceeded", G_DIAL),
     (b"proxyconnect tcp", G_PROXY),
     (b"Proxy Authentication Required", G_PROXY),
 ];
@@ -117,6 +118,7 @@ struct Res {
     validity: Regex,
     lookup: Regex,
     dial: Regex,
+    request: Regex,
 }
 
 fn res() -> &'static Res {
@@ -129,6 +131,10 @@ fn res() -> &'static Res {
             dial: re(
                 r"\b(dial|read|write) (tcp|tcp4|tcp6|udp|udp4|udp6) (?:(\S+)->)?(\S+): (?:(connect|getsockopt|read|write): )?(connection refused|connection reset by peer|no route to host|network is unreachable|i/o timeout|connection timed out|broken pipe|host is down|operation timed out)"
                 .into(),
+            ),
+            request: re(
+                r#"\b(?:Get|Post|Put|Patch|Delete|Head) \\?"?https?://([^/\s"\\?]+)[^\s"\\]*\\?"?: (context deadline exceeded)"#
+                    .into(),
             ),
         }
     })
@@ -149,7 +155,7 @@ struct Finders {
     expired: memchr::memmem::Finder<'static>,
     lookup: memchr::memmem::Finder<'static>,
     proxy: [memchr::memmem::Finder<'static>; 2],
-    dial: [memchr::memmem::Finder<'static>; 5],
+    dial: [memchr::memmem::Finder<'static>; 6],
 }
 
 fn finders() -> &'static Finders {
@@ -162,7 +168,14 @@ fn finders() -> &'static Finders {
             expired: f("the certificate has expired"),
             lookup: f("lookup "),
             proxy: [f("proxyconnect tcp"), f("Proxy Authentication Required")],
-            dial: [f("dial tcp"), f("read tcp"), f("write tcp"), f("dial udp"), f("read udp")],
+            dial: [
+                f("dial tcp"),
+                f("read tcp"),
+                f("write tcp"),
+                f("dial udp"),
+                f("read udp"),
+                f("context deadline exceeded"),
+            ],
         }
     })
 }
@@ -189,8 +202,10 @@ pub(crate) fn class_in(line: &[u8], groups: u8, gap: bool) -> Option<Class> {
     if groups & G_LOOKUP != 0 && f.lookup.find(line).is_some() && res().lookup.is_match(text(line)) {
         return Some(Class::Lookup);
     }
-    let dial =
-        gap && groups & G_DIAL != 0 && f.dial.iter().any(|d| d.find(line).is_some()) && res().dial.is_match(text(line));
+    let dial = gap
+        && groups & G_DIAL != 0
+        && f.dial.iter().any(|d| d.find(line).is_some())
+        && (res().dial.is_match(text(line)) || request(text(line)).is_some());
     dial.then_some(Class::Dial)
 }
 
@@ -235,8 +250,21 @@ pub fn dial(line: &[u8]) -> Option<(&str, &str)> {
     if !finders().dial.iter().any(|d| d.find(line).is_some()) {
         return None;
     }
-    let c = res().dial.captures(text(line))?;
-    Some((c.get(4)?.as_str(), c.get(6)?.as_str()))
+    let t = text(line);
+    match res().dial.captures(t) {
+        Some(c) => Some((c.get(4)?.as_str(), c.get(6)?.as_str())),
+        None => request(t),
+    }
+}
+
+/// net/http's request to a remote host that timed out (`url.Error` wrapping the request
+/// context's deadline): (host, `context deadline exceeded`). A loopback host is a local health
+/// check (kubeadm's of the kubelet on 127.0.0.1:10248), not the network.
+fn request(t: &str) -> Option<(&str, &str)> {
+    let c = res().request.captures(t)?;
+    let host = c.get(1)?.as_str();
+    let local = ["localhost", "127.", "[::1]"].iter().any(|l| host.starts_with(l));
+    (!local).then_some((host, c.get(2)?.as_str()))
 }
 
 /// Seconds since the Unix epoch of an RFC 3339 time as Go prints it
@@ -396,12 +424,13 @@ pub(crate) fn signatures() -> &'static [Signature] {
                     src(F_DNS, "Go 1.x, cgo resolver", "dial tcp: lookup %s: Temporary failure in name resolution", "DNSError with getaddrinfo's gai_strerror"),
                 ]),
             sig("net-dial-failed", Domain::Network, r"(dial|read|write) (tcp|udp)[46]? \S+: ",
-                "a TCP connection failed (refused, reset, unroutable or timed out): a firewall, a down or wrong endpoint, or a middlebox (load balancer, proxy) dropping it",
+                "a TCP connection failed (refused, reset, unroutable or timed out), or a request to a remote host timed out: a firewall, a down or wrong endpoint, a middlebox (load balancer, proxy) dropping it, or (a timeout only) a server too slow to answer",
                 "check the endpoint from this node (nc -vz HOST PORT; curl -vk https://HOST:PORT/healthz), the firewall and security groups on the way, and the load balancer's backends",
                 vec![
                     src(F_NET, "Go 1.x (Kubernetes 1.10-1.36)", "read tcp %s->%s: read: connection reset by peer", "OpError.Error: op + \" \" + net + \" \" + source + \"->\" + addr + \": \" + err"),
                     src(F_NET, "Go < ~1.11 (Kubernetes <= ~1.11)", "dial tcp %s: getsockopt: no route to host", "OpError with the getsockopt syscall of older Go; cf. net-connection-refused's getsockopt source"),
                     src(F_NET, "Go 1.x", "write tcp %s->%s: write: broken pipe", "OpError"),
+                    src(F_HTTP, "Go 1.x (client-go requests with a context or a timeout)", "Get \"https://10.0.0.10:6443/api/v1/namespaces/kube-public/configmaps/cluster-info?timeout=10s\": context deadline exceeded", "url.Error (Op URL: Err) wrapping context.DeadlineExceeded"),
                 ]),
             sig("net-proxy", Domain::Network, r"proxyconnect tcp|Proxy Authentication Required",
                 "an HTTP(S) proxy is in the way (HTTPS_PROXY/HTTP_PROXY in the environment of kubeadm, the kubelet or the runtime): the proxy cannot be reached, or refuses the CONNECT; traffic to the cluster should not go through it",
@@ -507,6 +536,11 @@ mod tests {
             Some(("10.0.0.10:6443", "connection reset by peer"))
         );
         assert_eq!(class_of(b"dial unix /run/containerd/containerd.sock: connect: no such file or directory"), None);
+        let timeout = "Get \"https://10.0.0.10:6443/api/v1/namespaces/kube-public/configmaps/cluster-info?timeout=10s\": context deadline exceeded";
+        assert_eq!(class_of(timeout.as_bytes()), Some(Class::Dial));
+        assert_eq!(dial(timeout.as_bytes()), Some(("10.0.0.10:6443", "context deadline exceeded")));
+        assert_eq!(class_of(b"Get \"http://127.0.0.1:10248/healthz\": context deadline exceeded"), None);
+        assert_eq!(class_of(b"failed while waiting for TLS bootstrap: context deadline exceeded"), None);
         assert_eq!(
             class_of(b"Get \"https://10.0.0.10:6443/api\": proxyconnect tcp: dial tcp 10.0.0.1:3128: connect: connection refused"),
             Some(Class::Proxy)
