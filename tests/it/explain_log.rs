@@ -140,12 +140,13 @@ Nov 21 09:00:01 worker-1 kubelet[1234]: E1121 09:00:01.000000    1234 kubelet.go
 Nov 21 09:00:02 worker-1 kubelet[1234]: E1121 09:00:02.000000    1234 certificate_manager.go:471] kubernetes.io/kube-apiserver-client-kubelet: Failed while requesting a signed certificate from the control plane: cannot create certificate signing request: Post \"https://10.0.0.10:6443/apis/certificates.k8s.io/v1/certificatesigningrequests\": x509: certificate has expired or is not yet valid: current time 2019-01-01T00:00:00Z is before 2026-11-21T08:00:00Z\n\
 error execution phase kubelet-start: timed out waiting for the condition\n";
     let v = explain(journal);
-    assert_eq!(v["rootCause"]["id"], "x509-expired-or-not-yet-valid");
+    // ("current time ... is before ...": the structure says not yet valid, the clock.)
+    assert_eq!(v["rootCause"]["id"], "x509-not-yet-valid");
     assert_eq!(v["failureDomain"], "clock");
     let ids: Vec<&str> = v["findings"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap()).collect();
     assert_eq!(
         ids,
-        ["kubelet-node-not-found", "x509-expired-or-not-yet-valid", "kubeadm-timed-out"],
+        ["kubelet-node-not-found", "x509-not-yet-valid", "kubeadm-timed-out"],
         "findings in order of first appearance; the progress line is none of them"
     );
     assert_eq!(v["context"][0]["id"], "kubeadm-tls-bootstrap-wait");
@@ -720,4 +721,164 @@ fn status_errors_are_classified_by_subject_and_object() {
         let f = ids(&v, "findings");
         assert!(!f.contains(&"rbac-forbidden".to_string()) || id == "rbac-forbidden", "superseded: {f:?}");
     }
+}
+
+/// (root cause id, domain, meaning) of a log.
+fn verdict(log: &str) -> (String, String, String) {
+    let v = explain(log);
+    let s = |x: &serde_json::Value| x.as_str().unwrap_or("-").to_string();
+    (s(&v["rootCause"]["id"]), s(&v["failureDomain"]), s(&v["rootCause"]["meaning"]))
+}
+
+/// Go's transport errors are read by their structure (`explain::transport`): the same fault
+/// gives the same domain in every Go release's wording (Go < 1.11's `getsockopt`, Go < ~1.14's
+/// validity error without times, Go 1.15-1.16's legacy-CN hint, Go 1.20+'s `tls: failed to
+/// verify certificate:` prefix) and inside every wrapper (kubeadm, client-go, klog's `err="..."`).
+#[test]
+fn the_same_transport_fault_gives_the_same_domain_in_every_go_wording() {
+    let a = "2026-11-21T08:00:00Z";
+    let faults: [(&str, &[String]); 7] = [
+        (
+            "clock",
+            &[
+                // Go < ~1.14: no times (the ambiguous wording keeps the clock).
+                "x509: certificate has expired or is not yet valid".into(),
+                format!("x509: certificate has expired or is not yet valid: current time 2019-01-01T00:00:00Z is before {a}"),
+                format!("tls: failed to verify certificate: x509: certificate has expired or is not yet valid: current time 2019-01-01T00:00:00Z is before {a}"),
+                // kubeadm's own check of a certificate it loads.
+                "error execution phase certs/ca: failure loading ca certificate: the certificate is not valid yet: NotBefore: 2030-01-01 00:00:00 +0000 UTC, NotAfter: 2040-01-01 00:00:00 +0000 UTC".into(),
+            ],
+        ),
+        (
+            "tls",
+            &[
+                format!("x509: certificate has expired or is not yet valid: current time 2027-03-01T00:00:00Z is after {a}"),
+                format!("E1207 reflector.go:1] \"Unhandled Error\" err=\"Get \\\"https://10.0.0.10:6443/api\\\": tls: failed to verify certificate: x509: certificate has expired or is not yet valid: current time 2027-03-01T00:00:00+01:00 is after {a}\""),
+                "error execution phase certs/apiserver: failure loading apiserver certificate: the certificate has expired: NotBefore: 2019-01-01 00:00:00 +0000 UTC, NotAfter: 2020-01-01 00:00:00 +0000 UTC".into(),
+            ],
+        ),
+        (
+            "tls",
+            &[
+                "Get https://10.0.0.10:6443/api: x509: certificate signed by unknown authority".into(),
+                "Get \"https://10.0.0.10:6443/api\": tls: failed to verify certificate: x509: certificate signed by unknown authority".into(),
+                "x509: certificate signed by unknown authority (possibly because of \"crypto/rsa: verification error\" while trying to verify candidate authority certificate \"kubernetes\")".into(),
+            ],
+        ),
+        (
+            "tls",
+            &[
+                "x509: certificate is valid for 10.96.0.1, 10.0.2.15, not 10.0.0.10".into(),
+                "x509: cannot validate certificate for 10.0.0.10 because it doesn't contain any IP SANs".into(),
+                "x509: certificate relies on legacy Common Name field, use SANs or temporarily enable Common Name matching with GODEBUG=x509ignoreCN=0".into(),
+                "tls: failed to verify certificate: x509: certificate relies on legacy Common Name field, use SANs instead".into(),
+            ],
+        ),
+        (
+            "network",
+            &[
+                "dial tcp 10.0.0.10:6443: getsockopt: connection refused".into(),
+                "dial tcp 10.0.0.10:6443: connect: connection refused".into(),
+                "dial tcp 10.0.0.10:6443: getsockopt: no route to host".into(),
+                "dial tcp 10.0.0.10:6443: connect: no route to host".into(),
+                "Get \"https://10.0.0.10:6443/api/v1/nodes\": read tcp 10.0.0.5:51234->10.0.0.10:6443: read: connection reset by peer".into(),
+                "Get \"https://10.0.0.10:6443/version\": net/http: TLS handshake timeout".into(),
+                "error execution phase preflight: couldn't validate the identity of the API Server: Get \"https://10.0.0.10:6443/api/v1/namespaces/kube-public/configmaps/cluster-info?timeout=10s\": context deadline exceeded".into(),
+                "Get \"https://10.0.0.10:6443/version\": net/http: request canceled while waiting for connection (Client.Timeout exceeded while awaiting headers)".into(),
+            ],
+        ),
+        (
+            "dns",
+            &[
+                "dial tcp: lookup cp.example.com on 10.0.0.2:53: no such host".into(),
+                "dial tcp: lookup cp.example.com on 10.0.0.2:53: server misbehaving".into(),
+                "dial tcp: lookup cp.example.com on 10.0.0.2:53: read udp 10.0.0.5:40000->10.0.0.2:53: i/o timeout".into(),
+                "dial tcp: lookup cp.example.com on 10.96.0.10:53: dial udp 10.96.0.10:53: connect: network is unreachable".into(),
+                "dial tcp: lookup cp.example.com: Temporary failure in name resolution".into(),
+            ],
+        ),
+        (
+            "network",
+            &[
+                "Get \"https://10.0.0.10:6443/api\": proxyconnect tcp: dial tcp 10.0.0.1:3128: connect: connection refused".into(),
+                "Get \"https://10.0.0.10:6443/version\": Proxy Authentication Required".into(),
+            ],
+        ),
+    ];
+    // In process (the binary runs the same scanner; the other tests here run it): ~30 logs.
+    for (domain, lines) in faults {
+        for line in lines {
+            let mut s = Scanner::new();
+            s.scan(std::io::Cursor::new(format!("{line}\n")), "-").unwrap();
+            let f = s.findings();
+            let root =
+                joinkit_core::diagnose::explain::root_cause(&f).unwrap_or_else(|| panic!("no root cause: {line}"));
+            assert_eq!(root.domain.map(|d| d.as_str()), Some(domain), "{line}: {}", root.id);
+        }
+    }
+}
+
+/// Go's validity error says which bound was crossed: "current time T is before NotBefore" is
+/// the clock (behind, or the certificate made by a machine whose clock was ahead), "is after
+/// NotAfter" an expired certificate (tls); the meaning names the times and the gap.
+#[test]
+fn x509_before_is_the_clock_and_after_is_an_expired_certificate() {
+    let before = "E1121 09:00:02.000000    1234 certificate_manager.go:471] kubernetes.io/kube-apiserver-client-kubelet: Failed while requesting a signed certificate from the control plane: cannot create certificate signing request: Post \"https://10.0.0.10:6443/apis/certificates.k8s.io/v1/certificatesigningrequests\": x509: certificate has expired or is not yet valid: current time 2026-11-21T07:00:00Z is before 2026-11-21T08:00:00Z\n";
+    let (id, domain, meaning) = verdict(before);
+    assert_eq!((id.as_str(), domain.as_str()), ("x509-not-yet-valid", "clock"));
+    assert!(
+        meaning.starts_with(
+            "the clock read 2026-11-21T07:00:00Z, 1 hour before the certificate's NotBefore 2026-11-21T08:00:00Z"
+        ),
+        "{meaning}"
+    );
+    let after = before
+        .replace("is before 2026-11-21T08:00:00Z", "is after 2026-11-21T08:00:00Z")
+        .replace("T07:00:00Z", "T09:30:00Z");
+    let (id, domain, meaning) = verdict(&after);
+    assert_eq!((id.as_str(), domain.as_str()), ("x509-expired", "tls"));
+    assert!(
+        meaning
+            .contains("NotAfter is 2026-11-21T08:00:00Z; the clock read 2026-11-21T09:30:00Z, 1 hour 30 minutes later"),
+        "{meaning}"
+    );
+    // Without the time clause the line cannot tell; the meaning says so.
+    let (id, domain, meaning) =
+        verdict("Unable to connect to the server: x509: certificate has expired or is not yet valid\n");
+    assert_eq!((id.as_str(), domain.as_str()), ("x509-expired-or-not-yet-valid", "clock"));
+    assert!(meaning.contains("does not say which side"), "{meaning}");
+    // A specific catalog cause keeps its line (the sandbox image could not be pulled).
+    let pull = "E1207 10:00:00.000000 1 remote_runtime.go:1] \"RunPodSandbox from runtime service failed\" err=\"rpc error: code = Unknown desc = failed to get sandbox image \\\"registry.k8s.io/pause:3.9\\\": failed to pull image \\\"registry.k8s.io/pause:3.9\\\": x509: certificate has expired or is not yet valid: current time 2026-12-07T10:00:00Z is after 2026-11-21T08:00:00Z\"\n";
+    assert_eq!(verdict(pull).0, "runtime-sandbox-image-pull");
+    // kubeadm's kubelet health check refused on 127.0.0.1:10248 is not a network fault.
+    let health = "[kubelet-check] The HTTP call equal to 'curl -sSL http://localhost:10248/healthz' failed with error: Get \"http://localhost:10248/healthz\": dial tcp 127.0.0.1:10248: connect: connection refused.\n";
+    assert_eq!(verdict(health).1, "runtime");
+}
+
+/// The kubelet's expired client certificate is the cause of the lines around it: the missing
+/// bootstrap kubeconfig it falls back to (a joined node has none) and the 401s of the API
+/// server, even where those come first.
+#[test]
+fn an_expired_kubelet_client_certificate_explains_unauthorized_and_the_missing_bootstrap_kubeconfig() {
+    let unauthorized = "E1207 09:59:00.000000    1457 reflector.go:138] k8s.io/client-go/informers/factory.go:134: Failed to watch *v1.Node: failed to list *v1.Node: Unauthorized\n";
+    let expired = "E1207 10:00:00.000000    1457 bootstrap.go:265] part of the existing bootstrap client certificate in /etc/kubernetes/kubelet.conf is expired: 2026-11-21 08:00:00 +0000 UTC\n";
+    let missing = "F1207 10:00:00.000100    1457 server.go:271] failed to run Kubelet: unable to load bootstrap kubeconfig: stat /etc/kubernetes/bootstrap-kubelet.conf: no such file or directory\n";
+    for log in [
+        format!("{expired}{missing}"),
+        format!("{unauthorized}{expired}{missing}"),
+        format!("{unauthorized}{missing}{expired}"),
+    ] {
+        let v = explain(&log);
+        assert_eq!(v["rootCause"]["id"], "kubelet-client-cert-expired", "{log}: {v}");
+        assert_eq!(v["failureDomain"], "tls", "{v}");
+        // The consequences are still listed.
+        assert!(ids(&v, "findings").contains(&"kubelet-bootstrap-kubeconfig-missing".to_string()), "{v}");
+    }
+    // Without the certificate line the same lines decide as before.
+    assert_eq!(verdict(&format!("{unauthorized}{missing}")).0, "kubelet-unauthorized");
+    assert_eq!(verdict(missing).0, "kubelet-bootstrap-kubeconfig-missing");
+    // The kubelet 1.18+ wording, at run time.
+    let exiting = "E1207 10:00:00.000000    1457 transport.go:123] \"The currently active client certificate has expired and the server is responsive, exiting.\"\n";
+    let (id, domain, _) = verdict(&format!("{unauthorized}{exiting}"));
+    assert_eq!((id.as_str(), domain.as_str()), ("kubelet-client-cert-expired", "tls"));
 }

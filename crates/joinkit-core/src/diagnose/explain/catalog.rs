@@ -38,6 +38,7 @@ use std::sync::OnceLock;
 
 use super::preflight::{named, Table, UNKNOWN_ERROR, UNKNOWN_WARNING, UNNAMED};
 use super::status;
+use super::transport;
 
 /// The catalog source.
 pub(crate) const CATALOG_YAML: &str = include_str!("../log-signatures.yaml");
@@ -146,6 +147,9 @@ pub struct Catalog {
     pub preflight: Vec<Signature>,
     /// The catalog signatures the status-error rule supersedes ([`status::SUPERSEDES`]).
     superseded: Vec<usize>,
+    /// Per transport class, the catalog signatures it supersedes
+    /// ([`transport::Class::supersedes`]), then their union ([`transport::SUPERSEDED_ANY`]).
+    transport_superseded: Vec<Vec<usize>>,
 }
 
 /// Literals of the preflight rules in the automaton, owned by these sentinel owners: a named
@@ -162,6 +166,9 @@ const FLAG_OLD_WARNING: u8 = 2;
 const FLAG_OLD_BLOCK: u8 = 4;
 /// A status-error literal ([`status::LITERALS`]): the line goes through [`status::parse`].
 const FLAG_STATUS: u8 = 8;
+/// Transport-error literals ([`transport::LITERALS`]): their groups, shifted by 4 (16, 32, 64,
+/// 128); the line goes through [`transport::class_in`] for those groups.
+const FLAG_TRANSPORT: u8 = transport::G_ALL << 4;
 /// Owners at or above this are [`PREFLIGHT_LITERALS`] flags (`SENTINEL + flag`).
 const SENTINEL: usize = usize::MAX - 255;
 
@@ -275,7 +282,8 @@ pub fn catalog() -> &'static Catalog {
             }
         }
         let status_literals = status::LITERALS.iter().map(|l| (*l, FLAG_STATUS));
-        for (lit, flag) in PREFLIGHT_LITERALS.into_iter().chain(status_literals) {
+        let transport_literals = transport::LITERALS.iter().map(|(l, group)| (*l, group << 4));
+        for (lit, flag) in PREFLIGHT_LITERALS.into_iter().chain(status_literals).chain(transport_literals) {
             literals.push(lit[..lit.len().min(LITERAL_PREFIX)].to_vec());
             literal_owner.push(SENTINEL + usize::from(flag));
         }
@@ -293,8 +301,12 @@ pub fn catalog() -> &'static Catalog {
         let preflight_table =
             Table::parse(super::preflight::PREFLIGHT_YAML).expect("preflight-checks.yaml parses (tested)");
         let preflight = preflight_table.signatures();
-        let superseded =
-            status::SUPERSEDES.iter().filter_map(|id| signatures.iter().position(|s| s.id == *id)).collect();
+        let position = |id: &&str| signatures.iter().position(|s| s.id == *id);
+        let superseded = status::SUPERSEDES.iter().filter_map(position).collect();
+        // Per class, then (last) the union of them all.
+        let mut transport_superseded: Vec<Vec<usize>> =
+            transport::CLASSES.iter().map(|c| c.supersedes().iter().filter_map(position).collect()).collect();
+        transport_superseded.push(transport::SUPERSEDED_ANY.iter().filter_map(position).collect());
         Catalog {
             signatures,
             regexes,
@@ -307,6 +319,7 @@ pub fn catalog() -> &'static Catalog {
             preflight_table,
             preflight,
             superseded,
+            transport_superseded,
         }
     })
 }
@@ -322,27 +335,75 @@ impl Catalog {
         m
     }
 
-    /// The catalog entry (of `log-signatures.yaml`) with this id, if any.
+    /// The signature with this id (a catalog entry, a preflight check's or a structural
+    /// rule's), if any.
     pub fn by_id(&self, id: &str) -> Option<&Signature> {
-        self.signatures.iter().find(|s| s.id == id)
+        (0..self.len()).map(|i| self.signature(i)).find(|s| s.id == id)
     }
 
     /// Every signature: the catalog's, then the preflight checks' ([`Catalog::preflight`]),
-    /// then the status-error rule's ([`status::Class`] order).
+    /// then the status-error rule's ([`status::Class`] order), then the transport rule's
+    /// ([`transport::Class`] order).
     pub fn signature(&self, i: usize) -> &Signature {
-        let (n, p) = (self.signatures.len(), self.preflight.len());
+        let (n, p, st) = (self.signatures.len(), self.preflight.len(), status::signatures().len());
         if i < n {
             &self.signatures[i]
         } else if i < n + p {
             &self.preflight[i - n]
-        } else {
+        } else if i < n + p + st {
             &status::signatures()[i - n - p]
+        } else {
+            &transport::signatures()[i - n - p - st]
         }
     }
 
     /// How many signatures [`Catalog::signature`] indexes.
     pub fn len(&self) -> usize {
-        self.signatures.len() + self.preflight.len() + status::signatures().len()
+        self.transport_index(transport::Class::NotYetValid) + transport::signatures().len()
+    }
+
+    /// The index of the transport rule's signature of class `c`.
+    pub fn transport_index(&self, c: transport::Class) -> usize {
+        self.signatures.len() + self.preflight.len() + status::signatures().len() + c as usize
+    }
+
+    /// The class of transport error signature `i` stands for, if it is one of the rule's.
+    pub fn transport_class(&self, i: usize) -> Option<transport::Class> {
+        transport::CLASSES.get(i.checked_sub(self.transport_index(transport::Class::NotYetValid))?).copied()
+    }
+
+    /// Whether catalog signature `i` yields to the transport rule's class `c` on a line of
+    /// that class.
+    pub fn is_superseded_by(&self, i: usize, c: transport::Class) -> bool {
+        self.transport_superseded[c as usize].contains(&i)
+    }
+
+    /// The transport rule ([`transport`]) on a line with one of its literals: where the line's
+    /// structure decides a class and no catalog cause matched but the generic ones the class
+    /// supersedes, those are dropped and its signature added. A gap-filling class
+    /// ([`transport::Class::Dial`]) yields to any catalog failure on the line.
+    /// `groups`: the groups of the transport literals the line has ([`transport::LITERALS`]).
+    pub(crate) fn transport_rule(&self, line: &[u8], out: &mut Vec<usize>, groups: u8) {
+        // The quick ways out, before any regex: another catalog cause keeps the line whatever
+        // its class, and a line with a catalog failure is no gap for `Dial`.
+        let other_cause = |i: usize| {
+            self.signature(i).role == ROLE_CAUSE && !self.transport_superseded.last().is_some_and(|u| u.contains(&i))
+        };
+        if out.iter().any(|&i| other_cause(i)) {
+            return;
+        }
+        let failure = out.iter().any(|&i| self.signature(i).is_failure());
+        let Some(c) = transport::class_in(line, groups, !failure) else { return };
+        let gap_only = c.supersedes().is_empty();
+        let keeps = |i: usize| {
+            let s = self.signature(i);
+            !self.is_superseded_by(i, c) && (s.role == ROLE_CAUSE || (gap_only && s.is_failure()))
+        };
+        if out.iter().any(|&i| keeps(i)) {
+            return;
+        }
+        out.retain(|&i| !self.is_superseded_by(i, c));
+        out.push(self.transport_index(c));
     }
 
     /// The index of the status-error rule's signature of class `c`.
@@ -402,7 +463,10 @@ impl Catalog {
         if flags & FLAG_STATUS != 0 {
             self.status_rule(line, out);
         }
-        if flags & !FLAG_STATUS == 0 && !*old_block {
+        if flags & FLAG_TRANSPORT != 0 {
+            self.transport_rule(line, out, flags >> 4);
+        }
+        if flags & !(FLAG_STATUS | FLAG_TRANSPORT) == 0 && !*old_block {
             return;
         }
         let failure = out.iter().any(|&i| self.signature(i).is_failure());
@@ -558,6 +622,18 @@ mod tests {
             if let Some(c) = status::class_of(line) {
                 m.retain(|&i| !cat.is_superseded(i));
                 m.push(cat.status_index(c));
+            }
+        }
+        // The transport rule, on a line where no other catalog cause matched.
+        if let Some(c) = transport::class_of(line) {
+            let gap_only = c.supersedes().is_empty();
+            let keeps = |i: usize| {
+                let s = cat.signature(i);
+                !cat.is_superseded_by(i, c) && (s.role == ROLE_CAUSE || (gap_only && s.is_failure()))
+            };
+            if !m.iter().any(|&i| keeps(i)) {
+                m.retain(|&i| !cat.is_superseded_by(i, c));
+                m.push(cat.transport_index(c));
             }
         }
         // The named preflight rule, on a line no catalog failure matched.

@@ -25,6 +25,16 @@
 //!   refused another node's object or its lease: node identity, node-state; anyone else: rbac,
 //!   naming who was refused what). The rule supersedes the generic `rbac-forbidden` and
 //!   `kubelet-unauthorized`, never a more specific catalog cause.
+//! - Go's transport errors are read by their structure too ([`transport`]): x509's validity
+//!   error with its times (`current time T is before NotBefore`: the clock; `is after
+//!   NotAfter`: an expired certificate, tls), kubeadm's own wording of the same, a DNS lookup
+//!   whatever its inner error (dns), a TCP dial the catalog does not name (network), a proxy
+//!   in the way (network), in every Go release's wording and wrapper.
+//! - A cause another finding explains is no root cause (the catalog's `explains`): the
+//!   kubelet's expired client certificate explains the missing bootstrap kubeconfig and the
+//!   `Unauthorized` lines, before or after it; a line that is the normal state after a
+//!   successful join (`normal_after_join`: the bootstrap kubeconfig kubeadm removed) is no
+//!   failure after kubeadm's success line.
 //! - The report lists the lines that decided the root cause (`decidedBy`: file, line, signature
 //!   and text), in JSON and in text.
 //!
@@ -41,6 +51,7 @@ mod catalog;
 mod preflight;
 mod scan;
 pub mod status;
+pub mod transport;
 pub mod unmatched;
 
 pub use catalog::{catalog, Catalog, Signature, Source, ROLES};
@@ -751,7 +762,7 @@ mod tests {
     fn every_explains_id_names_a_signature() {
         let cat = catalog();
         let all: Vec<String> = (0..cat.len()).map(|i| cat.signature(i).id.clone()).collect();
-        for s in &cat.signatures {
+        for s in (0..cat.len()).map(|i| cat.signature(i)) {
             for e in &s.explains {
                 assert!(all.contains(e), "{}: explains unknown {e}", s.id);
                 assert_ne!(e, &s.id);

@@ -336,8 +336,10 @@ impl Scanner {
                 domain: s.domain,
                 role: s.role.clone(),
                 // The status-error rule's meaning names who was refused what (its first line).
-                meaning: match (cat.status_class(i), t.texts().first()) {
-                    (Some(c), Some(text)) => super::status::meaning(c, text),
+                meaning: match (cat.status_class(i), cat.transport_class(i), t.texts().first()) {
+                    (Some(c), _, Some(text)) => super::status::meaning(c, text),
+                    // The transport rule's names the times, the name or the address.
+                    (_, Some(c), Some(text)) => super::transport::meaning(c, text),
                     _ => s.meaning.clone(),
                 },
                 fix: s.fix.clone(),
