@@ -359,15 +359,17 @@ mod tests {
     fn preflight_checks_are_recognised_by_name() {
         // One line per kind of name: plain, Service-, Port-, File*/Dir* paths, executables.
         for (line, id, domain) in [
-            ("\t[ERROR NumCPU]: the number of available CPUs 1 is less than the required 2", "preflight-check-numcpu", "node-state"),
-            ("\t[ERROR Mem]: the system RAM (972 MB) is less than the minimum 1700 MB", "preflight-check-mem", "node-state"),
+            ("\t[ERROR NumCPU]: the number of available CPUs 1 is less than the required 2", "preflight-check-numcpu", "config"),
+            ("\t[ERROR Mem]: the system RAM (972 MB) is less than the minimum 1700 MB", "preflight-check-mem", "config"),
             ("\t[ERROR IsPrivilegedUser]: user is not running as root", "preflight-check-isprivilegeduser", "config"),
             ("\t[ERROR Service-Docker]: docker service is not active, please run 'systemctl start docker.service'", "preflight-check-service-service", "runtime"),
             ("\t[ERROR Port-2379]: Port 2379 is in use", "preflight-port-in-use", "node-state"),
             ("\t[ERROR DirAvailable--var-lib-etcd]: /var/lib/etcd is not empty", "preflight-check-diravailable-path", "node-state"),
             ("\t[ERROR FileContent--proc-sys-net-bridge-bridge-nf-call-iptables]: /proc/sys/net/bridge/bridge-nf-call-iptables does not exist", "preflight-check-filecontent-path", "config"),
-            ("\t[ERROR FileExisting-conntrack]: conntrack not found in system path", "preflight-check-fileexisting-executable", "node-state"),
-            ("\t[ERROR SystemVerification]: missing required cgroups: memory", "preflight-check-systemverification", "runtime"),
+            ("\t[ERROR FileExisting-conntrack]: conntrack not found in system path", "preflight-check-fileexisting-executable", "config"),
+            ("\t[ERROR SystemVerification]: unsupported graph driver: vfs", "preflight-check-systemverification", "runtime"),
+            // A cgroup the kernel lacks is a host configuration problem (the catalog's entry).
+            ("\t[ERROR SystemVerification]: missing required cgroups: memory", "host-cgroup-subsystem-missing", "config"),
             ("\t[ERROR KubeletVersion]: the kubelet version is higher than the control plane version. This is not a supported version skew and may lead to a malfunctional cluster. Kubelet version: \"1.30.0\" Control plane version: \"1.29.0\"", "preflight-check-kubeletversion", "config"),
             ("\t[ERROR ImagePull]: failed to pull image registry.k8s.io/pause:3.10: exit status 1", "preflight-check-imagepull", "runtime"),
             ("I1207 10:00:00.000000    1234 checks.go:1] \t[ERROR Hostname]: hostname \"\" could not be reached", "preflight-check-hostname", "dns"),
