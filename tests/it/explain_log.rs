@@ -837,6 +837,11 @@ fn kubeadm_config_errors_read_the_same_in_every_release() {
         "kubeadm-invalid-node-name",
         "config",
     );
+    // kubeadm v1.36.2's join: the unknown-field warning (a symptom) before the node-name error.
+    let log = "W1207 18:51:09.836059    6184 joinconfiguration.go:124] error unmarshaling configuration schema.GroupVersionKind{Group:\"kubeadm.k8s.io\", Version:\"v1beta4\", Kind:\"JoinConfiguration\"}: strict decoding error: unknown field \"foo\"\nerror: nodeRegistration.name: Invalid value: \"bad_name\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character\n";
+    same_root(&[log], "kubeadm-invalid-node-name", "config");
+    let (_, f, _) = root_and_findings(log);
+    assert_eq!(f[0], "kubeadm-config-unknown-field", "{f:?}");
 }
 
 /// kubectl with no kubeconfig tries http://localhost:8080 (client-go's default server): a
