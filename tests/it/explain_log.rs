@@ -837,6 +837,21 @@ fn kubeadm_config_errors_read_the_same_in_every_release() {
         "kubeadm-invalid-node-name",
         "config",
     );
+    // A malformed certificate key (config) vs a well-formed one that does not decrypt (control-plane).
+    same_root(
+        &[
+            "Error: controlPlane.certificateKey: Invalid value: \"zz\": certificate key decoding error: encoding/hex: invalid byte: U+007A 'z'\n",
+            "error: controlPlane.certificateKey: Invalid value: \"00ff\": invalid certificate key size 2, the key must be an AES key of size 32\n",
+            "error execution phase upload-certs: error decoding certificate key: encoding/hex: odd length hex string\n",
+        ],
+        "kubeadm-certificate-key-malformed",
+        "config",
+    );
+    same_root(
+        &["error execution phase control-plane-prepare/download-certs: error downloading certs: error decoding secret data with provided key: cipher: message authentication failed\n"],
+        "kubeadm-certs-wrong-key",
+        "control-plane",
+    );
     // kubeadm v1.36.2's join: the unknown-field warning (a symptom) before the node-name error.
     let log = "W1207 18:51:09.836059    6184 joinconfiguration.go:124] error unmarshaling configuration schema.GroupVersionKind{Group:\"kubeadm.k8s.io\", Version:\"v1beta4\", Kind:\"JoinConfiguration\"}: strict decoding error: unknown field \"foo\"\nerror: nodeRegistration.name: Invalid value: \"bad_name\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character\n";
     same_root(&[log], "kubeadm-invalid-node-name", "config");
