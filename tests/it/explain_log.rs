@@ -882,3 +882,260 @@ fn an_expired_kubelet_client_certificate_explains_unauthorized_and_the_missing_b
     let (id, domain, _) = verdict(&format!("{unauthorized}{exiting}"));
     assert_eq!((id.as_str(), domain.as_str()), ("kubelet-client-cert-expired", "tls"));
 }
+
+/// The root cause of `log` (id and domain) and every finding's id, by the in-process scanner.
+fn root_and_findings(log: &str) -> (Option<(String, &'static str)>, Vec<String>, Vec<String>) {
+    let mut s = Scanner::new();
+    s.scan(log.as_bytes(), "p").unwrap();
+    let f = s.findings();
+    let root = joinkit_core::diagnose::explain::root_cause(&f)
+        .map(|r| (r.id.clone(), r.domain.map(joinkit_core::error::Domain::as_str).unwrap_or("-")));
+    let ids = f.iter().map(|x| x.id.clone()).collect();
+    let context = s.context().iter().map(|x| x.id.clone()).collect();
+    (root, ids, context)
+}
+
+/// Asserts the root cause of each log in `logs` is `id` in `domain`.
+fn same_root(logs: &[&str], id: &str, domain: &str) {
+    for log in logs {
+        let (root, f, _) = root_and_findings(log);
+        assert_eq!(root, Some((id.to_string(), domain_str(domain))), "{log}\nfindings: {f:?}");
+    }
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+fn domain_str(d: &str) -> &'static str {
+    joinkit_core::error::Domain::ALL.iter().map(|d| d.as_str()).find(|x| *x == d).expect("a domain")
+}
+
+/// kubeadm's configuration, flag and version errors read as configuration problems whichever
+/// release printed them (wordings of cmd/kubeadm/app/util/config/common.go, validation.go,
+/// apimachinery's runtime/error.go and pflag; the 1.3x lines are real kubeadm v1.33.5/v1.36.2
+/// output), and a scheme error outside kubeadm's API groups is not taken for one.
+#[test]
+fn kubeadm_config_errors_read_the_same_in_every_release() {
+    // A removed apiVersion: 1.11-1.30 (no kind), 1.31+ (with the kind), v1beta4 experimental (1.28-1.30).
+    same_root(
+        &[
+            "your configuration file uses an old API spec: \"kubeadm.k8s.io/v1alpha2\". Please use kubeadm v1.12 instead and run 'kubeadm config migrate --old-config old.yaml --new-config new.yaml', which will write the new, similar spec using a newer API version.\n",
+            "error: your configuration file uses an old API spec: \"kubeadm.k8s.io/v1beta3\" (kind: \"ClusterConfiguration\"). Please use kubeadm v1.36 instead and run 'kubeadm config migrate --old-config old-config-file --new-config new-config-file', which will write the new, similar spec using a newer API version.\nTo see the stack trace of this error execute with --v=5 or higher\n",
+            "experimental API spec: \"kubeadm.k8s.io/v1beta4\" is not allowed. You can use the --allow-experimental-api flag if the command supports it.\n",
+        ],
+        "kubeadm-config-old-api",
+        "config",
+    );
+    // An apiVersion or kind kubeadm never knew: the scheme decoder (with and without the scheme
+    // name), kubeadm config validate (1.23+), a component config version; kubeadm's own warning
+    // before it is a symptom, the decoder's error the cause.
+    same_root(
+        &[
+            "no kind \"InitConfiguration\" is registered for version \"kubeadm.k8s.io/v1beta3\" in scheme \"k8s.io/kubernetes/cmd/kubeadm/app/apis/kubeadm/scheme/scheme.go:31\"\n",
+            "no kind \"JoinConfiguration\" is registered for version \"kubeadm.k8s.io/v1beta1\"\n",
+            "error: unknown configuration APIs: []schema.GroupVersionKind{schema.GroupVersionKind{Group:\"kubeadm.k8s.io\", Version:\"v1beta9\", Kind:\"JoinConfiguration\"}}\n",
+            "no kind \"KubeletConfiguration\" is registered for version \"kubelet.config.k8s.io/v1beta2\" in scheme \"k8s.io/kubernetes/cmd/kubeadm/app/componentconfigs/scheme.go:28\"\n",
+            "W0712 10:00:00.000000    1234 strict.go:47] unknown configuration schema.GroupVersionKind{Group:\"kubeadm.k8s.io\", Version:\"v1beta3\", Kind:\"InitConfiguration\"} for scheme definitions in \"a\" and \"b\"\nno kind \"InitConfiguration\" is registered for version \"kubeadm.k8s.io/v1beta3\" in scheme \"a\"\n",
+        ],
+        "kubeadm-config-api-unknown",
+        "config",
+    );
+    same_root(
+        &["W0712 10:00:00.000000    1234 strict.go:47] unknown configuration schema.GroupVersionKind{Group:\"kubeadm.k8s.io\", Version:\"v1beta3\", Kind:\"InitConfiguration\"} for scheme definitions in \"a\" and \"b\"\n"],
+        "kubeadm-config-unknown-gvk-warning",
+        "config",
+    );
+    // The same apimachinery error for a custom resource in a client is not kubeadm's configuration.
+    let (root, _, _) = root_and_findings(
+        "Failed to list *main.APIFoo: no kind \"ApiFooList\" is registered for version \"bar.io/v1\"\n",
+    );
+    assert_eq!(root, None);
+    // --config with flags: 1.14, 1.22 (with the --v=5 stack trace), 1.36.
+    same_root(
+        &[
+            "can not mix '--config' with arguments [experimental-control-plane]\n",
+            "can not mix '--config' with arguments [cri-socket]\nk8s.io/kubernetes/cmd/kubeadm/app/apis/kubeadm/validation.ValidateMixedArguments\n\t/workspace/src/k8s.io/kubernetes/cmd/kubeadm/app/apis/kubeadm/validation/validation.go:560\n",
+            "error: can not mix '--config' with arguments [cri-socket token]\nTo see the stack trace of this error execute with --v=5 or higher\n",
+        ],
+        "kubeadm-config-mixed-args",
+        "config",
+    );
+    // No controlPlaneEndpoint: 1.13-era and newer wording, inside kubeadm's preflight block.
+    same_root(
+        &[
+            "error execution phase preflight:\nOne or more conditions for hosting a new control plane instance is not satisfied.\n\nunable to add a new control plane instance a cluster that doesn't have a stable controlPlaneEndpoint address\n\nPlease ensure that:\n* The cluster has a stable controlPlaneEndpoint address.\n",
+            "unable to add a new control plane instance to a cluster that doesn't have a stable controlPlaneEndpoint address\n",
+        ],
+        "kubeadm-join-no-control-plane-endpoint",
+        "config",
+    );
+    same_root(
+        &[
+            "could not convert cfg to an internal cfg: this version of kubeadm only supports deploying clusters with the control plane version >= 1.32.0. Current version: v1.20.0\n",
+            "error: could not convert cfg to an internal cfg: this version of kubeadm only supports deploying clusters with the control plane version >= 1.35.0. Current version: v1.10.0\n",
+        ],
+        "kubeadm-control-plane-version-unsupported",
+        "config",
+    );
+    // Unknown flags: kubeadm (cobra), the kubelet's own parser (1.24 without --network-plugin), a shorthand.
+    same_root(
+        &[
+            "unknown flag: --experimental-upload-certs\nTo see the stack trace of this error execute with --v=5 or higher\n",
+            "E1207 18:27:03.398680   32235 run.go:74] \"command failed\" err=\"failed to parse kubelet flag: unknown flag: --network-plugin\"\n",
+            "Error: unknown shorthand flag: 'q' in -q\n",
+        ],
+        "cli-unknown-flag",
+        "config",
+    );
+    // An invalid node name in the apimachinery wordings of <= 1.2, ~1.5-1.1x and newer.
+    same_root(
+        &[
+            "Unable to register n_1.example.com with the apiserver: Node \"n_1.example.com\" is invalid: metadata.name: invalid value 'n_1.example.com', Details: must be a DNS subdomain (at most 253 characters, matching regex [a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*): e.g. \"example.com\"\n",
+            "Node \"n_1\" is invalid: metadata.name: Invalid value: \"n_1\": a DNS-1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character\n",
+            "error: nodeRegistration.name: Invalid value: \"bad_name\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character\n",
+        ],
+        "kubeadm-invalid-node-name",
+        "config",
+    );
+    // A malformed certificate key (config) vs a well-formed one that does not decrypt (control-plane).
+    same_root(
+        &[
+            "Error: controlPlane.certificateKey: Invalid value: \"zz\": certificate key decoding error: encoding/hex: invalid byte: U+007A 'z'\n",
+            "error: controlPlane.certificateKey: Invalid value: \"00ff\": invalid certificate key size 2, the key must be an AES key of size 32\n",
+            "error execution phase upload-certs: error decoding certificate key: encoding/hex: odd length hex string\n",
+        ],
+        "kubeadm-certificate-key-malformed",
+        "config",
+    );
+    same_root(
+        &["error execution phase control-plane-prepare/download-certs: error downloading certs: error decoding secret data with provided key: cipher: message authentication failed\n"],
+        "kubeadm-certs-wrong-key",
+        "control-plane",
+    );
+    // kubeadm v1.36.2's join: the unknown-field warning (a symptom) before the node-name error.
+    let log = "W1207 18:51:09.836059    6184 joinconfiguration.go:124] error unmarshaling configuration schema.GroupVersionKind{Group:\"kubeadm.k8s.io\", Version:\"v1beta4\", Kind:\"JoinConfiguration\"}: strict decoding error: unknown field \"foo\"\nerror: nodeRegistration.name: Invalid value: \"bad_name\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character\n";
+    same_root(&[log], "kubeadm-invalid-node-name", "config");
+    let (_, f, _) = root_and_findings(log);
+    assert_eq!(f[0], "kubeadm-config-unknown-field", "{f:?}");
+}
+
+/// kubectl with no kubeconfig tries http://localhost:8080 (client-go's default server): a
+/// configuration problem, whether kubectl says it in its final line or, since ~1.26, first in
+/// its discovery E-lines (which would otherwise read as a network failure); any other server
+/// that refuses is the network (or a stopped API server).
+#[test]
+fn kubectl_localhost_8080_is_config_and_any_other_server_is_network() {
+    same_root(
+        &[
+            "The connection to the server localhost:8080 was refused - did you specify the right host or port?\n",
+            // A terminal that wrapped the line.
+            " kubectl get nodes\nThe connection to the server localhost:8080 was refused - did you specify the right host or p\nort?\n",
+            "E0910 19:46:38.347545   50877 memcache.go:265] couldn't get current server API group list: Get \"http://localhost:8080/api?timeout=32s\": dial tcp 127.0.0.1:8080: connect: connection refused\nE0910 19:46:38.348105   50877 memcache.go:265] couldn't get current server API group list: Get \"http://localhost:8080/api?timeout=32s\": dial tcp [::1]:8080: connect: connection refused\nThe connection to the server localhost:8080 was refused - did you specify the right host or port?\n",
+        ],
+        "kubectl-no-kubeconfig",
+        "config",
+    );
+    let (_, f, _) = root_and_findings("E0910 19:46:38.347545   50877 memcache.go:265] couldn't get current server API group list: Get \"http://localhost:8080/api?timeout=32s\": dial tcp 127.0.0.1:8080: connect: connection refused\n");
+    assert_eq!(f, ["kubectl-no-kubeconfig"], "the generic connection-refused entry is masked");
+    same_root(
+        &[
+            "The connection to the server 10.0.0.10:6443 was refused - did you specify the right host or port?\n",
+            "The connection to the server k8s.example.com:443 was refused - did you specify the right host or port?\n",
+        ],
+        "kubectl-connection-refused",
+        "network",
+    );
+    // With kubectl's discovery E-lines first, the dial error decides, in the same domain.
+    let (root, f, _) = root_and_findings("E0910 19:46:38.347545   50877 memcache.go:265] couldn't get current server API group list: Get \"https://10.0.0.10:6443/api?timeout=32s\": dial tcp 10.0.0.10:6443: connect: connection refused\nThe connection to the server 10.0.0.10:6443 was refused - did you specify the right host or port?\n");
+    assert_eq!(root.map(|r| r.1), Some("network"), "{f:?}");
+    assert!(
+        f.contains(&"kubectl-connection-refused".to_string()) && !f.contains(&"kubectl-no-kubeconfig".to_string()),
+        "{f:?}"
+    );
+    // Port 8080 on localhost outside kubectl's default request is an ordinary refused connection.
+    same_root(&["dial tcp 127.0.0.1:8080: connect: connection refused\n"], "net-connection-refused", "network");
+}
+
+/// The kubelet's fatal start-up error is decided by what it wraps, in each release's form
+/// (klog F-line <= ~1.20, "Failed to run kubelet" ~1.20-1.22, cli's "command failed" ~1.23+);
+/// the wrapper alone is a symptom. A missing cgroup controller is the host's configuration in
+/// every wording (kubelet, kubeadm preflight old and new, k3s) and masks the generic container
+/// manager failure, which stays a runtime cause for other errors.
+#[test]
+fn a_kubelet_fatal_error_is_decided_by_what_it_wraps() {
+    let wrappers = [
+        "F0118 17:33:58.888743 1457370 server.go:271] failed to run Kubelet: {}\n",
+        "E0101 00:00:00.000000    1234 server.go:302] \"Failed to run kubelet\" err=\"failed to run Kubelet: {}\"\n",
+        "E1207 18:27:03.907132   32246 run.go:74] \"command failed\" err=\"failed to run Kubelet: {}\"\n",
+    ];
+    let with = |inner: &str| wrappers.iter().map(|w| w.replace("{}", inner)).collect::<Vec<_>>();
+    let alone = with("no client provided, cannot use webhook authentication");
+    same_root(&strs(&alone), "kubelet-run-failed", "runtime");
+    for (inner, id, domain) in [
+        ("running with swap on is not supported, please disable swap or set --fail-swap-on flag to false", "runtime-kubelet-swap-on", "runtime"),
+        ("unable to load bootstrap kubeconfig: stat /etc/kubernetes/bootstrap-kubelet.conf: no such file or directory", "kubelet-bootstrap-kubeconfig-missing", "config"),
+        ("misconfiguration: kubelet cgroup driver: \"systemd\" is different from docker cgroup driver: \"cgroupfs\"", "runtime-cgroup-driver-mismatch", "runtime"),
+        ("unable to load client CA file /etc/kubernetes/pki/wrong.crt: open /etc/kubernetes/pki/wrong.crt: no such file or directory", "kubelet-client-ca-missing", "config"),
+    ] {
+        let logs = with(inner);
+        same_root(&strs(&logs), id, domain);
+        for log in &logs {
+            let (_, f, _) = root_and_findings(log);
+            assert!(f.contains(&"kubelet-run-failed".to_string()), "the wrapper stays listed as a symptom: {f:?}");
+        }
+    }
+    // Before the wrapper existed in its structured form, and after: config file and flag errors.
+    same_root(
+        &[
+            "E1207 18:29:47.418130    9661 run.go:74] \"command failed\" err=\"failed to load kubelet config file, error: failed to load Kubelet config file /etc/k/c.yaml, error failed to decode: yaml: line 3: did not find expected ',' or ']', path: /etc/k/c.yaml\"\n",
+            "E1207 18:29:47.594807    9678 run.go:72] \"command failed\" err=\"failed to load kubelet config file, path: /etc/k/c.yaml, error: failed to load Kubelet config file /etc/k/c.yaml, error failed to decode: yaml: line 3: did not find expected ',' or ']'\"\n",
+            "F0901 10:00:00.000000    1234 server.go:190] failed to load Kubelet config file /etc/k/c.yaml, error failed to read kubelet config file \"/etc/k/c.yaml\", error: open /etc/k/c.yaml: no such file or directory\n",
+        ],
+        "kubelet-config-file-invalid",
+        "config",
+    );
+    // Missing cgroup controllers, in every wording, with the systemd exit after them.
+    let exit =
+        "Nov 21 09:00:00 n systemd[1]: kubelet.service: Main process exited, code=exited, status=255/EXCEPTION\n";
+    let cgroups = [
+        "E0125 23:42:05.582421   47570 kubelet.go:1228] Failed to start ContainerManager system validation failed - Following Cgroup subsystem not mounted: [memory]\n".to_string(),
+        "E1121 09:00:00.000000    1234 kubelet.go:1377] \"Failed to start ContainerManager\" err=\"system validation failed - Following Cgroup subsystem not mounted: [cpuset memory]\"\n".to_string(),
+        "\t[ERROR SystemVerification]: missing cgroups: memory\n".to_string(),
+        "[preflight] Some fatal errors occurred:\n\tmissing cgroups: cpuset\n".to_string(),
+        "\t[WARNING SystemVerification]: missing optional cgroups: hugetlb\nerror execution phase preflight: [preflight] Some fatal errors occurred:\n\t[ERROR SystemVerification]: missing required cgroups: memory\n".to_string(),
+        "level=fatal msg=\"failed to find memory cgroup (v2)\"\n".to_string(),
+    ]
+    .map(|l| format!("{l}{exit}"));
+    same_root(&cgroups.iter().map(String::as_str).collect::<Vec<_>>(), "host-cgroup-subsystem-missing", "config");
+    let (_, f, _) = root_and_findings(&cgroups[1]);
+    assert!(!f.contains(&"kubelet-container-manager-failed".to_string()), "masked: {f:?}");
+    // Other container-manager errors stay the generic runtime cause; an optional cgroup is no cause.
+    same_root(
+        &["E1207 15:11:14.567891   24133 kubelet.go:1839] \"Failed to start ContainerManager\" err=\"failed to initialize top level QOS containers: root container [kubepods] doesn't exist\"\n"],
+        "kubelet-container-manager-failed",
+        "runtime",
+    );
+    let (root, _, _) = root_and_findings("\t[WARNING SystemVerification]: missing optional cgroups: hugetlb\n");
+    assert_ne!(root.map(|r| r.0), Some("host-cgroup-subsystem-missing".to_string()));
+}
+
+/// Before kubeadm join writes /var/lib/kubelet/config.yaml (and, in <= 1.10, the CA file the
+/// kubelet's flags named), the kubelet systemd starts exits on every restart: that normal state
+/// is context, never a cause; the same errors for another path are the configuration's.
+#[test]
+fn pre_join_kubelet_restarts_are_context_not_causes() {
+    for log in [
+        "E1207 18:27:04.019420   32264 run.go:72] \"command failed\" err=\"failed to load kubelet config file, path: /var/lib/kubelet/config.yaml, error: failed to load Kubelet config file /var/lib/kubelet/config.yaml, error failed to read kubelet config file \\\"/var/lib/kubelet/config.yaml\\\", error: open /var/lib/kubelet/config.yaml: no such file or directory\"\n",
+        "E1207 18:27:03.251054   32218 run.go:74] \"command failed\" err=\"failed to load kubelet config file, error: failed to load Kubelet config file /var/lib/kubelet/config.yaml, error failed to read kubelet config file \\\"/var/lib/kubelet/config.yaml\\\", error: open /var/lib/kubelet/config.yaml: no such file or directory, path: /var/lib/kubelet/config.yaml\"\n",
+        "F0901 10:00:00.000000    1234 server.go:190] failed to load Kubelet config file /var/lib/kubelet/config.yaml, error failed to read kubelet config file \"/var/lib/kubelet/config.yaml\", error: open /var/lib/kubelet/config.yaml: no such file or directory\n",
+        "Apr 01 15:38:30 nuc kubelet[26127]: Error: failed to run Kubelet: unable to load client CA file /etc/kubernetes/pki/ca.crt: open /etc/kubernetes/pki/ca.crt: no such file or directory\n",
+    ] {
+        let (root, f, context) = root_and_findings(log);
+        assert_eq!((root, f.len()), (None, 0), "{log}: {f:?}");
+        assert!(context.iter().any(|c| c.ends_with("-not-written-yet")), "{log}: {context:?}");
+    }
+    // The pre-join restarts do not hide the join's own failure after them.
+    let log = "F0901 10:00:00.000000    1234 server.go:190] failed to load Kubelet config file /var/lib/kubelet/config.yaml, error failed to read kubelet config file \"/var/lib/kubelet/config.yaml\", error: open /var/lib/kubelet/config.yaml: no such file or directory\nerror: can not mix '--config' with arguments [token]\n";
+    same_root(&[log], "kubeadm-config-mixed-args", "config");
+}

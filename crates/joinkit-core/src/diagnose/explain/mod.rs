@@ -664,7 +664,9 @@ mod tests {
             ("\t[ERROR DirAvailable--var-lib-etcd]: /var/lib/etcd is not empty", "preflight-check-diravailable-path", "node-state"),
             ("\t[ERROR FileContent--proc-sys-net-bridge-bridge-nf-call-iptables]: /proc/sys/net/bridge/bridge-nf-call-iptables does not exist", "preflight-check-filecontent-path", "config"),
             ("\t[ERROR FileExisting-conntrack]: conntrack not found in system path", "preflight-check-fileexisting-executable", "config"),
-            ("\t[ERROR SystemVerification]: missing required cgroups: memory", "preflight-check-systemverification", "runtime"),
+            ("\t[ERROR SystemVerification]: unsupported graph driver: vfs", "preflight-check-systemverification", "runtime"),
+            // A cgroup the kernel lacks is a host configuration problem (the catalog's entry).
+            ("\t[ERROR SystemVerification]: missing required cgroups: memory", "host-cgroup-subsystem-missing", "config"),
             ("\t[ERROR KubeletVersion]: the kubelet version is higher than the control plane version. This is not a supported version skew and may lead to a malfunctional cluster. Kubelet version: \"1.30.0\" Control plane version: \"1.29.0\"", "preflight-check-kubeletversion", "config"),
             ("\t[ERROR ImagePull]: failed to pull image registry.k8s.io/pause:3.10: exit status 1", "preflight-check-imagepull", "runtime"),
             ("I1207 10:00:00.000000    1234 checks.go:1] \t[ERROR Hostname]: hostname \"\" could not be reached", "preflight-check-hostname", "dns"),
