@@ -254,11 +254,13 @@ impl Scanner {
     fn record(&mut self, hits: &[usize], line: &[u8], src: usize, line_no: u64) {
         let cat = catalog();
         let mut success = None;
+        // After a successful join, a line that is the normal state (kubeadm removed the
+        // bootstrap kubeconfig) is no failure, nor are the other signatures on it (the kubelet's
+        // fatal-error wrapper around it).
+        if self.joined.is_some() && hits.iter().any(|&i| cat.signature(i).normal_after_join) {
+            return;
+        }
         for &i in hits {
-            if self.joined.is_some() && cat.signature(i).normal_after_join {
-                // The normal state after a successful join (kubeadm removed the file).
-                continue;
-            }
             self.active[i].add((src, line_no), line);
             if cat.signature(i).role == ROLE_SUCCESS {
                 success = Some(i);
