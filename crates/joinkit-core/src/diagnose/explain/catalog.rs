@@ -38,6 +38,7 @@ use std::sync::OnceLock;
 
 use super::preflight::{named, Table, UNKNOWN_ERROR, UNKNOWN_WARNING, UNNAMED};
 use super::status;
+use super::unmatched;
 use super::transport;
 
 /// The catalog source.
@@ -155,22 +156,25 @@ pub struct Catalog {
 /// Literals of the preflight rules in the automaton, owned by these sentinel owners: a named
 /// check (`[ERROR ` / `[WARNING `), kubeadm <= 1.8's `[preflight] WARNING: `, and the start of
 /// a fatal block (`Some fatal errors occurred:`, kubeadm <= 1.8 lists unnamed lines after it).
-const PREFLIGHT_LITERALS: [(&[u8], u8); 4] = [
+const PREFLIGHT_LITERALS: [(&[u8], u16); 4] = [
     (b"[ERROR ", FLAG_NAMED),
     (b"[WARNING ", FLAG_NAMED),
     (b"[preflight] WARNING: ", FLAG_OLD_WARNING),
     (b"Some fatal errors occurred:", FLAG_OLD_BLOCK),
 ];
-const FLAG_NAMED: u8 = 1;
-const FLAG_OLD_WARNING: u8 = 2;
-const FLAG_OLD_BLOCK: u8 = 4;
+const FLAG_NAMED: u16 = 1;
+const FLAG_OLD_WARNING: u16 = 2;
+const FLAG_OLD_BLOCK: u16 = 4;
 /// A status-error literal ([`status::LITERALS`]): the line goes through [`status::parse`].
-const FLAG_STATUS: u8 = 8;
+const FLAG_STATUS: u16 = 8;
 /// Transport-error literals ([`transport::LITERALS`]): their groups, shifted by 4 (16, 32, 64,
 /// 128); the line goes through [`transport::class_in`] for those groups.
-const FLAG_TRANSPORT: u8 = transport::G_ALL << 4;
-/// Owners at or above this are [`PREFLIGHT_LITERALS`] flags (`SENTINEL + flag`).
-const SENTINEL: usize = usize::MAX - 255;
+const FLAG_TRANSPORT: u16 = (transport::G_ALL as u16) << 4;
+/// A failure word ([`unmatched::FAILURE_WORDS`], in lower case, capitalised or upper case):
+/// the line may be a failure line no signature knows ([`unmatched`]), found in the same walk.
+const FLAG_FAILURE_WORD: u16 = 1 << 8;
+/// Owners at or above this are flags (`SENTINEL + flag`).
+const SENTINEL: usize = usize::MAX - 0xFFFF;
 
 /// How many bytes of a required literal go into the automaton: a prefix of a required literal
 /// is required too, and shorter literals keep the automaton small (about 0.7 MB for the
@@ -282,10 +286,16 @@ pub fn catalog() -> &'static Catalog {
             }
         }
         let status_literals = status::LITERALS.iter().map(|l| (*l, FLAG_STATUS));
-        let transport_literals = transport::LITERALS.iter().map(|(l, group)| (*l, group << 4));
+        let transport_literals = transport::LITERALS.iter().map(|(l, group)| (*l, u16::from(*group) << 4));
         for (lit, flag) in PREFLIGHT_LITERALS.into_iter().chain(status_literals).chain(transport_literals) {
             literals.push(lit[..lit.len().min(LITERAL_PREFIX)].to_vec());
             literal_owner.push(SENTINEL + usize::from(flag));
+        }
+        for word in unmatched::FAILURE_WORDS {
+            for form in unmatched::case_forms(word) {
+                literals.push(form.as_bytes()[..form.len().min(LITERAL_PREFIX)].to_vec());
+                literal_owner.push(SENTINEL + usize::from(FLAG_FAILURE_WORD));
+            }
         }
         let literals = aho_corasick::dfa::Builder::new()
             .match_kind(MatchKind::Standard)
@@ -458,15 +468,32 @@ impl Catalog {
     /// (`[preflight] Some fatal errors occurred:` then `\t<message>` lines without a name), and
     /// is updated. The preflight rules only add a finding to a line no catalog failure
     /// signature matched, so the catalog's specific preflight entries keep precedence.
-    pub(crate) fn matches_line(&self, line: &[u8], out: &mut Vec<usize>, old_block: &mut bool) {
+    ///
+    /// Returns whether the line holds a failure word ([`unmatched::FAILURE_WORDS`]), found in
+    /// the same walk of the automaton.
+    pub(crate) fn matches_line(&self, line: &[u8], out: &mut Vec<usize>, old_block: &mut bool) -> bool {
         let flags = self.matches_into(line, out);
+        let word = flags & FLAG_FAILURE_WORD != 0;
+        self.preflight_rules(line, out, old_block, flags);
+        word
+    }
+
+    /// Whether `line` holds a failure word ([`unmatched::FAILURE_WORDS`] in one of its case
+    /// forms).
+    pub fn has_failure_word(&self, line: &[u8]) -> bool {
+        self.matches_into(line, &mut Vec::new()) & FLAG_FAILURE_WORD != 0
+    }
+
+    /// The structural rules (status errors, transport errors) and the preflight rules on a line
+    /// whose automaton walk gave `flags`.
+    fn preflight_rules(&self, line: &[u8], out: &mut Vec<usize>, old_block: &mut bool, flags: u16) {
         if flags & FLAG_STATUS != 0 {
             self.status_rule(line, out);
         }
         if flags & FLAG_TRANSPORT != 0 {
-            self.transport_rule(line, out, flags >> 4);
+            self.transport_rule(line, out, ((flags >> 4) & 0xF) as u8);
         }
-        if flags & !(FLAG_STATUS | FLAG_TRANSPORT) == 0 && !*old_block {
+        if flags & !(FLAG_STATUS | FLAG_TRANSPORT | FLAG_FAILURE_WORD) == 0 && !*old_block {
             return;
         }
         let failure = out.iter().any(|&i| self.signature(i).is_failure());
@@ -515,9 +542,9 @@ impl Catalog {
     /// the literal automaton over `line`, then the regex of each signature whose literal is in
     /// it.
     /// Returns the preflight flags of [`PREFLIGHT_LITERALS`] found in the line.
-    fn matches_into(&self, line: &[u8], out: &mut Vec<usize>) -> u8 {
+    fn matches_into(&self, line: &[u8], out: &mut Vec<usize>) -> u16 {
         out.clear();
-        let mut flags = 0u8;
+        let mut flags = 0u16;
         // The DFA walk, by hand: a table lookup per byte, and a look at the state's match list
         // only in a match state (rare).
         let (a, mut sid) = (&self.literals, self.start);
@@ -527,7 +554,7 @@ impl Catalog {
                 for k in 0..a.match_len(sid) {
                     let i = self.literal_owner[a.match_pattern(sid, k).as_usize()];
                     if i >= SENTINEL {
-                        flags |= (i - SENTINEL) as u8;
+                        flags |= (i - SENTINEL) as u16;
                     } else if !out.contains(&i) {
                         out.push(i);
                     }

@@ -232,11 +232,11 @@ impl Scanner {
             }
             (line_no, done) = (line_no + 1, read);
             self.truncated += u64::from(cut);
-            cat.matches_line(line, &mut hits, &mut old_block);
+            let word = cat.matches_line(line, &mut hits, &mut old_block);
             if !hits.is_empty() {
                 self.record(&hits, line, src, line_no);
             } else {
-                self.unmatched.add((src, line_no), line, MAX_TEXT_CHARS);
+                self.unmatched.add((src, line_no), line, word, MAX_TEXT_CHARS);
             }
             ControlFlow::Continue(())
         });

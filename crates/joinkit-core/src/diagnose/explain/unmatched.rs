@@ -139,7 +139,6 @@ pub const VOCABULARY: &[(Domain, &[&str])] = &[
 ];
 
 struct Automata {
-    failure: AhoCorasick,
     vocabulary: AhoCorasick,
     /// For each vocabulary pattern, its domain's index in [`Domain::ALL`].
     domain_of: Vec<usize>,
@@ -164,8 +163,16 @@ fn automata() -> &'static Automata {
                 domain_of.push(di);
             }
         }
-        Automata { failure: build(FAILURE_WORDS), vocabulary: build(&words), domain_of }
+        Automata { vocabulary: build(&words), domain_of }
     })
+}
+
+/// How far into a line a log prefix (journald's, logrus's `time="..." level=`) is looked for.
+const PREFIX_BYTES: usize = 160;
+
+/// The first [`PREFIX_BYTES`] of `line`.
+fn head(line: &[u8]) -> &[u8] {
+    &line[..line.len().min(PREFIX_BYTES)]
 }
 
 /// The severity letter of a klog header (`Lmmdd hh:mm:ss`, L one of `IWEF`) at the start of
@@ -184,15 +191,16 @@ fn klog_severity(line: &[u8]) -> Option<u8> {
             None
         }
     };
-    // At the start, else after the first "]: " (journald/syslog).
-    header(line).or_else(|| memchr::memmem::find(line, b"]: ").and_then(|i| header(&line[i + 3..])))
+    // At the start, else after the first "]: " (journald/syslog) in the line's first
+    // [`PREFIX_BYTES`] (the prefix is a date, a host and a unit: far shorter).
+    header(line).or_else(|| memchr::memmem::find(head(line), b"]: ").and_then(|i| header(&line[i + 3..])))
 }
 
 /// The level of a logrus line (`level=info`, containerd's and CRI-O's `time="..." level=...
 /// msg="..."`; sirupsen/logrus `TextFormatter`): `Some(true)` for error/fatal/panic,
 /// `Some(false)` for info/debug/trace, `None` for warning or no level.
 fn logrus_failure(line: &[u8]) -> Option<bool> {
-    let i = memchr::memmem::find(line, b"level=")?;
+    let i = memchr::memmem::find(head(line), b"level=")?;
     let rest = &line[i + 6..];
     let rest = rest.strip_prefix(b"\"").unwrap_or(rest);
     if rest.starts_with(b"error") || rest.starts_with(b"fatal") || rest.starts_with(b"panic") {
@@ -205,10 +213,17 @@ fn logrus_failure(line: &[u8]) -> Option<bool> {
 }
 
 /// Whether `line` is a failure line: a klog error or fatal line (`E`/`F` severity), a logrus
-/// error/fatal/panic line, or a line with one of [`FAILURE_WORDS`] that is not a klog or
-/// logrus informational line (klog `I`; logrus info/debug/trace). The severity is read first:
-/// it is one look at the line's start, and it spares most lines of a journal the word search.
+/// error/fatal/panic line, or a line with one of [`FAILURE_WORDS`] (in one of its
+/// [`case_forms`]) that is not a klog or logrus informational line (klog `I`; logrus
+/// info/debug/trace).
 pub fn is_failure_line(line: &[u8]) -> bool {
+    classify(line, super::catalog().has_failure_word(line))
+}
+
+/// [`is_failure_line`] for a line whose failure words were already looked for (`word`): the
+/// scanner finds them in the catalog automaton's walk of the line, so a line is walked once.
+/// The severity is read first; the word only decides lines without one.
+pub(crate) fn classify(line: &[u8], word: bool) -> bool {
     match klog_severity(line) {
         Some(b'E' | b'F') => return true,
         Some(b'I') => return false,
@@ -217,7 +232,19 @@ pub fn is_failure_line(line: &[u8]) -> bool {
     if let Some(failure) = logrus_failure(line) {
         return failure;
     }
-    automata().failure.is_match(line)
+    word
+}
+
+/// The forms of a failure word looked for: as written (lower case), capitalised, and upper case
+/// (`error`, `Error`, `ERROR`), as Go errors, klog/cobra prefixes and shell tools write them.
+pub fn case_forms(word: &str) -> Vec<String> {
+    let mut cap = word.to_string();
+    if let Some(f) = cap.get_mut(0..1) {
+        f.make_ascii_uppercase();
+    }
+    let mut forms = vec![word.to_string(), cap, word.to_ascii_uppercase()];
+    forms.dedup();
+    forms
 }
 
 /// The domains whose vocabulary `line` uses, as a bit set over [`Domain::ALL`] indexes.
@@ -262,8 +289,8 @@ pub(crate) struct Unmatched {
 
 impl Unmatched {
     /// Looks at a line no signature matched; keeps it if it is a failure line.
-    pub fn add(&mut self, at: (usize, u64), line: &[u8], text_max: usize) {
-        if !is_failure_line(line) {
+    pub fn add(&mut self, at: (usize, u64), line: &[u8], word: bool, text_max: usize) {
+        if !classify(line, word) {
             return;
         }
         let set = domains_of(line);
@@ -352,15 +379,15 @@ mod tests {
     #[test]
     fn the_domain_with_most_voting_lines_ranks_first_and_ties_go_to_the_earliest() {
         let mut u = Unmatched::default();
-        u.add((0, 1), b"error: x509: bad thing", 100);
-        u.add((0, 2), b"error: cgroup driver mismatch", 100);
-        u.add((0, 3), b"error: cgroup still wrong", 100);
-        u.add((0, 4), b"I1207 10:00:00.000000 1 x.go:1] x509 error, informational", 100);
+        u.add((0, 1), b"error: x509: bad thing", true, 100);
+        u.add((0, 2), b"error: cgroup driver mismatch", is_failure_line(b"error: cgroup driver mismatch"), 100);
+        u.add((0, 3), b"error: cgroup still wrong", is_failure_line(b"error: cgroup still wrong"), 100);
+        u.add((0, 4), b"I1207 10:00:00.000000 1 x.go:1] x509 error, informational", is_failure_line(b"I1207 10:00:00.000000 1 x.go:1] x509 error, informational"), 100);
         assert_eq!(u.count, 3);
         assert_eq!(u.ranked(), [(Domain::Runtime, 2), (Domain::Tls, 1)]);
         let mut t = Unmatched::default();
-        t.add((0, 1), b"failed: cgroup", 100);
-        t.add((0, 2), b"failed: x509", 100);
+        t.add((0, 1), b"failed: cgroup", is_failure_line(b"failed: cgroup"), 100);
+        t.add((0, 2), b"failed: x509", is_failure_line(b"failed: x509"), 100);
         assert_eq!(t.ranked(), [(Domain::Runtime, 1), (Domain::Tls, 1)]);
         t.clear();
         assert_eq!(t.count, 0);
@@ -371,7 +398,7 @@ mod tests {
     fn kept_lines_are_bounded() {
         let mut u = Unmatched::default();
         for i in 0..100 {
-            u.add((0, i), b"error: cgroup", 100);
+            u.add((0, i), b"error: cgroup", is_failure_line(b"error: cgroup"), 100);
         }
         assert_eq!((u.count, u.lines.len(), u.votes[10]), (100, MAX_UNMATCHED_LINES, 100));
     }
