@@ -181,6 +181,9 @@ const SENTINEL: usize = usize::MAX - 0xFFFF;
 /// catalog) and quick to build, at the price of a few more candidates to run.
 pub const LITERAL_PREFIX: usize = 16;
 
+/// The longest plain string that goes into the automaton whole (see [`LITERAL_PREFIX`]).
+pub const EXACT_MAX: usize = 24;
+
 /// The most strings, and the longest, a pattern may stand for to be matched by the literal
 /// automaton alone ([`exact_literals`]).
 const EXACT_MAX_STRINGS: usize = 16;
@@ -267,10 +270,14 @@ pub fn catalog() -> &'static Catalog {
                 .build()
                 .parse(&s.pattern)
                 .expect("pattern parses (tested)");
-            // A set of plain strings goes in whole; otherwise the first bytes of the required
-            // literals, and the regex confirms.
+            // A set of plain strings no longer than [`EXACT_MAX`] goes in whole (the automaton's
+            // match is the signature's match); otherwise the first bytes of the required
+            // literals, and the regex confirms. Long plain strings go in cut too: each byte of
+            // a literal is a state of the automaton, and a large automaton is walked from
+            // memory, not from the cache.
             let (set, whole) = match exact_literals(&hir) {
-                Some(set) => (Some(set), true),
+                Some(set) if set.iter().all(|l| l.len() <= EXACT_MAX) => (Some(set), true),
+                Some(set) => (Some(set), false),
                 None => (required_literals(&hir), false),
             };
             exact[i] = whole;
