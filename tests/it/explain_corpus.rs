@@ -92,7 +92,7 @@ fn held_out_by_rule(name: &str) -> bool {
 /// The least number of held-out cases that must give their thread's domain: the recall
 /// measured when the rules were frozen (see the README's explain-log section). A change that
 /// loses a held-out case fails here; one that wins some raises it.
-const HELD_OUT_FLOOR: u32 = 0;
+const HELD_OUT_FLOOR: u32 = 39;
 
 fn s<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
     v.get(k).and_then(Value::as_str)
