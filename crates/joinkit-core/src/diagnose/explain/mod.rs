@@ -230,6 +230,12 @@ fn unmatched_candidate(d: Domain, un: &unmatched::Unmatched, sc: &Scanner) -> Op
 /// - `low`: weak evidence only (a preflight warning, an unknown check, a warning kubeadm went on
 ///   past), or a verdict drawn from failure lines no signature knows.
 fn confidence(root: &Finding, candidates: &[Candidate]) -> Confidence {
+    if root.id == STOPPED_ID {
+        return Confidence {
+            level: "low",
+            reason: "no failure line: the domain is what the last kubeadm step the log shows waits for".into(),
+        };
+    }
     if root.id == UNMATCHED_ID {
         return Confidence {
             level: "low",
@@ -297,6 +303,77 @@ fn unmatched_verdict(un: &unmatched::Unmatched, sc: &Scanner) -> Option<Finding>
         example: first.2.chars().take(400).collect(),
         texts: voted.iter().take(MAX_TEXTS_PER_FINDING).map(|l| l.2.clone()).collect(),
         order: (first.0, first.1),
+    })
+}
+
+/// The root cause id of a log that stops after one of kubeadm's steps with no failure line and
+/// no success line ([`stopped_verdict`]).
+pub const STOPPED_ID: &str = "kubeadm-stopped-at-step";
+
+/// The tag of a kubeadm step line (`[csr] Created API client ...` gives `csr`): the bracketed
+/// lower-case word kubeadm puts before every progress line (`cmd/kubeadm/app/cmd/phases/`,
+/// `fmt.Printf("[tag] ...")`), if `line` starts with one it has used in releases 1.4-1.36.
+pub(crate) fn kubeadm_step(line: &[u8]) -> Option<&'static str> {
+    let end = line.iter().take(24).position(|&b| b == b']')?;
+    let tag = std::str::from_utf8(&line[1..end]).ok()?;
+    STEPS.iter().find(|(t, _)| *t == tag).map(|(t, _)| *t)
+}
+
+/// kubeadm's step tags and the domain of a join or init that stops after one without a
+/// failure line: what the next step waits for. `preflight`, `discovery` and `bootstrap`: the
+/// API server (discovery runs after the preflight checks, kubeadm 1.14+ under `[preflight]`);
+/// `csr` and `tlsbootstrap` (1.6-1.12) and the TLS-bootstrap wait of `kubelet-start`: the CSR's
+/// approval and signing; `kubelet-start`/`kubelet-check`: the kubelet; the control-plane steps:
+/// the control plane. Tags from `cmd/kubeadm/app/cmd/phases/{join,init}/*.go` and the 1.6-1.8
+/// `cmd/kubeadm/app/cmd/join.go`/`init.go` prints.
+const STEPS: &[(&str, Domain)] = &[
+    ("preflight", Domain::Network),
+    ("discovery", Domain::Network),
+    ("bootstrap", Domain::Network),
+    ("csr", Domain::Csr),
+    ("tlsbootstrap", Domain::Csr),
+    ("kubelet-start", Domain::Runtime),
+    ("kubelet-check", Domain::Runtime),
+    ("kubelet-finalize", Domain::Runtime),
+    ("kubelet", Domain::Runtime),
+    ("wait-control-plane", Domain::ControlPlane),
+    ("apiclient", Domain::ControlPlane),
+    ("control-plane", Domain::ControlPlane),
+    ("control-plane-join", Domain::ControlPlane),
+    ("etcd", Domain::ControlPlane),
+    ("upload-config", Domain::ControlPlane),
+    ("upload-certs", Domain::ControlPlane),
+    ("download-certs", Domain::ControlPlane),
+    ("mark-control-plane", Domain::ControlPlane),
+    ("bootstrap-token", Domain::ControlPlane),
+    ("addons", Domain::ControlPlane),
+    ("certs", Domain::Config),
+    ("kubeconfig", Domain::Config),
+    ("patches", Domain::Config),
+];
+
+/// The verdict for a log with no failure line and no success line whose last kubeadm step line
+/// is `step`: the join stopped (hung, or was interrupted) waiting for what comes after it.
+/// Confidence low: an excerpt may also just end there.
+fn stopped_verdict(sc: &Scanner) -> Option<Finding> {
+    let (src, line, tag, text) = sc.last_step.as_ref()?;
+    let d = STEPS.iter().find(|(t, _)| t == tag)?.1;
+    // kubelet-start's TLS-bootstrap wait is the CSR's approval and signing.
+    let d = if tag == "kubelet-start" && text.contains("TLS Bootstrap") { Domain::Csr } else { d };
+    Some(Finding {
+        id: STOPPED_ID.into(),
+        domain: Some(d),
+        role: ROLE_SYMPTOM.into(),
+        meaning: format!(
+            "the log ends after kubeadm's [{tag}] step with no failure line and no success line: the join stopped (or the excerpt ends) waiting for what follows it ({} faults)",
+            d.as_str()
+        ),
+        fix: unmatched::tell_apart(d).into(),
+        count: 1,
+        lines: vec![Location { source: sc.source_name(*src).to_string(), line: *line }],
+        example: text.clone(),
+        texts: vec![text.clone()],
+        order: (*src, *line),
     })
 }
 
@@ -433,6 +510,10 @@ pub fn explain(files: &[std::path::PathBuf]) -> Report {
         report.set("unmatchedFailureLines", serde_json::json!({"count": un.count, "first": lines}));
     }
     let fallback = if root_cause(&findings).is_none() { unmatched_verdict(un, &scanner) } else { None };
+    let fallback = match fallback {
+        None if root_cause(&findings).is_none() && un.count == 0 && joined.is_none() => stopped_verdict(&scanner),
+        f => f,
+    };
     if root_cause(&findings).is_none() && fallback.is_none() && un.count > 0 {
         return undecidable(report, un, &scanner, &resolved, joined_at);
     }
@@ -772,6 +853,30 @@ mod tests {
             assert!(!s.normal_after_join || s.is_failure(), "{}", s.id);
             assert!(s.explains.is_empty() || s.role == ROLE_CAUSE, "{}: only a cause explains", s.id);
         }
+    }
+
+    #[test]
+    fn a_log_that_stops_after_a_kubeadm_step_names_what_the_next_step_waits_for() {
+        let v = |log: &str| stopped_verdict(&scan(log)).map(|f| (f.domain, f.lines[0].line));
+        // kubeadm 1.7 stuck after its [csr] step: the CSR is never signed.
+        let log = "[preflight] Running pre-flight checks\n[discovery] Successfully established connection with API Server \"10.0.0.1:6443\"\n[bootstrap] Detected server version: v1.8.0\n[csr] Created API client to obtain unique certificate for this node, generating keys and certificate signing request\n";
+        assert_eq!(v(log), Some((Some(Domain::Csr), 4)));
+        assert_eq!(
+            v("[kubelet-start] Waiting for the kubelet to perform the TLS Bootstrap...\n"),
+            Some((Some(Domain::Csr), 1))
+        );
+        assert_eq!(v("[kubelet-start] Starting the kubelet\n"), Some((Some(Domain::Runtime), 1)));
+        assert_eq!(v("[preflight] Running pre-flight checks\n"), Some((Some(Domain::Network), 1)));
+        assert_eq!(
+            v("[wait-control-plane] Waiting for the kubelet to boot up the control plane\n"),
+            Some((Some(Domain::ControlPlane), 1))
+        );
+        // Not a kubeadm tag, or no step at all: nothing to say.
+        assert_eq!(v("[INFO] starting\n[ERROR-ish] x\n"), None);
+        assert_eq!(v("plain text\n"), None);
+        // A success line ends the wait: the steps before it are history.
+        let joined = "[csr] Created API client\nThis node has joined the cluster:\n";
+        assert_eq!(v(joined), None);
     }
 
     #[test]

@@ -187,6 +187,9 @@ pub struct Scanner {
     pub truncated: u64,
     /// Failure lines no signature matched, since the last success line ([`super::unmatched`]).
     pub(crate) unmatched: super::unmatched::Unmatched,
+    /// The last line that starts with one of kubeadm's step tags (`[csr] ...`): (input, line
+    /// number, tag, text), for a log that stops without a failure ([`super::stopped_verdict`]).
+    pub(crate) last_step: Option<(usize, u64, String, String)>,
 }
 
 impl Scanner {
@@ -233,6 +236,13 @@ impl Scanner {
             (line_no, done) = (line_no + 1, read);
             self.truncated += u64::from(cut);
             let word = cat.matches_line(line, &mut hits, &mut old_block);
+            if line.first() == Some(&b'[') {
+                if let Some(tag) = super::kubeadm_step(line) {
+                    let mut text = String::new();
+                    push_text(&mut text, line, MAX_TEXT_CHARS);
+                    self.last_step = Some((src, line_no, tag.to_string(), text));
+                }
+            }
             if !hits.is_empty() {
                 self.record(&hits, line, src, line_no);
             } else {
@@ -270,6 +280,7 @@ impl Scanner {
             // The failures so far were resolved: a later attempt got through.
             self.resolve();
             self.unmatched.clear();
+            self.last_step = None;
             // The last success line is kept, in place (a log may have one on every line).
             let j = self.joined.get_or_insert_with(|| Joined {
                 source: String::new(),

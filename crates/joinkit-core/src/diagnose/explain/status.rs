@@ -98,7 +98,7 @@ fn res() -> &'static Res {
             not_found: re(format!(r"([A-Za-z0-9][A-Za-z0-9.\-/]*) {Q} not found")),
             exists: re(format!(r"([A-Za-z0-9][A-Za-z0-9.\-/]*) {Q} already exists")),
             conflict: re(format!(r"Operation cannot be fulfilled on ([A-Za-z0-9][A-Za-z0-9.\-/]*) {Q}: ?(.*)$")),
-            modify: re(format!(r"node {Q} is not allowed to modify node {Q}")),
+            modify: re(format!(r#"node (?:{Q}|([^\s"\\]+)) (?:is not allowed to|cannot) modify node (?:{Q}|\\?"?([^\s"\\]+))"#)),
             relationship: re(r"no relationship found between node '([^']*)'".into()),
         }
     })
@@ -266,11 +266,15 @@ pub fn classify(e: &StatusError<'_>, line: &[u8]) -> Option<Class> {
         Kind::Forbidden => {
             let reason = e.reason.unwrap_or("");
             let node = e.subject.and_then(|s| s.strip_prefix("system:node:"));
-            let other = line
-                .contains(" is not allowed to modify node ")
+            // NodeRestriction's wording: "is not allowed to modify" since ~1.9, "cannot modify"
+            // (quoted or bare names) in 1.7-1.8.
+            let other = (line.contains(" is not allowed to modify node ") || line.contains(" cannot modify node "))
                 .then(|| r.modify.captures(line))
                 .flatten()
-                .map(|c| (c.get(1).map_or("", |m| m.as_str()), c.get(2).map_or("", |m| m.as_str())));
+                .map(|c| {
+                    let g = |a: usize, b: usize| c.get(a).or_else(|| c.get(b)).map_or("", |m| m.as_str());
+                    (g(1, 2), g(3, 4))
+                });
             if other.is_some_and(|(a, b)| a != b)
                 || (line.contains("no relationship found between node") && r.relationship.is_match(line))
                 || reason.contains("can only access node lease with the same name")
@@ -421,7 +425,9 @@ pub(crate) fn signatures() -> &'static [Signature] {
         let mut node = forbidden.clone();
         node.push(src(F_NODE, "~1.8-1.36", "no relationship found between node '%s' and this object", "index-id 126241418"));
         node.push(src(F_NODE, "~1.14-1.36", "can only access node lease with the same name as the requesting node", "index-id 126241418"));
-        node.push(src(F_RESTRICT, "~1.7-1.36", "node %q is not allowed to modify node %q", "index-id 49019139"));
+        node.push(src(F_RESTRICT, "~1.9-1.36", "node %q is not allowed to modify node %q", "index-id 49019139"));
+        node.push(src(F_RESTRICT, "~1.7-1.8", "node %q cannot modify node %q", "index-id 260019656 and index-id 35386564365 (admission.NewForbidden(a, fmt.Errorf(\"node %q cannot modify node %q\", ...)))"));
+        node.push(src(F_RESTRICT, "~1.7 (first form)", "node %s cannot modify node %s", "index-id 637209471"));
         vec![
             sig("status-anonymous-cluster-info-forbidden", Domain::Rbac, r#"User \\?"system:anonymous\\?" cannot"#,
                 "RBAC refuses system:anonymous the cluster-info ConfigMap in kube-public: kubeadm's kubeadm:bootstrap-signer-clusterinfo Role and RoleBinding (which token discovery relies on) are missing",
@@ -435,7 +441,7 @@ pub(crate) fn signatures() -> &'static [Signature] {
                 "RBAC refuses the bootstrap identity the creation of its CertificateSigningRequest: the kubeadm:kubelet-bootstrap ClusterRoleBinding (group system:bootstrappers to system:node-bootstrapper) is missing, or the identity is not in that group",
                 "run kubeadm init phase bootstrap-token on a control-plane node (it recreates the binding); for a hand-made bootstrap user, bind it to system:node-bootstrapper",
                 forbidden.clone()),
-            sig("status-node-identity", Domain::NodeState, r#"User \\?"system:node:"#,
+            sig("status-node-identity", Domain::Rbac, r#"User \\?"system:node:"#,
                 "the node authorizer or NodeRestriction refuses a kubelet a Node, Lease or Pod: its credential (system:node:<name>) names another node than its node name (hostname override, --node-name or cloud provider name mismatch)",
                 "make the kubelet's node name and its client certificate's CN agree: the same --hostname-override/--node-name as when it joined, or rejoin after a rename (kubeadm reset; join again)",
                 node),
@@ -602,6 +608,16 @@ mod tests {
             c(r#"nodes "w2" is forbidden: node "w1" is not allowed to modify node "w2""#),
             Some(Class::NodeIdentity)
         );
+        // NodeRestriction's 1.7-1.8 wording, quoted, bare, and a quote cut off by the excerpt;
+        // the same name on both sides is no identity mismatch.
+        for l in [
+            r#"nodes "w2.ec2.internal" is forbidden: node "w2" cannot modify node "w2.ec2.internal""#,
+            r#"nodes "w2" is forbidden: node w1 cannot modify node w2"#,
+            r#"nodes "w2" is forbidden: node "w1" cannot modify node "w2"#,
+        ] {
+            assert_eq!(c(l), Some(Class::NodeIdentity), "{l}");
+        }
+        assert_eq!(c(r#"nodes "w1" is forbidden: node "w1" cannot modify node "w1""#), None);
         assert_eq!(
             c(
                 r#"pods "x" is forbidden: User "system:node:a" cannot get resource "pods" in API group "" in the namespace "default": no relationship found between node 'a' and this object"#
