@@ -432,7 +432,7 @@ impl Catalog {
     pub fn status_class(&self, i: usize) -> Option<status::Class> {
         use status::Class::*;
         let k = i.checked_sub(self.signatures.len() + self.preflight.len())?;
-        [AnonymousClusterInfo, AnonymousAuthOff, BootstrapCsr, NodeIdentity, Rbac].get(k).copied()
+        [AnonymousClusterInfo, AnonymousAuthOff, BootstrapCsr, NodeIdentity, Rbac, AnonymousRefused].get(k).copied()
     }
 
     /// Whether catalog signature `i` yields to the status-error rule on a line it decides.

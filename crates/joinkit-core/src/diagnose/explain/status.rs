@@ -249,6 +249,10 @@ pub enum Class {
     NodeIdentity = 3,
     /// Any other subject refused something: RBAC.
     Rbac = 4,
+    /// `system:anonymous` refused anything but cluster-info: the client presented no credential
+    /// the API server accepted (a kubeconfig without its token or certificate, a bootstrap token
+    /// the server no longer knows), so the fix is the credential, not a binding for anonymous.
+    AnonymousRefused = 5,
 }
 
 /// Decides the class of `e`, seen on `line`; `None` where the structure decides nothing (a
@@ -299,6 +303,9 @@ pub fn classify(e: &StatusError<'_>, line: &[u8]) -> Option<Class> {
                 && (e.namespace.is_none_or(|ns| ns == "kube-public"))
             {
                 return Some(Class::AnonymousClusterInfo);
+            }
+            if subject == "system:anonymous" {
+                return Some(Class::AnonymousRefused);
             }
             if e.resource == Some("certificatesigningrequests") && e.verb == Some("create") {
                 return Some(Class::BootstrapCsr);
@@ -448,6 +455,10 @@ pub(crate) fn signatures() -> &'static [Signature] {
             sig("status-rbac-forbidden", Domain::Rbac, r#"User \\?"[^"\\]+\\?" cannot "#,
                 "RBAC denies this identity a request the join needs",
                 "bind the identity to a role that allows it (kubectl create rolebinding/clusterrolebinding); kubeadm init phase bootstrap-token recreates kubeadm's own bindings",
+                forbidden.clone()),
+            sig("status-anonymous-refused", Domain::Token, r#"User \\?"system:anonymous\\?" cannot"#,
+                "the API server treated the client as system:anonymous and refused it: the client presented no credential the server accepted (a kubeconfig without its token or client certificate, a bootstrap kubeconfig whose token was deleted or expired, a client certificate from another CA)",
+                "give the client a working credential: for a joining node, a fresh bootstrap token (joinkit token create; kubeadm reset -f and join again); check the kubeconfig's user entry (token or client-certificate-data) rather than granting anything to system:anonymous",
                 forbidden),
         ]
     })
@@ -640,6 +651,13 @@ mod tests {
                 r#"deployments.apps "web" is forbidden: User "alice" cannot patch resource "deployments" in API group "apps" in the namespace "prod""#
             ),
             Some(Class::Rbac)
+        );
+        // Anonymous refused anything but cluster-info: a credential problem, not RBAC.
+        assert_eq!(
+            c(
+                r#"nodes is forbidden: User "system:anonymous" cannot create resource "nodes" in API group "" at the cluster scope"#
+            ),
+            Some(Class::AnonymousRefused)
         );
         // A 403 with no user or node clause (quota, admission webhook), a 404: not decided here.
         assert_eq!(c(r#"pods "p" is forbidden: exceeded quota: compute"#), None);
