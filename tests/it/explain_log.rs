@@ -43,6 +43,11 @@ fn catalog_is_well_formed_and_every_example_matches_its_entry() {
             );
             if s.is_failure() {
                 assert_ne!(r.code, 0, "{}: {}", s.id, r.stdout);
+            } else if v["rootCause"]["id"] == "kubeadm-stopped-at-step" {
+                // A kubeadm step line alone, with no success line: the log stops there. The
+                // verdict is that (low confidence), never the progress line as a cause.
+                assert!(v["findings"].as_array().unwrap().is_empty(), "{}: {v}", s.id);
+                assert_eq!(v["confidence"]["level"], "low", "{}: {v}", s.id);
             } else {
                 assert_eq!(r.code, 0, "{}: {}", s.id, r.stdout);
                 assert!(v["findings"].as_array().unwrap().is_empty() && v["rootCause"].is_null(), "{}: {v}", s.id);
@@ -440,10 +445,18 @@ fn rule_progress_lines_are_never_causes() {
         .collect();
     assert!(log.lines().count() >= 6, "{log}");
     let r = run_with(&["explain-log", "-", "-o", "json"], &[], Some(log.as_bytes()));
-    assert_eq!(r.code, 0, "{}", r.stdout);
     let v = r.json();
-    assert!(ids(&v, "findings").is_empty() && v["rootCause"].is_null(), "{v}");
+    assert!(ids(&v, "findings").is_empty(), "{v}");
+    // No progress line is the root cause; a log that ends on kubeadm's steps without a success
+    // line says where it stopped, with low confidence.
+    assert_eq!(v["rootCause"]["id"], "kubeadm-stopped-at-step", "{v}");
+    assert_eq!(v["confidence"]["level"], "low", "{v}");
     assert!(ids(&v, "context").contains(&"kubeadm-kubelet-health-wait".to_string()), "{v}");
+    // With kubeadm's success line after them, the same lines are a clean log.
+    let joined = format!("{log}This node has joined the cluster:\n");
+    let r = run_with(&["explain-log", "-", "-o", "json"], &[], Some(joined.as_bytes()));
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(r.json()["rootCause"].is_null(), "{}", r.stdout);
 }
 
 #[test]
@@ -668,17 +681,18 @@ fn invalid_utf8_and_non_ascii_inside_a_line_do_not_hide_its_signature() {
 #[test]
 fn status_errors_are_classified_by_subject_and_object() {
     let cases = [
-        // A kubelet whose credential names another node: node identity, not RBAC.
+        // A kubelet whose credential names another node: node identity (filed under rbac, the
+        // authorizer's domain, but its own entry and meaning: not a missing binding).
         (
             r#"E1207 10:00:00.000000    1234 controller.go:145] "Failed to ensure lease exists, will retry" err="leases.coordination.k8s.io \"worker-2\" is forbidden: User \"system:node:worker-1\" cannot get resource \"leases\" in API group \"coordination.k8s.io\" in the namespace \"kube-node-lease\": can only access node lease with the same name as the requesting node" interval="7s""#,
             "status-node-identity",
-            "node-state",
+            "rbac",
             "\"system:node:worker-1\" may not get leases",
         ),
         (
             r#"E1207 10:00:00.000000    1234 kubelet_node_status.go:96] "Unable to register node with API server" err="nodes \"worker-2\" is forbidden: node \"worker-1\" is not allowed to modify node \"worker-2\"" node="worker-2""#,
             "status-node-identity",
-            "node-state",
+            "rbac",
             "nodes \"worker-2\"",
         ),
         // Token discovery's anonymous request refused with a 401: anonymous auth is off.
@@ -694,6 +708,21 @@ fn status_errors_are_classified_by_subject_and_object() {
             "status-anonymous-cluster-info-forbidden",
             "rbac",
             "\"system:anonymous\" may not get configmaps \"cluster-info\" in namespace \"kube-public\"",
+        ),
+        // Anonymous refused anything else: no credential was accepted (the kubelet's bootstrap
+        // token gone, a kubeconfig without its user): a credential problem, not RBAC.
+        (
+            r#""Unable to register node with API server" err="nodes is forbidden: User \"system:anonymous\" cannot create resource \"nodes\" in API group \"\" at the cluster scope" node="w1""#,
+            "status-anonymous-refused",
+            "token",
+            "no credential the server accepted",
+        ),
+        // NodeRestriction's 1.7-1.8 wording.
+        (
+            r#"Unable to register node "ip-10-0-0-5.ec2.internal" with API server: nodes "ip-10-0-0-5.ec2.internal" is forbidden: node "ip-10-0-0-5" cannot modify node "ip-10-0-0-5.ec2.internal""#,
+            "status-node-identity",
+            "rbac",
+            "names another node",
         ),
         // Anyone else: RBAC, naming who was refused what.
         (
