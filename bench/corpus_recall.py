@@ -2,7 +2,7 @@
 """explain-log recall on tests/logs: the share of real logs (posted in public issues) for which
 `joinkit explain-log` names the failure domain the thread settled on.
 
-Usage: bench/corpus_recall.py [BINARY] [--set kept|held-out|all|fresh] [--cases]
+Usage: bench/corpus_recall.py [BINARY] [--set kept|held-out|all|fresh|fresh2] [--cases]
 BINARY defaults to target/release/joinkit (else target/debug/joinkit). The set comes from
 tests/logs/split.toml (rule in tests/logs/split.py); the default is `kept`, the part rules are
 written against. `held-out` is scored last, once the rules are frozen, and is also reported for
@@ -39,9 +39,13 @@ BIN = args[0] if args else next(
     "joinkit")
 
 split = tomllib.load(open(os.path.join(LOGS, "split.toml"), "rb"))
-FRESH = os.path.join(LOGS, "fresh")
-fresh = sorted("fresh/" + n for n in os.listdir(FRESH) if n.endswith(".log")) if os.path.isdir(FRESH) else []
-sets = {"kept": split["kept"], "held-out": split["held_out"], "all": split["kept"] + split["held_out"], "fresh": fresh}
+def blind(d):
+    path = os.path.join(LOGS, d)
+    return sorted(f"{d}/" + n for n in os.listdir(path) if n.endswith(".log")) if os.path.isdir(path) else []
+
+
+sets = {"kept": split["kept"], "held-out": split["held_out"], "all": split["kept"] + split["held_out"],
+        "fresh": blind("fresh"), "fresh2": blind("fresh2")}
 names = sorted(sets[which])
 seen = set(split["seen_before_split"])
 
@@ -57,7 +61,7 @@ def score(names):
         got = v.get("failureDomain") or (
             "undecidable" if v.get("verdict") == "undecidable" else "success" if v.get("joined") else "clean")
         want = meta["domain"]
-        if name.startswith("fresh/") and want == "network" and got == "dns":
+        if name.startswith("fresh") and want == "network" and got == "dns":
             got = "network"
         rc = v.get("rootCause") or {}
         rows.append((name, want, got, rc.get("id", "-"), (v.get("confidence") or {}).get("level", "-")))

@@ -39,10 +39,12 @@ fn cases_named(only: Option<&[String]>) -> Vec<Case> {
 
 /// The blind sets: excerpts gathered after rules had been written, by someone who neither ran
 /// joinkit nor read its rules (each directory's PROCEDURE.md), each scored once with the rules
-/// frozen, and the least number of cases that must give their thread's domain since (the first
-/// score, or what it rose to). A case whose thread says `network` also counts when joinkit says
-/// `dns` (the gatherers were told that `network` covers name resolution).
-const BLIND_SETS: &[(&str, u32)] = &[("fresh", 37)];
+/// frozen: (directory, the least number of cases that must give their thread's domain since
+/// (the first score, or what it rose to), the most cases that may be reported clean (failed
+/// joins joinkit is silent on, as first scored)). A case whose thread says `network` also
+/// counts when joinkit says `dns` (the gatherers were told that `network` covers name
+/// resolution).
+const BLIND_SETS: &[(&str, u32, usize)] = &[("fresh", 37, 0), ("fresh2", 21, 1)];
 
 /// The cases of `dir` (`*.log`), or only those named in `only`.
 fn cases_in(dir: PathBuf, only: Option<&[String]>) -> Vec<Case> {
@@ -74,7 +76,7 @@ fn cases() -> Vec<Case> {
 fn blind_cases() -> Vec<(&'static str, Case)> {
     BLIND_SETS
         .iter()
-        .flat_map(|(set, _)| cases_in(logs_dir().join(set), None).into_iter().map(move |c| (*set, c)))
+        .flat_map(|(set, ..)| cases_in(logs_dir().join(set), None).into_iter().map(move |c| (*set, c)))
         .collect()
 }
 
@@ -241,14 +243,17 @@ fn every_kept_log_gives_its_domain_and_quotes_its_evidence() {
 #[test]
 fn no_log_of_a_failed_join_is_reported_clean() {
     let mut silent = Vec::new();
-    for c in cases().into_iter().chain(blind_cases().into_iter().map(|(_, c)| c)) {
+    let mut blind_silent = BTreeMap::<&str, Vec<String>>::new();
+    let all = cases().into_iter().map(|c| ("", c)).chain(blind_cases());
+    for (set, c) in all {
         let want = s(&c.meta, "domain").unwrap();
         if want == "success" || want == "clean" {
             continue;
         }
         let (got, decided, v) = verdict(&c.body);
         match got.as_str() {
-            "clean" | "success" => silent.push(format!("{}: {got}", c.name)),
+            "clean" | "success" if set.is_empty() => silent.push(format!("{}: {got}", c.name)),
+            "clean" | "success" => blind_silent.entry(set).or_default().push(format!("{set}/{}: {got}", c.name)),
             "undecidable" => assert!(v["confidence"]["level"] == "low", "{}: {v}", c.name),
             _ => {
                 assert!(
@@ -259,6 +264,13 @@ fn no_log_of_a_failed_join_is_reported_clean() {
                 assert!(!decided.is_empty(), "{}: no deciding line", c.name);
             }
         }
+    }
+    // A blind set keeps the silent cases it was first scored with (they are reported, not
+    // fixed by looking), and gets no more.
+    for (set, _, most) in BLIND_SETS {
+        let s = blind_silent.get(set).map_or(&[][..], Vec::as_slice);
+        println!("{set}: {} failed join(s) reported clean: {s:?}", s.len());
+        assert!(s.len() <= *most, "{set}: {} silent, at most {most}: {s:?}", s.len());
     }
     assert!(
         silent.is_empty(),
@@ -319,7 +331,7 @@ fn recall_on_kept_and_held_out() {
     println!("\nheld-out misses:\n{}", misses.join("\n"));
     // The blind sets, each against its floor.
     let mut low = Vec::new();
-    for (set, floor) in BLIND_SETS {
+    for (set, floor, _) in BLIND_SETS {
         let mut r = Recall::new();
         for c in cases_in(logs_dir().join(set), None) {
             let want = s(&c.meta, "domain").unwrap().to_string();
