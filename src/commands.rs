@@ -47,12 +47,15 @@ pub(crate) fn run(cli: Cli) -> Outcome {
             }
         },
         Command::RenderConfig(a) => {
-            let r = derive::render(&a.options());
+            let (options, note) = match a.options() {
+                Ok(o) => o,
+                Err(f) => return Outcome::refused("render-config", f),
+            };
+            let r = derive::render(&options);
+            let notes = note.into_iter().chain(r.notes).collect();
             match r.result {
-                Ok(text) => {
-                    Outcome::Document { notes: r.notes, report: Report::new("render-config"), text, to: a.output }
-                }
-                Err(f) => Outcome::Refused { notes: r.notes, report: failed("render-config", f), hint: None },
+                Ok(text) => Outcome::Document { notes, report: Report::new("render-config"), text, to: a.output },
+                Err(f) => Outcome::Refused { notes, report: failed("render-config", f), hint: None },
             }
         }
         Command::ValidateConfig(a) => {
@@ -82,7 +85,12 @@ pub(crate) fn run(cli: Cli) -> Outcome {
         }
         Command::Diagnose(a) => {
             let report = match a.options() {
-                Ok(o) => block_on(joinkit_core::diagnose::node::run(&o)),
+                Ok((o, note)) => {
+                    if let Some(n) = note {
+                        eprintln!("{n}");
+                    }
+                    block_on(joinkit_core::diagnose::node::run(&o))
+                }
                 Err(f) => failed("diagnose", f),
             };
             Outcome::Report(report, a.bootstrap.out.output)
@@ -148,11 +156,15 @@ fn token(t: TokenCommand) -> Outcome {
             format!("{}\n", BootstrapToken::generate().expose()),
         ),
         TokenCommand::Create(a) => match a.options() {
-            Ok(o) => {
+            Ok((o, note)) => {
+                if let Some(n) = note {
+                    eprintln!("{n}");
+                }
                 let (report, printed) = block_on(token_create::create(&o));
                 Outcome::Product(report, a.out.output, printed)
             }
-            Err(f) => Outcome::refused("token create", f),
+            // Refused before any API call: on stderr in text, as the report with -o json|yaml.
+            Err(f) => Outcome::Product(failed("token create", f), a.out.output, String::new()),
         },
         TokenCommand::List { show_secrets, out: OutputArg { output }, api } => {
             let (report, table) = block_on(token_admin::list(&api.options(), show_secrets));

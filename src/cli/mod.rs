@@ -20,6 +20,7 @@ pub use lab::{LabArgs, LabCommand};
 pub use token::{JoinFormat, TokenCommand, TokenCreateArgs};
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
+use joinkit_core::config::intent::{Given, Origin};
 use std::path::{Path, PathBuf};
 
 pub(crate) const AFTER_HELP: &str =
@@ -62,7 +63,9 @@ validated with the same rules as validate-config before anything is written (inv
 not a file). `--api-version v1beta4` (default) or `v1beta3`; unset fields are omitted. `--format cloud-init` \
 wraps it in #cloud-config user-data that writes /etc/kubernetes/joinkit/join.yaml (0600) and runs \
 `kubeadm join --config` on it. Every flag can come from an environment variable (JOINKIT_<FLAG>, e.g. \
-JOINKIT_TOKEN, JOINKIT_CERTIFICATE_KEY) so secrets stay out of argv and cloud-init logs.")]
+JOINKIT_TOKEN, JOINKIT_CERTIFICATE_KEY) so secrets stay out of argv and cloud-init logs. Only --control-plane \
+makes a control-plane join: --certificate-key, --apiserver-advertise-address or --apiserver-bind-port without it \
+is a usage error, and their environment variables without it are ignored (one note on stderr).")]
     RenderConfig(Box<RenderConfigArgs>),
     /// Check JoinConfiguration files with kubeadm's rules and stricter ones
     #[command(after_long_help = AFTER_HELP, long_about = "Check kubeadm JoinConfiguration files (v1beta4, v1beta3) with every kubeadm \
@@ -298,8 +301,55 @@ pub(crate) fn parse() -> Result<(Cli, Vec<String>), clap::Error> {
     use clap::FromArgMatches;
     let cmd = Cli::command();
     let m = cmd.clone().try_get_matches()?;
-    let cli = Cli::from_arg_matches(&m)?;
+    let mut cli = Cli::from_arg_matches(&m)?;
+    record_control_plane_values(&mut cli, &cmd, &m);
     Ok((cli, argv_secret_warnings(&cmd, &m)))
+}
+
+/// The arguments (clap ids) that only mean something for a control-plane join
+/// ([`joinkit_core::config::intent`]); each command has those it takes.
+const CONTROL_PLANE_ONLY: &[&str] = &["certificate_key", "apiserver_advertise_address", "apiserver_bind_port"];
+
+/// The control-plane-only values `m` holds, each with its flag, its environment variable and
+/// where it came from (clap's `ValueSource`: the command line or the environment).
+fn control_plane_values(cmd: &clap::Command, m: &clap::ArgMatches) -> Vec<Given> {
+    use clap::parser::ValueSource;
+    CONTROL_PLANE_ONLY
+        .iter()
+        .filter_map(|id| {
+            let arg = cmd.get_arguments().find(|a| a.get_id() == *id)?;
+            let origin = match m.value_source(id)? {
+                ValueSource::CommandLine => Origin::CommandLine,
+                ValueSource::EnvVariable => Origin::Environment,
+                _ => return None,
+            };
+            Some(Given {
+                flag: format!("--{}", arg.get_long()?),
+                env: arg.get_env().map(|e| e.to_string_lossy().into_owned()),
+                origin,
+            })
+        })
+        .collect()
+}
+
+/// Records, in the arguments of `render-config`, `token create` and `diagnose`, where their
+/// control-plane-only values came from (the typed arguments cannot tell a flag from its
+/// environment variable; the matches can).
+fn record_control_plane_values(cli: &mut Cli, cmd: &clap::Command, m: &clap::ArgMatches) {
+    let Some((name, sub_m)) = m.subcommand() else { return };
+    let Some(sub) = cmd.find_subcommand(name) else { return };
+    match &mut cli.command {
+        Command::RenderConfig(a) => a.control_plane_values = control_plane_values(sub, sub_m),
+        Command::Diagnose(a) => a.control_plane_values = control_plane_values(sub, sub_m),
+        Command::Token(TokenCommand::Create(a)) => {
+            if let Some((n, m2)) = sub_m.subcommand() {
+                if let Some(c2) = sub.find_subcommand(n) {
+                    a.control_plane_values = control_plane_values(c2, m2);
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 /// A value parser over a domain enum's table of (value, name, help): the possible values, their

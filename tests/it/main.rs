@@ -37,6 +37,7 @@ mod explain_corpus;
 mod explain_log;
 mod explain_verdict;
 mod hostile;
+mod intent;
 mod kubeadm_config;
 mod kubeadm_tokens;
 mod kubectl;

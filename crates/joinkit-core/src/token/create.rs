@@ -59,7 +59,8 @@ impl CreateOptions {
         self.spec.validate()?;
         // kubeadm's RunCreateToken (cmd/kubeadm/app/cmd/token.go): a certificate key only
         // makes sense in a control-plane join command; printing the token alone with one given
-        // is refused, not silently ignored. JOINKIT_CERTIFICATE_KEY counts as the flag.
+        // is refused, not silently ignored. JOINKIT_CERTIFICATE_KEY reaches here only with
+        // --control-plane (config::intent).
         if self.certificate_key.is_some() && self.print == Print::Token {
             let k = "cannot use --certificate-key without --print-join-command";
             return Err(Failure::new(

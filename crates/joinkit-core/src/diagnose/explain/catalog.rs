@@ -38,8 +38,8 @@ use std::sync::OnceLock;
 
 use super::preflight::{named, Table, UNKNOWN_ERROR, UNKNOWN_WARNING, UNNAMED};
 use super::status;
-use super::unmatched;
 use super::transport;
+use super::unmatched;
 
 /// The catalog source.
 pub(crate) const CATALOG_YAML: &str = include_str!("../log-signatures.yaml");

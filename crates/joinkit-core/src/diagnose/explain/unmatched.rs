@@ -382,7 +382,12 @@ mod tests {
         u.add((0, 1), b"error: x509: bad thing", true, 100);
         u.add((0, 2), b"error: cgroup driver mismatch", is_failure_line(b"error: cgroup driver mismatch"), 100);
         u.add((0, 3), b"error: cgroup still wrong", is_failure_line(b"error: cgroup still wrong"), 100);
-        u.add((0, 4), b"I1207 10:00:00.000000 1 x.go:1] x509 error, informational", is_failure_line(b"I1207 10:00:00.000000 1 x.go:1] x509 error, informational"), 100);
+        u.add(
+            (0, 4),
+            b"I1207 10:00:00.000000 1 x.go:1] x509 error, informational",
+            is_failure_line(b"I1207 10:00:00.000000 1 x.go:1] x509 error, informational"),
+            100,
+        );
         assert_eq!(u.count, 3);
         assert_eq!(u.ranked(), [(Domain::Runtime, 2), (Domain::Tls, 1)]);
         let mut t = Unmatched::default();
