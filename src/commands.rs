@@ -24,11 +24,19 @@ pub fn main() -> i32 {
         }
         Err(e) => {
             let _ = e.print();
-            if e.use_stderr() {
-                2
-            } else {
-                0
+            if !e.use_stderr() {
+                return 0;
             }
+            // A usage error with `-o json|yaml` on the command line: a script reading stdout
+            // gets joinkit's failure object too (clap's text stays on stderr).
+            let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+            if let Some(format) = crate::cli::requested_format(&args) {
+                let command = crate::cli::command_path(&args);
+                let mut report = Report::new(&command);
+                report.fail(crate::cli::usage_failure(&e, &command));
+                report.print(format);
+            }
+            2
         }
     }
 }

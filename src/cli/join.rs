@@ -46,7 +46,7 @@ pub struct VerifyDiscoveryArgs {
     /// Bound for one whole attempt
     #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = joinkit_core::duration::clap_parse)]
     pub timeout: Duration,
-    /// Retry what kubeadm retries (transport errors, jws-missing) for up to DURATION, with backoff
+    /// Retry retryable failures (transport errors, jws-none-signed; README's retryable column) for up to DURATION, with backoff; others stop at once
     #[arg(long, value_name = "DURATION", value_parser = joinkit_core::duration::clap_parse)]
     pub wait: Option<Duration>,
     /// Fail when the local clock and the server's Date differ by more than this

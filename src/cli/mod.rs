@@ -21,6 +21,7 @@ pub use token::{JoinFormat, TokenCommand, TokenCreateArgs};
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use joinkit_core::config::intent::{Given, Origin};
+use joinkit_core::report::Format;
 use std::path::{Path, PathBuf};
 
 pub(crate) const AFTER_HELP: &str =
@@ -350,6 +351,65 @@ fn record_control_plane_values(cli: &mut Cli, cmd: &clap::Command, m: &clap::Arg
         }
         _ => {}
     }
+}
+
+/// The report format a command line asks for with `-o`/`--output` (`-o json`, `-ojson`,
+/// `-o=json`, `--output json`, `--output=json`), read from the raw arguments for clap's own
+/// errors, when nothing is parsed: json or yaml, else None (text).
+pub(crate) fn requested_format(args: &[std::ffi::OsString]) -> Option<Format> {
+    let args: Vec<&str> = args.iter().skip(1).filter_map(|a| a.to_str()).collect();
+    let mut found = None;
+    for (i, a) in args.iter().enumerate() {
+        if *a == "--" {
+            break;
+        }
+        let value = match *a {
+            "-o" | "--output" => args.get(i + 1).copied(),
+            _ => a
+                .strip_prefix("--output=")
+                .or_else(|| a.strip_prefix("-o=").or_else(|| a.strip_prefix("-o").filter(|v| !v.is_empty()))),
+        };
+        match value {
+            Some("json") => found = Some(Format::Json),
+            Some("yaml") => found = Some(Format::Yaml),
+            _ => {}
+        }
+    }
+    found
+}
+
+/// The command path a raw command line names (`token create`, `verify-discovery`), or
+/// `joinkit` when it names none: the words that are subcommand names, in order.
+pub(crate) fn command_path(args: &[std::ffi::OsString]) -> String {
+    let mut cmd = command();
+    let mut path = Vec::new();
+    for a in args.iter().skip(1).filter_map(|a| a.to_str()) {
+        if a == "--" {
+            break;
+        }
+        let Some(sub) = cmd.find_subcommand(a).cloned() else { continue };
+        path.push(sub.get_name().to_string());
+        cmd = sub;
+    }
+    if path.is_empty() {
+        "joinkit".into()
+    } else {
+        path.join(" ")
+    }
+}
+
+/// clap's usage error as joinkit's failure (`usage`, exit 2, stage `input`), for a JSON or
+/// YAML report: clap's message (its first paragraph, secrets redacted), the cause and the fix.
+pub(crate) fn usage_failure(e: &clap::Error, command: &str) -> joinkit_core::error::Failure {
+    let text = e.render().to_string();
+    let first = text.split("\n\n").next().unwrap_or("").trim();
+    let message = joinkit_core::redact::redact(first.strip_prefix("error: ").unwrap_or(first));
+    joinkit_core::error::Failure::new(joinkit_core::error::Code::Usage, joinkit_core::report::Common::Input, message)
+        .cause("the command line does not parse: an unknown flag, a missing or malformed value, or a missing argument")
+        .fix(format!(
+            "see `{} --help`",
+            if command == "joinkit" { "joinkit".to_string() } else { format!("joinkit {command}") }
+        ))
 }
 
 /// A value parser over a domain enum's table of (value, name, help): the possible values, their

@@ -47,6 +47,7 @@ mod mitm_wait_file;
 mod real_containerd;
 mod real_control_plane;
 mod real_kubelet;
+mod retry;
 mod token;
 mod transcripts_offline;
 mod trust_bounds;

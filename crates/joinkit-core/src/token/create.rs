@@ -159,7 +159,7 @@ async fn wait_signature(client: &ApiClient, o: &CreateOptions, report: &mut Repo
             pins
         }
         Ok((false, pins)) => {
-            report.warn(TokenStage::Signature, format!("cluster-info carried no signature for {} after {}: the bootstrapsigner (kube-controller-manager) is probably not running; the join will fail with jws-missing until it is", token.id(), crate::duration::format(bound)));
+            report.warn(TokenStage::Signature, format!("cluster-info carried no signature for {} after {}: the bootstrapsigner (kube-controller-manager) is probably not running; the join will fail with jws-missing or jws-none-signed until it is", token.id(), crate::duration::format(bound)));
             pins
         }
         Err(f) => {
