@@ -30,8 +30,9 @@ pub fn main() -> i32 {
             // A usage error with `-o json|yaml` on the command line: a script reading stdout
             // gets joinkit's failure object too (clap's text stays on stderr).
             let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-            if let Some(format) = crate::cli::requested_format(&args) {
-                let command = crate::cli::command_path(&args);
+            // (Not where `--output` names a file: `render-config --output json` writes a file.)
+            let (command, output_is_file) = crate::cli::command_path(&args);
+            if let Some(format) = crate::cli::requested_format(&args).filter(|_| !output_is_file) {
                 let mut report = Report::new(&command);
                 report.fail(crate::cli::usage_failure(&e, &command));
                 report.print(format);

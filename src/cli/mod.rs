@@ -379,8 +379,9 @@ pub(crate) fn requested_format(args: &[std::ffi::OsString]) -> Option<Format> {
 }
 
 /// The command path a raw command line names (`token create`, `verify-discovery`), or
-/// `joinkit` when it names none: the words that are subcommand names, in order.
-pub(crate) fn command_path(args: &[std::ffi::OsString]) -> String {
+/// `joinkit` when it names none: the words that are subcommand names, in order; and whether
+/// that command's `--output` names a file (render-config, migrate-config), not a format.
+pub(crate) fn command_path(args: &[std::ffi::OsString]) -> (String, bool) {
     let mut cmd = command();
     let mut path = Vec::new();
     for a in args.iter().skip(1).filter_map(|a| a.to_str()) {
@@ -391,11 +392,8 @@ pub(crate) fn command_path(args: &[std::ffi::OsString]) -> String {
         path.push(sub.get_name().to_string());
         cmd = sub;
     }
-    if path.is_empty() {
-        "joinkit".into()
-    } else {
-        path.join(" ")
-    }
+    let output_is_file = cmd.get_arguments().any(|a| a.get_long() == Some("output") && a.get_short().is_none());
+    (if path.is_empty() { "joinkit".into() } else { path.join(" ") }, output_is_file)
 }
 
 /// clap's usage error as joinkit's failure (`usage`, exit 2, stage `input`), for a JSON or

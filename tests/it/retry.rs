@@ -130,6 +130,9 @@ fn usage_errors_with_json_output_print_a_json_failure() {
         let r = run(&args);
         assert_eq!((r.code, r.stdout.as_str()), (2, ""), "{args:?}");
     }
+    // Where --output names a file (render-config), it asks for no JSON.
+    let r = run(&["render-config", "--output", "json", "--bogus"]);
+    assert_eq!((r.code, r.stdout.as_str()), (2, ""));
     // A token pasted where no argument goes stays out of the JSON.
     let r = run(&["ca-hash", "-o", "json", "--kubeconfig"]);
     assert_eq!(r.code, 2);
