@@ -24,11 +24,20 @@ pub fn main() -> i32 {
         }
         Err(e) => {
             let _ = e.print();
-            if e.use_stderr() {
-                2
-            } else {
-                0
+            if !e.use_stderr() {
+                return 0;
             }
+            // A usage error with `-o json|yaml` on the command line: a script reading stdout
+            // gets joinkit's failure object too (clap's text stays on stderr).
+            let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+            // (Not where `--output` names a file: `render-config --output json` writes a file.)
+            let (command, output_is_file) = crate::cli::command_path(&args);
+            if let Some(format) = crate::cli::requested_format(&args).filter(|_| !output_is_file) {
+                let mut report = Report::new(&command);
+                report.fail(crate::cli::usage_failure(&e, &command));
+                report.print(format);
+            }
+            2
         }
     }
 }
@@ -47,12 +56,15 @@ pub(crate) fn run(cli: Cli) -> Outcome {
             }
         },
         Command::RenderConfig(a) => {
-            let r = derive::render(&a.options());
+            let (options, note) = match a.options() {
+                Ok(o) => o,
+                Err(f) => return Outcome::refused("render-config", f),
+            };
+            let r = derive::render(&options);
+            let notes = note.into_iter().chain(r.notes).collect();
             match r.result {
-                Ok(text) => {
-                    Outcome::Document { notes: r.notes, report: Report::new("render-config"), text, to: a.output }
-                }
-                Err(f) => Outcome::Refused { notes: r.notes, report: failed("render-config", f), hint: None },
+                Ok(text) => Outcome::Document { notes, report: Report::new("render-config"), text, to: a.output },
+                Err(f) => Outcome::Refused { notes, report: failed("render-config", f), hint: None },
             }
         }
         Command::ValidateConfig(a) => {
@@ -82,7 +94,12 @@ pub(crate) fn run(cli: Cli) -> Outcome {
         }
         Command::Diagnose(a) => {
             let report = match a.options() {
-                Ok(o) => block_on(joinkit_core::diagnose::node::run(&o)),
+                Ok((o, note)) => {
+                    if let Some(n) = note {
+                        eprintln!("{n}");
+                    }
+                    block_on(joinkit_core::diagnose::node::run(&o))
+                }
                 Err(f) => failed("diagnose", f),
             };
             Outcome::Report(report, a.bootstrap.out.output)
@@ -148,11 +165,15 @@ fn token(t: TokenCommand) -> Outcome {
             format!("{}\n", BootstrapToken::generate().expose()),
         ),
         TokenCommand::Create(a) => match a.options() {
-            Ok(o) => {
+            Ok((o, note)) => {
+                if let Some(n) = note {
+                    eprintln!("{n}");
+                }
                 let (report, printed) = block_on(token_create::create(&o));
                 Outcome::Product(report, a.out.output, printed)
             }
-            Err(f) => Outcome::refused("token create", f),
+            // Refused before any API call: on stderr in text, as the report with -o json|yaml.
+            Err(f) => Outcome::Product(failed("token create", f), a.out.output, String::new()),
         },
         TokenCommand::List { show_secrets, out: OutputArg { output }, api } => {
             let (report, table) = block_on(token_admin::list(&api.options(), show_secrets));

@@ -6,7 +6,9 @@ use super::groups::{EndpointArg, OutputArg, TokenSource, TrustArgs};
 use super::{choice, SecretArg};
 use clap::Args;
 use joinkit_core::config::derive::{self, RenderOptions, TokenInput};
+use joinkit_core::config::intent::control_plane_intent;
 use joinkit_core::config::Secret;
+use joinkit_core::error::Failure;
 use std::path::PathBuf;
 
 /// Output of render-config.
@@ -90,6 +92,10 @@ pub struct RenderConfigArgs {
     /// Write to FILE atomically with mode 0600 instead of stdout
     #[arg(long = "output", value_name = "FILE", env = "JOINKIT_OUTPUT")]
     pub output: Option<PathBuf>,
+    /// Where the control-plane-only values came from (filled from the matches by
+    /// [`super::parse`]).
+    #[arg(skip)]
+    pub control_plane_values: Vec<joinkit_core::config::intent::Given>,
 }
 
 fn secret(s: &Option<SecretArg>) -> Option<Secret> {
@@ -104,13 +110,18 @@ impl ValidateConfigArgs {
 }
 
 impl RenderConfigArgs {
-    /// The library's render options (the token file is read when rendering).
-    pub(crate) fn options(&self) -> RenderOptions {
+    /// The library's render options (the token file is read when rendering) and the line for
+    /// stderr when control-plane values from the environment are ignored; a control-plane-only
+    /// flag without `--control-plane` is `usage` ([`joinkit_core::config::intent`]).
+    pub(crate) fn options(&self) -> Result<(RenderOptions, Option<String>), Failure> {
+        let declared = self.control_plane.then_some("--control-plane");
+        let intent = control_plane_intent("render-config", declared, &self.control_plane_values)?;
         let token = match &self.token.token_file {
             Some(p) => Some(TokenInput::File(p.clone())),
             None => secret(&self.token.token).map(TokenInput::Value),
         };
-        RenderOptions {
+        let cp = intent.control_plane;
+        let options = RenderOptions {
             endpoint: self.endpoint.endpoint.clone(),
             token,
             pins: self.trust.pins.clone(),
@@ -126,16 +137,17 @@ impl RenderConfigArgs {
             ignore_preflight_errors: self.ignore_preflight_errors.clone(),
             skip_phases: self.skip_phases.clone(),
             patches: self.patches.clone(),
-            control_plane: self.control_plane,
-            certificate_key: secret(&self.certificate_key),
-            apiserver_advertise_address: self.apiserver_advertise_address.clone(),
-            apiserver_bind_port: self.apiserver_bind_port,
+            control_plane: cp,
+            certificate_key: secret(&self.certificate_key).filter(|_| cp),
+            apiserver_advertise_address: self.apiserver_advertise_address.clone().filter(|_| cp),
+            apiserver_bind_port: self.apiserver_bind_port.filter(|_| cp),
             api_version: self.api_version,
             format: match self.format {
                 RenderFormat::Yaml => derive::RenderFormat::Yaml,
                 RenderFormat::CloudInit => derive::RenderFormat::CloudInit,
             },
-        }
+        };
+        Ok((options, intent.note))
     }
 }
 

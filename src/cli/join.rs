@@ -9,6 +9,7 @@ use clap::Args;
 use joinkit_core::bootstrap::BootstrapOptions;
 use joinkit_core::client::api::ApiOptions;
 use joinkit_core::config::derive;
+use joinkit_core::config::intent::control_plane_intent;
 use joinkit_core::diagnose::node::DiagnoseOptions;
 use joinkit_core::discovery::{Options, Source};
 use joinkit_core::endpoint::Endpoint;
@@ -45,7 +46,7 @@ pub struct VerifyDiscoveryArgs {
     /// Bound for one whole attempt
     #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = joinkit_core::duration::clap_parse)]
     pub timeout: Duration,
-    /// Retry what kubeadm retries (transport errors, jws-missing) for up to DURATION, with backoff
+    /// Retry retryable failures (transport errors, jws-none-signed; README's retryable column) for up to DURATION, with backoff; others stop at once
     #[arg(long, value_name = "DURATION", value_parser = joinkit_core::duration::clap_parse)]
     pub wait: Option<Duration>,
     /// Fail when the local clock and the server's Date differ by more than this
@@ -137,8 +138,9 @@ fn hostname() -> String {
 }
 
 impl BootstrapArgs {
-    /// The bootstrap options, from the flags or `--config`; also the config's CRI socket.
-    fn resolve(&self) -> Result<(BootstrapOptions, Option<String>), Failure> {
+    /// The bootstrap options, from the flags or `--config`; also the config's CRI socket and
+    /// whether the config declares a control-plane join.
+    fn resolve(&self) -> Result<(BootstrapOptions, Option<String>, bool), Failure> {
         let from = match &self.config {
             Some(path) => derive::discovery_from_config(path)?,
             None => {
@@ -150,6 +152,7 @@ impl BootstrapArgs {
                     trust,
                     node_name: None,
                     cri_socket: None,
+                    control_plane: false,
                 }
             }
         };
@@ -175,12 +178,12 @@ impl BootstrapArgs {
                 timeout: Some(self.request_timeout),
             }),
         };
-        Ok((opts, from.cri_socket))
+        Ok((opts, from.cri_socket, from.control_plane))
     }
 
     /// The bootstrap options (discovery, node name, CSR wait, clean-up access).
     pub(crate) fn options(&self) -> Result<BootstrapOptions, Failure> {
-        self.resolve().map(|(o, _)| o)
+        self.resolve().map(|(o, _, _)| o)
     }
 }
 
@@ -209,13 +212,26 @@ pub struct DiagnoseArgs {
     /// Bound for the whole run
     #[arg(long = "diagnose-timeout", value_name = "DURATION", default_value = "30s", value_parser = joinkit_core::duration::clap_parse)]
     pub diagnose_timeout: Duration,
+    /// Where the control-plane-only values came from (filled from the matches by
+    /// [`super::parse`]).
+    #[arg(skip)]
+    pub control_plane_values: Vec<joinkit_core::config::intent::Given>,
 }
 
 impl DiagnoseArgs {
-    /// The diagnose options: bootstrap's, with diagnose's shorter CSR wait and bounds.
-    pub(crate) fn options(&self) -> Result<DiagnoseOptions, Failure> {
+    /// The diagnose options: bootstrap's, with diagnose's shorter CSR wait and bounds; the
+    /// certificate key only for a declared control-plane join (`--control-plane` or the
+    /// config's `controlPlane`, [`joinkit_core::config::intent`]: the flag without it is
+    /// `usage`, the environment variable is ignored with the returned line for stderr).
+    pub(crate) fn options(&self) -> Result<(DiagnoseOptions, Option<String>), Failure> {
         let b = &self.bootstrap;
-        let (mut opts, config_cri) = b.resolve()?;
+        let (mut opts, config_cri, config_control_plane) = b.resolve()?;
+        let declared = if self.control_plane {
+            Some("--control-plane")
+        } else {
+            config_control_plane.then_some("the --config file's controlPlane section")
+        };
+        let intent = control_plane_intent("diagnose", declared, &self.control_plane_values)?;
         if b.timeout.is_none() {
             // diagnose waits less for the CSR than a bootstrap run: its own --diagnose-timeout
             // bounds all. An explicit --timeout (even 60s) is kept as given.
@@ -226,12 +242,12 @@ impl DiagnoseArgs {
         if let Some(admin) = opts.admin.as_mut() {
             admin.timeout = Some(admin.timeout.unwrap_or(b.request_timeout).min(self.diagnose_timeout));
         }
-        let certificate_key = if self.control_plane || self.certificate_key.is_some() {
+        let certificate_key = if intent.control_plane {
             self.certificate_key.as_ref().map(|k| secrecy::SecretString::from(k.expose().to_string()))
         } else {
             None
         };
-        Ok(DiagnoseOptions {
+        let options = DiagnoseOptions {
             admin: opts.admin.clone(),
             bootstrap: opts,
             certificate_key,
@@ -239,6 +255,7 @@ impl DiagnoseArgs {
             cri_socket: self.cri_socket.clone().or(config_cri),
             kubelet_healthz: (self.kubelet_healthz != "off").then(|| self.kubelet_healthz.clone()),
             timeout: self.diagnose_timeout,
-        })
+        };
+        Ok((options, intent.note))
     }
 }

@@ -20,6 +20,8 @@ pub use lab::{LabArgs, LabCommand};
 pub use token::{JoinFormat, TokenCommand, TokenCreateArgs};
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
+use joinkit_core::config::intent::{Given, Origin};
+use joinkit_core::report::Format;
 use std::path::{Path, PathBuf};
 
 pub(crate) const AFTER_HELP: &str =
@@ -62,7 +64,9 @@ validated with the same rules as validate-config before anything is written (inv
 not a file). `--api-version v1beta4` (default) or `v1beta3`; unset fields are omitted. `--format cloud-init` \
 wraps it in #cloud-config user-data that writes /etc/kubernetes/joinkit/join.yaml (0600) and runs \
 `kubeadm join --config` on it. Every flag can come from an environment variable (JOINKIT_<FLAG>, e.g. \
-JOINKIT_TOKEN, JOINKIT_CERTIFICATE_KEY) so secrets stay out of argv and cloud-init logs.")]
+JOINKIT_TOKEN, JOINKIT_CERTIFICATE_KEY) so secrets stay out of argv and cloud-init logs. Only --control-plane \
+makes a control-plane join: --certificate-key, --apiserver-advertise-address or --apiserver-bind-port without it \
+is a usage error, and their environment variables without it are ignored (one note on stderr).")]
     RenderConfig(Box<RenderConfigArgs>),
     /// Check JoinConfiguration files with kubeadm's rules and stricter ones
     #[command(after_long_help = AFTER_HELP, long_about = "Check kubeadm JoinConfiguration files (v1beta4, v1beta3) with every kubeadm \
@@ -298,8 +302,112 @@ pub(crate) fn parse() -> Result<(Cli, Vec<String>), clap::Error> {
     use clap::FromArgMatches;
     let cmd = Cli::command();
     let m = cmd.clone().try_get_matches()?;
-    let cli = Cli::from_arg_matches(&m)?;
+    let mut cli = Cli::from_arg_matches(&m)?;
+    record_control_plane_values(&mut cli, &cmd, &m);
     Ok((cli, argv_secret_warnings(&cmd, &m)))
+}
+
+/// The arguments (clap ids) that only mean something for a control-plane join
+/// ([`joinkit_core::config::intent`]); each command has those it takes.
+const CONTROL_PLANE_ONLY: &[&str] = &["certificate_key", "apiserver_advertise_address", "apiserver_bind_port"];
+
+/// The control-plane-only values `m` holds, each with its flag, its environment variable and
+/// where it came from (clap's `ValueSource`: the command line or the environment).
+fn control_plane_values(cmd: &clap::Command, m: &clap::ArgMatches) -> Vec<Given> {
+    use clap::parser::ValueSource;
+    CONTROL_PLANE_ONLY
+        .iter()
+        .filter_map(|id| {
+            let arg = cmd.get_arguments().find(|a| a.get_id() == *id)?;
+            let origin = match m.value_source(id)? {
+                ValueSource::CommandLine => Origin::CommandLine,
+                ValueSource::EnvVariable => Origin::Environment,
+                _ => return None,
+            };
+            Some(Given {
+                flag: format!("--{}", arg.get_long()?),
+                env: arg.get_env().map(|e| e.to_string_lossy().into_owned()),
+                origin,
+            })
+        })
+        .collect()
+}
+
+/// Records, in the arguments of `render-config`, `token create` and `diagnose`, where their
+/// control-plane-only values came from (the typed arguments cannot tell a flag from its
+/// environment variable; the matches can).
+fn record_control_plane_values(cli: &mut Cli, cmd: &clap::Command, m: &clap::ArgMatches) {
+    let Some((name, sub_m)) = m.subcommand() else { return };
+    let Some(sub) = cmd.find_subcommand(name) else { return };
+    match &mut cli.command {
+        Command::RenderConfig(a) => a.control_plane_values = control_plane_values(sub, sub_m),
+        Command::Diagnose(a) => a.control_plane_values = control_plane_values(sub, sub_m),
+        Command::Token(TokenCommand::Create(a)) => {
+            if let Some((n, m2)) = sub_m.subcommand() {
+                if let Some(c2) = sub.find_subcommand(n) {
+                    a.control_plane_values = control_plane_values(c2, m2);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The report format a command line asks for with `-o`/`--output` (`-o json`, `-ojson`,
+/// `-o=json`, `--output json`, `--output=json`), read from the raw arguments for clap's own
+/// errors, when nothing is parsed: json or yaml, else None (text).
+pub(crate) fn requested_format(args: &[std::ffi::OsString]) -> Option<Format> {
+    let args: Vec<&str> = args.iter().skip(1).filter_map(|a| a.to_str()).collect();
+    let mut found = None;
+    for (i, a) in args.iter().enumerate() {
+        if *a == "--" {
+            break;
+        }
+        let value = match *a {
+            "-o" | "--output" => args.get(i + 1).copied(),
+            _ => a
+                .strip_prefix("--output=")
+                .or_else(|| a.strip_prefix("-o=").or_else(|| a.strip_prefix("-o").filter(|v| !v.is_empty()))),
+        };
+        match value {
+            Some("json") => found = Some(Format::Json),
+            Some("yaml") => found = Some(Format::Yaml),
+            _ => {}
+        }
+    }
+    found
+}
+
+/// The command path a raw command line names (`token create`, `verify-discovery`), or
+/// `joinkit` when it names none: the words that are subcommand names, in order; and whether
+/// that command's `--output` names a file (render-config, migrate-config), not a format.
+pub(crate) fn command_path(args: &[std::ffi::OsString]) -> (String, bool) {
+    let mut cmd = command();
+    let mut path = Vec::new();
+    for a in args.iter().skip(1).filter_map(|a| a.to_str()) {
+        if a == "--" {
+            break;
+        }
+        let Some(sub) = cmd.find_subcommand(a).cloned() else { continue };
+        path.push(sub.get_name().to_string());
+        cmd = sub;
+    }
+    let output_is_file = cmd.get_arguments().any(|a| a.get_long() == Some("output") && a.get_short().is_none());
+    (if path.is_empty() { "joinkit".into() } else { path.join(" ") }, output_is_file)
+}
+
+/// clap's usage error as joinkit's failure (`usage`, exit 2, stage `input`), for a JSON or
+/// YAML report: clap's message (its first paragraph, secrets redacted), the cause and the fix.
+pub(crate) fn usage_failure(e: &clap::Error, command: &str) -> joinkit_core::error::Failure {
+    let text = e.render().to_string();
+    let first = text.split("\n\n").next().unwrap_or("").trim();
+    let message = joinkit_core::redact::redact(first.strip_prefix("error: ").unwrap_or(first));
+    joinkit_core::error::Failure::new(joinkit_core::error::Code::Usage, joinkit_core::report::Common::Input, message)
+        .cause("the command line does not parse: an unknown flag, a missing or malformed value, or a missing argument")
+        .fix(format!(
+            "see `{} --help`",
+            if command == "joinkit" { "joinkit".to_string() } else { format!("joinkit {command}") }
+        ))
 }
 
 /// A value parser over a domain enum's table of (value, name, help): the possible values, their

@@ -4,7 +4,9 @@
 use super::groups::{ApiArgs, OutputArg};
 use super::{SecretArg, AFTER_HELP};
 use clap::{Args, Subcommand};
-use joinkit_core::error::Failure;
+use joinkit_core::config::intent::{control_plane_intent, Given, Origin};
+use joinkit_core::error::{Code, Failure};
+use joinkit_core::report::Common;
 use joinkit_core::token::create::{list_values, CreateOptions, Print};
 use joinkit_core::token::manage::TokenSpec;
 use joinkit_core::token::{self, BootstrapToken};
@@ -102,9 +104,15 @@ pub struct TokenCreateArgs {
     /// Print the full `kubeadm join` command instead of the token
     #[arg(long)]
     pub print_join_command: bool,
-    /// With --print-join-command (required, as kubeadm): a control-plane join with this certificate key (or JOINKIT_CERTIFICATE_KEY)
+    /// With --print-join-command (required, as kubeadm): a control-plane join command with this
+    /// certificate key. As in kubeadm the flag itself asks for a control-plane join;
+    /// JOINKIT_CERTIFICATE_KEY is used only with --control-plane
     #[arg(long, value_name = "KEY", env = "JOINKIT_CERTIFICATE_KEY", hide_env_values = true)]
     pub certificate_key: Option<SecretArg>,
+    /// With --print-join-command: a control-plane join command (needs a certificate key:
+    /// JOINKIT_CERTIFICATE_KEY or --certificate-key)
+    #[arg(long)]
+    pub control_plane: bool,
     /// With --print-join-command: print a command line or a JoinConfiguration
     #[arg(long, value_enum, default_value_t = JoinFormat::JoinCommand)]
     pub format: JoinFormat,
@@ -120,12 +128,40 @@ pub struct TokenCreateArgs {
     /// API access.
     #[command(flatten)]
     pub api: ApiArgs,
+    /// Where the control-plane-only values came from (filled from the matches by
+    /// [`super::parse`]).
+    #[arg(skip)]
+    pub control_plane_values: Vec<Given>,
 }
 
 impl TokenCreateArgs {
-    /// The create options, checked (`bad-token-format`, `bad-token-options`, at `input`); no
-    /// TOKEN and no --token-file generates a random token.
-    pub(crate) fn options(&self) -> Result<CreateOptions, Failure> {
+    /// The create options, checked (`bad-token-format`, `bad-token-options`, at `input`), and
+    /// the line for stderr when JOINKIT_CERTIFICATE_KEY is ignored; no TOKEN and no
+    /// --token-file generates a random token.
+    ///
+    /// Control-plane intent ([`joinkit_core::config::intent`]): `--control-plane`, or
+    /// `--certificate-key` on the command line (kubeadm's `token create --print-join-command
+    /// --certificate-key K` prints a control-plane join command: the flag is the intent there,
+    /// cmd/kubeadm/app/cmd/token.go). JOINKIT_CERTIFICATE_KEY alone is ignored, and
+    /// `--control-plane` without any key is `usage`.
+    pub(crate) fn options(&self) -> Result<(CreateOptions, Option<String>), Failure> {
+        let key_on_command_line =
+            self.control_plane_values.iter().any(|g| g.flag == "--certificate-key" && g.origin == Origin::CommandLine);
+        let declared = if self.control_plane {
+            Some("--control-plane")
+        } else {
+            key_on_command_line.then_some("--certificate-key (kubeadm's control-plane join command)")
+        };
+        let intent = control_plane_intent("token create", declared, &self.control_plane_values)?;
+        if self.control_plane && self.certificate_key.is_none() {
+            return Err(Failure::new(
+                Code::Usage,
+                Common::Input,
+                "--control-plane needs a certificate key: JOINKIT_CERTIFICATE_KEY or --certificate-key",
+            )
+            .cause("a control-plane join command carries the key that decrypts the uploaded control-plane certificates")
+            .fix("export JOINKIT_CERTIFICATE_KEY (from `kubeadm init phase upload-certs --upload-certs`), or drop --control-plane for a worker join command"));
+        }
         let token = match &self.token_file {
             Some(p) => token::resolve_token(None, Some(p))?,
             None => self.token.as_ref().map(SecretArg::expose).map(BootstrapToken::parse).transpose()?,
@@ -144,10 +180,14 @@ impl TokenCreateArgs {
                 (true, JoinFormat::JoinCommand) => Print::JoinCommand,
                 (true, JoinFormat::JoinConfig) => Print::JoinConfig,
             },
-            certificate_key: self.certificate_key.as_ref().map(|k| secrecy::SecretString::from(k.expose())),
+            certificate_key: self
+                .certificate_key
+                .as_ref()
+                .filter(|_| intent.control_plane)
+                .map(|k| secrecy::SecretString::from(k.expose())),
             api: self.api.options(),
         };
         o.validate()?;
-        Ok(o)
+        Ok((o, intent.note))
     }
 }

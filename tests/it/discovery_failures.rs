@@ -363,9 +363,13 @@ fn jws_failures() {
         for word in ["expired", "deleted", "signing", "bootstrapsigner"] {
             assert!(cause.contains(word), "{s:?}: cause lacks {word}: {cause}");
         }
+        // The lab keeps another token signed, as a real cluster does: the token is the problem.
+        assert_eq!(v["failure"]["retryable"], false, "{s:?}");
+        assert_eq!(v["signedTokenIds"].as_array().map(Vec::len), Some(1), "{s:?}: the other token: {v}");
     }
-    let v = lab_failure(Scenario::SignerStopped, &[], "jws-missing", "jws-present", 30);
-    assert!(v["failure"]["message"].as_str().unwrap().contains("bootstrapsigner"));
+    let v = lab_failure(Scenario::SignerStopped, &[], "jws-none-signed", "jws-present", 33);
+    assert!(v["failure"]["cause"].as_str().unwrap().contains("bootstrapsigner"));
+    assert_eq!((&v["failure"]["retryable"], &v["signedTokenIds"]), (&serde_json::json!(true), &serde_json::json!([])));
     let v = lab_failure(Scenario::JwsEmpty, &[], "jws-empty", "jws-present", 31);
     assert!(v["failure"]["kubeadmMessage"].as_str().unwrap().contains("is invalid for this cluster or it has expired"));
     lab_failure(Scenario::TamperedSignature, &[], "jws-invalid", "jws-verify", 32);

@@ -272,18 +272,23 @@ fn print_join_command_is_kubeadms() {
         assert!(joinkit_core::token::BootstrapToken::parse(t).is_ok_and(|b| b.expose() == t), "{out:?}");
         delete.push(t[..6].to_string());
     }
-    for (name, kubeadm_extra, env) in [
-        ("worker", vec![], vec![]),
+    // joinkit's control-plane join command: the key from JOINKIT_CERTIFICATE_KEY with an
+    // explicit --control-plane (the environment alone never makes one, docs/control-plane-intent.md).
+    for (name, kubeadm_extra, joinkit_extra, env) in [
+        ("worker", vec![], vec![], vec![]),
         (
             "control plane (--certificate-key)",
             vec!["--certificate-key", key.as_str()],
+            vec!["--control-plane"],
             vec![("JOINKIT_CERTIFICATE_KEY", key.as_str())],
         ),
     ] {
         let mut a = vec!["token", "create", "--print-join-command"];
         a.extend(&kubeadm_extra);
         let kubeadm_out = kubeadm_ok(&k, c, &a);
-        let r = joinkit_token(c, home.path(), &["create", "--print-join-command"], &env);
+        let mut j = vec!["create", "--print-join-command"];
+        j.extend(&joinkit_extra);
+        let r = joinkit_token(c, home.path(), &j, &env);
         assert_eq!(r.code, 0, "{name}: {}{}", r.stdout, r.stderr);
         let (kl, jl) = (masked(&kubeadm_out, &mut delete), masked(&r.stdout, &mut delete));
         assert_eq!(jl, kl, "{name}: joinkit's join command vs kubeadm's (bytes, token masked)");
@@ -297,7 +302,7 @@ fn print_join_command_is_kubeadms() {
     let kubeadm_err = String::from_utf8_lossy(&o.stderr).into_owned();
     assert_eq!(o.status.code(), Some(1), "{kubeadm_err}");
     // joinkit refuses its input before any API call (exit 2, the report on stderr).
-    let r = joinkit_token(c, home.path(), &["create"], &[("JOINKIT_CERTIFICATE_KEY", &key)]);
+    let r = joinkit_token(c, home.path(), &["create", "--certificate-key", &key], &[]);
     assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
     assert!(r.stdout.is_empty(), "a token was printed: {}", r.stdout);
     assert!(r.stderr.contains("FAILED: bad-token-options at stage input"), "{}", r.stderr);

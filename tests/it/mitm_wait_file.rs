@@ -58,7 +58,7 @@ fn pinned_cluster_info_served_with_another_cas_certificate() {
 }
 
 #[test]
-fn wait_retries_jws_missing_until_the_signer_runs() {
+fn wait_retries_jws_none_signed_until_the_signer_runs() {
     let l = lab(Scenario::SignerStopped);
     let state = l.state.clone();
     let flip = std::thread::spawn(move || {
@@ -70,21 +70,21 @@ fn wait_retries_jws_missing_until_the_signer_runs() {
     flip.join().unwrap();
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert!(r.json()["attempts"].as_u64().unwrap() >= 2);
-    assert!(r.stderr.contains("attempt 1 failed: jws-missing"), "each attempt is printed: {}", r.stderr);
+    assert!(r.stderr.contains("attempt 1 failed: jws-none-signed"), "each attempt is printed: {}", r.stderr);
     assert!(t.elapsed() < Duration::from_secs(10));
     // Without --wait it fails at once; with --wait, a non-retryable failure is not retried.
     let l = lab(Scenario::SignerStopped);
-    assert_eq!(verify(&l, &[]).code, 30);
+    assert_eq!(verify(&l, &[]).code, 33);
     let l = lab(Scenario::TamperedSignature);
     let t = Instant::now();
     let r = verify(&l, &["--wait", "30s"]);
     assert_eq!(r.code, 32);
     assert!(t.elapsed() < Duration::from_secs(3), "jws-invalid is not retried");
     // --wait is bounded.
-    let l = lab(Scenario::TokenDeleted);
+    let l = lab(Scenario::SignerStopped);
     let t = Instant::now();
     let r = verify(&l, &["--wait", "1500ms"]);
-    assert_eq!(r.code, 30);
+    assert_eq!(r.code, 33);
     assert!(t.elapsed() < Duration::from_secs(5));
 }
 

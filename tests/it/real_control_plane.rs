@@ -205,7 +205,7 @@ fn table() -> Vec<Case> {
             all_cas: false,
             kubeadm: Kubeadm::Waits("no JWS signature for the token ID in cluster-info: kubeadm retries every try until timeouts.discovery, then prints the last try's error"),
             want: &[
-                (Discovery, Fail("jws-missing", "jws-present", 30)),
+                (Discovery, Fail("jws-none-signed", "jws-present", 33)),
                 (Diagnose, Domain("control-plane", "admin/bootstrap-signer")),
             ],
         },
@@ -213,6 +213,8 @@ fn table() -> Vec<Case> {
             // What a real cluster shows when kube-controller-manager stops: the signatures made
             // before stay in cluster-info, a token created since is never signed. diagnose
             // must still blame the signer, not the token.
+            // From the node alone this is jws-missing (other tokens are signed, so not
+            // retryable): only diagnose's admin view can tell it from a deleted token.
             name: "signer-stopped-after-signing",
             lab: LabHow::Custom(Scenario::Healthy, |l, x| {
                 let t = joinkit_core::token::BootstrapToken::generate();
@@ -794,6 +796,25 @@ fn check(r: &Run, cmd: Cmd, want: Want) -> Result<(), String> {
                 && ["message", "cause", "fix"].iter().all(|k| f[k].as_str().is_some_and(|s| !s.is_empty())))
             {
                 return bad();
+            }
+            // The retry contract: the JSON says what the code's table says.
+            let retryable = joinkit_core::error::Code::from_name(code).expect("a known code").is_retryable();
+            if f["retryable"] != retryable {
+                return Err(format!(
+                    "{cmd:?}: {code}: retryable {} in the JSON, {retryable} in the table",
+                    f["retryable"]
+                ));
+            }
+            // The jws-present split: jws-missing lists other signed tokens, jws-none-signed none.
+            let signed = v["signedTokenIds"].as_array().map(Vec::len);
+            match code {
+                "jws-missing" if signed.is_none_or(|n| n == 0) => {
+                    return Err(format!("{cmd:?}: jws-missing without signed tokens: {}", v["signedTokenIds"]))
+                }
+                "jws-none-signed" if signed != Some(0) => {
+                    return Err(format!("{cmd:?}: jws-none-signed with signed tokens: {}", v["signedTokenIds"]))
+                }
+                _ => {}
             }
         }
         Want::Domain(domain, stage) => {

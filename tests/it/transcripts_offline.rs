@@ -75,11 +75,14 @@ fn changed_transcripts_fail() {
     assert!(v["failure"]["kubeadmMessage"].as_str().unwrap().contains("none of the public keys"));
     // Another token ID.
     let r = check(body.as_bytes(), "zzzzzz.0123456789abcdef", &pin);
-    assert_failure(&r, "jws-missing", "jws-present", 30);
+    let v = assert_failure(&r, "jws-missing", "jws-present", 30);
+    assert_eq!(v["failure"]["retryable"], false);
+    assert_eq!(v["signedTokenIds"], serde_json::json!([id]), "the signed tokens are listed");
     // The pre-signing transcript has no signature at all.
     let before = std::fs::read(vectors().join("apiserver-v1.24/rsa/cluster-info_before_signing.body")).unwrap();
-    let v = assert_failure(&check(&before, &token, &pin), "jws-missing", "jws-present", 30);
+    let v = assert_failure(&check(&before, &token, &pin), "jws-none-signed", "jws-present", 33);
     assert!(v["failure"]["message"].as_str().unwrap().contains("no token at all is signed"));
+    assert_eq!((&v["failure"]["retryable"], &v["signedTokenIds"]), (&Value::Bool(true), &serde_json::json!([])));
     // Not a ConfigMap / broken kubeconfig.
     let r = check(br#"{"kind":"Secret","data":{}}"#, &token, &pin);
     assert_failure(&r, "bad-input-file", "cluster-info", 3);

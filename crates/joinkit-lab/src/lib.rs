@@ -270,6 +270,20 @@ impl Lab {
         };
         let secret = token_secret(&token, expiration, usages, &[rbac::DEFAULT_NODE_TOKEN_GROUP], "joinkit lab token");
         state.store.put("secrets", "kube-system", &format!("bootstrap-token-{}", token.id()), secret);
+        if matches!(opts.scenario, Scenario::TokenExpired | Scenario::TokenDeleted | Scenario::TokenNoSigning) {
+            // A real cluster keeps other tokens (kubeadm init's) signed while this one is gone:
+            // cluster-info then tells a token's own fault from a stopped signer (jws-missing
+            // versus jws-none-signed).
+            let other = BootstrapToken::generate();
+            let s = token_secret(
+                &other,
+                Some(now + day),
+                &["signing", "authentication"],
+                &[rbac::DEFAULT_NODE_TOKEN_GROUP],
+                "another token",
+            );
+            state.store.put("secrets", "kube-system", &format!("bootstrap-token-{}", other.id()), s);
+        }
         opts.scenario.inject(&mut state, token.id());
         let certificate_key = joinkit_core::token::random_hex(32);
         if opts.scenario != Scenario::KubeadmCertsMissing {

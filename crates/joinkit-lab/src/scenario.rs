@@ -67,9 +67,9 @@ impl Scenario {
     /// Every scenario as (value, kebab-case name, one-line help), in `lab scenarios` order.
     pub const ALL: &'static [(Scenario, &'static str, &'static str)] = &[
         (Scenario::Healthy, "healthy", "Everything works"),
-        (Scenario::TokenExpired, "token-expired", "The printed token expired (the tokencleaner removes it; it is never signed)"),
-        (Scenario::TokenDeleted, "token-deleted", "The printed token was signed, then its Secret was deleted"),
-        (Scenario::TokenNoSigning, "token-no-signing", "The printed token lacks the \"signing\" usage, so it is never signed"),
+        (Scenario::TokenExpired, "token-expired", "The printed token expired (the tokencleaner removes it; it is never signed); another token stays signed"),
+        (Scenario::TokenDeleted, "token-deleted", "The printed token was signed, then its Secret was deleted; another token stays signed"),
+        (Scenario::TokenNoSigning, "token-no-signing", "The printed token lacks the \"signing\" usage, so it is never signed; another token is"),
         (Scenario::SignerStopped, "signer-stopped", "The bootstrapsigner is not running: no token gets signed"),
         (Scenario::AnonymousRevoked, "anonymous-revoked", "The RoleBinding letting system:anonymous read cluster-info is gone (403)"),
         (Scenario::AnonymousAuthOff, "anonymous-auth-off", "kube-apiserver runs with --anonymous-auth=false (401 for unauthenticated requests)"),

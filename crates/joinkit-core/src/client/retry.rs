@@ -3,7 +3,7 @@
 //! discovery retry (`wait.PollUntilContextTimeout` until the discovery timeout) are the models.
 //!
 //! What is retryable is the caller's to say, from one rule per layer: discovery retries the
-//! failures [`Code::is_retryable`](crate::error::Code::is_retryable) names (what kubeadm retries),
+//! failures [`Code::is_retryable`](crate::error::Code::is_retryable) names (the retry contract),
 //! the admin API client retries HTTP 429 and 5xx. Every retry loop runs as
 //!
 //! ```text

@@ -44,6 +44,8 @@ pub struct ConfigDiscovery {
     pub node_name: Option<String>,
     /// `nodeRegistration.criSocket`.
     pub cri_socket: Option<String>,
+    /// True when the config has a `controlPlane` section (a control-plane join).
+    pub control_plane: bool,
 }
 
 /// Reads a JoinConfiguration and takes token discovery's inputs from it. An invalid file, one
@@ -98,6 +100,7 @@ pub fn discovery_from_config(path: &Path) -> Result<ConfigDiscovery, Failure> {
         trust,
         node_name: j.node_name.clone(),
         cri_socket: j.cri_socket.clone(),
+        control_plane: j.control_plane,
     })
 }
 
@@ -167,6 +170,24 @@ pub struct RenderOptions {
     pub format: RenderFormat,
 }
 
+/// The control-plane-only values set in `o`, as if given on the command line (a library
+/// caller set them deliberately).
+fn control_plane_values(o: &RenderOptions) -> Vec<super::intent::Given> {
+    let set = [
+        ("--certificate-key", o.certificate_key.is_some()),
+        ("--apiserver-advertise-address", o.apiserver_advertise_address.is_some()),
+        ("--apiserver-bind-port", o.apiserver_bind_port.is_some()),
+    ];
+    set.iter()
+        .filter(|(_, on)| *on)
+        .map(|(flag, _)| super::intent::Given {
+            flag: flag.to_string(),
+            env: None,
+            origin: super::intent::Origin::CommandLine,
+        })
+        .collect()
+}
+
 fn read_input(path: &Path) -> Result<Vec<u8>, Failure> {
     crate::fsutil::read_path_or_stdin(path, crate::fsutil::MAX_INPUT_FILE).map_err(|e| {
         Failure::new(Code::InputUnreadable, Common::Read, e.to_string())
@@ -177,8 +198,9 @@ fn read_input(path: &Path) -> Result<Vec<u8>, Failure> {
 
 /// Builds the JoinConfiguration model from render-config's flags (no validation here): the
 /// token from its file, the pins of `--ca-cert` added, `--kubelet-arg` and `--taint` parsed,
-/// token discovery unless only `--discovery-file` is given, a control-plane join when any
-/// control-plane flag is.
+/// token discovery unless only `--discovery-file` is given, a control-plane join only with
+/// `control_plane` (a control-plane-only value without it is `usage`,
+/// [`super::intent::control_plane_intent`]; the command line drops environment values first).
 pub fn join_config(o: &RenderOptions) -> Result<JoinConfig, Failure> {
     let bad = |msg: String, fix: &str| {
         Failure::new(Code::ConfigInvalid, Common::Input, msg).cause("a flag value is malformed").fix(fix.to_string())
@@ -229,6 +251,12 @@ pub fn join_config(o: &RenderOptions) -> Result<JoinConfig, Failure> {
     // `https://host:6443` is accepted there, so it is here, and written as kubeadm's host:port.
     let endpoint =
         o.endpoint.as_deref().map(|e| crate::endpoint::Endpoint::parse(e).map(|ep| ep.host_port())).transpose()?;
+    let control_plane = super::intent::control_plane_intent(
+        "render-config",
+        o.control_plane.then_some("--control-plane"),
+        &control_plane_values(o),
+    )?
+    .control_plane;
     let file_only = o.discovery_file.is_some() && o.endpoint.is_none();
     let token_discovery = o.endpoint.is_some() || token.is_some() || !pins.is_empty() || o.unsafe_skip;
     Ok(JoinConfig {
@@ -248,10 +276,7 @@ pub fn join_config(o: &RenderOptions) -> Result<JoinConfig, Failure> {
         ignore_preflight_errors: o.ignore_preflight_errors.clone(),
         skip_phases: o.skip_phases.clone(),
         patches_directory: o.patches.clone(),
-        control_plane: o.control_plane
-            || o.certificate_key.is_some()
-            || o.apiserver_advertise_address.is_some()
-            || o.apiserver_bind_port.is_some(),
+        control_plane,
         advertise_address: o.apiserver_advertise_address.clone(),
         bind_port: o.apiserver_bind_port,
         certificate_key: o.certificate_key.clone(),
@@ -327,13 +352,17 @@ mod tests {
     }
 
     #[test]
-    fn file_discovery_alone_drops_the_token_and_control_plane_flags_imply_a_control_plane_join() {
-        let o = RenderOptions {
+    fn file_discovery_alone_drops_the_token_and_control_plane_flags_need_control_plane() {
+        let mut o = RenderOptions {
             token: Some(TokenInput::Value(Secret::from("abcdef.0123456789abcdef"))),
             discovery_file: Some("/etc/kubernetes/discovery.conf".into()),
             apiserver_bind_port: Some(6443),
             ..RenderOptions::default()
         };
+        let f = join_config(&o).unwrap_err();
+        assert_eq!(f.code, Code::Usage);
+        assert!(f.message.contains("--apiserver-bind-port"), "{}", f.message);
+        o.control_plane = true;
         let j = join_config(&o).unwrap();
         assert!(j.token.is_none() && !j.has_bootstrap_token && j.has_file);
         assert!(j.control_plane);

@@ -9,6 +9,7 @@ mod cluster;
 pub mod derive;
 mod documents;
 mod golang;
+pub mod intent;
 pub mod kubeadm;
 pub mod model;
 mod schema;

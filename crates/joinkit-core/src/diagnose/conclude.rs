@@ -15,6 +15,8 @@ pub(crate) fn domain_of(code: Code) -> Domain {
         ConnectionRefused | ConnectTimeout | NoRoute | TlsHandshakeFailed | RequestTimeout => Domain::Network,
         ClusterInfoForbidden => Domain::Rbac,
         ClusterInfoNotFound | ClusterInfoHttpError | KubeconfigMissing | KubeconfigInvalid => Domain::ControlPlane,
+        // Nothing signed at all: the bootstrapsigner first (admin evidence may blame the token).
+        JwsNoneSigned => Domain::ControlPlane,
         JwsMissing | JwsEmpty | JwsInvalid | BootstrapTokenRejected | BadTokenFormat => Domain::Token,
         PinMismatch | TlsVerifyFailed | CaExpired | CertificateInvalid | NodeCredentialRejected => Domain::Tls,
         CaNotYetValid | ClockSkew => Domain::Clock,
@@ -54,7 +56,9 @@ pub(super) fn conclude(report: &mut Report, found: Vec<Found>, node: &str) {
     // Server-side evidence refines what the node saw.
     let by = |check: Check| found.iter().find(|f| f.failure.stage == StageName::from(check));
     let root = match first.failure.code {
-        Code::JwsMissing => by(Check::AdminTokenSecret).or(by(Check::AdminBootstrapSigner)).unwrap_or(first),
+        Code::JwsMissing | Code::JwsNoneSigned => {
+            by(Check::AdminTokenSecret).or(by(Check::AdminBootstrapSigner)).unwrap_or(first)
+        }
         Code::ClusterInfoForbidden | Code::ClusterInfoNotFound => by(Check::AdminClusterInfo).unwrap_or(first),
         Code::CsrPendingNoAutoapprove | Code::CsrCreateForbidden => by(Check::AdminRbac).unwrap_or(first),
         _ => first,

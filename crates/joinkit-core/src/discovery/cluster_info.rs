@@ -240,6 +240,38 @@ pub(super) fn parse_kubeconfig(kubeconfig: &str) -> Result<ParsedKubeconfig, Fai
     Ok(ParsedKubeconfig { server: parsed.server, ca, anchors })
 }
 
+/// No `jws-kubeconfig-<id>` for this token: `jws-missing` (exit 30, permanent) when other
+/// tokens are signed (the bootstrapsigner works, so this token is deleted, expired or lacks the
+/// signing usage: waiting does not help), `jws-none-signed` (exit 33, retryable) when nothing
+/// is (not signed yet, or the bootstrapsigner, in kube-controller-manager, is down). kubeadm
+/// retries both until its discovery timeout (`cmd/kubeadm/app/discovery/token/token.go`) with
+/// the same message. A signer stopped after signing other tokens looks like the first case
+/// from the node; diagnose with an admin kubeconfig tells them apart.
+fn jws_missing(id: &str, key: &str, signed: &[String]) -> Failure {
+    let kubeadm =
+        kubeadm_msg(format!("could not find a JWS signature in the cluster-info ConfigMap for token ID {id:?}"));
+    if signed.is_empty() {
+        return Failure::new(
+            Code::JwsNoneSigned,
+            S::JwsPresent,
+            format!("expected a key {key} in cluster-info; there is none, and no token at all is signed in cluster-info"),
+        )
+        .kubeadm(kubeadm)
+        .cause("nothing is signed: the bootstrapsigner (kube-controller-manager) is not running or has not signed yet, or every token has expired or been deleted. kubeadm would retry for its whole discovery timeout (5 min) before saying this")
+        .fix("retry (--wait) while kube-controller-manager starts; check that it runs with the bootstrapsigner controller enabled, and `kubeadm token list` (or `joinkit token list`) that the token exists");
+    }
+    Failure::new(
+        Code::JwsMissing,
+        S::JwsPresent,
+        format!("expected a key {key} in cluster-info; there is none, while token IDs {signed:?} are signed"),
+    )
+    .kubeadm(kubeadm)
+    .cause(format!(
+        "the bootstrapsigner works (it signed {signed:?}), so token {id} is the problem: it expired (kubeadm's default TTL is 24h) and the tokencleaner deleted it, or it was deleted, or it lacks the \"signing\" usage; retrying does not help. (A token created after kube-controller-manager stopped looks the same from here.) kubeadm would retry for its whole discovery timeout (5 min) before saying this"
+    ))
+    .fix("create a new token on a control-plane node: `joinkit token create --print-join-command` (or `kubeadm token create --print-join-command`); check `kubeadm token list` and that kube-controller-manager is running")
+}
+
 /// Checks a cluster-info in kubeadm's order (`validateClusterInfoToken`, then `clientcmd.Load`,
 /// then the pin): `jws-present`, `jws-verify` over the raw kubeconfig text, then `kubeconfig`
 /// (parsed only now, data only), `ca-pin`, `ca-validity`. Records each stage in `report`.
@@ -257,28 +289,11 @@ pub fn check_cluster_info(
     report.start();
     let key = jws_key(token.id());
     let signed = ci.signed_ids();
+    // Every failure of this stage lists what is signed (JSON `signedTokenIds`): it is what
+    // tells a token's own fault from a signer that does not run.
+    report.set("signedTokenIds", &signed);
     let sig = match ci.data.get(&key) {
-        None => {
-            let others = if signed.is_empty() {
-                "no token at all is signed in cluster-info: every token has expired or been deleted, or the bootstrapsigner (kube-controller-manager) is not running".to_string()
-            } else {
-                format!("signed token IDs are {signed:?}, so the bootstrapsigner works and this token is the problem")
-            };
-            return Err(Failure::new(
-                Code::JwsMissing,
-                S::JwsPresent,
-                format!("expected a key {key} in cluster-info; there is none ({others})"),
-            )
-            .kubeadm(kubeadm_msg(format!(
-                "could not find a JWS signature in the cluster-info ConfigMap for token ID {:?}",
-                token.id()
-            )))
-            .cause(format!(
-                "token {} expired (kubeadm's default TTL is 24h) and the tokencleaner deleted it, or it was deleted, or it lacks the \"signing\" usage, or the bootstrapsigner controller is not running; {others}. kubeadm would retry for its whole discovery timeout (5 min) before saying this",
-                token.id()
-            ))
-            .fix("create a new token on a control-plane node: `joinkit token create --print-join-command` (or `kubeadm token create --print-join-command`); check `kubeadm token list` and that kube-controller-manager is running"));
-        }
+        None => return Err(jws_missing(token.id(), &key, &signed)),
         Some(v) => v.as_str().unwrap_or(""),
     };
     if sig.is_empty() {
@@ -564,7 +579,32 @@ mod tests {
         let f = check(V124_RSA.body, "abcdef.4xw3u8xp298x9m5n", &pinned(V124_RSA.pin)).1.unwrap_err();
         assert_eq!((f.code, f.stage.as_str()), (Code::JwsMissing, "jws-present"));
         assert!(f.message.contains("v49uhc"), "names the signed IDs: {}", f.message);
-        assert!(Code::JwsMissing.is_retryable() && !Code::JwsInvalid.is_retryable());
+        // Other tokens are signed: the token is the problem, permanent.
+        assert!(!Code::JwsMissing.is_retryable() && !Code::JwsInvalid.is_retryable());
+    }
+
+    #[test]
+    fn nothing_signed_is_jws_none_signed_and_retryable_with_signed_ids_reported() {
+        let ci = UntrustedClusterInfo::from_text(V124_RSA.body).unwrap();
+        let unsigned = UntrustedClusterInfo {
+            data: ci.data.into_iter().filter(|(k, _)| !k.starts_with(JWS_KEY_PREFIX)).collect(),
+        };
+        let token = BootstrapToken::parse(V124_RSA.token).unwrap();
+        let mut report = Report::new("verify-discovery");
+        let f = check_cluster_info(&mut report, &unsigned, &token, &pinned(V124_RSA.pin), None).unwrap_err();
+        assert_eq!((f.code, f.stage.as_str(), f.exit_code()), (Code::JwsNoneSigned, "jws-present", 33));
+        assert!(Code::JwsNoneSigned.is_retryable());
+        assert!(f.cause.contains("bootstrapsigner"), "{}", f.cause);
+        let v: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+        assert_eq!(v["signedTokenIds"], serde_json::json!([]), "{v}");
+        // With the token missing while another is signed, the list names it.
+        let mut report = Report::new("verify-discovery");
+        let ci = UntrustedClusterInfo::from_text(V124_RSA.body).unwrap();
+        let other = BootstrapToken::parse("abcdef.4xw3u8xp298x9m5n").unwrap();
+        let f = check_cluster_info(&mut report, &ci, &other, &pinned(V124_RSA.pin), None).unwrap_err();
+        assert_eq!(f.code, Code::JwsMissing);
+        let v: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+        assert_eq!(v["signedTokenIds"], serde_json::json!(["v49uhc"]), "{v}");
     }
 
     #[test]

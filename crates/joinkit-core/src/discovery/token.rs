@@ -1,7 +1,7 @@
 //! Token discovery over the network (kubeadm's `cmd/kubeadm/app/discovery/token`, spec
 //! section 2): one anonymous GET of cluster-info over one connection ([`client::fetch_unverified`]),
 //! the trust checks of [`super::cluster_info`], then the recorded chain against the discovered CA
-//! and the server's clock; `--wait` retries what kubeadm retries.
+//! and the server's clock; `--wait` retries the retryable failures ([`Code::is_retryable`](crate::error::Code::is_retryable)).
 
 use super::cluster_info::{check_cluster_info, verify_serving, UntrustedClusterInfo, CLUSTER_INFO_PATH};
 use super::{input_stage, summarise, DiscoveryStage as S, Options, TrustedClusterInfo, CLOCK_WARN, NETWORK_STAGES};
@@ -13,7 +13,7 @@ use crate::report::Report;
 use serde_json::Value;
 use std::time::{Duration, Instant, SystemTime};
 
-/// Token discovery with `--wait` retries ([`Policy::discovery`]: what kubeadm retries,
+/// Token discovery with `--wait` retries ([`Policy::discovery`]: the retryable failures,
 /// [`Code::is_retryable`](crate::error::Code::is_retryable), for the `--wait` budget); also
 /// returns the trusted cluster-info on success (for the commands that go on, like bootstrap).
 pub(crate) async fn run_token_with_wait(opts: &Options, ep: &Endpoint) -> (Report, Option<TrustedClusterInfo>) {

@@ -59,7 +59,8 @@ impl CreateOptions {
         self.spec.validate()?;
         // kubeadm's RunCreateToken (cmd/kubeadm/app/cmd/token.go): a certificate key only
         // makes sense in a control-plane join command; printing the token alone with one given
-        // is refused, not silently ignored. JOINKIT_CERTIFICATE_KEY counts as the flag.
+        // is refused, not silently ignored. JOINKIT_CERTIFICATE_KEY reaches here only with
+        // --control-plane (config::intent).
         if self.certificate_key.is_some() && self.print == Print::Token {
             let k = "cannot use --certificate-key without --print-join-command";
             return Err(Failure::new(
@@ -158,7 +159,7 @@ async fn wait_signature(client: &ApiClient, o: &CreateOptions, report: &mut Repo
             pins
         }
         Ok((false, pins)) => {
-            report.warn(TokenStage::Signature, format!("cluster-info carried no signature for {} after {}: the bootstrapsigner (kube-controller-manager) is probably not running; the join will fail with jws-missing until it is", token.id(), crate::duration::format(bound)));
+            report.warn(TokenStage::Signature, format!("cluster-info carried no signature for {} after {}: the bootstrapsigner (kube-controller-manager) is probably not running; the join will fail with jws-missing or jws-none-signed until it is", token.id(), crate::duration::format(bound)));
             pins
         }
         Err(f) => {

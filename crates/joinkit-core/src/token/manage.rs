@@ -560,7 +560,7 @@ pub async fn describe(
         ),
         (true, true) => report.pass(TokenStage::Signature, "cluster-info carries a valid JWS for this token"),
         (true, false) => report.warn(TokenStage::Signature, "cluster-info carries a JWS for this ID that does not verify with this token's secret"),
-        (false, _) => report.warn(TokenStage::Signature, "cluster-info carries no JWS for this token: token discovery fails with jws-missing (no signing usage, expired, or the bootstrapsigner is not running)"),
+        (false, _) => report.warn(TokenStage::Signature, "cluster-info carries no JWS for this token: token discovery fails with jws-missing (no signing usage or expired, while other tokens are signed) or jws-none-signed (nothing signed: the bootstrapsigner is not running)"),
     }
     const CRBS: &str = "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings";
     let crbs = client.get(CRBS).await?;
