@@ -66,7 +66,10 @@ impl Class {
     /// same text, whose domain the structure corrects or whose meaning it sharpens.
     pub fn supersedes(self) -> &'static [&'static str] {
         match self {
-            Class::NotYetValid | Class::Expired => &["x509-expired-or-not-yet-valid"],
+            // A pull of the sandbox image that failed on a certificate not valid yet is the
+            // clock's fault: the wrapped error decides.
+            Class::NotYetValid => &["x509-expired-or-not-yet-valid", "runtime-sandbox-image-pull"],
+            Class::Expired => &["x509-expired-or-not-yet-valid"],
             // A lookup's own texts ("no such host", "server misbehaving") stay the catalog's
             // `dns-no-such-host` (the same domain); the rule corrects the dials it wraps.
             Class::Lookup => &["net-io-timeout", "net-connection-refused", "net-no-route"],
@@ -78,8 +81,14 @@ impl Class {
 }
 
 /// Every catalog id some class supersedes: a line with another catalog cause is no candidate.
-pub(crate) const SUPERSEDED_ANY: [&str; 5] =
-    ["x509-expired-or-not-yet-valid", "dns-no-such-host", "net-io-timeout", "net-connection-refused", "net-no-route"];
+pub(crate) const SUPERSEDED_ANY: [&str; 6] = [
+    "x509-expired-or-not-yet-valid",
+    "runtime-sandbox-image-pull",
+    "dns-no-such-host",
+    "net-io-timeout",
+    "net-connection-refused",
+    "net-no-route",
+];
 
 /// Groups of literals ([`LITERALS`]): which checks of [`class_in`] a line needs.
 pub(crate) const G_CERT: u8 = 1;
