@@ -57,3 +57,160 @@ fn lab_on_a_taken_port_is_a_usage_error() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("loopback only"), "{}", r.stderr);
 }
+
+/// Every visible command path under the top level: `["token", "create"]`, ...
+fn command_paths() -> Vec<Vec<String>> {
+    fn walk(cmd: &clap::Command, path: &[String], out: &mut Vec<Vec<String>>) {
+        // clap's own `help` of nested commands is left out; joinkit's top-level `help` is in.
+        for sub in cmd.get_subcommands() {
+            if sub.is_hide_set() || (!path.is_empty() && sub.get_name() == "help") {
+                continue;
+            }
+            let mut p = path.to_vec();
+            p.push(sub.get_name().to_string());
+            out.push(p.clone());
+            walk(sub, &p, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(&joinkit::cli::command(), &[], &mut out);
+    out
+}
+
+/// Splits an example line the way a shell would for these simple lines: leading `NAME=value`
+/// assignments dropped, a trailing `# comment`, `|` or `>` ends it, single and double quotes
+/// group words.
+fn words(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let (mut quote, mut any) = (None, false);
+    for ch in line.chars() {
+        match (quote, ch) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => cur.push(c),
+            (None, '\'' | '"') => {
+                quote = Some(ch);
+                any = true
+            }
+            (None, c) if c.is_whitespace() => {
+                if any || !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+                any = false
+            }
+            (None, '#' | '|' | '>') if cur.is_empty() => break,
+            (None, c) => cur.push(c),
+        }
+    }
+    if any || !cur.is_empty() {
+        out.push(cur);
+    }
+    let start = out.iter().position(|w| w == "joinkit").unwrap_or(out.len());
+    out.split_off(start)
+}
+
+#[test]
+fn top_level_help_is_short_and_the_exit_codes_are_a_help_topic() {
+    let r = run(&["--help"]);
+    assert_eq!(r.code, 0);
+    let lines = r.stdout.lines().count();
+    assert!(lines < 40, "joinkit --help is {lines} lines:\n{}", r.stdout);
+    assert!(!r.stdout.contains("jws-missing"), "the exit-code table left --help");
+    assert!(r.stdout.contains("joinkit help exit-codes"), "--help says where the exit codes are");
+    let r = run(&["help", "exit-codes"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for c in joinkit_core::error::Code::ALL {
+        assert!(r.stdout.contains(c.as_str()), "{}", c.as_str());
+    }
+    // `help COMMAND` is that command's --help; an unknown name is a usage error.
+    assert_eq!(run(&["help", "token", "create"]).stdout, run(&["token", "create", "--help"]).stdout);
+    assert_eq!(run(&["help", "nosuch"]).code, 2);
+}
+
+#[test]
+fn every_command_help_has_examples_that_parse() {
+    let paths = command_paths();
+    assert!(paths.len() > 20, "{paths:?}");
+    for p in &paths {
+        let args: Vec<&str> = p.iter().map(String::as_str).collect();
+        for flag in ["-h", "--help"] {
+            let r = run(&[args.as_slice(), &[flag]].concat());
+            assert_eq!(r.code, 0, "{p:?} {flag}: {}", r.stderr);
+            let ex = r
+                .stdout
+                .split_once("EXAMPLES:\n")
+                .unwrap_or_else(|| panic!("no EXAMPLES in `joinkit {} {flag}`", p.join(" ")))
+                .1;
+            let examples: Vec<Vec<String>> =
+                ex.lines().take_while(|l| l.starts_with("  ")).map(words).filter(|w| !w.is_empty()).collect();
+            assert!(!examples.is_empty(), "{p:?} {flag}: no example line");
+            for w in examples {
+                assert_eq!(
+                    &w[1..=p.len()],
+                    p.as_slice(),
+                    "an example of `{}` runs another command: {w:?}",
+                    p.join(" ")
+                );
+                if let Err(e) = joinkit::cli::command().try_get_matches_from(&w) {
+                    panic!("example {w:?} of `{}` does not parse:\n{e}", p.join(" "));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn man_pages_name_only_what_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(&["generate-man", dir.path().to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let pages: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().trim_end_matches(".1").to_string())
+        .collect();
+    // One page per visible command, named after its path.
+    let mut want: Vec<String> = command_paths().iter().map(|p| format!("joinkit-{}", p.join("-"))).collect();
+    want.retain(|n| n != "joinkit-help");
+    want.push("joinkit".into());
+    let (mut got, mut want) = (pages.clone(), want);
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+    let root = joinkit::cli::command();
+    for page in &pages {
+        let text = std::fs::read_to_string(dir.path().join(format!("{page}.1"))).unwrap();
+        let plain = text.replace("\\-", "-");
+        // Every joinkit page it refers to exists.
+        let mut rest = plain.as_str();
+        while let Some(i) = rest.find("joinkit") {
+            let tail = &rest[i..];
+            let name: String = tail.chars().take_while(|c| c.is_ascii_lowercase() || *c == '-').collect();
+            if tail[name.len()..].starts_with("(1)") {
+                assert!(pages.contains(&name), "{page}(1) refers to {name}(1), which does not exist");
+            }
+            rest = &tail[name.len().max(1)..];
+        }
+        // The SYNOPSIS names the command as it is typed, and it exists.
+        let syn = plain.split(".SH SYNOPSIS\n").nth(1).unwrap_or_else(|| panic!("{page}: no SYNOPSIS"));
+        let named =
+            syn.strip_prefix("\\fB").and_then(|s| s.split("\\fR").next()).unwrap_or_else(|| panic!("{page}: {syn}"));
+        let mut words = named.split(' ');
+        assert_eq!(words.next(), Some("joinkit"), "{page}: {named}");
+        let mut cmd = &root;
+        for w in words {
+            cmd = cmd.find_subcommand(w).unwrap_or_else(|| panic!("{page}: SYNOPSIS names `{named}`, no such command"));
+        }
+        assert_eq!(named.replace(' ', "-"), *page, "the page is named after the command");
+        // Sections: EXAMPLES and EXIT STATUS, nothing under EXTRA.
+        for s in [".SH \"EXAMPLES\"", ".SH \"EXIT STATUS\""] {
+            assert!(text.contains(s), "{page}: no {s}");
+        }
+        assert!(!text.contains(".SH EXTRA"), "{page}: an EXTRA section");
+    }
+    // joinkit(1) holds the whole table in EXIT STATUS.
+    let main = std::fs::read_to_string(dir.path().join("joinkit.1")).unwrap().replace("\\-", "-");
+    let status = main.split(".SH \"EXIT STATUS\"").nth(1).unwrap().split("\n.SH ").next().unwrap();
+    for c in joinkit_core::error::Code::ALL {
+        assert!(status.contains(c.as_str()), "joinkit(1) EXIT STATUS lacks {}", c.as_str());
+    }
+}
