@@ -214,3 +214,76 @@ fn man_pages_name_only_what_exists() {
         assert!(status.contains(c.as_str()), "joinkit(1) EXIT STATUS lacks {}", c.as_str());
     }
 }
+
+/// A port nothing listens on (bound, read, closed): connection-refused, which `--wait` retries.
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+const PIN: &str = "sha256:3f73af16fa67a1c9d2dee1f7720918913f78360b0e4e3a27b660a85f5a1266e4";
+
+/// `verify-discovery --wait 3s` against a closed port: about 3 s of retries, longer than the
+/// progress line's one-second delay.
+fn waiting_command(port: u16) -> Vec<String> {
+    [
+        "verify-discovery",
+        &format!("127.0.0.1:{port}"),
+        "--discovery-token-ca-cert-hash",
+        PIN,
+        "--wait",
+        "3s",
+        "-o",
+        "json",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+#[test]
+fn a_wait_with_stderr_not_a_terminal_prints_no_progress() {
+    let args = waiting_command(closed_port());
+    let out = Command::new(bin())
+        .args(&args)
+        .env("JOINKIT_TOKEN", "abcdef.0123456789abcdef")
+        .env_remove("NO_COLOR")
+        .env("TERM", "xterm-256color")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(11), "connection-refused after the wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains('\x1b') && !stderr.contains('\r'), "control characters on a pipe:\n{stderr:?}");
+    assert!(!stderr.chars().any(|c| ('\u{2800}'..='\u{28ff}').contains(&c)), "a spinner on a pipe:\n{stderr}");
+    assert!(!stderr.contains("fetching cluster-info"), "a progress message on a pipe:\n{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains('\x1b'), "{stdout:?}");
+}
+
+/// Runs the waiting command under a pseudo-terminal (util-linux `script`), returns what the
+/// terminal showed; None (with a notice) where `script` is missing.
+fn on_a_terminal(no_color: bool) -> Option<String> {
+    crate::common::tool("script")?;
+    let line = std::iter::once(bin().to_string()).chain(waiting_command(closed_port())).collect::<Vec<_>>().join(" ");
+    let mut c = Command::new("script");
+    c.args(["-qec", &line, "/dev/null"])
+        .env("JOINKIT_TOKEN", "abcdef.0123456789abcdef")
+        .env("TERM", "xterm-256color")
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::null());
+    if no_color {
+        c.env("NO_COLOR", "1");
+    }
+    let out = c.output().unwrap();
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn a_wait_on_a_terminal_shows_progress_and_no_color_drops_the_colour() {
+    let Some(shown) = on_a_terminal(false) else { return };
+    assert!(shown.contains("discovery at 127.0.0.1:"), "no progress message on a terminal:\n{shown:?}");
+    assert!(shown.contains("\x1b[36m"), "the spinner is coloured on a terminal:\n{shown:?}");
+    let Some(shown) = on_a_terminal(true) else { return };
+    assert!(shown.contains("discovery at 127.0.0.1:"), "{shown:?}");
+    assert!(!shown.contains("\x1b[36m") && !shown.contains("\x1b[2m"), "colour with NO_COLOR:\n{shown:?}");
+}
