@@ -116,7 +116,8 @@ pub(crate) fn run(cli: Cli) -> Outcome {
             clap_complete::generate(shell, &mut crate::cli::command(), "joinkit", &mut script);
             Outcome::Product(Report::new("completions"), Format::Text, String::from_utf8_lossy(&script).into_owned())
         }
-        Command::GenerateMan { dir } => match crate::cli::generate_man(&dir) {
+        Command::Help { topic } => Outcome::Done(crate::cli::help::help(&topic)),
+        Command::GenerateMan { dir } => match crate::cli::help::generate_man(&dir) {
             Ok(()) => Outcome::Done(0),
             Err(e) => {
                 eprintln!("joinkit: {e}");

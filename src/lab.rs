@@ -5,7 +5,7 @@ use crate::cli::{LabArgs, LabCommand};
 use crate::runtime::{block_on, runtime};
 use joinkit_core::discovery::{self, Options, Source, Trust};
 use joinkit_core::endpoint::Endpoint;
-use joinkit_core::error::Code;
+use joinkit_core::error::{Code, Failure};
 use joinkit_core::pin::PinSet;
 use joinkit_core::report::Format;
 use joinkit_core::token;
@@ -31,6 +31,12 @@ pub fn lab(a: LabArgs) -> i32 {
             return f.exit_code();
         }
     };
+    if let Err(f) = check_listen(a.listen) {
+        let mut r = joinkit_core::report::Report::new("lab");
+        r.fail(f);
+        eprint!("{}", r.to_text(false));
+        return r.exit_code().max(1);
+    }
     let opts = LabOptions {
         listen: a.listen,
         ca_key: a.ca_key,
@@ -92,6 +98,37 @@ pub fn lab(a: LabArgs) -> i32 {
     });
     lab.stop();
     0
+}
+
+/// Checks that the lab can listen on `addr` before it builds its PKI: a loopback address whose
+/// port is free (or 0, a free port the kernel picks). A taken port, a port the user may not bind
+/// or a non-loopback address is the user's input, so a usage failure (exit 2, stage `input`)
+/// naming `--listen`, not an internal error. The probe listener is closed at once (std sets
+/// SO_REUSEADDR, so the lab binds the same port right after).
+fn check_listen(addr: std::net::SocketAddr) -> Result<(), Failure> {
+    use joinkit_core::report::Common;
+    let usage = |message: String| Failure::new(Code::Usage, Common::Input, message);
+    if !addr.ip().is_loopback() {
+        return Err(usage(format!("--listen {addr}: the lab listens on loopback only"))
+            .cause("the address is not in 127.0.0.0/8 or ::1")
+            .fix("use --listen 127.0.0.1:PORT, or omit --listen for a free port on 127.0.0.1"));
+    }
+    if addr.port() == 0 {
+        return Ok(());
+    }
+    match std::net::TcpListener::bind(addr) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+            Err(usage(format!("--listen {addr}: the port is already in use ({e})"))
+                .cause("another process (a local kube-apiserver, another lab) listens on that port")
+                .fix(
+                    "omit --listen (a free port is picked and printed) or give a free port, e.g. --listen 127.0.0.1:0",
+                ))
+        }
+        Err(e) => Err(usage(format!("--listen {addr}: cannot listen there ({e})"))
+            .cause("ports below 1024 need privileges; the address may not exist on this host")
+            .fix("omit --listen (a free port is picked and printed) or give another port")),
+    }
 }
 
 /// Runs discovery against a lab: the options the demo, tests and benchmarks use.

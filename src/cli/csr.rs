@@ -5,7 +5,7 @@
 #[cfg(feature = "approver")]
 use super::choice;
 use super::groups::{ApiArgs, OutputArg};
-use super::AFTER_HELP;
+
 use clap::{Args, Subcommand};
 #[cfg(feature = "approver")]
 use joinkit_approver::{ApproverOptions, LeaderElection, OnFailure};
@@ -43,7 +43,6 @@ impl CheckArgs {
 #[derive(Debug, Subcommand)]
 pub enum CsrCommand {
     /// List CSRs with signer, requestor, subject, SANs, age, condition and joinkit's verdict
-    #[command(after_long_help = AFTER_HELP)]
     List {
         /// The checks' rules.
         #[command(flatten)]
@@ -56,7 +55,6 @@ pub enum CsrCommand {
         api: ApiArgs,
     },
     /// Show every check of one CSR with pass/fail and why (exit csr-check-failed if one fails)
-    #[command(after_long_help = AFTER_HELP)]
     Explain {
         /// The CSR's name
         #[arg(value_name = "NAME")]
@@ -72,13 +70,10 @@ pub enum CsrCommand {
         api: ApiArgs,
     },
     /// Approve CSRs that pass every check (a failing one is refused: csr-check-failed)
-    #[command(after_long_help = AFTER_HELP)]
     Approve(DecideArgs),
     /// Deny CSRs, recording --reason (required) and the checks in the condition
-    #[command(after_long_help = AFTER_HELP)]
     Deny(DecideArgs),
     /// Run the approver: watch kubelet-serving CSRs and approve those that pass every check (in a cluster or with a kubeconfig)
-    #[command(after_long_help = AFTER_HELP)]
     #[cfg(feature = "approver")]
     Approver(Box<ApproverArgs>),
 }

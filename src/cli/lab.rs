@@ -15,8 +15,9 @@ pub struct LabArgs {
     /// Optional subcommand.
     #[command(subcommand)]
     pub command: Option<LabCommand>,
-    /// Loopback address to listen on (port 0 picks a free port)
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:6443")]
+    /// Loopback address to listen on; the default port 0 picks a free port (printed). A port
+    /// that is taken is a usage error (exit 2)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
     pub listen: SocketAddr,
     /// CA key type
     #[arg(long, value_parser = choice(KeyKind::ALL), default_value = "rsa")]

@@ -6,6 +6,7 @@
 pub mod config;
 pub mod csr;
 pub mod groups;
+pub mod help;
 pub mod join;
 #[cfg(feature = "lab")]
 pub mod lab;
@@ -22,18 +23,12 @@ pub use token::{JoinFormat, TokenCommand, TokenCreateArgs};
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use joinkit_core::config::intent::{Given, Origin};
 use joinkit_core::report::Format;
-use std::path::{Path, PathBuf};
-
-pub(crate) const AFTER_HELP: &str =
-    "Exit codes are listed in joinkit(1) and README.md; `-o json` prints the full report. \
-Secrets: prefer JOINKIT_TOKEN, --token-file, JOINKIT_CERTIFICATE_KEY and JOINKIT_TLS_BOOTSTRAP_TOKEN to flags \
-(argv is visible to other users; joinkit warns). Input files must be regular files of at most 16 MiB; \
-the trust model and every bound are in SECURITY.md.";
+use std::path::PathBuf;
 
 /// joinkit: verifiable, scriptable, debuggable kubeadm node joins.
 #[derive(Debug, Parser)]
-#[command(name = "joinkit", version, about, long_about = None, after_long_help = joinkit_core::error::exit_code_table_text())]
-#[command(propagate_version = true)]
+#[command(name = "joinkit", version, about, long_about = None)]
+#[command(propagate_version = true, disable_help_subcommand = true)]
 pub struct Cli {
     /// The command.
     #[command(subcommand)]
@@ -44,22 +39,26 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print the CA public-key pin (sha256 of the DER SubjectPublicKeyInfo) of each certificate
-    #[command(after_long_help = AFTER_HELP, long_about = "Print the kubeadm CA public-key pin of every certificate in the inputs, in input order, one \
+    #[command(
+        long_about = "Print the kubeadm CA public-key pin of every certificate in the inputs, in input order, one \
 `sha256:<hex>` per line: SHA-256 over the certificate's DER SubjectPublicKeyInfo, for RSA, ECDSA \
 and Ed25519 keys alike (kubeadm's pubkeypin). Inputs are PEM files (one or many certificates; \
 keys and other blocks are skipped) or DER files, `-` for standard input, or the CA of a kubeconfig \
-cluster. Warns on stderr about expired, not-yet-valid and non-CA certificates.")]
+cluster. Warns on stderr about expired, not-yet-valid and non-CA certificates."
+    )]
     CaHash(CaHashArgs),
     /// Check the node-trusts-control-plane half of a join (discovery), stage by stage
-    #[command(after_long_help = AFTER_HELP, long_about = "Check, stage by stage, that this node can trust the control plane the way `kubeadm join` \
+    #[command(
+        long_about = "Check, stage by stage, that this node can trust the control plane the way `kubeadm join` \
 would: resolve, connect, TLS handshake, anonymous GET of cluster-info, its kubeconfig, the token's \
 JWS signature, the CA public-key pin, CA validity, the serving certificate against the discovered \
 CA, and the clock. Fails fast and names the broken link, the kubeadm message it matches, the cause \
 and the fix. One TCP connection and one TLS handshake.\n\nThe token may come from --token, \
---token-file or the JOINKIT_TOKEN environment variable (preferred: keeps it out of argv).")]
+--token-file or the JOINKIT_TOKEN environment variable (preferred: keeps it out of argv)."
+    )]
     VerifyDiscovery(VerifyDiscoveryArgs),
     /// Write a kubeadm JoinConfiguration (or cloud-init user-data) from kubeadm's join flags
-    #[command(after_long_help = AFTER_HELP, long_about = "Write a kubeadm JoinConfiguration from kubeadm's `join` flag names, \
+    #[command(long_about = "Write a kubeadm JoinConfiguration from kubeadm's `join` flag names, \
 validated with the same rules as validate-config before anything is written (invalid input is an error, \
 not a file). `--api-version v1beta4` (default) or `v1beta3`; unset fields are omitted. `--format cloud-init` \
 wraps it in #cloud-config user-data that writes /etc/kubernetes/joinkit/join.yaml (0600) and runs \
@@ -69,7 +68,7 @@ makes a control-plane join: --certificate-key, --apiserver-advertise-address or 
 is a usage error, and their environment variables without it are ignored (one note on stderr).")]
     RenderConfig(Box<RenderConfigArgs>),
     /// Check JoinConfiguration files with kubeadm's rules and stricter ones
-    #[command(after_long_help = AFTER_HELP, long_about = "Check kubeadm JoinConfiguration files (v1beta4, v1beta3) with every kubeadm \
+    #[command(long_about = "Check kubeadm JoinConfiguration files (v1beta4, v1beta3) with every kubeadm \
 validation rule and kubeadm's messages, plus stricter checks kubeadm defers to join time (CA pins, token and \
 certificate key format, endpoint syntax, unknown fields with the nearest known one, duplicate keys, types, \
 durations). Each problem has a severity, file:line:column, the field path, the message and a fix. Other \
@@ -78,17 +77,16 @@ and joinkit's does not (NEL U+0085, LS U+2028, PS U+2029, a CR without LF) is an
 here and wherever joinkit reads YAML. Exit 0 when there are no errors.")]
     ValidateConfig(ValidateConfigArgs),
     /// Convert a v1beta3 JoinConfiguration to v1beta4, preserving every value
-    #[command(after_long_help = AFTER_HELP)]
     MigrateConfig(MigrateConfigArgs),
     /// Dry-run the TLS bootstrap: submit a real kubelet CSR and verify what comes back
-    #[command(after_long_help = AFTER_HELP, long_about = "Prove the control-plane-trusts-node half of a join before a kubelet runs: \
+    #[command(long_about = "Prove the control-plane-trusts-node half of a join before a kubelet runs: \
 discovery (as verify-discovery), authentication with the bootstrap token (SelfSubjectReview, or a \
 SelfSubjectAccessReview on servers older than 1.28), the RBAC the join needs, the node name, a CSR exactly \
 like the kubelet's, its approval and issue (watched), the certificate, authentication with it, and clean-up. \
 A dry run by default: the CSR is deleted and nothing is written unless --keep-csr or --write-dir.")]
     Bootstrap(Box<BootstrapArgs>),
     /// Find the root cause of a failed join from the node (and, with --kubeconfig, the cluster)
-    #[command(after_long_help = AFTER_HELP, long_about = "Walk the whole join path from this node: the container runtime and the kubelet (the \
+    #[command(long_about = "Walk the whole join path from this node: the container runtime and the kubelet (the \
 CRI socket and its CRI v1 Version answer, the kubelet's and the runtime's cgroup drivers, swap versus \
 failSwapOn, the kubelet's health on 127.0.0.1:10248 and, with --root /, its journal), local preflight \
 state (files left by an earlier attempt, port 10250, ip_forward) read under --root, name \
@@ -99,7 +97,7 @@ kubeadm-certs. The first broken link is the root cause, with its failure domain,
 (-o json|yaml: root_cause, failure_domain, evidence[], mitigation). The exit code is the domain's.")]
     Diagnose(Box<DiagnoseArgs>),
     /// Explain a failed join from kubeadm, kubelet, cloud-init or journalctl logs
-    #[command(after_long_help = AFTER_HELP, long_about = "Match logs (files, or `-`/none for stdin) against joinkit's catalog of known \
+    #[command(long_about = "Match logs (files, or `-`/none for stdin) against joinkit's catalog of known \
 join-failure signatures (every kubeadm message of the protocol spec, kubelet registration and certificate \
 errors, preflight errors that mean reset first, the TLS-bootstrap timeout, EKS signatures; every kubeadm preflight \
 check by its name in [ERROR <name>] / [WARNING <name>] lines, looked up in the table of kubeadm 1.10-1.36's check \
@@ -139,12 +137,20 @@ ClusterRoleBinding that allows or blocks it. `approve` writes Approved only for 
     )]
     Csr(CsrCommand),
     /// Run a loopback simulated control plane for trying joinkit (and for its tests)
-    #[command(after_long_help = AFTER_HELP, long_about = "Serve a simulated kube-apiserver and controller-manager on loopback: its own CA and serving \
+    #[command(
+        long_about = "Serve a simulated kube-apiserver and controller-manager on loopback: its own CA and serving \
 certificate, cluster-info signed by the bootstrapsigner, a bootstrap token, kubeadm's RBAC, and the \
 API server's exact 401/403/404 answers. Prints the endpoint, a token and the CA pin; --scenario \
-injects one fault. Runs until interrupted (or --exit-after).")]
+injects one fault. Runs until interrupted (or --exit-after)."
+    )]
     #[cfg(feature = "lab")]
     Lab(LabArgs),
+    /// Print a command's help, or the exit codes: `joinkit help exit-codes`
+    Help {
+        /// A command path (`token create`) or a topic (`exit-codes`); none: this help
+        #[arg(value_name = "COMMAND|TOPIC")]
+        topic: Vec<String>,
+    },
     /// Print a shell completion script
     Completions {
         /// The shell.
@@ -201,37 +207,10 @@ impl std::fmt::Debug for SecretArg {
     }
 }
 
-/// The clap command (for man pages and completions).
+/// The clap command, with each command's EXAMPLES and notes ([`help::decorate`]): what argv is
+/// parsed with, and the source of the man pages and completions.
 pub fn command() -> clap::Command {
-    Cli::command()
-}
-
-/// Writes one man page per command (joinkit.1, joinkit-ca-hash.1, ...) into `dir`.
-pub(crate) fn generate_man(dir: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let cmd = command();
-    let mut pages = vec![("joinkit".to_string(), cmd.clone())];
-    for sub in cmd.get_subcommands() {
-        if sub.is_hide_set() || sub.get_name() == "help" {
-            continue;
-        }
-        let name = format!("joinkit-{}", sub.get_name());
-        let c = sub.clone().name(name.clone()).after_long_help(joinkit_core::error::exit_code_table_text());
-        pages.push((name.clone(), c.clone()));
-        for subsub in sub.get_subcommands() {
-            if subsub.get_name() == "help" {
-                continue;
-            }
-            let n2 = format!("{name}-{}", subsub.get_name());
-            pages.push((n2.clone(), subsub.clone().name(n2)));
-        }
-    }
-    for (name, c) in pages {
-        let mut buf = Vec::new();
-        clap_mangen::Man::new(c).render(&mut buf).map_err(|e| e.to_string())?;
-        std::fs::write(dir.join(format!("{name}.1")), buf).map_err(|e| e.to_string())?;
-    }
-    Ok(())
+    help::decorate(Cli::command())
 }
 
 /// Secrets that have an environment variable or file alternative: (argument id, what to use
@@ -300,7 +279,7 @@ pub(crate) fn argv_secret_warnings(cmd: &clap::Command, m: &clap::ArgMatches) ->
 /// ([`argv_secret_warnings`]); clap's error (or help/version text) otherwise.
 pub(crate) fn parse() -> Result<(Cli, Vec<String>), clap::Error> {
     use clap::FromArgMatches;
-    let cmd = Cli::command();
+    let cmd = command();
     let m = cmd.clone().try_get_matches()?;
     let mut cli = Cli::from_arg_matches(&m)?;
     record_control_plane_values(&mut cli, &cmd, &m);

@@ -2,7 +2,7 @@
 //! flags), and `token create`'s conversion to [`joinkit_core::token::create::CreateOptions`].
 
 use super::groups::{ApiArgs, OutputArg};
-use super::{SecretArg, AFTER_HELP};
+use super::SecretArg;
 use clap::{Args, Subcommand};
 use joinkit_core::config::intent::{control_plane_intent, Given, Origin};
 use joinkit_core::error::{Code, Failure};
@@ -29,10 +29,8 @@ pub enum TokenCommand {
     /// Print a random bootstrap token in kubeadm's format (no API call)
     Generate,
     /// Create a bootstrap token Secret exactly as kubeadm does and print the token
-    #[command(after_long_help = AFTER_HELP)]
     Create(TokenCreateArgs),
     /// List bootstrap tokens (kubeadm's columns plus SIGNED)
-    #[command(after_long_help = AFTER_HELP)]
     List {
         /// Show the token secrets (redacted by default)
         #[arg(long)]
@@ -45,7 +43,6 @@ pub enum TokenCommand {
         api: ApiArgs,
     },
     /// Show a token's validity, expiry, usages, groups, signature and the RBAC a join needs
-    #[command(after_long_help = AFTER_HELP)]
     Describe {
         /// Token ID or token (a whole token's secret is checked too, but is then in argv)
         #[arg(value_name = "ID|TOKEN")]
@@ -61,7 +58,6 @@ pub enum TokenCommand {
         api: ApiArgs,
     },
     /// Delete bootstrap tokens
-    #[command(after_long_help = AFTER_HELP)]
     Delete {
         /// Token IDs or tokens (the ID is enough)
         #[arg(value_name = "ID|TOKEN", required = true)]

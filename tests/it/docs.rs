@@ -54,7 +54,7 @@ fn completions_and_help() {
         assert_eq!(r.code, 0);
         assert!(r.stdout.contains("verify-discovery") && r.stdout.contains("ca-hash"), "{shell}");
     }
-    let r = run(&["--help"]);
+    let r = run(&["help", "exit-codes"]);
     assert_eq!(r.code, 0);
     assert!(r.stdout.contains("EXIT CODES"));
     assert_eq!(run(&["--version"]).code, 0);

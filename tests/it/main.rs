@@ -44,6 +44,7 @@ mod kubectl;
 mod lab_bootstrap_transcripts;
 mod lab_transcripts;
 mod mitm_wait_file;
+mod people;
 mod real_containerd;
 mod real_control_plane;
 mod real_kubelet;

@@ -5,6 +5,8 @@
 //! `failure`, plus command-specific fields (`apiServer`, `certificates`, ...) at the top level;
 //! `-o yaml` prints the same object as YAML.
 
+pub mod progress;
+
 use crate::error::{Code, Failure};
 use serde::Serialize;
 use serde_json::{Map, Value};

@@ -63,6 +63,10 @@ pub(super) async fn watch_csr(
 ) -> Result<(CsrOutcome, Duration), Failure> {
     let started = Instant::now();
     let mut last: Option<CertificateSigningRequest> = None;
+    let _progress = crate::report::progress::Progress::start(format!(
+        "waiting for CSR {name} to be approved and its certificate issued (up to {})",
+        crate::duration::format(timeout)
+    ));
     while started.elapsed() < timeout {
         let left = timeout.saturating_sub(started.elapsed());
         let path = format!(

@@ -18,6 +18,13 @@ use std::time::{Duration, Instant, SystemTime};
 /// returns the trusted cluster-info on success (for the commands that go on, like bootstrap).
 pub(crate) async fn run_token_with_wait(opts: &Options, ep: &Endpoint) -> (Report, Option<TrustedClusterInfo>) {
     let mut retry = Retry::new(Policy::discovery(opts.wait.unwrap_or_default()));
+    // On a terminal, after a second: what is being waited for (report::progress).
+    let progress = crate::report::progress::Progress::start(match opts.wait {
+        Some(w) => {
+            format!("discovery: fetching cluster-info from {ep} (retrying for up to {})", crate::duration::format(w))
+        }
+        None => format!("discovery: fetching cluster-info from {ep}"),
+    });
     loop {
         let (mut report, trusted) = run_token_once(opts, ep).await;
         let retryable = opts.wait.is_some() && report.code().is_some_and(|c| c.is_retryable());
@@ -28,16 +35,21 @@ pub(crate) async fn run_token_with_wait(opts: &Options, ep: &Endpoint) -> (Repor
             }
             return (report, trusted);
         };
-        if opts.verbose_attempts {
-            if let Some(f) = report.failure() {
-                eprintln!(
+        if let Some(f) = report.failure() {
+            progress.set_message(format!(
+                "discovery at {ep}: attempt {attempt} failed with {}; retrying ({:.0}s of --wait left)",
+                f.code,
+                retry.left().as_secs_f64()
+            ));
+            if opts.verbose_attempts {
+                progress.println(format!(
                     "joinkit: attempt {attempt} failed: {} at {}: {}; retrying in {:.1}s ({:.0}s of --wait left)",
                     f.code,
                     f.stage,
                     f.message,
                     pause.as_secs_f64(),
                     retry.left().as_secs_f64()
-                );
+                ));
             }
         }
         tokio::time::sleep(pause).await;

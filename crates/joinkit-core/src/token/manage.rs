@@ -401,6 +401,11 @@ pub async fn wait_signed(
 ) -> Result<(bool, Vec<String>), Failure> {
     let mut retry =
         crate::client::retry::Retry::new(crate::client::retry::Policy::polling(Duration::from_millis(25), bound));
+    let _progress = crate::report::progress::Progress::start(format!(
+        "waiting for the bootstrapsigner to sign cluster-info for token {} (up to {})",
+        token.id(),
+        crate::duration::format(bound)
+    ));
     loop {
         let ci = cluster_info(client).await?;
         let pins = ci.kubeconfig.as_deref().map(pins_of_kubeconfig).unwrap_or_default();
