@@ -283,8 +283,12 @@ impl Normalized {
 fn type_meta_field(root: &Node, name: &str) -> Result<(String, Option<Pos>), String> {
     let Value::Map(entries) = &root.value else { return Ok((String::new(), None)) };
     let mut found = (String::new(), None);
+    // A key spelled exactly as the field wins over one that differs in case: kubeadm v1.36.2
+    // reads `kind: ""` beside `Kind: JoinConfiguration` as an empty kind (its "kind and
+    // apiVersion is mandatory" error); without an exact key, a case-insensitive one is read.
+    let exact = entries.iter().any(|(k, _)| k.name == name);
     for (k, v) in entries {
-        if k.name.eq_ignore_ascii_case(name) {
+        if if exact { k.name == name } else { k.name.eq_ignore_ascii_case(name) } {
             found = match &v.value {
                 Value::Scalar(s) if s.kind() == yaml::ScalarKind::Null => (String::new(), Some(k.pos)),
                 Value::Scalar(s) => (s.value.clone(), Some(k.pos)),
@@ -485,5 +489,9 @@ mod tests {
         let (p, f) = read("APIVERSION: a/b\nKind: K\n");
         assert!(f.is_empty());
         assert_eq!(p[0].gvk.as_ref().unwrap().kind, "K");
+        // The exact spelling wins over another case (kubeadm v1.36.2: an empty kind).
+        let (_, f) = read("kind: \"\"\napiVersion: a/b\nKind: K\n");
+        assert_eq!(f[0].what, FindingKind::TypeMeta, "{f:?}");
+        assert!(f[0].message.contains("kind and apiVersion is mandatory"), "{f:?}");
     }
 }
