@@ -82,6 +82,57 @@ pub struct CheckOptions {
     pub strict: bool,
 }
 
+/// The other kinds a component group's scheme registers, with their top-level fields
+/// (`k8s.io/kubelet/config/v1beta1`: `CredentialProviderConfig`, `SerializedNodeConfigSource`).
+/// kubeadm decodes such a document strictly as its own kind before it tries to convert it to
+/// the group's component configuration, so unknown fields are its error, not the conversion.
+const REGISTERED_KINDS: &[(&str, &str, &[&str])] = &[
+    ("kubelet.config.k8s.io", "CredentialProviderConfig", &["providers"]),
+    ("kubelet.config.k8s.io", "SerializedNodeConfigSource", &["source"]),
+];
+
+/// For a document of another registered kind of a component group: records kubeadm's strict
+/// decoding error when it has fields its kind does not (kubeadm v1.36.2: `error unmarshaling
+/// configuration schema.GroupVersionKind{...}: strict decoding error: unknown field "x", ...`)
+/// and returns true; false when it has none (or the kind is not registered).
+fn registered_kind_fields_unknown(
+    r: &mut FileResult,
+    name: &str,
+    gvk: &documents::Gvk,
+    kind: &str,
+    root: &yaml::Node,
+) -> bool {
+    let Some((_, _, fields)) = REGISTERED_KINDS.iter().find(|(g, k, _)| *g == gvk.group && *k == kind) else {
+        return false;
+    };
+    let yaml::Value::Map(m) = &root.value else { return false };
+    let unknown: Vec<&yaml::Key> = m
+        .iter()
+        .map(|(k, _)| k)
+        .filter(|k| !matches!(k.name.as_str(), "apiVersion" | "kind") && !fields.contains(&k.name.as_str()))
+        .collect();
+    let Some(first) = unknown.first() else { return false };
+    // sigs.k8s.io/json's strict errors list the fields sorted (as kubeadm v1.36.2 prints them).
+    let mut names: Vec<&str> = unknown.iter().map(|k| k.name.as_str()).collect();
+    names.sort_unstable();
+    let list: Vec<String> = names.iter().map(|n| format!("unknown field {:?}", validate::shown(n))).collect();
+    r.problems.push(problem(
+        name,
+        first.pos,
+        Origin::Kubeadm,
+        &first.name,
+        format!(
+            "error unmarshaling configuration schema.GroupVersionKind{{Group:{:?}, Version:{:?}, Kind:{kind:?}}}: strict decoding error: {}",
+            gvk.group,
+            gvk.version,
+            list.join(", ")
+        ),
+        Code::ConfigInvalid,
+        "remove the document (its fields belong to another kind: a KubeletConfiguration?), or keep only its own fields",
+    ));
+    true
+}
+
 fn problem(file: &str, pos: yaml::Pos, origin: Origin, path: &str, message: String, code: Code, fix: &str) -> Problem {
     Problem {
         severity: if matches!(origin, Origin::Kubeadm | Origin::Joinkit) { Severity::Error } else { Severity::Warning },
@@ -259,7 +310,10 @@ pub fn check_text_with(name: &str, text: &str, o: &CheckOptions) -> FileResult {
                 if !init_path {
                     info.action = "ignored".into();
                 } else if comp == Component::OtherOfGroup {
-                    r.problems.push(problem(
+                    if registered_kind_fields_unknown(&mut r, name, gvk, kind, root) {
+                        // kubeadm's strict decoding error comes first.
+                    } else {
+                        r.problems.push(problem(
                         name,
                         key_pos("kind"),
                         Origin::Kubeadm,
@@ -276,6 +330,7 @@ pub fn check_text_with(name: &str, text: &str, o: &CheckOptions) -> FileResult {
                         Code::ConfigInvalid,
                         "remove the document, or keep only KubeletConfiguration / KubeProxyConfiguration of this group",
                     ));
+                    }
                 } else {
                     info.action = "checked".into();
                     let ty = schema::schema(kind, ApiVersion::V1beta4, kv).expect("component schema");
