@@ -430,9 +430,8 @@ impl Catalog {
 
     /// The class of status error signature `i` stands for, if it is one of the rule's.
     pub fn status_class(&self, i: usize) -> Option<status::Class> {
-        use status::Class::*;
         let k = i.checked_sub(self.signatures.len() + self.preflight.len())?;
-        [AnonymousClusterInfo, AnonymousAuthOff, BootstrapCsr, NodeIdentity, Rbac, AnonymousRefused].get(k).copied()
+        status::CLASSES.get(k).copied()
     }
 
     /// Whether catalog signature `i` yields to the status-error rule on a line it decides.

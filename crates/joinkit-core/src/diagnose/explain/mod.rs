@@ -313,10 +313,10 @@ pub const STOPPED_ID: &str = "kubeadm-stopped-at-step";
 /// The tag of a kubeadm step line (`[csr] Created API client ...` gives `csr`): the bracketed
 /// lower-case word kubeadm puts before every progress line (`cmd/kubeadm/app/cmd/phases/`,
 /// `fmt.Printf("[tag] ...")`), if `line` starts with one it has used in releases 1.4-1.36.
-pub(crate) fn kubeadm_step(line: &[u8]) -> Option<&'static str> {
+pub(crate) fn kubeadm_step(line: &[u8]) -> Option<&'static (&'static str, Domain)> {
     let end = line.iter().take(24).position(|&b| b == b']')?;
-    let tag = std::str::from_utf8(&line[1..end]).ok()?;
-    STEPS.iter().find(|(t, _)| *t == tag).map(|(t, _)| *t)
+    let tag = line.get(1..end)?;
+    STEPS.iter().find(|(t, _)| t.as_bytes() == tag)
 }
 
 /// kubeadm's step tags and the domain of a join or init that stops after one without a
@@ -326,7 +326,7 @@ pub(crate) fn kubeadm_step(line: &[u8]) -> Option<&'static str> {
 /// approval and signing; `kubelet-start`/`kubelet-check`: the kubelet; the control-plane steps:
 /// the control plane. Tags from `cmd/kubeadm/app/cmd/phases/{join,init}/*.go` and the 1.6-1.8
 /// `cmd/kubeadm/app/cmd/join.go`/`init.go` prints.
-const STEPS: &[(&str, Domain)] = &[
+pub(crate) const STEPS: &[(&str, Domain)] = &[
     ("preflight", Domain::Network),
     ("discovery", Domain::Network),
     ("bootstrap", Domain::Network),
@@ -356,8 +356,7 @@ const STEPS: &[(&str, Domain)] = &[
 /// is `step`: the join stopped (hung, or was interrupted) waiting for what comes after it.
 /// Confidence low: an excerpt may also just end there.
 fn stopped_verdict(sc: &Scanner) -> Option<Finding> {
-    let (src, line, tag, text) = sc.last_step.as_ref()?;
-    let d = STEPS.iter().find(|(t, _)| t == tag)?.1;
+    let &(src, line, &(tag, d), ref text) = sc.last_step.as_ref()?;
     // kubelet-start's TLS-bootstrap wait is the CSR's approval and signing.
     let d = if tag == "kubelet-start" && text.contains("TLS Bootstrap") { Domain::Csr } else { d };
     Some(Finding {
@@ -370,10 +369,10 @@ fn stopped_verdict(sc: &Scanner) -> Option<Finding> {
         ),
         fix: unmatched::tell_apart(d).into(),
         count: 1,
-        lines: vec![Location { source: sc.source_name(*src).to_string(), line: *line }],
+        lines: vec![Location { source: sc.source_name(src).to_string(), line }],
         example: text.clone(),
         texts: vec![text.clone()],
-        order: (*src, *line),
+        order: (src, line),
     })
 }
 

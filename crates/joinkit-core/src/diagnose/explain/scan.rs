@@ -188,8 +188,9 @@ pub struct Scanner {
     /// Failure lines no signature matched, since the last success line ([`super::unmatched`]).
     pub(crate) unmatched: super::unmatched::Unmatched,
     /// The last line that starts with one of kubeadm's step tags (`[csr] ...`): (input, line
-    /// number, tag, text), for a log that stops without a failure ([`super::stopped_verdict`]).
-    pub(crate) last_step: Option<(usize, u64, String, String)>,
+    /// number, its [`super::STEPS`] entry, text), for a log that stops without a failure
+    /// ([`super::stopped_verdict`]). The text's buffer is reused from one step line to the next.
+    pub(crate) last_step: Option<(usize, u64, &'static (&'static str, crate::error::Domain), String)>,
 }
 
 impl Scanner {
@@ -237,10 +238,11 @@ impl Scanner {
             self.truncated += u64::from(cut);
             let word = cat.matches_line(line, &mut hits, &mut old_block);
             if line.first() == Some(&b'[') {
-                if let Some(tag) = super::kubeadm_step(line) {
-                    let mut text = String::new();
+                if let Some(step) = super::kubeadm_step(line) {
+                    let mut text = self.last_step.take().map(|l| l.3).unwrap_or_default();
+                    text.clear();
                     push_text(&mut text, line, MAX_TEXT_CHARS);
-                    self.last_step = Some((src, line_no, tag.to_string(), text));
+                    self.last_step = Some((src, line_no, step, text));
                 }
             }
             if !hits.is_empty() {

@@ -255,6 +255,16 @@ pub enum Class {
     AnonymousRefused = 5,
 }
 
+/// Every class, in index order (the order of [`signatures`]).
+pub const CLASSES: [Class; 6] = [
+    Class::AnonymousClusterInfo,
+    Class::AnonymousAuthOff,
+    Class::BootstrapCsr,
+    Class::NodeIdentity,
+    Class::Rbac,
+    Class::AnonymousRefused,
+];
+
 /// Decides the class of `e`, seen on `line`; `None` where the structure decides nothing (a
 /// 401 outside discovery, a 404/409, a 403 without a user or node clause): the catalog's
 /// phrases decide those lines.
@@ -662,6 +672,14 @@ mod tests {
         // A 403 with no user or node clause (quota, admission webhook), a 404: not decided here.
         assert_eq!(c(r#"pods "p" is forbidden: exceeded quota: compute"#), None);
         assert_eq!(c(r#"nodes "w1" not found"#), None);
+    }
+
+    #[test]
+    fn every_class_is_listed_once_in_signature_order() {
+        assert_eq!(CLASSES.len(), signatures().len());
+        for (i, c) in CLASSES.iter().enumerate() {
+            assert_eq!(*c as usize, i);
+        }
     }
 
     #[test]
