@@ -154,7 +154,7 @@ fn joinkit_bootstrap_rendered(
             node,
             "--api-version",
             api,
-            "--output",
+            "--output-file",
             file.to_str().unwrap(),
         ],
         &env,
