@@ -41,7 +41,7 @@ while :; do
 
   if [ "$rc" -eq 0 ]; then
     # render-config validates before writing; the file is written atomically with mode 0600.
-    joinkit render-config "$endpoint" --node-name "$(hostname -s | tr '[:upper:]' '[:lower:]')" --output "$config"
+    joinkit render-config "$endpoint" --node-name "$(hostname -s | tr '[:upper:]' '[:lower:]')" --output-file "$config"
     set +e
     kubeadm join --config "$config" 2>&1 | tee /var/log/joinkit-join.log
     rc=${PIPESTATUS[0]}

@@ -30,9 +30,8 @@ pub fn main() -> i32 {
             // A usage error with `-o json|yaml` on the command line: a script reading stdout
             // gets joinkit's failure object too (clap's text stays on stderr).
             let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-            // (Not where `--output` names a file: `render-config --output json` writes a file.)
-            let (command, output_is_file) = crate::cli::command_path(&args);
-            if let Some(format) = crate::cli::requested_format(&args).filter(|_| !output_is_file) {
+            let command = crate::cli::command_path(&args);
+            if let Some(format) = crate::cli::requested_format(&args) {
                 let mut report = Report::new(&command);
                 report.fail(crate::cli::usage_failure(&e, &command));
                 report.print(format);
@@ -58,13 +57,21 @@ pub(crate) fn run(cli: Cli) -> Outcome {
         Command::RenderConfig(a) => {
             let (options, note) = match a.options() {
                 Ok(o) => o,
-                Err(f) => return Outcome::refused("render-config", f),
+                Err(f) => return Outcome::refused("render-config", f, a.out.output),
             };
             let r = derive::render(&options);
             let notes = note.into_iter().chain(r.notes).collect();
             match r.result {
-                Ok(text) => Outcome::Document { notes, report: Report::new("render-config"), text, to: a.output },
-                Err(f) => Outcome::Refused { notes, report: failed("render-config", f), hint: None },
+                Ok(text) => Outcome::Document {
+                    notes,
+                    report: Report::new("render-config"),
+                    text,
+                    to: a.output_file.clone(),
+                    format: a.out.output,
+                },
+                Err(f) => {
+                    Outcome::Refused { notes, report: failed("render-config", f), hint: None, format: a.out.output }
+                }
             }
         }
         Command::ValidateConfig(a) => {
@@ -139,20 +146,22 @@ fn migrate_config(a: &MigrateConfigArgs) -> Outcome {
     let name = a.file.display().to_string();
     let text = match config::read_config(&a.file) {
         Ok(t) => t,
-        Err(f) => return Outcome::refused("migrate-config", f),
+        Err(f) => return Outcome::refused("migrate-config", f, a.out.output),
     };
     match config::migrate_text(&name, &text) {
         Ok(config::Migrated { text, notes }) => Outcome::Document {
             notes: notes.into_iter().map(|n| format!("note: {n}")).collect(),
             report: Report::new("migrate-config"),
             text,
-            to: a.output.clone(),
+            to: a.output_file.clone(),
+            format: a.out.output,
         },
-        Err(config::MigrateError::Internal(f)) => Outcome::refused("migrate-config", f),
+        Err(config::MigrateError::Internal(f)) => Outcome::refused("migrate-config", f, a.out.output),
         Err(config::MigrateError::Invalid(result)) => Outcome::Refused {
             notes: Vec::new(),
             report: config::report_for("migrate-config", &[(name, *result)]),
             hint: Some("migrate-config: fix the errors first; nothing was written"),
+            format: a.out.output,
         },
     }
 }
@@ -171,7 +180,16 @@ fn token(t: TokenCommand) -> Outcome {
                     eprintln!("{n}");
                 }
                 let (report, printed) = block_on(token_create::create(&o));
-                Outcome::Product(report, a.out.output, printed)
+                match &a.output_file {
+                    Some(path) if report.ok() => Outcome::Document {
+                        notes: Vec::new(),
+                        report,
+                        text: printed,
+                        to: Some(path.clone()),
+                        format: a.out.output,
+                    },
+                    _ => Outcome::Product(report, a.out.output, printed),
+                }
             }
             // Refused before any API call: on stderr in text, as the report with -o json|yaml.
             Err(f) => Outcome::Product(failed("token create", f), a.out.output, String::new()),
@@ -185,12 +203,12 @@ fn token(t: TokenCommand) -> Outcome {
                 block_on(token_admin::describe(&api.options(), &id, given.as_ref(), show_secret)),
                 out.output,
             ),
-            Err(f) => Outcome::refused("token describe", f),
+            Err(f) => Outcome::refused("token describe", f, out.output),
         },
         TokenCommand::Delete { ids, out, api } => {
             match ids.iter().map(|i| manage::parse_id(i.expose())).collect::<Result<Vec<_>, _>>() {
                 Ok(ids) => Outcome::Report(block_on(token_admin::delete(&api.options(), &ids)), out.output),
-                Err(f) => Outcome::refused("token delete", f),
+                Err(f) => Outcome::refused("token delete", f, out.output),
             }
         }
     }
@@ -210,7 +228,7 @@ fn csr(c: CsrCommand) -> Outcome {
     };
     let opts = match checks.options() {
         Ok(o) => o,
-        Err(f) => return Outcome::refused(command, f),
+        Err(f) => return Outcome::refused(command, f, output),
     };
     let decision = match &c {
         CsrCommand::Approve(a) => Some(csr::Decision::Approve(a.reason.clone())),
@@ -225,6 +243,7 @@ fn csr(c: CsrCommand) -> Outcome {
                         "csr deny needs --reason TEXT",
                     )
                     .fix("say why, e.g. --reason 'IP SAN of another node'; it is recorded in the Denied condition"),
+                    output,
                 )
             }
         },

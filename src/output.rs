@@ -15,8 +15,9 @@ pub enum Outcome {
     /// text, the warnings on stderr, then the product on stdout or, if the report failed, the
     /// report on stderr; in json/yaml the report on stdout.
     Product(Report, Format, String),
-    /// Refused before running (bad input): the notes, the report and the hint on stderr,
-    /// whatever the format (stdout stays empty for a pipe); exit at least 1.
+    /// Refused before running (bad input): the notes and the hint on stderr; the report on
+    /// stderr in text (stdout stays empty for a pipe), on stdout with `-o json|yaml`; exit at
+    /// least 1.
     Refused {
         /// Lines printed first.
         notes: Vec<String>,
@@ -24,9 +25,13 @@ pub enum Outcome {
         report: Report,
         /// A line printed last.
         hint: Option<&'static str>,
+        /// The `-o` format.
+        format: Format,
     },
     /// A document (render-config, migrate-config): the notes on stderr, then the text on stdout
-    /// or into the file; a write failure is refused with `output-unwritable`.
+    /// or into `--output-file` (atomically, mode 0600); with `-o json|yaml` the report on
+    /// stdout carries the document (`document`) or the file's path (`outputFile`). A write
+    /// failure is refused with `output-unwritable`.
     Document {
         /// Lines for stderr, printed first.
         notes: Vec<String>,
@@ -34,19 +39,21 @@ pub enum Outcome {
         report: Report,
         /// The document.
         text: String,
-        /// `--output FILE`, or stdout.
+        /// `--output-file FILE`, or stdout.
         to: Option<PathBuf>,
+        /// The `-o` format.
+        format: Format,
     },
     /// Printed already (help-like output, the lab): the exit code.
     Done(i32),
 }
 
 impl Outcome {
-    /// A command refused with `failure` before it ran.
-    pub fn refused(command: &str, failure: Failure) -> Outcome {
+    /// A command refused with `failure` before it ran; `format` is its `-o`.
+    pub fn refused(command: &str, failure: Failure, format: Format) -> Outcome {
         let mut report = Report::new(command);
         report.fail(failure);
-        Outcome::Refused { notes: Vec::new(), report, hint: None }
+        Outcome::Refused { notes: Vec::new(), report, hint: None, format }
     }
 }
 
@@ -75,33 +82,50 @@ pub fn emit(outcome: Outcome) -> i32 {
             report.exit_code()
         }
         Outcome::Product(report, format, _) => report.print(format),
-        Outcome::Refused { notes, report, hint } => {
+        Outcome::Refused { notes, report, hint, format } => {
             for n in notes {
                 eprintln!("{n}");
             }
-            eprint!("{}", report.to_text(false));
+            if format == Format::Text {
+                eprint!("{}", report.to_text(false));
+            } else {
+                report.print(format);
+            }
             if let Some(h) = hint {
                 eprintln!("{h}");
             }
             report.exit_code().max(1)
         }
-        Outcome::Document { notes, mut report, text, to } => {
+        Outcome::Document { notes, mut report, text, to, format } => {
             for n in &notes {
                 eprintln!("{n}");
             }
+            if format == Format::Text {
+                warnings_to_stderr(&report);
+            }
             let Some(path) = to else {
-                print!("{text}");
-                return 0;
+                if format == Format::Text {
+                    print!("{text}");
+                    return 0;
+                }
+                report.set("document", &text);
+                return report.print(format);
             };
             match joinkit_core::fsutil::write_private(&path, text.as_bytes()) {
-                Ok(()) => 0,
+                Ok(()) => {
+                    if format != Format::Text {
+                        report.set("outputFile", path.display().to_string());
+                        return report.print(format);
+                    }
+                    0
+                }
                 Err(e) => {
                     report.fail(
                         Failure::new(Code::OutputUnwritable, Common::Write, e)
                             .cause("the directory is missing or not writable")
-                            .fix("check --output"),
+                            .fix("check --output-file: its directory must exist and be writable"),
                     );
-                    emit(Outcome::Refused { notes: Vec::new(), report, hint: None })
+                    emit(Outcome::Refused { notes: Vec::new(), report, hint: None, format })
                 }
             }
         }

@@ -23,11 +23,6 @@ pub enum RenderFormat {
 
 /// `joinkit render-config`: every flag also reads JOINKIT_<FLAG>.
 #[derive(Debug, Args)]
-#[command(
-    mut_arg("endpoint", |a| a.env("JOINKIT_API_SERVER_ENDPOINT")),
-    mut_arg("pins", |a| a.env("JOINKIT_DISCOVERY_TOKEN_CA_CERT_HASH")),
-    mut_arg("unsafe_skip", |a| a.env("JOINKIT_DISCOVERY_TOKEN_UNSAFE_SKIP_CA_VERIFICATION"))
-)]
 pub struct RenderConfigArgs {
     /// The endpoint for token discovery.
     #[command(flatten)]
@@ -86,12 +81,16 @@ pub struct RenderConfigArgs {
     /// JoinConfiguration API version
     #[arg(long, value_parser = choice(joinkit_core::config::ApiVersion::ALL), default_value = "v1beta4", env = "JOINKIT_API_VERSION")]
     pub api_version: joinkit_core::config::ApiVersion,
-    /// What to print
-    #[arg(long, value_enum, default_value_t = RenderFormat::Yaml, env = "JOINKIT_FORMAT")]
+    /// What to print (no environment variable: `token create --format` takes other values,
+    /// and a flag reads the same variable in every command)
+    #[arg(long, value_enum, default_value_t = RenderFormat::Yaml)]
     pub format: RenderFormat,
-    /// Write to FILE atomically with mode 0600 instead of stdout
-    #[arg(long = "output", value_name = "FILE", env = "JOINKIT_OUTPUT")]
-    pub output: Option<PathBuf>,
+    /// Write the document to FILE (atomically, mode 0600) instead of stdout
+    #[arg(long = "output-file", value_name = "FILE", env = "JOINKIT_OUTPUT_FILE")]
+    pub output_file: Option<PathBuf>,
+    /// The report format (json|yaml: the report, with the document or the file's path, on stdout).
+    #[command(flatten)]
+    pub out: OutputArg,
     /// Where the control-plane-only values came from (filled from the matches by
     /// [`super::parse`]).
     #[arg(skip)]
@@ -147,7 +146,11 @@ impl RenderConfigArgs {
                 RenderFormat::CloudInit => derive::RenderFormat::CloudInit,
             },
         };
-        Ok((options, intent.note))
+        let mut notes: Vec<String> = intent.note.into_iter().collect();
+        if std::env::var_os("JOINKIT_FORMAT").is_some() {
+            notes.push("note: ignoring JOINKIT_FORMAT: --format has no environment variable (token create's --format takes other values); pass --format".into());
+        }
+        Ok((options, (!notes.is_empty()).then(|| notes.join("\n"))))
     }
 }
 
@@ -174,7 +177,10 @@ pub struct MigrateConfigArgs {
     /// The config file (`-` for stdin)
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
-    /// Write to FILE atomically with mode 0600 instead of stdout
-    #[arg(long = "output", value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    /// Write the document to FILE (atomically, mode 0600) instead of stdout
+    #[arg(long = "output-file", value_name = "FILE", env = "JOINKIT_OUTPUT_FILE")]
+    pub output_file: Option<PathBuf>,
+    /// The report format (json|yaml: the report, with the document or the file's path, on stdout).
+    #[command(flatten)]
+    pub out: OutputArg,
 }

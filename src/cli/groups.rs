@@ -3,7 +3,7 @@
 //! endpoint, admin API access and the output format. Flag names follow `kubeadm join` and
 //! kubectl; each group converts itself to the library's types.
 
-use super::{choice, SecretArg};
+use super::SecretArg;
 use clap::Args;
 use joinkit_core::client::api::ApiOptions;
 use joinkit_core::discovery::Trust;
@@ -32,14 +32,24 @@ impl TokenSource {
     }
 }
 
-/// How the node trusts the CA that discovery returns: pins, or explicitly none.
+/// How the node trusts the CA that discovery returns: pins, or explicitly none. The same
+/// environment variables in every command (render-config, verify-discovery, bootstrap,
+/// diagnose).
 #[derive(Debug, Args, Clone)]
 pub struct TrustArgs {
     /// CA public-key pin sha256:<hex>; repeatable or comma-separated; any one may match
-    #[arg(long = "discovery-token-ca-cert-hash", value_name = "PIN", value_delimiter = ',')]
+    #[arg(
+        long = "discovery-token-ca-cert-hash",
+        value_name = "PIN",
+        value_delimiter = ',',
+        env = "JOINKIT_DISCOVERY_TOKEN_CA_CERT_HASH"
+    )]
     pub pins: Vec<String>,
     /// Do not pin the CA (unsafe: anyone with the token can impersonate the control plane)
-    #[arg(long = "discovery-token-unsafe-skip-ca-verification")]
+    #[arg(
+        long = "discovery-token-unsafe-skip-ca-verification",
+        env = "JOINKIT_DISCOVERY_TOKEN_UNSAFE_SKIP_CA_VERIFICATION"
+    )]
     pub unsafe_skip: bool,
 }
 
@@ -63,7 +73,7 @@ pub(crate) fn token_and_trust(
 #[derive(Debug, Args, Clone)]
 pub struct EndpointArg {
     /// API server endpoint host:port ([addr]:port for IPv6)
-    #[arg(value_name = "ENDPOINT")]
+    #[arg(value_name = "ENDPOINT", env = "JOINKIT_API_SERVER_ENDPOINT")]
     pub endpoint: Option<String>,
 }
 
@@ -92,10 +102,49 @@ impl ApiArgs {
     }
 }
 
-/// `-o text|json|yaml`.
+/// `-o text|json|yaml`: the report format, on every command that reports (kubectl's `-o`).
+/// Files are written with `--output-file FILE`, never with `-o`.
 #[derive(Debug, Args, Clone, Copy)]
 pub struct OutputArg {
     /// Output format
-    #[arg(short = 'o', long = "output", value_parser = choice(Format::ALL), default_value = "text")]
+    #[arg(short = 'o', long = "output", value_parser = FormatParser, default_value = "text")]
     pub output: Format,
+}
+
+/// The value parser of `-o/--output`: one of [`Format::ALL`]. Any other value is a usage error
+/// that says `-o` is the format and, on a command that writes a file, names `--output-file`
+/// (`render-config --output join.yaml` used to write a file).
+#[derive(Clone)]
+struct FormatParser;
+
+impl clap::builder::TypedValueParser for FormatParser {
+    type Value = Format;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Format, clap::Error> {
+        let s = value.to_string_lossy();
+        if let Some((f, _, _)) = Format::ALL.iter().find(|(_, name, _)| *name == s) {
+            return Ok(*f);
+        }
+        let names: Vec<&str> = Format::ALL.iter().map(|(_, n, _)| *n).collect();
+        let flag = arg.and_then(|a| a.get_long()).map(|l| format!("--{l}")).unwrap_or_else(|| "-o".into());
+        let file = if cmd.get_arguments().any(|a| a.get_long() == Some("output-file")) {
+            format!("; to write the document to a file use --output-file {s}")
+        } else {
+            String::new()
+        };
+        let message = format!(
+            "invalid value '{s}' for '{flag}': -o/--output is the report format, one of {}{file}\n",
+            names.join(", ")
+        );
+        Err(clap::Error::raw(clap::error::ErrorKind::InvalidValue, message).with_cmd(cmd))
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(Format::ALL.iter().map(|(_, name, help)| clap::builder::PossibleValue::new(*name).help(*help))))
+    }
 }

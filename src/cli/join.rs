@@ -20,7 +20,7 @@ use std::time::Duration;
 
 /// `joinkit verify-discovery`.
 #[derive(Debug, Args)]
-#[command(mut_arg("endpoint", |a| a.required_unless_present_any(["cluster_info_file", "discovery_file"])))]
+#[command(mut_arg("endpoint", |a| a.required_unless_present_any(["cluster_info_file", "discovery_file", "config"])))]
 pub struct VerifyDiscoveryArgs {
     /// The endpoint (not with --cluster-info-file or --discovery-file).
     #[command(flatten)]
@@ -32,11 +32,15 @@ pub struct VerifyDiscoveryArgs {
     #[command(flatten)]
     pub trust: TrustArgs,
     /// Check a saved cluster-info ConfigMap (JSON or YAML, `-` for stdin) offline
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["endpoint", "discovery_file"])]
+    #[arg(long, value_name = "FILE")]
     pub cluster_info_file: Option<PathBuf>,
     /// File discovery: a kubeconfig path or an https:// URL (no token, no JWS)
-    #[arg(long, value_name = "PATH|URL", conflicts_with = "endpoint")]
+    #[arg(long, value_name = "PATH|URL", env = "JOINKIT_DISCOVERY_FILE")]
     pub discovery_file: Option<String>,
+    /// Take the endpoint, token, pins and TLS bootstrap token from this JoinConfiguration (as
+    /// bootstrap and diagnose do)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Token for the TLS bootstrap with file discovery (or JOINKIT_TLS_BOOTSTRAP_TOKEN)
     #[arg(long, env = "JOINKIT_TLS_BOOTSTRAP_TOKEN", hide_env_values = true, value_name = "TOKEN")]
     pub tls_bootstrap_token: Option<SecretArg>,
@@ -60,6 +64,20 @@ pub struct VerifyDiscoveryArgs {
 impl VerifyDiscoveryArgs {
     /// The discovery options; input errors (token, pins, endpoint) are failures at `input`.
     pub(crate) fn options(&self) -> Result<Options, Failure> {
+        if let Some(path) = &self.config {
+            let from = derive::discovery_from_config(path)?;
+            return Ok(Options {
+                source: Source::Endpoint(Endpoint::parse(&from.endpoint)?),
+                token: from.token,
+                trust: from.trust,
+                connect_timeout: self.connect_timeout,
+                timeout: self.timeout,
+                wait: self.wait,
+                max_clock_skew: self.max_clock_skew,
+                tls_bootstrap_token: from.tls_bootstrap_token,
+                verbose_attempts: true,
+            });
+        }
         let (token, trust) = token_and_trust(&self.token, &self.trust)?;
         let source = if let Some(f) = &self.cluster_info_file {
             Source::ClusterInfoFile(f.clone())
@@ -98,7 +116,7 @@ pub struct BootstrapArgs {
     #[command(flatten)]
     pub trust: TrustArgs,
     /// Take discovery settings and the node name from this JoinConfiguration (its token is used, not JOINKIT_TOKEN)
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["endpoint", "token_file", "pins", "unsafe_skip"])]
+    #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Node name (default: this host's name, lowercased)
     #[arg(long, value_name = "NAME", env = "JOINKIT_NODE_NAME")]
@@ -194,7 +212,7 @@ pub struct DiagnoseArgs {
     #[command(flatten)]
     pub bootstrap: BootstrapArgs,
     /// Control-plane join: check the uploaded certificates
-    #[arg(long)]
+    #[arg(long, env = "JOINKIT_CONTROL_PLANE")]
     pub control_plane: bool,
     /// The certificate key for --control-plane (or JOINKIT_CERTIFICATE_KEY)
     #[arg(long, value_name = "KEY", env = "JOINKIT_CERTIFICATE_KEY", hide_env_values = true)]
@@ -204,7 +222,7 @@ pub struct DiagnoseArgs {
     #[arg(long, value_name = "DIR", default_value = "/")]
     pub root: PathBuf,
     /// CRI socket to look for and ask for its CRI version (default: the config's, else the kubelet's containerRuntimeEndpoint, else the usual ones)
-    #[arg(long, value_name = "SOCKET")]
+    #[arg(long, value_name = "SOCKET", env = "JOINKIT_CRI_SOCKET")]
     pub cri_socket: Option<String>,
     /// The kubelet's health endpoint to check (host:port), or `off`
     #[arg(long, value_name = "ADDR", default_value = joinkit_core::diagnose::runtime::KUBELET_HEALTHZ)]

@@ -26,7 +26,7 @@ pub struct LabArgs {
     #[arg(long, value_parser = choice(Scenario::ALL), default_value = "healthy")]
     pub scenario: Scenario,
     /// Use the bootstrap token in this file instead of a random one
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "JOINKIT_TOKEN_FILE")]
     pub token_file: Option<PathBuf>,
     /// host:port to advertise in cluster-info instead of the listen address
     #[arg(long, value_name = "HOST:PORT")]

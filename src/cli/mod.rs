@@ -94,7 +94,7 @@ resolution, a route to the endpoint (/proc/net/route, /proc/net/ipv6_route), on 
 nodeadm's NodeConfig and its CA and endpoint, discovery and a dry-run TLS bootstrap; with --kubeconfig (admin) the token's Secret, cluster-info and its RBAC, the bootstrapsigner, \
 kubeadm's bindings, Pending CSRs and an existing Node; with --control-plane --certificate-key the uploaded \
 kubeadm-certs. The first broken link is the root cause, with its failure domain, evidence and mitigation \
-(-o json|yaml: root_cause, failure_domain, evidence[], mitigation). The exit code is the domain's.")]
+(-o json|yaml: rootCause, failureDomain, evidence[], mitigation). The exit code is the domain's.")]
     Diagnose(Box<DiagnoseArgs>),
     /// Explain a failed join from kubeadm, kubelet, cloud-init or journalctl logs
     #[command(long_about = "Match logs (files, or `-`/none for stdin) against joinkit's catalog of known \
@@ -279,11 +279,131 @@ pub(crate) fn argv_secret_warnings(cmd: &clap::Command, m: &clap::ArgMatches) ->
 /// ([`argv_secret_warnings`]); clap's error (or help/version text) otherwise.
 pub(crate) fn parse() -> Result<(Cli, Vec<String>), clap::Error> {
     use clap::FromArgMatches;
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let cmd = command();
-    let m = cmd.clone().try_get_matches()?;
+    let m = cmd.clone().try_get_matches_from(&args)?;
+    // Values from the environment that a command-line argument excludes are dropped: parse
+    // again without those variables.
+    let (cmd, m) = match exclusive_sources(&cmd, &m)? {
+        Some(trimmed) => {
+            let m = trimmed.clone().try_get_matches_from(&args)?;
+            (trimmed, m)
+        }
+        None => (cmd, m),
+    };
     let mut cli = Cli::from_arg_matches(&m)?;
     record_control_plane_values(&mut cli, &cmd, &m);
     Ok((cli, argv_secret_warnings(&cmd, &m)))
+}
+
+/// Arguments that exclude each other: (command path, argument id, the ids it excludes).
+/// Checked by [`exclusive_sources`], not by clap's `conflicts_with`, because clap counts a value
+/// from an environment variable as given: with JOINKIT_API_SERVER_ENDPOINT exported,
+/// `verify-discovery --discovery-file F` would be a conflict although the command line has one
+/// source. kubectl's and kubeadm's rule instead: the command line wins over the environment.
+const EXCLUSIVE: &[(&str, &str, &[&str])] = &[
+    ("verify-discovery", "cluster_info_file", &["endpoint", "discovery_file", "config"]),
+    ("verify-discovery", "discovery_file", &["endpoint", "config"]),
+    ("verify-discovery", "config", &["endpoint", "token", "token_file", "pins", "unsafe_skip", "tls_bootstrap_token"]),
+    ("bootstrap", "config", &["endpoint", "token", "token_file", "pins", "unsafe_skip"]),
+    ("diagnose", "config", &["endpoint", "token", "token_file", "pins", "unsafe_skip"]),
+    ("token create", "token_file", &["token"]),
+];
+
+/// How an argument is named in messages: `--long`, else its value name (`ENDPOINT`).
+fn arg_display(cmd: &clap::Command, id: &str) -> String {
+    let Some(a) = cmd.get_arguments().find(|a| a.get_id() == id) else { return id.to_string() };
+    match (a.get_long(), a.get_value_names().and_then(|v| v.first())) {
+        (Some(l), _) => format!("--{l}"),
+        (None, Some(v)) => v.to_string(),
+        (None, None) => id.to_uppercase(),
+    }
+}
+
+/// Applies [`EXCLUSIVE`] to the command `m` names. Two excluding arguments both on the command
+/// line, or both from the environment, are a usage error naming both; one on the command line
+/// and the other from its environment variable: the command line wins, and the returned
+/// command (to parse again with) no longer reads that variable. None when nothing is dropped.
+fn exclusive_sources(cmd: &clap::Command, m: &clap::ArgMatches) -> Result<Option<clap::Command>, clap::Error> {
+    use clap::error::ErrorKind;
+    use clap::parser::ValueSource;
+    let (mut leaf, mut lm) = (cmd, m);
+    let mut path: Vec<String> = Vec::new();
+    while let Some((name, sub_m)) = lm.subcommand() {
+        let Some(sub) = leaf.find_subcommand(name) else { break };
+        path.push(sub.get_name().to_string());
+        (leaf, lm) = (sub, sub_m);
+    }
+    let here = path.join(" ");
+    let ids: Vec<&str> = leaf.get_arguments().map(|a| a.get_id().as_str()).collect();
+    let source = |id: &str| {
+        if !ids.contains(&id) {
+            return None;
+        }
+        match lm.value_source(id) {
+            Some(s @ (ValueSource::CommandLine | ValueSource::EnvVariable)) => Some(s),
+            _ => None,
+        }
+    };
+    let env_of = |id: &str| {
+        leaf.get_arguments()
+            .find(|a| a.get_id() == id)
+            .and_then(|a| a.get_env())
+            .map(|e| e.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let pairs: Vec<(&str, &str)> = EXCLUSIVE
+        .iter()
+        .filter(|(at, _, _)| *at == here)
+        .flat_map(|(_, a, excluded)| excluded.iter().map(move |b| (*a, *b)))
+        .collect();
+    // First what the command line excludes (dropped), then what is left.
+    let mut drop: Vec<&str> = Vec::new();
+    for (a, b) in &pairs {
+        match (source(a), source(b)) {
+            (Some(ValueSource::CommandLine), Some(ValueSource::EnvVariable)) => drop.push(b),
+            (Some(ValueSource::EnvVariable), Some(ValueSource::CommandLine)) => drop.push(a),
+            _ => {}
+        }
+    }
+    for (a, b) in pairs {
+        if drop.contains(&a) || drop.contains(&b) {
+            continue;
+        }
+        {
+            match (source(a), source(b)) {
+                (Some(ValueSource::CommandLine), Some(ValueSource::CommandLine)) => {
+                    let msg = format!(
+                        "the argument '{}' cannot be used with '{}'\n",
+                        arg_display(leaf, a),
+                        arg_display(leaf, b)
+                    );
+                    return Err(clap::Error::raw(ErrorKind::ArgumentConflict, msg).with_cmd(leaf));
+                }
+                (Some(ValueSource::EnvVariable), Some(ValueSource::EnvVariable)) => {
+                    let msg = format!(
+                        "{} and {} are both set, and {} and {} exclude each other: unset one, or give the one you mean on the command line\n",
+                        env_of(a),
+                        env_of(b),
+                        arg_display(leaf, a),
+                        arg_display(leaf, b)
+                    );
+                    return Err(clap::Error::raw(ErrorKind::ArgumentConflict, msg).with_cmd(leaf));
+                }
+                _ => {}
+            }
+        }
+    }
+    if drop.is_empty() {
+        return Ok(None);
+    }
+    fn without_env(c: clap::Command, path: &[String], ids: &[&str]) -> clap::Command {
+        match path.split_first() {
+            None => ids.iter().fold(c, |c, id| c.mut_arg(*id, |a| a.env(None))),
+            Some((first, rest)) => c.mut_subcommand(first, |s| without_env(s, rest, ids)),
+        }
+    }
+    Ok(Some(without_env(cmd.clone(), &path, &drop)))
 }
 
 /// The arguments (clap ids) that only mean something for a control-plane join
@@ -358,9 +478,8 @@ pub(crate) fn requested_format(args: &[std::ffi::OsString]) -> Option<Format> {
 }
 
 /// The command path a raw command line names (`token create`, `verify-discovery`), or
-/// `joinkit` when it names none: the words that are subcommand names, in order; and whether
-/// that command's `--output` names a file (render-config, migrate-config), not a format.
-pub(crate) fn command_path(args: &[std::ffi::OsString]) -> (String, bool) {
+/// `joinkit` when it names none: the words that are subcommand names, in order.
+pub(crate) fn command_path(args: &[std::ffi::OsString]) -> String {
     let mut cmd = command();
     let mut path = Vec::new();
     for a in args.iter().skip(1).filter_map(|a| a.to_str()) {
@@ -371,8 +490,11 @@ pub(crate) fn command_path(args: &[std::ffi::OsString]) -> (String, bool) {
         path.push(sub.get_name().to_string());
         cmd = sub;
     }
-    let output_is_file = cmd.get_arguments().any(|a| a.get_long() == Some("output") && a.get_short().is_none());
-    (if path.is_empty() { "joinkit".into() } else { path.join(" ") }, output_is_file)
+    if path.is_empty() {
+        "joinkit".into()
+    } else {
+        path.join(" ")
+    }
 }
 
 /// clap's usage error as joinkit's failure (`usage`, exit 2, stage `input`), for a JSON or

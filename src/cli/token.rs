@@ -78,7 +78,7 @@ pub struct TokenCreateArgs {
     #[arg(value_name = "TOKEN")]
     pub token: Option<SecretArg>,
     /// Read the token to create from FILE
-    #[arg(long, value_name = "FILE", conflicts_with = "token")]
+    #[arg(long, value_name = "FILE", env = "JOINKIT_TOKEN_FILE")]
     pub token_file: Option<PathBuf>,
     /// Lifetime (Go duration); 0 means it never expires
     #[arg(long, value_name = "DURATION", default_value = "24h0m0s", value_parser = joinkit_core::duration::clap_parse)]
@@ -107,7 +107,7 @@ pub struct TokenCreateArgs {
     pub certificate_key: Option<SecretArg>,
     /// With --print-join-command: a control-plane join command (needs a certificate key:
     /// JOINKIT_CERTIFICATE_KEY or --certificate-key)
-    #[arg(long)]
+    #[arg(long, env = "JOINKIT_CONTROL_PLANE")]
     pub control_plane: bool,
     /// With --print-join-command: print a command line or a JoinConfiguration
     #[arg(long, value_enum, default_value_t = JoinFormat::JoinCommand)]
@@ -118,6 +118,10 @@ pub struct TokenCreateArgs {
     /// How long to wait for the signature
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = joinkit_core::duration::clap_parse)]
     pub wait_timeout: Duration,
+    /// Write what would be printed (the token, join command or JoinConfiguration: it holds the
+    /// token) to FILE, atomically with mode 0600, instead of stdout
+    #[arg(long = "output-file", value_name = "FILE", env = "JOINKIT_OUTPUT_FILE")]
+    pub output_file: Option<PathBuf>,
     /// The output format.
     #[command(flatten)]
     pub out: OutputArg,

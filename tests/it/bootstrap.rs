@@ -220,7 +220,7 @@ fn write_dir_files_work_with_kubectl_and_config_input() {
             &l.info.ca_pin,
             "--node-name",
             "cfg-node",
-            "--output",
+            "--output-file",
             cfg.to_str().unwrap(),
         ],
         &[("JOINKIT_TOKEN", &l.info.token)],

@@ -203,7 +203,7 @@ fn render_rejects_invalid_input_and_writes_nothing() {
     ];
     for (args, want) in cases {
         let mut a = args.clone();
-        a.extend(["--output", out.to_str().unwrap()]);
+        a.extend(["--output-file", out.to_str().unwrap()]);
         let r = render(&a, &[("JOINKIT_TOKEN", TOKEN)]);
         assert_eq!(r.code, 50, "{args:?}: {}", r.stderr);
         assert!(r.stderr.contains(want), "{args:?}: expected {want:?} in\n{}", r.stderr);
@@ -211,7 +211,7 @@ fn render_rejects_invalid_input_and_writes_nothing() {
         assert!(!out.exists(), "{args:?}: a file was written");
     }
     // The endpoint goes through the one endpoint parser, as for verify-discovery: bad-endpoint.
-    let r = render(&["10.0.0.10", "--output", out.to_str().unwrap()], &[("JOINKIT_TOKEN", TOKEN)]);
+    let r = render(&["10.0.0.10", "--output-file", out.to_str().unwrap()], &[("JOINKIT_TOKEN", TOKEN)]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("bad-endpoint") && r.stderr.contains("missing :port"), "{}", r.stderr);
     assert!(!out.exists(), "a file was written");
@@ -225,7 +225,7 @@ fn render_output_file_env_and_cloud_init() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("join.yaml");
     let r = render(
-        &["--output", out.to_str().unwrap()],
+        &["--output-file", out.to_str().unwrap()],
         &[
             ("JOINKIT_API_SERVER_ENDPOINT", "10.0.0.10:6443"),
             ("JOINKIT_TOKEN", TOKEN),
@@ -558,7 +558,7 @@ fn migrate_v1beta3_to_v1beta4() {
     assert_eq!(after.discovery_timeout.as_deref(), Some("7m0s"));
     // It validates, and the other documents are kept.
     let out = dir.path().join("new.yaml");
-    assert_eq!(run(&["migrate-config", src.to_str().unwrap(), "--output", out.to_str().unwrap()]).code, 0);
+    assert_eq!(run(&["migrate-config", src.to_str().unwrap(), "--output-file", out.to_str().unwrap()]).code, 0);
     assert_eq!(run(&["validate-config", out.to_str().unwrap()]).code, 0);
     assert!(std::fs::read_to_string(&out).unwrap().contains("kind: KubeletConfiguration"));
     // Already v1beta4: unchanged, exit 0.

@@ -76,15 +76,15 @@ fn expect(s: Scenario, domain: &str, at: &str) {
     let dir = tempfile::tempdir().unwrap();
     let root = fake_root(dir.path());
     let (r, v) = diagnose(&l, &root, &[]);
-    assert_eq!(v["failure_domain"], domain, "{s:?}: {}", r.stdout);
+    assert_eq!(v["failureDomain"], domain, "{s:?}: {}", r.stdout);
     let code =
         joinkit_core::error::Code::for_domain(joinkit_core::error::Domain::from_name(domain).expect("a known domain"));
     assert_eq!(r.code, code.exit_code(), "{s:?}");
     assert_eq!(v["failure"]["code"], code.as_str());
-    assert_eq!(v["failure"]["stage"], at, "{s:?}: {}", v["root_cause"]);
-    assert!(v["root_cause"].as_str().unwrap().starts_with(&format!("{domain} — ")));
+    assert_eq!(v["failure"]["stage"], at, "{s:?}: {}", v["rootCause"]);
+    assert!(v["rootCause"].as_str().unwrap().starts_with(&format!("{domain} — ")));
     assert!(v["evidence"].as_array().unwrap().iter().any(|e| e["type"] == "check"));
-    for k in ["immediate", "long_term"] {
+    for k in ["immediate", "longTerm"] {
         assert!(v["mitigation"][k].as_str().is_some_and(|m| !m.is_empty()), "{s:?} {k}");
     }
 }
@@ -97,7 +97,7 @@ fn healthy_cluster_has_no_root_cause() {
     let t = Instant::now();
     let (r, v) = diagnose(&l, &root, &[]);
     assert_eq!(r.code, 0, "{}", r.stdout);
-    assert!(v["root_cause"].as_str().unwrap().starts_with("none"));
+    assert!(v["rootCause"].as_str().unwrap().starts_with("none"));
     assert!(t.elapsed() < Duration::from_secs(5));
     // Every group of checks ran.
     let names: Vec<&str> = v["stages"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
@@ -163,7 +163,7 @@ fn rejected_admin_kubeconfig_is_no_evidence() {
     );
     assert_eq!(r.code, 0, "{}", r.stdout);
     let v = r.json();
-    assert!(v["root_cause"].as_str().unwrap().starts_with("none"), "{}", r.stdout);
+    assert!(v["rootCause"].as_str().unwrap().starts_with("none"), "{}", r.stdout);
     let stages = v["stages"].as_array().unwrap();
     let k = stages.iter().find(|s| s["name"] == "admin/kubeconfig").expect("admin/kubeconfig stage");
     assert_eq!(k["status"], "warn");
@@ -278,7 +278,7 @@ fn local_state_root_causes() {
         let root = fake_root(dir.path());
         break_it(&root);
         let (r, v) = diagnose(&l, &root, &[]);
-        assert_eq!(v["failure_domain"], domain, "{stage}: {}", r.stdout);
+        assert_eq!(v["failureDomain"], domain, "{stage}: {}", r.stdout);
         assert_eq!(v["failure"]["stage"], stage);
         assert!(v["mitigation"]["immediate"].as_str().unwrap().len() > 10);
     }
@@ -341,7 +341,7 @@ fn unreachable_endpoint_is_bounded_and_local_checks_still_report() {
     );
     assert!(t.elapsed() < Duration::from_secs(10));
     let v = r.json();
-    assert_eq!(v["failure_domain"], "network", "{}", r.stdout);
+    assert_eq!(v["failureDomain"], "network", "{}", r.stdout);
     assert_eq!(v["failure"]["stage"], "local/route");
     assert_eq!(r.code, 80);
     let names: Vec<&str> = v["stages"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
@@ -362,7 +362,7 @@ fn unreachable_endpoint_is_bounded_and_local_checks_still_report() {
         ],
         &[("JOINKIT_TOKEN", "abcdef.0123456789abcdef")],
     );
-    assert_eq!(r.json()["failure_domain"], "dns", "{}", r.stdout);
+    assert_eq!(r.json()["failureDomain"], "dns", "{}", r.stdout);
     assert_eq!(r.code, 81);
 }
 
@@ -603,9 +603,9 @@ fn forbidden_admin_read_is_no_evidence() {
     let d = rbac["detail"].as_str().unwrap();
     assert!(d.contains("could not read") && d.contains("not concluded"), "{rbac}");
     assert!(d.contains("api-forbidden"), "{rbac}");
-    assert!(!v["root_cause"].as_str().unwrap().contains("missing ClusterRoleBindings"), "{}", v["root_cause"]);
+    assert!(!v["rootCause"].as_str().unwrap().contains("missing ClusterRoleBindings"), "{}", v["rootCause"]);
     assert_ne!(v["failure"]["stage"], "admin/rbac", "{}", r.stdout);
-    assert_eq!(v["failure_domain"], w["failure_domain"], "{}\n---\n{}", r.stdout, without.stdout);
+    assert_eq!(v["failureDomain"], w["failureDomain"], "{}\n---\n{}", r.stdout, without.stdout);
     assert_eq!(v["failure"]["stage"], w["failure"]["stage"]);
     assert_eq!(v["failure"]["code"], w["failure"]["code"]);
     assert_eq!(r.code, without.code);
@@ -643,7 +643,7 @@ fn explicit_csr_timeout_is_kept_even_when_it_equals_the_default() {
     // Without --timeout, diagnose's own shorter CSR wait names the approver.
     let r = run_with(&base, &[("JOINKIT_TOKEN", &l.info.token)], None);
     let v = r.json();
-    assert_eq!(v["underlying_code"], "csr-pending-no-approver", "{}", r.stdout);
+    assert_eq!(v["underlyingCode"], "csr-pending-no-approver", "{}", r.stdout);
 }
 
 /// A marker that only the secret file beside the fake root (or a malformed file inside it)

@@ -21,7 +21,7 @@ fn stage<'a>(v: &'a Value, name: &str) -> &'a Value {
 
 /// Asserts the root cause is a runtime failure at `at` with exit code 90; returns its message.
 fn runtime_root_cause(r: &common::Run, v: &Value, at: &str) -> String {
-    assert_eq!(v["failure_domain"], "runtime", "{}", r.stdout);
+    assert_eq!(v["failureDomain"], "runtime", "{}", r.stdout);
     assert_eq!(r.code, 90, "{}", r.stdout);
     assert_eq!(v["failure"]["code"], "root-cause-runtime");
     assert_eq!(v["failure"]["stage"], at, "{}", r.stdout);
@@ -303,7 +303,7 @@ fn kubelet_journal_goes_through_the_catalog() {
     let named = |e: &&Value| e["content"].as_str().is_some_and(|c| c.contains("local/kubelet-journal"));
     let root_is_journal = v["failure"]["stage"] == "local/kubelet-journal";
     assert!(
-        (root_is_journal && v["failure_domain"] == domain.as_str())
+        (root_is_journal && v["failureDomain"] == domain.as_str())
             || evidence.iter().filter(named).any(|e| e["content"].as_str().unwrap().contains(&format!("[{domain}]"))),
         "{}",
         r.stdout
@@ -437,7 +437,7 @@ fn eks_nodes_bootstrap_sh_or_node_config_and_its_ca() {
     let root = fake_root(dir.path());
     std::fs::create_dir_all(root.join("etc/eks/nodeadm.d")).unwrap();
     let (r, v) = eks_diagnose(&l, &root);
-    assert_eq!(v["failure_domain"], "config", "{}", r.stdout);
+    assert_eq!(v["failureDomain"], "config", "{}", r.stdout);
     assert_eq!(r.code, 88);
     assert_eq!(v["failure"]["stage"], "eks/node-config");
     let m = v["failure"]["message"].as_str().unwrap();
@@ -470,7 +470,7 @@ fn eks_nodes_bootstrap_sh_or_node_config_and_its_ca() {
         ),
     );
     let (r, v) = eks_diagnose(&l, &root);
-    assert_eq!(v["failure_domain"], "tls", "{}", r.stdout);
+    assert_eq!(v["failureDomain"], "tls", "{}", r.stdout);
     assert_eq!(r.code, 82);
     assert_eq!(v["failure"]["stage"], "eks/endpoint");
     assert!(v["failure"]["message"].as_str().unwrap().contains("tls-verify"), "{}", v["failure"]);

@@ -990,7 +990,7 @@ fn migrate_config_agrees_with_kubeadm_migrate() {
         };
         let by_kubeadm = migrate(&f, &dir.path().join(format!("k{n}.yaml")));
         let joinkit_out = dir.path().join(format!("j{n}.yaml"));
-        let r = run(&["migrate-config", f.to_str().unwrap(), "--output", joinkit_out.to_str().unwrap()]);
+        let r = run(&["migrate-config", f.to_str().unwrap(), "--output-file", joinkit_out.to_str().unwrap()]);
         let (k_verdict, j_verdict, equal) = match (&by_kubeadm, r.code) {
             (Some(kt), 0) => {
                 let again = migrate(&joinkit_out, &dir.path().join(format!("kj{n}.yaml")));

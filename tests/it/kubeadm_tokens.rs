@@ -471,7 +471,7 @@ fn control_plane_join_reads_kubeadms_upload() {
     let other = joinkit_core::token::random_hex(32);
     let v = diagnose_control_plane(c, dir.path(), &root, "jk-kubeadm-certs", &other);
     assert_eq!(
-        (v["failure_domain"].as_str(), v["failure"]["stage"].as_str()),
+        (v["failureDomain"].as_str(), v["failure"]["stage"].as_str()),
         (Some("control-plane"), Some("control-plane/kubeadm-certs")),
         "{v}"
     );
@@ -498,7 +498,7 @@ fn control_plane_join_reads_kubeadms_upload() {
     assert!(c.get("secret", Some("kube-system"), &owner).is_none(), "the owner token is gone");
     let v = diagnose_control_plane(c, dir.path(), &root, "jk-kubeadm-certs", &key);
     assert_eq!(
-        (v["failure_domain"].as_str(), v["failure"]["stage"].as_str()),
+        (v["failureDomain"].as_str(), v["failure"]["stage"].as_str()),
         (Some("control-plane"), Some("control-plane/kubeadm-certs")),
         "{v}"
     );

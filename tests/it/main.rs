@@ -36,6 +36,7 @@ mod docs;
 mod explain_corpus;
 mod explain_log;
 mod explain_verdict;
+mod flags;
 mod hostile;
 mod intent;
 mod kubeadm_config;

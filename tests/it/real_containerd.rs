@@ -35,7 +35,7 @@ fn run(root: &std::path::Path) -> (common::Run, Value) {
 
 /// Asserts the root cause is the runtime, at `local/cri-version`, exit code 90; the message.
 fn runtime_root_cause(r: &common::Run, v: &Value) -> String {
-    assert_eq!(v["failure_domain"], "runtime", "{}", r.stdout);
+    assert_eq!(v["failureDomain"], "runtime", "{}", r.stdout);
     assert_eq!(r.code, 90, "{}", r.stdout);
     assert_eq!(v["failure"]["code"], "root-cause-runtime", "{}", r.stdout);
     assert_eq!(v["failure"]["stage"], "local/cri-version", "{}", r.stdout);

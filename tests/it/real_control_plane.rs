@@ -762,7 +762,7 @@ fn observed(r: &Run, cmd: Cmd) -> String {
     }
     let f = &v["failure"];
     if is_diagnose(cmd) {
-        format!("domain {} at {} (exit {}): {}", v["failure_domain"], f["stage"], r.code, f["message"])
+        format!("domain {} at {} (exit {}): {}", v["failureDomain"], f["stage"], r.code, f["message"])
     } else {
         format!("{} at {} (exit {}): {}", f["code"], f["stage"], r.code, f["message"])
     }
@@ -775,7 +775,7 @@ fn check(r: &Run, cmd: Cmd, want: Want) -> Result<(), String> {
         Want::Ok => {
             let ok = r.code == 0
                 && if is_diagnose(cmd) {
-                    v["root_cause"].as_str().is_some_and(|s| s.starts_with("none"))
+                    v["rootCause"].as_str().is_some_and(|s| s.starts_with("none"))
                 } else {
                     v["ok"] == true
                 };
@@ -821,7 +821,7 @@ fn check(r: &Run, cmd: Cmd, want: Want) -> Result<(), String> {
             let code = joinkit_core::error::Code::for_domain(
                 joinkit_core::error::Domain::from_name(domain).expect("a known domain"),
             );
-            if !(v["failure_domain"] == domain
+            if !(v["failureDomain"] == domain
                 && v["failure"]["stage"] == stage
                 && v["failure"]["code"] == code.as_str()
                 && r.code == code.exit_code())

@@ -154,7 +154,7 @@ fn joinkit_bootstrap_rendered(
             node,
             "--api-version",
             api,
-            "--output",
+            "--output-file",
             file.to_str().unwrap(),
         ],
         &env,
@@ -893,7 +893,7 @@ fn cgroup_driver_systemd(version: Version, test: &str) {
         "{label}: {detail}"
     );
     assert!(detail.contains("systemd does not run on this node"), "{label}: {detail}");
-    assert_eq!(d["failure_domain"], "runtime", "{label}: {}", r.stdout);
+    assert_eq!(d["failureDomain"], "runtime", "{label}: {}", r.stdout);
 
     let v = fault_log(
         &k,

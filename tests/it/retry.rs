@@ -130,9 +130,11 @@ fn usage_errors_with_json_output_print_a_json_failure() {
         let r = run(&args);
         assert_eq!((r.code, r.stdout.as_str()), (2, ""), "{args:?}");
     }
-    // Where --output names a file (render-config), it asks for no JSON.
+    // -o/--output is the format on every command, render-config included (files are
+    // --output-file): `--output json` asks for a JSON usage failure there too.
     let r = run(&["render-config", "--output", "json", "--bogus"]);
-    assert_eq!((r.code, r.stdout.as_str()), (2, ""));
+    assert_eq!(r.code, 2);
+    assert_eq!(r.json()["failure"]["code"], "usage", "{}", r.stdout);
     // A token pasted where no argument goes stays out of the JSON.
     let r = run(&["ca-hash", "-o", "json", "--kubeconfig"]);
     assert_eq!(r.code, 2);

@@ -151,7 +151,7 @@ fn every_config_reader_refuses_them_with_line_and_column() {
             assert!(p["fix"].as_str().unwrap().contains("line feed"), "{p}");
 
             let out = dir.path().join(format!("{kind}-{tag}.migrated.yaml"));
-            let r = run(&["migrate-config", &f, "--output", out.to_str().unwrap()]);
+            let r = run(&["migrate-config", &f, "--output-file", out.to_str().unwrap()]);
             assert_eq!(r.code, 51, "{tag}: {}{}", r.stdout, r.stderr);
             assert!(r.stderr.contains(&at) && r.stderr.contains(name), "{tag}: {}", r.stderr);
             assert!(!out.exists(), "migrate-config wrote {}", out.display());

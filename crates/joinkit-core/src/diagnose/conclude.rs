@@ -1,6 +1,7 @@
 //! diagnose's conclusion: the root cause among the findings (server-side evidence refines what
-//! the node saw), in the shape on-call runbooks use (seed 003: `root_cause`, `failure_domain`,
-//! `evidence[]`, `mitigation {immediate, long_term}`), and the exit code of its domain (80-90).
+//! the node saw), in the shape on-call runbooks use (seed 003's `root_cause`, `failure_domain`,
+//! `evidence[]`, `mitigation {immediate, long_term}`, in joinkit's one JSON style: camelCase keys
+//! `rootCause`, `failureDomain`, `evidence[]`, `mitigation {immediate, longTerm}`, lower-case values), and the exit code of its domain (80-90).
 
 use super::node::{Check, Found};
 use crate::error::{Code, Domain, Failure};
@@ -46,10 +47,10 @@ fn long_term(domain: Domain) -> &'static str {
 
 /// Sets the report's verdict: the root cause, its evidence and mitigation.
 pub(super) fn conclude(report: &mut Report, found: Vec<Found>, node: &str) {
-    report.set("severity", if found.is_empty() { "OK" } else { "CRITICAL" });
-    report.set("blast_radius", format!("node ({node})"));
+    report.set("severity", if found.is_empty() { "ok" } else { "critical" });
+    report.set("blastRadius", format!("node ({node})"));
     let Some(first) = found.first() else {
-        report.set("root_cause", "none — every check passed: this node should be able to join");
+        report.set("rootCause", "none — every check passed: this node should be able to join");
         report.line("OK: no broken link found; `kubeadm join` should succeed from this node.");
         return;
     };
@@ -75,11 +76,11 @@ pub(super) fn conclude(report: &mut Report, found: Vec<Found>, node: &str) {
     for w in report.warnings() {
         evidence.push(json!({"type": "warning", "content": w}));
     }
-    report.set("root_cause", format!("{domain} — {}", f.message));
-    report.set("failure_domain", domain);
-    report.set("underlying_code", f.code.as_str());
+    report.set("rootCause", format!("{domain} — {}", f.message));
+    report.set("failureDomain", domain);
+    report.set("underlyingCode", f.code.as_str());
     report.set("evidence", &evidence);
-    report.set("mitigation", json!({"immediate": format!("Operator: {}", f.fix), "long_term": long_term(domain)}));
+    report.set("mitigation", json!({"immediate": format!("Operator: {}", f.fix), "longTerm": long_term(domain)}));
     report.line(format!("ROOT CAUSE [{domain}] at {}: {}", f.stage, f.message));
     let code = Code::for_domain(domain);
     let what = if f.code == code {

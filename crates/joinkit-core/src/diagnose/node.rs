@@ -1,6 +1,6 @@
 //! `joinkit diagnose`: walk the whole join path from the failing node and name the first broken
-//! link with its failure domain, evidence and fix, in the shape on-call runbooks use (seed 003:
-//! `root_cause`, `failure_domain`, `evidence[]`, `mitigation {immediate, long_term}`).
+//! link with its failure domain, evidence and fix, in the shape on-call runbooks use (seed 003's
+//! fields, camelCase: `rootCause`, `failureDomain`, `evidence[]`, `mitigation {immediate, longTerm}`).
 //!
 //! Order: the container runtime and the kubelet first (seeds 000 and 002 check them first, and a
 //! broken runtime is why an earlier attempt left files behind): the CRI socket and its CRI v1
