@@ -87,10 +87,15 @@ pub(crate) fn run(cli: Cli) -> Outcome {
                 Ok(o) => {
                     let mut r = block_on(joinkit_core::bootstrap::run(&o));
                     if r.ok() {
+                        let after = match (o.write_dir.is_some(), r.get("csrCleanup").and_then(|v| v.as_str())) {
+                            (true, _) => " and the join's files were written",
+                            (false, Some("deleted")) => " (dry run: its CSR deleted)",
+                            (false, Some("kept")) => " (dry run: --keep-csr kept its CSR on the cluster)",
+                            _ => " (dry run: its CSR was left on the cluster, see the cleanup stage)",
+                        };
                         r.line(format!(
-                            "OK: the control plane trusts this node: a kubelet CSR for system:node:{} was approved and issued{}.",
-                            o.node_name,
-                            if o.write_dir.is_some() { " and the join's files were written" } else { " (dry run: cleaned up)" }
+                            "OK: the control plane trusts this node: a kubelet CSR for system:node:{} was approved and issued{after}.",
+                            o.node_name
                         ));
                     }
                     r

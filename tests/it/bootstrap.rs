@@ -64,10 +64,37 @@ fn happy_path_issues_a_verifiable_certificate_and_cleans_up() {
     );
     assert_eq!(v["bootstrapIdentity"]["username"], format!("system:bootstrap:{}", l.token().id()));
     assert!(csrs(&l).is_empty(), "the dry run left the CSR behind");
+    assert_eq!(v["csrCleanup"], "deleted", "{}", r.stdout);
     // The secret appears nowhere.
     assert!(!r.stdout.contains(l.token().secret()) && !r.stderr.contains(l.token().secret()));
     // Watch, not poll: a handful of requests in all.
     assert!(l.counters().requests < 20, "{:?}", l.counters());
+    // The closing line says what happened to the CSR: deleted here; left (a bootstrap token
+    // may not delete CSRs) or kept, never "cleaned up" after a warning that it was left.
+    let text = |extra: &[&str]| {
+        let mut args = vec![
+            "bootstrap",
+            l.endpoint(),
+            "--discovery-token-ca-cert-hash",
+            &l.info.ca_pin,
+            "--node-name",
+            "worker-8",
+        ];
+        args.extend_from_slice(extra);
+        run_with(&args, &[("JOINKIT_TOKEN", &l.info.token)], None)
+    };
+    let t = text(&["--kubeconfig", admin.to_str().unwrap()]);
+    assert!(t.code == 0 && t.stdout.contains("(dry run: its CSR deleted)"), "{}", t.stdout);
+    let t = text(&[]);
+    let cleanup = t.stdout.lines().find(|l| l.contains("cleanup")).unwrap_or_default().to_string();
+    if cleanup.contains("was left on the cluster") {
+        assert!(t.stdout.contains("(dry run: its CSR was left on the cluster, see the cleanup stage)"), "{}", t.stdout);
+    } else {
+        assert!(t.stdout.contains("(dry run: its CSR deleted)"), "{}", t.stdout);
+    }
+    assert!(!t.stdout.contains("cleaned up"), "{}", t.stdout);
+    let t = text(&["--keep-csr"]);
+    assert!(t.stdout.contains("(dry run: --keep-csr kept its CSR on the cluster)"), "{}", t.stdout);
 }
 
 #[test]
@@ -131,7 +158,19 @@ fn scenario(s: Scenario, node: &str, code: &str, stage: &str, exit: i32) -> Valu
 #[test]
 fn each_failure_has_its_own_code_and_fix() {
     let v = scenario(Scenario::NoAutoapproveBinding, "n1", "csr-pending-no-autoapprove", "approval", 73);
-    assert!(v["failure"]["fix"].as_str().unwrap().contains("kubeadm:node-autoapprove-bootstrap"));
+    let fix = v["failure"]["fix"].as_str().unwrap();
+    assert!(fix.contains("kubeadm:node-autoapprove-bootstrap"), "{fix}");
+    // The lab's token is in kubeadm's default group (SelfSubjectReview says so): that group.
+    assert!(fix.contains("--group=system:bootstrappers:kubeadm:default-node-token"), "{fix}");
+    // The dry run deletes its CSR on exit: no advice to approve that CSR by name.
+    assert!(!fix.contains("certificate approve node-csr-") && fix.contains("deleted on exit"), "{fix}");
+    // With --keep-csr it stays, and approving it by name is the advice.
+    let l = lab(Scenario::NoAutoapproveBinding);
+    let r = bootstrap(&l, &["--node-name", "n1", "--timeout", "1s", "--keep-csr"]);
+    let v2 = assert_failure(&r, "csr-pending-no-autoapprove", "approval", 73);
+    let fix = v2["failure"]["fix"].as_str().unwrap();
+    assert!(fix.contains("`kubectl certificate approve node-csr-") && fix.contains("--keep-csr keeps it"), "{fix}");
+    assert!(csrs(&l).iter().any(|c| fix.contains(c["metadata"]["name"].as_str().unwrap())), "{fix}");
     // kubeadm v1.36 never sees the CSR: whatever stops the kubelet's TLS bootstrap, its line is
     // the kubelet-wait-bootstrap timeout (observed: real_control_plane's TimesOut rows).
     let tls_timeout = "failed while waiting for TLS bootstrap: context deadline exceeded";

@@ -1719,3 +1719,169 @@ fn print_join_command_passes_real_kubeadm_discovery_on_real_v1_36() {
     );
     println!("printed join command: kubeadm discovery passed in {:.1} s", run.elapsed.as_secs_f64());
 }
+
+/// A client certificate signed by the cluster's CA the way hand-made kubeconfigs often are:
+/// `openssl x509 -req` without an extension file, so X.509 version 1. Returns the kubeconfig
+/// with it and its key, and one with another key (not the pair).
+fn v1_client_kubeconfigs(c: &Cluster, dir: &Path) -> (PathBuf, PathBuf) {
+    let sh = |args: &[&str]| {
+        let o = std::process::Command::new("openssl").args(args).current_dir(dir).output().expect("openssl");
+        assert!(o.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    };
+    sh(&["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "k.pem"]);
+    sh(&["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "other.pem"]);
+    sh(&["req", "-new", "-key", "k.pem", "-subj", "/O=system:masters/CN=v1-admin", "-out", "r.csr"]);
+    let (ca, ca_key) = (c.var("CA_CERT"), c.var("CA_KEY"));
+    sh(&[
+        "x509",
+        "-req",
+        "-in",
+        "r.csr",
+        "-CA",
+        ca,
+        "-CAkey",
+        ca_key,
+        "-CAcreateserial",
+        "-CAserial",
+        "s.srl",
+        "-days",
+        "2",
+        "-out",
+        "c.pem",
+    ]);
+    let text = std::process::Command::new("openssl")
+        .args(["x509", "-in", "c.pem", "-noout", "-text"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&text.stdout).contains("Version: 1 (0x0)"), "the certificate must be X.509 v1");
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
+    let (good, bad) = (dir.join("v1.kubeconfig"), dir.join("v1-other-key.kubeconfig"));
+    std::fs::write(&good, joinkit_lab::admin_kubeconfig(c.server(), &c.ca_pem(), &read("c.pem"), &read("k.pem")))
+        .unwrap();
+    std::fs::write(&bad, joinkit_lab::admin_kubeconfig(c.server(), &c.ca_pem(), &read("c.pem"), &read("other.pem")))
+        .unwrap();
+    (good, bad)
+}
+
+/// Credentials kubectl accepts, joinkit accepts: an X.509 v1 client certificate authenticates
+/// with the real kubectl and with joinkit's API commands alike, and a key that is not the
+/// certificate's is refused by both (kubectl: Go's `tls: private key does not match public
+/// key`; joinkit: kubeconfig-unusable, exit 60, naming the pair).
+fn v1_client_certificate(version: Version) {
+    let Some(s) = shared(version, CaAlgo::Ecdsa) else { return };
+    let c = &s.cluster;
+    let label = c.label();
+    let dir = tempfile::tempdir().unwrap();
+    let (good, bad) = v1_client_kubeconfigs(c, dir.path());
+    let home = dir.path().to_str().unwrap();
+    let kubectl = k8s::kubectl_as(&good, dir.path(), &["get", "--raw", "/api"], None);
+    assert!(
+        kubectl.status.success(),
+        "{label}: kubectl with the v1 certificate: {}",
+        String::from_utf8_lossy(&kubectl.stderr)
+    );
+    let r = run_with(&["token", "list", "-o", "json", "--kubeconfig", good.to_str().unwrap()], &[("HOME", home)], None);
+    assert_eq!(r.code, 0, "{label}: joinkit with the v1 certificate kubectl accepts: {}{}", r.stdout, r.stderr);
+    let kubectl = k8s::kubectl_as(&bad, dir.path(), &["get", "--raw", "/api"], None);
+    assert!(!kubectl.status.success(), "{label}: kubectl accepted a key that is not the certificate's");
+    assert!(
+        String::from_utf8_lossy(&kubectl.stderr).contains("private key does not match public key"),
+        "{label}: {}",
+        String::from_utf8_lossy(&kubectl.stderr)
+    );
+    let r = run_with(&["token", "list", "-o", "json", "--kubeconfig", bad.to_str().unwrap()], &[("HOME", home)], None);
+    let f = common::assert_failure(&r, "kubeconfig-unusable", "kubeconfig", 60);
+    let msg = f["failure"]["message"].as_str().unwrap_or_default();
+    assert!(msg.contains("the key's public key is not the certificate's public key"), "{label}: {msg}");
+}
+
+#[test]
+fn x509_v1_client_certificate_works_as_with_kubectl_on_real_v1_24() {
+    v1_client_certificate(Version::V124);
+}
+
+#[test]
+fn x509_v1_client_certificate_works_as_with_kubectl_on_real_v1_36() {
+    v1_client_certificate(Version::V136);
+}
+
+/// Every fix text is true for the case at hand: a bootstrap token in a group of its own
+/// (`system:bootstrappers:joinkit-workers`, not kubeadm's default) on a real control plane.
+/// The authorize failure names that group, and running its fix as printed lets the token
+/// create CSRs. The approval failure then names the same group, and does not tell the user to
+/// approve the dry run's CSR, which is deleted on exit. Running that fix as printed gets the
+/// CSR approved and issued. Without an admin kubeconfig the token may not delete its CSR, and
+/// the closing line says the CSR was left, not "cleaned up".
+fn fix_texts_for_a_token_of_another_group(version: Version) {
+    let Some(s) = shared(version, CaAlgo::Ecdsa) else { return };
+    let c = &s.cluster;
+    let _g = s.lock();
+    let label = c.label();
+    let group = "system:bootstrappers:joinkit-workers";
+    let token = c.new_token(&["--groups", group, "--description", "own group"]);
+    c.wait_signed(&token[..6], true);
+    let home = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str]| {
+        let mut a = vec![
+            "bootstrap",
+            c.endpoint(),
+            "--discovery-token-ca-cert-hash",
+            c.pin(),
+            "--node-name",
+            "own-group-node",
+            "--timeout",
+            "5s",
+        ];
+        a.extend_from_slice(extra);
+        run_with(&a, &[("JOINKIT_TOKEN", &token), ("HOME", home.path().to_str().unwrap())], None)
+    };
+    // The fix's command, run as printed (the part in backticks that starts with kubectl).
+    let apply = |fix: &str| -> String {
+        let cmd = fix
+            .split('`')
+            .find(|p| p.starts_with("kubectl create clusterrolebinding"))
+            .unwrap_or_else(|| panic!("{label}: no binding command in {fix}"));
+        assert!(cmd.contains(&format!("--group={group}")), "{label}: {cmd}");
+        let args: Vec<&str> = cmd.split_whitespace().skip(1).collect();
+        c.kubectl(&args);
+        args[2].to_string()
+    };
+    // With the admin kubeconfig the CSR is deleted, and on v1.24 (no SelfSubjectReview) the
+    // token's groups are read from its Secret.
+    let admin = ["-o", "json", "--kubeconfig", c.admin()];
+    let r = run(&admin);
+    let v = common::assert_failure(&r, "csr-create-forbidden", "authorize", 71);
+    let binding1 = apply(v["failure"]["fix"].as_str().unwrap());
+    assert!(v["failure"]["cause"].as_str().unwrap().contains(group), "{label}: {v}");
+    let r = run(&admin);
+    let v = common::assert_failure(&r, "csr-pending-no-autoapprove", "approval", 73);
+    let fix = v["failure"]["fix"].as_str().unwrap();
+    assert!(!fix.contains("certificate approve node-csr-") && fix.contains("deleted on exit"), "{label}: {fix}");
+    let binding2 = apply(fix);
+    let r = run(&[]);
+    assert_eq!(r.code, 0, "{label}: after both fixes: {}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("was left on the cluster"), "{label}: {}", r.stdout);
+    assert!(
+        r.stdout.contains("(dry run: its CSR was left on the cluster, see the cleanup stage)")
+            && !r.stdout.contains("cleaned up"),
+        "{label}: {}",
+        r.stdout
+    );
+    c.delete("clusterrolebinding", None, &binding1);
+    c.delete("clusterrolebinding", None, &binding2);
+    c.delete("secret", Some("kube-system"), &format!("bootstrap-token-{}", &token[..6]));
+    for csr in c.kubectl(&["get", "csr", "-o", "name"]).lines() {
+        c.kubectl(&["delete", csr]);
+    }
+}
+
+#[test]
+fn fix_texts_for_a_token_of_another_group_on_real_v1_24() {
+    fix_texts_for_a_token_of_another_group(Version::V124);
+}
+
+#[test]
+fn fix_texts_for_a_token_of_another_group_on_real_v1_36() {
+    fix_texts_for_a_token_of_another_group(Version::V136);
+}

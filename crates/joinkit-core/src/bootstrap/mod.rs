@@ -264,6 +264,14 @@ async fn steps(
         "permissions",
         json!({"createCSR": can_create, "nodeclientAutoApproval": can_autoapprove, "getNodes": can_get_nodes}),
     );
+    // The token's groups: from SelfSubjectReview (v1.28+), else from its Secret when an admin
+    // kubeconfig is given (the authenticator's groups are system:bootstrappers and
+    // auth-extra-groups, k8s.io/cluster-bootstrap token/api).
+    let secret_groups = match (&who, &opts.admin) {
+        (None, Some(a)) => token_groups_from_secret(a, token.id()).await,
+        _ => None,
+    };
+    let (group, whence) = token_group(who.as_ref().map(|(_, g)| g.as_slice()).or(secret_groups.as_deref()));
     if !can_create {
         return Err(Failure::new(
             Code::CsrCreateForbidden,
@@ -271,8 +279,12 @@ async fn steps(
             format!("expected system:bootstrap:{} to be allowed to create certificatesigningrequests; RBAC denies it", token.id()),
         )
         .kubeadm(KUBEADM_TLS_BOOTSTRAP_TIMEOUT)
-        .cause(format!("the ClusterRoleBinding kubeadm:kubelet-bootstrap (ClusterRole system:node-bootstrapper for group system:bootstrappers:kubeadm:default-node-token) is missing, or the token has other groups; the kubelet's log shows the API server's refusal (certificatesigningrequests.certificates.k8s.io is forbidden: User \"system:bootstrap:{}\" cannot create resource \"certificatesigningrequests\" ...), kubeadm only times out", token.id()))
-        .fix("on a control-plane node: `kubeadm init phase bootstrap-token` recreates the bindings, or `kubectl create clusterrolebinding kubeadm:kubelet-bootstrap --clusterrole=system:node-bootstrapper --group=system:bootstrappers:kubeadm:default-node-token`"));
+        .cause(format!("no ClusterRoleBinding gives ClusterRole system:node-bootstrapper to {group} ({whence}); the kubelet's log shows the API server's refusal (certificatesigningrequests.certificates.k8s.io is forbidden: User \"system:bootstrap:{}\" cannot create resource \"certificatesigningrequests\" ...), kubeadm only times out", token.id()))
+        .fix(if group == crate::token::manage::DEFAULT_GROUP {
+            format!("on a control-plane node: `kubeadm init phase bootstrap-token` recreates kubeadm's bindings, or `{}`", bind_command("kubeadm:kubelet-bootstrap", "system:node-bootstrapper", &group))
+        } else {
+            format!("`{}`", bind_command("kubeadm:kubelet-bootstrap", "system:node-bootstrapper", &group))
+        }));
     }
     let mut detail = format!("may create CSRs ({why_create})");
     if can_autoapprove {
@@ -333,18 +345,21 @@ async fn steps(
         Err(f) if f.code == Code::ApiForbidden => {
             return Err(Failure::new(Code::CsrCreateForbidden, BootstrapStage::Submit, f.message.clone())
                 .kubeadm(KUBEADM_TLS_BOOTSTRAP_TIMEOUT)
-                .cause("RBAC denied the CSR: the kubeadm:kubelet-bootstrap binding is missing")
-                .fix("`kubeadm init phase bootstrap-token` on a control-plane node recreates it"))
+                .cause(format!(
+                    "RBAC denied the CSR: no ClusterRoleBinding gives system:node-bootstrapper to {group} ({whence})"
+                ))
+                .fix(format!("`{}`", bind_command("kubeadm:kubelet-bootstrap", "system:node-bootstrapper", &group))))
         }
         Err(f) => return Err(f.at(BootstrapStage::Submit)),
     }
     report.start();
     let (outcome, waited) = watch_csr(&client, &csr.name, opts.csr_timeout).await?;
     report.set("approvalSeconds", waited.as_secs_f64());
-    let result = finish_csr(report, opts, trusted, &csr, outcome, can_autoapprove, waited).await;
+    let result = finish_csr(report, opts, trusted, &csr, outcome, (can_autoapprove, &group), waited).await;
     // 10. cleanup (always attempted)
     report.start();
     if opts.keep_csr {
+        report.set("csrCleanup", "kept");
         report.skip(BootstrapStage::Cleanup, format!("--keep-csr: {} stays on the cluster", csr.name));
     } else {
         let path = format!("{CSR_PATH}/{}", csr.name);
@@ -355,6 +370,7 @@ async fn steps(
             },
             None => client.delete(&path).await.map(|_| "with the bootstrap token"),
         };
+        report.set("csrCleanup", if deleted.is_ok() { "deleted" } else { "left" });
         match deleted {
             Ok(how) => report.pass(BootstrapStage::Cleanup, format!("deleted {} {how}", csr.name)),
             Err(f) if f.code == Code::ApiForbidden && opts.admin.is_none() => report.warn(
@@ -368,6 +384,46 @@ async fn steps(
         }
     }
     result
+}
+
+/// The group to bind for this token: the token's own `system:bootstrappers:*` group as the
+/// API server reported it (SelfSubjectReview), else kubeadm's default
+/// (`system:bootstrappers:kubeadm:default-node-token`, kubeadm `constants.NodeBootstrapTokenAuthGroup`),
+/// said to be an assumption. Returns the group and the words describing where it came from.
+fn token_group(groups: Option<&[String]>) -> (String, &'static str) {
+    match groups {
+        Some(g) => match g.iter().find(|g| g.starts_with("system:bootstrappers:")) {
+            Some(own) => (own.clone(), "the token's own group"),
+            None => ("system:bootstrappers".to_string(), "the token has no extra group, only system:bootstrappers"),
+        },
+        None => (
+            crate::token::manage::DEFAULT_GROUP.to_string(),
+            "assumed: kubeadm's default group; this API server (older than v1.28) does not say a token's groups and no --kubeconfig was given to read its Secret: if its auth-extra-groups differ, bind those instead",
+        ),
+    }
+}
+
+/// The groups a bootstrap token authenticates with, read from its Secret with the admin
+/// kubeconfig: `system:bootstrappers` and its `auth-extra-groups`. None when it cannot be read
+/// (the advice then says which group it assumes).
+async fn token_groups_from_secret(admin: &crate::client::api::ApiOptions, id: &str) -> Option<Vec<String>> {
+    let client = ApiClient::connect(admin).await.ok()?;
+    let s = client.get_opt(&format!("/api/v1/namespaces/kube-system/secrets/bootstrap-token-{id}")).await.ok()??;
+    let ts = crate::token::secret::TokenSecret::from_secret(&s)?;
+    Some(std::iter::once("system:bootstrappers".to_string()).chain(ts.groups).collect())
+}
+
+/// `kubectl create clusterrolebinding` for `clusterrole` and `group`: kubeadm's own binding
+/// name for kubeadm's default group (`kubeadm:kubelet-bootstrap`,
+/// `kubeadm:node-autoapprove-bootstrap`, kubeadm `phases/bootstraptoken/node`), another name for
+/// another group so kubeadm's binding is not replaced.
+fn bind_command(kubeadm_name: &str, clusterrole: &str, group: &str) -> String {
+    let name = if group == crate::token::manage::DEFAULT_GROUP {
+        kubeadm_name.to_string()
+    } else {
+        format!("{kubeadm_name}:{}", group.trim_start_matches("system:bootstrappers:").replace(':', "-"))
+    };
+    format!("kubectl create clusterrolebinding {name} --clusterrole={clusterrole} --group={group}")
 }
 
 fn token_rejected(f: Failure, token: &BootstrapToken) -> Failure {
@@ -386,7 +442,7 @@ async fn finish_csr(
     trusted: &TrustedClusterInfo,
     csr: &NodeCsr,
     outcome: CsrOutcome,
-    can_autoapprove: bool,
+    (can_autoapprove, group): (bool, &str),
     waited: Duration,
 ) -> Result<(), Failure> {
     let node = &opts.node_name;
@@ -426,8 +482,15 @@ async fn finish_csr(
             } else if !can_autoapprove {
                 Failure::new(Code::CsrPendingNoAutoapprove, BootstrapStage::Approval, format!("expected the CSR {} to be auto-approved; it stayed Pending for {secs:.1} s", csr.name))
                     .kubeadm(kubeadm)
-                    .cause("the token's groups may not create certificatesigningrequests/nodeclient: the ClusterRoleBinding kubeadm:node-autoapprove-bootstrap is missing, so nothing approves the CSR")
-                    .fix(format!("`kubectl certificate approve {}` now; for good: `kubectl create clusterrolebinding kubeadm:node-autoapprove-bootstrap --clusterrole=system:certificates.k8s.io:certificatesigningrequests:nodeclient --group=system:bootstrappers:kubeadm:default-node-token`", csr.name))
+                    .cause(format!("{group} may not create certificatesigningrequests/nodeclient: no ClusterRoleBinding like kubeadm:node-autoapprove-bootstrap gives it auto-approval, so nothing approves the CSR"))
+                    .fix({
+                        let bind = bind_command("kubeadm:node-autoapprove-bootstrap", "system:certificates.k8s.io:certificatesigningrequests:nodeclient", group);
+                        if opts.keep_csr {
+                            format!("`kubectl certificate approve {}` now (--keep-csr keeps it); for every join: `{bind}`", csr.name)
+                        } else {
+                            format!("`{bind}`; a node already waiting is approved with `kubectl certificate approve <its CSR>` (this run's {} is deleted on exit; --keep-csr keeps it to approve by hand)", csr.name)
+                        }
+                    })
             } else {
                 Failure::new(Code::CsrPendingNoApprover, BootstrapStage::Approval, format!("expected the CSR {} to be auto-approved; it stayed Pending for {secs:.1} s although auto-approval is permitted", csr.name))
                     .kubeadm(kubeadm)

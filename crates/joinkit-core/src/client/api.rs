@@ -106,8 +106,17 @@ fn build_http(
             let key = PrivateKeyDer::from_pem_slice(key.expose_secret()).map_err(|_| {
                 unusable(format!("{source}: client key: not a PEM private key"), "fix client-key(-data)")
             })?;
-            builder.with_client_auth_cert(chain, key).map_err(|e| {
-                unusable(format!("{source}: client certificate and key: {e}"), "the certificate and key must be a pair")
+            super::tls::with_client_cert(builder, chain, key).map_err(|e| {
+                let fix = match e {
+                    super::tls::ClientAuthError::NotAPair => {
+                        "client-key(-data) must be the key of client-certificate(-data): regenerate the pair"
+                    }
+                    super::tls::ClientAuthError::UnsupportedKey(_) => {
+                        "use an RSA, ECDSA (P-256/P-384) or Ed25519 key, as the API server accepts"
+                    }
+                    _ => "fix client-certificate(-data)",
+                };
+                unusable(format!("{source}: client certificate and key: {e}"), fix)
             })?
         }
         None => builder.with_no_client_auth(),

@@ -394,13 +394,18 @@ async fn exchange(
         .with_custom_certificate_verifier(recorder.clone());
     let mut config = match client_cert {
         None => builder.with_no_client_auth(),
-        Some((chain, key)) => builder.with_client_auth_cert(chain, key).map_err(|e| {
+        Some((chain, key)) => tls::with_client_cert(builder, chain, key).map_err(|e| {
+            let cause = match e {
+                tls::ClientAuthError::NotAPair => "the kubeconfig's client-certificate and client-key are not a pair",
+                tls::ClientAuthError::UnsupportedKey(_) => "the kubeconfig's client-key is of a type that cannot sign",
+                _ => "the kubeconfig's client-certificate is not an X.509 certificate",
+            };
             Failure::new(
                 Code::BadInputFile,
                 FetchStage::TlsHandshake,
-                format!("the client certificate and key do not fit together: {e}"),
+                format!("the client certificate and key cannot be presented: {e}"),
             )
-            .cause("the kubeconfig's client-certificate and client-key are not a pair")
+            .cause(cause)
             .fix("regenerate the kubeconfig's credentials")
         })?,
     };

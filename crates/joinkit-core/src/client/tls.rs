@@ -334,3 +334,104 @@ pub(crate) fn server_name_for(host: &str) -> Option<ServerName<'static>> {
         Err(_) => ServerName::try_from(host.to_string()).ok(),
     }
 }
+
+/// Why a client certificate and key cannot be presented.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ClientAuthError {
+    /// The chain is empty.
+    NoCertificate,
+    /// The first certificate is not DER X.509 (x509-parser's reason).
+    NotACertificate(String),
+    /// The key is of a type the crypto provider cannot sign with (rustls's reason).
+    UnsupportedKey(String),
+    /// The key's public half is not the certificate's `SubjectPublicKeyInfo`.
+    NotAPair,
+}
+
+impl std::fmt::Display for ClientAuthError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClientAuthError::NoCertificate => f.write_str("no certificate"),
+            ClientAuthError::NotACertificate(e) => write!(f, "the certificate does not parse as X.509: {e}"),
+            ClientAuthError::UnsupportedKey(e) => write!(f, "the key cannot sign: {e}"),
+            ClientAuthError::NotAPair => f.write_str("the key's public key is not the certificate's public key"),
+        }
+    }
+}
+
+/// A client TLS configuration presenting `chain` (leaf first) with `key`, accepting what
+/// kubectl accepts. Go's `crypto/tls.X509KeyPair` (`crypto/tls/tls.go`), which kubectl and
+/// client-go use, parses the leaf with `x509.ParseCertificate` (X.509 v1, v2 and v3 alike) and
+/// requires only that the key's public key equal the certificate's. rustls's
+/// `with_client_auth_cert` parses the leaf with webpki, which refuses anything but v3
+/// (`UnsupportedCertVersion`), so a v1 certificate, what `openssl x509 -req` makes without an
+/// extension file, would be refused as not a pair. Here the leaf is parsed by x509-parser (any
+/// version), the `SubjectPublicKeyInfo` bytes compared with the key's (as rustls's
+/// `CertifiedKey::keys_match` does), and the pair handed to rustls unparsed. The server
+/// decides whether it trusts the certificate; the client only presents it.
+pub(crate) fn with_client_cert(
+    builder: rustls::ConfigBuilder<rustls::ClientConfig, rustls::client::WantsClientCert>,
+    chain: Vec<CertificateDer<'static>>,
+    key: rustls::pki_types::PrivateKeyDer<'static>,
+) -> Result<rustls::ClientConfig, ClientAuthError> {
+    use rustls::sign::{CertifiedKey, SingleCertAndKey};
+    use x509_parser::prelude::*;
+    let leaf = chain.first().ok_or(ClientAuthError::NoCertificate)?;
+    let (_, cert) =
+        X509Certificate::from_der(leaf.as_ref()).map_err(|e| ClientAuthError::NotACertificate(e.to_string()))?;
+    let signing_key = builder
+        .crypto_provider()
+        .key_provider
+        .load_private_key(key)
+        .map_err(|e| ClientAuthError::UnsupportedKey(e.to_string()))?;
+    match signing_key.public_key() {
+        Some(spki) if spki.as_ref() == cert.tbs_certificate.subject_pki.raw => {}
+        Some(_) => return Err(ClientAuthError::NotAPair),
+        // A key type whose public half the provider cannot give: rustls's own rule
+        // (`CertifiedKey::from_der`) does not treat unknown consistency as an error.
+        None => {}
+    }
+    let certified = CertifiedKey::new(chain, signing_key);
+    Ok(builder.with_client_cert_resolver(Arc::new(SingleCertAndKey::from(certified))))
+}
+
+#[cfg(test)]
+mod client_cert_tests {
+    use super::*;
+    use rustls::pki_types::pem::PemObject;
+
+    fn builder() -> rustls::ConfigBuilder<rustls::ClientConfig, rustls::client::WantsClientCert> {
+        rustls::ClientConfig::builder_with_provider(super::super::provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(RootCertStore::empty())
+    }
+
+    /// An X.509 v1 certificate (no extensions, as `openssl x509 -req` makes it) and its key,
+    /// and a second key that is not its pair: `tests/fixtures/client-cert-v1/` (made by
+    /// `tests/fixtures/client-cert-v1/make.sh`).
+    fn fixture(name: &str) -> Vec<u8> {
+        std::fs::read(format!("{}/../../tests/fixtures/client-cert-v1/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    }
+
+    #[test]
+    fn a_v1_certificate_with_its_key_is_presented_and_another_key_is_not_a_pair() {
+        let cert = fixture("client.crt");
+        let (_, parsed) = x509_parser::pem::parse_x509_pem(&cert).unwrap();
+        let parsed = parsed.parse_x509().unwrap();
+        assert_eq!(parsed.version(), x509_parser::x509::X509Version::V1, "the fixture must be v1");
+        let chain: Vec<CertificateDer<'static>> =
+            CertificateDer::pem_slice_iter(&cert).collect::<Result<_, _>>().unwrap();
+        let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(&fixture("client.key")).unwrap();
+        // rustls's own rule refuses it: the reason this function exists.
+        assert!(builder().with_client_auth_cert(chain.clone(), key.clone_key()).is_err());
+        assert!(with_client_cert(builder(), chain.clone(), key).is_ok());
+        let other = rustls::pki_types::PrivateKeyDer::from_pem_slice(&fixture("other.key")).unwrap();
+        assert_eq!(with_client_cert(builder(), chain, other).unwrap_err(), ClientAuthError::NotAPair);
+        let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(&fixture("client.key")).unwrap();
+        assert_eq!(with_client_cert(builder(), vec![], key).unwrap_err(), ClientAuthError::NoCertificate);
+        let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(&fixture("client.key")).unwrap();
+        let junk = vec![CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x00])];
+        assert!(matches!(with_client_cert(builder(), junk, key), Err(ClientAuthError::NotACertificate(_))));
+    }
+}
