@@ -705,3 +705,93 @@ fn failures_carry_stage_and_file_separately() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("bad-endpoint") && r.stdout.is_empty(), "{}\n{}", r.stdout, r.stderr);
 }
+
+/// cloud-init runs on the node, which cannot read a path on this machine: a local
+/// `--discovery-file` is carried in `write_files` (0600) and the JoinConfiguration names where
+/// it lands; an https URL stays a URL; a path that is not readable here, or a kubeconfig the
+/// node could not use (a certificate-authority path), is refused before anything is written.
+#[test]
+fn cloud_init_carries_a_local_discovery_file_or_refuses_it() {
+    use base64::Engine;
+    let dir = tempfile::tempdir().unwrap();
+    let ca =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/client-cert-v1/ca.crt")).unwrap();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&ca);
+    let disc = dir.path().join("discovery.conf");
+    let kc = format!("apiVersion: v1\nkind: Config\nclusters:\n- name: k\n  cluster:\n    server: https://10.0.0.10:6443\n    certificate-authority-data: {b64}\ncontexts:\n- name: c\n  context: {{cluster: k, user: ''}}\ncurrent-context: c\nusers: []\n");
+    std::fs::write(&disc, &kc).unwrap();
+    let out = dir.path().join("user-data");
+    let r = render(
+        &["--discovery-file", disc.to_str().unwrap(), "--format", "cloud-init", "--output-file", out.to_str().unwrap()],
+        &[("JOINKIT_TLS_BOOTSTRAP_TOKEN", TOKEN)],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let text = std::fs::read_to_string(&out).unwrap();
+    let doc: Value = serde_saphyr::from_str(&text).unwrap();
+    let files = doc["write_files"].as_array().unwrap();
+    let d = files
+        .iter()
+        .find(|f| f["path"] == "/etc/kubernetes/joinkit/discovery.conf")
+        .expect("the discovery file is carried");
+    assert_eq!((d["content"].as_str().unwrap(), d["permissions"].as_str().unwrap()), (kc.as_str(), "0600"));
+    let join = files.iter().find(|f| f["path"] == "/etc/kubernetes/joinkit/join.yaml").unwrap();
+    let cfg: Value = serde_saphyr::from_str(join["content"].as_str().unwrap()).unwrap();
+    assert_eq!(cfg["discovery"]["file"]["kubeConfigPath"], "/etc/kubernetes/joinkit/discovery.conf", "{text}");
+    assert!(!text.contains(disc.to_str().unwrap()), "this machine's path leaked into the user data: {text}");
+    if let Some(ci) = tool("cloud-init") {
+        let o = std::process::Command::new(ci).args(["schema", "-c", out.to_str().unwrap()]).output().unwrap();
+        assert!(
+            o.status.success(),
+            "cloud-init schema: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    // An https URL: kubeadm fetches it on the node; nothing to carry.
+    let r = render(
+        &["--discovery-file", "https://example.invalid/discovery.conf", "--format", "cloud-init"],
+        &[("JOINKIT_TLS_BOOTSTRAP_TOKEN", TOKEN)],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("kubeConfigPath: https://example.invalid/discovery.conf")
+            && !r.stdout.contains("discovery.conf\n  owner"),
+        "{}",
+        r.stdout
+    );
+    // Not readable here: refused, nothing written.
+    let out2 = dir.path().join("user-data-2");
+    let r = render(
+        &[
+            "--discovery-file",
+            "/nonexistent/discovery.conf",
+            "--format",
+            "cloud-init",
+            "--output-file",
+            out2.to_str().unwrap(),
+            "-o",
+            "json",
+        ],
+        &[("JOINKIT_TLS_BOOTSTRAP_TOKEN", TOKEN)],
+    );
+    let v = common::assert_failure(&r, "input-unreadable", "discovery-file", 3);
+    assert!(v["failure"]["message"].as_str().unwrap().contains("/nonexistent/discovery.conf"), "{}", r.stdout);
+    assert!(v["failure"]["fix"].as_str().unwrap().contains("--format yaml"), "{}", r.stdout);
+    assert!(!out2.exists());
+    // A CA path names a file on this machine: refused.
+    std::fs::write(
+        &disc,
+        kc.replace(&format!("certificate-authority-data: {b64}"), "certificate-authority: /etc/kubernetes/pki/ca.crt"),
+    )
+    .unwrap();
+    let r = render(
+        &["--discovery-file", disc.to_str().unwrap(), "--format", "cloud-init", "-o", "json"],
+        &[("JOINKIT_TLS_BOOTSTRAP_TOKEN", TOKEN)],
+    );
+    let v = common::assert_failure(&r, "bad-input-file", "discovery-file", 3);
+    assert!(v["failure"]["message"].as_str().unwrap().contains("certificate-authority path"), "{}", r.stdout);
+    // --format yaml keeps the path as given.
+    std::fs::write(&disc, &kc).unwrap();
+    let r = render(&["--discovery-file", disc.to_str().unwrap()], &[("JOINKIT_TLS_BOOTSTRAP_TOKEN", TOKEN)]);
+    assert!(r.stdout.contains(&format!("kubeConfigPath: {}", disc.display())), "{}{}", r.stdout, r.stderr);
+}

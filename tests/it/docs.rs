@@ -277,3 +277,38 @@ fn shared_argument_groups_agree_everywhere() {
     }
     assert!(outputs.len() >= 10, "{outputs:?}");
 }
+
+/// A document holding a secret (render-config, migrate-config, `token create`, user data) is
+/// written with `--output-file` (atomic, 0600), never through a shell redirection (0644 under
+/// the usual umask): no command in README, docs/ or examples/ sends those commands' output to
+/// `> file` or `| tee`.
+#[test]
+fn secrets_are_written_with_the_file_flag_not_a_redirection() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = vec![root.join("README.md")];
+    for dir in ["docs", "examples"] {
+        for e in std::fs::read_dir(root.join(dir)).unwrap() {
+            files.push(e.unwrap().path());
+        }
+    }
+    let writers = ["joinkit render-config", "joinkit migrate-config", "joinkit token create"];
+    let mut bad = Vec::new();
+    let mut seen = 0;
+    for f in files.iter().filter(|f| f.extension().is_some_and(|x| x == "md" || x == "sh")) {
+        let text = std::fs::read_to_string(f).unwrap();
+        // Join continuation lines so a command is one line.
+        let joined = text.replace("\\\n", " ");
+        for line in joined.lines() {
+            if writers.iter().any(|w| line.contains(w)) {
+                seen += 1;
+                let redirected =
+                    line.contains(" > ") || line.contains(" >> ") || line.contains("| tee") || line.contains(">/");
+                if redirected && !line.contains("2>") {
+                    bad.push(format!("{}: {}", f.display(), line.trim()));
+                }
+            }
+        }
+    }
+    assert!(seen > 5, "the scan found only {seen} commands: it no longer reads the documents");
+    assert!(bad.is_empty(), "secret-bearing output written through a redirection:\n{}", bad.join("\n"));
+}

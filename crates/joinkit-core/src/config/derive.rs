@@ -16,6 +16,8 @@ crate::stages! {
     pub enum RenderStage {
         /// The rendered JoinConfiguration is checked with validate-config's rules.
         Validate = "validate",
+        /// cloud-init output: the local discovery file is read to be carried in `write_files`.
+        DiscoveryFile = "discovery-file",
     }
 }
 
@@ -298,10 +300,24 @@ pub struct Rendered {
 /// validate-config's rules: any error refuses the whole output (`config-invalid`, stage
 /// `validate`).
 pub fn render(o: &RenderOptions) -> Rendered {
-    let model = match join_config(o) {
+    let mut model = match join_config(o) {
         Ok(m) => m,
         Err(f) => return Rendered { notes: Vec::new(), result: Err(f) },
     };
+    // cloud-init runs on the node, which cannot read a path on this machine: the file itself
+    // goes into the user data, and the JoinConfiguration names where cloud-init writes it.
+    let mut carried = None;
+    if o.format == RenderFormat::CloudInit {
+        if let Some(path) = o.discovery_file.as_deref().filter(|p| !is_url(p)) {
+            match carried_discovery_file(path) {
+                Ok(text) => {
+                    model.discovery_file = Some(super::model::CLOUD_INIT_DISCOVERY_PATH.to_string());
+                    carried = Some(text);
+                }
+                Err(f) => return Rendered { notes: Vec::new(), result: Err(f) },
+            }
+        }
+    }
     let yaml_text = model.to_yaml(o.api_version);
     // Strict: the output must pass kubeadm and joinkit's checks beyond it.
     let checked = super::check_text_with(
@@ -309,6 +325,12 @@ pub fn render(o: &RenderOptions) -> Rendered {
         &yaml_text,
         &super::CheckOptions { strict: true, ..Default::default() },
     );
+    // The carried discovery file exists on the node once cloud-init has written it; only the
+    // machine-dependent "does not exist on this machine" finding on that path is dropped.
+    let mut checked = checked;
+    if carried.is_some() {
+        checked.problems.retain(|p| !(p.machine_dependent && p.path == "discovery.file.kubeConfigPath"));
+    }
     let mut notes = Vec::new();
     for p in checked.problems.iter().filter(|p| p.severity == Severity::Warning) {
         if p.path != "apiVersion" {
@@ -331,10 +353,35 @@ pub fn render(o: &RenderOptions) -> Rendered {
         }
         None => Ok(match o.format {
             RenderFormat::Yaml => yaml_text,
-            RenderFormat::CloudInit => super::model::cloud_init(&yaml_text),
+            RenderFormat::CloudInit => super::model::cloud_init(&yaml_text, carried.as_deref()),
         }),
     };
     Rendered { notes, result }
+}
+
+/// kubeadm reads `discovery.file.kubeConfigPath` as a URL when it parses as one with an http or
+/// https scheme, else as a local path (kubeadm `discovery/file.RetrieveValidatedConfigInfo`).
+fn is_url(p: &str) -> bool {
+    p.starts_with("https://") || p.starts_with("http://")
+}
+
+/// The local discovery file for cloud-init's `write_files`: read (bounded, as every input) and
+/// checked to be a kubeconfig whose cluster has an https server and inline
+/// certificate-authority-data (a `certificate-authority` path names a file on this machine,
+/// which the node does not have). Errors: `input-unreadable` (3) or `bad-input-file`, stage
+/// `discovery-file`, naming the path and the fix.
+fn carried_discovery_file(path: &str) -> Result<String, Failure> {
+    let refuse = |code: Code, what: String| {
+        Failure::new(code, RenderStage::DiscoveryFile, format!("--discovery-file {path}: {what}"))
+            .cause("cloud-init user data runs on the node, which cannot read a file on this machine, so render-config carries the discovery file in write_files (mode 0600) and needs to read it here")
+            .fix("give a readable discovery kubeconfig with certificate-authority-data, an https:// URL the node can fetch, or --format yaml if the file is already on the node")
+    };
+    let bytes = crate::fsutil::read_path_or_stdin(Path::new(path), crate::fsutil::MAX_INPUT_FILE)
+        .map_err(|e| refuse(Code::InputUnreadable, e.to_string()))?;
+    let text = String::from_utf8(bytes).map_err(|_| refuse(Code::BadInputFile, "not UTF-8 text".into()))?;
+    crate::kubeconfig::parse_cluster_info(&text)
+        .map_err(|e| refuse(Code::BadInputFile, format!("not a usable discovery kubeconfig: {e}")))?;
+    Ok(text)
 }
 
 #[cfg(test)]

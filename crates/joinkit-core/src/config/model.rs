@@ -281,15 +281,18 @@ impl JoinConfig {
 }
 
 /// A cloud-init user-data document (`#cloud-config`) that writes `config_yaml` to
-/// `/etc/kubernetes/joinkit/join.yaml` (mode 0600, root) and runs `kubeadm join --config` on it.
-pub fn cloud_init(config_yaml: &str) -> String {
+/// `/etc/kubernetes/joinkit/join.yaml` and, when given, the discovery kubeconfig to
+/// [`CLOUD_INIT_DISCOVERY_PATH`] (both mode 0600, root; cloud-init's `write_files`), and runs
+/// `kubeadm join --config` on it.
+pub fn cloud_init(config_yaml: &str, discovery_file: Option<&str>) -> String {
+    let file = |path: &str, content: &str| json!({"path": path, "owner": "root:root", "permissions": "0600", "content": content});
+    let mut files = Vec::new();
+    if let Some(d) = discovery_file {
+        files.push(file(CLOUD_INIT_DISCOVERY_PATH, d));
+    }
+    files.push(file(CLOUD_INIT_CONFIG_PATH, config_yaml));
     let doc = json!({
-        "write_files": [{
-            "path": CLOUD_INIT_CONFIG_PATH,
-            "owner": "root:root",
-            "permissions": "0600",
-            "content": config_yaml,
-        }],
+        "write_files": files,
         "runcmd": [["kubeadm", "join", "--config", CLOUD_INIT_CONFIG_PATH]],
     });
     format!("#cloud-config\n{}", serde_saphyr::to_string(&doc).unwrap_or_default())
@@ -297,3 +300,5 @@ pub fn cloud_init(config_yaml: &str) -> String {
 
 /// Where the cloud-init document puts the JoinConfiguration.
 pub(crate) const CLOUD_INIT_CONFIG_PATH: &str = "/etc/kubernetes/joinkit/join.yaml";
+/// Where the cloud-init document puts a discovery kubeconfig read from this machine.
+pub const CLOUD_INIT_DISCOVERY_PATH: &str = "/etc/kubernetes/joinkit/discovery.conf";
