@@ -80,7 +80,8 @@ joinkit validate-config --kubeadm-version 1.35 --strict cluster/a.yaml cluster/b
         concat!(
             "joinkit diagnose 10.0.0.10:6443 --token-file t --discovery-token-ca-cert-hash ",
             pin!(),
-            "\njoinkit diagnose --config /etc/kubernetes/joinkit/join.yaml --kubeconfig admin.conf -o yaml"
+            "\njoinkit diagnose --config /etc/kubernetes/joinkit/join.yaml --kubeconfig admin.conf -o yaml",
+            "\njoinkit diagnose --config /etc/kubernetes/joinkit/join.yaml --no-csr -o json   # read-only, between retries"
         ),
     ),
     (

@@ -189,6 +189,7 @@ impl BootstrapArgs {
             node_name: self.node_name.clone().or(from.node_name).unwrap_or_else(hostname),
             csr_timeout: self.timeout.unwrap_or(Duration::from_secs(60)),
             keep_csr: self.keep_csr,
+            no_csr: false,
             write_dir: self.write_dir.clone(),
             admin: self.kubeconfig.as_ref().map(|k| ApiOptions {
                 kubeconfig: Some(k.clone()),
@@ -227,6 +228,11 @@ pub struct DiagnoseArgs {
     /// The kubelet's health endpoint to check (host:port), or `off`
     #[arg(long, value_name = "ADDR", default_value = joinkit_core::diagnose::runtime::KUBELET_HEALTHZ)]
     pub kubelet_healthz: String,
+    /// Read-only: check discovery, the token's authentication and authorization and the node
+    /// name, but create no CSR (nothing is created on or left behind on the cluster; for runs
+    /// between join retries)
+    #[arg(long, conflicts_with_all = ["keep_csr", "write_dir"])]
+    pub no_csr: bool,
     /// Bound for the whole run
     #[arg(long = "diagnose-timeout", value_name = "DURATION", default_value = "30s", value_parser = joinkit_core::duration::clap_parse)]
     pub diagnose_timeout: Duration,
@@ -250,6 +256,7 @@ impl DiagnoseArgs {
             config_control_plane.then_some("the --config file's controlPlane section")
         };
         let intent = control_plane_intent("diagnose", declared, &self.control_plane_values)?;
+        opts.no_csr = self.no_csr;
         if b.timeout.is_none() {
             // diagnose waits less for the CSR than a bootstrap run: its own --diagnose-timeout
             // bounds all. An explicit --timeout (even 60s) is kept as given.

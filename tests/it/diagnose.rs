@@ -837,3 +837,51 @@ fn diagnose_root_cri_socket_links_stay_inside() {
     assert_eq!(stage_of(&v, "local/cri-version")["status"], "skip");
     assert_eq!(stage_of(&v, "local/root")["status"], "warn");
 }
+
+/// `--no-csr` is read-only: the lab's store is not written at all (its resourceVersion does not
+/// move), the CSR stages are skipped saying why, and the checks that only read still find their
+/// root causes (RBAC through the token's own access review and the admin view). Without the
+/// flag the same run writes (a CSR), so the comparison can fail.
+#[test]
+fn no_csr_creates_nothing_and_still_finds_read_only_causes() {
+    let rv = |l: &Lab| l.state.lock().unwrap().store.resource_version();
+    let l = lab(Scenario::Healthy);
+    let dir = tempfile::tempdir().unwrap();
+    let root = fake_root(dir.path());
+    l.reconcile();
+    let before = rv(&l);
+    let (r, v) = diagnose(&l, &root, &["--no-csr"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert_eq!(rv(&l), before, "--no-csr wrote to the cluster");
+    let stages = v["stages"].as_array().unwrap();
+    for n in ["csr", "submit", "approval", "certificate", "node-identity", "cleanup"] {
+        let s = stages.iter().find(|s| s["name"] == n).unwrap_or_else(|| panic!("{n}: {}", r.stdout));
+        assert_eq!(s["status"], "skip", "{n}");
+        assert!(s["detail"].as_str().unwrap().contains("--no-csr"), "{n}: {s}");
+    }
+    for n in ["jws-verify", "authenticate", "authorize", "node-name"] {
+        assert!(stages.iter().any(|s| s["name"] == n && s["status"] == "pass"), "{n}: {}", r.stdout);
+    }
+    let (r, _) = diagnose(&l, &root, &[]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(rv(&l) > before, "a run with a CSR did not write: the comparison above proves nothing");
+    // Read-only causes are still found.
+    for (s, domain, at) in [
+        (Scenario::NoBootstrapperBinding, "rbac", "admin/rbac"),
+        (Scenario::NoAutoapproveBinding, "rbac", "admin/rbac"),
+        (Scenario::ReadyNodeExists, "node-state", "node-name"),
+    ] {
+        let l = lab(s);
+        let (r, v) = diagnose(&l, &root, &["--no-csr"]);
+        assert_eq!(
+            (v["failureDomain"].as_str(), v["failure"]["stage"].as_str()),
+            (Some(domain), Some(at)),
+            "{s:?}: {}",
+            r.stdout
+        );
+    }
+    // --no-csr with --keep-csr or --write-dir makes no sense: a usage error.
+    let l = lab(Scenario::Healthy);
+    let r = diagnose_as(&l, &root, &["--no-csr", "--keep-csr"], "json");
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+}

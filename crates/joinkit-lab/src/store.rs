@@ -67,7 +67,7 @@ impl Store {
     }
 
     /// The current resourceVersion (for lists).
-    pub(crate) fn resource_version(&self) -> u64 {
+    pub fn resource_version(&self) -> u64 {
         self.rv
     }
 

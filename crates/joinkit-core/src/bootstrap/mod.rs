@@ -94,6 +94,10 @@ pub struct BootstrapOptions {
     pub write_dir: Option<PathBuf>,
     /// An admin kubeconfig for deleting the CSR (bootstrap tokens may not delete CSRs).
     pub admin: Option<crate::client::api::ApiOptions>,
+    /// Read-only (diagnose `--no-csr`): stop after the node-name check; no CSR is created, so
+    /// nothing is left on the cluster. The checks up to there only read (discovery, GET Node)
+    /// or ask reviews the API server does not store (SelfSubjectReview, SelfSubjectAccessReview).
+    pub no_csr: bool,
 }
 
 impl BootstrapOptions {
@@ -327,6 +331,21 @@ async fn steps(
         }
     } else {
         report.warn(BootstrapStage::NodeName, format!("{node} is a valid name; the token may not read Nodes, so an existing Node was not checked (kubeadm:get-nodes binding missing)"));
+    }
+
+    if opts.no_csr {
+        for stage in [
+            BootstrapStage::Csr,
+            BootstrapStage::Submit,
+            BootstrapStage::Approval,
+            BootstrapStage::Certificate,
+            BootstrapStage::NodeIdentity,
+            BootstrapStage::Write,
+            BootstrapStage::Cleanup,
+        ] {
+            report.skip(stage, "--no-csr: read-only, no CSR is created");
+        }
+        return Ok(());
     }
 
     // 5. csr

@@ -205,7 +205,14 @@ pub async fn run(opts: &DiagnoseOptions) -> Report {
         eks_checks(&mut report, &mut found, opts, &fs).await;
         let ((boot, trusted), (admin_report, admin_found)) =
             tokio::join!(bootstrap::run_keeping_trust(&opts.bootstrap), admin_checks(opts));
-        for s in boot.stages().iter().filter(|s| s.status != Status::Skip || s.name == Common::Input.name()) {
+        // Skipped stages are noise, except the input and, under --no-csr, the CSR stages
+        // (the report says they were not run, and why).
+        let keep = |s: &&crate::report::Stage| {
+            s.status != Status::Skip
+                || s.name == Common::Input.name()
+                || (opts.bootstrap.no_csr && s.detail.contains("--no-csr"))
+        };
+        for s in boot.stages().iter().filter(keep) {
             report.push_stage(s.clone());
         }
         for w in boot.warnings() {
@@ -215,9 +222,10 @@ pub async fn run(opts: &DiagnoseOptions) -> Report {
             found.push(Found { domain: domain_of(f.code), failure: f.clone() });
         }
         control_plane_checks(&mut report, &mut found, opts, trusted.as_ref()).await;
-        if boot.failure().is_none() && !admin_found.is_empty() {
+        if boot.failure().is_none() && !opts.bootstrap.no_csr && !admin_found.is_empty() {
             // The end-to-end checks passed: what the admin view says can refine a failure but
-            // never become one. Its failing checks are shown as warnings.
+            // never become one. Its failing checks are shown as warnings. Under --no-csr there
+            // was no end-to-end run, so the admin view's findings stand.
             let names: Vec<StageName> = admin_found.iter().map(|f| f.failure.stage).collect();
             for st in admin_report.stages() {
                 let mut st = st.clone();
