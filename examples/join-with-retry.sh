@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
-# Join this node with bounded retries, using joinkit's exit codes to decide what is worth
+# Join this node with bounded retries, using joinkit's retry contract to decide what is worth
 # retrying. For cloud-init runcmd, Ansible or any provisioning loop.
 #
 #   JOINKIT_TOKEN=abcdef.0123456789abcdef \
 #   JOINKIT_DISCOVERY_TOKEN_CA_CERT_HASH=sha256:<pin> \
 #   ./join-with-retry.sh 10.0.0.10:6443 [MAX_ATTEMPTS]
 #
-# Secrets come from the environment, never from argv. Each attempt: verify discovery
-# (fails in a second with the reason), render and validate the JoinConfiguration, kubeadm join;
-# on failure: diagnose (when this joinkit has it), kubeadm reset -f, back off, retry.
-# Exit codes (README.md "Output and exit codes"): 2/3/5x are input problems, never retried;
-# 40/41 are trust failures (a wrong pin or a man in the middle), never retried.
+# Secrets come from the environment and reach kubeadm only inside a JoinConfiguration file
+# (render-config writes it atomically, mode 0600), never argv. Each attempt: verify discovery
+# (`--wait` retries only what is retryable), render the JoinConfiguration, kubeadm join; when
+# the join fails: explain-log on its output and a read-only diagnose (`--no-csr`: it creates
+# nothing on the cluster), kubeadm reset -f, back off, retry. Every failure's JSON has
+# `retryable` (README.md, "Output and exit codes"): false (a deleted or expired token, a wrong
+# secret or pin, bad input, a root cause that needs a person) ends the script at once with
+# joinkit's exit code; true is retried until MAX_ATTEMPTS, and the last exit code is returned.
+#
+# Overridable for tests and unusual hosts: KUBEADM (the kubeadm binary), JOINKIT_JOIN_CONFIG
+# (where the JoinConfiguration is written), JOIN_RETRY_DELAY (first back-off, seconds),
+# JOIN_LOG (kubeadm's output), JOINKIT_NODE_NAME (default: the host name, lower-cased).
 set -euo pipefail
 
 endpoint=${1:?usage: join-with-retry.sh HOST:PORT [MAX_ATTEMPTS]}
@@ -18,47 +25,63 @@ max_attempts=${2:-5}
 : "${JOINKIT_TOKEN:?set JOINKIT_TOKEN}"
 : "${JOINKIT_DISCOVERY_TOKEN_CA_CERT_HASH:?set JOINKIT_DISCOVERY_TOKEN_CA_CERT_HASH}"
 export JOINKIT_TOKEN JOINKIT_DISCOVERY_TOKEN_CA_CERT_HASH
-
-config=/etc/kubernetes/joinkit/join.yaml
+export JOINKIT_NODE_NAME=${JOINKIT_NODE_NAME:-$(hostname -s | tr '[:upper:]' '[:lower:]')}
+kubeadm=${KUBEADM:-kubeadm}
+config=${JOINKIT_JOIN_CONFIG:-/etc/kubernetes/joinkit/join.yaml}
+log=${JOIN_LOG:-/var/log/joinkit-join.log}
+delay=${JOIN_RETRY_DELAY:-10}
+report=$(mktemp)
+trap 'rm -f "$report"' EXIT
 mkdir -p "$(dirname "$config")"
 
+# Stops the script with joinkit's exit code unless the report says the failure is retryable.
+stop_unless_retryable() {
+  local rc=$1 what=$2
+  if ! grep -q '^    "retryable": true' "$report"; then
+    grep -E '^    "(code|message|fix)"' "$report" >&2 || true
+    echo "not retrying: $what failed with exit $rc, which needs a person or a change" >&2
+    exit "$rc"
+  fi
+  echo "$what failed with exit $rc (retryable)" >&2
+}
+
 attempt=1
-delay=10
 while :; do
   echo "join attempt $attempt of $max_attempts"
-
   set +e
-  joinkit verify-discovery "$endpoint" --discovery-token-ca-cert-hash "$JOINKIT_DISCOVERY_TOKEN_CA_CERT_HASH" --wait 60s
+  joinkit verify-discovery "$endpoint" --wait 60s -o json > "$report"
   rc=$?
   set -e
-  case $rc in
-    0) ;;
-    2|3|40|41|42|43|5[0-9])
-      echo "not retrying: joinkit exit $rc is not transient (input, configuration or trust)" >&2
-      exit "$rc" ;;
-    *) echo "discovery failed (exit $rc); will retry" >&2 ;;
-  esac
-
-  if [ "$rc" -eq 0 ]; then
-    # render-config validates before writing; the file is written atomically with mode 0600.
-    joinkit render-config "$endpoint" --node-name "$(hostname -s | tr '[:upper:]' '[:lower:]')" --output-file "$config"
+  if [ "$rc" -ne 0 ]; then
+    stop_unless_retryable "$rc" "discovery"
+  else
+    joinkit render-config "$endpoint" --output-file "$config"
     set +e
-    kubeadm join --config "$config" 2>&1 | tee /var/log/joinkit-join.log
-    rc=${PIPESTATUS[0]}
+    "$kubeadm" join --config "$config" > "$log" 2>&1
+    rc=$?
     set -e
     if [ "$rc" -eq 0 ]; then
       echo "joined"
       exit 0
     fi
-    # Name the root cause before wiping the evidence: from the log, then from the node.
-    joinkit explain-log /var/log/joinkit-join.log || true
-    joinkit diagnose --config "$config" || true
-    kubeadm reset -f || true
+    echo "kubeadm join failed (exit $rc)" >&2
+    # Name the root cause before wiping the evidence: from kubeadm's output, then from the
+    # node, read-only.
+    joinkit explain-log "$log" || true
+    set +e
+    joinkit diagnose --config "$config" --no-csr -o json > "$report"
+    drc=$?
+    set -e
+    if [ "$drc" -ne 0 ]; then
+      "$kubeadm" reset -f > /dev/null 2>&1 || true
+      rc=$drc
+      stop_unless_retryable "$rc" "diagnose"
+    fi
+    "$kubeadm" reset -f > /dev/null 2>&1 || true
   fi
-
   if [ "$attempt" -ge "$max_attempts" ]; then
     echo "giving up after $attempt attempts (last exit $rc)" >&2
-    exit 1
+    exit "$rc"
   fi
   attempt=$((attempt + 1))
   sleep "$delay"

@@ -220,7 +220,7 @@ pub struct DiagnoseArgs {
     pub certificate_key: Option<SecretArg>,
     /// Root of the node's filesystem for the local checks: paths and links are resolved inside
     /// it (an absolute link from DIR, as on the node); a link that leaves it is not followed
-    #[arg(long, value_name = "DIR", default_value = "/")]
+    #[arg(long, value_name = "DIR", default_value = "/", env = "JOINKIT_ROOT")]
     pub root: PathBuf,
     /// CRI socket to look for and ask for its CRI version (default: the config's, else the kubelet's containerRuntimeEndpoint, else the usual ones)
     #[arg(long, value_name = "SOCKET", env = "JOINKIT_CRI_SOCKET")]

@@ -50,6 +50,7 @@ mod real_containerd;
 mod real_control_plane;
 mod real_kubelet;
 mod retry;
+mod scripts;
 mod token;
 mod transcripts_offline;
 mod trust_bounds;
