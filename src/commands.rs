@@ -68,7 +68,11 @@ pub(crate) fn run(cli: Cli) -> Outcome {
             }
         }
         Command::ValidateConfig(a) => {
-            let report = match config::check_files(&a.files, &a.options()) {
+            let options = match a.options() {
+                Ok(o) => o,
+                Err(f) => return Outcome::Report(failed("validate-config", f), a.out.output),
+            };
+            let report = match config::check_files(&a.files, &options) {
                 Ok(results) => config::report_for("validate-config", &results),
                 Err(f) => failed("validate-config", f),
             };

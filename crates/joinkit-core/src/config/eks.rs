@@ -276,18 +276,21 @@ impl NodeMapping {
 
     /// One line for the text report.
     pub fn describe(&self) -> String {
-        match (self.mapped, self.entry, self.line) {
-            (true, Some(i), Some(l)) => format!(
-                "node role {}: mapped by {} entry {i} ({}:{l}) to username {} with groups [{}]{}",
+        let at = match self.line {
+            Some(l) => format!("{}:{l}", self.file),
+            None => self.file.clone(),
+        };
+        let note = if self.note.is_empty() { String::new() } else { format!("; {}", self.note) };
+        match (&self.username, self.mapped) {
+            (Some(u), true) => format!(
+                "node role {}: mapped by {}{} ({at}) to username {u} with groups [{}]{note}",
                 self.role_arn,
                 self.by,
-                self.file,
-                self.username.as_deref().unwrap_or(""),
+                self.entry.map_or(String::new(), |i| format!(" entry {i}")),
                 self.groups.join(", "),
-                if self.note.is_empty() { String::new() } else { format!("; {}", self.note) }
             ),
-            (true, _, _) => format!("node role {}: {} in {}: {}", self.role_arn, self.by, self.file, self.note),
-            (false, _, _) => format!("node role {}: not mapped by {}: {}", self.role_arn, self.file, self.note),
+            (None, true) => format!("node role {}: {} ({at}){note}", self.role_arn, self.by),
+            (_, false) => format!("node role {}: not mapped by {at}: {}", self.role_arn, self.note),
         }
     }
 }
@@ -338,20 +341,23 @@ struct Inner {
 }
 
 impl Inner {
-    fn locate(file_text: &str, value: &Node) -> Inner {
+    /// Finds the value's text in the file: `key` is its key in `data`. A block scalar's node
+    /// starts at its first content line; its header (`|`, `|-`, `>`, `|2`) follows the key.
+    fn locate(file_text: &str, key: &yaml::Key, value: &Node) -> Inner {
         let lines: Vec<&str> = file_text.lines().collect();
-        let header = lines.get(value.pos.line.saturating_sub(1)).copied().unwrap_or("");
-        let rest = header.get(header.char_indices().nth(value.pos.col.saturating_sub(1)).map_or(header.len(), |(i, _)| i)..);
-        let is_block = rest.is_some_and(|r| r.starts_with('|') || r.starts_with('>'));
+        let key_line = lines.get(key.pos.line.saturating_sub(1)).copied().unwrap_or("");
+        let after_key: String = key_line.chars().skip(key.pos.col.saturating_sub(1)).collect();
+        let header = after_key.split_once(':').map_or("", |(_, r)| r.trim_start());
+        let is_block = header.starts_with('|') || header.starts_with('>');
         if !is_block {
             return Inner { header_line: None, indent: 0, start: value.pos };
         }
         let indent = lines
             .iter()
-            .skip(value.pos.line)
+            .skip(key.pos.line)
             .find(|l| !l.trim().is_empty())
             .map_or(0, |l| l.len() - l.trim_start_matches(' ').len());
-        Inner { header_line: Some(value.pos.line), indent, start: value.pos }
+        Inner { header_line: Some(key.pos.line), indent, start: value.pos }
     }
 
     /// The file position of an inner position.
@@ -391,9 +397,11 @@ impl Entry {
     /// True when the entry is meant for nodes: its username or groups name the node identity.
     fn looks_like_node(&self) -> bool {
         let u = self.username.as_ref().map_or("", |(u, _)| u.as_str());
-        u.contains("system:node:")
-            || u.contains("{{EC2PrivateDNSName}}")
-            || self.groups.iter().any(|g| g.contains("system:nodes") || g.contains("system:bootstrappers"))
+        // A person's or CI role that borrows a node username but is an administrator is not
+        // a node entry (aws-iam-authenticator#190 maps admins to system:node:{{SessionName}}).
+        let admin = self.groups.iter().any(|g| g == "system:masters");
+        self.groups.iter().any(|g| g.contains("system:nodes") || g.contains("system:bootstrappers"))
+            || (!admin && (u.contains("system:node:") || u.contains("{{EC2PrivateDNSName}}")))
     }
 
     fn line(&self) -> usize {
@@ -512,7 +520,7 @@ fn check_aws_auth(name: &str, text: &str, o: &CheckOptions, r: &mut FileResult) 
         if trimmed.is_empty() || matches!(trimmed, "``" | "\"\"" | "''") {
             continue; // isSkippable
         }
-        let inner = Inner::locate(text, value);
+        let inner = Inner::locate(text, key, value);
         let parsed = match yaml::parse(&text_value) {
             Ok(d) => d,
             Err(e) => {
@@ -824,6 +832,7 @@ fn map_node(file: &str, role: &str, roles: &[Entry], users: &[Entry], accounts: 
     let name = role.rsplit('/').next().unwrap_or("");
     let account = Arn::parse(role).map(|a| a.account).unwrap_or_default();
     let mut note = String::new();
+    let mut near = None;
     for e in roles {
         let Some((a, _)) = &e.arn else { continue };
         let Ok(arn) = Arn::parse(a) else { continue };
@@ -835,6 +844,7 @@ fn map_node(file: &str, role: &str, roles: &[Entry], users: &[Entry], accounts: 
             "instance-profile" => format!("entry {} (line {}) names an instance profile of that name ({a}), not the role", e.index, e.line()),
             _ => format!("entry {} (line {}) names {a}, which is not the role", e.index, e.line()),
         };
+        near = Some(e.line());
         break;
     }
     if note.is_empty() {
@@ -849,7 +859,7 @@ fn map_node(file: &str, role: &str, roles: &[Entry], users: &[Entry], accounts: 
         }
         note = "no mapRoles entry has this rolearn: the node gets Unauthorized".into();
     }
-    NodeMapping::none(file, role, note)
+    NodeMapping { line: near, ..NodeMapping::none(file, role, note) }
 }
 
 /// Checks `aws eks describe-access-entry` or `list-access-entries` JSON.
@@ -961,7 +971,6 @@ fn check_access_entries(name: &str, text: &str, kind: EksFile, o: &CheckOptions,
             NodeMapping {
                 by: format!("access entry of type {ty}"),
                 mapped: true,
-                entry: Some(0),
                 line,
                 username: Some(username.unwrap_or_else(|| default_user.to_string())),
                 groups,
