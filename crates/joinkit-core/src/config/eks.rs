@@ -69,7 +69,8 @@ pub enum EksFile {
 }
 
 /// The partitions the authenticator accepts (`pkg/endpoints/partitions.go`, `PARTITIONS`).
-pub const PARTITIONS: &[&str] = &["aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc"];
+pub const PARTITIONS: &[&str] =
+    &["aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc"];
 
 /// The node username for EC2 nodes (Linux and Windows) in `aws-auth` and in the access entries
 /// EKS creates for `EC2_LINUX`/`EC2_WINDOWS`.
@@ -79,7 +80,8 @@ pub const SESSION_NODE_USERNAME: &str = "system:node:{{SessionName}}";
 /// The groups every node entry needs.
 pub const NODE_GROUPS: &[&str] = &["system:bootstrappers", "system:nodes"];
 /// Access entry types for nodes (EKS API reference, `CreateAccessEntry` `type`).
-pub const NODE_ENTRY_TYPES: &[&str] = &["EC2_LINUX", "EC2_WINDOWS", "FARGATE_LINUX", "HYBRID_LINUX", "EC2", "HYPERPOD_LINUX"];
+pub const NODE_ENTRY_TYPES: &[&str] =
+    &["EC2_LINUX", "EC2_WINDOWS", "FARGATE_LINUX", "HYBRID_LINUX", "EC2", "HYPERPOD_LINUX"];
 
 /// Says whether `text` is one of the EKS identity-mapping files, by content: a single YAML or
 /// JSON document whose root is a `kind: ConfigMap` named `aws-auth` (or holding `mapRoles`,
@@ -227,10 +229,7 @@ pub fn node_role(given: &str) -> Result<String, String> {
         ));
     }
     arn.role_without_path().ok_or_else(|| {
-        format!(
-            "{:?} is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME) or an assumed-role ARN",
-            shown(given)
-        )
+        format!("{:?} is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME) or an assumed-role ARN", shown(given))
     })
 }
 
@@ -421,7 +420,13 @@ fn check_aws_auth(name: &str, text: &str, o: &CheckOptions, r: &mut FileResult) 
     let docs = match yaml::parse(text) {
         Ok(d) => d,
         Err(e) => {
-            sink.error(e.pos, "", format!("YAML syntax error: {}", e.message), Code::ConfigYamlSyntax, e.fix.unwrap_or("fix the YAML syntax at this position"));
+            sink.error(
+                e.pos,
+                "",
+                format!("YAML syntax error: {}", e.message),
+                Code::ConfigYamlSyntax,
+                e.fix.unwrap_or("fix the YAML syntax at this position"),
+            );
             r.problems = sink.problems;
             return;
         }
@@ -471,13 +476,25 @@ fn check_aws_auth(name: &str, text: &str, o: &CheckOptions, r: &mut FileResult) 
     let data = match root.get("data") {
         Some(d) => d,
         None => {
-            sink.error(root.pos, "data", "the ConfigMap has no data: no IAM role or user is mapped, so no node can authenticate".into(), Code::ConfigInvalid, "add data.mapRoles with the node role's entry (docs/eks-aws-auth.md)");
+            sink.error(
+                root.pos,
+                "data",
+                "the ConfigMap has no data: no IAM role or user is mapped, so no node can authenticate".into(),
+                Code::ConfigInvalid,
+                "add data.mapRoles with the node role's entry (docs/eks-aws-auth.md)",
+            );
             r.problems = sink.problems;
             return;
         }
     };
     let Value::Map(entries) = &data.value else {
-        sink.error(data.pos, "data", "data is not a map of strings".into(), Code::ConfigInvalid, "write data as keys with string values (mapRoles: |)");
+        sink.error(
+            data.pos,
+            "data",
+            "data is not a map of strings".into(),
+            Code::ConfigInvalid,
+            "write data as keys with string values (mapRoles: |)",
+        );
         r.problems = sink.problems;
         return;
     };
@@ -560,17 +577,34 @@ fn check_aws_auth(name: &str, text: &str, o: &CheckOptions, r: &mut FileResult) 
 /// Reads mapAccounts: a list of account IDs (decoded into `[]string`).
 fn read_accounts(sink: &mut Sink, inner: &Inner, list: &Node, path: &str) -> Vec<(String, Pos)> {
     let Value::Seq(items) = &list.value else {
-        sink.error(inner.pos(list.pos), path, "mapAccounts is not a YAML list: aws-iam-authenticator cannot decode it and maps no account".into(), Code::ConfigInvalid, "write mapAccounts as a list: `- \"111122223333\"`");
+        sink.error(
+            inner.pos(list.pos),
+            path,
+            "mapAccounts is not a YAML list: aws-iam-authenticator cannot decode it and maps no account".into(),
+            Code::ConfigInvalid,
+            "write mapAccounts as a list: `- \"111122223333\"`",
+        );
         return Vec::new();
     };
     let mut out = Vec::new();
     for (i, it) in items.iter().enumerate() {
         let Some(v) = it.str() else {
-            sink.error(inner.pos(it.pos), &format!("{path}[{i}]"), "an account must be a string".into(), Code::ConfigInvalid, "write the 12-digit account ID");
+            sink.error(
+                inner.pos(it.pos),
+                &format!("{path}[{i}]"),
+                "an account must be a string".into(),
+                Code::ConfigInvalid,
+                "write the 12-digit account ID",
+            );
             continue;
         };
         if !(v.len() == 12 && v.bytes().all(|b| b.is_ascii_digit())) {
-            sink.warn(inner.pos(it.pos), &format!("{path}[{i}]"), format!("{:?} is not a 12-digit AWS account ID: no caller's account will equal it", shown(v)), "write the 12-digit account ID, quoted");
+            sink.warn(
+                inner.pos(it.pos),
+                &format!("{path}[{i}]"),
+                format!("{:?} is not a 12-digit AWS account ID: no caller's account will equal it", shown(v)),
+                "write the 12-digit account ID, quoted",
+            );
         }
         out.push((v.to_string(), inner.pos(it.pos)));
     }
@@ -598,7 +632,13 @@ fn read_entries(sink: &mut Sink, inner: &Inner, list: &Node, path: &str, roles: 
         let at = format!("{path}[{i}]");
         let mut e = Entry { index: i, pos: inner.pos(it.pos), ..Entry::default() };
         let Value::Map(m) = &it.value else {
-            sink.error(inner.pos(it.pos), &at, format!("entry {i} of {what} is not a map{}", inner.inside(it.pos)), Code::ConfigInvalid, "write each entry as a map with rolearn/userarn, username and groups");
+            sink.error(
+                inner.pos(it.pos),
+                &at,
+                format!("entry {i} of {what} is not a map{}", inner.inside(it.pos)),
+                Code::ConfigInvalid,
+                "write each entry as a map with rolearn/userarn, username and groups",
+            );
             continue;
         };
         let mut seen: Vec<&str> = Vec::new();
@@ -611,16 +651,28 @@ fn read_entries(sink: &mut Sink, inner: &Inner, list: &Node, path: &str, roles: 
                     "user_name" | "name" => " (did you mean username?)",
                     _ => "",
                 };
-                sink.warn(inner.pos(k.pos), &format!("{at}.{}", k.name), format!("unknown field {:?}: aws-iam-authenticator ignores it{hint}", shown(&k.name)), "remove it, or spell the field as rolearn/userarn, username, groups");
+                sink.warn(
+                    inner.pos(k.pos),
+                    &format!("{at}.{}", k.name),
+                    format!("unknown field {:?}: aws-iam-authenticator ignores it{hint}", shown(&k.name)),
+                    "remove it, or spell the field as rolearn/userarn, username, groups",
+                );
                 continue;
             };
             if seen.contains(&field) {
-                sink.warn(inner.pos(k.pos), &format!("{at}.{}", k.name), format!("{field} is given twice in this entry: the later value is the one read"), "keep one");
+                sink.warn(
+                    inner.pos(k.pos),
+                    &format!("{at}.{}", k.name),
+                    format!("{field} is given twice in this entry: the later value is the one read"),
+                    "keep one",
+                );
             }
             seen.push(field);
             match field {
                 "rolearn" | "userarn" => match v.str() {
-                    Some(s) if !matches!(v.value, Value::Map(_) | Value::Seq(_)) && !v.is_null() => e.arn = Some((s.to_string(), inner.pos(v.pos))),
+                    Some(s) if !matches!(v.value, Value::Map(_) | Value::Seq(_)) && !v.is_null() => {
+                        e.arn = Some((s.to_string(), inner.pos(v.pos)))
+                    }
                     _ => {}
                 },
                 "sso" => e.sso = !v.is_null(),
@@ -660,7 +712,10 @@ fn read_entries(sink: &mut Sink, inner: &Inner, list: &Node, path: &str, roles: 
             sink.error(
                 e.pos,
                 &at,
-                format!("entry {i} of {what} is dropped: {msg} (aws-iam-authenticator's validation){}", inner.inside(it.pos)),
+                format!(
+                    "entry {i} of {what} is dropped: {msg} (aws-iam-authenticator's validation){}",
+                    inner.inside(it.pos)
+                ),
                 Code::ConfigInvalid,
                 &format!("give the entry a {arn_key} (the full ARN)"),
             );
@@ -682,7 +737,9 @@ fn shadow(sink: &mut Sink, entries: &mut [Entry], what: &str, roles: bool) {
             continue;
         }
         let Some(k) = key(&entries[i]) else { continue };
-        if let Some(j) = (i + 1..entries.len()).rev().find(|&j| entries[j].valid && key(&entries[j]).as_ref() == Some(&k)) {
+        if let Some(j) =
+            (i + 1..entries.len()).rev().find(|&j| entries[j].valid && key(&entries[j]).as_ref() == Some(&k))
+        {
             entries[i].shadowed_by = Some(j);
             let (line, jline) = (entries[i].line(), entries[j].line());
             let same = entries[i].username.as_ref().map(|u| &u.0) == entries[j].username.as_ref().map(|u| &u.0)
@@ -697,7 +754,9 @@ fn shadow(sink: &mut Sink, entries: &mut [Entry], what: &str, roles: bool) {
                 &format!("keep one entry per ARN (line {line} or {jline})"),
             );
         } else if !roles {
-            if let Some(j) = (0..entries.len()).find(|&j| j != i && entries[j].valid && key(&entries[j]).is_some_and(|o| o != k && o.eq_ignore_ascii_case(&k))) {
+            if let Some(j) = (0..entries.len()).find(|&j| {
+                j != i && entries[j].valid && key(&entries[j]).is_some_and(|o| o != k && o.eq_ignore_ascii_case(&k))
+            }) {
                 if j > i {
                     sink.warn(
                         entries[i].pos,
@@ -808,7 +867,10 @@ fn check_role_entry(sink: &mut Sink, e: &Entry) {
 /// in mapAccounts (the ARN as username, no groups).
 fn map_node(file: &str, role: &str, roles: &[Entry], users: &[Entry], accounts: &[(String, Pos)]) -> NodeMapping {
     let hit = |list: &[Entry]| {
-        list.iter().filter(|e| e.valid && e.shadowed_by.is_none()).find(|e| e.arn.as_ref().is_some_and(|(a, _)| a.eq_ignore_ascii_case(role))).cloned()
+        list.iter()
+            .filter(|e| e.valid && e.shadowed_by.is_none())
+            .find(|e| e.arn.as_ref().is_some_and(|(a, _)| a.eq_ignore_ascii_case(role)))
+            .cloned()
     };
     let found = hit(roles).map(|e| ("aws-auth mapRoles", e)).or_else(|| hit(users).map(|e| ("aws-auth mapUsers", e)));
     if let Some((by, e)) = found {
@@ -824,7 +886,11 @@ fn map_node(file: &str, role: &str, roles: &[Entry], users: &[Entry], accounts: 
             line: Some(e.line()),
             username,
             groups: e.groups.clone(),
-            note: if ok_user && ok_groups { String::new() } else { "the entry does not give a node identity (see its problems)".into() },
+            note: if ok_user && ok_groups {
+                String::new()
+            } else {
+                "the entry does not give a node identity (see its problems)".into()
+            },
         };
     }
     // Why nothing matched: an entry naming the role with a path or its instance profile, or a
@@ -840,8 +906,14 @@ fn map_node(file: &str, role: &str, roles: &[Entry], users: &[Entry], accounts: 
             continue;
         }
         note = match arn.resource_type() {
-            "role" => format!("entry {} (line {}) names the role with a path ({a}), which never matches", e.index, e.line()),
-            "instance-profile" => format!("entry {} (line {}) names an instance profile of that name ({a}), not the role", e.index, e.line()),
+            "role" => {
+                format!("entry {} (line {}) names the role with a path ({a}), which never matches", e.index, e.line())
+            }
+            "instance-profile" => format!(
+                "entry {} (line {}) names an instance profile of that name ({a}), not the role",
+                e.index,
+                e.line()
+            ),
             _ => format!("entry {} (line {}) names {a}, which is not the role", e.index, e.line()),
         };
         near = Some(e.line());
@@ -868,7 +940,13 @@ fn check_access_entries(name: &str, text: &str, kind: EksFile, o: &CheckOptions,
     let docs = match yaml::parse(text) {
         Ok(d) => d,
         Err(e) => {
-            sink.error(e.pos, "", format!("syntax error: {}", e.message), Code::ConfigYamlSyntax, "pass the JSON as the aws CLI prints it");
+            sink.error(
+                e.pos,
+                "",
+                format!("syntax error: {}", e.message),
+                Code::ConfigYamlSyntax,
+                "pass the JSON as the aws CLI prints it",
+            );
             r.problems = sink.problems;
             return;
         }
@@ -889,7 +967,16 @@ fn check_access_entries(name: &str, text: &str, kind: EksFile, o: &CheckOptions,
             let Some(a) = it.str() else { continue };
             if let Ok(arn) = Arn::parse(a) {
                 if arn.service == "iam" && arn.resource_type() == "instance-profile" {
-                    sink.error(it.pos, &format!("accessEntries[{i}]"), format!("{:?} is an instance profile ARN: an access entry's principal is an IAM role or user", shown(a)), Code::ConfigInvalid, "create the access entry for the role inside the instance profile");
+                    sink.error(
+                        it.pos,
+                        &format!("accessEntries[{i}]"),
+                        format!(
+                            "{:?} is an instance profile ARN: an access entry's principal is an IAM role or user",
+                            shown(a)
+                        ),
+                        Code::ConfigInvalid,
+                        "create the access entry for the role inside the instance profile",
+                    );
                 }
                 if let Some(role) = &o.node_role_arn {
                     if arn.role_without_path().is_some_and(|x| x.eq_ignore_ascii_case(role)) && found.is_none() {
@@ -921,25 +1008,47 @@ fn check_access_entries(name: &str, text: &str, kind: EksFile, o: &CheckOptions,
     let ty = field("type").and_then(Node::str).unwrap_or("STANDARD");
     let tpos = field("type").map_or(entry.pos, |n| n.pos);
     let username = field("username").and_then(Node::str).map(str::to_string);
-    let groups: Vec<String> = field("kubernetesGroups").map(Node::items).unwrap_or(&[]).iter().filter_map(|g| g.str().map(str::to_string)).collect();
+    let groups: Vec<String> = field("kubernetesGroups")
+        .map(Node::items)
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(|g| g.str().map(str::to_string))
+        .collect();
     let arn = Arn::parse(principal);
     let is_node_type = NODE_ENTRY_TYPES.contains(&ty);
     if !is_node_type && ty != "STANDARD" {
-        sink.warn(tpos, "accessEntry.type", format!("type {:?} is not one EKS documents (STANDARD, {})", shown(ty), NODE_ENTRY_TYPES.join(", ")), "check the type");
+        sink.warn(
+            tpos,
+            "accessEntry.type",
+            format!("type {:?} is not one EKS documents (STANDARD, {})", shown(ty), NODE_ENTRY_TYPES.join(", ")),
+            "check the type",
+        );
     }
     match &arn {
-        Err(e) => sink.error(ppos, "accessEntry.principalArn", format!("principalArn {:?} is not an ARN ({e})", shown(principal)), Code::ConfigInvalid, "the principal is an IAM role or user ARN"),
+        Err(e) => sink.error(
+            ppos,
+            "accessEntry.principalArn",
+            format!("principalArn {:?} is not an ARN ({e})", shown(principal)),
+            Code::ConfigInvalid,
+            "the principal is an IAM role or user ARN",
+        ),
         Ok(a) if a.service == "iam" && a.resource_type() == "instance-profile" => sink.error(
             ppos,
             "accessEntry.principalArn",
-            format!("principalArn {:?} is an instance profile ARN: the node authenticates as the role inside it", shown(principal)),
+            format!(
+                "principalArn {:?} is an instance profile ARN: the node authenticates as the role inside it",
+                shown(principal)
+            ),
             Code::ConfigInvalid,
             "create the access entry for the role (aws iam get-instance-profile --query 'InstanceProfile.Roles[].Arn')",
         ),
         Ok(a) if is_node_type && !(a.service == "iam" && a.resource_type() == "role") => sink.error(
             ppos,
             "accessEntry.principalArn",
-            format!("a {ty} access entry's principal must be an IAM role (EKS CreateAccessEntry), and {:?} is not one", shown(principal)),
+            format!(
+                "a {ty} access entry's principal must be an IAM role (EKS CreateAccessEntry), and {:?} is not one",
+                shown(principal)
+            ),
             Code::ConfigInvalid,
             "create the entry for the node's IAM role",
         ),
@@ -966,8 +1075,12 @@ fn check_access_entries(name: &str, text: &str, kind: EksFile, o: &CheckOptions,
         let line = Some(entry.pos.line);
         r.node_mapping = Some(if !is_node_role {
             NodeMapping::none(name, role, format!("this access entry is for {}, not the node role", shown(principal)))
-        } else if matches!(ty, "EC2_LINUX" | "EC2_WINDOWS" | "FARGATE_LINUX" | "HYBRID_LINUX" | "EC2" | "HYPERPOD_LINUX") {
-            let default_user = if ty == "FARGATE_LINUX" || ty == "HYBRID_LINUX" { SESSION_NODE_USERNAME } else { EC2_NODE_USERNAME };
+        } else if matches!(
+            ty,
+            "EC2_LINUX" | "EC2_WINDOWS" | "FARGATE_LINUX" | "HYBRID_LINUX" | "EC2" | "HYPERPOD_LINUX"
+        ) {
+            let default_user =
+                if ty == "FARGATE_LINUX" || ty == "HYBRID_LINUX" { SESSION_NODE_USERNAME } else { EC2_NODE_USERNAME };
             NodeMapping {
                 by: format!("access entry of type {ty}"),
                 mapped: true,
@@ -977,7 +1090,14 @@ fn check_access_entries(name: &str, text: &str, kind: EksFile, o: &CheckOptions,
                 ..NodeMapping::none(name, role, String::new())
             }
         } else {
-            NodeMapping { line, ..NodeMapping::none(name, role, format!("its access entry is of type {ty}, which gives no node identity")) }
+            NodeMapping {
+                line,
+                ..NodeMapping::none(
+                    name,
+                    role,
+                    format!("its access entry is of type {ty}, which gives no node identity"),
+                )
+            }
         });
     }
     r.problems = sink.problems;
