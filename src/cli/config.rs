@@ -174,6 +174,9 @@ pub struct ValidateConfigArgs {
     /// For aws-auth ConfigMaps and access-entry JSON: say how this node IAM role is mapped
     #[arg(long, value_name = "ARN", env = "JOINKIT_NODE_ROLE_ARN")]
     pub node_role_arn: Option<String>,
+    /// Read the node IAM role from the instance metadata service (IMDSv2; on the node)
+    #[arg(long, env = "JOINKIT_NODE_ROLE_FROM_IMDS", conflicts_with = "node_role_arn")]
+    pub node_role_from_imds: bool,
     /// The output format.
     #[command(flatten)]
     pub out: OutputArg,

@@ -205,3 +205,160 @@ fn kubeadm_files_are_still_kubeadms() {
     let kinds: Vec<&str> = v["documents"].as_array().unwrap().iter().map(|d| d["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["JoinConfiguration", "ConfigMap"]);
 }
+
+/// How the loopback stand-in for the instance metadata service answers.
+#[derive(Clone, Copy, PartialEq)]
+enum Imds {
+    /// As IMDSv2 does: a token for the PUT, the instance profile and role for GETs with it.
+    Good,
+    /// The token PUT is never answered (the hop limit: the answer's TTL runs out).
+    SilentPut,
+    /// No instance profile is attached (iam/info: 404).
+    NoProfile,
+}
+
+/// Starts the stand-in on 127.0.0.1 and returns its URL and the request log ("METHOD path
+/// token-header").
+fn imds(mode: Imds) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = log.clone();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming() {
+            let Ok(mut s) = conn else { return };
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 1024];
+            while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                match s.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                }
+            }
+            let head = String::from_utf8_lossy(&buf).into_owned();
+            let mut lines = head.lines();
+            let mut first = lines.next().unwrap_or("").split(' ');
+            let (method, path) = (first.next().unwrap_or("").to_string(), first.next().unwrap_or("").to_string());
+            let header = |name: &str| {
+                head.lines().find_map(|l| {
+                    l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_string())
+                })
+            };
+            let token = header("x-aws-ec2-metadata-token").unwrap_or_default();
+            seen.lock().unwrap().push(format!("{method} {path} {token}").trim_end().to_string());
+            let (status, body) = match (method.as_str(), path.as_str()) {
+                ("PUT", "/latest/api/token") if mode == Imds::SilentPut => {
+                    held.push(s);
+                    continue;
+                }
+                ("PUT", "/latest/api/token") if header("x-aws-ec2-metadata-token-ttl-seconds").is_some() => (200, "tok-123".to_string()),
+                ("PUT", _) => (400, String::new()),
+                (_, _) if token != "tok-123" => (401, String::new()),
+                ("GET", "/latest/meta-data/iam/info") if mode == Imds::NoProfile => (404, String::new()),
+                ("GET", "/latest/meta-data/iam/info") => (
+                    200,
+                    r#"{"Code":"Success","LastUpdated":"2026-12-07T22:00:00Z","InstanceProfileArn":"arn:aws:iam::555555555555:instance-profile/eks-node-profile","InstanceProfileId":"AIPAEXAMPLE"}"#.to_string(),
+                ),
+                ("GET", "/latest/meta-data/iam/security-credentials/") => (200, "devel-worker-nodes-NodeInstanceRole-74RF4UBDUKL6".to_string()),
+                _ => (404, String::new()),
+            };
+            let _ =
+                write!(s, "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+        }
+    });
+    (url, log)
+}
+
+#[test]
+fn the_node_role_is_read_from_imdsv2_token_first() {
+    let (url, log) = imds(Imds::Good);
+    let file = corpus("authenticator-aws-auth.yaml");
+    let env = [("AWS_EC2_METADATA_SERVICE_ENDPOINT", url.as_str())];
+    let r = run_with(&["validate-config", &file, "--node-role-from-imds"], &env, None);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains(&format!("node role from the instance metadata service ({url}, IMDSv2): arn:aws:iam::555555555555:role/devel-worker-nodes-NodeInstanceRole-74RF4UBDUKL6 (instance profile arn:aws:iam::555555555555:instance-profile/eks-node-profile)")),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("mapped by aws-auth mapRoles entry 0"), "{}", r.stdout);
+    // The token first; every read with it; the credentials themselves never asked for.
+    let log = log.lock().unwrap().clone();
+    assert_eq!(
+        log,
+        [
+            "PUT /latest/api/token",
+            "GET /latest/meta-data/iam/info tok-123",
+            "GET /latest/meta-data/iam/security-credentials/ tok-123"
+        ]
+    );
+    // Against a file that does not map that role: the verdict names it.
+    let r = run_with(
+        &["validate-config", &corpus("pr-opstrace-112-placeholders.yaml"), "--node-role-from-imds", "-o", "json"],
+        &env,
+        None,
+    );
+    assert_eq!(r.code, 50);
+    assert_eq!(
+        r.json()["nodeMapping"][0]["roleArn"],
+        "arn:aws:iam::555555555555:role/devel-worker-nodes-NodeInstanceRole-74RF4UBDUKL6"
+    );
+    // --node-role-arn and --node-role-from-imds exclude each other.
+    let r = run_with(
+        &["validate-config", &file, "--node-role-from-imds", "--node-role-arn", "arn:aws:iam::1:role/x"],
+        &env,
+        None,
+    );
+    assert_eq!(r.code, 2);
+}
+
+#[test]
+fn imds_failures_say_why() {
+    let file = corpus("authenticator-aws-auth.yaml");
+    // The hop limit: the token PUT never gets its answer; no IMDSv1 fallback is tried.
+    let (url, log) = imds(Imds::SilentPut);
+    let r = run_with(
+        &["validate-config", &file, "--node-role-from-imds", "-o", "json"],
+        &[("AWS_EC2_METADATA_SERVICE_ENDPOINT", &url)],
+        None,
+    );
+    assert_eq!(r.code, 15, "{}", r.stdout);
+    let f = &r.json()["failure"];
+    assert_eq!(f["stage"], "imds-token");
+    assert!(
+        f["cause"].as_str().unwrap().contains("HttpPutResponseHopLimit")
+            && f["fix"].as_str().unwrap().contains("--http-put-response-hop-limit 2"),
+        "{f}"
+    );
+    assert_eq!(log.lock().unwrap().clone(), ["PUT /latest/api/token"]);
+    // No instance profile.
+    let (url, _) = imds(Imds::NoProfile);
+    let r = run_with(
+        &["validate-config", &file, "--node-role-from-imds", "-o", "json"],
+        &[("AWS_EC2_METADATA_SERVICE_ENDPOINT", &url)],
+        None,
+    );
+    assert_eq!(r.code, 3, "{}", r.stdout);
+    let f = &r.json()["failure"];
+    assert!(f["message"].as_str().unwrap().contains("no IAM instance profile") && f["stage"] == "imds-role", "{f}");
+    // Nothing listens (a port just closed): connection refused.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let r = run_with(
+        &["validate-config", &file, "--node-role-from-imds"],
+        &[("AWS_EC2_METADATA_SERVICE_ENDPOINT", &format!("http://127.0.0.1:{port}"))],
+        None,
+    );
+    assert_eq!(r.code, 11, "{}", r.stdout);
+    // Turned off as the SDKs turn it off; a URL that is not http://.
+    let r =
+        run_with(&["validate-config", &file, "--node-role-from-imds"], &[("AWS_EC2_METADATA_DISABLED", "true")], None);
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    let r = run_with(
+        &["validate-config", &file, "--node-role-from-imds"],
+        &[("AWS_EC2_METADATA_SERVICE_ENDPOINT", "https://127.0.0.1:1")],
+        None,
+    );
+    assert_eq!(r.code, 2, "{}", r.stdout);
+}
