@@ -641,7 +641,11 @@ fn read_entries(sink: &mut Sink, inner: &Inner, list: &Node, path: &str, roles: 
             );
             continue;
         };
-        let mut seen: Vec<&str> = Vec::new();
+        // Which key a field is read from: utilyaml.ToJSON keeps the later of two equal keys
+        // (go-yaml v2, not strict) and writes the object with its keys sorted (json.Marshal of a
+        // map); json.Unmarshal then assigns every key that matches a field case-insensitively,
+        // in that order, so of differently-cased keys the greatest in byte order wins.
+        let mut winners: Vec<(&str, &yaml::Key, &Node)> = Vec::new();
         for (k, v) in m {
             let Some(field) = fields.iter().copied().find(|f| f.eq_ignore_ascii_case(&k.name)) else {
                 let hint = match k.name.to_ascii_lowercase().as_str() {
@@ -659,15 +663,33 @@ fn read_entries(sink: &mut Sink, inner: &Inner, list: &Node, path: &str, roles: 
                 );
                 continue;
             };
-            if seen.contains(&field) {
-                sink.warn(
-                    inner.pos(k.pos),
-                    &format!("{at}.{}", k.name),
-                    format!("{field} is given twice in this entry: the later value is the one read"),
-                    "keep one",
-                );
+            match winners.iter_mut().find(|(f, _, _)| *f == field) {
+                None => winners.push((field, k, v)),
+                Some(w) => {
+                    let replaces = w.1.name == k.name || k.name.as_bytes() > w.1.name.as_bytes();
+                    let (read, other) = if replaces { (k, w.1) } else { (w.1, k) };
+                    sink.warn(
+                        inner.pos(k.pos),
+                        &format!("{at}.{}", k.name),
+                        format!(
+                            "{field} is given twice in this entry ({:?} on line {} and {:?} on line {}): aws-iam-authenticator reads {:?} on line {}{}",
+                            shown(&w.1.name),
+                            inner.pos(w.1.pos).line,
+                            shown(&k.name),
+                            inner.pos(k.pos).line,
+                            shown(&read.name),
+                            inner.pos(read.pos).line,
+                            if other.name == read.name { " (the later one)" } else { " (of keys differing in case, the greatest in byte order)" }
+                        ),
+                        "keep one",
+                    );
+                    if replaces {
+                        *w = (field, k, v);
+                    }
+                }
             }
-            seen.push(field);
+        }
+        for (field, _, v) in winners {
             match field {
                 "rolearn" | "userarn" => match v.str() {
                     Some(s) if !matches!(v.value, Value::Map(_) | Value::Seq(_)) && !v.is_null() => {

@@ -299,3 +299,24 @@ fn the_verdict_spans_files() {
         assert_eq!(r.code, Some(Code::ConfigInvalid));
     }
 }
+
+#[test]
+fn a_field_given_twice_is_read_as_the_json_conversion_reads_it() {
+    let role = "arn:aws:iam::1:role/node";
+    let body = |a: &str, b: &str| {
+        cm(&format!("- {a}\n  {b}\n  username: system:node:{{{{EC2PrivateDNSName}}}}\n  groups:\n    - system:bootstrappers\n    - system:nodes\n"))
+    };
+    // Keys differing in case: the greatest in byte order ("rolearn" > "roleARN"), in either order.
+    for text in [
+        body("roleARN: arn:aws:iam::1:role/other", "rolearn: arn:aws:iam::1:role/node"),
+        body("rolearn: arn:aws:iam::1:role/node", "roleARN: arn:aws:iam::1:role/other"),
+    ] {
+        let r = run(&text, Some(role));
+        assert!(r.node_mapping.as_ref().unwrap().mapped, "{:?}", r.node_mapping);
+        assert!(warnings(&r)[0].message.contains("reads \"rolearn\""), "{:?}", r.problems);
+    }
+    // The same key twice: the later one.
+    let r = run(&body("rolearn: arn:aws:iam::1:role/other", "rolearn: arn:aws:iam::1:role/node"), Some(role));
+    assert!(r.node_mapping.as_ref().unwrap().mapped);
+    assert!(warnings(&r)[0].message.contains("(the later one)"), "{:?}", r.problems);
+}
