@@ -256,6 +256,11 @@ pub struct NodeMapping {
     pub groups: Vec<String>,
     /// Why not mapped, or what to check (a list only says an entry exists).
     pub note: String,
+    /// True for a describe-access-entry file whose principal is the node role: that entry
+    /// decides, whatever aws-auth says (EKS user guide, "Migrating existing aws-auth ConfigMap
+    /// entries to access entries": access entries take precedence over ConfigMap entries for the
+    /// same IAM principal).
+    pub access_entry: bool,
 }
 
 impl NodeMapping {
@@ -270,6 +275,7 @@ impl NodeMapping {
             username: None,
             groups: Vec::new(),
             note,
+            access_entry: false,
         }
     }
 
@@ -913,6 +919,7 @@ fn map_node(file: &str, role: &str, roles: &[Entry], users: &[Entry], accounts: 
             } else {
                 "the entry does not give a node identity (see its problems)".into()
             },
+            access_entry: false,
         };
     }
     // Why nothing matched: an entry naming the role with a path or its instance profile, or a
@@ -1095,7 +1102,7 @@ fn check_access_entries(name: &str, text: &str, kind: EksFile, o: &CheckOptions,
     }
     if let Some(role) = &o.node_role_arn {
         let line = Some(entry.pos.line);
-        r.node_mapping = Some(if !is_node_role {
+        let decided = if !is_node_role {
             NodeMapping::none(name, role, format!("this access entry is for {}, not the node role", shown(principal)))
         } else if matches!(
             ty,
@@ -1120,7 +1127,8 @@ fn check_access_entries(name: &str, text: &str, kind: EksFile, o: &CheckOptions,
                     format!("its access entry is of type {ty}, which gives no node identity"),
                 )
             }
-        });
+        };
+        r.node_mapping = Some(NodeMapping { access_entry: is_node_role, ..decided });
     }
     r.problems = sink.problems;
 }
@@ -1138,17 +1146,58 @@ pub fn check(name: &str, text: &str, kind: EksFile, o: &CheckOptions) -> FileRes
     r
 }
 
-/// The verdict over all files for `--node-role-arn`: when no file maps the node role, each EKS
-/// file that was asked gets an error saying why it does not (the node gets `Unauthorized`); when
-/// one does, nothing is added (the others' notes stay in the report).
+/// The verdict over all files for `--node-role-arn`. A describe-access-entry file for the node
+/// role decides, as access entries take precedence over aws-auth entries for the same principal
+/// (EKS user guide, "Migrating existing aws-auth ConfigMap entries to access entries"): the other
+/// files' mappings get a note saying so. Otherwise the role is mapped when one file maps it. When
+/// it is not mapped, each EKS file that was asked (or the deciding access entry's) gets an error
+/// saying why (the node gets `Unauthorized`, or an identity that is not a node's).
 pub fn node_verdict(results: &mut [(String, FileResult)]) {
     let asked: Vec<usize> = (0..results.len()).filter(|&i| results[i].1.node_mapping.is_some()).collect();
-    if asked.is_empty() || asked.iter().any(|&i| results[i].1.node_mapping.as_ref().is_some_and(|m| m.mapped)) {
+    let get = |results: &[(String, FileResult)], i: usize| results[i].1.node_mapping.clone().expect("asked");
+    let note_others = |results: &mut [(String, FileResult)], except: usize, note: &str| {
+        for &i in asked.iter().filter(|&&i| i != except) {
+            let m = results[i].1.node_mapping.as_mut().expect("asked");
+            if m.mapped {
+                m.note = if m.note.is_empty() { note.to_string() } else { format!("{}; {note}", m.note) };
+            }
+        }
+    };
+    let (mapped, errors_on) = match asked.iter().copied().find(|&i| get(results, i).access_entry) {
+        Some(d) => {
+            let dm = get(results, d);
+            let note = format!(
+                "the access entry in {} takes precedence over this for the same role (EKS: access entries take precedence over ConfigMap entries)",
+                dm.file
+            );
+            note_others(results, d, &note);
+            (dm.mapped, vec![d])
+        }
+        None => {
+            let any = asked.iter().any(|&i| get(results, i).mapped);
+            let listed =
+                asked.iter().copied().find(|&i| get(results, i).by == "access entry list" && get(results, i).mapped);
+            if let (true, Some(l)) = (any, listed) {
+                let note = format!(
+                    "{} lists an access entry for the role, which takes precedence: its type must be EC2_LINUX or EC2_WINDOWS",
+                    get(results, l).file
+                );
+                note_others(results, l, &note);
+            }
+            (any, asked.clone())
+        }
+    };
+    if mapped {
         return;
     }
-    for i in asked {
+    for i in errors_on {
         let r = &mut results[i].1;
         let m = r.node_mapping.clone().expect("asked");
+        let precedence = if m.access_entry {
+            "; the access entry takes precedence over any aws-auth entry for the role"
+        } else {
+            ""
+        };
         r.problems.push(Problem {
             severity: Severity::Error,
             origin: Origin::Eks,
@@ -1157,7 +1206,13 @@ pub fn node_verdict(results: &mut [(String, FileResult)]) {
             line: m.line.unwrap_or(1),
             column: 1,
             path: String::new(),
-            message: truncate_for_display(&format!("the node role {} is not mapped to a node identity: {} (the kubelet's requests get Unauthorized)", m.role_arn, m.note), MAX_MESSAGE_CHARS),
+            message: truncate_for_display(
+                &format!(
+                    "the node role {} is not mapped to a node identity: {}{precedence} (the kubelet's requests are refused)",
+                    m.role_arn, m.note
+                ),
+                MAX_MESSAGE_CHARS,
+            ),
             kubeadm_rule: false,
             fix: "add a mapRoles entry `- rolearn: ROLE_ARN_WITHOUT_PATH` with username system:node:{{EC2PrivateDNSName}} and groups system:bootstrappers, system:nodes, or an EC2_LINUX/EC2_WINDOWS access entry for the role".into(),
             code: Code::ConfigInvalid,

@@ -320,3 +320,33 @@ fn a_field_given_twice_is_read_as_the_json_conversion_reads_it() {
     assert!(r.node_mapping.as_ref().unwrap().mapped);
     assert!(warnings(&r)[0].message.contains("(the later one)"), "{:?}", r.problems);
 }
+
+#[test]
+fn an_access_entry_takes_precedence_over_aws_auth() {
+    // aws-auth maps the node role well, but its access entry is STANDARD: the entry decides.
+    let aws_auth = run(GOOD, Some(NODE_ROLE));
+    assert!(aws_auth.node_mapping.as_ref().unwrap().mapped);
+    let standard = run(
+        &entry_json(NODE_ROLE, "STANDARD", "arn:aws:sts::555555555555:assumed-role/x/{{SessionName}}", ""),
+        Some(NODE_ROLE),
+    );
+    let mut all = vec![("a".to_string(), aws_auth.clone()), ("e".to_string(), standard)];
+    node_verdict(&mut all);
+    assert!(errors(&all[0].1).is_empty());
+    assert!(all[0].1.node_mapping.as_ref().unwrap().note.contains("takes precedence"), "{:?}", all[0].1.node_mapping);
+    assert!(
+        errors(&all[1].1).iter().any(|p| p.message.contains("is not mapped to a node identity")
+            && p.message.contains("takes precedence over any aws-auth entry")),
+        "{:?}",
+        all[1].1.problems
+    );
+    // A list naming the role: aws-auth still maps it, with a note to check the entry's type.
+    let list = run(
+        r#"{"accessEntries": ["arn:aws:iam::555555555555:role/devel-worker-nodes-NodeInstanceRole-74RF4UBDUKL6"]}"#,
+        Some(NODE_ROLE),
+    );
+    let mut all = vec![("a".to_string(), aws_auth), ("l".to_string(), list)];
+    node_verdict(&mut all);
+    assert!(all.iter().all(|(_, r)| errors(r).is_empty()));
+    assert!(all[0].1.node_mapping.as_ref().unwrap().note.contains("must be EC2_LINUX or EC2_WINDOWS"));
+}
