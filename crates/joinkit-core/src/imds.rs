@@ -164,9 +164,14 @@ async fn exchange(
                 .fix("run on the node, set AWS_EC2_METADATA_SERVICE_ENDPOINT, or pass --node-role-arn"),
             )
         })?;
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .map_err(|e| Some(Failure::new(Code::InputUnreadable, stage, format!("HTTP to {url} failed: {e}"))))?;
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.map_err(|e| {
+                Some(
+                    Failure::new(Code::InputUnreadable, stage, format!("HTTP to {url} failed: {e}"))
+                        .cause("something other than IMDS answers at this address")
+                        .fix("check AWS_EC2_METADATA_SERVICE_ENDPOINT, or pass --node-role-arn"),
+                )
+            })?;
         tokio::spawn(async move {
             let _ = conn.await;
         });
@@ -194,7 +199,7 @@ async fn exchange(
         let body = Limited::new(resp.into_body(), MAX_BODY).collect().await.map_err(|e| {
             Some(Failure::new(Code::InputUnreadable, stage, format!("reading the answer from {url} failed: {e}")).cause(
                 format!("the connection broke mid-answer, or the answer is larger than {MAX_BODY} bytes (IMDS answers are a few hundred)"),
-            ))
+            ).fix("retry; check AWS_EC2_METADATA_SERVICE_ENDPOINT, or pass --node-role-arn"))
         })?;
         Ok((status, String::from_utf8_lossy(&body.to_bytes()).into_owned()))
     };
@@ -225,7 +230,11 @@ pub async fn node_role(ep: &Endpoint) -> Result<NodeRole, Failure> {
     let ttl = TOKEN_TTL_SECONDS.to_string();
     let token = match exchange(ep, hyper::Method::PUT, "/latest/api/token", &[("X-aws-ec2-metadata-token-ttl-seconds", &ttl)], ImdsStage::Token).await {
         Ok((200, body)) if !body.trim().is_empty() && body.len() <= 1024 => body.trim().to_string(),
-        Ok((200, _)) => return Err(Failure::new(Code::InputUnreadable, ImdsStage::Token, "the IMDSv2 token answer is empty or not a token".to_string())),
+        Ok((200, _)) => {
+            return Err(Failure::new(Code::InputUnreadable, ImdsStage::Token, "the IMDSv2 token answer is empty or not a token (expected a token of at most 1 KiB)".to_string())
+                .cause("something other than IMDS answers at this address")
+                .fix("check AWS_EC2_METADATA_SERVICE_ENDPOINT, or pass --node-role-arn"))
+        }
         Ok((status, _)) => return Err(http_failure(ImdsStage::Token, "the IMDSv2 token request was refused", status)),
         Err(Some(f)) => return Err(f),
         Err(None) => {
@@ -269,6 +278,8 @@ pub async fn node_role(ep: &Endpoint) -> Result<NodeRole, Failure> {
                 ImdsStage::Role,
                 "iam/info is not IMDS's JSON with InstanceProfileArn".to_string(),
             )
+            .cause("something other than IMDS answers at this address")
+            .fix("check AWS_EC2_METADATA_SERVICE_ENDPOINT, or pass --node-role-arn")
         })?;
     let parts: Vec<&str> = profile.splitn(6, ':').collect();
     let (partition, account) = match parts.as_slice() {
@@ -281,7 +292,9 @@ pub async fn node_role(ep: &Endpoint) -> Result<NodeRole, Failure> {
                     "iam/info's InstanceProfileArn {:?} is not an instance profile ARN",
                     crate::report::truncate_for_display(&profile, 200)
                 ),
-            ))
+            )
+            .cause("something other than IMDS answers at this address")
+            .fix("check AWS_EC2_METADATA_SERVICE_ENDPOINT, or pass --node-role-arn"))
         }
     };
     let name = match get("/latest/meta-data/iam/security-credentials/").await? {
