@@ -75,10 +75,32 @@ pub(crate) fn run(cli: Cli) -> Outcome {
             }
         }
         Command::ValidateConfig(a) => {
-            let report = match config::check_files(&a.files, &a.options()) {
+            let mut options = match a.options() {
+                Ok(o) => o,
+                Err(f) => return Outcome::Report(failed("validate-config", f), a.out.output),
+            };
+            let mut from_imds = None;
+            if a.node_role_from_imds {
+                let role = joinkit_core::imds::endpoint_from(|k| std::env::var(k).ok())
+                    .and_then(|ep| block_on(joinkit_core::imds::node_role(&ep)).map(|r| (ep, r)));
+                match role {
+                    Ok((ep, r)) => {
+                        options.node_role_arn = Some(r.role_arn.clone());
+                        from_imds = Some(format!(
+                            "node role from the instance metadata service ({}, IMDSv2): {} (instance profile {})",
+                            ep.url, r.role_arn, r.instance_profile_arn
+                        ));
+                    }
+                    Err(f) => return Outcome::Report(failed("validate-config", f), a.out.output),
+                }
+            }
+            let mut report = match config::check_files(&a.files, &options) {
                 Ok(results) => config::report_for("validate-config", &results),
                 Err(f) => failed("validate-config", f),
             };
+            if let Some(line) = from_imds {
+                report.line(line);
+            }
             Outcome::Report(report, a.out.output)
         }
         Command::MigrateConfig(a) => migrate_config(&a),

@@ -102,9 +102,17 @@ fn secret(s: &Option<SecretArg>) -> Option<Secret> {
 }
 
 impl ValidateConfigArgs {
-    /// The check's options.
-    pub(crate) fn options(&self) -> joinkit_core::config::CheckOptions {
-        joinkit_core::config::CheckOptions { kubeadm: self.kubeadm_version, strict: self.strict }
+    /// The check's options; a `--node-role-arn` that is not a role (or assumed-role) ARN is
+    /// `usage` ([`joinkit_core::config::eks::node_role`]).
+    pub(crate) fn options(&self) -> Result<joinkit_core::config::CheckOptions, Failure> {
+        let node_role_arn = match &self.node_role_arn {
+            Some(a) => Some(joinkit_core::config::eks::node_role(a).map_err(|e| {
+                Failure::new(joinkit_core::error::Code::Usage, joinkit_core::report::Common::Input, format!("--node-role-arn: {e}"))
+                    .fix("pass the node's IAM role ARN, arn:aws:iam::ACCOUNT:role/NAME (aws sts get-caller-identity on the node prints its assumed-role ARN, which works too)")
+            })?),
+            None => None,
+        };
+        Ok(joinkit_core::config::CheckOptions { kubeadm: self.kubeadm_version, strict: self.strict, node_role_arn })
     }
 }
 
@@ -166,6 +174,12 @@ pub struct ValidateConfigArgs {
     /// Also fail on what joinkit finds beyond kubeadm config validate (warnings otherwise)
     #[arg(long, env = "JOINKIT_STRICT")]
     pub strict: bool,
+    /// For aws-auth ConfigMaps and access-entry JSON: say how this node IAM role is mapped
+    #[arg(long, value_name = "ARN", env = "JOINKIT_NODE_ROLE_ARN")]
+    pub node_role_arn: Option<String>,
+    /// Read the node IAM role from the instance metadata service (IMDSv2; on the node)
+    #[arg(long, env = "JOINKIT_NODE_ROLE_FROM_IMDS", conflicts_with = "node_role_arn")]
+    pub node_role_from_imds: bool,
     /// The output format.
     #[command(flatten)]
     pub out: OutputArg,

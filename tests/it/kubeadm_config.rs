@@ -177,7 +177,11 @@ fn same_meaning(kubeadm_error: &str, r: &joinkit_core::config::FileResult) -> Re
 /// joinkit's verdict on a file, as the library gives it to `validate-config`.
 fn joinkit_check(file: &Path, kv: KubeadmVersion) -> joinkit_core::config::FileResult {
     let text = std::fs::read_to_string(file).unwrap();
-    check_text_with(&file.display().to_string(), &text, &CheckOptions { kubeadm: kv, strict: false })
+    check_text_with(
+        &file.display().to_string(),
+        &text,
+        &CheckOptions { kubeadm: kv, strict: false, node_role_arn: None },
+    )
 }
 
 /// True when every error in validate-config's `-o json` output has origin `joinkit` (a knowing

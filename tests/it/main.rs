@@ -33,6 +33,7 @@ mod diagnose;
 mod diagnose_runtime;
 mod discovery_failures;
 mod docs;
+mod eks_aws_auth;
 mod explain_corpus;
 mod explain_log;
 mod explain_verdict;

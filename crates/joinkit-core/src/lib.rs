@@ -25,6 +25,7 @@ pub mod duration;
 pub mod endpoint;
 pub mod error;
 pub mod fsutil;
+pub mod imds;
 pub mod jws;
 pub mod k8s;
 pub mod kubeconfig;

@@ -8,6 +8,7 @@
 mod cluster;
 pub mod derive;
 mod documents;
+pub mod eks;
 mod golang;
 pub mod intent;
 pub mod kubeadm;
@@ -70,16 +71,22 @@ pub struct FileResult {
     pub join: Option<(JoinConfig, ApiVersion, usize)>,
     /// The documents as kubeadm splits the file (for migrate).
     pub docs: Vec<yaml::Document>,
+    /// For an EKS identity-mapping file checked with `--node-role-arn`: how it maps the node
+    /// role ([`eks::NodeMapping`]).
+    pub node_mapping: Option<eks::NodeMapping>,
 }
 
 /// What a check follows: the kubeadm release and whether findings beyond kubeadm are errors.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CheckOptions {
     /// The kubeadm release whose `kubeadm config validate` the verdict reproduces
     /// (`--kubeadm-version`; default the newest joinkit knows).
     pub kubeadm: KubeadmVersion,
-    /// `--strict`: findings of origin [`Origin::BeyondKubeadm`] are errors.
+    /// `--strict`: findings of origin [`Origin::BeyondKubeadm`] (and EKS warnings) are errors.
     pub strict: bool,
+    /// `--node-role-arn`, reduced by [`eks::node_role`] to `arn:P:iam::A:role/NAME`: for aws-auth
+    /// and access-entry files, say how this role is mapped.
+    pub node_role_arn: Option<String>,
 }
 
 /// The other kinds a component group's scheme registers, with their top-level fields
@@ -164,6 +171,10 @@ pub fn check_text(name: &str, text: &str) -> FileResult {
 /// kubeadm rejects; what joinkit finds beyond that is a warning (an error with `o.strict`).
 /// A file without a JoinConfiguration is such a finding: `kubeadm join --config` needs one.
 pub fn check_text_with(name: &str, text: &str, o: &CheckOptions) -> FileResult {
+    // The aws-auth ConfigMap and access-entry JSON are not kubeadm's: their own rules (eks.rs).
+    if let Some(kind) = eks::recognise(text) {
+        return eks::check(name, text, kind, o);
+    }
     let kv = o.kubeadm;
     let mut r = FileResult::default();
     let (parts, findings) = documents::read(text);
@@ -410,6 +421,7 @@ pub fn format_problem(p: &Problem) -> String {
         Origin::Kubeadm if p.kubeadm_rule => " [kubeadm]",
         Origin::BeyondKubeadm => " [beyond kubeadm config validate]",
         Origin::Joinkit => " [joinkit refuses what kubeadm config validate accepts]",
+        Origin::Eks => " [aws-auth / EKS access entries]",
         _ => "",
     }
     .to_string();
@@ -431,6 +443,7 @@ pub fn report_for(command: &str, results: &[(String, FileResult)]) -> Report {
     let mut all = Vec::new();
     let mut docs = Vec::new();
     let mut omitted = serde_json::Map::new();
+    let mut node_mappings = Vec::new();
     let (mut total_errors, mut total) = (0usize, 0usize);
     for (file, r) in results {
         let errors = r.problems.iter().filter(|p| p.severity == Severity::Error).count();
@@ -478,6 +491,10 @@ pub fn report_for(command: &str, results: &[(String, FileResult)]) -> Report {
                 left_out - left_errors
             ));
         }
+        if let Some(m) = &r.node_mapping {
+            report.line(m.describe());
+            node_mappings.push(m.clone());
+        }
         omitted.insert(file.clone(), left_out.into());
         total_errors += errors;
         total += r.problems.len();
@@ -488,6 +505,9 @@ pub fn report_for(command: &str, results: &[(String, FileResult)]) -> Report {
     report.set("problems", &all);
     report.set("problemsOmitted", &omitted);
     report.set("documents", &docs);
+    if !node_mappings.is_empty() {
+        report.set("nodeMapping", &node_mappings);
+    }
     report
 }
 
@@ -546,6 +566,7 @@ pub fn check_files(paths: &[std::path::PathBuf], o: &CheckOptions) -> Result<Vec
         let r = check_text_with(&name, &text, o);
         out.push((name, r));
     }
+    eks::node_verdict(&mut out);
     Ok(out)
 }
 

@@ -49,6 +49,10 @@ pub enum Origin {
     /// YAML 1.1 honours (NEL, U+2028, U+2029, a lone CR): kubeadm reads keys there that YAML 1.2
     /// tools do not see, so the file means different things to different readers.
     Joinkit,
+    /// An `aws-auth` ConfigMap or access-entry rule: aws-iam-authenticator's or EKS's
+    /// ([`super::eks`]); errors are what leaves a node (or a mapping) unauthenticated, warnings
+    /// what is ignored or ambiguous (errors with `--strict`).
+    Eks,
 }
 
 /// One problem in a config file.
