@@ -2,7 +2,7 @@
 """explain-log recall on tests/logs: the share of real logs (posted in public issues) for which
 `joinkit explain-log` names the failure domain the thread settled on.
 
-Usage: bench/corpus_recall.py [BINARY] [--set kept|held-out|all|fresh|fresh2|fresh3|fresh4] [--cases]
+Usage: bench/corpus_recall.py [BINARY] [--set kept|held-out|all|fresh|fresh2|fresh3|fresh4|fresh5] [--cases]
 BINARY defaults to target/release/joinkit (else target/debug/joinkit). The set comes from
 tests/logs/split.toml (rule in tests/logs/split.py); the default is `kept`, the part rules are
 written against. `held-out` is scored last, once the rules are frozen, and is also reported for
@@ -45,7 +45,7 @@ def blind(d):
 
 
 sets = {"kept": split["kept"], "held-out": split["held_out"], "all": split["kept"] + split["held_out"],
-        "fresh": blind("fresh"), "fresh2": blind("fresh2"), "fresh3": blind("fresh3"), "fresh4": blind("fresh4")}
+        "fresh": blind("fresh"), "fresh2": blind("fresh2"), "fresh3": blind("fresh3"), "fresh4": blind("fresh4"), "fresh5": blind("fresh5")}
 names = sorted(sets[which])
 seen = set(split["seen_before_split"])
 

@@ -168,11 +168,11 @@ const FLAG_OLD_BLOCK: u16 = 4;
 /// A status-error literal ([`status::LITERALS`]): the line goes through [`status::parse`].
 const FLAG_STATUS: u16 = 8;
 /// Transport-error literals ([`transport::LITERALS`]): their groups, shifted by 4 (16, 32, 64,
-/// 128); the line goes through [`transport::class_in`] for those groups.
+/// 128, 256); the line goes through [`transport::class_in`] for those groups.
 const FLAG_TRANSPORT: u16 = (transport::G_ALL as u16) << 4;
 /// A failure word ([`unmatched::FAILURE_WORDS`], in lower case, capitalised or upper case):
 /// the line may be a failure line no signature knows ([`unmatched`]), found in the same walk.
-const FLAG_FAILURE_WORD: u16 = 1 << 8;
+const FLAG_FAILURE_WORD: u16 = 1 << 9;
 /// Owners at or above this are flags (`SENTINEL + flag`).
 const SENTINEL: usize = usize::MAX - 0xFFFF;
 
@@ -497,7 +497,7 @@ impl Catalog {
             self.status_rule(line, out);
         }
         if flags & FLAG_TRANSPORT != 0 {
-            self.transport_rule(line, out, ((flags >> 4) & 0xF) as u8);
+            self.transport_rule(line, out, ((flags >> 4) & u16::from(transport::G_ALL)) as u8);
         }
         if flags & !(FLAG_STATUS | FLAG_TRANSPORT | FLAG_FAILURE_WORD) == 0 && !*old_block {
             return;

@@ -196,6 +196,16 @@ pub fn parse(line: &[u8]) -> Option<StatusError<'_>> {
         e.name = prefix.as_ref().and_then(|p| opt(p.get(2)));
         return Some(e);
     }
+    // NodeRestriction's reason alone (a user's paste, or a tool that prints the admission
+    // error's reason without `NewForbidden`'s prefix): its wording is the structure.
+    if prefix.is_none() && (has(" is not allowed to modify node ").is_some() || has(" cannot modify node ").is_some()) {
+        if let Some(c) = r.modify.captures(line) {
+            let mut e = none(Kind::Forbidden);
+            e.resource = Some("nodes");
+            e.reason = Some(c.get(0).map_or("", |m| m.as_str()));
+            return Some(e);
+        }
+    }
     if let Some(p) = prefix {
         let mut e = none(Kind::Forbidden);
         let qualified = p.get(1).map_or("", |m| m.as_str());
@@ -331,7 +341,11 @@ pub fn class_of(line: &[u8]) -> Option<Class> {
     // The quick way out for the common candidate, a 401 outside discovery (a kubelet's
     // reflector lines on a node with a bad credential): prebuilt substring searchers, no regex.
     let f = finders();
-    if f.forbidden.find(line).is_none() && f.cannot.find(line).is_none() && !discovery(line) {
+    if f.forbidden.find(line).is_none()
+        && f.cannot.find(line).is_none()
+        && f.modify.find(line).is_none()
+        && !discovery(line)
+    {
         return None;
     }
     parse(line).and_then(|e| classify(&e, line))
@@ -341,6 +355,7 @@ pub fn class_of(line: &[u8]) -> Option<Class> {
 struct Finders {
     forbidden: memchr::memmem::Finder<'static>,
     cannot: memchr::memmem::Finder<'static>,
+    modify: memchr::memmem::Finder<'static>,
     discovery: [memchr::memmem::Finder<'static>; 3],
 }
 
@@ -351,6 +366,7 @@ fn finders() -> &'static Finders {
         Finders {
             forbidden: f(" is forbidden:"),
             cannot: f(" cannot "),
+            modify: f(" is not allowed to modify node "),
             discovery: [f("cluster-info"), f("cluster info"), f("validate the identity of the API Server")],
         }
     })
@@ -398,7 +414,8 @@ pub fn meaning(c: Class, line: &str) -> String {
 
 /// The literals that make a line a candidate for the rule (the catalog's automaton finds
 /// them; [`parse`] decides).
-pub(crate) const LITERALS: [&[u8]; 3] = [b"is forbidden: ", b" cannot ", b"Unauthorized"];
+pub(crate) const LITERALS: [&[u8]; 4] =
+    [b"is forbidden: ", b" cannot ", b"Unauthorized", b" is not allowed to modify node "];
 
 /// The catalog ids the rule supersedes on a line it decides (the generic phrases for the same
 /// errors).
@@ -458,7 +475,7 @@ pub(crate) fn signatures() -> &'static [Signature] {
                 "RBAC refuses the bootstrap identity the creation of its CertificateSigningRequest: the kubeadm:kubelet-bootstrap ClusterRoleBinding (group system:bootstrappers to system:node-bootstrapper) is missing, or the identity is not in that group",
                 "run kubeadm init phase bootstrap-token on a control-plane node (it recreates the binding); for a hand-made bootstrap user, bind it to system:node-bootstrapper",
                 forbidden.clone()),
-            sig("status-node-identity", Domain::Rbac, r#"User \\?"system:node:"#,
+            sig("status-node-identity", Domain::Rbac, r#"User \\?"system:node:| (is not allowed to|cannot) modify node "#,
                 "the node authorizer or NodeRestriction refuses a kubelet a Node, Lease or Pod: its credential (system:node:<name>) names another node than its node name (hostname override, --node-name or cloud provider name mismatch)",
                 "make the kubelet's node name and its client certificate's CN agree: the same --hostname-override/--node-name as when it joined, or rejoin after a rename (kubeadm reset; join again)",
                 node),
@@ -639,6 +656,10 @@ mod tests {
             assert_eq!(c(l), Some(Class::NodeIdentity), "{l}");
         }
         assert_eq!(c(r#"nodes "w1" is forbidden: node "w1" cannot modify node "w1""#), None);
+        // The reason alone, without NewForbidden's prefix.
+        assert_eq!(c(r#"the node "bootstrap.example.com" cannot modify node "bootstrap""#), Some(Class::NodeIdentity));
+        assert_eq!(c(r#"node "a" is not allowed to modify node "b""#), Some(Class::NodeIdentity));
+        assert_eq!(c(r#"node "a" is not allowed to modify node "a""#), None);
         assert_eq!(
             c(
                 r#"pods "x" is forbidden: User "system:node:a" cannot get resource "pods" in API group "" in the namespace "default": no relationship found between node 'a' and this object"#

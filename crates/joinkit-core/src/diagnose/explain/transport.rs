@@ -56,10 +56,16 @@ pub enum Class {
     /// An HTTP(S) proxy in the way: the dial to the proxy failed, or the proxy refused the
     /// CONNECT. Network.
     Proxy = 4,
+    /// A certificate error on a request to an image registry (the OCI distribution API's
+    /// `/v2/<name>/manifests|blobs/` paths, or a pull): the container runtime does not trust
+    /// the registry, which is the runtime's configuration (its CA, mirror or `insecure`
+    /// settings), not the join's TLS. Runtime.
+    Registry = 5,
 }
 
 /// Every class, in index order.
-pub const CLASSES: [Class; 5] = [Class::NotYetValid, Class::Expired, Class::Lookup, Class::Dial, Class::Proxy];
+pub const CLASSES: [Class; 6] =
+    [Class::NotYetValid, Class::Expired, Class::Lookup, Class::Dial, Class::Proxy, Class::Registry];
 
 impl Class {
     /// The catalog ids the class supersedes on a line it decides: the generic entries for the
@@ -76,13 +82,18 @@ impl Class {
             Class::Proxy => &["dns-no-such-host", "net-io-timeout", "net-connection-refused", "net-no-route"],
             // Fills gaps only: a dial the catalog names keeps its entry.
             Class::Dial => &[],
+            // The certificate texts are the catalog's; who refused whom is the structure.
+            Class::Registry => &["x509-unknown-authority", "x509-not-valid-for-name", "x509-other"],
         }
     }
 }
 
 /// Every catalog id some class supersedes: a line with another catalog cause is no candidate.
-pub(crate) const SUPERSEDED_ANY: [&str; 6] = [
+pub(crate) const SUPERSEDED_ANY: [&str; 9] = [
     "x509-expired-or-not-yet-valid",
+    "x509-unknown-authority",
+    "x509-not-valid-for-name",
+    "x509-other",
     "runtime-sandbox-image-pull",
     "dns-no-such-host",
     "net-io-timeout",
@@ -98,12 +109,14 @@ pub(crate) const G_PROXY: u8 = 2;
 pub(crate) const G_LOOKUP: u8 = 4;
 /// A dial's literal.
 pub(crate) const G_DIAL: u8 = 8;
+/// A registry request's literal.
+pub(crate) const G_REGISTRY: u8 = 16;
 /// Every group.
-pub(crate) const G_ALL: u8 = G_CERT | G_PROXY | G_LOOKUP | G_DIAL;
+pub(crate) const G_ALL: u8 = G_CERT | G_PROXY | G_LOOKUP | G_DIAL | G_REGISTRY;
 
 /// The literals that make a line a candidate for the rule, with their group (the catalog's
 /// automaton finds them and says which groups; [`class_in`] decides).
-pub(crate) const LITERALS: [(&[u8], u8); 12] = [
+pub(crate) const LITERALS: [(&[u8], u8); 15] = [
     (b"not yet valid: current time ", G_CERT),
     (b"the certificate is not valid yet", G_CERT),
     (b"the certificate has expired", G_CERT),
@@ -116,6 +129,9 @@ pub(crate) const LITERALS: [(&[u8], u8); 12] = [
     (b"context deadline exceeded", G_DIAL),
     (b"proxyconnect tcp", G_PROXY),
     (b"Proxy Authentication Required", G_PROXY),
+    (b"failed to do connect handshake", G_PROXY),
+    (b"/manifests/", G_REGISTRY),
+    (b"/blobs/", G_REGISTRY),
 ];
 
 /// The inner errors of a `DNSError` and of an `OpError` that the rule reads (Go's
@@ -128,6 +144,7 @@ struct Res {
     lookup: Regex,
     dial: Regex,
     request: Regex,
+    registry: Regex,
 }
 
 fn res() -> &'static Res {
@@ -145,6 +162,9 @@ fn res() -> &'static Res {
                 r#"\b(?:Get|Post|Put|Patch|Delete|Head) \\?"?https?://([^/\s"\\?]+)[^\s"\\]*\\?"?: (context deadline exceeded)"#
                     .into(),
             ),
+            // The OCI distribution API (distribution-spec: `/v2/<name>/manifests/<reference>`,
+            // `/v2/<name>/blobs/<digest>`), then Go's x509 error on that request.
+            registry: re(r"https?://[^/\s]+/v2/\S*/(?:manifests|blobs)/\S*: .*x509: ".into()),
         }
     })
 }
@@ -163,7 +183,8 @@ struct Finders {
     not_yet: memchr::memmem::Finder<'static>,
     expired: memchr::memmem::Finder<'static>,
     lookup: memchr::memmem::Finder<'static>,
-    proxy: [memchr::memmem::Finder<'static>; 2],
+    proxy: [memchr::memmem::Finder<'static>; 3],
+    registry: [memchr::memmem::Finder<'static>; 2],
     dial: [memchr::memmem::Finder<'static>; 6],
 }
 
@@ -176,7 +197,8 @@ fn finders() -> &'static Finders {
             not_yet: f("the certificate is not valid yet"),
             expired: f("the certificate has expired"),
             lookup: f("lookup "),
-            proxy: [f("proxyconnect tcp"), f("Proxy Authentication Required")],
+            proxy: [f("proxyconnect tcp"), f("Proxy Authentication Required"), f("failed to do connect handshake")],
+            registry: [f("/manifests/"), f("/blobs/")],
             dial: [
                 f("dial tcp"),
                 f("read tcp"),
@@ -207,6 +229,12 @@ pub(crate) fn class_in(line: &[u8], groups: u8, gap: bool) -> Option<Class> {
     }
     if groups & G_PROXY != 0 && f.proxy.iter().any(|p| p.find(line).is_some()) {
         return Some(Class::Proxy);
+    }
+    if groups & G_REGISTRY != 0
+        && f.registry.iter().any(|p| p.find(line).is_some())
+        && res().registry.is_match(text(line))
+    {
+        return Some(Class::Registry);
     }
     if groups & G_LOOKUP != 0 && f.lookup.find(line).is_some() && res().lookup.is_match(text(line)) {
         return Some(Class::Lookup);
@@ -369,7 +397,7 @@ pub fn meaning(c: Class, line: &str) -> String {
             }
         }),
         Class::Dial => dial(b).map(|(addr, errno)| format!("{addr}: {errno}")),
-        Class::Proxy => None,
+        Class::Proxy | Class::Registry => None,
     };
     match detail {
         Some(d) => format!("{d}: {base}"),
@@ -449,12 +477,19 @@ pub(crate) fn signatures() -> &'static [Signature] {
                     src(F_NET, "Go 1.x", "write tcp %s->%s: write: broken pipe", "OpError"),
                     src(F_HTTP, "Go 1.x (client-go requests with a context or a timeout)", "Get \"https://10.0.0.10:6443/api/v1/namespaces/kube-public/configmaps/cluster-info?timeout=10s\": context deadline exceeded", "url.Error (Op URL: Err) wrapping context.DeadlineExceeded"),
                 ]),
-            sig("net-proxy", Domain::Network, r"proxyconnect tcp|Proxy Authentication Required",
+            sig("net-proxy", Domain::Network, r"proxyconnect tcp|Proxy Authentication Required|failed to do connect handshake",
                 "an HTTP(S) proxy is in the way (HTTPS_PROXY/HTTP_PROXY in the environment of kubeadm, the kubelet or the runtime): the proxy cannot be reached, or refuses the CONNECT; traffic to the cluster should not go through it",
                 "add the API server's address, the node and pod/service CIDRs and .svc,.cluster.local to NO_PROXY (no_proxy) for kubeadm, the kubelet and the container runtime, or fix the proxy address and credentials",
                 vec![
                     src(F_HTTP, "Go 1.x (Kubernetes 1.10-1.36)", "proxyconnect tcp: dial tcp %s: connect: connection refused", "Transport.dialConn wraps the proxy dial in &net.OpError{Op: \"proxyconnect\", Net: \"tcp\", ...}"),
                     src(F_HTTP, "Go 1.x", "Get \"https://10.0.0.10:6443/version\": Proxy Authentication Required", "Transport.dialConn: a non-200 CONNECT answer returns the proxy's status text as the error"),
+                    src("grpc/grpc-go internal/transport/proxy.go (doHTTPConnectHandshake; etcd's and containerd's clients)", "grpc-go 1.x", "failed to do connect handshake, response: %q", "index-id 18135332 and index-id 13100613718 (fmt.Errorf(\"failed to do connect handshake, response: %q\", dump)); \"status code: %s\" when the reply cannot be dumped"),
+                ]),
+            sig("runtime-registry-untrusted", Domain::Runtime, r"https?://[^/\s]+/v2/\S*/(manifests|blobs)/\S*: .*x509: ",
+                "the container runtime refused an image registry's certificate (the request is the OCI distribution API's manifest or blob fetch): the registry's CA is not trusted by the runtime, or the name is not in its certificate; this is the runtime's registry configuration, not the join's TLS",
+                "make the runtime trust the registry: containerd /etc/containerd/certs.d/HOST/hosts.toml (ca = ...; containerd < 1.5: registry.configs.\"HOST\".tls in config.toml), CRI-O /etc/containers/certs.d/HOST/ca.crt, Docker /etc/docker/certs.d/HOST/ca.crt, then restart the runtime; or fix the registry's certificate",
+                vec![
+                    src("opencontainers/distribution-spec spec.md (GET/HEAD /v2/<name>/manifests/<reference>, /v2/<name>/blobs/<digest>)", "all registries", "failed to do request: Head https://%s/v2/%s/manifests/%s: x509: certificate signed by unknown authority", "containerd remotes/docker/resolver.go (\"failed to do request\"), the distribution spec's paths"),
                 ]),
         ]
     })
@@ -540,6 +575,31 @@ mod tests {
             assert_eq!(class_of(l.as_bytes()), Some(Class::Lookup), "{l}");
         }
         assert_eq!(class_of(b"failed to lookup image: not found"), None);
+        // A registry's certificate refused by the runtime: the request is the OCI
+        // distribution API's; the same x509 text on a request to the API server is not.
+        for l in [
+            "failed to do request: Head https://registry.example.com/v2/core/portal-backend/manifests/1: x509: certificate signed by unknown authority",
+            r#"failed to pull image "registry.example.com/pause:3.9": failed to resolve reference: failed to do request: Head "https://registry.example.com/v2/pause/manifests/3.9": tls: failed to verify certificate: x509: certificate signed by unknown authority"#,
+            "GET https://r.example.com:5000/v2/app/blobs/sha256:0123: x509: certificate is valid for a.example.com, not r.example.com",
+        ] {
+            assert_eq!(class_of(l.as_bytes()), Some(Class::Registry), "{l}");
+        }
+        assert_eq!(
+            class_of(b"Get \"https://10.0.0.10:6443/api/v1/nodes\": x509: certificate signed by unknown authority"),
+            None
+        );
+        // The clock's verdict comes first: a registry certificate not yet valid is the clock.
+        assert_eq!(
+            class_of(b"Head https://r.example.com/v2/a/manifests/1: x509: certificate has expired or is not yet valid: current time 2020-01-01T00:00:00Z is before 2024-01-01T00:00:00Z"),
+            Some(Class::NotYetValid)
+        );
+        // grpc-go's CONNECT handshake through a proxy.
+        assert_eq!(
+            class_of(
+                br#"transport: Error while dialing failed to do connect handshake, response: "HTTP/1.1 403 Forbidden""#
+            ),
+            Some(Class::Proxy)
+        );
         for l in [
             "read tcp 10.0.0.5:51234->10.0.0.10:6443: read: connection reset by peer",
             "dial tcp 10.0.2.15:6443: getsockopt: no route to host",
