@@ -17,7 +17,7 @@ use super::node::{add, fail, Check, DiagnoseOptions, Found};
 use crate::client::{self, FetchOptions, TrustAnchors};
 use crate::endpoint::Endpoint;
 use crate::error::{Code, Failure};
-use crate::report::{Report, Status};
+use crate::report::{Report, StageId, Status};
 use base64::Engine;
 use std::time::Instant;
 
@@ -138,14 +138,33 @@ fn is_eks(fs: &NodeFs) -> bool {
     ["/etc/eks", NODEADM_CACHE, "/usr/bin/nodeadm"].iter().any(|p| fs.exists(p).unwrap_or(false))
 }
 
-/// The EKS checks: `eks/node-config`, `eks/ca`, `eks/endpoint`.
-pub(super) async fn eks_checks(report: &mut Report, found: &mut Vec<Found>, opts: &DiagnoseOptions, fs: &NodeFs) {
+/// The EKS checks: `eks/node-config`, `eks/ca`, `eks/endpoint`. Returns whether this is an
+/// EKS node (else every EKS stage, the way-out ones included, is skipped); `endpoint` gets the
+/// NodeConfig's `apiServerEndpoint` once the NodeConfig is complete.
+pub(super) async fn eks_checks(
+    report: &mut Report,
+    found: &mut Vec<Found>,
+    opts: &DiagnoseOptions,
+    fs: &NodeFs,
+    endpoint: &mut Option<String>,
+) -> bool {
     if !is_eks(fs) {
-        for c in [Check::EksNodeConfig, Check::EksCa, Check::EksEndpoint] {
-            add(report, found, c, Status::Skip, "not an EKS node (no /etc/eks, no nodeadm)".into(), None);
+        for c in Check::ALL.iter().filter(|c| c.name().starts_with("eks/")) {
+            add(report, found, *c, Status::Skip, "not an EKS node (no /etc/eks, no nodeadm)".into(), None);
         }
-        return;
+        return false;
     }
+    eks_cluster_checks(report, found, opts, fs, endpoint).await;
+    true
+}
+
+async fn eks_cluster_checks(
+    report: &mut Report,
+    found: &mut Vec<Found>,
+    opts: &DiagnoseOptions,
+    fs: &NodeFs,
+    endpoint: &mut Option<String>,
+) {
     let (cluster, problems) = read_cluster(fs);
     let bootstrap_sh = fs.exists(BOOTSTRAP_SH).unwrap_or(false);
     let Some(cl) = cluster else {
@@ -178,6 +197,7 @@ pub(super) async fn eks_checks(report: &mut Report, found: &mut Vec<Found>, opts
         }
         return;
     }
+    *endpoint = Some(cl.endpoint.clone());
     let shown_ep = crate::redact::truncate(&cl.endpoint, 200);
     add(
         report,

@@ -22,6 +22,7 @@ use super::admin::admin_checks;
 use super::conclude::{conclude, domain_of};
 use super::control_plane::control_plane_checks;
 use super::eks::eks_checks;
+use super::eks_way_out::way_out_checks;
 use super::local::{local_checks, NodeFs, ROOT_FIX};
 use super::network::network_checks;
 use super::runtime::runtime_checks;
@@ -104,6 +105,29 @@ checks! {
     /// EKS nodes: the NodeConfig's endpoint answers and its chain verifies against that CA
     /// (a transport failure takes its own domain, network or dns).
     EksEndpoint = ("eks/endpoint", Tls),
+    /// EKS nodes: the region (the endpoint's host name, else the instance metadata service) and
+    /// the endpoints of the AWS services a join needs (docs/eks-way-out.md).
+    EksRegion = ("eks/region", Config),
+    /// EKS nodes: the default route in `/proc/net/route`, or its absence (then only VPC
+    /// endpoints can carry the join).
+    EksDefaultRoute = ("eks/default-route", Network),
+    /// EKS nodes: the cluster endpoint's name resolves and TCP reaches it (a name that does not
+    /// resolve is a dns finding).
+    EksReachCluster = ("eks/reach-cluster", Network),
+    /// EKS nodes: regional STS (`sts.REGION.amazonaws.com`) resolves and answers TCP on 443.
+    EksReachSts = ("eks/reach-sts", Network),
+    /// EKS nodes: EC2 (`ec2.REGION.amazonaws.com`).
+    EksReachEc2 = ("eks/reach-ec2", Network),
+    /// EKS nodes: the ECR API (`api.ecr.REGION.amazonaws.com`).
+    EksReachEcrApi = ("eks/reach-ecr-api", Network),
+    /// EKS nodes: the EKS image registry (`ACCOUNT.dkr.ecr.REGION.amazonaws.com`).
+    EksReachEcrDkr = ("eks/reach-ecr-dkr", Network),
+    /// EKS nodes: S3, where ECR keeps image layers
+    /// (`prod-REGION-starport-layer-bucket.s3.REGION.amazonaws.com`).
+    EksReachS3 = ("eks/reach-s3", Network),
+    /// EKS nodes: the way out, summed up: the NAT case (default route, public addresses), the
+    /// VPC-endpoint case (private addresses, no default route needed), or what is unreachable.
+    EksWayOut = ("eks/way-out", Network),
     /// The uploaded certificates' key is well-formed.
     ControlPlaneCertificateKey = ("control-plane/certificate-key", Config),
     /// The key decrypts Secret kube-system/kubeadm-certs.
@@ -202,7 +226,10 @@ pub async fn run(opts: &DiagnoseOptions) -> Report {
     local_checks(&mut report, &mut found, &fs);
     let all = async {
         network_checks(&mut report, &mut found, opts, &fs).await;
-        eks_checks(&mut report, &mut found, opts, &fs).await;
+        let mut cluster_endpoint = None;
+        if eks_checks(&mut report, &mut found, opts, &fs, &mut cluster_endpoint).await {
+            way_out_checks(&mut report, &mut found, opts, &fs, cluster_endpoint.as_deref()).await;
+        }
         let ((boot, trusted), (admin_report, admin_found)) =
             tokio::join!(bootstrap::run_keeping_trust(&opts.bootstrap), admin_checks(opts));
         // Skipped stages are noise, except the input and, under --no-csr, the CSR stages
