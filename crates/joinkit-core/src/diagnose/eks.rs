@@ -12,6 +12,7 @@
 //! (`client::fetch_verified`, anonymous: no credential is sent).
 
 use super::conclude::domain_of;
+use super::eks_way_out::way_out_checks;
 use super::local::{NodeFs, ReadFailure, FILE_LIMIT};
 use super::node::{add, fail, Check, DiagnoseOptions, Found};
 use crate::client::{self, FetchOptions, TrustAnchors};
@@ -138,32 +139,31 @@ fn is_eks(fs: &NodeFs) -> bool {
     ["/etc/eks", NODEADM_CACHE, "/usr/bin/nodeadm"].iter().any(|p| fs.exists(p).unwrap_or(false))
 }
 
-/// The EKS checks: `eks/node-config`, `eks/ca`, `eks/endpoint`. Returns whether this is an
-/// EKS node (else every EKS stage, the way-out ones included, is skipped); `endpoint` gets the
-/// NodeConfig's `apiServerEndpoint` once the NodeConfig is complete.
-pub(super) async fn eks_checks(
-    report: &mut Report,
-    found: &mut Vec<Found>,
-    opts: &DiagnoseOptions,
-    fs: &NodeFs,
-    endpoint: &mut Option<String>,
-) -> bool {
+/// The EKS checks: `eks/node-config`, `eks/ca`, the way out (`eks/region` to `eks/way-out`,
+/// [`way_out_checks`]) and `eks/endpoint`; on other nodes every EKS stage is skipped.
+pub(super) async fn eks_checks(report: &mut Report, found: &mut Vec<Found>, opts: &DiagnoseOptions, fs: &NodeFs) {
     if !is_eks(fs) {
         for c in Check::ALL.iter().filter(|c| c.name().starts_with("eks/")) {
             add(report, found, *c, Status::Skip, "not an EKS node (no /etc/eks, no nodeadm)".into(), None);
         }
-        return false;
+        return;
     }
-    eks_cluster_checks(report, found, opts, fs, endpoint).await;
-    true
+    let (mut endpoint, mut way_out_done) = (None, false);
+    eks_cluster_checks(report, found, opts, fs, &mut endpoint, &mut way_out_done).await;
+    if !way_out_done {
+        way_out_checks(report, found, opts, fs, endpoint.as_deref()).await;
+    }
 }
 
+/// `eks/node-config` and `eks/ca`, then (once the NodeConfig's CA parses) the way out and
+/// `eks/endpoint`; `endpoint` gets the NodeConfig's `apiServerEndpoint` once it is complete.
 async fn eks_cluster_checks(
     report: &mut Report,
     found: &mut Vec<Found>,
     opts: &DiagnoseOptions,
     fs: &NodeFs,
     endpoint: &mut Option<String>,
+    way_out_done: &mut bool,
 ) {
     let (cluster, problems) = read_cluster(fs);
     let bootstrap_sh = fs.exists(BOOTSTRAP_SH).unwrap_or(false);
@@ -239,7 +239,10 @@ async fn eks_cluster_checks(
     }
     let pins: Vec<String> = infos.iter().filter(|i| i.is_ca).map(|i| format!("{} ({})", i.pin, i.subject)).collect();
     add(report, found, Check::EksCa, Status::Pass, format!("the NodeConfig's CA parses: {}", pins.join(", ")), None);
-    // The endpoint: https, answers, and its chain verifies against that CA.
+    // The way out first (names, routes, TCP: the more basic links), then the endpoint: https,
+    // answers, and its chain verifies against that CA.
+    way_out_checks(report, found, opts, fs, Some(&cl.endpoint)).await;
+    *way_out_done = true;
     let ep = match Endpoint::from_server_url(&cl.endpoint) {
         Ok(ep) => ep,
         Err(e) => {

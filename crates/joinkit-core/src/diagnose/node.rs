@@ -22,7 +22,6 @@ use super::admin::admin_checks;
 use super::conclude::{conclude, domain_of};
 use super::control_plane::control_plane_checks;
 use super::eks::eks_checks;
-use super::eks_way_out::way_out_checks;
 use super::local::{local_checks, NodeFs, ROOT_FIX};
 use super::network::network_checks;
 use super::runtime::runtime_checks;
@@ -102,9 +101,6 @@ checks! {
     EksNodeConfig = ("eks/node-config", Config),
     /// EKS nodes: the NodeConfig's certificateAuthority parses and holds a CA.
     EksCa = ("eks/ca", Tls),
-    /// EKS nodes: the NodeConfig's endpoint answers and its chain verifies against that CA
-    /// (a transport failure takes its own domain, network or dns).
-    EksEndpoint = ("eks/endpoint", Tls),
     /// EKS nodes: the region (the endpoint's host name, else the instance metadata service) and
     /// the endpoints of the AWS services a join needs (docs/eks-way-out.md).
     EksRegion = ("eks/region", Config),
@@ -128,6 +124,9 @@ checks! {
     /// EKS nodes: the way out, summed up: the NAT case (default route, public addresses), the
     /// VPC-endpoint case (private addresses, no default route needed), or what is unreachable.
     EksWayOut = ("eks/way-out", Network),
+    /// EKS nodes: the NodeConfig's endpoint answers and its chain verifies against that CA
+    /// (a transport failure takes its own domain, network or dns).
+    EksEndpoint = ("eks/endpoint", Tls),
     /// The uploaded certificates' key is well-formed.
     ControlPlaneCertificateKey = ("control-plane/certificate-key", Config),
     /// The key decrypts Secret kube-system/kubeadm-certs.
@@ -226,10 +225,7 @@ pub async fn run(opts: &DiagnoseOptions) -> Report {
     local_checks(&mut report, &mut found, &fs);
     let all = async {
         network_checks(&mut report, &mut found, opts, &fs).await;
-        let mut cluster_endpoint = None;
-        if eks_checks(&mut report, &mut found, opts, &fs, &mut cluster_endpoint).await {
-            way_out_checks(&mut report, &mut found, opts, &fs, cluster_endpoint.as_deref()).await;
-        }
+        eks_checks(&mut report, &mut found, opts, &fs).await;
         let ((boot, trusted), (admin_report, admin_found)) =
             tokio::join!(bootstrap::run_keeping_trust(&opts.bootstrap), admin_checks(opts));
         // Skipped stages are noise, except the input and, under --no-csr, the CSR stages
