@@ -354,3 +354,60 @@ fn a_stand_in_that_never_answers_is_bounded() {
         r.stdout
     );
 }
+
+/// Part of the identity mapping, from the cluster: `diagnose --kubeconfig` reads
+/// kube-system/aws-auth and applies validate-config's EKS rules (docs/eks-aws-auth.md).
+#[test]
+fn diagnose_kubeconfig_reads_aws_auth_from_the_cluster() {
+    let l = lab(Scenario::Healthy);
+    let dir = tempfile::tempdir().unwrap();
+    let root = fake_root(dir.path());
+    // No aws-auth: skipped, no finding.
+    let (r, v) = crate::diagnose::diagnose(&l, &root, &[]);
+    assert_eq!(stage(&v, "admin/aws-auth")["status"], "skip", "{}", r.stdout);
+    // An instance-profile ARN with a path, and a mapRoles whose indentation is broken.
+    let auth = format!("Bearer {}", l.info.admin_token);
+    let create = |map_roles: &str| {
+        let cm = serde_json::json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "aws-auth", "namespace": "kube-system"},
+            "data": {"mapRoles": map_roles},
+        });
+        let _ = common::https(
+            l.endpoint(),
+            &l.info.ca_cert_pem,
+            "DELETE",
+            "/api/v1/namespaces/kube-system/configmaps/aws-auth",
+            &[("authorization", &auth)],
+            None,
+        );
+        let h = common::https(
+            l.endpoint(),
+            &l.info.ca_cert_pem,
+            "POST",
+            "/api/v1/namespaces/kube-system/configmaps",
+            &[("authorization", &auth), ("content-type", "application/json")],
+            Some(&cm.to_string()),
+        );
+        assert!(h.status == 201 || h.status == 200, "{} {}", h.status, String::from_utf8_lossy(&h.body));
+    };
+    create("- rolearn: arn:aws:iam::111122223333:instance-profile/eks/NodeProfile\n  username: system:node:{{EC2PrivateDNSName}}\n  groups:\n    - system:bootstrappers\n    - system:nodes\n");
+    let (r, v) = crate::diagnose::diagnose(&l, &root, &[]);
+    let s = stage(&v, "admin/aws-auth");
+    let d = s["detail"].as_str().unwrap();
+    // The end-to-end discovery and TLS bootstrap passed against the lab: admin evidence is a
+    // warning then, never the root cause.
+    assert_eq!(s["status"], "warn", "{}", r.stdout);
+    assert!(d.contains("is an instance profile ARN") && d.contains("not a root cause"), "{d}");
+    create("- rolearn: arn:aws:iam::111122223333:role/NodeRole\n  username: system:node:{{EC2PrivateDNSName}}\n groups:\n    - system:nodes\n");
+    // Under --no-csr there is no end-to-end run: the broken mapRoles is the root cause.
+    let (r, v) = crate::diagnose::diagnose(&l, &root, &["--no-csr"]);
+    let d = detail(&v, "admin/aws-auth");
+    assert!(d.contains("mapRoles is not valid YAML") && d.contains("line 3, column 2"), "{d}");
+    assert_eq!(v["failure"]["stage"], "admin/aws-auth", "{}", r.stdout);
+    assert_eq!(v["failureDomain"], "config", "{}", r.stdout);
+    assert_eq!(r.code, 88, "{}", r.stdout);
+    create("- rolearn: arn:aws:iam::111122223333:role/NodeRole\n  username: system:node:{{EC2PrivateDNSName}}\n  groups:\n    - system:bootstrappers\n    - system:nodes\n");
+    let (r, v) = crate::diagnose::diagnose(&l, &root, &[]);
+    assert_eq!(stage(&v, "admin/aws-auth")["status"], "pass", "{}", r.stdout);
+}

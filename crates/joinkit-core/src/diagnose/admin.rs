@@ -95,6 +95,55 @@ async fn admin_list(client: &ApiClient, path: &str, what: &str) -> AdminRead {
     AdminRead::list(client.get(path).await, what)
 }
 
+/// `admin/aws-auth`: the cluster's `kube-system/aws-auth` ConfigMap through validate-config's EKS
+/// rules ([`crate::config::eks::check`]: aws-iam-authenticator's reading and the node-entry
+/// rules, docs/eks-aws-auth.md). Absent is no finding (a cluster without the authenticator, or
+/// one that maps nodes with access entries only); errors are a config finding, warnings a
+/// warning.
+async fn aws_auth_check(client: &ApiClient, report: &mut Report, found: &mut Vec<Found>) {
+    use crate::config::{eks, CheckOptions, Severity};
+    let what = "ConfigMap kube-system/aws-auth";
+    let v = match admin_read(client, "/api/v1/namespaces/kube-system/configmaps/aws-auth", what).await {
+        AdminRead::Unknown(d) => return add(report, found, Check::AdminAwsAuth, Status::Warn, d, None),
+        AdminRead::Absent => {
+            let d = format!("no {what}: not an EKS cluster, or one that maps nodes with access entries only (aws eks list-access-entries)");
+            return add(report, found, Check::AdminAwsAuth, Status::Skip, d, None);
+        }
+        AdminRead::Found(v) => v,
+    };
+    let text = serde_json::to_string_pretty(&v).unwrap_or_default();
+    let name = "kube-system/aws-auth (read from the cluster, as JSON)";
+    let r = eks::check(name, &text, eks::EksFile::AwsAuth, &CheckOptions::default());
+    let list = |sev: Severity| -> Vec<String> {
+        r.problems
+            .iter()
+            .filter(|p| p.severity == sev)
+            .map(|p| {
+                let at = if p.path.is_empty() { String::new() } else { format!("{}: ", p.path) };
+                format!("{at}{}", p.message)
+            })
+            .collect()
+    };
+    let (errors, warnings) = (list(Severity::Error), list(Severity::Warning));
+    if let Some(first) = r.problems.iter().find(|p| p.severity == Severity::Error) {
+        let d = format!("{} error(s) in {name}: {}", errors.len(), errors.join("; "));
+        let d = crate::redact::truncate(&d, 2000);
+        add(report, found, Check::AdminAwsAuth, Status::Fail, d.clone(), fail(Code::RootCauseConfig, d, "aws-iam-authenticator maps the node's IAM role to system:node:{{EC2PrivateDNSName}} in system:bootstrappers and system:nodes through this ConfigMap: with these errors the node role is not mapped (a mapRoles that is not YAML loses every mapping) and the kubelet's requests are Unauthorized", &first.fix));
+    } else if !warnings.is_empty() {
+        let d = format!("{} warning(s) in {name}: {}", warnings.len(), warnings.join("; "));
+        add(report, found, Check::AdminAwsAuth, Status::Warn, crate::redact::truncate(&d, 2000), None);
+    } else {
+        add(
+            report,
+            found,
+            Check::AdminAwsAuth,
+            Status::Pass,
+            format!("{what} passes validate-config's EKS rules (docs/eks-aws-auth.md)"),
+            None,
+        );
+    }
+}
+
 pub(super) async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
     let mut report = Report::new("admin");
     let mut found = Vec::new();
@@ -131,6 +180,7 @@ pub(super) async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>)
         );
         return (report, found);
     }
+    aws_auth_check(&client, &mut report, &mut found).await;
     let node = &opts.bootstrap.node_name;
     let secret = admin_read(
         &client,

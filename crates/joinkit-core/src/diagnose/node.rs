@@ -133,6 +133,10 @@ checks! {
     ControlPlaneKubeadmCerts = ("control-plane/kubeadm-certs", ControlPlane),
     /// The admin kubeconfig works (else the admin checks are skipped).
     AdminKubeconfig = ("admin/kubeconfig", Config),
+    /// EKS clusters: `kube-system/aws-auth` passes validate-config's EKS rules (a mapRoles that
+    /// is not YAML, a node entry with an instance-profile ARN, a path, a wrong username or
+    /// missing groups); skipped when the ConfigMap does not exist.
+    AdminAwsAuth = ("admin/aws-auth", Config),
     /// The token's Secret exists, is valid, unexpired and has both usages.
     AdminTokenSecret = ("admin/token-secret", Token),
     /// cluster-info exists (its control-plane half).
