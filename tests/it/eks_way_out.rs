@@ -410,4 +410,55 @@ fn diagnose_kubeconfig_reads_aws_auth_from_the_cluster() {
     create("- rolearn: arn:aws:iam::111122223333:role/NodeRole\n  username: system:node:{{EC2PrivateDNSName}}\n  groups:\n    - system:bootstrappers\n    - system:nodes\n");
     let (r, v) = crate::diagnose::diagnose(&l, &root, &[]);
     assert_eq!(stage(&v, "admin/aws-auth")["status"], "pass", "{}", r.stdout);
+    // With a metadata service (the node's role, IMDSv2): is this node's role mapped, and how?
+    let (url, log) = crate::eks_aws_auth::imds(crate::eks_aws_auth::Imds::Good);
+    let with_imds = |l: &joinkit_lab::Lab| {
+        let admin = dir.path().join("admin.conf");
+        std::fs::write(&admin, &l.info.admin_kubeconfig).unwrap();
+        let args = [
+            "diagnose",
+            l.endpoint(),
+            "--discovery-token-ca-cert-hash",
+            &l.info.ca_pin,
+            "--node-name",
+            "worker-1",
+            "--root",
+            root.to_str().unwrap(),
+            "--timeout",
+            "1s",
+            "--kubeconfig",
+            admin.to_str().unwrap(),
+            "--kubelet-healthz",
+            "off",
+            "-o",
+            "json",
+        ];
+        let r = common::run_with(
+            &args,
+            &[("JOINKIT_TOKEN", &l.info.token), ("AWS_EC2_METADATA_SERVICE_ENDPOINT", &url)],
+            None,
+        );
+        let v = r.json();
+        (r, v)
+    };
+    let (r, v) = with_imds(&l);
+    let s = stage(&v, "admin/aws-auth");
+    assert_eq!(s["status"], "warn", "{}", r.stdout);
+    let d = s["detail"].as_str().unwrap();
+    assert!(
+        d.contains(
+            "node role arn:aws:iam::555555555555:role/devel-worker-nodes-NodeInstanceRole-74RF4UBDUKL6: not mapped"
+        ) && d.contains("access entry"),
+        "{d}"
+    );
+    assert!(log.lock().unwrap().first().is_some_and(|l| l == "PUT /latest/api/token"), "token first");
+    create("- rolearn: arn:aws:iam::555555555555:role/devel-worker-nodes-NodeInstanceRole-74RF4UBDUKL6\n  username: system:node:{{EC2PrivateDNSName}}\n  groups:\n    - system:bootstrappers\n    - system:nodes\n");
+    let (r, v) = with_imds(&l);
+    let s = stage(&v, "admin/aws-auth");
+    assert_eq!(s["status"], "pass", "{}", r.stdout);
+    assert!(
+        s["detail"].as_str().unwrap().contains("mapped by aws-auth mapRoles entry 0")
+            && s["detail"].as_str().unwrap().contains("to username system:node:{{EC2PrivateDNSName}}"),
+        "{s}"
+    );
 }
