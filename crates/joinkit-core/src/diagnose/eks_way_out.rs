@@ -440,7 +440,13 @@ async fn way_out(report: &mut Report, found: &mut Vec<Found>, fs: &NodeFs, clust
                     }
                 } else {
                     public.push(t.service);
-                    "public: through the subnet's NAT or internet gateway"
+                    if t.service == Service::S3 {
+                        // A gateway endpoint keeps S3's public addresses and routes them in the
+                        // route table (VPC user guide, "Gateway endpoints for Amazon S3").
+                        "public: through the subnet's NAT or internet gateway, or its S3 gateway endpoint"
+                    } else {
+                        "public: through the subnet's NAT or internet gateway"
+                    }
                 };
                 add(report, found, c, Status::Pass, format!("{name}{from} -> {ip} ({kind}){via}: TCP connects"), None);
             }

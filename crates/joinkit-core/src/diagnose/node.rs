@@ -6,7 +6,7 @@
 //! broken runtime is why an earlier attempt left files behind): the CRI socket and its CRI v1
 //! answer, the cgroup drivers, swap, the kubelet's health and journal; then kubeadm join's
 //! preflight state (leftovers of an earlier attempt, port 10250, kernel settings), the network
-//! (name, route, TCP), on EKS nodes the bootstrap.sh/NodeConfig and its cluster, discovery and a dry-run TLS bootstrap; with an admin kubeconfig, server-side evidence (the
+//! (name, route, TCP), on EKS nodes the bootstrap.sh/NodeConfig, the node's way out (`eks_way_out`: a default route or the VPC endpoints that replace it, each endpoint a join needs resolved and reached) and its cluster, discovery and a dry-run TLS bootstrap; with an admin kubeconfig, server-side evidence (the
 //! token's Secret, cluster-info and its RBAC, the bootstrapsigner, kubeadm's bindings, pending
 //! CSRs, an existing Node) runs concurrently and refines the root cause; with
 //! `--control-plane --certificate-key`, the uploaded certificates are fetched with the
