@@ -462,3 +462,20 @@ fn diagnose_kubeconfig_reads_aws_auth_from_the_cluster() {
         "{s}"
     );
 }
+
+#[test]
+fn names_that_do_not_resolve_are_a_dns_root_cause() {
+    // A default route, but no name resolves (the namespace's nameserver does not exist): the
+    // cluster endpoint is the first finding, in domain dns, with the VPC DNS fix.
+    let (r, v, _) = Node::new(true).run();
+    assert_eq!(v["failureDomain"], "dns", "{}", r.stdout);
+    assert_eq!(r.code, 81, "{}", r.stdout);
+    let f = &v["failure"];
+    assert_eq!(f["stage"], "eks/reach-cluster", "{}", r.stdout);
+    assert!(f["message"].as_str().unwrap().contains("does not resolve"), "{f}");
+    let fix = f["fix"].as_str().unwrap();
+    assert!(fix.contains("DNS resolution") && fix.contains("AmazonProvidedDNS"), "{fix}");
+    for (check, _) in aws_names() {
+        assert_eq!(stage(&v, check)["status"], "fail", "{check}: {}", r.stdout);
+    }
+}
