@@ -208,7 +208,7 @@ fn kubeadm_files_are_still_kubeadms() {
 
 /// How the loopback stand-in for the instance metadata service answers.
 #[derive(Clone, Copy, PartialEq)]
-enum Imds {
+pub(crate) enum Imds {
     /// As IMDSv2 does: a token for the PUT, the instance profile and role for GETs with it.
     Good,
     /// The token PUT is never answered (the hop limit: the answer's TTL runs out).
@@ -219,7 +219,7 @@ enum Imds {
 
 /// Starts the stand-in on 127.0.0.1 and returns its URL and the request log ("METHOD path
 /// token-header").
-fn imds(mode: Imds) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+pub(crate) fn imds(mode: Imds) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
     use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());

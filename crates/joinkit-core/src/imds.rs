@@ -221,24 +221,20 @@ fn http_failure(stage: ImdsStage, what: &str, status: u16) -> Failure {
     Failure::new(Code::InputUnreadable, stage, format!("{what}: HTTP {status}")).cause(cause).fix(fix)
 }
 
-/// Reads the node's role: the IMDSv2 token first, then the instance profile and its role.
-/// Errors: `usage` never (see [`endpoint_from`]); the network codes when nothing answers;
-/// `request-timeout` when the token PUT gets no answer (the hop limit, explained) or a read
-/// does not; `input-unreadable` for an HTTP error or an answer that is not what IMDS sends
-/// (no instance profile attached: 404).
-pub async fn node_role(ep: &Endpoint) -> Result<NodeRole, Failure> {
+/// The IMDSv2 session token (`PUT /latest/api/token`); the errors of [`node_role`]'s first step.
+async fn session_token(ep: &Endpoint) -> Result<String, Failure> {
     let ttl = TOKEN_TTL_SECONDS.to_string();
-    let token = match exchange(ep, hyper::Method::PUT, "/latest/api/token", &[("X-aws-ec2-metadata-token-ttl-seconds", &ttl)], ImdsStage::Token).await {
-        Ok((200, body)) if !body.trim().is_empty() && body.len() <= 1024 => body.trim().to_string(),
+    match exchange(ep, hyper::Method::PUT, "/latest/api/token", &[("X-aws-ec2-metadata-token-ttl-seconds", &ttl)], ImdsStage::Token).await {
+        Ok((200, body)) if !body.trim().is_empty() && body.len() <= 1024 => Ok(body.trim().to_string()),
         Ok((200, _)) => {
-            return Err(Failure::new(Code::InputUnreadable, ImdsStage::Token, "the IMDSv2 token answer is empty or not a token (expected a token of at most 1 KiB)".to_string())
+            Err(Failure::new(Code::InputUnreadable, ImdsStage::Token, "the IMDSv2 token answer is empty or not a token (expected a token of at most 1 KiB)".to_string())
                 .cause("something other than IMDS answers at this address")
                 .fix("check AWS_EC2_METADATA_SERVICE_ENDPOINT, or pass --node-role-arn"))
         }
-        Ok((status, _)) => return Err(http_failure(ImdsStage::Token, "the IMDSv2 token request was refused", status)),
-        Err(Some(f)) => return Err(f),
+        Ok((status, _)) => Err(http_failure(ImdsStage::Token, "the IMDSv2 token request was refused", status)),
+        Err(Some(f)) => Err(f),
         Err(None) => {
-            return Err(Failure::new(
+            Err(Failure::new(
                 Code::RequestTimeout,
                 ImdsStage::Token,
                 format!("no answer to the IMDSv2 token request (PUT {}/latest/api/token) within {}s", ep.url, REQUEST_TIMEOUT.as_secs()),
@@ -246,7 +242,52 @@ pub async fn node_role(ep: &Endpoint) -> Result<NodeRole, Failure> {
             .cause("the instance's metadata hop limit (HttpPutResponseHopLimit, 1 by default on some launch templates) is lower than the hops to this process: the answer's IP TTL runs out in a container or network namespace; joinkit does not fall back to IMDSv1")
             .fix("run on the host, or raise the limit: aws ec2 modify-instance-metadata-options --instance-id ID --http-put-response-hop-limit 2; or pass --node-role-arn"))
         }
-    };
+    }
+}
+
+/// The instance's region (`GET /latest/meta-data/placement/region`, token first), e.g.
+/// `us-west-2`; the errors of [`node_role`] (an answer that is not a region name is
+/// `input-unreadable`).
+pub async fn region(ep: &Endpoint) -> Result<String, Failure> {
+    let token = session_token(ep).await?;
+    let path = "/latest/meta-data/placement/region";
+    match exchange(ep, hyper::Method::GET, path, &[("X-aws-ec2-metadata-token", token.as_str())], ImdsStage::Role).await
+    {
+        Ok((200, body)) => {
+            let r = body.trim();
+            if !r.is_empty()
+                && r.len() <= 40
+                && r.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            {
+                Ok(r.to_string())
+            } else {
+                Err(Failure::new(
+                    Code::InputUnreadable,
+                    ImdsStage::Role,
+                    "placement/region is not a region name".to_string(),
+                )
+                .cause("something other than IMDS answers at this address")
+                .fix("check AWS_EC2_METADATA_SERVICE_ENDPOINT"))
+            }
+        }
+        Ok((status, _)) => Err(http_failure(ImdsStage::Role, "GET placement/region", status)),
+        Err(Some(f)) => Err(f),
+        Err(None) => Err(Failure::new(
+            Code::RequestTimeout,
+            ImdsStage::Role,
+            format!("no answer to GET {}{path} within {}s", ep.url, REQUEST_TIMEOUT.as_secs()),
+        )
+        .fix("retry")),
+    }
+}
+
+/// Reads the node's role: the IMDSv2 token first, then the instance profile and its role.
+/// Errors: `usage` never (see [`endpoint_from`]); the network codes when nothing answers;
+/// `request-timeout` when the token PUT gets no answer (the hop limit, explained) or a read
+/// does not; `input-unreadable` for an HTTP error or an answer that is not what IMDS sends
+/// (no instance profile attached: 404).
+pub async fn node_role(ep: &Endpoint) -> Result<NodeRole, Failure> {
+    let token = session_token(ep).await?;
     let auth = [("X-aws-ec2-metadata-token", token.as_str())];
     let get = |path: &'static str| async move {
         match exchange(ep, hyper::Method::GET, path, &auth, ImdsStage::Role).await {

@@ -95,6 +95,81 @@ async fn admin_list(client: &ApiClient, path: &str, what: &str) -> AdminRead {
     AdminRead::list(client.get(path).await, what)
 }
 
+/// `admin/aws-auth`: the cluster's `kube-system/aws-auth` ConfigMap through validate-config's EKS
+/// rules ([`crate::config::eks::check`]: aws-iam-authenticator's reading and the node-entry
+/// rules, docs/eks-aws-auth.md). Absent is no finding (a cluster without the authenticator, or
+/// one that maps nodes with access entries only); errors are a config finding, warnings a
+/// warning. When diagnose looks at this machine (`--root /`) or `AWS_EC2_METADATA_SERVICE_ENDPOINT`
+/// names a metadata service, the node's role is read from it ([`crate::imds::node_role`]) and the
+/// detail says whether and how the ConfigMap maps it; a role it does not map is a warning (an
+/// access entry, which only the AWS API shows, may map it).
+async fn aws_auth_check(client: &ApiClient, report: &mut Report, found: &mut Vec<Found>, opts: &DiagnoseOptions) {
+    use crate::config::{eks, CheckOptions, Severity};
+    let what = "ConfigMap kube-system/aws-auth";
+    let v = match admin_read(client, "/api/v1/namespaces/kube-system/configmaps/aws-auth", what).await {
+        AdminRead::Unknown(d) => return add(report, found, Check::AdminAwsAuth, Status::Warn, d, None),
+        AdminRead::Absent => {
+            let d = format!("no {what}: not an EKS cluster, or one that maps nodes with access entries only (aws eks list-access-entries)");
+            return add(report, found, Check::AdminAwsAuth, Status::Skip, d, None);
+        }
+        AdminRead::Found(v) => v,
+    };
+    let text = serde_json::to_string_pretty(&v).unwrap_or_default();
+    let name = "kube-system/aws-auth (read from the cluster, as JSON)";
+    let env = |k: &str| std::env::var(k).ok();
+    let role = if opts.root == std::path::Path::new("/")
+        || env("AWS_EC2_METADATA_SERVICE_ENDPOINT").is_some_and(|v| !v.trim().is_empty())
+    {
+        let read = async {
+            let ep = crate::imds::endpoint_from(env)?;
+            crate::imds::node_role(&ep).await
+        };
+        match read.await {
+            Ok(r) => eks::node_role(&r.role_arn).map_err(|e| format!("the node role from IMDS: {e}")),
+            Err(f) => Err(format!("the node role was not read from the instance metadata service: {}", f.message)),
+        }
+    } else {
+        Err(String::new())
+    };
+    let o = CheckOptions { node_role_arn: role.clone().ok(), ..CheckOptions::default() };
+    let r = eks::check(name, &text, eks::EksFile::AwsAuth, &o);
+    let mapping = match (&r.node_mapping, &role) {
+        (Some(m), _) if m.mapped => Some((true, m.describe())),
+        (Some(m), _) => Some((false, format!("{}; unless an access entry of type EC2_LINUX/EC2_WINDOWS maps the role (aws eks list-access-entries), the kubelet's requests are Unauthorized", m.describe()))),
+        (None, Err(e)) if !e.is_empty() => Some((true, e.clone())),
+        _ => None,
+    };
+    let list = |sev: Severity| -> Vec<String> {
+        r.problems
+            .iter()
+            .filter(|p| p.severity == sev)
+            .map(|p| {
+                let at = if p.path.is_empty() { String::new() } else { format!("{}: ", p.path) };
+                format!("{at}{}", p.message)
+            })
+            .collect()
+    };
+    let (errors, warnings) = (list(Severity::Error), list(Severity::Warning));
+    if let Some(first) = r.problems.iter().find(|p| p.severity == Severity::Error) {
+        let d = format!("{} error(s) in {name}: {}", errors.len(), errors.join("; "));
+        let d = crate::redact::truncate(&d, 2000);
+        add(report, found, Check::AdminAwsAuth, Status::Fail, d.clone(), fail(Code::RootCauseConfig, d, "aws-iam-authenticator maps the node's IAM role to system:node:{{EC2PrivateDNSName}} in system:bootstrappers and system:nodes through this ConfigMap: with these errors the node role is not mapped (a mapRoles that is not YAML loses every mapping) and the kubelet's requests are Unauthorized", &first.fix));
+    } else if !warnings.is_empty() || mapping.as_ref().is_some_and(|m| !m.0) {
+        let mut parts = Vec::new();
+        if !warnings.is_empty() {
+            parts.push(format!("{} warning(s) in {name}: {}", warnings.len(), warnings.join("; ")));
+        }
+        if let Some((_, m)) = &mapping {
+            parts.push(m.clone());
+        }
+        add(report, found, Check::AdminAwsAuth, Status::Warn, crate::redact::truncate(&parts.join("; "), 2000), None);
+    } else {
+        let m = mapping.map(|(_, m)| format!("; {m}")).unwrap_or_default();
+        let d = format!("{what} passes validate-config's EKS rules (docs/eks-aws-auth.md){m}");
+        add(report, found, Check::AdminAwsAuth, Status::Pass, d, None);
+    }
+}
+
 pub(super) async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>) {
     let mut report = Report::new("admin");
     let mut found = Vec::new();
@@ -131,6 +206,7 @@ pub(super) async fn admin_checks(opts: &DiagnoseOptions) -> (Report, Vec<Found>)
         );
         return (report, found);
     }
+    aws_auth_check(&client, &mut report, &mut found, opts).await;
     let node = &opts.bootstrap.node_name;
     let secret = admin_read(
         &client,

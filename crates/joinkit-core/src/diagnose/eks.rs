@@ -12,12 +12,13 @@
 //! (`client::fetch_verified`, anonymous: no credential is sent).
 
 use super::conclude::domain_of;
+use super::eks_way_out::way_out_checks;
 use super::local::{NodeFs, ReadFailure, FILE_LIMIT};
 use super::node::{add, fail, Check, DiagnoseOptions, Found};
 use crate::client::{self, FetchOptions, TrustAnchors};
 use crate::endpoint::Endpoint;
 use crate::error::{Code, Failure};
-use crate::report::{Report, Status};
+use crate::report::{Report, StageId, Status};
 use base64::Engine;
 use std::time::Instant;
 
@@ -138,14 +139,32 @@ fn is_eks(fs: &NodeFs) -> bool {
     ["/etc/eks", NODEADM_CACHE, "/usr/bin/nodeadm"].iter().any(|p| fs.exists(p).unwrap_or(false))
 }
 
-/// The EKS checks: `eks/node-config`, `eks/ca`, `eks/endpoint`.
+/// The EKS checks: `eks/node-config`, `eks/ca`, the way out (`eks/region` to `eks/way-out`,
+/// [`way_out_checks`]) and `eks/endpoint`; on other nodes every EKS stage is skipped.
 pub(super) async fn eks_checks(report: &mut Report, found: &mut Vec<Found>, opts: &DiagnoseOptions, fs: &NodeFs) {
     if !is_eks(fs) {
-        for c in [Check::EksNodeConfig, Check::EksCa, Check::EksEndpoint] {
-            add(report, found, c, Status::Skip, "not an EKS node (no /etc/eks, no nodeadm)".into(), None);
+        for c in Check::ALL.iter().filter(|c| c.name().starts_with("eks/")) {
+            add(report, found, *c, Status::Skip, "not an EKS node (no /etc/eks, no nodeadm)".into(), None);
         }
         return;
     }
+    let (mut endpoint, mut way_out_done) = (None, false);
+    eks_cluster_checks(report, found, opts, fs, &mut endpoint, &mut way_out_done).await;
+    if !way_out_done {
+        way_out_checks(report, found, opts, fs, endpoint.as_deref()).await;
+    }
+}
+
+/// `eks/node-config` and `eks/ca`, then (once the NodeConfig's CA parses) the way out and
+/// `eks/endpoint`; `endpoint` gets the NodeConfig's `apiServerEndpoint` once it is complete.
+async fn eks_cluster_checks(
+    report: &mut Report,
+    found: &mut Vec<Found>,
+    opts: &DiagnoseOptions,
+    fs: &NodeFs,
+    endpoint: &mut Option<String>,
+    way_out_done: &mut bool,
+) {
     let (cluster, problems) = read_cluster(fs);
     let bootstrap_sh = fs.exists(BOOTSTRAP_SH).unwrap_or(false);
     let Some(cl) = cluster else {
@@ -178,6 +197,7 @@ pub(super) async fn eks_checks(report: &mut Report, found: &mut Vec<Found>, opts
         }
         return;
     }
+    *endpoint = Some(cl.endpoint.clone());
     let shown_ep = crate::redact::truncate(&cl.endpoint, 200);
     add(
         report,
@@ -219,7 +239,10 @@ pub(super) async fn eks_checks(report: &mut Report, found: &mut Vec<Found>, opts
     }
     let pins: Vec<String> = infos.iter().filter(|i| i.is_ca).map(|i| format!("{} ({})", i.pin, i.subject)).collect();
     add(report, found, Check::EksCa, Status::Pass, format!("the NodeConfig's CA parses: {}", pins.join(", ")), None);
-    // The endpoint: https, answers, and its chain verifies against that CA.
+    // The way out first (names, routes, TCP: the more basic links), then the endpoint: https,
+    // answers, and its chain verifies against that CA.
+    way_out_checks(report, found, opts, fs, Some(&cl.endpoint)).await;
+    *way_out_done = true;
     let ep = match Endpoint::from_server_url(&cl.endpoint) {
         Ok(ep) => ep,
         Err(e) => {

@@ -6,6 +6,7 @@ mod conclude;
 mod control_plane;
 pub mod cri;
 mod eks;
+mod eks_way_out;
 pub mod explain;
 mod local;
 pub mod network;

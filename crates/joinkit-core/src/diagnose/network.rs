@@ -38,7 +38,7 @@ pub fn route_to(root: &crate::fsutil::Root, ip: IpAddr) -> Result<String, RouteE
     route_in(&NodeFs::of(root.clone()), ip)
 }
 
-fn route_in(fs: &NodeFs, ip: IpAddr) -> Result<String, RouteError> {
+pub(super) fn route_in(fs: &NodeFs, ip: IpAddr) -> Result<String, RouteError> {
     if ip.is_loopback() {
         return Ok(format!("{ip} is loopback"));
     }
@@ -83,6 +83,20 @@ fn route_in(fs: &NodeFs, ip: IpAddr) -> Result<String, RouteError> {
             Err(RouteError::NoRoute(format!("no route to {ip} and no default route in /proc/net/ipv6_route")))
         }
     }
+}
+
+/// The IPv4 default route in `/proc/net/route` under the root (destination and mask
+/// `00000000`): `Ok(Some("via GATEWAY on IFACE"))`, `Ok(None)` when the table has none, and
+/// [`RouteError::Unreadable`] when the table cannot be read.
+pub(super) fn default_route(fs: &NodeFs) -> Result<Option<String>, RouteError> {
+    let text = fs.read("/proc/net/route", PROC_TABLE_LIMIT).map_err(|e| RouteError::Unreadable(e.reason()))?;
+    Ok(text.lines().skip(1).find_map(|l| {
+        let c: Vec<&str> = l.split_whitespace().collect();
+        (c.len() >= 8 && hex_le_u32(c[1]) == Some(0) && hex_le_u32(c[7]) == Some(0)).then(|| {
+            let gw = hex_le_u32(c[2]).map(std::net::Ipv4Addr::from).map(|g| g.to_string()).unwrap_or_default();
+            format!("via {gw} on {}", c[0])
+        })
+    }))
 }
 
 pub(super) async fn network_checks(report: &mut Report, found: &mut Vec<Found>, opts: &DiagnoseOptions, fs: &NodeFs) {

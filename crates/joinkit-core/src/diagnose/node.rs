@@ -6,7 +6,7 @@
 //! broken runtime is why an earlier attempt left files behind): the CRI socket and its CRI v1
 //! answer, the cgroup drivers, swap, the kubelet's health and journal; then kubeadm join's
 //! preflight state (leftovers of an earlier attempt, port 10250, kernel settings), the network
-//! (name, route, TCP), on EKS nodes the bootstrap.sh/NodeConfig and its cluster, discovery and a dry-run TLS bootstrap; with an admin kubeconfig, server-side evidence (the
+//! (name, route, TCP), on EKS nodes the bootstrap.sh/NodeConfig, the node's way out (`eks_way_out`: a default route or the VPC endpoints that replace it, each endpoint a join needs resolved and reached) and its cluster, discovery and a dry-run TLS bootstrap; with an admin kubeconfig, server-side evidence (the
 //! token's Secret, cluster-info and its RBAC, the bootstrapsigner, kubeadm's bindings, pending
 //! CSRs, an existing Node) runs concurrently and refines the root cause; with
 //! `--control-plane --certificate-key`, the uploaded certificates are fetched with the
@@ -101,6 +101,29 @@ checks! {
     EksNodeConfig = ("eks/node-config", Config),
     /// EKS nodes: the NodeConfig's certificateAuthority parses and holds a CA.
     EksCa = ("eks/ca", Tls),
+    /// EKS nodes: the region (the endpoint's host name, else the instance metadata service) and
+    /// the endpoints of the AWS services a join needs (docs/eks-way-out.md).
+    EksRegion = ("eks/region", Config),
+    /// EKS nodes: the default route in `/proc/net/route`, or its absence (then only VPC
+    /// endpoints can carry the join).
+    EksDefaultRoute = ("eks/default-route", Network),
+    /// EKS nodes: the cluster endpoint's name resolves and TCP reaches it (a name that does not
+    /// resolve is a dns finding).
+    EksReachCluster = ("eks/reach-cluster", Network),
+    /// EKS nodes: regional STS (`sts.REGION.amazonaws.com`) resolves and answers TCP on 443.
+    EksReachSts = ("eks/reach-sts", Network),
+    /// EKS nodes: EC2 (`ec2.REGION.amazonaws.com`).
+    EksReachEc2 = ("eks/reach-ec2", Network),
+    /// EKS nodes: the ECR API (`api.ecr.REGION.amazonaws.com`).
+    EksReachEcrApi = ("eks/reach-ecr-api", Network),
+    /// EKS nodes: the EKS image registry (`ACCOUNT.dkr.ecr.REGION.amazonaws.com`).
+    EksReachEcrDkr = ("eks/reach-ecr-dkr", Network),
+    /// EKS nodes: S3, where ECR keeps image layers
+    /// (`prod-REGION-starport-layer-bucket.s3.REGION.amazonaws.com`).
+    EksReachS3 = ("eks/reach-s3", Network),
+    /// EKS nodes: the way out, summed up: the NAT case (default route, public addresses), the
+    /// VPC-endpoint case (private addresses, no default route needed), or what is unreachable.
+    EksWayOut = ("eks/way-out", Network),
     /// EKS nodes: the NodeConfig's endpoint answers and its chain verifies against that CA
     /// (a transport failure takes its own domain, network or dns).
     EksEndpoint = ("eks/endpoint", Tls),
@@ -110,6 +133,10 @@ checks! {
     ControlPlaneKubeadmCerts = ("control-plane/kubeadm-certs", ControlPlane),
     /// The admin kubeconfig works (else the admin checks are skipped).
     AdminKubeconfig = ("admin/kubeconfig", Config),
+    /// EKS clusters: `kube-system/aws-auth` passes validate-config's EKS rules (a mapRoles that
+    /// is not YAML, a node entry with an instance-profile ARN, a path, a wrong username or
+    /// missing groups); skipped when the ConfigMap does not exist.
+    AdminAwsAuth = ("admin/aws-auth", Config),
     /// The token's Secret exists, is valid, unexpired and has both usages.
     AdminTokenSecret = ("admin/token-secret", Token),
     /// cluster-info exists (its control-plane half).
