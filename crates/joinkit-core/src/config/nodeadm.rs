@@ -59,7 +59,7 @@ pub enum UserDataKind {
 /// `Content-Type: multipart/…`), a YAML or JSON document with `apiVersion: node.eks.aws/…` or
 /// `kind: NodeConfig`, or a `#!` script that calls `bootstrap.sh`. None for anything else.
 pub fn recognise(text: &str) -> Option<UserDataKind> {
-    if mime_header(text).is_some() {
+    if looks_mime(text) || mime_header(text).is_some() {
         return Some(UserDataKind::Mime);
     }
     if text.trim_start().starts_with("#!") && text.contains("bootstrap.sh") {
@@ -75,33 +75,48 @@ pub fn recognise(text: &str) -> Option<UserDataKind> {
     (api.starts_with("node.eks.aws/") || kind == "NodeConfig").then_some(UserDataKind::NodeConfig)
 }
 
-/// The top-level headers of MIME text: (lowercased name, value, line), when the text starts
-/// with headers (as `net/mail.ReadMessage` reads them) and has a `multipart/` Content-Type.
-fn mime_header(text: &str) -> Option<(String, usize)> {
-    let mut content_type = None;
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim_end_matches('\r');
+/// True when the text starts with a MIME header (`MIME-Version:` or `Content-Type:`): it is
+/// meant as MIME user data, even when [`split_mime`] then finds its headers malformed.
+fn looks_mime(text: &str) -> bool {
+    let first = text.trim_start_matches(['\n', '\r']).lines().next().unwrap_or("").to_ascii_lowercase();
+    (first.starts_with("content-type:") && first.contains("multipart/")) || first.starts_with("mime-version:")
+}
+
+/// Reads a block of MIME headers (`net/textproto.ReadMIMEHeader`) from `lines`: up to the first
+/// blank line; a continuation line starts with a space or tab. Returns the Content-Type value
+/// with its line (1-based, plus `line0`), the index after the blank line, or the first line that
+/// is not a header (`malformed MIME header line`).
+fn read_headers(lines: &[&str], line0: usize) -> Result<(Option<(String, usize)>, usize), (usize, String)> {
+    let mut ct: Option<(String, usize)> = None;
+    for (i, line) in lines.iter().enumerate() {
         if line.is_empty() {
-            break;
+            return Ok((ct, i + 1));
         }
         if line.starts_with([' ', '\t']) {
-            if let Some((v, _)) = content_type.as_mut() {
-                let v: &mut String = v;
+            if let Some((v, _)) = ct.as_mut() {
                 v.push(' ');
                 v.push_str(line.trim());
             }
             continue;
         }
-        let (name, value) = line.split_once(':')?;
-        if name.is_empty() || name.contains(' ') {
-            return None;
-        }
-        if name.eq_ignore_ascii_case("content-type") {
-            content_type = Some((value.trim().to_string(), i + 1));
+        match line.split_once(':') {
+            Some((name, value)) if !name.is_empty() && !name.contains([' ', '\t']) => {
+                if name.eq_ignore_ascii_case("content-type") {
+                    ct = Some((value.trim().to_string(), line0 + i + 1));
+                }
+            }
+            _ => return Err((line0 + i + 1, format!("malformed MIME header line: {}", super::validate::shown(line)))),
         }
     }
-    let (v, line) = content_type?;
-    v.to_ascii_lowercase().starts_with("multipart/").then_some((v, line))
+    Ok((ct, lines.len()))
+}
+
+/// The top-level multipart Content-Type and its line, when the text is MIME with a
+/// `multipart/` type (what `getMultipartReader` accepts).
+fn mime_header(text: &str) -> Option<(String, usize)> {
+    let lines: Vec<&str> = text.lines().map(|l| l.trim_end_matches('\r')).collect();
+    let (ct, _) = read_headers(&lines, 0).ok()?;
+    ct.filter(|(v, _)| v.to_ascii_lowercase().starts_with("multipart/"))
 }
 
 /// The value of a parameter of a MIME header (`boundary="X"` or `boundary=X`).
@@ -139,32 +154,43 @@ pub struct Mime {
 /// (without it, reading the last part fails: `multipart: NextPart: EOF` / `unexpected EOF`).
 pub fn split_mime(text: &str) -> Mime {
     let mut m = Mime::default();
-    let Some((ct, ct_line)) = mime_header(text) else { return m };
+    let lines: Vec<&str> = text.lines().map(|l| l.trim_end_matches('\r')).collect();
+    let (ct, ct_line) = match read_headers(&lines, 0) {
+        Ok((Some((v, l)), _)) if v.to_ascii_lowercase().starts_with("multipart/") => (v, l),
+        Ok(_) => {
+            m.error = Some((1, "the headers have no multipart Content-Type: nodeadm (getMultipartReader) then reads the whole user data as one NodeConfig".into()));
+            return m;
+        }
+        Err((line, msg)) => {
+            m.error = Some((line, format!("{msg}: the headers must end with a blank line; net/mail (nodeadm's getMultipartReader) stops here, so nodeadm reads the whole user data as one NodeConfig, which does not decode (a YAML error such as `could not find expected ':'`)")));
+            return m;
+        }
+    };
     let Some(boundary) = mime_param(&ct, "boundary").filter(|b| !b.is_empty()) else {
         m.error = Some((ct_line, "the multipart Content-Type has no boundary parameter: no part can be found".into()));
         return m;
     };
     let delim = format!("--{boundary}");
     let close = format!("--{boundary}--");
-    let lines: Vec<&str> = text.lines().map(|l| l.trim_end_matches('\r')).collect();
     let mut i = lines.iter().position(|l| l.is_empty()).unwrap_or(lines.len());
     let mut closed = false;
     let mut current: Option<(usize, Vec<&str>)> = None;
     let finish = |m: &mut Mime, start: usize, body: Vec<&str>| {
-        // Part headers end at the first blank line.
-        let mut media_type = "text/plain".to_string();
-        let mut header_line = start;
-        let mut k = 0;
-        while k < body.len() && !body[k].is_empty() {
-            if let Some((n, v)) = body[k].split_once(':') {
-                if n.trim().eq_ignore_ascii_case("content-type") {
-                    media_type = v.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-                    header_line = start + k + 1;
+        // Part headers end at the first blank line (`textproto.ReadMIMEHeader` in `NextPart`).
+        let (ct, body_start) = match read_headers(&body, start) {
+            Ok(x) => x,
+            Err((line, msg)) => {
+                if m.error.is_none() {
+                    m.error = Some((line, format!("{msg}: a part's headers must end with a blank line; Go's mime/multipart (nodeadm's reader) fails on this part with this error, and nodeadm stops (config provider failed)")));
                 }
+                return;
             }
-            k += 1;
-        }
-        let body_start = (k + 1).min(body.len());
+        };
+        let (media_type, header_line) = match ct {
+            Some((v, l)) => (v.split(';').next().unwrap_or("").trim().to_ascii_lowercase(), l),
+            None => ("text/plain".to_string(), start),
+        };
+        let body_start = body_start.min(body.len());
         m.parts.push(Part {
             media_type,
             header_line,
@@ -194,7 +220,9 @@ pub fn split_mime(text: &str) -> Mime {
     if let Some((s, b)) = current.take() {
         finish(&mut m, s, b);
     }
-    if m.parts.is_empty() {
+    if m.error.is_some() {
+        // The part error stands.
+    } else if m.parts.is_empty() {
         m.error = Some((ct_line, format!("no part starts with the boundary line {delim:?}: the boundary in the Content-Type does not match the delimiter lines")));
     } else if !closed {
         m.error = Some((lines.len().max(1), format!("the closing boundary line {close:?} is missing: Go's mime/multipart (nodeadm's reader) fails with `multipart: NextPart: EOF` (or `unexpected EOF` reading the last part), and cloud-init may drop the last part")));
@@ -874,7 +902,7 @@ pub(super) fn check_bootstrap(sink: &mut Sink, at: Pos, args: &[Word]) {
         }
     }
     if let Some(v) = known("--b64-cluster-ca") {
-        if let Err(m) = ca_certificates(&v.text, "--b64-cluster-ca") {
+        if let Err(m) = ca_certificates(&v.text, "the decoded --b64-cluster-ca") {
             sink.error(v.pos, "--b64-cluster-ca", m, Code::ConfigInvalid, "copy certificateAuthority.data from `aws eks describe-cluster` (bootstrap.sh runs `base64 -d` on it and writes /etc/kubernetes/pki/ca.crt)");
         }
     }
@@ -1069,7 +1097,16 @@ pub fn check(name: &str, text: &str, kind: UserDataKind, o: &CheckOptions) -> Fi
         }
     }
     if let Some(c) = &merged {
-        check_cluster(&mut sink, c);
+        let no_cluster = [&c.name, &c.endpoint, &c.ca, &c.cidr].iter().all(|f| f.is_empty());
+        if kind == UserDataKind::Mime && no_cluster {
+            // Managed node groups without a custom AMI: EKS merges its own NodeConfig with the
+            // cluster details into the launch template's user data (EKS user guide, "Customize
+            // managed nodes with launch templates"); alone, nodeadm refuses it.
+            let (path, msg) = c.nodeadm_error().expect("no name");
+            sink.warn(c.pos, path, format!("{msg}: no NodeConfig here has spec.cluster; fine as the launch template of a managed node group on an EKS AMI (EKS adds the cluster details), but a self-managed node or a custom AMI gets none and nodeadm stops"), "for self-managed nodes or a custom AMI, add spec.cluster name, apiServerEndpoint, certificateAuthority and cidr from `aws eks describe-cluster` (joinkit render-config --format nodeadm writes them)");
+        } else {
+            check_cluster(&mut sink, c);
+        }
     }
     let mut calls = 0;
     for (s, line0) in &scripts {
@@ -1156,7 +1193,7 @@ pub(super) fn check_cluster(sink: &mut Sink, c: &Cluster) {
 /// `application/node.eks.aws` or the whole text. `cache`: nodeadm's config cache (JSON without
 /// type meta). Used by `diagnose` on the node's user data, drop-ins and cache.
 pub fn node_configs(text: &str, cache: bool) -> Vec<Cluster> {
-    let bodies: Vec<String> = if mime_header(text).is_some() {
+    let bodies: Vec<String> = if looks_mime(text) || mime_header(text).is_some() {
         split_mime(text)
             .parts
             .into_iter()
