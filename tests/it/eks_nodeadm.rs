@@ -58,11 +58,19 @@ fn every_nodeadm_rule_fails_on_the_real_file_that_breaks_it() {
         ),
         // The docs' placeholder CA (base64 of the word "certificateAuthority"): nodeadm config
         // check accepts it, no kubelet can verify the API server with it.
-        ("eks-ami-e2e-config-check-good.yaml", 50, &[(8, "spec.cluster.certificateAuthority", "nodeadm config check accepts it")]),
+        (
+            "eks-ami-e2e-config-check-good.yaml",
+            50,
+            &[(8, "spec.cluster.certificateAuthority", "nodeadm config check accepts it")],
+        ),
         // Two NodeConfig parts merged (the CA check finds the merged value in the first part).
         ("eks-ami-e2e-mime-userdata-merge.txt", 50, &[(14, "spec.cluster.certificateAuthority", "PEM or DER")]),
         // terraform-aws-eks' test CA is a truncated certificate.
-        ("tf-eks-al2023-self-mng-custom-template.txt", 50, &[(31, "spec.cluster.certificateAuthority", "not a valid X.509 certificate")]),
+        (
+            "tf-eks-al2023-self-mng-custom-template.txt",
+            50,
+            &[(31, "spec.cluster.certificateAuthority", "not a valid X.509 certificate")],
+        ),
         // amazon-eks-ami#2052: apiVersion node.eks.aws/v1alpha, and <placeholders> for the values.
         (
             "issue-eks-ami-2052-v1alpha.txt",
@@ -73,9 +81,17 @@ fn every_nodeadm_rule_fails_on_the_real_file_that_breaks_it() {
             ],
         ),
         // amazon-eks-ami#1701: no blank line after the top-level headers.
-        ("issue-eks-ami-1701-headers-without-blank-line.txt", 50, &[(3, "", "malformed MIME header line: --==MYBOUNDARY==")]),
+        (
+            "issue-eks-ami-1701-headers-without-blank-line.txt",
+            50,
+            &[(3, "", "malformed MIME header line: --==MYBOUNDARY==")],
+        ),
         // amazon-eks-ami#2318: no blank line between a part's headers and its script.
-        ("issue-eks-ami-2318-part-header-without-blank-line.txt", 50, &[(6, "", "malformed MIME header line: #!/bin/bash")]),
+        (
+            "issue-eks-ami-2318-part-header-without-blank-line.txt",
+            50,
+            &[(6, "", "malformed MIME header line: #!/bin/bash")],
+        ),
     ];
     for (file, code, expected) in cases {
         let r = run(&["validate-config", &corpus(file), "-o", "json"]);
@@ -117,12 +133,20 @@ fn bootstrap_sh_command_lines_follow_the_scripts_parser() {
     let r = run(&["validate-config", &f, "-o", "json"]);
     assert_eq!(r.code, 50, "{}", r.stdout);
     let p = problems(&r.json());
-    assert!(p.iter().any(|x| x.0 == "error" && x.1 == 4 && x.2 == "--max-pods" && x.3.contains("no option --max-pods")), "{p:?}");
+    assert!(
+        p.iter().any(|x| x.0 == "error" && x.1 == 4 && x.2 == "--max-pods" && x.3.contains("no option --max-pods")),
+        "{p:?}"
+    );
     // The cluster name missing, an http endpoint, an invalid ip family.
-    let f = write("b.sh", "#!/bin/bash\n/etc/eks/bootstrap.sh --apiserver-endpoint http://x.eks.amazonaws.com --ip-family ip4\n");
+    let f = write(
+        "b.sh",
+        "#!/bin/bash\n/etc/eks/bootstrap.sh --apiserver-endpoint http://x.eks.amazonaws.com --ip-family ip4\n",
+    );
     let r = run(&["validate-config", &f, "-o", "json"]);
     let p = problems(&r.json());
-    for words in ["cluster name is not defined!", "not an https:// URL", "Invalid --ip-family. Only ipv4 or ipv6 are allowed"] {
+    for words in
+        ["cluster name is not defined!", "not an https:// URL", "Invalid --ip-family. Only ipv4 or ipv6 are allowed"]
+    {
         assert!(p.iter().any(|x| x.0 == "error" && x.3.contains(words)), "{words}: {p:?}");
     }
 }
@@ -146,7 +170,11 @@ fn render_config_nodeadm_writes_user_data_that_validates() {
         "--output-file",
         out.to_str().unwrap(),
     ];
-    let env = [("JOINKIT_EKS_CLUSTER_NAME", "my-cluster"), ("JOINKIT_EKS_SERVICE_CIDR", "10.100.0.0/16"), ("JOINKIT_TOKEN", "abcdef.0123456789abcdef")];
+    let env = [
+        ("JOINKIT_EKS_CLUSTER_NAME", "my-cluster"),
+        ("JOINKIT_EKS_SERVICE_CIDR", "10.100.0.0/16"),
+        ("JOINKIT_TOKEN", "abcdef.0123456789abcdef"),
+    ];
     let r = run_with(&args, &env, None);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     // The token has no place in a NodeConfig: ignored, with a note, and not written.
@@ -154,7 +182,11 @@ fn render_config_nodeadm_writes_user_data_that_validates() {
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(!text.contains("0123456789abcdef"), "{text}");
     assert!(text.starts_with("MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"BOUNDARY\"\n"), "{text}");
-    assert!(text.contains("Content-Type: application/node.eks.aws\n") && text.contains("- \"--register-with-taints=dedicated=gpu:NoSchedule\""), "{text}");
+    assert!(
+        text.contains("Content-Type: application/node.eks.aws\n")
+            && text.contains("- \"--register-with-taints=dedicated=gpu:NoSchedule\""),
+        "{text}"
+    );
     // validate-config reads it back with the same rules: clean.
     let r = run(&["validate-config", "--strict", out.to_str().unwrap(), "-o", "json"]);
     assert_eq!(r.code, 0, "{}", r.stdout);

@@ -82,11 +82,14 @@ fn looks_mime(text: &str) -> bool {
     (first.starts_with("content-type:") && first.contains("multipart/")) || first.starts_with("mime-version:")
 }
 
+/// A header block: the Content-Type value and its line, and the index after the blank line.
+type Headers = (Option<(String, usize)>, usize);
+
 /// Reads a block of MIME headers (`net/textproto.ReadMIMEHeader`) from `lines`: up to the first
 /// blank line; a continuation line starts with a space or tab. Returns the Content-Type value
 /// with its line (1-based, plus `line0`), the index after the blank line, or the first line that
 /// is not a header (`malformed MIME header line`).
-fn read_headers(lines: &[&str], line0: usize) -> Result<(Option<(String, usize)>, usize), (usize, String)> {
+fn read_headers(lines: &[&str], line0: usize) -> Result<Headers, (usize, String)> {
     let mut ct: Option<(String, usize)> = None;
     for (i, line) in lines.iter().enumerate() {
         if line.is_empty() {
