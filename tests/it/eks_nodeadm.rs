@@ -198,7 +198,8 @@ fn render_config_nodeadm_writes_user_data_that_validates() {
     *args2.last_mut().unwrap() = &o2;
     let r = run_with(&args2, &[("JOINKIT_EKS_SERVICE_CIDR", "10.100.0.0/16")], None);
     assert_eq!(r.code, 50, "{}", r.stderr);
-    assert!(r.stdout.contains("Name is missing in cluster configuration"), "{}", r.stdout);
+    let both = format!("{}{}", r.stdout, r.stderr);
+    assert!(both.contains("Name is missing in cluster configuration"), "{both}");
     assert!(!out2.exists());
     // --node-name has no NodeConfig field: usage.
     let r = run_with(&[&args[..], &["--node-name", "n1"]].concat(), &env, None);

@@ -1175,11 +1175,11 @@ pub(super) fn check_cluster(sink: &mut Sink, c: &Cluster) {
         }
     }
     if !c.ca.is_empty() && decode_b64(&c.ca.value).is_ok() {
-        if let Err(m) = ca_certificates(&c.ca.value, "spec.cluster.certificateAuthority") {
+        if let Err(m) = ca_certificates(&c.ca.value, "the decoded certificate authority") {
             sink.error(
                 c.ca.pos,
                 "spec.cluster.certificateAuthority",
-                m,
+                format!("{m}: nodeadm config check accepts it, but the kubelet cannot verify the API server with it (nodeadm writes it to /etc/kubernetes/pki/ca.crt)"),
                 Code::ConfigInvalid,
                 "copy certificateAuthority.data from `aws eks describe-cluster`: the base64 of the cluster CA's PEM",
             );
