@@ -86,6 +86,19 @@ fn every_nodeadm_rule_fails_on_the_real_file_that_breaks_it() {
             50,
             &[(3, "", "malformed MIME header line: --==MYBOUNDARY==")],
         ),
+        // The same user data with the two blank lines added: now the parts are read, and the
+        // bootstrap.sh values the author shortened, the last line (`--==MYBOUNDARY==--[`, so no
+        // closing boundary) and the AL2/AL2023 mix are found.
+        (
+            "derived-issue-eks-ami-1701-blank-lines-added.txt",
+            50,
+            &[
+                (10, "--b64-cluster-ca", "illegal base64 data"),
+                (11, "--apiserver-endpoint", "neither an IP address nor a valid DNS name"),
+                (28, "", "the closing boundary line \"--==MYBOUNDARY==--\" is missing"),
+                (28, "", "YAML syntax error"),
+            ],
+        ),
         // amazon-eks-ami#2318: no blank line between a part's headers and its script.
         (
             "issue-eks-ami-2318-part-header-without-blank-line.txt",
@@ -116,6 +129,12 @@ fn every_nodeadm_rule_fails_on_the_real_file_that_breaks_it() {
     let r = run(&["validate-config", &corpus("eks-ami-e2e-config-check-bad.yaml"), "-o", "json"]);
     let w: Vec<_> = problems(&r.json()).into_iter().filter(|p| p.0 == "warning").collect();
     assert!(w.len() == 1 && w[0].1 == 6 && w[0].3.contains("unknown field \"name-not-real\""), "{w:?}");
+    let r = run(&["validate-config", &corpus("derived-issue-eks-ami-1701-blank-lines-added.txt"), "-o", "json"]);
+    let w: Vec<_> = problems(&r.json()).into_iter().filter(|p| p.0 == "warning").collect();
+    assert!(
+        w.iter().any(|p| p.1 == 1 && p.3.contains("both a NodeConfig (nodeadm, AL2023) and a bootstrap.sh call")),
+        "{w:?}"
+    );
     let r = run(&["validate-config", "--strict", &corpus("tf-eks-al2023-eks-mng-additional.txt")]);
     assert_eq!(r.code, 50, "{}", r.stdout);
 }

@@ -905,7 +905,7 @@ pub(super) fn check_bootstrap(sink: &mut Sink, at: Pos, args: &[Word]) {
         }
     }
     if let Some(v) = known("--b64-cluster-ca") {
-        if let Err(m) = ca_certificates(&v.text, "the decoded --b64-cluster-ca") {
+        if let Err(m) = ca_certificates(&v.text, "--b64-cluster-ca") {
             sink.error(v.pos, "--b64-cluster-ca", m, Code::ConfigInvalid, "copy certificateAuthority.data from `aws eks describe-cluster` (bootstrap.sh runs `base64 -d` on it and writes /etc/kubernetes/pki/ca.crt)");
         }
     }
@@ -1175,7 +1175,7 @@ pub(super) fn check_cluster(sink: &mut Sink, c: &Cluster) {
         }
     }
     if !c.ca.is_empty() && decode_b64(&c.ca.value).is_ok() {
-        if let Err(m) = ca_certificates(&c.ca.value, "the decoded certificate authority") {
+        if let Err(m) = ca_certificates(&c.ca.value, "the certificate authority") {
             sink.error(
                 c.ca.pos,
                 "spec.cluster.certificateAuthority",
