@@ -68,7 +68,14 @@ pub fn recognise(text: &str) -> Option<UserDataKind> {
     if !text.contains("node.eks.aws") && !text.contains("NodeConfig") {
         return None;
     }
-    let docs = yaml::parse(text).ok()?;
+    let Ok(docs) = yaml::parse(text) else {
+        // A NodeConfig that is not YAML: still nodeadm's, named by its apiVersion line.
+        let named = text.lines().any(|l| {
+            let l = l.trim().trim_start_matches('"');
+            l.starts_with("apiVersion") && l.contains("node.eks.aws/")
+        });
+        return named.then_some(UserDataKind::NodeConfig);
+    };
     let root = docs.into_iter().find_map(|d| d.root)?;
     let api = root.get("apiVersion").and_then(Node::str).unwrap_or("");
     let kind = root.get("kind").and_then(Node::str).unwrap_or("");

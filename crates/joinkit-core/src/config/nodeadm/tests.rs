@@ -120,3 +120,16 @@ fn diagnose_reads_mime_user_data_and_the_json_cache() {
     assert_eq!(c.sources, ["user-data", "cache"]);
     assert!(node_configs("#!/bin/bash\n/etc/eks/bootstrap.sh my-cluster\n", false).is_empty());
 }
+
+#[test]
+fn json_and_broken_yaml_node_configs_are_recognised_and_checked() {
+    let json = r#"{"apiVersion":"node.eks.aws/v1alpha1","kind":"NodeConfig","spec":{"cluster":{"name":"c","apiServerEndpoint":"https://x.eks.amazonaws.com","certificateAuthority":"QQ==","cidr":"10.100.0.0/16","apiserverEndpoint":"x"}}}"#;
+    assert_eq!(recognise(json), Some(UserDataKind::NodeConfig));
+    let r = check_text("f", json);
+    assert!(r.problems.iter().any(|p| p.message.contains("did you mean apiServerEndpoint?")), "{:?}", r.problems);
+    let broken =
+        "apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  cluster:\n    name: c\n   cidr: 10.0.0.0/16\n";
+    assert_eq!(recognise(broken), Some(UserDataKind::NodeConfig));
+    let r = check_text("f", broken);
+    assert_eq!(r.code, Some(crate::error::Code::ConfigYamlSyntax), "{:?}", r.problems);
+}
