@@ -618,4 +618,19 @@ mod tests {
             assert_eq!(crate::endpoint::Endpoint::parse(given).unwrap_err().code, Code::BadEndpoint, "{given}");
         }
     }
+
+    #[test]
+    fn nodeadm_output_is_refused_by_nodeadms_rule_and_node_name_is_usage() {
+        let o = RenderOptions {
+            endpoint: Some("https://x.gr7.us-west-2.eks.amazonaws.com".into()),
+            eks_service_cidr: Some("10.100.0.0/16".into()),
+            format: RenderFormat::Nodeadm,
+            ..RenderOptions::default()
+        };
+        let f = render(&o).result.unwrap_err();
+        assert_eq!((f.code, f.stage.as_str()), (Code::ConfigInvalid, "validate"));
+        assert!(f.message.contains("Name is missing in cluster configuration"), "{}", f.message);
+        let o = RenderOptions { node_name: Some("n1".into()), ..o };
+        assert_eq!(render(&o).result.unwrap_err().code, Code::Usage);
+    }
 }
