@@ -19,6 +19,8 @@ pub enum RenderFormat {
     Yaml,
     /// #cloud-config user-data writing the config and running kubeadm join.
     CloudInit,
+    /// EKS AL2023 user data: a nodeadm NodeConfig in MIME multi-part form.
+    Nodeadm,
 }
 
 /// `joinkit render-config`: every flag also reads JOINKIT_<FLAG>.
@@ -85,6 +87,12 @@ pub struct RenderConfigArgs {
     /// and a flag reads the same variable in every command)
     #[arg(long, value_enum, default_value_t = RenderFormat::Yaml)]
     pub format: RenderFormat,
+    /// EKS cluster name (--format nodeadm: spec.cluster.name)
+    #[arg(long, value_name = "NAME", env = "JOINKIT_EKS_CLUSTER_NAME")]
+    pub eks_cluster_name: Option<String>,
+    /// EKS service CIDR (--format nodeadm: spec.cluster.cidr), e.g. 10.100.0.0/16
+    #[arg(long, value_name = "CIDR", env = "JOINKIT_EKS_SERVICE_CIDR")]
+    pub eks_service_cidr: Option<String>,
     /// Write the document to FILE (atomically, mode 0600) instead of stdout
     #[arg(long = "output-file", value_name = "FILE", env = "JOINKIT_OUTPUT_FILE")]
     pub output_file: Option<PathBuf>,
@@ -152,7 +160,10 @@ impl RenderConfigArgs {
             format: match self.format {
                 RenderFormat::Yaml => derive::RenderFormat::Yaml,
                 RenderFormat::CloudInit => derive::RenderFormat::CloudInit,
+                RenderFormat::Nodeadm => derive::RenderFormat::Nodeadm,
             },
+            eks_cluster_name: self.eks_cluster_name.clone(),
+            eks_service_cidr: self.eks_service_cidr.clone(),
         };
         let mut notes: Vec<String> = intent.note.into_iter().collect();
         if std::env::var_os("JOINKIT_FORMAT").is_some() {

@@ -65,7 +65,10 @@ wraps it in #cloud-config user-data that writes /etc/kubernetes/joinkit/join.yam
 `kubeadm join --config` on it. Every flag can come from an environment variable (JOINKIT_<FLAG>, e.g. \
 JOINKIT_TOKEN, JOINKIT_CERTIFICATE_KEY) so secrets stay out of argv and cloud-init logs. Only --control-plane \
 makes a control-plane join: --certificate-key, --apiserver-advertise-address or --apiserver-bind-port without it \
-is a usage error, and their environment variables without it are ignored (one note on stderr).")]
+is a usage error, and their environment variables without it are ignored (one note on stderr). `--format nodeadm` \
+writes EKS AL2023 user data instead: a nodeadm NodeConfig in MIME multi-part form from ENDPOINT, --ca-cert, \
+--eks-cluster-name, --eks-service-cidr, --kubelet-arg and --taint, checked with validate-config's NodeConfig rules \
+(docs/eks-nodeadm.md); a bootstrap token has no place there and is ignored with a note.")]
     RenderConfig(Box<RenderConfigArgs>),
     /// Check JoinConfiguration files with kubeadm's rules and stricter ones
     #[command(long_about = "Check kubeadm JoinConfiguration files (v1beta4, v1beta3) with every kubeadm \
@@ -74,7 +77,9 @@ certificate key format, endpoint syntax, unknown fields with the nearest known o
 durations). Each problem has a severity, file:line:column, the field path, the message and a fix. Other \
 kinds in multi-document files are noted and skipped. A character kubeadm's YAML reader takes as a line break \
 and joinkit's does not (NEL U+0085, LS U+2028, PS U+2029, a CR without LF) is an error at its line:column, \
-here and wherever joinkit reads YAML. Exit 0 when there are no errors.")]
+here and wherever joinkit reads YAML. EKS files are recognised by content and checked with their own rules: \
+the aws-auth ConfigMap and access-entry JSON (docs/eks-aws-auth.md), nodeadm NodeConfigs and EKS user data \
+(MIME multi-part, bootstrap.sh scripts; docs/eks-nodeadm.md). Exit 0 when there are no errors.")]
     ValidateConfig(ValidateConfigArgs),
     /// Convert a v1beta3 JoinConfiguration to v1beta4, preserving every value
     MigrateConfig(MigrateConfigArgs),

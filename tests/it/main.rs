@@ -34,6 +34,7 @@ mod diagnose_runtime;
 mod discovery_failures;
 mod docs;
 mod eks_aws_auth;
+mod eks_nodeadm;
 mod eks_way_out;
 mod explain_corpus;
 mod explain_log;

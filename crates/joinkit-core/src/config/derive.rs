@@ -114,6 +114,9 @@ pub enum RenderFormat {
     Yaml,
     /// #cloud-config user-data writing the config and running kubeadm join.
     CloudInit,
+    /// EKS (AL2023) user data: a nodeadm NodeConfig in a MIME multi-part document
+    /// ([`render_nodeadm`]).
+    Nodeadm,
 }
 
 /// Where render-config's bootstrap token comes from (written as given: validation checks it).
@@ -168,8 +171,12 @@ pub struct RenderOptions {
     pub apiserver_bind_port: Option<i64>,
     /// The JoinConfiguration API version written.
     pub api_version: super::ApiVersion,
-    /// YAML or cloud-init.
+    /// YAML, cloud-init or nodeadm.
     pub format: RenderFormat,
+    /// `--eks-cluster-name`: the NodeConfig's `spec.cluster.name` (nodeadm only).
+    pub eks_cluster_name: Option<String>,
+    /// `--eks-service-cidr`: the NodeConfig's `spec.cluster.cidr` (nodeadm only).
+    pub eks_service_cidr: Option<String>,
 }
 
 /// The control-plane-only values set in `o`, as if given on the command line (a library
@@ -300,6 +307,9 @@ pub struct Rendered {
 /// validate-config's rules: any error refuses the whole output (`config-invalid`, stage
 /// `validate`).
 pub fn render(o: &RenderOptions) -> Rendered {
+    if o.format == RenderFormat::Nodeadm {
+        return render_nodeadm(o);
+    }
     let mut model = match join_config(o) {
         Ok(m) => m,
         Err(f) => return Rendered { notes: Vec::new(), result: Err(f) },
@@ -352,11 +362,161 @@ pub fn render(o: &RenderOptions) -> Rendered {
             Err(f)
         }
         None => Ok(match o.format {
-            RenderFormat::Yaml => yaml_text,
+            RenderFormat::Yaml | RenderFormat::Nodeadm => yaml_text,
             RenderFormat::CloudInit => super::model::cloud_init(&yaml_text, carried.as_deref()),
         }),
     };
     Rendered { notes, result }
+}
+
+/// The MIME boundary of rendered nodeadm user data (the one the EKS user guide's launch-template
+/// examples use).
+pub const NODEADM_BOUNDARY: &str = "BOUNDARY";
+
+/// `render-config --format nodeadm`: EKS user data for AL2023 nodes, a MIME multi-part document
+/// (as launch templates of managed node groups require) with one `application/node.eks.aws`
+/// part holding a NodeConfig: the ENDPOINT argument is `spec.cluster.apiServerEndpoint` (an `https://`
+/// URL), `--ca-cert` the base64 of the CA's PEM (`certificateAuthority`), `--eks-cluster-name`
+/// and `--eks-service-cidr` the `name` and `cidr`; `--kubelet-arg` and `--taint` become
+/// `spec.kubelet.flags` (`--NAME=VALUE`, `--register-with-taints=…`). The flags a NodeConfig has
+/// no place for (the bootstrap token: EKS nodes authenticate with their IAM role; CA pins,
+/// discovery, preflight, phases, patches, the CRI socket) are ignored with a note; `--node-name`
+/// and `--control-plane` are refused (`usage`): EKS names the node from EC2 and runs no control
+/// plane on it. The result is checked with validate-config's NodeConfig rules, strictly
+/// (config/nodeadm.rs): any problem refuses it (`config-invalid`, stage `validate`).
+pub fn render_nodeadm(o: &RenderOptions) -> Rendered {
+    let usage = |what: &str, why: &str| Rendered {
+        notes: Vec::new(),
+        result: Err(Failure::new(Code::Usage, Common::Input, format!("--format nodeadm: {what}"))
+            .cause(why.to_string())
+            .fix("drop the flag (and its JOINKIT_ variable) for --format nodeadm")),
+    };
+    if o.node_name.is_some() {
+        return usage("--node-name has no NodeConfig field", "EKS nodes are named from EC2 (the private DNS name, or the instance ID with the InstanceIdNodeName feature gate), and aws-auth maps the role to system:node:{{EC2PrivateDNSName}}: another name is refused by the Node authorizer");
+    }
+    if o.control_plane {
+        return usage("--control-plane: EKS runs the control plane", "a NodeConfig joins worker nodes only");
+    }
+    let mut notes = Vec::new();
+    let ignored: Vec<&str> = [
+        ("--token/--token-file (a NodeConfig holds no bootstrap token: EKS nodes authenticate with their IAM role through aws-auth or an access entry)", o.token.is_some() || o.tls_bootstrap_token.is_some()),
+        ("--discovery-token-ca-cert-hash / --discovery-token-unsafe-skip-ca-verification (the NodeConfig carries the CA itself: give --ca-cert)", !o.pins.is_empty() || o.unsafe_skip),
+        ("--discovery-file / --discovery-timeout", o.discovery_file.is_some() || o.discovery_timeout.is_some()),
+        ("--cri-socket (nodeadm configures containerd)", o.cri_socket.is_some()),
+        ("--ignore-preflight-errors / --skip-phases / --patches (kubeadm's)", !o.ignore_preflight_errors.is_empty() || !o.skip_phases.is_empty() || o.patches.is_some()),
+    ]
+    .iter()
+    .filter(|(_, on)| *on)
+    .map(|(w, _)| *w)
+    .collect();
+    for w in ignored {
+        notes.push(format!("note: --format nodeadm ignores {w}"));
+    }
+    let bad = |msg: String, fix: &str| Rendered {
+        notes: Vec::new(),
+        result: Err(Failure::new(Code::ConfigInvalid, Common::Input, msg)
+            .cause("a flag value is malformed")
+            .fix(fix.to_string())),
+    };
+    let mut flags = Vec::new();
+    for kv in &o.kubelet_args {
+        let Some((k, v)) = kv.split_once('=') else {
+            return bad(
+                format!("--kubelet-arg {kv:?} is not NAME=VALUE"),
+                "write e.g. --kubelet-arg node-labels=role=gpu",
+            );
+        };
+        let k = k.trim_start_matches("--");
+        if k.is_empty() {
+            return bad(
+                format!("--kubelet-arg {kv:?} has an empty name"),
+                "write e.g. --kubelet-arg node-labels=role=gpu",
+            );
+        }
+        flags.push(format!("--{k}={v}"));
+    }
+    if !o.taints.is_empty() {
+        let mut ts = Vec::new();
+        for t in &o.taints {
+            match Taint::parse(t) {
+                Ok(_) => ts.push(t.clone()),
+                Err(e) => return bad(e, "write key[=value]:Effect, e.g. dedicated=gpu:NoSchedule"),
+            }
+        }
+        flags.push(format!("--register-with-taints={}", ts.join(",")));
+    }
+    let ca = match &o.ca_cert {
+        Some(p) => {
+            let data = match read_input(p) {
+                Ok(d) => d,
+                Err(f) => return Rendered { notes, result: Err(f) },
+            };
+            let pem = if data.windows(11).any(|w| w == b"-----BEGIN ") {
+                data
+            } else {
+                match pin::read_certificates(&data, &p.display().to_string()) {
+                    Ok(certs) => certs.iter().map(|c| pem_certificate(c.as_ref())).collect::<String>().into_bytes(),
+                    Err(f) => return Rendered { notes, result: Err(f) },
+                }
+            };
+            Some(base64::Engine::encode(&base64::engine::general_purpose::STANDARD, pem))
+        }
+        None => None,
+    };
+    let endpoint =
+        o.endpoint.as_deref().map(|e| if e.contains("://") { e.to_string() } else { format!("https://{e}") });
+    let q = |s: &str| serde_json::to_string(s).expect("a string serialises");
+    let mut cluster = String::new();
+    for (k, v) in [
+        ("name", o.eks_cluster_name.as_deref()),
+        ("apiServerEndpoint", endpoint.as_deref()),
+        ("certificateAuthority", ca.as_deref()),
+        ("cidr", o.eks_service_cidr.as_deref()),
+    ] {
+        if let Some(v) = v {
+            cluster.push_str(&format!("    {k}: {}\n", q(v)));
+        }
+    }
+    let mut doc = format!("---\napiVersion: {}\nkind: NodeConfig\nspec:\n", super::nodeadm::API_VERSION);
+    if cluster.is_empty() {
+        doc.push_str("  cluster: {}\n");
+    } else {
+        doc.push_str("  cluster:\n");
+        doc.push_str(&cluster);
+    }
+    if !flags.is_empty() {
+        doc.push_str("  kubelet:\n    flags:\n");
+        for f in &flags {
+            doc.push_str(&format!("      - {}\n", q(f)));
+        }
+    }
+    let b = NODEADM_BOUNDARY;
+    let text = format!("MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"{b}\"\n\n--{b}\nContent-Type: {}\n\n{doc}\n--{b}--\n", super::nodeadm::MEDIA_TYPE);
+    // The same rules as validate-config, strictly.
+    let checked =
+        super::check_text_with("render-config", &text, &super::CheckOptions { strict: true, ..Default::default() });
+    for p in &checked.problems {
+        notes.push(format!("error: {}: {}", p.path, p.message));
+    }
+    let result = match checked.problems.iter().find(|p| p.severity == Severity::Error) {
+        Some(p) => Err(Failure::new(Code::ConfigInvalid, RenderStage::Validate, format!("{}: {}", if p.path.is_empty() { "user data" } else { &p.path }, p.message))
+            .cause(format!("the inputs would produce NodeConfig user data nodeadm refuses or a node cannot join with; nothing was written. {}", p.fix))
+            .fix("set the value with its flag or environment variable: --eks-cluster-name (JOINKIT_EKS_CLUSTER_NAME), the ENDPOINT argument (JOINKIT_API_SERVER_ENDPOINT, https://…), --ca-cert (JOINKIT_CA_CERT), --eks-service-cidr (JOINKIT_EKS_SERVICE_CIDR)")),
+        None => Ok(text),
+    };
+    Rendered { notes, result }
+}
+
+/// A DER certificate as PEM (64-character base64 lines, RFC 7468).
+fn pem_certificate(der: &[u8]) -> String {
+    let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, der);
+    let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(chunk).expect("base64 is ASCII"));
+        out.push('\n');
+    }
+    out.push_str("-----END CERTIFICATE-----\n");
+    out
 }
 
 /// kubeadm reads `discovery.file.kubeConfigPath` as a URL when it parses as one with an http or
@@ -457,5 +617,20 @@ mod tests {
             assert_eq!((f.code, f.stage.as_str()), (Code::BadEndpoint, "input"), "{given}");
             assert_eq!(crate::endpoint::Endpoint::parse(given).unwrap_err().code, Code::BadEndpoint, "{given}");
         }
+    }
+
+    #[test]
+    fn nodeadm_output_is_refused_by_nodeadms_rule_and_node_name_is_usage() {
+        let o = RenderOptions {
+            endpoint: Some("https://x.gr7.us-west-2.eks.amazonaws.com".into()),
+            eks_service_cidr: Some("10.100.0.0/16".into()),
+            format: RenderFormat::Nodeadm,
+            ..RenderOptions::default()
+        };
+        let f = render(&o).result.unwrap_err();
+        assert_eq!((f.code, f.stage.as_str()), (Code::ConfigInvalid, "validate"));
+        assert!(f.message.contains("Name is missing in cluster configuration"), "{}", f.message);
+        let o = RenderOptions { node_name: Some("n1".into()), ..o };
+        assert_eq!(render(&o).result.unwrap_err().code, Code::Usage);
     }
 }

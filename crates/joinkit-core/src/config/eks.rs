@@ -301,14 +301,14 @@ impl NodeMapping {
 }
 
 /// Problems of one file, with the position mapping for text nested in a ConfigMap value.
-struct Sink<'a> {
-    file: &'a str,
-    strict: bool,
-    problems: Vec<Problem>,
+pub(super) struct Sink<'a> {
+    pub(super) file: &'a str,
+    pub(super) strict: bool,
+    pub(super) problems: Vec<Problem>,
 }
 
 impl Sink<'_> {
-    fn push(&mut self, severity: Severity, pos: Pos, path: &str, message: String, code: Code, fix: &str) {
+    pub(super) fn push(&mut self, severity: Severity, pos: Pos, path: &str, message: String, code: Code, fix: &str) {
         let severity = if self.strict { Severity::Error } else { severity };
         self.problems.push(Problem {
             severity,
@@ -324,10 +324,10 @@ impl Sink<'_> {
             code,
         });
     }
-    fn error(&mut self, pos: Pos, path: &str, message: String, code: Code, fix: &str) {
+    pub(super) fn error(&mut self, pos: Pos, path: &str, message: String, code: Code, fix: &str) {
         self.push(Severity::Error, pos, path, message, code, fix);
     }
-    fn warn(&mut self, pos: Pos, path: &str, message: String, fix: &str) {
+    pub(super) fn warn(&mut self, pos: Pos, path: &str, message: String, fix: &str) {
         self.push(Severity::Warning, pos, path, message, Code::ConfigInvalid, fix);
     }
 }

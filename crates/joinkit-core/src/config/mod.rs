@@ -13,6 +13,7 @@ mod golang;
 pub mod intent;
 pub mod kubeadm;
 pub mod model;
+pub mod nodeadm;
 mod schema;
 pub mod validate;
 
@@ -174,6 +175,11 @@ pub fn check_text_with(name: &str, text: &str, o: &CheckOptions) -> FileResult {
     // The aws-auth ConfigMap and access-entry JSON are not kubeadm's: their own rules (eks.rs).
     if let Some(kind) = eks::recognise(text) {
         return eks::check(name, text, kind, o);
+    }
+    // EKS node user data: a nodeadm NodeConfig (alone or in MIME parts) or a bootstrap.sh call
+    // (nodeadm.rs).
+    if let Some(kind) = nodeadm::recognise(text) {
+        return nodeadm::check(name, text, kind, o);
     }
     let kv = o.kubeadm;
     let mut r = FileResult::default();
@@ -421,7 +427,7 @@ pub fn format_problem(p: &Problem) -> String {
         Origin::Kubeadm if p.kubeadm_rule => " [kubeadm]",
         Origin::BeyondKubeadm => " [beyond kubeadm config validate]",
         Origin::Joinkit => " [joinkit refuses what kubeadm config validate accepts]",
-        Origin::Eks => " [aws-auth / EKS access entries]",
+        Origin::Eks => " [EKS]",
         _ => "",
     }
     .to_string();

@@ -16,10 +16,10 @@ use super::eks_way_out::way_out_checks;
 use super::local::{NodeFs, ReadFailure, FILE_LIMIT};
 use super::node::{add, fail, Check, DiagnoseOptions, Found};
 use crate::client::{self, FetchOptions, TrustAnchors};
+use crate::config::nodeadm::{self, Cluster};
 use crate::endpoint::Endpoint;
 use crate::error::{Code, Failure};
 use crate::report::{Report, StageId, Status};
-use base64::Engine;
 use std::time::Instant;
 
 /// AL2's bootstrap script (gone on AL2023).
@@ -30,78 +30,6 @@ pub const USER_DATA: &str = "/var/lib/cloud/instance/user-data.txt";
 pub const NODEADM_DROP_INS: &str = "/etc/eks/nodeadm.d";
 /// nodeadm's resolved configuration cache.
 pub const NODEADM_CACHE: &str = "/run/eks/nodeadm/config.json";
-
-/// The cluster part of a NodeConfig, merged over its sources.
-#[derive(Debug, Default, Clone)]
-struct Cluster {
-    name: String,
-    endpoint: String,
-    ca: String,
-    cidr: String,
-    sources: Vec<String>,
-}
-
-/// The NodeConfig documents in `text` (YAML or JSON, possibly inside MIME parts).
-fn node_configs(text: &str) -> Vec<serde_json::Value> {
-    let mut chunks: Vec<String> = vec![String::new()];
-    for line in text.lines() {
-        let t = line.trim_end();
-        if t == "---" || (t.starts_with("--") && !t.starts_with("---") && !t.contains(' ')) {
-            chunks.push(String::new());
-            continue;
-        }
-        if let Some(c) = chunks.last_mut() {
-            c.push_str(line);
-            c.push('\n');
-        }
-    }
-    chunks
-        .into_iter()
-        .filter(|c| c.contains("node.eks.aws") || c.contains("\"spec\""))
-        .filter_map(|c| {
-            // MIME part headers end at the first blank line.
-            let body = if c.trim_start().to_ascii_lowercase().starts_with("content-type") {
-                c.split_once("\n\n").map(|(_, b)| b.to_string()).unwrap_or_default()
-            } else {
-                c
-            };
-            crate::yaml::from_str::<serde_json::Value>(&body).ok()
-        })
-        .filter(|v| v.get("kind").and_then(|k| k.as_str()).is_none_or(|k| k == "NodeConfig") && v.get("spec").is_some())
-        .collect()
-}
-
-/// A base64 error by position only (the decoder's message quotes the offending byte).
-fn base64_error(e: &base64::DecodeError) -> String {
-    use base64::DecodeError as E;
-    let what = "the NodeConfig's certificateAuthority is not base64";
-    match e {
-        E::InvalidByte(at, _) | E::InvalidLastSymbol(at, _) => format!("{what}: an invalid character at offset {at}"),
-        E::InvalidLength(n) => format!("{what}: {n} base64 characters is not a valid length"),
-        E::InvalidPadding => format!("{what}: invalid padding"),
-    }
-}
-
-fn merge(into: &mut Cluster, v: &serde_json::Value, source: &str) {
-    let get =
-        |k: &str| v.pointer(&format!("/spec/cluster/{k}")).and_then(|x| x.as_str()).unwrap_or("").trim().to_string();
-    let mut any = false;
-    for (field, key) in [
-        (&mut into.name, "name"),
-        (&mut into.endpoint, "apiServerEndpoint"),
-        (&mut into.ca, "certificateAuthority"),
-        (&mut into.cidr, "cidr"),
-    ] {
-        let x = get(key);
-        if !x.is_empty() {
-            *field = x;
-            any = true;
-        }
-    }
-    if any && !into.sources.iter().any(|s| s == source) {
-        into.sources.push(source.to_string());
-    }
-}
 
 /// The NodeConfig's cluster under `--root`, if any source holds a NodeConfig, and why sources
 /// were not read.
@@ -125,9 +53,11 @@ fn read_cluster(fs: &NodeFs) -> (Option<Cluster>, Vec<String>) {
                 continue;
             }
         };
-        for v in node_configs(&text) {
+        // nodeadm's reader and merge (config/nodeadm.rs); its config cache is JSON without
+        // apiVersion/kind, decoded with the kind given.
+        for v in nodeadm::node_configs(&text, f == NODEADM_CACHE) {
             seen = true;
-            merge(&mut c, &v, f);
+            c.merge(&v, f);
         }
     }
     (seen.then_some(c), problems)
@@ -183,22 +113,16 @@ async fn eks_cluster_checks(
         return skip(report, found, "no NodeConfig");
     };
     let from = cl.sources.join(", ");
-    let missing = [
-        (cl.name.is_empty(), "Name is missing in cluster configuration"),
-        (cl.endpoint.is_empty(), "Apiserver endpoint is missing in cluster configuration"),
-        (cl.ca.is_empty(), "Certificate authority is missing in cluster configuration"),
-        (cl.cidr.is_empty(), "CIDR is missing in cluster configuration"),
-    ];
-    if let Some((_, msg)) = missing.iter().find(|(m, _)| *m) {
+    if let Some((_, msg)) = cl.nodeadm_error() {
         let d = format!("the NodeConfig ({from}) is incomplete: {msg}");
-        add(report, found, Check::EksNodeConfig, Status::Fail, d.clone(), fail(Code::RootCauseConfig, d, "nodeadm refuses a NodeConfig without spec.cluster name, apiServerEndpoint, certificateAuthority and cidr (a launch template with a custom ImageId gets none injected)", "add the missing field from `aws eks describe-cluster` to the NodeConfig in the user data").map(|f| f.kubeadm(*msg)));
+        add(report, found, Check::EksNodeConfig, Status::Fail, d.clone(), fail(Code::RootCauseConfig, d, "nodeadm refuses a NodeConfig without spec.cluster name, apiServerEndpoint, certificateAuthority and cidr (a launch template with a custom ImageId gets none injected)", "add the missing field from `aws eks describe-cluster` to the NodeConfig in the user data (joinkit validate-config checks user data before launch)").map(|f| f.kubeadm(msg)));
         for c in [Check::EksCa, Check::EksEndpoint] {
             add(report, found, c, Status::Skip, "the NodeConfig is incomplete".into(), None);
         }
         return;
     }
-    *endpoint = Some(cl.endpoint.clone());
-    let shown_ep = crate::redact::truncate(&cl.endpoint, 200);
+    *endpoint = Some(cl.endpoint.value.clone());
+    let shown_ep = crate::redact::truncate(&cl.endpoint.value, 200);
     add(
         report,
         found,
@@ -206,8 +130,8 @@ async fn eks_cluster_checks(
         Status::Pass,
         format!(
             "NodeConfig ({from}): cluster {}, endpoint {shown_ep}, service CIDR {}",
-            crate::redact::truncate(&cl.name, 100),
-            crate::redact::truncate(&cl.cidr, 50)
+            crate::redact::truncate(&cl.name.value, 100),
+            crate::redact::truncate(&cl.cidr.value, 50)
         ),
         None,
     );
@@ -216,34 +140,19 @@ async fn eks_cluster_checks(
         add(report, found, Check::EksCa, Status::Fail, d.clone(), fail(Code::BadCertificate, d, "spec.cluster.certificateAuthority must be the base64 of the cluster's CA certificate (PEM), as `aws eks describe-cluster --query cluster.certificateAuthority.data` prints it", "copy certificateAuthority.data from describe-cluster into the NodeConfig"));
         add(report, found, Check::EksEndpoint, Status::Skip, "no usable CA".into(), None);
     };
-    let compact: String = cl.ca.split_whitespace().collect();
-    let pem = match base64::engine::general_purpose::STANDARD.decode(compact.as_bytes()) {
-        Ok(p) => p,
-        Err(e) => return ca_err(report, found, base64_error(&e)),
-    };
-    let certs = match crate::pin::read_certificates(&pem, "the NodeConfig's certificateAuthority") {
+    let certs = match nodeadm::ca_certificates(&cl.ca.value, "the NodeConfig's certificateAuthority") {
         Ok(c) => c,
-        Err(f) => return ca_err(report, found, f.message),
+        Err(e) => return ca_err(report, found, e),
     };
     let infos: Vec<crate::pin::CertInfo> =
         certs.iter().filter_map(|c| crate::pin::inspect(c.as_ref(), "the NodeConfig's CA").ok()).collect();
-    if infos.iter().all(|i| !i.is_ca) {
-        return ca_err(
-            report,
-            found,
-            format!(
-                "the NodeConfig's certificateAuthority holds no CA certificate (basicConstraints CA:TRUE): {}",
-                infos.iter().map(|i| i.subject.clone()).collect::<Vec<_>>().join(", ")
-            ),
-        );
-    }
     let pins: Vec<String> = infos.iter().filter(|i| i.is_ca).map(|i| format!("{} ({})", i.pin, i.subject)).collect();
     add(report, found, Check::EksCa, Status::Pass, format!("the NodeConfig's CA parses: {}", pins.join(", ")), None);
     // The way out first (names, routes, TCP: the more basic links), then the endpoint: https,
     // answers, and its chain verifies against that CA.
-    way_out_checks(report, found, opts, fs, Some(&cl.endpoint)).await;
+    way_out_checks(report, found, opts, fs, Some(&cl.endpoint.value)).await;
     *way_out_done = true;
-    let ep = match Endpoint::from_server_url(&cl.endpoint) {
+    let ep = match Endpoint::from_server_url(&cl.endpoint.value) {
         Ok(ep) => ep,
         Err(e) => {
             let d = format!("the NodeConfig's apiServerEndpoint: {e}");
@@ -295,30 +204,5 @@ async fn eks_cluster_checks(
             }
             found.push(Found { domain, failure });
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn node_configs_in_mime_user_data_and_json_cache() {
-        let mime = "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"BOUNDARY\"\n\n--BOUNDARY\nContent-Type: application/node.eks.aws\n\n---\napiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  cluster:\n    name: my-cluster\n    apiServerEndpoint: https://example.com\n    certificateAuthority: Y2VydGlmaWNhdGVBdXRob3JpdHk=\n    cidr: 10.100.0.0/16\n\n--BOUNDARY\nContent-Type: text/x-shellscript\n\n#!/bin/bash\necho hi\n--BOUNDARY--\n";
-        let v = node_configs(mime);
-        assert_eq!(v.len(), 1, "{v:?}");
-        let mut c = Cluster::default();
-        merge(&mut c, &v[0], "user-data");
-        assert_eq!(
-            (c.name.as_str(), c.endpoint.as_str(), c.cidr.as_str()),
-            ("my-cluster", "https://example.com", "10.100.0.0/16")
-        );
-        let json = r#"{"metadata":{"creationTimestamp":null},"spec":{"cluster":{"name":"other","apiServerEndpoint":"https://x.eks.amazonaws.com","certificateAuthority":"QQ==","cidr":"172.20.0.0/16"}}}"#;
-        let v = node_configs(json);
-        assert_eq!(v.len(), 1);
-        merge(&mut c, &v[0], "cache");
-        assert_eq!(c.name, "other");
-        assert_eq!(c.sources, ["user-data", "cache"]);
-        assert!(node_configs("#!/bin/bash\n/etc/eks/bootstrap.sh my-cluster\n").is_empty());
     }
 }
