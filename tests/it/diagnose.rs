@@ -42,8 +42,19 @@ pub(crate) fn diagnose(l: &Lab, root: &Path, extra: &[&str]) -> (common::Run, Va
     (r, v)
 }
 
+/// [`diagnose`] with more environment variables (beside the token).
+pub(crate) fn diagnose_env(l: &Lab, root: &Path, extra: &[&str], env: &[(&str, &str)]) -> (common::Run, Value) {
+    let r = diagnose_with(l, root, extra, "json", env);
+    let v = r.json();
+    (r, v)
+}
+
 /// [`diagnose`] printing `-o output` (text, json or yaml).
 pub(crate) fn diagnose_as(l: &Lab, root: &Path, extra: &[&str], output: &str) -> common::Run {
+    diagnose_with(l, root, extra, output, &[])
+}
+
+fn diagnose_with(l: &Lab, root: &Path, extra: &[&str], output: &str, env: &[(&str, &str)]) -> common::Run {
     let dir = root.parent().unwrap();
     let admin = dir.join("admin.conf");
     std::fs::write(&admin, &l.info.admin_kubeconfig).unwrap();
@@ -68,7 +79,9 @@ pub(crate) fn diagnose_as(l: &Lab, root: &Path, extra: &[&str], output: &str) ->
         args.extend_from_slice(&["--kubelet-healthz", "off"]);
     }
     args.extend_from_slice(extra);
-    run_with(&args, &[("JOINKIT_TOKEN", &l.info.token)], None)
+    let mut all = vec![("JOINKIT_TOKEN", l.info.token.as_str())];
+    all.extend_from_slice(env);
+    run_with(&args, &all, None)
 }
 
 fn expect(s: Scenario, domain: &str, at: &str) {

@@ -6,12 +6,12 @@ use crate::common::{run, run_with};
 use serde_json::Value;
 use std::path::PathBuf;
 
-fn corpus(name: &str) -> String {
+pub(crate) fn corpus(name: &str) -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/eks").join(name).display().to_string()
 }
 
 /// The problems of origin `eks` in a `-o json` report, as (severity, line, path, message).
-fn problems(v: &Value) -> Vec<(String, u64, String, String)> {
+pub(crate) fn problems(v: &Value) -> Vec<(String, u64, String, String)> {
     v["problems"]
         .as_array()
         .unwrap()

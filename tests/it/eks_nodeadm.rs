@@ -4,33 +4,11 @@
 //! failing on the real file that breaks it, and rendered user data validated with the same rules.
 
 use crate::common::{run, run_with};
-use serde_json::Value;
+use crate::eks_aws_auth::{corpus, problems};
 use std::path::PathBuf;
-
-fn corpus(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/eks").join(name).display().to_string()
-}
 
 fn fixture(name: &str) -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name).display().to_string()
-}
-
-/// The problems of a `-o json` report as (severity, line, path, message); all of origin `eks`.
-fn problems(v: &Value) -> Vec<(String, u64, String, String)> {
-    v["problems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            assert_eq!(p["origin"], "eks", "{p}");
-            (
-                p["severity"].as_str().unwrap().to_string(),
-                p["line"].as_u64().unwrap(),
-                p["path"].as_str().unwrap().to_string(),
-                p["message"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
 }
 
 /// Every NodeConfig and user-data file of the corpus: the exit code and each error (line, path

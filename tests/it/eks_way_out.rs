@@ -413,33 +413,7 @@ fn diagnose_kubeconfig_reads_aws_auth_from_the_cluster() {
     // With a metadata service (the node's role, IMDSv2): is this node's role mapped, and how?
     let (url, log) = crate::eks_aws_auth::imds(crate::eks_aws_auth::Imds::Good);
     let with_imds = |l: &joinkit_lab::Lab| {
-        let admin = dir.path().join("admin.conf");
-        std::fs::write(&admin, &l.info.admin_kubeconfig).unwrap();
-        let args = [
-            "diagnose",
-            l.endpoint(),
-            "--discovery-token-ca-cert-hash",
-            &l.info.ca_pin,
-            "--node-name",
-            "worker-1",
-            "--root",
-            root.to_str().unwrap(),
-            "--timeout",
-            "1s",
-            "--kubeconfig",
-            admin.to_str().unwrap(),
-            "--kubelet-healthz",
-            "off",
-            "-o",
-            "json",
-        ];
-        let r = common::run_with(
-            &args,
-            &[("JOINKIT_TOKEN", &l.info.token), ("AWS_EC2_METADATA_SERVICE_ENDPOINT", &url)],
-            None,
-        );
-        let v = r.json();
-        (r, v)
+        crate::diagnose::diagnose_env(l, &root, &[], &[("AWS_EC2_METADATA_SERVICE_ENDPOINT", &url)])
     };
     let (r, v) = with_imds(&l);
     let s = stage(&v, "admin/aws-auth");

@@ -122,7 +122,7 @@ fn is_dns_name(h: &str) -> bool {
 
 /// The host and port rules shared by endpoints and URLs: `host:port` or `[ipv6]:port` (the port
 /// may be left out only when `default_port` is given), no user info.
-fn parse_authority(t: &str, default_port: Option<u16>) -> Result<Endpoint, String> {
+pub(crate) fn parse_authority(t: &str, default_port: Option<u16>) -> Result<Endpoint, String> {
     if t.is_empty() {
         return Err("empty".into());
     }

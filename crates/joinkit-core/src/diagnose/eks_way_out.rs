@@ -157,25 +157,6 @@ fn standard_host(s: Service, region: &str) -> String {
     }
 }
 
-/// A `HOST[:PORT]` (IPv6 in brackets), port 443 unless given.
-fn host_port(s: &str) -> Option<(String, u16)> {
-    let s = s.trim();
-    if let Some(v6) = s.strip_prefix('[') {
-        let (h, rest) = v6.split_once(']')?;
-        let port = match rest.strip_prefix(':') {
-            Some(p) => p.parse().ok()?,
-            None if rest.is_empty() => 443,
-            None => return None,
-        };
-        return Some((h.to_string(), port));
-    }
-    let (h, port) = match s.rsplit_once(':') {
-        Some((h, p)) => (h, p.parse().ok()?),
-        None => (s, 443),
-    };
-    (!h.is_empty() && !h.contains([':', '/', '@', ' '])).then(|| (h.to_string(), port))
-}
-
 /// Parses [`OVERRIDES_ENV`]: `KEY=HOST[:PORT]` pairs separated by commas.
 fn parse_overrides(text: &str) -> Result<Vec<(Service, String, u16)>, String> {
     let mut out = Vec::new();
@@ -188,8 +169,9 @@ fn parse_overrides(text: &str) -> Result<Vec<(Service, String, u16)>, String> {
         };
         let (k, v) = part.split_once('=').ok_or_else(bad)?;
         let s = Service::ALL.into_iter().find(|s| s.key() == k.trim()).ok_or_else(bad)?;
-        let (h, p) = host_port(v).ok_or_else(bad)?;
-        out.push((s, h, p));
+        // `HOST[:PORT]` (IPv6 in brackets), port 443 unless given: the one authority parser.
+        let ep = crate::endpoint::parse_authority(v.trim(), Some(443)).map_err(|_| bad())?;
+        out.push((s, ep.host, ep.port));
     }
     Ok(out)
 }
